@@ -1,0 +1,169 @@
+//! One instantiated canister module: compile, instantiate, snapshot and restore, call entry points.
+
+use crate::context::Ctx;
+use crate::rewrite::{self, MEMORY_EXPORT, TABLE_EXPORT};
+use std::io::Read;
+use wasmi::{CompilationMode, Config, Engine, Extern, Instance as WasmiInstance, Linker, Module, Ref, Store, Val};
+
+/// The parts of a canister's state that live in its wasm instance.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Snapshot {
+    pub memory: Vec<u8>,
+    pub globals: Vec<Val>,
+}
+
+pub(crate) struct Instance {
+    /// The module as installed (after gunzip, before instrumentation), kept for persistence.
+    pub original: Vec<u8>,
+    engine: Engine,
+    module: Module,
+    linker: Linker<Ctx>,
+    pub store: Store<Ctx>,
+    instance: WasmiInstance,
+    globals: Vec<String>,
+    has_table: bool,
+    exports: Vec<String>,
+}
+
+/// Accepts a plain or gzipped module.
+pub(crate) fn unpack(wasm: &[u8]) -> Result<Vec<u8>, String> {
+    if wasm.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(wasm).read_to_end(&mut out).map_err(|e| format!("invalid gzip: {e}"))?;
+        Ok(out)
+    } else {
+        Ok(wasm.to_vec())
+    }
+}
+
+fn engine() -> Engine {
+    let mut config = Config::default();
+    // Fuel is the instruction counter; eager compilation keeps translation out of the counts.
+    config.consume_fuel(true).compilation_mode(CompilationMode::Eager);
+    Engine::new(&config)
+}
+
+impl Instance {
+    pub fn new(wasm: &[u8]) -> Result<Self, String> {
+        let original = unpack(wasm)?;
+        let instrumented = rewrite::instrument(&original)?;
+        let engine = engine();
+        let module = Module::new(&engine, &instrumented.bytes).map_err(|e| format!("invalid wasm module: {e}"))?;
+        let mut linker = Linker::new(&engine);
+        let provided = crate::ic0::link(&mut linker).map_err(|e| format!("host setup failed: {e}"))?;
+        let mut store = Store::new(&engine, Ctx::default());
+        for import in module.imports() {
+            if import.module() != "ic0" || !provided.contains(&import.name()) {
+                return Err(format!(
+                    "the module imports {}.{}, which the host does not provide",
+                    import.module(),
+                    import.name()
+                ));
+            }
+        }
+        let instance = instantiate(&linker, &mut store, &module)?;
+        let exports = module.exports().map(|e| e.name().to_string()).collect();
+        Ok(Self {
+            original,
+            engine,
+            module,
+            linker,
+            store,
+            instance,
+            globals: instrumented.globals,
+            has_table: instrumented.has_table,
+            exports,
+        })
+    }
+
+    pub fn has_export(&self, name: &str) -> bool {
+        self.exports.iter().any(|e| e == name)
+    }
+
+    pub fn memory_size(&self) -> usize {
+        self.memory().data_size(&self.store)
+    }
+
+    fn memory(&self) -> wasmi::Memory {
+        self.instance.get_memory(&self.store, MEMORY_EXPORT).expect("instrumented modules export their memory")
+    }
+
+    pub fn snapshot_into(&self, snapshot: &mut Snapshot) {
+        snapshot.memory.clear();
+        snapshot.memory.extend_from_slice(self.memory().data(&self.store));
+        snapshot.globals.clear();
+        for name in &self.globals {
+            let global = self.instance.get_global(&self.store, name).expect("instrumented global");
+            snapshot.globals.push(global.get(&self.store));
+        }
+    }
+
+    /// Puts the instance back to `snapshot`. Wasm memory cannot shrink, so a grown memory
+    /// means a fresh instance.
+    pub fn restore(&mut self, snapshot: &Snapshot) -> Result<(), String> {
+        if self.memory_size() > snapshot.memory.len() {
+            let ctx = std::mem::take(self.store.data_mut());
+            self.store = Store::new(&self.engine, ctx);
+            self.instance = instantiate(&self.linker, &mut self.store, &self.module)?;
+        }
+        let memory = self.memory();
+        let missing = snapshot.memory.len() - memory.data_size(&self.store);
+        if missing > 0 {
+            memory
+                .grow(&mut self.store, (missing / crate::types::WASM_PAGE as usize) as u64)
+                .map_err(|e| format!("cannot restore memory: {e}"))?;
+        }
+        memory.data_mut(&mut self.store).copy_from_slice(&snapshot.memory);
+        for (name, value) in self.globals.iter().zip(&snapshot.globals) {
+            let global = self.instance.get_global(&self.store, name).expect("instrumented global");
+            global.set(&mut self.store, value.clone()).map_err(|e| format!("cannot restore global {name}: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// Runs an exported entry point with `fuel` instructions; returns the fuel left.
+    pub fn call_export(&mut self, name: &str, fuel: u64) -> (Result<(), wasmi::Error>, u64) {
+        self.set_fuel(fuel);
+        let result = match self.instance.get_typed_func::<(), ()>(&self.store, name) {
+            Ok(func) => func.call(&mut self.store, ()),
+            Err(e) => Err(e),
+        };
+        (result, self.fuel())
+    }
+
+    /// Runs the function at `index` of the function table with `env`, as the IC runs callbacks.
+    pub fn call_table(&mut self, index: u32, env: u32, fuel: u64) -> (Result<(), wasmi::Error>, u64) {
+        self.set_fuel(fuel);
+        let func = self
+            .has_table
+            .then(|| self.instance.get_table(&self.store, TABLE_EXPORT))
+            .flatten()
+            .and_then(|table| table.get(&self.store, u64::from(index)));
+        let result = match func {
+            Some(Ref::Func(func)) => match func.val() {
+                Some(func) => match func.typed::<u32, ()>(&self.store) {
+                    Ok(func) => func.call(&mut self.store, env),
+                    Err(e) => Err(e),
+                },
+                None => Err(wasmi::Error::new(format!("callback table entry {index} is null"))),
+            },
+            _ => Err(wasmi::Error::new(format!("callback {index} is not in the function table"))),
+        };
+        (result, self.fuel())
+    }
+
+    fn set_fuel(&mut self, fuel: u64) {
+        self.store.set_fuel(fuel).expect("fuel metering is enabled");
+    }
+
+    fn fuel(&self) -> u64 {
+        self.store.get_fuel().expect("fuel metering is enabled")
+    }
+}
+
+fn instantiate(linker: &Linker<Ctx>, store: &mut Store<Ctx>, module: &Module) -> Result<WasmiInstance, String> {
+    let instance = linker.instantiate_and_start(&mut *store, module).map_err(|e| format!("instantiation failed: {e}"))?;
+    let memory = instance.get_export(&*store, MEMORY_EXPORT).and_then(Extern::into_memory);
+    store.data_mut().memory = memory;
+    Ok(instance)
+}

@@ -1,0 +1,32 @@
+//! A small host for the Internet Computer system API (`ic0`), on the wasmi interpreter.
+//!
+//! It runs one canister's wasm the way the IC does, closely enough to test it end to end
+//! without a replica: install and upgrade (fresh heap, same stable memory, timer switched off),
+//! update and query calls with Candid bytes in and out, replies and rejects with the IC's codes,
+//! rollback of every change on a trap (and always for queries), the global timer and ic-cdk-timers'
+//! self-calls, inter-canister calls with callbacks run through the module's function table (other
+//! messages may run while a call is awaited), the management canister's `http_request` answered by
+//! a responder the test installs (after `max_response_bytes` checks and the canister's transform),
+//! cycles, and the IC's instruction and size limits. Instructions are counted with wasmi fuel, so
+//! counts are deterministic.
+//!
+//! Where the IC and the host could differ, the host follows the IC interface specification;
+//! what it leaves out (certificates, other management canister methods, composite query calls)
+//! fails loudly instead of pretending.
+
+mod context;
+pub mod driver;
+mod host;
+mod http;
+mod ic0;
+mod instance;
+mod persist;
+#[cfg(feature = "pocket-ic")]
+mod pocket;
+mod rewrite;
+mod types;
+
+pub use candid::Principal;
+pub use driver::Driver;
+pub use host::{Host, DEFAULT_CYCLES, DEFAULT_TIME_NANOS};
+pub use types::*;
