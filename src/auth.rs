@@ -1,0 +1,25 @@
+//! Who may call what.
+
+use crate::runtime::Runtime;
+
+/// Whether the caller controls this canister: the admins of the marketplace.
+pub fn caller_is_controller(rt: &impl Runtime) -> bool {
+    rt.is_controller(&rt.caller())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::FakeRuntime;
+    use candid::Principal;
+
+    #[test]
+    fn only_controllers_pass() {
+        let admin = Principal::from_slice(&[7; 29]);
+        let rt = FakeRuntime::new();
+        rt.controllers.borrow_mut().push(admin);
+        assert!(!caller_is_controller(&rt));
+        rt.caller.set(admin);
+        assert!(caller_is_controller(&rt));
+    }
+}

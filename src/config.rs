@@ -1,0 +1,216 @@
+//! The init/upgrade argument and the configuration it sets, kept in stable memory.
+
+use crate::fields::Fields;
+use crate::memory::{self, Memory};
+use candid::{CandidType, Deserialize};
+use ic_stable_structures::storable::Bound;
+use ic_stable_structures::{StableCell, Storable};
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::fmt;
+use std::ops::RangeInclusive;
+
+const SAMPLE_INTERVAL_SECONDS: RangeInclusive<u64> = 60..=7 * 24 * 3600;
+const HISTORY_LEN: RangeInclusive<u32> = 2..=10_000;
+
+/// The argument of `init` and `post_upgrade`. At install, absent fields take the defaults; at
+/// upgrade, absent fields keep the stored values.
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct InitArg {
+    pub cycles_sample_interval_seconds: Option<u64>,
+    pub cycles_history_len: Option<u32>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Seconds between two samples of the cycle balance.
+    pub cycles_sample_interval_seconds: u64,
+    /// How many cycle balance samples are kept; older ones are dropped.
+    pub cycles_history_len: u32,
+}
+
+impl Default for Config {
+    /// Hourly samples for 30 days.
+    fn default() -> Self {
+        Self {
+            cycles_sample_interval_seconds: 3600,
+            cycles_history_len: 720,
+        }
+    }
+}
+
+impl Config {
+    pub fn sample_interval_ns(&self) -> u64 {
+        self.cycles_sample_interval_seconds * 1_000_000_000
+    }
+
+    /// `self` with the fields `arg` gives replaced, if the result is valid.
+    pub fn merge(self, arg: InitArg) -> Result<Self, ConfigError> {
+        let merged = Self {
+            cycles_sample_interval_seconds: arg
+                .cycles_sample_interval_seconds
+                .unwrap_or(self.cycles_sample_interval_seconds),
+            cycles_history_len: arg.cycles_history_len.unwrap_or(self.cycles_history_len),
+        };
+        merged.validate()?;
+        Ok(merged)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !SAMPLE_INTERVAL_SECONDS.contains(&self.cycles_sample_interval_seconds) {
+            return Err(ConfigError::SampleInterval(
+                self.cycles_sample_interval_seconds,
+            ));
+        }
+        if !HISTORY_LEN.contains(&self.cycles_history_len) {
+            return Err(ConfigError::HistoryLen(self.cycles_history_len));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum ConfigError {
+    SampleInterval(u64),
+    HistoryLen(u32),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::SampleInterval(got) => write!(
+                f,
+                "cycles_sample_interval_seconds must be in {}..={}, got {got}",
+                SAMPLE_INTERVAL_SECONDS.start(),
+                SAMPLE_INTERVAL_SECONDS.end()
+            ),
+            Self::HistoryLen(got) => write!(
+                f,
+                "cycles_history_len must be in {}..={}, got {got}",
+                HISTORY_LEN.start(),
+                HISTORY_LEN.end()
+            ),
+        }
+    }
+}
+
+impl Storable for Config {
+    fn to_bytes(&self) -> Cow<'_, [u8]> {
+        Cow::Owned(self.into_bytes())
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        let mut bytes = self.cycles_sample_interval_seconds.to_le_bytes().to_vec();
+        bytes.extend(self.cycles_history_len.to_le_bytes());
+        bytes
+    }
+
+    fn from_bytes(bytes: Cow<[u8]>) -> Self {
+        let mut fields = Fields::new(&bytes);
+        let default = Self::default();
+        Self {
+            cycles_sample_interval_seconds: fields
+                .u64()
+                .unwrap_or(default.cycles_sample_interval_seconds),
+            cycles_history_len: fields.u32().unwrap_or(default.cycles_history_len),
+        }
+    }
+
+    const BOUND: Bound = Bound::Unbounded;
+}
+
+thread_local! {
+    static CONFIG: RefCell<StableCell<Config, Memory>> =
+        RefCell::new(StableCell::init(memory::region(memory::CONFIG), Config::default()));
+}
+
+pub fn get() -> Config {
+    CONFIG.with_borrow(|cell| *cell.get())
+}
+
+/// Merges `arg` into the stored configuration (the defaults on a fresh install) and stores the
+/// result; nothing is stored when it is invalid.
+pub fn apply(arg: InitArg) -> Result<Config, ConfigError> {
+    let config = get().merge(arg)?;
+    CONFIG.with_borrow_mut(|cell| cell.set(config));
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arg(interval: Option<u64>, len: Option<u32>) -> InitArg {
+        InitArg {
+            cycles_sample_interval_seconds: interval,
+            cycles_history_len: len,
+        }
+    }
+
+    #[test]
+    fn merge_overrides_given_fields_and_keeps_absent_ones() {
+        let base = Config::default();
+        assert_eq!(base.merge(InitArg::default()), Ok(base));
+        assert_eq!(
+            base.merge(arg(Some(60), None)),
+            Ok(Config {
+                cycles_sample_interval_seconds: 60,
+                ..base
+            })
+        );
+        assert_eq!(
+            base.merge(arg(None, Some(2))),
+            Ok(Config {
+                cycles_history_len: 2,
+                ..base
+            })
+        );
+    }
+
+    #[test]
+    fn merge_rejects_values_out_of_range() {
+        let base = Config::default();
+        assert_eq!(
+            base.merge(arg(Some(59), None)),
+            Err(ConfigError::SampleInterval(59))
+        );
+        assert_eq!(
+            base.merge(arg(Some(7 * 24 * 3600 + 1), None)),
+            Err(ConfigError::SampleInterval(604_801))
+        );
+        assert_eq!(
+            base.merge(arg(None, Some(1))),
+            Err(ConfigError::HistoryLen(1))
+        );
+        assert_eq!(
+            base.merge(arg(None, Some(10_001))),
+            Err(ConfigError::HistoryLen(10_001))
+        );
+        assert!(base.merge(arg(Some(7 * 24 * 3600), Some(10_000))).is_ok());
+        assert_eq!(
+            ConfigError::HistoryLen(1).to_string(),
+            "cycles_history_len must be in 2..=10000, got 1"
+        );
+    }
+
+    #[test]
+    fn apply_stores_only_valid_configs() {
+        assert_eq!(get(), Config::default());
+        assert!(apply(arg(Some(10), None)).is_err());
+        assert_eq!(get(), Config::default());
+        let stored = apply(arg(Some(120), Some(5))).unwrap();
+        assert_eq!(get(), stored);
+        assert_eq!(apply(InitArg::default()), Ok(stored));
+    }
+
+    #[test]
+    fn storable_round_trips_and_defaults_missing_fields() {
+        let config = Config {
+            cycles_sample_interval_seconds: 61,
+            cycles_history_len: 3,
+        };
+        assert_eq!(Config::from_bytes(config.to_bytes()), config);
+        let old = Config::from_bytes(Cow::Owned(61u64.to_le_bytes().to_vec()));
+        assert_eq!(old.cycles_history_len, Config::default().cycles_history_len);
+    }
+}

@@ -1,0 +1,90 @@
+//! The history of the canister's liquid cycle balance, and the burn rate it implies.
+
+use crate::memory::{self, Memory};
+use ic_stable_structures::StableBTreeMap;
+use std::cell::RefCell;
+
+const DAY_NS: u128 = 24 * 3600 * 1_000_000_000;
+
+thread_local! {
+    /// time_ns → liquid balance, oldest first.
+    static HISTORY: RefCell<StableBTreeMap<u64, u128, Memory>> =
+        RefCell::new(StableBTreeMap::init(memory::region(memory::CYCLES_HISTORY)));
+}
+
+/// Records `balance` at `now`, keeping the newest `max_len` samples. Recording again at the same
+/// time replaces the sample, so repeating a run changes nothing.
+pub fn record(now: u64, balance: u128, max_len: u32) {
+    HISTORY.with_borrow_mut(|history| {
+        history.insert(now, balance);
+        while history.len() > u64::from(max_len) {
+            history.pop_first();
+        }
+    });
+}
+
+#[cfg(test)]
+pub fn len() -> u64 {
+    HISTORY.with_borrow(|history| history.len())
+}
+
+/// Cycles burned per day between the oldest and the newest sample. `None` with fewer than two
+/// samples, or when the balance grew (a top-up in the window hides the burn).
+pub fn burn_per_day() -> Option<u128> {
+    HISTORY.with_borrow(|history| burn_rate(history.first_key_value()?, history.last_key_value()?))
+}
+
+fn burn_rate((t0, oldest): (u64, u128), (t1, newest): (u64, u128)) -> Option<u128> {
+    let elapsed = u128::from(t1.checked_sub(t0).filter(|&ns| ns > 0)?);
+    let burned = oldest.checked_sub(newest)?;
+    // burned * DAY_NS / elapsed, split so the product cannot overflow: the remainder is below
+    // elapsed < 2^64 and DAY_NS < 2^47.
+    Some(
+        (burned / elapsed)
+            .saturating_mul(DAY_NS)
+            .saturating_add(burned % elapsed * DAY_NS / elapsed),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR_NS: u64 = 3600 * 1_000_000_000;
+
+    #[test]
+    fn record_keeps_the_newest_samples() {
+        for i in 0..5 {
+            record(i * HOUR_NS, 1_000 - u128::from(i), 3);
+        }
+        assert_eq!(len(), 3);
+        // Oldest kept is hour 2 (998), newest hour 4 (996): 2 cycles per 2 hours.
+        assert_eq!(burn_per_day(), Some(24));
+    }
+
+    #[test]
+    fn recording_twice_at_the_same_time_is_idempotent() {
+        record(HOUR_NS, 10, 5);
+        record(HOUR_NS, 10, 5);
+        assert_eq!(len(), 1);
+        assert_eq!(burn_per_day(), None);
+    }
+
+    #[test]
+    fn burn_rate_needs_two_samples_and_a_falling_balance() {
+        assert_eq!(burn_per_day(), None);
+        assert_eq!(burn_rate((0, 100), (HOUR_NS, 101)), None);
+        assert_eq!(burn_rate((HOUR_NS, 100), (HOUR_NS, 90)), None);
+        assert_eq!(burn_rate((0, 100), (HOUR_NS, 100)), Some(0));
+        assert_eq!(burn_rate((0, 100), (HOUR_NS, 90)), Some(240));
+        // 1 cycle over 3 days rounds down to 0 per day.
+        assert_eq!(burn_rate((0, 1), (72 * HOUR_NS, 0)), Some(0));
+    }
+
+    #[test]
+    fn burn_rate_does_not_overflow() {
+        assert_eq!(burn_rate((0, u128::MAX), (1, 0)), Some(u128::MAX));
+        let huge = u128::MAX / 2;
+        assert_eq!(burn_rate((0, huge), (DAY_NS as u64, 0)), Some(huge));
+    }
+}

@@ -1,0 +1,178 @@
+//! The Ironic client: the canister's view of the bare-metal provisioning service.
+//!
+//! For now it discovers an Ironic API (which microversions it speaks); provisioning builds on it.
+
+mod endpoint;
+mod root;
+
+use crate::counters::{self, Counter};
+use crate::runtime::Runtime;
+use candid::{CandidType, Deserialize, Func};
+use ic_cdk_management_canister::{
+    HttpHeader, HttpMethod, HttpRequestArgs, HttpRequestResult, TransformArgs, TransformContext,
+    TransformFunc,
+};
+
+/// Largest root answer we accept; real ones are under 2 KiB, and the bound keeps outcalls cheap.
+const ROOT_MAX_RESPONSE_BYTES: u64 = 16 * 1024;
+/// The hidden query in `lib.rs` that applies [`transform_root`].
+const TRANSFORM_ROOT_METHOD: &str = "transform_ironic_root";
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct IronicDiscoverArg {
+    /// Base URL of the Ironic API, e.g. `https://ironic.example:6385`.
+    pub endpoint: String,
+}
+
+/// The range of API microversions an Ironic endpoint supports.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct IronicApi {
+    pub min_version: String,
+    pub max_version: String,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum IronicError {
+    /// Only controllers of the canister may do this.
+    NotAuthorized,
+    /// The argument could not be decoded or is not acceptable.
+    InvalidArgument { message: String },
+    /// The request did not get an HTTP answer; `code` is the IC reject code.
+    Unreachable { code: u32, message: String },
+    /// Ironic answered with a non-2xx status.
+    HttpStatus { status: u16 },
+    /// The answer is not what an Ironic API sends.
+    InvalidResponse { message: String },
+}
+
+/// Asks the Ironic API at `arg.endpoint` which microversions it supports. The caller has been
+/// authorized by the endpoint.
+pub async fn discover(rt: &impl Runtime, arg: IronicDiscoverArg) -> Result<IronicApi, IronicError> {
+    let url = endpoint::root_url(&arg.endpoint)
+        .map_err(|message| IronicError::InvalidArgument { message })?;
+    let request = HttpRequestArgs {
+        url,
+        max_response_bytes: Some(ROOT_MAX_RESPONSE_BYTES),
+        method: HttpMethod::GET,
+        headers: vec![HttpHeader {
+            name: "Accept".into(),
+            value: "application/json".into(),
+        }],
+        transform: Some(TransformContext {
+            function: TransformFunc(Func {
+                principal: rt.canister_id(),
+                method: TRANSFORM_ROOT_METHOD.into(),
+            }),
+            context: vec![],
+        }),
+        ..HttpRequestArgs::default()
+    };
+    counters::bump(Counter::Outcalls);
+    let result = match rt.http_request(request).await {
+        Ok(response) => root::read(&response),
+        Err(e) => Err(IronicError::Unreachable {
+            code: e.code,
+            message: e.message,
+        }),
+    };
+    if result.is_err() {
+        counters::bump(Counter::OutcallFailures);
+    }
+    result
+}
+
+/// The transform of root answers. Only the system calls it with a well-formed argument; anyone
+/// else sending garbage gets an empty answer with status 0 instead of a trap.
+pub fn transform_root(args: Result<TransformArgs, String>) -> HttpRequestResult {
+    args.map(|args| root::transform(args.response))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::root::tests::{response, IRONIC_ROOT};
+    use super::*;
+    use crate::runtime::{block_on, FakeRuntime, OutcallError};
+
+    fn arg(endpoint: &str) -> IronicDiscoverArg {
+        IronicDiscoverArg {
+            endpoint: endpoint.into(),
+        }
+    }
+
+    #[test]
+    fn discover_gets_the_root_through_the_transform() {
+        let rt = FakeRuntime::new();
+        rt.reply(Ok(root::transform(response(200, IRONIC_ROOT))));
+        let api = block_on(discover(&rt, arg("https://ironic.example:6385/")));
+        assert_eq!(
+            api,
+            Ok(IronicApi {
+                min_version: "1.1".into(),
+                max_version: "1.87".into()
+            })
+        );
+        let requests = rt.requests.borrow();
+        let request = &requests[0];
+        assert_eq!(request.url, "https://ironic.example:6385/");
+        assert_eq!(request.method, HttpMethod::GET);
+        assert_eq!(request.max_response_bytes, Some(ROOT_MAX_RESPONSE_BYTES));
+        assert_eq!(request.headers[0].value, "application/json");
+        let transform = request.transform.as_ref().unwrap();
+        assert_eq!(transform.function.0.principal, FakeRuntime::CANISTER_ID);
+        assert_eq!(transform.function.0.method, TRANSFORM_ROOT_METHOD);
+        let counters = counters::get();
+        assert_eq!((counters.outcalls, counters.outcall_failures), (1, 0));
+    }
+
+    #[test]
+    fn discover_rejects_bad_endpoints_without_an_outcall() {
+        let rt = FakeRuntime::new();
+        let result = block_on(discover(&rt, arg("http://ironic.example")));
+        assert!(matches!(result, Err(IronicError::InvalidArgument { .. })));
+        assert!(rt.requests.borrow().is_empty());
+        assert_eq!(counters::get().outcalls, 0);
+    }
+
+    #[test]
+    fn discover_reports_and_counts_failures() {
+        let rt = FakeRuntime::new();
+        rt.reply(Err(OutcallError {
+            code: 2,
+            message: "connection refused".into(),
+        }));
+        rt.reply(Ok(root::transform(response(500, "oops"))));
+        rt.reply(Ok(root::transform(response(200, "[]"))));
+        let endpoint = "https://ironic.example";
+        assert_eq!(
+            block_on(discover(&rt, arg(endpoint))),
+            Err(IronicError::Unreachable {
+                code: 2,
+                message: "connection refused".into()
+            })
+        );
+        assert_eq!(
+            block_on(discover(&rt, arg(endpoint))),
+            Err(IronicError::HttpStatus { status: 500 })
+        );
+        assert!(matches!(
+            block_on(discover(&rt, arg(endpoint))),
+            Err(IronicError::InvalidResponse { .. })
+        ));
+        let counters = counters::get();
+        assert_eq!((counters.outcalls, counters.outcall_failures), (3, 3));
+    }
+
+    #[test]
+    fn transform_root_answers_garbage_without_trapping() {
+        assert_eq!(
+            transform_root(Err("bad".into())),
+            HttpRequestResult::default()
+        );
+        let args = TransformArgs {
+            response: response(200, IRONIC_ROOT),
+            context: vec![],
+        };
+        assert!(transform_root(Ok(args)).headers.is_empty());
+    }
+}

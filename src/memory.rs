@@ -1,0 +1,78 @@
+//! Every stable-memory region of the canister, in one table.
+//!
+//! Stable memory is split into virtual regions by one [`MemoryManager`]; each region is named by a
+//! [`MemoryId`] below. Ids are part of the stable layout: never renumber one, and when a region
+//! is retired keep its row and mark it "retired, do not reuse".
+//!
+//! | id | region           | holds                                   | layout                                        |
+//! |----|------------------|-----------------------------------------|-----------------------------------------------|
+//! | 0  | `CONFIG`         | the canister configuration              | cell: `Config`, little-endian fields          |
+//! | 1  | `COUNTERS`       | activity counters shown by `status`     | cell: `Counters`, little-endian `u64` fields  |
+//! | 2  | `TASK_QUEUE`     | the manager's tasks, earliest first     | map: `(due_ns: u64, seq: u64)` → `Task` (Candid) |
+//! | 3  | `TASK_SEQ`       | next task sequence number               | cell: `u64`                                   |
+//! | 4  | `CYCLES_HISTORY` | liquid cycle balance samples            | map: `time_ns: u64` → `balance: u128`         |
+//!
+//! Heap-only state (the armed timer's id) is lost on upgrade by design and rebuilt in
+//! `post_upgrade`; it is kept with the code that owns it, not here.
+
+use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemory};
+use ic_stable_structures::{DefaultMemoryImpl, Memory as _};
+
+pub const CONFIG: MemoryId = MemoryId::new(0);
+pub const COUNTERS: MemoryId = MemoryId::new(1);
+pub const TASK_QUEUE: MemoryId = MemoryId::new(2);
+pub const TASK_SEQ: MemoryId = MemoryId::new(3);
+pub const CYCLES_HISTORY: MemoryId = MemoryId::new(4);
+
+/// One region of stable memory.
+pub type Memory = VirtualMemory<DefaultMemoryImpl>;
+
+const WASM_PAGE_BYTES: u64 = 65_536;
+
+thread_local! {
+    // Kept beside the manager so its size can be read: a clone shares the same memory
+    // (ic0 stable memory on wasm, a shared vector natively).
+    static STABLE: DefaultMemoryImpl = DefaultMemoryImpl::default();
+    static MANAGER: MemoryManager<DefaultMemoryImpl> =
+        MemoryManager::init(STABLE.with(Clone::clone));
+}
+
+/// The region `id`.
+pub fn region(id: MemoryId) -> Memory {
+    MANAGER.with(|manager| manager.get(id))
+}
+
+/// Size of the whole stable memory in 64 KiB pages.
+pub fn stable_pages() -> u64 {
+    STABLE.with(|memory| memory.size())
+}
+
+/// Size of the wasm heap in bytes; 0 off wasm, where there is no canister heap to measure.
+pub fn heap_bytes() -> u64 {
+    #[cfg(target_arch = "wasm32")]
+    let pages = core::arch::wasm32::memory_size(0) as u64;
+    #[cfg(not(target_arch = "wasm32"))]
+    let pages = 0;
+    pages * WASM_PAGE_BYTES
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_ids_are_distinct() {
+        let ids = [CONFIG, COUNTERS, TASK_QUEUE, TASK_SEQ, CYCLES_HISTORY];
+        for (i, a) in ids.iter().enumerate() {
+            assert!(ids[i + 1..].iter().all(|b| a != b));
+        }
+    }
+
+    #[test]
+    fn stable_pages_grow_with_regions() {
+        let before = stable_pages();
+        region(CONFIG).grow(1);
+        assert!(stable_pages() > before);
+        assert_eq!(heap_bytes(), 0);
+    }
+}

@@ -1,0 +1,94 @@
+//! A scripted [`Runtime`] for native tests.
+
+use super::{OutcallError, Runtime};
+use candid::Principal;
+use ic_cdk_management_canister::{HttpRequestArgs, HttpRequestResult};
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+/// Every field is settable; `armed_timer` and `requests` record what the code asked for.
+pub struct FakeRuntime {
+    pub time: Cell<u64>,
+    pub caller: Cell<Principal>,
+    pub controllers: RefCell<Vec<Principal>>,
+    pub liquid_cycles: Cell<u128>,
+    pub instructions: Cell<u64>,
+    pub armed_timer: Cell<Option<u64>>,
+    pub requests: RefCell<Vec<HttpRequestArgs>>,
+    replies: RefCell<VecDeque<Result<HttpRequestResult, OutcallError>>>,
+}
+
+impl FakeRuntime {
+    pub const CANISTER_ID: Principal = Principal::from_slice(&[0, 0, 0, 0, 0, 0, 0, 1, 1, 1]);
+
+    pub fn new() -> Self {
+        Self {
+            time: Cell::new(1_700_000_000_000_000_000),
+            caller: Cell::new(Principal::anonymous()),
+            controllers: RefCell::default(),
+            liquid_cycles: Cell::new(0),
+            instructions: Cell::new(0),
+            armed_timer: Cell::new(None),
+            requests: RefCell::default(),
+            replies: RefCell::default(),
+        }
+    }
+
+    /// Queues the answer to the next outcall, as the system would deliver it (after the
+    /// transform, if the test wants one applied).
+    pub fn reply(&self, reply: Result<HttpRequestResult, OutcallError>) {
+        self.replies.borrow_mut().push_back(reply);
+    }
+}
+
+impl Runtime for FakeRuntime {
+    fn time(&self) -> u64 {
+        self.time.get()
+    }
+
+    fn caller(&self) -> Principal {
+        self.caller.get()
+    }
+
+    fn canister_id(&self) -> Principal {
+        Self::CANISTER_ID
+    }
+
+    fn is_controller(&self, principal: &Principal) -> bool {
+        self.controllers.borrow().contains(principal)
+    }
+
+    fn liquid_cycles(&self) -> u128 {
+        self.liquid_cycles.get()
+    }
+
+    fn instructions(&self) -> u64 {
+        self.instructions.get()
+    }
+
+    fn arm_manager_timer(&self, at_ns: Option<u64>) {
+        self.armed_timer.set(at_ns);
+    }
+
+    async fn http_request(
+        &self,
+        request: HttpRequestArgs,
+    ) -> Result<HttpRequestResult, OutcallError> {
+        self.requests.borrow_mut().push(request);
+        self.replies
+            .borrow_mut()
+            .pop_front()
+            .expect("the test scripted no reply for this outcall")
+    }
+}
+
+/// Runs a future that never waits, as every future over [`FakeRuntime`] is.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("a future over FakeRuntime waited"),
+    }
+}

@@ -1,0 +1,84 @@
+//! [`Runtime`] on the Internet Computer.
+
+use super::{OutcallError, Runtime};
+use candid::Principal;
+use ic_cdk::api;
+use ic_cdk::call::{Error as CallError, RejectCode};
+use ic_cdk_management_canister::{HttpRequest, HttpRequestArgs, HttpRequestResult};
+use ic_cdk_timers::TimerId;
+use std::cell::Cell;
+use std::time::Duration;
+
+pub struct IcRuntime;
+
+thread_local! {
+    // Heap only: upgrades switch timers off and `post_upgrade` re-arms.
+    static MANAGER_TIMER: Cell<Option<TimerId>> = const { Cell::new(None) };
+}
+
+impl Runtime for IcRuntime {
+    fn time(&self) -> u64 {
+        api::time()
+    }
+
+    fn caller(&self) -> Principal {
+        api::msg_caller()
+    }
+
+    fn canister_id(&self) -> Principal {
+        api::canister_self()
+    }
+
+    fn is_controller(&self, principal: &Principal) -> bool {
+        api::is_controller(principal)
+    }
+
+    fn liquid_cycles(&self) -> u128 {
+        api::canister_liquid_cycle_balance()
+    }
+
+    fn instructions(&self) -> u64 {
+        api::instruction_counter()
+    }
+
+    fn arm_manager_timer(&self, at_ns: Option<u64>) {
+        if let Some(armed) = MANAGER_TIMER.take() {
+            ic_cdk_timers::clear_timer(armed);
+        }
+        if let Some(at_ns) = at_ns {
+            let delay = Duration::from_nanos(at_ns.saturating_sub(api::time()));
+            let id =
+                ic_cdk_timers::set_timer(delay, async { crate::manager::on_timer(&IcRuntime) });
+            MANAGER_TIMER.set(Some(id));
+        }
+    }
+
+    async fn http_request(
+        &self,
+        request: HttpRequestArgs,
+    ) -> Result<HttpRequestResult, OutcallError> {
+        HttpRequest::from_args(request)
+            .send()
+            .await
+            .map_err(OutcallError::from)
+    }
+}
+
+impl From<CallError> for OutcallError {
+    fn from(error: CallError) -> Self {
+        let code = match &error {
+            CallError::CallRejected(rejected) => rejected.raw_reject_code(),
+            // Not sent (too few liquid cycles, or the system refused to enqueue it): worth
+            // retrying later, which is what the IC signals with SYS_TRANSIENT.
+            CallError::InsufficientLiquidCycleBalance(_) | CallError::CallPerformFailed(_) => {
+                RejectCode::SysTransient as u32
+            }
+            CallError::CandidDecodeFailed(_) => RejectCode::CanisterError as u32,
+        };
+        let message = match error {
+            CallError::CallRejected(rejected) => rejected.reject_message().to_string(),
+            other => other.to_string(),
+        };
+        Self { code, message }
+    }
+}

@@ -1,0 +1,53 @@
+//! The one seam between the canister's logic and the IC system API.
+//!
+//! Domain code takes a `&impl Runtime` (or plain values read from one) and never calls `ic_cdk`
+//! itself, so it runs natively in tests against [`FakeRuntime`]; [`IcRuntime`] is the real thing.
+
+#[cfg(test)]
+mod fake;
+mod ic;
+
+#[cfg(test)]
+pub use fake::{block_on, FakeRuntime};
+pub use ic::IcRuntime;
+
+use candid::Principal;
+use ic_cdk_management_canister::{HttpRequestArgs, HttpRequestResult};
+
+pub trait Runtime {
+    /// IC time in nanoseconds since the Unix epoch; constant within one message.
+    fn time(&self) -> u64;
+
+    /// Who sent the current message; the canister itself in a timer run.
+    fn caller(&self) -> Principal;
+
+    /// This canister's own principal.
+    fn canister_id(&self) -> Principal;
+
+    fn is_controller(&self, principal: &Principal) -> bool;
+
+    /// Cycles the canister can spend now: its balance less what is frozen or reserved.
+    fn liquid_cycles(&self) -> u128;
+
+    /// Instructions this message has executed so far, to bound the work done per message.
+    fn instructions(&self) -> u64;
+
+    /// Arms the manager's one timer at `at_ns` (a time in the past fires at once), replacing
+    /// any armed before; `None` disarms it.
+    fn arm_manager_timer(&self, at_ns: Option<u64>);
+
+    /// Makes an HTTPS outcall, paying its cycles from the canister's balance.
+    async fn http_request(
+        &self,
+        request: HttpRequestArgs,
+    ) -> Result<HttpRequestResult, OutcallError>;
+}
+
+/// Why an outcall produced no HTTP response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutcallError {
+    /// The IC reject code: 1 SYS_FATAL, 2 SYS_TRANSIENT, 3 DESTINATION_INVALID,
+    /// 4 CANISTER_REJECT, 5 CANISTER_ERROR, 6 SYS_UNKNOWN.
+    pub code: u32,
+    pub message: String,
+}
