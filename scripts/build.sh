@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Builds the canister wasm that tests, benchmarks, the runner and deployments all use.
+#
+#   scripts/build.sh                   marketplace + probe
+#   scripts/build.sh --probe-only      only the probe (the ic0 host's test canister)
+#   scripts/build.sh --marketplace-only
+#
+# Outputs (stable paths; dfx.json and icp.yaml point at the .gz):
+#   target/wasm/marketplace.wasm       shrunk, with public `candid:service` metadata
+#   target/wasm/marketplace.wasm.gz    the same, gzip -n (deterministic): what gets deployed
+#   target/wasm/probe.wasm             shrunk
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+build_marketplace=1
+build_probe=1
+for arg in "$@"; do
+    case "$arg" in
+        --probe-only) build_marketplace=0 ;;
+        --marketplace-only) build_probe=0 ;;
+        -h | --help)
+            sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+            exit 0
+            ;;
+        *)
+            echo "build.sh: unknown argument '$arg' (try --help)" >&2
+            exit 2
+            ;;
+    esac
+done
+
+IC_WASM="${IC_WASM:-$(command -v ic-wasm || true)}"
+if [[ -z "$IC_WASM" && -x "$HOME/.cargo/bin/ic-wasm" ]]; then
+    IC_WASM="$HOME/.cargo/bin/ic-wasm"
+fi
+if [[ -z "$IC_WASM" ]]; then
+    echo "build.sh: ic-wasm not found. Install it with:" >&2
+    echo "    cargo install ic-wasm --locked --version 0.11.1" >&2
+    exit 1
+fi
+
+TARGET=wasm32-unknown-unknown
+if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx "$TARGET"; then
+    echo "build.sh: the $TARGET target is missing; run: rustup target add $TARGET" >&2
+    exit 1
+fi
+
+did="candid/marketplace.did"
+if ((build_marketplace)) && [[ ! -f "$did" ]]; then
+    echo "build.sh: $did is missing (it is embedded as candid:service metadata)" >&2
+    exit 1
+fi
+
+# One cargo invocation per canister: building them together would unify their dependencies'
+# features, so a canister's wasm would depend on which others were built alongside it.
+if ((build_marketplace)); then cargo build --release --target "$TARGET" -p marketplace; fi
+if ((build_probe)); then cargo build --release --target "$TARGET" -p probe; fi
+
+release="${CARGO_TARGET_DIR:-target}/$TARGET/release"
+out="target/wasm"
+mkdir -p "$out"
+
+size() { stat -c %s "$1" 2>/dev/null || stat -f %z "$1"; }
+report() { printf '  %-56s %9s bytes\n' "$1" "$(size "$1")"; }
+
+echo "wasm outputs:"
+if ((build_marketplace)); then
+    tmp="$out/marketplace.shrunk.wasm"
+    "$IC_WASM" "$release/marketplace.wasm" -o "$tmp" shrink
+    "$IC_WASM" "$tmp" -o "$out/marketplace.wasm" metadata candid:service -f "$did" -v public
+    rm -f "$tmp"
+    gzip -n -9 -c "$out/marketplace.wasm" >"$out/marketplace.wasm.gz"
+    report "$release/marketplace.wasm"
+    report "$out/marketplace.wasm"
+    report "$out/marketplace.wasm.gz"
+fi
+if ((build_probe)); then
+    "$IC_WASM" "$release/probe.wasm" -o "$out/probe.wasm" shrink
+    report "$release/probe.wasm"
+    report "$out/probe.wasm"
+fi
