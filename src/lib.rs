@@ -23,7 +23,6 @@ mod interface_tests;
 
 use candid_io::{decode_checked, Checked};
 use config::InitArg;
-use counters::Counter;
 use ic_cdk_management_canister::{HttpRequestResult, TransformArgs};
 use ironic::{IronicApi, IronicDiscoverArg, IronicError};
 use runtime::IcRuntime;
@@ -53,7 +52,6 @@ fn status() -> Status {
 #[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(update)]
 async fn ironic_discover(arg: Checked<IronicDiscoverArg>) -> Result<IronicApi, IronicError> {
-    counters::bump(Counter::Updates);
     if !auth::caller_is_controller(&IcRuntime) {
         return Err(IronicError::NotAuthorized);
     }

@@ -28,14 +28,30 @@ impl Kind {
     pub fn has_arg(self) -> bool {
         matches!(
             self,
-            Kind::Init | Kind::PostUpgrade | Kind::Update | Kind::Query | Kind::ReplyCallback | Kind::Inspect | Kind::Transform
+            Kind::Init
+                | Kind::PostUpgrade
+                | Kind::Update
+                | Kind::Query
+                | Kind::ReplyCallback
+                | Kind::Inspect
+                | Kind::Transform
         )
     }
     pub fn may_respond(self) -> bool {
-        matches!(self, Kind::Update | Kind::Query | Kind::Transform | Kind::ReplyCallback | Kind::RejectCallback)
+        matches!(
+            self,
+            Kind::Update
+                | Kind::Query
+                | Kind::Transform
+                | Kind::ReplyCallback
+                | Kind::RejectCallback
+        )
     }
     pub fn may_call(self) -> bool {
-        matches!(self, Kind::Update | Kind::ReplyCallback | Kind::RejectCallback | Kind::Timer)
+        matches!(
+            self,
+            Kind::Update | Kind::ReplyCallback | Kind::RejectCallback | Kind::Timer
+        )
     }
     pub fn may_set_timer(self) -> bool {
         !self.discards_state()

@@ -28,7 +28,10 @@ impl Driver for Host {
         Host::canister_id(self)
     }
     fn controller(&self) -> Principal {
-        self.controllers().first().copied().unwrap_or_else(Host::default_controller)
+        self.controllers()
+            .first()
+            .copied()
+            .unwrap_or_else(Host::default_controller)
     }
     fn install(&mut self, wasm: &[u8], arg: Vec<u8>) -> Result<(), Reject> {
         Host::install(self, wasm, &arg)

@@ -54,7 +54,11 @@ struct Awaiting {
 
 enum Work {
     Dispatch(CallId),
-    Deliver { call: CallId, result: Result<Vec<u8>, Reject>, refund: u128 },
+    Deliver {
+        call: CallId,
+        result: Result<Vec<u8>, Reject>,
+        refund: u128,
+    },
 }
 
 struct Deferred {
@@ -148,7 +152,11 @@ impl Host {
         Principal::from_slice(&self.sys.canister_id)
     }
     pub fn controllers(&self) -> Vec<Principal> {
-        self.sys.controllers.iter().map(|c| Principal::from_slice(c)).collect()
+        self.sys
+            .controllers
+            .iter()
+            .map(|c| Principal::from_slice(c))
+            .collect()
     }
     pub fn set_controllers(&mut self, controllers: &[Principal]) {
         self.sys.controllers = controllers.iter().map(|c| c.as_slice().to_vec()).collect();
@@ -174,11 +182,18 @@ impl Host {
     pub fn set_cycles(&mut self, cycles: u128) {
         self.sys.cycles = cycles;
     }
-    pub fn set_http_responder(&mut self, responder: impl FnMut(&HttpRequestArgs) -> HttpReply + 'static) {
+    pub fn set_http_responder(
+        &mut self,
+        responder: impl FnMut(&HttpRequestArgs) -> HttpReply + 'static,
+    ) {
         self.http_responder = Some(Box::new(responder));
     }
     /// Installs a stand-in for another canister, answering calls made to `callee`.
-    pub fn set_callee(&mut self, callee: Principal, handler: impl FnMut(&str, &[u8], u128) -> Result<Vec<u8>, Reject> + 'static) {
+    pub fn set_callee(
+        &mut self,
+        callee: Principal,
+        handler: impl FnMut(&str, &[u8], u128) -> Result<Vec<u8>, Reject> + 'static,
+    ) {
         self.callees.insert(callee, Box::new(handler));
     }
     /// Everything the canister printed with `ic0.debug_print`, and host notes such as timer traps.
@@ -208,12 +223,20 @@ impl Host {
     /// Installs `wasm` (plain or gzipped) and runs `canister_init` with `arg`, called by the first controller.
     pub fn install(&mut self, wasm: &[u8], arg: &[u8]) -> Result<(), Reject> {
         if self.instance.is_some() {
-            return Err(Reject::new(RejectCode::CanisterReject, "a module is already installed; upgrade it instead"));
+            return Err(Reject::new(
+                RejectCode::CanisterReject,
+                "a module is already installed; upgrade it instead",
+            ));
         }
         self.instance = Some(Instance::new(wasm).map_err(install_error)?);
         self.sys.timer = 0;
         self.sys.version += 1;
-        let outcome = self.run_lifecycle(Kind::Init, "canister_init", arg, self.sys.controllers.first().cloned().unwrap_or_default());
+        let outcome = self.run_lifecycle(
+            Kind::Init,
+            "canister_init",
+            arg,
+            self.sys.controllers.first().cloned().unwrap_or_default(),
+        );
         if let Some(trap) = outcome.and_then(|o| o.trap) {
             self.instance = None;
             self.stable.clear();
@@ -227,28 +250,45 @@ impl Host {
     /// On any failure the canister is left exactly as before. The global timer is switched off.
     pub fn upgrade(&mut self, wasm: &[u8], arg: &[u8]) -> Result<(), Reject> {
         if self.instance.is_none() {
-            return Err(Reject::new(RejectCode::DestinationInvalid, "no module is installed"));
+            return Err(Reject::new(
+                RejectCode::DestinationInvalid,
+                "no module is installed",
+            ));
         }
         self.run_until_idle();
         if !self.is_idle() {
             return Err(Reject::new(
                 RejectCode::SysTransient,
-                format!("the canister cannot stop: {} calls are still awaiting answers", self.awaiting.len()),
+                format!(
+                    "the canister cannot stop: {} calls are still awaiting answers",
+                    self.awaiting.len()
+                ),
             ));
         }
         let new = Instance::new(wasm).map_err(install_error)?;
         let installer = self.sys.controllers.first().cloned().unwrap_or_default();
         let mut before = Snapshot::default();
-        self.instance.as_ref().expect("installed").snapshot_into(&mut before);
+        self.instance
+            .as_ref()
+            .expect("installed")
+            .snapshot_into(&mut before);
         let sys_before = self.sys.clone();
         let stable_len_before = self.stable.len();
         self.group_undo = Some(vec![]);
 
-        let pre = self.run_lifecycle(Kind::PreUpgrade, "canister_pre_upgrade", &[], installer.clone());
+        let pre = self.run_lifecycle(
+            Kind::PreUpgrade,
+            "canister_pre_upgrade",
+            &[],
+            installer.clone(),
+        );
         let pre_instructions = pre.as_ref().map_or(0, |o| o.instructions);
         if let Some(trap) = pre.and_then(|o| o.trap) {
             self.group_undo = None;
-            return Err(Reject::new(RejectCode::CanisterError, format!("pre_upgrade failed: {trap}")));
+            return Err(Reject::new(
+                RejectCode::CanisterError,
+                format!("pre_upgrade failed: {trap}"),
+            ));
         }
         let old = self.instance.replace(new).expect("installed");
         self.sys.timer = 0;
@@ -268,25 +308,53 @@ impl Host {
             self.instance = Some(old);
             undo_stable(&mut self.stable, &undo, stable_len_before);
             self.sys = sys_before;
-            return Err(Reject::new(RejectCode::CanisterError, format!("post_upgrade failed: {trap}")));
+            return Err(Reject::new(
+                RejectCode::CanisterError,
+                format!("post_upgrade failed: {trap}"),
+            ));
         }
         self.last_instructions = pre_instructions + post_instructions;
         Ok(())
     }
 
-    fn run_lifecycle(&mut self, kind: Kind, export: &str, arg: &[u8], caller: Vec<u8>) -> Option<Outcome> {
+    fn run_lifecycle(
+        &mut self,
+        kind: Kind,
+        export: &str,
+        arg: &[u8],
+        caller: Vec<u8>,
+    ) -> Option<Outcome> {
         self.run_lifecycle_with_limit(kind, export, arg, caller, limits::INSTRUCTIONS_INSTALL)
     }
 
-    fn run_lifecycle_with_limit(&mut self, kind: Kind, export: &str, arg: &[u8], caller: Vec<u8>, limit: u64) -> Option<Outcome> {
-        if !self.instance.as_ref().expect("installed").has_export(export) {
+    fn run_lifecycle_with_limit(
+        &mut self,
+        kind: Kind,
+        export: &str,
+        arg: &[u8],
+        caller: Vec<u8>,
+        limit: u64,
+    ) -> Option<Outcome> {
+        if !self
+            .instance
+            .as_ref()
+            .expect("installed")
+            .has_export(export)
+        {
             return None;
         }
-        let exec = Exec { kind, arg: arg.to_vec(), caller, instruction_limit: limit, ..Exec::default() };
+        let exec = Exec {
+            kind,
+            arg: arg.to_vec(),
+            caller,
+            instruction_limit: limit,
+            ..Exec::default()
+        };
         let outcome = self.execute(exec, Entry::Export(export));
         self.last_instructions = outcome.instructions;
         if let Some(trap) = &outcome.trap {
-            self.debug_log.push(format!("[host] {export} trapped: {trap}"));
+            self.debug_log
+                .push(format!("[host] {export} trapped: {trap}"));
         }
         // Lifecycle hooks may make calls only from timers they set; performed calls are impossible here.
         Some(outcome)
@@ -295,7 +363,12 @@ impl Host {
     // ----- messages -----
 
     /// Runs a query: its reply is returned and every change it made is discarded.
-    pub fn query(&mut self, caller: Principal, method: &str, arg: &[u8]) -> Result<Vec<u8>, Reject> {
+    pub fn query(
+        &mut self,
+        caller: Principal,
+        method: &str,
+        arg: &[u8],
+    ) -> Result<Vec<u8>, Reject> {
         self.check_ingress(method, arg, "canister_query")?;
         let plain = format!("canister_query {method}");
         let export = if self.instance.as_ref().is_some_and(|i| i.has_export(&plain)) {
@@ -315,13 +388,20 @@ impl Host {
         match (outcome.trap, outcome.response) {
             (Some(trap), _) => Err(Reject::new(RejectCode::CanisterError, trap)),
             (None, Some(Response::Reply(bytes))) => Ok(bytes),
-            (None, Some(Response::Reject(message))) => Err(Reject::new(RejectCode::CanisterReject, message)),
+            (None, Some(Response::Reject(message))) => {
+                Err(Reject::new(RejectCode::CanisterReject, message))
+            }
             (None, None) => Err(self.no_reply()),
         }
     }
 
     /// Submits an update call and runs everything that becomes ready until it is answered.
-    pub fn update(&mut self, caller: Principal, method: &str, arg: &[u8]) -> Result<Vec<u8>, Reject> {
+    pub fn update(
+        &mut self,
+        caller: Principal,
+        method: &str,
+        arg: &[u8],
+    ) -> Result<Vec<u8>, Reject> {
         let id = self.submit_update(caller, method, arg);
         self.run_until(|host| host.results.contains_key(&id));
         self.take_result(id).unwrap_or_else(|| {
@@ -363,23 +443,37 @@ impl Host {
     }
 
     fn check_ingress(&self, method: &str, arg: &[u8], prefix: &str) -> Result<(), Reject> {
-        let instance = self
-            .instance
-            .as_ref()
-            .ok_or_else(|| Reject::new(RejectCode::DestinationInvalid, format!("canister {} is empty", self.canister_id())))?;
+        let instance = self.instance.as_ref().ok_or_else(|| {
+            Reject::new(
+                RejectCode::DestinationInvalid,
+                format!("canister {} is empty", self.canister_id()),
+            )
+        })?;
         if arg.len() > limits::INGRESS_BYTES {
             return Err(Reject::new(
                 RejectCode::SysFatal,
-                format!("ingress message of {} bytes exceeds the limit of {} bytes", arg.len(), limits::INGRESS_BYTES),
+                format!(
+                    "ingress message of {} bytes exceeds the limit of {} bytes",
+                    arg.len(),
+                    limits::INGRESS_BYTES
+                ),
             ));
         }
         let exported = instance.has_export(&format!("{prefix} {method}"))
-            || (prefix == "canister_query" && instance.has_export(&format!("canister_composite_query {method}")));
+            || (prefix == "canister_query"
+                && instance.has_export(&format!("canister_composite_query {method}")));
         if !exported {
-            let kind = if prefix == "canister_query" { "query" } else { "update" };
+            let kind = if prefix == "canister_query" {
+                "query"
+            } else {
+                "update"
+            };
             return Err(Reject::new(
                 RejectCode::DestinationInvalid,
-                format!("Canister {} has no {kind} method '{method}'", self.canister_id()),
+                format!(
+                    "Canister {} has no {kind} method '{method}'",
+                    self.canister_id()
+                ),
             ));
         }
         Ok(())
@@ -387,7 +481,12 @@ impl Host {
 
     /// `canister_inspect_message` runs before an ingress update; it must accept the message.
     fn inspect(&mut self, caller: &Principal, method: &str, arg: &[u8]) -> Result<(), Reject> {
-        if !self.instance.as_ref().expect("checked").has_export("canister_inspect_message") {
+        if !self
+            .instance
+            .as_ref()
+            .expect("checked")
+            .has_export("canister_inspect_message")
+        {
             return Ok(());
         }
         let exec = Exec {
@@ -400,10 +499,16 @@ impl Host {
         };
         let outcome = self.execute(exec, Entry::Export("canister_inspect_message"));
         match outcome.trap {
-            Some(trap) => Err(Reject::new(RejectCode::CanisterReject, format!("inspect_message trapped: {trap}"))),
+            Some(trap) => Err(Reject::new(
+                RejectCode::CanisterReject,
+                format!("inspect_message trapped: {trap}"),
+            )),
             None if !outcome.accepted => Err(Reject::new(
                 RejectCode::CanisterReject,
-                format!("Canister {} rejected the message in inspect_message", self.canister_id()),
+                format!(
+                    "Canister {} rejected the message in inspect_message",
+                    self.canister_id()
+                ),
             )),
             None => Ok(()),
         }
@@ -438,7 +543,11 @@ impl Host {
             }
             match self.queue.pop_front() {
                 Some(Work::Dispatch(call)) => self.dispatch(call),
-                Some(Work::Deliver { call, result, refund }) => self.deliver(call, result, refund),
+                Some(Work::Deliver {
+                    call,
+                    result,
+                    refund,
+                }) => self.deliver(call, result, refund),
                 None => return steps,
             }
             steps += 1;
@@ -447,7 +556,12 @@ impl Host {
 
     fn fire_timer_if_due(&mut self) -> bool {
         let due = self.sys.timer != 0 && self.sys.time >= self.sys.timer;
-        if !due || !self.instance.as_ref().is_some_and(|i| i.has_export("canister_global_timer")) {
+        if !due
+            || !self
+                .instance
+                .as_ref()
+                .is_some_and(|i| i.has_export("canister_global_timer"))
+        {
             return false;
         }
         // The IC switches the timer off when it fires; the canister re-arms it if it wants.
@@ -461,7 +575,8 @@ impl Host {
         };
         let outcome = self.execute(exec, Entry::Export("canister_global_timer"));
         if let Some(trap) = &outcome.trap {
-            self.debug_log.push(format!("[host] canister_global_timer trapped: {trap}"));
+            self.debug_log
+                .push(format!("[host] canister_global_timer trapped: {trap}"));
         }
         self.close_execution(context, outcome);
         true
@@ -472,21 +587,31 @@ impl Host {
         let expired: Vec<(OutcallId, CallId)> = self
             .deferred
             .iter()
-            .filter(|(_, d)| self.awaiting.get(&d.call).is_some_and(|a| a.deadline != 0 && a.deadline <= now))
+            .filter(|(_, d)| {
+                self.awaiting
+                    .get(&d.call)
+                    .is_some_and(|a| a.deadline != 0 && a.deadline <= now)
+            })
             .map(|(id, d)| (*id, d.call))
             .collect();
         for (id, call) in expired {
             self.deferred.remove(&id);
             let refund = self.awaiting.get(&call).map_or(0, |a| a.call.cycles);
             let timeout = Reject::new(RejectCode::SysUnknown, "Timeout expired");
-            self.queue.push_back(Work::Deliver { call, result: Err(timeout), refund });
+            self.queue.push_back(Work::Deliver {
+                call,
+                result: Err(timeout),
+                refund,
+            });
         }
     }
 
     // ----- outgoing calls -----
 
     fn dispatch(&mut self, call_id: CallId) {
-        let Some(awaiting) = self.awaiting.get(&call_id) else { return };
+        let Some(awaiting) = self.awaiting.get(&call_id) else {
+            return;
+        };
         let call = awaiting.call.clone();
         let deadline = awaiting.deadline;
         let callee = Principal::from_slice(&call.callee);
@@ -497,25 +622,49 @@ impl Host {
         } else if let Some(handler) = self.callees.get_mut(&callee) {
             let result = handler(&call.method, &call.payload, call.cycles);
             // Stand-ins accept no cycles: everything attached is refunded.
-            self.queue.push_back(Work::Deliver { call: call_id, result, refund: call.cycles });
+            self.queue.push_back(Work::Deliver {
+                call: call_id,
+                result,
+                refund: call.cycles,
+            });
         } else {
-            let reject = Reject::new(RejectCode::DestinationInvalid, format!("Canister {callee} not found"));
-            self.queue.push_back(Work::Deliver { call: call_id, result: Err(reject), refund: call.cycles });
+            let reject = Reject::new(
+                RejectCode::DestinationInvalid,
+                format!("Canister {callee} not found"),
+            );
+            self.queue.push_back(Work::Deliver {
+                call: call_id,
+                result: Err(reject),
+                refund: call.cycles,
+            });
         }
     }
 
     fn self_call(&mut self, call_id: CallId, call: OutCall, deadline: u64) {
         let export = format!("canister_update {}", call.method);
-        if !self.instance.as_ref().is_some_and(|i| i.has_export(&export)) {
+        if !self
+            .instance
+            .as_ref()
+            .is_some_and(|i| i.has_export(&export))
+        {
             let reject = Reject::new(
                 RejectCode::DestinationInvalid,
-                format!("Canister {} has no update method '{}'", self.canister_id(), call.method),
+                format!(
+                    "Canister {} has no update method '{}'",
+                    self.canister_id(),
+                    call.method
+                ),
             );
-            self.queue.push_back(Work::Deliver { call: call_id, result: Err(reject), refund: call.cycles });
+            self.queue.push_back(Work::Deliver {
+                call: call_id,
+                result: Err(reject),
+                refund: call.cycles,
+            });
             return;
         }
         let caller = self.sys.canister_id.clone();
-        let context = self.open_context(Origin::Call(call_id), caller.clone(), call.cycles, deadline);
+        let context =
+            self.open_context(Origin::Call(call_id), caller.clone(), call.cycles, deadline);
         let exec = Exec {
             kind: Kind::Update,
             arg: call.payload,
@@ -531,17 +680,25 @@ impl Host {
 
     fn management_call(&mut self, call_id: CallId, call: OutCall) {
         let result = match call.method.as_str() {
-            "http_request" => match http::accept_request(&call.payload, call.cycles, &self.sys.canister_id) {
-                Ok(args) => return self.http_outcall(call_id, call.cycles, args),
-                Err(reject) => Err(reject),
-            },
-            "raw_rand" => Ok(candid::encode_one(serde_bytes::ByteBuf::from(self.raw_rand())).expect("encodes")),
+            "http_request" => {
+                match http::accept_request(&call.payload, call.cycles, &self.sys.canister_id) {
+                    Ok(args) => return self.http_outcall(call_id, call.cycles, args),
+                    Err(reject) => Err(reject),
+                }
+            }
+            "raw_rand" => Ok(
+                candid::encode_one(serde_bytes::ByteBuf::from(self.raw_rand())).expect("encodes"),
+            ),
             other => Err(Reject::new(
                 RejectCode::CanisterReject,
                 format!("the ic0 host does not implement management canister method {other}"),
             )),
         };
-        self.queue.push_back(Work::Deliver { call: call_id, result, refund: call.cycles });
+        self.queue.push_back(Work::Deliver {
+            call: call_id,
+            result,
+            refund: call.cycles,
+        });
     }
 
     /// Deterministic randomness, different for every call.
@@ -550,7 +707,9 @@ impl Host {
         let mut seed = self.sys.time ^ id.rotate_left(32);
         (0..32)
             .map(|_| {
-                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 (seed >> 56) as u8
             })
             .collect()
@@ -559,12 +718,21 @@ impl Host {
     fn http_outcall(&mut self, call_id: CallId, cycles: u128, args: HttpRequestArgs) {
         let reply = match self.http_responder.as_mut() {
             Some(responder) => responder(&args),
-            None => HttpReply::Reject(RejectCode::SysTransient, "no HTTP responder is installed on the ic0 host".into()),
+            None => HttpReply::Reject(
+                RejectCode::SysTransient,
+                "no HTTP responder is installed on the ic0 host".into(),
+            ),
         };
         match reply {
             HttpReply::Defer => {
                 let id = OutcallId(self.fresh_id());
-                self.deferred.insert(id, Deferred { call: call_id, args });
+                self.deferred.insert(
+                    id,
+                    Deferred {
+                        call: call_id,
+                        args,
+                    },
+                );
             }
             reply => self.finish_outcall(call_id, cycles, &args, reply),
         }
@@ -572,7 +740,10 @@ impl Host {
 
     /// Outcalls that a responder deferred, oldest first.
     pub fn pending_http(&self) -> Vec<(OutcallId, HttpRequestArgs)> {
-        self.deferred.iter().map(|(id, d)| (*id, d.args.clone())).collect()
+        self.deferred
+            .iter()
+            .map(|(id, d)| (*id, d.args.clone()))
+            .collect()
     }
 
     /// Answers a deferred outcall. Its callback runs at the next [`Host::tick`] (or when an update runs).
@@ -580,13 +751,25 @@ impl Host {
         if matches!(reply, HttpReply::Defer) {
             return Err("an answer cannot be another deferral".into());
         }
-        let deferred = self.deferred.remove(&id).ok_or_else(|| format!("outcall {id:?} is not pending"))?;
-        let cycles = self.awaiting.get(&deferred.call).map_or(0, |a| a.call.cycles);
+        let deferred = self
+            .deferred
+            .remove(&id)
+            .ok_or_else(|| format!("outcall {id:?} is not pending"))?;
+        let cycles = self
+            .awaiting
+            .get(&deferred.call)
+            .map_or(0, |a| a.call.cycles);
         self.finish_outcall(deferred.call, cycles, &deferred.args, reply);
         Ok(())
     }
 
-    fn finish_outcall(&mut self, call_id: CallId, cycles: u128, args: &HttpRequestArgs, reply: HttpReply) {
+    fn finish_outcall(
+        &mut self,
+        call_id: CallId,
+        cycles: u128,
+        args: &HttpRequestArgs,
+        reply: HttpReply,
+    ) {
         let result = match reply {
             HttpReply::Response(response) => self.transform(args, response),
             HttpReply::Reject(code, message) => Err(Reject::new(code, message)),
@@ -600,17 +783,34 @@ impl Host {
             Err(_) => cycles,
         };
         let result = result.map(|(response, _)| candid::encode_one(response).expect("encodes"));
-        self.queue.push_back(Work::Deliver { call: call_id, result, refund });
+        self.queue.push_back(Work::Deliver {
+            call: call_id,
+            result,
+            refund,
+        });
     }
 
     /// Enforces `max_response_bytes` and runs the canister's transform query, as the IC does.
-    fn transform(&mut self, args: &HttpRequestArgs, response: HttpRequestResult) -> Result<(HttpRequestResult, u64), Reject> {
+    fn transform(
+        &mut self,
+        args: &HttpRequestArgs,
+        response: HttpRequestResult,
+    ) -> Result<(HttpRequestResult, u64), Reject> {
         http::check_response_size(args, &response, "raw")?;
-        let Some(transform) = &args.transform else { return Ok((response, 0)) };
+        let Some(transform) = &args.transform else {
+            return Ok((response, 0));
+        };
         let method = &transform.function.0.method;
         let export = format!("canister_query {method}");
-        if !self.instance.as_ref().is_some_and(|i| i.has_export(&export)) {
-            return Err(Reject::new(RejectCode::SysFatal, format!("transform function {method} is not a query of the canister")));
+        if !self
+            .instance
+            .as_ref()
+            .is_some_and(|i| i.has_export(&export))
+        {
+            return Err(Reject::new(
+                RejectCode::SysFatal,
+                format!("transform function {method} is not a query of the canister"),
+            ));
         }
         let arg = candid::encode_one(ic_management_canister_types::TransformArgs {
             response,
@@ -626,25 +826,50 @@ impl Host {
         };
         let outcome = self.execute(exec, Entry::Export(&export));
         let bytes = match (outcome.trap, outcome.response) {
-            (Some(trap), _) => return Err(Reject::new(RejectCode::SysFatal, format!("transform trapped: {trap}"))),
+            (Some(trap), _) => {
+                return Err(Reject::new(
+                    RejectCode::SysFatal,
+                    format!("transform trapped: {trap}"),
+                ))
+            }
             (None, Some(Response::Reply(bytes))) => bytes,
             (None, _) => return Err(Reject::new(RejectCode::SysFatal, "transform did not reply")),
         };
-        let transformed: HttpRequestResult = candid::decode_one(&bytes)
-            .map_err(|e| Reject::new(RejectCode::SysFatal, format!("transform returned an invalid response: {e}")))?;
+        let transformed: HttpRequestResult = candid::decode_one(&bytes).map_err(|e| {
+            Reject::new(
+                RejectCode::SysFatal,
+                format!("transform returned an invalid response: {e}"),
+            )
+        })?;
         http::check_response_size(args, &transformed, "transformed")?;
         Ok((transformed, outcome.instructions))
     }
 
     fn deliver(&mut self, call_id: CallId, result: Result<Vec<u8>, Reject>, refund: u128) {
-        let Some(awaiting) = self.awaiting.remove(&call_id) else { return };
+        let Some(awaiting) = self.awaiting.remove(&call_id) else {
+            return;
+        };
         self.sys.cycles += refund;
         let context_id = awaiting.context;
-        let Some(context) = self.contexts.get_mut(&context_id) else { return };
+        let Some(context) = self.contexts.get_mut(&context_id) else {
+            return;
+        };
         context.outstanding -= 1;
         let (kind, (fun, env), arg, code, message) = match result {
-            Ok(bytes) => (Kind::ReplyCallback, awaiting.call.reply, bytes, 0, String::new()),
-            Err(reject) => (Kind::RejectCallback, awaiting.call.reject, vec![], reject.code as u32, reject.message),
+            Ok(bytes) => (
+                Kind::ReplyCallback,
+                awaiting.call.reply,
+                bytes,
+                0,
+                String::new(),
+            ),
+            Err(reject) => (
+                Kind::RejectCallback,
+                awaiting.call.reject,
+                vec![],
+                reject.code as u32,
+                reject.message,
+            ),
         };
         let exec = Exec {
             kind,
@@ -664,10 +889,15 @@ impl Host {
         let outcome = self.execute(exec, Entry::Callback(fun, env));
         if outcome.trap.is_some() {
             if let Some((fun, env)) = awaiting.call.cleanup {
-                let exec = Exec { kind: Kind::Cleanup, instruction_limit: kind.instruction_limit(), ..Exec::default() };
+                let exec = Exec {
+                    kind: Kind::Cleanup,
+                    instruction_limit: kind.instruction_limit(),
+                    ..Exec::default()
+                };
                 let cleanup = self.execute(exec, Entry::Callback(fun, env));
                 if let Some(trap) = cleanup.trap {
-                    self.debug_log.push(format!("[host] call cleanup trapped: {trap}"));
+                    self.debug_log
+                        .push(format!("[host] call cleanup trapped: {trap}"));
                 }
             }
         }
@@ -676,11 +906,26 @@ impl Host {
 
     // ----- call contexts -----
 
-    fn open_context(&mut self, origin: Origin, caller: Vec<u8>, cycles: u128, deadline: u64) -> ContextId {
+    fn open_context(
+        &mut self,
+        origin: Origin,
+        caller: Vec<u8>,
+        cycles: u128,
+        deadline: u64,
+    ) -> ContextId {
         let id = self.fresh_id();
         self.contexts.insert(
             id,
-            CallContext { origin, caller, responded: false, outstanding: 0, instructions: 0, cycles, cycles_accepted: 0, deadline },
+            CallContext {
+                origin,
+                caller,
+                responded: false,
+                outstanding: 0,
+                instructions: 0,
+                cycles,
+                cycles_accepted: 0,
+                deadline,
+            },
         );
         id
     }
@@ -688,7 +933,9 @@ impl Host {
     /// Applies an execution's effects to its call context and answers the context when it is done.
     fn close_execution(&mut self, context_id: ContextId, outcome: Outcome) {
         let now = self.sys.time;
-        let Some(context) = self.contexts.get_mut(&context_id) else { return };
+        let Some(context) = self.contexts.get_mut(&context_id) else {
+            return;
+        };
         context.instructions += outcome.instructions;
         if let Some(accepted) = outcome.cycles_accepted {
             context.cycles_accepted = accepted;
@@ -705,8 +952,17 @@ impl Host {
             context.outstanding += 1;
             self.next_id += 1;
             let id = self.next_id;
-            let deadline = call.timeout_seconds.map_or(0, |s| now + u64::from(s) * 1_000_000_000);
-            self.awaiting.insert(id, Awaiting { context: context_id, call, deadline });
+            let deadline = call
+                .timeout_seconds
+                .map_or(0, |s| now + u64::from(s) * 1_000_000_000);
+            self.awaiting.insert(
+                id,
+                Awaiting {
+                    context: context_id,
+                    call,
+                    deadline,
+                },
+            );
             self.queue.push_back(Work::Dispatch(id));
         }
         if context.outstanding == 0 && !context.responded {
@@ -716,7 +972,11 @@ impl Host {
                 None => self_no_reply(&self.sys.canister_id),
             }));
         }
-        let (origin, instructions, unaccepted) = (context.origin, context.instructions, context.cycles - context.cycles_accepted);
+        let (origin, instructions, unaccepted) = (
+            context.origin,
+            context.instructions,
+            context.cycles - context.cycles_accepted,
+        );
         if context.outstanding == 0 {
             self.contexts.remove(&context_id);
         }
@@ -726,7 +986,11 @@ impl Host {
                     self.last_instructions = instructions;
                     self.results.insert(id, answer);
                 }
-                Origin::Call(call) => self.queue.push_back(Work::Deliver { call, result: answer, refund: unaccepted }),
+                Origin::Call(call) => self.queue.push_back(Work::Deliver {
+                    call,
+                    result: answer,
+                    refund: unaccepted,
+                }),
                 Origin::System => {}
             }
         }
@@ -780,7 +1044,9 @@ impl Host {
             format!("Error from Canister {}: {detail}", Principal::from_slice(&self.sys.canister_id))
         });
         if trap.is_some() || exec.kind.discards_state() {
-            instance.restore(&self.snapshot).expect("a snapshot of this module can be restored");
+            instance
+                .restore(&self.snapshot)
+                .expect("a snapshot of this module can be restored");
             undo_stable(&mut self.stable, &exec.stable_undo, exec.stable_len_before);
             self.sys = sys_before;
         } else if let Some(group) = self.group_undo.as_mut() {
@@ -790,7 +1056,11 @@ impl Host {
         Outcome {
             trap,
             response: if failed { None } else { exec.response },
-            performed: if failed || exec.kind.discards_state() { vec![] } else { exec.performed },
+            performed: if failed || exec.kind.discards_state() {
+                vec![]
+            } else {
+                exec.performed
+            },
             instructions,
             accepted: exec.accepted,
             cycles_accepted: (!failed).then_some(exec.cycles_accepted),
@@ -801,7 +1071,10 @@ impl Host {
 fn self_no_reply(canister: &[u8]) -> Reject {
     Reject::new(
         RejectCode::CanisterError,
-        format!("Error from Canister {}: Canister did not reply to the call", Principal::from_slice(canister)),
+        format!(
+            "Error from Canister {}: Canister did not reply to the call",
+            Principal::from_slice(canister)
+        ),
     )
 }
 

@@ -67,13 +67,24 @@ pub(crate) fn cost_v2_from_candid(bytes: &[u8]) -> Result<u128, String> {
 }
 
 pub(crate) fn request_bytes(args: &HttpRequestArgs) -> u64 {
-    let headers: usize = args.headers.iter().map(|h| h.name.len() + h.value.len()).sum();
-    let transform = args.transform.as_ref().map_or(0, |t| t.context.len() + t.function.0.method.len());
+    let headers: usize = args
+        .headers
+        .iter()
+        .map(|h| h.name.len() + h.value.len())
+        .sum();
+    let transform = args
+        .transform
+        .as_ref()
+        .map_or(0, |t| t.context.len() + t.function.0.method.len());
     (args.url.len() + headers + args.body.as_ref().map_or(0, Vec::len) + transform) as u64
 }
 
 pub(crate) fn response_bytes(response: &HttpRequestResult) -> u64 {
-    let headers: usize = response.headers.iter().map(|h| h.name.len() + h.value.len()).sum();
+    let headers: usize = response
+        .headers
+        .iter()
+        .map(|h| h.name.len() + h.value.len())
+        .sum();
     (response.body.len() + headers) as u64
 }
 
@@ -97,7 +108,12 @@ fn required_cycles(args: &HttpRequestArgs) -> u128 {
 }
 
 /// The price actually charged once the response is known; the rest of the attached cycles is refunded.
-pub(crate) fn charged_cycles(args: &HttpRequestArgs, raw: u64, transformed: u64, transform_instructions: u64) -> u128 {
+pub(crate) fn charged_cycles(
+    args: &HttpRequestArgs,
+    raw: u64,
+    transformed: u64,
+    transform_instructions: u64,
+) -> u128 {
     if args.pricing_version == Some(2) {
         cost_v2(&CostV2 {
             request_bytes: request_bytes(args),
@@ -113,7 +129,8 @@ pub(crate) fn charged_cycles(args: &HttpRequestArgs, raw: u64, transformed: u64,
 }
 
 pub(crate) fn max_response_bytes(args: &HttpRequestArgs) -> u64 {
-    args.max_response_bytes.unwrap_or(limits::HTTP_MAX_RESPONSE_BYTES)
+    args.max_response_bytes
+        .unwrap_or(limits::HTTP_MAX_RESPONSE_BYTES)
 }
 
 fn refuse(message: impl Into<String>) -> Reject {
@@ -121,16 +138,26 @@ fn refuse(message: impl Into<String>) -> Reject {
 }
 
 /// Decodes and validates an `http_request` call as the management canister does.
-pub(crate) fn accept_request(payload: &[u8], cycles: u128, self_id: &[u8]) -> Result<HttpRequestArgs, Reject> {
+pub(crate) fn accept_request(
+    payload: &[u8],
+    cycles: u128,
+    self_id: &[u8],
+) -> Result<HttpRequestArgs, Reject> {
     let mut config = candid::DecoderConfig::new();
     config.set_decoding_quota(10 * limits::HTTP_MAX_REQUEST_BYTES);
     let args: HttpRequestArgs = candid::decode_one_with_config(payload, &config)
         .map_err(|e| refuse(format!("http_request: invalid argument: {e}")))?;
     if args.url.len() > limits::HTTP_MAX_URL_BYTES {
-        return Err(refuse(format!("http_request: url longer than {} bytes", limits::HTTP_MAX_URL_BYTES)));
+        return Err(refuse(format!(
+            "http_request: url longer than {} bytes",
+            limits::HTTP_MAX_URL_BYTES
+        )));
     }
     if request_bytes(&args) as usize > limits::HTTP_MAX_REQUEST_BYTES {
-        return Err(refuse(format!("http_request: request larger than {} bytes", limits::HTTP_MAX_REQUEST_BYTES)));
+        return Err(refuse(format!(
+            "http_request: request larger than {} bytes",
+            limits::HTTP_MAX_REQUEST_BYTES
+        )));
     }
     if let Some(max) = args.max_response_bytes {
         if max > limits::HTTP_MAX_RESPONSE_BYTES {
@@ -140,7 +167,10 @@ pub(crate) fn accept_request(payload: &[u8], cycles: u128, self_id: &[u8]) -> Re
             )));
         }
     }
-    let needs_non_replicated = matches!(args.method, HttpMethod::PUT | HttpMethod::PATCH | HttpMethod::DELETE);
+    let needs_non_replicated = matches!(
+        args.method,
+        HttpMethod::PUT | HttpMethod::PATCH | HttpMethod::DELETE
+    );
     if needs_non_replicated && !non_replicated(&args) {
         return Err(refuse(format!(
             "http_request: method {:?} is only allowed in non-replicated outcalls (is_replicated = opt false)",
@@ -149,24 +179,34 @@ pub(crate) fn accept_request(payload: &[u8], cycles: u128, self_id: &[u8]) -> Re
     }
     if let Some(transform) = &args.transform {
         if transform.function.0.principal.as_slice() != self_id {
-            return Err(refuse("http_request: the transform function must be a query of the calling canister"));
+            return Err(refuse(
+                "http_request: the transform function must be a query of the calling canister",
+            ));
         }
     }
     let required = required_cycles(&args);
     if cycles < required {
-        return Err(refuse(format!("http_request request sent with {cycles} cycles, but {required} cycles are required.")));
+        return Err(refuse(format!(
+            "http_request request sent with {cycles} cycles, but {required} cycles are required."
+        )));
     }
     Ok(args)
 }
 
 /// The IC refuses a raw response larger than `max_response_bytes` before any transform runs.
-pub(crate) fn check_response_size(args: &HttpRequestArgs, response: &HttpRequestResult, stage: &str) -> Result<(), Reject> {
+pub(crate) fn check_response_size(
+    args: &HttpRequestArgs,
+    response: &HttpRequestResult,
+    stage: &str,
+) -> Result<(), Reject> {
     let max = max_response_bytes(args);
     let size = response_bytes(response);
     if size > max {
         return Err(Reject::new(
             RejectCode::SysFatal,
-            format!("Http body exceeds size limit of {max} bytes ({stage} response has {size} bytes)."),
+            format!(
+                "Http body exceeds size limit of {max} bytes ({stage} response has {size} bytes)."
+            ),
         ));
     }
     Ok(())
@@ -179,8 +219,15 @@ mod tests {
 
     #[test]
     fn non_replicated_outcalls_cost_less() {
-        let replicated = CostV2 { request_bytes: 100, raw_response_bytes: 1000, ..CostV2::default() };
-        let single = CostV2 { outcall_type: Some(OutcallType::NonReplicated(Reserved)), ..replicated.clone() };
+        let replicated = CostV2 {
+            request_bytes: 100,
+            raw_response_bytes: 1000,
+            ..CostV2::default()
+        };
+        let single = CostV2 {
+            outcall_type: Some(OutcallType::NonReplicated(Reserved)),
+            ..replicated.clone()
+        };
         assert!(cost_v2(&single) * 10 < cost_v2(&replicated));
     }
 
@@ -189,13 +236,19 @@ mod tests {
         let args = HttpRequestArgs {
             url: "https://x".into(),
             method: HttpMethod::PUT,
-            headers: vec![HttpHeader { name: "a".into(), value: "b".into() }],
+            headers: vec![HttpHeader {
+                name: "a".into(),
+                value: "b".into(),
+            }],
             ..Default::default()
         };
         let bytes = candid::encode_one(&args).unwrap();
         let err = accept_request(&bytes, u128::MAX, &[]).unwrap_err();
         assert!(err.message.contains("non-replicated"), "{err}");
-        let args = HttpRequestArgs { is_replicated: Some(false), ..args };
+        let args = HttpRequestArgs {
+            is_replicated: Some(false),
+            ..args
+        };
         let bytes = candid::encode_one(&args).unwrap();
         assert!(accept_request(&bytes, u128::MAX, &[]).is_ok());
         let err = accept_request(&bytes, 1, &[]).unwrap_err();

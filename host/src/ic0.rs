@@ -37,39 +37,70 @@ fn require(caller: &mut C<'_>, api: &str, allowed: bool) -> Result<(), Error> {
         Ok(())
     } else {
         let kind = caller.data().exec.kind;
-        Err(fail(caller, format!("\"ic0.{api}\" cannot be executed in {kind:?} mode")))
+        Err(fail(
+            caller,
+            format!("\"ic0.{api}\" cannot be executed in {kind:?} mode"),
+        ))
     }
 }
 
 fn read(caller: &mut C<'_>, src: u64, size: u64) -> Result<Vec<u8>, Error> {
     charge(caller, size)?;
-    let memory = caller.data().memory.expect("memory is set at instantiation");
+    let memory = caller
+        .data()
+        .memory
+        .expect("memory is set at instantiation");
     let data = memory.data(&*caller);
     match src.checked_add(size) {
         Some(end) if end <= data.len() as u64 => Ok(data[src as usize..end as usize].to_vec()),
-        _ => Err(fail(caller, format!("memory access out of bounds: reading {size} bytes at {src}"))),
+        _ => Err(fail(
+            caller,
+            format!("memory access out of bounds: reading {size} bytes at {src}"),
+        )),
     }
 }
 
 fn write(caller: &mut C<'_>, dst: u64, bytes: &[u8]) -> Result<(), Error> {
     charge(caller, bytes.len() as u64)?;
-    let memory = caller.data().memory.expect("memory is set at instantiation");
+    let memory = caller
+        .data()
+        .memory
+        .expect("memory is set at instantiation");
     let data = memory.data_mut(&mut *caller);
     match dst.checked_add(bytes.len() as u64) {
         Some(end) if end <= data.len() as u64 => {
             data[dst as usize..end as usize].copy_from_slice(bytes);
             Ok(())
         }
-        _ => Err(fail(caller, format!("memory access out of bounds: writing {} bytes at {dst}", bytes.len()))),
+        _ => Err(fail(
+            caller,
+            format!(
+                "memory access out of bounds: writing {} bytes at {dst}",
+                bytes.len()
+            ),
+        )),
     }
 }
 
 /// `*_copy(dst, offset, size)`: copies `source[offset..offset+size]` to `dst`.
-fn copy_out(caller: &mut C<'_>, api: &str, source: &[u8], dst: u32, offset: u32, size: u32) -> Result<(), Error> {
+fn copy_out(
+    caller: &mut C<'_>,
+    api: &str,
+    source: &[u8],
+    dst: u32,
+    offset: u32,
+    size: u32,
+) -> Result<(), Error> {
     let (offset, size) = (offset as usize, size as usize);
     match offset.checked_add(size) {
         Some(end) if end <= source.len() => write(caller, dst as u64, &source[offset..end]),
-        _ => Err(fail(caller, format!("ic0.{api}: range {offset}+{size} is out of bounds of {} bytes", source.len()))),
+        _ => Err(fail(
+            caller,
+            format!(
+                "ic0.{api}: range {offset}+{size} is out of bounds of {} bytes",
+                source.len()
+            ),
+        )),
     }
 }
 
@@ -92,7 +123,10 @@ fn check_can_respond(caller: &mut C<'_>, api: &str) -> Result<(), Error> {
     require(caller, api, kind.may_respond())?;
     let exec = &caller.data().exec;
     if exec.already_responded || exec.response.is_some() {
-        return Err(fail(caller, format!("ic0.{api}: the call was already answered")));
+        return Err(fail(
+            caller,
+            format!("ic0.{api}: the call was already answered"),
+        ));
     }
     Ok(())
 }
@@ -105,7 +139,11 @@ struct Api<'a> {
 }
 
 impl Api<'_> {
-    fn func<P, R>(&mut self, name: &'static str, func: impl IntoFunc<Ctx, P, R>) -> Result<(), LinkerError> {
+    fn func<P, R>(
+        &mut self,
+        name: &'static str,
+        func: impl IntoFunc<Ctx, P, R>,
+    ) -> Result<(), LinkerError> {
         self.names.push(name);
         self.linker.func_wrap("ic0", name, func).map(|_| ())
     }
@@ -113,42 +151,62 @@ impl Api<'_> {
 
 /// Defines the system API in `linker`; returns the names it provides.
 pub(crate) fn link(linker: &mut Linker<Ctx>) -> Result<Vec<&'static str>, LinkerError> {
-    let mut api = Api { linker, names: vec![] };
+    let mut api = Api {
+        linker,
+        names: vec![],
+    };
     // --- message arguments and caller ---
     api.func("msg_arg_data_size", |mut c: C<'_>| -> Result<u32, Error> {
         let kind = c.data().exec.kind;
         require(&mut c, "msg_arg_data_size", kind.has_arg())?;
         Ok(c.data().exec.arg.len() as u32)
     })?;
-    api.func("msg_arg_data_copy", |mut c: C<'_>, dst: u32, off: u32, size: u32| {
-        let kind = c.data().exec.kind;
-        require(&mut c, "msg_arg_data_copy", kind.has_arg())?;
-        let arg = std::mem::take(&mut c.data_mut().exec.arg);
-        let result = copy_out(&mut c, "msg_arg_data_copy", &arg, dst, off, size);
-        c.data_mut().exec.arg = arg;
-        result
+    api.func(
+        "msg_arg_data_copy",
+        |mut c: C<'_>, dst: u32, off: u32, size: u32| {
+            let kind = c.data().exec.kind;
+            require(&mut c, "msg_arg_data_copy", kind.has_arg())?;
+            let arg = std::mem::take(&mut c.data_mut().exec.arg);
+            let result = copy_out(&mut c, "msg_arg_data_copy", &arg, dst, off, size);
+            c.data_mut().exec.arg = arg;
+            result
+        },
+    )?;
+    api.func("msg_caller_size", |c: C<'_>| {
+        c.data().exec.caller.len() as u32
     })?;
-    api.func("msg_caller_size", |c: C<'_>| c.data().exec.caller.len() as u32)?;
-    api.func("msg_caller_copy", |mut c: C<'_>, dst: u32, off: u32, size: u32| {
-        let caller = c.data().exec.caller.clone();
-        copy_out(&mut c, "msg_caller_copy", &caller, dst, off, size)
-    })?;
-    api.func("msg_method_name_size", |mut c: C<'_>| -> Result<u32, Error> {
-        let kind = c.data().exec.kind;
-        require(&mut c, "msg_method_name_size", kind == Kind::Inspect)?;
-        Ok(c.data().exec.method.len() as u32)
-    })?;
-    api.func("msg_method_name_copy", |mut c: C<'_>, dst: u32, off: u32, size: u32| {
-        let kind = c.data().exec.kind;
-        require(&mut c, "msg_method_name_copy", kind == Kind::Inspect)?;
-        let name = c.data().exec.method.clone().into_bytes();
-        copy_out(&mut c, "msg_method_name_copy", &name, dst, off, size)
-    })?;
+    api.func(
+        "msg_caller_copy",
+        |mut c: C<'_>, dst: u32, off: u32, size: u32| {
+            let caller = c.data().exec.caller.clone();
+            copy_out(&mut c, "msg_caller_copy", &caller, dst, off, size)
+        },
+    )?;
+    api.func(
+        "msg_method_name_size",
+        |mut c: C<'_>| -> Result<u32, Error> {
+            let kind = c.data().exec.kind;
+            require(&mut c, "msg_method_name_size", kind == Kind::Inspect)?;
+            Ok(c.data().exec.method.len() as u32)
+        },
+    )?;
+    api.func(
+        "msg_method_name_copy",
+        |mut c: C<'_>, dst: u32, off: u32, size: u32| {
+            let kind = c.data().exec.kind;
+            require(&mut c, "msg_method_name_copy", kind == Kind::Inspect)?;
+            let name = c.data().exec.method.clone().into_bytes();
+            copy_out(&mut c, "msg_method_name_copy", &name, dst, off, size)
+        },
+    )?;
     api.func("accept_message", |mut c: C<'_>| -> Result<(), Error> {
         let kind = c.data().exec.kind;
         require(&mut c, "accept_message", kind == Kind::Inspect)?;
         if c.data().exec.accepted {
-            return Err(fail(&mut c, "ic0.accept_message: the message was already accepted"));
+            return Err(fail(
+                &mut c,
+                "ic0.accept_message: the message was already accepted",
+            ));
         }
         c.data_mut().exec.accepted = true;
         Ok(())
@@ -158,29 +216,42 @@ pub(crate) fn link(linker: &mut Linker<Ctx>) -> Result<Vec<&'static str>, Linker
     // --- reject information in callbacks ---
     api.func("msg_reject_code", |mut c: C<'_>| -> Result<u32, Error> {
         let kind = c.data().exec.kind;
-        require(&mut c, "msg_reject_code", matches!(kind, Kind::ReplyCallback | Kind::RejectCallback))?;
+        require(
+            &mut c,
+            "msg_reject_code",
+            matches!(kind, Kind::ReplyCallback | Kind::RejectCallback),
+        )?;
         Ok(c.data().exec.reject_code)
     })?;
-    api.func("msg_reject_msg_size", |mut c: C<'_>| -> Result<u32, Error> {
-        let kind = c.data().exec.kind;
-        require(&mut c, "msg_reject_msg_size", kind == Kind::RejectCallback)?;
-        Ok(c.data().exec.reject_message.len() as u32)
-    })?;
-    api.func("msg_reject_msg_copy", |mut c: C<'_>, dst: u32, off: u32, size: u32| {
-        let kind = c.data().exec.kind;
-        require(&mut c, "msg_reject_msg_copy", kind == Kind::RejectCallback)?;
-        let message = c.data().exec.reject_message.clone().into_bytes();
-        copy_out(&mut c, "msg_reject_msg_copy", &message, dst, off, size)
-    })?;
+    api.func(
+        "msg_reject_msg_size",
+        |mut c: C<'_>| -> Result<u32, Error> {
+            let kind = c.data().exec.kind;
+            require(&mut c, "msg_reject_msg_size", kind == Kind::RejectCallback)?;
+            Ok(c.data().exec.reject_message.len() as u32)
+        },
+    )?;
+    api.func(
+        "msg_reject_msg_copy",
+        |mut c: C<'_>, dst: u32, off: u32, size: u32| {
+            let kind = c.data().exec.kind;
+            require(&mut c, "msg_reject_msg_copy", kind == Kind::RejectCallback)?;
+            let message = c.data().exec.reject_message.clone().into_bytes();
+            copy_out(&mut c, "msg_reject_msg_copy", &message, dst, off, size)
+        },
+    )?;
 
     // --- responding ---
-    api.func("msg_reply_data_append", |mut c: C<'_>, src: u32, size: u32| {
-        check_can_respond(&mut c, "msg_reply_data_append")?;
-        reply_limit_check(&mut c, size as usize)?;
-        let bytes = read(&mut c, src as u64, size as u64)?;
-        c.data_mut().exec.reply_buf.extend_from_slice(&bytes);
-        Ok(())
-    })?;
+    api.func(
+        "msg_reply_data_append",
+        |mut c: C<'_>, src: u32, size: u32| {
+            check_can_respond(&mut c, "msg_reply_data_append")?;
+            reply_limit_check(&mut c, size as usize)?;
+            let bytes = read(&mut c, src as u64, size as u64)?;
+            c.data_mut().exec.reply_buf.extend_from_slice(&bytes);
+            Ok(())
+        },
+    )?;
     api.func("msg_reply", |mut c: C<'_>| -> Result<(), Error> {
         check_can_respond(&mut c, "msg_reply")?;
         let exec = &mut c.data_mut().exec;
@@ -190,7 +261,9 @@ pub(crate) fn link(linker: &mut Linker<Ctx>) -> Result<Vec<&'static str>, Linker
     api.func("msg_reject", |mut c: C<'_>, src: u32, size: u32| {
         check_can_respond(&mut c, "msg_reject")?;
         let bytes = read(&mut c, src as u64, size as u64)?;
-        c.data_mut().exec.response = Some(Response::Reject(String::from_utf8_lossy(&bytes).into_owned()));
+        c.data_mut().exec.response = Some(Response::Reject(
+            String::from_utf8_lossy(&bytes).into_owned(),
+        ));
         Ok(())
     })?;
 
@@ -204,57 +277,89 @@ pub(crate) fn link(linker: &mut Linker<Ctx>) -> Result<Vec<&'static str>, Linker
         let refunded = c.data().exec.cycles_refunded;
         write_u128(&mut c, dst, refunded)
     })?;
-    api.func("msg_cycles_accept128", |mut c: C<'_>, high: u64, low: u64, dst: u32| {
-        let max = ((high as u128) << 64) | low as u128;
-        let ctx = c.data_mut();
-        let amount = max.min(ctx.exec.cycles_available - ctx.exec.cycles_accepted);
-        ctx.exec.cycles_accepted += amount;
-        ctx.sys.cycles += amount;
-        write_u128(&mut c, dst, amount)
-    })?;
-    api.func("cycles_burn128", |mut c: C<'_>, high: u64, low: u64, dst: u32| {
-        let max = ((high as u128) << 64) | low as u128;
-        let ctx = c.data_mut();
-        let amount = max.min(ctx.sys.cycles);
-        ctx.sys.cycles -= amount;
-        write_u128(&mut c, dst, amount)
-    })?;
+    api.func(
+        "msg_cycles_accept128",
+        |mut c: C<'_>, high: u64, low: u64, dst: u32| {
+            let max = ((high as u128) << 64) | low as u128;
+            let ctx = c.data_mut();
+            let amount = max.min(ctx.exec.cycles_available - ctx.exec.cycles_accepted);
+            ctx.exec.cycles_accepted += amount;
+            ctx.sys.cycles += amount;
+            write_u128(&mut c, dst, amount)
+        },
+    )?;
+    api.func(
+        "cycles_burn128",
+        |mut c: C<'_>, high: u64, low: u64, dst: u32| {
+            let max = ((high as u128) << 64) | low as u128;
+            let ctx = c.data_mut();
+            let amount = max.min(ctx.sys.cycles);
+            ctx.sys.cycles -= amount;
+            write_u128(&mut c, dst, amount)
+        },
+    )?;
     api.func("canister_cycle_balance128", |mut c: C<'_>, dst: u32| {
         let balance = c.data().sys.cycles;
         write_u128(&mut c, dst, balance)
     })?;
-    api.func("canister_liquid_cycle_balance128", |mut c: C<'_>, dst: u32| {
-        let balance = c.data().sys.cycles;
-        write_u128(&mut c, dst, balance)
-    })?;
-    api.func("cost_call", |mut c: C<'_>, method_size: u64, payload_size: u64, dst: u32| {
-        write_u128(&mut c, dst, http::cost_call(method_size, payload_size))
-    })?;
-    api.func("cost_http_request", |mut c: C<'_>, request_size: u64, max_response: u64, dst: u32| {
-        write_u128(&mut c, dst, http::cost_v1(request_size, max_response))
-    })?;
-    api.func("cost_http_request_v2", |mut c: C<'_>, src: u32, size: u32, dst: u32| {
-        let bytes = read(&mut c, src as u64, size as u64)?;
-        let cost = http::cost_v2_from_candid(&bytes).map_err(|e| fail(&mut c, format!("ic0.cost_http_request_v2: {e}")))?;
-        write_u128(&mut c, dst, cost)
-    })?;
+    api.func(
+        "canister_liquid_cycle_balance128",
+        |mut c: C<'_>, dst: u32| {
+            let balance = c.data().sys.cycles;
+            write_u128(&mut c, dst, balance)
+        },
+    )?;
+    api.func(
+        "cost_call",
+        |mut c: C<'_>, method_size: u64, payload_size: u64, dst: u32| {
+            write_u128(&mut c, dst, http::cost_call(method_size, payload_size))
+        },
+    )?;
+    api.func(
+        "cost_http_request",
+        |mut c: C<'_>, request_size: u64, max_response: u64, dst: u32| {
+            write_u128(&mut c, dst, http::cost_v1(request_size, max_response))
+        },
+    )?;
+    api.func(
+        "cost_http_request_v2",
+        |mut c: C<'_>, src: u32, size: u32, dst: u32| {
+            let bytes = read(&mut c, src as u64, size as u64)?;
+            let cost = http::cost_v2_from_candid(&bytes)
+                .map_err(|e| fail(&mut c, format!("ic0.cost_http_request_v2: {e}")))?;
+            write_u128(&mut c, dst, cost)
+        },
+    )?;
 
     // --- the canister itself ---
-    api.func("canister_self_size", |c: C<'_>| c.data().sys.canister_id.len() as u32)?;
-    api.func("canister_self_copy", |mut c: C<'_>, dst: u32, off: u32, size: u32| {
-        let id = c.data().sys.canister_id.clone();
-        copy_out(&mut c, "canister_self_copy", &id, dst, off, size)
+    api.func("canister_self_size", |c: C<'_>| {
+        c.data().sys.canister_id.len() as u32
     })?;
+    api.func(
+        "canister_self_copy",
+        |mut c: C<'_>, dst: u32, off: u32, size: u32| {
+            let id = c.data().sys.canister_id.clone();
+            copy_out(&mut c, "canister_self_copy", &id, dst, off, size)
+        },
+    )?;
     api.func("canister_status", |_: C<'_>| 1u32)?;
     api.func("canister_version", |c: C<'_>| c.data().sys.version)?;
-    api.func("is_controller", |mut c: C<'_>, src: u32, size: u32| -> Result<u32, Error> {
-        let id = read(&mut c, src as u64, size as u64)?;
-        if id.len() > 29 {
-            return Err(fail(&mut c, "ic0.is_controller: argument is not a valid principal"));
-        }
-        Ok(c.data().sys.controllers.contains(&id) as u32)
+    api.func(
+        "is_controller",
+        |mut c: C<'_>, src: u32, size: u32| -> Result<u32, Error> {
+            let id = read(&mut c, src as u64, size as u64)?;
+            if id.len() > 29 {
+                return Err(fail(
+                    &mut c,
+                    "ic0.is_controller: argument is not a valid principal",
+                ));
+            }
+            Ok(c.data().sys.controllers.contains(&id) as u32)
+        },
+    )?;
+    api.func("in_replicated_execution", |c: C<'_>| {
+        (!c.data().exec.kind.discards_state()) as u32
     })?;
-    api.func("in_replicated_execution", |c: C<'_>| (!c.data().exec.kind.discards_state()) as u32)?;
 
     // --- calls ---
     api.func(
@@ -272,7 +377,8 @@ pub(crate) fn link(linker: &mut Linker<Ctx>) -> Result<Vec<&'static str>, Linker
             require(&mut c, "call_new", kind.may_call())?;
             let callee = read(&mut c, callee_src as u64, callee_size as u64)?;
             let method = read(&mut c, name_src as u64, name_size as u64)?;
-            let method = String::from_utf8(method).map_err(|_| fail(&mut c, "ic0.call_new: method name is not UTF-8"))?;
+            let method = String::from_utf8(method)
+                .map_err(|_| fail(&mut c, "ic0.call_new: method name is not UTF-8"))?;
             // A call under construction that was never performed is discarded, as on the IC.
             c.data_mut().exec.building = Some(OutCall {
                 callee,
@@ -299,24 +405,39 @@ pub(crate) fn link(linker: &mut Linker<Ctx>) -> Result<Vec<&'static str>, Linker
         call.payload.extend_from_slice(&bytes);
         let len = call.payload.len();
         if len > limits::INTER_CANISTER_BYTES {
-            return Err(fail(&mut c, format!("ic0.call_data_append: payload of {len} bytes exceeds {}", limits::INTER_CANISTER_BYTES)));
+            return Err(fail(
+                &mut c,
+                format!(
+                    "ic0.call_data_append: payload of {len} bytes exceeds {}",
+                    limits::INTER_CANISTER_BYTES
+                ),
+            ));
         }
         Ok(())
     })?;
-    api.func("call_with_best_effort_response", |mut c: C<'_>, timeout: u32| {
-        let call = building(&mut c, "call_with_best_effort_response")?;
-        if call.timeout_seconds.is_some() {
-            return Err(fail(&mut c, "ic0.call_with_best_effort_response: already set for this call"));
-        }
-        // The IC caps best-effort timeouts at 300 seconds.
-        call.timeout_seconds = Some(timeout.clamp(1, 300));
-        Ok(())
-    })?;
+    api.func(
+        "call_with_best_effort_response",
+        |mut c: C<'_>, timeout: u32| {
+            let call = building(&mut c, "call_with_best_effort_response")?;
+            if call.timeout_seconds.is_some() {
+                return Err(fail(
+                    &mut c,
+                    "ic0.call_with_best_effort_response: already set for this call",
+                ));
+            }
+            // The IC caps best-effort timeouts at 300 seconds.
+            call.timeout_seconds = Some(timeout.clamp(1, 300));
+            Ok(())
+        },
+    )?;
     api.func("call_cycles_add128", |mut c: C<'_>, high: u64, low: u64| {
         building(&mut c, "call_cycles_add128")?;
         let amount = ((high as u128) << 64) | low as u128;
         if c.data().sys.cycles < amount {
-            return Err(fail(&mut c, "ic0.call_cycles_add128: insufficient cycles balance"));
+            return Err(fail(
+                &mut c,
+                "ic0.call_cycles_add128: insufficient cycles balance",
+            ));
         }
         c.data_mut().sys.cycles -= amount;
         building(&mut c, "call_cycles_add128")?.cycles += amount;
@@ -338,7 +459,9 @@ pub(crate) fn link(linker: &mut Linker<Ctx>) -> Result<Vec<&'static str>, Linker
     })?;
 
     // --- stable memory ---
-    api.func("stable64_size", |c: C<'_>| c.data().stable.len() as u64 / WASM_PAGE)?;
+    api.func("stable64_size", |c: C<'_>| {
+        c.data().stable.len() as u64 / WASM_PAGE
+    })?;
     api.func("stable64_grow", |c: C<'_>, pages: u64| -> u64 {
         let ctx = c.data();
         let old = ctx.stable.len() as u64 / WASM_PAGE;
@@ -351,30 +474,42 @@ pub(crate) fn link(linker: &mut Linker<Ctx>) -> Result<Vec<&'static str>, Linker
             _ => u64::MAX,
         }
     })?;
-    api.func("stable64_write", |mut c: C<'_>, offset: u64, src: u64, size: u64| {
-        let bytes = read(&mut c, src, size)?;
-        let ctx = c.data_mut();
-        match offset.checked_add(size) {
-            Some(end) if end <= ctx.stable.len() as u64 => {
-                let range = offset as usize..end as usize;
-                let old = ctx.stable[range.clone()].to_vec();
-                ctx.exec.stable_undo.push((offset, old));
-                ctx.stable[range].copy_from_slice(&bytes);
-                Ok(())
+    api.func(
+        "stable64_write",
+        |mut c: C<'_>, offset: u64, src: u64, size: u64| {
+            let bytes = read(&mut c, src, size)?;
+            let ctx = c.data_mut();
+            match offset.checked_add(size) {
+                Some(end) if end <= ctx.stable.len() as u64 => {
+                    let range = offset as usize..end as usize;
+                    let old = ctx.stable[range.clone()].to_vec();
+                    ctx.exec.stable_undo.push((offset, old));
+                    ctx.stable[range].copy_from_slice(&bytes);
+                    Ok(())
+                }
+                _ => Err(fail(
+                    &mut c,
+                    format!("stable memory out of bounds: writing {size} bytes at {offset}"),
+                )),
             }
-            _ => Err(fail(&mut c, format!("stable memory out of bounds: writing {size} bytes at {offset}"))),
-        }
-    })?;
-    api.func("stable64_read", |mut c: C<'_>, dst: u64, offset: u64, size: u64| {
-        let ctx = c.data();
-        match offset.checked_add(size) {
-            Some(end) if end <= ctx.stable.len() as u64 => {
-                let bytes = ctx.stable[offset as usize..end as usize].to_vec();
-                write(&mut c, dst, &bytes)
+        },
+    )?;
+    api.func(
+        "stable64_read",
+        |mut c: C<'_>, dst: u64, offset: u64, size: u64| {
+            let ctx = c.data();
+            match offset.checked_add(size) {
+                Some(end) if end <= ctx.stable.len() as u64 => {
+                    let bytes = ctx.stable[offset as usize..end as usize].to_vec();
+                    write(&mut c, dst, &bytes)
+                }
+                _ => Err(fail(
+                    &mut c,
+                    format!("stable memory out of bounds: reading {size} bytes at {offset}"),
+                )),
             }
-            _ => Err(fail(&mut c, format!("stable memory out of bounds: reading {size} bytes at {offset}"))),
-        }
-    })?;
+        },
+    )?;
 
     // --- certified data ---
     api.func("certified_data_set", |mut c: C<'_>, src: u32, size: u32| {
@@ -392,14 +527,19 @@ pub(crate) fn link(linker: &mut Linker<Ctx>) -> Result<Vec<&'static str>, Linker
 
     // --- time, timer, counters ---
     api.func("time", |c: C<'_>| c.data().sys.time)?;
-    api.func("global_timer_set", |mut c: C<'_>, deadline: u64| -> Result<u64, Error> {
-        let kind = c.data().exec.kind;
-        require(&mut c, "global_timer_set", kind.may_set_timer())?;
-        Ok(std::mem::replace(&mut c.data_mut().sys.timer, deadline))
-    })?;
+    api.func(
+        "global_timer_set",
+        |mut c: C<'_>, deadline: u64| -> Result<u64, Error> {
+            let kind = c.data().exec.kind;
+            require(&mut c, "global_timer_set", kind.may_set_timer())?;
+            Ok(std::mem::replace(&mut c.data_mut().sys.timer, deadline))
+        },
+    )?;
     api.func("performance_counter", |c: C<'_>, counter: u32| -> u64 {
         let exec = &c.data().exec;
-        let used = exec.instruction_limit.saturating_sub(c.get_fuel().unwrap_or(0));
+        let used = exec
+            .instruction_limit
+            .saturating_sub(c.get_fuel().unwrap_or(0));
         match counter {
             0 => used,
             _ => exec.context_instructions + used,
@@ -413,17 +553,26 @@ pub(crate) fn link(linker: &mut Linker<Ctx>) -> Result<Vec<&'static str>, Linker
         c.data_mut().debug_log.push(line);
         Ok(())
     })?;
-    api.func("trap", |mut c: C<'_>, src: u32, size: u32| -> Result<(), Error> {
-        let bytes = read(&mut c, src as u64, size as u64)?;
-        let message = format!("Canister called `ic0.trap` with message: '{}'", String::from_utf8_lossy(&bytes));
-        Err(fail(&mut c, message))
-    })?;
+    api.func(
+        "trap",
+        |mut c: C<'_>, src: u32, size: u32| -> Result<(), Error> {
+            let bytes = read(&mut c, src as u64, size as u64)?;
+            let message = format!(
+                "Canister called `ic0.trap` with message: '{}'",
+                String::from_utf8_lossy(&bytes)
+            );
+            Err(fail(&mut c, message))
+        },
+    )?;
     Ok(api.names)
 }
 
 fn building<'a>(c: &'a mut C<'_>, api: &str) -> Result<&'a mut OutCall, Error> {
     if c.data().exec.building.is_none() {
-        return Err(fail(c, format!("ic0.{api}: no call under construction (call ic0.call_new first)")));
+        return Err(fail(
+            c,
+            format!("ic0.{api}: no call under construction (call ic0.call_new first)"),
+        ));
     }
     Ok(c.data_mut().exec.building.as_mut().expect("checked above"))
 }

@@ -3,7 +3,10 @@
 use crate::context::Ctx;
 use crate::rewrite::{self, MEMORY_EXPORT, TABLE_EXPORT};
 use std::io::Read;
-use wasmi::{CompilationMode, Config, Engine, Extern, Instance as WasmiInstance, Linker, Module, Ref, Store, Val};
+use wasmi::{
+    CompilationMode, Config, Engine, Extern, Instance as WasmiInstance, Linker, Module, Ref, Store,
+    Val,
+};
 
 /// The parts of a canister's state that live in its wasm instance.
 #[derive(Clone, Debug, Default)]
@@ -26,10 +29,12 @@ pub(crate) struct Instance {
 }
 
 /// Accepts a plain or gzipped module.
-pub(crate) fn unpack(wasm: &[u8]) -> Result<Vec<u8>, String> {
+pub fn unpack(wasm: &[u8]) -> Result<Vec<u8>, String> {
     if wasm.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
-        flate2::read::GzDecoder::new(wasm).read_to_end(&mut out).map_err(|e| format!("invalid gzip: {e}"))?;
+        flate2::read::GzDecoder::new(wasm)
+            .read_to_end(&mut out)
+            .map_err(|e| format!("invalid gzip: {e}"))?;
         Ok(out)
     } else {
         Ok(wasm.to_vec())
@@ -39,7 +44,9 @@ pub(crate) fn unpack(wasm: &[u8]) -> Result<Vec<u8>, String> {
 fn engine() -> Engine {
     let mut config = Config::default();
     // Fuel is the instruction counter; eager compilation keeps translation out of the counts.
-    config.consume_fuel(true).compilation_mode(CompilationMode::Eager);
+    config
+        .consume_fuel(true)
+        .compilation_mode(CompilationMode::Eager);
     Engine::new(&config)
 }
 
@@ -48,9 +55,11 @@ impl Instance {
         let original = unpack(wasm)?;
         let instrumented = rewrite::instrument(&original)?;
         let engine = engine();
-        let module = Module::new(&engine, &instrumented.bytes).map_err(|e| format!("invalid wasm module: {e}"))?;
+        let module = Module::new(&engine, &instrumented.bytes)
+            .map_err(|e| format!("invalid wasm module: {e}"))?;
         let mut linker = Linker::new(&engine);
-        let provided = crate::ic0::link(&mut linker).map_err(|e| format!("host setup failed: {e}"))?;
+        let provided =
+            crate::ic0::link(&mut linker).map_err(|e| format!("host setup failed: {e}"))?;
         let mut store = Store::new(&engine, Ctx::default());
         for import in module.imports() {
             if import.module() != "ic0" || !provided.contains(&import.name()) {
@@ -85,15 +94,22 @@ impl Instance {
     }
 
     fn memory(&self) -> wasmi::Memory {
-        self.instance.get_memory(&self.store, MEMORY_EXPORT).expect("instrumented modules export their memory")
+        self.instance
+            .get_memory(&self.store, MEMORY_EXPORT)
+            .expect("instrumented modules export their memory")
     }
 
     pub fn snapshot_into(&self, snapshot: &mut Snapshot) {
         snapshot.memory.clear();
-        snapshot.memory.extend_from_slice(self.memory().data(&self.store));
+        snapshot
+            .memory
+            .extend_from_slice(self.memory().data(&self.store));
         snapshot.globals.clear();
         for name in &self.globals {
-            let global = self.instance.get_global(&self.store, name).expect("instrumented global");
+            let global = self
+                .instance
+                .get_global(&self.store, name)
+                .expect("instrumented global");
             snapshot.globals.push(global.get(&self.store));
         }
     }
@@ -110,13 +126,23 @@ impl Instance {
         let missing = snapshot.memory.len() - memory.data_size(&self.store);
         if missing > 0 {
             memory
-                .grow(&mut self.store, (missing / crate::types::WASM_PAGE as usize) as u64)
+                .grow(
+                    &mut self.store,
+                    (missing / crate::types::WASM_PAGE as usize) as u64,
+                )
                 .map_err(|e| format!("cannot restore memory: {e}"))?;
         }
-        memory.data_mut(&mut self.store).copy_from_slice(&snapshot.memory);
+        memory
+            .data_mut(&mut self.store)
+            .copy_from_slice(&snapshot.memory);
         for (name, value) in self.globals.iter().zip(&snapshot.globals) {
-            let global = self.instance.get_global(&self.store, name).expect("instrumented global");
-            global.set(&mut self.store, value.clone()).map_err(|e| format!("cannot restore global {name}: {e}"))?;
+            let global = self
+                .instance
+                .get_global(&self.store, name)
+                .expect("instrumented global");
+            global
+                .set(&mut self.store, value.clone())
+                .map_err(|e| format!("cannot restore global {name}: {e}"))?;
         }
         Ok(())
     }
@@ -132,7 +158,12 @@ impl Instance {
     }
 
     /// Runs the function at `index` of the function table with `env`, as the IC runs callbacks.
-    pub fn call_table(&mut self, index: u32, env: u32, fuel: u64) -> (Result<(), wasmi::Error>, u64) {
+    pub fn call_table(
+        &mut self,
+        index: u32,
+        env: u32,
+        fuel: u64,
+    ) -> (Result<(), wasmi::Error>, u64) {
         self.set_fuel(fuel);
         let func = self
             .has_table
@@ -145,9 +176,13 @@ impl Instance {
                     Ok(func) => func.call(&mut self.store, env),
                     Err(e) => Err(e),
                 },
-                None => Err(wasmi::Error::new(format!("callback table entry {index} is null"))),
+                None => Err(wasmi::Error::new(format!(
+                    "callback table entry {index} is null"
+                ))),
             },
-            _ => Err(wasmi::Error::new(format!("callback {index} is not in the function table"))),
+            _ => Err(wasmi::Error::new(format!(
+                "callback {index} is not in the function table"
+            ))),
         };
         (result, self.fuel())
     }
@@ -161,9 +196,17 @@ impl Instance {
     }
 }
 
-fn instantiate(linker: &Linker<Ctx>, store: &mut Store<Ctx>, module: &Module) -> Result<WasmiInstance, String> {
-    let instance = linker.instantiate_and_start(&mut *store, module).map_err(|e| format!("instantiation failed: {e}"))?;
-    let memory = instance.get_export(&*store, MEMORY_EXPORT).and_then(Extern::into_memory);
+fn instantiate(
+    linker: &Linker<Ctx>,
+    store: &mut Store<Ctx>,
+    module: &Module,
+) -> Result<WasmiInstance, String> {
+    let instance = linker
+        .instantiate_and_start(&mut *store, module)
+        .map_err(|e| format!("instantiation failed: {e}"))?;
+    let memory = instance
+        .get_export(&*store, MEMORY_EXPORT)
+        .and_then(Extern::into_memory);
     store.data_mut().memory = memory;
     Ok(instance)
 }

@@ -29,4 +29,5 @@ mod types;
 pub use candid::Principal;
 pub use driver::Driver;
 pub use host::{Host, DEFAULT_CYCLES, DEFAULT_TIME_NANOS};
+pub use instance::unpack as unpack_wasm;
 pub use types::*;

@@ -49,26 +49,48 @@ impl Host {
         }
         let mut snapshot = Snapshot::default();
         instance.snapshot_into(&mut snapshot);
-        let globals = snapshot.globals.iter().map(encode).collect::<Result<_, _>>()?;
-        let meta = Meta { format: FORMAT, sys: self.sys.clone(), globals };
+        let globals = snapshot
+            .globals
+            .iter()
+            .map(encode)
+            .collect::<Result<_, _>>()?;
+        let meta = Meta {
+            format: FORMAT,
+            sys: self.sys.clone(),
+            globals,
+        };
         fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let write = |name: &str, bytes: &[u8]| {
             // Write then rename, so an interrupted save never leaves a torn state behind.
             let tmp = dir.join(format!("{name}.tmp"));
-            fs::write(&tmp, bytes).and_then(|_| fs::rename(&tmp, dir.join(name))).map_err(|e| format!("cannot write {name}: {e}"))
+            fs::write(&tmp, bytes)
+                .and_then(|_| fs::rename(&tmp, dir.join(name)))
+                .map_err(|e| format!("cannot write {name}: {e}"))
         };
         write("module.wasm", &instance.original)?;
         write("heap.bin", &snapshot.memory)?;
         write("stable.bin", &self.stable)?;
-        write("state.json", serde_json::to_string_pretty(&meta).map_err(|e| e.to_string())?.as_bytes())
+        write(
+            "state.json",
+            serde_json::to_string_pretty(&meta)
+                .map_err(|e| e.to_string())?
+                .as_bytes(),
+        )
     }
 
     /// Loads a canister saved with [`Host::save`].
     pub fn load(dir: &Path) -> Result<Host, String> {
-        let read = |name: &str| fs::read(dir.join(name)).map_err(|e| format!("cannot read {}: {e}", dir.join(name).display()));
-        let meta: Meta = serde_json::from_slice(&read("state.json")?).map_err(|e| format!("state.json: {e}"))?;
+        let read = |name: &str| {
+            fs::read(dir.join(name))
+                .map_err(|e| format!("cannot read {}: {e}", dir.join(name).display()))
+        };
+        let meta: Meta =
+            serde_json::from_slice(&read("state.json")?).map_err(|e| format!("state.json: {e}"))?;
         if meta.format != FORMAT {
-            return Err(format!("state format {} is not supported (expected {FORMAT})", meta.format));
+            return Err(format!(
+                "state format {} is not supported (expected {FORMAT})",
+                meta.format
+            ));
         }
         let mut instance = Instance::new(&read("module.wasm")?)?;
         let snapshot = Snapshot {

@@ -5,8 +5,8 @@ use crate::types::{HttpHeader, HttpReply, HttpRequestArgs, Reject, RejectCode};
 use candid::Principal;
 use ic_management_canister_types::HttpMethod;
 use pocket_ic::common::rest::{
-    CanisterHttpHeader, CanisterHttpMethod, CanisterHttpReject, CanisterHttpReplication, CanisterHttpReply,
-    CanisterHttpRequest, CanisterHttpResponse, MockCanisterHttpResponse,
+    CanisterHttpHeader, CanisterHttpMethod, CanisterHttpReject, CanisterHttpReplication,
+    CanisterHttpReply, CanisterHttpRequest, CanisterHttpResponse, MockCanisterHttpResponse,
 };
 use pocket_ic::{PocketIc, RejectResponse};
 use std::time::Duration;
@@ -24,31 +24,51 @@ impl PocketDriver {
         let controller = crate::Host::default_controller();
         let canister = pic.create_canister_with_settings(Some(controller), None);
         pic.add_cycles(canister, crate::DEFAULT_CYCLES);
-        Self { pic, canister, controller, responder: None }
+        Self {
+            pic,
+            canister,
+            controller,
+            responder: None,
+        }
     }
 
     /// Answers the outcalls PocketIC holds with the installed responder; deferred ones stay pending.
     fn answer_outcalls(&mut self) -> bool {
-        let Some(responder) = self.responder.as_mut() else { return false };
+        let Some(responder) = self.responder.as_mut() else {
+            return false;
+        };
         let mut answered = false;
         for request in self.pic.get_canister_http() {
             let response = match responder(&to_args(&request)) {
                 HttpReply::Defer => continue,
-                HttpReply::Response(r) => CanisterHttpResponse::CanisterHttpReply(CanisterHttpReply {
-                    status: u16::try_from(&r.status.0).unwrap_or(500),
-                    headers: r.headers.into_iter().map(|h| CanisterHttpHeader { name: h.name, value: h.value }).collect(),
-                    body: r.body,
-                }),
+                HttpReply::Response(r) => {
+                    CanisterHttpResponse::CanisterHttpReply(CanisterHttpReply {
+                        status: u16::try_from(&r.status.0).unwrap_or(500),
+                        headers: r
+                            .headers
+                            .into_iter()
+                            .map(|h| CanisterHttpHeader {
+                                name: h.name,
+                                value: h.value,
+                            })
+                            .collect(),
+                        body: r.body,
+                    })
+                }
                 HttpReply::Reject(code, message) => {
-                    CanisterHttpResponse::CanisterHttpReject(CanisterHttpReject { reject_code: code as u64, message })
+                    CanisterHttpResponse::CanisterHttpReject(CanisterHttpReject {
+                        reject_code: code as u64,
+                        message,
+                    })
                 }
             };
-            self.pic.mock_canister_http_response(MockCanisterHttpResponse {
-                subnet_id: request.subnet_id,
-                request_id: request.request_id,
-                response,
-                additional_responses: vec![],
-            });
+            self.pic
+                .mock_canister_http_response(MockCanisterHttpResponse {
+                    subnet_id: request.subnet_id,
+                    request_id: request.request_id,
+                    response,
+                    additional_responses: vec![],
+                });
             answered = true;
         }
         answered
@@ -73,16 +93,29 @@ fn to_args(request: &CanisterHttpRequest) -> HttpRequestArgs {
             CanisterHttpMethod::DELETE => HttpMethod::DELETE,
             CanisterHttpMethod::PATCH => HttpMethod::PATCH,
         },
-        headers: request.headers.iter().map(|h| HttpHeader { name: h.name.clone(), value: h.value.clone() }).collect(),
+        headers: request
+            .headers
+            .iter()
+            .map(|h| HttpHeader {
+                name: h.name.clone(),
+                value: h.value.clone(),
+            })
+            .collect(),
         body: Some(request.body.clone()),
         transform: None,
-        is_replicated: Some(!matches!(request.replication, CanisterHttpReplication::NonReplicated)),
+        is_replicated: Some(!matches!(
+            request.replication,
+            CanisterHttpReplication::NonReplicated
+        )),
         pricing_version: None,
     }
 }
 
 fn reject(r: RejectResponse) -> Reject {
-    Reject::new(RejectCode::from_u32(r.reject_code as u32).unwrap_or(RejectCode::SysUnknown), r.reject_message)
+    Reject::new(
+        RejectCode::from_u32(r.reject_code as u32).unwrap_or(RejectCode::SysUnknown),
+        r.reject_message,
+    )
 }
 
 impl Driver for PocketDriver {
@@ -93,14 +126,20 @@ impl Driver for PocketDriver {
         self.controller
     }
     fn install(&mut self, wasm: &[u8], arg: Vec<u8>) -> Result<(), Reject> {
-        self.pic.install_canister(self.canister, wasm.to_vec(), arg, Some(self.controller));
+        self.pic
+            .install_canister(self.canister, wasm.to_vec(), arg, Some(self.controller));
         Ok(())
     }
     fn upgrade(&mut self, wasm: &[u8], arg: Vec<u8>) -> Result<(), Reject> {
-        self.pic.upgrade_canister(self.canister, wasm.to_vec(), arg, Some(self.controller)).map_err(reject)
+        self.pic
+            .upgrade_canister(self.canister, wasm.to_vec(), arg, Some(self.controller))
+            .map_err(reject)
     }
     fn update(&mut self, caller: Principal, method: &str, arg: Vec<u8>) -> Result<Vec<u8>, Reject> {
-        let message = self.pic.submit_call(self.canister, caller, method, arg).map_err(reject)?;
+        let message = self
+            .pic
+            .submit_call(self.canister, caller, method, arg)
+            .map_err(reject)?;
         // Outcalls need answering before the call can finish.
         for _ in 0..100 {
             self.pic.tick();
@@ -112,7 +151,9 @@ impl Driver for PocketDriver {
         self.pic.await_call(message).map_err(reject)
     }
     fn query(&mut self, caller: Principal, method: &str, arg: Vec<u8>) -> Result<Vec<u8>, Reject> {
-        self.pic.query_call(self.canister, caller, method, arg).map_err(reject)
+        self.pic
+            .query_call(self.canister, caller, method, arg)
+            .map_err(reject)
     }
     fn time(&self) -> u64 {
         self.pic.get_time().as_nanos_since_unix_epoch()

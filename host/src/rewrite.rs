@@ -39,7 +39,9 @@ pub(crate) fn instrument(wasm: &[u8]) -> Result<Instrumented, String> {
                         TypeRef::Global(_) => imported_globals += 1,
                         TypeRef::Table(_) => imported_tables += 1,
                         TypeRef::Memory(_) => {
-                            return Err("the module imports its memory; canisters define their own".into())
+                            return Err(
+                                "the module imports its memory; canisters define their own".into()
+                            )
                         }
                         _ => {}
                     }
@@ -81,7 +83,9 @@ pub(crate) fn instrument(wasm: &[u8]) -> Result<Instrumented, String> {
         }
     }
     if memories != 1 {
-        return Err(format!("a canister module defines exactly one memory, this one has {memories}"));
+        return Err(format!(
+            "a canister module defines exactly one memory, this one has {memories}"
+        ));
     }
 
     let mut section = ExportSection::new();
@@ -111,7 +115,11 @@ pub(crate) fn instrument(wasm: &[u8]) -> Result<Instrumented, String> {
     if slot == sections.len() {
         module.section(&section);
     }
-    Ok(Instrumented { bytes: module.finish(), globals, has_table })
+    Ok(Instrumented {
+        bytes: module.finish(),
+        globals,
+        has_table,
+    })
 }
 
 #[cfg(test)]
@@ -138,15 +146,29 @@ mod tests {
         });
         m.section(&tables);
         let mut mems = MemorySection::new();
-        mems.memory(MemoryType { minimum: 1, maximum: None, memory64: false, shared: false, page_size_log2: None });
+        mems.memory(MemoryType {
+            minimum: 1,
+            maximum: None,
+            memory64: false,
+            shared: false,
+            page_size_log2: None,
+        });
         m.section(&mems);
         let mut globals = GlobalSection::new();
         globals.global(
-            GlobalType { val_type: ValType::I32, mutable: false, shared: false },
+            GlobalType {
+                val_type: ValType::I32,
+                mutable: false,
+                shared: false,
+            },
             &ConstExpr::i32_const(1),
         );
         globals.global(
-            GlobalType { val_type: ValType::I32, mutable: true, shared: false },
+            GlobalType {
+                val_type: ValType::I32,
+                mutable: true,
+                shared: false,
+            },
             &ConstExpr::i32_const(7),
         );
         m.section(&globals);
@@ -172,7 +194,15 @@ mod tests {
                 names.extend(reader.into_iter().map(|e| e.unwrap().name.to_string()));
             }
         }
-        assert_eq!(names, ["canister_update f", MEMORY_EXPORT, TABLE_EXPORT, "__ic0host_global_1"]);
+        assert_eq!(
+            names,
+            [
+                "canister_update f",
+                MEMORY_EXPORT,
+                TABLE_EXPORT,
+                "__ic0host_global_1"
+            ]
+        );
         wasmparser::validate(&out.bytes).unwrap();
     }
 

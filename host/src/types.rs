@@ -38,13 +38,20 @@ pub struct Reject {
 
 impl Reject {
     pub fn new(code: RejectCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self {
+            code,
+            message: message.into(),
+        }
     }
 }
 
 impl fmt::Display for Reject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "rejected ({:?}, code {}): {}", self.code, self.code as u32, self.message)
+        write!(
+            f,
+            "rejected ({:?}, code {}): {}",
+            self.code, self.code as u32, self.message
+        )
     }
 }
 
@@ -66,7 +73,11 @@ pub enum HttpReply {
 impl HttpReply {
     /// A response with the given status and body and no headers.
     pub fn status(status: u16, body: impl Into<Vec<u8>>) -> Self {
-        Self::Response(HttpRequestResult { status: status.into(), headers: vec![], body: body.into() })
+        Self::Response(HttpRequestResult {
+            status: status.into(),
+            headers: vec![],
+            body: body.into(),
+        })
     }
 }
 

@@ -3,7 +3,9 @@
 
 use candid::utils::{ArgumentDecoder, ArgumentEncoder};
 use candid::{CandidType, Deserialize, Nat, Principal};
-use ic0_host::{limits, Host, HttpReply, HttpRequestResult, Reject, RejectCode, DEFAULT_TIME_NANOS};
+use ic0_host::{
+    limits, Host, HttpReply, HttpRequestResult, Reject, RejectCode, DEFAULT_TIME_NANOS,
+};
 use serde_bytes::ByteBuf;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -16,7 +18,8 @@ fn probe_wasm() -> Vec<u8> {
 
 fn install(arg: Option<&str>) -> Host {
     let mut host = Host::new();
-    host.install(&probe_wasm(), &candid::encode_one(arg).unwrap()).expect("install");
+    host.install(&probe_wasm(), &candid::encode_one(arg).unwrap())
+        .expect("install");
     host
 }
 
@@ -24,18 +27,31 @@ fn user() -> Principal {
     Principal::self_authenticating(b"a user")
 }
 
-fn query<A: ArgumentEncoder, R: for<'a> ArgumentDecoder<'a>>(host: &mut Host, method: &str, args: A) -> R {
-    let bytes = host.query(user(), method, &candid::encode_args(args).unwrap()).unwrap_or_else(|r| panic!("{method}: {r}"));
+fn query<A: ArgumentEncoder, R: for<'a> ArgumentDecoder<'a>>(
+    host: &mut Host,
+    method: &str,
+    args: A,
+) -> R {
+    let bytes = host
+        .query(user(), method, &candid::encode_args(args).unwrap())
+        .unwrap_or_else(|r| panic!("{method}: {r}"));
     candid::decode_args(&bytes).unwrap()
 }
 
-fn update<A: ArgumentEncoder, R: for<'a> ArgumentDecoder<'a>>(host: &mut Host, method: &str, args: A) -> R {
-    let bytes = host.update(user(), method, &candid::encode_args(args).unwrap()).unwrap_or_else(|r| panic!("{method}: {r}"));
+fn update<A: ArgumentEncoder, R: for<'a> ArgumentDecoder<'a>>(
+    host: &mut Host,
+    method: &str,
+    args: A,
+) -> R {
+    let bytes = host
+        .update(user(), method, &candid::encode_args(args).unwrap())
+        .unwrap_or_else(|r| panic!("{method}: {r}"));
     candid::decode_args(&bytes).unwrap()
 }
 
 fn update_err<A: ArgumentEncoder>(host: &mut Host, method: &str, args: A) -> Reject {
-    host.update(user(), method, &candid::encode_args(args).unwrap()).expect_err("the call must fail")
+    host.update(user(), method, &candid::encode_args(args).unwrap())
+        .expect_err("the call must fail")
 }
 
 fn get_heap(host: &mut Host) -> u64 {
@@ -66,7 +82,11 @@ fn install_passes_the_init_argument() {
     let mut host = install(Some("hello"));
     let (arg,): (Option<String>,) = query(&mut host, "init_arg", ());
     assert_eq!(arg.as_deref(), Some("hello"));
-    assert!(host.install(&probe_wasm(), &candid::encode_one(None::<String>).unwrap()).is_err(), "a second install must be refused");
+    assert!(
+        host.install(&probe_wasm(), &candid::encode_one(None::<String>).unwrap())
+            .is_err(),
+        "a second install must be refused"
+    );
 }
 
 #[test]
@@ -83,8 +103,17 @@ fn caller_self_and_controllers() {
     let mut host = install(None);
     let (me,): (Principal,) = query(&mut host, "whoami", ());
     assert_eq!(me, user());
-    let anonymous = host.query(Principal::anonymous(), "whoami", &candid::encode_args(()).unwrap()).unwrap();
-    assert_eq!(candid::decode_one::<Principal>(&anonymous).unwrap(), Principal::anonymous());
+    let anonymous = host
+        .query(
+            Principal::anonymous(),
+            "whoami",
+            &candid::encode_args(()).unwrap(),
+        )
+        .unwrap();
+    assert_eq!(
+        candid::decode_one::<Principal>(&anonymous).unwrap(),
+        Principal::anonymous()
+    );
     let (id,): (Principal,) = query(&mut host, "self_id", ());
     assert_eq!(id, host.canister_id());
     let (yes,): (bool,) = query(&mut host, "is_controller", (Host::default_controller(),));
@@ -104,13 +133,22 @@ fn rejects_carry_the_ic_codes_and_messages() {
 
     let trap = update_err(&mut host, "trap_with", ("boom",));
     assert_eq!(trap.code, RejectCode::CanisterError);
-    assert!(trap.message.contains("boom") && trap.message.contains("ic0.trap"), "{}", trap.message);
+    assert!(
+        trap.message.contains("boom") && trap.message.contains("ic0.trap"),
+        "{}",
+        trap.message
+    );
 
     let missing = update_err(&mut host, "no_such_method", ());
     assert_eq!(missing.code, RejectCode::DestinationInvalid);
     // A query is not an update method, and an update is not a query.
-    assert_eq!(update_err(&mut host, "get_heap", ()).code, RejectCode::DestinationInvalid);
-    let err = host.query(user(), "set_heap", &candid::encode_one(1u64).unwrap()).unwrap_err();
+    assert_eq!(
+        update_err(&mut host, "get_heap", ()).code,
+        RejectCode::DestinationInvalid
+    );
+    let err = host
+        .query(user(), "set_heap", &candid::encode_one(1u64).unwrap())
+        .unwrap_err();
     assert_eq!(err.code, RejectCode::DestinationInvalid);
     // Not installed at all.
     let err = Host::new().update(user(), "incr", &[]).unwrap_err();
@@ -138,7 +176,11 @@ fn a_trapping_update_rolls_back_heap_stable_memory_and_growth() {
     assert_eq!(trap.code, RejectCode::CanisterError);
     assert_eq!((get_heap(&mut host), get_stable(&mut host)), (1, 1));
     assert_eq!(query::<_, (u64,)>(&mut host, "stable_pages", ()).0, pages);
-    assert_eq!(host.heap_bytes(), heap_before, "the grown wasm memory is gone");
+    assert_eq!(
+        host.heap_bytes(),
+        heap_before,
+        "the grown wasm memory is gone"
+    );
     assert_eq!(host.stable_memory(), &stable_before[..]);
     // The canister still works after the rollback.
     let _: () = update(&mut host, "set_heap", (3u64,));
@@ -148,11 +190,21 @@ fn a_trapping_update_rolls_back_heap_stable_memory_and_growth() {
 #[test]
 fn time_is_set_and_advanced_by_the_test() {
     let mut host = install(None);
-    assert_eq!(query::<_, (u64,)>(&mut host, "now", ()).0, DEFAULT_TIME_NANOS);
+    assert_eq!(
+        query::<_, (u64,)>(&mut host, "now", ()).0,
+        DEFAULT_TIME_NANOS
+    );
     host.advance_time(Duration::from_secs(5));
-    assert_eq!(query::<_, (u64,)>(&mut host, "now", ()).0, DEFAULT_TIME_NANOS + 5_000_000_000);
+    assert_eq!(
+        query::<_, (u64,)>(&mut host, "now", ()).0,
+        DEFAULT_TIME_NANOS + 5_000_000_000
+    );
     host.set_time(0);
-    assert_eq!(host.time(), DEFAULT_TIME_NANOS + 5_000_000_000, "time never goes backwards");
+    assert_eq!(
+        host.time(),
+        DEFAULT_TIME_NANOS + 5_000_000_000,
+        "time never goes backwards"
+    );
 }
 
 #[test]
@@ -163,14 +215,27 @@ fn timers_fire_through_the_global_timer_and_ic_cdk_timers_self_calls() {
     assert_eq!(host.timer_deadline(), DEFAULT_TIME_NANOS + 10_000_000_000);
     host.advance_time(Duration::from_secs(9));
     host.tick();
-    assert!(query::<_, (Vec<(String, u64)>,)>(&mut host, "fired", ()).0.is_empty(), "not due yet");
+    assert!(
+        query::<_, (Vec<(String, u64)>,)>(&mut host, "fired", ())
+            .0
+            .is_empty(),
+        "not due yet"
+    );
     host.advance_time(Duration::from_secs(1));
     host.tick();
     let (fired,): (Vec<(String, u64)>,) = query(&mut host, "fired", ());
-    assert_eq!(fired, vec![("a".to_string(), DEFAULT_TIME_NANOS + 10_000_000_000)]);
+    assert_eq!(
+        fired,
+        vec![("a".to_string(), DEFAULT_TIME_NANOS + 10_000_000_000)]
+    );
     host.advance_time(Duration::from_secs(10));
     host.tick();
-    assert_eq!(query::<_, (Vec<(String, u64)>,)>(&mut host, "fired", ()).0.len(), 2);
+    assert_eq!(
+        query::<_, (Vec<(String, u64)>,)>(&mut host, "fired", ())
+            .0
+            .len(),
+        2
+    );
     assert_eq!(host.timer_deadline(), 0, "nothing left to fire");
 }
 
@@ -181,13 +246,19 @@ fn timers_need_cycles_for_their_self_call() {
     host.set_cycles(0);
     host.advance_time(Duration::from_secs(2));
     host.tick();
-    assert!(query::<_, (Vec<(String, u64)>,)>(&mut host, "fired", ()).0.is_empty());
+    assert!(query::<_, (Vec<(String, u64)>,)>(&mut host, "fired", ())
+        .0
+        .is_empty());
 }
 
 #[test]
 fn self_calls_round_trip_through_callbacks() {
     let mut host = install(None);
-    let (reply,): (ByteBuf,) = update(&mut host, "call_self_echo", (ByteBuf::from(b"ping".to_vec()),));
+    let (reply,): (ByteBuf,) = update(
+        &mut host,
+        "call_self_echo",
+        (ByteBuf::from(b"ping".to_vec()),),
+    );
     assert_eq!(reply.as_ref(), b"ping");
     assert!(host.last_instructions() > 0);
     assert!(host.is_idle());
@@ -199,19 +270,56 @@ fn calls_to_other_canisters_reply_reject_and_refund_cycles() {
     let other = Principal::from_slice(&[9; 10]);
     host.set_callee(other, |method, arg, _cycles| match method {
         "double" => Ok(arg.iter().chain(arg).copied().collect()),
-        _ => Err(Reject::new(RejectCode::CanisterReject, format!("no method {method}"))),
+        _ => Err(Reject::new(
+            RejectCode::CanisterReject,
+            format!("no method {method}"),
+        )),
     });
-    let (ok,): CallResult = update(&mut host, "call", (other, "double", ByteBuf::from(b"ab".to_vec()), Nat::from(0u8), None::<u32>));
+    let (ok,): CallResult = update(
+        &mut host,
+        "call",
+        (
+            other,
+            "double",
+            ByteBuf::from(b"ab".to_vec()),
+            Nat::from(0u8),
+            None::<u32>,
+        ),
+    );
     assert_eq!(ok.unwrap().as_ref(), b"abab");
-    let (err,): CallResult = update(&mut host, "call", (other, "nope", ByteBuf::new(), Nat::from(0u8), None::<u32>));
-    assert_eq!(err.unwrap_err(), CallError { code: 4, message: "no method nope".into() });
+    let (err,): CallResult = update(
+        &mut host,
+        "call",
+        (other, "nope", ByteBuf::new(), Nat::from(0u8), None::<u32>),
+    );
+    assert_eq!(
+        err.unwrap_err(),
+        CallError {
+            code: 4,
+            message: "no method nope".into()
+        }
+    );
     let nobody = Principal::from_slice(&[8; 10]);
-    let (err,): CallResult = update(&mut host, "call", (nobody, "x", ByteBuf::new(), Nat::from(0u8), None::<u32>));
+    let (err,): CallResult = update(
+        &mut host,
+        "call",
+        (nobody, "x", ByteBuf::new(), Nat::from(0u8), None::<u32>),
+    );
     assert_eq!(err.unwrap_err().code, 3);
 
     // Attached cycles the callee does not accept come back; only the call fee is spent.
     let before = host.cycles();
-    let (_,): CallResult = update(&mut host, "call", (other, "double", ByteBuf::new(), Nat::from(1_000_000_000u64), None::<u32>));
+    let (_,): CallResult = update(
+        &mut host,
+        "call",
+        (
+            other,
+            "double",
+            ByteBuf::new(),
+            Nat::from(1_000_000_000u64),
+            None::<u32>,
+        ),
+    );
     let spent = before - host.cycles();
     assert!(spent > 0 && spent < 10_000_000, "spent {spent}");
 }
@@ -220,7 +328,11 @@ fn calls_to_other_canisters_reply_reject_and_refund_cycles() {
 fn other_messages_run_while_a_call_awaits_its_answer() {
     let mut host = install(None);
     host.set_http_responder(|_| HttpReply::Defer);
-    let id = host.submit_update(user(), "http", &candid::encode_args(("https://slow.example/", None::<u64>, true, true)).unwrap());
+    let id = host.submit_update(
+        user(),
+        "http",
+        &candid::encode_args(("https://slow.example/", None::<u64>, true, true)).unwrap(),
+    );
     host.tick();
     assert!(host.take_result(id).is_none(), "still awaiting the outcall");
     assert_eq!(update::<_, (u64,)>(&mut host, "incr", ()).0, 1);
@@ -229,12 +341,17 @@ fn other_messages_run_while_a_call_awaits_its_answer() {
     let pending = host.pending_http();
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].1.url, "https://slow.example/");
-    host.answer_http(pending[0].0, HttpReply::status(200, "late")).unwrap();
+    host.answer_http(pending[0].0, HttpReply::status(200, "late"))
+        .unwrap();
     host.tick();
     let bytes = host.take_result(id).expect("answered").unwrap();
     let (reply,): HttpResult = candid::decode_args(&bytes).unwrap();
     assert_eq!(reply.unwrap().body.as_ref(), b"T:late");
-    assert!(host.answer_http(pending[0].0, HttpReply::status(200, "")).is_err(), "answered only once");
+    assert!(
+        host.answer_http(pending[0].0, HttpReply::status(200, ""))
+            .is_err(),
+        "answered only once"
+    );
 }
 
 #[test]
@@ -242,10 +359,24 @@ fn a_trap_after_an_await_keeps_what_was_committed_before_it() {
     let mut host = install(None);
     let other = Principal::from_slice(&[9; 10]);
     host.set_callee(other, |_, _, _| Ok(candid::encode_one(1u64).unwrap()));
-    let err = host.update(user(), "await_then_trap", &candid::encode_one(other).unwrap()).unwrap_err();
+    let err = host
+        .update(
+            user(),
+            "await_then_trap",
+            &candid::encode_one(other).unwrap(),
+        )
+        .unwrap_err();
     assert_eq!(err.code, RejectCode::CanisterError);
-    assert!(err.message.contains("trapping after the await"), "{}", err.message);
-    assert_eq!(get_heap(&mut host), 1, "the part before the await committed, the callback's did not");
+    assert!(
+        err.message.contains("trapping after the await"),
+        "{}",
+        err.message
+    );
+    assert_eq!(
+        get_heap(&mut host),
+        1,
+        "the part before the await committed, the callback's did not"
+    );
     // ic-cdk's cleanup callback ran, so the canister is not wedged.
     assert_eq!(update::<_, (u64,)>(&mut host, "incr", ()).0, 1);
     assert!(host.is_idle());
@@ -257,21 +388,43 @@ fn outcalls_run_the_transform_with_its_context_and_see_the_request() {
     let seen = Rc::new(RefCell::new(vec![]));
     let log = seen.clone();
     host.set_http_responder(move |req| {
-        log.borrow_mut().push((req.url.clone(), req.is_replicated, req.max_response_bytes));
+        log.borrow_mut()
+            .push((req.url.clone(), req.is_replicated, req.max_response_bytes));
         HttpReply::Response(HttpRequestResult {
             status: 200u16.into(),
-            headers: vec![ic0_host::HttpHeader { name: "date".into(), value: "Sun".into() }],
+            headers: vec![ic0_host::HttpHeader {
+                name: "date".into(),
+                value: "Sun".into(),
+            }],
             body: b"hello".to_vec(),
         })
     });
-    let (r,): HttpResult = update(&mut host, "http", ("https://a.example/x", Some(1000u64), true, true));
+    let (r,): HttpResult = update(
+        &mut host,
+        "http",
+        ("https://a.example/x", Some(1000u64), true, true),
+    );
     let r = r.unwrap();
-    assert_eq!((r.status, r.headers.len(), r.body.as_ref()), (Nat::from(200u16), 0, &b"T:hello"[..]));
-    let (raw,): HttpResult = update(&mut host, "http", ("https://a.example/y", Some(1000u64), false, false));
-    assert_eq!(raw.unwrap().headers.len(), 1, "without a transform the headers arrive");
+    assert_eq!(
+        (r.status, r.headers.len(), r.body.as_ref()),
+        (Nat::from(200u16), 0, &b"T:hello"[..])
+    );
+    let (raw,): HttpResult = update(
+        &mut host,
+        "http",
+        ("https://a.example/y", Some(1000u64), false, false),
+    );
+    assert_eq!(
+        raw.unwrap().headers.len(),
+        1,
+        "without a transform the headers arrive"
+    );
     assert_eq!(
         *seen.borrow(),
-        vec![("https://a.example/x".to_string(), None, Some(1000)), ("https://a.example/y".to_string(), Some(false), Some(1000))]
+        vec![
+            ("https://a.example/x".to_string(), None, Some(1000)),
+            ("https://a.example/y".to_string(), Some(false), Some(1000))
+        ]
     );
 }
 
@@ -279,20 +432,44 @@ fn outcalls_run_the_transform_with_its_context_and_see_the_request() {
 fn outcall_failures_and_limits() {
     let mut host = install(None);
     host.set_http_responder(|req| match req.url.as_str() {
-        "https://down.example/" => HttpReply::Reject(RejectCode::SysTransient, "connection refused".into()),
+        "https://down.example/" => {
+            HttpReply::Reject(RejectCode::SysTransient, "connection refused".into())
+        }
         "https://garbage.example/" => HttpReply::status(200, vec![0xff, 0x00, 0xfe]),
         _ => HttpReply::status(200, vec![b'x'; 5000]),
     });
-    let (down,): HttpResult = update(&mut host, "http", ("https://down.example/", None::<u64>, true, true));
-    assert_eq!(down.unwrap_err(), CallError { code: 2, message: "connection refused".into() });
-    let (garbage,): HttpResult = update(&mut host, "http", ("https://garbage.example/", None::<u64>, false, true));
+    let (down,): HttpResult = update(
+        &mut host,
+        "http",
+        ("https://down.example/", None::<u64>, true, true),
+    );
+    assert_eq!(
+        down.unwrap_err(),
+        CallError {
+            code: 2,
+            message: "connection refused".into()
+        }
+    );
+    let (garbage,): HttpResult = update(
+        &mut host,
+        "http",
+        ("https://garbage.example/", None::<u64>, false, true),
+    );
     assert_eq!(garbage.unwrap().body.as_ref(), &[0xff, 0x00, 0xfe]);
-    let (big,): HttpResult = update(&mut host, "http", ("https://big.example/", Some(4000u64), false, true));
+    let (big,): HttpResult = update(
+        &mut host,
+        "http",
+        ("https://big.example/", Some(4000u64), false, true),
+    );
     let err = big.unwrap_err();
     assert_eq!(err.code, 1, "{err:?}");
     assert!(err.message.contains("exceeds size limit"), "{err:?}");
     // The transform's output is held to the same limit: 5000 raw bytes fit 5002 but "T:" + 5000 do not.
-    let (grown,): HttpResult = update(&mut host, "http", ("https://big.example/", Some(5001u64), true, true));
+    let (grown,): HttpResult = update(
+        &mut host,
+        "http",
+        ("https://big.example/", Some(5001u64), true, true),
+    );
     assert_eq!(grown.unwrap_err().code, 1);
 }
 
@@ -301,35 +478,66 @@ fn outcalls_cost_plausible_cycles_and_refund_the_rest() {
     let mut host = install(None);
     host.set_http_responder(|_| HttpReply::status(200, "ok"));
     let before = host.cycles();
-    let (_,): HttpResult = update(&mut host, "http", ("https://a.example/", Some(2000u64), true, true));
+    let (_,): HttpResult = update(
+        &mut host,
+        "http",
+        ("https://a.example/", Some(2000u64), true, true),
+    );
     let replicated = before - host.cycles();
     let before = host.cycles();
-    let (_,): HttpResult = update(&mut host, "http", ("https://a.example/", Some(2000u64), true, false));
+    let (_,): HttpResult = update(
+        &mut host,
+        "http",
+        ("https://a.example/", Some(2000u64), true, false),
+    );
     let single = before - host.cycles();
-    assert!((10_000_000..1_000_000_000).contains(&replicated), "replicated outcall cost {replicated}");
-    assert!(single < replicated / 5, "non-replicated {single} vs replicated {replicated}");
+    assert!(
+        (10_000_000..1_000_000_000).contains(&replicated),
+        "replicated outcall cost {replicated}"
+    );
+    assert!(
+        single < replicated / 5,
+        "non-replicated {single} vs replicated {replicated}"
+    );
     let (balance,): (Nat,) = query(&mut host, "balance", ());
     assert_eq!(balance, Nat::from(host.cycles()));
 
     host.set_cycles(1_000);
-    let (poor,): HttpResult = update(&mut host, "http", ("https://a.example/", None::<u64>, true, true));
-    assert!(poor.is_err(), "an outcall without the cycles to pay for it is refused");
+    let (poor,): HttpResult = update(
+        &mut host,
+        "http",
+        ("https://a.example/", None::<u64>, true, true),
+    );
+    assert!(
+        poor.is_err(),
+        "an outcall without the cycles to pay for it is refused"
+    );
 }
 
 #[test]
 fn best_effort_calls_time_out_when_no_answer_comes() {
     let mut host = install(None);
     host.set_http_responder(|_| HttpReply::Defer);
-    let args = ic0_host::HttpRequestArgs { url: "https://slow.example/".into(), ..Default::default() };
+    let args = ic0_host::HttpRequestArgs {
+        url: "https://slow.example/".into(),
+        ..Default::default()
+    };
     let payload = ByteBuf::from(candid::encode_one(args).unwrap());
-    let call_args = (Principal::management_canister(), "http_request", payload, Nat::from(100_000_000_000u64), Some(5u32));
+    let call_args = (
+        Principal::management_canister(),
+        "http_request",
+        payload,
+        Nat::from(100_000_000_000u64),
+        Some(5u32),
+    );
     let id = host.submit_update(user(), "call", &candid::encode_args(call_args).unwrap());
     host.advance_time(Duration::from_secs(4));
     host.tick();
     assert!(host.take_result(id).is_none());
     host.advance_time(Duration::from_secs(1));
     host.tick();
-    let (result,): CallResult = candid::decode_args(&host.take_result(id).unwrap().unwrap()).unwrap();
+    let (result,): CallResult =
+        candid::decode_args(&host.take_result(id).unwrap().unwrap()).unwrap();
     assert_eq!(result.unwrap_err().code, 6);
 }
 
@@ -341,16 +549,27 @@ fn upgrade_keeps_stable_memory_replaces_the_heap_and_switches_the_timer_off() {
     let _: () = update(&mut host, "schedule", (100u64, "lost"));
     assert_ne!(host.timer_deadline(), 0);
 
-    host.upgrade(&probe_wasm(), &candid::encode_one(Some("v2")).unwrap()).unwrap();
+    host.upgrade(&probe_wasm(), &candid::encode_one(Some("v2")).unwrap())
+        .unwrap();
     assert_eq!(host.timer_deadline(), 0);
     assert_eq!(get_heap(&mut host), 0, "fresh heap");
     assert_eq!(get_stable(&mut host), 6);
     assert_eq!(query::<_, (u64,)>(&mut host, "upgrades", ()).0, 1);
-    assert_eq!(query::<_, (Option<u64>,)>(&mut host, "pre_upgrade_marker", ()).0, Some(5));
-    assert_eq!(query::<_, (Option<String>,)>(&mut host, "init_arg", ()).0.as_deref(), Some("v2"));
+    assert_eq!(
+        query::<_, (Option<u64>,)>(&mut host, "pre_upgrade_marker", ()).0,
+        Some(5)
+    );
+    assert_eq!(
+        query::<_, (Option<String>,)>(&mut host, "init_arg", ())
+            .0
+            .as_deref(),
+        Some("v2")
+    );
     host.advance_time(Duration::from_secs(200));
     host.tick();
-    assert!(query::<_, (Vec<(String, u64)>,)>(&mut host, "fired", ()).0.is_empty());
+    assert!(query::<_, (Vec<(String, u64)>,)>(&mut host, "fired", ())
+        .0
+        .is_empty());
 }
 
 #[test]
@@ -359,12 +578,18 @@ fn a_failed_upgrade_leaves_the_canister_as_it_was() {
     let _: () = update(&mut host, "set_heap", (5u64,));
     let _: () = update(&mut host, "set_stable", (6u64,));
     let stable = host.stable_memory().to_vec();
-    let err = host.upgrade(&probe_wasm(), &candid::encode_one(Some("trap")).unwrap()).unwrap_err();
+    let err = host
+        .upgrade(&probe_wasm(), &candid::encode_one(Some("trap")).unwrap())
+        .unwrap_err();
     assert_eq!(err.code, RejectCode::CanisterError);
     assert!(err.message.contains("post_upgrade"), "{}", err.message);
     assert_eq!((get_heap(&mut host), get_stable(&mut host)), (5, 6));
     assert_eq!(query::<_, (u64,)>(&mut host, "upgrades", ()).0, 0);
-    assert_eq!(host.stable_memory(), &stable[..], "pre_upgrade's stable writes are undone too");
+    assert_eq!(
+        host.stable_memory(),
+        &stable[..],
+        "pre_upgrade's stable writes are undone too"
+    );
     assert!(host.upgrade(b"\0asm garbage", &[]).is_err());
     assert_eq!(get_heap(&mut host), 5);
 }
@@ -375,7 +600,10 @@ fn stable_memory_grows_and_reports_pages() {
     let (before,): (u64,) = query(&mut host, "stable_pages", ());
     let (old,): (u64,) = update(&mut host, "grow_stable", (3u64,));
     assert_eq!(old, before);
-    assert_eq!(query::<_, (u64,)>(&mut host, "stable_pages", ()).0, before + 3);
+    assert_eq!(
+        query::<_, (u64,)>(&mut host, "stable_pages", ()).0,
+        before + 3
+    );
     assert_eq!(host.stable_memory().len() as u64, (before + 3) * 65536);
 }
 
@@ -399,9 +627,22 @@ fn instruction_counts_come_from_fuel_and_are_deterministic() {
 fn queries_stop_at_five_billion_instructions() {
     let mut host = install(None);
     // About 9 instructions an iteration: 600 M iterations is past the 5 B query limit.
-    let err = host.query(user(), "burn_query", &candid::encode_one(600_000_000u64).unwrap()).unwrap_err();
+    let err = host
+        .query(
+            user(),
+            "burn_query",
+            &candid::encode_one(600_000_000u64).unwrap(),
+        )
+        .unwrap_err();
     assert_eq!(err.code, RejectCode::CanisterError);
-    assert!(err.message.contains(&format!("limit of {} instructions", limits::INSTRUCTIONS_QUERY)), "{}", err.message);
+    assert!(
+        err.message.contains(&format!(
+            "limit of {} instructions",
+            limits::INSTRUCTIONS_QUERY
+        )),
+        "{}",
+        err.message
+    );
 }
 
 #[test]
@@ -411,13 +652,27 @@ fn reply_and_ingress_size_limits() {
     let fits_update = (limits::REPLY_BYTES_UPDATE - margin) as u64;
     let (r,): (ByteBuf,) = update(&mut host, "reply_of_size", (fits_update,));
     assert_eq!(r.len() as u64, fits_update);
-    let err = update_err(&mut host, "reply_of_size", (limits::REPLY_BYTES_UPDATE as u64,));
+    let err = update_err(
+        &mut host,
+        "reply_of_size",
+        (limits::REPLY_BYTES_UPDATE as u64,),
+    );
     assert_eq!(err.code, RejectCode::CanisterError);
     assert!(err.message.contains("payload size"), "{}", err.message);
     // Queries may answer up to 3 MiB.
-    let (q,): (ByteBuf,) = query(&mut host, "reply_of_size_query", ((limits::REPLY_BYTES_QUERY - margin) as u64,));
+    let (q,): (ByteBuf,) = query(
+        &mut host,
+        "reply_of_size_query",
+        ((limits::REPLY_BYTES_QUERY - margin) as u64,),
+    );
     assert_eq!(q.len(), limits::REPLY_BYTES_QUERY - margin);
-    let err = host.query(user(), "reply_of_size_query", &candid::encode_one(limits::REPLY_BYTES_QUERY as u64).unwrap()).unwrap_err();
+    let err = host
+        .query(
+            user(),
+            "reply_of_size_query",
+            &candid::encode_one(limits::REPLY_BYTES_QUERY as u64).unwrap(),
+        )
+        .unwrap_err();
     assert_eq!(err.code, RejectCode::CanisterError);
 
     let too_big = candid::encode_one(ByteBuf::from(vec![0u8; limits::INGRESS_BYTES])).unwrap();
@@ -429,7 +684,10 @@ fn reply_and_ingress_size_limits() {
 fn debug_print_is_captured() {
     let mut host = install(None);
     let _: () = update(&mut host, "print", ("hello from the probe",));
-    assert!(host.take_debug_log().iter().any(|l| l == "hello from the probe"));
+    assert!(host
+        .take_debug_log()
+        .iter()
+        .any(|l| l == "hello from the probe"));
 }
 
 #[test]
@@ -443,10 +701,20 @@ fn an_import_the_host_lacks_fails_install_with_its_name() {
     imports.import("ic0", "mint_cycles_for_free", EntityType::Function(0));
     module.section(&imports);
     let mut memories = MemorySection::new();
-    memories.memory(MemoryType { minimum: 1, maximum: None, memory64: false, shared: false, page_size_log2: None });
+    memories.memory(MemoryType {
+        minimum: 1,
+        maximum: None,
+        memory64: false,
+        shared: false,
+        page_size_log2: None,
+    });
     module.section(&memories);
     let err = Host::new().install(&module.finish(), &[]).unwrap_err();
-    assert!(err.message.contains("ic0.mint_cycles_for_free"), "{}", err.message);
+    assert!(
+        err.message.contains("ic0.mint_cycles_for_free"),
+        "{}",
+        err.message
+    );
 }
 
 #[test]

@@ -50,6 +50,8 @@ pub enum IronicError {
 pub async fn discover(rt: &impl Runtime, arg: IronicDiscoverArg) -> Result<IronicApi, IronicError> {
     let url = endpoint::root_url(&arg.endpoint)
         .map_err(|message| IronicError::InvalidArgument { message })?;
+    // Counted once accepted, so refused input leaves every counter as it was.
+    counters::bump(Counter::Updates);
     let request = HttpRequestArgs {
         url,
         max_response_bytes: Some(ROOT_MAX_RESPONSE_BYTES),
