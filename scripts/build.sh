@@ -30,20 +30,21 @@ for arg in "$@"; do
     esac
 done
 
+# A fresh machine needs the wasm target and ic-wasm; fetch them once (registries only).
+TARGET=wasm32-unknown-unknown
+IC_WASM_VERSION=0.11.1
+if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx "$TARGET"; then
+    echo "build.sh: adding the $TARGET target" >&2
+    rustup target add "$TARGET"
+fi
 IC_WASM="${IC_WASM:-$(command -v ic-wasm || true)}"
 if [[ -z "$IC_WASM" && -x "$HOME/.cargo/bin/ic-wasm" ]]; then
     IC_WASM="$HOME/.cargo/bin/ic-wasm"
 fi
 if [[ -z "$IC_WASM" ]]; then
-    echo "build.sh: ic-wasm not found. Install it with:" >&2
-    echo "    cargo install ic-wasm --locked --version 0.11.1" >&2
-    exit 1
-fi
-
-TARGET=wasm32-unknown-unknown
-if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx "$TARGET"; then
-    echo "build.sh: the $TARGET target is missing; run: rustup target add $TARGET" >&2
-    exit 1
+    echo "build.sh: installing ic-wasm $IC_WASM_VERSION (once, about two minutes)" >&2
+    cargo install ic-wasm --locked --version "$IC_WASM_VERSION"
+    IC_WASM="$HOME/.cargo/bin/ic-wasm"
 fi
 
 did="candid/marketplace.did"
@@ -66,17 +67,22 @@ report() { printf '  %-56s %9s bytes\n' "$1" "$(size "$1")"; }
 
 echo "wasm outputs:"
 if ((build_marketplace)); then
+    # Outputs are written beside their final names and renamed, so a test or runner reading
+    # them while a build runs never sees half a file.
     tmp="$out/marketplace.shrunk.wasm"
     "$IC_WASM" "$release/marketplace.wasm" -o "$tmp" shrink
-    "$IC_WASM" "$tmp" -o "$out/marketplace.wasm" metadata candid:service -f "$did" -v public
+    "$IC_WASM" "$tmp" -o "$out/marketplace.wasm.tmp" metadata candid:service -f "$did" -v public
     rm -f "$tmp"
-    gzip -n -9 -c "$out/marketplace.wasm" >"$out/marketplace.wasm.gz"
+    gzip -n -9 -c "$out/marketplace.wasm.tmp" >"$out/marketplace.wasm.gz.tmp"
+    mv "$out/marketplace.wasm.tmp" "$out/marketplace.wasm"
+    mv "$out/marketplace.wasm.gz.tmp" "$out/marketplace.wasm.gz"
     report "$release/marketplace.wasm"
     report "$out/marketplace.wasm"
     report "$out/marketplace.wasm.gz"
 fi
 if ((build_probe)); then
-    "$IC_WASM" "$release/probe.wasm" -o "$out/probe.wasm" shrink
+    "$IC_WASM" "$release/probe.wasm" -o "$out/probe.wasm.tmp" shrink
+    mv "$out/probe.wasm.tmp" "$out/probe.wasm"
     report "$release/probe.wasm"
     report "$out/probe.wasm"
 fi

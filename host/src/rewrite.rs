@@ -76,7 +76,7 @@ pub(crate) fn instrument(wasm: &[u8]) -> Result<Instrumented, String> {
         }
         if let Some((id, range)) = payload.as_section() {
             // Sections after the export section in the binary order: start, element, code, data, data count.
-            if export_slot.is_none() && matches!(id, 8 | 9 | 10 | 11 | 12) {
+            if export_slot.is_none() && matches!(id, 8..=12) {
                 export_slot = Some(sections.len());
             }
             sections.push((id, &wasm[range]));

@@ -1,0 +1,230 @@
+//! What each `mkt` command does: load the canister, run it, print, save.
+
+use crate::candid_text::Interface;
+use crate::state::{self, State};
+use crate::{duration, json, pretty, Output};
+use candid::Principal;
+use ic0_host::Host;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The argument of a call: Candid text typed with the .did, or raw bytes in hex.
+pub enum Arg {
+    Text(String),
+    Hex(String),
+}
+
+#[derive(Clone, Copy)]
+pub enum CallKind {
+    Query,
+    Update,
+}
+
+pub fn deploy(
+    dir: &Path,
+    did: &Path,
+    wasm: &Path,
+    argument: Option<&str>,
+    force: bool,
+) -> Result<(), String> {
+    if State::exists(dir) && !force {
+        return Err(format!(
+            "{} already holds a canister: use `mkt upgrade`, or `mkt deploy --force` to replace it",
+            dir.display()
+        ));
+    }
+    let wasm = state::read_wasm(wasm)?;
+    let arg = Interface::load(did)?.encode_init(argument)?;
+    let mut state = State::fresh(dir);
+    state.host.set_time(wall_clock_nanos());
+    let installed = state.host.install(&wasm, &arg);
+    if let Err(reject) = installed {
+        state.print_log();
+        return Err(format!("install failed: {reject}"));
+    }
+    state.finish()?;
+    say!(
+        "deployed canister {} at {} into {}",
+        state.host.canister_id(),
+        duration::rfc3339(state.host.time()),
+        dir.display()
+    );
+    Ok(())
+}
+
+pub fn upgrade(dir: &Path, did: &Path, wasm: &Path, argument: Option<&str>) -> Result<(), String> {
+    let mut state = State::load(dir)?;
+    let wasm = state::read_wasm(wasm)?;
+    let arg = Interface::load(did)?.encode_init(argument)?;
+    if let Err(reject) = state.host.upgrade(&wasm, &arg) {
+        state.print_log(); // the host rolled the canister back: nothing to save
+        return Err(format!("upgrade failed: {reject}"));
+    }
+    state.finish()?;
+    say!(
+        "upgraded canister {} ({} instructions)",
+        state.host.canister_id(),
+        state.host.last_instructions()
+    );
+    Ok(())
+}
+
+/// Calls `method` and prints the reply; a query's changes are discarded, so only updates save.
+pub fn call(
+    dir: &Path,
+    did: &Path,
+    method: &str,
+    arg: Arg,
+    kind: Option<CallKind>,
+    caller: &str,
+    output: Output,
+) -> Result<(), String> {
+    let mut state = State::load(dir)?;
+    let interface = Interface::load(did)?;
+    let func = interface.method(method)?;
+    let kind = kind.unwrap_or(if func.is_query() {
+        CallKind::Query
+    } else {
+        CallKind::Update
+    });
+    let arg = match arg {
+        Arg::Hex(hex) => {
+            hex::decode(hex.trim()).map_err(|e| format!("--arg-hex is not hex: {e}"))?
+        }
+        Arg::Text(text) => interface.encode_call(method, &text)?,
+    };
+    let caller = parse_caller(&state.host, caller)?;
+    let result = match kind {
+        CallKind::Query => {
+            let result = state.host.query(caller, method, &arg);
+            state.print_log();
+            result
+        }
+        CallKind::Update => {
+            let result = state.host.update(caller, method, &arg);
+            // Work the message left behind (cleanups, calls it made without awaiting) runs
+            // now, as the IC would run it in the next rounds; only an idle canister is saved.
+            state.host.tick();
+            state.finish()?;
+            result
+        }
+    };
+    let reply = result.map_err(|reject| reject.to_string())?;
+    print_reply(&interface, method, &reply, output)
+}
+
+/// Moves time forward, running timers as they fall due.
+pub fn advance_time(dir: &Path, duration: &str) -> Result<(), String> {
+    let by = duration::parse(duration)?;
+    let mut state = State::load(dir)?;
+    let steps = advance(&mut state.host, by);
+    state.finish()?;
+    say!(
+        "time {} (+{duration}), {steps} steps ran",
+        duration::rfc3339(state.host.time())
+    );
+    Ok(())
+}
+
+pub fn info(dir: &Path) -> Result<(), String> {
+    let state = State::load(dir)?;
+    print_info(&state);
+    Ok(())
+}
+
+/// Moves time to `now + by`, stopping at each timer deadline on the way so that timers run when
+/// they fall due (as rounds would on the IC), not once at the end. Returns the steps that ran.
+fn advance(host: &mut Host, by: std::time::Duration) -> usize {
+    const MAX_STOPS: usize = 100_000;
+    let target = host
+        .time()
+        .saturating_add(by.as_nanos().min(u128::from(u64::MAX)) as u64);
+    let mut steps = 0;
+    for stop in 0.. {
+        if stop == MAX_STOPS {
+            eprintln!("warning: stopped after {MAX_STOPS} timer deadlines; jumping to the end");
+            break;
+        }
+        let deadline = host.timer_deadline();
+        if deadline == 0 || deadline > target {
+            break;
+        }
+        host.set_time(deadline);
+        let ran = host.tick();
+        steps += ran;
+        if ran == 0 {
+            break; // the timer is due but cannot fire (no export, no cycles)
+        }
+    }
+    host.set_time(target);
+    steps + host.tick()
+}
+
+fn parse_caller(host: &Host, text: &str) -> Result<Principal, String> {
+    match text {
+        "controller" => Ok(host
+            .controllers()
+            .first()
+            .copied()
+            .unwrap_or_else(Host::default_controller)),
+        "anonymous" => Ok(Principal::anonymous()),
+        _ => Principal::from_text(text)
+            .map_err(|e| format!("--caller '{text}' is not a principal: {e}")),
+    }
+}
+
+fn print_reply(
+    interface: &Interface,
+    method: &str,
+    reply: &[u8],
+    output: Output,
+) -> Result<(), String> {
+    if let Output::Hex = output {
+        say!("{}", hex::encode(reply));
+        return Ok(());
+    }
+    let decoded = match interface.decode_reply(method, reply) {
+        Ok(args) => args,
+        Err(typed_error) => {
+            // An interface out of step with the wasm: still show what came back.
+            let untyped = candid::IDLArgs::from_bytes(reply).map_err(|_| typed_error.clone())?;
+            eprintln!("warning: {typed_error}; showing the reply without the interface's types");
+            untyped
+        }
+    };
+    match output {
+        Output::Json => say!(
+            "{}",
+            serde_json::to_string_pretty(&json::args(&decoded)).map_err(|e| e.to_string())?
+        ),
+        _ => say!("{}", pretty::args(&decoded)),
+    }
+    Ok(())
+}
+
+fn print_info(state: &State) {
+    let host = &state.host;
+    let controllers: Vec<String> = host.controllers().iter().map(Principal::to_text).collect();
+    let timer = match host.timer_deadline() {
+        0 => "off".to_string(),
+        at => duration::rfc3339(at),
+    };
+    say!("state dir      {}", state.dir.display());
+    say!("canister id    {}", host.canister_id());
+    say!("controllers    {}", controllers.join(", "));
+    say!(
+        "time           {} ({} ns)",
+        duration::rfc3339(host.time()),
+        host.time()
+    );
+    say!("cycles         {}", host.cycles());
+    say!("stable memory  {} bytes", host.stable_memory().len());
+    say!("heap           {} bytes", host.heap_bytes());
+    say!("timer          {timer}");
+}
+
+fn wall_clock_nanos() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}

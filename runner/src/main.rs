@@ -1,0 +1,143 @@
+//! `mkt`: the marketplace canister on the embedded ic0 host, living on in a state directory
+//! between invocations the way a canister lives on between messages.
+
+/// `println!` that stops quietly when stdout is closed (`mkt call status | head`).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        if writeln!(std::io::stdout().lock(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
+mod candid_text;
+mod commands;
+mod duration;
+mod json;
+mod pretty;
+mod state;
+
+use candid_text::one_line;
+use clap::{Parser, Subcommand, ValueEnum};
+use commands::{Arg, CallKind};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "mkt",
+    about = "Run the marketplace canister locally, state kept in a directory",
+    version
+)]
+struct Cli {
+    /// Directory holding the canister's state between invocations.
+    #[arg(long, global = true, env = "MKT_STATE", default_value = ".mkt")]
+    state: PathBuf,
+    /// The service's Candid interface, used to type arguments and replies.
+    #[arg(long, global = true, default_value = "candid/marketplace.did")]
+    candid: PathBuf,
+    /// The canister module (plain or gzipped wasm), built by scripts/build.sh.
+    #[arg(long, global = true, default_value = "target/wasm/marketplace.wasm.gz")]
+    wasm: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install the canister afresh; time starts at the current wall-clock time.
+    Deploy {
+        /// Init argument as Candid text, typed by the service's init arguments (default: omitted).
+        #[arg(long)]
+        argument: Option<String>,
+        /// Replace a canister already in the state directory.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Upgrade to the (rebuilt) wasm, keeping stable memory.
+    Upgrade {
+        /// Upgrade argument as Candid text, typed by the service's init arguments.
+        #[arg(long)]
+        argument: Option<String>,
+    },
+    /// Call a method; arguments are Candid text typed by the method's argument types.
+    Call {
+        /// A method of the service (see the .did).
+        method: String,
+        /// Candid arguments, e.g. '(record { endpoint = "https://x" })' (default: `()`).
+        #[arg(conflicts_with = "arg_hex")]
+        args: Option<String>,
+        /// Raw argument bytes in hex, sent as they are.
+        #[arg(long)]
+        arg_hex: Option<String>,
+        /// Call as a query, whatever the interface says.
+        #[arg(long, conflicts_with = "update")]
+        query: bool,
+        /// Call as an update, whatever the interface says.
+        #[arg(long)]
+        update: bool,
+        /// A principal, `anonymous`, or `controller` (the installer).
+        #[arg(long, default_value = "controller")]
+        caller: String,
+        #[arg(long, value_enum, default_value_t = Output::Idl)]
+        output: Output,
+    },
+    /// Move time forward (90s, 5m, 2h, 3d or seconds), running timers as they fall due.
+    AdvanceTime { duration: String },
+    /// Show the canister's id, controllers, time, cycles, memory and timer.
+    Info,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Output {
+    /// Candid text.
+    Idl,
+    /// JSON (see the runner's json module for the mapping).
+    Json,
+    /// The raw reply bytes in hex.
+    Hex,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {}", one_line(&message));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    let (dir, did, wasm) = (&cli.state, &cli.candid, &cli.wasm);
+    match cli.command {
+        Command::Deploy { argument, force } => {
+            commands::deploy(dir, did, wasm, argument.as_deref(), force)
+        }
+        Command::Upgrade { argument } => commands::upgrade(dir, did, wasm, argument.as_deref()),
+        Command::Call {
+            method,
+            args,
+            arg_hex,
+            query,
+            update,
+            caller,
+            output,
+        } => {
+            let kind = match (query, update) {
+                (true, _) => Some(CallKind::Query),
+                (_, true) => Some(CallKind::Update),
+                _ => None,
+            };
+            let arg = match arg_hex {
+                Some(hex) => Arg::Hex(hex),
+                None => Arg::Text(args.unwrap_or_else(|| "()".into())),
+            };
+            commands::call(dir, did, &method, arg, kind, &caller, output)
+        }
+        Command::AdvanceTime { duration } => commands::advance_time(dir, &duration),
+        Command::Info => commands::info(dir),
+    }
+}
