@@ -738,3 +738,27 @@ fn a_saved_canister_loads_with_heap_stable_memory_time_and_timer() {
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(Host::load(&dir).is_err());
 }
+
+#[test]
+fn inspect_message_filters_ingress_only() {
+    let mut host = install(None);
+    let err = update_err(&mut host, "not_accepted", ());
+    assert_eq!(err.code, RejectCode::CanisterReject);
+    assert!(err.message.contains("inspect_message"), "{}", err.message);
+    // The same method called by a canister (here itself) is not inspected.
+    let me = host.canister_id();
+    let (reply,): CallResult = update(
+        &mut host,
+        "call",
+        (
+            me,
+            "not_accepted",
+            ByteBuf::from(candid::encode_args(()).unwrap()),
+            Nat::from(0u8),
+            None::<u32>,
+        ),
+    );
+    assert_eq!(candid::decode_one::<u64>(&reply.unwrap()).unwrap(), 7);
+    // Every other ingress update passes.
+    assert_eq!(update::<_, (u64,)>(&mut host, "incr", ()).0, 1);
+}

@@ -17,7 +17,7 @@
 use candid::{CandidType, Deserialize, Nat, Principal};
 use ic_cdk::api::{self, performance_counter};
 use ic_cdk::call::{Call, CallFailed};
-use ic_cdk::{init, post_upgrade, pre_upgrade, query, update};
+use ic_cdk::{init, inspect_message, post_upgrade, pre_upgrade, query, update};
 use ic_cdk_management_canister::{
     transform_context_from_query, HttpRequest, HttpRequestResult, TransformArgs,
 };
@@ -306,6 +306,20 @@ async fn call_self_echo(b: ByteBuf) -> ByteBuf {
     reply
         .candid()
         .unwrap_or_else(|e| ic_cdk::trap(format!("{e}")))
+}
+
+/// Ingress messages to `not_accepted` are refused here; inter-canister calls never come here.
+#[inspect_message]
+fn inspect() {
+    if api::msg_method_name() != "not_accepted" {
+        api::accept_message();
+    }
+}
+
+/// Reachable only by inter-canister calls (see `inspect`).
+#[update]
+fn not_accepted() -> u64 {
+    7
 }
 
 #[update]
