@@ -1,6 +1,6 @@
 //! What the system API functions see: the canister's system state and the running execution.
 
-use crate::types::limits;
+use crate::types::{limits, InstructionLimits};
 use wasmi::Memory;
 
 /// The kinds of execution the IC distinguishes; each allows a different part of the system API.
@@ -56,12 +56,12 @@ impl Kind {
     pub fn may_set_timer(self) -> bool {
         !self.discards_state()
     }
-    pub fn instruction_limit(self) -> u64 {
+    pub fn instruction_limit(self, limits: &InstructionLimits) -> u64 {
         match self {
-            Kind::Query | Kind::Transform => limits::INSTRUCTIONS_QUERY,
-            Kind::Inspect => limits::INSTRUCTIONS_INSPECT,
-            Kind::Init | Kind::PreUpgrade | Kind::PostUpgrade => limits::INSTRUCTIONS_INSTALL,
-            _ => limits::INSTRUCTIONS_UPDATE,
+            Kind::Query | Kind::Transform => limits.query,
+            Kind::Inspect => limits.inspect_message,
+            Kind::Init | Kind::PreUpgrade | Kind::PostUpgrade => limits.install,
+            _ => limits.update,
         }
     }
     pub fn reply_limit(self) -> usize {
@@ -134,6 +134,7 @@ pub(crate) struct Exec {
     /// Stable memory bytes overwritten by this execution, to roll them back.
     pub stable_undo: Vec<(u64, Vec<u8>)>,
     pub stable_len_before: usize,
+    /// Set by the host from its limits, unless a caller gives a smaller budget (upgrades).
     pub instruction_limit: u64,
     /// Instructions spent by earlier executions of the same call context.
     pub context_instructions: u64,

@@ -99,6 +99,7 @@ pub struct Host {
     last_instructions: u64,
     /// Stable writes of successful executions, kept while an upgrade must be able to roll back.
     group_undo: Option<Vec<(u64, Vec<u8>)>>,
+    limits: InstructionLimits,
 }
 
 impl Default for Host {
@@ -143,6 +144,7 @@ impl Host {
             next_id: 1,
             last_instructions: 0,
             group_undo: None,
+            limits: InstructionLimits::default(),
         }
     }
 
@@ -181,6 +183,10 @@ impl Host {
     }
     pub fn set_cycles(&mut self, cycles: u128) {
         self.sys.cycles = cycles;
+    }
+    /// Replaces the IC's instruction limits (the default) with others, e.g. small ones in tests.
+    pub fn set_instruction_limits(&mut self, limits: InstructionLimits) {
+        self.limits = limits;
     }
     pub fn set_http_responder(
         &mut self,
@@ -298,7 +304,7 @@ impl Host {
             "canister_post_upgrade",
             arg,
             installer,
-            limits::INSTRUCTIONS_INSTALL.saturating_sub(pre_instructions),
+            self.limits.install.saturating_sub(pre_instructions).max(1),
         );
         let undo = self.group_undo.take().unwrap_or_default();
         let post_instructions = post.as_ref().map_or(0, |o| o.instructions);
@@ -324,7 +330,7 @@ impl Host {
         arg: &[u8],
         caller: Vec<u8>,
     ) -> Option<Outcome> {
-        self.run_lifecycle_with_limit(kind, export, arg, caller, limits::INSTRUCTIONS_INSTALL)
+        self.run_lifecycle_with_limit(kind, export, arg, caller, self.limits.install)
     }
 
     fn run_lifecycle_with_limit(
@@ -380,7 +386,6 @@ impl Host {
             kind: Kind::Query,
             arg: arg.to_vec(),
             caller: caller.as_slice().to_vec(),
-            instruction_limit: Kind::Query.instruction_limit(),
             ..Exec::default()
         };
         let outcome = self.execute(exec, Entry::Export(&export));
@@ -429,7 +434,6 @@ impl Host {
             kind: Kind::Update,
             arg: arg.to_vec(),
             caller: caller.as_slice().to_vec(),
-            instruction_limit: Kind::Update.instruction_limit(),
             ..Exec::default()
         };
         let outcome = self.execute(exec, Entry::Export(&format!("canister_update {method}")));
@@ -494,7 +498,6 @@ impl Host {
             arg: arg.to_vec(),
             caller: caller.as_slice().to_vec(),
             method: method.to_string(),
-            instruction_limit: Kind::Inspect.instruction_limit(),
             ..Exec::default()
         };
         let outcome = self.execute(exec, Entry::Export("canister_inspect_message"));
@@ -570,7 +573,6 @@ impl Host {
         let exec = Exec {
             kind: Kind::Timer,
             caller: self.sys.canister_id.clone(),
-            instruction_limit: Kind::Timer.instruction_limit(),
             ..Exec::default()
         };
         let outcome = self.execute(exec, Entry::Export("canister_global_timer"));
@@ -671,7 +673,6 @@ impl Host {
             caller,
             deadline,
             cycles_available: call.cycles,
-            instruction_limit: Kind::Update.instruction_limit(),
             ..Exec::default()
         };
         let outcome = self.execute(exec, Entry::Export(&export));
@@ -821,7 +822,6 @@ impl Host {
             kind: Kind::Transform,
             arg,
             caller: Principal::management_canister().as_slice().to_vec(),
-            instruction_limit: Kind::Transform.instruction_limit(),
             ..Exec::default()
         };
         let outcome = self.execute(exec, Entry::Export(&export));
@@ -883,7 +883,6 @@ impl Host {
             cycles_refunded: refund,
             already_responded: context.responded,
             context_instructions: context.instructions,
-            instruction_limit: kind.instruction_limit(),
             ..Exec::default()
         };
         let outcome = self.execute(exec, Entry::Callback(fun, env));
@@ -891,7 +890,6 @@ impl Host {
             if let Some((fun, env)) = awaiting.call.cleanup {
                 let exec = Exec {
                     kind: Kind::Cleanup,
-                    instruction_limit: kind.instruction_limit(),
                     ..Exec::default()
                 };
                 let cleanup = self.execute(exec, Entry::Callback(fun, env));
@@ -1013,7 +1011,11 @@ impl Host {
         let instance = self.instance.as_mut().expect("a module is installed");
         instance.snapshot_into(&mut self.snapshot);
         let sys_before = self.sys.clone();
-        let limit = exec.instruction_limit;
+        let limit = match exec.instruction_limit {
+            0 => exec.kind.instruction_limit(&self.limits),
+            budget => budget,
+        };
+        exec.instruction_limit = limit;
         exec.stable_len_before = self.stable.len();
         {
             let ctx = instance.store.data_mut();

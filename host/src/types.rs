@@ -112,4 +112,28 @@ pub mod limits {
     pub const STABLE_PAGES_MAX: u64 = 500 * 1024 * 1024 * 1024 / super::WASM_PAGE;
 }
 
+/// Instructions one execution may use, by kind of execution. Defaults to the IC's limits; tests
+/// may lower them to check enforcement without burning billions of instructions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InstructionLimits {
+    /// Queries and HTTP transforms.
+    pub query: u64,
+    /// Updates, callbacks and timers.
+    pub update: u64,
+    /// `canister_init`, and `pre_upgrade` plus `post_upgrade` together.
+    pub install: u64,
+    pub inspect_message: u64,
+}
+
+impl Default for InstructionLimits {
+    fn default() -> Self {
+        Self {
+            query: limits::INSTRUCTIONS_QUERY,
+            update: limits::INSTRUCTIONS_UPDATE,
+            install: limits::INSTRUCTIONS_INSTALL,
+            inspect_message: limits::INSTRUCTIONS_INSPECT,
+        }
+    }
+}
+
 pub(crate) const WASM_PAGE: u64 = 65536;

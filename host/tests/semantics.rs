@@ -4,7 +4,8 @@
 use candid::utils::{ArgumentDecoder, ArgumentEncoder};
 use candid::{CandidType, Deserialize, Nat, Principal};
 use ic0_host::{
-    limits, Host, HttpReply, HttpRequestResult, Reject, RejectCode, DEFAULT_TIME_NANOS,
+    limits, Host, HttpReply, HttpRequestResult, InstructionLimits, Reject, RejectCode,
+    DEFAULT_TIME_NANOS,
 };
 use serde_bytes::ByteBuf;
 use std::cell::RefCell;
@@ -761,4 +762,91 @@ fn inspect_message_filters_ingress_only() {
     assert_eq!(candid::decode_one::<u64>(&reply.unwrap()).unwrap(), 7);
     // Every other ingress update passes.
     assert_eq!(update::<_, (u64,)>(&mut host, "incr", ()).0, 1);
+}
+
+#[test]
+fn the_default_instruction_limits_are_the_ics() {
+    let limits = InstructionLimits::default();
+    assert_eq!(
+        (
+            limits.query,
+            limits.update,
+            limits.install,
+            limits.inspect_message
+        ),
+        (5_000_000_000, 40_000_000_000, 300_000_000_000, 200_000_000)
+    );
+}
+
+#[test]
+fn each_kind_of_execution_has_its_own_instruction_limit() {
+    let mut host = install(Some("v1"));
+    host.set_instruction_limits(InstructionLimits {
+        query: 2_000_000,
+        update: 4_000_000,
+        install: 6_000_000,
+        inspect_message: 3_000_000,
+    });
+    // ~24 instructions an iteration: 100 k iterations need ~2.4 M.
+    let err = host
+        .query(
+            user(),
+            "burn_query",
+            &candid::encode_one(100_000u64).unwrap(),
+        )
+        .unwrap_err();
+    assert!(
+        err.message.contains("limit of 2000000 instructions"),
+        "{}",
+        err.message
+    );
+    let (used,): (u64,) = update(&mut host, "burn", (100_000u64,));
+    assert!(
+        used > 2_000_000,
+        "updates are not held to the query limit: {used}"
+    );
+    // inspect_message ran within its own (larger) limit; now the update limit itself.
+    let err = update_err(&mut host, "burn", (200_000u64,));
+    assert_eq!(err.code, RejectCode::CanisterError);
+    assert!(
+        err.message.contains("limit of 4000000 instructions"),
+        "{}",
+        err.message
+    );
+
+    // Upgrades: pre_upgrade and post_upgrade share one budget; running out fails the upgrade.
+    host.set_instruction_limits(InstructionLimits {
+        install: 50_000,
+        ..InstructionLimits::default()
+    });
+    let err = host
+        .upgrade(&probe_wasm(), &candid::encode_one(Some("v2")).unwrap())
+        .unwrap_err();
+    assert!(err.message.contains("instructions"), "{}", err.message);
+    assert_eq!(
+        query::<_, (Option<String>,)>(&mut host, "init_arg", ())
+            .0
+            .as_deref(),
+        Some("v1")
+    );
+    host.set_instruction_limits(InstructionLimits::default());
+    host.upgrade(&probe_wasm(), &candid::encode_one(Some("v2")).unwrap())
+        .unwrap();
+    assert!(host.last_instructions() > 50_000);
+}
+
+#[test]
+fn an_inspect_message_over_its_limit_refuses_the_message() {
+    let mut host = install(None);
+    host.set_instruction_limits(InstructionLimits {
+        inspect_message: 10,
+        ..InstructionLimits::default()
+    });
+    let err = update_err(&mut host, "incr", ());
+    assert_eq!(err.code, RejectCode::CanisterReject);
+    assert!(
+        err.message.contains("limit of 10 instructions"),
+        "{}",
+        err.message
+    );
 }
