@@ -5,6 +5,7 @@
 //! `hidden` from ic-cdk and carry their own `candid_method`); methods without one ignore their
 //! argument bytes. The interface is checked against `candid/marketplace.did` by a unit test.
 
+pub mod api;
 mod auth;
 mod candid_io;
 mod config;

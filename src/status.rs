@@ -4,9 +4,9 @@ use crate::config::{self, Config};
 use crate::counters::{self, Counters};
 use crate::runtime::Runtime;
 use crate::{cycles, manager, memory};
-use candid::{CandidType, Nat};
+use candid::{CandidType, Deserialize, Nat};
 
-#[derive(CandidType, Clone, Debug, PartialEq)]
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq)]
 pub struct Status {
     pub version: String,
     pub counters: Counters,

@@ -1,11 +1,11 @@
-//! Shared helpers for the end-to-end tests: the built wasm, a driver, and the canister's
-//! Candid types as a client sees them (decoding into them checks the interface from outside).
+//! Shared helpers for the end-to-end tests: the built wasm, a driver, typed calls.
 #![allow(dead_code)] // each test binary uses its own part of this module
 
 use candid::utils::ArgumentEncoder;
-use candid::{CandidType, Deserialize, Nat, Principal};
+use candid::{CandidType, Deserialize, Principal};
 use ic0_host::driver::{self, Driver};
 use ic0_host::Reject;
+pub use marketplace::api::*;
 
 pub const WASM: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -15,60 +15,6 @@ pub const DID: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/candid/marketplace.d
 
 pub fn wasm() -> Vec<u8> {
     std::fs::read(WASM).unwrap_or_else(|e| panic!("{WASM}: {e}; run scripts/build.sh first"))
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq)]
-pub struct InitArg {
-    pub cycles_sample_interval_seconds: Option<u64>,
-    pub cycles_history_len: Option<u32>,
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq)]
-pub struct Config {
-    pub cycles_sample_interval_seconds: u64,
-    pub cycles_history_len: u32,
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq)]
-pub struct Counters {
-    pub updates: u64,
-    pub timer_runs: u64,
-    pub tasks_run: u64,
-    pub outcalls: u64,
-    pub outcall_failures: u64,
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq)]
-pub struct Status {
-    pub version: String,
-    pub counters: Counters,
-    pub stable_memory_pages: u64,
-    pub heap_bytes: u64,
-    pub task_queue_len: u64,
-    pub next_task_due: Option<u64>,
-    pub cycles_balance: Nat,
-    pub cycles_burn_per_day: Option<Nat>,
-    pub config: Config,
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq)]
-pub struct IronicDiscoverArg {
-    pub endpoint: String,
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq)]
-pub struct IronicApi {
-    pub min_version: String,
-    pub max_version: String,
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq)]
-pub enum IronicError {
-    NotAuthorized,
-    InvalidArgument { message: String },
-    Unreachable { code: u32, message: String },
-    HttpStatus { status: u16 },
-    InvalidResponse { message: String },
 }
 
 pub fn user() -> Principal {
