@@ -68,4 +68,6 @@ fn transform_ironic_root(args: Checked<TransformArgs>) -> HttpRequestResult {
     ironic::transform_root(args.0)
 }
 
+// Only the interface test reads the exported service; the wasm carries the .did as metadata.
+#[cfg(test)]
 ic_cdk::export_candid!();
