@@ -8,6 +8,7 @@
 pub mod api;
 mod auth;
 mod candid_io;
+pub mod catalog;
 mod config;
 mod counters;
 mod cycles;
@@ -67,6 +68,10 @@ async fn ironic_discover(arg: Checked<IronicDiscoverArg>) -> Result<IronicApi, I
 fn transform_ironic_root(args: Checked<TransformArgs>) -> HttpRequestResult {
     ironic::transform_root(args.0)
 }
+
+// --- catalog: publishing (signed changes, uploads) ---
+
+// --- catalog: search and export ---
 
 // Only the interface test reads the exported service; the wasm carries the .did as metadata.
 #[cfg(test)]

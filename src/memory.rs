@@ -11,6 +11,13 @@
 //! | 2  | `TASK_QUEUE`     | the manager's tasks, earliest first     | map: `(due_ns: u64, seq: u64)` → `Task` (Candid) |
 //! | 3  | `TASK_SEQ`       | next task sequence number               | cell: `u64`                                   |
 //! | 4  | `CYCLES_HISTORY` | liquid cycle balance samples            | map: `time_ns: u64` → `balance: u128`         |
+//! | 5  | `PROVIDERS`      | catalog providers                       | (catalog::store documents the layouts of 5–11) |
+//! | 6  | `OFFERINGS`      | catalog offerings, one CSV row each     |                                               |
+//! | 7  | `UPLOADS`        | chunked upload sessions                 |                                               |
+//! | 8  | `UPLOAD_CHUNKS`  | bytes of chunked uploads                |                                               |
+//! | 9  | `CHANGES_INDEX`  | change feed (StableLog index)           |                                               |
+//! | 10 | `CHANGES_DATA`   | change feed (StableLog data)            |                                               |
+//! | 11 | `INDEX_SNAPSHOT` | the search index, saved by pre_upgrade  |                                               |
 //!
 //! Heap-only state (the armed timer's id) is lost on upgrade by design and rebuilt in
 //! `post_upgrade`; it is kept with the code that owns it, not here.
@@ -23,6 +30,13 @@ pub const COUNTERS: MemoryId = MemoryId::new(1);
 pub const TASK_QUEUE: MemoryId = MemoryId::new(2);
 pub const TASK_SEQ: MemoryId = MemoryId::new(3);
 pub const CYCLES_HISTORY: MemoryId = MemoryId::new(4);
+pub const PROVIDERS: MemoryId = MemoryId::new(5);
+pub const OFFERINGS: MemoryId = MemoryId::new(6);
+pub const UPLOADS: MemoryId = MemoryId::new(7);
+pub const UPLOAD_CHUNKS: MemoryId = MemoryId::new(8);
+pub const CHANGES_INDEX: MemoryId = MemoryId::new(9);
+pub const CHANGES_DATA: MemoryId = MemoryId::new(10);
+pub const INDEX_SNAPSHOT: MemoryId = MemoryId::new(11);
 
 /// One region of stable memory.
 pub type Memory = VirtualMemory<DefaultMemoryImpl>;
@@ -62,7 +76,20 @@ mod tests {
 
     #[test]
     fn region_ids_are_distinct() {
-        let ids = [CONFIG, COUNTERS, TASK_QUEUE, TASK_SEQ, CYCLES_HISTORY];
+        let ids = [
+            CONFIG,
+            COUNTERS,
+            TASK_QUEUE,
+            TASK_SEQ,
+            CYCLES_HISTORY,
+            PROVIDERS,
+            OFFERINGS,
+            UPLOADS,
+            UPLOAD_CHUNKS,
+            CHANGES_INDEX,
+            CHANGES_DATA,
+            INDEX_SNAPSHOT,
+        ];
         for (i, a) in ids.iter().enumerate() {
             assert!(ids[i + 1..].iter().all(|b| a != b));
         }
