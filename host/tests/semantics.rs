@@ -378,7 +378,8 @@ fn a_trap_after_an_await_keeps_what_was_committed_before_it() {
         1,
         "the part before the await committed, the callback's did not"
     );
-    // ic-cdk's cleanup callback ran, so the canister is not wedged.
+    // The host ran the call's cleanup callback: ic-cdk dropped the trapped future there.
+    assert_eq!(query::<_, (u64,)>(&mut host, "cleanups", ()).0, 1);
     assert_eq!(update::<_, (u64,)>(&mut host, "incr", ()).0, 1);
     assert!(host.is_idle());
 }

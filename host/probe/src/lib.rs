@@ -34,6 +34,7 @@ type Stable<T> = RefCell<StableCell<T, Mem>>;
 thread_local! {
     static HEAP: Cell<u64> = const { Cell::new(0) };
     static COUNTER: Cell<u64> = const { Cell::new(0) };
+    static CLEANUPS: Cell<u64> = const { Cell::new(0) };
     static FIRED: RefCell<Vec<(String, u64)>> = const { RefCell::new(Vec::new()) };
     static MM: MemoryManager<DefaultMemoryImpl> = MemoryManager::init(DefaultMemoryImpl::default());
     static INIT_ARG: Stable<Option<String>> = cell(0, None);
@@ -328,10 +329,26 @@ fn incr() -> u64 {
     COUNTER.get()
 }
 
+/// Counts its drops: held across an await, it is dropped only when the future is, which after
+/// a trap in the callback happens in ic-cdk's `call_on_cleanup` callback.
+struct DropMarker;
+
+impl Drop for DropMarker {
+    fn drop(&mut self) {
+        CLEANUPS.set(CLEANUPS.get() + 1);
+    }
+}
+
+#[query]
+fn cleanups() -> u64 {
+    CLEANUPS.get()
+}
+
 /// Heap value 1 before the await (committed), 2 in the callback, then a trap (rolled back).
 #[update]
 async fn await_then_trap(callee: Principal) {
     HEAP.set(1);
+    let _marker = DropMarker;
     let _ = Call::unbounded_wait(callee, "incr").await;
     HEAP.set(2);
     ic_cdk::trap("await_then_trap: trapping after the await");
