@@ -17,11 +17,11 @@ use candid::DecoderConfig;
 use serde::de::DeserializeOwned;
 use serde::ser::Error as _;
 
-/// Bound on decoding work, in the units of [`DecoderConfig::set_decoding_quota`]: a 2 KiB
-/// endpoint costs ~2 k and a 16 KiB outcall response at most ~300 k (when split into thousands
-/// of tiny headers), while an argument that would take a large share of the instruction limit
-/// is cut off.
-const DECODING_QUOTA: usize = 1_000_000;
+/// Bound on decoding work, in the units of [`DecoderConfig::set_decoding_quota`] (about one per
+/// byte of a blob, more per decoded value): a blob as large as an ingress message (2 MiB) fits,
+/// while a crafted argument (a vector declaring billions of elements, deep nesting) is cut off
+/// after a few tens of millions of instructions.
+const DECODING_QUOTA: usize = 3_000_000;
 /// Bound on work spent skipping what the method does not expect (extra fields or arguments).
 const SKIPPING_QUOTA: usize = 10_000;
 

@@ -12,6 +12,10 @@ use std::ops::RangeInclusive;
 
 const SAMPLE_INTERVAL_SECONDS: RangeInclusive<u64> = 60..=7 * 24 * 3600;
 const HISTORY_LEN: RangeInclusive<u32> = 2..=10_000;
+// A whole catalog is applied in one message: these bounds keep it within the 40 B instruction
+// limit of an update (an imported offering costs ~1.4 M instructions today).
+const MAX_OFFERINGS_PER_PROVIDER: RangeInclusive<u32> = 1..=25_000;
+const MAX_CATALOG_BYTES: RangeInclusive<u64> = 1_024..=32 * 1024 * 1024;
 
 /// The argument of `init` and `post_upgrade`. At install, absent fields take the defaults; at
 /// upgrade, absent fields keep the stored values.
@@ -19,6 +23,8 @@ const HISTORY_LEN: RangeInclusive<u32> = 2..=10_000;
 pub struct InitArg {
     pub cycles_sample_interval_seconds: Option<u64>,
     pub cycles_history_len: Option<u32>,
+    pub max_offerings_per_provider: Option<u32>,
+    pub max_catalog_bytes: Option<u64>,
 }
 
 #[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,14 +33,20 @@ pub struct Config {
     pub cycles_sample_interval_seconds: u64,
     /// How many cycle balance samples are kept; older ones are dropped.
     pub cycles_history_len: u32,
+    /// Most offerings one provider may publish.
+    pub max_offerings_per_provider: u32,
+    /// Most bytes of CSV rows one provider may keep (and largest catalog payload).
+    pub max_catalog_bytes: u64,
 }
 
 impl Default for Config {
-    /// Hourly samples for 30 days.
+    /// Hourly samples for 30 days; catalogs up to 20 000 offerings and 16 MiB.
     fn default() -> Self {
         Self {
             cycles_sample_interval_seconds: 3600,
             cycles_history_len: 720,
+            max_offerings_per_provider: 20_000,
+            max_catalog_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -51,6 +63,10 @@ impl Config {
                 .cycles_sample_interval_seconds
                 .unwrap_or(self.cycles_sample_interval_seconds),
             cycles_history_len: arg.cycles_history_len.unwrap_or(self.cycles_history_len),
+            max_offerings_per_provider: arg
+                .max_offerings_per_provider
+                .unwrap_or(self.max_offerings_per_provider),
+            max_catalog_bytes: arg.max_catalog_bytes.unwrap_or(self.max_catalog_bytes),
         };
         merged.validate()?;
         Ok(merged)
@@ -65,6 +81,12 @@ impl Config {
         if !HISTORY_LEN.contains(&self.cycles_history_len) {
             return Err(ConfigError::HistoryLen(self.cycles_history_len));
         }
+        if !MAX_OFFERINGS_PER_PROVIDER.contains(&self.max_offerings_per_provider) {
+            return Err(ConfigError::MaxOfferings(self.max_offerings_per_provider));
+        }
+        if !MAX_CATALOG_BYTES.contains(&self.max_catalog_bytes) {
+            return Err(ConfigError::MaxCatalogBytes(self.max_catalog_bytes));
+        }
         Ok(())
     }
 }
@@ -73,6 +95,8 @@ impl Config {
 pub enum ConfigError {
     SampleInterval(u64),
     HistoryLen(u32),
+    MaxOfferings(u32),
+    MaxCatalogBytes(u64),
 }
 
 impl fmt::Display for ConfigError {
@@ -90,6 +114,18 @@ impl fmt::Display for ConfigError {
                 HISTORY_LEN.start(),
                 HISTORY_LEN.end()
             ),
+            Self::MaxOfferings(got) => write!(
+                f,
+                "max_offerings_per_provider must be in {}..={}, got {got}",
+                MAX_OFFERINGS_PER_PROVIDER.start(),
+                MAX_OFFERINGS_PER_PROVIDER.end()
+            ),
+            Self::MaxCatalogBytes(got) => write!(
+                f,
+                "max_catalog_bytes must be in {}..={}, got {got}",
+                MAX_CATALOG_BYTES.start(),
+                MAX_CATALOG_BYTES.end()
+            ),
         }
     }
 }
@@ -102,6 +138,8 @@ impl Storable for Config {
     fn into_bytes(self) -> Vec<u8> {
         let mut bytes = self.cycles_sample_interval_seconds.to_le_bytes().to_vec();
         bytes.extend(self.cycles_history_len.to_le_bytes());
+        bytes.extend(self.max_offerings_per_provider.to_le_bytes());
+        bytes.extend(self.max_catalog_bytes.to_le_bytes());
         bytes
     }
 
@@ -113,6 +151,8 @@ impl Storable for Config {
                 .u64()
                 .unwrap_or(default.cycles_sample_interval_seconds),
             cycles_history_len: fields.u32().unwrap_or(default.cycles_history_len),
+            max_offerings_per_provider: fields.u32().unwrap_or(default.max_offerings_per_provider),
+            max_catalog_bytes: fields.u64().unwrap_or(default.max_catalog_bytes),
         }
     }
 
@@ -144,6 +184,7 @@ mod tests {
         InitArg {
             cycles_sample_interval_seconds: interval,
             cycles_history_len: len,
+            ..InitArg::default()
         }
     }
 
@@ -187,6 +228,24 @@ mod tests {
             Err(ConfigError::HistoryLen(10_001))
         );
         assert!(base.merge(arg(Some(7 * 24 * 3600), Some(10_000))).is_ok());
+        let caps = |offerings, bytes| InitArg {
+            max_offerings_per_provider: offerings,
+            max_catalog_bytes: bytes,
+            ..InitArg::default()
+        };
+        assert_eq!(
+            base.merge(caps(Some(0), None)),
+            Err(ConfigError::MaxOfferings(0))
+        );
+        assert_eq!(
+            base.merge(caps(None, Some(32 * 1024 * 1024 + 1))),
+            Err(ConfigError::MaxCatalogBytes(32 * 1024 * 1024 + 1))
+        );
+        let merged = base.merge(caps(Some(5), Some(1_024))).unwrap();
+        assert_eq!(
+            (merged.max_offerings_per_provider, merged.max_catalog_bytes),
+            (5, 1_024)
+        );
         assert_eq!(
             ConfigError::HistoryLen(1).to_string(),
             "cycles_history_len must be in 2..=10000, got 1"
@@ -208,9 +267,23 @@ mod tests {
         let config = Config {
             cycles_sample_interval_seconds: 61,
             cycles_history_len: 3,
+            max_offerings_per_provider: 4,
+            max_catalog_bytes: 5,
         };
         assert_eq!(Config::from_bytes(config.to_bytes()), config);
         let old = Config::from_bytes(Cow::Owned(61u64.to_le_bytes().to_vec()));
         assert_eq!(old.cycles_history_len, Config::default().cycles_history_len);
+        // What the canister stored before the catalog caps existed.
+        let mut before_caps = 61u64.to_le_bytes().to_vec();
+        before_caps.extend(3u32.to_le_bytes());
+        let old = Config::from_bytes(Cow::Owned(before_caps));
+        assert_eq!(
+            old,
+            Config {
+                cycles_sample_interval_seconds: 61,
+                cycles_history_len: 3,
+                ..Config::default()
+            }
+        );
     }
 }

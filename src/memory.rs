@@ -11,13 +11,13 @@
 //! | 2  | `TASK_QUEUE`     | the manager's tasks, earliest first     | map: `(due_ns: u64, seq: u64)` → `Task` (Candid) |
 //! | 3  | `TASK_SEQ`       | next task sequence number               | cell: `u64`                                   |
 //! | 4  | `CYCLES_HISTORY` | liquid cycle balance samples            | map: `time_ns: u64` → `balance: u128`         |
-//! | 5  | `PROVIDERS`      | catalog providers                       | (catalog::store documents the layouts of 5–11) |
-//! | 6  | `OFFERINGS`      | catalog offerings, one CSV row each     |                                               |
-//! | 7  | `UPLOADS`        | chunked upload sessions                 |                                               |
-//! | 8  | `UPLOAD_CHUNKS`  | bytes of chunked uploads                |                                               |
-//! | 9  | `CHANGES_INDEX`  | change feed (StableLog index)           |                                               |
-//! | 10 | `CHANGES_DATA`   | change feed (StableLog data)            |                                               |
-//! | 11 | `INDEX_SNAPSHOT` | the search index, saved by pre_upgrade  |                                               |
+//! | 5  | `PROVIDERS`      | catalog providers and id counters       | map: `0` → counters; `1 ‖ key[32]` → `ProviderRecord`; `2 ‖ id u32 BE` → key (LE fields) |
+//! | 6  | `OFFERINGS`      | catalog offerings, one CSV row each     | row heap: 4 KiB header (magic, bump, live rows, free-list heads), blocks in size classes |
+//! | 7  | `UPLOADS`        | chunked uploads                         | map: `(upload_id u64, part u32)` → chunk bytes; part `u32::MAX` → session (Candid) |
+//! | 8  | `OFFERING_SLOTS` | where each offering's row is            | vec by offering id: `(address u64, len u32, provider_id u32)`; address 0 = removed |
+//! | 9  | `CHANGES_INDEX`  | change feed (StableLog index)           | log: entry `seq - 1` is change `seq`          |
+//! | 10 | `CHANGES_DATA`   | change feed (StableLog data)            | `provider_id u32, kind u8, at_ns u64`, then the offering key |
+//! | 11 | `INDEX_SNAPSHOT` | the search index, saved by pre_upgrade  | 24-byte header (magic, version, ready/consumed, length), then the index's vectors as LE arrays (`catalog::index::snapshot`) |
 //!
 //! Heap-only state (the armed timer's id) is lost on upgrade by design and rebuilt in
 //! `post_upgrade`; it is kept with the code that owns it, not here.
@@ -33,7 +33,7 @@ pub const CYCLES_HISTORY: MemoryId = MemoryId::new(4);
 pub const PROVIDERS: MemoryId = MemoryId::new(5);
 pub const OFFERINGS: MemoryId = MemoryId::new(6);
 pub const UPLOADS: MemoryId = MemoryId::new(7);
-pub const UPLOAD_CHUNKS: MemoryId = MemoryId::new(8);
+pub const OFFERING_SLOTS: MemoryId = MemoryId::new(8);
 pub const CHANGES_INDEX: MemoryId = MemoryId::new(9);
 pub const CHANGES_DATA: MemoryId = MemoryId::new(10);
 pub const INDEX_SNAPSHOT: MemoryId = MemoryId::new(11);
@@ -85,7 +85,7 @@ mod tests {
             PROVIDERS,
             OFFERINGS,
             UPLOADS,
-            UPLOAD_CHUNKS,
+            OFFERING_SLOTS,
             CHANGES_INDEX,
             CHANGES_DATA,
             INDEX_SNAPSHOT,

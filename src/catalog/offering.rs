@@ -2,6 +2,13 @@
 //! wrote them (the source of truth, so import → export → import is lossless) and the typed,
 //! normalised values derived from them for search.
 
+use crate::catalog::csv_format;
+
+/// Longest cell accepted: serverhunter cells are short, and the store keeps each row whole.
+pub const MAX_CELL_BYTES: usize = 4096;
+/// Longest offering key (Unique Internal identifier): it is part of every lookup key.
+pub const MAX_KEY_BYTES: usize = 128;
+
 /// The serverhunter columns in their canonical order (the order of exports).
 pub const COLUMNS: [&str; 35] = [
     "Offer Name",
@@ -81,10 +88,103 @@ pub enum Column {
     PaymentMethods,
 }
 
+impl Column {
+    /// Every column, in [`COLUMNS`] order.
+    pub const ALL: [Column; 35] = [
+        Column::OfferName,
+        Column::Description,
+        Column::UniqueInternalIdentifier,
+        Column::ProductPageUrl,
+        Column::Currency,
+        Column::MonthlyPrice,
+        Column::SetupFee,
+        Column::Visibility,
+        Column::ProductType,
+        Column::VirtualizationType,
+        Column::BillingInterval,
+        Column::Stock,
+        Column::ProcessorBrand,
+        Column::ProcessorAmount,
+        Column::ProcessorCores,
+        Column::ProcessorSpeed,
+        Column::ProcessorName,
+        Column::MemoryErrorCorrection,
+        Column::MemoryType,
+        Column::MemoryAmount,
+        Column::HddAmount,
+        Column::HddCapacity,
+        Column::SsdAmount,
+        Column::SsdCapacity,
+        Column::Unmetered,
+        Column::UplinkSpeed,
+        Column::Traffic,
+        Column::DatacenterCountry,
+        Column::DatacenterCity,
+        Column::DatacenterCoordinates,
+        Column::Features,
+        Column::OperatingSystems,
+        Column::ControlPanel,
+        Column::GpuName,
+        Column::PaymentMethods,
+    ];
+
+    /// The header name, as exports write it.
+    pub fn name(self) -> &'static str {
+        COLUMNS[self.index()]
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The column a header cell names: case-insensitive, surrounding whitespace ignored.
+    pub fn from_header(name: &str) -> Option<Column> {
+        let name = name.trim();
+        Self::ALL
+            .into_iter()
+            .find(|column| column.name().eq_ignore_ascii_case(name))
+    }
+}
+
 /// An offering as its provider wrote it: exactly 35 cells in [`COLUMNS`] order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Offering {
     pub cells: Vec<String>,
+}
+
+impl Offering {
+    pub fn new(cells: Vec<String>) -> Result<Self, String> {
+        if cells.len() == COLUMNS.len() {
+            Ok(Self { cells })
+        } else {
+            Err(format!(
+                "expected {} cells, found {}",
+                COLUMNS.len(),
+                cells.len()
+            ))
+        }
+    }
+
+    /// The cell as written; "" for a cell missing from a hand-built, short `cells`.
+    pub fn cell(&self, column: Column) -> &str {
+        self.cells.get(column.index()).map_or("", String::as_str)
+    }
+
+    /// The offering key: unique within its provider's catalog.
+    pub fn key(&self) -> &str {
+        self.cell(Column::UniqueInternalIdentifier)
+    }
+
+    /// One CSV record ending in "\n", quoted only where needed, so stored rows concatenate into a
+    /// CSV file and the fixture's rows come out byte for byte as written.
+    pub fn to_csv_row(&self) -> Vec<u8> {
+        csv_format::write_row(&self.cells)
+    }
+
+    /// The offering stored by [`Offering::to_csv_row`]: exactly one record of 35 UTF-8 cells.
+    pub fn from_csv_row(row: &[u8]) -> Result<Offering, String> {
+        Offering::new(csv_format::read_row(row)?)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -180,4 +280,814 @@ pub struct Normalized {
 pub struct CellError {
     pub column: Column,
     pub reason: String,
+}
+
+/// The typed values of `offering`, or every cell that is not acceptable, each with its reason.
+pub fn normalize(offering: &Offering) -> Result<Normalized, Vec<CellError>> {
+    let mut check = Check {
+        offering,
+        errors: Vec::new(),
+    };
+    check.sizes();
+    check.cell(Column::OfferName, |s| required(s).map(drop));
+    check.cell(Column::UniqueInternalIdentifier, offering_key);
+    let currency = check.cell(Column::Currency, |s| letters(s, "currency code"));
+    let price_minor = check.cell(Column::MonthlyPrice, money);
+    let setup_fee_minor = check.cell(Column::SetupFee, |s| or_default(s, 0, money));
+    let visible = check.cell(Column::Visibility, |s| choice(s, "visibility", VISIBILITY));
+    let product_type = check.cell(Column::ProductType, |s| {
+        choice(s, "product type", PRODUCT_TYPES)
+    });
+    let virtualization = check.cell(Column::VirtualizationType, |s| {
+        or_default(s, Virtualization::None, |s| {
+            choice(s, "virtualization", VIRTUALIZATIONS)
+        })
+    });
+    let billing = check.cell(Column::BillingInterval, |s| {
+        choice(s, "billing interval", BILLING_INTERVALS)
+    });
+    let stock = check.cell(Column::Stock, |s| choice(s, "stock", STOCK));
+    let processor_amount = check.cell(Column::ProcessorAmount, |s| or_default(s, 1, count));
+    let processor_cores = check.cell(Column::ProcessorCores, |s| or_default(s, 0, count));
+    let total_cores = match (processor_amount, processor_cores) {
+        (Some(amount), Some(cores)) => check.value(
+            Column::ProcessorCores,
+            amount
+                .checked_mul(cores)
+                .ok_or_else(|| "processors × cores is too large".to_string()),
+        ),
+        _ => None,
+    };
+    let cpu_mhz = check.cell(Column::ProcessorSpeed, |s| {
+        optional(s, |s| quantity(s, SPEED_UNITS).and_then(to_u32))
+    });
+    let memory_ecc = check.cell(Column::MemoryErrorCorrection, |s| {
+        optional(s, |s| choice(s, "memory error correction", MEMORY_ECC))
+    });
+    let memory_mb = check.cell(Column::MemoryAmount, |s| quantity(s, MEMORY_UNITS));
+    let hdd_count = check.cell(Column::HddAmount, |s| or_default(s, 0, count));
+    let hdd_gb = check.cell(Column::HddCapacity, |s| {
+        or_default(s, 0, |s| quantity(s, DISK_UNITS))
+    });
+    let ssd_count = check.cell(Column::SsdAmount, |s| or_default(s, 0, count));
+    let ssd_gb = check.cell(Column::SsdCapacity, |s| {
+        or_default(s, 0, |s| quantity(s, DISK_UNITS))
+    });
+    let uplink_mbit = check.cell(Column::UplinkSpeed, |s| {
+        optional(s, |s| quantity(s, UPLINK_UNITS).and_then(to_u32))
+    });
+    let traffic_gb = check.cell(Column::Traffic, |s| {
+        optional(s, |s| quantity(s, DISK_UNITS))
+    });
+    let country = check.cell(Column::DatacenterCountry, |s| letters(s, "country code"));
+    let coordinates = check.cell(Column::DatacenterCoordinates, coordinates);
+
+    let text_of = |column| optional_text(offering.cell(column));
+    let list_of = |column| list(offering.cell(column));
+    // Every value is present exactly when no cell was rejected.
+    let normalized = (|| {
+        Some(Normalized {
+            currency: currency?,
+            price_minor: price_minor?,
+            setup_fee_minor: setup_fee_minor?,
+            visible: visible?,
+            product_type: product_type?,
+            virtualization: virtualization?,
+            billing: billing?,
+            stock: stock?,
+            processor_brand: text_of(Column::ProcessorBrand),
+            processor_amount: processor_amount?,
+            processor_cores: processor_cores?,
+            total_cores: total_cores?,
+            cpu_mhz: cpu_mhz?,
+            processor_name: text_of(Column::ProcessorName),
+            memory_ecc: memory_ecc?,
+            memory_type: text_of(Column::MemoryType),
+            memory_mb: memory_mb?,
+            hdd_count: hdd_count?,
+            hdd_gb: hdd_gb?,
+            ssd_count: ssd_count?,
+            ssd_gb: ssd_gb?,
+            unmetered: list_of(Column::Unmetered),
+            uplink_mbit: uplink_mbit?,
+            traffic_gb: traffic_gb?,
+            country: country?,
+            city: offering.cell(Column::DatacenterCity).trim().to_string(),
+            coordinates: coordinates?,
+            features: list_of(Column::Features),
+            operating_systems: list_of(Column::OperatingSystems),
+            control_panel: text_of(Column::ControlPanel),
+            gpu_name: text_of(Column::GpuName),
+            payment_methods: list_of(Column::PaymentMethods),
+        })
+    })();
+    match normalized {
+        Some(normalized) if check.errors.is_empty() => Ok(normalized),
+        _ => Err(check.errors),
+    }
+}
+
+/// Collects the errors of one offering's cells, so a provider sees them all at once.
+struct Check<'a> {
+    offering: &'a Offering,
+    errors: Vec<CellError>,
+}
+
+impl Check<'_> {
+    fn sizes(&mut self) {
+        for column in Column::ALL {
+            let len = self.offering.cell(column).len();
+            if len > MAX_CELL_BYTES {
+                self.errors.push(CellError {
+                    column,
+                    reason: format!("oversized cell: {len} bytes, at most {MAX_CELL_BYTES}"),
+                });
+            }
+        }
+    }
+
+    /// The parsed cell, or `None` with the reason recorded. An oversized cell is not parsed:
+    /// its size is its one error.
+    fn cell<T>(
+        &mut self,
+        column: Column,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let cell = self.offering.cell(column);
+        if cell.len() > MAX_CELL_BYTES {
+            return None;
+        }
+        self.value(column, parse(cell))
+    }
+
+    fn value<T>(&mut self, column: Column, result: Result<T, String>) -> Option<T> {
+        result
+            .map_err(|reason| self.errors.push(CellError { column, reason }))
+            .ok()
+    }
+}
+
+const VISIBILITY: &[(&str, bool)] = &[("Visible", true), ("Invisible", false)];
+
+const PRODUCT_TYPES: &[(&str, ProductType)] = &[
+    ("VPS", ProductType::Vps),
+    ("Dedicated", ProductType::Dedicated),
+    ("Cloud", ProductType::Cloud),
+    ("Managed", ProductType::Managed),
+];
+
+const VIRTUALIZATIONS: &[(&str, Virtualization)] = &[
+    ("None", Virtualization::None),
+    ("KVM", Virtualization::Kvm),
+    ("VMware", Virtualization::Vmware),
+    ("Xen", Virtualization::Xen),
+    ("Hyper-V", Virtualization::HyperV),
+    ("HyperV", Virtualization::HyperV),
+    ("OpenVZ", Virtualization::OpenVz),
+    ("LXC", Virtualization::Lxc),
+];
+
+const BILLING_INTERVALS: &[(&str, BillingInterval)] = &[
+    ("Hourly", BillingInterval::Hourly),
+    ("Daily", BillingInterval::Daily),
+    ("Monthly", BillingInterval::Monthly),
+    ("Quarterly", BillingInterval::Quarterly),
+    ("Yearly", BillingInterval::Yearly),
+    ("Annually", BillingInterval::Yearly),
+];
+
+const STOCK: &[(&str, Stock)] = &[
+    ("In stock", Stock::InStock),
+    ("Limited", Stock::Limited),
+    ("Out of stock", Stock::OutOfStock),
+];
+
+const MEMORY_ECC: &[(&str, MemoryEcc)] = &[
+    ("non-ECC", MemoryEcc::NonEcc),
+    ("ECC", MemoryEcc::Ecc),
+    ("ECC Registered", MemoryEcc::EccRegistered),
+];
+
+/// Memory in MB; RAM is sold in binary units whatever the label, so "16 GB" is 16384 MB.
+const MEMORY_UNITS: &[(&str, u64)] = &[
+    ("", 1),
+    ("MB", 1),
+    ("MiB", 1),
+    ("GB", 1 << 10),
+    ("GiB", 1 << 10),
+    ("TB", 1 << 20),
+    ("TiB", 1 << 20),
+];
+
+/// Disks and traffic in GB; drives are sold in decimal units, so "2 TB" is 2000 GB.
+const DISK_UNITS: &[(&str, u64)] = &[("", 1), ("GB", 1), ("TB", 1000)];
+
+const SPEED_UNITS: &[(&str, u64)] = &[("MHz", 1), ("GHz", 1000)];
+
+const UPLINK_UNITS: &[(&str, u64)] = &[
+    ("", 1),
+    ("mbit", 1),
+    ("mbps", 1),
+    ("mbit/s", 1),
+    ("gbit", 1000),
+    ("gbps", 1000),
+    ("gbit/s", 1000),
+];
+
+/// At most this many characters of a bad cell are quoted back in its error.
+const SHOWN_CHARS: usize = 40;
+
+/// `cell` quoted for an error message, cut to [`SHOWN_CHARS`].
+fn shown(cell: &str) -> String {
+    match cell.char_indices().nth(SHOWN_CHARS) {
+        Some((end, _)) => format!("{:?}…", &cell[..end]),
+        None => format!("{cell:?}"),
+    }
+}
+
+fn required(cell: &str) -> Result<&str, String> {
+    match cell.trim() {
+        "" => Err("required".into()),
+        trimmed => Ok(trimmed),
+    }
+}
+
+/// Keys are compared byte for byte, so invisible differences (spaces, control characters) are
+/// refused rather than kept as distinct keys.
+fn offering_key(cell: &str) -> Result<(), String> {
+    required(cell)?;
+    if cell.len() > MAX_KEY_BYTES {
+        Err(format!(
+            "offering key of {} bytes, at most {MAX_KEY_BYTES}",
+            cell.len()
+        ))
+    } else if cell.trim() != cell {
+        Err("offering key has surrounding whitespace".into())
+    } else if cell.chars().any(char::is_control) {
+        Err("offering key has control characters".into())
+    } else {
+        Ok(())
+    }
+}
+
+/// `parse(cell)`, or `default` when the cell is blank.
+fn or_default<T>(
+    cell: &str,
+    default: T,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, String> {
+    if cell.trim().is_empty() {
+        Ok(default)
+    } else {
+        parse(cell)
+    }
+}
+
+/// `parse(cell)`, or `None` when the cell is blank.
+fn optional<T>(
+    cell: &str,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<Option<T>, String> {
+    or_default(cell, None, |cell| parse(cell).map(Some))
+}
+
+fn optional_text(cell: &str) -> Option<String> {
+    Some(cell.trim())
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+}
+
+/// A comma-separated cell: items trimmed, empty ones dropped.
+fn list(cell: &str) -> Vec<String> {
+    cell.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// One of `options` by name, case-insensitively.
+fn choice<T: Copy>(cell: &str, what: &str, options: &[(&str, T)]) -> Result<T, String> {
+    let cell = cell.trim();
+    options
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(cell))
+        .map(|&(_, value)| value)
+        .ok_or_else(|| {
+            let names: Vec<&str> = options.iter().map(|&(name, _)| name).collect();
+            format!(
+                "unknown {what} {}; expected one of: {}",
+                shown(cell),
+                names.join(", ")
+            )
+        })
+}
+
+/// An ISO code of `N` ASCII letters, upper-cased.
+fn letters<const N: usize>(cell: &str, what: &str) -> Result<[u8; N], String> {
+    let cell = cell.trim();
+    <[u8; N]>::try_from(cell.as_bytes())
+        .ok()
+        .filter(|code| code.iter().all(u8::is_ascii_alphabetic))
+        .map(|code| code.map(|b| b.to_ascii_uppercase()))
+        .ok_or_else(|| format!("expected a {what} of {N} letters, found {}", shown(cell)))
+}
+
+/// A count: a whole non-negative number.
+fn count(cell: &str) -> Result<u32, String> {
+    let cell = cell.trim();
+    if !cell.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("expected a whole number, found {}", shown(cell)));
+    }
+    cell.parse()
+        .map_err(|_| format!("{} is too large", shown(cell)))
+}
+
+/// A price with at most two decimals, in hundredths: "99.99" → 9999, "100" → 10000.
+fn money(cell: &str) -> Result<u64, String> {
+    let cell = cell.trim();
+    if cell.starts_with('-') {
+        return Err(format!("negative amount {}", shown(cell)));
+    }
+    let (whole, cents) = cell.split_once('.').unwrap_or((cell, "00"));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || !digits(cents) {
+        return Err(format!(
+            "expected an amount such as 99.99, found {}",
+            shown(cell)
+        ));
+    }
+    if cents.len() > 2 {
+        return Err(format!("more than 2 decimals in {}", shown(cell)));
+    }
+    // One decimal means tenths: "9.5" is 950 hundredths.
+    let cents_scale = if cents.len() == 1 { 10 } else { 1 };
+    whole
+        .parse::<u64>()
+        .ok()
+        .and_then(|whole| whole.checked_mul(100))
+        .zip(cents.parse::<u64>().ok())
+        .and_then(|(whole, cents)| whole.checked_add(cents * cents_scale))
+        .ok_or_else(|| format!("amount {} is too large", shown(cell)))
+}
+
+/// A decimal number with a unit from `units` (matched case-insensitively, space optional), in
+/// the table's base unit, rounded to the nearest whole one: "1.5 GB" → 1536 (MB).
+fn quantity(cell: &str, units: &[(&str, u64)]) -> Result<u64, String> {
+    let cell = cell.trim();
+    let split = cell
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(cell.len());
+    let (number, unit) = (&cell[..split], cell[split..].trim());
+    let expected = || {
+        let names: Vec<&str> = units
+            .iter()
+            .map(|&(name, _)| name)
+            .filter(|name| !name.is_empty())
+            .collect();
+        format!(
+            "expected a number with a unit ({}), found {}",
+            names.join(", "),
+            shown(cell)
+        )
+    };
+    let factor = units
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(unit))
+        .map(|&(_, factor)| factor)
+        .ok_or_else(expected)?;
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(fraction) || number.ends_with('.') {
+        return Err(expected());
+    }
+    // Exact in u128: whole × factor plus the rounded fraction × factor.
+    let too_large = || format!("{} is too large", shown(cell));
+    let fraction = &fraction[..fraction.len().min(9)];
+    let scale = 10u128.pow(fraction.len() as u32);
+    let whole: u128 = whole.parse().map_err(|_| too_large())?;
+    let fraction: u128 = if fraction.is_empty() {
+        0
+    } else {
+        fraction.parse().map_err(|_| too_large())?
+    };
+    let factor = u128::from(factor);
+    whole
+        .checked_mul(factor)
+        .and_then(|whole| whole.checked_add((fraction * factor + scale / 2) / scale))
+        .and_then(|total| u64::try_from(total).ok())
+        .ok_or_else(too_large)
+}
+
+fn to_u32(value: u64) -> Result<u32, String> {
+    u32::try_from(value).map_err(|_| format!("{value} is too large"))
+}
+
+/// "latitude,longitude" in degrees, each within its range.
+fn coordinates(cell: &str) -> Result<Option<(f64, f64)>, String> {
+    optional(cell, |cell| {
+        let bad = || {
+            format!(
+                "expected \"latitude,longitude\" in degrees, found {}",
+                shown(cell.trim())
+            )
+        };
+        let (lat, lon) = cell.split_once(',').ok_or_else(bad)?;
+        let degrees = |s: &str, limit: f64| {
+            s.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| (-limit..=limit).contains(v))
+        };
+        degrees(lat, 90.0).zip(degrees(lon, 180.0)).ok_or_else(bad)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fixture's first data row.
+    const ROW: &str = "Intel Dual Core Dedicated Server,Here goes a product description.,DC2993,\
+https://test.com/DC2993/,EUR,99.99,99.99,Visible,VPS,KVM,Monthly,In stock,Intel,1,2,2.6 GHz,\
+Intel® Xeon® Processor E5-1620 v4,non-ECC,DDR4,8192 MB,0,0,2,160 GB,Unmetered inbound,1000 mbit,\
+10240,NL,\"Rotterdam, Netherlands\",\"51.9229,4.46317\",\"KVM over IP, Managed support, Native IPv6, \
+Instant setup\",\"Debian, CentOs, VMWare\",cPanel,,\"Bitcoin, Credit card, PayPal, Wire Transfer\"\n";
+
+    fn sample() -> Offering {
+        Offering::from_csv_row(ROW.as_bytes()).expect("the fixture row parses")
+    }
+
+    /// The sample with `column` set to `value`.
+    fn with(column: Column, value: &str) -> Offering {
+        let mut offering = sample();
+        offering.cells[column.index()] = value.to_string();
+        offering
+    }
+
+    fn value_of<T>(column: Column, value: &str, field: impl Fn(Normalized) -> T) -> T {
+        field(normalize(&with(column, value)).expect("acceptable cell"))
+    }
+
+    /// The one error normalising the sample with `column` set to `value`.
+    fn reason(column: Column, value: &str) -> String {
+        let errors = normalize(&with(column, value)).expect_err("refused cell");
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].column, column);
+        errors[0].reason.clone()
+    }
+
+    #[test]
+    fn columns_follow_the_canonical_order() {
+        for (i, column) in Column::ALL.into_iter().enumerate() {
+            assert_eq!(column.index(), i);
+            assert_eq!(column.name(), COLUMNS[i]);
+        }
+    }
+
+    #[test]
+    fn headers_match_by_name_ignoring_case_and_surrounding_space() {
+        assert_eq!(Column::from_header("Offer Name"), Some(Column::OfferName));
+        assert_eq!(
+            Column::from_header("  total solid STATE disk capacity\t"),
+            Some(Column::SsdCapacity)
+        );
+        assert_eq!(Column::from_header("GPU"), None);
+        assert_eq!(Column::from_header("OfferName"), None);
+        assert_eq!(Column::from_header(""), None);
+    }
+
+    #[test]
+    fn an_offering_has_exactly_35_cells() {
+        assert!(Offering::new(vec![String::new(); 35]).is_ok());
+        assert_eq!(
+            Offering::new(vec![String::new(); 34]),
+            Err("expected 35 cells, found 34".to_string())
+        );
+        let short = Offering { cells: vec![] };
+        assert_eq!(short.cell(Column::GpuName), "");
+        assert_eq!(sample().key(), "DC2993");
+        assert_eq!(sample().cell(Column::GpuName), "");
+    }
+
+    #[test]
+    fn rows_are_written_quoted_only_where_needed() {
+        assert_eq!(sample().to_csv_row(), ROW.as_bytes());
+    }
+
+    #[test]
+    fn any_cells_survive_a_row_round_trip() {
+        let tricky = [
+            "",
+            " ",
+            "a,b",
+            "say \"hi\"",
+            "\"",
+            "line\nbreak",
+            "cr\ronly",
+            "crlf\r\n",
+            "Zürich ® 東京",
+            "  padded  ",
+            "#comment",
+            "\u{feff}bom",
+            "'single'",
+        ];
+        for first in tricky {
+            for other in tricky {
+                let mut cells = vec![other.to_string(); 35];
+                cells[0] = first.to_string();
+                let offering = Offering { cells };
+                let row = offering.to_csv_row();
+                assert_eq!(Offering::from_csv_row(&row), Ok(offering), "{row:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_stored_row_is_exactly_one_record_of_35_utf8_cells() {
+        let two = [ROW, ROW].concat();
+        assert!(Offering::from_csv_row(two.as_bytes()).is_err());
+        assert!(Offering::from_csv_row(b"").is_err());
+        assert!(Offering::from_csv_row(b"a,b\n").is_err());
+        let mut bad = ROW.as_bytes().to_vec();
+        bad[0] = 0xff;
+        assert!(Offering::from_csv_row(&bad).is_err());
+    }
+
+    #[test]
+    fn the_fixture_row_normalizes() {
+        let expected = Normalized {
+            currency: *b"EUR",
+            price_minor: 9999,
+            setup_fee_minor: 9999,
+            visible: true,
+            product_type: ProductType::Vps,
+            virtualization: Virtualization::Kvm,
+            billing: BillingInterval::Monthly,
+            stock: Stock::InStock,
+            processor_brand: Some("Intel".into()),
+            processor_amount: 1,
+            processor_cores: 2,
+            total_cores: 2,
+            cpu_mhz: Some(2600),
+            processor_name: Some("Intel® Xeon® Processor E5-1620 v4".into()),
+            memory_ecc: Some(MemoryEcc::NonEcc),
+            memory_type: Some("DDR4".into()),
+            memory_mb: 8192,
+            hdd_count: 0,
+            hdd_gb: 0,
+            ssd_count: 2,
+            ssd_gb: 160,
+            unmetered: vec!["Unmetered inbound".into()],
+            uplink_mbit: Some(1000),
+            traffic_gb: Some(10240),
+            country: *b"NL",
+            city: "Rotterdam, Netherlands".into(),
+            coordinates: Some((51.9229, 4.46317)),
+            features: vec![
+                "KVM over IP".into(),
+                "Managed support".into(),
+                "Native IPv6".into(),
+                "Instant setup".into(),
+            ],
+            operating_systems: vec!["Debian".into(), "CentOs".into(), "VMWare".into()],
+            control_panel: Some("cPanel".into()),
+            gpu_name: None,
+            payment_methods: vec![
+                "Bitcoin".into(),
+                "Credit card".into(),
+                "PayPal".into(),
+                "Wire Transfer".into(),
+            ],
+        };
+        assert_eq!(normalize(&sample()), Ok(expected));
+    }
+
+    #[test]
+    fn prices_are_hundredths() {
+        let price = |s| value_of(Column::MonthlyPrice, s, |n| n.price_minor);
+        assert_eq!(price("99.99"), 9999);
+        assert_eq!(price("100"), 10000);
+        assert_eq!(price(" 9.5 "), 950);
+        assert_eq!(price("0.07"), 7);
+        assert_eq!(value_of(Column::SetupFee, "", |n| n.setup_fee_minor), 0);
+        for bad in ["", "-1", "1.999", "abc", "1,5", "1.", ".5", "1e3", "+1"] {
+            assert!(!reason(Column::MonthlyPrice, bad).is_empty(), "{bad}");
+        }
+        assert!(reason(Column::MonthlyPrice, "-5").contains("negative"));
+        assert!(reason(Column::MonthlyPrice, "1.234").contains("2 decimals"));
+        assert!(reason(Column::SetupFee, "184467440737095517").contains("too large"));
+        assert!(reason(Column::SetupFee, "99999999999999999999999").contains("too large"));
+    }
+
+    #[test]
+    fn codes_are_upper_cased_letters() {
+        assert_eq!(value_of(Column::Currency, " chf ", |n| n.currency), *b"CHF");
+        assert_eq!(
+            value_of(Column::DatacenterCountry, "de", |n| n.country),
+            *b"DE"
+        );
+        for bad in ["", "EU", "EURO", "E1R", "€UR"] {
+            assert!(reason(Column::Currency, bad).contains("3 letters"), "{bad}");
+        }
+        assert!(reason(Column::DatacenterCountry, "NLD").contains("2 letters"));
+    }
+
+    #[test]
+    fn enums_match_case_insensitively_with_aliases() {
+        let field = |c, s| normalize(&with(c, s)).expect("acceptable");
+        assert!(!field(Column::Visibility, "invisible").visible);
+        assert_eq!(
+            field(Column::ProductType, "cloud").product_type,
+            ProductType::Cloud
+        );
+        let virt = |s| field(Column::VirtualizationType, s).virtualization;
+        assert_eq!(virt(""), Virtualization::None);
+        assert_eq!(virt("hyperv"), Virtualization::HyperV);
+        assert_eq!(virt("Hyper-V"), Virtualization::HyperV);
+        assert_eq!(virt("openvz"), Virtualization::OpenVz);
+        let billing = |s| field(Column::BillingInterval, s).billing;
+        assert_eq!(billing("Annually"), BillingInterval::Yearly);
+        assert_eq!(billing("hourly"), BillingInterval::Hourly);
+        assert_eq!(
+            field(Column::Stock, "out of stock").stock,
+            Stock::OutOfStock
+        );
+        let ecc = |s| field(Column::MemoryErrorCorrection, s).memory_ecc;
+        assert_eq!(ecc(""), None);
+        assert_eq!(ecc("ecc registered"), Some(MemoryEcc::EccRegistered));
+        assert_eq!(ecc("ECC"), Some(MemoryEcc::Ecc));
+        assert_eq!(
+            reason(Column::ProductType, "Bare metal"),
+            "unknown product type \"Bare metal\"; expected one of: VPS, Dedicated, Cloud, Managed"
+        );
+        assert!(reason(Column::Stock, "").contains("unknown stock"));
+        assert!(reason(Column::Visibility, "Hidden").contains("visibility"));
+    }
+
+    #[test]
+    fn memory_is_megabytes() {
+        let mb = |s| value_of(Column::MemoryAmount, s, |n| n.memory_mb);
+        assert_eq!(mb("8192 MB"), 8192);
+        assert_eq!(mb("16 GB"), 16384);
+        assert_eq!(mb("16gb"), 16384);
+        assert_eq!(mb("1 TB"), 1 << 20);
+        assert_eq!(mb("2 TiB"), 2 << 20);
+        assert_eq!(mb("1.5 GB"), 1536);
+        assert_eq!(mb("0.3 GiB"), 307);
+        assert_eq!(mb("512 MiB"), 512);
+        assert_eq!(mb("4096"), 4096);
+        for bad in ["", "GB", "16 GBs", "-1 GB", "1.5.1 GB", "1. GB", "lots"] {
+            assert!(
+                reason(Column::MemoryAmount, bad).contains("expected"),
+                "{bad}"
+            );
+        }
+        assert!(reason(Column::MemoryAmount, "99999999999999999 TB").contains("too large"));
+    }
+
+    #[test]
+    fn disks_and_traffic_are_gigabytes() {
+        let ssd = |s| value_of(Column::SsdCapacity, s, |n| n.ssd_gb);
+        assert_eq!(ssd("160 GB"), 160);
+        assert_eq!(ssd("2 TB"), 2000);
+        assert_eq!(ssd("1.92TB"), 1920);
+        assert_eq!(ssd("0"), 0);
+        assert_eq!(ssd(""), 0);
+        assert_eq!(value_of(Column::HddCapacity, "4 GB", |n| n.hdd_gb), 4);
+        let traffic = |s| value_of(Column::Traffic, s, |n| n.traffic_gb);
+        assert_eq!(traffic(""), None);
+        assert_eq!(traffic("10240"), Some(10240));
+        assert_eq!(traffic("20 TB"), Some(20000));
+        assert!(reason(Column::HddCapacity, "2 PB").contains("expected"));
+    }
+
+    #[test]
+    fn speeds_are_megahertz_and_megabits() {
+        let mhz = |s| value_of(Column::ProcessorSpeed, s, |n| n.cpu_mhz);
+        assert_eq!(mhz("2.6 GHz"), Some(2600));
+        assert_eq!(mhz("2200 MHz"), Some(2200));
+        assert_eq!(mhz("3.45ghz"), Some(3450));
+        assert_eq!(mhz(""), None);
+        assert!(reason(Column::ProcessorSpeed, "2.6").contains("MHz, GHz"));
+        assert!(reason(Column::ProcessorSpeed, "5000000 GHz").contains("too large"));
+        let uplink = |s| value_of(Column::UplinkSpeed, s, |n| n.uplink_mbit);
+        assert_eq!(uplink("1000 mbit"), Some(1000));
+        assert_eq!(uplink("10 gbit"), Some(10_000));
+        assert_eq!(uplink("1 Gbps"), Some(1000));
+        assert_eq!(uplink("2.5 Gbit/s"), Some(2500));
+        assert_eq!(uplink("100"), Some(100));
+        assert_eq!(uplink(""), None);
+        assert!(reason(Column::UplinkSpeed, "fast").contains("expected"));
+    }
+
+    #[test]
+    fn processors_multiply_into_total_cores() {
+        let cpu = |amount: &str, cores: &str| {
+            let mut offering = with(Column::ProcessorAmount, amount);
+            offering.cells[Column::ProcessorCores.index()] = cores.into();
+            normalize(&offering)
+        };
+        let n = cpu("2", "64").expect("valid");
+        assert_eq!(
+            (n.processor_amount, n.processor_cores, n.total_cores),
+            (2, 64, 128)
+        );
+        let n = cpu("", "").expect("valid");
+        assert_eq!(
+            (n.processor_amount, n.processor_cores, n.total_cores),
+            (1, 0, 0)
+        );
+        let overflow = cpu("65536", "65536").expect_err("overflow");
+        assert_eq!(overflow[0].column, Column::ProcessorCores);
+        assert!(reason(Column::ProcessorCores, "2.5").contains("whole number"));
+        assert!(reason(Column::HddAmount, "-1").contains("whole number"));
+        assert!(reason(Column::SsdAmount, "99999999999").contains("too large"));
+    }
+
+    #[test]
+    fn coordinates_are_checked_degrees() {
+        let at = |s| value_of(Column::DatacenterCoordinates, s, |n| n.coordinates);
+        assert_eq!(at(" -33.8688 , 151.2093 "), Some((-33.8688, 151.2093)));
+        assert_eq!(at("90,-180"), Some((90.0, -180.0)));
+        assert_eq!(at(""), None);
+        for bad in ["51.9", "91,0", "0,181", "NaN,0", "inf,0", "a,b", "1,2,3"] {
+            assert!(
+                reason(Column::DatacenterCoordinates, bad).contains("latitude,longitude"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn text_and_lists_are_trimmed() {
+        let n = normalize(&Offering {
+            cells: {
+                let mut cells = sample().cells;
+                cells[Column::Features.index()] = " a ,, b,".into();
+                cells[Column::ControlPanel.index()] = "  ".into();
+                cells[Column::GpuName.index()] = " NVIDIA H100 ".into();
+                cells[Column::DatacenterCity.index()] = " Zürich ".into();
+                cells[Column::PaymentMethods.index()] = String::new();
+                cells
+            },
+        })
+        .expect("valid");
+        assert_eq!(n.features, ["a", "b"]);
+        assert_eq!(n.control_panel, None);
+        assert_eq!(n.gpu_name.as_deref(), Some("NVIDIA H100"));
+        assert_eq!(n.city, "Zürich");
+        assert!(n.payment_methods.is_empty());
+    }
+
+    #[test]
+    fn names_and_keys_are_required_and_bounded() {
+        assert_eq!(reason(Column::OfferName, "  "), "required");
+        assert_eq!(reason(Column::UniqueInternalIdentifier, ""), "required");
+        let long = "k".repeat(MAX_KEY_BYTES + 1);
+        assert!(reason(Column::UniqueInternalIdentifier, &long).contains("at most 128"));
+        assert!(normalize(&with(Column::UniqueInternalIdentifier, &long[1..])).is_ok());
+        assert!(reason(Column::UniqueInternalIdentifier, " DC1").contains("whitespace"));
+        assert!(reason(Column::UniqueInternalIdentifier, "a\tb").contains("control"));
+    }
+
+    #[test]
+    fn oversized_cells_are_refused_once_each() {
+        let big = "x".repeat(MAX_CELL_BYTES + 1);
+        assert_eq!(
+            reason(Column::Description, &big),
+            format!("oversized cell: 4097 bytes, at most {MAX_CELL_BYTES}")
+        );
+        assert!(reason(Column::MonthlyPrice, &big).starts_with("oversized cell"));
+        assert!(normalize(&with(Column::Description, &big[1..])).is_ok());
+    }
+
+    #[test]
+    fn every_bad_cell_is_reported() {
+        let mut offering = sample();
+        for (column, value) in [
+            (Column::Currency, "euro"),
+            (Column::MonthlyPrice, "free"),
+            (Column::Stock, "plenty"),
+            (Column::MemoryAmount, "lots"),
+            (Column::DatacenterCoordinates, "north"),
+        ] {
+            offering.cells[column.index()] = value.into();
+        }
+        let columns: Vec<Column> = normalize(&offering)
+            .expect_err("refused")
+            .into_iter()
+            .map(|e| e.column)
+            .collect();
+        assert_eq!(
+            columns,
+            [
+                Column::Currency,
+                Column::MonthlyPrice,
+                Column::Stock,
+                Column::MemoryAmount,
+                Column::DatacenterCoordinates
+            ]
+        );
+    }
 }

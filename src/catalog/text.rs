@@ -5,8 +5,7 @@
 //! fold ("Zürich" → "zurich"), and lower-cased.
 
 use crate::catalog::offering::{Column, Offering};
-use unicode_normalization::char::is_combining_mark;
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::{decompose_compatible, is_combining_mark};
 
 /// Longest term kept; longer runs (hashes, junk) are cut, so terms stay cheap to store.
 pub const MAX_TERM_BYTES: usize = 32;
@@ -34,23 +33,49 @@ pub const SEARCHABLE: [Column; 17] = [
 
 /// The folded terms of `text`, in order, with repeats.
 pub fn tokenize(text: &str) -> Vec<String> {
-    let mut terms = Vec::new();
-    let mut term = String::new();
-    for c in text.nfkd().filter(|c| !is_combining_mark(*c)) {
-        if c.is_alphanumeric() {
-            for lower in c.to_lowercase() {
-                if term.len() + lower.len_utf8() <= MAX_TERM_BYTES {
-                    term.push(lower);
-                }
+    let mut terms = Terms::default();
+    for c in text.chars() {
+        if c.is_ascii() {
+            // Most catalog text is ASCII: no decomposition needed, and cheap to fold.
+            if c.is_ascii_alphanumeric() {
+                terms.push(c.to_ascii_lowercase());
+            } else {
+                terms.end();
             }
-        } else if !term.is_empty() {
-            terms.push(std::mem::take(&mut term));
+        } else {
+            decompose_compatible(c, |d| {
+                if is_combining_mark(d) {
+                } else if d.is_alphanumeric() {
+                    d.to_lowercase().for_each(|lower| terms.push(lower));
+                } else {
+                    terms.end();
+                }
+            });
         }
     }
-    if !term.is_empty() {
-        terms.push(term);
+    terms.end();
+    terms.done
+}
+
+/// Terms being cut out of a text.
+#[derive(Default)]
+struct Terms {
+    done: Vec<String>,
+    current: String,
+}
+
+impl Terms {
+    fn push(&mut self, c: char) {
+        if self.current.len() + c.len_utf8() <= MAX_TERM_BYTES {
+            self.current.push(c);
+        }
     }
-    terms
+
+    fn end(&mut self) {
+        if !self.current.is_empty() {
+            self.done.push(std::mem::take(&mut self.current));
+        }
+    }
 }
 
 /// The distinct terms of an offering's searchable cells, sorted.

@@ -21,6 +21,12 @@ pub struct FakeRuntime {
     replies: RefCell<VecDeque<Result<HttpRequestResult, OutcallError>>>,
 }
 
+impl Default for FakeRuntime {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl FakeRuntime {
     pub const CANISTER_ID: Principal = Principal::from_slice(&[0, 0, 0, 0, 0, 0, 0, 1, 1, 1]);
 

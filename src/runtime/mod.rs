@@ -3,17 +3,20 @@
 //! Domain code takes a `&impl Runtime` (or plain values read from one) and never calls `ic_cdk`
 //! itself, so it runs natively in tests against [`FakeRuntime`]; [`IcRuntime`] is the real thing.
 
-#[cfg(test)]
+// Native builds (tests, benchmarks) get the scripted runtime; the wasm never carries it.
+#[cfg(not(target_arch = "wasm32"))]
 mod fake;
 mod ic;
 
-#[cfg(test)]
+#[cfg(not(target_arch = "wasm32"))]
 pub use fake::{block_on, FakeRuntime};
 pub use ic::IcRuntime;
 
 use candid::Principal;
 use ic_cdk_management_canister::{HttpRequestArgs, HttpRequestResult};
 
+// Canisters are single-threaded: no caller needs the future to be `Send`.
+#[allow(async_fn_in_trait)]
 pub trait Runtime {
     /// IC time in nanoseconds since the Unix epoch; constant within one message.
     fn time(&self) -> u64;

@@ -1,0 +1,218 @@
+//! The change feed: every offering upserted or removed, numbered from 1 in the order applied,
+//! so a frontend can poll `catalog_changes` from the `next` it was given and stay current.
+
+use crate::catalog::publish::CatalogError;
+use crate::catalog::store;
+use crate::memory::{self, Memory};
+use candid::{CandidType, Deserialize};
+use ic_stable_structures::storable::Bound;
+use ic_stable_structures::{StableLog, Storable};
+use std::borrow::Cow;
+
+pub const DEFAULT_LIMIT: u32 = 100;
+pub const MAX_LIMIT: u32 = 1_000;
+
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeKind {
+    Upsert,
+    Remove,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub seq: u64,
+    pub provider_pem: String,
+    pub offering_key: String,
+    pub kind: ChangeKind,
+    pub at_ns: u64,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ChangesArg {
+    /// Changes after this sequence number are returned; 0 for all.
+    pub since: u64,
+    pub limit: Option<u32>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ChangesPage {
+    pub changes: Vec<Change>,
+    /// The `since` of the next poll.
+    pub next: u64,
+    /// The newest change's sequence number.
+    pub latest: u64,
+}
+
+/// A change as logged: the provider by id (4 bytes instead of 32), then kind, time and key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Entry {
+    provider_id: u32,
+    kind: ChangeKind,
+    at_ns: u64,
+    key: String,
+}
+
+thread_local! {
+    static LOG: StableLog<Entry, Memory, Memory> = StableLog::init(
+        memory::region(memory::CHANGES_INDEX),
+        memory::region(memory::CHANGES_DATA),
+    );
+}
+
+/// Appends a change and returns its sequence number.
+pub(super) fn record(provider_id: u32, kind: ChangeKind, key: &str, at_ns: u64) -> u64 {
+    let entry = Entry {
+        provider_id,
+        kind,
+        at_ns,
+        key: key.to_string(),
+    };
+    // Only a full stable memory fails an append; no state may be built on a lost change.
+    LOG.with(|log| log.append(&entry))
+        .expect("stable memory is full")
+        + 1
+}
+
+pub fn latest() -> u64 {
+    LOG.with(|log| log.len())
+}
+
+pub fn page(arg: &ChangesArg) -> Result<ChangesPage, CatalogError> {
+    let limit = arg.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit > MAX_LIMIT {
+        return Err(CatalogError::LimitTooLarge { max: MAX_LIMIT });
+    }
+    let latest = latest();
+    let start = arg.since.min(latest);
+    let end = start.saturating_add(limit.into()).min(latest);
+    // Consecutive changes are mostly one provider's: format its PEM once.
+    let mut pem: Option<(u32, String)> = None;
+    let changes = (start..end)
+        .filter_map(|index| {
+            let entry = LOG.with(|log| log.get(index))?;
+            if pem.as_ref().is_none_or(|(id, _)| *id != entry.provider_id) {
+                let key = store::provider_key(entry.provider_id)?;
+                pem = Some((entry.provider_id, key.to_pem()));
+            }
+            Some(Change {
+                seq: index + 1,
+                provider_pem: pem.as_ref()?.1.clone(),
+                offering_key: entry.key,
+                kind: entry.kind,
+                at_ns: entry.at_ns,
+            })
+        })
+        .collect();
+    Ok(ChangesPage {
+        changes,
+        next: end,
+        latest,
+    })
+}
+
+impl Storable for Entry {
+    fn to_bytes(&self) -> Cow<'_, [u8]> {
+        Cow::Owned(self.clone().into_bytes())
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        let mut bytes = self.provider_id.to_le_bytes().to_vec();
+        bytes.push(match self.kind {
+            ChangeKind::Upsert => 0,
+            ChangeKind::Remove => 1,
+        });
+        bytes.extend(self.at_ns.to_le_bytes());
+        bytes.extend(self.key.into_bytes());
+        bytes
+    }
+
+    /// Only [`record`] writes entries.
+    fn from_bytes(bytes: Cow<[u8]>) -> Self {
+        let (id, rest) = bytes.split_at(4);
+        let (kind, rest) = rest.split_at(1);
+        let (at, key) = rest.split_at(8);
+        Self {
+            provider_id: u32::from_le_bytes(id.try_into().expect("4 bytes")),
+            kind: if kind[0] == 0 {
+                ChangeKind::Upsert
+            } else {
+                ChangeKind::Remove
+            },
+            at_ns: u64::from_le_bytes(at.try_into().expect("8 bytes")),
+            key: String::from_utf8_lossy(key).into_owned(),
+        }
+    }
+
+    const BOUND: Bound = Bound::Unbounded;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::signing::provider_of;
+
+    fn arg(since: u64, limit: Option<u32>) -> ChangesArg {
+        ChangesArg { since, limit }
+    }
+
+    #[test]
+    fn pages_walk_every_change_once_in_order() {
+        let (a, b) = (provider_of(&[1; 32]), provider_of(&[2; 32]));
+        let (ida, idb) = (store::add_provider(&a, 0).id, store::add_provider(&b, 0).id);
+        for i in 0..250u64 {
+            let (id, kind) = if i % 3 == 0 {
+                (idb, ChangeKind::Remove)
+            } else {
+                (ida, ChangeKind::Upsert)
+            };
+            assert_eq!(record(id, kind, &format!("k{i}"), 100 + i), i + 1);
+        }
+        let mut seen = vec![];
+        let mut since = 0;
+        loop {
+            let page = page(&arg(since, Some(100))).unwrap();
+            assert_eq!(page.latest, 250);
+            if page.changes.is_empty() {
+                assert_eq!(page.next, since);
+                break;
+            }
+            since = page.next;
+            seen.extend(page.changes);
+        }
+        assert_eq!(seen.len(), 250);
+        assert!(seen.iter().enumerate().all(|(i, c)| c.seq == i as u64 + 1));
+        assert_eq!(
+            seen[3],
+            Change {
+                seq: 4,
+                provider_pem: b.to_pem(),
+                offering_key: "k3".into(),
+                kind: ChangeKind::Remove,
+                at_ns: 103,
+            }
+        );
+        assert_eq!(seen[4].provider_pem, a.to_pem());
+        assert_eq!(seen[4].kind, ChangeKind::Upsert);
+    }
+
+    #[test]
+    fn default_and_maximum_limits() {
+        let id = store::add_provider(&provider_of(&[1; 32]), 0).id;
+        for i in 0..1_001 {
+            record(id, ChangeKind::Upsert, "k", i);
+        }
+        assert_eq!(page(&arg(0, None)).unwrap().changes.len(), 100);
+        let full = page(&arg(1, Some(MAX_LIMIT))).unwrap();
+        assert_eq!((full.changes.len(), full.next), (1_000, 1_001));
+        assert_eq!(
+            page(&arg(0, Some(MAX_LIMIT + 1))),
+            Err(CatalogError::LimitTooLarge { max: MAX_LIMIT })
+        );
+        // Past the end: nothing, and `next` points at the newest change.
+        let past = page(&arg(5_000, None)).unwrap();
+        assert_eq!(
+            (past.changes.len(), past.next, past.latest),
+            (0, 1_001, 1_001)
+        );
+    }
+}

@@ -1,0 +1,300 @@
+//! Posting lists: for each term, the slots whose offering has it, in increasing order.
+//!
+//! A term's slots sit in a chain of blocks in one shared pool: 1, 2, 4, … up to [`MAX_BLOCK`]
+//! slots per block, each block led by the pool offset of the next. Slots are only ever appended
+//! (a new offering takes the next slot), so a list grows at its tail without moving anything;
+//! the pool is plain numbers, saved and loaded as is.
+
+/// Largest block: long lists are chains of these, so skipping ahead skips 4096 slots a step.
+const MAX_BLOCK: u32 = 4096;
+/// `ilog2(MAX_BLOCK)`: blocks before this index double in size.
+const MAX_BLOCK_LOG: u32 = 12;
+/// Ends a chain.
+const NO_BLOCK: u32 = u32::MAX;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Postings {
+    /// Blocks: `[next, slot, slot, …]`.
+    pub(super) pool: Vec<u32>,
+    /// Per term: offset of the first and of the last block.
+    pub(super) heads: Vec<u32>,
+    pub(super) tails: Vec<u32>,
+    /// Per term: how many slots the list holds.
+    pub(super) lens: Vec<u32>,
+}
+
+/// Capacity of a chain's block number `k`.
+fn capacity(k: u32) -> u32 {
+    1 << k.min(MAX_BLOCK_LOG)
+}
+
+/// Where a list's element number `n` (from 0) sits: its block number and its place there.
+fn place(n: u32) -> (u32, u32) {
+    // Blocks 0..12 hold 1 + 2 + … + 2048 = 4095 slots, then every block holds 4096.
+    let doubling = MAX_BLOCK - 1;
+    if n < doubling {
+        let k = (n + 1).ilog2();
+        (k, n + 1 - (1 << k))
+    } else {
+        let rest = n - doubling;
+        (MAX_BLOCK_LOG + rest / MAX_BLOCK, rest % MAX_BLOCK)
+    }
+}
+
+impl Postings {
+    /// How many slots `term`'s list holds, removed offerings' included.
+    pub fn len(&self, term: u32) -> u32 {
+        self.lens.get(term as usize).copied().unwrap_or(0)
+    }
+
+    /// Appends `slot`, which must be larger than every slot already in `term`'s list.
+    pub fn push(&mut self, term: u32, slot: u32) {
+        let t = term as usize;
+        if t >= self.lens.len() {
+            self.heads.resize(t + 1, NO_BLOCK);
+            self.tails.resize(t + 1, NO_BLOCK);
+            self.lens.resize(t + 1, 0);
+        }
+        let (k, offset) = place(self.lens[t]);
+        if offset == 0 {
+            let block = self.pool.len() as u32;
+            self.pool.push(NO_BLOCK);
+            self.pool
+                .resize(self.pool.len() + capacity(k) as usize, NO_BLOCK);
+            match self.lens[t] {
+                0 => self.heads[t] = block,
+                _ => self.pool[self.tails[t] as usize] = block,
+            }
+            self.tails[t] = block;
+        }
+        self.pool[(self.tails[t] + 1 + offset) as usize] = slot;
+        self.lens[t] += 1;
+    }
+
+    /// A cursor over `term`'s list.
+    pub fn cursor(&self, term: u32) -> Cursor<'_> {
+        Cursor {
+            pool: &self.pool,
+            block: self.heads.get(term as usize).copied().unwrap_or(NO_BLOCK),
+            k: 0,
+            offset: 0,
+            left: self.len(term),
+        }
+    }
+
+    /// Whether every chain stays within the pool: checked on a loaded snapshot.
+    pub(super) fn is_consistent(&self) -> bool {
+        let terms = self.lens.len();
+        let pool = self.pool.len();
+        let shaped = self.heads.len() == terms && self.tails.len() == terms;
+        shaped
+            && (0..terms).all(|t| {
+                let last = match self.lens[t] {
+                    0 => return true,
+                    n => place(n - 1),
+                };
+                let fits = |block: u32, k: u32| block as usize + 1 + capacity(k) as usize <= pool;
+                fits(self.heads[t], 0) && fits(self.tails[t], last.0)
+            })
+    }
+}
+
+/// Walks one posting list forward, skipping whole blocks when asked for a larger slot.
+pub struct Cursor<'a> {
+    pool: &'a [u32],
+    block: u32,
+    /// The block's number in its chain, which gives its capacity.
+    k: u32,
+    /// Position within the block.
+    offset: u32,
+    /// Slots from the current position to the end of the list.
+    left: u32,
+}
+
+impl Cursor<'_> {
+    /// The first slot at or after `target` (the cursor stays on it), or `None` at the end.
+    pub fn seek(&mut self, target: u32) -> Option<u32> {
+        loop {
+            let here = self.rest_of_block()?;
+            let &last = here.last()?;
+            if last < target {
+                self.next_block();
+                continue;
+            }
+            // The slot sought is usually a few places on: gallop, then search what is left.
+            let mut reach = 1;
+            while reach < here.len() && here[reach - 1] < target {
+                reach *= 2;
+            }
+            let from = reach / 2;
+            let upto = reach.min(here.len());
+            let i = from + here[from..upto].partition_point(|&slot| slot < target);
+            let slot = here[i];
+            self.offset += i as u32;
+            self.left -= i as u32;
+            return Some(slot);
+        }
+    }
+
+    /// The slots from the position to the end of the current block.
+    fn rest_of_block(&self) -> Option<&[u32]> {
+        if self.left == 0 {
+            return None;
+        }
+        let in_block = (capacity(self.k) - self.offset).min(self.left);
+        let start = self.block as usize + 1 + self.offset as usize;
+        self.pool.get(start..start + in_block as usize)
+    }
+
+    /// Moves past the current slot.
+    fn step(&mut self) {
+        self.offset += 1;
+        self.left -= 1;
+        if self.offset == capacity(self.k) {
+            self.next_block();
+        }
+    }
+
+    fn next_block(&mut self) {
+        self.left -= (capacity(self.k) - self.offset).min(self.left);
+        self.block = self
+            .pool
+            .get(self.block as usize)
+            .copied()
+            .unwrap_or(NO_BLOCK);
+        self.k += 1;
+        self.offset = 0;
+    }
+}
+
+impl Iterator for Cursor<'_> {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        let slot = self.seek(0)?;
+        self.step();
+        Some(slot)
+    }
+}
+
+/// Calls `found` with every slot in all of `cursors`' lists, in increasing order. The first
+/// cursor leads and the others seek to it, so the work follows the shortest list when it is
+/// first.
+pub fn intersect(cursors: &mut [Cursor<'_>], mut found: impl FnMut(u32)) {
+    let Some((lead, others)) = cursors.split_first_mut() else {
+        return;
+    };
+    let mut target = 0;
+    'next: while let Some(candidate) = lead.seek(target) {
+        for other in others.iter_mut() {
+            match other.seek(candidate) {
+                None => return,
+                Some(slot) if slot > candidate => {
+                    target = slot;
+                    continue 'next;
+                }
+                Some(_) => {}
+            }
+        }
+        found(candidate);
+        match candidate.checked_add(1) {
+            Some(next) => target = next,
+            None => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(postings: &Postings, term: u32) -> Vec<u32> {
+        let mut out = vec![];
+        intersect(&mut [postings.cursor(term)], |slot| out.push(slot));
+        assert_eq!(postings.cursor(term).collect::<Vec<_>>(), out);
+        out
+    }
+
+    #[test]
+    fn places_follow_the_doubling_then_full_blocks() {
+        assert_eq!(place(0), (0, 0));
+        assert_eq!(place(1), (1, 0));
+        assert_eq!(place(2), (1, 1));
+        assert_eq!(place(3), (2, 0));
+        assert_eq!(place(4094), (11, 2047));
+        assert_eq!(place(4095), (12, 0));
+        assert_eq!(place(8190), (12, 4095));
+        assert_eq!(place(8191), (13, 0));
+        assert_eq!(capacity(20), MAX_BLOCK);
+    }
+
+    #[test]
+    fn lists_keep_their_slots_in_order_across_many_blocks() {
+        let mut postings = Postings::default();
+        let evens: Vec<u32> = (0..10_000).map(|i| i * 2).collect();
+        for &slot in &evens {
+            postings.push(3, slot);
+            if slot % 6 == 0 {
+                postings.push(1, slot);
+            }
+        }
+        assert_eq!(list(&postings, 3), evens);
+        assert_eq!(postings.len(3), 10_000);
+        assert_eq!(list(&postings, 1).len(), 3334);
+        assert!(list(&postings, 0).is_empty());
+        assert!(list(&postings, 99).is_empty());
+        assert!(postings.is_consistent());
+    }
+
+    #[test]
+    fn seek_skips_to_the_first_slot_not_below_the_target() {
+        let mut postings = Postings::default();
+        for slot in (0..20_000).step_by(3) {
+            postings.push(0, slot);
+        }
+        let mut cursor = postings.cursor(0);
+        assert_eq!(cursor.seek(0), Some(0));
+        assert_eq!(cursor.seek(0), Some(0));
+        assert_eq!(cursor.seek(10), Some(12));
+        assert_eq!(cursor.seek(12_001), Some(12_003));
+        assert_eq!(cursor.seek(19_998), Some(19_998));
+        assert_eq!(cursor.seek(19_999), None);
+    }
+
+    #[test]
+    fn intersection_is_every_slot_in_all_lists() {
+        let mut postings = Postings::default();
+        for slot in 0..30_000u32 {
+            for (term, divisor) in [(0, 2), (1, 3), (2, 7)] {
+                if slot % divisor == 0 {
+                    postings.push(term, slot);
+                }
+            }
+        }
+        let mut out = vec![];
+        let mut cursors = [postings.cursor(2), postings.cursor(0), postings.cursor(1)];
+        intersect(&mut cursors, |slot| out.push(slot));
+        let expected: Vec<u32> = (0..30_000).filter(|s| s % 42 == 0).collect();
+        assert_eq!(out, expected);
+        let mut none = vec![];
+        intersect(&mut [postings.cursor(0), postings.cursor(9)], |s| {
+            none.push(s)
+        });
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn broken_chains_are_detected() {
+        let mut postings = Postings::default();
+        for slot in 0..10 {
+            postings.push(0, slot);
+        }
+        assert!(postings.is_consistent());
+        let mut bad = postings.clone();
+        bad.tails[0] = bad.pool.len() as u32;
+        assert!(!bad.is_consistent());
+        let mut bad = postings;
+        bad.lens.push(1);
+        assert!(!bad.is_consistent());
+    }
+}

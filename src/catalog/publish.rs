@@ -1,0 +1,898 @@
+//! Applying signed catalog changes: replace a catalog, upsert or remove offerings, remove a
+//! provider.
+//!
+//! The provider's signature is the authorization, so any caller may submit a signed change
+//! (a relay, a CI job). Every change is checked whole (signature, sequence, CSV, caps) before
+//! anything is written, so a refused change leaves the catalog, the index and the change feed as
+//! they were.
+
+use crate::catalog::changes::{self, ChangeKind};
+use crate::catalog::csv_format::{self, RowError};
+use crate::catalog::offering::{Normalized, Offering};
+use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
+use crate::catalog::signing::{self, Operation};
+use crate::catalog::store::{self, ProviderRecord};
+use crate::catalog::{index, text};
+use crate::config;
+use crate::counters::{self, Counter};
+use crate::runtime::Runtime;
+use candid::{CandidType, Deserialize};
+use serde_bytes::ByteBuf;
+use std::collections::{HashMap, HashSet};
+
+/// Why a catalog change (or a read of the change feed) was refused.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum CatalogError {
+    InvalidArgument {
+        message: String,
+    },
+    InvalidKey {
+        message: String,
+    },
+    InvalidSignature,
+    StaleSequence {
+        last: u64,
+    },
+    InvalidCsv {
+        errors: Vec<CsvError>,
+    },
+    TooManyOfferings {
+        max: u32,
+    },
+    CatalogTooLarge {
+        max_bytes: u64,
+    },
+    UnknownOffering {
+        key: String,
+    },
+    UnknownProvider,
+    UnknownUpload,
+    NotUploader,
+    ChunkOutOfOrder {
+        expected: u32,
+    },
+    UploadTooLarge {
+        total_bytes: u64,
+    },
+    UploadIncomplete {
+        bytes_received: u64,
+        total_bytes: u64,
+    },
+    HashMismatch,
+    TooManyUploads {
+        max: u32,
+    },
+    LimitTooLarge {
+        max: u32,
+    },
+}
+
+/// One reason a CSV was refused: `row` is the line the record starts on (the header is line 1).
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct CsvError {
+    pub row: u32,
+    pub column: Option<String>,
+    pub reason: String,
+}
+
+/// `catalog_replace` and `catalog_upsert`.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct PublishArg {
+    pub provider: ProviderKeyInput,
+    pub seq: u64,
+    pub signature: ByteBuf,
+    pub csv: ByteBuf,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct RemoveOfferingsArg {
+    pub provider: ProviderKeyInput,
+    pub seq: u64,
+    pub signature: ByteBuf,
+    pub keys: Vec<String>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct RemoveProviderArg {
+    pub provider: ProviderKeyInput,
+    pub seq: u64,
+    pub signature: ByteBuf,
+}
+
+/// What an accepted change did.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    pub provider_pem: String,
+    pub seq: u64,
+    /// The provider's offerings now.
+    pub offerings: u32,
+    /// Offerings added or changed.
+    pub upserted: u32,
+    /// Offerings sent with exactly their stored cells: nothing written, ids kept.
+    pub unchanged: u32,
+    pub removed: u32,
+    /// The change feed's latest sequence number after this change.
+    pub change_seq: u64,
+}
+
+/// A signed change, once its signature is checked.
+pub(super) enum Edit<'a> {
+    Replace(&'a [u8]),
+    Upsert(&'a [u8]),
+    Remove(&'a [String]),
+    RemoveProvider,
+}
+
+pub fn replace(rt: &impl Runtime, arg: PublishArg) -> Result<Receipt, CatalogError> {
+    let op = Operation::ReplaceCatalog;
+    let provider = signer(rt, &arg.provider, op, arg.seq, &arg.csv, &arg.signature)?;
+    apply(rt.time(), &provider, arg.seq, Edit::Replace(&arg.csv))
+}
+
+pub fn upsert(rt: &impl Runtime, arg: PublishArg) -> Result<Receipt, CatalogError> {
+    let op = Operation::UpsertOfferings;
+    let provider = signer(rt, &arg.provider, op, arg.seq, &arg.csv, &arg.signature)?;
+    apply(rt.time(), &provider, arg.seq, Edit::Upsert(&arg.csv))
+}
+
+pub(crate) fn remove_offerings(
+    rt: &impl Runtime,
+    arg: RemoveOfferingsArg,
+) -> Result<Receipt, CatalogError> {
+    check_keys(&arg.keys)?;
+    let payload = signing::remove_offerings_payload(&arg.keys);
+    let op = Operation::RemoveOfferings;
+    let provider = signer(rt, &arg.provider, op, arg.seq, &payload, &arg.signature)?;
+    apply(rt.time(), &provider, arg.seq, Edit::Remove(&arg.keys))
+}
+
+pub(crate) fn remove_provider(
+    rt: &impl Runtime,
+    arg: RemoveProviderArg,
+) -> Result<Receipt, CatalogError> {
+    let op = Operation::RemoveProvider;
+    let provider = signer(rt, &arg.provider, op, arg.seq, b"", &arg.signature)?;
+    apply(rt.time(), &provider, arg.seq, Edit::RemoveProvider)
+}
+
+/// The provider, once its signature over this change on this canister is checked.
+fn signer(
+    rt: &impl Runtime,
+    provider: &ProviderKeyInput,
+    op: Operation,
+    seq: u64,
+    payload: &[u8],
+    signature: &[u8],
+) -> Result<ProviderKey, CatalogError> {
+    let provider = parse_key(provider)?;
+    let hash = signing::payload_hash(payload);
+    signing::verify(&rt.canister_id(), &provider, op, seq, &hash, signature)?;
+    Ok(provider)
+}
+
+pub(super) fn parse_key(input: &ProviderKeyInput) -> Result<ProviderKey, CatalogError> {
+    ProviderKey::parse(input).map_err(|message| CatalogError::InvalidKey { message })
+}
+
+/// Sequence numbers start at 1 and must increase with every accepted change.
+pub(super) fn check_seq(record: Option<&ProviderRecord>, seq: u64) -> Result<(), CatalogError> {
+    let last = record.map_or(0, |record| record.seq);
+    if seq > last {
+        Ok(())
+    } else {
+        Err(CatalogError::StaleSequence { last })
+    }
+}
+
+/// Applies a change whose signature was checked: all of it, or nothing.
+pub(super) fn apply(
+    now: u64,
+    provider: &ProviderKey,
+    seq: u64,
+    edit: Edit,
+) -> Result<Receipt, CatalogError> {
+    let record = store::provider(provider);
+    // Removals need a provider that has published; a first publish creates it.
+    let known = || {
+        let known = record.as_ref().ok_or(CatalogError::UnknownProvider)?;
+        check_seq(Some(known), seq).map(|()| known)
+    };
+    let plan = match edit {
+        Edit::Replace(csv) | Edit::Upsert(csv) => {
+            check_seq(record.as_ref(), seq)?;
+            plan_rows(record.as_ref(), csv, matches!(edit, Edit::Replace(_)))?
+        }
+        Edit::Remove(keys) => plan_removal(known()?, keys)?,
+        Edit::RemoveProvider => plan_provider_removal(known()?),
+    };
+    Ok(commit(now, provider, seq, record, plan))
+}
+
+/// Everything a change writes, computed before anything is.
+#[derive(Default)]
+struct Plan {
+    /// Offerings to write: `id` is `Some` for a changed one (it keeps its id).
+    writes: Vec<Write>,
+    /// `(key, id)` of the offerings to remove.
+    removals: Vec<(String, u64)>,
+    /// Every offering of the provider goes: the index drops them in one call.
+    whole_provider: bool,
+    unchanged: u32,
+    offerings: u32,
+    csv_bytes: u64,
+}
+
+struct Write {
+    id: Option<u64>,
+    offering: Offering,
+    normalized: Normalized,
+    row: Vec<u8>,
+}
+
+fn plan_rows(
+    record: Option<&ProviderRecord>,
+    csv: &[u8],
+    replace: bool,
+) -> Result<Plan, CatalogError> {
+    let config = config::get();
+    let too_large = CatalogError::CatalogTooLarge {
+        max_bytes: config.max_catalog_bytes,
+    };
+    // Refused before parsing: its rows could not fit either.
+    if csv.len() as u64 > config.max_catalog_bytes {
+        return Err(too_large);
+    }
+    let rows = csv_format::parse_catalog(csv).map_err(invalid_csv)?;
+    let provider_id = record.map(|record| record.id);
+    // A replace finds its stored offerings here; what is left over at the end goes.
+    let mut previous: HashMap<String, u64> = match (replace, provider_id) {
+        (true, Some(id)) => index::provider_offerings(id).into_iter().collect(),
+        _ => HashMap::new(),
+    };
+    let mut plan = Plan::default();
+    let (mut offerings, mut csv_bytes) = match (replace, record) {
+        (false, Some(record)) => (u64::from(record.offerings), record.csv_bytes),
+        _ => (0, 0),
+    };
+    for (offering, normalized) in rows {
+        let row = offering.to_csv_row();
+        let id = if replace {
+            previous.remove(offering.key())
+        } else {
+            provider_id.and_then(|provider| index::lookup(provider, offering.key()))
+        };
+        let stored = id.and_then(|id| Some((id, store::row(id)?)));
+        match &stored {
+            // An upsert of a stored offering swaps its bytes and keeps the count.
+            Some((_, old)) if !replace => {
+                csv_bytes = csv_bytes.saturating_sub(old.len() as u64);
+            }
+            _ => offerings += 1,
+        }
+        csv_bytes += row.len() as u64;
+        if stored.as_ref().is_some_and(|(_, old)| *old == row) {
+            plan.unchanged += 1;
+            continue;
+        }
+        plan.writes.push(Write {
+            id: stored.map(|(id, _)| id),
+            offering,
+            normalized,
+            row,
+        });
+    }
+    plan.removals = previous.into_iter().collect();
+    plan.removals.sort_unstable_by_key(|(_, id)| *id);
+    if offerings > u64::from(config.max_offerings_per_provider) {
+        return Err(CatalogError::TooManyOfferings {
+            max: config.max_offerings_per_provider,
+        });
+    }
+    if csv_bytes > config.max_catalog_bytes {
+        return Err(too_large);
+    }
+    plan.offerings = offerings as u32;
+    plan.csv_bytes = csv_bytes;
+    Ok(plan)
+}
+
+fn plan_removal(record: &ProviderRecord, keys: &[String]) -> Result<Plan, CatalogError> {
+    let mut plan = Plan {
+        offerings: record.offerings,
+        csv_bytes: record.csv_bytes,
+        ..Plan::default()
+    };
+    for key in keys {
+        let unknown = || CatalogError::UnknownOffering { key: key.clone() };
+        let id = index::lookup(record.id, key).ok_or_else(unknown)?;
+        let row = store::row(id).ok_or_else(unknown)?;
+        plan.offerings = plan.offerings.saturating_sub(1);
+        plan.csv_bytes = plan.csv_bytes.saturating_sub(row.len() as u64);
+        plan.removals.push((key.clone(), id));
+    }
+    Ok(plan)
+}
+
+fn plan_provider_removal(record: &ProviderRecord) -> Plan {
+    let mut removals = index::provider_offerings(record.id);
+    removals.sort_unstable_by_key(|(_, id)| *id);
+    Plan {
+        removals,
+        whole_provider: true,
+        ..Plan::default()
+    }
+}
+
+/// Writes a validated plan: store, index and change feed, then the provider record.
+fn commit(
+    now: u64,
+    provider: &ProviderKey,
+    seq: u64,
+    record: Option<ProviderRecord>,
+    plan: Plan,
+) -> Receipt {
+    let mut record = record.unwrap_or_else(|| store::add_provider(provider, now));
+    let provider_id = record.id;
+    for (key, id) in &plan.removals {
+        store::remove_offering(*id);
+        if !plan.whole_provider {
+            index::remove(*id);
+        }
+        changes::record(provider_id, ChangeKind::Remove, key, now);
+    }
+    if plan.whole_provider {
+        index::remove_provider(provider_id);
+    }
+    let upserted = plan.writes.len() as u32;
+    for write in plan.writes {
+        let id = match write.id {
+            Some(id) => {
+                index::remove(id);
+                id
+            }
+            None => store::new_offering_id(),
+        };
+        let key = write.offering.key();
+        let terms = text::offering_terms(&write.offering);
+        index::insert(id, provider_id, key, &write.normalized, &terms);
+        changes::record(provider_id, ChangeKind::Upsert, key, now);
+        store::put_offering(id, provider_id, &write.row);
+    }
+    record.seq = seq;
+    record.offerings = plan.offerings;
+    record.csv_bytes = plan.csv_bytes;
+    record.updated_at_ns = now;
+    store::set_provider(provider, &record);
+    counters::bump(Counter::Updates);
+    Receipt {
+        provider_pem: provider.to_pem(),
+        seq,
+        offerings: plan.offerings,
+        upserted,
+        unchanged: plan.unchanged,
+        removed: plan.removals.len() as u32,
+        change_seq: changes::latest(),
+    }
+}
+
+/// Keys to remove: at least one, each once, without "\n" (the payload's separator).
+fn check_keys(keys: &[String]) -> Result<(), CatalogError> {
+    let invalid = |message: String| Err(CatalogError::InvalidArgument { message });
+    if keys.is_empty() {
+        return invalid("no offering keys to remove".into());
+    }
+    let mut seen = HashSet::new();
+    for key in keys {
+        if key.contains('\n') {
+            return invalid(format!("offering key {key:?} contains a newline"));
+        }
+        if !seen.insert(key) {
+            return invalid(format!("offering key {key:?} is given twice"));
+        }
+    }
+    Ok(())
+}
+
+fn invalid_csv(errors: Vec<RowError>) -> CatalogError {
+    let errors = errors
+        .into_iter()
+        .map(|e| CsvError {
+            row: e.row,
+            column: e.column,
+            reason: e.reason,
+        })
+        .collect();
+    CatalogError::InvalidCsv { errors }
+}
+
+/// Offerings, keys and signatures for the tests of `publish` and `upload`.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+    use crate::catalog::offering::{Column, COLUMNS};
+    use crate::runtime::FakeRuntime;
+
+    pub const SECRET: [u8; 32] = [7; 32];
+
+    /// The fixture's first offering.
+    const TEMPLATE: &str = "Intel Dual Core Dedicated Server,Here goes a product description.,\
+        DC2993,https://test.com/DC2993/,EUR,99.99,99.99,Visible,VPS,KVM,Monthly,In stock,Intel,1,\
+        2,2.6 GHz,Intel® Xeon® Processor E5-1620 v4,non-ECC,DDR4,8192 MB,0,0,2,160 GB,\
+        Unmetered inbound,1000 mbit,10240,NL,\"Rotterdam, Netherlands\",\"51.9229,4.46317\",\
+        \"KVM over IP, Managed support, Native IPv6, Instant setup\",\"Debian, CentOs, VMWare\",\
+        cPanel,,\"Bitcoin, Credit card, PayPal, Wire Transfer\"\n";
+
+    pub fn header() -> Vec<u8> {
+        format!("{}\n", COLUMNS.join(",")).into_bytes()
+    }
+
+    /// The template with another key, price and description.
+    pub fn offering(key: &str, price: &str, description: &str) -> Vec<u8> {
+        let csv = [header(), TEMPLATE.as_bytes().to_vec()].concat();
+        let (mut offering, _) = csv_format::parse_catalog(&csv).unwrap().remove(0);
+        offering.cells[Column::UniqueInternalIdentifier.index()] = key.into();
+        offering.cells[Column::MonthlyPrice.index()] = price.into();
+        offering.cells[Column::Description.index()] = description.into();
+        offering.to_csv_row()
+    }
+
+    /// A catalog of `(key, price)` offerings.
+    pub fn csv(offerings: &[(&str, &str)]) -> Vec<u8> {
+        let rows: Vec<Vec<u8>> = offerings
+            .iter()
+            .map(|(key, price)| offering(key, price, "A server."))
+            .collect();
+        csv_format::write_catalog(rows.iter().map(Vec::as_slice))
+    }
+
+    pub fn key_input(secret: &[u8; 32]) -> ProviderKeyInput {
+        let key = signing::provider_of(secret);
+        ProviderKeyInput::Raw(ByteBuf::from(key.as_bytes().to_vec()))
+    }
+
+    pub fn signature(secret: &[u8; 32], op: Operation, seq: u64, payload: &[u8]) -> ByteBuf {
+        let hash = signing::payload_hash(payload);
+        let canister = FakeRuntime::CANISTER_ID;
+        ByteBuf::from(signing::sign(secret, &canister, op, seq, &hash).to_vec())
+    }
+
+    pub fn publish_arg(op: Operation, seq: u64, csv: Vec<u8>) -> PublishArg {
+        PublishArg {
+            provider: key_input(&SECRET),
+            seq,
+            signature: signature(&SECRET, op, seq, &csv),
+            csv: ByteBuf::from(csv),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+    use crate::catalog::changes::{ChangesArg, ChangesPage};
+    use crate::catalog::offering::{Column, Offering};
+    use crate::config::InitArg;
+    use crate::runtime::FakeRuntime;
+
+    fn replace_with(
+        rt: &FakeRuntime,
+        seq: u64,
+        offerings: &[(&str, &str)],
+    ) -> Result<Receipt, CatalogError> {
+        replace(
+            rt,
+            publish_arg(Operation::ReplaceCatalog, seq, csv(offerings)),
+        )
+    }
+
+    fn upsert_with(
+        rt: &FakeRuntime,
+        seq: u64,
+        offerings: &[(&str, &str)],
+    ) -> Result<Receipt, CatalogError> {
+        upsert(
+            rt,
+            publish_arg(Operation::UpsertOfferings, seq, csv(offerings)),
+        )
+    }
+
+    fn remove_keys(rt: &FakeRuntime, seq: u64, keys: &[&str]) -> Result<Receipt, CatalogError> {
+        let keys: Vec<String> = keys.iter().map(|key| key.to_string()).collect();
+        let payload = signing::remove_offerings_payload(&keys);
+        remove_offerings(
+            rt,
+            RemoveOfferingsArg {
+                provider: key_input(&SECRET),
+                seq,
+                signature: signature(&SECRET, Operation::RemoveOfferings, seq, &payload),
+                keys,
+            },
+        )
+    }
+
+    fn remove_all(rt: &FakeRuntime, seq: u64) -> Result<Receipt, CatalogError> {
+        remove_provider(
+            rt,
+            RemoveProviderArg {
+                provider: key_input(&SECRET),
+                seq,
+                signature: signature(&SECRET, Operation::RemoveProvider, seq, b""),
+            },
+        )
+    }
+
+    /// The provider's offerings as (key, id, price cell), sorted by key.
+    fn catalog() -> Vec<(String, u64, String)> {
+        let Some(record) = store::provider(&signing::provider_of(&SECRET)) else {
+            return vec![];
+        };
+        let mut offerings: Vec<_> = index::provider_offerings(record.id)
+            .into_iter()
+            .map(|(key, id)| {
+                let row = store::row(id).expect("indexed offerings are stored");
+                let offering = Offering::from_csv_row(&row).unwrap();
+                assert_eq!(offering.key(), key);
+                (key, id, offering.cell(Column::MonthlyPrice).to_string())
+            })
+            .collect();
+        offerings.sort();
+        offerings
+    }
+
+    /// Everything a refused change must leave as it was.
+    #[derive(Debug, PartialEq)]
+    struct State {
+        provider: Option<ProviderRecord>,
+        catalog: Vec<(String, u64, String)>,
+        feed: ChangesPage,
+        offerings: u64,
+    }
+
+    fn state() -> State {
+        State {
+            provider: store::provider(&signing::provider_of(&SECRET)),
+            catalog: catalog(),
+            feed: changes::page(&ChangesArg {
+                since: 0,
+                limit: Some(1_000),
+            })
+            .unwrap(),
+            offerings: store::offering_count(),
+        }
+    }
+
+    fn keys_and_prices(catalog: &[(String, u64, String)]) -> Vec<(&str, &str)> {
+        catalog
+            .iter()
+            .map(|(k, _, p)| (k.as_str(), p.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn first_replace_creates_the_provider_and_records_every_offering() {
+        let rt = FakeRuntime::new();
+        let receipt = replace_with(&rt, 1, &[("a", "10.00"), ("b", "20.00")]).unwrap();
+        let provider = signing::provider_of(&SECRET);
+        assert_eq!(
+            receipt,
+            Receipt {
+                provider_pem: provider.to_pem(),
+                seq: 1,
+                offerings: 2,
+                upserted: 2,
+                unchanged: 0,
+                removed: 0,
+                change_seq: 2,
+            }
+        );
+        let record = store::provider(&provider).unwrap();
+        let rows =
+            offering("a", "10.00", "A server.").len() + offering("b", "20.00", "A server.").len();
+        assert_eq!(
+            (
+                record.seq,
+                record.offerings,
+                record.csv_bytes,
+                record.updated_at_ns
+            ),
+            (1, 2, rows as u64, rt.time())
+        );
+        assert_eq!(store::provider_key(record.id), Some(provider));
+        assert_eq!(
+            keys_and_prices(&catalog()),
+            [("a", "10.00"), ("b", "20.00")]
+        );
+        let feed = changes::page(&ChangesArg {
+            since: 0,
+            limit: None,
+        })
+        .unwrap();
+        let keys: Vec<_> = feed
+            .changes
+            .iter()
+            .map(|c| (c.offering_key.as_str(), c.kind))
+            .collect();
+        assert_eq!(keys, [("a", ChangeKind::Upsert), ("b", ChangeKind::Upsert)]);
+        assert_eq!(crate::counters::get().updates, 1);
+    }
+
+    #[test]
+    fn replace_keeps_ids_of_kept_keys_and_removes_the_rest() {
+        let rt = FakeRuntime::new();
+        replace_with(&rt, 1, &[("a", "10.00"), ("b", "20.00"), ("c", "30.00")]).unwrap();
+        let before = catalog();
+        let receipt =
+            replace_with(&rt, 2, &[("a", "10.00"), ("b", "25.00"), ("d", "40.00")]).unwrap();
+        assert_eq!(
+            (
+                receipt.offerings,
+                receipt.upserted,
+                receipt.unchanged,
+                receipt.removed
+            ),
+            (3, 2, 1, 1)
+        );
+        let after = catalog();
+        assert_eq!(
+            keys_and_prices(&after),
+            [("a", "10.00"), ("b", "25.00"), ("d", "40.00")]
+        );
+        // Unchanged and changed offerings keep their ids; a new one gets a new id.
+        assert_eq!((after[0].1, after[1].1), (before[0].1, before[1].1));
+        assert!(after[2].1 > before[2].1);
+        assert_eq!(store::row(before[2].1), None);
+        assert_eq!(store::offering_count(), 3);
+        let feed = changes::page(&ChangesArg {
+            since: 3,
+            limit: None,
+        })
+        .unwrap();
+        let kinds: Vec<_> = feed
+            .changes
+            .iter()
+            .map(|c| (c.offering_key.as_str(), c.kind))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("c", ChangeKind::Remove),
+                ("b", ChangeKind::Upsert),
+                ("d", ChangeKind::Upsert)
+            ]
+        );
+        assert_eq!(receipt.change_seq, 6);
+    }
+
+    #[test]
+    fn upsert_adds_and_changes_without_removing() {
+        let rt = FakeRuntime::new();
+        upsert_with(&rt, 1, &[("a", "10.00"), ("b", "20.00")]).unwrap();
+        let receipt = upsert_with(&rt, 2, &[("b", "21.00"), ("c", "30.00")]).unwrap();
+        assert_eq!(
+            (receipt.offerings, receipt.upserted, receipt.removed),
+            (3, 2, 0)
+        );
+        assert_eq!(
+            keys_and_prices(&catalog()),
+            [("a", "10.00"), ("b", "21.00"), ("c", "30.00")]
+        );
+        let expected: usize = [("a", "10.00"), ("b", "21.00"), ("c", "30.00")]
+            .iter()
+            .map(|(k, p)| offering(k, p, "A server.").len())
+            .sum();
+        let record = store::provider(&signing::provider_of(&SECRET)).unwrap();
+        assert_eq!(record.csv_bytes, expected as u64);
+        // A header without offerings is not an upsert.
+        let err = upsert(&rt, publish_arg(Operation::UpsertOfferings, 3, header())).unwrap_err();
+        assert!(matches!(err, CatalogError::InvalidCsv { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn remove_offerings_by_key() {
+        let rt = FakeRuntime::new();
+        assert_eq!(
+            remove_keys(&rt, 1, &["a"]),
+            Err(CatalogError::UnknownProvider)
+        );
+        replace_with(&rt, 1, &[("a", "10.00"), ("b", "20.00"), ("c", "30.00")]).unwrap();
+        let receipt = remove_keys(&rt, 2, &["c", "a"]).unwrap();
+        assert_eq!(
+            (receipt.offerings, receipt.removed, receipt.upserted),
+            (1, 2, 0)
+        );
+        assert_eq!(keys_and_prices(&catalog()), [("b", "20.00")]);
+        let record = store::provider(&signing::provider_of(&SECRET)).unwrap();
+        assert_eq!(
+            record.csv_bytes,
+            offering("b", "20.00", "A server.").len() as u64
+        );
+
+        let before = state();
+        assert_eq!(
+            remove_keys(&rt, 3, &["b", "zz"]),
+            Err(CatalogError::UnknownOffering { key: "zz".into() })
+        );
+        for keys in [&[][..], &["b", "b"], &["b\n"]] {
+            let err = remove_keys(&rt, 3, keys).unwrap_err();
+            assert!(
+                matches!(err, CatalogError::InvalidArgument { .. }),
+                "{keys:?}: {err:?}"
+            );
+        }
+        assert_eq!(state(), before);
+    }
+
+    #[test]
+    fn remove_provider_removes_everything_but_keeps_the_sequence() {
+        let rt = FakeRuntime::new();
+        assert_eq!(remove_all(&rt, 1), Err(CatalogError::UnknownProvider));
+        let old_replace = publish_arg(
+            Operation::ReplaceCatalog,
+            1,
+            csv(&[("a", "1.00"), ("b", "2.00")]),
+        );
+        replace(&rt, old_replace.clone()).unwrap();
+        let receipt = remove_all(&rt, 2).unwrap();
+        assert_eq!(
+            (receipt.offerings, receipt.removed, receipt.change_seq),
+            (0, 2, 4)
+        );
+        assert!(catalog().is_empty());
+        assert_eq!(store::offering_count(), 0);
+        let record = store::provider(&signing::provider_of(&SECRET)).unwrap();
+        assert_eq!((record.seq, record.offerings, record.csv_bytes), (2, 0, 0));
+        // The old signed catalog cannot come back.
+        assert_eq!(
+            replace(&rt, old_replace),
+            Err(CatalogError::StaleSequence { last: 2 })
+        );
+        replace_with(&rt, 3, &[("a", "1.00")]).unwrap();
+        assert_eq!(keys_and_prices(&catalog()), [("a", "1.00")]);
+    }
+
+    #[test]
+    fn sequence_numbers_must_increase() {
+        let rt = FakeRuntime::new();
+        assert_eq!(
+            replace_with(&rt, 0, &[("a", "1.00")]),
+            Err(CatalogError::StaleSequence { last: 0 })
+        );
+        let arg = publish_arg(Operation::ReplaceCatalog, 5, csv(&[("a", "1.00")]));
+        replace(&rt, arg.clone()).unwrap();
+        let before = state();
+        assert_eq!(
+            replace(&rt, arg),
+            Err(CatalogError::StaleSequence { last: 5 })
+        );
+        assert_eq!(
+            upsert_with(&rt, 4, &[("b", "1.00")]),
+            Err(CatalogError::StaleSequence { last: 5 })
+        );
+        assert_eq!(
+            remove_keys(&rt, 5, &["a"]),
+            Err(CatalogError::StaleSequence { last: 5 })
+        );
+        assert_eq!(
+            remove_all(&rt, 1),
+            Err(CatalogError::StaleSequence { last: 5 })
+        );
+        assert_eq!(state(), before);
+        // Gaps are fine.
+        assert!(upsert_with(&rt, 100, &[("b", "1.00")]).is_ok());
+    }
+
+    #[test]
+    fn signatures_must_be_the_providers_over_this_change() {
+        let rt = FakeRuntime::new();
+        replace_with(&rt, 1, &[("a", "1.00")]).unwrap();
+        let before = state();
+        let mut arg = publish_arg(Operation::ReplaceCatalog, 2, csv(&[("b", "1.00")]));
+        // Another payload, another operation, another key's signature, a flipped bit.
+        let mut other_csv = arg.clone();
+        other_csv.csv = ByteBuf::from(csv(&[("c", "1.00")]));
+        assert_eq!(replace(&rt, other_csv), Err(CatalogError::InvalidSignature));
+        assert_eq!(
+            upsert(&rt, arg.clone()),
+            Err(CatalogError::InvalidSignature)
+        );
+        let mut by_other = arg.clone();
+        by_other.signature = signature(&[8; 32], Operation::ReplaceCatalog, 2, &arg.csv);
+        assert_eq!(replace(&rt, by_other), Err(CatalogError::InvalidSignature));
+        arg.signature[10] ^= 1;
+        assert_eq!(
+            replace(&rt, arg.clone()),
+            Err(CatalogError::InvalidSignature)
+        );
+        arg.provider = ProviderKeyInput::Raw(ByteBuf::from(vec![1; 31]));
+        assert!(matches!(
+            replace(&rt, arg),
+            Err(CatalogError::InvalidKey { .. })
+        ));
+        assert_eq!(state(), before);
+    }
+
+    #[test]
+    fn a_catalog_with_one_bad_row_changes_nothing() {
+        let rt = FakeRuntime::new();
+        replace_with(&rt, 1, &[("a", "1.00"), ("b", "2.00")]).unwrap();
+        let before = state();
+        let bad = [
+            csv(&[("a", "5.00"), ("c", "3.00")]),
+            offering("d", "not a price", "x"),
+        ]
+        .concat();
+        let Err(CatalogError::InvalidCsv { errors }) =
+            replace(&rt, publish_arg(Operation::ReplaceCatalog, 2, bad))
+        else {
+            panic!("a bad row must refuse the catalog");
+        };
+        assert_eq!(errors.len(), 1);
+        assert_eq!(
+            (errors[0].row, errors[0].column.as_deref()),
+            (4, Some("Monthly price"))
+        );
+        let duplicate = csv(&[("a", "5.00"), ("a", "6.00")]);
+        let err = upsert(&rt, publish_arg(Operation::UpsertOfferings, 2, duplicate)).unwrap_err();
+        assert!(matches!(err, CatalogError::InvalidCsv { .. }), "{err:?}");
+        assert_eq!(state(), before);
+    }
+
+    #[test]
+    fn caps_on_offerings_and_bytes() {
+        let rt = FakeRuntime::new();
+        let caps = |offerings, bytes| {
+            config::apply(InitArg {
+                max_offerings_per_provider: offerings,
+                max_catalog_bytes: bytes,
+                ..InitArg::default()
+            })
+            .unwrap()
+        };
+        caps(Some(2), None);
+        replace_with(&rt, 1, &[("a", "1.00"), ("b", "2.00")]).unwrap();
+        let before = state();
+        let too_many = Err(CatalogError::TooManyOfferings { max: 2 });
+        assert_eq!(
+            replace_with(&rt, 2, &[("a", "1"), ("b", "2"), ("c", "3")]),
+            too_many
+        );
+        assert_eq!(upsert_with(&rt, 2, &[("c", "3.00")]), too_many);
+        assert_eq!(state(), before);
+
+        // b's row is longer than the header, so a payload exactly at the cap that grows a
+        // goes over it once b's stored row is counted.
+        let b = offering("b", "2.00", &"b".repeat(300));
+        let long_a = offering("a", "1.00", &"a".repeat(500));
+        let upsert_a = csv_format::write_catalog([long_a.as_slice()]);
+        replace(
+            &rt,
+            publish_arg(
+                Operation::ReplaceCatalog,
+                2,
+                csv_format::write_catalog([b.as_slice()]),
+            ),
+        )
+        .unwrap();
+        let max_bytes = upsert_a.len() as u64;
+        caps(None, Some(max_bytes));
+        let before = state();
+        let too_large = Err(CatalogError::CatalogTooLarge { max_bytes });
+        assert_eq!(
+            upsert(
+                &rt,
+                publish_arg(Operation::UpsertOfferings, 3, upsert_a.clone())
+            ),
+            too_large
+        );
+        let over = [upsert_a.as_slice(), b"\n"].concat();
+        assert_eq!(
+            upsert(&rt, publish_arg(Operation::UpsertOfferings, 3, over)),
+            too_large
+        );
+        assert_eq!(state(), before);
+        // A replace counts only what it keeps.
+        let receipt = replace(&rt, publish_arg(Operation::ReplaceCatalog, 3, upsert_a)).unwrap();
+        assert_eq!((receipt.offerings, receipt.removed), (1, 1));
+    }
+}

@@ -1,0 +1,607 @@
+//! Chunked uploads, for catalogs larger than one ingress message: begin (signed over the
+//! declared SHA-256), append chunks in order, commit (the same apply path as a direct publish).
+//!
+//! A session belongs to the principal that began it: only it may append and commit, so nobody
+//! else can interleave chunks. Sessions expire an hour after they began and are deleted lazily.
+//! A commit of a complete upload deletes the session whatever its outcome, since the same bytes
+//! and signature can never succeed later (begin again).
+
+use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
+use crate::catalog::publish::{self, CatalogError, Edit, Receipt};
+use crate::catalog::signing::{self, Operation};
+use crate::catalog::store;
+use crate::config;
+use crate::counters::{self, Counter};
+use crate::memory::{self, Memory};
+use crate::runtime::Runtime;
+use candid::{CandidType, Deserialize, Principal};
+use ic_stable_structures::{StableBTreeMap, Storable};
+use serde_bytes::ByteBuf;
+use std::borrow::Cow;
+use std::cell::RefCell;
+
+pub const UPLOAD_TTL_NS: u64 = 3_600 * 1_000_000_000;
+/// Open sessions per provider and in all: each can hold a whole catalog in stable memory.
+pub const MAX_UPLOADS_PER_PROVIDER: u32 = 3;
+pub const MAX_UPLOADS: u32 = 32;
+
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UploadOperation {
+    Replace,
+    Upsert,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct UploadBeginArg {
+    pub provider: ProviderKeyInput,
+    pub seq: u64,
+    /// Over the catalog change with `sha256` as the payload hash (see `signing`).
+    pub signature: ByteBuf,
+    pub operation: UploadOperation,
+    pub total_bytes: u64,
+    pub sha256: ByteBuf,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct UploadAppendArg {
+    pub upload_id: u64,
+    /// 0 for the first chunk, then 1, 2, …
+    pub index: u32,
+    pub bytes: ByteBuf,
+}
+
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UploadRef {
+    pub upload_id: u64,
+}
+
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UploadProgress {
+    pub upload_id: u64,
+    pub total_bytes: u64,
+    pub bytes_received: u64,
+    pub chunks: u32,
+    /// Complete CSV records received, header excluded.
+    pub rows_received: u32,
+    pub expires_at_ns: u64,
+}
+
+/// A session as stored (Candid, so fields can be added).
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+struct Session {
+    owner: Principal,
+    provider: ByteBuf,
+    seq: u64,
+    operation: UploadOperation,
+    total_bytes: u64,
+    sha256: ByteBuf,
+    created_at_ns: u64,
+    bytes_received: u64,
+    chunks: u32,
+    rows: RowCounter,
+}
+
+/// Counts CSV records as bytes arrive, following quotes across chunk boundaries: a newline
+/// inside a quoted cell does not end a record, and blank lines are not records.
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct RowCounter {
+    records: u32,
+    in_quotes: bool,
+    line_has_content: bool,
+}
+
+/// The part of an upload's entries that holds its session; chunks are parts 0, 1, …
+const SESSION: u32 = u32::MAX;
+
+thread_local! {
+    /// (upload id, part) → the session (Candid) or a chunk's bytes.
+    static UPLOADS: RefCell<StableBTreeMap<(u64, u32), Vec<u8>, Memory>> =
+        RefCell::new(StableBTreeMap::init(memory::region(memory::UPLOADS)));
+}
+
+pub(crate) fn begin(rt: &impl Runtime, arg: UploadBeginArg) -> Result<u64, CatalogError> {
+    let owner = rt.caller();
+    if owner == Principal::anonymous() {
+        return invalid("uploads belong to their caller: call with a non-anonymous identity");
+    }
+    let provider = publish::parse_key(&arg.provider)?;
+    let Ok(sha256) = <[u8; 32]>::try_from(arg.sha256.as_slice()) else {
+        return invalid("sha256 must be 32 bytes");
+    };
+    let max_bytes = config::get().max_catalog_bytes;
+    if arg.total_bytes == 0 {
+        return invalid("total_bytes must be at least 1");
+    }
+    if arg.total_bytes > max_bytes {
+        return Err(CatalogError::CatalogTooLarge { max_bytes });
+    }
+    let op = operation(arg.operation);
+    signing::verify(
+        &rt.canister_id(),
+        &provider,
+        op,
+        arg.seq,
+        &sha256,
+        &arg.signature,
+    )?;
+    publish::check_seq(store::provider(&provider).as_ref(), arg.seq)?;
+    let now = rt.time();
+    // Expired sessions are already invisible: dropping them here changes nothing observable.
+    delete_expired(now);
+    let open = sessions();
+    let mine = open
+        .iter()
+        .filter(|(_, s)| *s.provider == provider.as_bytes()[..]);
+    if mine.count() >= MAX_UPLOADS_PER_PROVIDER as usize {
+        return Err(CatalogError::TooManyUploads {
+            max: MAX_UPLOADS_PER_PROVIDER,
+        });
+    }
+    if open.len() >= MAX_UPLOADS as usize {
+        return Err(CatalogError::TooManyUploads { max: MAX_UPLOADS });
+    }
+    let session = Session {
+        owner,
+        provider: ByteBuf::from(provider.as_bytes().to_vec()),
+        seq: arg.seq,
+        operation: arg.operation,
+        total_bytes: arg.total_bytes,
+        sha256: ByteBuf::from(sha256.to_vec()),
+        created_at_ns: now,
+        bytes_received: 0,
+        chunks: 0,
+        rows: RowCounter::default(),
+    };
+    let id = store::new_upload_id();
+    put_session(id, &session);
+    counters::bump(Counter::Updates);
+    Ok(id)
+}
+
+pub(crate) fn append(
+    rt: &impl Runtime,
+    arg: UploadAppendArg,
+) -> Result<UploadProgress, CatalogError> {
+    let id = arg.upload_id;
+    let mut session = owned_session(rt, id)?;
+    if arg.index != session.chunks {
+        return Err(CatalogError::ChunkOutOfOrder {
+            expected: session.chunks,
+        });
+    }
+    if arg.bytes.is_empty() {
+        return invalid("a chunk has at least one byte");
+    }
+    let received = session.bytes_received + arg.bytes.len() as u64;
+    if received > session.total_bytes {
+        return Err(CatalogError::UploadTooLarge {
+            total_bytes: session.total_bytes,
+        });
+    }
+    session.rows.feed(&arg.bytes);
+    session.bytes_received = received;
+    session.chunks += 1;
+    UPLOADS.with_borrow_mut(|map| map.insert((id, arg.index), arg.bytes.into_vec()));
+    put_session(id, &session);
+    counters::bump(Counter::Updates);
+    Ok(progress(id, &session))
+}
+
+pub(crate) fn commit(rt: &impl Runtime, arg: UploadRef) -> Result<Receipt, CatalogError> {
+    let id = arg.upload_id;
+    let session = owned_session(rt, id)?;
+    if session.bytes_received < session.total_bytes {
+        return Err(CatalogError::UploadIncomplete {
+            bytes_received: session.bytes_received,
+            total_bytes: session.total_bytes,
+        });
+    }
+    let mut csv = Vec::with_capacity(session.total_bytes as usize);
+    UPLOADS.with_borrow(|map| {
+        for chunk in map.values_range((id, 0)..(id, SESSION)) {
+            csv.extend(chunk);
+        }
+    });
+    delete(id, &session);
+    if signing::payload_hash(&csv)[..] != session.sha256[..] {
+        return Err(CatalogError::HashMismatch);
+    }
+    let provider = ProviderKey::from_bytes(Cow::Borrowed(&session.provider));
+    let edit = match session.operation {
+        UploadOperation::Replace => Edit::Replace(&csv),
+        UploadOperation::Upsert => Edit::Upsert(&csv),
+    };
+    publish::apply(rt.time(), &provider, session.seq, edit)
+}
+
+/// Anyone may follow an upload's progress.
+pub(crate) fn status(rt: &impl Runtime, arg: UploadRef) -> Result<UploadProgress, CatalogError> {
+    let session = live_session(arg.upload_id, rt.time())?;
+    Ok(progress(arg.upload_id, &session))
+}
+
+fn operation(operation: UploadOperation) -> Operation {
+    match operation {
+        UploadOperation::Replace => Operation::ReplaceCatalog,
+        UploadOperation::Upsert => Operation::UpsertOfferings,
+    }
+}
+
+fn invalid<T>(message: &str) -> Result<T, CatalogError> {
+    Err(CatalogError::InvalidArgument {
+        message: message.into(),
+    })
+}
+
+fn live_session(id: u64, now: u64) -> Result<Session, CatalogError> {
+    UPLOADS
+        .with_borrow(|map| map.get(&(id, SESSION)))
+        .map(|bytes| Session::decode(&bytes))
+        .filter(|session| now < expires_at(session))
+        .ok_or(CatalogError::UnknownUpload)
+}
+
+fn owned_session(rt: &impl Runtime, id: u64) -> Result<Session, CatalogError> {
+    let session = live_session(id, rt.time())?;
+    if session.owner == rt.caller() {
+        Ok(session)
+    } else {
+        Err(CatalogError::NotUploader)
+    }
+}
+
+fn expires_at(session: &Session) -> u64 {
+    session.created_at_ns.saturating_add(UPLOAD_TTL_NS)
+}
+
+fn progress(upload_id: u64, session: &Session) -> UploadProgress {
+    UploadProgress {
+        upload_id,
+        total_bytes: session.total_bytes,
+        bytes_received: session.bytes_received,
+        chunks: session.chunks,
+        rows_received: session.rows.records.saturating_sub(1),
+        expires_at_ns: expires_at(session),
+    }
+}
+
+fn delete(id: u64, session: &Session) {
+    UPLOADS.with_borrow_mut(|map| {
+        for index in 0..session.chunks {
+            map.remove(&(id, index));
+        }
+        map.remove(&(id, SESSION));
+    });
+}
+
+fn delete_expired(now: u64) {
+    for (id, session) in sessions() {
+        if now >= expires_at(&session) {
+            delete(id, &session);
+        }
+    }
+}
+
+/// Every stored session, expired or not, by upload id.
+fn sessions() -> Vec<(u64, Session)> {
+    UPLOADS.with_borrow(|map| {
+        let ids: Vec<u64> = map
+            .keys()
+            .filter(|(_, part)| *part == SESSION)
+            .map(|(id, _)| id)
+            .collect();
+        ids.into_iter()
+            .filter_map(|id| Some((id, Session::decode(&map.get(&(id, SESSION))?))))
+            .collect()
+    })
+}
+
+fn put_session(id: u64, session: &Session) {
+    let bytes = candid::encode_one(session).expect("a session always encodes");
+    UPLOADS.with_borrow_mut(|map| map.insert((id, SESSION), bytes));
+}
+
+impl RowCounter {
+    fn feed(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            match byte {
+                // A doubled quote inside a quoted cell toggles twice: still inside.
+                b'"' => {
+                    self.in_quotes = !self.in_quotes;
+                    self.line_has_content = true;
+                }
+                b'\n' if !self.in_quotes => {
+                    if self.line_has_content {
+                        self.records = self.records.saturating_add(1);
+                    }
+                    self.line_has_content = false;
+                }
+                b'\r' => {}
+                _ => self.line_has_content = true,
+            }
+        }
+    }
+}
+
+impl Session {
+    /// Only this module writes sessions: an undecodable one is corrupted state.
+    fn decode(bytes: &[u8]) -> Self {
+        candid::decode_one(bytes).expect("stored upload session is not valid Candid")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::candid_io::decode_checked;
+    use crate::catalog::csv_format;
+    use crate::catalog::publish::testing::*;
+    use crate::catalog::publish::CatalogError::*;
+    use crate::runtime::FakeRuntime;
+
+    fn uploader() -> Principal {
+        Principal::from_slice(&[42; 29])
+    }
+
+    fn rt() -> FakeRuntime {
+        let rt = FakeRuntime::new();
+        rt.caller.set(uploader());
+        rt
+    }
+
+    fn begin_arg(seq: u64, csv: &[u8]) -> UploadBeginArg {
+        UploadBeginArg {
+            provider: key_input(&SECRET),
+            seq,
+            signature: signature(&SECRET, Operation::ReplaceCatalog, seq, csv),
+            operation: UploadOperation::Replace,
+            total_bytes: csv.len() as u64,
+            sha256: ByteBuf::from(signing::payload_hash(csv).to_vec()),
+        }
+    }
+
+    fn chunk(upload_id: u64, index: u32, bytes: &[u8]) -> UploadAppendArg {
+        UploadAppendArg {
+            upload_id,
+            index,
+            bytes: ByteBuf::from(bytes.to_vec()),
+        }
+    }
+
+    fn commit_id(rt: &FakeRuntime, upload_id: u64) -> Result<Receipt, CatalogError> {
+        commit(rt, UploadRef { upload_id })
+    }
+
+    /// Three offerings, the second with a quoted newline in its description.
+    fn catalog() -> Vec<u8> {
+        let rows = [
+            offering("a", "1.00", "A server."),
+            offering("b", "2.00", "Two lines:\n\"quoted\", and more"),
+            offering("c", "3.00", "A server."),
+        ];
+        csv_format::write_catalog(rows.iter().map(Vec::as_slice))
+    }
+
+    #[test]
+    fn three_chunks_upload_count_rows_across_boundaries_and_commit() {
+        let rt = rt();
+        let csv = catalog();
+        let id = begin(&rt, begin_arg(1, &csv)).unwrap();
+        // Cut inside b's quoted description, right after its newline.
+        let cut = csv.windows(11).position(|w| w == b"Two lines:\n").unwrap() + 11;
+        let parts = [&csv[..cut], &csv[cut..cut + 10], &csv[cut + 10..]];
+        let mut rows = vec![];
+        for (index, part) in parts.iter().enumerate() {
+            let progress = append(&rt, chunk(id, index as u32, part)).unwrap();
+            rows.push(progress.rows_received);
+        }
+        // The header and a are complete after the first chunk; b only ends in the third.
+        assert_eq!(rows, [1, 1, 3]);
+        let progress = status(&rt, UploadRef { upload_id: id }).unwrap();
+        assert_eq!(
+            progress,
+            UploadProgress {
+                upload_id: id,
+                total_bytes: csv.len() as u64,
+                bytes_received: csv.len() as u64,
+                chunks: 3,
+                rows_received: 3,
+                expires_at_ns: rt.time() + UPLOAD_TTL_NS,
+            }
+        );
+        let receipt = commit_id(&rt, id).unwrap();
+        assert_eq!(
+            (receipt.seq, receipt.offerings, receipt.upserted),
+            (1, 3, 3)
+        );
+        let provider = signing::provider_of(&SECRET);
+        let b = crate::catalog::index::lookup(store::provider(&provider).unwrap().id, "b");
+        assert_eq!(
+            store::row(b.unwrap()),
+            Some(offering("b", "2.00", "Two lines:\n\"quoted\", and more"))
+        );
+        // The session and its chunks are gone.
+        assert_eq!(status(&rt, UploadRef { upload_id: id }), Err(UnknownUpload));
+        assert_eq!(commit_id(&rt, id), Err(UnknownUpload));
+        assert!(UPLOADS.with_borrow(|map| map.is_empty()));
+    }
+
+    #[test]
+    fn begin_checks_caller_size_signature_and_sequence() {
+        let rt = rt();
+        let csv = catalog();
+        let ok = begin_arg(2, &csv);
+        rt.caller.set(Principal::anonymous());
+        assert!(matches!(
+            begin(&rt, ok.clone()),
+            Err(InvalidArgument { .. })
+        ));
+        rt.caller.set(uploader());
+        let mut short_hash = ok.clone();
+        short_hash.sha256.pop();
+        assert!(matches!(
+            begin(&rt, short_hash),
+            Err(InvalidArgument { .. })
+        ));
+        let mut empty = ok.clone();
+        empty.total_bytes = 0;
+        assert!(matches!(begin(&rt, empty), Err(InvalidArgument { .. })));
+        let mut huge = ok.clone();
+        huge.total_bytes = config::get().max_catalog_bytes + 1;
+        let max_bytes = config::get().max_catalog_bytes;
+        assert_eq!(begin(&rt, huge), Err(CatalogTooLarge { max_bytes }));
+        let mut upsert = ok.clone();
+        upsert.operation = UploadOperation::Upsert;
+        assert_eq!(begin(&rt, upsert), Err(InvalidSignature));
+        let mut other_hash = ok.clone();
+        other_hash.sha256 = ByteBuf::from(signing::payload_hash(b"other").to_vec());
+        assert_eq!(begin(&rt, other_hash), Err(InvalidSignature));
+        let mut bad_key = ok.clone();
+        bad_key.provider = ProviderKeyInput::Raw(ByteBuf::from(vec![0; 33]));
+        assert!(matches!(begin(&rt, bad_key), Err(InvalidKey { .. })));
+        assert_eq!(begin(&rt, ok.clone()), Ok(0));
+        // Committed at seq 2, the same signed upload cannot begin again.
+        for (index, part) in csv.chunks(1_000).enumerate() {
+            append(&rt, chunk(0, index as u32, part)).unwrap();
+        }
+        commit_id(&rt, 0).unwrap();
+        assert_eq!(begin(&rt, ok), Err(StaleSequence { last: 2 }));
+    }
+
+    #[test]
+    fn appends_must_come_in_order_from_the_uploader_within_the_total() {
+        let rt = rt();
+        let csv = catalog();
+        assert_eq!(append(&rt, chunk(7, 0, b"x")), Err(UnknownUpload));
+        let id = begin(&rt, begin_arg(1, &csv)).unwrap();
+        append(&rt, chunk(id, 0, &csv[..100])).unwrap();
+        let before = status(&rt, UploadRef { upload_id: id }).unwrap();
+        assert_eq!(
+            append(&rt, chunk(id, 0, &csv[100..200])),
+            Err(ChunkOutOfOrder { expected: 1 })
+        );
+        assert_eq!(
+            append(&rt, chunk(id, 2, &csv[100..200])),
+            Err(ChunkOutOfOrder { expected: 1 })
+        );
+        assert!(matches!(
+            append(&rt, chunk(id, 1, b"")),
+            Err(InvalidArgument { .. })
+        ));
+        let too_much = [&csv[100..], b"x"].concat();
+        let total_bytes = csv.len() as u64;
+        assert_eq!(
+            append(&rt, chunk(id, 1, &too_much)),
+            Err(UploadTooLarge { total_bytes })
+        );
+        rt.caller.set(Principal::from_slice(&[43; 29]));
+        assert_eq!(append(&rt, chunk(id, 1, &csv[100..])), Err(NotUploader));
+        assert_eq!(commit_id(&rt, id), Err(NotUploader));
+        // Anyone may look.
+        assert_eq!(status(&rt, UploadRef { upload_id: id }), Ok(before));
+        rt.caller.set(uploader());
+        assert_eq!(
+            commit_id(&rt, id),
+            Err(UploadIncomplete {
+                bytes_received: 100,
+                total_bytes
+            })
+        );
+        assert_eq!(status(&rt, UploadRef { upload_id: id }), Ok(before));
+    }
+
+    #[test]
+    fn commit_checks_the_hash_and_applies_like_a_publish() {
+        let rt = rt();
+        assert_eq!(commit_id(&rt, 0), Err(UnknownUpload));
+        let csv = catalog();
+        // Declared and signed: `csv`; sent: the same length, one byte changed.
+        let id = begin(&rt, begin_arg(1, &csv)).unwrap();
+        let mut tampered = csv.clone();
+        *tampered.last_mut().unwrap() = b' ';
+        append(&rt, chunk(id, 0, &tampered)).unwrap();
+        assert_eq!(commit_id(&rt, id), Err(HashMismatch));
+        assert_eq!(status(&rt, UploadRef { upload_id: id }), Err(UnknownUpload));
+        assert_eq!(store::offering_count(), 0);
+
+        // A change accepted after begin makes the upload's sequence number stale.
+        let id = begin(&rt, begin_arg(1, &csv)).unwrap();
+        append(&rt, chunk(id, 0, &csv)).unwrap();
+        publish::replace(&rt, publish_arg(Operation::ReplaceCatalog, 1, csv.clone())).unwrap();
+        assert_eq!(commit_id(&rt, id), Err(StaleSequence { last: 1 }));
+
+        // A bad row refuses the catalog exactly as a direct publish does.
+        let bad = [csv.as_slice(), &offering("d", "free", "x")].concat();
+        let id = begin(&rt, begin_arg(2, &bad)).unwrap();
+        append(&rt, chunk(id, 0, &bad)).unwrap();
+        let direct = publish::replace(&rt, publish_arg(Operation::ReplaceCatalog, 2, bad.clone()));
+        assert!(matches!(direct, Err(InvalidCsv { .. })));
+        assert_eq!(commit_id(&rt, id), direct);
+        assert_eq!(store::offering_count(), 3);
+    }
+
+    #[test]
+    fn open_uploads_are_capped_and_expire_after_an_hour() {
+        let rt = rt();
+        let csv = catalog();
+        let ids: Vec<u64> = (1..=3)
+            .map(|seq| begin(&rt, begin_arg(seq, &csv)).unwrap())
+            .collect();
+        append(&rt, chunk(ids[0], 0, &csv[..10])).unwrap();
+        let max = MAX_UPLOADS_PER_PROVIDER;
+        assert_eq!(begin(&rt, begin_arg(4, &csv)), Err(TooManyUploads { max }));
+        // Other providers are not limited by this one's uploads.
+        let other = UploadBeginArg {
+            provider: key_input(&[9; 32]),
+            signature: signature(&[9; 32], Operation::ReplaceCatalog, 1, &csv),
+            ..begin_arg(1, &csv)
+        };
+        assert!(begin(&rt, other).is_ok());
+
+        rt.time.set(rt.time() + UPLOAD_TTL_NS);
+        assert_eq!(
+            status(&rt, UploadRef { upload_id: ids[0] }),
+            Err(UnknownUpload)
+        );
+        assert_eq!(append(&rt, chunk(ids[0], 1, b"x")), Err(UnknownUpload));
+        // The next begin deletes every expired session and its chunks.
+        assert!(begin(&rt, begin_arg(4, &csv)).is_ok());
+        // One session, no chunks.
+        assert_eq!(UPLOADS.with_borrow(|map| map.len()), 1);
+    }
+
+    #[test]
+    fn all_open_uploads_are_capped() {
+        let rt = rt();
+        let csv = catalog();
+        for secret in 0..MAX_UPLOADS as u8 {
+            let arg = UploadBeginArg {
+                provider: key_input(&[secret; 32]),
+                signature: signature(&[secret; 32], Operation::ReplaceCatalog, 1, &csv),
+                ..begin_arg(1, &csv)
+            };
+            begin(&rt, arg).unwrap();
+        }
+        let max = MAX_UPLOADS;
+        assert_eq!(begin(&rt, begin_arg(1, &csv)), Err(TooManyUploads { max }));
+    }
+
+    #[test]
+    fn row_counter_follows_quotes_crlf_and_blank_lines() {
+        let mut rows = RowCounter::default();
+        rows.feed(b"h1,h2\r\n\r\na,\"x\r\ny\"\"\"\r\n\nb,c");
+        assert_eq!(rows.records, 2);
+        rows.feed(b"\n");
+        assert_eq!(rows.records, 3);
+    }
+
+    #[test]
+    fn a_chunk_as_large_as_an_ingress_message_decodes_within_the_quota() {
+        let arg = chunk(u64::MAX, u32::MAX, &vec![b'x'; 2 * 1024 * 1024]);
+        let decoded = decode_checked::<UploadAppendArg>(candid::encode_one(&arg).unwrap());
+        assert_eq!(decoded.0, Ok(arg));
+        let too_big = chunk(0, 0, &vec![b'x'; 3_000_000]);
+        let decoded = decode_checked::<UploadAppendArg>(candid::encode_one(&too_big).unwrap());
+        assert!(decoded.0.is_err());
+    }
+}
