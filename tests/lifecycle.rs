@@ -12,6 +12,7 @@ fn install_applies_the_init_argument_and_status_reports_the_canister() {
     let arg = InitArg {
         cycles_sample_interval_seconds: Some(7200),
         cycles_history_len: Some(24),
+        ..InitArg::default()
     };
     let mut canister = Canister::install(Some(arg));
     let status = canister.status();
@@ -42,6 +43,7 @@ fn an_invalid_init_argument_fails_the_install() {
     let arg = InitArg {
         cycles_sample_interval_seconds: Some(1),
         cycles_history_len: None,
+        ..InitArg::default()
     };
     let err = driver
         .install(&common::wasm(), candid::encode_one(Some(arg)).unwrap())

@@ -1,5 +1,5 @@
 //! Shared helpers for the end-to-end tests: the built wasm, a driver, typed calls.
-#![allow(dead_code)] // each test binary uses its own part of this module
+#![allow(dead_code, unused_imports)] // each test binary uses its own part of this module
 
 use candid::utils::ArgumentEncoder;
 use candid::{CandidType, Deserialize, Principal};
@@ -80,5 +80,95 @@ impl Canister {
                 endpoint: endpoint.into(),
             },),
         )
+    }
+}
+
+pub use marketplace::catalog::changes::{ChangeKind, ChangesArg, ChangesPage};
+pub use marketplace::catalog::provider::ProviderKeyInput;
+pub use marketplace::catalog::publish::{
+    CatalogError, PublishArg, Receipt, RemoveOfferingsArg, RemoveProviderArg,
+};
+use marketplace::catalog::signing::{self, Operation};
+use serde_bytes::ByteBuf;
+
+pub const FIXTURE: &[u8] = include_bytes!("../fixtures/serverhunter-offering-example.csv");
+
+/// A provider with its secret key and its next sequence number, signing what it sends.
+pub struct Provider {
+    pub secret: [u8; 32],
+    pub seq: u64,
+}
+
+impl Provider {
+    pub fn new(seed: u8) -> Self {
+        Self {
+            secret: [seed; 32],
+            seq: 0,
+        }
+    }
+
+    pub fn key(&self) -> ProviderKeyInput {
+        ProviderKeyInput::Raw(ByteBuf::from(
+            signing::provider_of(&self.secret).as_bytes().to_vec(),
+        ))
+    }
+
+    pub fn pem(&self) -> String {
+        signing::provider_of(&self.secret).to_pem()
+    }
+
+    /// Signs `payload` for `op` with the next sequence number (consumed only by the caller's send).
+    pub fn sign(&self, canister: Principal, op: Operation, seq: u64, payload: &[u8]) -> ByteBuf {
+        ByteBuf::from(
+            signing::sign(
+                &self.secret,
+                &canister,
+                op,
+                seq,
+                &signing::payload_hash(payload),
+            )
+            .to_vec(),
+        )
+    }
+
+    pub fn publish_arg(&mut self, canister: Principal, op: Operation, csv: &[u8]) -> PublishArg {
+        self.seq += 1;
+        PublishArg {
+            provider: self.key(),
+            seq: self.seq,
+            signature: self.sign(canister, op, self.seq, csv),
+            csv: ByteBuf::from(csv.to_vec()),
+        }
+    }
+}
+
+impl Canister {
+    pub fn id(&self) -> Principal {
+        self.driver.canister_id()
+    }
+
+    pub fn replace(
+        &mut self,
+        provider: &mut Provider,
+        csv: &[u8],
+    ) -> Result<Receipt, CatalogError> {
+        let arg = provider.publish_arg(self.id(), Operation::ReplaceCatalog, csv);
+        self.update(user(), "catalog_replace", (arg,))
+    }
+
+    pub fn upsert(&mut self, provider: &mut Provider, csv: &[u8]) -> Result<Receipt, CatalogError> {
+        let arg = provider.publish_arg(self.id(), Operation::UpsertOfferings, csv);
+        self.update(user(), "catalog_upsert", (arg,))
+    }
+
+    pub fn changes(&mut self, since: u64) -> ChangesPage {
+        let arg = candid::encode_one(ChangesArg { since, limit: None }).unwrap();
+        let bytes = self
+            .driver
+            .query(user(), "catalog_changes", arg)
+            .expect("catalog_changes");
+        candid::decode_one::<Result<ChangesPage, CatalogError>>(&bytes)
+            .unwrap()
+            .expect("changes page")
     }
 }
