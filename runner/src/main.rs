@@ -16,6 +16,7 @@ mod commands;
 mod duration;
 mod json;
 mod pretty;
+mod provider;
 mod state;
 
 use candid_text::one_line;
@@ -87,6 +88,57 @@ enum Command {
     AdvanceTime { duration: String },
     /// Show the canister's id, controllers, time, cycles, memory and timer.
     Info,
+    /// Provider tools: a signing key, and signed catalog changes.
+    #[command(subcommand)]
+    Provider(ProviderCommand),
+}
+
+#[derive(Subcommand)]
+enum ProviderCommand {
+    /// Write a new secret key (hex, owner-readable only) and print its public key as PEM.
+    NewKey { path: PathBuf },
+    /// Sign a catalog with the key and publish it to the local canister.
+    Publish {
+        #[command(flatten)]
+        change: ChangeArgs,
+        #[arg(long, value_enum, default_value_t = Output::Idl)]
+        output: Output,
+    },
+    /// Print the signed argument as Candid text for `dfx canister call --argument-file`.
+    Sign {
+        #[command(flatten)]
+        change: ChangeArgs,
+        /// The canister the change is for (default: the local runner's canister).
+        #[arg(long)]
+        canister: Option<String>,
+    },
+}
+
+#[derive(clap::Args)]
+struct ChangeArgs {
+    /// The provider's secret key file (from `mkt provider new-key`).
+    #[arg(long)]
+    key: PathBuf,
+    /// The catalog, serverhunter CSV.
+    #[arg(long)]
+    csv: PathBuf,
+    /// Add or update these offerings instead of replacing the whole catalog.
+    #[arg(long)]
+    upsert: bool,
+    /// The change's sequence number (default: the Unix time in seconds).
+    #[arg(long)]
+    seq: Option<u64>,
+}
+
+impl ChangeArgs {
+    fn change(&self) -> provider::Change<'_> {
+        provider::Change {
+            key: &self.key,
+            csv: &self.csv,
+            upsert: self.upsert,
+            seq: self.seq,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -138,6 +190,13 @@ fn run(cli: Cli) -> Result<(), String> {
             commands::call(dir, did, &method, arg, kind, &caller, output)
         }
         Command::AdvanceTime { duration } => commands::advance_time(dir, &duration),
+        Command::Provider(ProviderCommand::NewKey { path }) => provider::new_key(&path),
+        Command::Provider(ProviderCommand::Publish { change, output }) => {
+            provider::publish(dir, did, &change.change(), output)
+        }
+        Command::Provider(ProviderCommand::Sign { change, canister }) => {
+            provider::sign(dir, &change.change(), canister.as_deref())
+        }
         Command::Info => commands::info(dir),
     }
 }

@@ -318,3 +318,42 @@ fn json_and_hex_outputs() {
         .fails(&["call", "status", "--arg-hex", "xyz"])
         .contains("--arg-hex"));
 }
+
+#[test]
+fn a_provider_makes_a_key_publishes_and_signs_for_dfx() {
+    let mkt = Mkt::deployed();
+    let key = mkt.state.path().join("provider.key");
+    let key = key.to_str().unwrap();
+    let pem = mkt.ok(&["provider", "new-key", key]);
+    assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
+    assert!(mkt
+        .fails(&["provider", "new-key", key])
+        .contains("refusing to overwrite"));
+
+    let csv = "tests/fixtures/serverhunter-offering-example.csv";
+    let receipt = mkt.ok(&[
+        "provider", "publish", "--key", key, "--csv", csv, "--seq", "7",
+    ]);
+    assert!(
+        receipt.contains("offerings = 4 : nat32")
+            && receipt.contains(pem.trim().lines().nth(1).unwrap()),
+        "{receipt}"
+    );
+    let replay = mkt.ok(&[
+        "provider", "publish", "--key", key, "--csv", csv, "--seq", "7",
+    ]);
+    assert!(replay.contains("StaleSequence"), "{replay}");
+    let found = mkt.ok(&[
+        "call",
+        "offerings_search",
+        r#"(record { text = opt "rotterdam" })"#,
+    ]);
+    assert!(found.contains("DC2993"), "{found}");
+
+    // The signed argument as Candid text, sent like `dfx canister call … --argument-file`.
+    let argument = mkt.ok(&[
+        "provider", "sign", "--key", key, "--csv", csv, "--seq", "8", "--upsert",
+    ]);
+    let receipt = mkt.ok(&["call", "catalog_upsert", &argument]);
+    assert!(receipt.contains("seq = 8 : nat64"), "{receipt}");
+}
