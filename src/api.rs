@@ -5,3 +5,23 @@ pub use crate::config::{Config, InitArg};
 pub use crate::counters::Counters;
 pub use crate::ironic::{IronicApi, IronicDiscoverArg, IronicError};
 pub use crate::status::Status;
+
+// Catalogs: publishing.
+pub use crate::catalog::changes::{Change, ChangeKind, ChangesArg, ChangesPage};
+pub use crate::catalog::provider::ProviderKeyInput;
+pub use crate::catalog::publish::{
+    CatalogError, CsvError, PublishArg, Receipt, RemoveOfferingsArg, RemoveProviderArg,
+};
+pub use crate::catalog::upload::{
+    UploadAppendArg, UploadBeginArg, UploadOperation, UploadProgress, UploadRef,
+};
+
+// Catalogs: search and export.
+pub use crate::catalog::encode::{OfferingRecords, OfferingView, Offerings, ProviderCatalog};
+pub use crate::catalog::search::kinds::{BillingInterval, ProductType, Stock, Virtualization};
+pub use crate::catalog::search::query::{
+    Filters, Format, GpuFilter, PriceFilter, SearchQuery, SortOrder,
+};
+pub use crate::catalog::search::{
+    CatalogExport, CatalogExportArg, OfferingGetArg, ProviderOfferingsArg, SearchError, SearchPage,
+};
