@@ -1,4 +1,5 @@
-//! Decoding of callers' Candid arguments with a work quota and without trapping.
+//! Decoding of callers' Candid arguments with a work quota and without trapping, and encoding
+//! of replies with their type table built once.
 //!
 //! ic-cdk's default decoder has no decoding quota and traps on bad input. Every method that
 //! takes an argument is declared with `decode_with = "decode_checked"` and receives a
@@ -9,6 +10,7 @@
 //! those methods are `hidden` from ic-cdk and carry their own `#[candid::candid_method]`, which
 //! sees `Checked<T>`: its Candid type is `T`'s.
 
+use candid::ser::ValueSerializer;
 use candid::types::internal::{TypeDoc, TypeId};
 use candid::types::{Serializer, Type};
 use candid::utils::decode_one_with_config;
@@ -16,6 +18,7 @@ use candid::CandidType;
 use candid::DecoderConfig;
 use serde::de::DeserializeOwned;
 use serde::ser::Error as _;
+use std::cell::RefCell;
 
 /// Bound on decoding work, in the units of [`DecoderConfig::set_decoding_quota`] (about one per
 /// byte of a blob, more per decoded value): a blob as large as an ingress message (2 MiB) fits,
@@ -72,12 +75,55 @@ pub fn decode_checked<T: CandidType + DeserializeOwned>(bytes: Vec<u8>) -> Check
     )
 }
 
+thread_local! {
+    /// The bytes before the value in replies of each prepared type: magic, type table, the
+    /// reply's type.
+    static REPLY_TYPES: RefCell<Vec<(std::any::TypeId, Vec<u8>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Builds the type table of replies of type `T` from any value of it: the table depends on the
+/// type alone. Called at install and upgrade, which leave it in the heap every later call
+/// starts from (a query's own heap changes are discarded).
+pub fn prepare_reply<T: CandidType + 'static>(sample: &T) {
+    let full = candid::encode_one(sample).expect("a reply encodes");
+    let value = value_bytes(sample);
+    let prefix = full[..full.len() - value.len()].to_vec();
+    REPLY_TYPES.with_borrow_mut(|types| types.push((std::any::TypeId::of::<T>(), prefix)));
+}
+
+/// A method's reply, the same bytes as `candid::encode_one` gives (ic-cdk's encoder):
+/// candid rebuilds the reply's type table for every message, about a million instructions for
+/// a catalog reply, so a prepared type's table is copied and only the value is encoded.
+pub fn encode_reply<T: CandidType + 'static>(reply: T) -> Vec<u8> {
+    let prefix = REPLY_TYPES.with_borrow(|types| {
+        let id = std::any::TypeId::of::<T>();
+        let prepared = types.iter().find(|(type_id, _)| *type_id == id);
+        prepared.map(|(_, prefix)| prefix.clone())
+    });
+    match prefix {
+        Some(mut bytes) => {
+            bytes.extend(value_bytes(&reply));
+            bytes
+        }
+        None => candid::encode_one(reply).expect("a reply encodes"),
+    }
+}
+
+/// The value part of `value`'s Candid encoding, which follows the type table.
+fn value_bytes<T: CandidType>(value: &T) -> Vec<u8> {
+    let mut serializer = ValueSerializer::new();
+    value
+        .idl_serialize(&mut serializer)
+        .expect("a reply encodes");
+    serializer.get_result().to_vec()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use candid::{encode_args, encode_one, Deserialize};
 
-    #[derive(CandidType, Deserialize, Debug, PartialEq)]
+    #[derive(CandidType, Deserialize, Clone, Debug, PartialEq)]
     struct Arg {
         endpoint: String,
     }
@@ -85,6 +131,33 @@ mod tests {
     fn arg() -> Arg {
         Arg {
             endpoint: "https://ironic.example".into(),
+        }
+    }
+
+    #[test]
+    fn replies_are_the_bytes_candid_encodes() {
+        #[derive(CandidType, Deserialize, Clone, Debug, PartialEq)]
+        enum Kind {
+            A,
+            B { n: u64 },
+        }
+        type Reply = Result<Vec<(Arg, Option<Kind>)>, String>;
+        let replies: [Reply; 4] = [
+            Ok(vec![]),
+            Ok(vec![(arg(), None), (arg(), Some(Kind::A))]),
+            Ok(vec![(arg(), Some(Kind::B { n: 1 << 40 }))]),
+            Err("no".into()),
+        ];
+        // Unprepared, a reply is candid's own encoding; prepared, the same bytes.
+        for prepared in [false, true] {
+            if prepared {
+                prepare_reply::<Reply>(&Err(String::new()));
+            }
+            for reply in &replies {
+                let bytes = encode_reply(reply.clone());
+                assert_eq!(bytes, encode_one(reply).unwrap(), "{reply:?}");
+                assert_eq!(candid::decode_one::<Reply>(&bytes).unwrap(), *reply);
+            }
         }
     }
 

@@ -23,7 +23,7 @@ mod status;
 #[cfg(test)]
 mod interface_tests;
 
-use candid_io::{decode_checked, Checked};
+use candid_io::{decode_checked, encode_reply, Checked};
 use config::InitArg;
 use ic_cdk_management_canister::{HttpRequestResult, TransformArgs};
 use ironic::{IronicApi, IronicDiscoverArg, IronicError};
@@ -36,6 +36,7 @@ use status::Status;
 #[candid::candid_method(init)]
 fn init(arg: Checked<Option<InitArg>>) {
     lifecycle::setup(&IcRuntime, arg.0).unwrap_or_else(|e| ic_cdk::trap(e));
+    prepare_replies();
 }
 
 /// Saves the search index for the next version. Never traps: a canister that cannot save
@@ -52,6 +53,18 @@ fn pre_upgrade() {
 #[ic_cdk::post_upgrade(decode_with = "decode_checked", hidden = true)]
 fn post_upgrade(arg: Checked<Option<InitArg>>) {
     lifecycle::post_upgrade(&IcRuntime, arg.0).unwrap_or_else(|e| ic_cdk::trap(e));
+    prepare_replies();
+}
+
+/// Builds the type tables of the replies the catalog methods encode with [`encode_reply`]
+/// (any value of each type will do): the heap every call starts from then holds them.
+fn prepare_replies() {
+    use candid_io::prepare_reply;
+    prepare_reply::<Result<Receipt, CatalogError>>(&Err(CatalogError::UnknownProvider));
+    prepare_reply::<Result<ChangesPage, CatalogError>>(&Err(CatalogError::UnknownProvider));
+    prepare_reply::<Result<OfferingRecords, SearchError>>(&Err(SearchError::UnknownOffering));
+    prepare_reply::<Result<SearchPage, SearchError>>(&Err(SearchError::UnknownOffering));
+    prepare_reply::<Result<CatalogExport, SearchError>>(&Err(SearchError::UnknownOffering));
 }
 
 /// Version, counters, memory, task queue, cycles and configuration of the canister.
@@ -90,28 +103,44 @@ use catalog::publish::{RemoveOfferingsArg, RemoveProviderArg};
 use catalog::upload::{self, UploadAppendArg, UploadBeginArg, UploadProgress, UploadRef};
 
 /// Replaces a provider's whole catalog with the signed CSV (creating the provider).
-#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[ic_cdk::update(
+    decode_with = "decode_checked",
+    encode_with = "encode_reply",
+    hidden = true
+)]
 #[candid::candid_method(update)]
 fn catalog_replace(arg: Checked<PublishArg>) -> Result<Receipt, CatalogError> {
     publish::replace(&IcRuntime, arg.0.map_err(invalid_catalog_arg)?)
 }
 
 /// Adds or changes the offerings of the signed CSV; the others stay.
-#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[ic_cdk::update(
+    decode_with = "decode_checked",
+    encode_with = "encode_reply",
+    hidden = true
+)]
 #[candid::candid_method(update)]
 fn catalog_upsert(arg: Checked<PublishArg>) -> Result<Receipt, CatalogError> {
     publish::upsert(&IcRuntime, arg.0.map_err(invalid_catalog_arg)?)
 }
 
 /// Removes offerings by key.
-#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[ic_cdk::update(
+    decode_with = "decode_checked",
+    encode_with = "encode_reply",
+    hidden = true
+)]
 #[candid::candid_method(update)]
 fn catalog_remove_offerings(arg: Checked<RemoveOfferingsArg>) -> Result<Receipt, CatalogError> {
     publish::remove_offerings(&IcRuntime, arg.0.map_err(invalid_catalog_arg)?)
 }
 
 /// Removes all of a provider's offerings.
-#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[ic_cdk::update(
+    decode_with = "decode_checked",
+    encode_with = "encode_reply",
+    hidden = true
+)]
 #[candid::candid_method(update)]
 fn provider_remove(arg: Checked<RemoveProviderArg>) -> Result<Receipt, CatalogError> {
     publish::remove_provider(&IcRuntime, arg.0.map_err(invalid_catalog_arg)?)
@@ -132,7 +161,11 @@ fn catalog_upload_append(arg: Checked<UploadAppendArg>) -> Result<UploadProgress
 }
 
 /// Applies a complete upload. The uploader only.
-#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[ic_cdk::update(
+    decode_with = "decode_checked",
+    encode_with = "encode_reply",
+    hidden = true
+)]
 #[candid::candid_method(update)]
 fn catalog_upload_commit(arg: Checked<UploadRef>) -> Result<Receipt, CatalogError> {
     upload::commit(&IcRuntime, arg.0.map_err(invalid_catalog_arg)?)
@@ -146,7 +179,11 @@ fn catalog_upload_status(arg: Checked<UploadRef>) -> Result<UploadProgress, Cata
 }
 
 /// Catalog changes after a sequence number, oldest first.
-#[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
+#[ic_cdk::query(
+    decode_with = "decode_checked",
+    encode_with = "encode_reply",
+    hidden = true
+)]
 #[candid::candid_method(query)]
 fn catalog_changes(arg: Checked<ChangesArg>) -> Result<ChangesPage, CatalogError> {
     changes::page(&arg.0.map_err(invalid_catalog_arg)?)
@@ -168,28 +205,44 @@ use catalog::search::{self, CatalogExport, CatalogExportArg, OfferingGetArg};
 use catalog::search::{ProviderOfferingsArg, SearchError, SearchPage};
 
 /// A provider's offering by key.
-#[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
+#[ic_cdk::query(
+    decode_with = "decode_checked",
+    encode_with = "encode_reply",
+    hidden = true
+)]
 #[candid::candid_method(query)]
 fn offering_get(arg: Checked<OfferingGetArg>) -> Result<OfferingRecords, SearchError> {
     search::offering_get(&arg.0.map_err(invalid_search_arg)?)
 }
 
 /// A provider's visible offerings in key order, a page at a time.
-#[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
+#[ic_cdk::query(
+    decode_with = "decode_checked",
+    encode_with = "encode_reply",
+    hidden = true
+)]
 #[candid::candid_method(query)]
 fn provider_offerings(arg: Checked<ProviderOfferingsArg>) -> Result<SearchPage, SearchError> {
     search::provider_offerings(&arg.0.map_err(invalid_search_arg)?)
 }
 
 /// Offerings matching words and filters, by price, a page at a time.
-#[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
+#[ic_cdk::query(
+    decode_with = "decode_checked",
+    encode_with = "encode_reply",
+    hidden = true
+)]
 #[candid::candid_method(query)]
 fn offerings_search(arg: Checked<SearchQuery>) -> Result<SearchPage, SearchError> {
     search::offerings_search(&arg.0.map_err(invalid_search_arg)?)
 }
 
 /// A provider's whole catalog as PEM + CSV, a page at a time.
-#[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
+#[ic_cdk::query(
+    decode_with = "decode_checked",
+    encode_with = "encode_reply",
+    hidden = true
+)]
 #[candid::candid_method(query)]
 fn provider_catalog_export(arg: Checked<CatalogExportArg>) -> Result<CatalogExport, SearchError> {
     search::provider_catalog_export(&arg.0.map_err(invalid_search_arg)?)

@@ -55,6 +55,8 @@ mod tests {
         assert!(index::provider_offerings(provider).is_empty());
         post_upgrade(&rt, Ok(None)).unwrap();
         assert_eq!(index::provider_offerings(provider), before);
+        let key = crate::catalog::signing::provider_of(&testing::SECRET);
+        assert_eq!(index::with(|index| index.provider_id(&key)), Some(provider));
     }
 
     #[test]
@@ -92,17 +94,8 @@ mod tests {
     fn the_search_index_survives_an_upgrade() {
         use crate::catalog::index::testing::fixture;
         let rt = FakeRuntime::new();
-        let terms = |s: &crate::catalog::index::testing::Sample| {
-            crate::catalog::text::offering_terms(&s.offering)
-        };
         for (id, sample) in fixture().iter().enumerate() {
-            index::insert(
-                id as u64,
-                3,
-                sample.key(),
-                &sample.normalized,
-                &terms(sample),
-            );
+            index::insert(id as u64, 3, &sample.offering, &sample.values());
         }
         let before = index::provider_offerings(3);
         assert!(pre_upgrade().unwrap() > 0);

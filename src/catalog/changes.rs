@@ -2,7 +2,7 @@
 //! so a frontend can poll `catalog_changes` from the `next` it was given and stay current.
 
 use crate::catalog::publish::CatalogError;
-use crate::catalog::store;
+use crate::catalog::{store, text};
 use crate::memory::{self, Memory};
 use candid::{CandidType, Deserialize};
 use ic_stable_structures::storable::Bound;
@@ -52,8 +52,13 @@ struct Entry {
     key: String,
 }
 
+/// An [`Entry`]'s bytes, which is what the log holds: appending one is a single allocation
+/// (an allocation costs thousands of instructions on wasm, and every offering published is
+/// logged).
+struct EntryBytes(Vec<u8>);
+
 thread_local! {
-    static LOG: StableLog<Entry, Memory, Memory> = StableLog::init(
+    static LOG: StableLog<EntryBytes, Memory, Memory> = StableLog::init(
         memory::region(memory::CHANGES_INDEX),
         memory::region(memory::CHANGES_DATA),
     );
@@ -61,12 +66,7 @@ thread_local! {
 
 /// Appends a change and returns its sequence number.
 pub(super) fn record(provider_id: u32, kind: ChangeKind, key: &str, at_ns: u64) -> u64 {
-    let entry = Entry {
-        provider_id,
-        kind,
-        at_ns,
-        key: key.to_string(),
-    };
+    let entry = Entry::encode(provider_id, kind, at_ns, key);
     // Only a full stable memory fails an append; no state may be built on a lost change.
     LOG.with(|log| log.append(&entry))
         .expect("stable memory is full")
@@ -89,7 +89,7 @@ pub fn page(arg: &ChangesArg) -> Result<ChangesPage, CatalogError> {
     let mut pem: Option<(u32, String)> = None;
     let changes = (start..end)
         .filter_map(|index| {
-            let entry = LOG.with(|log| log.get(index))?;
+            let entry = Entry::decode(&LOG.with(|log| log.get(index))?.0);
             if pem.as_ref().is_none_or(|(id, _)| *id != entry.provider_id) {
                 let key = store::provider_key(entry.provider_id)?;
                 pem = Some((entry.provider_id, key.to_pem()));
@@ -110,24 +110,21 @@ pub fn page(arg: &ChangesArg) -> Result<ChangesPage, CatalogError> {
     })
 }
 
-impl Storable for Entry {
-    fn to_bytes(&self) -> Cow<'_, [u8]> {
-        Cow::Owned(self.clone().into_bytes())
-    }
-
-    fn into_bytes(self) -> Vec<u8> {
-        let mut bytes = self.provider_id.to_le_bytes().to_vec();
-        bytes.push(match self.kind {
+impl Entry {
+    fn encode(provider_id: u32, kind: ChangeKind, at_ns: u64, key: &str) -> EntryBytes {
+        let mut bytes = Vec::with_capacity(4 + 1 + 8 + key.len());
+        bytes.extend(provider_id.to_le_bytes());
+        bytes.push(match kind {
             ChangeKind::Upsert => 0,
             ChangeKind::Remove => 1,
         });
-        bytes.extend(self.at_ns.to_le_bytes());
-        bytes.extend(self.key.into_bytes());
-        bytes
+        bytes.extend(at_ns.to_le_bytes());
+        bytes.extend(key.as_bytes());
+        EntryBytes(bytes)
     }
 
     /// Only [`record`] writes entries.
-    fn from_bytes(bytes: Cow<[u8]>) -> Self {
+    fn decode(bytes: &[u8]) -> Self {
         let (id, rest) = bytes.split_at(4);
         let (kind, rest) = rest.split_at(1);
         let (at, key) = rest.split_at(8);
@@ -139,8 +136,22 @@ impl Storable for Entry {
                 ChangeKind::Remove
             },
             at_ns: u64::from_le_bytes(at.try_into().expect("8 bytes")),
-            key: String::from_utf8_lossy(key).into_owned(),
+            key: text::utf8_string(key),
         }
+    }
+}
+
+impl Storable for EntryBytes {
+    fn to_bytes(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.0)
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+
+    fn from_bytes(bytes: Cow<[u8]>) -> Self {
+        Self(bytes.into_owned())
     }
 
     const BOUND: Bound = Bound::Unbounded;

@@ -2,18 +2,15 @@
 //! reports every bad row at once, so a provider fixes a file in one pass; export writes the
 //! canonical header and the stored rows exactly as they were imported.
 
-use crate::catalog::offering::{normalize, Column, Normalized, Offering, COLUMNS};
+use crate::catalog::index::Dict;
+use crate::catalog::offering::{values, Cells, Column, Normalized, Offering, Values, COLUMNS};
 use csv::{ByteRecord, Position};
 use std::cell::RefCell;
-use std::collections::hash_map::{Entry, HashMap};
 use std::io::{self, Cursor, SeekFrom};
 
 /// Errors listed one by one; past this many they are only counted, which keeps the reply small
 /// when a whole file is wrong.
 pub const MAX_ERRORS: usize = 100;
-
-/// Room for a typical row, so most rows are written with one allocation and one copy.
-const ROW_BUFFER_BYTES: usize = 1024;
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -38,53 +35,341 @@ pub(crate) fn reader<R: io::Read>(input: R) -> csv::Reader<R> {
 }
 
 thread_local! {
-    // Building a reader compiles its state machine, which costs more than decoding a row (about
-    // 15 µs natively): single rows reuse one reader.
-    static ROW_READER: RefCell<csv::Reader<Cursor<Vec<u8>>>> =
-        RefCell::new(reader(Cursor::new(Vec::new())));
+    // Building a reader compiles its state machine: about 1.4 M instructions on wasm, more than
+    // a hundred rows take to parse. Every parse (catalogs and single rows) rewinds this one,
+    // and reads into the same record, whose buffers are then already allocated.
+    static READER: RefCell<(csv::Reader<Cursor<Vec<u8>>>, ByteRecord)> =
+        RefCell::new((rewound_reader(), ByteRecord::new()));
 }
 
-/// One record of `cells` in the dialect of every CSV this crate writes: quoted only where
-/// needed, "\n" after the record.
+/// Input kept by the shared reader between parses; a larger catalog's copy is released.
+const KEPT_INPUT_BYTES: usize = 64 * 1024;
+
+/// A reader on an empty input, rewound once: the first rewind reads the headers (`has_headers`
+/// is off, so they are never used), which would otherwise happen on a later rewind, on a real
+/// input.
+fn rewound_reader() -> csv::Reader<Cursor<Vec<u8>>> {
+    let mut reader = reader(Cursor::new(Vec::new()));
+    rewind(&mut reader);
+    reader
+}
+
+/// Rewinds `reader`, which also resets its parser: it then reads its source exactly as a new
+/// reader would (byte order mark and positions included).
+fn rewind(reader: &mut csv::Reader<Cursor<Vec<u8>>>) {
+    // Seeking a Cursor has no failure mode, and the headers were read from an empty input.
+    reader
+        .seek_raw(SeekFrom::Start(0), Position::new())
+        .expect("a Cursor seeks");
+}
+
+/// Runs `read` on the shared reader rewound onto a copy of `input`, and the shared record.
+fn with_reader<T>(
+    input: &[u8],
+    read: impl FnOnce(&mut csv::Reader<Cursor<Vec<u8>>>, &mut ByteRecord) -> T,
+) -> T {
+    READER.with_borrow_mut(|(reader, record)| {
+        let source = reader.get_mut().get_mut();
+        source.clear();
+        source.extend_from_slice(input);
+        rewind(reader);
+        let result = read(reader, record);
+        let source = reader.get_mut().get_mut();
+        source.clear();
+        source.shrink_to(KEPT_INPUT_BYTES);
+        result
+    })
+}
+
+/// Offerings' cells one after the other in one buffer, [`COLUMNS`]`.len()` to a row: no `String`
+/// per cell, which on wasm would cost more than reading the cell (an allocation takes thousands
+/// of instructions there).
+#[derive(Clone, Debug, Default)]
+pub struct CellText {
+    text: String,
+    /// Where each cell ends in `text` (it starts where the one before ends).
+    ends: Vec<u32>,
+}
+
+impl CellText {
+    fn with_capacity(bytes: usize) -> Self {
+        Self {
+            text: String::with_capacity(bytes),
+            ends: Vec::with_capacity(bytes / 8),
+        }
+    }
+
+    fn push(&mut self, cell: &str) {
+        self.text.push_str(cell);
+        self.ends.push(self.text.len() as u32);
+    }
+
+    /// Appends the cells of `record` in its order, or `None` if any is not UTF-8.
+    fn push_record(&mut self, record: &ByteRecord) -> Option<()> {
+        let text = utf8_record(record)?;
+        let base = self.text.len() as u32;
+        self.text.push_str(text);
+        let ends = (0..record.len()).filter_map(|i| record.range(i));
+        self.ends.extend(ends.map(|r| base + r.end as u32));
+        Some(())
+    }
+
+    /// Drops the cells after the first `cells`.
+    fn truncate(&mut self, cells: usize) {
+        self.ends.truncate(cells);
+        self.text
+            .truncate(self.ends.last().map_or(0, |&end| end as usize));
+    }
+
+    /// How many cells there are.
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The cells of row `row` (cells `row * 35` on).
+    pub fn row(&self, row: usize) -> RowCells<'_> {
+        let first = row * COLUMNS.len();
+        RowCells {
+            text: &self.text,
+            start: first
+                .checked_sub(1)
+                .map_or(0, |before| self.ends[before] as usize),
+            ends: self.ends.get(first..).unwrap_or_default(),
+        }
+    }
+
+    /// Every cell, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        let starts = std::iter::once(0).chain(self.ends.iter().map(|&end| end as usize));
+        starts
+            .zip(&self.ends)
+            .map(|(start, &end)| &self.text[start..end as usize])
+    }
+}
+
+/// The cells of one row of a [`CellText`].
+#[derive(Clone, Copy, Debug)]
+pub struct RowCells<'a> {
+    text: &'a str,
+    start: usize,
+    ends: &'a [u32],
+}
+
+impl RowCells<'_> {
+    /// Appends the row as one record in the dialect of every CSV this crate writes, the `csv`
+    /// crate's writer's with `QuoteStyle::Necessary` (a test compares them): a cell holding a
+    /// comma, a quote or a line break is quoted, its quotes doubled; a record that would be
+    /// empty is `""`; "\n" ends the record. Written here rather than by the `csv` crate's writer,
+    /// which takes several times as many instructions per row on wasm: one scan of the row's
+    /// text finds the cells to quote, and the others are copied as they are.
+    fn write_record(&self, out: &mut Vec<u8>) {
+        let end = self.ends.last().map_or(self.start, |&end| end as usize);
+        let text = &self.text.as_bytes()[self.start..end];
+        out.reserve(text.len() + self.ends.len() + 1);
+        let start = out.len();
+        let mut special = first_special(text, 0);
+        let mut from = 0;
+        for (i, &end) in self.ends.iter().enumerate() {
+            let end = end as usize - self.start;
+            if i > 0 {
+                out.push(b',');
+            }
+            let cell = &text[from..end];
+            if special < end {
+                write_quoted(out, cell);
+                special = first_special(text, end);
+            } else {
+                out.extend_from_slice(cell);
+            }
+            from = end;
+        }
+        if out.len() == start {
+            out.extend_from_slice(b"\"\"");
+        }
+        out.push(b'\n');
+    }
+}
+
+impl Cells for RowCells<'_> {
+    fn cell(&self, column: Column) -> &str {
+        let i = column.index();
+        let Some(&end) = self.ends.get(i) else {
+            return "";
+        };
+        let start = match i {
+            0 => self.start,
+            _ => self.ends[i - 1] as usize,
+        };
+        self.text.get(start..end as usize).unwrap_or_default()
+    }
+}
+
+/// A catalog file, parsed and checked: each offering's cells in canonical order, its typed
+/// values and the canonical CSV record it is stored as, in flat buffers.
+#[derive(Clone, Debug, Default)]
+pub struct Catalog {
+    cells: CellText,
+    values: Vec<Values>,
+    /// The records, one after the other.
+    records: Vec<u8>,
+    record_ends: Vec<usize>,
+}
+
+/// One offering of a [`Catalog`].
+#[derive(Clone, Copy, Debug)]
+pub struct Row<'a> {
+    pub cells: RowCells<'a>,
+    pub values: &'a Values,
+    /// What the store keeps: [`RowCells::write_record`] of the cells.
+    pub record: &'a [u8],
+}
+
+impl Catalog {
+    fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn row(&self, row: usize) -> Row<'_> {
+        let start = row
+            .checked_sub(1)
+            .map_or(0, |before| self.record_ends[before]);
+        Row {
+            cells: self.cells.row(row),
+            values: &self.values[row],
+            record: &self.records[start..self.record_ends[row]],
+        }
+    }
+
+    pub fn rows(&self) -> impl Iterator<Item = Row<'_>> {
+        (0..self.len()).map(|row| self.row(row))
+    }
+
+    /// Keeps the row whose cells were pushed last.
+    fn keep(&mut self, values: Values) {
+        let row = self.cells.row(self.values.len());
+        row.write_record(&mut self.records);
+        self.record_ends.push(self.records.len());
+        self.values.push(values);
+    }
+}
+
+fn write_quoted(out: &mut Vec<u8>, cell: &[u8]) {
+    out.push(b'"');
+    for (i, part) in cell.split(|&b| b == b'"').enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b"\"\"");
+        }
+        out.extend_from_slice(part);
+    }
+    out.push(b'"');
+}
+
+/// Where the first byte from `from` on that makes a cell need quotes is: a comma, a quote or a
+/// line break; `bytes.len()` if there is none. Out of line, so that its loop is only the test
+/// of each byte (the ic0 host, wasmi, charges all of a loop's body on each turn).
+#[inline(never)]
+fn first_special(bytes: &[u8], from: usize) -> usize {
+    let rest = bytes.get(from..).unwrap_or_default();
+    let found = rest
+        .iter()
+        .position(|&b| matches!(b, b',' | b'"' | b'\n' | b'\r'));
+    found.map_or(bytes.len(), |at| from + at)
+}
+
+/// One record of `cells`, as [`RowCells::write_record`] writes it.
 pub(crate) fn write_row(cells: &[String]) -> Vec<u8> {
-    let mut writer = csv::WriterBuilder::new()
-        .quote_style(csv::QuoteStyle::Necessary)
-        .terminator(csv::Terminator::Any(b'\n'))
-        // The default 8 KiB buffer would be zeroed for every row; a row fits a few hundred bytes.
-        .buffer_capacity(ROW_BUFFER_BYTES)
-        .from_writer(Vec::with_capacity(ROW_BUFFER_BYTES));
-    // Writing one record into a Vec has no failure mode: no I/O, nothing to compare lengths with.
-    writer
-        .write_record(cells)
-        .expect("a record writes into a Vec");
-    writer.into_inner().expect("a Vec flushes")
+    let mut text = CellText::default();
+    cells.iter().for_each(|cell| text.push(cell));
+    let mut row = Vec::new();
+    text.row(0).write_record(&mut row);
+    row
+}
+
+/// The cells of a stored offering's `row`: exactly one record of 35 UTF-8 cells.
+pub(crate) fn read_offering(row: &[u8]) -> Result<CellText, String> {
+    let cells = read_row(row)?;
+    match cells.len() {
+        n if n == COLUMNS.len() => Ok(cells),
+        n => Err(format!("expected {} cells, found {n}", COLUMNS.len())),
+    }
 }
 
 /// The cells of `row`, which must hold exactly one record of UTF-8 text.
-pub(crate) fn read_row(row: &[u8]) -> Result<Vec<String>, String> {
-    ROW_READER.with_borrow_mut(|reader| {
-        let source = reader.get_mut().get_mut();
-        source.clear();
-        source.extend_from_slice(row);
-        // Rewinding also resets the parser, as for a new input.
-        reader
-            .seek_raw(SeekFrom::Start(0), Position::new())
-            .map_err(|e| e.to_string())?;
-        let mut records = reader.records();
-        let record = records
-            .next()
-            .ok_or("no record")?
-            .map_err(|e| e.to_string())?;
-        if records.next().is_some() {
-            return Err("more than one record".into());
+fn read_row(row: &[u8]) -> Result<CellText, String> {
+    match read_written(row) {
+        Some(cells) => Ok(cells),
+        None => read_any_row(row),
+    }
+}
+
+/// The cells of `row` if it is a record as [`RowCells::write_record`] writes it, as every
+/// stored row is: then one pass over its bytes gives the cells the `csv` crate's reader would,
+/// for a quarter of the instructions on wasm. `None` for any other row, which the reader then
+/// parses.
+fn read_written(row: &[u8]) -> Option<CellText> {
+    let text = std::str::from_utf8(row.strip_suffix(b"\n")?).ok()?;
+    if text.is_empty() {
+        return None;
+    }
+    let mut cells = CellText::with_capacity(row.len());
+    let mut rest = text;
+    loop {
+        let end = match rest.strip_prefix('"') {
+            Some(quoted) => {
+                rest = written_quoted(quoted, &mut cells.text)?;
+                cells.ends.push(cells.text.len() as u32);
+                0
+            }
+            None => {
+                let end = first_special(rest.as_bytes(), 0);
+                cells.push(&rest[..end]);
+                end
+            }
+        };
+        match rest.as_bytes().get(end) {
+            None => return Some(cells),
+            Some(b',') => rest = &rest[end + 1..],
+            // A quote, or a line break, outside quotes: not as written.
+            Some(_) => return None,
         }
-        let mut cells: Vec<String> = record.iter().map(String::from).collect();
+    }
+}
+
+/// Appends the text of a quoted cell as written (from after its opening quote) to `out`, its
+/// quotes undoubled; returns what follows the closing quote.
+fn written_quoted<'a>(quoted: &'a str, out: &mut String) -> Option<&'a str> {
+    let mut rest = quoted;
+    loop {
+        let at = rest.find('"')?;
+        out.push_str(&rest[..at]);
+        match rest[at + 1..].strip_prefix('"') {
+            Some(after) => {
+                out.push('"');
+                rest = after;
+            }
+            None => return Some(&rest[at + 1..]),
+        }
+    }
+}
+
+/// [`read_row`] by the `csv` crate's reader.
+fn read_any_row(row: &[u8]) -> Result<CellText, String> {
+    with_reader(row, |reader, record| {
+        if !reader.read_byte_record(record).map_err(|e| e.to_string())? {
+            return Err("no record".into());
+        }
+        let mut cells = CellText::with_capacity(row.len());
         // The reader takes a leading U+FEFF for a file's byte order mark; in a row it can only
         // be the start of an unquoted first cell, so it goes back there.
-        if let (Some(first), Some(rest)) = (cells.first_mut(), row.strip_prefix(UTF8_BOM)) {
-            if !rest.starts_with(b"\"") {
-                first.insert(0, '\u{feff}');
-            }
+        if row
+            .strip_prefix(UTF8_BOM)
+            .is_some_and(|rest| !rest.starts_with(b"\""))
+        {
+            cells.text.push('\u{feff}');
+        }
+        cells.push_record(record).ok_or("a cell is not UTF-8")?;
+        if reader.read_byte_record(record).map_err(|e| e.to_string())? {
+            return Err("more than one record".into());
         }
         Ok(cells)
     })
@@ -93,22 +378,46 @@ pub(crate) fn read_row(row: &[u8]) -> Result<Vec<String>, String> {
 /// Every offering of a catalog file with its normalised values, or every reason to refuse it.
 /// Nothing is partial: one bad row refuses the whole catalog.
 pub fn parse_catalog(bytes: &[u8]) -> Result<Vec<(Offering, Normalized)>, Vec<RowError>> {
+    let catalog = parse(bytes)?;
+    let owned = catalog.rows().map(|row| {
+        let cells = Column::ALL.map(|column| row.cells.cell(column).to_string());
+        let normalized = Normalized::new(row.values, &row.cells);
+        (Offering::from(cells), normalized)
+    });
+    Ok(owned.collect())
+}
+
+/// [`parse_catalog`] into a [`Catalog`]: what publishing uses.
+pub fn parse(bytes: &[u8]) -> Result<Catalog, Vec<RowError>> {
+    with_reader(bytes, |reader, record| parse_records(bytes, reader, record))
+}
+
+/// [`parse`] with `reader` on `bytes`.
+fn parse_records<R: io::Read>(
+    bytes: &[u8],
+    reader: &mut csv::Reader<R>,
+    record: &mut ByteRecord,
+) -> Result<Catalog, Vec<RowError>> {
     // The reader drops a UTF-8 byte order mark at the start of the input.
-    let mut reader = reader(bytes);
-    let mut record = ByteRecord::new();
-    let Some(header_row) = next_record(bytes, &mut reader, &mut record).map_err(|e| vec![e])?
-    else {
+    let Some(header_row) = next_record(bytes, reader, record).map_err(|e| vec![e])? else {
         return Err(vec![error(1, None, "empty catalog: no header row")]);
     };
     let width = record.len();
-    let positions = header(&record, header_row)?;
+    let positions = header(record, header_row)?;
+    let in_order = positions.iter().enumerate().all(|(i, &at)| i == at);
 
     let mut report = Report::default();
     let mut rows = 0usize;
-    let mut offerings = Vec::new();
-    let mut first_row_of_key: HashMap<String, u32> = HashMap::new();
+    let mut catalog = Catalog {
+        cells: CellText::with_capacity(bytes.len()),
+        records: Vec::with_capacity(bytes.len()),
+        ..Catalog::default()
+    };
+    // Each key's first row, by the key's id in `keys`.
+    let mut keys = Dict::default();
+    let mut first_rows: Vec<u32> = Vec::new();
     loop {
-        let row = match next_record(bytes, &mut reader, &mut record) {
+        let row = match next_record(bytes, reader, record) {
             Ok(Some(row)) => row,
             Ok(None) => break,
             Err(e) => {
@@ -117,32 +426,36 @@ pub fn parse_catalog(bytes: &[u8]) -> Result<Vec<(Offering, Normalized)>, Vec<Ro
             }
         };
         rows += 1;
-        let offering = match cells(&record, row, width, &positions) {
-            Ok(offering) => offering,
-            Err(errors) => {
-                errors.into_iter().for_each(|e| report.push(e));
-                continue;
-            }
-        };
-        if !offering.key().is_empty() {
-            match first_row_of_key.entry(offering.key().to_string()) {
-                Entry::Occupied(first) => report.push(error(
+        let kept = catalog.cells.len();
+        let columns = (positions.as_slice(), in_order);
+        if let Err(errors) = cells(record, row, width, columns, &mut catalog.cells) {
+            errors.into_iter().for_each(|e| report.push(e));
+            catalog.cells.truncate(kept);
+            continue;
+        }
+        let offering = catalog.cells.row(catalog.len());
+        let key = offering.key();
+        if !key.is_empty() {
+            let id = keys.intern(key.as_bytes()) as usize;
+            match first_rows.get(id) {
+                Some(first) => report.push(error(
                     row,
                     Some(Column::UniqueInternalIdentifier),
-                    &format!("duplicate offering key, first on row {}", first.get()),
+                    &format!("duplicate offering key, first on row {first}"),
                 )),
-                Entry::Vacant(slot) => {
-                    slot.insert(row);
-                }
+                None => first_rows.push(row),
             }
         }
-        match normalize(&offering) {
+        match values(&offering) {
             // Once the catalog is refused its offerings are of no use: stop keeping them.
-            Ok(normalized) if report.is_empty() => offerings.push((offering, normalized)),
-            Ok(_) => {}
-            Err(errors) => errors
-                .into_iter()
-                .for_each(|e| report.push(error(row, Some(e.column), &e.reason))),
+            Ok(values) if report.is_empty() => catalog.keep(values),
+            Ok(_) => catalog.cells.truncate(kept),
+            Err(errors) => {
+                errors
+                    .into_iter()
+                    .for_each(|e| report.push(error(row, Some(e.column), &e.reason)));
+                catalog.cells.truncate(kept);
+            }
         }
     }
     if rows == 0 {
@@ -153,7 +466,7 @@ pub fn parse_catalog(bytes: &[u8]) -> Result<Vec<(Offering, Normalized)>, Vec<Ro
         ));
     }
     if report.is_empty() {
-        Ok(offerings)
+        Ok(catalog)
     } else {
         Err(report.finish())
     }
@@ -171,9 +484,9 @@ pub fn write_catalog<'a>(rows: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
 }
 
 /// Reads the next record of `bytes`; its row is the line it starts on.
-fn next_record(
+fn next_record<R: io::Read>(
     bytes: &[u8],
-    reader: &mut csv::Reader<&[u8]>,
+    reader: &mut csv::Reader<R>,
     record: &mut ByteRecord,
 ) -> Result<Option<u32>, RowError> {
     match reader.read_byte_record(record) {
@@ -245,13 +558,14 @@ fn header(record: &ByteRecord, row: u32) -> Result<Vec<usize>, Vec<RowError>> {
     }
 }
 
-/// The row's cells in canonical order, checked for count and UTF-8.
+/// Appends the row's cells to `cells` in canonical order, checked for count and UTF-8.
 fn cells(
     record: &ByteRecord,
     row: u32,
     width: usize,
-    positions: &[usize],
-) -> Result<Offering, Vec<RowError>> {
+    (positions, in_order): (&[usize], bool),
+    cells: &mut CellText,
+) -> Result<(), Vec<RowError>> {
     if record.len() != width {
         return Err(vec![error(
             row,
@@ -259,19 +573,44 @@ fn cells(
             &format!("expected {width} cells, found {}", record.len()),
         )]);
     }
-    let mut cells = Vec::with_capacity(COLUMNS.len());
-    let mut errors = Vec::new();
-    for (column, &position) in Column::ALL.into_iter().zip(positions) {
-        match std::str::from_utf8(&record[position]) {
-            Ok(cell) => cells.push(cell.to_string()),
-            Err(_) => errors.push(error(row, Some(column), "not valid UTF-8")),
-        }
+    if in_order {
+        // Columns in canonical order (as exports write them): the cells go in as they are.
+        return cells
+            .push_record(record)
+            .ok_or_else(|| utf8_errors(record, row, positions));
     }
-    if errors.is_empty() {
-        Ok(Offering { cells })
-    } else {
-        Err(errors)
+    let text = utf8_record(record).ok_or_else(|| utf8_errors(record, row, positions))?;
+    for &position in positions {
+        cells.push(
+            record
+                .range(position)
+                .and_then(|r| text.get(r))
+                .unwrap_or_default(),
+        );
     }
+    Ok(())
+}
+
+/// The text of all `record`'s cells if each is UTF-8. One check of the whole record rather
+/// than one per cell (a few hundred instructions each on wasm): the cells are valid exactly
+/// when the record is and each starts at a character boundary.
+fn utf8_record(record: &ByteRecord) -> Option<&str> {
+    let text = std::str::from_utf8(record.as_slice()).ok()?;
+    let starts = (0..record.len()).filter_map(|i| record.range(i));
+    starts
+        .map(|r| r.start)
+        .all(|start| text.is_char_boundary(start))
+        .then_some(text)
+}
+
+/// The cells of `record` that are not UTF-8.
+#[cold]
+fn utf8_errors(record: &ByteRecord, row: u32, positions: &[usize]) -> Vec<RowError> {
+    let columns = Column::ALL.into_iter().zip(positions);
+    columns
+        .filter(|(_, &position)| std::str::from_utf8(&record[position]).is_err())
+        .map(|(column, _)| error(row, Some(column), "not valid UTF-8"))
+        .collect()
 }
 
 /// The errors of one import: the first [`MAX_ERRORS`] in full, then a count of the rest.
@@ -559,6 +898,25 @@ mod tests {
     }
 
     #[test]
+    fn a_character_split_across_two_cells_is_refused_in_both() {
+        // Each cell holds half of "é": the record's bytes together are valid UTF-8.
+        let mut bytes = edited(|grid| {
+            grid[1][Column::OfferName.index()] = "A".into();
+            grid[1][Column::Description.index()] = "B".into();
+        });
+        let name = bytes.windows(4).position(|w| w == b"\nA,B").unwrap();
+        bytes[name + 1] = 0xc3;
+        bytes[name + 3] = 0xa9;
+        assert_eq!(
+            errors(&bytes),
+            [
+                error(2, Some(Column::OfferName), "not valid UTF-8"),
+                error(2, Some(Column::Description), "not valid UTF-8"),
+            ]
+        );
+    }
+
+    #[test]
     fn an_empty_catalog_is_refused() {
         assert_eq!(
             errors(b""),
@@ -605,6 +963,95 @@ mod tests {
             last.reason,
             format!("{} more errors", 200 * 10 - MAX_ERRORS)
         );
+    }
+
+    /// What the `csv` crate's writer makes of `cells` in this crate's dialect.
+    fn csv_crate_row(cells: &[&str]) -> Vec<u8> {
+        let mut writer = csv::WriterBuilder::new()
+            .quote_style(csv::QuoteStyle::Necessary)
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(Vec::new());
+        writer.write_record(cells).unwrap();
+        writer.into_inner().unwrap()
+    }
+
+    #[test]
+    fn rows_are_written_as_the_csv_crate_writes_them() {
+        let tricky = [
+            "",
+            " ",
+            "a",
+            "a,b",
+            "say \"hi\"",
+            "\"",
+            "\"\"",
+            "line\nbreak",
+            "cr\ronly",
+            "crlf\r\n",
+            "Zürich ® 東京",
+            "  padded  ",
+            "#comment",
+            "\u{feff}bom",
+            "'single'",
+        ];
+        let mut records: Vec<Vec<&str>> = vec![vec![], vec![""], vec!["", ""]];
+        for first in tricky {
+            records.push(vec![first]);
+            for other in tricky {
+                let mut cells = vec![other; COLUMNS.len()];
+                cells[0] = first;
+                records.push(cells);
+            }
+        }
+        for cells in records {
+            let owned: Vec<String> = cells.iter().map(|cell| cell.to_string()).collect();
+            assert_eq!(write_row(&owned), csv_crate_row(&cells), "{cells:?}");
+        }
+    }
+
+    #[test]
+    fn written_rows_read_as_the_csv_crate_reads_them() {
+        let tricky = [
+            "",
+            " ",
+            "a,b",
+            "say \"hi\"",
+            "\"",
+            "line\nbreak",
+            "cr\ronly",
+            "crlf\r\n",
+            "Zürich",
+            "\u{feff}bom",
+            "#c",
+        ];
+        let all = |cells: &CellText| cells.iter().map(String::from).collect::<Vec<_>>();
+        for first in tricky {
+            for other in tricky {
+                let mut cells = vec![other.to_string(); COLUMNS.len()];
+                cells[0] = first.to_string();
+                let row = write_row(&cells);
+                let written = read_written(&row).expect("a written row");
+                assert_eq!(all(&written), cells, "{row:?}");
+                assert_eq!(all(&read_any_row(&row).unwrap()), cells, "{row:?}");
+            }
+        }
+        assert_eq!(all(&read_written(b"\"\"\n").unwrap()), [""]);
+        // Rows not as written are left to the reader.
+        for row in [
+            &b""[..],
+            b"\n",
+            b"a,b",
+            b"a,b\r\n",
+            b"a\"b,c\n",
+            b"\"a\"b,c\n",
+            b"\"a,b\n",
+            b"a\nb\n",
+            b"\xff,a\n",
+        ] {
+            assert!(read_written(row).is_none(), "{row:?}");
+        }
+        assert_eq!(all(&read_row(b"a,b\r\n").unwrap()), ["a", "b"]);
+        assert_eq!(all(&read_row(b"a\"b,c\n").unwrap()), ["a\"b", "c"]);
     }
 
     #[test]

@@ -146,6 +146,23 @@ impl Column {
     }
 }
 
+/// Read access to an offering's cells, whatever holds them.
+pub trait Cells {
+    /// The cell as written; "" for a cell that is not there.
+    fn cell(&self, column: Column) -> &str;
+
+    /// The offering key: unique within its provider's catalog.
+    fn key(&self) -> &str {
+        self.cell(Column::UniqueInternalIdentifier)
+    }
+}
+
+impl Cells for Offering {
+    fn cell(&self, column: Column) -> &str {
+        Offering::cell(self, column)
+    }
+}
+
 /// An offering as its provider wrote it: exactly 35 cells in [`COLUMNS`] order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Offering {
@@ -183,7 +200,18 @@ impl Offering {
 
     /// The offering stored by [`Offering::to_csv_row`]: exactly one record of 35 UTF-8 cells.
     pub fn from_csv_row(row: &[u8]) -> Result<Offering, String> {
-        Offering::new(csv_format::read_row(row)?)
+        let cells = csv_format::read_offering(row)?;
+        Ok(Self {
+            cells: cells.iter().map(String::from).collect(),
+        })
+    }
+}
+
+impl From<[String; COLUMNS.len()]> for Offering {
+    fn from(cells: [String; COLUMNS.len()]) -> Self {
+        Self {
+            cells: cells.into(),
+        }
     }
 }
 
@@ -275,6 +303,78 @@ pub struct Normalized {
     pub payment_methods: Vec<String>,
 }
 
+/// The typed values [`normalize`] checks and derives, without the texts: what publishing,
+/// the index and replies need, built without allocating (the texts are read from the cells,
+/// borrowed). Fields as in [`Normalized`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Values {
+    pub currency: [u8; 3],
+    pub price_minor: u64,
+    pub setup_fee_minor: u64,
+    pub visible: bool,
+    pub product_type: ProductType,
+    pub virtualization: Virtualization,
+    pub billing: BillingInterval,
+    pub stock: Stock,
+    pub processor_amount: u32,
+    pub processor_cores: u32,
+    pub total_cores: u32,
+    pub cpu_mhz: Option<u32>,
+    pub memory_ecc: Option<MemoryEcc>,
+    pub memory_mb: u64,
+    pub hdd_count: u32,
+    pub hdd_gb: u64,
+    pub ssd_count: u32,
+    pub ssd_gb: u64,
+    pub uplink_mbit: Option<u32>,
+    pub traffic_gb: Option<u64>,
+    pub country: [u8; 2],
+    pub coordinates: Option<(f64, f64)>,
+}
+
+impl Normalized {
+    /// `values` with the texts of `offering`'s cells.
+    pub fn new(values: &Values, offering: &impl Cells) -> Self {
+        let v = *values;
+        let text_of = |column| text(offering.cell(column)).map(String::from);
+        let list_of = |column| list(offering.cell(column)).map(String::from).collect();
+        Self {
+            currency: v.currency,
+            price_minor: v.price_minor,
+            setup_fee_minor: v.setup_fee_minor,
+            visible: v.visible,
+            product_type: v.product_type,
+            virtualization: v.virtualization,
+            billing: v.billing,
+            stock: v.stock,
+            processor_brand: text_of(Column::ProcessorBrand),
+            processor_amount: v.processor_amount,
+            processor_cores: v.processor_cores,
+            total_cores: v.total_cores,
+            cpu_mhz: v.cpu_mhz,
+            processor_name: text_of(Column::ProcessorName),
+            memory_ecc: v.memory_ecc,
+            memory_type: text_of(Column::MemoryType),
+            memory_mb: v.memory_mb,
+            hdd_count: v.hdd_count,
+            hdd_gb: v.hdd_gb,
+            ssd_count: v.ssd_count,
+            ssd_gb: v.ssd_gb,
+            unmetered: list_of(Column::Unmetered),
+            uplink_mbit: v.uplink_mbit,
+            traffic_gb: v.traffic_gb,
+            country: v.country,
+            city: offering.cell(Column::DatacenterCity).trim().to_string(),
+            coordinates: v.coordinates,
+            features: list_of(Column::Features),
+            operating_systems: list_of(Column::OperatingSystems),
+            control_panel: text_of(Column::ControlPanel),
+            gpu_name: text_of(Column::GpuName),
+            payment_methods: list_of(Column::PaymentMethods),
+        }
+    }
+}
+
 /// Why a cell is not acceptable.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CellError {
@@ -283,7 +383,13 @@ pub struct CellError {
 }
 
 /// The typed values of `offering`, or every cell that is not acceptable, each with its reason.
-pub fn normalize(offering: &Offering) -> Result<Normalized, Vec<CellError>> {
+pub fn normalize(offering: &impl Cells) -> Result<Normalized, Vec<CellError>> {
+    values(offering).map(|values| Normalized::new(&values, offering))
+}
+
+/// [`normalize`] without the texts: the checks and every typed value, nothing allocated unless
+/// a cell is refused.
+pub fn values(offering: &impl Cells) -> Result<Values, Vec<CellError>> {
     let mut check = Check {
         offering,
         errors: Vec::new(),
@@ -318,9 +424,7 @@ pub fn normalize(offering: &Offering) -> Result<Normalized, Vec<CellError>> {
         ),
         _ => None,
     };
-    let cpu_mhz = check.cell(Column::ProcessorSpeed, |s| {
-        optional(s, |s| quantity(s, SPEED_UNITS).and_then(to_u32))
-    });
+    let cpu_mhz = check.cell(Column::ProcessorSpeed, cpu_mhz);
     let memory_ecc = check.cell(Column::MemoryErrorCorrection, |s| {
         optional(s, |s| choice(s, "memory error correction", MEMORY_ECC))
     });
@@ -342,11 +446,9 @@ pub fn normalize(offering: &Offering) -> Result<Normalized, Vec<CellError>> {
     let country = check.cell(Column::DatacenterCountry, |s| letters(s, "country code"));
     let coordinates = check.cell(Column::DatacenterCoordinates, coordinates);
 
-    let text_of = |column| optional_text(offering.cell(column));
-    let list_of = |column| list(offering.cell(column));
     // Every value is present exactly when no cell was rejected.
-    let normalized = (|| {
-        Some(Normalized {
+    let values = (|| {
+        Some(Values {
             currency: currency?,
             price_minor: price_minor?,
             setup_fee_minor: setup_fee_minor?,
@@ -355,55 +457,51 @@ pub fn normalize(offering: &Offering) -> Result<Normalized, Vec<CellError>> {
             virtualization: virtualization?,
             billing: billing?,
             stock: stock?,
-            processor_brand: text_of(Column::ProcessorBrand),
             processor_amount: processor_amount?,
             processor_cores: processor_cores?,
             total_cores: total_cores?,
             cpu_mhz: cpu_mhz?,
-            processor_name: text_of(Column::ProcessorName),
             memory_ecc: memory_ecc?,
-            memory_type: text_of(Column::MemoryType),
             memory_mb: memory_mb?,
             hdd_count: hdd_count?,
             hdd_gb: hdd_gb?,
             ssd_count: ssd_count?,
             ssd_gb: ssd_gb?,
-            unmetered: list_of(Column::Unmetered),
             uplink_mbit: uplink_mbit?,
             traffic_gb: traffic_gb?,
             country: country?,
-            city: offering.cell(Column::DatacenterCity).trim().to_string(),
             coordinates: coordinates?,
-            features: list_of(Column::Features),
-            operating_systems: list_of(Column::OperatingSystems),
-            control_panel: text_of(Column::ControlPanel),
-            gpu_name: text_of(Column::GpuName),
-            payment_methods: list_of(Column::PaymentMethods),
         })
     })();
-    match normalized {
-        Some(normalized) if check.errors.is_empty() => Ok(normalized),
+    match values {
+        Some(values) if check.errors.is_empty() => Ok(values),
         _ => Err(check.errors),
     }
 }
 
 /// Collects the errors of one offering's cells, so a provider sees them all at once.
-struct Check<'a> {
-    offering: &'a Offering,
+struct Check<'a, C> {
+    offering: &'a C,
     errors: Vec<CellError>,
 }
 
-impl Check<'_> {
+impl<C: Cells> Check<'_, C> {
     fn sizes(&mut self) {
         for column in Column::ALL {
             let len = self.offering.cell(column).len();
             if len > MAX_CELL_BYTES {
-                self.errors.push(CellError {
-                    column,
-                    reason: format!("oversized cell: {len} bytes, at most {MAX_CELL_BYTES}"),
-                });
+                self.oversized(column, len);
             }
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn oversized(&mut self, column: Column, len: usize) {
+        self.errors.push(CellError {
+            column,
+            reason: format!("oversized cell: {len} bytes, at most {MAX_CELL_BYTES}"),
+        });
     }
 
     /// The parsed cell, or `None` with the reason recorded. An oversized cell is not parsed:
@@ -421,9 +519,19 @@ impl Check<'_> {
     }
 
     fn value<T>(&mut self, column: Column, result: Result<T, String>) -> Option<T> {
-        result
-            .map_err(|reason| self.errors.push(CellError { column, reason }))
-            .ok()
+        match result {
+            Ok(value) => Some(value),
+            Err(reason) => {
+                self.refuse(column, reason);
+                None
+            }
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn refuse(&mut self, column: Column, reason: String) {
+        self.errors.push(CellError { column, reason });
     }
 }
 
@@ -505,6 +613,22 @@ fn shown(cell: &str) -> String {
     }
 }
 
+// The parsers below build their error messages in separate, cold functions: the ic0 host
+// (wasmi) charges all the instructions of a function's body on entry, outside its loops,
+// whichever branches are then taken, so formatting code inlined into a parser would cost as
+// much as the parsing on every valid cell.
+
+/// A message about `cell`: `before`, the cell quoted, `after`.
+#[cold]
+#[inline(never)]
+fn refused(before: &str, cell: &str, after: &str) -> String {
+    format!("{before}{}{after}", shown(cell))
+}
+
+fn too_large(cell: &str) -> String {
+    refused("", cell, " is too large")
+}
+
 fn required(cell: &str) -> Result<&str, String> {
     match cell.trim() {
         "" => Err("required".into()),
@@ -517,10 +641,7 @@ fn required(cell: &str) -> Result<&str, String> {
 fn offering_key(cell: &str) -> Result<(), String> {
     required(cell)?;
     if cell.len() > MAX_KEY_BYTES {
-        Err(format!(
-            "offering key of {} bytes, at most {MAX_KEY_BYTES}",
-            cell.len()
-        ))
+        Err(long_key(cell.len()))
     } else if cell.trim() != cell {
         Err("offering key has surrounding whitespace".into())
     } else if cell.chars().any(char::is_control) {
@@ -528,6 +649,12 @@ fn offering_key(cell: &str) -> Result<(), String> {
     } else {
         Ok(())
     }
+}
+
+#[cold]
+#[inline(never)]
+fn long_key(len: usize) -> String {
+    format!("offering key of {len} bytes, at most {MAX_KEY_BYTES}")
 }
 
 /// `parse(cell)`, or `default` when the cell is blank.
@@ -551,36 +678,36 @@ fn optional<T>(
     or_default(cell, None, |cell| parse(cell).map(Some))
 }
 
-fn optional_text(cell: &str) -> Option<String> {
-    Some(cell.trim())
-        .filter(|s| !s.is_empty())
-        .map(String::from)
+/// A text cell, trimmed; `None` when blank.
+pub fn text(cell: &str) -> Option<&str> {
+    Some(cell.trim()).filter(|s| !s.is_empty())
 }
 
-/// A comma-separated cell: items trimmed, empty ones dropped.
-fn list(cell: &str) -> Vec<String> {
+/// A comma-separated cell's items, trimmed, empty ones dropped.
+pub fn list(cell: &str) -> impl Iterator<Item = &str> {
     cell.split(',')
         .map(str::trim)
         .filter(|item| !item.is_empty())
-        .map(String::from)
-        .collect()
 }
 
 /// One of `options` by name, case-insensitively.
 fn choice<T: Copy>(cell: &str, what: &str, options: &[(&str, T)]) -> Result<T, String> {
     let cell = cell.trim();
-    options
+    match options
         .iter()
         .find(|(name, _)| name.eq_ignore_ascii_case(cell))
-        .map(|&(_, value)| value)
-        .ok_or_else(|| {
-            let names: Vec<&str> = options.iter().map(|&(name, _)| name).collect();
-            format!(
-                "unknown {what} {}; expected one of: {}",
-                shown(cell),
-                names.join(", ")
-            )
-        })
+    {
+        Some(&(_, value)) => Ok(value),
+        None => Err(unknown(cell, what, options)),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn unknown<T>(cell: &str, what: &str, options: &[(&str, T)]) -> String {
+    let names: Vec<&str> = options.iter().map(|&(name, _)| name).collect();
+    let expected = format!("; expected one of: {}", names.join(", "));
+    refused(&format!("unknown {what} "), cell, &expected)
 }
 
 /// An ISO code of `N` ASCII letters, upper-cased.
@@ -590,35 +717,45 @@ fn letters<const N: usize>(cell: &str, what: &str) -> Result<[u8; N], String> {
         .ok()
         .filter(|code| code.iter().all(u8::is_ascii_alphabetic))
         .map(|code| code.map(|b| b.to_ascii_uppercase()))
-        .ok_or_else(|| format!("expected a {what} of {N} letters, found {}", shown(cell)))
+        .ok_or_else(|| not_letters(cell, what, N))
+}
+
+#[cold]
+#[inline(never)]
+fn not_letters(cell: &str, what: &str, n: usize) -> String {
+    refused(
+        &format!("expected a {what} of {n} letters, found "),
+        cell,
+        "",
+    )
 }
 
 /// A count: a whole non-negative number.
 fn count(cell: &str) -> Result<u32, String> {
     let cell = cell.trim();
     if !cell.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("expected a whole number, found {}", shown(cell)));
+        return Err(refused("expected a whole number, found ", cell, ""));
     }
-    cell.parse()
-        .map_err(|_| format!("{} is too large", shown(cell)))
+    cell.parse().map_err(|_| too_large(cell))
 }
 
 /// A price with at most two decimals, in hundredths: "99.99" → 9999, "100" → 10000.
 fn money(cell: &str) -> Result<u64, String> {
     let cell = cell.trim();
     if cell.starts_with('-') {
-        return Err(format!("negative amount {}", shown(cell)));
+        return Err(refused("negative amount ", cell, ""));
     }
     let (whole, cents) = cell.split_once('.').unwrap_or((cell, "00"));
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     if !digits(whole) || !digits(cents) {
-        return Err(format!(
-            "expected an amount such as 99.99, found {}",
-            shown(cell)
+        return Err(refused(
+            "expected an amount such as 99.99, found ",
+            cell,
+            "",
         ));
     }
     if cents.len() > 2 {
-        return Err(format!("more than 2 decimals in {}", shown(cell)));
+        return Err(refused("more than 2 decimals in ", cell, ""));
     }
     // One decimal means tenths: "9.5" is 950 hundredths.
     let cents_scale = if cents.len() == 1 { 10 } else { 1 };
@@ -628,7 +765,7 @@ fn money(cell: &str) -> Result<u64, String> {
         .and_then(|whole| whole.checked_mul(100))
         .zip(cents.parse::<u64>().ok())
         .and_then(|(whole, cents)| whole.checked_add(cents * cents_scale))
-        .ok_or_else(|| format!("amount {} is too large", shown(cell)))
+        .ok_or_else(|| refused("amount ", cell, " is too large"))
 }
 
 /// A decimal number with a unit from `units` (matched case-insensitively, space optional), in
@@ -636,60 +773,77 @@ fn money(cell: &str) -> Result<u64, String> {
 fn quantity(cell: &str, units: &[(&str, u64)]) -> Result<u64, String> {
     let cell = cell.trim();
     let split = cell
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .bytes()
+        .position(|b| !(b.is_ascii_digit() || b == b'.'))
         .unwrap_or(cell.len());
     let (number, unit) = (&cell[..split], cell[split..].trim());
-    let expected = || {
-        let names: Vec<&str> = units
-            .iter()
-            .map(|&(name, _)| name)
-            .filter(|name| !name.is_empty())
-            .collect();
-        format!(
-            "expected a number with a unit ({}), found {}",
-            names.join(", "),
-            shown(cell)
-        )
-    };
-    let factor = units
+    let Some(&(_, factor)) = units
         .iter()
         .find(|(name, _)| name.eq_ignore_ascii_case(unit))
-        .map(|&(_, factor)| factor)
-        .ok_or_else(expected)?;
+    else {
+        return Err(no_quantity(cell, units));
+    };
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
     let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
     if whole.is_empty() || !digits(whole) || !digits(fraction) || number.ends_with('.') {
-        return Err(expected());
+        return Err(no_quantity(cell, units));
     }
-    // Exact in u128: whole × factor plus the rounded fraction × factor.
-    let too_large = || format!("{} is too large", shown(cell));
+    // Exact: whole × factor plus the rounded fraction × factor. At most 9 decimals times a
+    // factor of at most 2^20 fits a u64, and a whole part past u64::MAX is too large anyway
+    // (u64 rather than u128 arithmetic, whose division alone costs thousands of instructions on
+    // wasm).
     let fraction = &fraction[..fraction.len().min(9)];
-    let scale = 10u128.pow(fraction.len() as u32);
-    let whole: u128 = whole.parse().map_err(|_| too_large())?;
-    let fraction: u128 = if fraction.is_empty() {
+    let scale = 10u64.pow(fraction.len() as u32);
+    let whole: u64 = whole.parse().map_err(|_| too_large(cell))?;
+    let fraction: u64 = if fraction.is_empty() {
         0
     } else {
-        fraction.parse().map_err(|_| too_large())?
+        fraction.parse().map_err(|_| too_large(cell))?
     };
-    let factor = u128::from(factor);
     whole
         .checked_mul(factor)
         .and_then(|whole| whole.checked_add((fraction * factor + scale / 2) / scale))
-        .and_then(|total| u64::try_from(total).ok())
-        .ok_or_else(too_large)
+        .ok_or_else(|| too_large(cell))
+}
+
+#[cold]
+#[inline(never)]
+fn no_quantity(cell: &str, units: &[(&str, u64)]) -> String {
+    let names: Vec<&str> = units
+        .iter()
+        .map(|&(name, _)| name)
+        .filter(|name| !name.is_empty())
+        .collect();
+    let before = format!(
+        "expected a number with a unit ({}), found ",
+        names.join(", ")
+    );
+    refused(&before, cell, "")
+}
+
+/// The "Processor Speed" cell in MHz: "2.6 GHz" → 2600; `None` when blank.
+pub fn cpu_mhz(cell: &str) -> Result<Option<u32>, String> {
+    optional(cell, |s| quantity(s, SPEED_UNITS).and_then(to_u32))
 }
 
 fn to_u32(value: u64) -> Result<u32, String> {
-    u32::try_from(value).map_err(|_| format!("{value} is too large"))
+    u32::try_from(value).map_err(|_| value_too_large(value))
+}
+
+#[cold]
+#[inline(never)]
+fn value_too_large(value: u64) -> String {
+    format!("{value} is too large")
 }
 
 /// "latitude,longitude" in degrees, each within its range.
 fn coordinates(cell: &str) -> Result<Option<(f64, f64)>, String> {
     optional(cell, |cell| {
         let bad = || {
-            format!(
-                "expected \"latitude,longitude\" in degrees, found {}",
-                shown(cell.trim())
+            refused(
+                "expected \"latitude,longitude\" in degrees, found ",
+                cell.trim(),
+                "",
             )
         };
         let (lat, lon) = cell.split_once(',').ok_or_else(bad)?;

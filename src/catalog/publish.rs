@@ -7,12 +7,12 @@
 //! they were.
 
 use crate::catalog::changes::{self, ChangeKind};
-use crate::catalog::csv_format::{self, RowError};
-use crate::catalog::offering::{Normalized, Offering};
+use crate::catalog::csv_format::{self, Catalog, RowError};
+use crate::catalog::index;
+use crate::catalog::offering::Cells;
 use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
 use crate::catalog::signing::{self, Operation};
 use crate::catalog::store::{self, ProviderRecord};
-use crate::catalog::{index, text};
 use crate::config;
 use crate::counters::{self, Counter};
 use crate::runtime::Runtime;
@@ -211,7 +211,9 @@ pub(super) fn apply(
 /// Everything a change writes, computed before anything is.
 #[derive(Default)]
 struct Plan {
-    /// Offerings to write: `id` is `Some` for a changed one (it keeps its id).
+    /// The offerings of the CSV sent, if any.
+    catalog: Catalog,
+    /// Offerings to write, by row of `catalog`.
     writes: Vec<Write>,
     /// `(key, id)` of the offerings to remove.
     removals: Vec<(String, u64)>,
@@ -223,10 +225,9 @@ struct Plan {
 }
 
 struct Write {
+    /// `Some` for a changed offering: it keeps its id.
     id: Option<u64>,
-    offering: Offering,
-    normalized: Normalized,
-    row: Vec<u8>,
+    row: usize,
 }
 
 fn plan_rows(
@@ -242,7 +243,7 @@ fn plan_rows(
     if csv.len() as u64 > config.max_catalog_bytes {
         return Err(too_large);
     }
-    let rows = csv_format::parse_catalog(csv).map_err(invalid_csv)?;
+    let catalog = csv_format::parse(csv).map_err(invalid_csv)?;
     let provider_id = record.map(|record| record.id);
     // A replace finds its stored offerings here; what is left over at the end goes.
     let mut previous: HashMap<String, u64> = match (replace, provider_id) {
@@ -254,12 +255,12 @@ fn plan_rows(
         (false, Some(record)) => (u64::from(record.offerings), record.csv_bytes),
         _ => (0, 0),
     };
-    for (offering, normalized) in rows {
-        let row = offering.to_csv_row();
+    for (at, row) in catalog.rows().enumerate() {
+        let key = row.cells.key();
         let id = if replace {
-            previous.remove(offering.key())
+            previous.remove(key)
         } else {
-            provider_id.and_then(|provider| index::lookup(provider, offering.key()))
+            provider_id.and_then(|provider| index::lookup(provider, key))
         };
         let stored = id.and_then(|id| Some((id, store::row(id)?)));
         match &stored {
@@ -269,18 +270,17 @@ fn plan_rows(
             }
             _ => offerings += 1,
         }
-        csv_bytes += row.len() as u64;
-        if stored.as_ref().is_some_and(|(_, old)| *old == row) {
+        csv_bytes += row.record.len() as u64;
+        if stored.as_ref().is_some_and(|(_, old)| old == row.record) {
             plan.unchanged += 1;
             continue;
         }
         plan.writes.push(Write {
             id: stored.map(|(id, _)| id),
-            offering,
-            normalized,
-            row,
+            row: at,
         });
     }
+    plan.catalog = catalog;
     plan.removals = previous.into_iter().collect();
     plan.removals.sort_unstable_by_key(|(_, id)| *id);
     if offerings > u64::from(config.max_offerings_per_provider) {
@@ -331,7 +331,11 @@ fn commit(
     record: Option<ProviderRecord>,
     plan: Plan,
 ) -> Receipt {
-    let mut record = record.unwrap_or_else(|| store::add_provider(provider, now));
+    let mut record = record.unwrap_or_else(|| {
+        let record = store::add_provider(provider, now);
+        index::add_provider(record.id, provider);
+        record
+    });
     let provider_id = record.id;
     for (key, id) in &plan.removals {
         store::remove_offering(*id);
@@ -344,19 +348,19 @@ fn commit(
         index::remove_provider(provider_id);
     }
     let upserted = plan.writes.len() as u32;
-    for write in plan.writes {
+    for write in &plan.writes {
+        let row = plan.catalog.row(write.row);
         let id = match write.id {
             Some(id) => {
                 index::remove(id);
+                store::put_offering(id, provider_id, row.record);
                 id
             }
-            None => store::new_offering_id(),
+            None => store::add_offering(provider_id, row.record),
         };
-        let key = write.offering.key();
-        let terms = text::offering_terms(&write.offering);
-        index::insert(id, provider_id, key, &write.normalized, &terms);
+        let key = row.cells.key();
+        index::insert(id, provider_id, &row.cells, row.values);
         changes::record(provider_id, ChangeKind::Upsert, key, now);
-        store::put_offering(id, provider_id, &write.row);
     }
     record.seq = seq;
     record.offerings = plan.offerings;

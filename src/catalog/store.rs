@@ -101,6 +101,18 @@ pub fn provider_key(provider_id: u32) -> Option<ProviderKey> {
         .map(|bytes| ProviderKey::from_bytes(Cow::Owned(bytes)))
 }
 
+/// Every provider ever seen as `(id, key)`, in id order.
+pub fn providers() -> Vec<(u32, ProviderKey)> {
+    PROVIDERS.with_borrow(|map| {
+        let ids = map.range(Slot::Id(0)..);
+        ids.filter_map(|entry| match *entry.key() {
+            Slot::Id(id) => Some((id, ProviderKey::from_bytes(Cow::Owned(entry.value())))),
+            _ => None,
+        })
+        .collect()
+    })
+}
+
 /// Providers ever seen, including removed ones (which keep their record).
 pub fn provider_count() -> u64 {
     u64::from(counters().next_provider_id)
@@ -131,8 +143,23 @@ pub(super) fn set_provider(key: &ProviderKey, record: &ProviderRecord) {
     PROVIDERS.with_borrow_mut(|map| map.insert(Slot::Key(*key), record.encode()));
 }
 
+/// Stores the row of a new offering; returns its id.
+pub(super) fn add_offering(provider_id: u32, row: &[u8]) -> u64 {
+    let address = ROWS.with(|rows| rows.place(0, 0, row));
+    let slot = RowSlot {
+        address,
+        len: row_len(row),
+        provider_id,
+    };
+    SLOTS.with(|slots| {
+        slots.push(&slot);
+        slots.len() - 1
+    })
+}
+
 /// A fresh offering id, to be filled by [`put_offering`].
-pub(super) fn new_offering_id() -> u64 {
+#[cfg(test)]
+fn new_offering_id() -> u64 {
     SLOTS.with(|slots| {
         slots.push(&RowSlot::default());
         slots.len() - 1
@@ -147,17 +174,20 @@ pub(super) fn new_upload_id() -> u64 {
     id
 }
 
-/// Stores the row of offering `id` (from [`new_offering_id`], or one stored before).
+/// Stores the row of offering `id`, stored before.
 pub(super) fn put_offering(id: u64, provider_id: u32, row: &[u8]) {
     let old = SLOTS.with(|slots| slots.get(id)).unwrap_or_default();
     let address = ROWS.with(|rows| rows.place(old.address, old.len, row));
-    let len = u32::try_from(row.len()).expect("a row is far below 4 GiB");
     let slot = RowSlot {
         address,
-        len,
+        len: row_len(row),
         provider_id,
     };
     SLOTS.with(|slots| slots.set(id, &slot));
+}
+
+fn row_len(row: &[u8]) -> u32 {
+    u32::try_from(row.len()).expect("a row is far below 4 GiB")
 }
 
 pub(super) fn remove_offering(id: u64) {
@@ -280,12 +310,15 @@ impl Storable for RowSlot {
 mod rows {
     use crate::memory::Memory;
     use ic_stable_structures::Memory as _;
+    use std::cell::RefCell;
 
     const MAGIC: &[u8; 4] = b"ROW1";
     const BUMP: u64 = 8;
     const LIVE: u64 = 16;
     const HEADS: u64 = 64;
     const HEADER_BYTES: u64 = 4096;
+    /// Where the header's words end: the free-list heads are its last.
+    const WORDS_END: u64 = HEADS + 8 * CLASSES;
     const SMALL_STEP: u64 = 64;
     const SMALL_CLASSES: u64 = 64;
     const LARGE_STEP: u64 = 4096;
@@ -293,12 +326,22 @@ mod rows {
     const CLASSES: u64 = 256;
     const PAGE: u64 = 65_536;
 
-    pub struct Heap(Memory);
+    pub struct Heap {
+        memory: Memory,
+        /// The header's words (bump address, live rows, free-list heads), read from stable
+        /// memory once and then from here; writes go to both. Only this heap writes its
+        /// region, and a trap rolls the heap back with stable memory, so the copy stays
+        /// exact, and a row placed reads and writes stable memory a third as often.
+        words: RefCell<Vec<u64>>,
+    }
 
     impl Heap {
         pub fn init(memory: Memory) -> Self {
-            let heap = Self(memory);
-            if heap.0.size() == 0 {
+            let heap = Self {
+                memory,
+                words: RefCell::default(),
+            };
+            if heap.memory.size() == 0 {
                 heap.write_at(0, MAGIC);
                 heap.set(BUMP, HEADER_BYTES);
             }
@@ -311,7 +354,7 @@ mod rows {
 
         pub fn read(&self, address: u64, len: u32) -> Vec<u8> {
             let mut row = vec![0; len as usize];
-            self.0.read(address, &mut row);
+            self.memory.read(address, &mut row);
             row
         }
 
@@ -355,23 +398,44 @@ mod rows {
         }
 
         fn get(&self, address: u64) -> u64 {
+            if address < WORDS_END {
+                return self.header_words()[(address / 8) as usize];
+            }
             let mut bytes = [0; 8];
-            self.0.read(address, &mut bytes);
+            self.memory.read(address, &mut bytes);
             u64::from_le_bytes(bytes)
         }
 
         fn set(&self, address: u64, value: u64) {
+            if address < WORDS_END {
+                if let Some(word) = self.words.borrow_mut().get_mut((address / 8) as usize) {
+                    *word = value;
+                }
+            }
             self.write_at(address, &value.to_le_bytes());
+        }
+
+        /// The header's words, read from stable memory the first time.
+        fn header_words(&self) -> std::cell::Ref<'_, Vec<u64>> {
+            if self.words.borrow().is_empty() {
+                let mut bytes = vec![0; WORDS_END as usize];
+                self.memory.read(0, &mut bytes);
+                let words = bytes
+                    .chunks_exact(8)
+                    .map(|word| u64::from_le_bytes(word.try_into().expect("8 bytes")));
+                *self.words.borrow_mut() = words.collect();
+            }
+            self.words.borrow()
         }
 
         fn write_at(&self, address: u64, bytes: &[u8]) {
             let end = address + bytes.len() as u64;
-            let size = self.0.size() * PAGE;
+            let size = self.memory.size() * PAGE;
             // Only a full stable memory fails to grow; no state may be built on a lost row.
-            if end > size && self.0.grow((end - size).div_ceil(PAGE)) < 0 {
+            if end > size && self.memory.grow((end - size).div_ceil(PAGE)) < 0 {
                 ic_cdk::trap("stable memory is full");
             }
-            self.0.write(address, bytes);
+            self.memory.write(address, bytes);
         }
     }
 

@@ -8,6 +8,7 @@ mod view;
 pub use view::OfferingView;
 
 use crate::catalog::csv_format::write_catalog;
+use crate::catalog::index;
 use crate::catalog::search::query::Format;
 use candid::{CandidType, Deserialize};
 use serde::Serialize;
@@ -53,11 +54,13 @@ pub struct JsonCatalog {
     pub server_offerings_csv: String,
 }
 
-/// A row to encode: the provider's id and the offering's stored CSV row.
+/// A row to encode: the provider's id and the offering's stored CSV row, and the index's
+/// values of it when the caller has them (they spare parsing the row's values again).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Item {
     pub provider: u32,
     pub row: Vec<u8>,
+    pub indexed: Option<index::Row>,
 }
 
 /// What went into a reply: `taken` items of the page were consumed (encoded, or skipped as
@@ -112,7 +115,12 @@ pub fn records(
     let mut left = Budget::new(budget);
     let mut taken = 0;
     for item in items {
-        let Some(Item { provider, row }) = item else {
+        let Some(Item {
+            provider,
+            row,
+            indexed,
+        }) = item
+        else {
             taken += 1;
             continue;
         };
@@ -128,7 +136,11 @@ pub fn records(
             },
         };
         let position = known.unwrap_or(ids.len()) as u32;
-        let Some(view) = OfferingView::of_row(position, &row) else {
+        let view = match &indexed {
+            Some(indexed) => OfferingView::of_indexed(position, &row, indexed),
+            None => OfferingView::of_row(position, &row),
+        };
+        let Some(view) = view else {
             taken += 1;
             continue;
         };
@@ -216,7 +228,7 @@ fn groups(
     let mut left = Budget::new(budget);
     let mut taken = 0;
     for item in items {
-        let Some(Item { provider, row }) = item else {
+        let Some(Item { provider, row, .. }) = item else {
             taken += 1;
             continue;
         };

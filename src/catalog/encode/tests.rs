@@ -1,6 +1,6 @@
 use super::*;
 use crate::catalog::csv_format::parse_catalog;
-use crate::catalog::index::testing::{fixture, synthetic, Sample};
+use crate::catalog::index::testing::{fixture, index_of, synthetic, Sample};
 use crate::catalog::search::kinds::{ProductType, Stock};
 use candid::encode_one;
 
@@ -18,6 +18,7 @@ fn items() -> Vec<Option<Item>> {
             Some(Item {
                 provider: 1 + n as u32 % 2,
                 row,
+                indexed: None,
             })
         })
         .collect()
@@ -53,6 +54,27 @@ fn records_give_typed_values_the_row_and_each_pem_once() {
     assert!(first.unmetered && first.visible);
     assert!(!value.offerings[2].visible);
     assert_eq!(first.csv_row.as_bytes(), fixture()[0].row());
+}
+
+#[test]
+fn views_from_the_index_are_the_views_of_the_rows() {
+    let mut samples = synthetic(9, 3, 40);
+    samples.push(fixture());
+    let index = index_of(&samples);
+    for slot in 0..index.columns.slots() as u32 {
+        let indexed = index.columns.row(slot).unwrap();
+        let provider = indexed.provider as usize;
+        let sample = &samples[provider][(indexed.id % 1_000_000) as usize];
+        let row = sample.row();
+        let view = OfferingView::of_row(5, &row);
+        assert!(view.is_some());
+        assert_eq!(
+            OfferingView::of_indexed(5, &row, &indexed),
+            view,
+            "{}",
+            sample.key()
+        );
+    }
 }
 
 #[test]
@@ -108,6 +130,7 @@ fn missing_rows_and_providers_are_skipped_but_counted() {
     items.push(Some(Item {
         provider: 500,
         row: fixture()[0].row(),
+        indexed: None,
     }));
     for format in [Format::Records, Format::PemCsv, Format::Json] {
         let encoded = results(format, items.clone(), pem, REPLY_BUDGET);
@@ -163,6 +186,7 @@ fn trimmed_replies_stay_within_budget_and_lose_no_row() {
             Some(Item {
                 provider: p as u32,
                 row: s.row(),
+                indexed: None,
             })
         })
         .collect();

@@ -1,8 +1,11 @@
 //! An offering as a typed Candid record: the values a client filters and shows, plus the CSV
 //! row itself, which carries every cell losslessly.
 
-use crate::catalog::offering::{normalize, Column, Offering};
+use crate::catalog::csv_format;
+use crate::catalog::index;
+use crate::catalog::offering::{cpu_mhz, list, text as optional_text, values, Cells, Column};
 use crate::catalog::search::kinds::{BillingInterval, ProductType, Stock, Virtualization};
+use crate::catalog::text::utf8_string;
 use candid::{CandidType, Deserialize};
 
 /// Bytes an encoded view takes beyond its texts: numbers, variant and option tags, the lengths
@@ -37,19 +40,34 @@ pub struct OfferingView {
     pub csv_row: String,
 }
 
+/// The typed values of a view: from the row's cells, or from the index, which holds them.
+struct Numbers {
+    price_minor: u64,
+    currency: [u8; 3],
+    product_type: ProductType,
+    virtualization: Virtualization,
+    billing: BillingInterval,
+    stock: Stock,
+    total_cores: u32,
+    cpu_mhz: Option<u32>,
+    memory_mb: u64,
+    ssd_gb: u64,
+    hdd_gb: u64,
+    country: [u8; 2],
+    unmetered: bool,
+    visible: bool,
+}
+
 impl OfferingView {
     /// The view of a stored row; `None` only if the row does not parse, which the store rules
     /// out (it keeps rows that passed this same parse on import).
     pub fn of_row(provider: u32, row: &[u8]) -> Option<Self> {
-        let offering = Offering::from_csv_row(row).ok()?;
-        let n = normalize(&offering).ok()?;
-        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
-        Some(Self {
-            provider,
-            key: offering.key().to_string(),
-            name: offering.cell(Column::OfferName).trim().to_string(),
+        let cells = csv_format::read_offering(row).ok()?;
+        let offering = cells.row(0);
+        let n = values(&offering).ok()?;
+        let numbers = Numbers {
             price_minor: n.price_minor,
-            currency: text(&n.currency),
+            currency: n.currency,
             product_type: n.product_type.into(),
             virtualization: n.virtualization.into(),
             billing: n.billing.into(),
@@ -59,13 +77,63 @@ impl OfferingView {
             memory_mb: n.memory_mb,
             ssd_gb: n.ssd_gb,
             hdd_gb: n.hdd_gb,
-            gpu_name: n.gpu_name,
-            country: text(&n.country),
-            city: n.city,
-            unmetered: !n.unmetered.is_empty(),
+            country: n.country,
+            unmetered: list(offering.cell(Column::Unmetered)).next().is_some(),
             visible: n.visible,
-            csv_row: text(row),
-        })
+        };
+        Some(Self::new(provider, row, &offering, numbers))
+    }
+
+    /// [`OfferingView::of_row`] of a row the index holds as `indexed`: its typed values are
+    /// taken from there rather than parsed again (but the CPU speed, which the index has no
+    /// column for), which is most of what a view costs.
+    pub fn of_indexed(provider: u32, row: &[u8], indexed: &index::Row) -> Option<Self> {
+        let cells = csv_format::read_offering(row).ok()?;
+        let offering = cells.row(0);
+        let flag = |flag| indexed.flags & flag != 0;
+        let numbers = Numbers {
+            price_minor: indexed.price,
+            currency: indexed.currency,
+            product_type: ProductType::from_code(indexed.product_type)?,
+            virtualization: Virtualization::from_code(indexed.virtualization)?,
+            billing: BillingInterval::from_code(indexed.billing)?,
+            stock: Stock::from_code(indexed.stock)?,
+            total_cores: indexed.cores,
+            cpu_mhz: cpu_mhz(offering.cell(Column::ProcessorSpeed)).ok()?,
+            memory_mb: indexed.memory_mb,
+            ssd_gb: indexed.ssd_gb,
+            hdd_gb: indexed.hdd_gb,
+            country: indexed.country,
+            unmetered: flag(index::UNMETERED),
+            visible: flag(index::VISIBLE),
+        };
+        Some(Self::new(provider, row, &offering, numbers))
+    }
+
+    fn new(provider: u32, row: &[u8], offering: &impl Cells, n: Numbers) -> Self {
+        let trimmed = |column| offering.cell(column).trim().to_string();
+        Self {
+            provider,
+            key: offering.key().to_string(),
+            name: trimmed(Column::OfferName),
+            price_minor: n.price_minor,
+            currency: utf8_string(&n.currency),
+            product_type: n.product_type,
+            virtualization: n.virtualization,
+            billing: n.billing,
+            stock: n.stock,
+            total_cores: n.total_cores,
+            cpu_mhz: n.cpu_mhz,
+            memory_mb: n.memory_mb,
+            ssd_gb: n.ssd_gb,
+            hdd_gb: n.hdd_gb,
+            gpu_name: optional_text(offering.cell(Column::GpuName)).map(String::from),
+            country: utf8_string(&n.country),
+            city: trimmed(Column::DatacenterCity),
+            unmetered: n.unmetered,
+            visible: n.visible,
+            csv_row: utf8_string(row),
+        }
     }
 
     /// An upper bound of the view's Candid encoding.

@@ -33,6 +33,12 @@ macro_rules! columns {
                 $(self.$name.push(row.$name);)*
             }
 
+            /// The values of `slot`.
+            pub fn row(&self, slot: u32) -> Option<Row> {
+                let at = slot as usize;
+                Some(Row { $($name: *self.$name.get(at)?,)* })
+            }
+
             /// Keeps the slots whose `keep` is true, in order.
             pub fn retain(&mut self, keep: &[bool]) {
                 $(retain(&mut self.$name, keep);)*

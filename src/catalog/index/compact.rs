@@ -68,5 +68,8 @@ impl Index {
         (self.ids, self.id_slots) = (ids, id_slots);
         (self.keys, self.terms, self.postings, self.gpus) = (keys, terms, postings, gpus);
         self.dead = 0;
+        // Term ids changed.
+        self.words.clear();
+        self.tags.clear();
     }
 }

@@ -48,14 +48,20 @@ impl Dict {
         }
         match self.probe(key) {
             Probe::Found(id) => id,
-            Probe::Vacant(at) => {
-                let id = self.len() as u32;
-                self.bytes.extend_from_slice(key);
-                self.ends.push(self.bytes.len() as u32);
-                self.table[at] = id + 1;
-                id
-            }
+            Probe::Vacant(at) => self.add(key, at),
         }
+    }
+
+    /// Adds `key` at table entry `at`. Out of line, as is `grow`: the ic0 host (wasmi) charges
+    /// all the instructions of a function's body on entry, whichever branches are then taken,
+    /// and most keys are found.
+    #[inline(never)]
+    fn add(&mut self, key: &[u8], at: usize) -> u32 {
+        let id = self.len() as u32;
+        self.bytes.extend_from_slice(key);
+        self.ends.push(self.bytes.len() as u32);
+        self.table[at] = id + 1;
+        id
     }
 
     /// The entries `keep` accepts, renumbered in their order, and each old id's new id.
@@ -93,6 +99,7 @@ impl Dict {
         }
     }
 
+    #[inline(never)]
     fn grow(&mut self) {
         let size = (self.table.len() * 2).max(MIN_TABLE);
         self.table = vec![EMPTY; size];
@@ -113,7 +120,8 @@ enum Probe {
 }
 
 /// FNV-1a, 64 bits. Part of the snapshot format (tables are saved as laid out): changing it
-/// needs a new snapshot version.
+/// needs a new snapshot version. Out of line, so that its loop is just the hashing.
+#[inline(never)]
 fn hash(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)

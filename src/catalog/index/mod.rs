@@ -11,7 +11,12 @@
 //! Text terms and *tags* share one dictionary: a tag is a field's whole folded value behind a
 //! namespace byte (city, operating system, feature), so those equality filters are posting-list
 //! intersections like words. Invisible offerings are kept for lookup, browse and export but get
-//! no postings: public search never returns them.
+//! no postings: public search never returns them. Indexing an offering finds the term ids of
+//! the cell texts it shares with offerings indexed lately in a memo ([`memo`]) rather than
+//! cutting and interning them again.
+//!
+//! The index also holds the providers' keys ([`providers`]), so that lookups by key and the
+//! PEMs of replies need not read the providers' stable map.
 //!
 //! Everything here is plain vectors of numbers (a `BTreeMap` of providers aside), which the
 //! snapshot writes and reads with one stable-memory copy each; see [`snapshot`].
@@ -19,28 +24,34 @@
 mod columns;
 mod compact;
 mod dict;
+mod memo;
 mod persist;
 mod postings;
+mod providers;
 mod snapshot;
 #[cfg(test)]
 pub mod testing;
 
-pub use columns::{Columns, LIVE, NO_GPU, UNMETERED, VISIBLE};
+pub use columns::{Columns, Row, LIVE, NO_GPU, UNMETERED, VISIBLE};
+pub(crate) use dict::Dict;
 pub use postings::{intersect, Cursor};
 
-use crate::catalog::offering::{normalize, Normalized, Offering};
+use crate::catalog::csv_format;
+use crate::catalog::offering::{self, Cells, Column, Values};
+use crate::catalog::provider::ProviderKey;
 use crate::catalog::search::kinds;
+use crate::catalog::store;
 use crate::catalog::text;
 use crate::memory;
-use columns::Row;
-use dict::Dict;
+use memo::TermMemo;
 use postings::Postings;
+use providers::ProviderKeys;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 /// Snapshot format version: bump with any change to what [`Index::save`] writes or to the
 /// dictionaries' hash.
-const SNAPSHOT_VERSION: u32 = 1;
+const SNAPSHOT_VERSION: u32 = 2;
 /// Compaction waits for this many dead slots at least, so small catalogs do not churn.
 const MIN_DEAD: usize = 64;
 /// Longest tag kept (bytes after the namespace byte); longer values are cut at a character.
@@ -78,30 +89,61 @@ pub struct Index {
     ids: Vec<u64>,
     id_slots: Vec<u32>,
     dead: usize,
+    providers: ProviderKeys,
+    /// Term ids of the cell texts and of the field values (behind their tag byte) indexed
+    /// lately.
+    words: TermMemo,
+    tags: TermMemo,
 }
 
 /// `text`'s folded words joined by single spaces, as tags and GPU names are compared.
 pub fn fold(text: &str) -> String {
-    text::tokenize(text).join(" ")
+    let mut folded = Vec::new();
+    fold_into(&mut folded, text);
+    text::utf8_string(&folded)
+}
+
+/// Appends the UTF-8 bytes of [`fold`] of `text` to `out`.
+fn fold_into(out: &mut Vec<u8>, text: &str) {
+    let start = out.len();
+    text::for_each_term(text, |term| {
+        if out.len() > start {
+            out.push(b' ');
+        }
+        out.extend_from_slice(term);
+    });
 }
 
 /// The term of a field value: `tag`'s byte, then the folded value; `None` when it has no word.
 pub fn tag(tag: Tag, value: &str) -> Option<Vec<u8>> {
-    let mut folded = fold(value);
-    if folded.is_empty() {
-        return None;
+    let mut term = Vec::new();
+    write_tag(&mut term, tag, value).then_some(term)
+}
+
+/// Writes [`tag`] of `value` over `out`; false when the value has no word.
+fn write_tag(out: &mut Vec<u8>, tag: Tag, value: &str) -> bool {
+    out.clear();
+    out.push(tag as u8);
+    fold_into(out, value);
+    if out.len() == 1 {
+        return false;
     }
-    let mut end = folded.len().min(MAX_TAG_BYTES);
-    while !folded.is_char_boundary(end) {
+    // Cut at a character boundary: not before a UTF-8 continuation byte.
+    let mut end = out.len().min(1 + MAX_TAG_BYTES);
+    while out.get(end).is_some_and(|&b| b & 0xc0 == 0x80) {
         end -= 1;
     }
-    folded.truncate(end);
-    Some([&[tag as u8][..], folded.as_bytes()].concat())
+    out.truncate(end);
+    true
 }
 
 /// A city's tag: its first comma-separated part, so "Rotterdam, Netherlands" is "rotterdam".
 pub fn city_tag(city: &str) -> Option<Vec<u8>> {
-    tag(Tag::City, city.split(',').next().unwrap_or_default())
+    tag(Tag::City, first_part(city))
+}
+
+fn first_part(city: &str) -> &str {
+    city.split(',').next().unwrap_or_default()
 }
 
 /// The tag of a code kept as is (country, currency).
@@ -109,32 +151,24 @@ pub fn code_tag(tag: Tag, code: &[u8]) -> Vec<u8> {
     [&[tag as u8][..], code].concat()
 }
 
+thread_local! {
+    /// The tag or folded GPU name [`Index::insert`] is building: reused from offering to
+    /// offering, as an allocation costs thousands of instructions on wasm.
+    static SCRATCH: RefCell<Vec<u8>> = RefCell::default();
+}
+
 impl Index {
-    /// Adds offering `id`, or replaces the provider's offering with the same key. `terms` are
-    /// [`text::offering_terms`] of its cells.
-    pub fn insert(
-        &mut self,
-        id: u64,
-        provider: u32,
-        key: &str,
-        normalized: &Normalized,
-        terms: &[String],
-    ) {
+    /// Adds offering `id`, or replaces the provider's offering with the same key.
+    pub fn insert(&mut self, id: u64, provider: u32, offering: &impl Cells, values: &Values) {
         // An id inserted again without a removal replaces its offering, whatever the key.
         self.remove(id);
+        let key = offering.key();
         let slot = self.columns.slots() as u32;
         self.keys.extend_from_slice(key.as_bytes());
-        let row = self.row(id, provider, normalized);
+        let row = self.row(id, provider, offering, values);
         self.columns.push(row);
-        if normalized.visible {
-            let words = terms.iter().map(|term| self.terms.intern(term.as_bytes()));
-            let mut ids: Vec<u32> = words.collect();
-            ids.extend(tags(normalized).map(|tag| self.terms.intern(&tag)));
-            ids.sort_unstable();
-            ids.dedup();
-            for term in ids {
-                self.postings.push(term, slot);
-            }
+        if values.visible {
+            self.post(slot, offering, values);
         }
         let list = self.by_provider.entry(provider).or_default();
         let (keys, ends) = (&self.keys, &self.columns.key_end);
@@ -202,6 +236,16 @@ impl Index {
         key_of(&self.keys, &self.columns.key_end, slot)
     }
 
+    /// The id of the provider with `key`, if it ever published.
+    pub fn provider_id(&self, key: &ProviderKey) -> Option<u32> {
+        self.providers.id(key)
+    }
+
+    /// The key of provider `id`.
+    pub fn provider_key(&self, id: u32) -> Option<ProviderKey> {
+        self.providers.key(id)
+    }
+
     /// The term id of a word or tag, if any offering ever had it.
     pub fn term(&self, term: &[u8]) -> Option<u32> {
         self.terms.get(term)
@@ -221,28 +265,70 @@ impl Index {
         (0..self.gpus.len() as u32).map(|id| (id, self.gpus.entry(id)))
     }
 
-    fn row(&mut self, id: u64, provider: u32, n: &Normalized) -> Row {
+    /// Adds `slot` to the posting lists of the offering's words and tags.
+    fn post(&mut self, slot: u32, offering: &impl Cells, values: &Values) {
+        let (terms, postings) = (&mut self.terms, &mut self.postings);
+        for column in text::SEARCHABLE {
+            let cell = offering.cell(column);
+            let ids = self.words.ids(cell.as_bytes(), |ids| {
+                text::for_each_term(cell, |term| ids.push(terms.intern(term)));
+            });
+            ids.iter().for_each(|&term| postings.push(term, slot));
+        }
+        let [a, b] = values.country;
+        postings.push(terms.intern(&[Tag::Country as u8, a, b]), slot);
+        let [a, b, c] = values.currency;
+        postings.push(terms.intern(&[Tag::Currency as u8, a, b, c]), slot);
+        let city = (Tag::City, first_part(offering.cell(Column::DatacenterCity)));
+        let list = |tag, column| offering::list(offering.cell(column)).map(move |item| (tag, item));
+        let os = list(Tag::Os, Column::OperatingSystems);
+        let features = list(Tag::Feature, Column::Features);
+        SCRATCH.with_borrow_mut(|buffer| {
+            for (kind, value) in [city].into_iter().chain(os).chain(features) {
+                // The memo's key: the kind, then the value as written.
+                buffer.clear();
+                buffer.push(kind as u8);
+                buffer.extend_from_slice(value.as_bytes());
+                let ids = self.tags.ids(buffer, |ids| {
+                    let mut tag = Vec::new();
+                    if write_tag(&mut tag, kind, value) {
+                        ids.push(terms.intern(&tag));
+                    }
+                });
+                ids.iter().for_each(|&term| postings.push(term, slot));
+            }
+        });
+    }
+
+    fn row(&mut self, id: u64, provider: u32, offering: &impl Cells, v: &Values) -> Row {
         let flag = |on: bool, flag: u8| if on { flag } else { 0 };
-        let gpu = n.gpu_name.as_deref().map(fold).unwrap_or_default();
+        let unmetered = offering::list(offering.cell(Column::Unmetered))
+            .next()
+            .is_some();
+        let gpu = SCRATCH.with_borrow_mut(|text| {
+            text.clear();
+            fold_into(text, offering.cell(Column::GpuName));
+            match text.is_empty() {
+                true => NO_GPU,
+                false => self.gpus.intern(text),
+            }
+        });
         Row {
             id,
             provider,
-            price: n.price_minor,
-            currency: n.currency,
-            country: n.country,
-            product_type: kinds::ProductType::from(n.product_type) as u8,
-            virtualization: kinds::Virtualization::from(n.virtualization) as u8,
-            billing: kinds::BillingInterval::from(n.billing) as u8,
-            stock: kinds::Stock::from(n.stock) as u8,
-            flags: LIVE | flag(n.visible, VISIBLE) | flag(!n.unmetered.is_empty(), UNMETERED),
-            cores: n.total_cores,
-            memory_mb: n.memory_mb,
-            ssd_gb: n.ssd_gb,
-            hdd_gb: n.hdd_gb,
-            gpu: match gpu.is_empty() {
-                true => NO_GPU,
-                false => self.gpus.intern(gpu.as_bytes()),
-            },
+            price: v.price_minor,
+            currency: v.currency,
+            country: v.country,
+            product_type: kinds::ProductType::from(v.product_type) as u8,
+            virtualization: kinds::Virtualization::from(v.virtualization) as u8,
+            billing: kinds::BillingInterval::from(v.billing) as u8,
+            stock: kinds::Stock::from(v.stock) as u8,
+            flags: LIVE | flag(v.visible, VISIBLE) | flag(unmetered, UNMETERED),
+            cores: v.total_cores,
+            memory_mb: v.memory_mb,
+            ssd_gb: v.ssd_gb,
+            hdd_gb: v.hdd_gb,
+            gpu,
             key_end: self.keys.len() as u32,
         }
     }
@@ -282,21 +368,6 @@ fn key_of<'a>(keys: &'a [u8], ends: &[u32], slot: u32) -> &'a [u8] {
     keys.get(start..end).unwrap_or_default()
 }
 
-/// The tags of an offering: country, currency, city, each operating system and feature.
-fn tags(n: &Normalized) -> impl Iterator<Item = Vec<u8>> + '_ {
-    let codes = [
-        code_tag(Tag::Country, &n.country),
-        code_tag(Tag::Currency, &n.currency),
-    ];
-    let os = n.operating_systems.iter().filter_map(|os| tag(Tag::Os, os));
-    let features = n.features.iter().filter_map(|f| tag(Tag::Feature, f));
-    codes
-        .into_iter()
-        .chain(city_tag(&n.city))
-        .chain(os)
-        .chain(features)
-}
-
 thread_local! {
     static INDEX: RefCell<Index> = RefCell::default();
 }
@@ -307,8 +378,13 @@ pub fn with<R>(f: impl FnOnce(&Index) -> R) -> R {
 }
 
 /// See [`Index::insert`].
-pub fn insert(id: u64, provider: u32, key: &str, normalized: &Normalized, terms: &[String]) {
-    INDEX.with_borrow_mut(|index| index.insert(id, provider, key, normalized, terms));
+pub fn insert(id: u64, provider: u32, offering: &impl Cells, values: &Values) {
+    INDEX.with_borrow_mut(|index| index.insert(id, provider, offering, values));
+}
+
+/// Records a new provider's key (the store's provider `id`).
+pub fn add_provider(id: u32, key: &ProviderKey) {
+    INDEX.with_borrow_mut(|index| index.providers.add(id, key));
 }
 
 pub fn remove(id: u64) {
@@ -331,7 +407,7 @@ pub fn lookup(provider: u32, key: &str) -> Option<u64> {
 pub fn provider_offerings(provider: u32) -> Vec<(String, u64)> {
     with(|index| {
         let slots = index.provider_slots(provider);
-        let key = |slot| String::from_utf8_lossy(index.key(slot)).into_owned();
+        let key = |slot| text::utf8_string(index.key(slot));
         slots
             .iter()
             .map(|&slot| (key(slot), index.columns.id[slot as usize]))
@@ -339,21 +415,24 @@ pub fn provider_offerings(provider: u32) -> Vec<(String, u64)> {
     })
 }
 
-/// Indexes stored offerings `(id, provider, CSV row)` from scratch, replacing the index: the
-/// fallback when no snapshot can be loaded. Every row is parsed and normalised again, so it is
-/// slow (the import's cost per offering, against a bulk copy for a snapshot) but complete.
+/// Indexes stored offerings `(id, provider, CSV row)` and the store's providers from scratch,
+/// replacing the index: the fallback when no snapshot can be loaded. Every row is parsed and
+/// normalised again, so it is slow (the import's cost per offering, against a bulk copy for a
+/// snapshot) but complete.
 pub fn rebuild(offerings: impl IntoIterator<Item = (u64, u32, Vec<u8>)>) {
     let mut index = Index::default();
+    for (id, key) in store::providers() {
+        index.providers.add(id, &key);
+    }
     for (id, provider, row) in offerings {
         // The store keeps only rows that passed this same parse when they were published.
-        let Ok(offering) = Offering::from_csv_row(&row) else {
+        let Ok(cells) = csv_format::read_offering(&row) else {
             continue;
         };
-        let Ok(normalized) = normalize(&offering) else {
-            continue;
-        };
-        let terms = text::offering_terms(&offering);
-        index.insert(id, provider, offering.key(), &normalized, &terms);
+        let offering = cells.row(0);
+        if let Ok(values) = offering::values(&offering) {
+            index.insert(id, provider, &offering, &values);
+        }
     }
     INDEX.set(index);
 }

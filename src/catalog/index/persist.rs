@@ -1,10 +1,11 @@
 //! What the snapshot of an index holds, in order: the columns, the key bytes, the term and GPU
-//! dictionaries, the postings, the providers' key-ordered lists, the id order and the count of
-//! dead slots (layout of each part in `snapshot`).
+//! dictionaries, the postings, the providers' key-ordered lists, the id order, the count of
+//! dead slots and the providers' keys (layout of each part in `snapshot`).
 
 use super::columns::Columns;
 use super::dict::Dict;
 use super::postings::Postings;
+use super::providers::ProviderKeys;
 use super::{snapshot, Index, NO_GPU, NO_SLOT, SNAPSHOT_VERSION};
 use ic_stable_structures::Memory;
 
@@ -37,6 +38,8 @@ impl Index {
             out.put(&self.ids);
             out.put(&self.id_slots);
             out.put(&[self.dead as u64]);
+            out.put(&self.providers.keys);
+            out.put(&self.providers.by_key);
         })
     }
 
@@ -69,6 +72,10 @@ impl Index {
                 .collect();
             let (ids, id_slots) = (input.take()?, input.take()?);
             let dead = input.take::<u64>()?.first().copied().unwrap_or(0) as usize;
+            let providers = ProviderKeys {
+                keys: input.take()?,
+                by_key: input.take()?,
+            };
             Ok(Index {
                 columns,
                 keys,
@@ -79,6 +86,8 @@ impl Index {
                 ids,
                 id_slots,
                 dead,
+                providers,
+                ..Index::default()
             })
         })?;
         index.check_shape()?;
@@ -103,8 +112,9 @@ impl Index {
             .iter()
             .all(|&g| g == NO_GPU || (g as usize) < self.gpus.len());
         let dicts_ok = self.terms.is_consistent() && self.gpus.is_consistent();
-        match keys_ok && lists_ok && ids_ok && gpus_ok && dicts_ok && self.postings.is_consistent()
-        {
+        let providers_ok = self.providers.is_consistent();
+        let postings_ok = self.postings.is_consistent();
+        match keys_ok && lists_ok && ids_ok && gpus_ok && dicts_ok && providers_ok && postings_ok {
             true => Ok(()),
             false => Err("the snapshot's index is inconsistent".into()),
         }

@@ -47,28 +47,65 @@ impl Postings {
         self.lens.get(term as usize).copied().unwrap_or(0)
     }
 
-    /// Appends `slot`, which must be larger than every slot already in `term`'s list.
+    /// Appends `slot`, which must be at least every slot already in `term`'s list: a slot the
+    /// list ends with already is not added again, so an offering's repeated terms need no
+    /// deduplication of their own.
     pub fn push(&mut self, term: u32, slot: u32) {
         let t = term as usize;
-        if t >= self.lens.len() {
-            self.heads.resize(t + 1, NO_BLOCK);
-            self.tails.resize(t + 1, NO_BLOCK);
-            self.lens.resize(t + 1, 0);
-        }
-        let (k, offset) = place(self.lens[t]);
+        let Some(&len) = self.lens.get(t) else {
+            return self.push_to_new_list(t, slot);
+        };
+        let (k, offset) = place(len);
+        let tail = self.tails[t] as usize;
         if offset == 0 {
-            let block = self.pool.len() as u32;
-            self.pool.push(NO_BLOCK);
-            self.pool
-                .resize(self.pool.len() + capacity(k) as usize, NO_BLOCK);
-            match self.lens[t] {
-                0 => self.heads[t] = block,
-                _ => self.pool[self.tails[t] as usize] = block,
-            }
-            self.tails[t] = block;
+            // The tail block is full (or there is none): the slot starts a new one.
+            return self.push_to_new_block(t, k, slot);
         }
-        self.pool[(self.tails[t] + 1 + offset) as usize] = slot;
+        if self.pool[tail + offset as usize] != slot {
+            self.pool[tail + 1 + offset as usize] = slot;
+            self.lens[t] = len + 1;
+        }
+    }
+
+    /// [`Postings::push`] to a term that has no list yet. Out of line, as is
+    /// `push_to_new_block`: the ic0 host (wasmi) charges all the instructions of a function's
+    /// body on entry, whichever branches are then taken, and most pushes only store the slot.
+    #[inline(never)]
+    fn push_to_new_list(&mut self, t: usize, slot: u32) {
+        self.heads.resize(t + 1, NO_BLOCK);
+        self.tails.resize(t + 1, NO_BLOCK);
+        self.lens.resize(t + 1, 0);
+        self.push_to_new_block(t, 0, slot);
+    }
+
+    /// Appends block number `k` to list `t` and `slot` to it, unless the list ends with it.
+    #[inline(never)]
+    fn push_to_new_block(&mut self, t: usize, k: u32, slot: u32) {
+        if let Some(last) = self.last(t) {
+            if last == slot {
+                return;
+            }
+        }
+        let block = self.pool.len() as u32;
+        self.pool.push(NO_BLOCK);
+        self.pool
+            .resize(self.pool.len() + capacity(k) as usize, NO_BLOCK);
+        match self.lens[t] {
+            0 => self.heads[t] = block,
+            _ => self.pool[self.tails[t] as usize] = block,
+        }
+        self.tails[t] = block;
+        self.pool[block as usize + 1] = slot;
         self.lens[t] += 1;
+    }
+
+    /// The last slot of list `t`.
+    fn last(&self, t: usize) -> Option<u32> {
+        let len = *self.lens.get(t)?;
+        let (_, offset) = place(len.checked_sub(1)?);
+        self.pool
+            .get((self.tails[t] + 1 + offset) as usize)
+            .copied()
     }
 
     /// A cursor over `term`'s list.

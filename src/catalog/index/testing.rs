@@ -2,9 +2,8 @@
 //! first row, and synthetic catalogs, all through the real parser and `normalize`.
 
 use crate::catalog::csv_format::parse_catalog;
-use crate::catalog::offering::{normalize, Column, Normalized, Offering};
+use crate::catalog::offering::{normalize, values, Column, Normalized, Offering, Values};
 use crate::catalog::synthetic;
-use crate::catalog::text::offering_terms;
 
 use super::Index;
 
@@ -31,14 +30,17 @@ impl Sample {
         self.offering.key()
     }
 
+    pub fn values(&self) -> Values {
+        values(&self.offering).expect("a valid test offering")
+    }
+
     pub fn row(&self) -> Vec<u8> {
         self.offering.to_csv_row()
     }
 
     /// Adds this offering to `index` as offering `id` of `provider`.
     pub fn insert_into(&self, index: &mut Index, id: u64, provider: u32) {
-        let terms = offering_terms(&self.offering);
-        index.insert(id, provider, self.key(), &self.normalized, &terms);
+        index.insert(id, provider, &self.offering, &self.values());
     }
 }
 

@@ -258,6 +258,10 @@ fn snapshot_round_trip_gives_the_same_index_once() {
     for n in 0..10 {
         index.remove(1_000_000 + n);
     }
+    for id in 0..5u8 {
+        let key = crate::catalog::signing::provider_of(&[id; 32]);
+        index.providers.add(u32::from(id), &key);
+    }
     let memory = VectorMemory::default();
     let bytes = index.save(&memory).unwrap();
     assert!(bytes > 200 * 100, "{bytes}");
@@ -289,8 +293,7 @@ fn an_inconsistent_snapshot_is_refused() {
 fn the_global_index_serves_the_publishing_side() {
     let samples = synthetic(5, 1, 3);
     for (n, sample) in samples[0].iter().enumerate() {
-        let terms = crate::catalog::text::offering_terms(&sample.offering);
-        insert(n as u64, 4, sample.key(), &sample.normalized, &terms);
+        insert(n as u64, 4, &sample.offering, &sample.values());
     }
     let mut listed = provider_offerings(4);
     assert_eq!(listed.len(), 3);
@@ -323,4 +326,32 @@ fn a_rebuild_from_stored_rows_gives_the_inserted_index() {
         });
     rebuild(rows.chain([(7, 7, b"not a row".to_vec())]));
     assert_eq!(with(Index::clone), index_of(&samples));
+}
+
+#[test]
+fn offerings_indexed_after_a_compaction_are_found_by_every_term() {
+    // The memo of texts' term ids outlives inserts but not compactions, which renumber terms.
+    let samples = synthetic(8, 1, 200);
+    let mut index = index_of(&samples);
+    for n in 0..100 {
+        index.remove(n);
+    }
+    assert!(index.dead < 64, "compacted");
+    for (n, sample) in samples[0][..100].iter().enumerate() {
+        sample.insert_into(&mut index, 1_000 + n as u64, 0);
+    }
+    for (n, sample) in samples[0].iter().enumerate() {
+        let id = match n < 100 {
+            true => 1_000 + n as u64,
+            false => n as u64,
+        };
+        if !sample.normalized.visible {
+            continue;
+        }
+        for term in offering_terms(&sample.offering) {
+            assert!(live_ids(&index, term.as_bytes()).contains(&id), "{term}");
+        }
+        let city = city_tag(&sample.normalized.city).unwrap();
+        assert!(live_ids(&index, &city).contains(&id));
+    }
 }

@@ -6,8 +6,8 @@ use super::query::{check, Filters, PriceFilter, SearchQuery};
 use crate::catalog::csv_format::parse_catalog;
 use crate::catalog::encode::{self, Item};
 use crate::catalog::index::Index;
+use crate::catalog::offering::values;
 use crate::catalog::synthetic;
-use crate::catalog::text::offering_terms;
 use ic_stable_structures::VectorMemory;
 use std::time::{Duration, Instant};
 
@@ -15,15 +15,15 @@ use std::time::{Duration, Instant};
 fn index_100k() -> (Index, Vec<Vec<u8>>, Duration) {
     let mut parsed = vec![];
     for (p, provider) in synthetic::providers(1, 1000, 100).enumerate() {
-        for (offering, normalized) in parse_catalog(&provider.csv).unwrap() {
-            let terms = offering_terms(&offering);
-            parsed.push((p as u32, offering, normalized, terms));
+        for (offering, _) in parse_catalog(&provider.csv).unwrap() {
+            let values = values(&offering).unwrap();
+            parsed.push((p as u32, offering, values));
         }
     }
     let mut index = Index::default();
     let start = Instant::now();
-    for (id, (provider, offering, normalized, terms)) in parsed.iter().enumerate() {
-        index.insert(id as u64, *provider, offering.key(), normalized, terms);
+    for (id, (provider, offering, values)) in parsed.iter().enumerate() {
+        index.insert(id as u64, *provider, offering, values);
     }
     let inserts = start.elapsed();
     let rows = parsed
@@ -89,6 +89,7 @@ fn native_pages_at_100k_offerings() {
                 Some(Item {
                     provider: index.columns.provider[at],
                     row,
+                    indexed: index.columns.row(slot),
                 })
             })
         };

@@ -177,6 +177,10 @@ struct Best<'a> {
 }
 
 impl<'a> Best<'a> {
+    /// Out of line: most candidates fail the filters, and the ic0 host (wasmi) charges all of a
+    /// loop's body on each turn, so the heap's work inlined into the intersection's loop would
+    /// be paid for every candidate.
+    #[inline(never)]
     fn offer(&mut self, slot: u32) {
         let at = slot as usize;
         let ranked = Ranked {

@@ -89,3 +89,19 @@ impl From<offering::Stock> for Stock {
         }
     }
 }
+
+/// `from_code`: the variant of a code the index stores, for replies built from its columns.
+macro_rules! from_code {
+    ($kind:ident: $($variant:ident),*) => {
+        impl $kind {
+            pub fn from_code(code: u8) -> Option<Self> {
+                [$(Self::$variant),*].into_iter().find(|&kind| kind as u8 == code)
+            }
+        }
+    };
+}
+
+from_code!(ProductType: Vps, Dedicated, Cloud, Managed);
+from_code!(Virtualization: None, Kvm, Vmware, Xen, HyperV, OpenVz, Lxc);
+from_code!(BillingInterval: Hourly, Daily, Monthly, Quarterly, Yearly);
+from_code!(Stock: InStock, Limited, OutOfStock);

@@ -87,10 +87,10 @@ pub fn offering_get(arg: &OfferingGetArg) -> Result<OfferingRecords, SearchError
             message: format!("an offering key has at most {MAX_KEY_BYTES} bytes"),
         });
     }
-    let row = index::lookup(provider, &arg.key)
-        .and_then(store::row)
-        .ok_or(SearchError::UnknownOffering)?;
-    let item = Some(Item { provider, row });
+    let item = index::with(|index| {
+        let slot = index.lookup(provider, arg.key.as_bytes())?;
+        item(index, slot)
+    });
     let Encoded { value, .. } = encode::records([item], |_| Some(pem.clone()), REPLY_BUDGET);
     match value.offerings.is_empty() {
         true => Err(SearchError::UnknownOffering),
@@ -180,6 +180,7 @@ fn reply(
     budget: usize,
     cursor: impl Fn(u32) -> String,
 ) -> SearchPage {
+    let pem = |provider| index.provider_key(provider).map(|key| key.to_pem());
     let Encoded { value, taken } = encode::results(format, rows(index, matches), pem, budget);
     SearchPage {
         offerings: value,
@@ -195,26 +196,25 @@ fn next_cursor(matches: &Matches, taken: usize, cursor: impl Fn(u32) -> String) 
 
 /// The stored rows of `matches`, read as the encoder asks for them.
 fn rows<'a>(index: &'a Index, matches: &'a Matches) -> impl Iterator<Item = Option<Item>> + 'a {
-    matches.slots.iter().map(|&slot| {
-        let at = slot as usize;
-        let row = store::row(index.columns.id[at])?;
-        Some(Item {
-            provider: index.columns.provider[at],
-            row,
-        })
-    })
+    matches.slots.iter().map(|&slot| item(index, slot))
 }
 
-fn pem(provider: u32) -> Option<String> {
-    store::provider_key(provider).map(|key| key.to_pem())
+/// The stored row of `slot`, with what the index holds of it.
+fn item(index: &Index, slot: u32) -> Option<Item> {
+    let indexed = index.columns.row(slot)?;
+    Some(Item {
+        provider: indexed.provider,
+        row: store::row(indexed.id)?,
+        indexed: Some(indexed),
+    })
 }
 
 /// The id and PEM of a known provider.
 fn provider(input: &ProviderKeyInput) -> Result<(u32, String), SearchError> {
     let key = ProviderKey::parse_for_lookup(input)
         .map_err(|message| SearchError::InvalidKey { message })?;
-    let record = store::provider(&key).ok_or(SearchError::UnknownProvider)?;
-    Ok((record.id, key.to_pem()))
+    let id = index::with(|index| index.provider_id(&key)).ok_or(SearchError::UnknownProvider)?;
+    Ok((id, key.to_pem()))
 }
 
 /// The scope of a provider's key-ordered listing: browse and export cursors do not mix.
