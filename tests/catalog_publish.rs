@@ -487,3 +487,73 @@ fn publishing_survives_an_upgrade() {
         .unwrap();
     assert_eq!((receipt.seq, receipt.offerings), (2, 5));
 }
+
+/// Undecodable arguments to every publishing method, an over-large feed page and an unknown
+/// upload: typed errors (replies, not rejects) that leave the catalog as it was.
+#[test]
+fn malformed_and_unknown_input_to_publishing_methods_is_a_typed_error() {
+    let (mut canister, mut provider) = fresh();
+    canister.replace(&mut provider, FIXTURE).unwrap();
+    let before = canister.changes(0);
+    let mut bomb = b"DIDL\x01\x6d\x7b\x01\x00".to_vec();
+    bomb.extend_from_slice(&[0x80, 0x80, 0x80, 0x80, 0x08]);
+    for method in [
+        "catalog_replace",
+        "catalog_upsert",
+        "catalog_remove_offerings",
+        "provider_remove",
+        "catalog_upload_begin",
+        "catalog_upload_append",
+        "catalog_upload_commit",
+    ] {
+        for arg in [
+            b"garbage".to_vec(),
+            candid::encode_one(42u64).unwrap(),
+            bomb.clone(),
+        ] {
+            let bytes = canister
+                .update_raw(user(), method, arg)
+                .unwrap_or_else(|r| panic!("{method} rejected: {r}"));
+            let reply: Result<candid::Reserved, CatalogError> = candid::decode_one(&bytes).unwrap();
+            assert!(
+                matches!(reply, Err(CatalogError::InvalidArgument { .. })),
+                "{method}: {reply:?}"
+            );
+        }
+    }
+    type Reply = Result<candid::Reserved, CatalogError>;
+    let query = |canister: &mut Canister, method: &str, arg: Vec<u8>| -> Reply {
+        let bytes = canister
+            .driver
+            .query(user(), method, arg)
+            .unwrap_or_else(|r| panic!("{method} rejected: {r}"));
+        candid::decode_one(&bytes).unwrap()
+    };
+    let too_many = candid::encode_one(ChangesArg {
+        since: 0,
+        limit: Some(1_000_000),
+    })
+    .unwrap();
+    assert_eq!(
+        query(&mut canister, "catalog_changes", too_many).unwrap_err(),
+        CatalogError::LimitTooLarge { max: 1_000 }
+    );
+    let unknown = candid::encode_one(UploadRef { upload_id: 999 }).unwrap();
+    assert_eq!(
+        query(&mut canister, "catalog_upload_status", unknown).unwrap_err(),
+        CatalogError::UnknownUpload
+    );
+    for method in ["catalog_changes", "catalog_upload_status"] {
+        let reply = query(&mut canister, method, b"garbage".to_vec());
+        assert!(
+            matches!(reply, Err(CatalogError::InvalidArgument { .. })),
+            "{method}: {reply:?}"
+        );
+    }
+    assert_eq!(canister.changes(0), before);
+    assert_eq!(
+        canister.replace(&mut provider, FIXTURE).unwrap().seq,
+        2,
+        "no sequence number was used up"
+    );
+}
