@@ -16,6 +16,7 @@ mod fields;
 mod ironic;
 mod lifecycle;
 mod manager;
+pub mod market;
 mod memory;
 pub mod runtime;
 mod status;

@@ -18,6 +18,24 @@
 //! | 9  | `CHANGES_INDEX`  | change feed (StableLog index)           | log: entry `seq - 1` is change `seq`          |
 //! | 10 | `CHANGES_DATA`   | change feed (StableLog data)            | `provider_id u32, kind u8, at_ns u64`, then the offering key |
 //! | 11 | `INDEX_SNAPSHOT` | the search index, saved by pre_upgrade  | 24-byte header (magic, version, ready/consumed, length), then the index's vectors as LE arrays (`catalog::index::snapshot`) |
+//! | 12 | `MARKET_META` | market id counters and policies | cell: `market::store::Meta` (Candid) |
+//! | 13 | `MARKET_ITEMS` | inventory items | map: `id u64` → `Item` (Candid) |
+//! | 14 | `MARKET_RESOURCES` | item by resource | map: `(provider key, type ‖ \n ‖ uuid)` → item id |
+//! | 15 | `MARKET_OFFERS` | offers | map: `id u64` → `Offer` (Candid) |
+//! | 16 | `MARKET_OFFERSETS` | offersets | map: `id u64` → `Offerset` (Candid) |
+//! | 17 | `MARKET_EXECUTIONS` | executions (offers, contracts, leases) | map: `id u64` → `Execution` (Candid) |
+//! | 18 | `MARKET_BOOKINGS` | the calendar: holds and leases per item | map: `(item, start_ns)` → `(end_ns, execution)` |
+//! | 19 | `MARKET_PROVIDER_ITEMS` | a provider's items | set: `(provider key, item id)` |
+//! | 20 | `MARKET_ITEM_OFFERS` | an item's offers | set: `(item id, offer id)` |
+//! | 21 | `MARKET_CONSUMER_EXECUTIONS` | a consumer's executions | set: `(principal, execution id)` |
+//! | 22 | `MARKET_PROVIDER_EXECUTIONS` | executions on a provider's items | set: `(provider key, execution id)` |
+//! | 23 | `MARKET_CONSUMER_OFFERSETS` | a consumer's offersets | set: `(principal, offerset id)` |
+//! | 24 | `MARKET_USAGE` | what each principal holds, for quotas | map: principal → `Usage` (Candid) |
+//! | 25 | `MARKET_DELEGATES` | principals acting for providers | set: `(provider key, principal)` |
+//! | 26 | `MARKET_DELEGATION_SEQ` | last signed delegation per provider | map: provider key → `seq u64` |
+//! | 27 | `AUDIT_INDEX` | audit log (StableLog index) | log: entry `seq - 1` is entry `seq` |
+//! | 28 | `AUDIT_DATA` | audit log (StableLog data) | `AuditEntry` (Candid) |
+//! | 29 | `AUDIT_BY_ENTITY` | audit entries per entity | set: `(entity kind u8, entity id, seq)` |
 //!
 //! Heap-only state (the armed timer's id) is lost on upgrade by design and rebuilt in
 //! `post_upgrade`; it is kept with the code that owns it, not here.
@@ -37,6 +55,24 @@ pub const OFFERING_SLOTS: MemoryId = MemoryId::new(8);
 pub const CHANGES_INDEX: MemoryId = MemoryId::new(9);
 pub const CHANGES_DATA: MemoryId = MemoryId::new(10);
 pub const INDEX_SNAPSHOT: MemoryId = MemoryId::new(11);
+pub const MARKET_META: MemoryId = MemoryId::new(12);
+pub const MARKET_ITEMS: MemoryId = MemoryId::new(13);
+pub const MARKET_RESOURCES: MemoryId = MemoryId::new(14);
+pub const MARKET_OFFERS: MemoryId = MemoryId::new(15);
+pub const MARKET_OFFERSETS: MemoryId = MemoryId::new(16);
+pub const MARKET_EXECUTIONS: MemoryId = MemoryId::new(17);
+pub const MARKET_BOOKINGS: MemoryId = MemoryId::new(18);
+pub const MARKET_PROVIDER_ITEMS: MemoryId = MemoryId::new(19);
+pub const MARKET_ITEM_OFFERS: MemoryId = MemoryId::new(20);
+pub const MARKET_CONSUMER_EXECUTIONS: MemoryId = MemoryId::new(21);
+pub const MARKET_PROVIDER_EXECUTIONS: MemoryId = MemoryId::new(22);
+pub const MARKET_CONSUMER_OFFERSETS: MemoryId = MemoryId::new(23);
+pub const MARKET_USAGE: MemoryId = MemoryId::new(24);
+pub const MARKET_DELEGATES: MemoryId = MemoryId::new(25);
+pub const MARKET_DELEGATION_SEQ: MemoryId = MemoryId::new(26);
+pub const AUDIT_INDEX: MemoryId = MemoryId::new(27);
+pub const AUDIT_DATA: MemoryId = MemoryId::new(28);
+pub const AUDIT_BY_ENTITY: MemoryId = MemoryId::new(29);
 
 /// One region of stable memory.
 pub type Memory = VirtualMemory<DefaultMemoryImpl>;
@@ -89,6 +125,24 @@ mod tests {
             CHANGES_INDEX,
             CHANGES_DATA,
             INDEX_SNAPSHOT,
+            MARKET_META,
+            MARKET_ITEMS,
+            MARKET_RESOURCES,
+            MARKET_OFFERS,
+            MARKET_OFFERSETS,
+            MARKET_EXECUTIONS,
+            MARKET_BOOKINGS,
+            MARKET_PROVIDER_ITEMS,
+            MARKET_ITEM_OFFERS,
+            MARKET_CONSUMER_EXECUTIONS,
+            MARKET_PROVIDER_EXECUTIONS,
+            MARKET_CONSUMER_OFFERSETS,
+            MARKET_USAGE,
+            MARKET_DELEGATES,
+            MARKET_DELEGATION_SEQ,
+            AUDIT_INDEX,
+            AUDIT_DATA,
+            AUDIT_BY_ENTITY,
         ];
         for (i, a) in ids.iter().enumerate() {
             assert!(ids[i + 1..].iter().all(|b| a != b));

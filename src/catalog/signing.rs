@@ -10,7 +10,8 @@
 //! The canister id stops a signature from being replayed on another deployment, the operation
 //! and payload hash bind what is changed, and the per-provider sequence (which must increase)
 //! stops replays on this one. Payloads: the CSV bytes for replace and upsert, each key followed
-//! by `\n` for remove offerings, nothing for remove provider.
+//! by `\n` for remove offerings, nothing for remove provider, and for a market delegation the
+//! principal's bytes followed by 1 (allow) or 0 (revoke).
 
 use crate::catalog::provider::ProviderKey;
 use crate::catalog::publish::CatalogError;
@@ -26,6 +27,8 @@ pub enum Operation {
     UpsertOfferings = 2,
     RemoveOfferings = 3,
     RemoveProvider = 4,
+    /// Lets a principal act for the provider in the market (`market::delegation`).
+    Delegate = 5,
 }
 
 pub fn payload_hash(bytes: &[u8]) -> [u8; 32] {

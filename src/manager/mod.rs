@@ -31,6 +31,15 @@ pub fn run_due(rt: &impl Runtime, mut keep_going: impl FnMut() -> bool) -> Optio
     next_due()
 }
 
+/// Queues `task` at `due_ns` and makes sure the timer fires by then. Market code calls this
+/// for every follow-up it needs (an offerset's expiry, a lease's start and end).
+pub fn schedule(rt: &impl Runtime, due_ns: u64, task: Task) {
+    queue::schedule(due_ns, task);
+    if next_due().is_some_and(|next| next >= due_ns) {
+        rt.arm_manager_timer(Some(due_ns));
+    }
+}
+
 /// The timer's entry point: runs what is due within the budget, then re-arms the timer.
 pub fn on_timer(rt: &impl Runtime) {
     counters::bump(Counter::TimerRuns);

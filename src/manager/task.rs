@@ -4,7 +4,7 @@
 //! half-way (trap, upgrade) runs again from the queue.
 
 use crate::runtime::Runtime;
-use crate::{config, cycles};
+use crate::{config, cycles, market};
 use candid::{CandidType, Deserialize};
 use ic_stable_structures::storable::Bound;
 use ic_stable_structures::Storable;
@@ -15,6 +15,18 @@ use std::borrow::Cow;
 pub enum Task {
     /// Records the liquid cycle balance, then runs again one sample interval later.
     SampleCycles,
+    /// An offerset's holds end: its OFFERED executions expire.
+    ExpireOfferset { offerset_id: u64 },
+    /// An offer's window ended unclaimed.
+    ExpireOffer { offer_id: u64 },
+    /// A lease's start: PREPARING, then AVAILABLE.
+    StartLease { execution_id: u64 },
+    /// A lease's end: RELEASING, then COMPLETED.
+    EndLease { execution_id: u64 },
+    /// A lease still PREPARING or RELEASING after the policy's timeout is moved on.
+    CheckStuck { execution_id: u64 },
+    /// A released item's rebuild is over: it is available again.
+    FinishRebuild { item_id: u64 },
 }
 
 impl Task {
@@ -28,6 +40,31 @@ impl Task {
                     now.saturating_add(config.sample_interval_ns()),
                     Self::SampleCycles,
                 )]
+            }
+            // Market tasks schedule their own follow-ups through `manager::schedule`.
+            Self::ExpireOfferset { offerset_id } => {
+                market::offerset::expire(rt, *offerset_id);
+                vec![]
+            }
+            Self::ExpireOffer { offer_id } => {
+                market::offers::expire(rt, *offer_id);
+                vec![]
+            }
+            Self::StartLease { execution_id } => {
+                market::lease::start(rt, *execution_id);
+                vec![]
+            }
+            Self::EndLease { execution_id } => {
+                market::lease::finish(rt, *execution_id);
+                vec![]
+            }
+            Self::CheckStuck { execution_id } => {
+                market::lease::check_stuck(rt, *execution_id);
+                vec![]
+            }
+            Self::FinishRebuild { item_id } => {
+                market::inventory::finish_rebuild(rt, *item_id);
+                vec![]
             }
         }
     }

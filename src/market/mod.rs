@@ -1,0 +1,86 @@
+//! The market: inventory, offers, offersets, executions (contracts, leases), policies and the
+//! audit log. One model unites the seeds (see `docs/market.md` for each seed's flow):
+//!
+//! - an **item** is one leasable unit (pez inventory item, FLOCX resource, Ironic node);
+//! - an **offer** makes an item available for a window at a price (FLOCX);
+//! - an **offerset** answers a consumer's request with executions in OFFERED, each holding its
+//!   item for the window until it expires (ExecutionBroker);
+//! - an **execution**, once accepted, is the contract (FLOCX) and the lease (pez); the manager
+//!   moves it through its phases on the canister's timer.
+//!
+//! No double booking: every hold and lease is a booking in the item's calendar
+//! (`store::overlapping_booking`), checked and written within one message with no await in
+//! between, so interleaved messages cannot both book one window.
+//!
+//! | module       | what it holds                                                          |
+//! |--------------|------------------------------------------------------------------------|
+//! | `types`      | the Candid types: records, arguments, views, `MarketError`              |
+//! | `store`      | records and secondary maps in stable memory; the calendar              |
+//! | `sku`        | `[tier][type].[size]` names                                             |
+//! | `delegation` | providers authorize principals by signature                            |
+//! | `inventory`  | items: register, status transitions, listing, the SKU portal view      |
+//! | `offers`     | offers: create, withdraw, expire, list                                 |
+//! | `index`      | open offers on the heap, cheapest first, for matching                  |
+//! | `offerset`   | requests: validation, policies, matching, holds, expiry                |
+//! | `execution`  | the phase machine                                                      |
+//! | `lease`      | accept, cancel, extend, end; start and end on the timer; views         |
+//! | `policy`     | rules controllers set                                                  |
+//! | `audit`      | the append-only log of every change                                    |
+
+pub mod audit;
+pub mod delegation;
+pub mod execution;
+pub mod index;
+pub mod inventory;
+pub mod lease;
+pub mod offers;
+pub mod offerset;
+pub mod policy;
+pub mod sku;
+pub mod store;
+pub mod types;
+
+pub use types::*;
+
+/// Nanoseconds in a second.
+pub const SECOND_NS: u64 = 1_000_000_000;
+
+/// Longest free-form text a caller may send (names, uuids, reasons, property values).
+pub const MAX_TEXT_BYTES: usize = 256;
+/// Most entries one page returns.
+pub const MAX_PAGE: u32 = 500;
+/// Entries a page returns when the caller names no limit.
+pub const DEFAULT_PAGE: u32 = 100;
+
+/// `limit` bounded to `1..=MAX_PAGE`, or the typed error for 0 and too many.
+pub fn page_limit(limit: Option<u32>) -> Result<usize, MarketError> {
+    match limit.unwrap_or(DEFAULT_PAGE) {
+        0 => Err(MarketError::InvalidArgument {
+            message: "limit must be at least 1".into(),
+        }),
+        n if n > MAX_PAGE => Err(MarketError::TooMany {
+            what: "limit".into(),
+            max: MAX_PAGE,
+        }),
+        n => Ok(n as usize),
+    }
+}
+
+/// Refuses empty or overlong free text.
+pub fn check_text(what: &str, text: &str, allow_empty: bool) -> Result<(), MarketError> {
+    if (text.is_empty() && !allow_empty) || text.len() > MAX_TEXT_BYTES {
+        return Err(MarketError::InvalidArgument {
+            message: format!(
+                "{what} must be {} to {MAX_TEXT_BYTES} bytes, got {}",
+                u8::from(!allow_empty),
+                text.len()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Whole hours in `[start, end)`, rounded up: leases are priced by the started hour.
+pub fn billed_hours(start_ns: u64, end_ns: u64) -> u64 {
+    end_ns.saturating_sub(start_ns).div_ceil(3600 * SECOND_NS)
+}

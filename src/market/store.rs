@@ -1,0 +1,430 @@
+//! The market's records in stable memory, and the secondary maps that find them.
+//!
+//! Records are Candid (new optional fields keep old entries readable). Only the market's own
+//! modules write here, and every write goes through one of the functions below, so the
+//! secondary maps never disagree with the records they index.
+
+use super::types::{Execution, Item, Offer, Offerset, Policies};
+use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
+use crate::memory::{self, Memory};
+use candid::{CandidType, Deserialize, Principal};
+use ic_stable_structures::storable::Bound;
+use ic_stable_structures::{StableBTreeMap, StableCell, Storable};
+use std::borrow::Cow;
+use std::cell::RefCell;
+
+/// Id counters and policies: one small record.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Meta {
+    pub next_item: u64,
+    pub next_offer: u64,
+    pub next_offerset: u64,
+    pub next_execution: u64,
+    pub policies: Policies,
+}
+
+impl Default for Meta {
+    fn default() -> Self {
+        Self {
+            next_item: 1,
+            next_offer: 1,
+            next_offerset: 1,
+            next_execution: 1,
+            policies: super::policy::defaults(),
+        }
+    }
+}
+
+/// What one principal holds, for the quotas.
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub open_offersets: u32,
+    /// Executions accepted and not yet finished (ACCEPTED through RELEASING).
+    pub active_leases: u32,
+}
+
+/// A booking of an item: the window's end and the execution holding it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Booking {
+    pub start_ns: u64,
+    pub end_ns: u64,
+    pub execution_id: u64,
+}
+
+macro_rules! candid_storable {
+    ($($t:ty),*) => {$(
+        impl Storable for $t {
+            fn to_bytes(&self) -> Cow<'_, [u8]> {
+                Cow::Owned(candid::encode_one(self).expect("a market record always encodes"))
+            }
+
+            fn into_bytes(self) -> Vec<u8> {
+                candid::encode_one(&self).expect("a market record always encodes")
+            }
+
+            // Only this canister writes these: an undecodable one is corrupted state, which
+            // no message should build on.
+            fn from_bytes(bytes: Cow<[u8]>) -> Self {
+                candid::decode_one(&bytes).expect("stored market record is not valid Candid")
+            }
+
+            const BOUND: Bound = Bound::Unbounded;
+        }
+    )*};
+}
+candid_storable!(Meta, Usage, Item, Offer, Offerset, Execution);
+
+type Map<K, V> = RefCell<StableBTreeMap<K, V, Memory>>;
+
+fn map<K: Storable + Ord + Clone, V: Storable>(id: ic_stable_structures::memory_manager::MemoryId) -> Map<K, V> {
+    RefCell::new(StableBTreeMap::init(memory::region(id)))
+}
+
+thread_local! {
+    static META: RefCell<StableCell<Meta, Memory>> =
+        RefCell::new(StableCell::init(memory::region(memory::MARKET_META), Meta::default()));
+    static ITEMS: Map<u64, Item> = map(memory::MARKET_ITEMS);
+    /// `(provider, resource_type ‖ '\n' ‖ resource_uuid)` → item id.
+    static RESOURCES: Map<(ProviderKey, String), u64> = map(memory::MARKET_RESOURCES);
+    static OFFERS: Map<u64, Offer> = map(memory::MARKET_OFFERS);
+    static OFFERSETS: Map<u64, Offerset> = map(memory::MARKET_OFFERSETS);
+    static EXECUTIONS: Map<u64, Execution> = map(memory::MARKET_EXECUTIONS);
+    /// `(item, start)` → `(end, execution)`; bookings of one item never overlap.
+    static BOOKINGS: Map<(u64, u64), (u64, u64)> = map(memory::MARKET_BOOKINGS);
+    static PROVIDER_ITEMS: Map<(ProviderKey, u64), ()> = map(memory::MARKET_PROVIDER_ITEMS);
+    static ITEM_OFFERS: Map<(u64, u64), ()> = map(memory::MARKET_ITEM_OFFERS);
+    static CONSUMER_EXECUTIONS: Map<(Principal, u64), ()> =
+        map(memory::MARKET_CONSUMER_EXECUTIONS);
+    static PROVIDER_EXECUTIONS: Map<(ProviderKey, u64), ()> =
+        map(memory::MARKET_PROVIDER_EXECUTIONS);
+    static CONSUMER_OFFERSETS: Map<(Principal, u64), ()> = map(memory::MARKET_CONSUMER_OFFERSETS);
+    static USAGE: Map<Principal, Usage> = map(memory::MARKET_USAGE);
+    /// `(provider, principal)` → `()`: who may act for a provider.
+    static DELEGATES: Map<(ProviderKey, Principal), ()> = map(memory::MARKET_DELEGATES);
+    /// The last delegation sequence number each provider signed.
+    static DELEGATION_SEQ: Map<ProviderKey, u64> = map(memory::MARKET_DELEGATION_SEQ);
+}
+
+// --- meta ---
+
+pub fn meta() -> Meta {
+    META.with_borrow(|cell| cell.get().clone())
+}
+
+pub fn policies() -> Policies {
+    META.with_borrow(|cell| cell.get().policies.clone())
+}
+
+pub fn set_policies(policies: Policies) {
+    update_meta(|meta| meta.policies = policies);
+}
+
+fn update_meta<R>(f: impl FnOnce(&mut Meta) -> R) -> R {
+    META.with_borrow_mut(|cell| {
+        let mut meta = cell.get().clone();
+        let result = f(&mut meta);
+        cell.set(meta);
+        result
+    })
+}
+
+pub fn next_item_id() -> u64 {
+    update_meta(|meta| bump(&mut meta.next_item))
+}
+
+pub fn next_offer_id() -> u64 {
+    update_meta(|meta| bump(&mut meta.next_offer))
+}
+
+pub fn next_offerset_id() -> u64 {
+    update_meta(|meta| bump(&mut meta.next_offerset))
+}
+
+pub fn next_execution_id() -> u64 {
+    update_meta(|meta| bump(&mut meta.next_execution))
+}
+
+fn bump(next: &mut u64) -> u64 {
+    let id = *next;
+    *next += 1;
+    id
+}
+
+// --- items ---
+
+fn resource_key(resource_type: &str, resource_uuid: &str) -> String {
+    format!("{resource_type}\n{resource_uuid}")
+}
+
+pub fn item(id: u64) -> Option<Item> {
+    ITEMS.with_borrow(|items| items.get(&id))
+}
+
+pub fn item_by_resource(
+    provider: &ProviderKey,
+    resource_type: &str,
+    resource_uuid: &str,
+) -> Option<u64> {
+    let key = (*provider, resource_key(resource_type, resource_uuid));
+    RESOURCES.with_borrow(|resources| resources.get(&key))
+}
+
+/// The key of a stored record's `provider_pem`: written from a checked key, so it parses.
+pub fn provider_key(provider_pem: &str) -> ProviderKey {
+    ProviderKey::parse_for_lookup(&ProviderKeyInput::Pem(provider_pem.into()))
+        .expect("stored provider PEM is valid")
+}
+
+/// Inserts or replaces an item.
+pub fn put_item(item: &Item) {
+    let provider = &provider_key(&item.provider_pem);
+    let key = (*provider, resource_key(&item.resource_type, &item.resource_uuid));
+    RESOURCES.with_borrow_mut(|resources| resources.insert(key, item.id));
+    PROVIDER_ITEMS.with_borrow_mut(|index| index.insert((*provider, item.id), ()));
+    ITEMS.with_borrow_mut(|items| items.insert(item.id, item.clone()));
+}
+
+pub fn remove_item(id: u64) {
+    let Some(item) = ITEMS.with_borrow_mut(|items| items.remove(&id)) else {
+        return;
+    };
+    let provider = &provider_key(&item.provider_pem);
+    let key = (*provider, resource_key(&item.resource_type, &item.resource_uuid));
+    RESOURCES.with_borrow_mut(|resources| resources.remove(&key));
+    PROVIDER_ITEMS.with_borrow_mut(|index| index.remove(&(*provider, id)));
+}
+
+/// Items with ids above `after` that `keep` accepts, in id order, at most `limit`.
+pub fn items_after(after: u64, mut keep: impl FnMut(&Item) -> bool, limit: usize) -> Vec<Item> {
+    ITEMS.with_borrow(|items| {
+        items
+            .range(after.saturating_add(1)..)
+            .map(|entry| entry.value())
+            .filter(|item| keep(item))
+            .take(limit)
+            .collect()
+    })
+}
+
+/// Every item, for the SKU view and rebuilding heap state.
+pub fn for_each_item(mut f: impl FnMut(Item)) {
+    ITEMS.with_borrow(|items| items.iter().for_each(|entry| f(entry.value())));
+}
+
+pub fn item_count() -> u64 {
+    ITEMS.with_borrow(|items| items.len())
+}
+
+/// Ids of the provider's items above `after`, in id order, at most `limit`.
+pub fn provider_item_ids(provider: &ProviderKey, after: u64, limit: usize) -> Vec<u64> {
+    PROVIDER_ITEMS.with_borrow(|index| {
+        index
+            .range((*provider, after.saturating_add(1))..)
+            .take_while(|entry| entry.key().0 == *provider)
+            .take(limit)
+            .map(|entry| entry.key().1)
+            .collect()
+    })
+}
+
+// --- offers ---
+
+pub fn offer(id: u64) -> Option<Offer> {
+    OFFERS.with_borrow(|offers| offers.get(&id))
+}
+
+pub fn put_offer(offer: &Offer) {
+    ITEM_OFFERS.with_borrow_mut(|index| index.insert((offer.item_id, offer.id), ()));
+    OFFERS.with_borrow_mut(|offers| offers.insert(offer.id, offer.clone()));
+}
+
+/// Every offer of an item, any status, in id order.
+pub fn item_offer_ids(item_id: u64) -> Vec<u64> {
+    ITEM_OFFERS.with_borrow(|index| {
+        index
+            .range((item_id, 0)..)
+            .take_while(|entry| entry.key().0 == item_id)
+            .map(|entry| entry.key().1)
+            .collect()
+    })
+}
+
+/// Offers with ids above `after`, in id order.
+pub fn offers_after(after: u64, mut keep: impl FnMut(&Offer) -> bool, limit: usize) -> Vec<Offer> {
+    OFFERS.with_borrow(|offers| {
+        offers
+            .range(after.saturating_add(1)..)
+            .map(|entry| entry.value())
+            .filter(|offer| keep(offer))
+            .take(limit)
+            .collect()
+    })
+}
+
+/// Every offer, for rebuilding the heap index after an upgrade.
+pub fn for_each_offer(mut f: impl FnMut(Offer)) {
+    OFFERS.with_borrow(|offers| offers.iter().for_each(|entry| f(entry.value())));
+}
+
+// --- offersets ---
+
+pub fn offerset(id: u64) -> Option<Offerset> {
+    OFFERSETS.with_borrow(|sets| sets.get(&id))
+}
+
+pub fn put_offerset(offerset: &Offerset) {
+    CONSUMER_OFFERSETS.with_borrow_mut(|index| index.insert((offerset.consumer, offerset.id), ()));
+    OFFERSETS.with_borrow_mut(|sets| sets.insert(offerset.id, offerset.clone()));
+}
+
+// --- executions ---
+
+pub fn execution(id: u64) -> Option<Execution> {
+    EXECUTIONS.with_borrow(|executions| executions.get(&id))
+}
+
+/// Inserts or replaces an execution.
+pub fn put_execution(execution: &Execution) {
+    let provider = &provider_key(&execution.provider_pem);
+    CONSUMER_EXECUTIONS
+        .with_borrow_mut(|index| index.insert((execution.consumer, execution.id), ()));
+    PROVIDER_EXECUTIONS.with_borrow_mut(|index| index.insert((*provider, execution.id), ()));
+    EXECUTIONS.with_borrow_mut(|executions| executions.insert(execution.id, execution.clone()));
+}
+
+/// Ids of the consumer's executions above `after`, in id order, at most `limit`.
+pub fn consumer_execution_ids(consumer: &Principal, after: u64, limit: usize) -> Vec<u64> {
+    CONSUMER_EXECUTIONS.with_borrow(|index| {
+        index
+            .range((*consumer, after.saturating_add(1))..)
+            .take_while(|entry| entry.key().0 == *consumer)
+            .take(limit)
+            .map(|entry| entry.key().1)
+            .collect()
+    })
+}
+
+/// Ids of the executions on the provider's items above `after`, in id order, at most `limit`.
+pub fn provider_execution_ids(provider: &ProviderKey, after: u64, limit: usize) -> Vec<u64> {
+    PROVIDER_EXECUTIONS.with_borrow(|index| {
+        index
+            .range((*provider, after.saturating_add(1))..)
+            .take_while(|entry| entry.key().0 == *provider)
+            .take(limit)
+            .map(|entry| entry.key().1)
+            .collect()
+    })
+}
+
+/// Every execution, for invariant checks and rebuilding heap state.
+pub fn for_each_execution(mut f: impl FnMut(Execution)) {
+    EXECUTIONS.with_borrow(|executions| executions.iter().for_each(|entry| f(entry.value())));
+}
+
+// --- bookings (the calendar) ---
+
+/// The booking on `item_id` that overlaps `[start_ns, end_ns)`, if any. Bookings of one item
+/// never overlap, so the last one starting before `end_ns` is the only candidate.
+pub fn overlapping_booking(item_id: u64, start_ns: u64, end_ns: u64) -> Option<Booking> {
+    BOOKINGS.with_borrow(|bookings| {
+        let entry = bookings.range((item_id, 0)..(item_id, end_ns)).next_back()?;
+        let (_, start) = *entry.key();
+        let (end, execution_id) = entry.value();
+        (end > start_ns).then_some(Booking {
+            start_ns: start,
+            end_ns: end,
+            execution_id,
+        })
+    })
+}
+
+/// Books `[start_ns, end_ns)` on the item; the caller has checked nothing overlaps.
+pub fn book(item_id: u64, booking: Booking) {
+    BOOKINGS.with_borrow_mut(|bookings| {
+        bookings.insert(
+            (item_id, booking.start_ns),
+            (booking.end_ns, booking.execution_id),
+        )
+    });
+}
+
+/// Removes the execution's booking starting at `start_ns`, if it is there.
+pub fn unbook(item_id: u64, start_ns: u64, execution_id: u64) {
+    BOOKINGS.with_borrow_mut(|bookings| {
+        if bookings
+            .get(&(item_id, start_ns))
+            .is_some_and(|(_, holder)| holder == execution_id)
+        {
+            bookings.remove(&(item_id, start_ns));
+        }
+    });
+}
+
+/// Every booking of an item, earliest first.
+pub fn item_bookings(item_id: u64) -> Vec<Booking> {
+    BOOKINGS.with_borrow(|bookings| {
+        bookings
+            .range((item_id, 0)..=(item_id, u64::MAX))
+            .map(|entry| {
+                let (end_ns, execution_id) = entry.value();
+                Booking {
+                    start_ns: entry.key().1,
+                    end_ns,
+                    execution_id,
+                }
+            })
+            .collect()
+    })
+}
+
+// --- usage (quotas) ---
+
+pub fn usage(principal: &Principal) -> Usage {
+    USAGE.with_borrow(|usage| usage.get(principal).unwrap_or_default())
+}
+
+pub fn update_usage(principal: &Principal, f: impl FnOnce(&mut Usage)) {
+    USAGE.with_borrow_mut(|map| {
+        let mut usage = map.get(principal).unwrap_or_default();
+        f(&mut usage);
+        if usage == Usage::default() {
+            map.remove(principal);
+        } else {
+            map.insert(*principal, usage);
+        }
+    });
+}
+
+// --- delegates ---
+
+pub fn is_delegate(provider: &ProviderKey, principal: &Principal) -> bool {
+    DELEGATES.with_borrow(|delegates| delegates.contains_key(&(*provider, *principal)))
+}
+
+pub fn set_delegate(provider: &ProviderKey, principal: &Principal, allow: bool) {
+    DELEGATES.with_borrow_mut(|delegates| {
+        if allow {
+            delegates.insert((*provider, *principal), ());
+        } else {
+            delegates.remove(&(*provider, *principal));
+        }
+    });
+}
+
+pub fn delegates(provider: &ProviderKey) -> Vec<Principal> {
+    DELEGATES.with_borrow(|delegates| {
+        delegates
+            .range((*provider, Principal::management_canister())..)
+            .take_while(|entry| entry.key().0 == *provider)
+            .map(|entry| entry.key().1)
+            .collect()
+    })
+}
+
+pub fn delegation_seq(provider: &ProviderKey) -> u64 {
+    DELEGATION_SEQ.with_borrow(|seqs| seqs.get(provider).unwrap_or(0))
+}
+
+pub fn set_delegation_seq(provider: &ProviderKey, seq: u64) {
+    DELEGATION_SEQ.with_borrow_mut(|seqs| seqs.insert(*provider, seq));
+}
