@@ -25,3 +25,6 @@ pub use crate::catalog::search::query::{
 pub use crate::catalog::search::{
     CatalogExport, CatalogExportArg, OfferingGetArg, ProviderOfferingsArg, SearchError, SearchPage,
 };
+
+// The market: inventory, offers, offersets, executions (contracts, leases), policies, audit.
+pub use crate::market::types::*;

@@ -203,6 +203,7 @@ fn invalid_catalog_arg(message: String) -> CatalogError {
 use catalog::encode::OfferingRecords;
 use catalog::search::query::SearchQuery;
 use catalog::search::{self, CatalogExport, CatalogExportArg, OfferingGetArg};
+use catalog::provider::ProviderKeyInput;
 use catalog::search::{ProviderOfferingsArg, SearchError, SearchPage};
 
 /// A provider's offering by key.
@@ -251,6 +252,238 @@ fn provider_catalog_export(arg: Checked<CatalogExportArg>) -> Result<CatalogExpo
 
 fn invalid_search_arg(message: String) -> SearchError {
     SearchError::InvalidArgument { message }
+}
+
+// --- market: delegation, inventory, offers (providers) ---
+//
+// A provider signs once that a principal acts for it (`market_delegate`); the methods that
+// change its inventory and offers then require the caller to be one of its delegates. Reads of
+// inventory, offers, products and policies are public.
+
+use market::{
+    AcceptArg, AuditArg, AuditPage, CancelArg, Contract, DelegateArg, Delegation, Execution,
+    ExecutionPage, ExecutionsListArg, ExtendArg, InventoryListArg, InventoryRegisterArg,
+    InventoryRemoveArg, InventorySetStatusArg, Item, ItemPage, Lease, LeaseBySkuArg, MarketError,
+    Offer, OfferCreateArg, OfferPage, OfferWithdrawArg, OffersListArg, OffersetView, Policies,
+    PoliciesUpdate, Product, ResourceRequest, SetConsumerMetaArg, SetProcurementMetaArg,
+};
+
+fn invalid_market_arg(message: String) -> MarketError {
+    MarketError::InvalidArgument { message }
+}
+
+/// Lets a principal act for a provider in the market, or stops it; signed by the provider.
+#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(update)]
+fn market_delegate(arg: Checked<DelegateArg>) -> Result<Delegation, MarketError> {
+    market::delegation::delegate(&IcRuntime, arg.0.map_err(invalid_market_arg)?)
+}
+
+/// A provider's delegates and the last delegation sequence number it signed.
+#[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(query)]
+fn market_delegation(arg: Checked<ProviderKeyInput>) -> Result<Delegation, MarketError> {
+    market::delegation::get(&arg.0.map_err(invalid_market_arg)?)
+}
+
+/// Registers items, or updates those the provider already has. The provider's delegates only.
+#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(update)]
+fn inventory_register(arg: Checked<InventoryRegisterArg>) -> Result<Vec<Item>, MarketError> {
+    market::inventory::register(&IcRuntime, arg.0.map_err(invalid_market_arg)?)
+}
+
+/// Moves an item to maintenance, archiving or back to available. The provider's delegates only.
+#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(update)]
+fn inventory_set_status(arg: Checked<InventorySetStatusArg>) -> Result<Item, MarketError> {
+    market::inventory::set_status(&IcRuntime, arg.0.map_err(invalid_market_arg)?)
+}
+
+/// Removes an archiving item with nothing booked. The provider's delegates only.
+#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(update)]
+fn inventory_remove(arg: Checked<InventoryRemoveArg>) -> Result<(), MarketError> {
+    market::inventory::remove(&IcRuntime, arg.0.map_err(invalid_market_arg)?)
+}
+
+#[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(query)]
+fn inventory_get(id: Checked<u64>) -> Result<Item, MarketError> {
+    market::inventory::get(id.0.map_err(invalid_market_arg)?)
+}
+
+/// Items by provider, SKU and status, a page at a time.
+#[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(query)]
+fn inventory_list(arg: Checked<InventoryListArg>) -> Result<ItemPage, MarketError> {
+    market::inventory::list(arg.0.map_err(invalid_market_arg)?)
+}
+
+/// Every SKU with its counts and lowest price: the pez portal's product list.
+#[ic_cdk::query]
+fn products() -> Vec<Product> {
+    market::inventory::products(ic_cdk::api::time())
+}
+
+/// Offers an item for a window at a price. The provider's delegates only.
+#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(update)]
+fn offer_create(arg: Checked<OfferCreateArg>) -> Result<Offer, MarketError> {
+    market::offers::create(&IcRuntime, arg.0.map_err(invalid_market_arg)?)
+}
+
+/// Takes an open offer back. The provider's delegates only.
+#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(update)]
+fn offer_withdraw(arg: Checked<OfferWithdrawArg>) -> Result<Offer, MarketError> {
+    market::offers::withdraw(&IcRuntime, arg.0.map_err(invalid_market_arg)?)
+}
+
+#[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(query)]
+fn offer_get(id: Checked<u64>) -> Result<Offer, MarketError> {
+    market::offers::get(id.0.map_err(invalid_market_arg)?)
+}
+
+/// Offers by item, provider and status, a page at a time.
+#[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(query)]
+fn offers_list(arg: Checked<OffersListArg>) -> Result<OfferPage, MarketError> {
+    market::offers::list(arg.0.map_err(invalid_market_arg)?)
+}
+
+// --- market: offersets and leases (consumers) ---
+//
+// Consumers are authenticated principals (never anonymous). An offerset and its executions are
+// its consumer's; executions are also readable by the provider's delegates and controllers.
+
+/// Matches a request against open offers; the offers it returns hold their items until they
+/// expire.
+#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(update)]
+fn offerset_request(arg: Checked<ResourceRequest>) -> Result<OffersetView, MarketError> {
+    market::offerset::request(&IcRuntime, arg.0.map_err(invalid_market_arg)?)
+}
+
+/// An offerset with its offers. Its consumer and controllers only.
+#[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(query)]
+fn offerset_get(id: Checked<u64>) -> Result<OffersetView, MarketError> {
+    market::offerset::get(&IcRuntime, id.0.map_err(invalid_market_arg)?)
+}
+
+/// Accepts one offer of an offerset: it becomes a contract (lease); its siblings are rejected.
+#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(update)]
+fn execution_accept(arg: Checked<AcceptArg>) -> Result<Execution, MarketError> {
+    market::lease::accept(&IcRuntime, arg.0.map_err(invalid_market_arg)?)
+}
+
+/// Cancels an accepted lease (releasing the item if it started). Its consumer or a controller.
+#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(update)]
+fn execution_cancel(arg: Checked<CancelArg>) -> Result<Execution, MarketError> {
+    market::lease::cancel(&IcRuntime, arg.0.map_err(invalid_market_arg)?)
+}
+
+/// Moves a lease's end later, within its offer, when nothing else is booked. Its consumer.
+#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(update)]
+fn lease_extend(arg: Checked<ExtendArg>) -> Result<Execution, MarketError> {
+    market::lease::extend(&IcRuntime, arg.0.map_err(invalid_market_arg)?)
+}
+
+/// Ends a running lease now. Its consumer.
+#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(update)]
+fn lease_end(id: Checked<u64>) -> Result<Execution, MarketError> {
+    market::lease::end_now(&IcRuntime, id.0.map_err(invalid_market_arg)?)
+}
+
+/// The pez shortcut: leases one item of a SKU now, at the cheapest open offer.
+#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(update)]
+fn lease_by_sku(arg: Checked<LeaseBySkuArg>) -> Result<Execution, MarketError> {
+    market::lease::lease_by_sku(&IcRuntime, arg.0.map_err(invalid_market_arg)?)
+}
+
+/// Attaches credentials sealed to the lessee's key. The provider's delegates only.
+#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(update)]
+fn lease_set_consumer_meta(arg: Checked<SetConsumerMetaArg>) -> Result<Execution, MarketError> {
+    market::lease::set_consumer_meta(&IcRuntime, arg.0.map_err(invalid_market_arg)?)
+}
+
+/// Records how the provider procured a lease; never shown to consumers. Its delegates only.
+#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(update)]
+fn lease_set_procurement_meta(
+    arg: Checked<SetProcurementMetaArg>,
+) -> Result<Execution, MarketError> {
+    market::lease::set_procurement_meta(&IcRuntime, arg.0.map_err(invalid_market_arg)?)
+}
+
+/// An execution: its consumer, the provider's delegates and controllers.
+#[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(query)]
+fn execution_get(id: Checked<u64>) -> Result<Execution, MarketError> {
+    market::lease::get(&IcRuntime, id.0.map_err(invalid_market_arg)?)
+}
+
+/// The caller's executions as consumer, or a provider's as its delegate, a page at a time.
+#[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(query)]
+fn executions_list(arg: Checked<ExecutionsListArg>) -> Result<ExecutionPage, MarketError> {
+    market::lease::list(&IcRuntime, arg.0.map_err(invalid_market_arg)?)
+}
+
+/// The FLOCX contract view of an accepted execution.
+#[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(query)]
+fn contract_get(id: Checked<u64>) -> Result<Contract, MarketError> {
+    market::lease::contract(&IcRuntime, id.0.map_err(invalid_market_arg)?)
+}
+
+/// The pez lease view of an execution.
+#[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(query)]
+fn lease_get(id: Checked<u64>) -> Result<Lease, MarketError> {
+    market::lease::lease(&IcRuntime, id.0.map_err(invalid_market_arg)?)
+}
+
+// --- market: policies and the audit log ---
+
+#[ic_cdk::query]
+fn policies() -> Policies {
+    market::policy::get()
+}
+
+/// Changes the market's policies. Controllers only.
+#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(update)]
+fn policies_set(arg: Checked<PoliciesUpdate>) -> Result<Policies, MarketError> {
+    if !auth::caller_is_controller(&IcRuntime) {
+        return Err(MarketError::NotAuthorized {
+            message: "only controllers set policies".into(),
+        });
+    }
+    market::policy::set(arg.0.map_err(invalid_market_arg)?)
+}
+
+/// Audit entries the caller may read: controllers all, consumers their own, providers' delegates
+/// their provider's.
+#[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(query)]
+fn audit_log(arg: Checked<AuditArg>) -> Result<AuditPage, MarketError> {
+    let arg = arg.0.map_err(invalid_market_arg)?;
+    let acts_for = |pem: &str| market::delegation::caller_acts_for(&IcRuntime, pem);
+    let reader = market::audit::Reader {
+        principal: ic_cdk::api::msg_caller(),
+        is_controller: auth::caller_is_controller(&IcRuntime),
+        acts_for: &acts_for,
+    };
+    market::audit::page(&reader, &arg)
 }
 
 // Only the interface test reads the exported service; the wasm carries the .did as metadata.
