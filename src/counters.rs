@@ -22,6 +22,8 @@ pub struct Counters {
     pub outcalls: u64,
     /// Outcalls that gave no usable answer: rejected, non-2xx, or unreadable.
     pub outcall_failures: u64,
+    /// Manager task runs that asked to be retried later (each is queued again after a backoff).
+    pub tasks_retried: u64,
 }
 
 /// Names one counter, so callers cannot bump the wrong field by position.
@@ -32,6 +34,7 @@ pub enum Counter {
     TasksRun,
     Outcalls,
     OutcallFailures,
+    TasksRetried,
 }
 
 impl Counters {
@@ -42,6 +45,7 @@ impl Counters {
             Counter::TasksRun => &mut self.tasks_run,
             Counter::Outcalls => &mut self.outcalls,
             Counter::OutcallFailures => &mut self.outcall_failures,
+            Counter::TasksRetried => &mut self.tasks_retried,
         }
     }
 }
@@ -58,6 +62,7 @@ impl Storable for Counters {
             self.tasks_run,
             self.outcalls,
             self.outcall_failures,
+            self.tasks_retried,
         ]
         .iter()
         .flat_map(|n| n.to_le_bytes())
@@ -73,6 +78,7 @@ impl Storable for Counters {
             tasks_run: next(),
             outcalls: next(),
             outcall_failures: next(),
+            tasks_retried: next(),
         }
     }
 
@@ -89,10 +95,18 @@ pub fn get() -> Counters {
 }
 
 pub fn bump(counter: Counter) {
+    add(counter, 1);
+}
+
+/// Adds `n` to the counter; adding 0 writes nothing.
+pub fn add(counter: Counter, n: u64) {
+    if n == 0 {
+        return;
+    }
     COUNTERS.with_borrow_mut(|cell| {
         let mut counters = *cell.get();
         let field = counters.field(counter);
-        *field = field.saturating_add(1);
+        *field = field.saturating_add(n);
         cell.set(counters);
     });
 }
@@ -106,11 +120,14 @@ mod tests {
         bump(Counter::Outcalls);
         bump(Counter::Outcalls);
         bump(Counter::TasksRun);
+        add(Counter::TasksRetried, 3);
+        add(Counter::TasksRetried, 0);
         assert_eq!(
             get(),
             Counters {
                 outcalls: 2,
                 tasks_run: 1,
+                tasks_retried: 3,
                 ..Counters::default()
             }
         );
@@ -124,6 +141,7 @@ mod tests {
             tasks_run: 3,
             outcalls: 4,
             outcall_failures: 5,
+            tasks_retried: 6,
         };
         assert_eq!(Counters::from_bytes(counters.to_bytes()), counters);
         let old = Counters::from_bytes(Cow::Owned(9u64.to_le_bytes().to_vec()));

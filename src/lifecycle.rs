@@ -12,15 +12,23 @@ pub fn pre_upgrade() -> Result<u64, String> {
     index::save()
 }
 
-/// Loads the search index the previous version saved, before the manager or any call can read
-/// it, then applies the argument as [`setup`] does.
+/// Rebuilds the heap state before the manager or any call can read it, then applies the
+/// argument as [`setup`] does.
 pub fn post_upgrade(rt: &impl Runtime, arg: Result<Option<InitArg>, String>) -> Result<(), String> {
+    rebuild_heap_state();
+    setup(rt, arg)
+}
+
+/// Everything on the heap that caches stable memory, rebuilt after an upgrade: the catalog's
+/// search index (loaded from the snapshot the previous version saved) and the market's index
+/// of open offers (rebuilt from the stored offers).
+pub fn rebuild_heap_state() {
     // Without a snapshot (pre_upgrade skipped, or a snapshot of another format) the index is
     // rebuilt from the stored rows: slow, but search stays complete.
     if index::load().is_err() {
         index::rebuild(store::offerings());
     }
-    setup(rt, arg)
+    crate::market::index::rebuild();
 }
 
 /// Applies the init/upgrade argument and starts the manager. On a fresh install the argument
@@ -70,6 +78,7 @@ mod tests {
         assert_eq!(config::get().cycles_history_len, 3);
         assert_eq!(manager::queue_len(), 1);
         assert_eq!(rt.armed_timer.get(), Some(rt.time()));
+        assert_eq!(rt.watchdog.get(), Some(manager::WATCHDOG_INTERVAL_NS));
         // An upgrade without argument keeps the stored configuration.
         assert_eq!(setup(&rt, Ok(None)), Ok(()));
         assert_eq!(config::get().cycles_history_len, 3);
@@ -88,6 +97,7 @@ mod tests {
         assert_eq!(setup(&rt, Err("garbage".into())), Err("garbage".into()));
         assert_eq!(manager::queue_len(), 0);
         assert_eq!(rt.armed_timer.get(), None);
+        assert_eq!(rt.watchdog.get(), None);
     }
 
     #[test]

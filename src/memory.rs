@@ -8,8 +8,8 @@
 //! |----|------------------|-----------------------------------------|-----------------------------------------------|
 //! | 0  | `CONFIG`         | the canister configuration              | cell: `Config`, little-endian fields          |
 //! | 1  | `COUNTERS`       | activity counters shown by `status`     | cell: `Counters`, little-endian `u64` fields  |
-//! | 2  | `TASK_QUEUE`     | the manager's tasks, earliest first     | map: `(due_ns: u64, seq: u64)` → `Task` (Candid) |
-//! | 3  | `TASK_SEQ`       | next task sequence number               | cell: `u64`                                   |
+//! | 2  | `TASK_QUEUE`     | the manager's tasks, earliest first     | map: `(due_ns: u64, seq: u64)` → `QueuedTask` (Candid; a bare `Task` from older versions) |
+//! | 3  | `TASK_SEQ`       | next task sequence number, failing tasks | cell: `next_seq u64`, `failing u64` (LE fields) |
 //! | 4  | `CYCLES_HISTORY` | liquid cycle balance samples            | map: `time_ns: u64` → `balance: u128`         |
 //! | 5  | `PROVIDERS`      | catalog providers and id counters       | map: `0` → counters; `1 ‖ key[32]` → `ProviderRecord`; `2 ‖ id u32 BE` → key (LE fields) |
 //! | 6  | `OFFERINGS`      | catalog offerings, one CSV row each     | row heap: 4 KiB header (magic, bump, live rows, free-list heads), blocks in size classes |
@@ -20,7 +20,7 @@
 //! | 11 | `INDEX_SNAPSHOT` | the search index, saved by pre_upgrade  | 24-byte header (magic, version, ready/consumed, length), then the index's vectors as LE arrays (`catalog::index::snapshot`) |
 //! | 12 | `MARKET_META` | market id counters and policies | cell: `market::store::Meta` (Candid) |
 //! | 13 | `MARKET_ITEMS` | inventory items | map: `id u64` → `Item` (Candid) |
-//! | 14 | `MARKET_RESOURCES` | item by resource | map: `(provider key, type ‖ \n ‖ uuid)` → item id |
+//! | 14 | `MARKET_RESOURCES` | item by resource | map: `(provider key, SHA-256(type ‖ \n ‖ uuid))` → item id |
 //! | 15 | `MARKET_OFFERS` | offers | map: `id u64` → `Offer` (Candid) |
 //! | 16 | `MARKET_OFFERSETS` | offersets | map: `id u64` → `Offerset` (Candid) |
 //! | 17 | `MARKET_EXECUTIONS` | executions (offers, contracts, leases) | map: `id u64` → `Execution` (Candid) |

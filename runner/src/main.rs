@@ -112,6 +112,28 @@ enum ProviderCommand {
         #[arg(long)]
         canister: Option<String>,
     },
+    /// Sign a market delegation (a principal acts for the provider) and send it to the local
+    /// canister, or with --print only print it for `dfx canister call market_delegate`.
+    Delegate {
+        /// The provider's secret key file (from `mkt provider new-key`).
+        #[arg(long)]
+        key: PathBuf,
+        /// The principal that may act for the provider.
+        #[arg(long)]
+        principal: String,
+        /// Stop the principal from acting for the provider.
+        #[arg(long)]
+        revoke: bool,
+        /// The delegation's sequence number (default: the Unix time in seconds).
+        #[arg(long)]
+        seq: Option<u64>,
+        /// Print the argument instead of sending it.
+        #[arg(long)]
+        print: bool,
+        /// With --print: the canister it is for (default: the local runner's canister).
+        #[arg(long)]
+        canister: Option<String>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -196,6 +218,26 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Provider(ProviderCommand::Sign { change, canister }) => {
             provider::sign(dir, &change.change(), canister.as_deref())
+        }
+        Command::Provider(ProviderCommand::Delegate {
+            key,
+            principal,
+            revoke,
+            seq,
+            print,
+            canister,
+        }) => {
+            let delegation = provider::Delegation {
+                key: &key,
+                principal: &principal,
+                allow: !revoke,
+                seq,
+            };
+            if print {
+                provider::print_delegation(dir, &delegation, canister.as_deref())
+            } else {
+                provider::delegate(dir, did, &delegation)
+            }
         }
         Command::Info => commands::info(dir),
     }

@@ -7,6 +7,7 @@ use crate::Output;
 use candid::types::Label;
 use candid::{IDLArgs, IDLValue, Principal};
 use marketplace::catalog::signing::{self, Operation};
+use marketplace::market::delegation;
 use std::path::Path;
 
 /// Writes a new secret key (hex, readable by the owner only) and prints the public key as PEM.
@@ -81,19 +82,12 @@ impl Change<'_> {
             Operation::ReplaceCatalog
         };
         let signature = signing::sign(&secret, &canister, op, seq, &signing::payload_hash(&csv));
-        let provider = signing::provider_of(&secret).as_bytes().to_vec();
         let field = |name: &str, val| candid::types::value::IDLField {
             id: Label::Named(name.into()),
             val,
         };
         Ok(IDLArgs::new(&[IDLValue::Record(vec![
-            field(
-                "provider",
-                IDLValue::Variant(candid::types::value::VariantValue(
-                    Box::new(field("Raw", IDLValue::Blob(provider))),
-                    0,
-                )),
-            ),
+            field("provider", raw_key(&secret)),
             field("seq", IDLValue::Nat64(seq)),
             field("signature", IDLValue::Blob(signature.to_vec())),
             field("csv", IDLValue::Blob(csv)),
@@ -127,6 +121,76 @@ pub fn sign(dir: &Path, change: &Change<'_>, canister: Option<&str>) -> Result<(
     println!("{}", change.argument(canister)?);
     eprintln!("method: {}", change.method());
     Ok(())
+}
+
+/// A market delegation to sign: `principal` acts for the key's provider (or stops).
+pub struct Delegation<'a> {
+    pub key: &'a Path,
+    pub principal: &'a str,
+    pub allow: bool,
+    pub seq: Option<u64>,
+}
+
+impl Delegation<'_> {
+    fn argument(&self, canister: Principal) -> Result<IDLArgs, String> {
+        let secret = read_key(self.key)?;
+        let principal = Principal::from_text(self.principal)
+            .map_err(|e| format!("--principal '{}': {e}", self.principal))?;
+        let seq = self.seq.unwrap_or_else(unix_seconds);
+        let arg = delegation::signed(&secret, &canister, principal, self.allow, seq);
+        let field = |name: &str, val| candid::types::value::IDLField {
+            id: Label::Named(name.into()),
+            val,
+        };
+        Ok(IDLArgs::new(&[IDLValue::Record(vec![
+            field("provider", raw_key(&secret)),
+            field("principal", IDLValue::Principal(arg.principal)),
+            field("allow", IDLValue::Bool(arg.allow)),
+            field("seq", IDLValue::Nat64(arg.seq)),
+            field("signature", IDLValue::Blob(arg.signature.into_vec())),
+        ])]))
+    }
+}
+
+/// Signs the delegation for the local canister and sends it (anyone may deliver it).
+pub fn delegate(dir: &Path, did: &Path, delegation: &Delegation<'_>) -> Result<(), String> {
+    let canister = State::load(dir)?.host.canister_id();
+    let text = delegation.argument(canister)?.to_string();
+    commands::call(
+        dir,
+        did,
+        "market_delegate",
+        Arg::Text(text),
+        Some(CallKind::Update),
+        "anonymous",
+        Output::Idl,
+    )
+}
+
+/// Prints the signed delegation as Candid text, for `dfx canister call … market_delegate`.
+pub fn print_delegation(
+    dir: &Path,
+    delegation: &Delegation<'_>,
+    canister: Option<&str>,
+) -> Result<(), String> {
+    let canister = match canister {
+        Some(text) => Principal::from_text(text).map_err(|e| format!("--canister: {e}"))?,
+        None => State::load(dir)?.host.canister_id(),
+    };
+    println!("{}", delegation.argument(canister)?);
+    Ok(())
+}
+
+/// `variant { Raw = blob }` with the provider's public key.
+fn raw_key(secret: &[u8; 32]) -> IDLValue {
+    let provider = signing::provider_of(secret).as_bytes().to_vec();
+    IDLValue::Variant(candid::types::value::VariantValue(
+        Box::new(candid::types::value::IDLField {
+            id: Label::Named("Raw".into()),
+            val: IDLValue::Blob(provider),
+        }),
+        0,
+    ))
 }
 
 fn unix_seconds() -> u64 {

@@ -1,11 +1,22 @@
 //! The manager: one queue of tasks in stable memory, ordered by due time, driven by one timer
 //! armed for the earliest task.
+//!
+//! - **Batches.** Each timer run pops the due tasks earliest first and runs them while the
+//!   message has instructions to spare, then re-arms the timer for the earliest task left (at
+//!   once when due tasks remain). A long backlog is worked off in several runs.
+//! - **Retries.** A task whose run returns `Err(Retry)` is queued again after a backoff that
+//!   doubles from 10 s up to an hour; after `MAX_ATTEMPTS` (20) failed runs it still stays
+//!   queued, at the longest backoff, and `status.tasks_failing` counts it. No task is dropped.
+//! - **Watchdog.** A run that traps rolls back, re-arming included, and ic-cdk-timers then drops
+//!   the one-shot timer: nothing would run the queue until the next upgrade. An interval timer
+//!   (which ic-cdk-timers reschedules before it runs, so a trap cannot lose it) runs the queue
+//!   every [`WATCHDOG_INTERVAL_NS`] as well.
 
 mod queue;
 mod task;
 
 pub use queue::{len as queue_len, next_due};
-pub use task::Task;
+pub use task::{Outcome, Task};
 
 use crate::config::Config;
 use crate::counters::{self, Counter};
@@ -15,19 +26,51 @@ use crate::runtime::Runtime;
 /// 40 B update limit leaves room for the task that is running when the check passes.
 const TIMER_INSTRUCTION_BUDGET: u64 = 10_000_000_000;
 
-/// Runs the tasks due at the runtime's time, earliest first, scheduling their follow-ups, while
-/// `keep_going` allows. Returns when the earliest remaining task is due, for the timer.
-pub fn run_due(rt: &impl Runtime, mut keep_going: impl FnMut() -> bool) -> Option<u64> {
+/// How often the watchdog runs the queue even when no timer is armed. It bounds how late tasks
+/// run after a trapped timer run (at most this long), and its cost is one timer self-call per
+/// run, 288 a day: negligible next to the lateness an hour-long watchdog would allow.
+pub const WATCHDOG_INTERVAL_NS: u64 = 5 * 60 * 1_000_000_000;
+
+/// Most overdue tasks `status` counts: the count walks their keys.
+const OVERDUE_COUNT_CAP: u64 = 10_000;
+
+/// Runs the tasks due at the runtime's time in one batch, earliest first, scheduling their
+/// follow-ups and retries, while `keep_going` allows (checked before each task, so a batch can
+/// end between any two tasks and the rest waits for the next run). Returns when the earliest
+/// remaining task is due, for the timer.
+pub fn run_due(rt: &impl Runtime, keep_going: impl FnMut() -> bool) -> Option<u64> {
+    run_due_with(rt, keep_going, |task, now| task.run(rt, now))
+}
+
+/// [`run_due`] with the tasks run by `run`, so tests can script outcomes.
+fn run_due_with(
+    rt: &impl Runtime,
+    mut keep_going: impl FnMut() -> bool,
+    mut run: impl FnMut(&Task, u64) -> Outcome,
+) -> Option<u64> {
     let now = rt.time();
+    let (mut ran, mut retried) = (0, 0);
     while keep_going() {
-        let Some(task) = queue::pop_due(now) else {
+        let Some(entry) = queue::pop_due(now) else {
             break;
         };
-        for (due, follow_up) in task.run(rt, now) {
-            queue::schedule(due, follow_up);
+        ran += 1;
+        match run(&entry.task, now) {
+            Ok(follow_ups) => {
+                for (due, follow_up) in follow_ups {
+                    queue::schedule(due, follow_up);
+                }
+            }
+            Err(retry) => {
+                retried += 1;
+                let (due, entry) = entry.retried(now, retry);
+                queue::insert(due, entry);
+            }
         }
-        counters::bump(Counter::TasksRun);
     }
+    // Once per batch, not per task: a batch of tasks with nothing left to do stays cheap.
+    counters::add(Counter::TasksRun, ran);
+    counters::add(Counter::TasksRetried, retried);
     next_due()
 }
 
@@ -40,16 +83,27 @@ pub fn schedule(rt: &impl Runtime, due_ns: u64, task: Task) {
     }
 }
 
-/// The timer's entry point: runs what is due within the budget, then re-arms the timer.
+/// The timer's (and the watchdog's) entry point: runs what is due within the budget, then
+/// re-arms the timer.
 pub fn on_timer(rt: &impl Runtime) {
     counters::bump(Counter::TimerRuns);
     let next = run_due(rt, || rt.instructions() < TIMER_INSTRUCTION_BUDGET);
     rt.arm_manager_timer(next);
 }
 
+/// Queued tasks due at or before `now` that have not run yet (at most 10 000 are counted).
+pub fn overdue(now: u64) -> u64 {
+    queue::count_due(now, OVERDUE_COUNT_CAP)
+}
+
+/// Queued tasks that have failed `MAX_ATTEMPTS` times or more; they are still retried.
+pub fn failing() -> u64 {
+    queue::failing()
+}
+
 /// Called at install and after every upgrade: leaves exactly one `SampleCycles` queued, due no
-/// later than one interval from now (at once on a fresh install), and arms the timer, which
-/// install and upgrade switch off.
+/// later than one interval from now (at once on a fresh install), and arms the timer and the
+/// watchdog, which install and upgrade switch off.
 pub fn start(rt: &impl Runtime, config: &Config) {
     let now = rt.time();
     let latest = now.saturating_add(config.sample_interval_ns());
@@ -59,10 +113,12 @@ pub fn start(rt: &impl Runtime, config: &Config) {
         .map_or(now, |due| due.min(latest));
     queue::schedule(due, Task::SampleCycles);
     rt.arm_manager_timer(next_due());
+    rt.arm_watchdog(WATCHDOG_INTERVAL_NS);
 }
 
 #[cfg(test)]
 mod tests {
+    use super::task::{backoff_ns, QueuedTask, Retry, MAX_ATTEMPTS};
     use super::*;
     use crate::config;
     use crate::cycles;
@@ -162,5 +218,153 @@ mod tests {
         assert_eq!(counters::get().timer_runs, 2);
         assert_eq!(counters::get().tasks_run, 1);
         assert_eq!(rt.armed_timer.get(), Some(t0 + interval()));
+    }
+
+    /// Runs `run_due_with` once at `rt`'s time with a scripted runner.
+    fn run_scripted(rt: &FakeRuntime, mut outcome: impl FnMut(&Task) -> Outcome) -> Option<u64> {
+        run_due_with(rt, || true, |task, _| outcome(task))
+    }
+
+    fn down() -> Outcome {
+        Err(Retry {
+            reason: "endpoint down".into(),
+        })
+    }
+
+    fn lease(execution_id: u64) -> Task {
+        Task::StartLease { execution_id }
+    }
+
+    #[test]
+    fn a_retry_is_queued_again_after_a_doubling_backoff() {
+        let rt = FakeRuntime::new();
+        let t0 = rt.time();
+        queue::schedule(t0, lease(1));
+        queue::schedule(t0, lease(2));
+
+        let next = run_scripted(&rt, |task| {
+            if *task == lease(1) {
+                down()
+            } else {
+                Ok(vec![])
+            }
+        });
+        assert_eq!(next, Some(t0 + 10 * SECOND));
+        assert_eq!(queue_len(), 1);
+        assert_eq!(counters::get().tasks_run, 2);
+        assert_eq!(counters::get().tasks_retried, 1);
+
+        // Not due yet: nothing runs.
+        rt.time.set(t0 + 10 * SECOND - 1);
+        assert_eq!(
+            run_scripted(&rt, |_| panic!("ran early")),
+            Some(t0 + 10 * SECOND)
+        );
+
+        // Second failure: twice the wait, and the attempt and reason are kept.
+        let t1 = t0 + 10 * SECOND;
+        rt.time.set(t1);
+        assert_eq!(run_scripted(&rt, |_| down()), Some(t1 + 20 * SECOND));
+        let entry = queue::pop_due(u64::MAX).unwrap();
+        assert_eq!(
+            entry,
+            QueuedTask {
+                task: lease(1),
+                attempt: 2,
+                last_error: Some("endpoint down".into()),
+            }
+        );
+        assert_eq!(counters::get().tasks_retried, 2);
+    }
+
+    #[test]
+    fn a_task_that_keeps_failing_is_never_dropped() {
+        let rt = FakeRuntime::new();
+        let mut now = rt.time();
+        queue::schedule(now, lease(7));
+        for attempt in 0..MAX_ATTEMPTS + 5 {
+            rt.time.set(now);
+            let next = run_scripted(&rt, |_| down()).unwrap();
+            assert_eq!(next - now, backoff_ns(attempt));
+            assert_eq!(queue_len(), 1);
+            assert_eq!(
+                failing(),
+                u64::from(attempt + 1 >= MAX_ATTEMPTS),
+                "{attempt}"
+            );
+            now = next;
+        }
+        // Still at the longest backoff, still queued, counted as failing.
+        assert_eq!(backoff_ns(MAX_ATTEMPTS + 4), task::MAX_BACKOFF_NS);
+        assert_eq!(counters::get().tasks_retried, u64::from(MAX_ATTEMPTS + 5));
+
+        // Once it succeeds it leaves the queue and the failing count.
+        rt.time.set(now);
+        let mut ran = vec![];
+        run_scripted(&rt, |task| {
+            ran.push(task.clone());
+            Ok(vec![])
+        });
+        assert_eq!(ran, [lease(7)]);
+        assert_eq!(queue_len(), 0);
+        assert_eq!(failing(), 0);
+    }
+
+    #[test]
+    fn follow_ups_of_a_successful_run_are_fresh_first_attempts() {
+        let rt = FakeRuntime::new();
+        let t0 = rt.time();
+        queue::insert(
+            t0,
+            QueuedTask {
+                attempt: 3,
+                ..QueuedTask::new(lease(1))
+            },
+        );
+        run_scripted(&rt, |_| Ok(vec![(t0 + SECOND, lease(2))]));
+        assert_eq!(queue::pop_due(u64::MAX), Some(QueuedTask::new(lease(2))));
+    }
+
+    #[test]
+    fn overdue_counts_due_tasks_not_yet_run() {
+        let rt = FakeRuntime::new();
+        let t0 = rt.time();
+        queue::schedule(t0 - SECOND, lease(1));
+        queue::schedule(t0, lease(2));
+        queue::schedule(t0 + SECOND, lease(3));
+        assert_eq!(overdue(t0), 2);
+        assert_eq!(overdue(t0 + SECOND), 3);
+        assert_eq!(overdue(t0 - 2 * SECOND), 0);
+    }
+
+    #[test]
+    fn start_arms_the_watchdog_and_restarts_replace_it() {
+        let rt = FakeRuntime::new();
+        start(&rt, &config::get());
+        assert_eq!(rt.watchdog.get(), Some(WATCHDOG_INTERVAL_NS));
+        start(&rt, &config::get());
+        assert_eq!(rt.watchdog.get(), Some(WATCHDOG_INTERVAL_NS));
+    }
+
+    #[test]
+    fn the_watchdog_runs_the_queue_after_a_trapped_run_lost_the_timer() {
+        let rt = FakeRuntime::new();
+        let t0 = rt.time();
+        start(&rt, &config::get());
+        // A run trapped: its work rolled back and the one-shot timer is gone.
+        rt.arm_manager_timer(None);
+        // The watchdog's next run, five minutes later, calls `on_timer` like the timer would.
+        rt.time.set(t0 + WATCHDOG_INTERVAL_NS);
+        on_timer(&rt);
+        assert_eq!(counters::get().tasks_run, 1);
+        assert_eq!(cycles::len(), 1);
+        assert_eq!(
+            rt.armed_timer.get(),
+            Some(t0 + WATCHDOG_INTERVAL_NS + interval())
+        );
+        // With nothing due, a watchdog run only re-arms the timer.
+        on_timer(&rt);
+        assert_eq!(counters::get().tasks_run, 1);
+        assert_eq!(counters::get().timer_runs, 2);
     }
 }

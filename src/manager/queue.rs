@@ -1,35 +1,102 @@
 //! The task queue in stable memory, ordered by due time, then by scheduling order.
+//!
+//! Each entry is a [`QueuedTask`]: the task and how many of its runs asked for a retry. The
+//! queue also keeps, beside its sequence counter, how many entries have failed
+//! [`MAX_ATTEMPTS`](super::task::MAX_ATTEMPTS) times or more, so `status` need not scan it.
 
+use super::task::QueuedTask;
 use super::Task;
+use crate::fields::Fields;
 use crate::memory::{self, Memory};
-use ic_stable_structures::{StableBTreeMap, StableCell};
+use ic_stable_structures::storable::Bound;
+use ic_stable_structures::{StableBTreeMap, StableCell, Storable};
+use std::borrow::Cow;
 use std::cell::RefCell;
 
 /// `(due_ns, seq)`: `seq` keeps tasks due at the same time distinct and in scheduling order.
 type Key = (u64, u64);
 
+/// The queue's own counters, in the `TASK_SEQ` cell: little-endian fields, appended over time.
+/// The previous version stored `next_seq` alone, which reads back with `failing` 0 (true then:
+/// no task could fail).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Meta {
+    next_seq: u64,
+    /// Entries whose task is failing (`QueuedTask::is_failing`).
+    failing: u64,
+}
+
+impl Storable for Meta {
+    fn to_bytes(&self) -> Cow<'_, [u8]> {
+        Cow::Owned(self.into_bytes())
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        [self.next_seq, self.failing]
+            .iter()
+            .flat_map(|n| n.to_le_bytes())
+            .collect()
+    }
+
+    fn from_bytes(bytes: Cow<[u8]>) -> Self {
+        let mut fields = Fields::new(&bytes);
+        let mut next = || fields.u64().unwrap_or_default();
+        Self {
+            next_seq: next(),
+            failing: next(),
+        }
+    }
+
+    const BOUND: Bound = Bound::Unbounded;
+}
+
 thread_local! {
-    static QUEUE: RefCell<StableBTreeMap<Key, Task, Memory>> =
+    static QUEUE: RefCell<StableBTreeMap<Key, QueuedTask, Memory>> =
         RefCell::new(StableBTreeMap::init(memory::region(memory::TASK_QUEUE)));
-    static NEXT_SEQ: RefCell<StableCell<u64, Memory>> =
-        RefCell::new(StableCell::init(memory::region(memory::TASK_SEQ), 0));
+    static META: RefCell<StableCell<Meta, Memory>> =
+        RefCell::new(StableCell::init(memory::region(memory::TASK_SEQ), Meta::default()));
 }
 
+fn update_meta(f: impl FnOnce(&mut Meta)) -> Meta {
+    META.with_borrow_mut(|cell| {
+        let mut meta = *cell.get();
+        f(&mut meta);
+        cell.set(meta);
+        meta
+    })
+}
+
+/// Queues a task that has not run yet.
 pub fn schedule(due_ns: u64, task: Task) {
-    let seq = NEXT_SEQ.with_borrow_mut(|next| {
-        let seq = *next.get();
-        next.set(seq + 1);
-        seq
-    });
-    QUEUE.with_borrow_mut(|queue| queue.insert((due_ns, seq), task));
+    insert(due_ns, QueuedTask::new(task));
 }
 
-/// Removes and returns the earliest task due at or before `now`.
-pub fn pop_due(now: u64) -> Option<Task> {
+/// Queues `entry` (a new task, or one to retry) at `due_ns`.
+pub fn insert(due_ns: u64, entry: QueuedTask) {
+    let failing = entry.is_failing();
+    let meta = update_meta(|meta| {
+        meta.next_seq += 1;
+        meta.failing += u64::from(failing);
+    });
+    let seq = meta.next_seq - 1;
+    QUEUE.with_borrow_mut(|queue| queue.insert((due_ns, seq), entry));
+}
+
+/// Removes and returns the earliest entry due at or before `now`.
+pub fn pop_due(now: u64) -> Option<QueuedTask> {
     if next_due()? > now {
         return None;
     }
-    QUEUE.with_borrow_mut(|queue| queue.pop_first().map(|(_, task)| task))
+    let (_, entry) = QUEUE.with_borrow_mut(|queue| queue.pop_first())?;
+    forget(&entry);
+    Some(entry)
+}
+
+/// Keeps the failing count in step with an entry leaving the queue.
+fn forget(entry: &QueuedTask) {
+    if entry.is_failing() {
+        update_meta(|meta| meta.failing = meta.failing.saturating_sub(1));
+    }
 }
 
 pub fn next_due() -> Option<u64> {
@@ -40,17 +107,129 @@ pub fn len() -> u64 {
     QUEUE.with_borrow(|queue| queue.len())
 }
 
+/// Entries due at or before `now`, counted up to `cap`: the queue is ordered by due time, so
+/// this walks only the overdue keys (none while the manager keeps up).
+pub fn count_due(now: u64, cap: u64) -> u64 {
+    QUEUE.with_borrow(|queue| {
+        let overdue = queue.keys_range(..=(now, u64::MAX));
+        overdue
+            .take(usize::try_from(cap).unwrap_or(usize::MAX))
+            .count() as u64
+    })
+}
+
+/// Entries that have failed `MAX_ATTEMPTS` times or more and are still retried.
+pub fn failing() -> u64 {
+    META.with_borrow(|cell| cell.get().failing)
+}
+
 /// Removes every queued `task` and returns their due times. Scans the whole queue: meant for
 /// install and upgrade, not for every message.
 pub fn remove_all(task: &Task) -> Vec<u64> {
     QUEUE.with_borrow_mut(|queue| {
         let keys: Vec<Key> = queue
             .iter()
-            .filter(|entry| entry.value() == *task)
+            .filter(|entry| entry.value().task == *task)
             .map(|entry| *entry.key())
             .collect();
         keys.iter()
-            .filter_map(|key| queue.remove(key).map(|_| key.0))
+            .filter_map(|key| {
+                let entry = queue.remove(key)?;
+                forget(&entry);
+                Some(key.0)
+            })
             .collect()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::task::{Retry, MAX_ATTEMPTS};
+    use super::*;
+
+    #[test]
+    fn meta_reads_the_bare_sequence_number_of_the_previous_version() {
+        let old = Meta::from_bytes(Cow::Owned(41u64.to_le_bytes().to_vec()));
+        assert_eq!(
+            old,
+            Meta {
+                next_seq: 41,
+                failing: 0
+            }
+        );
+        let meta = Meta {
+            next_seq: 5,
+            failing: 2,
+        };
+        assert_eq!(Meta::from_bytes(meta.to_bytes()), meta);
+    }
+
+    #[test]
+    fn entries_written_as_bare_tasks_pop_as_first_attempts() {
+        // What the previous version left in the queue.
+        QUEUE.with_borrow_mut(|queue| {
+            let bytes = Task::ExpireOffer { offer_id: 4 }.into_bytes();
+            let mut raw: StableBTreeMap<Key, Vec<u8>, Memory> =
+                StableBTreeMap::init(memory::region(memory::TASK_QUEUE));
+            raw.insert((5, 0), bytes);
+            // Reopen the typed map over the same memory.
+            *queue = StableBTreeMap::init(memory::region(memory::TASK_QUEUE));
+        });
+        assert_eq!(
+            pop_due(5),
+            Some(QueuedTask::new(Task::ExpireOffer { offer_id: 4 }))
+        );
+        assert_eq!(len(), 0);
+    }
+
+    #[test]
+    fn same_due_time_pops_in_scheduling_order() {
+        schedule(10, Task::ExpireOffer { offer_id: 1 });
+        schedule(10, Task::ExpireOffer { offer_id: 2 });
+        schedule(5, Task::ExpireOffer { offer_id: 3 });
+        assert_eq!(pop_due(4), None);
+        let order: Vec<Task> = std::iter::from_fn(|| pop_due(10).map(|e| e.task)).collect();
+        assert_eq!(
+            order,
+            [3, 1, 2].map(|offer_id| Task::ExpireOffer { offer_id })
+        );
+    }
+
+    #[test]
+    fn count_due_counts_the_overdue_range_up_to_the_cap() {
+        for due in [1, 2, 2, 3, 9] {
+            schedule(due, Task::SampleCycles);
+        }
+        assert_eq!(count_due(0, 100), 0);
+        assert_eq!(count_due(2, 100), 3);
+        assert_eq!(count_due(3, 100), 4);
+        assert_eq!(count_due(u64::MAX, 100), 5);
+        assert_eq!(count_due(u64::MAX, 2), 2);
+    }
+
+    #[test]
+    fn failing_entries_are_counted_while_queued() {
+        let worn = |attempt| QueuedTask {
+            attempt,
+            ..QueuedTask::new(Task::SampleCycles)
+        };
+        insert(1, worn(MAX_ATTEMPTS - 1));
+        assert_eq!(failing(), 0);
+        let entry = pop_due(1).unwrap();
+        let (due, entry) = entry.retried(
+            1,
+            Retry {
+                reason: "down".into(),
+            },
+        );
+        insert(due, entry);
+        assert_eq!(failing(), 1);
+        insert(2, worn(MAX_ATTEMPTS + 5));
+        assert_eq!(failing(), 2);
+        assert!(pop_due(2).unwrap().is_failing());
+        assert_eq!(failing(), 1);
+        assert_eq!(remove_all(&Task::SampleCycles).len(), 1);
+        assert_eq!(failing(), 0);
+        assert_eq!(len(), 0);
+    }
 }

@@ -1,7 +1,12 @@
 //! What the manager can be asked to do.
 //!
 //! Every task must be idempotent: a timer's self-call can be retried, and a task that stopped
-//! half-way (trap, upgrade) runs again from the queue.
+//! half-way (trap, upgrade) runs again from the queue. A re-run must also be cheap: a market
+//! task first reads its entity and returns at once when the entity has moved past the phase
+//! the task was scheduled for (or is gone), so a batch of stale tasks costs a read each.
+//!
+//! A task that cannot finish now (an outcall that found its endpoint down) returns
+//! [`Retry`]; the manager runs it again after a backoff (see [`backoff_ns`]) and never drops it.
 
 use crate::runtime::Runtime;
 use crate::{config, cycles, market};
@@ -29,9 +34,88 @@ pub enum Task {
     FinishRebuild { item_id: u64 },
 }
 
+/// A task asks to run again later: it changed nothing it cannot redo, and something it needs
+/// (an outcall, another canister) failed in a way worth retrying.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Retry {
+    pub reason: String,
+}
+
+/// What a run gives the manager: the follow-ups to schedule as `(due_ns, task)`, or a retry.
+pub type Outcome = Result<Vec<(u64, Task)>, Retry>;
+
+/// Failed runs after which a task counts as failing (`status.tasks_failing`). It is still kept
+/// and retried at the longest backoff: tasks are never lost.
+pub const MAX_ATTEMPTS: u32 = 20;
+/// Wait before the first retry; it doubles with every failed run...
+pub const FIRST_BACKOFF_NS: u64 = 10 * 1_000_000_000;
+/// ...up to an hour.
+pub const MAX_BACKOFF_NS: u64 = 3_600 * 1_000_000_000;
+/// Longest `reason` kept with a queued task.
+const MAX_REASON_BYTES: usize = 256;
+
+/// How long to wait before running again a task whose run number `attempt` (0 for the first
+/// run) failed: 10 s × 2^attempt, at most an hour.
+pub fn backoff_ns(attempt: u32) -> u64 {
+    1u64.checked_shl(attempt)
+        .and_then(|factor| FIRST_BACKOFF_NS.checked_mul(factor))
+        .map_or(MAX_BACKOFF_NS, |wait| wait.min(MAX_BACKOFF_NS))
+}
+
+/// A task in the queue with the number of its failed runs, stored as Candid. Older versions
+/// stored a bare `Task`; those entries read back as attempt 0.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct QueuedTask {
+    pub task: Task,
+    /// Runs that asked for a retry so far.
+    pub attempt: u32,
+    /// Why the last run asked for a retry (at most 256 bytes).
+    pub last_error: Option<String>,
+}
+
+impl QueuedTask {
+    /// A task that has not run yet.
+    pub fn new(task: Task) -> Self {
+        Self {
+            task,
+            attempt: 0,
+            last_error: None,
+        }
+    }
+
+    /// The entry to queue after this run asked for `retry`, and when it is due.
+    pub fn retried(self, now: u64, retry: Retry) -> (u64, Self) {
+        let due = now.saturating_add(backoff_ns(self.attempt));
+        let mut reason = retry.reason;
+        if reason.len() > MAX_REASON_BYTES {
+            let mut end = MAX_REASON_BYTES;
+            while !reason.is_char_boundary(end) {
+                end -= 1;
+            }
+            reason.truncate(end);
+        }
+        let next = Self {
+            task: self.task,
+            attempt: self.attempt.saturating_add(1),
+            last_error: Some(reason),
+        };
+        (due, next)
+    }
+
+    /// Failed often enough to count in `status.tasks_failing`.
+    pub fn is_failing(&self) -> bool {
+        self.attempt >= MAX_ATTEMPTS
+    }
+}
+
 impl Task {
-    /// Runs the task at `now` and returns the follow-ups to schedule, as `(due_ns, task)`.
-    pub fn run(&self, rt: &impl Runtime, now: u64) -> Vec<(u64, Task)> {
+    /// Runs the task at `now`: the follow-ups to schedule, or a request to retry later.
+    pub fn run(&self, rt: &impl Runtime, now: u64) -> Outcome {
+        Ok(self.run_once(rt, now))
+    }
+
+    // No task asks for a retry yet: the market's tasks are synchronous. Ironic outcalls will.
+    fn run_once(&self, rt: &impl Runtime, now: u64) -> Vec<(u64, Task)> {
         match self {
             Self::SampleCycles => {
                 let config = config::get();
@@ -88,6 +172,26 @@ impl Storable for Task {
     const BOUND: Bound = Bound::Unbounded;
 }
 
+impl Storable for QueuedTask {
+    fn to_bytes(&self) -> Cow<'_, [u8]> {
+        Cow::Owned(self.clone().into_bytes())
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        candid::encode_one(self).expect("a queued task always encodes")
+    }
+
+    fn from_bytes(bytes: Cow<[u8]>) -> Self {
+        // A record, or a bare variant written before retries existed: Candid's type table
+        // tells them apart, so neither can be misread as the other.
+        candid::decode_one(&bytes)
+            .or_else(|_| candid::decode_one(&bytes).map(Self::new))
+            .expect("stored task is not valid Candid")
+    }
+
+    const BOUND: Bound = Bound::Unbounded;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,9 +211,77 @@ mod tests {
         let follow_ups = Task::SampleCycles.run(&rt, now);
         assert_eq!(cycles::len(), 1);
         let interval = config::get().sample_interval_ns();
-        assert_eq!(follow_ups, vec![(now + interval, Task::SampleCycles)]);
+        assert_eq!(follow_ups, Ok(vec![(now + interval, Task::SampleCycles)]));
         // Running again at the same time changes nothing.
-        Task::SampleCycles.run(&rt, now);
+        Task::SampleCycles.run(&rt, now).unwrap();
         assert_eq!(cycles::len(), 1);
+    }
+
+    #[test]
+    fn queued_task_round_trips_and_reads_bare_tasks_of_the_previous_version() {
+        let queued = QueuedTask {
+            task: Task::StartLease { execution_id: 7 },
+            attempt: 3,
+            last_error: Some("endpoint down".into()),
+        };
+        assert_eq!(QueuedTask::from_bytes(queued.to_bytes()), queued);
+        // What the previous version stored: the Candid of a bare `Task`.
+        let old = Task::EndLease { execution_id: 9 };
+        assert_eq!(
+            QueuedTask::from_bytes(old.to_bytes()),
+            QueuedTask::new(Task::EndLease { execution_id: 9 })
+        );
+        assert_eq!(
+            QueuedTask::from_bytes(Task::SampleCycles.to_bytes()),
+            QueuedTask::new(Task::SampleCycles)
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "not valid Candid")]
+    fn undecodable_entries_trap() {
+        QueuedTask::from_bytes(Cow::Borrowed(&[1, 2, 3]));
+    }
+
+    #[test]
+    fn backoff_doubles_from_ten_seconds_up_to_an_hour() {
+        const S: u64 = 1_000_000_000;
+        assert_eq!(backoff_ns(0), 10 * S);
+        assert_eq!(backoff_ns(1), 20 * S);
+        assert_eq!(backoff_ns(8), 2_560 * S);
+        assert_eq!(backoff_ns(9), 3_600 * S);
+        assert_eq!(backoff_ns(MAX_ATTEMPTS), MAX_BACKOFF_NS);
+        assert_eq!(backoff_ns(63), MAX_BACKOFF_NS);
+        assert_eq!(backoff_ns(64), MAX_BACKOFF_NS);
+        assert_eq!(backoff_ns(u32::MAX), MAX_BACKOFF_NS);
+    }
+
+    #[test]
+    fn retried_counts_the_attempt_and_keeps_a_bounded_reason() {
+        let now = 1_000;
+        let (due, first) =
+            QueuedTask::new(Task::SampleCycles).retried(now, Retry { reason: "x".into() });
+        assert_eq!(due, now + FIRST_BACKOFF_NS);
+        assert_eq!(first.attempt, 1);
+        assert_eq!(first.last_error.as_deref(), Some("x"));
+        let long = "é".repeat(200);
+        let (due, second) = first.retried(now, Retry { reason: long });
+        assert_eq!(due, now + 2 * FIRST_BACKOFF_NS);
+        assert_eq!(second.attempt, 2);
+        assert!(!second.is_failing());
+        let kept = second.last_error.unwrap();
+        assert!(kept.len() <= MAX_REASON_BYTES && kept.chars().all(|c| c == 'é'));
+        let worn = QueuedTask {
+            attempt: MAX_ATTEMPTS - 1,
+            ..QueuedTask::new(Task::SampleCycles)
+        };
+        let (due, worn) = worn.retried(
+            u64::MAX - 1,
+            Retry {
+                reason: String::new(),
+            },
+        );
+        assert_eq!(due, u64::MAX);
+        assert!(worn.is_failing());
     }
 }

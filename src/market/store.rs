@@ -10,6 +10,7 @@ use crate::memory::{self, Memory};
 use candid::{CandidType, Deserialize, Principal};
 use ic_stable_structures::storable::Bound;
 use ic_stable_structures::{StableBTreeMap, StableCell, Storable};
+use sha2::Digest;
 use std::borrow::Cow;
 use std::cell::RefCell;
 
@@ -84,8 +85,9 @@ thread_local! {
     static META: RefCell<StableCell<Meta, Memory>> =
         RefCell::new(StableCell::init(memory::region(memory::MARKET_META), Meta::default()));
     static ITEMS: Map<u64, Item> = map(memory::MARKET_ITEMS);
-    /// `(provider, resource_type ‖ '\n' ‖ resource_uuid)` → item id.
-    static RESOURCES: Map<(ProviderKey, String), u64> = map(memory::MARKET_RESOURCES);
+    /// `(provider, SHA-256 of resource_type ‖ '\n' ‖ resource_uuid)` → item id. Hashed because
+    /// stable tuple keys must be bounded (a `String` in a tuple panics when stored).
+    static RESOURCES: Map<(ProviderKey, [u8; 32]), u64> = map(memory::MARKET_RESOURCES);
     static OFFERS: Map<u64, Offer> = map(memory::MARKET_OFFERS);
     static OFFERSETS: Map<u64, Offerset> = map(memory::MARKET_OFFERSETS);
     static EXECUTIONS: Map<u64, Execution> = map(memory::MARKET_EXECUTIONS);
@@ -152,8 +154,9 @@ fn bump(next: &mut u64) -> u64 {
 
 // --- items ---
 
-fn resource_key(resource_type: &str, resource_uuid: &str) -> String {
-    format!("{resource_type}\n{resource_uuid}")
+fn resource_key(resource_type: &str, resource_uuid: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(format!("{resource_type}\n{resource_uuid}")).into()
 }
 
 pub fn item(id: u64) -> Option<Item> {
@@ -224,6 +227,27 @@ pub fn provider_item_ids(provider: &ProviderKey, after: u64, limit: usize) -> Ve
             .take(limit)
             .map(|entry| entry.key().1)
             .collect()
+    })
+}
+
+/// The provider's items with ids above `after` that `keep` accepts, in id order, at most
+/// `limit`: one walk of the provider's ids, however few of them `keep` accepts.
+pub fn provider_items_after(
+    provider: &ProviderKey,
+    after: u64,
+    mut keep: impl FnMut(&Item) -> bool,
+    limit: usize,
+) -> Vec<Item> {
+    PROVIDER_ITEMS.with_borrow(|index| {
+        ITEMS.with_borrow(|items| {
+            index
+                .range((*provider, after.saturating_add(1))..)
+                .take_while(|entry| entry.key().0 == *provider)
+                .filter_map(|entry| items.get(&entry.key().1))
+                .filter(|item| keep(item))
+                .take(limit)
+                .collect()
+        })
     })
 }
 

@@ -9,7 +9,8 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-/// Every field is settable; `armed_timer` and `requests` record what the code asked for.
+/// Every field is settable; `armed_timer`, `watchdog` and `requests` record what the code asked
+/// for.
 pub struct FakeRuntime {
     pub time: Cell<u64>,
     pub caller: Cell<Principal>,
@@ -17,6 +18,8 @@ pub struct FakeRuntime {
     pub liquid_cycles: Cell<u128>,
     pub instructions: Cell<u64>,
     pub armed_timer: Cell<Option<u64>>,
+    /// The watchdog's interval, once armed.
+    pub watchdog: Cell<Option<u64>>,
     pub requests: RefCell<Vec<HttpRequestArgs>>,
     replies: RefCell<VecDeque<Result<HttpRequestResult, OutcallError>>>,
 }
@@ -38,6 +41,7 @@ impl FakeRuntime {
             liquid_cycles: Cell::new(0),
             instructions: Cell::new(0),
             armed_timer: Cell::new(None),
+            watchdog: Cell::new(None),
             requests: RefCell::default(),
             replies: RefCell::default(),
         }
@@ -77,6 +81,10 @@ impl Runtime for FakeRuntime {
 
     fn arm_manager_timer(&self, at_ns: Option<u64>) {
         self.armed_timer.set(at_ns);
+    }
+
+    fn arm_watchdog(&self, interval_ns: u64) {
+        self.watchdog.set(Some(interval_ns));
     }
 
     async fn http_request(

@@ -14,6 +14,7 @@ pub struct IcRuntime;
 thread_local! {
     // Heap only: upgrades switch timers off and `post_upgrade` re-arms.
     static MANAGER_TIMER: Cell<Option<TimerId>> = const { Cell::new(None) };
+    static WATCHDOG_TIMER: Cell<Option<TimerId>> = const { Cell::new(None) };
 }
 
 impl Runtime for IcRuntime {
@@ -51,6 +52,18 @@ impl Runtime for IcRuntime {
                 ic_cdk_timers::set_timer(delay, async { crate::manager::on_timer(&IcRuntime) });
             MANAGER_TIMER.set(Some(id));
         }
+    }
+
+    fn arm_watchdog(&self, interval_ns: u64) {
+        if let Some(armed) = WATCHDOG_TIMER.take() {
+            ic_cdk_timers::clear_timer(armed);
+        }
+        // ic-cdk-timers reschedules an interval timer when it dispatches a run, before the run
+        // executes, so a run that traps cannot lose it (unlike the one-shot timer).
+        let id = ic_cdk_timers::set_timer_interval(Duration::from_nanos(interval_ns), || async {
+            crate::manager::on_timer(&IcRuntime)
+        });
+        WATCHDOG_TIMER.set(Some(id));
     }
 
     async fn http_request(

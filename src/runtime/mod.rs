@@ -39,6 +39,10 @@ pub trait Runtime {
     /// any armed before; `None` disarms it.
     fn arm_manager_timer(&self, at_ns: Option<u64>);
 
+    /// Arms the manager's watchdog: `manager::on_timer` every `interval_ns`, whatever happened
+    /// to the one-shot timer (a trapping run loses it), replacing any watchdog armed before.
+    fn arm_watchdog(&self, interval_ns: u64);
+
     /// Makes an HTTPS outcall, paying its cycles from the canister's balance.
     async fn http_request(
         &self,
