@@ -10,7 +10,6 @@ use crate::memory::{self, Memory};
 use candid::{CandidType, Deserialize, Principal};
 use ic_stable_structures::storable::Bound;
 use ic_stable_structures::{StableBTreeMap, StableCell, Storable};
-use sha2::Digest;
 use std::borrow::Cow;
 use std::cell::RefCell;
 
