@@ -91,9 +91,11 @@ pub fn acting_provider(
     Ok((provider, actor))
 }
 
-/// Whether the caller acts for the provider whose PEM is `provider_pem`.
+/// Whether the caller acts for the provider whose PEM is `provider_pem` (records without a
+/// provider, such as offersets, have an empty one: nobody acts for it).
 pub fn caller_acts_for(rt: &impl Runtime, provider_pem: &str) -> bool {
-    store::is_delegate(&store::provider_key(provider_pem), &rt.caller())
+    ProviderKey::parse_for_lookup(&ProviderKeyInput::Pem(provider_pem.into()))
+        .is_ok_and(|provider| store::is_delegate(&provider, &rt.caller()))
 }
 
 fn parse_key(input: &ProviderKeyInput) -> Result<ProviderKey, MarketError> {
@@ -167,6 +169,8 @@ mod tests {
         assert_eq!(provider, signing::provider_of(&SECRET));
         assert!(matches!(actor, Actor::Provider { principal, .. } if principal == alice()));
         assert!(caller_acts_for(&rt, &provider.to_pem()));
+        // Offersets have no provider: an empty PEM is nobody's, not a trap.
+        assert!(!caller_acts_for(&rt, ""));
 
         // Replays and reused sequence numbers are refused.
         assert_eq!(

@@ -1,84 +1,1851 @@
-//! Executions once accepted: contracts and leases. Accept, cancel, extend, end early, the pez
-//! lease-by-SKU shortcut, credentials, and the manager's start and end. TODO(helper)
+//! Executions once accepted: contracts (FLOCX) and leases (pez). Accept, cancel, extend, end
+//! early, the pez lease-by-SKU shortcut, credentials, the manager's start and end, and the
+//! views every reader gets through [`as_seen`].
+//!
+//! There is no provisioning backend yet: granting access at the start and revoking it at the
+//! end are recorded in the audit log as no-ops, so PREPARING and RELEASING pass within one
+//! message. `check_stuck` is what moves them on once a backend makes them take time.
 
+use super::audit::{self, Change};
+use super::inventory::{self, By};
+use super::offerset::{self, Terms};
+use super::store::{self, Booking};
 use super::types::*;
+use super::{check_text, delegation, execution, offers, page_limit, sku, SECOND_NS};
+use crate::manager::{self, Task};
 use crate::runtime::Runtime;
+use candid::Principal;
 
+use Phase::*;
+
+/// X25519 public keys are 32 bytes.
+const KEY_BYTES: usize = 32;
+/// XSalsa20-Poly1305 (24) or ChaCha20-Poly1305 (12) nonces.
+const NONCE_BYTES: [usize; 2] = [24, 12];
+/// A sealed box carries at least its 16-byte tag, and credentials are small.
+const CIPHERTEXT_BYTES: std::ops::RangeInclusive<usize> = 16..=4096;
+const MAX_PROCUREMENT_PROPERTIES: usize = 32;
+/// How often a lease whose item is still busy at its start looks again.
+const START_RETRY_NS: u64 = 30 * SECOND_NS;
+const DAY_NS: u64 = 24 * 3600 * SECOND_NS;
+const GRANTED: &str = "access granted (no provisioning backend: recorded no-op)";
+const REVOKED: &str = "access revoked (no provisioning backend: recorded no-op)";
+
+/// Accepts one offer of an offerset: it becomes the contract (lease), its siblings are rejected,
+/// its offer is claimed; the manager starts it at its start and ends it at its end.
 pub fn accept(rt: &impl Runtime, arg: AcceptArg) -> Result<Execution, MarketError> {
-    let _ = (rt.time(), arg);
-    todo!()
+    let now = rt.time();
+    let mut execution = execution::get(arg.execution_id)?;
+    let actor = consumer_actor(rt, &execution)?;
+    check_key("lessee_key", &arg.lessee_key)?;
+    if execution.phase != Offered {
+        return Err(wrong_phase(execution.phase, "accept"));
+    }
+    // Its offerset's expiry task has not run yet, but the hold is over.
+    if execution.expires_at_ns <= now {
+        return Err(wrong_phase(Expired, "accept"));
+    }
+    let policies = store::policies();
+    offerset::check_active_leases(&execution.consumer, &policies)?;
+    check_offer_open(execution.offer_id)?;
+
+    claim(now, &actor, &execution)?;
+    execution.lessee_key = Some(arg.lessee_key);
+    execution::transition(
+        now,
+        &actor,
+        &mut execution,
+        Accepted,
+        "accepted by the consumer",
+    )?;
+    if let Some(offerset_id) = execution.offerset_id {
+        offerset::settle(now, &actor, offerset_id, execution.id);
+    }
+    if execution.start_ns > now {
+        let why = format!("waiting for the start at {}", utc(execution.start_ns));
+        execution::transition(now, &actor, &mut execution, Waiting, &why)?;
+    }
+    schedule_lease(rt, &execution, execution.start_ns);
+    Ok(as_seen(rt, execution))
 }
 
-pub fn cancel(rt: &impl Runtime, arg: CancelArg) -> Result<Execution, MarketError> {
-    let _ = (rt.time(), arg);
-    todo!()
-}
-
-pub fn extend(rt: &impl Runtime, arg: ExtendArg) -> Result<Execution, MarketError> {
-    let _ = (rt.time(), arg);
-    todo!()
-}
-
-pub fn end_now(rt: &impl Runtime, execution_id: u64) -> Result<Execution, MarketError> {
-    let _ = (rt.time(), execution_id);
-    todo!()
-}
-
+/// The pez shortcut: leases one item of the SKU from now, at the cheapest open offer, in one
+/// message (OFFERED and ACCEPTED are both recorded). Nothing available is a typed error whose
+/// messages say why.
 pub fn lease_by_sku(rt: &impl Runtime, arg: LeaseBySkuArg) -> Result<Execution, MarketError> {
-    let _ = (rt.time(), arg);
-    todo!()
+    let now = rt.time();
+    let consumer = rt.caller();
+    if consumer == Principal::anonymous() {
+        return Err(MarketError::NotAuthorized {
+            message: "the anonymous principal cannot lease".into(),
+        });
+    }
+    let sku = sku::canonical(&arg.sku)?;
+    check_key("lessee_key", &arg.lessee_key)?;
+    let window = offerset::lease_window(now, None, arg.duration_seconds)?;
+    let policies = store::policies();
+    if arg.duration_seconds > policies.max_lease_seconds {
+        return Err(MarketError::LeaseTooLong {
+            max_seconds: policies.max_lease_seconds,
+        });
+    }
+    check_text("image", &arg.image, false)?;
+    if let Some(project) = &arg.project {
+        check_text("project", project, false)?;
+    }
+    let refusals = offerset::policy_refusals(&policies, &arg.image, arg.duration_seconds);
+    if !refusals.is_empty() {
+        return Err(MarketError::NothingAvailable { messages: refusals });
+    }
+    offerset::check_active_leases(&consumer, &policies)?;
+    let request = ResourceRequest {
+        sku: Some(sku),
+        duration_seconds: arg.duration_seconds,
+        max_price_per_hour: arg.max_price_per_hour,
+        image: arg.image.clone(),
+        ..ResourceRequest::default()
+    };
+    let (found, messages) = offerset::find(now, &request, window, 1);
+    let Some(chosen) = found.first() else {
+        return Err(MarketError::NothingAvailable { messages });
+    };
+    // The index is a cache of stable memory: the offer itself has the last word.
+    check_offer_open(chosen.offer.offer_id)?;
+
+    let actor = Actor::Consumer(consumer);
+    let terms = Terms {
+        consumer,
+        project: arg.project.unwrap_or_else(|| consumer.to_text()),
+        image: arg.image,
+        window,
+        offerset_id: None,
+        expires_at_ns: now,
+    };
+    let mut execution = offerset::hold(now, &terms, chosen, "matched a lease by SKU");
+    claim(now, &actor, &execution)?;
+    execution.lessee_key = Some(arg.lessee_key);
+    execution::transition(now, &actor, &mut execution, Accepted, "leased by SKU")?;
+    schedule_lease(rt, &execution, now);
+    Ok(as_seen(rt, execution))
 }
 
+/// The execution claims its offer (one offer makes one contract); other OFFERED executions
+/// holding other windows of that offer can no longer be accepted, so their holds end now.
+fn claim(now: u64, actor: &Actor, execution: &Execution) -> Result<(), MarketError> {
+    let (offer_id, id) = (execution.offer_id, execution.id);
+    offers::claim(now, actor, offer_id, id)?;
+    let why = format!("offer {offer_id} was claimed by execution {id}");
+    inventory::reject_holds(
+        now,
+        actor,
+        execution.item_id,
+        |other| other.offer_id == offer_id && other.id != id,
+        &why,
+    )
+}
+
+/// Queues the lease's start (at `start_ns`, or at once) and its end.
+fn schedule_lease(rt: &impl Runtime, execution: &Execution, start_ns: u64) {
+    let execution_id = execution.id;
+    manager::schedule(rt, start_ns, Task::StartLease { execution_id });
+    manager::schedule(rt, execution.end_ns, Task::EndLease { execution_id });
+}
+
+/// The manager's task at a lease's start: once its item is free, PREPARING and (with no
+/// provisioning backend) AVAILABLE at once. An item still busy (the previous lease on it
+/// rebuilding, maintenance) is looked at again every 30 s; one not ready within the stuck
+/// timeout after the start cancels the lease.
+pub fn start(rt: &impl Runtime, execution_id: u64) {
+    // A task has no caller to tell; a step refused half-way is left to `check_stuck`.
+    let _ = try_start(rt, execution_id);
+}
+
+fn try_start(rt: &impl Runtime, execution_id: u64) -> Result<(), MarketError> {
+    let now = rt.time();
+    let mut execution = execution::get(execution_id)?;
+    // Ended before it could start: `finish` cancels it.
+    if !matches!(execution.phase, Accepted | Waiting)
+        || execution.start_ns > now
+        || execution.end_ns <= now
+    {
+        return Ok(());
+    }
+    let actor = Actor::Canister;
+    let policies = store::policies();
+    let item = store::item(execution.item_id).filter(|item| item.status == ItemStatus::Available);
+    let Some(mut item) = item else {
+        let deadline = execution
+            .start_ns
+            .saturating_add(policies.stuck_timeout_seconds.saturating_mul(SECOND_NS));
+        if now >= deadline {
+            let why = format!("the item did not become ready by {}", utc(deadline));
+            return execution::transition(now, &actor, &mut execution, Cancelled, &why);
+        }
+        manager::schedule(rt, now + START_RETRY_NS, Task::StartLease { execution_id });
+        return Ok(());
+    };
+    let why = format!("lease {execution_id} started");
+    item.lease_id = Some(execution_id);
+    inventory::move_item(
+        now,
+        &actor,
+        By::Market,
+        &mut item,
+        ItemStatus::Reserving,
+        &why,
+    )?;
+    execution::transition(now, &actor, &mut execution, Preparing, "lease started")?;
+    let stuck_at = now.saturating_add(policies.stuck_timeout_seconds.saturating_mul(SECOND_NS));
+    manager::schedule(rt, stuck_at, Task::CheckStuck { execution_id });
+    inventory::move_item(
+        now,
+        &actor,
+        By::Market,
+        &mut item,
+        ItemStatus::Leased,
+        GRANTED,
+    )?;
+    execution::transition(now, &actor, &mut execution, Available, GRANTED)
+}
+
+/// The manager's task at a lease's end: a running lease is released and COMPLETED, its item
+/// rebuilt; one that never started is CANCELLED. Nothing when it was extended (a later task
+/// ends it) or is already over.
+pub fn finish(rt: &impl Runtime, execution_id: u64) {
+    // A task has no caller to tell; a step refused half-way is left to `check_stuck`.
+    let _ = try_finish(rt, execution_id);
+}
+
+fn try_finish(rt: &impl Runtime, execution_id: u64) -> Result<(), MarketError> {
+    let now = rt.time();
+    let mut execution = execution::get(execution_id)?;
+    if execution.end_ns > now {
+        return Ok(());
+    }
+    let actor = Actor::Canister;
+    match execution.phase {
+        Accepted | Waiting => execution::transition(
+            now,
+            &actor,
+            &mut execution,
+            Cancelled,
+            "the lease ended before its item was ready",
+        ),
+        Preparing | Available => release(
+            rt,
+            &actor,
+            &mut execution,
+            "lease ended",
+            Completed,
+            REVOKED,
+        ),
+        // OFFERED ends with its offerset, RELEASING in `check_stuck`; final phases stay.
+        _ => Ok(()),
+    }
+}
+
+/// RELEASING, access revoked (a recorded no-op), then `to` (COMPLETED or CANCELLED) with
+/// `why_final`; the item is taken back and rebuilt.
+fn release(
+    rt: &impl Runtime,
+    actor: &Actor,
+    execution: &mut Execution,
+    why: &str,
+    to: Phase,
+    why_final: &str,
+) -> Result<(), MarketError> {
+    let now = rt.time();
+    execution::transition(now, actor, execution, Releasing, why)?;
+    execution::transition(now, actor, execution, to, why_final)?;
+    if take_back(now, actor, execution)? {
+        rebuild(rt, execution.item_id);
+    }
+    Ok(())
+}
+
+/// Moves the lease's item to Rebuilding; false when the lease never had it (it never started,
+/// or the item was already taken back).
+fn take_back(now: u64, actor: &Actor, execution: &Execution) -> Result<bool, MarketError> {
+    let Some(mut item) = store::item(execution.item_id) else {
+        return Ok(false);
+    };
+    if item.lease_id != Some(execution.id) {
+        return Ok(false);
+    }
+    let why = format!("lease {} released", execution.id);
+    inventory::move_item(
+        now,
+        actor,
+        By::Market,
+        &mut item,
+        ItemStatus::Rebuilding,
+        &why,
+    )?;
+    Ok(true)
+}
+
+fn rebuild(rt: &impl Runtime, item_id: u64) {
+    let done_at = rt
+        .time()
+        .saturating_add(store::policies().rebuild_seconds.saturating_mul(SECOND_NS));
+    manager::schedule(rt, done_at, Task::FinishRebuild { item_id });
+}
+
+/// The manager's task some time after a lease entered PREPARING: one still PREPARING after the
+/// stuck timeout FAILS and its item is rebuilt; one still RELEASING FAILS and its item goes to
+/// Maintenance, for a person to look at. One not yet due is looked at again when it is.
+pub fn check_stuck(rt: &impl Runtime, execution_id: u64) {
+    // A task has no caller to tell.
+    let _ = try_check_stuck(rt, execution_id);
+}
+
+fn try_check_stuck(rt: &impl Runtime, execution_id: u64) -> Result<(), MarketError> {
+    let now = rt.time();
+    let mut execution = execution::get(execution_id)?;
+    if !matches!(execution.phase, Preparing | Releasing) {
+        return Ok(());
+    }
+    let timeout = store::policies().stuck_timeout_seconds;
+    let due = execution
+        .phase_since_ns
+        .saturating_add(timeout.saturating_mul(SECOND_NS));
+    if now < due {
+        // The policy's timeout grew since this was queued.
+        manager::schedule(rt, due, Task::CheckStuck { execution_id });
+        return Ok(());
+    }
+    let actor = Actor::Canister;
+    if execution.phase == Preparing {
+        let why = format!("provisioning did not finish within {timeout} s");
+        execution::transition(now, &actor, &mut execution, Failed, &why)?;
+        if take_back(now, &actor, &execution)? {
+            rebuild(rt, execution.item_id);
+        }
+    } else {
+        let why = format!("release did not finish within {timeout} s");
+        execution::transition(now, &actor, &mut execution, Failed, &why)?;
+        if take_back(now, &actor, &execution)? {
+            if let Some(mut item) = store::item(execution.item_id) {
+                let why = format!("lease {execution_id} was not released cleanly");
+                inventory::move_item(
+                    now,
+                    &actor,
+                    By::Market,
+                    &mut item,
+                    ItemStatus::Maintenance,
+                    &why,
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Cancels an accepted lease, by its consumer or a controller: one not started yet is
+/// CANCELLED; a running one is released (its item rebuilt) and CANCELLED.
+pub fn cancel(rt: &impl Runtime, arg: CancelArg) -> Result<Execution, MarketError> {
+    let now = rt.time();
+    let mut execution = execution::get(arg.execution_id)?;
+    let caller = rt.caller();
+    let actor = if caller == execution.consumer {
+        Actor::Consumer(caller)
+    } else if rt.is_controller(&caller) {
+        Actor::Controller(caller)
+    } else {
+        return Err(not_yours(execution.id));
+    };
+    check_text("reason", &arg.reason, true)?;
+    let why = if arg.reason.is_empty() {
+        "cancelled".to_string()
+    } else {
+        format!("cancelled: {}", arg.reason)
+    };
+    match execution.phase {
+        Accepted | Waiting => execution::transition(now, &actor, &mut execution, Cancelled, &why)?,
+        Preparing | Available => release(rt, &actor, &mut execution, &why, Cancelled, &why)?,
+        phase => return Err(wrong_phase(phase, "cancel")),
+    }
+    Ok(as_seen(rt, execution))
+}
+
+/// Moves the lease's end later, within its offer and the policy's longest lease, when nothing
+/// else is booked on the item until then. Its consumer only.
+pub fn extend(rt: &impl Runtime, arg: ExtendArg) -> Result<Execution, MarketError> {
+    let now = rt.time();
+    let mut execution = execution::get(arg.execution_id)?;
+    let actor = consumer_actor(rt, &execution)?;
+    if !matches!(execution.phase, Accepted | Waiting | Preparing | Available) {
+        return Err(wrong_phase(execution.phase, "extend"));
+    }
+    let new_end = arg.new_end_ns;
+    if new_end <= execution.end_ns {
+        return Err(MarketError::InvalidWindow {
+            message: format!(
+                "the new end must be after the current end, {}",
+                utc(execution.end_ns)
+            ),
+        });
+    }
+    let offer = offers::get(execution.offer_id)?;
+    if new_end > offer.end_ns {
+        return Err(MarketError::InvalidWindow {
+            message: format!("offer {} ends at {}", offer.id, utc(offer.end_ns)),
+        });
+    }
+    let max_seconds = store::policies().max_lease_seconds;
+    if new_end - execution.start_ns > max_seconds.saturating_mul(SECOND_NS) {
+        return Err(MarketError::LeaseTooLong { max_seconds });
+    }
+    if let Some(booking) = store::overlapping_booking(execution.item_id, execution.end_ns, new_end)
+    {
+        return Err(MarketError::Booked {
+            execution_id: booking.execution_id,
+        });
+    }
+
+    // The booking starting at the same time is replaced.
+    store::book(
+        execution.item_id,
+        Booking {
+            start_ns: execution.start_ns,
+            end_ns: new_end,
+            execution_id: execution.id,
+        },
+    );
+    execution.end_ns = new_end;
+    execution.total_price = execution
+        .price_per_hour
+        .saturating_mul(super::billed_hours(execution.start_ns, new_end));
+    execution.updated_at_ns = now;
+    store::put_execution(&execution);
+    record_same_phase(
+        now,
+        &actor,
+        &execution,
+        &format!("extended to {}", utc(new_end)),
+    );
+    let execution_id = execution.id;
+    manager::schedule(rt, new_end, Task::EndLease { execution_id });
+    Ok(as_seen(rt, execution))
+}
+
+/// Ends a running lease now (billed to the started hour) and releases it. Its consumer only.
+pub fn end_now(rt: &impl Runtime, execution_id: u64) -> Result<Execution, MarketError> {
+    let now = rt.time();
+    let mut execution = execution::get(execution_id)?;
+    let actor = consumer_actor(rt, &execution)?;
+    if !matches!(execution.phase, Preparing | Available) {
+        return Err(wrong_phase(execution.phase, "end"));
+    }
+    // The final phase frees the booking; `release` stores the new end with it.
+    execution.end_ns = now;
+    execution.total_price = execution
+        .price_per_hour
+        .saturating_mul(super::billed_hours(execution.start_ns, now));
+    release(
+        rt,
+        &actor,
+        &mut execution,
+        "ended early by the consumer",
+        Completed,
+        REVOKED,
+    )?;
+    Ok(as_seen(rt, execution))
+}
+
+/// The provider gives the lessee its credentials, sealed to the lessee key given at accept.
+/// Credentials never sit in plaintext in the canister (whose state node operators can read):
+/// only the shape and the recipient of the sealed box are checked, and only the holder of the
+/// lessee's secret key can open it.
 pub fn set_consumer_meta(
     rt: &impl Runtime,
     arg: SetConsumerMetaArg,
 ) -> Result<Execution, MarketError> {
-    let _ = (rt.time(), arg);
-    todo!()
+    let now = rt.time();
+    let (mut execution, actor) = provider_execution(rt, &arg.provider, arg.execution_id)?;
+    if !execution.phase.is_active_lease() {
+        return Err(wrong_phase(execution.phase, "set consumer meta"));
+    }
+    let sealed = arg.sealed;
+    if execution.lessee_key.as_deref().map(|key| key.as_slice())
+        != Some(sealed.recipient_key.as_slice())
+    {
+        return Err(invalid(
+            "the box is sealed to another key than the lessee's",
+        ));
+    }
+    check_key("ephemeral_key", &sealed.ephemeral_key)?;
+    if !NONCE_BYTES.contains(&sealed.nonce.len()) {
+        return Err(invalid(&format!(
+            "nonce must be 24 or 12 bytes, got {}",
+            sealed.nonce.len()
+        )));
+    }
+    if !CIPHERTEXT_BYTES.contains(&sealed.ciphertext.len()) {
+        return Err(invalid(&format!(
+            "ciphertext must be {} to {} bytes, got {}",
+            CIPHERTEXT_BYTES.start(),
+            CIPHERTEXT_BYTES.end(),
+            sealed.ciphertext.len()
+        )));
+    }
+    execution.consumer_meta = Some(sealed);
+    execution.updated_at_ns = now;
+    store::put_execution(&execution);
+    record_same_phase(
+        now,
+        &actor,
+        &execution,
+        "credentials sealed to the lessee set",
+    );
+    Ok(as_seen(rt, execution))
 }
 
+/// The provider records how it procured the lease; only its delegates and controllers see it.
 pub fn set_procurement_meta(
     rt: &impl Runtime,
     arg: SetProcurementMetaArg,
 ) -> Result<Execution, MarketError> {
-    let _ = (rt.time(), arg);
-    todo!()
+    let now = rt.time();
+    let (mut execution, actor) = provider_execution(rt, &arg.provider, arg.execution_id)?;
+    if arg.meta.len() > MAX_PROCUREMENT_PROPERTIES {
+        return Err(MarketError::TooMany {
+            what: "procurement properties".into(),
+            max: MAX_PROCUREMENT_PROPERTIES as u32,
+        });
+    }
+    for property in &arg.meta {
+        check_text("property key", &property.key, false)?;
+        check_text("property value", &property.value, true)?;
+    }
+    execution.procurement_meta = Some(arg.meta);
+    execution.updated_at_ns = now;
+    store::put_execution(&execution);
+    record_same_phase(now, &actor, &execution, "procurement details set");
+    Ok(as_seen(rt, execution))
 }
 
+/// The execution, for its consumer, its provider's delegates and controllers.
 pub fn get(rt: &impl Runtime, id: u64) -> Result<Execution, MarketError> {
-    let _ = (rt.time(), id);
-    todo!()
+    readable(rt, id)
 }
 
+/// The caller's executions as consumer, or a provider's as its delegate, in id order.
 pub fn list(rt: &impl Runtime, arg: ExecutionsListArg) -> Result<ExecutionPage, MarketError> {
-    let _ = (rt.time(), arg);
-    todo!()
+    let limit = page_limit(arg.limit)?;
+    let ids = |after: u64| -> Result<Vec<u64>, MarketError> {
+        Ok(match arg.role {
+            Role::Consumer => store::consumer_execution_ids(&rt.caller(), after, limit),
+            Role::Provider => {
+                let input = arg.provider.as_ref().ok_or_else(|| {
+                    invalid("provider is required to list a provider's executions")
+                })?;
+                let (provider, _) = delegation::acting_provider(rt, input)?;
+                store::provider_execution_ids(&provider, after, limit)
+            }
+        })
+    };
+    let mut executions = Vec::new();
+    let mut after = arg.after.unwrap_or(0);
+    // The phase filter may pass over whole batches of ids.
+    'batches: loop {
+        let batch = ids(after)?;
+        let Some(&last) = batch.last() else { break };
+        for id in batch {
+            let Some(execution) = store::execution(id) else {
+                continue;
+            };
+            if arg.phase.is_none_or(|phase| phase == execution.phase) {
+                executions.push(as_seen(rt, execution));
+                if executions.len() == limit {
+                    break 'batches;
+                }
+            }
+        }
+        after = last;
+    }
+    let next = (executions.len() == limit)
+        .then(|| executions.last().map(|e| e.id))
+        .flatten();
+    Ok(ExecutionPage { executions, next })
 }
 
+/// The FLOCX contract view of an accepted execution.
 pub fn contract(rt: &impl Runtime, id: u64) -> Result<Contract, MarketError> {
-    let _ = (rt.time(), id);
-    todo!()
+    let execution = readable(rt, id)?;
+    let status = match execution.phase {
+        Offered | Rejected | Expired => {
+            return Err(wrong_phase(execution.phase, "view as a contract"))
+        }
+        Accepted | Waiting => ContractStatus::Open,
+        Preparing | Available | Releasing => ContractStatus::Fulfilled,
+        Completed | Cancelled | Failed => ContractStatus::Expired,
+    };
+    let properties = store::offer(execution.offer_id)
+        .map(|offer| offer.properties)
+        .unwrap_or_default();
+    Ok(Contract {
+        id: execution.id,
+        offer_id: execution.offer_id,
+        start_ns: execution.start_ns,
+        end_ns: execution.end_ns,
+        project: execution.project,
+        status,
+        properties,
+        created_at_ns: execution.created_at_ns,
+        updated_at_ns: execution.updated_at_ns,
+    })
 }
 
+/// The pez lease view of an execution.
 pub fn lease(rt: &impl Runtime, id: u64) -> Result<Lease, MarketError> {
-    let _ = (rt.time(), id);
-    todo!()
+    let execution = readable(rt, id)?;
+    let status = match execution.phase {
+        Offered | Accepted | Waiting => "pending",
+        Preparing => "dispensing",
+        Available => "dispensed",
+        Releasing => "reclaiming",
+        Completed => "reclaimed",
+        Rejected | Expired | Cancelled => "cancelled",
+        Failed => "failed",
+    };
+    Ok(Lease {
+        id: execution.id,
+        inventory_id: execution.item_id,
+        username: execution.consumer,
+        sku: execution.sku,
+        lease_duration_days: (execution.end_ns - execution.start_ns).div_ceil(DAY_NS),
+        lease_start_ns: execution.start_ns,
+        lease_end_ns: execution.end_ns,
+        consumer_meta: execution.consumer_meta,
+        procurement_meta: execution.procurement_meta,
+        task: LeaseTask {
+            id: execution.id,
+            status: status.into(),
+        },
+    })
 }
 
-/// The manager's task at a lease's start.
-pub fn start(rt: &impl Runtime, execution_id: u64) {
-    let _ = (rt.time(), execution_id);
-    todo!()
+/// The execution as the caller may see it: `procurement_meta` only for its provider's delegates
+/// and controllers. Every read of an execution goes through here.
+pub fn as_seen(rt: &impl Runtime, mut execution: Execution) -> Execution {
+    let caller = rt.caller();
+    if !rt.is_controller(&caller) && !delegation::caller_acts_for(rt, &execution.provider_pem) {
+        execution.procurement_meta = None;
+    }
+    execution
 }
 
-/// The manager's task at a lease's end.
-pub fn finish(rt: &impl Runtime, execution_id: u64) {
-    let _ = (rt.time(), execution_id);
-    todo!()
+/// The execution, if the caller is its consumer, its provider's delegate or a controller.
+fn readable(rt: &impl Runtime, id: u64) -> Result<Execution, MarketError> {
+    let execution = execution::get(id)?;
+    let caller = rt.caller();
+    if execution.consumer != caller
+        && !rt.is_controller(&caller)
+        && !delegation::caller_acts_for(rt, &execution.provider_pem)
+    {
+        return Err(not_yours(id));
+    }
+    Ok(as_seen(rt, execution))
 }
 
-/// The manager's task some time after a lease entered PREPARING or RELEASING.
-pub fn check_stuck(rt: &impl Runtime, execution_id: u64) {
-    let _ = (rt.time(), execution_id);
-    todo!()
+/// The actor for the execution's consumer, if that is the caller.
+fn consumer_actor(rt: &impl Runtime, execution: &Execution) -> Result<Actor, MarketError> {
+    let caller = rt.caller();
+    if caller != execution.consumer {
+        return Err(not_yours(execution.id));
+    }
+    Ok(Actor::Consumer(caller))
+}
+
+/// The execution on an item of the provider the caller acts for.
+fn provider_execution(
+    rt: &impl Runtime,
+    provider: &crate::catalog::provider::ProviderKeyInput,
+    execution_id: u64,
+) -> Result<(Execution, Actor), MarketError> {
+    let (provider, actor) = delegation::acting_provider(rt, provider)?;
+    let execution = execution::get(execution_id)?;
+    if store::provider_key(&execution.provider_pem) != provider {
+        return Err(MarketError::NotAuthorized {
+            message: format!("execution {execution_id} is not on this provider's items"),
+        });
+    }
+    Ok((execution, actor))
+}
+
+fn check_offer_open(offer_id: u64) -> Result<(), MarketError> {
+    let offer = offers::get(offer_id)?;
+    if offer.status != OfferStatus::Open {
+        return Err(MarketError::OfferClosed {
+            offer_id,
+            status: offer.status,
+        });
+    }
+    Ok(())
+}
+
+fn check_key(what: &str, key: &[u8]) -> Result<(), MarketError> {
+    if key.len() != KEY_BYTES {
+        return Err(invalid(&format!(
+            "{what} must be a {KEY_BYTES}-byte X25519 public key, got {} bytes",
+            key.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Records a change that keeps the phase (an extension, credentials, procurement details).
+fn record_same_phase(now: u64, actor: &Actor, execution: &Execution, why: &str) {
+    let phase = execution.phase.name();
+    audit::record(
+        now,
+        actor,
+        Change {
+            entity: Entity::Execution(execution.id),
+            from: phase,
+            to: phase,
+            why,
+            consumer: Some(execution.consumer),
+            provider_pem: &execution.provider_pem,
+        },
+    );
+}
+
+fn wrong_phase(phase: Phase, action: &str) -> MarketError {
+    MarketError::WrongPhase {
+        phase,
+        action: action.into(),
+    }
+}
+
+fn not_yours(id: u64) -> MarketError {
+    MarketError::NotAuthorized {
+        message: format!("execution {id} is not the caller's"),
+    }
+}
+
+fn invalid(message: &str) -> MarketError {
+    MarketError::InvalidArgument {
+        message: message.into(),
+    }
+}
+
+/// `ns` since the Unix epoch as UTC, e.g. "2023-11-14T22:13:20Z", for messages people read.
+pub fn utc(ns: u64) -> String {
+    let seconds = ns / SECOND_NS;
+    let (days, rest) = (seconds / 86_400, seconds % 86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm), in eras of 400 years.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::offerset::testing::*;
+    use super::super::{offerset, policy};
+    use super::*;
+    use crate::catalog::provider::ProviderKeyInput;
+    use crate::catalog::signing;
+    use crate::runtime::FakeRuntime;
+    use serde_bytes::ByteBuf;
+
+    fn key() -> ByteBuf {
+        vec![5; 32].into()
+    }
+
+    fn accept_arg(execution_id: u64) -> AcceptArg {
+        AcceptArg {
+            execution_id,
+            lessee_key: key(),
+        }
+    }
+
+    fn ask_at(start_ns: u64, duration_seconds: u64) -> ResourceRequest {
+        ResourceRequest {
+            start_ns: Some(start_ns),
+            offers: Some(1),
+            ..ask(duration_seconds)
+        }
+    }
+
+    /// Requests one offer for the window and accepts it, as the current caller.
+    fn leased(rt: &FakeRuntime, start_ns: u64, duration_seconds: u64) -> Execution {
+        let view = offerset::request(rt, ask_at(start_ns, duration_seconds)).unwrap();
+        accept(rt, accept_arg(view.offers[0].id)).unwrap()
+    }
+
+    fn by_sku(duration_seconds: u64) -> LeaseBySkuArg {
+        LeaseBySkuArg {
+            sku: "2c.small".into(),
+            duration_seconds,
+            image: "ubuntu-24.04".into(),
+            lessee_key: key(),
+            max_price_per_hour: None,
+            project: Some("moc-project".into()),
+        }
+    }
+
+    fn phase(id: u64) -> Phase {
+        store::execution(id).unwrap().phase
+    }
+
+    fn status(item_id: u64) -> ItemStatus {
+        store::item(item_id).unwrap().status
+    }
+
+    fn set_policies(update: PoliciesUpdate) {
+        policy::set(update).unwrap();
+    }
+
+    #[test]
+    fn broker_flow_accept_one_reject_its_siblings_and_run_to_completed() {
+        let rt = market();
+        let t0 = rt.time.get();
+        set_policies(PoliciesUpdate {
+            rebuild_seconds: Some(600),
+            ..PoliciesUpdate::default()
+        });
+        offered(&rt, "n1", 100);
+        let (chosen, chosen_offer) = offered(&rt, "n2", 200);
+        offered(&rt, "n3", 300);
+        let request = ResourceRequest {
+            start_ns: Some(t0 + HOUR),
+            ..ask(2 * 3600)
+        };
+        let view = offerset::request(&rt, request).unwrap();
+        assert_eq!(view.offers.len(), 3);
+        let id = view.offers[1].id;
+
+        let accepted = accept(&rt, accept_arg(id)).unwrap();
+        assert_eq!(accepted.phase, Waiting);
+        assert_eq!(accepted.lessee_key, Some(key()));
+        assert_eq!(accepted.procurement_meta, None);
+        assert_eq!(phases(id), ["OFFERED", "ACCEPTED", "WAITING"]);
+        for sibling in [view.offers[0].id, view.offers[2].id] {
+            let sibling = store::execution(sibling).unwrap();
+            assert_eq!(sibling.phase, Rejected);
+            assert_eq!(
+                sibling.reason.as_deref(),
+                Some("a sibling offer was accepted")
+            );
+            assert_eq!(store::item_bookings(sibling.item_id), []);
+        }
+        let set = store::offerset(view.offerset.id).unwrap();
+        assert_eq!(set.status, OffersetStatus::Accepted { execution_id: id });
+        assert_eq!(
+            store::offer(chosen_offer.id).unwrap().status,
+            OfferStatus::Claimed
+        );
+        let usage = store::usage(&alice());
+        assert_eq!((usage.open_offersets, usage.active_leases), (0, 1));
+
+        // The offerset's expiry finds it accepted and does nothing.
+        run_at(&rt, t0 + 10 * MINUTE);
+        assert_eq!(
+            store::offerset(set.id).unwrap().status,
+            OffersetStatus::Accepted { execution_id: id }
+        );
+        assert_eq!(phase(id), Waiting);
+
+        run_at(&rt, t0 + HOUR);
+        assert_eq!(phase(id), Available);
+        let item = store::item(chosen.id).unwrap();
+        assert_eq!((item.status, item.lease_id), (ItemStatus::Leased, Some(id)));
+
+        run_at(&rt, t0 + 3 * HOUR);
+        assert_eq!(phase(id), Completed);
+        assert_eq!(status(chosen.id), ItemStatus::Rebuilding);
+        assert_eq!(store::item_bookings(chosen.id), []);
+        assert_eq!(store::usage(&alice()).active_leases, 0);
+        assert_eq!(
+            phases(id),
+            [
+                "OFFERED",
+                "ACCEPTED",
+                "WAITING",
+                "PREPARING",
+                "AVAILABLE",
+                "RELEASING",
+                "COMPLETED"
+            ]
+        );
+        run_at(&rt, t0 + 3 * HOUR + 599 * SECOND_NS);
+        assert_eq!(status(chosen.id), ItemStatus::Rebuilding);
+        run_at(&rt, t0 + 3 * HOUR + 600 * SECOND_NS);
+        let item = store::item(chosen.id).unwrap();
+        assert_eq!((item.status, item.lease_id), (ItemStatus::Available, None));
+    }
+
+    #[test]
+    fn pez_flow_lease_by_sku_runs_ends_and_rebuilds() {
+        let rt = market();
+        let t0 = rt.time.get();
+        offered(&rt, "n1", 300);
+        let (cheapest, _) = offered(&rt, "n2", 100);
+        let leased = lease_by_sku(&rt, by_sku(3600)).unwrap();
+        assert_eq!(leased.item_id, cheapest.id);
+        assert_eq!(leased.phase, Accepted);
+        assert_eq!(leased.offerset_id, None);
+        assert_eq!(leased.project, "moc-project");
+        assert_eq!((leased.start_ns, leased.end_ns), (t0, t0 + HOUR));
+        assert_eq!(leased.total_price, 100);
+        assert_eq!(phases(leased.id), ["OFFERED", "ACCEPTED"]);
+        assert_eq!(lease(&rt, leased.id).unwrap().task.status, "pending");
+
+        run_at(&rt, t0);
+        let view = lease(&rt, leased.id).unwrap();
+        assert_eq!(view.task.status, "dispensed");
+        assert_eq!(view.task.id, leased.id);
+        assert_eq!(view.inventory_id, cheapest.id);
+        assert_eq!(view.username, alice());
+        assert_eq!(view.sku, "2C.small");
+        assert_eq!(view.lease_duration_days, 1);
+        assert_eq!(status(cheapest.id), ItemStatus::Leased);
+        let grant = audit::entry(audit::len() - 1).unwrap();
+        assert_eq!(grant.why, GRANTED);
+
+        // With no rebuild time the item is available again in the same run.
+        run_at(&rt, t0 + HOUR);
+        assert_eq!(lease(&rt, leased.id).unwrap().task.status, "reclaimed");
+        assert_eq!(status(cheapest.id), ItemStatus::Available);
+        let item_moves: Vec<String> = (1..=audit::len())
+            .filter_map(audit::entry)
+            .filter(|e| e.entity == Entity::Item(cheapest.id))
+            .map(|e| e.to)
+            .collect();
+        assert_eq!(
+            item_moves,
+            [
+                "available",
+                "reserving",
+                "leased",
+                "rebuilding",
+                "available"
+            ]
+        );
+    }
+
+    #[test]
+    fn lease_by_sku_errors_are_typed_and_change_nothing() {
+        let rt = market();
+        offered(&rt, "n1", 100);
+        set_policies(PoliciesUpdate {
+            max_lease_seconds: Some(7200),
+            max_active_leases_per_principal: Some(1),
+            ..PoliciesUpdate::default()
+        });
+        let before = snapshot();
+        let anonymous = calling(&rt, Principal::anonymous(), || {
+            lease_by_sku(&rt, by_sku(3600))
+        });
+        assert!(matches!(anonymous, Err(MarketError::NotAuthorized { .. })));
+        let cases = [
+            (
+                LeaseBySkuArg {
+                    sku: "2X.small".into(),
+                    ..by_sku(3600)
+                },
+                "InvalidSku",
+            ),
+            (
+                LeaseBySkuArg {
+                    lessee_key: vec![1; 31].into(),
+                    ..by_sku(3600)
+                },
+                "InvalidArgument",
+            ),
+            (by_sku(59), "InvalidArgument"),
+            (by_sku(7201), "LeaseTooLong"),
+            (
+                LeaseBySkuArg {
+                    image: String::new(),
+                    ..by_sku(3600)
+                },
+                "InvalidArgument",
+            ),
+            (
+                LeaseBySkuArg {
+                    sku: "4D.large".into(),
+                    ..by_sku(3600)
+                },
+                "NothingAvailable",
+            ),
+            (
+                LeaseBySkuArg {
+                    max_price_per_hour: Some(99),
+                    ..by_sku(3600)
+                },
+                "NothingAvailable",
+            ),
+        ];
+        for (arg, expected) in cases {
+            let error = lease_by_sku(&rt, arg.clone()).unwrap_err();
+            assert!(
+                format!("{error:?}").starts_with(expected),
+                "{arg:?}: {error:?}"
+            );
+            assert_eq!(snapshot(), before, "{arg:?}");
+        }
+        let Err(MarketError::NothingAvailable { messages }) = lease_by_sku(
+            &rt,
+            LeaseBySkuArg {
+                max_price_per_hour: Some(99),
+                ..by_sku(3600)
+            },
+        ) else {
+            panic!("expected NothingAvailable");
+        };
+        assert_eq!(messages[0].level, Level::Fail);
+        assert_eq!(
+            messages[1].text,
+            "1 open offers cost more than the maximum price"
+        );
+
+        set_policies(PoliciesUpdate {
+            allowed_images: Some(vec!["debian-12".into()]),
+            ..PoliciesUpdate::default()
+        });
+        let Err(MarketError::NothingAvailable { messages }) = lease_by_sku(&rt, by_sku(3600))
+        else {
+            panic!("expected NothingAvailable");
+        };
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0].level, Level::Fail);
+
+        // The quota of active leases.
+        offered(&rt, "n2", 100);
+        let debian = || LeaseBySkuArg {
+            image: "debian-12".into(),
+            ..by_sku(3600)
+        };
+        lease_by_sku(&rt, debian()).unwrap();
+        let before = snapshot();
+        assert_eq!(
+            lease_by_sku(&rt, debian()),
+            Err(MarketError::QuotaExceeded {
+                what: "active leases".into(),
+                max: 1
+            })
+        );
+        assert_eq!(snapshot(), before);
+    }
+
+    #[test]
+    fn accept_errors_are_typed_and_change_nothing() {
+        let rt = market();
+        let t0 = rt.time.get();
+        let (_, first_offer) = offered(&rt, "n1", 100);
+        offered(&rt, "n2", 100);
+        let view = offerset::request(&rt, ask(3600)).unwrap();
+        let (id, other) = (view.offers[0].id, view.offers[1].id);
+        let before = snapshot();
+        assert_eq!(
+            accept(&rt, accept_arg(99)),
+            Err(MarketError::UnknownExecution { id: 99 })
+        );
+        assert!(matches!(
+            calling(&rt, bob(), || accept(&rt, accept_arg(id))),
+            Err(MarketError::NotAuthorized { .. })
+        ));
+        let short_key = AcceptArg {
+            execution_id: id,
+            lessee_key: vec![1; 31].into(),
+        };
+        assert!(matches!(
+            accept(&rt, short_key),
+            Err(MarketError::InvalidArgument { .. })
+        ));
+        // The hold is over, though its expiry task has not run.
+        rt.time.set(t0 + 300 * SECOND_NS);
+        assert_eq!(
+            accept(&rt, accept_arg(id)),
+            Err(MarketError::WrongPhase {
+                phase: Expired,
+                action: "accept".into()
+            })
+        );
+        rt.time.set(t0);
+        set_policies(PoliciesUpdate {
+            max_active_leases_per_principal: Some(1),
+            ..PoliciesUpdate::default()
+        });
+        store::update_usage(&alice(), |usage| usage.active_leases = 1);
+        let before_quota = snapshot();
+        assert_eq!(
+            accept(&rt, accept_arg(id)),
+            Err(MarketError::QuotaExceeded {
+                what: "active leases".into(),
+                max: 1
+            })
+        );
+        assert_eq!(snapshot(), before_quota);
+        store::update_usage(&alice(), |usage| usage.active_leases = 0);
+        set_policies(PoliciesUpdate {
+            max_active_leases_per_principal: Some(10),
+            ..PoliciesUpdate::default()
+        });
+        assert_eq!(snapshot(), before);
+
+        // An offer closed another way (here claimed directly) cannot be accepted.
+        offers::claim(t0, &Actor::Canister, first_offer.id, 999).unwrap();
+        let before = snapshot();
+        assert_eq!(
+            accept(&rt, accept_arg(id)),
+            Err(MarketError::OfferClosed {
+                offer_id: first_offer.id,
+                status: OfferStatus::Claimed
+            })
+        );
+        assert_eq!(snapshot(), before);
+
+        // Accepted once; then its siblings and itself are past OFFERED.
+        accept(&rt, accept_arg(other)).unwrap();
+        let before = snapshot();
+        for (execution_id, phase) in [(other, Accepted), (id, Rejected)] {
+            assert_eq!(
+                accept(&rt, accept_arg(execution_id)),
+                Err(MarketError::WrongPhase {
+                    phase,
+                    action: "accept".into()
+                })
+            );
+        }
+        assert_eq!(snapshot(), before);
+    }
+
+    #[test]
+    fn no_double_booking_of_a_held_or_accepted_window() {
+        let rt = market();
+        let t0 = rt.time.get();
+        let node = item(&rt, "n1", "2C.small", 8);
+        let first = offer(&rt, node.id, t0, t0 + 3 * HOUR, 100);
+
+        // Alice and bob hold different windows of one offer; alice's accept claims it, so
+        // bob's hold ends at once.
+        let alices = offerset::request(&rt, ask_at(t0, 3600)).unwrap();
+        let held_again = calling(&rt, bob(), || offerset::request(&rt, ask_at(t0, 3600)));
+        assert_eq!(held_again.unwrap().offerset.result, OffersetResult::No);
+        let bobs = calling(&rt, bob(), || {
+            offerset::request(&rt, ask_at(t0 + HOUR, 3600))
+        })
+        .unwrap();
+        let bobs_hold = bobs.offers[0].id;
+        let alices_lease = accept(&rt, accept_arg(alices.offers[0].id)).unwrap();
+        let rejected = store::execution(bobs_hold).unwrap();
+        assert_eq!(rejected.phase, Rejected);
+        assert_eq!(
+            rejected.reason,
+            Some(format!(
+                "offer {} was claimed by execution {}",
+                first.id, alices_lease.id
+            ))
+        );
+
+        // A new offer over the claimed one's window: the accepted window is still not offered.
+        offer(&rt, node.id, t0, t0 + 6 * HOUR, 50);
+        let view = calling(&rt, bob(), || offerset::request(&rt, ask_at(t0, 3600))).unwrap();
+        assert_eq!(view.offerset.result, OffersetResult::No);
+        assert!(view
+            .offerset
+            .messages
+            .iter()
+            .any(|m| m.text == "1 open offers are on items already held or leased in the window"));
+        let after = calling(&rt, bob(), || {
+            offerset::request(&rt, ask_at(t0 + HOUR, 3600))
+        })
+        .unwrap();
+        assert_eq!(after.offers[0].item_id, node.id);
+        // Bookings never overlap.
+        let bookings = store::item_bookings(node.id);
+        assert!(bookings.windows(2).all(|w| w[0].end_ns <= w[1].start_ns));
+    }
+
+    #[test]
+    fn contract_and_lease_views_follow_the_phase() {
+        let rt = market();
+        let t0 = rt.time.get();
+        let node = item(&rt, "n1", "2C.small", 8);
+        offer(&rt, node.id, t0, t0 + 72 * HOUR, 100);
+        let view = offerset::request(&rt, ask_at(t0 + HOUR, 25 * 3600)).unwrap();
+        let id = view.offers[0].id;
+        assert_eq!(
+            contract(&rt, id),
+            Err(MarketError::WrongPhase {
+                phase: Offered,
+                action: "view as a contract".into()
+            })
+        );
+        accept(&rt, accept_arg(id)).unwrap();
+        let open = contract(&rt, id).unwrap();
+        assert_eq!(open.status, ContractStatus::Open);
+        assert_eq!(open.offer_id, view.offers[0].offer_id);
+        assert_eq!((open.start_ns, open.end_ns), (t0 + HOUR, t0 + 26 * HOUR));
+        assert_eq!(open.project, alice().to_text());
+        assert_eq!(open.properties[0].key, "region");
+        let pez = lease(&rt, id).unwrap();
+        assert_eq!(
+            (pez.lease_duration_days, pez.task.status.as_str()),
+            (2, "pending")
+        );
+
+        run_at(&rt, t0 + HOUR);
+        assert_eq!(contract(&rt, id).unwrap().status, ContractStatus::Fulfilled);
+        run_at(&rt, t0 + 26 * HOUR);
+        assert_eq!(contract(&rt, id).unwrap().status, ContractStatus::Expired);
+        // The same visibility as `get`.
+        assert!(calling(&rt, provider(), || contract(&rt, id)).is_ok());
+        assert!(matches!(
+            calling(&rt, bob(), || lease(&rt, id)),
+            Err(MarketError::NotAuthorized { .. })
+        ));
+        assert_eq!(
+            contract(&rt, 99),
+            Err(MarketError::UnknownExecution { id: 99 })
+        );
+    }
+
+    #[test]
+    fn cancel_in_each_phase() {
+        let rt = market();
+        let t0 = rt.time.get();
+        for n in 1..=5 {
+            offered(&rt, &format!("n{n}"), 100);
+        }
+        let cancel_arg = |execution_id| CancelArg {
+            execution_id,
+            reason: "plans changed".into(),
+        };
+
+        // OFFERED: nothing to cancel yet.
+        let held = offerset::request(&rt, ask_at(t0, 3600)).unwrap().offers[0].id;
+        let before = snapshot();
+        assert_eq!(
+            cancel(&rt, cancel_arg(held)),
+            Err(MarketError::WrongPhase {
+                phase: Offered,
+                action: "cancel".into()
+            })
+        );
+        let long = CancelArg {
+            execution_id: held,
+            reason: "x".repeat(300),
+        };
+        assert!(matches!(
+            cancel(&rt, long),
+            Err(MarketError::InvalidArgument { .. })
+        ));
+        assert_eq!(snapshot(), before);
+
+        // WAITING.
+        let waiting = leased(&rt, t0 + HOUR, 3600);
+        let cancelled = cancel(&rt, cancel_arg(waiting.id)).unwrap();
+        assert_eq!(cancelled.phase, Cancelled);
+        assert_eq!(
+            cancelled.reason.as_deref(),
+            Some("cancelled: plans changed")
+        );
+        assert_eq!(store::item_bookings(waiting.item_id), []);
+        run_at(&rt, t0 + HOUR);
+        assert_eq!(phase(waiting.id), Cancelled);
+        assert_eq!(status(waiting.item_id), ItemStatus::Available);
+
+        // ACCEPTED (its start task not run yet), by a controller; others may not.
+        let now = rt.time.get();
+        let accepted = leased(&rt, now, 3600);
+        assert!(matches!(
+            calling(&rt, bob(), || cancel(&rt, cancel_arg(accepted.id))),
+            Err(MarketError::NotAuthorized { .. })
+        ));
+        let by_admin = CancelArg {
+            execution_id: accepted.id,
+            reason: String::new(),
+        };
+        let cancelled = calling(&rt, admin(), || cancel(&rt, by_admin)).unwrap();
+        assert_eq!(cancelled.reason.as_deref(), Some("cancelled"));
+        assert_eq!(
+            audit::entry(audit::len()).unwrap().actor,
+            Actor::Controller(admin())
+        );
+
+        // AVAILABLE: released, then cancelled; the item is rebuilt.
+        let running = leased(&rt, now, 3600);
+        run_at(&rt, now);
+        assert_eq!(phase(running.id), Available);
+        cancel(&rt, cancel_arg(running.id)).unwrap();
+        assert_eq!(
+            phases(running.id)[2..],
+            ["PREPARING", "AVAILABLE", "RELEASING", "CANCELLED"]
+        );
+        assert_eq!(store::usage(&alice()).active_leases, 0);
+        run_at(&rt, now);
+        assert_eq!(status(running.item_id), ItemStatus::Available);
+
+        // Final phases.
+        let before = snapshot();
+        assert_eq!(
+            cancel(&rt, cancel_arg(running.id)),
+            Err(MarketError::WrongPhase {
+                phase: Cancelled,
+                action: "cancel".into()
+            })
+        );
+        assert_eq!(snapshot(), before);
+    }
+
+    #[test]
+    fn extend_within_the_offer_and_the_policy_when_nothing_is_booked() {
+        let rt = market();
+        let t0 = rt.time.get();
+        set_policies(PoliciesUpdate {
+            max_lease_seconds: Some(3 * 3600),
+            ..PoliciesUpdate::default()
+        });
+        let node = item(&rt, "n1", "2C.small", 8);
+        let first = offer(&rt, node.id, t0, t0 + 4 * HOUR, 100);
+        let lease_id = leased(&rt, t0, 3600).id;
+        run_at(&rt, t0);
+        // After the claim, the provider offers the item again from 2.5 h; bob holds it.
+        offer(&rt, node.id, t0 + 150 * MINUTE, t0 + 6 * HOUR, 100);
+        let bobs = calling(&rt, bob(), || {
+            offerset::request(&rt, ask_at(t0 + 150 * MINUTE, 3600))
+        })
+        .unwrap();
+        let bobs_hold = bobs.offers[0].id;
+
+        let extended = extend(
+            &rt,
+            ExtendArg {
+                execution_id: lease_id,
+                new_end_ns: t0 + 2 * HOUR,
+            },
+        )
+        .unwrap();
+        assert_eq!(extended.end_ns, t0 + 2 * HOUR);
+        assert_eq!(extended.total_price, 200);
+        assert_eq!(
+            store::overlapping_booking(node.id, t0 + 90 * MINUTE, t0 + 91 * MINUTE)
+                .map(|b| (b.execution_id, b.end_ns)),
+            Some((lease_id, t0 + 2 * HOUR))
+        );
+        let entry = audit::entry(audit::len()).unwrap();
+        assert_eq!(
+            (entry.from.as_str(), entry.to.as_str()),
+            ("AVAILABLE", "AVAILABLE")
+        );
+        assert_eq!(entry.why, format!("extended to {}", utc(t0 + 2 * HOUR)));
+
+        let before = snapshot();
+        let to = |new_end_ns| ExtendArg {
+            execution_id: lease_id,
+            new_end_ns,
+        };
+        assert!(matches!(
+            extend(&rt, to(t0 + 2 * HOUR)),
+            Err(MarketError::InvalidWindow { .. })
+        ));
+        let Err(MarketError::InvalidWindow { message }) = extend(&rt, to(t0 + 5 * HOUR)) else {
+            panic!("expected InvalidWindow");
+        };
+        assert!(
+            message.starts_with(&format!("offer {} ends", first.id)),
+            "{message}"
+        );
+        assert_eq!(
+            extend(&rt, to(t0 + 4 * HOUR)),
+            Err(MarketError::LeaseTooLong {
+                max_seconds: 3 * 3600
+            })
+        );
+        assert_eq!(
+            extend(&rt, to(t0 + 3 * HOUR)),
+            Err(MarketError::Booked {
+                execution_id: bobs_hold
+            })
+        );
+        assert!(matches!(
+            calling(&rt, bob(), || extend(&rt, to(t0 + 140 * MINUTE))),
+            Err(MarketError::NotAuthorized { .. })
+        ));
+        assert_eq!(snapshot(), before);
+
+        // The task at the old end finds it extended; the new one ends it.
+        run_at(&rt, t0 + HOUR);
+        assert_eq!(phase(lease_id), Available);
+        run_at(&rt, t0 + 2 * HOUR);
+        assert_eq!(phase(lease_id), Completed);
+        let before = snapshot();
+        assert_eq!(
+            extend(&rt, to(t0 + 140 * MINUTE)),
+            Err(MarketError::WrongPhase {
+                phase: Completed,
+                action: "extend".into()
+            })
+        );
+        assert_eq!(snapshot(), before);
+    }
+
+    #[test]
+    fn end_early_releases_at_once_and_bills_the_started_hours() {
+        let rt = market();
+        let t0 = rt.time.get();
+        for n in 1..=3 {
+            offered(&rt, &format!("n{n}"), 100);
+        }
+        let waiting = leased(&rt, t0 + HOUR, 3600);
+        let running = leased(&rt, t0, 3 * 3600);
+        assert_eq!(running.total_price, 300);
+        run_at(&rt, t0 + 70 * MINUTE);
+        let before = snapshot();
+        assert!(matches!(
+            calling(&rt, bob(), || end_now(&rt, running.id)),
+            Err(MarketError::NotAuthorized { .. })
+        ));
+        assert_eq!(snapshot(), before);
+
+        let ended = end_now(&rt, running.id).unwrap();
+        assert_eq!(ended.phase, Completed);
+        assert_eq!(ended.end_ns, t0 + 70 * MINUTE);
+        assert_eq!(ended.total_price, 200);
+        assert_eq!(status(running.item_id), ItemStatus::Rebuilding);
+        assert_eq!(store::item_bookings(running.item_id), []);
+        // The task at the original end finds it over.
+        run_at(&rt, t0 + 3 * HOUR);
+        let after = store::execution(running.id).unwrap();
+        assert_eq!((after.phase, after.end_ns), (Completed, t0 + 70 * MINUTE));
+        assert_eq!(after.updated_at_ns, t0 + 70 * MINUTE);
+
+        let waiting_later = leased(&rt, t0 + 4 * HOUR, 3600);
+        let before = snapshot();
+        assert_eq!(
+            end_now(&rt, waiting_later.id),
+            Err(MarketError::WrongPhase {
+                phase: Waiting,
+                action: "end".into()
+            })
+        );
+        assert_eq!(snapshot(), before);
+        assert_eq!(phase(waiting.id), Completed);
+    }
+
+    #[test]
+    fn back_to_back_leases_on_one_item_wait_for_the_rebuild() {
+        let rt = market();
+        let t0 = rt.time.get();
+        set_policies(PoliciesUpdate {
+            rebuild_seconds: Some(100),
+            ..PoliciesUpdate::default()
+        });
+        let node = item(&rt, "n1", "2C.small", 8);
+        offer(&rt, node.id, t0, t0 + HOUR, 100);
+        offer(&rt, node.id, t0 + HOUR, t0 + 2 * HOUR, 100);
+        let first = leased(&rt, t0, 3600);
+        let second = calling(&rt, bob(), || leased(&rt, t0 + HOUR, 3600));
+        run_at(&rt, t0);
+        assert_eq!(phase(first.id), Available);
+
+        // The first ends as the second starts: the item is rebuilding, the second waits.
+        run_at(&rt, t0 + HOUR);
+        assert_eq!(phase(first.id), Completed);
+        assert_eq!(status(node.id), ItemStatus::Rebuilding);
+        assert_eq!(phase(second.id), Waiting);
+        let mut at = t0 + HOUR;
+        while phase(second.id) == Waiting {
+            at += 10 * SECOND_NS;
+            assert!(at <= t0 + HOUR + 150 * SECOND_NS, "never started");
+            run_at(&rt, at);
+        }
+        assert_eq!(phase(second.id), Available);
+        assert!(at >= t0 + HOUR + 100 * SECOND_NS);
+        let item = store::item(node.id).unwrap();
+        assert_eq!(
+            (item.status, item.lease_id),
+            (ItemStatus::Leased, Some(second.id))
+        );
+    }
+
+    #[test]
+    fn a_lease_whose_item_stays_busy_is_cancelled_after_the_stuck_timeout() {
+        let rt = market();
+        let t0 = rt.time.get();
+        set_policies(PoliciesUpdate {
+            rebuild_seconds: Some(3600),
+            ..PoliciesUpdate::default()
+        });
+        let node = item(&rt, "n1", "2C.small", 8);
+        offer(&rt, node.id, t0, t0 + HOUR, 100);
+        offer(&rt, node.id, t0 + HOUR, t0 + 3 * HOUR, 100);
+        leased(&rt, t0, 3600);
+        let second = leased(&rt, t0 + HOUR, 2 * 3600);
+        run_at(&rt, t0);
+        run_at(&rt, t0 + HOUR);
+        // The provider takes the rebuilding item out of service.
+        let arg = InventorySetStatusArg {
+            provider: key_input(),
+            item_id: node.id,
+            status: ItemStatus::Maintenance,
+            reason: "disk failed".into(),
+        };
+        calling(&rt, provider(), || inventory::set_status(&rt, arg)).unwrap();
+        let deadline = t0 + HOUR + 1800 * SECOND_NS;
+        run_at(&rt, deadline - SECOND_NS);
+        assert_eq!(phase(second.id), Waiting);
+        run_at(&rt, deadline + 30 * SECOND_NS);
+        let cancelled = store::execution(second.id).unwrap();
+        assert_eq!(cancelled.phase, Cancelled);
+        assert_eq!(
+            cancelled.reason,
+            Some(format!(
+                "the item did not become ready by {}",
+                utc(deadline)
+            ))
+        );
+        assert_eq!(status(node.id), ItemStatus::Maintenance);
+    }
+
+    #[test]
+    fn a_lease_that_never_started_is_cancelled_at_its_end() {
+        let rt = market();
+        let t0 = rt.time.get();
+        offered(&rt, "n1", 100);
+        let lease = leased(&rt, t0, 60);
+        // Its start task never ran (say the timer was late): the end task cancels it.
+        rt.time.set(t0 + MINUTE);
+        start(&rt, lease.id);
+        assert_eq!(phase(lease.id), Accepted);
+        finish(&rt, lease.id);
+        let cancelled = store::execution(lease.id).unwrap();
+        assert_eq!(cancelled.phase, Cancelled);
+        assert_eq!(
+            cancelled.reason.as_deref(),
+            Some("the lease ended before its item was ready")
+        );
+        let before = snapshot();
+        finish(&rt, lease.id);
+        start(&rt, lease.id);
+        check_stuck(&rt, lease.id);
+        assert_eq!(snapshot(), before);
+    }
+
+    #[test]
+    fn stuck_preparing_fails_and_rebuilds_stuck_releasing_fails_to_maintenance() {
+        let rt = market();
+        let t0 = rt.time.get();
+        offered(&rt, "n1", 100);
+        offered(&rt, "n2", 100);
+        let actor = Actor::Canister;
+        // As a provisioning backend would leave them: one PREPARING, one RELEASING.
+        let mut preparing = leased(&rt, t0, 3 * 3600);
+        let mut releasing = leased(&rt, t0, 3 * 3600);
+        let mut item = store::item(preparing.item_id).unwrap();
+        item.lease_id = Some(preparing.id);
+        inventory::move_item(t0, &actor, By::Market, &mut item, ItemStatus::Reserving, "").unwrap();
+        execution::transition(t0, &actor, &mut preparing, Preparing, "").unwrap();
+        run_at(&rt, t0);
+        assert_eq!(phase(releasing.id), Available);
+        releasing = store::execution(releasing.id).unwrap();
+        execution::transition(t0, &actor, &mut releasing, Releasing, "").unwrap();
+
+        // Not yet stuck: looked at again when it would be.
+        rt.time.set(t0 + 1799 * SECOND_NS);
+        let before = store::execution(preparing.id).unwrap();
+        check_stuck(&rt, preparing.id);
+        assert_eq!(store::execution(preparing.id).unwrap(), before);
+
+        rt.time.set(t0 + 1800 * SECOND_NS);
+        check_stuck(&rt, preparing.id);
+        let failed = store::execution(preparing.id).unwrap();
+        assert_eq!(failed.phase, Failed);
+        assert_eq!(
+            failed.reason.as_deref(),
+            Some("provisioning did not finish within 1800 s")
+        );
+        assert_eq!(status(preparing.item_id), ItemStatus::Rebuilding);
+
+        check_stuck(&rt, releasing.id);
+        let failed = store::execution(releasing.id).unwrap();
+        assert_eq!(failed.phase, Failed);
+        assert_eq!(
+            failed.reason.as_deref(),
+            Some("release did not finish within 1800 s")
+        );
+        let item = store::item(releasing.item_id).unwrap();
+        assert_eq!(
+            (item.status, item.lease_id),
+            (ItemStatus::Maintenance, None)
+        );
+        assert_eq!(store::usage(&alice()).active_leases, 0);
+        run_at(&rt, t0 + 1800 * SECOND_NS);
+        assert_eq!(status(preparing.item_id), ItemStatus::Available);
+        assert_eq!(status(releasing.item_id), ItemStatus::Maintenance);
+    }
+
+    #[test]
+    fn procurement_meta_is_redacted_for_everyone_but_the_provider_and_controllers() {
+        let rt = market();
+        offered(&rt, "n1", 100);
+        let id = lease_by_sku(&rt, by_sku(3600)).unwrap().id;
+        let meta = vec![Property {
+            key: "ticket".into(),
+            value: "T-1".into(),
+        }];
+        let arg = |meta| SetProcurementMetaArg {
+            provider: key_input(),
+            execution_id: id,
+            meta,
+        };
+        let set = calling(&rt, provider(), || {
+            set_procurement_meta(&rt, arg(meta.clone()))
+        });
+        assert_eq!(set.unwrap().procurement_meta, Some(meta.clone()));
+        assert_eq!(
+            audit::entry(audit::len()).unwrap().why,
+            "procurement details set"
+        );
+
+        assert_eq!(get(&rt, id).unwrap().procurement_meta, None);
+        assert_eq!(lease(&rt, id).unwrap().procurement_meta, None);
+        let consumer_list = ExecutionsListArg {
+            role: Role::Consumer,
+            provider: None,
+            phase: None,
+            after: None,
+            limit: None,
+        };
+        let page = list(&rt, consumer_list).unwrap();
+        assert_eq!(page.executions[0].procurement_meta, None);
+        for reader in [provider(), admin()] {
+            let seen = calling(&rt, reader, || get(&rt, id)).unwrap();
+            assert_eq!(seen.procurement_meta, Some(meta.clone()));
+            let pez = calling(&rt, reader, || lease(&rt, id)).unwrap();
+            assert_eq!(pez.procurement_meta, Some(meta.clone()));
+        }
+        let provider_list = ExecutionsListArg {
+            role: Role::Provider,
+            provider: Some(key_input()),
+            phase: None,
+            after: None,
+            limit: None,
+        };
+        let page = calling(&rt, provider(), || list(&rt, provider_list)).unwrap();
+        assert_eq!(page.executions[0].procurement_meta, Some(meta.clone()));
+        assert!(matches!(
+            calling(&rt, bob(), || get(&rt, id)),
+            Err(MarketError::NotAuthorized { .. })
+        ));
+
+        // Refused: too many, bad text, not the provider's, not a delegate.
+        let before = snapshot();
+        let many = vec![meta[0].clone(); 33];
+        assert!(matches!(
+            calling(&rt, provider(), || set_procurement_meta(&rt, arg(many))),
+            Err(MarketError::TooMany { .. })
+        ));
+        let empty_key = vec![Property {
+            key: String::new(),
+            value: "v".into(),
+        }];
+        assert!(matches!(
+            calling(&rt, provider(), || set_procurement_meta(
+                &rt,
+                arg(empty_key)
+            )),
+            Err(MarketError::InvalidArgument { .. })
+        ));
+        assert!(matches!(
+            set_procurement_meta(&rt, arg(meta.clone())),
+            Err(MarketError::NotAuthorized { .. })
+        ));
+        let (other_key, other) = other_provider(&rt);
+        let foreign = SetProcurementMetaArg {
+            provider: other_key,
+            ..arg(meta.clone())
+        };
+        assert!(matches!(
+            calling(&rt, other, || set_procurement_meta(&rt, foreign)),
+            Err(MarketError::NotAuthorized { .. })
+        ));
+        assert_eq!(snapshot(), before);
+    }
+
+    /// A second provider with its own delegate, acting for nothing on the first's items.
+    fn other_provider(rt: &FakeRuntime) -> (ProviderKeyInput, Principal) {
+        let secret = [8; 32];
+        let delegate = Principal::from_slice(&[6; 29]);
+        let arg = delegation::signed(&secret, &FakeRuntime::CANISTER_ID, delegate, true, 1);
+        delegation::delegate(rt, arg).unwrap();
+        let key = signing::provider_of(&secret).as_bytes().to_vec();
+        (ProviderKeyInput::Raw(key.into()), delegate)
+    }
+
+    fn sealed(recipient_key: ByteBuf) -> SealedBox {
+        SealedBox {
+            recipient_key,
+            ephemeral_key: vec![1; 32].into(),
+            nonce: vec![2; 24].into(),
+            ciphertext: vec![3; 48].into(),
+        }
+    }
+
+    #[test]
+    fn credentials_are_sealed_to_the_lessee_key_and_only_their_shape_is_checked() {
+        let rt = market();
+        offered(&rt, "n1", 100);
+        offered(&rt, "n2", 100);
+        let id = lease_by_sku(&rt, by_sku(3600)).unwrap().id;
+        let held = offerset::request(&rt, ask(3600)).unwrap().offers[0].id;
+        let arg = |execution_id, sealed| SetConsumerMetaArg {
+            provider: key_input(),
+            execution_id,
+            sealed,
+        };
+        let before = snapshot();
+        let bad = [
+            sealed(vec![9; 32].into()),
+            SealedBox {
+                ephemeral_key: vec![1; 31].into(),
+                ..sealed(key())
+            },
+            SealedBox {
+                nonce: vec![2; 16].into(),
+                ..sealed(key())
+            },
+            SealedBox {
+                ciphertext: vec![3; 15].into(),
+                ..sealed(key())
+            },
+            SealedBox {
+                ciphertext: vec![3; 4097].into(),
+                ..sealed(key())
+            },
+        ];
+        for sealed in bad {
+            let result = calling(&rt, provider(), || {
+                set_consumer_meta(&rt, arg(id, sealed.clone()))
+            });
+            assert!(
+                matches!(result, Err(MarketError::InvalidArgument { .. })),
+                "{sealed:?}"
+            );
+        }
+        assert_eq!(
+            calling(&rt, provider(), || set_consumer_meta(
+                &rt,
+                arg(held, sealed(key()))
+            )),
+            Err(MarketError::WrongPhase {
+                phase: Offered,
+                action: "set consumer meta".into()
+            })
+        );
+        assert!(matches!(
+            set_consumer_meta(&rt, arg(id, sealed(key()))),
+            Err(MarketError::NotAuthorized { .. })
+        ));
+        assert_eq!(snapshot(), before);
+
+        let chacha = SealedBox {
+            nonce: vec![2; 12].into(),
+            ..sealed(key())
+        };
+        for sealed in [sealed(key()), chacha] {
+            let set = calling(&rt, provider(), || {
+                set_consumer_meta(&rt, arg(id, sealed.clone()))
+            })
+            .unwrap();
+            assert_eq!(set.consumer_meta, Some(sealed.clone()));
+            assert_eq!(get(&rt, id).unwrap().consumer_meta, Some(sealed.clone()));
+            assert_eq!(lease(&rt, id).unwrap().consumer_meta, Some(sealed));
+        }
+        let entry = audit::entry(audit::len()).unwrap();
+        assert_eq!(entry.why, "credentials sealed to the lessee set");
+        assert_eq!(
+            (entry.from.as_str(), entry.to.as_str()),
+            ("ACCEPTED", "ACCEPTED")
+        );
+    }
+
+    #[test]
+    fn lists_page_and_filter_by_phase() {
+        let rt = market();
+        for n in 1..=3 {
+            offered(&rt, &format!("n{n}"), 100 * n);
+        }
+        let view = offerset::request(&rt, ask(3600)).unwrap();
+        let ids: Vec<u64> = view.offers.iter().map(|e| e.id).collect();
+        accept(&rt, accept_arg(ids[2])).unwrap();
+        let arg = |role, phase, after, limit| ExecutionsListArg {
+            role,
+            provider: None,
+            phase,
+            after,
+            limit,
+        };
+        let page = list(&rt, arg(Role::Consumer, None, None, Some(2))).unwrap();
+        assert_eq!(
+            page.executions.iter().map(|e| e.id).collect::<Vec<_>>(),
+            ids[..2]
+        );
+        assert_eq!(page.next, Some(ids[1]));
+        let rest = list(&rt, arg(Role::Consumer, None, page.next, Some(2))).unwrap();
+        assert_eq!(
+            rest.executions.iter().map(|e| e.id).collect::<Vec<_>>(),
+            ids[2..]
+        );
+        assert_eq!(rest.next, None);
+        let rejected = list(&rt, arg(Role::Consumer, Some(Rejected), None, Some(1))).unwrap();
+        assert_eq!(rejected.executions[0].id, ids[0]);
+        assert_eq!(rejected.next, Some(ids[0]));
+        let accepted = list(&rt, arg(Role::Consumer, Some(Accepted), None, None)).unwrap();
+        assert_eq!(accepted.executions.len(), 1);
+        assert_eq!(
+            calling(&rt, bob(), || list(
+                &rt,
+                arg(Role::Consumer, None, None, None)
+            ))
+            .unwrap()
+            .executions,
+            []
+        );
+
+        assert!(matches!(
+            list(&rt, arg(Role::Provider, None, None, None)),
+            Err(MarketError::InvalidArgument { .. })
+        ));
+        let for_provider = ExecutionsListArg {
+            provider: Some(key_input()),
+            ..arg(Role::Provider, None, None, None)
+        };
+        assert!(matches!(
+            list(&rt, for_provider.clone()),
+            Err(MarketError::NotAuthorized { .. })
+        ));
+        let page = calling(&rt, provider(), || list(&rt, for_provider)).unwrap();
+        assert_eq!(page.executions.len(), 3);
+        assert!(matches!(
+            list(&rt, arg(Role::Consumer, None, None, Some(0))),
+            Err(MarketError::InvalidArgument { .. })
+        ));
+    }
+
+    #[test]
+    fn utc_formats_ic_time() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc(1_700_000_000 * SECOND_NS), "2023-11-14T22:13:20Z");
+        assert_eq!(utc(1_709_164_800 * SECOND_NS + 1), "2024-02-29T00:00:00Z");
+        assert_eq!(utc(4_102_444_799 * SECOND_NS), "2099-12-31T23:59:59Z");
+    }
 }
