@@ -201,9 +201,9 @@ fn invalid_catalog_arg(message: String) -> CatalogError {
 // the cursor of the rest.
 
 use catalog::encode::OfferingRecords;
+use catalog::provider::ProviderKeyInput;
 use catalog::search::query::SearchQuery;
 use catalog::search::{self, CatalogExport, CatalogExportArg, OfferingGetArg};
-use catalog::provider::ProviderKeyInput;
 use catalog::search::{ProviderOfferingsArg, SearchError, SearchPage};
 
 /// A provider's offering by key.

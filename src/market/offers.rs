@@ -1,16 +1,126 @@
-//! Offers (FLOCX): an item offered for a window at a price. TODO(helper)
+//! Offers (FLOCX): an item offered for a window at a price. An offer is Open until an accepted
+//! execution claims it, its provider withdraws it, or its window ends (the manager expires it);
+//! open offers of one item never overlap.
 
+use super::audit::{self, Change};
 use super::types::*;
+use super::{check_text, delegation, index, inventory, page_limit, store, SECOND_NS};
+use crate::catalog::provider::ProviderKey;
+use crate::manager::{self, Task};
 use crate::runtime::Runtime;
 
+/// Longest offer window.
+pub const MAX_WINDOW_NS: u64 = 366 * 24 * 3600 * SECOND_NS;
+/// Most properties one offer may carry.
+pub const MAX_PROPERTIES: usize = 32;
+
 pub fn create(rt: &impl Runtime, arg: OfferCreateArg) -> Result<Offer, MarketError> {
-    let _ = (rt.time(), arg);
-    todo!()
+    let (provider, actor) = delegation::acting_provider(rt, &arg.provider)?;
+    let item = inventory::owned_item(&provider, arg.item_id)?;
+    if item.status == ItemStatus::Archiving {
+        return Err(MarketError::InvalidArgument {
+            message: format!("item {} is being archived: it cannot be offered", item.id),
+        });
+    }
+    let now = rt.time();
+    check_window(now, arg.start_ns, arg.end_ns)?;
+    check_properties(&arg.properties)?;
+    if let Some(offer_id) = overlapping_open(now, item.id, arg.start_ns, arg.end_ns) {
+        return Err(MarketError::OfferOverlap { offer_id });
+    }
+    let offer = Offer {
+        id: store::next_offer_id(),
+        item_id: item.id,
+        provider_pem: item.provider_pem.clone(),
+        resource_type: item.resource_type.clone(),
+        resource_uuid: item.resource_uuid.clone(),
+        start_ns: arg.start_ns,
+        end_ns: arg.end_ns,
+        price_per_hour: arg.price_per_hour,
+        properties: arg.properties,
+        status: OfferStatus::Open,
+        created_at_ns: now,
+        updated_at_ns: now,
+    };
+    store::put_offer(&offer);
+    index::sync_offer(&offer, &item);
+    record(now, &actor, &offer, "", "created");
+    manager::schedule(rt, offer.end_ns, Task::ExpireOffer { offer_id: offer.id });
+    Ok(offer)
 }
 
+fn check_window(now: u64, start_ns: u64, end_ns: u64) -> Result<(), MarketError> {
+    let message = if end_ns <= start_ns {
+        "the window must end after it starts"
+    } else if end_ns <= now {
+        "the window ends in the past"
+    } else if end_ns - start_ns > MAX_WINDOW_NS {
+        "the window may be at most 366 days long"
+    } else {
+        return Ok(());
+    };
+    Err(MarketError::InvalidWindow {
+        message: message.into(),
+    })
+}
+
+fn check_properties(properties: &[Property]) -> Result<(), MarketError> {
+    if properties.len() > MAX_PROPERTIES {
+        return Err(MarketError::TooMany {
+            what: "properties".into(),
+            max: MAX_PROPERTIES as u32,
+        });
+    }
+    for (i, property) in properties.iter().enumerate() {
+        check_text(&format!("properties[{i}].key"), &property.key, false)?;
+        check_text(&format!("properties[{i}].value"), &property.value, true)?;
+    }
+    Ok(())
+}
+
+/// An open offer of the item overlapping `[start_ns, end_ns)`. One whose window has ended is
+/// expired in all but name (its task is due) and blocks nothing.
+fn overlapping_open(now: u64, item_id: u64, start_ns: u64, end_ns: u64) -> Option<u64> {
+    store::item_offer_ids(item_id)
+        .into_iter()
+        .filter_map(store::offer)
+        .find(|offer| {
+            offer.status == OfferStatus::Open
+                && offer.end_ns > now
+                && offer.start_ns < end_ns
+                && start_ns < offer.end_ns
+        })
+        .map(|offer| offer.id)
+}
+
+/// The provider takes its open offer back; OFFERED executions made from it are rejected.
 pub fn withdraw(rt: &impl Runtime, arg: OfferWithdrawArg) -> Result<Offer, MarketError> {
-    let _ = (rt.time(), arg);
-    todo!()
+    let (provider, actor) = delegation::acting_provider(rt, &arg.provider)?;
+    let mut offer = get(arg.offer_id)?;
+    if offer.provider_pem != provider.to_pem() {
+        return Err(MarketError::NotAuthorized {
+            message: format!("offer {} belongs to another provider", offer.id),
+        });
+    }
+    check_open(&offer)?;
+    let now = rt.time();
+    let why = "offer withdrawn by its provider";
+    close(now, &actor, &mut offer, OfferStatus::Withdrawn, why);
+    let offer_id = offer.id;
+    inventory::reject_holds(now, &actor, offer.item_id, |e| e.offer_id == offer_id, why)?;
+    Ok(offer)
+}
+
+/// Withdraws every open offer of an item being archived.
+pub(super) fn withdraw_item_offers(now: u64, actor: &Actor, item_id: u64, why: &str) {
+    for mut offer in store::item_offer_ids(item_id)
+        .into_iter()
+        .filter_map(store::offer)
+    {
+        if offer.status == OfferStatus::Open {
+            close(now, actor, &mut offer, OfferStatus::Withdrawn, why);
+        }
+    }
 }
 
 pub fn get(id: u64) -> Result<Offer, MarketError> {
@@ -18,18 +128,559 @@ pub fn get(id: u64) -> Result<Offer, MarketError> {
 }
 
 pub fn list(arg: OffersListArg) -> Result<OfferPage, MarketError> {
-    let _ = arg;
-    todo!()
+    let provider_pem = arg
+        .provider
+        .as_ref()
+        .map(|input| ProviderKey::parse_for_lookup(input).map(|key| key.to_pem()))
+        .transpose()
+        .map_err(|message| MarketError::InvalidKey { message })?;
+    let limit = page_limit(arg.limit)?;
+    let after = arg.after.unwrap_or(0);
+    let keep = |offer: &Offer| {
+        provider_pem
+            .as_ref()
+            .is_none_or(|pem| *pem == offer.provider_pem)
+            && arg.status.is_none_or(|status| status == offer.status)
+    };
+    let offers: Vec<Offer> = match arg.item_id {
+        Some(item_id) => store::item_offer_ids(item_id)
+            .into_iter()
+            .filter(|&id| id > after)
+            .filter_map(store::offer)
+            .filter(|offer| keep(offer))
+            .take(limit)
+            .collect(),
+        None => store::offers_after(after, keep, limit),
+    };
+    let next = match offers.last() {
+        Some(last) if offers.len() == limit => Some(last.id),
+        _ => None,
+    };
+    Ok(OfferPage { offers, next })
 }
 
 /// An accepted execution claims its offer: Open → Claimed.
 pub fn claim(now: u64, actor: &Actor, offer_id: u64, execution_id: u64) -> Result<(), MarketError> {
-    let _ = (now, actor, offer_id, execution_id);
-    todo!()
+    let mut offer = get(offer_id)?;
+    check_open(&offer)?;
+    let why = format!("claimed by execution {execution_id}");
+    close(now, actor, &mut offer, OfferStatus::Claimed, &why);
+    Ok(())
 }
 
 /// The manager's task at an offer's end: an Open offer becomes Expired.
 pub fn expire(rt: &impl Runtime, offer_id: u64) {
-    let _ = (rt.time(), offer_id);
-    todo!()
+    let now = rt.time();
+    let Some(mut offer) = store::offer(offer_id) else {
+        return;
+    };
+    // A retried task finds it closed already.
+    if offer.status == OfferStatus::Open && offer.end_ns <= now {
+        let why = "its window ended unclaimed";
+        close(now, &Actor::Canister, &mut offer, OfferStatus::Expired, why);
+    }
+}
+
+fn check_open(offer: &Offer) -> Result<(), MarketError> {
+    if offer.status == OfferStatus::Open {
+        return Ok(());
+    }
+    Err(MarketError::OfferClosed {
+        offer_id: offer.id,
+        status: offer.status,
+    })
+}
+
+/// Moves an open offer to a closed status: stores it, drops it from the index, records it.
+fn close(now: u64, actor: &Actor, offer: &mut Offer, to: OfferStatus, why: &str) {
+    let from = offer.status;
+    offer.status = to;
+    offer.updated_at_ns = now;
+    store::put_offer(offer);
+    index::remove(offer.id);
+    record(now, actor, offer, from.name(), why);
+}
+
+fn record(now: u64, actor: &Actor, offer: &Offer, from: &str, why: &str) {
+    audit::record(
+        now,
+        actor,
+        Change {
+            entity: Entity::Offer(offer.id),
+            from,
+            to: offer.status.name(),
+            why,
+            consumer: None,
+            provider_pem: &offer.provider_pem,
+        },
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::provider::ProviderKeyInput;
+    use crate::market::inventory::testing::*;
+    use crate::runtime::FakeRuntime;
+
+    const HOUR: u64 = 3600 * SECOND_NS;
+
+    fn create_arg(item_id: u64, start_ns: u64, end_ns: u64) -> OfferCreateArg {
+        OfferCreateArg {
+            provider: key_input(&SECRET),
+            item_id,
+            start_ns,
+            end_ns,
+            price_per_hour: 100,
+            properties: vec![Property {
+                key: "region".into(),
+                value: "eu".into(),
+            }],
+        }
+    }
+
+    fn withdraw_arg(offer_id: u64) -> OfferWithdrawArg {
+        OfferWithdrawArg {
+            provider: key_input(&SECRET),
+            offer_id,
+        }
+    }
+
+    fn window_error(result: Result<Offer, MarketError>) {
+        assert!(
+            matches!(result, Err(MarketError::InvalidWindow { .. })),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    fn create_stores_indexes_records_and_schedules_the_expiry() {
+        let rt = FakeRuntime::new();
+        let now = rt.time();
+        let item = register_item(&rt, &SECRET, "node-1", "4D.large");
+        let offer = create(&rt, create_arg(item.id, now, now + HOUR)).unwrap();
+        assert_eq!(offer.id, 1);
+        assert_eq!(offer.status, OfferStatus::Open);
+        assert_eq!(offer.provider_pem, pem(&SECRET));
+        assert_eq!(
+            (offer.resource_type.as_str(), offer.resource_uuid.as_str()),
+            ("ironic_node", "node-1")
+        );
+        assert_eq!((offer.created_at_ns, offer.updated_at_ns), (now, now));
+        assert_eq!(store::offer(offer.id), Some(offer.clone()));
+        assert_eq!(store::item_offer_ids(item.id), [offer.id]);
+        let open = index::item_open_offers(item.id);
+        assert_eq!(open.len(), 1);
+        assert_eq!((open[0].price_per_hour, open[0].end_ns), (100, now + HOUR));
+        let entry = last_audit();
+        assert_eq!(entry.entity, Entity::Offer(offer.id));
+        assert_eq!(
+            (entry.from.as_str(), entry.to.as_str(), entry.why.as_str()),
+            ("", "open", "created")
+        );
+        assert_eq!(entry.provider_pem, pem(&SECRET));
+        assert_eq!(crate::manager::next_due(), Some(now + HOUR));
+        assert_eq!(rt.armed_timer.get(), Some(now + HOUR));
+
+        // The manager expires it at its end.
+        rt.time.set(now + HOUR);
+        crate::manager::run_due(&rt, || true);
+        assert_eq!(get(offer.id).unwrap().status, OfferStatus::Expired);
+        assert_eq!(index::len(), 0);
+    }
+
+    #[test]
+    fn an_item_in_maintenance_can_be_offered_but_is_not_matched_until_it_returns() {
+        let rt = FakeRuntime::new();
+        let now = rt.time();
+        let item = register_item(&rt, &SECRET, "node-1", "4D.large");
+        let mut moved = item.clone();
+        inventory::move_item(
+            now,
+            &Actor::Canister,
+            inventory::By::Provider,
+            &mut moved,
+            ItemStatus::Maintenance,
+            "test",
+        )
+        .unwrap();
+        create(&rt, create_arg(item.id, now, now + HOUR)).unwrap();
+        assert_eq!(index::len(), 0);
+        inventory::move_item(
+            now,
+            &Actor::Canister,
+            inventory::By::Provider,
+            &mut moved,
+            ItemStatus::Available,
+            "test",
+        )
+        .unwrap();
+        assert_eq!(index::len(), 1);
+    }
+
+    #[test]
+    fn create_refuses_bad_calls_and_changes_nothing() {
+        let rt = FakeRuntime::new();
+        let now = rt.time();
+        let item = register_item(&rt, &SECRET, "node-1", "4D.large");
+        let foreign = register_item(&rt, &OTHER_SECRET, "node-9", "4D.large");
+        let archived = register_item(&rt, &SECRET, "node-2", "4D.large");
+        let set = InventorySetStatusArg {
+            provider: key_input(&SECRET),
+            item_id: archived.id,
+            status: ItemStatus::Archiving,
+            reason: String::new(),
+        };
+        inventory::set_status(&rt, set).unwrap();
+        let existing = create(&rt, create_arg(item.id, now, now + 2 * HOUR)).unwrap();
+        let before = state();
+
+        assert_eq!(
+            create(&rt, create_arg(99, now, now + HOUR)),
+            Err(MarketError::UnknownItem { id: 99 })
+        );
+        assert!(matches!(
+            create(&rt, create_arg(foreign.id, now, now + HOUR)),
+            Err(MarketError::NotAuthorized { .. })
+        ));
+        assert!(matches!(
+            create(&rt, create_arg(archived.id, now, now + HOUR)),
+            Err(MarketError::InvalidArgument { .. })
+        ));
+        window_error(create(&rt, create_arg(item.id, now + HOUR, now + HOUR)));
+        window_error(create(&rt, create_arg(item.id, now + HOUR, now)));
+        window_error(create(&rt, create_arg(item.id, now - 2 * HOUR, now)));
+        window_error(create(
+            &rt,
+            create_arg(item.id, now + 3 * HOUR, now + 3 * HOUR + MAX_WINDOW_NS + 1),
+        ));
+        let mut arg = create_arg(item.id, now + 3 * HOUR, now + 4 * HOUR);
+        arg.properties = vec![arg.properties[0].clone(); MAX_PROPERTIES + 1];
+        assert_eq!(
+            create(&rt, arg),
+            Err(MarketError::TooMany {
+                what: "properties".into(),
+                max: 32
+            })
+        );
+        for (key, value) in [
+            (String::new(), "v".to_string()),
+            ("k".into(), "v".repeat(crate::market::MAX_TEXT_BYTES + 1)),
+        ] {
+            let mut arg = create_arg(item.id, now + 3 * HOUR, now + 4 * HOUR);
+            arg.properties = vec![Property { key, value }];
+            assert!(matches!(
+                create(&rt, arg),
+                Err(MarketError::InvalidArgument { .. })
+            ));
+        }
+        for (start, end) in [
+            (now, now + HOUR),
+            (now + HOUR, now + 3 * HOUR),
+            (now - HOUR, now + 3 * HOUR),
+        ] {
+            assert_eq!(
+                create(&rt, create_arg(item.id, start, end)),
+                Err(MarketError::OfferOverlap {
+                    offer_id: existing.id
+                })
+            );
+        }
+        let mut bad_key = create_arg(item.id, now + 3 * HOUR, now + 4 * HOUR);
+        bad_key.provider = ProviderKeyInput::Pem("nope".into());
+        assert!(matches!(
+            create(&rt, bad_key),
+            Err(MarketError::InvalidKey { .. })
+        ));
+        rt.caller.set(candid::Principal::from_slice(&[77; 29]));
+        assert!(matches!(
+            create(&rt, create_arg(item.id, now + 3 * HOUR, now + 4 * HOUR)),
+            Err(MarketError::NotAuthorized { .. })
+        ));
+        assert_eq!(state(), before);
+    }
+
+    #[test]
+    fn windows_may_touch_and_closed_or_ended_offers_block_nothing() {
+        let rt = FakeRuntime::new();
+        let now = rt.time();
+        let a = register_item(&rt, &SECRET, "a", "4D.large");
+        let b = register_item(&rt, &SECRET, "b", "4D.large");
+        // A window may start in the past; adjacent windows do not overlap.
+        let first = create(&rt, create_arg(a.id, now - HOUR, now + HOUR)).unwrap();
+        create(&rt, create_arg(a.id, now + HOUR, now + 2 * HOUR)).unwrap();
+        assert_eq!(
+            create(&rt, create_arg(a.id, now + HOUR - 1, now + HOUR + 1)),
+            Err(MarketError::OfferOverlap { offer_id: first.id })
+        );
+        withdraw(&rt, withdraw_arg(first.id)).unwrap();
+        create(&rt, create_arg(a.id, now - HOUR, now + HOUR)).unwrap();
+
+        // At its end an offer the manager has not expired yet no longer blocks its window.
+        let ended = create(&rt, create_arg(b.id, now, now + HOUR)).unwrap();
+        rt.time.set(now + HOUR);
+        create(&rt, create_arg(b.id, now, now + 2 * HOUR)).unwrap();
+        assert_eq!(get(ended.id).unwrap().status, OfferStatus::Open);
+        let longest = create_arg(b.id, now + 2 * HOUR, now + 2 * HOUR + MAX_WINDOW_NS);
+        create(&rt, longest).unwrap();
+    }
+
+    #[test]
+    fn withdraw_rejects_the_offers_holds_and_nothing_else() {
+        let rt = FakeRuntime::new();
+        let now = rt.time();
+        let item = register_item(&rt, &SECRET, "node-1", "4D.large");
+        let offer = create(&rt, create_arg(item.id, now, now + 4 * HOUR)).unwrap();
+        let other = create(&rt, create_arg(item.id, now + 4 * HOUR, now + 8 * HOUR)).unwrap();
+        let held = booked_execution(&item, offer.id, now, now + HOUR, Phase::Offered);
+        let accepted =
+            booked_execution(&item, offer.id, now + HOUR, now + 2 * HOUR, Phase::Accepted);
+        let elsewhere = booked_execution(
+            &item,
+            other.id,
+            now + 4 * HOUR,
+            now + 5 * HOUR,
+            Phase::Offered,
+        );
+
+        rt.time.set(now + 1);
+        let withdrawn = withdraw(&rt, withdraw_arg(offer.id)).unwrap();
+        assert_eq!(withdrawn.status, OfferStatus::Withdrawn);
+        assert_eq!(withdrawn.updated_at_ns, now + 1);
+        assert_eq!(store::offer(offer.id), Some(withdrawn));
+        let rejected = store::execution(held.id).unwrap();
+        assert_eq!(rejected.phase, Phase::Rejected);
+        assert_eq!(
+            rejected.reason.as_deref(),
+            Some("offer withdrawn by its provider")
+        );
+        assert_eq!(
+            store::execution(accepted.id).unwrap().phase,
+            Phase::Accepted
+        );
+        assert_eq!(
+            store::execution(elsewhere.id).unwrap().phase,
+            Phase::Offered
+        );
+        assert_eq!(
+            index::item_open_offers(item.id)
+                .iter()
+                .map(|o| o.offer_id)
+                .collect::<Vec<_>>(),
+            [other.id]
+        );
+        let offer_entry = audit::entry(audit::len() - 1).unwrap();
+        assert_eq!(offer_entry.entity, Entity::Offer(offer.id));
+        assert_eq!(
+            (offer_entry.from.as_str(), offer_entry.to.as_str()),
+            ("open", "withdrawn")
+        );
+        assert_eq!(last_audit().entity, Entity::Execution(held.id));
+    }
+
+    #[test]
+    fn withdraw_refuses_bad_calls_and_changes_nothing() {
+        let rt = FakeRuntime::new();
+        let now = rt.time();
+        let item = register_item(&rt, &SECRET, "node-1", "4D.large");
+        let offer = create(&rt, create_arg(item.id, now, now + HOUR)).unwrap();
+        let claimed = create(&rt, create_arg(item.id, now + HOUR, now + 2 * HOUR)).unwrap();
+        claim(now, &Actor::Canister, claimed.id, 5).unwrap();
+        register_item(&rt, &OTHER_SECRET, "node-9", "4D.large");
+        let before = state();
+        assert!(matches!(
+            withdraw(&rt, withdraw_arg(offer.id)),
+            Err(MarketError::NotAuthorized { .. })
+        ));
+        act_for(&rt, &SECRET);
+        let mut foreign = withdraw_arg(offer.id);
+        foreign.provider = key_input(&OTHER_SECRET);
+        assert!(matches!(
+            withdraw(&rt, foreign),
+            Err(MarketError::NotAuthorized { .. })
+        ));
+        assert_eq!(
+            withdraw(&rt, withdraw_arg(99)),
+            Err(MarketError::UnknownOffer { id: 99 })
+        );
+        assert_eq!(
+            withdraw(&rt, withdraw_arg(claimed.id)),
+            Err(MarketError::OfferClosed {
+                offer_id: claimed.id,
+                status: OfferStatus::Claimed
+            })
+        );
+        assert_eq!(state(), before);
+        withdraw(&rt, withdraw_arg(offer.id)).unwrap();
+        assert_eq!(
+            withdraw(&rt, withdraw_arg(offer.id)),
+            Err(MarketError::OfferClosed {
+                offer_id: offer.id,
+                status: OfferStatus::Withdrawn
+            })
+        );
+    }
+
+    #[test]
+    fn claim_closes_an_open_offer_once() {
+        let rt = FakeRuntime::new();
+        let now = rt.time();
+        let item = register_item(&rt, &SECRET, "node-1", "4D.large");
+        let offer = create(&rt, create_arg(item.id, now, now + HOUR)).unwrap();
+        let actor = Actor::Consumer(candid::Principal::from_slice(&[42; 29]));
+        claim(now + 1, &actor, offer.id, 12).unwrap();
+        let claimed = get(offer.id).unwrap();
+        assert_eq!(
+            (claimed.status, claimed.updated_at_ns),
+            (OfferStatus::Claimed, now + 1)
+        );
+        assert_eq!(index::len(), 0);
+        let entry = last_audit();
+        assert_eq!(entry.actor, actor);
+        assert_eq!(
+            (entry.from.as_str(), entry.to.as_str(), entry.why.as_str()),
+            ("open", "claimed", "claimed by execution 12")
+        );
+        let before = state();
+        assert_eq!(
+            claim(now + 2, &actor, offer.id, 13),
+            Err(MarketError::OfferClosed {
+                offer_id: offer.id,
+                status: OfferStatus::Claimed
+            })
+        );
+        assert_eq!(
+            claim(now + 2, &actor, 99, 13),
+            Err(MarketError::UnknownOffer { id: 99 })
+        );
+        assert_eq!(state(), before);
+        // Its expiry task later finds it closed.
+        rt.time.set(now + HOUR);
+        expire(&rt, offer.id);
+        assert_eq!(state(), before);
+    }
+
+    #[test]
+    fn expire_closes_only_open_offers_whose_window_ended() {
+        let rt = FakeRuntime::new();
+        let now = rt.time();
+        let item = register_item(&rt, &SECRET, "node-1", "4D.large");
+        let offer = create(&rt, create_arg(item.id, now, now + HOUR)).unwrap();
+        let before = state();
+        expire(&rt, offer.id);
+        rt.time.set(now + HOUR - 1);
+        expire(&rt, offer.id);
+        expire(&rt, 99);
+        assert_eq!(state(), before);
+
+        rt.time.set(now + HOUR);
+        expire(&rt, offer.id);
+        let expired = get(offer.id).unwrap();
+        assert_eq!(expired.status, OfferStatus::Expired);
+        assert_eq!(index::len(), 0);
+        let entry = last_audit();
+        assert_eq!(entry.actor, Actor::Canister);
+        assert_eq!(
+            (entry.from.as_str(), entry.to.as_str()),
+            ("open", "expired")
+        );
+        let after = state();
+        expire(&rt, offer.id);
+        assert_eq!(state(), after);
+    }
+
+    #[test]
+    fn list_filters_and_pages() {
+        let rt = FakeRuntime::new();
+        let now = rt.time();
+        let a = register_item(&rt, &SECRET, "a", "4D.large");
+        let b = register_item(&rt, &SECRET, "b", "4D.large");
+        let theirs = register_item(&rt, &OTHER_SECRET, "c", "4D.large");
+        let mut arg = create_arg(theirs.id, now, now + HOUR);
+        arg.provider = key_input(&OTHER_SECRET);
+        create(&rt, arg).unwrap(); // 1
+        act_for(&rt, &SECRET);
+        for i in 0..3 {
+            let start = now + i * HOUR;
+            create(&rt, create_arg(a.id, start, start + HOUR)).unwrap(); // 2, 4, 6
+            create(&rt, create_arg(b.id, start, start + HOUR)).unwrap(); // 3, 5, 7
+        }
+        withdraw(&rt, withdraw_arg(4)).unwrap();
+
+        let ids = |arg: OffersListArg| {
+            let page = list(arg).unwrap();
+            let ids: Vec<u64> = page.offers.iter().map(|o| o.id).collect();
+            (ids, page.next)
+        };
+        assert_eq!(
+            ids(OffersListArg::default()),
+            (vec![1, 2, 3, 4, 5, 6, 7], None)
+        );
+        let of_a = OffersListArg {
+            item_id: Some(a.id),
+            limit: Some(2),
+            ..Default::default()
+        };
+        assert_eq!(ids(of_a.clone()), (vec![2, 4], Some(4)));
+        assert_eq!(
+            ids(OffersListArg {
+                after: Some(4),
+                ..of_a.clone()
+            }),
+            (vec![6], None)
+        );
+        assert_eq!(
+            ids(OffersListArg {
+                status: Some(OfferStatus::Open),
+                ..of_a
+            }),
+            (vec![2, 6], Some(6))
+        );
+        assert_eq!(
+            ids(OffersListArg {
+                provider: Some(key_input(&OTHER_SECRET)),
+                ..Default::default()
+            }),
+            (vec![1], None)
+        );
+        assert_eq!(
+            ids(OffersListArg {
+                provider: Some(key_input(&SECRET)),
+                status: Some(OfferStatus::Open),
+                after: Some(2),
+                limit: Some(3),
+                ..Default::default()
+            }),
+            (vec![3, 5, 6], Some(6))
+        );
+        assert_eq!(
+            ids(OffersListArg {
+                item_id: Some(theirs.id),
+                provider: Some(key_input(&SECRET)),
+                ..Default::default()
+            }),
+            (vec![], None)
+        );
+        assert!(matches!(
+            list(OffersListArg {
+                provider: Some(ProviderKeyInput::Pem("nope".into())),
+                ..Default::default()
+            }),
+            Err(MarketError::InvalidKey { .. })
+        ));
+        assert!(matches!(
+            list(OffersListArg {
+                limit: Some(0),
+                ..Default::default()
+            }),
+            Err(MarketError::InvalidArgument { .. })
+        ));
+        assert!(matches!(
+            list(OffersListArg {
+                limit: Some(crate::market::MAX_PAGE + 1),
+                ..Default::default()
+            }),
+            Err(MarketError::TooMany { .. })
+        ));
+    }
 }

@@ -38,14 +38,18 @@ pub fn set(update: PoliciesUpdate) -> Result<Policies, MarketError> {
     let current = get();
     let policies = Policies {
         allowed_images: update.allowed_images.unwrap_or(current.allowed_images),
-        max_lease_seconds: update.max_lease_seconds.unwrap_or(current.max_lease_seconds),
+        max_lease_seconds: update
+            .max_lease_seconds
+            .unwrap_or(current.max_lease_seconds),
         max_open_offersets_per_principal: update
             .max_open_offersets_per_principal
             .unwrap_or(current.max_open_offersets_per_principal),
         max_active_leases_per_principal: update
             .max_active_leases_per_principal
             .unwrap_or(current.max_active_leases_per_principal),
-        offer_ttl_seconds: update.offer_ttl_seconds.unwrap_or(current.offer_ttl_seconds),
+        offer_ttl_seconds: update
+            .offer_ttl_seconds
+            .unwrap_or(current.offer_ttl_seconds),
         max_offers_per_offerset: update
             .max_offers_per_offerset
             .unwrap_or(current.max_offers_per_offerset),
@@ -62,7 +66,11 @@ pub fn set(update: PoliciesUpdate) -> Result<Policies, MarketError> {
 fn validate(p: &Policies) -> Result<(), MarketError> {
     in_range("max_lease_seconds", p.max_lease_seconds, MAX_LEASE_SECONDS)?;
     in_range("offer_ttl_seconds", p.offer_ttl_seconds, OFFER_TTL_SECONDS)?;
-    in_range("stuck_timeout_seconds", p.stuck_timeout_seconds, STUCK_TIMEOUT_SECONDS)?;
+    in_range(
+        "stuck_timeout_seconds",
+        p.stuck_timeout_seconds,
+        STUCK_TIMEOUT_SECONDS,
+    )?;
     in_range("rebuild_seconds", p.rebuild_seconds, REBUILD_SECONDS)?;
     in_range(
         "max_open_offersets_per_principal",

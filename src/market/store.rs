@@ -76,7 +76,9 @@ candid_storable!(Meta, Usage, Item, Offer, Offerset, Execution);
 
 type Map<K, V> = RefCell<StableBTreeMap<K, V, Memory>>;
 
-fn map<K: Storable + Ord + Clone, V: Storable>(id: ic_stable_structures::memory_manager::MemoryId) -> Map<K, V> {
+fn map<K: Storable + Ord + Clone, V: Storable>(
+    id: ic_stable_structures::memory_manager::MemoryId,
+) -> Map<K, V> {
     RefCell::new(StableBTreeMap::init(memory::region(id)))
 }
 
@@ -180,7 +182,10 @@ pub fn provider_key(provider_pem: &str) -> ProviderKey {
 /// Inserts or replaces an item.
 pub fn put_item(item: &Item) {
     let provider = &provider_key(&item.provider_pem);
-    let key = (*provider, resource_key(&item.resource_type, &item.resource_uuid));
+    let key = (
+        *provider,
+        resource_key(&item.resource_type, &item.resource_uuid),
+    );
     RESOURCES.with_borrow_mut(|resources| resources.insert(key, item.id));
     PROVIDER_ITEMS.with_borrow_mut(|index| index.insert((*provider, item.id), ()));
     ITEMS.with_borrow_mut(|items| items.insert(item.id, item.clone()));
@@ -191,7 +196,10 @@ pub fn remove_item(id: u64) {
         return;
     };
     let provider = &provider_key(&item.provider_pem);
-    let key = (*provider, resource_key(&item.resource_type, &item.resource_uuid));
+    let key = (
+        *provider,
+        resource_key(&item.resource_type, &item.resource_uuid),
+    );
     RESOURCES.with_borrow_mut(|resources| resources.remove(&key));
     PROVIDER_ITEMS.with_borrow_mut(|index| index.remove(&(*provider, id)));
 }
@@ -350,7 +358,9 @@ pub fn for_each_execution(mut f: impl FnMut(Execution)) {
 /// never overlap, so the last one starting before `end_ns` is the only candidate.
 pub fn overlapping_booking(item_id: u64, start_ns: u64, end_ns: u64) -> Option<Booking> {
     BOOKINGS.with_borrow(|bookings| {
-        let entry = bookings.range((item_id, 0)..(item_id, end_ns)).next_back()?;
+        let entry = bookings
+            .range((item_id, 0)..(item_id, end_ns))
+            .next_back()?;
         let (_, start) = *entry.key();
         let (end, execution_id) = entry.value();
         (end > start_ns).then_some(Booking {

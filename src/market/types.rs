@@ -261,7 +261,9 @@ pub enum OffersetResult {
 pub enum OffersetStatus {
     /// Its offers can be accepted until `expires_at_ns`.
     Open,
-    Accepted { execution_id: u64 },
+    Accepted {
+        execution_id: u64,
+    },
     /// Nothing was accepted in time (or nothing was offered); holds are released.
     Expired,
 }
@@ -559,31 +561,80 @@ pub struct AuditPage {
 /// Why a market call was refused. A refused call changes nothing.
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub enum MarketError {
-    InvalidArgument { message: String },
-    NotAuthorized { message: String },
-    InvalidKey { message: String },
+    InvalidArgument {
+        message: String,
+    },
+    NotAuthorized {
+        message: String,
+    },
+    InvalidKey {
+        message: String,
+    },
     InvalidSignature,
-    StaleSequence { last: u64 },
-    InvalidSku { sku: String, message: String },
-    UnknownItem { id: u64 },
-    UnknownOffer { id: u64 },
-    UnknownOfferset { id: u64 },
-    UnknownExecution { id: u64 },
-    DuplicateResource { item_id: u64 },
-    InvalidTransition { from: ItemStatus, to: ItemStatus },
-    ItemBusy { item_id: u64, execution_id: u64 },
+    StaleSequence {
+        last: u64,
+    },
+    InvalidSku {
+        sku: String,
+        message: String,
+    },
+    UnknownItem {
+        id: u64,
+    },
+    UnknownOffer {
+        id: u64,
+    },
+    UnknownOfferset {
+        id: u64,
+    },
+    UnknownExecution {
+        id: u64,
+    },
+    DuplicateResource {
+        item_id: u64,
+    },
+    InvalidTransition {
+        from: ItemStatus,
+        to: ItemStatus,
+    },
+    ItemBusy {
+        item_id: u64,
+        execution_id: u64,
+    },
     /// An open offer of the same resource overlaps the window.
-    OfferOverlap { offer_id: u64 },
-    InvalidWindow { message: String },
-    WrongPhase { phase: Phase, action: String },
-    OfferClosed { offer_id: u64, status: OfferStatus },
+    OfferOverlap {
+        offer_id: u64,
+    },
+    InvalidWindow {
+        message: String,
+    },
+    WrongPhase {
+        phase: Phase,
+        action: String,
+    },
+    OfferClosed {
+        offer_id: u64,
+        status: OfferStatus,
+    },
     /// The window is already booked on the resource.
-    Booked { execution_id: u64 },
-    LeaseTooLong { max_seconds: u64 },
-    QuotaExceeded { what: String, max: u32 },
+    Booked {
+        execution_id: u64,
+    },
+    LeaseTooLong {
+        max_seconds: u64,
+    },
+    QuotaExceeded {
+        what: String,
+        max: u32,
+    },
     /// Nothing matched a `lease_by_sku`; the messages say why.
-    NothingAvailable { messages: Vec<Message> },
-    TooMany { what: String, max: u32 },
+    NothingAvailable {
+        messages: Vec<Message>,
+    },
+    TooMany {
+        what: String,
+        max: u32,
+    },
 }
 
 impl ItemStatus {
