@@ -7,6 +7,8 @@ use ic0_host::driver::{self, Driver};
 use ic0_host::Reject;
 pub use marketplace::api::*;
 
+pub mod market;
+
 pub const WASM: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/target/wasm/marketplace.wasm.gz"
