@@ -10,7 +10,7 @@
 
 use super::audit::{self, Change};
 use super::types::*;
-use super::{check_text, delegation, execution, index, offers, page_limit, sku, store};
+use super::{check_text, delegation, execution, index, lease, offers, page_limit, sku, store};
 use crate::catalog::provider::ProviderKey;
 use crate::runtime::Runtime;
 use std::collections::{BTreeMap, HashSet};
@@ -223,6 +223,9 @@ pub fn set_status(rt: &impl Runtime, arg: InventorySetStatusArg) -> Result<Item,
     if to == Archiving {
         offers::withdraw_item_offers(now, &actor, item.id, "item archived");
     }
+    if to == Available {
+        lease::wake_waiting(rt, item.id);
+    }
     Ok(item)
 }
 
@@ -409,7 +412,7 @@ pub fn finish_rebuild(rt: &impl Runtime, item_id: u64) {
     };
     // The table allows the market only Rebuilding → Available here; an item that moved on
     // meanwhile (or a retried task) is refused, which is the idempotence tasks need.
-    let _ = move_item(
+    let moved = move_item(
         rt.time(),
         &Actor::Canister,
         By::Market,
@@ -417,6 +420,9 @@ pub fn finish_rebuild(rt: &impl Runtime, item_id: u64) {
         Available,
         "rebuild finished",
     );
+    if moved.is_ok() {
+        lease::wake_waiting(rt, item_id);
+    }
 }
 
 fn record(now: u64, actor: &Actor, item: &Item, from: &str, to: &str, why: &str) {
