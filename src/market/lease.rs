@@ -105,7 +105,8 @@ pub fn lease_by_sku(rt: &impl Runtime, arg: LeaseBySkuArg) -> Result<Execution, 
         image: arg.image.clone(),
         ..ResourceRequest::default()
     };
-    let (found, messages) = offerset::find(now, &request, window, 1);
+    // The pez shortcut leases now, or not at all.
+    let (found, messages) = offerset::find(now, &request, window, false, 1);
     let Some(chosen) = found.first() else {
         return Err(MarketError::NothingAvailable { messages });
     };
@@ -117,7 +118,6 @@ pub fn lease_by_sku(rt: &impl Runtime, arg: LeaseBySkuArg) -> Result<Execution, 
         consumer,
         project: arg.project.unwrap_or_else(|| consumer.to_text()),
         image: arg.image,
-        window,
         offerset_id: None,
         expires_at_ns: now,
     };

@@ -28,11 +28,12 @@ pub struct Window {
     pub end_ns: u64,
 }
 
-/// An open offer that fits a request, with its item.
+/// An open offer that fits a request, with its item and the window it would be leased for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Match {
     pub offer: OpenOffer,
     pub item: Item,
+    pub window: Window,
 }
 
 /// What every execution made for one request shares.
@@ -40,7 +41,6 @@ pub struct Terms {
     pub consumer: Principal,
     pub project: String,
     pub image: String,
-    pub window: Window,
     pub offerset_id: Option<u64>,
     /// Until when an OFFERED execution holds its item.
     pub expires_at_ns: u64,
@@ -97,7 +97,9 @@ pub fn request(
     let id = store::next_offerset_id();
     let refusals = policy_refusals(&policies, &request.image, request.duration_seconds);
     let (matches, messages) = if refusals.is_empty() {
-        find(now, &request, window, count as usize)
+        // Without a start, each offer is taken as soon as it (and its item) can start.
+        let asap = request.start_ns.is_none();
+        find(now, &request, window, asap, count as usize)
     } else {
         (Vec::new(), refusals)
     };
@@ -130,7 +132,6 @@ pub fn request(
                 .clone()
                 .unwrap_or_else(|| consumer.to_text()),
             image: request.image.clone(),
-            window,
             offerset_id: Some(id),
             expires_at_ns,
         };
@@ -240,17 +241,28 @@ struct Skipped {
 /// cheapest first, at most one per item, none whose item is booked (held or leased) in the
 /// window, and for a window starting by `now` only items Available now (a rebuilding item
 /// would start the lease late); and messages about the search (a FAIL and counts of what was
-/// skipped when nothing fits).
+/// skipped when nothing fits). With `asap`, an offer starting after `window` starts is taken
+/// from its own start: the window moves later, keeping its length.
 pub fn find(
     now: u64,
     request: &ResourceRequest,
     window: Window,
+    asap: bool,
     count: usize,
 ) -> (Vec<Match>, Vec<Message>) {
     let mut found: Vec<Match> = Vec::new();
     let mut skipped = Skipped::default();
     index::for_each_cheapest(|offer| {
         skipped.examined += 1;
+        let window = if asap && offer.start_ns > window.start_ns {
+            let length = window.end_ns - window.start_ns;
+            Window {
+                start_ns: offer.start_ns,
+                end_ns: offer.start_ns.saturating_add(length),
+            }
+        } else {
+            window
+        };
         if !big_enough(request, offer) {
             skipped.too_small += 1;
         } else if request.sku.as_ref().is_some_and(|sku| *sku != offer.sku)
@@ -280,6 +292,7 @@ pub fn find(
                 found.push(Match {
                     offer: offer.clone(),
                     item,
+                    window,
                 });
             }
         }
@@ -349,7 +362,7 @@ fn message(level: Level, text: String) -> Message {
 
 /// Creates the execution in OFFERED for a match and books its window on the item.
 pub fn hold(now: u64, terms: &Terms, m: &Match, why: &str) -> Execution {
-    let Window { start_ns, end_ns } = terms.window;
+    let Window { start_ns, end_ns } = m.window;
     let execution = Execution {
         id: store::next_execution_id(),
         offerset_id: terms.offerset_id,
@@ -828,6 +841,31 @@ mod tests {
         };
         let later = calling(&rt, bob(), || request(&rt, later)).unwrap();
         assert_eq!(later.offers[0].item_id, node.id);
+    }
+
+    #[test]
+    fn without_a_start_an_offer_opening_later_is_taken_from_its_own_start() {
+        let rt = market();
+        let t0 = rt.time.get();
+        let node = item(&rt, "n1", "2C.small", 8);
+        offer(&rt, node.id, t0 + HOUR, t0 + 24 * HOUR, 100);
+
+        let soonest = calling(&rt, alice(), || request(&rt, ask(7200))).unwrap();
+        assert_eq!(soonest.offerset.result, OffersetResult::Yes);
+        let held = &soonest.offers[0];
+        assert_eq!((held.start_ns, held.end_ns), (t0 + HOUR, t0 + 3 * HOUR));
+        assert_eq!(
+            store::overlapping_booking(node.id, t0 + HOUR, t0 + HOUR + 1).map(|b| b.execution_id),
+            Some(held.id)
+        );
+
+        // An explicit start the offer does not cover finds nothing.
+        let now = ResourceRequest {
+            start_ns: Some(t0),
+            ..ask(7200)
+        };
+        let now = calling(&rt, bob(), || request(&rt, now)).unwrap();
+        assert_eq!(now.offerset.result, OffersetResult::No);
     }
 
     #[test]
