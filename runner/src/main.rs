@@ -97,6 +97,15 @@ enum Command {
 enum ProviderCommand {
     /// Write a new secret key (hex, owner-readable only) and print its public key as PEM.
     NewKey { path: PathBuf },
+    /// Print the public key of a secret key file: PEM, or with --as-arg the Candid
+    /// `variant { Pem = "…" }` the market methods take as `provider`.
+    Show {
+        /// The provider's secret key file.
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        as_arg: bool,
+    },
     /// Sign a catalog with the key and publish it to the local canister.
     Publish {
         #[command(flatten)]
@@ -213,6 +222,7 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::AdvanceTime { duration } => commands::advance_time(dir, &duration),
         Command::Provider(ProviderCommand::NewKey { path }) => provider::new_key(&path),
+        Command::Provider(ProviderCommand::Show { key, as_arg }) => provider::show(&key, as_arg),
         Command::Provider(ProviderCommand::Publish { change, output }) => {
             provider::publish(dir, did, &change.change(), output)
         }

@@ -26,6 +26,27 @@ pub fn new_key(path: &Path) -> Result<(), String> {
 }
 
 #[cfg(unix)]
+/// Prints the key file's public key as PEM, or as the Candid `ProviderKeyInput` to paste into
+/// a call's argument.
+pub fn show(key: &Path, as_arg: bool) -> Result<(), String> {
+    let pem = signing::provider_of(&read_key(key)?).to_pem();
+    if as_arg {
+        println!(
+            "{}",
+            IDLValue::Variant(candid::types::value::VariantValue(
+                Box::new(candid::types::value::IDLField {
+                    id: Label::Named("Pem".into()),
+                    val: IDLValue::Text(pem),
+                }),
+                0,
+            ))
+        );
+    } else {
+        print!("{pem}");
+    }
+    Ok(())
+}
+
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
