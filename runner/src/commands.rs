@@ -228,3 +228,30 @@ fn wall_clock_nanos() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64)
 }
+
+/// Calls `method` with a Candid text argument like `call`, but returns the reply's bytes for
+/// the command to decode instead of printing them (`mkt lessee open`). A query saves nothing.
+pub fn call_reply(
+    dir: &Path,
+    did: &Path,
+    method: &str,
+    arg: &str,
+    caller: &str,
+) -> Result<Vec<u8>, String> {
+    let mut state = State::load(dir)?;
+    let interface = Interface::load(did)?;
+    let query = interface.method(method)?.is_query();
+    let arg = interface.encode_call(method, arg)?;
+    let caller = parse_caller(&state.host, caller)?;
+    let result = if query {
+        let result = state.host.query(caller, method, &arg);
+        state.print_log();
+        result
+    } else {
+        let result = state.host.update(caller, method, &arg);
+        state.host.tick();
+        state.finish()?;
+        result
+    };
+    result.map_err(|reject| format!("{method}: {reject}"))
+}

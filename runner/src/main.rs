@@ -15,6 +15,7 @@ mod candid_text;
 mod commands;
 mod duration;
 mod json;
+mod lessee;
 mod pretty;
 mod provider;
 mod state;
@@ -88,9 +89,37 @@ enum Command {
     AdvanceTime { duration: String },
     /// Show the canister's id, controllers, time, cycles, memory and timer.
     Info,
-    /// Provider tools: a signing key, and signed catalog changes.
+    /// Provider tools: a signing key, signed catalog changes, credentials sealed to a lessee.
     #[command(subcommand)]
     Provider(ProviderCommand),
+    /// Lessee tools: the X25519 key lease credentials are sealed to, and opening them.
+    #[command(subcommand)]
+    Lessee(LesseeCommand),
+}
+
+#[derive(Subcommand)]
+enum LesseeCommand {
+    /// Write a new X25519 secret key (hex, owner-readable only) and print its public key as the
+    /// Candid `blob "…"` to give as `lessee_key` (`execution_accept`, `lease_by_sku`).
+    NewKey { path: PathBuf },
+    /// Print the public key of a secret key file as the Candid `blob "…"`.
+    Show {
+        /// The lessee's secret key file (from `mkt lessee new-key`).
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Read a lease's credentials from the local canister (`lease_get`) and print them opened.
+    Open {
+        /// The lessee's secret key file (from `mkt lessee new-key`).
+        #[arg(long)]
+        key: PathBuf,
+        /// The lease (execution) id.
+        #[arg(long)]
+        execution: u64,
+        /// Who asks: the lessee's principal (or `controller`).
+        #[arg(long, default_value = "controller")]
+        caller: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -120,6 +149,20 @@ enum ProviderCommand {
         /// The canister the change is for (default: the local runner's canister).
         #[arg(long)]
         canister: Option<String>,
+    },
+    /// Seal lease credentials to the lessee's X25519 key (crypto_box: X25519 +
+    /// XSalsa20-Poly1305, a fresh ephemeral key, a random nonce) and print the `SealedBox` as
+    /// Candid text for the `sealed` field of `lease_set_consumer_meta`.
+    Seal {
+        /// The lessee's public key: the execution's `lessee_key` as `blob "…"` or 64 hex digits.
+        #[arg(long)]
+        lessee_key: String,
+        /// A file holding the credentials (at most 4080 bytes).
+        #[arg(long, required_unless_present = "text", conflicts_with = "text")]
+        file: Option<PathBuf>,
+        /// The credentials as text.
+        #[arg(long)]
+        text: Option<String>,
     },
     /// Sign a market delegation (a principal acts for the provider) and send it to the local
     /// canister, or with --print only print it for `dfx canister call market_delegate`.
@@ -249,6 +292,25 @@ fn run(cli: Cli) -> Result<(), String> {
                 provider::delegate(dir, did, &delegation)
             }
         }
+        Command::Provider(ProviderCommand::Seal {
+            lessee_key,
+            file,
+            text,
+        }) => {
+            let plaintext = match (&file, &text) {
+                (Some(path), _) => provider::Plaintext::File(path),
+                (None, Some(text)) => provider::Plaintext::Text(text),
+                (None, None) => return Err("give the credentials with --file or --text".into()),
+            };
+            provider::seal(&lessee_key, plaintext)
+        }
+        Command::Lessee(LesseeCommand::NewKey { path }) => lessee::new_key(&path),
+        Command::Lessee(LesseeCommand::Show { key }) => lessee::show(&key),
+        Command::Lessee(LesseeCommand::Open {
+            key,
+            execution,
+            caller,
+        }) => lessee::open_lease(dir, did, &key, execution, &caller),
         Command::Info => commands::info(dir),
     }
 }

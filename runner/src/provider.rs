@@ -1,7 +1,9 @@
 //! Provider tools: a signing key, and catalog changes signed with it, either published to the
-//! local canister or printed as the Candid argument of a `dfx canister call`.
+//! local canister or printed as the Candid argument of a `dfx canister call`; and lease
+//! credentials sealed to a lessee's key.
 
 use crate::commands::{self, Arg, CallKind};
+use crate::lessee;
 use crate::state::State;
 use crate::Output;
 use candid::types::Label;
@@ -25,7 +27,6 @@ pub fn new_key(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-#[cfg(unix)]
 /// Prints the key file's public key as PEM, or as the Candid `ProviderKeyInput` to paste into
 /// a call's argument.
 pub fn show(key: &Path, as_arg: bool) -> Result<(), String> {
@@ -47,7 +48,9 @@ pub fn show(key: &Path, as_arg: bool) -> Result<(), String> {
     Ok(())
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+/// Writes a new file readable by its owner only; an existing file is never replaced.
+#[cfg(unix)]
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()
@@ -61,17 +64,40 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
 }
 
 #[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
     std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn read_key(path: &Path) -> Result<[u8; 32], String> {
+pub(crate) fn read_key(path: &Path) -> Result<[u8; 32], String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let bytes = hex::decode(text.trim())
         .map_err(|_| format!("{}: not a hex secret key", path.display()))?;
     bytes
         .try_into()
         .map_err(|_| format!("{}: a secret key is 32 bytes", path.display()))
+}
+
+/// Where the credentials to seal come from.
+pub enum Plaintext<'a> {
+    File(&'a Path),
+    Text(&'a str),
+}
+
+/// Seals the credentials to the lessee's X25519 public key and prints the `SealedBox` as
+/// Candid text, for the `sealed` field of `lease_set_consumer_meta`.
+pub fn seal(lessee_key: &str, plaintext: Plaintext<'_>) -> Result<(), String> {
+    let recipient = lessee::parse_public_key(lessee_key)?;
+    let bytes = match plaintext {
+        Plaintext::File(path) => {
+            std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        Plaintext::Text(text) => text.as_bytes().to_vec(),
+    };
+    say!(
+        "{}",
+        lessee::sealed_box_text(&lessee::seal(&recipient, &bytes)?)
+    );
+    Ok(())
 }
 
 /// What to sign: the catalog file, the operation and the sequence number.

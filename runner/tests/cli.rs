@@ -357,3 +357,263 @@ fn a_provider_makes_a_key_publishes_and_signs_for_dfx() {
     let receipt = mkt.ok(&["call", "catalog_upsert", &argument]);
     assert!(receipt.contains("seq = 8 : nat64"), "{receipt}");
 }
+
+/// The canister's time in nanoseconds, from `mkt info`.
+fn canister_time_ns(mkt: &Mkt) -> u64 {
+    let info = mkt.ok(&["info"]);
+    let line = info
+        .lines()
+        .find(|l| l.starts_with("time "))
+        .unwrap_or_else(|| panic!("no time in:\n{info}"));
+    line.rsplit_once('(')
+        .and_then(|(_, ns)| ns.strip_suffix(" ns)"))
+        .and_then(|ns| ns.parse().ok())
+        .unwrap_or_else(|| panic!("no nanoseconds in {line}"))
+}
+
+/// A market update or query whose reply must be `Ok`; returns the `Ok` value as JSON.
+fn market_ok(mkt: &Mkt, method: &str, arg: &str, caller: &str) -> Value {
+    let reply = mkt.ok(&["call", method, arg, "--caller", caller, "--output", "json"]);
+    let reply: Value = serde_json::from_str(&reply).expect("JSON reply");
+    reply
+        .get("Ok")
+        .unwrap_or_else(|| panic!("{method} failed: {reply}"))
+        .clone()
+}
+
+#[test]
+fn a_provider_seals_credentials_that_only_the_lessee_opens() {
+    let mkt = Mkt::deployed();
+    let dir = mkt.state.path();
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    let ops = candid::Principal::self_authenticating(b"provider ops").to_text();
+    let consumer = candid::Principal::self_authenticating(b"pez consumer").to_text();
+    let stranger = candid::Principal::self_authenticating(b"someone else").to_text();
+
+    // The provider's key and its operations principal.
+    let provider_key = path("provider.key");
+    mkt.ok(&["provider", "new-key", &provider_key]);
+    mkt.ok(&[
+        "provider",
+        "delegate",
+        "--key",
+        &provider_key,
+        "--principal",
+        &ops,
+    ]);
+    let provider = mkt.ok(&["provider", "show", "--key", &provider_key, "--as-arg"]);
+    let provider = provider.trim();
+    assert!(
+        provider.starts_with("variant {") && provider.contains("Pem = "),
+        "{provider}"
+    );
+
+    // One item, offered from a minute ago for a week: lease_by_sku leases only from now.
+    let items = market_ok(
+        &mkt,
+        "inventory_register",
+        &format!(
+            r#"(record {{ provider = {provider}; items = vec {{ record {{
+                sku = "4D.large"; resource_type = "ironic_node"; resource_uuid = "node-1";
+                offering_key = null;
+                attributes = record {{ resource_class = "baremetal.large"; cores = 32;
+                  memory_mb = 131072; storage_gb = 1000; gpus = 0; routable_ips = 1;
+                  labels = vec {{ "vCloud" }} }} }} }} }})"#
+        ),
+        &ops,
+    );
+    let item_id = items[0]["id"].as_u64().expect("item id");
+    let now = canister_time_ns(&mkt);
+    let minute = 60_000_000_000u64;
+    market_ok(
+        &mkt,
+        "offer_create",
+        &format!(
+            "(record {{ provider = {provider}; item_id = {item_id}; price_per_hour = 500;
+               start_ns = {}; end_ns = {}; properties = vec {{}} }})",
+            now - minute,
+            now + 7 * 24 * 60 * minute
+        ),
+        &ops,
+    );
+
+    // The lessee makes its key and leases by SKU with it.
+    let lessee_key = path("lessee.key");
+    let public = mkt.ok(&["lessee", "new-key", &lessee_key]);
+    let public = public.trim();
+    assert!(
+        public.starts_with("blob \"\\") && public.len() == "blob \"\"".len() + 3 * 32,
+        "{public}"
+    );
+    assert!(mkt
+        .fails(&["lessee", "new-key", &lessee_key])
+        .contains("refusing to overwrite"));
+    assert_eq!(
+        mkt.ok(&["lessee", "show", "--key", &lessee_key]).trim(),
+        public
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&lessee_key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the secret key is the owner's alone");
+    }
+    let lease = market_ok(
+        &mkt,
+        "lease_by_sku",
+        &format!(
+            r#"(record {{ sku = "4D.large"; duration_seconds = 7200; max_price_per_hour = null;
+                 lessee_key = {public}; image = "ubuntu-24.04"; project = null }})"#
+        ),
+        &consumer,
+    );
+    let id = lease["id"].as_u64().expect("lease id").to_string();
+    mkt.ok(&["advance-time", "1m"]);
+    let open = |caller: &str, key: &str| {
+        mkt.run(&[
+            "lessee",
+            "open",
+            "--key",
+            key,
+            "--execution",
+            &id,
+            "--caller",
+            caller,
+        ])
+    };
+    let err = mkt.fails(&[
+        "lessee",
+        "open",
+        "--key",
+        &lessee_key,
+        "--execution",
+        &id,
+        "--caller",
+        &consumer,
+    ]);
+    assert!(err.contains("has no credentials"), "{err}");
+
+    // The provider seals the credentials to the lessee's key, and records its procurement.
+    let secret = "ssh root@203.0.113.7\npassword: correct horse battery staple";
+    let sealed = mkt.ok(&["provider", "seal", "--lessee-key", public, "--text", secret]);
+    let sealed = sealed.trim();
+    assert!(
+        sealed.starts_with(&format!(
+            "record {{ recipient_key = {public}; ephemeral_key = blob"
+        )),
+        "{sealed}"
+    );
+    assert!(!sealed.contains("correct horse"), "{sealed}");
+    let set = |sealed: &str| {
+        mkt.ok(&[
+            "call",
+            "lease_set_consumer_meta",
+            &format!(
+                "(record {{ provider = {provider}; execution_id = {id}; sealed = {sealed} }})"
+            ),
+            "--caller",
+            &ops,
+        ])
+    };
+    assert!(set(sealed).contains("Ok = record"), "credentials attached");
+    market_ok(
+        &mkt,
+        "lease_set_procurement_meta",
+        &format!(
+            r#"(record {{ provider = {provider}; execution_id = {id};
+                 meta = vec {{ record {{ key = "purchase_order"; value = "PO-2026-0042" }} }} }})"#
+        ),
+        &ops,
+    );
+
+    // The lessee opens them, exactly as they were sealed.
+    let out = open(&consumer, &lessee_key);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), secret);
+
+    // Another principal is refused by the canister; another key cannot open the box.
+    let err = mkt.fails(&[
+        "lessee",
+        "open",
+        "--key",
+        &lessee_key,
+        "--execution",
+        &id,
+        "--caller",
+        &stranger,
+    ]);
+    assert!(err.contains("NotAuthorized"), "{err}");
+    let other_key = path("other.key");
+    mkt.ok(&["lessee", "new-key", &other_key]);
+    let err = mkt.fails(&[
+        "lessee",
+        "open",
+        "--key",
+        &other_key,
+        "--execution",
+        &id,
+        "--caller",
+        &consumer,
+    ]);
+    assert!(err.contains("sealed to another key"), "{err}");
+
+    // A box sealed to the other key is refused by the canister.
+    let other_public = mkt.ok(&["lessee", "show", "--key", &other_key]);
+    let wrong = mkt.ok(&[
+        "provider",
+        "seal",
+        "--lessee-key",
+        other_public.trim(),
+        "--text",
+        "x",
+    ]);
+    let reply = set(wrong.trim());
+    assert!(
+        reply.contains("InvalidArgument") && reply.contains("another key"),
+        "{reply}"
+    );
+
+    // Credentials from a file, the key as hex (how `--output json` shows blobs); too much refused.
+    let execution = market_ok(&mkt, "execution_get", &format!("({id})"), &consumer);
+    let key_hex = execution["lessee_key"].as_str().expect("lessee_key as hex");
+    let file = path("creds.txt");
+    std::fs::write(&file, "token=abc123\n").unwrap();
+    let sealed = mkt.ok(&["provider", "seal", "--lessee-key", key_hex, "--file", &file]);
+    assert!(set(sealed.trim()).contains("Ok = record"));
+    let out = open(&consumer, &lessee_key);
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "token=abc123\n");
+    std::fs::write(&file, vec![b'x'; 4081]).unwrap();
+    let err = mkt.fails(&["provider", "seal", "--lessee-key", key_hex, "--file", &file]);
+    assert!(err.contains("at most 4080"), "{err}");
+    let err = mkt.fails(&[
+        "provider",
+        "seal",
+        "--lessee-key",
+        "blob \"\\01\"",
+        "--text",
+        "x",
+    ]);
+    assert!(err.contains("32 bytes"), "{err}");
+
+    // The consumer sees the sealed box and never the procurement details; the provider both.
+    assert!(
+        execution["consumer_meta"]["ciphertext"].is_string(),
+        "{execution}"
+    );
+    assert!(execution["procurement_meta"].is_null(), "{execution}");
+    let shown = mkt.ok(&[
+        "call",
+        "execution_get",
+        &format!("({id})"),
+        "--caller",
+        &consumer,
+    ]);
+    assert!(!shown.contains("PO-2026-0042"), "{shown}");
+    let lease = market_ok(&mkt, "lease_get", &format!("({id})"), &consumer);
+    assert!(lease["procurement_meta"].is_null(), "{lease}");
+    let theirs = market_ok(&mkt, "execution_get", &format!("({id})"), &ops);
+    assert_eq!(
+        theirs["procurement_meta"][0]["value"], "PO-2026-0042",
+        "{theirs}"
+    );
+}

@@ -1,0 +1,399 @@
+//! Lease credentials, end to end: the lessee's X25519 key, the provider sealing credentials to
+//! it, and the lessee opening what the canister holds.
+//!
+//! The box is libsodium's `crypto_box` (X25519 + XSalsa20-Poly1305, RustCrypto's `crypto_box`)
+//! between a fresh ephemeral secret key and the lessee's public key, with a random 24-byte
+//! nonce: the canister stores the ephemeral public key and the nonce beside the ciphertext and
+//! can never read the contents.
+
+use crate::commands;
+use crate::provider;
+use crypto_box::aead::{Aead, AeadCore, OsRng};
+use crypto_box::{PublicKey, SalsaBox, SecretKey};
+use marketplace::market::{Lease, MarketError, SealedBox};
+use std::path::Path;
+
+/// An X25519 key, public or secret.
+pub const KEY_BYTES: usize = 32;
+/// XSalsa20's nonce.
+pub const NONCE_BYTES: usize = 24;
+/// Poly1305's tag: a ciphertext is this much longer than its plaintext.
+pub const TAG_BYTES: usize = 16;
+/// The largest ciphertext `lease_set_consumer_meta` takes.
+pub const MAX_CIPHERTEXT_BYTES: usize = 4096;
+/// The largest plaintext whose box the canister takes.
+pub const MAX_PLAINTEXT_BYTES: usize = MAX_CIPHERTEXT_BYTES - TAG_BYTES;
+
+/// Writes a new X25519 secret key (hex, owner-readable only) and prints its public key as the
+/// Candid blob to give as `lessee_key`.
+pub fn new_key(path: &Path) -> Result<(), String> {
+    if path.exists() {
+        return Err(format!(
+            "{} exists; refusing to overwrite a key",
+            path.display()
+        ));
+    }
+    let secret = SecretKey::generate(&mut OsRng);
+    provider::write_private(
+        path,
+        format!("{}\n", hex::encode(secret.to_bytes())).as_bytes(),
+    )?;
+    say!("{}", blob_literal(secret.public_key().as_bytes()));
+    Ok(())
+}
+
+/// Prints the key file's public key as the Candid blob to give as `lessee_key`.
+pub fn show(key: &Path) -> Result<(), String> {
+    say!(
+        "{}",
+        blob_literal(read_secret(key)?.public_key().as_bytes())
+    );
+    Ok(())
+}
+
+/// Seals `plaintext` to the lessee's public key: `crypto_box` from a fresh ephemeral key, with
+/// a random nonce.
+pub fn seal(recipient: &[u8; KEY_BYTES], plaintext: &[u8]) -> Result<SealedBox, String> {
+    if plaintext.is_empty() {
+        return Err("nothing to seal: the credentials are empty".into());
+    }
+    if plaintext.len() > MAX_PLAINTEXT_BYTES {
+        return Err(format!(
+            "the credentials are {} bytes; at most {MAX_PLAINTEXT_BYTES} can be sealed (the \
+             canister takes ciphertexts up to {MAX_CIPHERTEXT_BYTES} bytes, {TAG_BYTES} of them \
+             the tag)",
+            plaintext.len()
+        ));
+    }
+    let ephemeral = SecretKey::generate(&mut OsRng);
+    let nonce = SalsaBox::generate_nonce(&mut OsRng);
+    let ciphertext = SalsaBox::new(&PublicKey::from(*recipient), &ephemeral)
+        .encrypt(&nonce, plaintext)
+        .map_err(|_| "encryption failed".to_string())?;
+    Ok(SealedBox {
+        recipient_key: recipient.to_vec().into(),
+        ephemeral_key: ephemeral.public_key().as_bytes().to_vec().into(),
+        nonce: nonce.to_vec().into(),
+        ciphertext: ciphertext.into(),
+    })
+}
+
+/// Opens a box sealed to `secret`'s public key.
+pub fn open(secret: &SecretKey, sealed: &SealedBox) -> Result<Vec<u8>, String> {
+    let mine = secret.public_key();
+    if sealed.recipient_key.as_slice() != mine.as_bytes() {
+        return Err(format!(
+            "the credentials are sealed to another key ({}), not to this one ({})",
+            blob_literal(&sealed.recipient_key),
+            blob_literal(mine.as_bytes())
+        ));
+    }
+    let ephemeral = PublicKey::from_slice(&sealed.ephemeral_key).map_err(|_| {
+        format!(
+            "the box's ephemeral key is {} bytes, not {KEY_BYTES}",
+            sealed.ephemeral_key.len()
+        )
+    })?;
+    if sealed.nonce.len() != NONCE_BYTES {
+        return Err(format!(
+            "the box has a {}-byte nonce: it was not sealed with crypto_box (X25519 + \
+             XSalsa20-Poly1305, a {NONCE_BYTES}-byte nonce), which is all mkt opens",
+            sealed.nonce.len()
+        ));
+    }
+    let nonce = crypto_box::aead::Nonce::<SalsaBox>::from_slice(&sealed.nonce);
+    SalsaBox::new(&ephemeral, secret)
+        .decrypt(nonce, sealed.ciphertext.as_slice())
+        .map_err(|_| {
+            "the credentials do not open with this key: the box was altered, or not sealed \
+             with crypto_box (X25519 + XSalsa20-Poly1305)"
+                .to_string()
+        })
+}
+
+/// Reads the lease's credentials from the local canister as `caller` (`lease_get`, a query)
+/// and prints them opened with the secret key in `key`.
+pub fn open_lease(
+    dir: &Path,
+    did: &Path,
+    key: &Path,
+    execution: u64,
+    caller: &str,
+) -> Result<(), String> {
+    let secret = read_secret(key)?;
+    let reply = commands::call_reply(dir, did, "lease_get", &format!("({execution})"), caller)?;
+    let lease = candid::decode_one::<Result<Lease, MarketError>>(&reply)
+        .map_err(|e| format!("lease_get replied with something other than a lease: {e}"))?
+        .map_err(|e| format!("lease_get {execution} refused: {e:?}"))?;
+    let sealed = lease.consumer_meta.ok_or_else(|| {
+        format!("lease {execution} has no credentials: its provider has not sealed any to it yet")
+    })?;
+    let plaintext = open(&secret, &sealed)
+        .map_err(|e| format!("lease {execution} ({}): {e}", key.display()))?;
+    print_plaintext(&plaintext)
+}
+
+/// The credentials as they were sealed; a terminal also gets a final newline.
+fn print_plaintext(plaintext: &[u8]) -> Result<(), String> {
+    use std::io::{IsTerminal, Write};
+    let mut out = std::io::stdout().lock();
+    let mut written = out.write_all(plaintext);
+    if out.is_terminal() && !plaintext.ends_with(b"\n") {
+        written = written.and_then(|()| out.write_all(b"\n"));
+    }
+    match written.and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(|e| format!("stdout: {e}")),
+    }
+}
+
+pub fn read_secret(path: &Path) -> Result<SecretKey, String> {
+    provider::read_key(path).map(SecretKey::from_bytes)
+}
+
+/// A lessee's public key given as 64 hex digits (as `--output json` shows blobs) or as Candid
+/// text: `blob "…"`, or `opt blob "…"` as an execution shows its `lessee_key`.
+pub fn parse_public_key(text: &str) -> Result<[u8; KEY_BYTES], String> {
+    let text = text.trim();
+    let bytes = if text.len() == 2 * KEY_BYTES && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        hex::decode(text).map_err(|e| e.to_string())?
+    } else {
+        let value = candid_parser::parse_idl_value(text).map_err(|_| {
+            format!(
+                "--lessee-key: not {} hex digits nor a Candid blob (blob \"\\ab\\cd…\")",
+                2 * KEY_BYTES
+            )
+        })?;
+        blob_bytes(&value).ok_or_else(|| {
+            format!("--lessee-key: {text} is not a blob; give the lessee's key as blob \"…\"")
+        })?
+    };
+    let len = bytes.len();
+    bytes
+        .try_into()
+        .map_err(|_| format!("--lessee-key: an X25519 public key is {KEY_BYTES} bytes, not {len}"))
+}
+
+/// The bytes of a Candid blob value (`blob "…"`, `vec { 1; 2 }` or `opt` of either).
+fn blob_bytes(value: &candid::IDLValue) -> Option<Vec<u8>> {
+    use candid::IDLValue;
+    match value {
+        IDLValue::Blob(bytes) => Some(bytes.clone()),
+        IDLValue::Opt(inner) => blob_bytes(inner),
+        IDLValue::Vec(items) => items
+            .iter()
+            .map(|item| match item {
+                IDLValue::Nat8(b) => Some(*b),
+                IDLValue::Number(n) => n.parse().ok(),
+                _ => None,
+            })
+            .collect(),
+        _ => None,
+    }
+}
+
+/// `blob "\ab\cd…"`, every byte escaped.
+pub fn blob_literal(bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(7 + 3 * bytes.len());
+    text.push_str("blob \"");
+    for byte in bytes {
+        text.push('\\');
+        text.push_str(&hex::encode([*byte]));
+    }
+    text.push('"');
+    text
+}
+
+/// The box as the Candid `SealedBox` record, to paste into `lease_set_consumer_meta`.
+pub fn sealed_box_text(sealed: &SealedBox) -> String {
+    format!(
+        "record {{ recipient_key = {}; ephemeral_key = {}; nonce = {}; ciphertext = {} }}",
+        blob_literal(&sealed.recipient_key),
+        blob_literal(&sealed.ephemeral_key),
+        blob_literal(&sealed.nonce),
+        blob_literal(&sealed.ciphertext)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candid::types::Label;
+    use candid::IDLValue;
+
+    fn lessee() -> SecretKey {
+        SecretKey::generate(&mut OsRng)
+    }
+
+    #[test]
+    fn seal_then_open_round_trips() {
+        let secret = lessee();
+        let plaintext = b"ssh root@10.0.0.7 -i id_lease\npassword: hunter2\n";
+        let sealed = seal(secret.public_key().as_bytes(), plaintext).unwrap();
+        assert_eq!(
+            sealed.recipient_key.as_slice(),
+            secret.public_key().as_bytes()
+        );
+        assert_eq!(sealed.ephemeral_key.len(), KEY_BYTES);
+        assert_eq!(sealed.nonce.len(), NONCE_BYTES);
+        assert_eq!(sealed.ciphertext.len(), plaintext.len() + TAG_BYTES);
+        assert_eq!(open(&secret, &sealed).unwrap(), plaintext);
+
+        // A fresh ephemeral key and nonce every time.
+        let again = seal(secret.public_key().as_bytes(), plaintext).unwrap();
+        assert_ne!(again.ephemeral_key, sealed.ephemeral_key);
+        assert_ne!(again.nonce, sealed.nonce);
+        assert_ne!(again.ciphertext, sealed.ciphertext);
+
+        // The largest plaintext fits the canister's cap; one byte more is refused.
+        let largest = vec![b'x'; MAX_PLAINTEXT_BYTES];
+        let sealed = seal(secret.public_key().as_bytes(), &largest).unwrap();
+        assert_eq!(sealed.ciphertext.len(), MAX_CIPHERTEXT_BYTES);
+        assert_eq!(open(&secret, &sealed).unwrap(), largest);
+        let err = seal(
+            secret.public_key().as_bytes(),
+            &[b'x'; MAX_PLAINTEXT_BYTES + 1],
+        )
+        .unwrap_err();
+        assert!(err.contains("at most 4080"), "{err}");
+        assert!(seal(secret.public_key().as_bytes(), b"").is_err());
+    }
+
+    #[test]
+    fn opens_a_box_made_by_libsodium() {
+        // libsodium's crypto_box_easy(m, nonce, lessee_pk, ephemeral_sk) (PyNaCl 1.6.2), with
+        // the lessee's secret key 1..=32, the ephemeral secret key 101..=132, nonce 200..=223.
+        let secret = SecretKey::from_bytes(std::array::from_fn(|i| i as u8 + 1));
+        let sealed = SealedBox {
+            recipient_key: hex::decode(
+                "07a37cbc142093c8b755dc1b10e86cb426374ad16aa853ed0bdfc0b2b86d1c7c",
+            )
+            .unwrap()
+            .into(),
+            ephemeral_key: hex::decode(
+                "5714769d116bf76436ae74bc793d2c30ad1903c59ac5273805c7e2698b410c36",
+            )
+            .unwrap()
+            .into(),
+            nonce: hex::decode("c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf")
+                .unwrap()
+                .into(),
+            ciphertext: hex::decode(
+                "0cc61c6850cd6dc1e791f2049012a4a3b3c95727d3cb74bd47b35242907d0a7c\
+                 00989ac9c840a4980dd19ba5a213c05508a0ae88905286a8bec3e452e915795f",
+            )
+            .unwrap()
+            .into(),
+        };
+        assert_eq!(
+            secret.public_key().as_bytes(),
+            sealed.recipient_key.as_slice()
+        );
+        assert_eq!(
+            open(&secret, &sealed).unwrap(),
+            b"user=root\npassword=correct horse battery staple\n"
+        );
+    }
+
+    #[test]
+    fn a_box_opened_with_the_wrong_key_fails() {
+        let (secret, other) = (lessee(), lessee());
+        let sealed = seal(secret.public_key().as_bytes(), b"secret").unwrap();
+        let err = open(&other, &sealed).unwrap_err();
+        assert!(err.contains("sealed to another key"), "{err}");
+
+        // Named as the other key's box, it still does not open: the key agreement differs.
+        let mut relabelled = sealed.clone();
+        relabelled.recipient_key = other.public_key().as_bytes().to_vec().into();
+        let err = open(&other, &relabelled).unwrap_err();
+        assert!(err.contains("do not open"), "{err}");
+
+        // Altered ciphertext, nonce or ephemeral key fail authentication.
+        let mut altered = sealed.clone();
+        altered.ciphertext[0] ^= 1;
+        assert!(open(&secret, &altered).unwrap_err().contains("do not open"));
+        let mut altered = sealed.clone();
+        altered.nonce[3] ^= 1;
+        assert!(open(&secret, &altered).unwrap_err().contains("do not open"));
+        let mut altered = sealed.clone();
+        altered.ephemeral_key = other.public_key().as_bytes().to_vec().into();
+        assert!(open(&secret, &altered).unwrap_err().contains("do not open"));
+        let mut short = sealed;
+        short.nonce = vec![0; 12].into();
+        assert!(open(&secret, &short).unwrap_err().contains("12-byte nonce"));
+    }
+
+    fn field<'a>(fields: &'a [candid::types::value::IDLField], name: &str) -> &'a IDLValue {
+        &fields
+            .iter()
+            .find(|f| f.id == Label::Named(name.into()))
+            .unwrap_or_else(|| panic!("no field {name}"))
+            .val
+    }
+
+    #[test]
+    fn the_printed_candid_parses_back_to_the_same_bytes() {
+        let secret = lessee();
+        // Every byte value, so each escape is exercised.
+        let plaintext: Vec<u8> = (0..=255).collect();
+        let sealed = seal(secret.public_key().as_bytes(), &plaintext).unwrap();
+        let text = sealed_box_text(&sealed);
+        assert!(
+            text.starts_with("record { recipient_key = blob \"\\"),
+            "{text}"
+        );
+        let IDLValue::Record(fields) = candid_parser::parse_idl_value(&text).unwrap() else {
+            panic!("not a record: {text}");
+        };
+        assert_eq!(fields.len(), 4);
+        for (name, bytes) in [
+            ("recipient_key", &sealed.recipient_key),
+            ("ephemeral_key", &sealed.ephemeral_key),
+            ("nonce", &sealed.nonce),
+            ("ciphertext", &sealed.ciphertext),
+        ] {
+            assert_eq!(
+                blob_bytes(field(&fields, name)).as_deref(),
+                Some(bytes.as_slice()),
+                "{name}"
+            );
+        }
+
+        // Typed as the service's SealedBox, it decodes to the same box.
+        let args = candid_parser::parse_idl_args(&format!("({text})")).unwrap();
+        let env = candid::TypeEnv::new();
+        let bytes = args
+            .to_bytes_with_types(&env, &[<SealedBox as candid::CandidType>::ty()])
+            .unwrap();
+        assert_eq!(candid::decode_one::<SealedBox>(&bytes).unwrap(), sealed);
+        let parsed = read_back(&text);
+        assert_eq!(open(&secret, &parsed).unwrap(), plaintext);
+
+        // The lessee's key, as printed by `lessee new-key`, and as hex or `opt blob`.
+        let public = *secret.public_key().as_bytes();
+        let literal = blob_literal(&public);
+        assert_eq!(parse_public_key(&literal).unwrap(), public);
+        assert_eq!(
+            parse_public_key(&format!("opt {literal}\n")).unwrap(),
+            public
+        );
+        assert_eq!(parse_public_key(&hex::encode(public)).unwrap(), public);
+        assert!(parse_public_key("blob \"\\01\\02\"")
+            .unwrap_err()
+            .contains("32 bytes"));
+        assert!(parse_public_key("zz").unwrap_err().contains("hex digits"));
+    }
+
+    fn read_back(text: &str) -> SealedBox {
+        let IDLValue::Record(fields) = candid_parser::parse_idl_value(text).unwrap() else {
+            panic!("not a record");
+        };
+        let bytes = |name| blob_bytes(field(&fields, name)).unwrap().into();
+        SealedBox {
+            recipient_key: bytes("recipient_key"),
+            ephemeral_key: bytes("ephemeral_key"),
+            nonce: bytes("nonce"),
+            ciphertext: bytes("ciphertext"),
+        }
+    }
+}
