@@ -28,7 +28,7 @@ use candid_io::{decode_checked, encode_reply, Checked};
 use config::InitArg;
 use ic_cdk_management_canister::{HttpRequestResult, TransformArgs};
 use ironic::{IronicApi, IronicDiscoverArg, IronicError};
-use runtime::IcRuntime;
+use runtime::{IcRuntime, Runtime as _};
 use status::Status;
 
 /// Invalid arguments trap: the install must fail rather than run with a configuration the
@@ -264,8 +264,9 @@ use market::{
     AcceptArg, AuditArg, AuditPage, CancelArg, Contract, DelegateArg, Delegation, Execution,
     ExecutionPage, ExecutionsListArg, ExtendArg, InventoryListArg, InventoryRegisterArg,
     InventoryRemoveArg, InventorySetStatusArg, Item, ItemPage, Lease, LeaseBySkuArg, MarketError,
-    Offer, OfferCreateArg, OfferPage, OfferWithdrawArg, OffersListArg, OffersetView, Policies,
-    PoliciesUpdate, Product, ResourceRequest, SetConsumerMetaArg, SetProcurementMetaArg,
+    Offer, OfferCreateArg, OfferPage, OfferWithdrawArg, OffersCreateArg, OffersListArg,
+    OffersetView, Policies, PoliciesUpdate, Product, ResourceRequest, SetConsumerMetaArg,
+    SetProcurementMetaArg,
 };
 
 fn invalid_market_arg(message: String) -> MarketError {
@@ -323,7 +324,7 @@ fn inventory_list(arg: Checked<InventoryListArg>) -> Result<ItemPage, MarketErro
 /// Every SKU with its counts and lowest price: the pez portal's product list.
 #[ic_cdk::query]
 fn products() -> Vec<Product> {
-    market::inventory::products(ic_cdk::api::time())
+    market::inventory::products(IcRuntime.time())
 }
 
 /// Offers an item for a window at a price. The provider's delegates only.
@@ -331,6 +332,14 @@ fn products() -> Vec<Product> {
 #[candid::candid_method(update)]
 fn offer_create(arg: Checked<OfferCreateArg>) -> Result<Offer, MarketError> {
     market::offers::create(&IcRuntime, arg.0.map_err(invalid_market_arg)?)
+}
+
+/// Offers items for windows at prices, 1 to 500 in one call, all or none (every offer is
+/// checked before any is created). The provider's delegates only.
+#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(update)]
+fn offers_create(arg: Checked<OffersCreateArg>) -> Result<Vec<Offer>, MarketError> {
+    market::offers::create_batch(&IcRuntime, arg.0.map_err(invalid_market_arg)?)
 }
 
 /// Takes an open offer back. The provider's delegates only.
@@ -479,7 +488,7 @@ fn audit_log(arg: Checked<AuditArg>) -> Result<AuditPage, MarketError> {
     let arg = arg.0.map_err(invalid_market_arg)?;
     let acts_for = |pem: &str| market::delegation::caller_acts_for(&IcRuntime, pem);
     let reader = market::audit::Reader {
-        principal: ic_cdk::api::msg_caller(),
+        principal: IcRuntime.caller(),
         is_controller: auth::caller_is_controller(&IcRuntime),
         acts_for: &acts_for,
     };

@@ -330,13 +330,16 @@ fn offer_windows_must_be_ordered_in_the_future_and_not_overlap_an_open_offer() {
     assert_eq!(next.status, OfferStatus::Open);
 }
 
+/// Which error a bad input must get.
+type Expect = fn(&MarketError) -> bool;
+
 #[test]
 fn requests_with_a_past_start_oversized_fields_or_too_many_offers_are_refused() {
     let mut m = Market::new();
     m.offered_item(LARGE, "req-x", 16, 100, 3);
     let a = consumer("a");
     let now = m.now();
-    let bad: Vec<(ResourceRequest, fn(&MarketError) -> bool)> = vec![
+    let bad: Vec<(ResourceRequest, Expect)> = vec![
         (request(Some(now - HOUR_NS), 3600), |e| {
             matches!(e, MarketError::InvalidWindow { .. })
         }),

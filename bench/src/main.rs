@@ -1,12 +1,15 @@
-//! Catalog benchmarks (issue 3's table): every figure printed beside its target, never asserted.
-//! Wall times are native and vary with the machine; instruction counts come from the ic0 host's
-//! fuel and are deterministic.
+//! Catalog benchmarks (issue 3's table) and market benchmarks: every figure printed beside its
+//! target, never asserted. Wall times are native and vary with the machine; instruction counts
+//! come from the ic0 host's fuel and are deterministic.
 //!
-//!   bench                     100 k offerings (1 000 providers × 100)
-//!   bench --offerings 5000    a smaller catalog (providers of 100 offerings)
+//!   bench                     100 k offerings (1 000 providers × 100), market of 10 k items
+//!   bench --offerings 5000    a smaller catalog (providers of 100 offerings) and a market of a
+//!                             tenth as many items (500)
+//!   bench --market-items N    the market's size (items; five offers each); 0 skips the market
 //!   bench --million           also the 1 M rows (1 000 providers × 1 000; takes many minutes)
-//!   bench --native | --wasm   only that half
+//!   bench --native | --wasm   only that half (the market is measured on the wasm only)
 
+mod market;
 mod native;
 mod report;
 mod wasm;
@@ -39,6 +42,7 @@ pub const SEED: u64 = 1;
 
 fn main() {
     let mut offerings = 100_000u32;
+    let mut market_items = None;
     let mut million = false;
     let (mut native, mut wasm) = (true, true);
     let mut args = std::env::args().skip(1);
@@ -49,6 +53,13 @@ fn main() {
                     .next()
                     .and_then(|n| n.parse().ok())
                     .unwrap_or_else(|| usage())
+            }
+            "--market-items" => {
+                market_items = Some(
+                    args.next()
+                        .and_then(|n| n.parse().ok())
+                        .unwrap_or_else(|| usage()),
+                )
             }
             "--million" => million = true,
             "--native" => wasm = false,
@@ -66,6 +77,11 @@ fn main() {
     }
     if wasm {
         wasm::run(scale, &mut report);
+    }
+    // A tenth of the offerings unless told: 10 k items in the full run, small in the smoke run.
+    let market_items = market_items.unwrap_or(offerings / 10);
+    if wasm && market_items > 0 {
+        market::run(market_items, &mut report);
     }
     if million && wasm {
         wasm::run_million(&mut report);
@@ -137,6 +153,6 @@ pub fn rows(page: &SearchPage) -> usize {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: bench [--offerings N] [--million] [--native | --wasm]");
+    eprintln!("usage: bench [--offerings N] [--market-items N] [--million] [--native | --wasm]");
     std::process::exit(2)
 }

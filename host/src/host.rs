@@ -97,6 +97,8 @@ pub struct Host {
     callees: HashMap<Principal, CallHandler>,
     next_id: u64,
     last_instructions: u64,
+    /// Instructions of each execution of a call the canister made to itself, until taken.
+    self_call_instructions: Vec<u64>,
     /// Stable writes of successful executions, kept while an upgrade must be able to roll back.
     group_undo: Option<Vec<(u64, Vec<u8>)>>,
     limits: InstructionLimits,
@@ -143,6 +145,7 @@ impl Host {
             callees: HashMap::new(),
             next_id: 1,
             last_instructions: 0,
+            self_call_instructions: vec![],
             group_undo: None,
             limits: InstructionLimits::default(),
         }
@@ -209,6 +212,12 @@ impl Host {
     /// Instructions used by the last completed ingress message or query, over all its executions.
     pub fn last_instructions(&self) -> u64 {
         self.last_instructions
+    }
+    /// Instructions of each execution of the canister's calls to itself since the last take,
+    /// oldest first: ic-cdk-timers runs every timer in such a call, so these are the timer
+    /// runs' messages (which `last_instructions` does not see: they answer no ingress).
+    pub fn take_self_call_instructions(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.self_call_instructions)
     }
     pub fn stable_memory(&self) -> &[u8] {
         &self.stable
@@ -676,6 +685,7 @@ impl Host {
             ..Exec::default()
         };
         let outcome = self.execute(exec, Entry::Export(&export));
+        self.self_call_instructions.push(outcome.instructions);
         self.close_execution(context, outcome);
     }
 

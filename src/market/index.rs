@@ -8,7 +8,7 @@
 use super::store;
 use super::types::{Item, ItemStatus, Offer, OfferStatus};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// An open offer as matching sees it: the offer's window and price and its item's attributes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,6 +34,46 @@ struct Index {
     price_of: HashMap<u64, u64>,
     /// Item id → ids of its indexed offers.
     by_item: HashMap<u64, Vec<u64>>,
+    /// Every item as matching and the SKU view see it, so neither decodes items.
+    items: HashMap<u64, ItemSummary>,
+    /// SKU → its items' ids.
+    by_sku: BTreeMap<String, BTreeSet<u64>>,
+}
+
+/// What the heap keeps of an item: the fields an index entry copies, and its status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ItemSummary {
+    pub sku: String,
+    pub status: ItemStatus,
+    pub cores: u32,
+    pub memory_mb: u64,
+    pub storage_gb: u64,
+    pub gpus: u32,
+    pub resource_class: String,
+}
+
+impl ItemSummary {
+    fn of(item: &Item) -> Self {
+        Self {
+            sku: item.sku.clone(),
+            status: item.status,
+            cores: item.attributes.cores,
+            memory_mb: item.attributes.memory_mb,
+            storage_gb: item.attributes.storage_gb,
+            gpus: item.attributes.gpus,
+            resource_class: item.attributes.resource_class.clone(),
+        }
+    }
+
+    /// Whether index entries built from `self` would differ from ones built from `other`.
+    fn entries_differ(&self, other: &Self) -> bool {
+        let offerable = |status| !matches!(status, ItemStatus::Maintenance | ItemStatus::Archiving);
+        Self {
+            status: other.status,
+            ..self.clone()
+        } != *other
+            || offerable(self.status) != offerable(other.status)
+    }
 }
 
 impl Index {
@@ -48,6 +88,31 @@ impl Index {
             ids.retain(|&id| id != offer_id);
             if ids.is_empty() {
                 self.by_item.remove(&open.item_id);
+            }
+        }
+    }
+
+    /// Records `item`'s summary; returns whether its offers' entries must be rebuilt.
+    fn note_item(&mut self, item: &Item) -> bool {
+        let summary = ItemSummary::of(item);
+        let previous = self.items.insert(item.id, summary.clone());
+        if let Some(previous) = &previous {
+            if previous.sku != summary.sku {
+                self.forget_sku(&previous.sku, item.id);
+            }
+        }
+        self.by_sku
+            .entry(summary.sku.clone())
+            .or_default()
+            .insert(item.id);
+        previous.is_none_or(|previous| previous.entries_differ(&summary))
+    }
+
+    fn forget_sku(&mut self, sku: &str, item_id: u64) {
+        if let Some(ids) = self.by_sku.get_mut(sku) {
+            ids.remove(&item_id);
+            if ids.is_empty() {
+                self.by_sku.remove(sku);
             }
         }
     }
@@ -100,8 +165,13 @@ pub fn remove(offer_id: u64) {
     INDEX.with_borrow_mut(|index| index.remove(offer_id));
 }
 
-/// Keeps the index in step with a changed item (attributes, SKU, status).
+/// Keeps the index in step with a new or changed item (attributes, SKU, status). Its offers
+/// are re-read only when their entries change: a status change within the offerable ones (a
+/// lease starting or ending) costs no stable-memory read.
 pub fn sync_item(item: &Item) {
+    if !INDEX.with_borrow_mut(|index| index.note_item(item)) {
+        return;
+    }
     let offers: Vec<Offer> = store::item_offer_ids(item.id)
         .into_iter()
         .filter_map(store::offer)
@@ -109,23 +179,48 @@ pub fn sync_item(item: &Item) {
     INDEX.with_borrow_mut(|index| offers.iter().for_each(|offer| index.sync(offer, item)));
 }
 
-/// Rebuilds the index from stable memory (after an upgrade).
+/// Drops a removed item (its offers are closed before it goes).
+pub fn forget_item(item_id: u64) {
+    INDEX.with_borrow_mut(|index| {
+        if let Some(summary) = index.items.remove(&item_id) {
+            index.forget_sku(&summary.sku, item_id);
+        }
+        for offer_id in index.by_item.get(&item_id).cloned().unwrap_or_default() {
+            index.remove(offer_id);
+        }
+    });
+}
+
+/// Rebuilds the index from stable memory (after an upgrade): every item once, then the open
+/// offers.
 pub fn rebuild() {
     let mut index = Index::default();
-    // Many offers share an item: read each item once.
-    let mut items: HashMap<u64, Option<Item>> = HashMap::new();
+    let mut items: HashMap<u64, Item> = HashMap::new();
+    store::for_each_item(|item| {
+        index.note_item(&item);
+        items.insert(item.id, item);
+    });
     store::for_each_offer(|offer| {
         if offer.status != OfferStatus::Open {
             return;
         }
-        let item = items
-            .entry(offer.item_id)
-            .or_insert_with(|| store::item(offer.item_id));
-        if let Some(item) = item {
+        if let Some(item) = items.get(&offer.item_id) {
             index.sync(&offer, item);
         }
     });
     INDEX.set(index);
+}
+
+/// Calls `f` with each SKU and its items' `(id, status)`, in SKU order.
+pub fn for_each_sku(mut f: impl FnMut(&str, &mut dyn Iterator<Item = (u64, ItemStatus)>)) {
+    INDEX.with_borrow(|index| {
+        for (sku, ids) in &index.by_sku {
+            let mut items = ids
+                .iter()
+                .filter_map(|id| Some((*id, index.items.get(id)?.status)));
+            f(sku, &mut items);
+        }
+    });
 }
 
 /// Calls `f` on open offers of offerable items, cheapest first (ties by offer id), until it
@@ -315,5 +410,56 @@ mod tests {
         // Rebuilding again replaces, never duplicates.
         rebuild();
         assert_eq!(len(), 3);
+    }
+
+    fn skus() -> Vec<(String, Vec<(u64, ItemStatus)>)> {
+        let mut out = Vec::new();
+        for_each_sku(|sku, items| out.push((sku.to_string(), items.collect())));
+        out
+    }
+
+    #[test]
+    fn item_summaries_follow_sku_and_status_changes_and_survive_a_rebuild() {
+        let mut a = item(1, ItemStatus::Available);
+        let b = item(2, ItemStatus::Leased);
+        for it in [&a, &b] {
+            store::put_item(it);
+            sync_item(it);
+        }
+        a.sku = "2C.small".into();
+        a.status = ItemStatus::Rebuilding;
+        store::put_item(&a);
+        sync_item(&a);
+        let expected = vec![
+            ("2C.small".to_string(), vec![(1, ItemStatus::Rebuilding)]),
+            ("4D.large".to_string(), vec![(2, ItemStatus::Leased)]),
+        ];
+        assert_eq!(skus(), expected);
+        INDEX.set(Index::default());
+        rebuild();
+        assert_eq!(skus(), expected);
+        forget_item(1);
+        assert_eq!(skus(), expected[1..]);
+    }
+
+    #[test]
+    fn only_changes_that_alter_entries_need_the_offers_read_again() {
+        let it = item(1, ItemStatus::Available);
+        let summary = ItemSummary::of(&it);
+        let with = |status| ItemSummary {
+            status,
+            ..summary.clone()
+        };
+        // A lease starting or ending changes no entry.
+        assert!(!summary.entries_differ(&with(ItemStatus::Leased)));
+        assert!(!with(ItemStatus::Rebuilding).entries_differ(&summary));
+        // Leaving or re-entering service does, and so do attributes.
+        assert!(summary.entries_differ(&with(ItemStatus::Maintenance)));
+        assert!(with(ItemStatus::Archiving).entries_differ(&summary));
+        let bigger = ItemSummary {
+            cores: 64,
+            ..summary.clone()
+        };
+        assert!(summary.entries_differ(&bigger));
     }
 }

@@ -13,7 +13,7 @@ use super::types::*;
 use super::{check_text, delegation, execution, index, lease, offers, page_limit, sku, store};
 use crate::catalog::provider::ProviderKey;
 use crate::runtime::Runtime;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use ItemStatus::*;
 
@@ -187,6 +187,7 @@ fn new_item(now: u64, actor: &Actor, pem: &str, input: ItemInput, sku: String) -
         updated_at_ns: now,
     };
     store::put_item(&item);
+    index::sync_item(&item);
     record(now, actor, &item, "", Available.name(), "registered");
     item
 }
@@ -283,6 +284,7 @@ pub fn remove(rt: &impl Runtime, arg: InventoryRemoveArg) -> Result<(), MarketEr
         });
     }
     store::remove_item(item.id);
+    index::forget_item(item.id);
     record(
         rt.time(),
         &actor,
@@ -336,32 +338,36 @@ pub fn list(arg: InventoryListArg) -> Result<ItemPage, MarketError> {
 
 /// One entry per SKU present, sorted by SKU (pez `GET /products`).
 pub fn products(now: u64) -> Vec<Product> {
-    let mut by_sku: BTreeMap<String, Product> = BTreeMap::new();
-    store::for_each_item(|item| {
-        let product = by_sku
-            .entry(item.sku.clone())
-            .or_insert_with(|| empty_product(&item.sku));
-        product.total += 1;
-        let booked_now = store::overlapping_booking(item.id, now, now.saturating_add(1));
-        if item.status != Available || booked_now.is_some() {
-            return;
+    // From the heap summaries: decoding every item from stable memory would outgrow a query
+    // at ten thousand items.
+    let mut products = Vec::new();
+    index::for_each_sku(|sku, items| {
+        let mut product = empty_product(sku);
+        for (item_id, status) in items {
+            product.total += 1;
+            if status != Available
+                || store::overlapping_booking(item_id, now, now.saturating_add(1)).is_some()
+            {
+                continue;
+            }
+            product.available += 1;
+            // Cheapest first: the first covering `now` is the item's price.
+            let price = index::item_open_offers(item_id)
+                .into_iter()
+                .find(|open| open.start_ns <= now && now < open.end_ns)
+                .map(|open| open.price_per_hour);
+            if let Some(price) = price {
+                product.leasable_now += 1;
+                product.min_price_per_hour = Some(
+                    product
+                        .min_price_per_hour
+                        .map_or(price, |min| min.min(price)),
+                );
+            }
         }
-        product.available += 1;
-        // Cheapest first: the first covering `now` is the item's price.
-        let price = index::item_open_offers(item.id)
-            .into_iter()
-            .find(|open| open.start_ns <= now && now < open.end_ns)
-            .map(|open| open.price_per_hour);
-        if let Some(price) = price {
-            product.leasable_now += 1;
-            product.min_price_per_hour = Some(
-                product
-                    .min_price_per_hour
-                    .map_or(price, |min| min.min(price)),
-            );
-        }
+        products.push(product);
     });
-    by_sku.into_values().collect()
+    products
 }
 
 fn empty_product(sku_text: &str) -> Product {

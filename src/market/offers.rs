@@ -5,48 +5,153 @@
 use super::audit::{self, Change};
 use super::types::*;
 use super::{check_text, delegation, index, inventory, page_limit, store, SECOND_NS};
-use crate::catalog::provider::ProviderKey;
+use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
 use crate::manager::{self, Task};
 use crate::runtime::Runtime;
+use std::collections::HashMap;
 
 /// Longest offer window.
 pub const MAX_WINDOW_NS: u64 = 366 * 24 * 3600 * SECOND_NS;
 /// Most properties one offer may carry.
 pub const MAX_PROPERTIES: usize = 32;
 
+/// Most offers one `offers_create` call may carry.
+pub const MAX_OFFERS_PER_CALL: usize = 500;
+
+/// Offers one item for a window at a price: a batch of one.
 pub fn create(rt: &impl Runtime, arg: OfferCreateArg) -> Result<Offer, MarketError> {
-    let (provider, actor) = delegation::acting_provider(rt, &arg.provider)?;
-    let item = inventory::owned_item(&provider, arg.item_id)?;
+    let OfferCreateArg {
+        provider,
+        item_id,
+        start_ns,
+        end_ns,
+        price_per_hour,
+        properties,
+    } = arg;
+    let input = OfferInput {
+        item_id,
+        start_ns,
+        end_ns,
+        price_per_hour,
+        properties,
+    };
+    let mut created = create_all(rt, &provider, vec![input], false)?;
+    Ok(created.remove(0))
+}
+
+/// Offers 1 to `MAX_OFFERS_PER_CALL` windows of the provider's items, in input order, all or
+/// none: every offer is checked (against the item's open offers and the batch's earlier ones)
+/// before any is written.
+pub fn create_batch(rt: &impl Runtime, arg: OffersCreateArg) -> Result<Vec<Offer>, MarketError> {
+    if arg.offers.is_empty() {
+        return Err(MarketError::InvalidArgument {
+            message: "offers must not be empty".into(),
+        });
+    }
+    if arg.offers.len() > MAX_OFFERS_PER_CALL {
+        return Err(MarketError::TooMany {
+            what: "offers".into(),
+            max: MAX_OFFERS_PER_CALL as u32,
+        });
+    }
+    create_all(rt, &arg.provider, arg.offers, true)
+}
+
+/// Checks every input, then writes them all: stores, indexes, records and schedules the expiry
+/// of each. In a batch, errors about one input name it (`offers[i]`).
+fn create_all(
+    rt: &impl Runtime,
+    provider: &ProviderKeyInput,
+    inputs: Vec<OfferInput>,
+    batch: bool,
+) -> Result<Vec<Offer>, MarketError> {
+    let (provider, actor) = delegation::acting_provider(rt, provider)?;
+    let now = rt.time();
+    // Each item is read once, however many of its windows the batch offers.
+    let mut items: HashMap<u64, Item> = HashMap::new();
+    // The windows checked so far, by item: a later input may not overlap them.
+    let mut windows: HashMap<u64, Vec<(usize, u64, u64)>> = HashMap::new();
+    for (at, input) in inputs.iter().enumerate() {
+        let locate = |error| if batch { in_batch(at, error) } else { error };
+        if !items.contains_key(&input.item_id) {
+            let item = inventory::owned_item(&provider, input.item_id)?;
+            items.insert(item.id, item);
+        }
+        check_input(now, &items[&input.item_id], input).map_err(locate)?;
+        let earlier = windows.entry(input.item_id).or_default();
+        if let Some(&(other, _, _)) = earlier
+            .iter()
+            .find(|&&(_, start, end)| start < input.end_ns && input.start_ns < end)
+        {
+            return Err(MarketError::InvalidArgument {
+                message: format!(
+                    "offers[{at}] overlaps offers[{other}]: both offer item {} in one window",
+                    input.item_id
+                ),
+            });
+        }
+        earlier.push((at, input.start_ns, input.end_ns));
+    }
+    Ok(inputs
+        .into_iter()
+        .map(|input| write(rt, now, &actor, &items[&input.item_id], input))
+        .collect())
+}
+
+/// Everything one offer must satisfy besides its item being the provider's: an item not
+/// being archived, a sound window, sound properties, no overlap with the item's open offers.
+fn check_input(now: u64, item: &Item, input: &OfferInput) -> Result<(), MarketError> {
     if item.status == ItemStatus::Archiving {
         return Err(MarketError::InvalidArgument {
             message: format!("item {} is being archived: it cannot be offered", item.id),
         });
     }
-    let now = rt.time();
-    check_window(now, arg.start_ns, arg.end_ns)?;
-    check_properties(&arg.properties)?;
-    if let Some(offer_id) = overlapping_open(now, item.id, arg.start_ns, arg.end_ns) {
+    check_window(now, input.start_ns, input.end_ns)?;
+    check_properties(&input.properties)?;
+    if let Some(offer_id) = overlapping_open(now, item.id, input.start_ns, input.end_ns) {
         return Err(MarketError::OfferOverlap { offer_id });
     }
+    Ok(())
+}
+
+/// Names the batch's input `at` in an error about it.
+fn in_batch(at: usize, error: MarketError) -> MarketError {
+    match error {
+        MarketError::InvalidArgument { message } => MarketError::InvalidArgument {
+            message: format!("offers[{at}]: {message}"),
+        },
+        MarketError::InvalidWindow { message } => MarketError::InvalidWindow {
+            message: format!("offers[{at}]: {message}"),
+        },
+        MarketError::TooMany { what, max } => MarketError::TooMany {
+            what: format!("offers[{at}].{what}"),
+            max,
+        },
+        other => other,
+    }
+}
+
+/// Creates a checked offer.
+fn write(rt: &impl Runtime, now: u64, actor: &Actor, item: &Item, input: OfferInput) -> Offer {
     let offer = Offer {
         id: store::next_offer_id(),
         item_id: item.id,
         provider_pem: item.provider_pem.clone(),
         resource_type: item.resource_type.clone(),
         resource_uuid: item.resource_uuid.clone(),
-        start_ns: arg.start_ns,
-        end_ns: arg.end_ns,
-        price_per_hour: arg.price_per_hour,
-        properties: arg.properties,
+        start_ns: input.start_ns,
+        end_ns: input.end_ns,
+        price_per_hour: input.price_per_hour,
+        properties: input.properties,
         status: OfferStatus::Open,
         created_at_ns: now,
         updated_at_ns: now,
     };
     store::put_offer(&offer);
-    index::sync_offer(&offer, &item);
-    record(now, &actor, &offer, "", "created");
+    index::sync_offer(&offer, item);
+    record(now, actor, &offer, "", "created");
     manager::schedule(rt, offer.end_ns, Task::ExpireOffer { offer_id: offer.id });
-    Ok(offer)
+    offer
 }
 
 fn check_window(now: u64, start_ns: u64, end_ns: u64) -> Result<(), MarketError> {
@@ -398,6 +503,216 @@ mod tests {
             Err(MarketError::NotAuthorized { .. })
         ));
         assert_eq!(state(), before);
+    }
+
+    fn input(item_id: u64, start_ns: u64, end_ns: u64, price: u64) -> OfferInput {
+        let arg = create_arg(item_id, start_ns, end_ns);
+        OfferInput {
+            item_id,
+            start_ns,
+            end_ns,
+            price_per_hour: price,
+            properties: arg.properties,
+        }
+    }
+
+    fn batch(offers: Vec<OfferInput>) -> OffersCreateArg {
+        OffersCreateArg {
+            provider: key_input(&SECRET),
+            offers,
+        }
+    }
+
+    #[test]
+    fn a_batch_creates_every_offer_in_input_order_as_create_would() {
+        let rt = FakeRuntime::new();
+        let now = rt.time();
+        let a = register_item(&rt, &SECRET, "a", "4D.large");
+        let b = register_item(&rt, &SECRET, "b", "4D.large");
+        let existing = create(&rt, create_arg(a.id, now, now + HOUR)).unwrap();
+        let audit_before = audit::len();
+        let tasks_before = crate::manager::queue_len();
+        let offers = vec![
+            // Touching the existing offer and each other: no overlap.
+            input(a.id, now + HOUR, now + 2 * HOUR, 300),
+            input(b.id, now, now + 3 * HOUR, 100),
+            input(a.id, now + 2 * HOUR, now + 4 * HOUR, 200),
+        ];
+        let created = create_batch(&rt, batch(offers.clone())).unwrap();
+        assert_eq!(
+            created.iter().map(|o| o.id).collect::<Vec<_>>(),
+            [existing.id + 1, existing.id + 2, existing.id + 3]
+        );
+        for (offer, input) in created.iter().zip(&offers) {
+            assert_eq!(
+                (
+                    offer.item_id,
+                    offer.start_ns,
+                    offer.end_ns,
+                    offer.price_per_hour
+                ),
+                (
+                    input.item_id,
+                    input.start_ns,
+                    input.end_ns,
+                    input.price_per_hour
+                )
+            );
+            assert_eq!(offer.properties, input.properties);
+            assert_eq!(offer.status, OfferStatus::Open);
+            assert_eq!(offer.provider_pem, pem(&SECRET));
+            assert_eq!((offer.created_at_ns, offer.updated_at_ns), (now, now));
+            assert_eq!(store::offer(offer.id).as_ref(), Some(offer));
+        }
+        assert_eq!(created[1].resource_uuid, "b");
+        assert_eq!(
+            store::item_offer_ids(a.id),
+            [existing.id, created[0].id, created[2].id]
+        );
+        assert_eq!(
+            index::item_open_offers(a.id)
+                .iter()
+                .map(|o| o.offer_id)
+                .collect::<Vec<_>>(),
+            [existing.id, created[2].id, created[0].id]
+        );
+        assert_eq!(index::len(), 4);
+        // One audit entry and one expiry task per offer.
+        assert_eq!(audit::len(), audit_before + 3);
+        assert_eq!(crate::manager::queue_len(), tasks_before + 3);
+        let entry = last_audit();
+        assert_eq!(entry.entity, Entity::Offer(created[2].id));
+        assert_eq!((entry.from.as_str(), entry.to.as_str()), ("", "open"));
+
+        // Each expires at its own end.
+        rt.time.set(now + 3 * HOUR);
+        crate::manager::run_due(&rt, || true);
+        let status = |id| get(id).unwrap().status;
+        assert_eq!(status(created[0].id), OfferStatus::Expired);
+        assert_eq!(status(created[1].id), OfferStatus::Expired);
+        assert_eq!(status(created[2].id), OfferStatus::Open);
+    }
+
+    #[test]
+    fn a_batch_whose_offers_overlap_each_other_is_refused_whole() {
+        let rt = FakeRuntime::new();
+        let now = rt.time();
+        let a = register_item(&rt, &SECRET, "a", "4D.large");
+        let b = register_item(&rt, &SECRET, "b", "4D.large");
+        let before = state();
+        let offers = vec![
+            input(a.id, now, now + 2 * HOUR, 100),
+            // The same window on another item is fine.
+            input(b.id, now, now + 2 * HOUR, 100),
+            input(a.id, now + 2 * HOUR, now + 3 * HOUR, 100),
+            input(a.id, now + HOUR, now + 2 * HOUR + 1, 100),
+        ];
+        let refused = create_batch(&rt, batch(offers.clone()));
+        let Err(MarketError::InvalidArgument { message }) = refused else {
+            panic!("{refused:?}");
+        };
+        assert!(
+            message.starts_with("offers[3] overlaps offers[0]"),
+            "{message}"
+        );
+        assert_eq!(state(), before);
+        // The same offers one call at a time: the fourth overlaps the stored first.
+        let first = create_batch(&rt, batch(offers[..3].to_vec())).unwrap();
+        assert_eq!(
+            create_batch(&rt, batch(offers[3..].to_vec())),
+            Err(MarketError::OfferOverlap {
+                offer_id: first[0].id
+            })
+        );
+    }
+
+    #[test]
+    fn one_bad_offer_refuses_the_batch_and_changes_nothing() {
+        let rt = FakeRuntime::new();
+        let now = rt.time();
+        let item = register_item(&rt, &SECRET, "node-1", "4D.large");
+        let other = register_item(&rt, &SECRET, "node-2", "4D.large");
+        let foreign = register_item(&rt, &OTHER_SECRET, "node-9", "4D.large");
+        act_for(&rt, &SECRET);
+        let existing = create(&rt, create_arg(item.id, now, now + HOUR)).unwrap();
+        let before = state();
+        let good = || {
+            vec![
+                input(other.id, now, now + HOUR, 100),
+                input(item.id, now + HOUR, now + 2 * HOUR, 100),
+            ]
+        };
+        let with = |bad: OfferInput| {
+            let mut offers = good();
+            offers.push(bad);
+            create_batch(&rt, batch(offers))
+        };
+        assert_eq!(
+            with(input(99, now, now + HOUR, 1)),
+            Err(MarketError::UnknownItem { id: 99 })
+        );
+        assert!(matches!(
+            with(input(foreign.id, now, now + HOUR, 1)),
+            Err(MarketError::NotAuthorized { .. })
+        ));
+        assert_eq!(
+            with(input(item.id, now + 3 * HOUR, now + 3 * HOUR, 1)),
+            Err(MarketError::InvalidWindow {
+                message: "offers[2]: the window must end after it starts".into()
+            })
+        );
+        assert_eq!(
+            with(input(item.id, now - HOUR, now + HOUR / 2, 1)),
+            Err(MarketError::OfferOverlap {
+                offer_id: existing.id
+            })
+        );
+        let mut props = input(item.id, now + 3 * HOUR, now + 4 * HOUR, 1);
+        props.properties = vec![props.properties[0].clone(); MAX_PROPERTIES + 1];
+        assert_eq!(
+            with(props),
+            Err(MarketError::TooMany {
+                what: "offers[2].properties".into(),
+                max: MAX_PROPERTIES as u32
+            })
+        );
+        let mut empty_key = input(item.id, now + 3 * HOUR, now + 4 * HOUR, 1);
+        empty_key.properties[0].key.clear();
+        let refused = with(empty_key);
+        assert!(
+            matches!(&refused, Err(MarketError::InvalidArgument { message })
+                if message.starts_with("offers[2]: properties[0].key")),
+            "{refused:?}"
+        );
+        assert_eq!(
+            create_batch(&rt, batch(vec![])),
+            Err(MarketError::InvalidArgument {
+                message: "offers must not be empty".into()
+            })
+        );
+        let too_many: Vec<OfferInput> = (0..=MAX_OFFERS_PER_CALL as u64)
+            .map(|i| input(item.id, now + (i + 2) * HOUR, now + (i + 3) * HOUR, 1))
+            .collect();
+        assert_eq!(
+            create_batch(&rt, batch(too_many)),
+            Err(MarketError::TooMany {
+                what: "offers".into(),
+                max: 500
+            })
+        );
+        rt.caller.set(candid::Principal::from_slice(&[77; 29]));
+        assert!(matches!(
+            create_batch(&rt, batch(good())),
+            Err(MarketError::NotAuthorized { .. })
+        ));
+        assert_eq!(state(), before);
+
+        // The most a call may carry is accepted.
+        act_for(&rt, &SECRET);
+        let most: Vec<OfferInput> = (0..MAX_OFFERS_PER_CALL as u64)
+            .map(|i| input(item.id, now + (i + 2) * HOUR, now + (i + 3) * HOUR, 1))
+            .collect();
+        assert_eq!(create_batch(&rt, batch(most)).unwrap().len(), 500);
     }
 
     #[test]

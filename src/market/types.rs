@@ -193,6 +193,25 @@ pub struct OfferCreateArg {
     pub properties: Vec<Property>,
 }
 
+/// One offer of an `offers_create` batch: `OfferCreateArg` without the provider, which the
+/// batch names once.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct OfferInput {
+    pub item_id: u64,
+    pub start_ns: u64,
+    pub end_ns: u64,
+    pub price_per_hour: u64,
+    pub properties: Vec<Property>,
+}
+
+/// Offers of the provider's items, created all together or not at all (a fleet's availability
+/// published in a few calls).
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct OffersCreateArg {
+    pub provider: ProviderKeyInput,
+    pub offers: Vec<OfferInput>,
+}
+
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct OfferWithdrawArg {
     pub provider: ProviderKeyInput,
@@ -225,7 +244,7 @@ pub struct ResourceRequest {
     pub min_gpus: Option<u32>,
     pub sku: Option<String>,
     pub resource_class: Option<String>,
-    /// `None`: as soon as possible (now).
+    /// `None`: as soon as possible: now, or an offer's own start when it opens later.
     pub start_ns: Option<u64>,
     pub duration_seconds: u64,
     pub max_price_per_hour: Option<u64>,
