@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Benchmarks of issue 3's table, each figure printed beside its target (never asserted).
-#   scripts/bench.sh                    100 k offerings, native and wasm (a few minutes)
-#   scripts/bench.sh --offerings 5000   a smaller catalog
-#   scripts/bench.sh --million          also the 1 M-offering rows (much longer)
+# Benchmarks, each figure printed beside its target (never asserted): the catalog (import,
+# search, lookup, upgrade, memory) and the market (matching, lease by SKU, the SKU view, a timer
+# batch of 1 k due tasks, upgrade).
+#   scripts/bench.sh                        100 k offerings and 10 k items / 50 k offers (minutes)
+#   scripts/bench.sh --offerings 5000       a smaller catalog (the market at a tenth of it)
+#   scripts/bench.sh --market-items 10000   the market's scale (0 skips it)
+#   scripts/bench.sh --million              also the 1 M-offering rows (much longer)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

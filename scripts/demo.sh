@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds the canister and runs a short scenario on the local runner `mkt` (runner/), in a
 # temporary state directory: deploy, status, an Ironic discovery that fails with a typed error
-# (the runner makes no network requests), two hours passing (the manager's timer runs),
-# an upgrade, and status again showing the state was kept.
+# (the runner makes no network requests), then the market: a provider delegates an operator,
+# registers a server and offers it, a consumer requests offers, accepts one, and the lease runs
+# on the canister's timer (credentials sealed to the lessee and opened by it) to its end; an
+# upgrade, and status again showing the state was kept.
 #
 #   scripts/demo.sh              build with scripts/build.sh, then run the scenario
 #   scripts/demo.sh --no-build   run it on the wasm already in target/wasm
@@ -59,7 +61,36 @@ mkt call status
 mkt call ironic_discover "$discover"
 # Controllers only: anyone else gets NotAuthorized.
 mkt call ironic_discover "$discover" --caller anonymous
+
+# --- the market ---
+ops=s6ely-d4zm2-yclie-fotzv-d7ttp-fffoy-t3nwx-j6s5t-p67tc-bodrq-7qe
+alice=7a2bc-recr7-jwo3j-zk77y-nmy7c-3fll5-hgbus-jmgtq-ldmeo-mjcal-uqe
+mkt provider new-key "$state/provider.key"
+mkt provider delegate --key "$state/provider.key" --principal "$ops"
+key="$("$bin" provider show --key "$state/provider.key" --as-arg)"
+mkt call inventory_register "(record { provider = $key; items = vec { record {
+  resource_type = \"ironic_node\"; resource_uuid = \"node-1\"; sku = \"4D.large\";
+  attributes = record { cores = 32; memory_mb = 262144; storage_gb = 4000; gpus = 0;
+    resource_class = \"baremetal.large\"; routable_ips = 2; labels = vec {} } } } })" --caller "$ops"
+now="$(date +%s)000000000"
+day=86400000000000
+mkt call offer_create "(record { provider = $key; item_id = 1; start_ns = $now;
+  end_ns = $((now + 30 * day)); price_per_hour = 250; properties = vec {} })" --caller "$ops"
+mkt call products
+mkt call offerset_request '(record { min_cores = opt 16; duration_seconds = 7200; image = "ubuntu-24.04" })' --caller "$alice"
+mkt lessee new-key "$state/lessee.key"
+lessee="$("$bin" lessee show --key "$state/lessee.key")"
+mkt call execution_accept "(record { execution_id = 1; lessee_key = $lessee })" --caller "$alice"
+mkt advance-time 1m
+mkt call contract_get '(1)' --caller "$alice"
+sealed="$("$bin" provider seal --lessee-key "$lessee" --text 'ssh root@203.0.113.7 (demo credentials)')"
+mkt call lease_set_consumer_meta "(record { provider = $key; execution_id = 1; sealed = $sealed })" --caller "$ops"
+mkt lessee open --key "$state/lessee.key" --execution 1 --caller "$alice"
+mkt call lease_get '(1)' --caller "$alice"
 mkt advance-time 2h
+mkt call execution_get '(1)' --caller "$alice"
+mkt call audit_log '(record { entity = opt variant { Execution = 1 } })' --caller "$alice"
 mkt call status
 mkt upgrade
+mkt call products
 mkt call status --output json
