@@ -61,7 +61,7 @@ impl Runtime for IcRuntime {
         // ic-cdk-timers reschedules an interval timer when it dispatches a run, before the run
         // executes, so a run that traps cannot lose it (unlike the one-shot timer).
         let id = ic_cdk_timers::set_timer_interval(Duration::from_nanos(interval_ns), || async {
-            crate::manager::on_timer(&IcRuntime)
+            crate::manager::on_watchdog(&IcRuntime)
         });
         WATCHDOG_TIMER.set(Some(id));
     }
