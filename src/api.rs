@@ -28,3 +28,6 @@ pub use crate::catalog::search::{
 
 // The market: inventory, offers, offersets, executions (contracts, leases), policies, audit.
 pub use crate::market::types::*;
+
+// Provisioning through Ironic.
+pub use crate::provision::types::*;

@@ -18,6 +18,7 @@ mod lifecycle;
 mod manager;
 pub mod market;
 mod memory;
+pub mod provision;
 pub mod runtime;
 mod status;
 
@@ -493,6 +494,78 @@ fn audit_log(arg: Checked<AuditArg>) -> Result<AuditPage, MarketError> {
         acts_for: &acts_for,
     };
     market::audit::page(&reader, &arg)
+}
+
+// --- provisioning (Ironic) ---
+//
+// The operation id is the node UUID. Who may provision a server: the lessee of an active lease
+// on it, its provider's delegates, controllers; a lease's start and end provision and
+// undeploy on their own. Outcalls are visible to the subnet's node operators (README).
+
+use provision::{
+    IronicConfigureArg, IronicSettingsView, ProvisionError, ProvisionRequest, ProvisionResponse,
+    ProvisionStatus, SimFailureArg,
+};
+
+fn invalid_provision_arg(message: String) -> ProvisionError {
+    ProvisionError::InvalidArgument { message }
+}
+
+/// Provisions a server (a specific node, or any available one of a resource class) with an
+/// image.
+#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(update)]
+async fn provision_server(
+    arg: Checked<ProvisionRequest>,
+) -> Result<ProvisionResponse, ProvisionError> {
+    let request = arg.0.map_err(invalid_provision_arg)?;
+    provision::service::provision_server(&IcRuntime, request).await
+}
+
+/// The operation's last known state (no outcall).
+#[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(query)]
+fn provision_status(operation_id: Checked<String>) -> Result<ProvisionStatus, ProvisionError> {
+    provision::service::status(&IcRuntime, &operation_id.0.map_err(invalid_provision_arg)?)
+}
+
+/// Reads the node from Ironic now and returns the updated state.
+#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(update)]
+async fn provision_refresh(
+    operation_id: Checked<String>,
+) -> Result<ProvisionStatus, ProvisionError> {
+    let operation_id = operation_id.0.map_err(invalid_provision_arg)?;
+    provision::service::refresh(&IcRuntime, &operation_id).await
+}
+
+/// Sets a provider's Ironic backend. The provider's delegates or controllers.
+#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(update)]
+fn ironic_configure(arg: Checked<IronicConfigureArg>) -> Result<IronicSettingsView, ProvisionError> {
+    provision::settings::configure(&IcRuntime, arg.0.map_err(invalid_provision_arg)?)
+}
+
+/// Which backend a provider uses; never its endpoint, microversion or credential.
+#[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(query)]
+fn ironic_settings(arg: Checked<ProviderKeyInput>) -> Result<IronicSettingsView, ProvisionError> {
+    provision::settings::view(&arg.0.map_err(invalid_provision_arg)?)
+}
+
+/// Makes a simulated node's next deploy or clean fail. The provider's delegates or controllers.
+#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(update)]
+fn ironic_sim_set_failure(arg: Checked<SimFailureArg>) -> Result<(), ProvisionError> {
+    provision::service::sim_set_failure(&IcRuntime, arg.0.map_err(invalid_provision_arg)?)
+}
+
+/// The transform of the node reads; the name is referenced by `ironic::nodes`.
+#[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
+fn transform_ironic_nodes(args: Checked<TransformArgs>) -> HttpRequestResult {
+    args.0
+        .map(|args| ironic::nodes::transform(args.response))
+        .unwrap_or_default()
 }
 
 // Only the interface test reads the exported service; the wasm carries the .did as metadata.

@@ -36,6 +36,10 @@
 //! | 27 | `AUDIT_INDEX` | audit log (StableLog index) | log: entry `seq - 1` is entry `seq` |
 //! | 28 | `AUDIT_DATA` | audit log (StableLog data) | `AuditEntry` (Candid) |
 //! | 29 | `AUDIT_BY_ENTITY` | audit entries per entity | set: `(entity kind u8, entity id, seq)` |
+//! | 30 | `PROVISION_SETTINGS` | each provider's Ironic backend | map: provider key → `provision::settings::Settings` (Candid) |
+//! | 31 | `PROVISION_OPERATIONS` | the current operation of each node | map: item id → `provision::operations::Operation` (Candid) |
+//! | 32 | `SIM_NODES` | the simulated Ironic's nodes | map: item id → `ironic::sim::SimNode` (Candid) |
+//! | 33 | `MARKET_NODE_ITEMS` | Ironic node items by node UUID | set: `(SHA-256(uuid), item id)` |
 //!
 //! Heap-only state (the armed timer's id) is lost on upgrade by design and rebuilt in
 //! `post_upgrade`; it is kept with the code that owns it, not here.
@@ -73,6 +77,10 @@ pub const MARKET_DELEGATION_SEQ: MemoryId = MemoryId::new(26);
 pub const AUDIT_INDEX: MemoryId = MemoryId::new(27);
 pub const AUDIT_DATA: MemoryId = MemoryId::new(28);
 pub const AUDIT_BY_ENTITY: MemoryId = MemoryId::new(29);
+pub const PROVISION_SETTINGS: MemoryId = MemoryId::new(30);
+pub const PROVISION_OPERATIONS: MemoryId = MemoryId::new(31);
+pub const SIM_NODES: MemoryId = MemoryId::new(32);
+pub const MARKET_NODE_ITEMS: MemoryId = MemoryId::new(33);
 
 /// One region of stable memory.
 pub type Memory = VirtualMemory<DefaultMemoryImpl>;
@@ -143,6 +151,10 @@ mod tests {
             AUDIT_INDEX,
             AUDIT_DATA,
             AUDIT_BY_ENTITY,
+            PROVISION_SETTINGS,
+            PROVISION_OPERATIONS,
+            SIM_NODES,
+            MARKET_NODE_ITEMS,
         ];
         for (i, a) in ids.iter().enumerate() {
             assert!(ids[i + 1..].iter().all(|b| a != b));

@@ -91,6 +91,15 @@ pub fn on_timer(rt: &impl Runtime) {
     rt.arm_manager_timer(next);
 }
 
+/// Runs an asynchronous task (see `Task::ProvisionStep`); the others never come here. It
+/// must leave a follow-up queued before its first await if its work is not done: a trap after
+/// an await loses the future but not the queue.
+pub async fn run_async(rt: &impl Runtime, task: Task) {
+    if let Task::ProvisionStep { item_id } = task {
+        crate::provision::service::step(rt, item_id).await;
+    }
+}
+
 /// The watchdog's entry point: runs the queue like the timer when a task is overdue (the timer
 /// was lost), and otherwise only re-arms the timer, so its runs cost little and are not counted.
 pub fn on_watchdog(rt: &impl Runtime) {

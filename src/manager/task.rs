@@ -32,6 +32,11 @@ pub enum Task {
     CheckStuck { execution_id: u64 },
     /// A released item's rebuild is over: it is available again.
     FinishRebuild { item_id: u64 },
+    /// The next step of the item's provisioning operation; asynchronous (it calls Ironic), so
+    /// it runs in its own future (`Runtime::spawn`).
+    ProvisionStep { item_id: u64 },
+    /// The item's simulated Ironic node moves one step along its state machine.
+    SimAdvance { item_id: u64 },
 }
 
 /// A task asks to run again later: it changed nothing it cannot redo, and something it needs
@@ -148,6 +153,14 @@ impl Task {
             }
             Self::FinishRebuild { item_id } => {
                 market::inventory::finish_rebuild(rt, *item_id);
+                vec![]
+            }
+            Self::ProvisionStep { .. } => {
+                rt.spawn(self.clone());
+                vec![]
+            }
+            Self::SimAdvance { item_id } => {
+                crate::ironic::sim::advance(rt, *item_id);
                 vec![]
             }
         }

@@ -95,6 +95,9 @@ thread_local! {
     /// `(item, start)` → `(end, execution)`; bookings of one item never overlap.
     static BOOKINGS: Map<(u64, u64), (u64, u64)> = map(memory::MARKET_BOOKINGS);
     static PROVIDER_ITEMS: Map<(ProviderKey, u64), ()> = map(memory::MARKET_PROVIDER_ITEMS);
+    /// `(SHA-256(node uuid), item id)` for items of type `ironic_node`: provisioning names
+    /// servers by node UUID.
+    static NODE_ITEMS: Map<([u8; 32], u64), ()> = map(memory::MARKET_NODE_ITEMS);
     static ITEM_OFFERS: Map<(u64, u64), ()> = map(memory::MARKET_ITEM_OFFERS);
     static CONSUMER_EXECUTIONS: Map<(Principal, u64), ()> =
         map(memory::MARKET_CONSUMER_EXECUTIONS);
@@ -188,6 +191,10 @@ pub fn put_item(item: &Item) {
     );
     RESOURCES.with_borrow_mut(|resources| resources.insert(key, item.id));
     PROVIDER_ITEMS.with_borrow_mut(|index| index.insert((*provider, item.id), ()));
+    if item.resource_type == IRONIC_NODE {
+        let key = (node_key(&item.resource_uuid), item.id);
+        NODE_ITEMS.with_borrow_mut(|index| index.insert(key, ()));
+    }
     ITEMS.with_borrow_mut(|items| items.insert(item.id, item.clone()));
 }
 
@@ -202,6 +209,27 @@ pub fn remove_item(id: u64) {
     );
     RESOURCES.with_borrow_mut(|resources| resources.remove(&key));
     PROVIDER_ITEMS.with_borrow_mut(|index| index.remove(&(*provider, id)));
+    NODE_ITEMS.with_borrow_mut(|index| index.remove(&(node_key(&item.resource_uuid), id)));
+}
+
+/// The resource type of Ironic nodes, which provisioning deploys.
+pub const IRONIC_NODE: &str = "ironic_node";
+
+fn node_key(uuid: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(uuid).into()
+}
+
+/// Ids of the `ironic_node` items whose resource uuid is `uuid` (one per provider that has it).
+pub fn node_items(uuid: &str) -> Vec<u64> {
+    let key = node_key(uuid);
+    NODE_ITEMS.with_borrow(|index| {
+        index
+            .range((key, 0)..)
+            .take_while(|entry| entry.key().0 == key)
+            .map(|entry| entry.key().1)
+            .collect()
+    })
 }
 
 /// Items with ids above `after` that `keep` accepts, in id order, at most `limit`.

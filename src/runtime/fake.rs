@@ -87,6 +87,11 @@ impl Runtime for FakeRuntime {
         self.watchdog.set(Some(interval_ns));
     }
 
+    /// At once: outcalls here answer from the scripted replies without waiting.
+    fn spawn(&self, task: crate::manager::Task) {
+        block_on(crate::manager::run_async(self, task));
+    }
+
     async fn http_request(
         &self,
         request: HttpRequestArgs,

@@ -66,6 +66,10 @@ impl Runtime for IcRuntime {
         WATCHDOG_TIMER.set(Some(id));
     }
 
+    fn spawn(&self, task: crate::manager::Task) {
+        ic_cdk::futures::spawn(async move { crate::manager::run_async(&IcRuntime, task).await });
+    }
+
     async fn http_request(
         &self,
         request: HttpRequestArgs,

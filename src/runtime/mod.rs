@@ -43,6 +43,10 @@ pub trait Runtime {
     /// to the one-shot timer (a trapping run loses it), replacing any watchdog armed before.
     fn arm_watchdog(&self, interval_ns: u64);
 
+    /// Runs an asynchronous task (one that awaits outcalls) in its own future, so a timer run
+    /// does not wait for it; see `manager::run_async`.
+    fn spawn(&self, task: crate::manager::Task);
+
     /// Makes an HTTPS outcall, paying its cycles from the canister's balance.
     async fn http_request(
         &self,
