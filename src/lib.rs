@@ -542,7 +542,9 @@ async fn provision_refresh(
 /// Sets a provider's Ironic backend. The provider's delegates or controllers.
 #[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(update)]
-fn ironic_configure(arg: Checked<IronicConfigureArg>) -> Result<IronicSettingsView, ProvisionError> {
+fn ironic_configure(
+    arg: Checked<IronicConfigureArg>,
+) -> Result<IronicSettingsView, ProvisionError> {
     provision::settings::configure(&IcRuntime, arg.0.map_err(invalid_provision_arg)?)
 }
 

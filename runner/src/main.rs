@@ -1,28 +1,10 @@
 //! `mkt`: the marketplace canister on the embedded ic0 host, living on in a state directory
 //! between invocations the way a canister lives on between messages.
 
-/// `println!` that stops quietly when stdout is closed (`mkt call status | head`).
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write;
-        if writeln!(std::io::stdout().lock(), $($arg)*).is_err() {
-            std::process::exit(0);
-        }
-    }};
-}
-
-mod candid_text;
-mod commands;
-mod duration;
-mod json;
-mod lessee;
-mod pretty;
-mod provider;
-mod state;
-
-use candid_text::one_line;
-use clap::{Parser, Subcommand, ValueEnum};
-use commands::{Arg, CallKind};
+use clap::{Parser, Subcommand};
+use runner::candid_text::one_line;
+use runner::commands::{self, Arg, CallKind};
+use runner::{lessee, provider, Output};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -213,16 +195,6 @@ impl ChangeArgs {
             seq: self.seq,
         }
     }
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum Output {
-    /// Candid text.
-    Idl,
-    /// JSON (see the runner's json module for the mapping).
-    Json,
-    /// The raw reply bytes in hex.
-    Hex,
 }
 
 fn main() -> ExitCode {

@@ -75,8 +75,7 @@ pub trait Ironic {
     async fn node(&self, uuid: &str) -> Result<Node, ClientError>;
 
     /// `PATCH /v1/nodes/{uuid}`: `instance_info/image_source` and `lessee`.
-    async fn set_instance(&self, uuid: &str, image: &str, lessee: &str)
-        -> Result<(), ClientError>;
+    async fn set_instance(&self, uuid: &str, image: &str, lessee: &str) -> Result<(), ClientError>;
 
     /// `PATCH /v1/nodes/{uuid}`: removes `lessee` (and the instance's image) at lease end.
     async fn clear_instance(&self, uuid: &str) -> Result<(), ClientError>;

@@ -16,7 +16,7 @@ mod queue;
 mod task;
 
 pub use queue::{len as queue_len, next_due};
-pub use task::{Outcome, Task};
+pub use task::{backoff_ns, Outcome, Task};
 
 use crate::config::Config;
 use crate::counters::{self, Counter};

@@ -12,6 +12,7 @@ use super::audit::{self, Change};
 use super::types::*;
 use super::{check_text, delegation, execution, index, lease, offers, page_limit, sku, store};
 use crate::catalog::provider::ProviderKey;
+use crate::provision;
 use crate::runtime::Runtime;
 use std::collections::HashSet;
 
@@ -45,6 +46,8 @@ pub const TRANSITIONS: &[(ItemStatus, ItemStatus, By)] = &[
     (Leased, Rebuilding, By::Market),
     (Rebuilding, Available, By::Market),
     (Rebuilding, Maintenance, By::Market),
+    // A node its provider deployed outside the market is undeployed before it is back.
+    (Maintenance, Rebuilding, By::Market),
 ];
 
 pub fn allowed(from: ItemStatus, to: ItemStatus, by: By) -> bool {
@@ -199,12 +202,9 @@ pub fn set_status(rt: &impl Runtime, arg: InventorySetStatusArg) -> Result<Item,
     let (provider, actor) = delegation::acting_provider(rt, &arg.provider)?;
     check_text("reason", &arg.reason, true)?;
     let mut item = owned_item(&provider, arg.item_id)?;
-    let to = arg.status;
-    if !allowed(item.status, to, By::Provider) {
-        return Err(MarketError::InvalidTransition {
-            from: item.status,
-            to,
-        });
+    let (from, to) = (item.status, arg.status);
+    if !allowed(from, to, By::Provider) {
+        return Err(MarketError::InvalidTransition { from, to });
     }
     let now = rt.time();
     if to == Archiving {
@@ -217,6 +217,13 @@ pub fn set_status(rt: &impl Runtime, arg: InventorySetStatusArg) -> Result<Item,
     } else {
         &arg.reason
     };
+    if from == Maintenance && to == Available && provision::service::direct_deploy_on(item.id) {
+        // The node still carries what its provider deployed outside the market: clean first.
+        let why = "back to the market: undeploying what its provider deployed";
+        move_item(now, &actor, By::Market, &mut item, Rebuilding, why)?;
+        provision::service::begin_direct_undeploy(rt, &item);
+        return Ok(item);
+    }
     move_item(now, &actor, By::Provider, &mut item, to, why)?;
     if matches!(to, Maintenance | Archiving) {
         reject_holds(now, &actor, item.id, |_| true, "item taken out of service")?;
@@ -225,6 +232,9 @@ pub fn set_status(rt: &impl Runtime, arg: InventorySetStatusArg) -> Result<Item,
         offers::withdraw_item_offers(now, &actor, item.id, "item archived");
     }
     if to == Available {
+        if from == Maintenance {
+            crate::ironic::sim::repaired(item.id);
+        }
         lease::wake_waiting(rt, item.id);
     }
     Ok(item)
@@ -247,6 +257,18 @@ fn accepted_booking(item_id: u64, now: u64) -> Option<MarketError> {
 
 /// Rejects the OFFERED executions holding `item_id` that `which` picks: their holds are on a
 /// resource (or offer) that can no longer be given.
+/// Takes an available item out of the market (its provider uses it outside, e.g. a direct
+/// `provision_server`): Maintenance, and the holds on it end. Refused unless it is Available.
+pub fn take_out_of_service(
+    now: u64,
+    actor: &Actor,
+    item: &mut Item,
+    why: &str,
+) -> Result<(), MarketError> {
+    move_item(now, actor, By::Provider, item, Maintenance, why)?;
+    reject_holds(now, actor, item.id, |_| true, "item taken out of service")
+}
+
 pub(super) fn reject_holds(
     now: u64,
     actor: &Actor,
@@ -664,10 +686,13 @@ mod tests {
         // Both may end a rebuild.
         assert!(allowed(Rebuilding, Available, By::Provider));
         assert!(allowed(Rebuilding, Available, By::Market));
+        // Only the market sends a directly deployed node from maintenance to its clean-up.
+        assert!(allowed(Maintenance, Rebuilding, By::Market));
+        assert!(!allowed(Maintenance, Rebuilding, By::Provider));
         for (from, to, _) in TRANSITIONS {
             assert_ne!(from, to);
         }
-        assert_eq!(TRANSITIONS.len(), 13);
+        assert_eq!(TRANSITIONS.len(), 14);
     }
 
     #[test]

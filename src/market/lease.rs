@@ -2,9 +2,14 @@
 //! early, the pez lease-by-SKU shortcut, credentials, the manager's start and end, and the
 //! views every reader gets through [`as_seen`].
 //!
-//! There is no provisioning backend yet: granting access at the start and revoking it at the
-//! end are recorded in the audit log as no-ops, so PREPARING and RELEASING pass within one
-//! message. `check_stuck` is what moves them on once a backend makes them take time.
+//! Items of type `ironic_node` are provisioned: a lease's start records a deploy
+//! (`provision::service::begin_deploy`) and the lease stays PREPARING until the deploy completes
+//! ([`provisioned`]: AVAILABLE) or fails ([`provisioning_failed`]: FAILED); its end records an
+//! undeploy and the lease stays RELEASING until the node is clean ([`released`]: COMPLETED or
+//! CANCELLED, the item available again, or in Maintenance when cleaning failed). For every
+//! other type there is no provisioning backend: granting access at the start and revoking it
+//! at the end are recorded in the audit log as no-ops, so PREPARING and RELEASING pass within
+//! one message. `check_stuck` is the last resort for leases whose provisioning never answers.
 
 use super::audit::{self, Change};
 use super::inventory::{self, By};
@@ -13,6 +18,7 @@ use super::store::{self, Booking};
 use super::types::*;
 use super::{check_text, delegation, execution, offers, page_limit, sku, SECOND_NS};
 use crate::manager::{self, Task};
+use crate::provision::service as provisioning;
 use crate::runtime::Runtime;
 use candid::Principal;
 
@@ -30,6 +36,8 @@ const START_RETRY_NS: u64 = 30 * SECOND_NS;
 const DAY_NS: u64 = 24 * 3600 * SECOND_NS;
 const GRANTED: &str = "access granted (no provisioning backend: recorded no-op)";
 const REVOKED: &str = "access revoked (no provisioning backend: recorded no-op)";
+/// Why a provisioned lease is COMPLETED once its server is undeployed.
+const UNDEPLOYED: &str = "access revoked: the server was undeployed and cleaned";
 
 /// Accepts one offer of an offerset: it becomes the contract (lease), its siblings are rejected,
 /// its offer is claimed; the manager starts it at its start and ends it at its end.
@@ -151,10 +159,15 @@ fn schedule_lease(rt: &impl Runtime, execution: &Execution, start_ns: u64) {
     manager::schedule(rt, execution.end_ns, Task::EndLease { execution_id });
 }
 
-/// The manager's task at a lease's start: once its item is free, PREPARING and (with no
-/// provisioning backend) AVAILABLE at once. An item still busy (the previous lease on it
-/// rebuilding, maintenance) is looked at again every 30 s; one not ready within the stuck
-/// timeout after the start cancels the lease.
+/// Whether the lease's item is provisioned through Ironic (its start and end take time).
+fn is_provisioned(execution: &Execution) -> bool {
+    execution.resource_type == store::IRONIC_NODE
+}
+
+/// The manager's task at a lease's start: once its item is free, PREPARING, then AVAILABLE once
+/// its server is deployed (an Ironic node) or at once (with no provisioning backend). An item
+/// still busy (the previous lease on it rebuilding, maintenance) is looked at again every
+/// 30 s; one not ready within the stuck timeout after the start cancels the lease.
 pub fn start(rt: &impl Runtime, execution_id: u64) {
     // A task has no caller to tell; a step refused half-way is left to `check_stuck`.
     let _ = try_start(rt, execution_id);
@@ -197,6 +210,11 @@ fn try_start(rt: &impl Runtime, execution_id: u64) -> Result<(), MarketError> {
     execution::transition(now, &actor, &mut execution, Preparing, "lease started")?;
     let stuck_at = now.saturating_add(policies.stuck_timeout_seconds.saturating_mul(SECOND_NS));
     manager::schedule(rt, stuck_at, Task::CheckStuck { execution_id });
+    if is_provisioned(&execution) {
+        // AVAILABLE (or FAILED) comes from the deploy's steps: `provisioned`.
+        provisioning::begin_deploy(rt, &execution);
+        return Ok(());
+    }
     inventory::move_item(
         now,
         &actor,
@@ -260,7 +278,8 @@ fn try_finish(rt: &impl Runtime, execution_id: u64) -> Result<(), MarketError> {
 }
 
 /// RELEASING, access revoked (a recorded no-op), then `to` (COMPLETED or CANCELLED) with
-/// `why_final`; the item is taken back and rebuilt.
+/// `why_final`; the item is taken back and rebuilt. A provisioned lease stays RELEASING, its
+/// item Rebuilding, while its server is undeployed: `released` ends it.
 fn release(
     rt: &impl Runtime,
     actor: &Actor,
@@ -271,6 +290,19 @@ fn release(
 ) -> Result<(), MarketError> {
     let now = rt.time();
     execution::transition(now, actor, execution, Releasing, why)?;
+    if is_provisioned(execution) && take_back(now, actor, execution)? {
+        let why_final = if why_final == REVOKED {
+            UNDEPLOYED
+        } else {
+            why_final
+        };
+        let timeout = store::policies().stuck_timeout_seconds;
+        let stuck_at = now.saturating_add(timeout.saturating_mul(SECOND_NS));
+        let execution_id = execution.id;
+        manager::schedule(rt, stuck_at, Task::CheckStuck { execution_id });
+        provisioning::begin_undeploy(rt, execution, Some(to), why_final);
+        return Ok(());
+    }
     execution::transition(now, actor, execution, to, why_final)?;
     if take_back(now, actor, execution)? {
         rebuild(rt, execution.item_id);
@@ -334,7 +366,13 @@ fn try_check_stuck(rt: &impl Runtime, execution_id: u64) -> Result<(), MarketErr
         let why = format!("provisioning did not finish within {timeout} s");
         execution::transition(now, &actor, &mut execution, Failed, &why)?;
         if take_back(now, &actor, &execution)? {
-            rebuild(rt, execution.item_id);
+            if is_provisioned(&execution) {
+                // Whatever the deploy left on the node is undeployed; `released` gives the
+                // item back once it is clean.
+                provisioning::begin_undeploy(rt, &execution, None, "");
+            } else {
+                rebuild(rt, execution.item_id);
+            }
         }
     } else {
         let why = format!("release did not finish within {timeout} s");
@@ -354,6 +392,92 @@ fn try_check_stuck(rt: &impl Runtime, execution_id: u64) -> Result<(), MarketErr
         }
     }
     Ok(())
+}
+
+/// Provisioning deployed the lease's server: a lease still PREPARING becomes AVAILABLE and its
+/// item Leased. False when the lease is no longer PREPARING (it ended, was cancelled or failed
+/// meanwhile): the caller then cleans the node.
+pub fn provisioned(rt: &impl Runtime, execution_id: u64, why: &str) -> bool {
+    let now = rt.time();
+    let actor = Actor::Canister;
+    let Some(mut execution) = store::execution(execution_id).filter(|e| e.phase == Preparing)
+    else {
+        return false;
+    };
+    let Some(mut item) =
+        store::item(execution.item_id).filter(|item| item.lease_id == Some(execution_id))
+    else {
+        return false;
+    };
+    inventory::move_item(now, &actor, By::Market, &mut item, ItemStatus::Leased, why).is_ok()
+        && execution::transition(now, &actor, &mut execution, Available, why).is_ok()
+}
+
+/// Provisioning could not deploy the lease's server: a lease still PREPARING FAILS with `why`,
+/// and its item is taken back (Rebuilding) for provisioning to clean and give back through
+/// [`released`]. False when the lease was no longer PREPARING or did not hold the item.
+pub fn provisioning_failed(rt: &impl Runtime, execution_id: u64, why: &str) -> bool {
+    let now = rt.time();
+    let actor = Actor::Canister;
+    let Some(mut execution) = store::execution(execution_id).filter(|e| e.phase == Preparing)
+    else {
+        return false;
+    };
+    execution::transition(now, &actor, &mut execution, Failed, why).is_ok()
+        && take_back(now, &actor, &execution).unwrap_or(false)
+}
+
+/// Provisioning finished undeploying the item's node (`clean`: Ok) or could not (Err with
+/// why): the lease RELEASING on it, if any, takes `to` with `why` either way, and the item,
+/// still Rebuilding, becomes Available (waking a lease due on it) or goes to Maintenance.
+/// Anything that moved on meanwhile (a stuck lease failed, the provider took the item) stays.
+pub fn released(
+    rt: &impl Runtime,
+    item_id: u64,
+    execution_id: Option<u64>,
+    to: Option<Phase>,
+    why: &str,
+    clean: Result<(), &str>,
+) {
+    let now = rt.time();
+    let actor = Actor::Canister;
+    if let (Some(id), Some(to)) = (execution_id, to) {
+        if let Some(mut execution) = store::execution(id).filter(|e| e.phase == Releasing) {
+            let _ = execution::transition(now, &actor, &mut execution, to, why);
+        }
+    }
+    let Some(mut item) = store::item(item_id).filter(|item| item.status == ItemStatus::Rebuilding)
+    else {
+        return;
+    };
+    match clean {
+        Ok(()) => {
+            let why = "the node was undeployed and cleaned";
+            if inventory::move_item(
+                now,
+                &actor,
+                By::Market,
+                &mut item,
+                ItemStatus::Available,
+                why,
+            )
+            .is_ok()
+            {
+                wake_waiting(rt, item_id);
+            }
+        }
+        Err(reason) => {
+            let why = format!("the node could not be cleaned: {reason}");
+            let _ = inventory::move_item(
+                now,
+                &actor,
+                By::Market,
+                &mut item,
+                ItemStatus::Maintenance,
+                &why,
+            );
+        }
+    }
 }
 
 /// Cancels an accepted lease, by its consumer or a controller: one not started yet is
@@ -780,6 +904,37 @@ mod tests {
 
     fn key() -> ByteBuf {
         vec![5; 32].into()
+    }
+
+    /// Items of a type with no provisioning backend: their leases pass PREPARING and RELEASING
+    /// at once (these fixtures shadow the offerset tests' `ironic_node` ones; `ironic` tests
+    /// below use those).
+    fn item(rt: &FakeRuntime, uuid: &str, sku: &str, cores: u32) -> Item {
+        let input = ItemInput {
+            resource_type: "vcloud_org".into(),
+            resource_uuid: uuid.into(),
+            sku: sku.into(),
+            attributes: Attributes {
+                cores,
+                memory_mb: 1024 * u64::from(cores),
+                resource_class: "baremetal".into(),
+                ..Attributes::default()
+            },
+            offering_key: None,
+        };
+        let arg = InventoryRegisterArg {
+            provider: key_input(),
+            items: vec![input],
+        };
+        calling(rt, provider(), || inventory::register(rt, arg)).unwrap()[0].clone()
+    }
+
+    /// `item` offered for a day from now at `price`.
+    fn offered(rt: &FakeRuntime, uuid: &str, price: u64) -> (Item, Offer) {
+        let item = item(rt, uuid, "2C.small", 8);
+        let now = rt.time.get();
+        let offer = offer(rt, item.id, now, now + 24 * HOUR, price);
+        (item, offer)
     }
 
     fn accept_arg(execution_id: u64) -> AcceptArg {
@@ -1853,6 +2008,287 @@ mod tests {
             list(&rt, arg(Role::Consumer, None, None, Some(0))),
             Err(MarketError::InvalidArgument { .. })
         ));
+    }
+
+    // --- leases of Ironic nodes (the simulated Ironic) ---
+
+    mod ironic {
+        use super::super::super::offerset::testing::{self as fixtures};
+        use super::*;
+        use crate::ironic::client::{Ironic, Node};
+        use crate::ironic::sim::SimIronic;
+        use crate::provision::operations;
+        use crate::provision::service as provisioning;
+        use crate::provision::{OperationKind, OperationStatus, SimFailureArg};
+        use crate::runtime::block_on;
+
+        const STEP: u64 = 10 * SECOND_NS;
+
+        /// An `ironic_node` item offered for a day from now.
+        fn node_offered(rt: &FakeRuntime, uuid: &str) -> Item {
+            fixtures::offered(rt, uuid, 100).0
+        }
+
+        fn sim_node(rt: &FakeRuntime, uuid: &str) -> Node {
+            let sim = SimIronic {
+                rt,
+                provider: signing::provider_of(&SECRET),
+            };
+            block_on(sim.node(uuid)).unwrap()
+        }
+
+        /// Runs the manager every 10 s from `from` for `seconds`; returns the last time run.
+        fn run_steps(rt: &FakeRuntime, from: u64, seconds: u64) -> u64 {
+            let mut at = from;
+            while at <= from + seconds * SECOND_NS {
+                run_at(rt, at);
+                at += STEP;
+            }
+            at - STEP
+        }
+
+        fn operation(item_id: u64) -> operations::Operation {
+            operations::get(item_id).unwrap()
+        }
+
+        fn fail_next(rt: &FakeRuntime, uuid: &str, fail_deploy: bool, fail_clean: bool) {
+            let arg = SimFailureArg {
+                provider: key_input(),
+                server_id: uuid.into(),
+                fail_deploy,
+                fail_clean,
+            };
+            calling(rt, provider(), || provisioning::sim_set_failure(rt, arg)).unwrap();
+        }
+
+        #[test]
+        fn a_lease_deploys_its_server_then_undeploys_and_cleans_it() {
+            let rt = market();
+            let t0 = rt.time.get();
+            let node = node_offered(&rt, "n1");
+            let lease = lease_by_sku(&rt, by_sku(3600)).unwrap();
+
+            run_at(&rt, t0);
+            assert_eq!(phase(lease.id), Preparing);
+            assert_eq!(status(node.id), ItemStatus::Reserving);
+            let deploy = operation(node.id);
+            assert_eq!(deploy.kind, OperationKind::Deploy);
+            assert_eq!(deploy.status, OperationStatus::InProgress);
+            assert_eq!(deploy.execution_id, Some(lease.id));
+            let sim = sim_node(&rt, "n1");
+            assert_eq!(sim.provision_state, "deploying");
+            assert_eq!(sim.lessee.as_deref(), Some("moc-project"));
+            assert_eq!(sim.image_source.as_deref(), Some("ubuntu-24.04"));
+            // The lessee follows it: Ironic was asked, the node last read before that.
+            let seen = provisioning::status(&rt, "n1").unwrap();
+            assert_eq!(seen.status, OperationStatus::InProgress);
+            assert_eq!(
+                (seen.provision_state.as_str(), seen.progress_percent),
+                ("available", Some(0))
+            );
+            run_at(&rt, t0 + STEP);
+            let seen = provisioning::status(&rt, "n1").unwrap();
+            assert_eq!(
+                (seen.provision_state.as_str(), seen.progress_percent),
+                ("wait call-back", Some(50))
+            );
+
+            let done = run_steps(&rt, t0 + STEP, 60);
+            assert_eq!(phase(lease.id), Available);
+            let item = store::item(node.id).unwrap();
+            assert_eq!(
+                (item.status, item.lease_id),
+                (ItemStatus::Leased, Some(lease.id))
+            );
+            assert_eq!(sim_node(&rt, "n1").provision_state, "active");
+            let deployed = operation(node.id);
+            assert_eq!(deployed.status, OperationStatus::Completed);
+            assert!(deployed.completed_at_ns.unwrap() <= done);
+            assert_eq!(
+                super::lease(&rt, lease.id).unwrap().task.status,
+                "dispensed"
+            );
+
+            // The end: RELEASING while the node is torn down and cleaned.
+            run_at(&rt, t0 + HOUR);
+            assert_eq!(phase(lease.id), Releasing);
+            assert_eq!(status(node.id), ItemStatus::Rebuilding);
+            assert_eq!(operation(node.id).kind, OperationKind::Undeploy);
+            run_steps(&rt, t0 + HOUR + STEP, 80);
+            let ended = store::execution(lease.id).unwrap();
+            assert_eq!(ended.phase, Completed);
+            assert_eq!(ended.reason, None);
+            let item = store::item(node.id).unwrap();
+            assert_eq!((item.status, item.lease_id), (ItemStatus::Available, None));
+            let sim = sim_node(&rt, "n1");
+            assert_eq!(sim.provision_state, "available");
+            assert_eq!((sim.lessee, sim.image_source), (None, None));
+            assert_eq!(operation(node.id).status, OperationStatus::Completed);
+            assert_eq!(
+                phases(lease.id),
+                [
+                    "OFFERED",
+                    "ACCEPTED",
+                    "PREPARING",
+                    "AVAILABLE",
+                    "RELEASING",
+                    "COMPLETED"
+                ]
+            );
+            let last = audit::entry(audit::len() - 1).unwrap();
+            assert_eq!(last.why, UNDEPLOYED);
+            assert_eq!(store::usage(&alice()).active_leases, 0);
+            // Fallback steps and the stuck check left in the queue run and do nothing.
+            let (audit_before, operation_before) = (audit::len(), operation(node.id));
+            run_at(&rt, t0 + HOUR + 2000 * SECOND_NS);
+            assert_eq!(audit::len(), audit_before);
+            assert_eq!(operation(node.id), operation_before);
+            // Only the offer's expiry is left.
+            assert_eq!(manager::queue_len(), 1);
+            assert_eq!(manager::next_due(), Some(t0 + 24 * HOUR));
+        }
+
+        #[test]
+        fn a_failed_deploy_fails_the_lease_with_ironics_error_and_cleans_the_node() {
+            let rt = market();
+            let t0 = rt.time.get();
+            let node = node_offered(&rt, "n1");
+            fail_next(&rt, "n1", true, false);
+            let lease = lease_by_sku(&rt, by_sku(3600)).unwrap();
+            run_steps(&rt, t0, 40);
+            let failed = store::execution(lease.id).unwrap();
+            assert_eq!(failed.phase, Failed);
+            let reason = failed.reason.unwrap();
+            assert!(reason.contains("simulated failure"), "{reason}");
+            assert!(
+                reason.contains("Deploying the image to the node failed."),
+                "{reason}"
+            );
+            assert_eq!(store::usage(&alice()).active_leases, 0);
+            // The node is cleaned, then the item is offered again.
+            assert_eq!(status(node.id), ItemStatus::Rebuilding);
+            assert_eq!(operation(node.id).kind, OperationKind::Undeploy);
+            run_steps(&rt, t0 + 50 * SECOND_NS, 80);
+            let sim = sim_node(&rt, "n1");
+            assert_eq!(sim.provision_state, "available");
+            assert_eq!(sim.lessee, None);
+            let item = store::item(node.id).unwrap();
+            assert_eq!((item.status, item.lease_id), (ItemStatus::Available, None));
+            assert_eq!(phase(lease.id), Failed);
+        }
+
+        #[test]
+        fn a_failed_clean_still_ends_the_lease_and_puts_the_item_in_maintenance() {
+            let rt = market();
+            let t0 = rt.time.get();
+            let node = node_offered(&rt, "n1");
+            let lease = lease_by_sku(&rt, by_sku(3600)).unwrap();
+            run_steps(&rt, t0, 60);
+            assert_eq!(phase(lease.id), Available);
+            fail_next(&rt, "n1", false, true);
+            run_steps(&rt, t0 + HOUR, 80);
+            assert_eq!(phase(lease.id), Completed);
+            let item = store::item(node.id).unwrap();
+            assert_eq!(
+                (item.status, item.lease_id),
+                (ItemStatus::Maintenance, None)
+            );
+            let why = &fixtures_last_item_audit(node.id).why;
+            assert!(why.starts_with("the node could not be cleaned: "), "{why}");
+            assert!(why.contains("Cleaning the node failed."), "{why}");
+            assert_eq!(sim_node(&rt, "n1").provision_state, "clean failed");
+            assert_eq!(operation(node.id).status, OperationStatus::Failed);
+        }
+
+        fn fixtures_last_item_audit(item_id: u64) -> AuditEntry {
+            (1..=audit::len())
+                .rev()
+                .filter_map(audit::entry)
+                .find(|e| e.entity == Entity::Item(item_id))
+                .unwrap()
+        }
+
+        #[test]
+        fn cancelled_while_preparing_the_deploy_is_undone_and_the_lease_cancelled() {
+            let rt = market();
+            let t0 = rt.time.get();
+            let node = node_offered(&rt, "n1");
+            let lease = lease_by_sku(&rt, by_sku(3600)).unwrap();
+            run_steps(&rt, t0, 10);
+            assert_eq!(phase(lease.id), Preparing);
+            let arg = CancelArg {
+                execution_id: lease.id,
+                reason: "wrong image".into(),
+            };
+            let releasing = cancel(&rt, arg).unwrap();
+            assert_eq!(releasing.phase, Releasing);
+            assert_eq!(status(node.id), ItemStatus::Rebuilding);
+            // The deploy under way ends first (Ironic cannot tear down a node mid-deploy),
+            // then the node is undeployed: the lease is never AVAILABLE.
+            run_steps(&rt, t0 + 2 * STEP, 120);
+            let cancelled = store::execution(lease.id).unwrap();
+            assert_eq!(cancelled.phase, Cancelled);
+            assert_eq!(cancelled.reason.as_deref(), Some("cancelled: wrong image"));
+            assert!(!phases(lease.id).contains(&"AVAILABLE".to_string()));
+            let sim = sim_node(&rt, "n1");
+            assert_eq!(
+                (sim.provision_state.as_str(), sim.lessee),
+                ("available", None)
+            );
+            assert_eq!(status(node.id), ItemStatus::Available);
+        }
+
+        #[test]
+        fn a_deploy_past_the_stuck_timeout_fails_and_its_node_is_cleaned() {
+            let rt = market();
+            let t0 = rt.time.get();
+            let node = node_offered(&rt, "n1");
+            let lease = lease_by_sku(&rt, by_sku(3 * 3600)).unwrap();
+            run_at(&rt, t0);
+            assert_eq!(phase(lease.id), Preparing);
+            // Nothing ran for the whole timeout (say the timer was lost): the stuck check is
+            // the last resort.
+            rt.time.set(t0 + 1800 * SECOND_NS);
+            check_stuck(&rt, lease.id);
+            let failed = store::execution(lease.id).unwrap();
+            assert_eq!(failed.phase, Failed);
+            assert_eq!(
+                failed.reason.as_deref(),
+                Some("provisioning did not finish within 1800 s")
+            );
+            assert_eq!(status(node.id), ItemStatus::Rebuilding);
+            run_steps(&rt, t0 + 1800 * SECOND_NS, 150);
+            assert_eq!(sim_node(&rt, "n1").provision_state, "available");
+            assert_eq!(status(node.id), ItemStatus::Available);
+            assert_eq!(phase(lease.id), Failed);
+        }
+
+        #[test]
+        fn an_image_the_provider_does_not_deploy_fails_the_lease_and_frees_the_item() {
+            use crate::provision::{settings, IronicConfigureArg};
+            let rt = market();
+            let t0 = rt.time.get();
+            let node = node_offered(&rt, "n1");
+            let arg = IronicConfigureArg {
+                provider: key_input(),
+                endpoint: None,
+                microversion: None,
+                auth_token: None,
+                images: Some(vec!["debian-12".into()]),
+            };
+            calling(&rt, provider(), || settings::configure(&rt, arg)).unwrap();
+            let lease = lease_by_sku(&rt, by_sku(3600)).unwrap();
+            run_at(&rt, t0);
+            let failed = store::execution(lease.id).unwrap();
+            assert_eq!(failed.phase, Failed);
+            assert!(failed
+                .reason
+                .unwrap()
+                .starts_with("Image ubuntu-24.04 not found"));
+            // Ironic was never asked: the node is untouched, the item back on the market.
+            assert_eq!(sim_node(&rt, "n1").lessee, None);
+            assert_eq!(status(node.id), ItemStatus::Available);
+        }
     }
 
     #[test]

@@ -1,8 +1,25 @@
 //! The current (or last) operation of each node, by item id, in stable memory: what a status
-//! query answers from without an outcall. TODO(helper)
+//! query answers from without an outcall.
+//!
+//! One operation per item: a new one (a lease's deploy, its undeploy) replaces the last, and
+//! bumps `generation`, which is how a step that awaited Ironic finds out, once it resumes,
+//! that its operation was replaced meanwhile.
+//!
+//! Steps are the manager's `ProvisionStep { item_id }` tasks, and several may be queued for one
+//! item (the regular next step, a fallback against traps, a stale one). `next_step_ns` and
+//! `locked_until_ns` make all but one of them return at once: a step runs only when both are
+//! due, and while it awaits Ironic it holds the lock, which ends when the fallback it queued
+//! is due (so a trap after an await cannot leave the operation locked with nothing queued).
 
+use super::state;
 use super::types::{OperationKind, OperationStatus, ProvisionStatus};
+use crate::market::Phase;
+use crate::memory::{self, Memory};
 use candid::{CandidType, Deserialize};
+use ic_stable_structures::storable::Bound;
+use ic_stable_structures::{StableBTreeMap, Storable};
+use std::borrow::Cow;
+use std::cell::RefCell;
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Operation {
@@ -25,16 +42,173 @@ pub struct Operation {
     pub checked_at_ns: u64,
     /// Failed attempts in a row (transient Ironic errors), for the backoff.
     pub attempts: u32,
+    /// Bumped by every operation that replaces the item's previous one.
+    pub generation: u64,
+    /// A step that starts before this returns at once: a later one is queued.
+    pub next_step_ns: u64,
+    /// A step is awaiting Ironic until at most this time (0: none).
+    pub locked_until_ns: u64,
+    /// When the last fallback step queued for this item is due.
+    pub fallback_ns: u64,
+    /// Whether this operation asked Ironic to change the node (a failed deploy that did must
+    /// be cleaned; one that did not leaves the node as it was).
+    pub touched: bool,
+    /// An undeploy ending a lease: the phase the lease takes when it is done, and why.
+    pub release_to: Option<Phase>,
+    pub release_why: String,
+}
+
+impl Operation {
+    /// Not finished: Ironic has yet to be asked, or the node to arrive.
+    pub fn is_active(&self) -> bool {
+        matches!(
+            self.status,
+            OperationStatus::Accepted | OperationStatus::InProgress
+        )
+    }
+}
+
+impl Storable for Operation {
+    fn to_bytes(&self) -> Cow<'_, [u8]> {
+        Cow::Owned(candid::encode_one(self).expect("an operation always encodes"))
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        candid::encode_one(&self).expect("an operation always encodes")
+    }
+
+    // Only this canister writes these: an undecodable one is corrupted state.
+    fn from_bytes(bytes: Cow<[u8]>) -> Self {
+        candid::decode_one(&bytes).expect("stored operation is not valid Candid")
+    }
+
+    const BOUND: Bound = Bound::Unbounded;
+}
+
+thread_local! {
+    static OPERATIONS: RefCell<StableBTreeMap<u64, Operation, Memory>> =
+        RefCell::new(StableBTreeMap::init(memory::region(memory::PROVISION_OPERATIONS)));
 }
 
 pub fn get(item_id: u64) -> Option<Operation> {
-    todo!("{item_id}")
+    OPERATIONS.with_borrow(|map| map.get(&item_id))
 }
 
 pub fn put(operation: &Operation) {
-    todo!("{operation:?}")
+    OPERATIONS.with_borrow_mut(|map| map.insert(operation.item_id, operation.clone()));
 }
 
+/// The operation as callers see it; the progress comes from the provision state last read.
 pub fn view(operation: &Operation) -> ProvisionStatus {
-    todo!("{operation:?}")
+    let progress_percent = match operation.status {
+        OperationStatus::Completed => Some(100),
+        OperationStatus::Failed => None,
+        OperationStatus::Accepted | OperationStatus::InProgress => {
+            state::status(
+                operation.kind,
+                &operation.provision_state,
+                operation.seen_wait_callback,
+            )
+            .1
+        }
+    };
+    ProvisionStatus {
+        operation_id: operation.server_id.clone(),
+        server_id: operation.server_id.clone(),
+        item_id: operation.item_id,
+        kind: operation.kind,
+        status: operation.status,
+        provision_state: operation.provision_state.clone(),
+        progress_percent,
+        message: operation.message.clone(),
+        started_at_ns: operation.started_at_ns,
+        completed_at_ns: operation.completed_at_ns,
+        checked_at_ns: operation.checked_at_ns,
+        execution_id: operation.execution_id,
+    }
+}
+
+#[cfg(test)]
+pub mod testing {
+    use super::*;
+
+    /// A deploy of item 1 just accepted.
+    pub fn deploy() -> Operation {
+        Operation {
+            item_id: 1,
+            server_id: "node-1".into(),
+            server_name: "rack1-node1".into(),
+            provider_pem: String::new(),
+            kind: OperationKind::Deploy,
+            image: "ubuntu-24.04".into(),
+            config_drive: None,
+            lessee: "project".into(),
+            execution_id: Some(3),
+            status: OperationStatus::Accepted,
+            provision_state: "available".into(),
+            seen_wait_callback: false,
+            message: String::new(),
+            started_at_ns: 10,
+            completed_at_ns: None,
+            checked_at_ns: 10,
+            attempts: 0,
+            generation: 1,
+            next_step_ns: 10,
+            locked_until_ns: 0,
+            fallback_ns: 0,
+            touched: false,
+            release_to: None,
+            release_why: String::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::deploy;
+    use super::*;
+
+    #[test]
+    fn operations_round_trip_by_item_and_are_replaced() {
+        assert_eq!(get(1), None);
+        let mut operation = deploy();
+        put(&operation);
+        assert_eq!(get(1), Some(operation.clone()));
+        operation.kind = OperationKind::Undeploy;
+        operation.release_to = Some(Phase::Cancelled);
+        put(&operation);
+        assert_eq!(get(1), Some(operation));
+        assert_eq!(get(2), None);
+    }
+
+    #[test]
+    fn the_view_derives_progress_from_the_state_and_the_status() {
+        let mut operation = deploy();
+        let view = view(&operation);
+        assert_eq!(view.operation_id, "node-1");
+        assert_eq!(view.server_id, "node-1");
+        assert_eq!(
+            (view.status, view.progress_percent),
+            (OperationStatus::Accepted, Some(0))
+        );
+        assert_eq!(view.execution_id, Some(3));
+        operation.status = OperationStatus::InProgress;
+        operation.provision_state = "wait call-back".into();
+        assert_eq!(super::view(&operation).progress_percent, Some(50));
+        operation.provision_state = "deploying".into();
+        operation.seen_wait_callback = true;
+        assert_eq!(super::view(&operation).progress_percent, Some(75));
+        operation.status = OperationStatus::Completed;
+        operation.provision_state = "active".into();
+        operation.completed_at_ns = Some(99);
+        let done = super::view(&operation);
+        assert_eq!(
+            (done.progress_percent, done.completed_at_ns),
+            (Some(100), Some(99))
+        );
+        // Failed for a reason of the canister's (a timeout) while the node was deploying.
+        operation.status = OperationStatus::Failed;
+        operation.provision_state = "deploying".into();
+        assert_eq!(super::view(&operation).progress_percent, None);
+    }
 }

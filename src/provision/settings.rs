@@ -1,41 +1,480 @@
 //! Each provider's Ironic backend: the simulated Ironic (the default) or its own endpoint, with
 //! the microversion and credential sent to it. Set by the provider's delegates or a controller;
-//! the endpoint, microversion and credential are never returned by any method, never logged.
-//! TODO(helper)
+//! the endpoint, microversion and credential are never returned by any method, never logged
+//! (`Settings`' `Debug` redacts them, and operation messages are scrubbed of them).
 
-use super::types::{IronicConfigureArg, IronicSettingsView, ProvisionError};
+use super::types::{Backend, IronicConfigureArg, IronicSettingsView, ProvisionError};
 use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
+use crate::ironic::endpoint;
+use crate::ironic::nodes::HttpIronic;
+use crate::ironic::sim::SimIronic;
 use crate::ironic::AnyIronic;
+use crate::market::{delegation, store as market_store};
+use crate::memory::{self, Memory};
 use crate::runtime::Runtime;
 use candid::{CandidType, Deserialize};
+use ic_stable_structures::storable::Bound;
+use ic_stable_structures::{StableBTreeMap, Storable};
+use std::borrow::Cow;
+use std::cell::RefCell;
 
 pub const DEFAULT_MICROVERSION: &str = "1.81";
+/// Longest credential accepted: Keystone Fernet tokens are ~200 bytes, PKI ones a few KiB.
+pub const MAX_TOKEN_BYTES: usize = 4096;
+/// Most images one provider may list.
+pub const MAX_IMAGES: usize = 100;
+/// Longest image name or URL.
+pub const MAX_IMAGE_BYTES: usize = 256;
+/// Digits of the minor version in "1.NN".
+const MAX_MINOR_DIGITS: usize = 3;
 
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(CandidType, Deserialize, Clone, PartialEq, Eq)]
 pub struct Settings {
     /// `None`: the simulated Ironic.
     pub endpoint: Option<String>,
     pub microversion: String,
     pub auth_token: Option<String>,
+    /// Images this provider deploys; empty allows any.
     pub images: Vec<String>,
 }
 
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            microversion: DEFAULT_MICROVERSION.into(),
+            auth_token: None,
+            images: vec![],
+        }
+    }
+}
+
+/// Never prints the endpoint, the microversion or the credential, so no `{:?}` can leak them.
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("backend", &self.backend())
+            .field("credential_set", &self.auth_token.is_some())
+            .field("images", &self.images)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Settings {
+    pub fn backend(&self) -> Backend {
+        if self.endpoint.is_some() {
+            Backend::Ironic
+        } else {
+            Backend::Simulated
+        }
+    }
+
+    /// Whether the provider deploys `image`: any when it lists none.
+    pub fn allows_image(&self, image: &str) -> bool {
+        self.images.is_empty() || self.images.iter().any(|allowed| allowed == image)
+    }
+
+    /// `text` with the endpoint and the credential replaced, for messages callers read
+    /// (an IC reject message may quote the URL it could not reach).
+    pub fn scrub(&self, text: &str) -> String {
+        let mut text = text.to_string();
+        if let Some(token) = self.auth_token.as_deref().filter(|t| !t.is_empty()) {
+            text = text.replace(token, "[redacted]");
+        }
+        if let Some(endpoint) = &self.endpoint {
+            let base = endpoint.trim_end_matches('/');
+            if !base.is_empty() {
+                text = text.replace(base, "[endpoint]");
+            }
+            // Also the bare host, which connection errors name.
+            let host = base
+                .strip_prefix("https://")
+                .and_then(|rest| rest.split('/').next())
+                .unwrap_or_default();
+            let host = host.rsplit_once(':').map_or(host, |(name, _)| name);
+            if !host.is_empty() {
+                text = text.replace(host, "[endpoint]");
+            }
+        }
+        text
+    }
+}
+
+impl Storable for Settings {
+    fn to_bytes(&self) -> Cow<'_, [u8]> {
+        Cow::Owned(candid::encode_one(self).expect("settings always encode"))
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        candid::encode_one(&self).expect("settings always encode")
+    }
+
+    // Only this canister writes these: an undecodable one is corrupted state.
+    fn from_bytes(bytes: Cow<[u8]>) -> Self {
+        candid::decode_one(&bytes).expect("stored settings are not valid Candid")
+    }
+
+    const BOUND: Bound = Bound::Unbounded;
+}
+
+thread_local! {
+    static SETTINGS: RefCell<StableBTreeMap<ProviderKey, Settings, Memory>> =
+        RefCell::new(StableBTreeMap::init(memory::region(memory::PROVISION_SETTINGS)));
+}
+
+/// Sets the provider's backend: fields given replace the current ones. The provider's delegates
+/// or controllers; anything refused changes nothing.
 pub fn configure(
     rt: &impl Runtime,
     arg: IronicConfigureArg,
 ) -> Result<IronicSettingsView, ProvisionError> {
-    todo!("{} {arg:?}", rt.time())
+    let caller = rt.caller();
+    let provider = if rt.is_controller(&caller) {
+        // Controllers may configure a provider before it delegated anyone: check the key fully.
+        ProviderKey::parse(&arg.provider).map_err(invalid)?
+    } else {
+        delegation::acting_provider(rt, &arg.provider)
+            .map(|(provider, _)| provider)
+            .map_err(|e| match e {
+                crate::market::MarketError::InvalidKey { message } => invalid(message),
+                _ => ProvisionError::NotAuthorized {
+                    message: "only the provider's delegates and controllers configure its Ironic"
+                        .into(),
+                },
+            })?
+    };
+    let mut settings = get(&provider);
+    if let Some(given) = arg.endpoint {
+        settings.endpoint = if given.is_empty() {
+            None
+        } else {
+            // The messages of `root_url` never quote the endpoint.
+            endpoint::root_url(&given).map_err(invalid)?;
+            Some(given)
+        };
+    }
+    if let Some(microversion) = arg.microversion {
+        check_microversion(&microversion)?;
+        settings.microversion = microversion;
+    }
+    if let Some(token) = arg.auth_token {
+        settings.auth_token = if token.is_empty() {
+            None
+        } else {
+            check_token(&token)?;
+            Some(token)
+        };
+    }
+    if let Some(images) = arg.images {
+        check_images(&images)?;
+        settings.images = images;
+    }
+    SETTINGS.with_borrow_mut(|map| map.insert(provider, settings.clone()));
+    Ok(view_of(&provider, &settings))
 }
 
+/// What anyone may know of the provider's settings.
 pub fn view(provider: &ProviderKeyInput) -> Result<IronicSettingsView, ProvisionError> {
-    todo!("{provider:?}")
+    let provider = ProviderKey::parse_for_lookup(provider).map_err(invalid)?;
+    Ok(view_of(&provider, &get(&provider)))
 }
 
+fn view_of(provider: &ProviderKey, settings: &Settings) -> IronicSettingsView {
+    IronicSettingsView {
+        provider_pem: provider.to_pem(),
+        backend: settings.backend(),
+        credential_set: settings.auth_token.is_some(),
+        images: settings.images.clone(),
+    }
+}
+
+/// The provider's settings, or the defaults: simulated, [`DEFAULT_MICROVERSION`], no token,
+/// any image.
 pub fn get(provider: &ProviderKey) -> Settings {
-    todo!("{provider:?}")
+    SETTINGS
+        .with_borrow(|map| map.get(provider))
+        .unwrap_or_default()
+}
+
+/// The settings of the provider whose stored PEM is `provider_pem`.
+pub fn of_pem(provider_pem: &str) -> Settings {
+    get(&market_store::provider_key(provider_pem))
 }
 
 /// The provider's backend.
 pub fn client<'a, R: Runtime>(rt: &'a R, provider: &ProviderKey) -> AnyIronic<'a, R> {
-    todo!("{} {provider:?}", rt.time())
+    let settings = get(provider);
+    match settings.endpoint {
+        None => AnyIronic::Sim(SimIronic {
+            rt,
+            provider: *provider,
+        }),
+        Some(endpoint) => AnyIronic::Http(HttpIronic {
+            rt,
+            endpoint,
+            microversion: settings.microversion,
+            auth_token: settings.auth_token,
+        }),
+    }
+}
+
+fn check_microversion(text: &str) -> Result<(), ProvisionError> {
+    let minor = text.strip_prefix("1.").unwrap_or_default();
+    if minor.is_empty()
+        || minor.len() > MAX_MINOR_DIGITS
+        || !minor.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(invalid(format!(
+            "microversion must be \"1.N\" with 1 to {MAX_MINOR_DIGITS} digits, \
+             e.g. \"{DEFAULT_MICROVERSION}\""
+        )));
+    }
+    Ok(())
+}
+
+/// The token goes into a header: visible ASCII only (no line breaks to inject headers with).
+/// The message never quotes it.
+fn check_token(token: &str) -> Result<(), ProvisionError> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(invalid(format!(
+            "auth_token must be at most {MAX_TOKEN_BYTES} bytes, got {}",
+            token.len()
+        )));
+    }
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(invalid(
+            "auth_token must be visible ASCII characters without spaces",
+        ));
+    }
+    Ok(())
+}
+
+fn check_images(images: &[String]) -> Result<(), ProvisionError> {
+    if images.len() > MAX_IMAGES {
+        return Err(invalid(format!(
+            "at most {MAX_IMAGES} images, got {}",
+            images.len()
+        )));
+    }
+    for image in images {
+        if image.is_empty() || image.len() > MAX_IMAGE_BYTES {
+            return Err(invalid(format!(
+                "each image must be 1 to {MAX_IMAGE_BYTES} bytes, got {}",
+                image.len()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn invalid(message: impl Into<String>) -> ProvisionError {
+    ProvisionError::InvalidArgument {
+        message: message.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::market::inventory::testing::{act_for, delegate, key_input, pem, OTHER_SECRET};
+    use crate::runtime::FakeRuntime;
+    use candid::Principal;
+
+    const SECRET: [u8; 32] = [7; 32];
+    const TOKEN: &str = "gAAAAAB-secret-token";
+
+    fn admin() -> Principal {
+        Principal::from_slice(&[4; 29])
+    }
+
+    fn arg() -> IronicConfigureArg {
+        IronicConfigureArg {
+            provider: key_input(&SECRET),
+            endpoint: None,
+            microversion: None,
+            auth_token: None,
+            images: None,
+        }
+    }
+
+    fn full() -> IronicConfigureArg {
+        IronicConfigureArg {
+            endpoint: Some("https://ironic.example:6385".into()),
+            microversion: Some("1.78".into()),
+            auth_token: Some(TOKEN.into()),
+            images: Some(vec!["ubuntu-24.04".into()]),
+            ..arg()
+        }
+    }
+
+    fn provider() -> ProviderKey {
+        crate::catalog::signing::provider_of(&SECRET)
+    }
+
+    #[test]
+    fn defaults_are_the_simulated_ironic_with_any_image() {
+        let settings = get(&provider());
+        assert_eq!(settings, Settings::default());
+        assert_eq!(settings.microversion, DEFAULT_MICROVERSION);
+        assert!(settings.allows_image("anything"));
+        let view = view(&key_input(&SECRET)).unwrap();
+        assert_eq!(
+            view,
+            IronicSettingsView {
+                provider_pem: pem(&SECRET),
+                backend: Backend::Simulated,
+                credential_set: false,
+                images: vec![],
+            }
+        );
+        let rt = FakeRuntime::new();
+        assert!(matches!(client(&rt, &provider()), AnyIronic::Sim(_)));
+    }
+
+    #[test]
+    fn delegates_and_controllers_configure_and_nothing_secret_is_shown() {
+        let rt = FakeRuntime::new();
+        act_for(&rt, &SECRET);
+        let view = configure(&rt, full()).unwrap();
+        assert_eq!(view.backend, Backend::Ironic);
+        assert!(view.credential_set);
+        assert_eq!(view.images, ["ubuntu-24.04"]);
+        let shown = format!("{view:?} {:?}", get(&provider()));
+        for secret in ["ironic.example", "1.78", TOKEN] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        let AnyIronic::Http(http) = client(&rt, &provider()) else {
+            panic!("expected the HTTP backend");
+        };
+        assert_eq!(http.endpoint, "https://ironic.example:6385");
+        assert_eq!(http.microversion, "1.78");
+        assert_eq!(http.auth_token.as_deref(), Some(TOKEN));
+
+        // Fields not given stay; "" goes back to the simulated Ironic and clears the token.
+        let back = IronicConfigureArg {
+            endpoint: Some(String::new()),
+            auth_token: Some(String::new()),
+            ..arg()
+        };
+        rt.controllers.borrow_mut().push(admin());
+        rt.caller.set(admin());
+        let view = configure(&rt, back).unwrap();
+        assert_eq!(view.backend, Backend::Simulated);
+        assert!(!view.credential_set);
+        assert_eq!(view.images, ["ubuntu-24.04"]);
+        assert_eq!(get(&provider()).microversion, "1.78");
+        assert!(matches!(client(&rt, &provider()), AnyIronic::Sim(_)));
+    }
+
+    #[test]
+    fn strangers_other_providers_and_bad_values_are_refused_and_change_nothing() {
+        let rt = FakeRuntime::new();
+        act_for(&rt, &SECRET);
+        configure(&rt, full()).unwrap();
+        let before = get(&provider());
+        for who in [Principal::anonymous(), Principal::from_slice(&[3; 29])] {
+            rt.caller.set(who);
+            assert!(matches!(
+                configure(&rt, arg()),
+                Err(ProvisionError::NotAuthorized { .. })
+            ));
+        }
+        act_for(&rt, &OTHER_SECRET);
+        assert_eq!(rt.caller.get(), delegate(&OTHER_SECRET));
+        assert!(matches!(
+            configure(&rt, full()),
+            Err(ProvisionError::NotAuthorized { .. })
+        ));
+        act_for(&rt, &SECRET);
+        let bad = [
+            IronicConfigureArg {
+                endpoint: Some("http://ironic.example".into()),
+                ..full()
+            },
+            IronicConfigureArg {
+                endpoint: Some("https://user:pw@ironic.example".into()),
+                ..full()
+            },
+            IronicConfigureArg {
+                microversion: Some("2.1".into()),
+                ..full()
+            },
+            IronicConfigureArg {
+                microversion: Some("1.".into()),
+                ..full()
+            },
+            IronicConfigureArg {
+                microversion: Some("1.1000".into()),
+                ..full()
+            },
+            IronicConfigureArg {
+                microversion: Some("1.8a".into()),
+                ..full()
+            },
+            IronicConfigureArg {
+                auth_token: Some("a".repeat(MAX_TOKEN_BYTES + 1)),
+                ..full()
+            },
+            IronicConfigureArg {
+                auth_token: Some("token\r\nX-Evil: 1".into()),
+                ..full()
+            },
+            IronicConfigureArg {
+                images: Some(vec!["i".into(); MAX_IMAGES + 1]),
+                ..full()
+            },
+            IronicConfigureArg {
+                images: Some(vec![String::new()]),
+                ..full()
+            },
+            IronicConfigureArg {
+                images: Some(vec!["i".repeat(MAX_IMAGE_BYTES + 1)]),
+                ..full()
+            },
+            IronicConfigureArg {
+                provider: ProviderKeyInput::Raw(vec![1; 31].into()),
+                ..full()
+            },
+        ];
+        for arg in bad {
+            let result = configure(&rt, arg.clone());
+            assert!(
+                matches!(result, Err(ProvisionError::InvalidArgument { .. })),
+                "{result:?}"
+            );
+            let message = format!("{result:?}");
+            assert!(!message.contains("user:pw") && !message.contains("Evil"));
+            assert_eq!(get(&provider()), before);
+        }
+        // The limits themselves are accepted.
+        let edge = IronicConfigureArg {
+            microversion: Some("1.999".into()),
+            auth_token: Some("a".repeat(MAX_TOKEN_BYTES)),
+            images: Some(vec!["i".repeat(MAX_IMAGE_BYTES); MAX_IMAGES]),
+            ..full()
+        };
+        configure(&rt, edge).unwrap();
+        assert!(matches!(
+            view(&ProviderKeyInput::Pem("nope".into())),
+            Err(ProvisionError::InvalidArgument { .. })
+        ));
+    }
+
+    #[test]
+    fn scrub_removes_the_endpoint_and_the_token() {
+        let settings = Settings {
+            endpoint: Some("https://ironic.example:6385/base/".into()),
+            auth_token: Some(TOKEN.into()),
+            ..Settings::default()
+        };
+        let text = format!(
+            "GET https://ironic.example:6385/base/v1/nodes failed: ironic.example refused {TOKEN}"
+        );
+        let clean = settings.scrub(&text);
+        assert!(
+            !clean.contains("ironic.example") && !clean.contains(TOKEN),
+            "{clean}"
+        );
+        assert_eq!(Settings::default().scrub("as is"), "as is");
+    }
 }

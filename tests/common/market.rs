@@ -386,13 +386,23 @@ impl Market {
         self.advance(at_ns.saturating_sub(now));
     }
 
+    /// A pez-style item: its leases grant access as a recorded no-op, so these tests see the
+    /// market's own timing (Ironic nodes, provisioned on the way, are in the provision tests).
     pub fn item_input(sku: &str, uuid: &str, attributes: Attributes) -> ItemInput {
         ItemInput {
-            resource_type: "ironic_node".into(),
+            resource_type: "pez_item".into(),
             resource_uuid: uuid.into(),
             sku: sku.into(),
             attributes,
             offering_key: None,
+        }
+    }
+
+    /// An Ironic node: its leases are provisioned through the provider's Ironic.
+    pub fn node_input(sku: &str, uuid: &str, attributes: Attributes) -> ItemInput {
+        ItemInput {
+            resource_type: "ironic_node".into(),
+            ..Self::item_input(sku, uuid, attributes)
         }
     }
 
@@ -405,7 +415,16 @@ impl Market {
 
     /// Registers one item as the provider's delegate.
     pub fn register(&mut self, sku: &str, uuid: &str, attributes: Attributes) -> Item {
-        let arg = self.register_arg(vec![Self::item_input(sku, uuid, attributes)]);
+        self.register_input(Self::item_input(sku, uuid, attributes))
+    }
+
+    /// Registers one Ironic node as the provider's delegate.
+    pub fn register_node(&mut self, sku: &str, uuid: &str, attributes: Attributes) -> Item {
+        self.register_input(Self::node_input(sku, uuid, attributes))
+    }
+
+    fn register_input(&mut self, input: ItemInput) -> Item {
+        let arg = self.register_arg(vec![input]);
         let mut items = self
             .canister
             .inventory_register(self.delegate, arg)

@@ -7,6 +7,7 @@ use ic0_host::driver::{self, Driver};
 use ic0_host::Reject;
 pub use marketplace::api::*;
 
+pub mod ironic;
 pub mod market;
 
 pub const WASM: &str = concat!(
