@@ -24,6 +24,8 @@ pub struct Counters {
     pub outcall_failures: u64,
     /// Manager task runs that asked to be retried later (each is queued again after a backoff).
     pub tasks_retried: u64,
+    /// Cycles HTTPS outcalls cost: attached less refunded.
+    pub outcall_cycles: u64,
 }
 
 /// Names one counter, so callers cannot bump the wrong field by position.
@@ -35,6 +37,7 @@ pub enum Counter {
     Outcalls,
     OutcallFailures,
     TasksRetried,
+    OutcallCycles,
 }
 
 impl Counters {
@@ -46,6 +49,7 @@ impl Counters {
             Counter::Outcalls => &mut self.outcalls,
             Counter::OutcallFailures => &mut self.outcall_failures,
             Counter::TasksRetried => &mut self.tasks_retried,
+            Counter::OutcallCycles => &mut self.outcall_cycles,
         }
     }
 }
@@ -63,6 +67,7 @@ impl Storable for Counters {
             self.outcalls,
             self.outcall_failures,
             self.tasks_retried,
+            self.outcall_cycles,
         ]
         .iter()
         .flat_map(|n| n.to_le_bytes())
@@ -79,6 +84,7 @@ impl Storable for Counters {
             outcalls: next(),
             outcall_failures: next(),
             tasks_retried: next(),
+            outcall_cycles: next(),
         }
     }
 
@@ -142,6 +148,7 @@ mod tests {
             outcalls: 4,
             outcall_failures: 5,
             tasks_retried: 6,
+            outcall_cycles: 7,
         };
         assert_eq!(Counters::from_bytes(counters.to_bytes()), counters);
         let old = Counters::from_bytes(Cow::Owned(9u64.to_le_bytes().to_vec()));

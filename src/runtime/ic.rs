@@ -1,6 +1,7 @@
 //! [`Runtime`] on the Internet Computer.
 
 use super::{OutcallError, Runtime};
+use crate::counters::{self, Counter};
 use candid::Principal;
 use ic_cdk::api;
 use ic_cdk::call::{Error as CallError, RejectCode};
@@ -74,10 +75,13 @@ impl Runtime for IcRuntime {
         &self,
         request: HttpRequestArgs,
     ) -> Result<HttpRequestResult, OutcallError> {
-        HttpRequest::from_args(request)
-            .send()
-            .await
-            .map_err(OutcallError::from)
+        let request = HttpRequest::from_args(request);
+        let attached = request.get_cost();
+        let result = request.send().await;
+        // What the outcall cost: the reservation `send` attached, less what came back.
+        let spent = attached.saturating_sub(api::msg_cycles_refunded());
+        counters::add(Counter::OutcallCycles, u64::try_from(spent).unwrap_or(u64::MAX));
+        result.map_err(OutcallError::from)
     }
 }
 
