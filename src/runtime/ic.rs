@@ -80,7 +80,10 @@ impl Runtime for IcRuntime {
         let result = request.send().await;
         // What the outcall cost: the reservation `send` attached, less what came back.
         let spent = attached.saturating_sub(api::msg_cycles_refunded());
-        counters::add(Counter::OutcallCycles, u64::try_from(spent).unwrap_or(u64::MAX));
+        counters::add(
+            Counter::OutcallCycles,
+            u64::try_from(spent).unwrap_or(u64::MAX),
+        );
         result.map_err(OutcallError::from)
     }
 }
