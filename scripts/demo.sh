@@ -2,9 +2,10 @@
 # Builds the canister and runs a short scenario on the local runner `mkt` (runner/), in a
 # temporary state directory: deploy, status, an Ironic discovery that fails with a typed error
 # (the runner makes no network requests), then the market: a provider delegates an operator,
-# registers a server and offers it, a consumer requests offers, accepts one, and the lease runs
-# on the canister's timer (credentials sealed to the lessee and opened by it) to its end; an
-# upgrade, and status again showing the state was kept.
+# registers a server (an Ironic node) and offers it, a consumer requests offers, accepts one,
+# and the lease runs on the canister's timer, its node deployed and later undeployed through the
+# simulated Ironic (credentials sealed to the lessee and opened by it) to its end; an upgrade,
+# and status again showing the state was kept.
 #
 #   scripts/demo.sh              build with scripts/build.sh, then run the scenario
 #   scripts/demo.sh --no-build   run it on the wasm already in target/wasm
@@ -83,12 +84,16 @@ lessee="$("$bin" lessee show --key "$state/lessee.key")"
 mkt call execution_accept "(record { execution_id = 1; lessee_key = $lessee })" --caller "$alice"
 mkt advance-time 1m
 mkt call contract_get '(1)' --caller "$alice"
+# node-1 is an Ironic node: the lease's start deployed it (simulated Ironic, no network here).
+mkt call provision_status '("node-1")' --caller "$alice"
 sealed="$("$bin" provider seal --lessee-key "$lessee" --text 'ssh root@203.0.113.7 (demo credentials)')"
 mkt call lease_set_consumer_meta "(record { provider = $key; execution_id = 1; sealed = $sealed })" --caller "$ops"
 mkt lessee open --key "$state/lessee.key" --execution 1 --caller "$alice"
 mkt call lease_get '(1)' --caller "$alice"
 mkt advance-time 2h
 mkt call execution_get '(1)' --caller "$alice"
+# Its end undeployed and cleaned the node.
+mkt call provision_status '("node-1")' --caller "$alice"
 mkt call audit_log '(record { entity = opt variant { Execution = 1 } })' --caller "$alice"
 mkt call status
 mkt upgrade
