@@ -91,7 +91,7 @@ fn discovers_the_api_versions_through_a_replicated_get_and_the_transform() {
     // Cycles are attached for the worst case and the rest refunded: the cost is accounted,
     // and it is less than the balance that paid for it.
     assert!(counters.outcall_cycles > 0, "{counters:?}");
-    assert!(candid::Nat::from(counters.outcall_cycles) < canister.status().cycles_balance);
+    assert!(counters.outcall_cycles < canister.status().cycles_balance);
 }
 
 #[test]
