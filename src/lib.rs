@@ -10,9 +10,11 @@ mod auth;
 mod candid_io;
 pub mod catalog;
 mod config;
+pub mod costs;
 mod counters;
 mod cycles;
 mod fields;
+pub mod http;
 mod ironic;
 mod lifecycle;
 mod manager;
@@ -75,6 +77,16 @@ fn status() -> Status {
     status::status(&IcRuntime)
 }
 
+/// The HTTP gateway's entry: `/health`, `/metrics` (Prometheus), `/search` and
+/// `/offerings/<provider>/<key>` (JSON); see [`http`]. Responses are not certified, so the
+/// gateway serves them only on the raw domain (`<canister id>.raw.icp0.io`). A malformed
+/// request is a 400 response, never a trap.
+#[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(query)]
+fn http_request(request: Checked<http::HttpRequest>) -> http::HttpResponse {
+    http::handle(&IcRuntime, request.0)
+}
+
 /// Asks an Ironic endpoint which API microversions it supports. Controllers only.
 #[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(update)]
@@ -86,6 +98,15 @@ async fn ironic_discover(arg: Checked<IronicDiscoverArg>) -> Result<IronicApi, I
         .0
         .map_err(|message| IronicError::InvalidArgument { message })?;
     ironic::discover(&IcRuntime, arg).await
+}
+
+/// Cycles each operation that makes outcalls attaches at most: `ironic_discover`,
+/// `provision_server`, `provision_refresh`, a lease's deploy and undeploy (0 on the simulated
+/// Ironic). Anyone.
+#[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(query)]
+fn outcall_costs(arg: Checked<costs::OutcallCostsArg>) -> costs::OutcallCostsResult {
+    costs::outcall_costs(&IcRuntime, arg.0.map_err(invalid_provision_arg)?)
 }
 
 /// The transform of `ironic_discover`'s outcall; the name is referenced by `ironic`.

@@ -11,6 +11,7 @@
 
 mod market;
 mod native;
+mod progress;
 mod report;
 mod wasm;
 

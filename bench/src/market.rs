@@ -3,6 +3,7 @@
 //! the `products` view, one manager timer message ending a batch of leases, and an upgrade.
 //! Deterministic for a given wasm and scale.
 
+use crate::progress;
 use crate::report::{human, Report};
 use candid::utils::ArgumentEncoder;
 use candid::{CandidType, Deserialize, Principal};
@@ -176,6 +177,7 @@ fn loaded(items: u32, report: &mut Report) -> (Host, Vec<u8>) {
     let mut registered: Vec<Item> = Vec::with_capacity(items as usize);
     let mut register_instructions = 0;
     let inputs: Vec<ItemInput> = (0..u64::from(items)).map(item_input).collect();
+    let bar = progress::bar(u64::from(items), "market: registering items");
     for chunk in inputs.chunks(PER_CALL) {
         let arg = InventoryRegisterArg {
             provider: provider(),
@@ -185,13 +187,16 @@ fn loaded(items: u32, report: &mut Report) -> (Host, Vec<u8>) {
             update(&mut host, delegate(), "inventory_register", (arg,));
         registered.extend(reply.expect("inventory_register"));
         register_instructions += instructions;
+        bar.inc(chunk.len() as u64);
     }
+    bar.finish_and_clear();
     let now = host.time();
     let offers: Vec<OfferInput> = registered
         .iter()
         .flat_map(|item| (0..OFFERS_PER_ITEM).map(move |k| offer_input(item, k, now)))
         .collect();
     let mut offer_instructions = 0;
+    let bar = progress::bar(offers.len() as u64, "market: creating offers");
     for chunk in offers.chunks(PER_CALL) {
         let arg = OffersCreateArg {
             provider: provider(),
@@ -201,7 +206,9 @@ fn loaded(items: u32, report: &mut Report) -> (Host, Vec<u8>) {
             update(&mut host, delegate(), "offers_create", (arg,));
         assert_eq!(reply.expect("offers_create").len(), chunk.len());
         offer_instructions += instructions;
+        bar.inc(chunk.len() as u64);
     }
+    bar.finish_and_clear();
     report.info(
         format!("wasm instructions per registered item [{}]", scale(items)),
         human((register_instructions / u64::from(items)) as f64),
@@ -338,10 +345,14 @@ fn manager_batch(host: &mut Host, items: u32, report: &mut Report) {
     let start = host.time();
     // `run` took one lease at this instant already.
     let leases = BATCH_LEASES.min(items / 10).max(2);
+    let bar = progress::bar(u64::from(leases), "market: taking leases");
+    bar.inc(1);
     for i in 1..leases {
         let (execution, _) = lease_by_sku(host, SKUS[i as usize % SKUS.len()]);
         assert_eq!(execution.end_ns, start + DAY_NS);
+        bar.inc(1);
     }
+    bar.finish_and_clear();
     // The leases start, then the offersets' expiries and the stuck checks run: what is due at
     // the end is the leases' ends alone.
     host.tick();

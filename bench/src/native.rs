@@ -1,7 +1,7 @@
 //! Native figures: the canister's own code compiled for this machine, timed by the wall clock.
 
 use crate::report::{human, Report};
-use crate::{Scale, SEED};
+use crate::{progress, Scale, SEED};
 use marketplace::catalog::publish::{self, PublishArg};
 use marketplace::catalog::search;
 use marketplace::catalog::synthetic;
@@ -11,14 +11,23 @@ use std::time::{Duration, Instant};
 pub fn run(scale: Scale, report: &mut Report) {
     let rt = FakeRuntime::new();
     // Providers sign before they send: signing is not part of the import.
+    let providers = u64::from(scale.providers);
+    let bar = progress::bar(providers, "native: signing catalogs");
     let signed: Vec<PublishArg> = synthetic::providers(SEED, scale.providers, scale.per_provider)
-        .map(|provider| crate::signed_replace(&provider, FakeRuntime::CANISTER_ID, 1))
+        .map(|provider| {
+            bar.inc(1);
+            crate::signed_replace(&provider, FakeRuntime::CANISTER_ID, 1)
+        })
         .collect();
+    bar.finish_and_clear();
+    let bar = progress::bar(providers, "native: importing catalogs");
     let start = Instant::now();
     for arg in signed {
         publish::replace(&rt, arg).expect("a synthetic catalog imports");
+        bar.inc(1); // an atomic add; drawing is rate-limited (and off when not a terminal)
     }
     let import = start.elapsed();
+    bar.finish_and_clear();
     let per_100k = 1_000.0 * scale.offerings() as f64 / 100_000.0;
     report.at_most(
         format!(

@@ -31,6 +31,13 @@ fn loaded(scale: Scale) -> (Host, Vec<u8>, u64, usize) {
         .expect("install");
     let stable_before = host.stable_memory().len();
     let mut instructions = 0;
+    let bar = crate::progress::bar(
+        u64::from(scale.providers),
+        &format!(
+            "wasm: importing {} offerings",
+            human(scale.offerings() as f64)
+        ),
+    );
     for provider in synthetic::providers(SEED, scale.providers, scale.per_provider) {
         let arg = crate::signed_replace(&provider, host.canister_id(), 1);
         let reply = host
@@ -39,7 +46,9 @@ fn loaded(scale: Scale) -> (Host, Vec<u8>, u64, usize) {
         let receipt: Result<Receipt, CatalogError> = candid::decode_one(&reply).unwrap();
         receipt.expect("a synthetic catalog imports");
         instructions += host.last_instructions();
+        bar.inc(1);
     }
+    bar.finish_and_clear();
     (host, wasm, instructions, stable_before)
 }
 

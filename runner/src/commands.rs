@@ -126,10 +126,45 @@ pub fn advance_time(dir: &Path, duration: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub fn info(dir: &Path) -> Result<(), String> {
+/// Prints the canister's id, controllers, time, cycles, memory and timer: aligned lines, or
+/// with `json` one object for scripts.
+pub fn info(dir: &Path, json: bool) -> Result<(), String> {
     let state = State::load(dir)?;
-    print_info(&state);
+    if json {
+        let object = info_json(&state);
+        say!(
+            "{}",
+            serde_json::to_string_pretty(&object).map_err(|e| e.to_string())?
+        );
+    } else {
+        print_info(&state);
+    }
     Ok(())
+}
+
+/// `mkt info --json`. Integers follow the `--output json` mapping: JSON numbers up to 2^53,
+/// decimal strings beyond (nanosecond times, cycles); `timer_ns` and `timer` are null when no
+/// timer is set.
+fn info_json(state: &State) -> serde_json::Value {
+    let host = &state.host;
+    let controllers: Vec<String> = host.controllers().iter().map(Principal::to_text).collect();
+    let integer = |n: u128| json::value(&candid::IDLValue::Number(n.to_string()));
+    let (timer_ns, timer) = match host.timer_deadline() {
+        0 => (serde_json::Value::Null, serde_json::Value::Null),
+        at => (integer(at.into()), duration::rfc3339(at).into()),
+    };
+    serde_json::json!({
+        "state_dir": state.dir.display().to_string(),
+        "canister_id": host.canister_id().to_text(),
+        "controllers": controllers,
+        "time": duration::rfc3339(host.time()),
+        "time_ns": integer(host.time().into()),
+        "cycles": integer(host.cycles()),
+        "stable_memory_bytes": integer(host.stable_memory().len() as u128),
+        "heap_bytes": integer(host.heap_bytes() as u128),
+        "timer_ns": timer_ns,
+        "timer": timer,
+    })
 }
 
 /// Moves time to `now + by`, stopping at each timer deadline on the way so that timers run when
@@ -173,7 +208,7 @@ fn parse_caller(host: &Host, text: &str) -> Result<Principal, String> {
     }
 }
 
-fn print_reply(
+pub(crate) fn print_reply(
     interface: &Interface,
     method: &str,
     reply: &[u8],

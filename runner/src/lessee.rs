@@ -42,12 +42,20 @@ pub fn new_key(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Prints the key file's public key as the Candid blob to give as `lessee_key`.
-pub fn show(key: &Path) -> Result<(), String> {
-    say!(
-        "{}",
-        blob_literal(read_secret(key)?.public_key().as_bytes())
-    );
+/// Prints the key file's public key as the Candid blob to give as `lessee_key`, or with `json`
+/// as `{"public_key": hex, "candid": "blob \"…\""}` (either form goes to `--lessee-key`).
+pub fn show(key: &Path, json: bool) -> Result<(), String> {
+    let public = read_secret(key)?.public_key();
+    let literal = blob_literal(public.as_bytes());
+    if json {
+        let object = serde_json::json!({
+            "public_key": hex::encode(public.as_bytes()),
+            "candid": literal,
+        });
+        say!("{object:#}");
+    } else {
+        say!("{literal}");
+    }
     Ok(())
 }
 

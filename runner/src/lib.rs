@@ -18,6 +18,7 @@ pub mod duration;
 pub mod json;
 pub mod lessee;
 pub mod pretty;
+pub mod progress;
 pub mod provider;
 pub mod state;
 

@@ -64,13 +64,17 @@ enum Command {
         /// A principal, `anonymous`, or `controller` (the installer).
         #[arg(long, default_value = "controller")]
         caller: String,
-        #[arg(long, value_enum, default_value_t = Output::Idl)]
-        output: Output,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Move time forward (90s, 5m, 2h, 3d or seconds), running timers as they fall due.
     AdvanceTime { duration: String },
     /// Show the canister's id, controllers, time, cycles, memory and timer.
-    Info,
+    Info {
+        /// One JSON object (numbers beyond 2^53 as decimal strings, as `--output json`).
+        #[arg(long)]
+        json: bool,
+    },
     /// Provider tools: a signing key, signed catalog changes, credentials sealed to a lessee.
     #[command(subcommand)]
     Provider(ProviderCommand),
@@ -89,6 +93,9 @@ enum LesseeCommand {
         /// The lessee's secret key file (from `mkt lessee new-key`).
         #[arg(long)]
         key: PathBuf,
+        /// A JSON object: the key as hex (`public_key`) and as the Candid blob (`candid`).
+        #[arg(long)]
+        json: bool,
     },
     /// Read a lease's credentials from the local canister (`lease_get`) and print them opened.
     Open {
@@ -114,15 +121,26 @@ enum ProviderCommand {
         /// The provider's secret key file.
         #[arg(long)]
         key: PathBuf,
-        #[arg(long)]
+        #[arg(long, conflicts_with = "json")]
         as_arg: bool,
+        /// A JSON object: `pem`, the raw key as hex (`public_key`) and the `candid` argument.
+        #[arg(long)]
+        json: bool,
     },
-    /// Sign a catalog with the key and publish it to the local canister.
+    /// Sign a catalog with the key and publish it to the local canister: in one message, or
+    /// for a catalog over 1.5 MiB (or with --chunked) as a chunked upload, with a progress bar
+    /// on stderr when it is a terminal. The upload is sent as the controller.
     Publish {
         #[command(flatten)]
         change: ChangeArgs,
-        #[arg(long, value_enum, default_value_t = Output::Idl)]
-        output: Output,
+        /// Upload in chunks (catalog_upload_begin/append/commit) whatever the size.
+        #[arg(long)]
+        chunked: bool,
+        /// Bytes per chunk of a chunked upload (at most 2 MiB less 16 KiB).
+        #[arg(long, default_value_t = provider::DEFAULT_CHUNK_BYTES)]
+        chunk_size: usize,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Print the signed argument as Candid text for `dfx canister call --argument-file`.
     Sign {
@@ -168,6 +186,26 @@ enum ProviderCommand {
         #[arg(long)]
         canister: Option<String>,
     },
+}
+
+/// How a reply is printed: `--output FORMAT`, or `--json` for `--output json`.
+#[derive(clap::Args)]
+struct OutputArgs {
+    #[arg(long, value_enum, default_value_t = Output::Idl)]
+    output: Output,
+    /// Print the reply as JSON: short for `--output json`.
+    #[arg(long, conflicts_with = "output")]
+    json: bool,
+}
+
+impl OutputArgs {
+    fn get(&self) -> Output {
+        if self.json {
+            Output::Json
+        } else {
+            self.output
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -233,13 +271,24 @@ fn run(cli: Cli) -> Result<(), String> {
                 Some(hex) => Arg::Hex(hex),
                 None => Arg::Text(args.unwrap_or_else(|| "()".into())),
             };
-            commands::call(dir, did, &method, arg, kind, &caller, output)
+            commands::call(dir, did, &method, arg, kind, &caller, output.get())
         }
         Command::AdvanceTime { duration } => commands::advance_time(dir, &duration),
         Command::Provider(ProviderCommand::NewKey { path }) => provider::new_key(&path),
-        Command::Provider(ProviderCommand::Show { key, as_arg }) => provider::show(&key, as_arg),
-        Command::Provider(ProviderCommand::Publish { change, output }) => {
-            provider::publish(dir, did, &change.change(), output)
+        Command::Provider(ProviderCommand::Show { key, as_arg, json }) => {
+            provider::show(&key, as_arg, json)
+        }
+        Command::Provider(ProviderCommand::Publish {
+            change,
+            chunked,
+            chunk_size,
+            output,
+        }) => {
+            let transfer = provider::Transfer {
+                chunked,
+                chunk_size,
+            };
+            provider::publish(dir, did, &change.change(), transfer, output.get())
         }
         Command::Provider(ProviderCommand::Sign { change, canister }) => {
             provider::sign(dir, &change.change(), canister.as_deref())
@@ -277,12 +326,12 @@ fn run(cli: Cli) -> Result<(), String> {
             provider::seal(&lessee_key, plaintext)
         }
         Command::Lessee(LesseeCommand::NewKey { path }) => lessee::new_key(&path),
-        Command::Lessee(LesseeCommand::Show { key }) => lessee::show(&key),
+        Command::Lessee(LesseeCommand::Show { key, json }) => lessee::show(&key, json),
         Command::Lessee(LesseeCommand::Open {
             key,
             execution,
             caller,
         }) => lessee::open_lease(dir, did, &key, execution, &caller),
-        Command::Info => commands::info(dir),
+        Command::Info { json } => commands::info(dir, json),
     }
 }

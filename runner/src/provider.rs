@@ -2,14 +2,20 @@
 //! local canister or printed as the Candid argument of a `dfx canister call`; and lease
 //! credentials sealed to a lessee's key.
 
+use crate::candid_text::Interface;
 use crate::commands::{self, Arg, CallKind};
-use crate::lessee;
 use crate::state::State;
-use crate::Output;
+use crate::{lessee, progress, Output};
 use candid::types::Label;
 use candid::{IDLArgs, IDLValue, Principal};
+use marketplace::catalog::provider::ProviderKeyInput;
+use marketplace::catalog::publish::CatalogError;
 use marketplace::catalog::signing::{self, Operation};
+use marketplace::catalog::upload::{
+    UploadAppendArg, UploadBeginArg, UploadOperation, UploadProgress, UploadRef,
+};
 use marketplace::market::delegation;
+use serde_bytes::ByteBuf;
 use std::path::Path;
 
 /// Writes a new secret key (hex, readable by the owner only) and prints the public key as PEM.
@@ -27,23 +33,29 @@ pub fn new_key(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Prints the key file's public key as PEM, or as the Candid `ProviderKeyInput` to paste into
-/// a call's argument.
-pub fn show(key: &Path, as_arg: bool) -> Result<(), String> {
-    let pem = signing::provider_of(&read_key(key)?).to_pem();
-    if as_arg {
-        println!(
-            "{}",
-            IDLValue::Variant(candid::types::value::VariantValue(
-                Box::new(candid::types::value::IDLField {
-                    id: Label::Named("Pem".into()),
-                    val: IDLValue::Text(pem),
-                }),
-                0,
-            ))
-        );
+/// Prints the key file's public key as PEM, as the Candid `ProviderKeyInput` to paste into
+/// a call's argument, or with `json` as `{"pem", "public_key" (hex), "candid"}`.
+pub fn show(key: &Path, as_arg: bool, json: bool) -> Result<(), String> {
+    let public = signing::provider_of(&read_key(key)?);
+    let pem = public.to_pem();
+    let arg = IDLValue::Variant(candid::types::value::VariantValue(
+        Box::new(candid::types::value::IDLField {
+            id: Label::Named("Pem".into()),
+            val: IDLValue::Text(pem.clone()),
+        }),
+        0,
+    ));
+    if json {
+        let object = serde_json::json!({
+            "pem": pem,
+            "public_key": hex::encode(public.as_bytes()),
+            "candid": arg.to_string(),
+        });
+        say!("{object:#}");
+    } else if as_arg {
+        say!("{arg}");
     } else {
-        print!("{pem}");
+        say!("{}", pem.trim_end());
     }
     Ok(())
 }
@@ -142,8 +154,53 @@ impl Change<'_> {
     }
 }
 
-/// Signs `change` for the local canister and sends it.
-pub fn publish(dir: &Path, did: &Path, change: &Change<'_>, output: Output) -> Result<(), String> {
+/// Catalogs larger than this are uploaded in chunks: one ingress message holds at most 2 MiB,
+/// the signature and the rest of the argument included.
+pub const CHUNKED_ABOVE_BYTES: u64 = 1536 * 1024;
+/// The chunk size unless told.
+pub const DEFAULT_CHUNK_BYTES: usize = 1024 * 1024;
+/// The largest chunk: 2 MiB less room for the rest of the message.
+pub const MAX_CHUNK_BYTES: usize = 2 * 1024 * 1024 - 16 * 1024;
+
+/// How a change travels: in one message, or in chunks (`catalog_upload_*`).
+#[derive(Clone, Copy)]
+pub struct Transfer {
+    /// Upload in chunks whatever the catalog's size.
+    pub chunked: bool,
+    /// Bytes per chunk; a catalog larger than [`CHUNKED_ABOVE_BYTES`] is chunked anyway.
+    pub chunk_size: usize,
+}
+
+impl Default for Transfer {
+    fn default() -> Self {
+        Self {
+            chunked: false,
+            chunk_size: DEFAULT_CHUNK_BYTES,
+        }
+    }
+}
+
+/// Signs `change` for the local canister and sends it: in one message (`catalog_replace` or
+/// `catalog_upsert`), or for a large catalog (or `transfer.chunked`) as a chunked upload.
+pub fn publish(
+    dir: &Path,
+    did: &Path,
+    change: &Change<'_>,
+    transfer: Transfer,
+    output: Output,
+) -> Result<(), String> {
+    if transfer.chunk_size == 0 || transfer.chunk_size > MAX_CHUNK_BYTES {
+        return Err(format!(
+            "--chunk-size {} is out of range: give 1 to {MAX_CHUNK_BYTES} bytes",
+            transfer.chunk_size
+        ));
+    }
+    let size = std::fs::metadata(change.csv)
+        .map_err(|e| format!("{}: {e}", change.csv.display()))?
+        .len();
+    if transfer.chunked || size > CHUNKED_ABOVE_BYTES {
+        return publish_chunked(dir, did, change, transfer.chunk_size, output);
+    }
     let canister = State::load(dir)?.host.canister_id();
     // Typed against the .did like every call the runner makes.
     let text = change.argument(canister)?.to_string();
@@ -157,6 +214,121 @@ pub fn publish(dir: &Path, did: &Path, change: &Change<'_>, output: Output) -> R
         "anonymous",
         output,
     )
+}
+
+/// The chunked upload: `catalog_upload_begin` (signed over the catalog's SHA-256), the chunks
+/// in order with a progress bar on stderr (a terminal only), then `catalog_upload_commit`, whose
+/// receipt is printed like a direct publish's. The upload belongs to its caller, which may not
+/// be anonymous: the runner sends it as the controller. A refusal on the way (a stale sequence
+/// number, a bad chunk) is printed as the reply that carried it; the state is saved either way.
+fn publish_chunked(
+    dir: &Path,
+    did: &Path,
+    change: &Change<'_>,
+    chunk_size: usize,
+    output: Output,
+) -> Result<(), String> {
+    let secret = read_key(change.key)?;
+    let csv = std::fs::read(change.csv).map_err(|e| format!("{}: {e}", change.csv.display()))?;
+    if csv.is_empty() {
+        return Err(format!("{}: the catalog is empty", change.csv.display()));
+    }
+    let mut state = State::load(dir)?;
+    let interface = Interface::load(did)?;
+    let caller = crate::resolve_caller(&state.host, "controller")?;
+    let seq = change.seq.unwrap_or_else(unix_seconds);
+    let hash = signing::payload_hash(&csv);
+    let (op, operation) = if change.upsert {
+        (Operation::UpsertOfferings, UploadOperation::Upsert)
+    } else {
+        (Operation::ReplaceCatalog, UploadOperation::Replace)
+    };
+    let canister = state.host.canister_id();
+    let begin = UploadBeginArg {
+        provider: ProviderKeyInput::Raw(ByteBuf::from(
+            signing::provider_of(&secret).as_bytes().to_vec(),
+        )),
+        seq,
+        signature: ByteBuf::from(signing::sign(&secret, &canister, op, seq, &hash).to_vec()),
+        operation,
+        total_bytes: csv.len() as u64,
+        sha256: ByteBuf::from(hash.to_vec()),
+    };
+    let result = upload(&mut state, caller, &begin, &csv, chunk_size);
+    let saved = state.finish();
+    let (method, reply) = result?;
+    saved?;
+    commands::print_reply(&interface, method, &reply, output)
+}
+
+/// Runs the upload's messages; returns the reply to print and the method it answers.
+fn upload(
+    state: &mut State,
+    caller: Principal,
+    begin: &UploadBeginArg,
+    csv: &[u8],
+    chunk_size: usize,
+) -> Result<(&'static str, Vec<u8>), String> {
+    const BEGIN: &str = "catalog_upload_begin";
+    const APPEND: &str = "catalog_upload_append";
+    const COMMIT: &str = "catalog_upload_commit";
+    let bar = progress::bytes(csv.len() as u64, "uploading catalog");
+    let mut send = |method: &str, arg: Vec<u8>| {
+        let result = state.host.update(caller, method, &arg);
+        state.host.tick();
+        bar.suspend(|| state.print_log());
+        result.map_err(|reject| format!("{method}: {reject}"))
+    };
+    let reply = send(BEGIN, encode(begin)?)?;
+    let upload_id = match decode::<u64>(BEGIN, &reply)? {
+        Ok(id) => id,
+        Err(_) => {
+            bar.finish_and_clear();
+            return Ok((BEGIN, reply));
+        }
+    };
+    let mut rows = 0;
+    let chunks = csv.chunks(chunk_size);
+    let count = chunks.len();
+    for (index, bytes) in chunks.enumerate() {
+        let arg = UploadAppendArg {
+            upload_id,
+            index: u32::try_from(index).map_err(|_| "too many chunks: raise --chunk-size")?,
+            bytes: ByteBuf::from(bytes.to_vec()),
+        };
+        let reply = send(APPEND, encode(&arg)?)?;
+        match decode::<UploadProgress>(APPEND, &reply)? {
+            Ok(progress) => {
+                bar.set_position(progress.bytes_received);
+                rows = progress.rows_received;
+            }
+            Err(_) => {
+                bar.finish_and_clear();
+                return Ok((APPEND, reply));
+            }
+        }
+    }
+    let reply = send(COMMIT, encode(&UploadRef { upload_id })?)?;
+    bar.finish_and_clear();
+    eprintln!(
+        "uploaded {} bytes in {count} chunk{} of at most {chunk_size} bytes (upload {upload_id}, \
+         {rows} rows)",
+        csv.len(),
+        if count == 1 { "" } else { "s" },
+    );
+    Ok((COMMIT, reply))
+}
+
+fn encode(arg: &impl candid::CandidType) -> Result<Vec<u8>, String> {
+    candid::encode_one(arg).map_err(|e| format!("cannot encode the upload: {e}"))
+}
+
+/// An upload reply: the method's `Ok` value, or the canister's refusal.
+fn decode<T: candid::CandidType + for<'a> candid::Deserialize<'a>>(
+    method: &str,
+    reply: &[u8],
+) -> Result<Result<T, CatalogError>, String> {
+    candid::decode_one(reply).map_err(|e| format!("{method}: unexpected reply: {e}"))
 }
 
 /// Prints the signed argument as Candid text, for `dfx canister call … --argument-file`.

@@ -617,3 +617,212 @@ fn a_provider_seals_credentials_that_only_the_lessee_opens() {
         "{theirs}"
     );
 }
+
+/// The fixture's rows `copies` times over, each copy's keys made distinct (`DC2993-3`).
+fn bigger_catalog(copies: usize) -> String {
+    let fixture = std::fs::read_to_string(
+        repo_root().join("tests/fixtures/serverhunter-offering-example.csv"),
+    )
+    .expect("the fixture");
+    let mut lines = fixture.lines();
+    let mut csv = format!("{}\n", lines.next().expect("a header"));
+    let rows: Vec<&str> = lines.filter(|l| !l.trim().is_empty()).collect();
+    for copy in 0..copies {
+        for row in &rows {
+            // The key is the third cell; the first two are never quoted in the fixture.
+            let mut cells = row.splitn(4, ',');
+            let (name, description, key, rest) = (
+                cells.next().unwrap(),
+                cells.next().unwrap(),
+                cells.next().unwrap(),
+                cells.next().unwrap(),
+            );
+            csv.push_str(&format!("{name},{description},{key}-{copy},{rest}\n"));
+        }
+    }
+    csv
+}
+
+#[test]
+fn a_large_catalog_is_published_in_chunks() {
+    let mkt = Mkt::deployed();
+    let dir = mkt.state.path();
+    let key = dir.join("provider.key");
+    let key = key.to_str().unwrap();
+    let pem = mkt.ok(&["provider", "new-key", key]);
+    let csv_path = dir.join("big.csv");
+    let csv = bigger_catalog(15);
+    assert!(csv.len() > 5 * 4096, "{} bytes", csv.len());
+    std::fs::write(&csv_path, &csv).unwrap();
+    let csv_path = csv_path.to_str().unwrap();
+
+    let publish = |extra: &[&str]| {
+        let mut args = vec!["provider", "publish", "--key", key, "--csv", csv_path];
+        args.extend_from_slice(extra);
+        mkt.run(&args)
+    };
+    let out = publish(&["--seq", "3", "--chunked", "--chunk-size", "4096"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let receipt = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(
+        receipt.contains("offerings = 60 : nat32")
+            && receipt.contains("upserted = 60 : nat32")
+            && receipt.contains("seq = 3 : nat64")
+            && receipt.contains(pem.trim().lines().nth(1).unwrap()),
+        "{receipt}"
+    );
+    // The bar is drawn on a terminal only: captured stderr gets one plain summary line.
+    let err = stderr(&out);
+    let chunks = csv.len().div_ceil(4096);
+    assert!(!err.contains('\x1b'), "escape codes on stderr: {err:?}");
+    assert!(
+        err.contains(&format!("uploaded {} bytes in {chunks} chunks", csv.len()))
+            && err.contains("60 rows"),
+        "{err}"
+    );
+
+    let found = mkt.ok(&[
+        "call",
+        "offerings_search",
+        r#"(record { text = opt "rotterdam"; limit = opt 100 })"#,
+        "--json",
+    ]);
+    let found: Value = serde_json::from_str(&found).expect("JSON");
+    let text = found.to_string();
+    for key in ["DC2993-0", "DC2993-14", "QC1494-5"] {
+        assert!(text.contains(key), "{key} not found: {text}");
+    }
+
+    // An upsert in chunks, its receipt as JSON; a replayed sequence number is refused at begin.
+    let out = publish(&[
+        "--seq",
+        "4",
+        "--upsert",
+        "--chunked",
+        "--chunk-size",
+        "10000",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let receipt: Value = serde_json::from_slice(&out.stdout).expect("JSON receipt");
+    assert_eq!(receipt["Ok"]["seq"], 4, "{receipt}");
+    assert_eq!(receipt["Ok"]["offerings"], 60, "{receipt}");
+    assert_eq!(receipt["Ok"]["unchanged"], 60, "{receipt}");
+    let out = publish(&["--seq", "4", "--chunked"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let replay = String::from_utf8(out.stdout).unwrap();
+    assert!(replay.contains("StaleSequence"), "{replay}");
+
+    // Small catalogs still go in one message unless told; bad chunk sizes are one error line.
+    let receipt = mkt.ok(&[
+        "provider",
+        "publish",
+        "--key",
+        key,
+        "--csv",
+        "tests/fixtures/serverhunter-offering-example.csv",
+        "--seq",
+        "5",
+    ]);
+    assert!(receipt.contains("offerings = 4 : nat32"), "{receipt}");
+    for size in ["0", "3000000"] {
+        let err = mkt.fails(&[
+            "provider",
+            "publish",
+            "--key",
+            key,
+            "--csv",
+            csv_path,
+            "--seq",
+            "6",
+            "--chunked",
+            "--chunk-size",
+            size,
+        ]);
+        assert!(err.contains("--chunk-size"), "{err}");
+    }
+}
+
+#[test]
+fn info_and_key_shows_as_json() {
+    let mkt = Mkt::deployed();
+    let info: Value = serde_json::from_str(&mkt.ok(&["info", "--json"])).expect("info as JSON");
+    let text = mkt.ok(&["info"]);
+    let id = info["canister_id"].as_str().expect("canister_id");
+    assert!(
+        text.contains(&format!("canister id    {id}")),
+        "{info}\n{text}"
+    );
+    let controllers = info["controllers"].as_array().expect("controllers");
+    assert!(
+        !controllers.is_empty() && controllers[0].is_string(),
+        "{info}"
+    );
+    // Nanosecond times exceed 2^53: decimal strings, as `--output json` gives them.
+    let time_ns: u64 = info["time_ns"]
+        .as_str()
+        .and_then(|ns| ns.parse().ok())
+        .unwrap_or_else(|| panic!("time_ns in {info}"));
+    assert_eq!(time_ns, canister_time_ns(&mkt));
+    assert!(info["time"].as_str().unwrap().starts_with("20"), "{info}");
+    assert!(
+        info["cycles"].is_string() || info["cycles"].is_u64(),
+        "{info}"
+    );
+    assert!(info["stable_memory_bytes"].is_u64(), "{info}");
+    assert!(info["heap_bytes"].as_u64().unwrap() > 0, "{info}");
+    assert!(
+        info["timer"].is_string() || info["timer"].is_null(),
+        "{info}"
+    );
+    assert_eq!(
+        info["timer"].is_null(),
+        info["timer_ns"].is_null(),
+        "{info}"
+    );
+    assert!(info["state_dir"].is_string(), "{info}");
+
+    // `--json` is `--output json`; it cannot be combined with another output.
+    assert_eq!(
+        serde_json::from_str::<Value>(&mkt.ok(&["call", "status", "--json"])).unwrap()["version"],
+        mkt.status()["version"]
+    );
+    let out = mkt.run(&["call", "status", "--json", "--output", "hex"]);
+    assert!(!out.status.success());
+
+    let dir = mkt.state.path();
+    let provider_key = dir.join("provider.key");
+    let provider_key = provider_key.to_str().unwrap();
+    let pem = mkt.ok(&["provider", "new-key", provider_key]);
+    let shown: Value =
+        serde_json::from_str(&mkt.ok(&["provider", "show", "--key", provider_key, "--json"]))
+            .expect("provider show as JSON");
+    assert_eq!(shown["pem"].as_str().unwrap().trim(), pem.trim());
+    assert_eq!(
+        mkt.ok(&["provider", "show", "--key", provider_key]),
+        pem,
+        "plain show is the PEM"
+    );
+    let as_arg = mkt.ok(&["provider", "show", "--key", provider_key, "--as-arg"]);
+    assert_eq!(shown["candid"].as_str().unwrap(), as_arg.trim());
+    let raw = shown["public_key"].as_str().unwrap();
+    assert!(
+        raw.len() == 64 && raw.chars().all(|c| c.is_ascii_hexdigit()),
+        "{shown}"
+    );
+
+    let lessee_key = dir.join("lessee.key");
+    let lessee_key = lessee_key.to_str().unwrap();
+    let public = mkt.ok(&["lessee", "new-key", lessee_key]);
+    let shown: Value =
+        serde_json::from_str(&mkt.ok(&["lessee", "show", "--key", lessee_key, "--json"]))
+            .expect("lessee show as JSON");
+    assert_eq!(shown["candid"].as_str().unwrap(), public.trim());
+    // The hex form is what `provider seal --lessee-key` takes too.
+    let hex = shown["public_key"].as_str().unwrap();
+    let sealed = mkt.ok(&["provider", "seal", "--lessee-key", hex, "--text", "x"]);
+    assert!(
+        sealed.starts_with(&format!("record {{ recipient_key = {}", public.trim())),
+        "{sealed}"
+    );
+}

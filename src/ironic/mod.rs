@@ -55,27 +55,9 @@ pub enum IronicError {
 /// Asks the Ironic API at `arg.endpoint` which microversions it supports. The caller has been
 /// authorized by the endpoint.
 pub async fn discover(rt: &impl Runtime, arg: IronicDiscoverArg) -> Result<IronicApi, IronicError> {
-    let url = endpoint::root_url(&arg.endpoint)
-        .map_err(|message| IronicError::InvalidArgument { message })?;
+    let request = root_request(rt.canister_id(), &arg.endpoint)?;
     // Counted once accepted, so refused input leaves every counter as it was.
     counters::bump(Counter::Updates);
-    let request = HttpRequestArgs {
-        url,
-        max_response_bytes: Some(ROOT_MAX_RESPONSE_BYTES),
-        method: HttpMethod::GET,
-        headers: vec![HttpHeader {
-            name: "Accept".into(),
-            value: "application/json".into(),
-        }],
-        transform: Some(TransformContext {
-            function: TransformFunc(Func {
-                principal: rt.canister_id(),
-                method: TRANSFORM_ROOT_METHOD.into(),
-            }),
-            context: vec![],
-        }),
-        ..HttpRequestArgs::default()
-    };
     counters::bump(Counter::Outcalls);
     let result = match rt.http_request(request).await {
         Ok(response) => root::read(&response),
@@ -88,6 +70,33 @@ pub async fn discover(rt: &impl Runtime, arg: IronicDiscoverArg) -> Result<Ironi
         counters::bump(Counter::OutcallFailures);
     }
     result
+}
+
+/// `discover`'s request to `endpoint`'s root (the one place it is built; also used to price
+/// the outcall without making it). `canister` serves the transform.
+pub fn root_request(
+    canister: candid::Principal,
+    endpoint: &str,
+) -> Result<HttpRequestArgs, IronicError> {
+    let url =
+        endpoint::root_url(endpoint).map_err(|message| IronicError::InvalidArgument { message })?;
+    Ok(HttpRequestArgs {
+        url,
+        max_response_bytes: Some(ROOT_MAX_RESPONSE_BYTES),
+        method: HttpMethod::GET,
+        headers: vec![HttpHeader {
+            name: "Accept".into(),
+            value: "application/json".into(),
+        }],
+        transform: Some(TransformContext {
+            function: TransformFunc(Func {
+                principal: canister,
+                method: TRANSFORM_ROOT_METHOD.into(),
+            }),
+            context: vec![],
+        }),
+        ..HttpRequestArgs::default()
+    })
 }
 
 /// The transform of root answers. Only the system calls it with a well-formed argument; anyone

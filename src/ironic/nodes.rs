@@ -338,18 +338,17 @@ impl<R: Runtime> HttpIronic<'_, R> {
         Ok(headers)
     }
 
-    /// Makes one outcall to `{endpoint}/{path}` and reads its transformed answer: the reduced
-    /// body of a 2xx, or the error. `uuid` names the node a 404 is about.
-    async fn call(
+    /// The request for `{endpoint}/{path}`, as [`Self::send`] makes it: the one place that
+    /// builds URLs, headers and bodies, also used to price outcalls without making them.
+    fn request(
         &self,
         call: Call,
         path: &str,
-        uuid: Option<&str>,
         body: Option<serde_json::Value>,
-    ) -> Result<Reduced, ClientError> {
+    ) -> Result<HttpRequestArgs, ClientError> {
         let base = endpoint::root_url(&self.endpoint).map_err(refused)?;
         let headers = self.headers(body.is_some())?;
-        let request = HttpRequestArgs {
+        Ok(HttpRequestArgs {
             url: format!("{base}{path}"),
             max_response_bytes: Some(call.max_response_bytes()),
             method: call.method(),
@@ -364,13 +363,89 @@ impl<R: Runtime> HttpIronic<'_, R> {
             }),
             is_replicated: Some(call.is_replicated()),
             ..HttpRequestArgs::default()
-        };
+        })
+    }
+
+    /// Makes the outcall `request` (built for `call`) and reads its transformed answer: the
+    /// reduced body of a 2xx, or the error. `uuid` names the node a 404 is about.
+    async fn send(
+        &self,
+        call: Call,
+        request: Result<HttpRequestArgs, ClientError>,
+        uuid: Option<&str>,
+    ) -> Result<Reduced, ClientError> {
+        let request = request?;
         counters::bump(Counter::Outcalls);
         let result = read(self.rt.http_request(request).await, call, uuid);
         result.map_err(|e| {
             counters::bump(Counter::OutcallFailures);
             self.scrub(e)
         })
+    }
+
+    /// `list_available`'s request.
+    pub fn list_request(
+        &self,
+        resource_class: Option<&str>,
+    ) -> Result<HttpRequestArgs, ClientError> {
+        let mut path = String::from("v1/nodes?provision_state=available&maintenance=false");
+        if let Some(class) = resource_class {
+            path.push_str("&resource_class=");
+            path.push_str(&encode_query(class));
+        }
+        let _ = write!(path, "&limit={LIST_LIMIT}&fields={FIELDS}");
+        self.request(Call::List, &path, None)
+    }
+
+    /// `node`'s request.
+    pub fn node_request(&self, uuid: &str) -> Result<HttpRequestArgs, ClientError> {
+        let path = self.node_path(uuid, &format!("?fields={FIELDS}"))?;
+        self.request(Call::Node, &path, None)
+    }
+
+    /// `set_instance`'s request.
+    pub fn set_instance_request(
+        &self,
+        uuid: &str,
+        image: &str,
+        lessee: &str,
+    ) -> Result<HttpRequestArgs, ClientError> {
+        let patch = json!([
+            {"op": "add", "path": "/instance_info/image_source", "value": image},
+            {"op": "add", "path": "/lessee", "value": lessee},
+        ]);
+        self.request(Call::Patch, &self.node_path(uuid, "")?, Some(patch))
+    }
+
+    /// `clear_instance`'s request: removes `lessee` and the whole `instance_info` (as Nova does
+    /// at teardown), not just `instance_info/image_source`: JSON patch refuses to remove a
+    /// missing key, so that form would fail with a 400 when retried after a PATCH whose answer
+    /// was lost, whereas every node has these two fields and removing them resets them.
+    pub fn clear_instance_request(&self, uuid: &str) -> Result<HttpRequestArgs, ClientError> {
+        let patch = json!([
+            {"op": "remove", "path": "/lessee"},
+            {"op": "remove", "path": "/instance_info"},
+        ]);
+        self.request(Call::Patch, &self.node_path(uuid, "")?, Some(patch))
+    }
+
+    /// `set_provision_state`'s request.
+    pub fn provision_request(
+        &self,
+        uuid: &str,
+        target: Target,
+        config_drive: Option<&str>,
+    ) -> Result<HttpRequestArgs, ClientError> {
+        let path = self.node_path(uuid, "/states/provision")?;
+        let body = match (target, config_drive) {
+            // The config drive as a document (microversion 1.56): Ironic builds the ISO.
+            (Target::Active, Some(user_data)) => json!({
+                "target": target.as_str(),
+                "configdrive": {"user_data": user_data},
+            }),
+            _ => json!({"target": target.as_str()}),
+        };
+        self.request(Call::Provision, &path, Some(body))
     }
 
     /// `e` without the auth token, should the IC or Ironic have echoed it.
@@ -393,14 +468,6 @@ impl<R: Runtime> HttpIronic<'_, R> {
                 message: clean(message),
             },
         }
-    }
-
-    async fn patch(&self, uuid: &str, patch: serde_json::Value) -> Result<(), ClientError> {
-        let path = self.node_path(uuid, "")?;
-        // A 2xx means Ironic applied the patch; the node it answers with is not needed.
-        self.call(Call::Patch, &path, Some(uuid), Some(patch))
-            .await
-            .map(drop)
     }
 }
 
@@ -457,13 +524,8 @@ fn unexpected(reduced: &Reduced, expected: &str) -> ClientError {
 
 impl<R: Runtime> Ironic for HttpIronic<'_, R> {
     async fn list_available(&self, resource_class: Option<&str>) -> Result<Vec<Node>, ClientError> {
-        let mut path = String::from("v1/nodes?provision_state=available&maintenance=false");
-        if let Some(class) = resource_class {
-            path.push_str("&resource_class=");
-            path.push_str(&encode_query(class));
-        }
-        let _ = write!(path, "&limit={LIST_LIMIT}&fields={FIELDS}");
-        match self.call(Call::List, &path, None, None).await? {
+        let request = self.list_request(resource_class);
+        match self.send(Call::List, request, None).await? {
             // The filters again, in case an Ironic ignored one of them.
             Reduced::Nodes(nodes) => Ok(nodes
                 .into_iter()
@@ -479,37 +541,23 @@ impl<R: Runtime> Ironic for HttpIronic<'_, R> {
     }
 
     async fn node(&self, uuid: &str) -> Result<Node, ClientError> {
-        let path = self.node_path(uuid, &format!("?fields={FIELDS}"))?;
-        match self.call(Call::Node, &path, Some(uuid), None).await? {
+        let request = self.node_request(uuid);
+        match self.send(Call::Node, request, Some(uuid)).await? {
             Reduced::Node(node) => Ok(node),
             other => Err(unexpected(&other, "a node")),
         }
     }
 
+    /// A 2xx means Ironic applied the patch; the node it answers with is not needed.
     async fn set_instance(&self, uuid: &str, image: &str, lessee: &str) -> Result<(), ClientError> {
-        self.patch(
-            uuid,
-            json!([
-                {"op": "add", "path": "/instance_info/image_source", "value": image},
-                {"op": "add", "path": "/lessee", "value": lessee},
-            ]),
-        )
-        .await
+        let request = self.set_instance_request(uuid, image, lessee);
+        self.send(Call::Patch, request, Some(uuid)).await.map(drop)
     }
 
-    /// Removes `lessee` and the whole `instance_info` (as Nova does at teardown), not just
-    /// `instance_info/image_source`: JSON patch refuses to remove a missing key, so that form
-    /// would fail with a 400 when retried after a PATCH whose answer was lost, whereas every
-    /// node has these two fields and removing them resets them.
+    /// See [`HttpIronic::clear_instance_request`].
     async fn clear_instance(&self, uuid: &str) -> Result<(), ClientError> {
-        self.patch(
-            uuid,
-            json!([
-                {"op": "remove", "path": "/lessee"},
-                {"op": "remove", "path": "/instance_info"},
-            ]),
-        )
-        .await
+        let request = self.clear_instance_request(uuid);
+        self.send(Call::Patch, request, Some(uuid)).await.map(drop)
     }
 
     async fn set_provision_state(
@@ -518,16 +566,8 @@ impl<R: Runtime> Ironic for HttpIronic<'_, R> {
         target: Target,
         config_drive: Option<&str>,
     ) -> Result<(), ClientError> {
-        let path = self.node_path(uuid, "/states/provision")?;
-        let body = match (target, config_drive) {
-            // The config drive as a document (microversion 1.56): Ironic builds the ISO.
-            (Target::Active, Some(user_data)) => json!({
-                "target": target.as_str(),
-                "configdrive": {"user_data": user_data},
-            }),
-            _ => json!({"target": target.as_str()}),
-        };
-        self.call(Call::Provision, &path, Some(uuid), Some(body))
+        let request = self.provision_request(uuid, target, config_drive);
+        self.send(Call::Provision, request, Some(uuid))
             .await
             .map(drop)
     }

@@ -92,6 +92,33 @@ impl Runtime for FakeRuntime {
         block_on(crate::manager::run_async(self, task));
     }
 
+    /// A fake price, deterministic and not the IC's: pricing version 1's formula for a
+    /// 13-node subnet (1 node when non-replicated), with the request's bytes counted as
+    /// `cost_http_request_v2` counts them (URL, headers, body, transform name and context), so
+    /// it grows with every byte of the request and with `max_response_bytes` (2 MB if unset).
+    fn outcall_cost(&self, request: &HttpRequestArgs) -> u128 {
+        let nodes: u128 = if request.is_replicated == Some(false) {
+            1
+        } else {
+            13
+        };
+        let headers: usize = request
+            .headers
+            .iter()
+            .map(|h| h.name.len() + h.value.len())
+            .sum();
+        let transform = request
+            .transform
+            .as_ref()
+            .map_or(0, |t| t.function.0.method.len() + t.context.len());
+        let request_bytes =
+            request.url.len() + headers + request.body.as_ref().map_or(0, Vec::len) + transform;
+        let response_bytes = request.max_response_bytes.unwrap_or(2_000_000);
+        (3_000_000 + 60_000 * nodes) * nodes
+            + 400 * nodes * request_bytes as u128
+            + 800 * nodes * u128::from(response_bytes)
+    }
+
     async fn http_request(
         &self,
         request: HttpRequestArgs,

@@ -71,6 +71,11 @@ impl Runtime for IcRuntime {
         ic_cdk::futures::spawn(async move { crate::manager::run_async(&IcRuntime, task).await });
     }
 
+    /// What `HttpRequest::send` attaches: `ic0.cost_http_request_v2` of the request's shape.
+    fn outcall_cost(&self, request: &HttpRequestArgs) -> u128 {
+        HttpRequest::from_args(request.clone()).get_cost()
+    }
+
     async fn http_request(
         &self,
         request: HttpRequestArgs,

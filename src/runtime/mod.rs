@@ -47,6 +47,10 @@ pub trait Runtime {
     /// does not wait for it; see `manager::run_async`.
     fn spawn(&self, task: crate::manager::Task);
 
+    /// The cycles [`Runtime::http_request`] attaches to `request`: its price with the response
+    /// at `max_response_bytes` (the surplus comes back as a refund once it is answered).
+    fn outcall_cost(&self, request: &HttpRequestArgs) -> u128;
+
     /// Makes an HTTPS outcall, paying its cycles from the canister's balance.
     async fn http_request(
         &self,

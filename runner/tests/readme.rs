@@ -1,0 +1,192 @@
+//! The README's walkthrough, run: every ```` ```bash runner ```` block of README.md, in order, in
+//! one bash (`set -euo pipefail`) with `mkt` on PATH and a fresh state directory, so the
+//! documented commands cannot drift from the code. Blocks marked `dfx` need a replica and are
+//! skipped. Needs the wasm built by `scripts/build.sh` (target/wasm/marketplace.wasm.gz).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("runner/ is inside the repository")
+        .to_path_buf()
+}
+
+/// The bodies of the fenced blocks whose info string is exactly `bash runner`, in order.
+fn runner_blocks(readme: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in readme.lines() {
+        match current.as_mut() {
+            None => {
+                let info: Vec<&str> = line
+                    .strip_prefix("```")
+                    .map(|rest| rest.split_whitespace().collect())
+                    .unwrap_or_default();
+                if info == ["bash", "runner"] {
+                    current = Some(String::new());
+                }
+            }
+            Some(body) => {
+                if line.trim_end() == "```" {
+                    blocks.push(current.take().expect("inside a block"));
+                } else {
+                    body.push_str(line);
+                    body.push('\n');
+                }
+            }
+        }
+    }
+    assert!(
+        current.is_none(),
+        "README.md: a `bash runner` block is not closed"
+    );
+    blocks
+}
+
+#[test]
+fn readme_runner_blocks_are_found_in_order() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README.md");
+    let blocks = runner_blocks(&readme);
+    let all = blocks.concat();
+    // Every flow of the walkthrough, in the order a reader follows them.
+    let steps = [
+        "mkt deploy",
+        "mkt provider publish",
+        "offerings_search",
+        "mkt provider delegate",
+        "inventory_register",
+        "offer_create",
+        "offerset_request",
+        "execution_accept",
+        "contract_get",
+        "provision_status",
+        "mkt advance-time 2h",
+        "execution_get",
+        "audit_log",
+    ];
+    let mut from = 0;
+    for step in steps {
+        let at = all[from..]
+            .find(step)
+            .unwrap_or_else(|| panic!("README.md walkthrough: `{step}` missing or out of order"));
+        from += at;
+    }
+}
+
+#[test]
+fn readme_walkthrough_runs_on_the_local_runner() {
+    let root = repo_root();
+    let wasm = root.join("target/wasm/marketplace.wasm.gz");
+    assert!(
+        wasm.is_file(),
+        "{} is missing: build it with `bash scripts/build.sh --marketplace-only` first",
+        wasm.display()
+    );
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let blocks = runner_blocks(&readme);
+    assert!(
+        blocks.len() >= 8,
+        "README.md has {} runner blocks",
+        blocks.len()
+    );
+
+    // The README's commands run from the repository root and write key files to the current
+    // directory: run them in a scratch directory that sees the repository's candid/, target/
+    // and tests/ through symlinks, with the canister's state in a directory of its own.
+    let work = tempfile::tempdir().expect("temp dir");
+    for dir in ["candid", "target", "tests"] {
+        std::os::unix::fs::symlink(root.join(dir), work.path().join(dir)).expect("symlink");
+    }
+    let state = work.path().join("state");
+
+    let mut script = String::from("set -euo pipefail\n");
+    for (i, block) in blocks.iter().enumerate() {
+        script.push_str(&format!("echo '### README runner block {}' >&2\n", i + 1));
+        script.push_str(block);
+    }
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "mkt() {{ \"$MKT_BIN\" \"$@\"; }}\nexport -f mkt\n{script}"
+        ))
+        .current_dir(work.path())
+        .env("MKT_BIN", env!("CARGO_BIN_EXE_mkt"))
+        .env("MKT_STATE", &state)
+        .output()
+        .expect("run bash");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the README walkthrough failed ({}):\n--- stderr (last block marked) ---\n{stderr}\n--- stdout ---\n{stdout}",
+        out.status
+    );
+
+    for expected in [
+        "deployed canister",
+        // offerset_request
+        "result = variant { Yes }",
+        // contract_get after the start
+        "status = variant { Fulfilled }",
+        // provision_status: the deploy, then the undeploy
+        "kind = variant { Deploy }",
+        "provision_state = \"active\"",
+        "kind = variant { Undeploy }",
+        "status = variant { Completed }",
+        // execution_get after the end
+        "phase = variant { Completed }",
+        // the credentials opened by the lessee
+        "ssh root@203.0.113.7",
+        // the audit log
+        "why = \"accepted by the consumer\"",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "the README walkthrough's output lacks `{expected}`:\n{stdout}"
+        );
+    }
+    assert!(!stderr.contains("error:"), "{stderr}");
+    // provision_status prints `status` before `kind`: the deploy and the undeploy both completed.
+    for kind in ["Deploy", "Undeploy"] {
+        let at = stdout
+            .find(&format!("kind = variant {{ {kind} }}"))
+            .unwrap_or_else(|| panic!("no {kind} operation in:\n{stdout}"));
+        let record = &stdout[stdout[..at]
+            .rfind("checked_at_ns")
+            .expect("a provision status")..at];
+        assert!(
+            record.contains("status = variant { Completed }"),
+            "the {kind} operation did not complete:\n{record}"
+        );
+    }
+}
+
+/// dfx.json and icp.yaml deploy with the init argument the walkthrough deploys the runner with.
+#[test]
+fn deploy_configs_name_the_init_argument_file() {
+    let root = repo_root();
+    let dfx: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("dfx.json")).expect("dfx.json"))
+            .expect("dfx.json is JSON");
+    let canister = &dfx["canisters"]["marketplace"];
+    assert_eq!(canister["type"], "custom");
+    assert_eq!(canister["init_arg_file"], "candid/init.did");
+    assert!(
+        canister.get("init_arg").is_none(),
+        "dfx refuses init_arg with init_arg_file"
+    );
+    assert_eq!(canister["metadata"][0]["name"], "candid:service");
+    assert_eq!(canister["metadata"][0]["visibility"], "public");
+    let icp = std::fs::read_to_string(root.join("icp.yaml")).expect("icp.yaml");
+    assert!(
+        icp.contains("init_args:\n      path: candid/init.did\n      format: candid"),
+        "{icp}"
+    );
+    let init = std::fs::read_to_string(root.join("candid/init.did")).expect("candid/init.did");
+    assert!(
+        init.trim_start().starts_with("(") && init.contains("opt record"),
+        "{init}"
+    );
+}

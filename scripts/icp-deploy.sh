@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Builds and deploys the marketplace canister with icp-cli (`icp deploy`, icp.yaml), with the
+# init argument icp.yaml names (candid/init.did: the configuration, every default written out),
+# then prints the canister id and where the Candid UI is.
+#
+#   scripts/icp-deploy.sh                      the `local` environment (`icp network start -d` first)
+#   scripts/icp-deploy.sh --environment ic     mainnet (or an environment of icp.yaml)
+#
+# icp-cli passes init_args at install and, unless upgrade_args are set, at upgrade too: after
+# every deploy the configuration is what the file says.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+environment=local
+while (($#)); do
+    case "$1" in
+        -e | --environment | --network)
+            environment="${2:?icp-deploy.sh: $1 needs a value}"
+            shift 2
+            ;;
+        --environment=* | --network=*)
+            environment="${1#*=}"
+            shift
+            ;;
+        -h | --help)
+            sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+            exit 0
+            ;;
+        *)
+            echo "icp-deploy.sh: unknown argument '$1' (try --help)" >&2
+            exit 2
+            ;;
+    esac
+done
+
+if ! command -v icp >/dev/null 2>&1; then
+    echo "icp-deploy.sh: icp (icp-cli) is not installed (or not on PATH)." >&2
+    echo "  Install it: npm install -g @icp-sdk/icp-cli @icp-sdk/ic-wasm" >&2
+    echo "  (see https://cli.internetcomputer.org), or deploy with dfx: scripts/dfx-deploy.sh" >&2
+    exit 127
+fi
+if [[ ! -f candid/init.did ]]; then
+    echo "icp-deploy.sh: candid/init.did (icp.yaml's init_args) is missing" >&2
+    exit 1
+fi
+
+# icp deploy runs the build steps of icp.yaml (scripts/build.sh --marketplace-only), creates
+# the canister if needed, then installs or upgrades it with init_args.
+icp deploy marketplace --environment "$environment"
+
+id="$(icp canister status marketplace --environment "$environment" --id-only)"
+echo
+echo "marketplace: $id (environment $environment)"
+echo "  icp canister call marketplace status --environment $environment"
+if [[ "$environment" == ic ]]; then
+    echo "  Candid UI: https://a4gq6-oaaaa-aaaab-qaa4q-cai.raw.icp0.io/?id=$id"
+else
+    echo "  Candid UI: open the Candid UI of the network icp deploy printed above with ?id=$id"
+fi
+echo "  (every method with its types and doc comments, read from the wasm's candid:service metadata)"

@@ -1,0 +1,447 @@
+//! `/metrics`: the canister's state in the Prometheus text exposition format 0.0.4.
+//!
+//! Everything is read from what is already kept cheaply: the stable counters, the catalog
+//! store's counts, the market's heap index (item statuses), the task queue and the cycle
+//! samples. Leases by phase are the one exception: executions live only in stable memory, so
+//! they are counted by a scan, and only while there are at most [`MAX_SCANNED_EXECUTIONS`]
+//! of them (a query must stay cheap whatever the state's size).
+
+use crate::counters::{self, Counters};
+use crate::market::types::{ItemStatus, Phase};
+use crate::market::{index, store};
+use crate::runtime::Runtime;
+use crate::{catalog, cycles, manager, memory};
+use std::fmt::Write as _;
+
+/// Executions a `/metrics` request decodes at most to count leases by phase (each is a Candid
+/// record in stable memory, tens of thousands of instructions to read).
+pub const MAX_SCANNED_EXECUTIONS: u64 = 2_000;
+
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+const ITEM_STATUSES: [ItemStatus; 6] = [
+    ItemStatus::Available,
+    ItemStatus::Reserving,
+    ItemStatus::Leased,
+    ItemStatus::Rebuilding,
+    ItemStatus::Maintenance,
+    ItemStatus::Archiving,
+];
+
+const PHASES: [Phase; 11] = [
+    Phase::Offered,
+    Phase::Accepted,
+    Phase::Rejected,
+    Phase::Expired,
+    Phase::Waiting,
+    Phase::Preparing,
+    Phase::Available,
+    Phase::Releasing,
+    Phase::Completed,
+    Phase::Cancelled,
+    Phase::Failed,
+];
+
+/// The values `/metrics` reports, gathered at one point of the message.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Snapshot {
+    pub offerings: u64,
+    pub providers: u64,
+    /// Per [`ITEM_STATUSES`] entry.
+    pub items: [u64; 6],
+    pub open_offers: u64,
+    /// Executions ever created (ids are never reused).
+    pub executions: u64,
+    /// Per [`PHASES`] entry; `None` when there were too many executions to scan.
+    pub leases: Option<[u64; 11]>,
+    pub tasks_queued: u64,
+    pub tasks_overdue: u64,
+    pub tasks_failing: u64,
+    pub stable_memory_bytes: u64,
+    pub heap_bytes: u64,
+    pub cycles_balance: u128,
+    pub cycles_burn_per_day: Option<u128>,
+    pub counters: Counters,
+    /// Instructions this query had executed when the snapshot was complete.
+    pub instructions: u64,
+}
+
+/// Reads every value; the instruction count last, so it covers the gathering.
+pub fn gather(rt: &impl Runtime) -> Snapshot {
+    let mut items = [0u64; 6];
+    index::for_each_sku(|_, statuses| {
+        for (_, status) in statuses {
+            items[status_index(status)] += 1;
+        }
+    });
+    let executions = store::next_execution_id().saturating_sub(1);
+    let leases = (executions <= MAX_SCANNED_EXECUTIONS).then(|| {
+        let mut leases = [0u64; 11];
+        store::for_each_execution(|execution| leases[phase_index(execution.phase)] += 1);
+        leases
+    });
+    let mut snapshot = Snapshot {
+        offerings: catalog::store::offering_count(),
+        providers: catalog::store::provider_count(),
+        items,
+        open_offers: index::len() as u64,
+        executions,
+        leases,
+        tasks_queued: manager::queue_len(),
+        tasks_overdue: manager::overdue(rt.time()),
+        tasks_failing: manager::failing(),
+        stable_memory_bytes: memory::stable_pages().saturating_mul(65_536),
+        heap_bytes: memory::heap_bytes(),
+        cycles_balance: rt.liquid_cycles(),
+        cycles_burn_per_day: cycles::burn_per_day(),
+        counters: counters::get(),
+        instructions: 0,
+    };
+    snapshot.instructions = rt.instructions();
+    snapshot
+}
+
+fn status_index(status: ItemStatus) -> usize {
+    match status {
+        ItemStatus::Available => 0,
+        ItemStatus::Reserving => 1,
+        ItemStatus::Leased => 2,
+        ItemStatus::Rebuilding => 3,
+        ItemStatus::Maintenance => 4,
+        ItemStatus::Archiving => 5,
+    }
+}
+
+fn phase_index(phase: Phase) -> usize {
+    match phase {
+        Phase::Offered => 0,
+        Phase::Accepted => 1,
+        Phase::Rejected => 2,
+        Phase::Expired => 3,
+        Phase::Waiting => 4,
+        Phase::Preparing => 5,
+        Phase::Available => 6,
+        Phase::Releasing => 7,
+        Phase::Completed => 8,
+        Phase::Cancelled => 9,
+        Phase::Failed => 10,
+    }
+}
+
+/// Writes metric families: `# HELP`, `# TYPE`, then the samples, each line "\n"-terminated.
+struct Exposition(String);
+
+impl Exposition {
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.0, "# HELP marketplace_{name} {help}");
+        let _ = writeln!(self.0, "# TYPE marketplace_{name} {kind}");
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl std::fmt::Display) {
+        let _ = write!(self.0, "marketplace_{name}");
+        if !labels.is_empty() {
+            // Label values here are fixed identifiers: nothing to escape.
+            let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+            let _ = write!(self.0, "{{{}}}", labels.join(","));
+        }
+        let _ = writeln!(self.0, " {value}");
+    }
+
+    fn single(&mut self, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
+        self.family(name, kind, help);
+        self.sample(name, &[], value);
+    }
+}
+
+/// The exposition text of `s`.
+pub fn render(s: &Snapshot) -> String {
+    let mut out = Exposition(String::with_capacity(4096));
+    let gauge = "gauge";
+    let counter = "counter";
+
+    out.single(
+        "offerings",
+        gauge,
+        "Offerings in the catalog (visible or not).",
+        s.offerings,
+    );
+    out.single("providers", gauge, "Providers with a catalog.", s.providers);
+    out.family("items", gauge, "Market inventory items by status.");
+    for status in ITEM_STATUSES {
+        let value = s.items[status_index(status)];
+        out.sample("items", &[("status", status.name())], value);
+    }
+    out.single(
+        "open_offers",
+        gauge,
+        "Open offers of offerable items.",
+        s.open_offers,
+    );
+    out.single(
+        "executions",
+        gauge,
+        "Executions (offers in offersets, contracts, leases) ever created.",
+        s.executions,
+    );
+    if let Some(leases) = &s.leases {
+        out.family(
+            "leases",
+            gauge,
+            &format!(
+                "Executions by phase; counted by a scan, so reported only while there are at \
+                 most {MAX_SCANNED_EXECUTIONS} executions (absent above)."
+            ),
+        );
+        for phase in PHASES {
+            let value = leases[phase_index(phase)];
+            out.sample("leases", &[("phase", phase.name())], value);
+        }
+    }
+    out.single(
+        "tasks_queued",
+        gauge,
+        "Manager tasks queued.",
+        s.tasks_queued,
+    );
+    out.single(
+        "tasks_overdue",
+        gauge,
+        "Queued tasks already due but not run yet (counted up to 10000).",
+        s.tasks_overdue,
+    );
+    out.single(
+        "tasks_failing",
+        gauge,
+        "Queued tasks that failed their maximum number of attempts or more; still retried.",
+        s.tasks_failing,
+    );
+    out.single(
+        "stable_memory_bytes",
+        gauge,
+        "Stable memory size in bytes.",
+        s.stable_memory_bytes,
+    );
+    out.single(
+        "heap_bytes",
+        gauge,
+        "Wasm heap size in bytes.",
+        s.heap_bytes,
+    );
+    out.single(
+        "cycles_balance",
+        gauge,
+        "Cycles the canister can spend now (balance less frozen and reserved).",
+        s.cycles_balance,
+    );
+    if let Some(burn) = s.cycles_burn_per_day {
+        out.single(
+            "cycles_burn_per_day",
+            gauge,
+            "Cycles burnt per day, from the balance samples (absent until two are taken).",
+            burn,
+        );
+    }
+    let c = &s.counters;
+    out.single(
+        "updates_total",
+        counter,
+        "Update calls executed.",
+        c.updates,
+    );
+    out.single(
+        "timer_runs_total",
+        counter,
+        "Runs of the manager's timer.",
+        c.timer_runs,
+    );
+    out.single(
+        "tasks_run_total",
+        counter,
+        "Manager tasks executed.",
+        c.tasks_run,
+    );
+    out.single(
+        "tasks_retried_total",
+        counter,
+        "Manager task runs that asked to be retried later.",
+        c.tasks_retried,
+    );
+    out.single(
+        "outcalls_total",
+        counter,
+        "HTTPS outcalls made.",
+        c.outcalls,
+    );
+    out.single(
+        "outcall_failures_total",
+        counter,
+        "Outcalls that gave no usable answer: rejected, non-2xx, or unreadable.",
+        c.outcall_failures,
+    );
+    out.single(
+        "outcall_cycles_total",
+        counter,
+        "Cycles HTTPS outcalls cost: attached less refunded.",
+        c.outcall_cycles,
+    );
+    out.single(
+        "query_instructions",
+        gauge,
+        "Instructions this /metrics query executed to gather its values (performance counter).",
+        s.instructions,
+    );
+    out.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::FakeRuntime;
+
+    fn snapshot() -> Snapshot {
+        Snapshot {
+            offerings: 12,
+            providers: 2,
+            items: [3, 0, 1, 0, 0, 2],
+            open_offers: 4,
+            executions: 5,
+            leases: Some([1, 0, 0, 0, 1, 0, 2, 0, 1, 0, 0]),
+            tasks_queued: 1,
+            tasks_overdue: 0,
+            tasks_failing: 0,
+            stable_memory_bytes: 8 << 20,
+            heap_bytes: 3 << 20,
+            cycles_balance: 10_u128.pow(30),
+            cycles_burn_per_day: Some(2_400),
+            counters: Counters {
+                updates: 7,
+                timer_runs: 3,
+                tasks_run: 2,
+                outcalls: 1,
+                outcall_failures: 1,
+                tasks_retried: 0,
+                outcall_cycles: 123,
+            },
+            instructions: 45_678,
+        }
+    }
+
+    /// Checks the text against the 0.0.4 grammar this module uses: every sample's family has
+    /// its HELP and TYPE before it, names are valid, values are numbers; returns the samples.
+    fn parse(text: &str) -> Vec<(String, f64)> {
+        assert!(text.ends_with('\n'));
+        let mut typed: Vec<String> = Vec::new();
+        let mut helped: Vec<String> = Vec::new();
+        let mut samples = Vec::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# HELP ") {
+                let (name, help) = rest.split_once(' ').unwrap();
+                assert!(!help.is_empty() && !help.contains('\\'), "{line}");
+                helped.push(name.into());
+            } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let (name, kind) = rest.split_once(' ').unwrap();
+                assert!(["gauge", "counter"].contains(&kind), "{line}");
+                assert_eq!(helped.last().map(String::as_str), Some(name), "{line}");
+                assert!(!typed.contains(&name.to_string()), "family {name} twice");
+                if kind == "counter" {
+                    assert!(name.ends_with("_total"), "{line}");
+                }
+                typed.push(name.into());
+            } else {
+                let (series, value) = line.rsplit_once(' ').unwrap();
+                let name = series.split('{').next().unwrap();
+                assert!(name.starts_with("marketplace_"), "{line}");
+                assert!(name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit()));
+                assert_eq!(typed.last().map(String::as_str), Some(name), "{line}");
+                if let Some(labels) = series.strip_prefix(name) {
+                    if !labels.is_empty() {
+                        assert!(labels.starts_with('{') && labels.ends_with('}'), "{line}");
+                        let inner = &labels[1..labels.len() - 1];
+                        let (key, quoted) = inner.split_once('=').unwrap();
+                        assert!(key.bytes().all(|b| b.is_ascii_lowercase()), "{line}");
+                        assert!(quoted.starts_with('"') && quoted.ends_with('"'), "{line}");
+                    }
+                }
+                samples.push((series.to_string(), value.parse::<f64>().unwrap()));
+            }
+        }
+        samples
+    }
+
+    fn value(samples: &[(String, f64)], series: &str) -> Option<f64> {
+        samples.iter().find(|(s, _)| s == series).map(|(_, v)| *v)
+    }
+
+    #[test]
+    fn renders_the_exposition_format() {
+        let text = render(&snapshot());
+        let samples = parse(&text);
+        assert!(text.starts_with(
+            "# HELP marketplace_offerings Offerings in the catalog (visible or not).\n\
+             # TYPE marketplace_offerings gauge\n\
+             marketplace_offerings 12\n"
+        ));
+        let expect = [
+            ("marketplace_offerings", 12.0),
+            ("marketplace_providers", 2.0),
+            ("marketplace_items{status=\"available\"}", 3.0),
+            ("marketplace_items{status=\"reserving\"}", 0.0),
+            ("marketplace_items{status=\"leased\"}", 1.0),
+            ("marketplace_items{status=\"archiving\"}", 2.0),
+            ("marketplace_open_offers", 4.0),
+            ("marketplace_executions", 5.0),
+            ("marketplace_leases{phase=\"OFFERED\"}", 1.0),
+            ("marketplace_leases{phase=\"WAITING\"}", 1.0),
+            ("marketplace_leases{phase=\"PREPARING\"}", 0.0),
+            ("marketplace_leases{phase=\"AVAILABLE\"}", 2.0),
+            ("marketplace_leases{phase=\"COMPLETED\"}", 1.0),
+            ("marketplace_tasks_queued", 1.0),
+            ("marketplace_tasks_overdue", 0.0),
+            ("marketplace_tasks_failing", 0.0),
+            ("marketplace_stable_memory_bytes", 8388608.0),
+            ("marketplace_heap_bytes", 3145728.0),
+            ("marketplace_cycles_balance", 1e30),
+            ("marketplace_cycles_burn_per_day", 2400.0),
+            ("marketplace_updates_total", 7.0),
+            ("marketplace_timer_runs_total", 3.0),
+            ("marketplace_tasks_run_total", 2.0),
+            ("marketplace_tasks_retried_total", 0.0),
+            ("marketplace_outcalls_total", 1.0),
+            ("marketplace_outcall_failures_total", 1.0),
+            ("marketplace_outcall_cycles_total", 123.0),
+            ("marketplace_query_instructions", 45678.0),
+        ];
+        for (series, expected) in expect {
+            assert_eq!(value(&samples, series), Some(expected), "{series}\n{text}");
+        }
+        assert_eq!(samples.len(), 6 + 11 + 19);
+        assert!(text.contains("marketplace_cycles_balance 1000000000000000000000000000000\n"));
+    }
+
+    #[test]
+    fn leases_and_burn_are_absent_when_unknown() {
+        let text = render(&Snapshot {
+            leases: None,
+            cycles_burn_per_day: None,
+            ..snapshot()
+        });
+        let samples = parse(&text);
+        assert!(!text.contains("marketplace_leases"));
+        assert!(!text.contains("marketplace_cycles_burn_per_day"));
+        assert_eq!(samples.len(), 6 + 18);
+    }
+
+    #[test]
+    fn gathers_the_canister_state() {
+        let rt = FakeRuntime::new();
+        rt.liquid_cycles.set(5_000);
+        let snapshot = gather(&rt);
+        assert_eq!(snapshot.cycles_balance, 5_000);
+        assert_eq!(snapshot.leases, Some([0; 11]));
+        assert!(snapshot.stable_memory_bytes > 0);
+        assert_eq!(snapshot.stable_memory_bytes % 65_536, 0);
+        parse(&render(&snapshot));
+    }
+}

@@ -1,0 +1,237 @@
+//! The HTTP interface: `http_request` as the IC HTTP gateway calls it, so a browser, `curl`
+//! or Prometheus can read the canister without a Candid agent.
+//!
+//! | route | reply |
+//! |---|---|
+//! | `GET /health` | `ok` (text/plain), or `{"status":"ok",…}` with `Accept: application/json` |
+//! | `GET /metrics` | Prometheus text format 0.0.4, metrics `marketplace_*` ([`metrics`]) |
+//! | `GET /search?text=…&country=…&city=…&currency=…&min_price=…&max_price=…&sort=…&limit=…&cursor=…` | `{"offerings":[…],"next_cursor":…}`: `offerings_search` with `Format::Json` ([`params`]) |
+//! | `GET /offerings/<provider>/<key>` | the offering as `[{"provider_pubkey_pem":…,"server_offerings_csv":…}]`; `<provider>` is the key's 64 hex digits or its percent-encoded PEM |
+//!
+//! Anything else is a JSON error: 404 for an unknown path, 405 for a method other than GET or
+//! HEAD, 400 for a bad argument or query. The argument is decoded with the quota of
+//! [`crate::candid_io`]: a malformed one is a 400 response, never a trap.
+//!
+//! Responses are **not certified** (certification is out of scope): the gateway serves them
+//! only through the raw domain (`https://<canister id>.raw.icp0.io/…`, or `raw.ic0.app`), and
+//! refuses them on the certified `icp0.io` domain. What they contain is then as trustworthy as
+//! the boundary node and replica that answered, like any query reply.
+
+pub mod metrics;
+pub mod params;
+
+use crate::catalog::csv_format::write_catalog;
+use crate::catalog::encode::{JsonCatalog, Offerings};
+use crate::catalog::provider::ProviderKeyInput;
+use crate::catalog::search::{self, OfferingGetArg, SearchError};
+use crate::runtime::Runtime;
+use candid::{CandidType, Deserialize};
+use serde_bytes::ByteBuf;
+
+/// A request as the HTTP gateway sends it (the gateway's `HttpRequest`).
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct HttpRequest {
+    pub method: String,
+    /// The path and query string, e.g. `/search?text=epyc`.
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: ByteBuf,
+    pub certificate_version: Option<u16>,
+}
+
+/// A response as the HTTP gateway expects it; streaming is never used.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status_code: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: ByteBuf,
+    /// Always null: every route is answered by the query.
+    pub upgrade: Option<bool>,
+}
+
+const JSON: &str = "application/json; charset=utf-8";
+const TEXT: &str = "text/plain; charset=utf-8";
+/// Live values: never reuse them.
+const NO_STORE: &str = "no-store";
+/// Catalog reads: a stale page for a few seconds is fine.
+const SHORT_CACHE: &str = "public, max-age=10";
+
+/// Answers `request`, or a 400 when it could not be decoded.
+pub fn handle(rt: &impl Runtime, request: Result<HttpRequest, String>) -> HttpResponse {
+    let request = match request {
+        Ok(request) => request,
+        Err(message) => return error(400, "InvalidArgument", &message),
+    };
+    let head = request.method.eq_ignore_ascii_case("HEAD");
+    if !(head || request.method.eq_ignore_ascii_case("GET")) {
+        let mut response = error(405, "MethodNotAllowed", "only GET and HEAD are served");
+        response.headers.push(("Allow".into(), "GET, HEAD".into()));
+        return response;
+    }
+    let mut response = route(rt, &request);
+    if head {
+        response.body = ByteBuf::new();
+    }
+    response
+}
+
+fn route(rt: &impl Runtime, request: &HttpRequest) -> HttpResponse {
+    let (path, query_string) = request
+        .url
+        .split_once('?')
+        .unwrap_or((request.url.as_str(), ""));
+    // Segments are decoded one by one, so an encoded "/" (a PEM's) stays inside its segment.
+    let segments: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .collect();
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    match segments.as_slice() {
+        ["health"] => health(request),
+        ["metrics"] => {
+            let body = metrics::render(&metrics::gather(rt));
+            response(200, metrics::CONTENT_TYPE, NO_STORE, body.into_bytes())
+        }
+        ["search"] => match params::search_query(query_string) {
+            Ok(query) => search_reply(search::offerings_search(&query)),
+            Err(message) => error(400, "InvalidArgument", &message),
+        },
+        ["offerings", provider, key] => offering(provider, key),
+        _ => error(
+            404,
+            "NotFound",
+            &format!(
+                "no route for {path}; try /health, /metrics, /search or \
+                 /offerings/<provider>/<key>"
+            ),
+        ),
+    }
+}
+
+fn health(request: &HttpRequest) -> HttpResponse {
+    if accepts_json(request) {
+        let body = serde_json::json!({
+            "status": "ok",
+            "version": env!("CARGO_PKG_VERSION"),
+        });
+        response(200, JSON, NO_STORE, body.to_string().into_bytes())
+    } else {
+        response(200, TEXT, NO_STORE, b"ok".to_vec())
+    }
+}
+
+/// Whether an `Accept` header names JSON (no quality values are weighed).
+fn accepts_json(request: &HttpRequest) -> bool {
+    request.headers.iter().any(|(name, value)| {
+        name.eq_ignore_ascii_case("accept")
+            && value.split(',').any(|media| {
+                let media = media.split(';').next().unwrap_or("").trim();
+                media.eq_ignore_ascii_case("application/json")
+            })
+    })
+}
+
+fn search_reply(page: Result<search::SearchPage, SearchError>) -> HttpResponse {
+    let page = match page {
+        Ok(page) => page,
+        Err(e) => return search_error(e),
+    };
+    let Offerings::Json(offerings) = page.offerings else {
+        return error(500, "Internal", "the search did not answer in JSON");
+    };
+    // The search's own JSON text, spliced in unchanged (it is already valid JSON).
+    let cursor = serde_json::to_string(&page.next_cursor).unwrap_or_else(|_| "null".into());
+    let body = format!("{{\"offerings\":{offerings},\"next_cursor\":{cursor}}}");
+    response(200, JSON, SHORT_CACHE, body.into_bytes())
+}
+
+fn offering(provider: &str, key: &str) -> HttpResponse {
+    let provider = match hex32(provider) {
+        Some(raw) => ProviderKeyInput::Raw(ByteBuf::from(raw.to_vec())),
+        None => ProviderKeyInput::Pem(provider.to_string()),
+    };
+    let arg = OfferingGetArg {
+        provider,
+        key: key.to_string(),
+    };
+    let records = match search::offering_get(&arg) {
+        Ok(records) => records,
+        Err(e) => return search_error(e),
+    };
+    let catalogs: Vec<JsonCatalog> = records
+        .offerings
+        .iter()
+        .map(|view| JsonCatalog {
+            provider_pubkey_pem: records
+                .providers
+                .get(view.provider as usize)
+                .cloned()
+                .unwrap_or_default(),
+            server_offerings_csv: String::from_utf8_lossy(&write_catalog([view
+                .csv_row
+                .as_bytes()]))
+            .into_owned(),
+        })
+        .collect();
+    let body = serde_json::to_vec(&catalogs).unwrap_or_default();
+    response(200, JSON, SHORT_CACHE, body)
+}
+
+/// 64 hex digits as 32 bytes.
+fn hex32(text: &str) -> Option<[u8; 32]> {
+    if text.len() != 64 || !text.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (byte, pair) in out.iter_mut().zip(text.as_bytes().chunks(2)) {
+        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    Some(out)
+}
+
+fn search_error(e: SearchError) -> HttpResponse {
+    let status = match e {
+        SearchError::UnknownProvider | SearchError::UnknownOffering => 404,
+        _ => 400,
+    };
+    let (kind, message) = match &e {
+        SearchError::InvalidArgument { message } => ("InvalidArgument", message.clone()),
+        SearchError::InvalidKey { message } => ("InvalidKey", message.clone()),
+        SearchError::QueryTooLong { max_bytes } => {
+            ("QueryTooLong", format!("at most {max_bytes} bytes"))
+        }
+        SearchError::TooManyTerms { max } => ("TooManyTerms", format!("at most {max} words")),
+        SearchError::PageSizeTooLarge { max } => ("PageSizeTooLarge", format!("limit ≤ {max}")),
+        SearchError::InvalidCursor => ("InvalidCursor", "not a cursor of this query".into()),
+        SearchError::UnknownProvider => ("UnknownProvider", "no such provider".into()),
+        SearchError::UnknownOffering => ("UnknownOffering", "no such offering".into()),
+    };
+    error(status, kind, &message)
+}
+
+/// `{"error": kind, "message": …}` with `status`.
+fn error(status: u16, kind: &str, message: &str) -> HttpResponse {
+    let body = serde_json::json!({ "error": kind, "message": message });
+    response(status, JSON, NO_STORE, body.to_string().into_bytes())
+}
+
+fn response(status: u16, content_type: &str, cache: &str, body: Vec<u8>) -> HttpResponse {
+    HttpResponse {
+        status_code: status,
+        headers: vec![
+            ("Content-Type".into(), content_type.into()),
+            ("Cache-Control".into(), cache.into()),
+            ("X-Content-Type-Options".into(), "nosniff".into()),
+        ],
+        body: ByteBuf::from(body),
+        upgrade: None,
+    }
+}
+
+#[cfg(test)]
+mod tests;
