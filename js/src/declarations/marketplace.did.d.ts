@@ -290,6 +290,36 @@ export type ContractStatus = { 'Open' : null } |
   { 'Fulfilled' : null } |
   { 'Expired' : null };
 /**
+ * An operation that polls Ironic every 10 s until the node arrives. Transient errors are
+ * retried with backoff: a retry repeats its step's calls.
+ */
+export interface CostRange {
+  /**
+   * One poll: a node read.
+   */
+  'per_poll' : bigint,
+  /**
+   * The calls made once and `max_polls` polls.
+   */
+  'max' : bigint,
+  /**
+   * The calls made once, and the one poll that sees the node arrive.
+   */
+  'min' : bigint,
+  /**
+   * Polls of the backend's typical run (simulated: its steps; real: an estimate).
+   */
+  'typical_polls' : bigint,
+  /**
+   * Polls until the market's stuck timeout fails the operation.
+   */
+  'max_polls' : bigint,
+  /**
+   * The calls made once and `typical_polls` polls.
+   */
+  'typical' : bigint,
+}
+/**
  * Activity since install; survives upgrades.
  */
 export interface Counters {
@@ -1010,6 +1040,53 @@ export type OperationStatus = { 'Failed' : null } |
   } |
   { 'InProgress' : null } |
   { 'Completed' : null };
+/**
+ * Cycles each operation attaches at most (its reservations).
+ */
+export interface OutcallCosts {
+  /**
+   * `ironic_discover`, when asked.
+   */
+  'ironic_discover' : [] | [bigint],
+  'provision' : [] | [ProvisionCosts],
+}
+/**
+ * --- outcall costs (src/costs.rs): what each operation that makes outcalls attaches ---
+ * Quotes price the very requests the operations send (ic0.cost_http_request_v2 with the
+ * response at max_response_bytes): reservations, upper bounds; unused cycles are refunded.
+ * A provider on the simulated Ironic makes no outcall: its quotes are 0.
+ * What to price; each part given is answered.
+ */
+export interface OutcallCostsArg {
+  /**
+   * `ironic_discover` of this endpoint.
+   */
+  'ironic_discover' : [] | [IronicDiscoverArg],
+  /**
+   * `provision_server`, `provision_refresh` and a lease's deploy and undeploy on a
+   * provider's backend.
+   */
+  'provision' : [] | [ProvisionCostsArg],
+}
+export type OutcallCostsResult = { 'Ok' : OutcallCosts } |
+  { 'Err' : ProvisionError };
+/**
+ * One outcall and what it attaches.
+ */
+export interface OutcallQuote {
+  'max_response_bytes' : bigint,
+  /**
+   * URL, headers, body and transform, as the IC counts them.
+   */
+  'request_bytes' : bigint,
+  /**
+   * "read_node", "list_available", "set_instance", "provision_active",
+   * "provision_deleted" or "clear_instance".
+   */
+  'call' : string,
+  'cycles' : bigint,
+  'replicated' : boolean,
+}
 export type Phase = { 'Available' : null } |
   { 'Failed' : null } |
   { 'Releasing' : null } |
@@ -1122,6 +1199,58 @@ export interface ProviderOfferingsArg {
    */
   'limit' : [] | [number],
   'format' : [] | [Format],
+}
+export interface ProvisionCosts {
+  /**
+   * A lease's undeploy: ask for `deleted`, poll through cleaning, clear the lessee.
+   */
+  'lease_undeploy' : CostRange,
+  /**
+   * Every distinct outcall priced, to see where the cycles go.
+   */
+  'outcalls' : Array<OutcallQuote>,
+  /**
+   * One node read.
+   */
+  'provision_refresh' : bigint,
+  /**
+   * A lease's deploy (no config drive).
+   */
+  'lease_deploy' : CostRange,
+  /**
+   * The call itself: the node read (or the list) + PATCH + PUT `active`. The deploy it
+   * starts is then polled like a lease's (`lease_deploy.per_poll` each).
+   */
+  'provision_server' : bigint,
+  /**
+   * The provider's backend; every cost of `Simulated` is 0 (no outcall).
+   */
+  'backend' : Backend,
+}
+export interface ProvisionCostsArg {
+  /**
+   * Bytes of cloud-init user data in `provision_server`'s config drive (absent or 0: none),
+   * at most 65536. Priced as plain text: each newline, quote or backslash is one byte more.
+   */
+  'config_drive_bytes' : [] | [bigint],
+  /**
+   * Whose Ironic: its settings choose the backend (the simulated one costs nothing).
+   */
+  'provider' : ProviderKeyInput,
+  /**
+   * Auto-selection's resource class.
+   */
+  'resource_class' : [] | [string],
+  /**
+   * The node (UUID or name); absent prices auto-selection (the list of available nodes,
+   * then a node with a UUID).
+   */
+  'server_id' : [] | [string],
+  'image_id' : string,
+  /**
+   * The lessee the deploy sets on the node (default: the caller's principal as text).
+   */
+  'lessee' : [] | [string],
 }
 /**
  * The seed's error table as typed variants.
@@ -1725,6 +1854,11 @@ export interface _SERVICE {
    * expire.
    */
   'offerset_request' : ActorMethod<[ResourceRequest], MarketOffersetViewResult>,
+  /**
+   * Cycles each operation that makes outcalls attaches at most (0 on the simulated Ironic).
+   * Anyone.
+   */
+  'outcall_costs' : ActorMethod<[OutcallCostsArg], OutcallCostsResult>,
   'policies' : ActorMethod<[], Policies>,
   /**
    * --- market: controllers and the audit log ---

@@ -727,6 +727,49 @@ export const idlFactory = ({ IDL }) => {
     'Ok' : OffersetView,
     'Err' : MarketError,
   });
+  const ProvisionCostsArg = IDL.Record({
+    'config_drive_bytes' : IDL.Opt(IDL.Nat64),
+    'provider' : ProviderKeyInput,
+    'resource_class' : IDL.Opt(IDL.Text),
+    'server_id' : IDL.Opt(IDL.Text),
+    'image_id' : IDL.Text,
+    'lessee' : IDL.Opt(IDL.Text),
+  });
+  const OutcallCostsArg = IDL.Record({
+    'ironic_discover' : IDL.Opt(IronicDiscoverArg),
+    'provision' : IDL.Opt(ProvisionCostsArg),
+  });
+  const CostRange = IDL.Record({
+    'per_poll' : IDL.Nat,
+    'max' : IDL.Nat,
+    'min' : IDL.Nat,
+    'typical_polls' : IDL.Nat64,
+    'max_polls' : IDL.Nat64,
+    'typical' : IDL.Nat,
+  });
+  const OutcallQuote = IDL.Record({
+    'max_response_bytes' : IDL.Nat64,
+    'request_bytes' : IDL.Nat64,
+    'call' : IDL.Text,
+    'cycles' : IDL.Nat,
+    'replicated' : IDL.Bool,
+  });
+  const ProvisionCosts = IDL.Record({
+    'lease_undeploy' : CostRange,
+    'outcalls' : IDL.Vec(OutcallQuote),
+    'provision_refresh' : IDL.Nat,
+    'lease_deploy' : CostRange,
+    'provision_server' : IDL.Nat,
+    'backend' : Backend,
+  });
+  const OutcallCosts = IDL.Record({
+    'ironic_discover' : IDL.Opt(IDL.Nat),
+    'provision' : IDL.Opt(ProvisionCosts),
+  });
+  const OutcallCostsResult = IDL.Variant({
+    'Ok' : OutcallCosts,
+    'Err' : ProvisionError,
+  });
   const Policies = IDL.Record({
     'allowed_images' : IDL.Vec(IDL.Text),
     'max_open_offersets_per_principal' : IDL.Nat32,
@@ -977,6 +1020,11 @@ export const idlFactory = ({ IDL }) => {
         [ResourceRequest],
         [MarketOffersetViewResult],
         [],
+      ),
+    'outcall_costs' : IDL.Func(
+        [OutcallCostsArg],
+        [OutcallCostsResult],
+        ['query'],
       ),
     'policies' : IDL.Func([], [Policies], ['query']),
     'policies_set' : IDL.Func([PoliciesUpdate], [MarketPoliciesResult], []),

@@ -190,6 +190,32 @@ export type ProvisionUnitResult = {
     __kind__: "Err";
     Err: ProvisionError;
 };
+export interface CostRange {
+    /**
+     * One poll: a node read.
+     */
+    per_poll: bigint;
+    /**
+     * The calls made once and `max_polls` polls.
+     */
+    max: bigint;
+    /**
+     * The calls made once, and the one poll that sees the node arrive.
+     */
+    min: bigint;
+    /**
+     * Polls of the backend's typical run (simulated: its steps; real: an estimate).
+     */
+    typical_polls: bigint;
+    /**
+     * Polls until the market's stuck timeout fails the operation.
+     */
+    max_polls: bigint;
+    /**
+     * The calls made once and `typical_polls` polls.
+     */
+    typical: bigint;
+}
 export interface Filters {
     /**
      * One of the offering's operating systems ("centos" finds "CentOs").
@@ -227,6 +253,20 @@ export type UploadBeginResult = {
     __kind__: "Err";
     Err: CatalogError;
 };
+export interface OutcallQuote {
+    max_response_bytes: bigint;
+    /**
+     * URL, headers, body and transform, as the IC counts them.
+     */
+    request_bytes: bigint;
+    /**
+     * "read_node", "list_available", "set_instance", "provision_active",
+     * "provision_deleted" or "clear_instance".
+     */
+    call: string;
+    cycles: bigint;
+    replicated: boolean;
+}
 export interface SealedBox {
     ciphertext: Uint8Array;
     ephemeral_key: Uint8Array;
@@ -307,6 +347,13 @@ export interface Item {
      * The execution (lease) that holds the item now, while Reserving or Leased.
      */
     lease_id?: bigint;
+}
+export interface OutcallCosts {
+    /**
+     * `ironic_discover`, when asked.
+     */
+    ironic_discover?: bigint;
+    provision?: ProvisionCosts;
 }
 export interface Offer {
     id: bigint;
@@ -955,6 +1002,33 @@ export interface InventoryRemoveArg {
     provider: ProviderKeyInput;
     item_id: bigint;
 }
+export interface ProvisionCosts {
+    /**
+     * A lease's undeploy: ask for `deleted`, poll through cleaning, clear the lessee.
+     */
+    lease_undeploy: CostRange;
+    /**
+     * Every distinct outcall priced, to see where the cycles go.
+     */
+    outcalls: Array<OutcallQuote>;
+    /**
+     * One node read.
+     */
+    provision_refresh: bigint;
+    /**
+     * A lease's deploy (no config drive).
+     */
+    lease_deploy: CostRange;
+    /**
+     * The call itself: the node read (or the list) + PATCH + PUT `active`. The deploy it
+     * starts is then polled like a lease's (`lease_deploy.per_poll` each).
+     */
+    provision_server: bigint;
+    /**
+     * The provider's backend; every cost of `Simulated` is 0 (no outcall).
+     */
+    backend: Backend;
+}
 export interface AuditEntry {
     to: string;
     seq: bigint;
@@ -1028,6 +1102,13 @@ export interface CatalogExportArg {
     provider: ProviderKeyInput;
     cursor?: string;
 }
+export type OutcallCostsResult = {
+    __kind__: "Ok";
+    Ok: OutcallCosts;
+} | {
+    __kind__: "Err";
+    Err: ProvisionError;
+};
 export interface Contract {
     id: bigint;
     status: ContractStatus;
@@ -1256,6 +1337,31 @@ export type ProvisionStatusResult = {
     __kind__: "Err";
     Err: ProvisionError;
 };
+export interface ProvisionCostsArg {
+    /**
+     * Bytes of cloud-init user data in `provision_server`'s config drive (absent or 0: none),
+     * at most 65536. Priced as plain text: each newline, quote or backslash is one byte more.
+     */
+    config_drive_bytes?: bigint;
+    /**
+     * Whose Ironic: its settings choose the backend (the simulated one costs nothing).
+     */
+    provider: ProviderKeyInput;
+    /**
+     * Auto-selection's resource class.
+     */
+    resource_class?: string;
+    /**
+     * The node (UUID or name); absent prices auto-selection (the list of available nodes,
+     * then a node with a UUID).
+     */
+    server_id?: string;
+    image_id: string;
+    /**
+     * The lessee the deploy sets on the node (default: the caller's principal as text).
+     */
+    lessee?: string;
+}
 export interface PriceFilter {
     min_minor?: bigint;
     currency: string;
@@ -1421,6 +1527,17 @@ export interface AcceptArg {
      */
     lessee_key: Uint8Array;
     execution_id: bigint;
+}
+export interface OutcallCostsArg {
+    /**
+     * `ironic_discover` of this endpoint.
+     */
+    ironic_discover?: IronicDiscoverArg;
+    /**
+     * `provision_server`, `provision_refresh` and a lease's deploy and undeploy on a
+     * provider's backend.
+     */
+    provision?: ProvisionCostsArg;
 }
 export interface CancelArg {
     execution_id: bigint;
@@ -1830,6 +1947,7 @@ export interface marketplaceInterface {
     offers_list(arg0: OffersListArg): Promise<MarketOfferPageResult>;
     offerset_get(arg0: bigint): Promise<MarketOffersetViewResult>;
     offerset_request(arg0: ResourceRequest): Promise<MarketOffersetViewResult>;
+    outcall_costs(arg0: OutcallCostsArg): Promise<OutcallCostsResult>;
     policies(): Promise<Policies>;
     policies_set(arg0: PoliciesUpdate): Promise<MarketPoliciesResult>;
     products(): Promise<Array<Product>>;
@@ -1841,7 +1959,7 @@ export interface marketplaceInterface {
     provision_status(arg0: string): Promise<ProvisionStatusResult>;
     status(): Promise<Status>;
 }
-import type { Actor as _Actor, Attributes as _Attributes, AuditArg as _AuditArg, AuditEntry as _AuditEntry, AuditPage as _AuditPage, Backend as _Backend, BillingInterval as _BillingInterval, CatalogError as _CatalogError, CatalogExport as _CatalogExport, CatalogExportArg as _CatalogExportArg, CatalogExportResult as _CatalogExportResult, Change as _Change, ChangeKind as _ChangeKind, ChangesArg as _ChangesArg, ChangesPage as _ChangesPage, ChangesResult as _ChangesResult, Config as _Config, Contract as _Contract, ContractStatus as _ContractStatus, Counters as _Counters, CsvError as _CsvError, DelegateArg as _DelegateArg, Delegation as _Delegation, Entity as _Entity, Execution as _Execution, ExecutionPage as _ExecutionPage, ExecutionsListArg as _ExecutionsListArg, Filters as _Filters, Format as _Format, GpuFilter as _GpuFilter, HttpRequest as _HttpRequest, HttpResponse as _HttpResponse, InventoryListArg as _InventoryListArg, InventoryRegisterArg as _InventoryRegisterArg, InventoryRemoveArg as _InventoryRemoveArg, InventorySetStatusArg as _InventorySetStatusArg, IronicApi as _IronicApi, IronicConfigureArg as _IronicConfigureArg, IronicDiscoverResult as _IronicDiscoverResult, IronicError as _IronicError, IronicSettingsResult as _IronicSettingsResult, IronicSettingsView as _IronicSettingsView, Item as _Item, ItemInput as _ItemInput, ItemPage as _ItemPage, ItemStatus as _ItemStatus, Lease as _Lease, LeaseBySkuArg as _LeaseBySkuArg, LeaseTask as _LeaseTask, Level as _Level, MarketAuditPageResult as _MarketAuditPageResult, MarketContractResult as _MarketContractResult, MarketDelegationResult as _MarketDelegationResult, MarketError as _MarketError, MarketExecutionPageResult as _MarketExecutionPageResult, MarketExecutionResult as _MarketExecutionResult, MarketItemPageResult as _MarketItemPageResult, MarketItemResult as _MarketItemResult, MarketItemsResult as _MarketItemsResult, MarketLeaseResult as _MarketLeaseResult, MarketOfferPageResult as _MarketOfferPageResult, MarketOfferResult as _MarketOfferResult, MarketOffersResult as _MarketOffersResult, MarketOffersetViewResult as _MarketOffersetViewResult, MarketPoliciesResult as _MarketPoliciesResult, MarketUnitResult as _MarketUnitResult, Message as _Message, Offer as _Offer, OfferCreateArg as _OfferCreateArg, OfferInput as _OfferInput, OfferPage as _OfferPage, OfferStatus as _OfferStatus, OfferWithdrawArg as _OfferWithdrawArg, OfferingGetArg as _OfferingGetArg, OfferingGetResult as _OfferingGetResult, OfferingRecords as _OfferingRecords, OfferingView as _OfferingView, Offerings as _Offerings, OffersCreateArg as _OffersCreateArg, OffersListArg as _OffersListArg, Offerset as _Offerset, OffersetResult as _OffersetResult, OffersetStatus as _OffersetStatus, OffersetView as _OffersetView, OperationKind as _OperationKind, OperationStatus as _OperationStatus, Phase as _Phase, Policies as _Policies, PoliciesUpdate as _PoliciesUpdate, PriceFilter as _PriceFilter, Product as _Product, ProductType as _ProductType, Property as _Property, ProviderCatalog as _ProviderCatalog, ProviderKeyInput as _ProviderKeyInput, ProviderOfferingsArg as _ProviderOfferingsArg, ProvisionError as _ProvisionError, ProvisionRequest as _ProvisionRequest, ProvisionResponse as _ProvisionResponse, ProvisionServerResult as _ProvisionServerResult, ProvisionStatus as _ProvisionStatus, ProvisionStatusResult as _ProvisionStatusResult, ProvisionUnitResult as _ProvisionUnitResult, PublishArg as _PublishArg, PublishResult as _PublishResult, Receipt as _Receipt, RemoveOfferingsArg as _RemoveOfferingsArg, RemoveProviderArg as _RemoveProviderArg, ResourceRequest as _ResourceRequest, Role as _Role, SealedBox as _SealedBox, SearchError as _SearchError, SearchPage as _SearchPage, SearchQuery as _SearchQuery, SearchResult as _SearchResult, SetConsumerMetaArg as _SetConsumerMetaArg, SetProcurementMetaArg as _SetProcurementMetaArg, SimFailureArg as _SimFailureArg, SortOrder as _SortOrder, Status as _Status, Stock as _Stock, UploadBeginArg as _UploadBeginArg, UploadBeginResult as _UploadBeginResult, UploadOperation as _UploadOperation, UploadProgress as _UploadProgress, UploadProgressResult as _UploadProgressResult, Virtualization as _Virtualization } from "./marketplace.did";
+import type { Actor as _Actor, Attributes as _Attributes, AuditArg as _AuditArg, AuditEntry as _AuditEntry, AuditPage as _AuditPage, Backend as _Backend, BillingInterval as _BillingInterval, CatalogError as _CatalogError, CatalogExport as _CatalogExport, CatalogExportArg as _CatalogExportArg, CatalogExportResult as _CatalogExportResult, Change as _Change, ChangeKind as _ChangeKind, ChangesArg as _ChangesArg, ChangesPage as _ChangesPage, ChangesResult as _ChangesResult, Config as _Config, Contract as _Contract, ContractStatus as _ContractStatus, CostRange as _CostRange, Counters as _Counters, CsvError as _CsvError, DelegateArg as _DelegateArg, Delegation as _Delegation, Entity as _Entity, Execution as _Execution, ExecutionPage as _ExecutionPage, ExecutionsListArg as _ExecutionsListArg, Filters as _Filters, Format as _Format, GpuFilter as _GpuFilter, HttpRequest as _HttpRequest, HttpResponse as _HttpResponse, InventoryListArg as _InventoryListArg, InventoryRegisterArg as _InventoryRegisterArg, InventoryRemoveArg as _InventoryRemoveArg, InventorySetStatusArg as _InventorySetStatusArg, IronicApi as _IronicApi, IronicConfigureArg as _IronicConfigureArg, IronicDiscoverArg as _IronicDiscoverArg, IronicDiscoverResult as _IronicDiscoverResult, IronicError as _IronicError, IronicSettingsResult as _IronicSettingsResult, IronicSettingsView as _IronicSettingsView, Item as _Item, ItemInput as _ItemInput, ItemPage as _ItemPage, ItemStatus as _ItemStatus, Lease as _Lease, LeaseBySkuArg as _LeaseBySkuArg, LeaseTask as _LeaseTask, Level as _Level, MarketAuditPageResult as _MarketAuditPageResult, MarketContractResult as _MarketContractResult, MarketDelegationResult as _MarketDelegationResult, MarketError as _MarketError, MarketExecutionPageResult as _MarketExecutionPageResult, MarketExecutionResult as _MarketExecutionResult, MarketItemPageResult as _MarketItemPageResult, MarketItemResult as _MarketItemResult, MarketItemsResult as _MarketItemsResult, MarketLeaseResult as _MarketLeaseResult, MarketOfferPageResult as _MarketOfferPageResult, MarketOfferResult as _MarketOfferResult, MarketOffersResult as _MarketOffersResult, MarketOffersetViewResult as _MarketOffersetViewResult, MarketPoliciesResult as _MarketPoliciesResult, MarketUnitResult as _MarketUnitResult, Message as _Message, Offer as _Offer, OfferCreateArg as _OfferCreateArg, OfferInput as _OfferInput, OfferPage as _OfferPage, OfferStatus as _OfferStatus, OfferWithdrawArg as _OfferWithdrawArg, OfferingGetArg as _OfferingGetArg, OfferingGetResult as _OfferingGetResult, OfferingRecords as _OfferingRecords, OfferingView as _OfferingView, Offerings as _Offerings, OffersCreateArg as _OffersCreateArg, OffersListArg as _OffersListArg, Offerset as _Offerset, OffersetResult as _OffersetResult, OffersetStatus as _OffersetStatus, OffersetView as _OffersetView, OperationKind as _OperationKind, OperationStatus as _OperationStatus, OutcallCosts as _OutcallCosts, OutcallCostsArg as _OutcallCostsArg, OutcallCostsResult as _OutcallCostsResult, OutcallQuote as _OutcallQuote, Phase as _Phase, Policies as _Policies, PoliciesUpdate as _PoliciesUpdate, PriceFilter as _PriceFilter, Product as _Product, ProductType as _ProductType, Property as _Property, ProviderCatalog as _ProviderCatalog, ProviderKeyInput as _ProviderKeyInput, ProviderOfferingsArg as _ProviderOfferingsArg, ProvisionCosts as _ProvisionCosts, ProvisionCostsArg as _ProvisionCostsArg, ProvisionError as _ProvisionError, ProvisionRequest as _ProvisionRequest, ProvisionResponse as _ProvisionResponse, ProvisionServerResult as _ProvisionServerResult, ProvisionStatus as _ProvisionStatus, ProvisionStatusResult as _ProvisionStatusResult, ProvisionUnitResult as _ProvisionUnitResult, PublishArg as _PublishArg, PublishResult as _PublishResult, Receipt as _Receipt, RemoveOfferingsArg as _RemoveOfferingsArg, RemoveProviderArg as _RemoveProviderArg, ResourceRequest as _ResourceRequest, Role as _Role, SealedBox as _SealedBox, SearchError as _SearchError, SearchPage as _SearchPage, SearchQuery as _SearchQuery, SearchResult as _SearchResult, SetConsumerMetaArg as _SetConsumerMetaArg, SetProcurementMetaArg as _SetProcurementMetaArg, SimFailureArg as _SimFailureArg, SortOrder as _SortOrder, Status as _Status, Stock as _Stock, UploadBeginArg as _UploadBeginArg, UploadBeginResult as _UploadBeginResult, UploadOperation as _UploadOperation, UploadProgress as _UploadProgress, UploadProgressResult as _UploadProgressResult, Virtualization as _Virtualization } from "./marketplace.did";
 export class Marketplace implements marketplaceInterface {
     constructor(private actor: ActorSubclass<_SERVICE>){}
     async audit_log(arg0: AuditArg): Promise<MarketAuditPageResult> {
@@ -2008,45 +2126,49 @@ export class Marketplace implements marketplaceInterface {
         const result = await this.actor.offerset_request(to_candid_ResourceRequest_n238(arg0));
         return from_candid_MarketOffersetViewResult_n226(result);
     }
+    async outcall_costs(arg0: OutcallCostsArg): Promise<OutcallCostsResult> {
+        const result = await this.actor.outcall_costs(to_candid_OutcallCostsArg_n240(arg0));
+        return from_candid_OutcallCostsResult_n244(result);
+    }
     async policies(): Promise<Policies> {
         const result = await this.actor.policies();
         return result;
     }
     async policies_set(arg0: PoliciesUpdate): Promise<MarketPoliciesResult> {
-        const result = await this.actor.policies_set(to_candid_PoliciesUpdate_n240(arg0));
-        return from_candid_MarketPoliciesResult_n242(result);
+        const result = await this.actor.policies_set(to_candid_PoliciesUpdate_n252(arg0));
+        return from_candid_MarketPoliciesResult_n254(result);
     }
     async products(): Promise<Array<Product>> {
         const result = await this.actor.products();
-        return from_candid_vec_n244(result);
+        return from_candid_vec_n256(result);
     }
     async provider_catalog_export(arg0: CatalogExportArg): Promise<CatalogExportResult> {
-        const result = await this.actor.provider_catalog_export(to_candid_CatalogExportArg_n247(arg0));
-        return from_candid_CatalogExportResult_n249(result);
+        const result = await this.actor.provider_catalog_export(to_candid_CatalogExportArg_n259(arg0));
+        return from_candid_CatalogExportResult_n261(result);
     }
     async provider_offerings(arg0: ProviderOfferingsArg): Promise<SearchResult> {
-        const result = await this.actor.provider_offerings(to_candid_ProviderOfferingsArg_n253(arg0));
+        const result = await this.actor.provider_offerings(to_candid_ProviderOfferingsArg_n265(arg0));
         return from_candid_SearchResult_n207(result);
     }
     async provider_remove(arg0: RemoveProviderArg): Promise<PublishResult> {
-        const result = await this.actor.provider_remove(to_candid_RemoveProviderArg_n255(arg0));
+        const result = await this.actor.provider_remove(to_candid_RemoveProviderArg_n267(arg0));
         return from_candid_PublishResult_n57(result);
     }
     async provision_refresh(arg0: string): Promise<ProvisionStatusResult> {
         const result = await this.actor.provision_refresh(arg0);
-        return from_candid_ProvisionStatusResult_n257(result);
+        return from_candid_ProvisionStatusResult_n269(result);
     }
     async provision_server(arg0: ProvisionRequest): Promise<ProvisionServerResult> {
-        const result = await this.actor.provision_server(to_candid_ProvisionRequest_n266(arg0));
-        return from_candid_ProvisionServerResult_n268(result);
+        const result = await this.actor.provision_server(to_candid_ProvisionRequest_n278(arg0));
+        return from_candid_ProvisionServerResult_n280(result);
     }
     async provision_status(arg0: string): Promise<ProvisionStatusResult> {
         const result = await this.actor.provision_status(arg0);
-        return from_candid_ProvisionStatusResult_n257(result);
+        return from_candid_ProvisionStatusResult_n269(result);
     }
     async status(): Promise<Status> {
         const result = await this.actor.status();
-        return from_candid_Status_n272(result);
+        return from_candid_Status_n284(result);
     }
 }
 function from_candid_Actor_n15(value: _Actor): Actor {
@@ -2067,11 +2189,11 @@ function from_candid_BillingInterval_n176(value: _BillingInterval): BillingInter
 function from_candid_CatalogError_n46(value: _CatalogError): CatalogError {
     return from_candid_variant_n47(value);
 }
-function from_candid_CatalogExportResult_n249(value: _CatalogExportResult): CatalogExportResult {
-    return from_candid_variant_n250(value);
+function from_candid_CatalogExportResult_n261(value: _CatalogExportResult): CatalogExportResult {
+    return from_candid_variant_n262(value);
 }
-function from_candid_CatalogExport_n251(value: _CatalogExport): CatalogExport {
-    return from_candid_record_n252(value);
+function from_candid_CatalogExport_n263(value: _CatalogExport): CatalogExport {
+    return from_candid_record_n264(value);
 }
 function from_candid_ChangeKind_n44(value: _ChangeKind): ChangeKind {
     return from_candid_variant_n45(value);
@@ -2175,8 +2297,8 @@ function from_candid_MarketOffersResult_n215(value: _MarketOffersResult): Market
 function from_candid_MarketOffersetViewResult_n226(value: _MarketOffersetViewResult): MarketOffersetViewResult {
     return from_candid_variant_n227(value);
 }
-function from_candid_MarketPoliciesResult_n242(value: _MarketPoliciesResult): MarketPoliciesResult {
-    return from_candid_variant_n243(value);
+function from_candid_MarketPoliciesResult_n254(value: _MarketPoliciesResult): MarketPoliciesResult {
+    return from_candid_variant_n255(value);
 }
 function from_candid_MarketUnitResult_n120(value: _MarketUnitResult): MarketUnitResult {
     return from_candid_variant_n121(value);
@@ -2217,11 +2339,17 @@ function from_candid_OffersetView_n228(value: _OffersetView): OffersetView {
 function from_candid_Offerset_n230(value: _Offerset): Offerset {
     return from_candid_record_n231(value);
 }
-function from_candid_OperationKind_n263(value: _OperationKind): OperationKind {
-    return from_candid_variant_n264(value);
+function from_candid_OperationKind_n275(value: _OperationKind): OperationKind {
+    return from_candid_variant_n276(value);
 }
-function from_candid_OperationStatus_n261(value: _OperationStatus): OperationStatus {
-    return from_candid_variant_n262(value);
+function from_candid_OperationStatus_n273(value: _OperationStatus): OperationStatus {
+    return from_candid_variant_n274(value);
+}
+function from_candid_OutcallCostsResult_n244(value: _OutcallCostsResult): OutcallCostsResult {
+    return from_candid_variant_n245(value);
+}
+function from_candid_OutcallCosts_n246(value: _OutcallCosts): OutcallCosts {
+    return from_candid_record_n247(value);
 }
 function from_candid_Phase_n24(value: _Phase): Phase {
     return from_candid_variant_n25(value);
@@ -2229,23 +2357,26 @@ function from_candid_Phase_n24(value: _Phase): Phase {
 function from_candid_ProductType_n181(value: _ProductType): ProductType {
     return from_candid_variant_n182(value);
 }
-function from_candid_Product_n245(value: _Product): Product {
-    return from_candid_record_n246(value);
+function from_candid_Product_n257(value: _Product): Product {
+    return from_candid_record_n258(value);
+}
+function from_candid_ProvisionCosts_n250(value: _ProvisionCosts): ProvisionCosts {
+    return from_candid_record_n251(value);
 }
 function from_candid_ProvisionError_n132(value: _ProvisionError): ProvisionError {
     return from_candid_variant_n133(value);
 }
-function from_candid_ProvisionResponse_n270(value: _ProvisionResponse): ProvisionResponse {
-    return from_candid_record_n271(value);
+function from_candid_ProvisionResponse_n282(value: _ProvisionResponse): ProvisionResponse {
+    return from_candid_record_n283(value);
 }
-function from_candid_ProvisionServerResult_n268(value: _ProvisionServerResult): ProvisionServerResult {
-    return from_candid_variant_n269(value);
+function from_candid_ProvisionServerResult_n280(value: _ProvisionServerResult): ProvisionServerResult {
+    return from_candid_variant_n281(value);
 }
-function from_candid_ProvisionStatusResult_n257(value: _ProvisionStatusResult): ProvisionStatusResult {
-    return from_candid_variant_n258(value);
+function from_candid_ProvisionStatusResult_n269(value: _ProvisionStatusResult): ProvisionStatusResult {
+    return from_candid_variant_n270(value);
 }
-function from_candid_ProvisionStatus_n259(value: _ProvisionStatus): ProvisionStatus {
-    return from_candid_record_n260(value);
+function from_candid_ProvisionStatus_n271(value: _ProvisionStatus): ProvisionStatus {
+    return from_candid_record_n272(value);
 }
 function from_candid_ProvisionUnitResult_n143(value: _ProvisionUnitResult): ProvisionUnitResult {
     return from_candid_variant_n144(value);
@@ -2265,8 +2396,8 @@ function from_candid_SearchPage_n209(value: _SearchPage): SearchPage {
 function from_candid_SearchResult_n207(value: _SearchResult): SearchResult {
     return from_candid_variant_n208(value);
 }
-function from_candid_Status_n272(value: _Status): Status {
-    return from_candid_record_n273(value);
+function from_candid_Status_n284(value: _Status): Status {
+    return from_candid_record_n285(value);
 }
 function from_candid_Stock_n179(value: _Stock): Stock {
     return from_candid_variant_n180(value);
@@ -2289,10 +2420,13 @@ function from_candid_opt_n17(value: [] | [Principal]): Principal | null {
 function from_candid_opt_n178(value: [] | [number]): number | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n265(value: [] | [number]): number | null {
+function from_candid_opt_n248(value: [] | [bigint]): bigint | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n274(value: [] | [bigint]): bigint | null {
+function from_candid_opt_n249(value: [] | [_ProvisionCosts]): ProvisionCosts | null {
+    return value.length === 0 ? null : from_candid_ProvisionCosts_n250(value[0]);
+}
+function from_candid_opt_n277(value: [] | [number]): number | null {
     return value.length === 0 ? null : value[0];
 }
 function from_candid_opt_n52(value: [] | [string]): string | null {
@@ -2727,7 +2861,43 @@ function from_candid_record_n237(value: {
         project: record_opt_to_undefined(from_candid_opt_n52(value.project))
     };
 }
-function from_candid_record_n246(value: {
+function from_candid_record_n247(value: {
+    ironic_discover: [] | [bigint];
+    provision: [] | [_ProvisionCosts];
+}): {
+    ironic_discover?: bigint;
+    provision?: ProvisionCosts;
+} {
+    return {
+        ironic_discover: record_opt_to_undefined(from_candid_opt_n248(value.ironic_discover)),
+        provision: record_opt_to_undefined(from_candid_opt_n249(value.provision))
+    };
+}
+function from_candid_record_n251(value: {
+    lease_undeploy: _CostRange;
+    outcalls: Array<_OutcallQuote>;
+    provision_refresh: bigint;
+    lease_deploy: _CostRange;
+    provision_server: bigint;
+    backend: _Backend;
+}): {
+    lease_undeploy: CostRange;
+    outcalls: Array<OutcallQuote>;
+    provision_refresh: bigint;
+    lease_deploy: CostRange;
+    provision_server: bigint;
+    backend: Backend;
+} {
+    return {
+        lease_undeploy: value.lease_undeploy,
+        outcalls: value.outcalls,
+        provision_refresh: value.provision_refresh,
+        lease_deploy: value.lease_deploy,
+        provision_server: value.provision_server,
+        backend: from_candid_Backend_n130(value.backend)
+    };
+}
+function from_candid_record_n258(value: {
     sku: string;
     tier_name: string;
     total: number;
@@ -2763,7 +2933,16 @@ function from_candid_record_n246(value: {
         min_price_per_hour: record_opt_to_undefined(from_candid_opt_n9(value.min_price_per_hour))
     };
 }
-function from_candid_record_n252(value: {
+function from_candid_record_n26(value: {
+    messages: Array<_Message>;
+}): {
+    messages: Array<Message>;
+} {
+    return {
+        messages: from_candid_vec_n27(value.messages)
+    };
+}
+function from_candid_record_n264(value: {
     csv: string;
     next_cursor: [] | [string];
     provider_pem: string;
@@ -2778,16 +2957,7 @@ function from_candid_record_n252(value: {
         provider_pem: value.provider_pem
     };
 }
-function from_candid_record_n26(value: {
-    messages: Array<_Message>;
-}): {
-    messages: Array<Message>;
-} {
-    return {
-        messages: from_candid_vec_n27(value.messages)
-    };
-}
-function from_candid_record_n260(value: {
+function from_candid_record_n272(value: {
     checked_at_ns: bigint;
     status: _OperationStatus;
     started_at_ns: bigint;
@@ -2816,20 +2986,20 @@ function from_candid_record_n260(value: {
 } {
     return {
         checked_at_ns: value.checked_at_ns,
-        status: from_candid_OperationStatus_n261(value.status),
+        status: from_candid_OperationStatus_n273(value.status),
         started_at_ns: value.started_at_ns,
         completed_at_ns: record_opt_to_undefined(from_candid_opt_n9(value.completed_at_ns)),
-        kind: from_candid_OperationKind_n263(value.kind),
+        kind: from_candid_OperationKind_n275(value.kind),
         provision_state: value.provision_state,
         operation_id: value.operation_id,
         server_id: value.server_id,
         message: value.message,
         item_id: value.item_id,
-        progress_percent: record_opt_to_undefined(from_candid_opt_n265(value.progress_percent)),
+        progress_percent: record_opt_to_undefined(from_candid_opt_n277(value.progress_percent)),
         execution_id: record_opt_to_undefined(from_candid_opt_n9(value.execution_id))
     };
 }
-function from_candid_record_n271(value: {
+function from_candid_record_n283(value: {
     status: _OperationStatus;
     server_name: string;
     started_at_ns: bigint;
@@ -2847,7 +3017,7 @@ function from_candid_record_n271(value: {
     item_id: bigint;
 } {
     return {
-        status: from_candid_OperationStatus_n261(value.status),
+        status: from_candid_OperationStatus_n273(value.status),
         server_name: value.server_name,
         started_at_ns: value.started_at_ns,
         operation_id: value.operation_id,
@@ -2856,7 +3026,7 @@ function from_candid_record_n271(value: {
         item_id: value.item_id
     };
 }
-function from_candid_record_n273(value: {
+function from_candid_record_n285(value: {
     cycles_balance: bigint;
     stable_memory_pages: bigint;
     task_queue_len: bigint;
@@ -2887,7 +3057,7 @@ function from_candid_record_n273(value: {
         task_queue_len: value.task_queue_len,
         next_task_due: record_opt_to_undefined(from_candid_opt_n9(value.next_task_due)),
         tasks_overdue: value.tasks_overdue,
-        cycles_burn_per_day: record_opt_to_undefined(from_candid_opt_n274(value.cycles_burn_per_day)),
+        cycles_burn_per_day: record_opt_to_undefined(from_candid_opt_n248(value.cycles_burn_per_day)),
         version: value.version,
         counters: value.counters,
         config: value.config,
@@ -4142,23 +4312,23 @@ function from_candid_variant_n235(value: {
 }): OffersetResult {
     return "No" in value ? OffersetResult.No : "Yes" in value ? OffersetResult.Yes : value;
 }
-function from_candid_variant_n243(value: {
-    Ok: _Policies;
+function from_candid_variant_n245(value: {
+    Ok: _OutcallCosts;
 } | {
-    Err: _MarketError;
+    Err: _ProvisionError;
 }): {
     __kind__: "Ok";
-    Ok: Policies;
+    Ok: OutcallCosts;
 } | {
     __kind__: "Err";
-    Err: MarketError;
+    Err: ProvisionError;
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: value.Ok
+        Ok: from_candid_OutcallCosts_n246(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_MarketError_n18(value.Err)
+        Err: from_candid_ProvisionError_n132(value.Err)
     } : value;
 }
 function from_candid_variant_n25(value: {
@@ -4186,7 +4356,26 @@ function from_candid_variant_n25(value: {
 }): Phase {
     return "Available" in value ? Phase.Available : "Failed" in value ? Phase.Failed : "Releasing" in value ? Phase.Releasing : "Rejected" in value ? Phase.Rejected : "Offered" in value ? Phase.Offered : "Accepted" in value ? Phase.Accepted : "Waiting" in value ? Phase.Waiting : "Preparing" in value ? Phase.Preparing : "Cancelled" in value ? Phase.Cancelled : "Completed" in value ? Phase.Completed : "Expired" in value ? Phase.Expired : value;
 }
-function from_candid_variant_n250(value: {
+function from_candid_variant_n255(value: {
+    Ok: _Policies;
+} | {
+    Err: _MarketError;
+}): {
+    __kind__: "Ok";
+    Ok: Policies;
+} | {
+    __kind__: "Err";
+    Err: MarketError;
+} {
+    return "Ok" in value ? {
+        __kind__: "Ok",
+        Ok: value.Ok
+    } : "Err" in value ? {
+        __kind__: "Err",
+        Err: from_candid_MarketError_n18(value.Err)
+    } : value;
+}
+function from_candid_variant_n262(value: {
     Ok: _CatalogExport;
 } | {
     Err: _SearchError;
@@ -4199,13 +4388,13 @@ function from_candid_variant_n250(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_CatalogExport_n251(value.Ok)
+        Ok: from_candid_CatalogExport_n263(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_SearchError_n185(value.Err)
     } : value;
 }
-function from_candid_variant_n258(value: {
+function from_candid_variant_n270(value: {
     Ok: _ProvisionStatus;
 } | {
     Err: _ProvisionError;
@@ -4218,13 +4407,13 @@ function from_candid_variant_n258(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_ProvisionStatus_n259(value.Ok)
+        Ok: from_candid_ProvisionStatus_n271(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_ProvisionError_n132(value.Err)
     } : value;
 }
-function from_candid_variant_n262(value: {
+function from_candid_variant_n274(value: {
     Failed: null;
 } | {
     Accepted: null;
@@ -4235,14 +4424,14 @@ function from_candid_variant_n262(value: {
 }): OperationStatus {
     return "Failed" in value ? OperationStatus.Failed : "Accepted" in value ? OperationStatus.Accepted : "InProgress" in value ? OperationStatus.InProgress : "Completed" in value ? OperationStatus.Completed : value;
 }
-function from_candid_variant_n264(value: {
+function from_candid_variant_n276(value: {
     Undeploy: null;
 } | {
     Deploy: null;
 }): OperationKind {
     return "Undeploy" in value ? OperationKind.Undeploy : "Deploy" in value ? OperationKind.Deploy : value;
 }
-function from_candid_variant_n269(value: {
+function from_candid_variant_n281(value: {
     Ok: _ProvisionResponse;
 } | {
     Err: _ProvisionError;
@@ -4255,7 +4444,7 @@ function from_candid_variant_n269(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_ProvisionResponse_n270(value.Ok)
+        Ok: from_candid_ProvisionResponse_n282(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_ProvisionError_n132(value.Err)
@@ -4673,8 +4862,8 @@ function from_candid_vec_n173(value: Array<_OfferingView>): Array<OfferingView> 
 function from_candid_vec_n217(value: Array<_Offer>): Array<Offer> {
     return value.map((x)=>from_candid_Offer_n163(x));
 }
-function from_candid_vec_n244(value: Array<_Product>): Array<Product> {
-    return value.map((x)=>from_candid_Product_n245(x));
+function from_candid_vec_n256(value: Array<_Product>): Array<Product> {
+    return value.map((x)=>from_candid_Product_n257(x));
 }
 function from_candid_vec_n27(value: Array<_Message>): Array<Message> {
     return value.map((x)=>from_candid_Message_n28(x));
@@ -4694,8 +4883,8 @@ function to_candid_AuditArg_n1(value: AuditArg): _AuditArg {
 function to_candid_BillingInterval_n193(value: BillingInterval): _BillingInterval {
     return to_candid_variant_n194(value);
 }
-function to_candid_CatalogExportArg_n247(value: CatalogExportArg): _CatalogExportArg {
-    return to_candid_record_n248(value);
+function to_candid_CatalogExportArg_n259(value: CatalogExportArg): _CatalogExportArg {
+    return to_candid_record_n260(value);
 }
 function to_candid_ChangesArg_n35(value: ChangesArg): _ChangesArg {
     return to_candid_record_n36(value);
@@ -4763,11 +4952,14 @@ function to_candid_OffersCreateArg_n213(value: OffersCreateArg): _OffersCreateAr
 function to_candid_OffersListArg_n218(value: OffersListArg): _OffersListArg {
     return to_candid_record_n219(value);
 }
+function to_candid_OutcallCostsArg_n240(value: OutcallCostsArg): _OutcallCostsArg {
+    return to_candid_record_n241(value);
+}
 function to_candid_Phase_n86(value: Phase): _Phase {
     return to_candid_variant_n87(value);
 }
-function to_candid_PoliciesUpdate_n240(value: PoliciesUpdate): _PoliciesUpdate {
-    return to_candid_record_n241(value);
+function to_candid_PoliciesUpdate_n252(value: PoliciesUpdate): _PoliciesUpdate {
+    return to_candid_record_n253(value);
 }
 function to_candid_PriceFilter_n199(value: PriceFilter): _PriceFilter {
     return to_candid_record_n200(value);
@@ -4778,11 +4970,14 @@ function to_candid_ProductType_n197(value: ProductType): _ProductType {
 function to_candid_ProviderKeyInput_n55(value: ProviderKeyInput): _ProviderKeyInput {
     return to_candid_variant_n56(value);
 }
-function to_candid_ProviderOfferingsArg_n253(value: ProviderOfferingsArg): _ProviderOfferingsArg {
-    return to_candid_record_n254(value);
+function to_candid_ProviderOfferingsArg_n265(value: ProviderOfferingsArg): _ProviderOfferingsArg {
+    return to_candid_record_n266(value);
 }
-function to_candid_ProvisionRequest_n266(value: ProvisionRequest): _ProvisionRequest {
-    return to_candid_record_n267(value);
+function to_candid_ProvisionCostsArg_n242(value: ProvisionCostsArg): _ProvisionCostsArg {
+    return to_candid_record_n243(value);
+}
+function to_candid_ProvisionRequest_n278(value: ProvisionRequest): _ProvisionRequest {
+    return to_candid_record_n279(value);
 }
 function to_candid_PublishArg_n59(value: PublishArg): _PublishArg {
     return to_candid_record_n60(value);
@@ -4790,8 +4985,8 @@ function to_candid_PublishArg_n59(value: PublishArg): _PublishArg {
 function to_candid_RemoveOfferingsArg_n53(value: RemoveOfferingsArg): _RemoveOfferingsArg {
     return to_candid_record_n54(value);
 }
-function to_candid_RemoveProviderArg_n255(value: RemoveProviderArg): _RemoveProviderArg {
-    return to_candid_record_n256(value);
+function to_candid_RemoveProviderArg_n267(value: RemoveProviderArg): _RemoveProviderArg {
+    return to_candid_record_n268(value);
 }
 function to_candid_ResourceRequest_n238(value: ResourceRequest): _ResourceRequest {
     return to_candid_record_n239(value);
@@ -5259,6 +5454,42 @@ function to_candid_record_n239(value: {
     };
 }
 function to_candid_record_n241(value: {
+    ironic_discover?: IronicDiscoverArg;
+    provision?: ProvisionCostsArg;
+}): {
+    ironic_discover: [] | [_IronicDiscoverArg];
+    provision: [] | [_ProvisionCostsArg];
+} {
+    return {
+        ironic_discover: value.ironic_discover ? candid_some(value.ironic_discover) : candid_none(),
+        provision: value.provision ? candid_some(to_candid_ProvisionCostsArg_n242(value.provision)) : candid_none()
+    };
+}
+function to_candid_record_n243(value: {
+    config_drive_bytes?: bigint;
+    provider: ProviderKeyInput;
+    resource_class?: string;
+    server_id?: string;
+    image_id: string;
+    lessee?: string;
+}): {
+    config_drive_bytes: [] | [bigint];
+    provider: _ProviderKeyInput;
+    resource_class: [] | [string];
+    server_id: [] | [string];
+    image_id: string;
+    lessee: [] | [string];
+} {
+    return {
+        config_drive_bytes: value.config_drive_bytes ? candid_some(value.config_drive_bytes) : candid_none(),
+        provider: to_candid_ProviderKeyInput_n55(value.provider),
+        resource_class: value.resource_class ? candid_some(value.resource_class) : candid_none(),
+        server_id: value.server_id ? candid_some(value.server_id) : candid_none(),
+        image_id: value.image_id,
+        lessee: value.lessee ? candid_some(value.lessee) : candid_none()
+    };
+}
+function to_candid_record_n253(value: {
     allowed_images?: Array<string>;
     max_open_offersets_per_principal?: number;
     max_active_leases_per_principal?: number;
@@ -5288,7 +5519,7 @@ function to_candid_record_n241(value: {
         offer_ttl_seconds: value.offer_ttl_seconds ? candid_some(value.offer_ttl_seconds) : candid_none()
     };
 }
-function to_candid_record_n248(value: {
+function to_candid_record_n260(value: {
     provider: ProviderKeyInput;
     cursor?: string;
 }): {
@@ -5300,7 +5531,7 @@ function to_candid_record_n248(value: {
         cursor: value.cursor ? candid_some(value.cursor) : candid_none()
     };
 }
-function to_candid_record_n254(value: {
+function to_candid_record_n266(value: {
     provider: ProviderKeyInput;
     cursor?: string;
     limit?: number;
@@ -5318,7 +5549,7 @@ function to_candid_record_n254(value: {
         format: value.format ? candid_some(to_candid_Format_n205(value.format)) : candid_none()
     };
 }
-function to_candid_record_n256(value: {
+function to_candid_record_n268(value: {
     seq: bigint;
     signature: Uint8Array;
     provider: ProviderKeyInput;
@@ -5333,7 +5564,7 @@ function to_candid_record_n256(value: {
         provider: to_candid_ProviderKeyInput_n55(value.provider)
     };
 }
-function to_candid_record_n267(value: {
+function to_candid_record_n279(value: {
     config_drive?: string;
     provider?: ProviderKeyInput;
     resource_class?: string;
