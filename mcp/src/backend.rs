@@ -32,7 +32,7 @@ impl Backend {
     pub fn local(dir: PathBuf, caller: String) -> Result<Self, String> {
         // Fail at start rather than on every call: no canister, or a caller that is not one.
         let state = runner::state::State::load(&dir)?;
-        runner::resolve_caller(&state.host, &caller)?;
+        runner::commands::parse_caller(&state.host, &caller)?;
         Ok(Self::Local {
             dir,
             caller,

@@ -195,7 +195,8 @@ fn advance(host: &mut Host, by: std::time::Duration) -> usize {
     steps + host.tick()
 }
 
-fn parse_caller(host: &Host, text: &str) -> Result<Principal, String> {
+/// `controller`, `anonymous` or a principal's text, as `--caller` takes it.
+pub fn parse_caller(host: &Host, text: &str) -> Result<Principal, String> {
     match text {
         "controller" => Ok(host
             .controllers()

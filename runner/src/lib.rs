@@ -22,10 +22,8 @@ pub mod progress;
 pub mod provider;
 pub mod state;
 
-use candid::Principal;
 use clap::ValueEnum;
 use commands::CallKind;
-use ic0_host::Host;
 use state::State;
 use std::path::Path;
 
@@ -51,7 +49,7 @@ pub fn call_bytes(
     caller: &str,
 ) -> Result<Vec<u8>, String> {
     let mut state = State::load(dir)?;
-    let caller = resolve_caller(&state.host, caller)?;
+    let caller = commands::parse_caller(&state.host, caller)?;
     let result = match kind {
         CallKind::Query => {
             let result = state.host.query(caller, method, arg);
@@ -66,18 +64,4 @@ pub fn call_bytes(
         }
     };
     result.map_err(|reject| format!("{method}: {reject}"))
-}
-
-/// A principal's text, `anonymous`, or `controller` (the installer), as `--caller` takes it.
-pub fn resolve_caller(host: &Host, text: &str) -> Result<Principal, String> {
-    match text {
-        "controller" => Ok(host
-            .controllers()
-            .first()
-            .copied()
-            .unwrap_or_else(Host::default_controller)),
-        "anonymous" => Ok(Principal::anonymous()),
-        _ => Principal::from_text(text)
-            .map_err(|e| format!("--caller '{text}' is not a principal: {e}")),
-    }
 }

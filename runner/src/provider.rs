@@ -235,7 +235,7 @@ fn publish_chunked(
     }
     let mut state = State::load(dir)?;
     let interface = Interface::load(did)?;
-    let caller = crate::resolve_caller(&state.host, "controller")?;
+    let caller = crate::commands::parse_caller(&state.host, "controller")?;
     let seq = change.seq.unwrap_or_else(unix_seconds);
     let hash = signing::payload_hash(&csv);
     let (op, operation) = if change.upsert {
