@@ -76,6 +76,26 @@ candid_storable!(Meta, Usage, Item, Offer, Offerset, Execution);
 
 type Map<K, V> = RefCell<StableBTreeMap<K, V, Memory>>;
 
+/// The second halves of the `(prefix, id)` keys of a secondary set, from `(prefix, first)` on,
+/// in order, at most `limit`: how every "ids of X" lookup below reads its index.
+fn ids_under<P, I>(
+    set: &StableBTreeMap<(P, I), (), Memory>,
+    prefix: P,
+    first: I,
+    limit: usize,
+) -> Vec<I>
+where
+    P: Storable + Ord + Clone + PartialEq,
+    I: Storable + Ord + Clone,
+    (P, I): Storable + Ord + Clone,
+{
+    set.range((prefix.clone(), first)..)
+        .take_while(|entry| entry.key().0 == prefix)
+        .take(limit)
+        .map(|entry| entry.key().1.clone())
+        .collect()
+}
+
 fn map<K: Storable + Ord + Clone, V: Storable>(
     id: ic_stable_structures::memory_manager::MemoryId,
 ) -> Map<K, V> {
@@ -222,14 +242,7 @@ fn node_key(uuid: &str) -> [u8; 32] {
 
 /// Ids of the `ironic_node` items whose resource uuid is `uuid` (one per provider that has it).
 pub fn node_items(uuid: &str) -> Vec<u64> {
-    let key = node_key(uuid);
-    NODE_ITEMS.with_borrow(|index| {
-        index
-            .range((key, 0)..)
-            .take_while(|entry| entry.key().0 == key)
-            .map(|entry| entry.key().1)
-            .collect()
-    })
+    NODE_ITEMS.with_borrow(|index| ids_under(index, node_key(uuid), 0, usize::MAX))
 }
 
 /// Items with ids above `after` that `keep` accepts, in id order, at most `limit`.
@@ -255,14 +268,7 @@ pub fn item_count() -> u64 {
 
 /// Ids of the provider's items above `after`, in id order, at most `limit`.
 pub fn provider_item_ids(provider: &ProviderKey, after: u64, limit: usize) -> Vec<u64> {
-    PROVIDER_ITEMS.with_borrow(|index| {
-        index
-            .range((*provider, after.saturating_add(1))..)
-            .take_while(|entry| entry.key().0 == *provider)
-            .take(limit)
-            .map(|entry| entry.key().1)
-            .collect()
-    })
+    PROVIDER_ITEMS.with_borrow(|index| ids_under(index, *provider, after.saturating_add(1), limit))
 }
 
 /// The provider's items with ids above `after` that `keep` accepts, in id order, at most
@@ -299,13 +305,7 @@ pub fn put_offer(offer: &Offer) {
 
 /// Every offer of an item, any status, in id order.
 pub fn item_offer_ids(item_id: u64) -> Vec<u64> {
-    ITEM_OFFERS.with_borrow(|index| {
-        index
-            .range((item_id, 0)..)
-            .take_while(|entry| entry.key().0 == item_id)
-            .map(|entry| entry.key().1)
-            .collect()
-    })
+    ITEM_OFFERS.with_borrow(|index| ids_under(index, item_id, 0, usize::MAX))
 }
 
 /// Offers with ids above `after`, in id order.
@@ -353,26 +353,14 @@ pub fn put_execution(execution: &Execution) {
 
 /// Ids of the consumer's executions above `after`, in id order, at most `limit`.
 pub fn consumer_execution_ids(consumer: &Principal, after: u64, limit: usize) -> Vec<u64> {
-    CONSUMER_EXECUTIONS.with_borrow(|index| {
-        index
-            .range((*consumer, after.saturating_add(1))..)
-            .take_while(|entry| entry.key().0 == *consumer)
-            .take(limit)
-            .map(|entry| entry.key().1)
-            .collect()
-    })
+    CONSUMER_EXECUTIONS
+        .with_borrow(|index| ids_under(index, *consumer, after.saturating_add(1), limit))
 }
 
 /// Ids of the executions on the provider's items above `after`, in id order, at most `limit`.
 pub fn provider_execution_ids(provider: &ProviderKey, after: u64, limit: usize) -> Vec<u64> {
-    PROVIDER_EXECUTIONS.with_borrow(|index| {
-        index
-            .range((*provider, after.saturating_add(1))..)
-            .take_while(|entry| entry.key().0 == *provider)
-            .take(limit)
-            .map(|entry| entry.key().1)
-            .collect()
-    })
+    PROVIDER_EXECUTIONS
+        .with_borrow(|index| ids_under(index, *provider, after.saturating_add(1), limit))
 }
 
 /// Every execution, for invariant checks and rebuilding heap state.
