@@ -20,6 +20,7 @@ use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
 use crate::ironic::client::{ClientError, Target};
 use crate::ironic::{self, AnyIronic, IronicDiscoverArg};
 use crate::market::{store, MAX_TEXT_BYTES, SECOND_NS};
+use crate::provision::invalid;
 use crate::provision::service::{MAX_CONFIG_DRIVE_BYTES, POLL_NS};
 use crate::provision::{settings, Backend, ProvisionError};
 use crate::runtime::Runtime;
@@ -267,7 +268,7 @@ impl CostRange {
 
 /// The bytes `cost_http_request_v2` prices as the request: URL, header names and values, body,
 /// transform method and context.
-fn request_bytes(request: &HttpRequestArgs) -> u64 {
+pub(crate) fn request_bytes(request: &HttpRequestArgs) -> u64 {
     let headers: usize = request
         .headers
         .iter()
@@ -287,12 +288,6 @@ fn refusal(e: &ClientError) -> String {
         ClientError::NotFound { .. } => "server_id cannot name an Ironic node".into(),
         ClientError::Unreachable { message, .. } => message.clone(),
         other => format!("{other:?}"),
-    }
-}
-
-fn invalid(message: impl Into<String>) -> ProvisionError {
-    ProvisionError::InvalidArgument {
-        message: message.into(),
     }
 }
 

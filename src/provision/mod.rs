@@ -19,3 +19,10 @@ pub mod state;
 pub mod types;
 
 pub use types::*;
+
+/// The typed error for input the caller got wrong.
+pub(crate) fn invalid(message: impl Into<String>) -> ProvisionError {
+    ProvisionError::InvalidArgument {
+        message: message.into(),
+    }
+}

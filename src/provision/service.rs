@@ -32,6 +32,7 @@
 //! its item available; when cleaning fails the lease still ends and the item goes to
 //! Maintenance.
 
+use super::invalid;
 use super::operations::{self, Operation};
 use super::settings::{self, Settings};
 use super::state;
@@ -1024,12 +1025,6 @@ fn describe(settings: &Settings, e: &ClientError) -> String {
             "Ironic answered something it never sends: {}",
             settings.scrub(message)
         ),
-    }
-}
-
-fn invalid(message: impl Into<String>) -> ProvisionError {
-    ProvisionError::InvalidArgument {
-        message: message.into(),
     }
 }
 

@@ -3,6 +3,7 @@
 //! the endpoint, microversion and credential are never returned by any method, never logged
 //! (`Settings`' `Debug` redacts them, and operation messages are scrubbed of them).
 
+use super::invalid;
 use super::types::{Backend, IronicConfigureArg, IronicSettingsView, ProvisionError};
 use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
 use crate::ironic::endpoint;
@@ -265,12 +266,6 @@ fn check_images(images: &[String]) -> Result<(), ProvisionError> {
         }
     }
     Ok(())
-}
-
-fn invalid(message: impl Into<String>) -> ProvisionError {
-    ProvisionError::InvalidArgument {
-        message: message.into(),
-    }
 }
 
 #[cfg(test)]

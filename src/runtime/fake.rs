@@ -102,17 +102,7 @@ impl Runtime for FakeRuntime {
         } else {
             13
         };
-        let headers: usize = request
-            .headers
-            .iter()
-            .map(|h| h.name.len() + h.value.len())
-            .sum();
-        let transform = request
-            .transform
-            .as_ref()
-            .map_or(0, |t| t.function.0.method.len() + t.context.len());
-        let request_bytes =
-            request.url.len() + headers + request.body.as_ref().map_or(0, Vec::len) + transform;
+        let request_bytes = crate::costs::request_bytes(request);
         let response_bytes = request.max_response_bytes.unwrap_or(2_000_000);
         (3_000_000 + 60_000 * nodes) * nodes
             + 400 * nodes * request_bytes as u128
