@@ -6,6 +6,10 @@
 //! [`Checked`], so a malformed or costly argument becomes the method's typed error. Methods
 //! without arguments never read their argument bytes, so whatever is sent to them is ignored.
 //!
+//! The decoder is also where every update call is admitted ([`admit`]): it is counted, and a
+//! caller over its rate limit ([`crate::throttle`]) gets the method's `RateLimited` error
+//! before its argument is even decoded.
+//!
 //! `decode_with` makes ic-cdk describe the argument as `blob` in the exported interface, so
 //! those methods are `hidden` from ic-cdk and carry their own `#[candid::candid_method]`, which
 //! sees `Checked<T>`: its Candid type is `T`'s.
@@ -16,9 +20,15 @@ use candid::types::{Serializer, Type};
 use candid::utils::decode_one_with_config;
 use candid::CandidType;
 use candid::DecoderConfig;
+use candid::Principal;
 use serde::de::DeserializeOwned;
 use serde::ser::Error as _;
 use std::cell::RefCell;
+
+use crate::config;
+use crate::counters::{self, Counter};
+use crate::runtime::{IcRuntime, Runtime};
+use crate::throttle;
 
 /// Bound on decoding work, in the units of [`DecoderConfig::set_decoding_quota`] (about one per
 /// byte of a blob, more per decoded value): a blob as large as an ingress message (2 MiB) fits,
@@ -28,9 +38,29 @@ const DECODING_QUOTA: usize = 3_000_000;
 /// Bound on work spent skipping what the method does not expect (extra fields or arguments).
 const SKIPPING_QUOTA: usize = 10_000;
 
-/// A caller's argument: the value, or why it could not be decoded.
+/// A caller's argument: the value, or why the call goes no further.
 #[derive(Debug)]
-pub struct Checked<T>(pub Result<T, String>);
+pub struct Checked<T>(pub Result<T, ArgError>);
+
+/// Why a call's argument was not decoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ArgError {
+    /// Not Candid of the method's type, or too costly to decode.
+    Invalid(String),
+    /// The caller is over its rate limit; see [`crate::throttle`].
+    RateLimited { retry_after_seconds: u64 },
+}
+
+impl std::fmt::Display for ArgError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Invalid(message) => f.write_str(message),
+            Self::RateLimited {
+                retry_after_seconds,
+            } => write!(f, "rate limited: retry in {retry_after_seconds} s"),
+        }
+    }
+}
 
 impl<T: CandidType> CandidType for Checked<T> {
     fn ty() -> Type {
@@ -52,27 +82,67 @@ impl<T: CandidType> CandidType for Checked<T> {
     fn idl_serialize<S: Serializer>(&self, serializer: S) -> Result<(), S::Error> {
         match &self.0 {
             Ok(value) => value.idl_serialize(serializer),
-            Err(message) => Err(S::Error::custom(message)),
+            Err(error) => Err(S::Error::custom(error)),
         }
     }
 }
 
-/// Decodes one argument of type `T` within the quotas; never panics.
+/// The argument of a public method: the call is admitted ([`admit`]), then its argument
+/// decoded with [`decode_arg`]. Never panics.
 pub fn decode_checked<T: CandidType + DeserializeOwned>(bytes: Vec<u8>) -> Checked<T> {
+    Checked(admit(&IcRuntime).and_then(|()| decode_arg(&bytes).map_err(ArgError::Invalid)))
+}
+
+/// The argument of `init` and `post_upgrade`, which are not calls to admit.
+pub fn decode_install<T: CandidType + DeserializeOwned>(bytes: Vec<u8>) -> Checked<T> {
+    Checked(decode_arg(&bytes).map_err(ArgError::Invalid))
+}
+
+/// Decodes one argument of type `T` within the quotas; never panics.
+pub fn decode_arg<T: CandidType + DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
     // No bytes at all is the empty argument list, as in ic-cdk: an `opt` argument reads as null.
     let bytes: &[u8] = if bytes.is_empty() {
         b"DIDL\x00\x00"
     } else {
-        &bytes
+        bytes
     };
     let mut config = DecoderConfig::new();
     config
         .set_decoding_quota(DECODING_QUOTA)
         .set_skipping_quota(SKIPPING_QUOTA);
-    Checked(
-        decode_one_with_config(bytes, &config)
-            .map_err(|e| format!("cannot decode the argument: {e}")),
-    )
+    decode_one_with_config(bytes, &config).map_err(|e| format!("cannot decode the argument: {e}"))
+}
+
+/// Admits a call: an update (replicated execution) is counted and, unless a controller sent
+/// it, taken from its caller's rate limit. Queries pass untouched.
+pub fn admit(rt: &impl Runtime) -> Result<(), ArgError> {
+    if !rt.replicated() {
+        return Ok(());
+    }
+    counters::bump(Counter::Updates);
+    let caller = rt.caller();
+    if rt.is_controller(&caller) {
+        return Ok(());
+    }
+    throttle::take(caller, rt.time(), limits())
+        .map_err(|retry_after_seconds| ArgError::RateLimited { retry_after_seconds })
+}
+
+/// Whether `caller` would be admitted now, changing nothing (for `inspect_message`).
+pub fn would_admit(rt: &impl Runtime, caller: &Principal) -> Result<(), ArgError> {
+    if rt.is_controller(caller) {
+        return Ok(());
+    }
+    throttle::allows(caller, rt.time(), limits())
+        .map_err(|retry_after_seconds| ArgError::RateLimited { retry_after_seconds })
+}
+
+fn limits() -> throttle::Limits {
+    let config = config::get();
+    throttle::Limits {
+        per_minute: config.caller_calls_per_minute,
+        burst: config.caller_call_burst,
+    }
 }
 
 thread_local! {
@@ -164,27 +234,23 @@ mod tests {
     #[test]
     fn decodes_a_well_formed_argument() {
         let bytes = encode_one(arg()).unwrap();
-        assert_eq!(decode_checked::<Arg>(bytes).0, Ok(arg()));
+        assert_eq!(decode_arg::<Arg>(&bytes), Ok(arg()));
     }
 
     #[test]
     fn empty_bytes_are_the_empty_argument_list() {
-        assert_eq!(decode_checked::<Option<Arg>>(vec![]).0, Ok(None));
-        assert!(decode_checked::<Arg>(vec![]).0.is_err());
+        assert_eq!(decode_arg::<Option<Arg>>(&[]), Ok(None));
+        assert!(decode_arg::<Arg>(&[]).is_err());
     }
 
     #[test]
     fn garbage_and_wrong_types_are_errors() {
-        assert!(decode_checked::<Arg>(b"not candid".to_vec()).0.is_err());
-        assert!(decode_checked::<Arg>(encode_one(42u8).unwrap()).0.is_err());
-        assert!(decode_checked::<Arg>(encode_args((arg(), 1u8)).unwrap())
-            .0
-            .is_ok());
+        assert!(decode_arg::<Arg>(b"not candid").is_err());
+        assert!(decode_arg::<Arg>(&encode_one(42u8).unwrap()).is_err());
+        assert!(decode_arg::<Arg>(&encode_args((arg(), 1u8)).unwrap()).is_ok());
         let truncated = encode_one(arg()).unwrap();
         assert!(
-            decode_checked::<Arg>(truncated[..truncated.len() - 1].to_vec())
-                .0
-                .is_err()
+            decode_arg::<Arg>(&truncated[..truncated.len() - 1]).is_err()
         );
     }
 
@@ -193,18 +259,18 @@ mod tests {
         // Type table: one entry, vec null; the argument has that type; length 2^31 as LEB128.
         let mut bytes = b"DIDL\x01\x6d\x7f\x01\x00".to_vec();
         bytes.extend([0x80, 0x80, 0x80, 0x80, 0x08]);
-        assert!(decode_checked::<Vec<()>>(bytes.clone()).0.is_err());
+        assert!(decode_arg::<Vec<()>>(&bytes).is_err());
         // Sent as an extra argument, it is skipped within the skipping quota.
         let mut extra = b"DIDL\x01\x6d\x7f\x02\x71\x00".to_vec();
         extra.extend(encode_text("x"));
         extra.extend([0x80, 0x80, 0x80, 0x80, 0x08]);
-        assert!(decode_checked::<String>(extra).0.is_err());
+        assert!(decode_arg::<String>(&extra).is_err());
     }
 
     #[test]
     fn a_large_text_exceeds_the_quota() {
         let bytes = encode_one("x".repeat(DECODING_QUOTA + 1)).unwrap();
-        assert!(decode_checked::<String>(bytes).0.is_err());
+        assert!(decode_arg::<String>(&bytes).is_err());
     }
 
     #[test]
@@ -223,8 +289,8 @@ mod tests {
             },
             context: vec![],
         };
-        let decoded = decode_checked::<TransformArgs>(encode_one(&args).unwrap());
-        assert_eq!(decoded.0, Ok(args));
+        let decoded = decode_arg::<TransformArgs>(&encode_one(&args).unwrap());
+        assert_eq!(decoded, Ok(args));
     }
 
     #[test]
@@ -239,8 +305,8 @@ mod tests {
         }
         bytes.extend([0x6e, 0x7f, 0x01, 0x00]);
         bytes.extend(std::iter::repeat_n(1u8, DEPTH as usize));
-        let result = decode_checked::<Option<Arg>>(bytes);
-        assert!(result.0.is_err());
+        let result = decode_arg::<Option<Arg>>(&bytes);
+        assert!(result.is_err());
     }
 
     #[test]
@@ -249,7 +315,7 @@ mod tests {
         assert_eq!(Checked::<Option<u64>>::ty(), Option::<u64>::ty());
         let ok = Checked(Ok(arg()));
         assert_eq!(encode_one(&ok).unwrap(), encode_one(arg()).unwrap());
-        assert!(encode_one(Checked::<Arg>(Err("bad".into()))).is_err());
+        assert!(encode_one(Checked::<Arg>(Err(ArgError::Invalid("bad".into())))).is_err());
     }
 
     fn leb128(mut n: u32) -> Vec<u8> {

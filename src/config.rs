@@ -16,6 +16,8 @@ const HISTORY_LEN: RangeInclusive<u32> = 2..=10_000;
 // limit of an update (an imported offering costs ~1.4 M instructions today).
 const MAX_OFFERINGS_PER_PROVIDER: RangeInclusive<u32> = 1..=25_000;
 const MAX_CATALOG_BYTES: RangeInclusive<u64> = 1_024..=32 * 1024 * 1024;
+const CALLS_PER_MINUTE: RangeInclusive<u32> = 1..=1_000_000;
+const CALL_BURST: RangeInclusive<u32> = 1..=1_000_000;
 
 /// The argument of `init` and `post_upgrade`. At install, absent fields take the defaults; at
 /// upgrade, absent fields keep the stored values.
@@ -25,6 +27,8 @@ pub struct InitArg {
     pub cycles_history_len: Option<u32>,
     pub max_offerings_per_provider: Option<u32>,
     pub max_catalog_bytes: Option<u64>,
+    pub caller_calls_per_minute: Option<u32>,
+    pub caller_call_burst: Option<u32>,
 }
 
 #[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,16 +41,23 @@ pub struct Config {
     pub max_offerings_per_provider: u32,
     /// Most bytes of CSV rows one provider may keep (and largest catalog payload).
     pub max_catalog_bytes: u64,
+    /// Update calls a principal other than a controller may make per minute, sustained.
+    pub caller_calls_per_minute: u32,
+    /// Update calls such a principal may make at once before the rate above applies.
+    pub caller_call_burst: u32,
 }
 
 impl Default for Config {
-    /// Hourly samples for 30 days; catalogs up to 20 000 offerings and 16 MiB.
+    /// Hourly samples for 30 days; catalogs up to 20 000 offerings and 16 MiB; a caller makes
+    /// 600 updates at once, then 120 a minute.
     fn default() -> Self {
         Self {
             cycles_sample_interval_seconds: 3600,
             cycles_history_len: 720,
             max_offerings_per_provider: 20_000,
             max_catalog_bytes: 16 * 1024 * 1024,
+            caller_calls_per_minute: 120,
+            caller_call_burst: 600,
         }
     }
 }
@@ -67,6 +78,10 @@ impl Config {
                 .max_offerings_per_provider
                 .unwrap_or(self.max_offerings_per_provider),
             max_catalog_bytes: arg.max_catalog_bytes.unwrap_or(self.max_catalog_bytes),
+            caller_calls_per_minute: arg
+                .caller_calls_per_minute
+                .unwrap_or(self.caller_calls_per_minute),
+            caller_call_burst: arg.caller_call_burst.unwrap_or(self.caller_call_burst),
         };
         merged.validate()?;
         Ok(merged)
@@ -87,6 +102,12 @@ impl Config {
         if !MAX_CATALOG_BYTES.contains(&self.max_catalog_bytes) {
             return Err(ConfigError::MaxCatalogBytes(self.max_catalog_bytes));
         }
+        if !CALLS_PER_MINUTE.contains(&self.caller_calls_per_minute) {
+            return Err(ConfigError::CallsPerMinute(self.caller_calls_per_minute));
+        }
+        if !CALL_BURST.contains(&self.caller_call_burst) {
+            return Err(ConfigError::CallBurst(self.caller_call_burst));
+        }
         Ok(())
     }
 }
@@ -97,6 +118,8 @@ pub enum ConfigError {
     HistoryLen(u32),
     MaxOfferings(u32),
     MaxCatalogBytes(u64),
+    CallsPerMinute(u32),
+    CallBurst(u32),
 }
 
 impl fmt::Display for ConfigError {
@@ -126,6 +149,18 @@ impl fmt::Display for ConfigError {
                 MAX_CATALOG_BYTES.start(),
                 MAX_CATALOG_BYTES.end()
             ),
+            Self::CallsPerMinute(got) => write!(
+                f,
+                "caller_calls_per_minute must be in {}..={}, got {got}",
+                CALLS_PER_MINUTE.start(),
+                CALLS_PER_MINUTE.end()
+            ),
+            Self::CallBurst(got) => write!(
+                f,
+                "caller_call_burst must be in {}..={}, got {got}",
+                CALL_BURST.start(),
+                CALL_BURST.end()
+            ),
         }
     }
 }
@@ -140,6 +175,8 @@ impl Storable for Config {
         bytes.extend(self.cycles_history_len.to_le_bytes());
         bytes.extend(self.max_offerings_per_provider.to_le_bytes());
         bytes.extend(self.max_catalog_bytes.to_le_bytes());
+        bytes.extend(self.caller_calls_per_minute.to_le_bytes());
+        bytes.extend(self.caller_call_burst.to_le_bytes());
         bytes
     }
 
@@ -153,6 +190,8 @@ impl Storable for Config {
             cycles_history_len: fields.u32().unwrap_or(default.cycles_history_len),
             max_offerings_per_provider: fields.u32().unwrap_or(default.max_offerings_per_provider),
             max_catalog_bytes: fields.u64().unwrap_or(default.max_catalog_bytes),
+            caller_calls_per_minute: fields.u32().unwrap_or(default.caller_calls_per_minute),
+            caller_call_burst: fields.u32().unwrap_or(default.caller_call_burst),
         }
     }
 
@@ -269,6 +308,8 @@ mod tests {
             cycles_history_len: 3,
             max_offerings_per_provider: 4,
             max_catalog_bytes: 5,
+            caller_calls_per_minute: 6,
+            caller_call_burst: 7,
         };
         assert_eq!(Config::from_bytes(config.to_bytes()), config);
         let old = Config::from_bytes(Cow::Owned(61u64.to_le_bytes().to_vec()));

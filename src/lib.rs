@@ -13,6 +13,7 @@ mod config;
 pub mod costs;
 mod counters;
 mod cycles;
+mod digest;
 mod fields;
 pub mod http;
 mod ironic;
@@ -20,14 +21,16 @@ mod lifecycle;
 mod manager;
 pub mod market;
 mod memory;
+pub mod methods;
 pub mod provision;
 pub mod runtime;
 mod status;
+mod throttle;
 
 #[cfg(test)]
 mod interface_tests;
 
-use candid_io::{decode_checked, encode_reply, Checked};
+use candid_io::{decode_checked, decode_install, encode_reply, ArgError, Checked};
 use config::InitArg;
 use ic_cdk_management_canister::{HttpRequestResult, TransformArgs};
 use ironic::{IronicApi, IronicDiscoverArg, IronicError};
@@ -36,10 +39,10 @@ use status::Status;
 
 /// Invalid arguments trap: the install must fail rather than run with a configuration the
 /// controller did not ask for.
-#[ic_cdk::init(decode_with = "decode_checked", hidden = true)]
+#[ic_cdk::init(decode_with = "decode_install", hidden = true)]
 #[candid::candid_method(init)]
 fn init(arg: Checked<Option<InitArg>>) {
-    lifecycle::setup(&IcRuntime, arg.0).unwrap_or_else(|e| ic_cdk::trap(e));
+    lifecycle::setup(&IcRuntime, arg.0.map_err(|e| e.to_string())).unwrap_or_else(|e| ic_cdk::trap(e));
     prepare_replies();
 }
 
@@ -54,9 +57,9 @@ fn pre_upgrade() {
 
 /// Loads the search index; fields given override the stored configuration, and invalid ones
 /// make the upgrade fail.
-#[ic_cdk::post_upgrade(decode_with = "decode_checked", hidden = true)]
+#[ic_cdk::post_upgrade(decode_with = "decode_install", hidden = true)]
 fn post_upgrade(arg: Checked<Option<InitArg>>) {
-    lifecycle::post_upgrade(&IcRuntime, arg.0).unwrap_or_else(|e| ic_cdk::trap(e));
+    lifecycle::post_upgrade(&IcRuntime, arg.0.map_err(|e| e.to_string())).unwrap_or_else(|e| ic_cdk::trap(e));
     prepare_replies();
 }
 
@@ -71,10 +74,31 @@ fn prepare_replies() {
     prepare_reply::<Result<CatalogExport, SearchError>>(&Err(SearchError::UnknownOffering));
 }
 
+/// Drops ingress updates that can never succeed before the canister pays to run them; see
+/// [`methods::inspect`]. An optimisation only: every endpoint checks the same again. The trap
+/// message tells the sender why.
+#[ic_cdk::inspect_message]
+fn inspect_message() {
+    let method = ic_cdk::api::msg_method_name();
+    match methods::inspect(&IcRuntime, &method, &ic_cdk::api::msg_arg_data()) {
+        Ok(()) => ic_cdk::api::accept_message(),
+        Err(why) => ic_cdk::trap(format!("inspect_message: {why}")),
+    }
+}
+
 /// Version, counters, memory, task queue, cycles and configuration of the canister.
 #[ic_cdk::query]
 fn status() -> Status {
     status::status(&IcRuntime)
+}
+
+/// A SHA-256 digest of the whole stable state, region by region. Controllers only.
+#[ic_cdk::query]
+fn state_digest() -> Result<digest::StateDigest, digest::DigestError> {
+    if !auth::caller_is_controller(&IcRuntime) {
+        return Err(digest::DigestError::NotAuthorized);
+    }
+    Ok(digest::state_digest())
 }
 
 /// The HTTP gateway's entry: `/health`, `/metrics` (Prometheus), `/search` and
@@ -84,7 +108,7 @@ fn status() -> Status {
 #[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(query)]
 fn http_request(request: Checked<http::HttpRequest>) -> http::HttpResponse {
-    http::handle(&IcRuntime, request.0)
+    http::handle(&IcRuntime, request.0.map_err(|e| e.to_string()))
 }
 
 /// Asks an Ironic endpoint which API microversions it supports. Controllers only.
@@ -94,9 +118,9 @@ async fn ironic_discover(arg: Checked<IronicDiscoverArg>) -> Result<IronicApi, I
     if !auth::caller_is_controller(&IcRuntime) {
         return Err(IronicError::NotAuthorized);
     }
-    let arg = arg
-        .0
-        .map_err(|message| IronicError::InvalidArgument { message })?;
+    let arg = arg.0.map_err(|e| IronicError::InvalidArgument {
+        message: e.to_string(),
+    })?;
     ironic::discover(&IcRuntime, arg).await
 }
 
@@ -112,7 +136,7 @@ fn outcall_costs(arg: Checked<costs::OutcallCostsArg>) -> costs::OutcallCostsRes
 /// The transform of `ironic_discover`'s outcall; the name is referenced by `ironic`.
 #[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
 fn transform_ironic_root(args: Checked<TransformArgs>) -> HttpRequestResult {
-    ironic::transform_root(args.0)
+    ironic::transform_root(args.0.map_err(|e| e.to_string()))
 }
 
 // --- catalog: publishing (signed changes, uploads) ---
@@ -212,8 +236,15 @@ fn catalog_changes(arg: Checked<ChangesArg>) -> Result<ChangesPage, CatalogError
     changes::page(&arg.0.map_err(invalid_catalog_arg)?)
 }
 
-fn invalid_catalog_arg(message: String) -> CatalogError {
-    CatalogError::InvalidArgument { message }
+fn invalid_catalog_arg(error: ArgError) -> CatalogError {
+    match error {
+        ArgError::Invalid(message) => CatalogError::InvalidArgument { message },
+        ArgError::RateLimited {
+            retry_after_seconds,
+        } => CatalogError::RateLimited {
+            retry_after_seconds,
+        },
+    }
 }
 
 // --- catalog: search and export ---
@@ -272,8 +303,15 @@ fn provider_catalog_export(arg: Checked<CatalogExportArg>) -> Result<CatalogExpo
     search::provider_catalog_export(&arg.0.map_err(invalid_search_arg)?)
 }
 
-fn invalid_search_arg(message: String) -> SearchError {
-    SearchError::InvalidArgument { message }
+fn invalid_search_arg(error: ArgError) -> SearchError {
+    match error {
+        ArgError::Invalid(message) => SearchError::InvalidArgument { message },
+        ArgError::RateLimited {
+            retry_after_seconds,
+        } => SearchError::RateLimited {
+            retry_after_seconds,
+        },
+    }
 }
 
 // --- market: delegation, inventory, offers (providers) ---
@@ -291,8 +329,15 @@ use market::{
     SetProcurementMetaArg,
 };
 
-fn invalid_market_arg(message: String) -> MarketError {
-    MarketError::InvalidArgument { message }
+fn invalid_market_arg(error: ArgError) -> MarketError {
+    match error {
+        ArgError::Invalid(message) => MarketError::InvalidArgument { message },
+        ArgError::RateLimited {
+            retry_after_seconds,
+        } => MarketError::RateLimited {
+            retry_after_seconds,
+        },
+    }
 }
 
 /// Lets a principal act for a provider in the market, or stops it; signed by the provider.
@@ -528,8 +573,15 @@ use provision::{
     ProvisionStatus, SimFailureArg,
 };
 
-fn invalid_provision_arg(message: String) -> ProvisionError {
-    ProvisionError::InvalidArgument { message }
+fn invalid_provision_arg(error: ArgError) -> ProvisionError {
+    match error {
+        ArgError::Invalid(message) => ProvisionError::InvalidArgument { message },
+        ArgError::RateLimited {
+            retry_after_seconds,
+        } => ProvisionError::RateLimited {
+            retry_after_seconds,
+        },
+    }
 }
 
 /// Provisions a server (a specific node, or any available one of a resource class) with an

@@ -14,7 +14,6 @@ use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
 use crate::catalog::signing::{self, Operation};
 use crate::catalog::store::{self, ProviderRecord};
 use crate::config;
-use crate::counters::{self, Counter};
 use crate::runtime::Runtime;
 use candid::{CandidType, Deserialize};
 use serde_bytes::ByteBuf;
@@ -25,6 +24,10 @@ use std::collections::{HashMap, HashSet};
 pub enum CatalogError {
     InvalidArgument {
         message: String,
+    },
+    /// The caller made too many update calls lately; it may call again after this long.
+    RateLimited {
+        retry_after_seconds: u64,
     },
     InvalidKey {
         message: String,
@@ -367,7 +370,6 @@ fn commit(
     record.csv_bytes = plan.csv_bytes;
     record.updated_at_ns = now;
     store::set_provider(provider, &record);
-    counters::bump(Counter::Updates);
     Receipt {
         provider_pem: provider.to_pem(),
         seq,
@@ -618,7 +620,6 @@ mod tests {
             .map(|c| (c.offering_key.as_str(), c.kind))
             .collect();
         assert_eq!(keys, [("a", ChangeKind::Upsert), ("b", ChangeKind::Upsert)]);
-        assert_eq!(crate::counters::get().updates, 1);
     }
 
     #[test]

@@ -11,7 +11,6 @@ use crate::catalog::publish::{self, CatalogError, Edit, Receipt};
 use crate::catalog::signing::{self, Operation};
 use crate::catalog::store;
 use crate::config;
-use crate::counters::{self, Counter};
 use crate::memory::{self, Memory};
 use crate::runtime::Runtime;
 use candid::{CandidType, Deserialize, Principal};
@@ -154,7 +153,6 @@ pub(crate) fn begin(rt: &impl Runtime, arg: UploadBeginArg) -> Result<u64, Catal
     };
     let id = store::new_upload_id();
     put_session(id, &session);
-    counters::bump(Counter::Updates);
     Ok(id)
 }
 
@@ -183,7 +181,6 @@ pub(crate) fn append(
     session.chunks += 1;
     UPLOADS.with_borrow_mut(|map| map.insert((id, arg.index), arg.bytes.into_vec()));
     put_session(id, &session);
-    counters::bump(Counter::Updates);
     Ok(progress(id, &session))
 }
 
@@ -333,7 +330,7 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::candid_io::decode_checked;
+    use crate::candid_io::decode_arg;
     use crate::catalog::csv_format;
     use crate::catalog::publish::testing::*;
     use crate::catalog::publish::CatalogError::*;
@@ -598,10 +595,10 @@ mod tests {
     #[test]
     fn a_chunk_as_large_as_an_ingress_message_decodes_within_the_quota() {
         let arg = chunk(u64::MAX, u32::MAX, &vec![b'x'; 2 * 1024 * 1024]);
-        let decoded = decode_checked::<UploadAppendArg>(candid::encode_one(&arg).unwrap());
-        assert_eq!(decoded.0, Ok(arg));
+        let decoded = decode_arg::<UploadAppendArg>(&candid::encode_one(&arg).unwrap());
+        assert_eq!(decoded, Ok(arg));
         let too_big = chunk(0, 0, &vec![b'x'; 3_000_000]);
-        let decoded = decode_checked::<UploadAppendArg>(candid::encode_one(&too_big).unwrap());
-        assert!(decoded.0.is_err());
+        let decoded = decode_arg::<UploadAppendArg>(&candid::encode_one(&too_big).unwrap());
+        assert!(decoded.is_err());
     }
 }

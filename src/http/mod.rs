@@ -197,6 +197,7 @@ fn hex32(text: &str) -> Option<[u8; 32]> {
 fn search_error(e: SearchError) -> HttpResponse {
     let status = match e {
         SearchError::UnknownProvider | SearchError::UnknownOffering => 404,
+        SearchError::RateLimited { .. } => 429,
         _ => 400,
     };
     let (kind, message) = match &e {
@@ -210,6 +211,12 @@ fn search_error(e: SearchError) -> HttpResponse {
         SearchError::InvalidCursor => ("InvalidCursor", "not a cursor of this query".into()),
         SearchError::UnknownProvider => ("UnknownProvider", "no such provider".into()),
         SearchError::UnknownOffering => ("UnknownOffering", "no such offering".into()),
+        SearchError::RateLimited {
+            retry_after_seconds,
+        } => (
+            "RateLimited",
+            format!("retry in {retry_after_seconds} s"),
+        ),
     };
     error(status, kind, &message)
 }

@@ -57,7 +57,6 @@ pub enum IronicError {
 pub async fn discover(rt: &impl Runtime, arg: IronicDiscoverArg) -> Result<IronicApi, IronicError> {
     let request = root_request(rt.canister_id(), &arg.endpoint)?;
     // Counted once accepted, so refused input leaves every counter as it was.
-    counters::bump(Counter::Updates);
     counters::bump(Counter::Outcalls);
     let result = match rt.http_request(request).await {
         Ok(response) => root::read(&response),

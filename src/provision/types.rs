@@ -75,6 +75,10 @@ pub enum ProvisionError {
     InvalidArgument {
         message: String,
     },
+    /// The caller made too many update calls lately; it may call again after this long.
+    RateLimited {
+        retry_after_seconds: u64,
+    },
     NotAuthorized {
         message: String,
     },

@@ -15,6 +15,8 @@ pub struct FakeRuntime {
     pub time: Cell<u64>,
     pub caller: Cell<Principal>,
     pub controllers: RefCell<Vec<Principal>>,
+    /// False to run as a query.
+    pub replicated: Cell<bool>,
     pub liquid_cycles: Cell<u128>,
     pub instructions: Cell<u64>,
     pub armed_timer: Cell<Option<u64>>,
@@ -38,6 +40,7 @@ impl FakeRuntime {
             time: Cell::new(1_700_000_000_000_000_000),
             caller: Cell::new(Principal::anonymous()),
             controllers: RefCell::default(),
+            replicated: Cell::new(true),
             liquid_cycles: Cell::new(0),
             instructions: Cell::new(0),
             armed_timer: Cell::new(None),
@@ -69,6 +72,10 @@ impl Runtime for FakeRuntime {
 
     fn is_controller(&self, principal: &Principal) -> bool {
         self.controllers.borrow().contains(principal)
+    }
+
+    fn replicated(&self) -> bool {
+        self.replicated.get()
     }
 
     fn liquid_cycles(&self) -> u128 {

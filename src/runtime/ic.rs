@@ -35,6 +35,10 @@ impl Runtime for IcRuntime {
         api::is_controller(principal)
     }
 
+    fn replicated(&self) -> bool {
+        api::in_replicated_execution()
+    }
+
     fn liquid_cycles(&self) -> u128 {
         api::canister_liquid_cycle_balance()
     }

@@ -29,6 +29,10 @@ pub trait Runtime {
 
     fn is_controller(&self, principal: &Principal) -> bool;
 
+    /// Whether this message runs replicated (an update, a timer), so its changes count; false
+    /// in a query.
+    fn replicated(&self) -> bool;
+
     /// Cycles the canister can spend now: its balance less what is frozen or reserved.
     fn liquid_cycles(&self) -> u128;
 

@@ -25,6 +25,10 @@ pub enum SearchError {
     InvalidArgument {
         message: String,
     },
+    /// The caller made too many update calls lately; it may call again after this long.
+    RateLimited {
+        retry_after_seconds: u64,
+    },
     /// The provider key is neither 32 raw bytes of an Ed25519 key nor its PEM.
     InvalidKey {
         message: String,

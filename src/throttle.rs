@@ -1,0 +1,194 @@
+//! Per-caller rate limit on update calls: a token bucket per principal.
+//!
+//! Every update costs the canister cycles whoever sends it, so one principal must not be able
+//! to spend them all. Each principal other than a controller may make `caller_call_burst`
+//! updates at once and then `caller_calls_per_minute` (the canister's configuration). A refused
+//! call is a typed `RateLimited` error saying when to retry.
+//!
+//! Buckets live on the heap, not in stable memory: they are replicated state like any other,
+//! so every replica decides alike, but an upgrade refilling them is harmless and refused calls
+//! leave the stable state (the one [`crate::digest`] covers) untouched. At most
+//! [`MAX_BUCKETS`] are kept; when full, the stalest bucket is dropped (a dropped bucket is a full
+//! one, which an idle caller would have by now anyway).
+//!
+//! This bounds each principal; it cannot stop one party from minting many principals. The
+//! market's per-principal quotas (open offersets, active leases) bound what each holds.
+
+use candid::Principal;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+/// Most principals tracked at once.
+pub const MAX_BUCKETS: usize = 20_000;
+/// Tokens are counted in thousandths, so refills are exact at any rate.
+const MILLI: u64 = 1_000;
+const MINUTE_NS: u64 = 60 * 1_000_000_000;
+
+/// How fast a principal's calls are refilled and how many it may save up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Bucket {
+    milli_tokens: u64,
+    at_ns: u64,
+}
+
+/// The buckets of every principal seen lately.
+#[derive(Default)]
+pub struct Buckets {
+    by_caller: BTreeMap<Principal, Bucket>,
+}
+
+impl Buckets {
+    /// Takes one call from `caller`'s bucket, or says in how many seconds one will be there.
+    pub fn take(&mut self, caller: Principal, now_ns: u64, limits: Limits) -> Result<(), u64> {
+        let mut bucket = self.level(&caller, now_ns, limits);
+        if bucket.milli_tokens < MILLI {
+            return Err(retry_after_seconds(bucket.milli_tokens, limits));
+        }
+        bucket.milli_tokens -= MILLI;
+        if !self.by_caller.contains_key(&caller) && self.by_caller.len() >= MAX_BUCKETS {
+            self.evict_stalest();
+        }
+        self.by_caller.insert(caller, bucket);
+        Ok(())
+    }
+
+    /// Whether `caller` could make a call now, without taking it (for `inspect_message`).
+    pub fn allows(&self, caller: &Principal, now_ns: u64, limits: Limits) -> Result<(), u64> {
+        let bucket = self.level(caller, now_ns, limits);
+        if bucket.milli_tokens < MILLI {
+            return Err(retry_after_seconds(bucket.milli_tokens, limits));
+        }
+        Ok(())
+    }
+
+    /// `caller`'s bucket refilled up to `now_ns`.
+    fn level(&self, caller: &Principal, now_ns: u64, limits: Limits) -> Bucket {
+        let full = u64::from(limits.burst) * MILLI;
+        match self.by_caller.get(caller) {
+            None => Bucket {
+                milli_tokens: full,
+                at_ns: now_ns,
+            },
+            Some(bucket) => {
+                let elapsed = u128::from(now_ns.saturating_sub(bucket.at_ns));
+                let refill = elapsed * u128::from(limits.per_minute) * u128::from(MILLI)
+                    / u128::from(MINUTE_NS);
+                let tokens = u128::from(bucket.milli_tokens).saturating_add(refill);
+                Bucket {
+                    milli_tokens: tokens.min(u128::from(full)) as u64,
+                    at_ns: now_ns.max(bucket.at_ns),
+                }
+            }
+        }
+    }
+
+    fn evict_stalest(&mut self) {
+        let stalest = self
+            .by_caller
+            .iter()
+            .min_by_key(|(_, bucket)| bucket.at_ns)
+            .map(|(caller, _)| *caller);
+        if let Some(caller) = stalest {
+            self.by_caller.remove(&caller);
+        }
+    }
+}
+
+/// Seconds until a bucket holding `milli_tokens` has a whole call again (at least 1).
+fn retry_after_seconds(milli_tokens: u64, limits: Limits) -> u64 {
+    let missing = MILLI.saturating_sub(milli_tokens);
+    let per_minute = u64::from(limits.per_minute.max(1));
+    (missing * 60).div_ceil(per_minute * MILLI).max(1)
+}
+
+thread_local! {
+    static BUCKETS: RefCell<Buckets> = RefCell::default();
+}
+
+/// [`Buckets::take`] on the canister's buckets.
+pub fn take(caller: Principal, now_ns: u64, limits: Limits) -> Result<(), u64> {
+    BUCKETS.with_borrow_mut(|buckets| buckets.take(caller, now_ns, limits))
+}
+
+/// [`Buckets::allows`] on the canister's buckets.
+pub fn allows(caller: &Principal, now_ns: u64, limits: Limits) -> Result<(), u64> {
+    BUCKETS.with_borrow(|buckets| buckets.allows(caller, now_ns, limits))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECOND: u64 = 1_000_000_000;
+    const LIMITS: Limits = Limits {
+        per_minute: 60,
+        burst: 3,
+    };
+
+    fn who(n: u8) -> Principal {
+        Principal::from_slice(&[n; 29])
+    }
+
+    #[test]
+    fn a_burst_then_the_rate() {
+        let mut buckets = Buckets::default();
+        for _ in 0..3 {
+            assert_eq!(buckets.take(who(1), 0, LIMITS), Ok(()));
+        }
+        assert_eq!(buckets.take(who(1), 0, LIMITS), Err(1));
+        assert_eq!(buckets.allows(&who(1), 0, LIMITS), Err(1));
+        // Someone else is not affected.
+        assert_eq!(buckets.take(who(2), 0, LIMITS), Ok(()));
+        // One call a second comes back; half a second is not enough.
+        assert_eq!(buckets.take(who(1), SECOND / 2, LIMITS), Err(1));
+        assert_eq!(buckets.take(who(1), SECOND, LIMITS), Ok(()));
+        assert_eq!(buckets.take(who(1), SECOND, LIMITS), Err(1));
+        // Idle long enough, the bucket is full again, never more than the burst.
+        for _ in 0..3 {
+            assert_eq!(buckets.take(who(1), 3600 * SECOND, LIMITS), Ok(()));
+        }
+        assert!(buckets.take(who(1), 3600 * SECOND, LIMITS).is_err());
+    }
+
+    #[test]
+    fn retry_after_reflects_a_slow_rate() {
+        let slow = Limits {
+            per_minute: 1,
+            burst: 1,
+        };
+        let mut buckets = Buckets::default();
+        assert_eq!(buckets.take(who(1), 0, slow), Ok(()));
+        assert_eq!(buckets.take(who(1), 0, slow), Err(60));
+        assert_eq!(buckets.take(who(1), 30 * SECOND, slow), Err(30));
+        assert_eq!(buckets.take(who(1), 60 * SECOND, slow), Ok(()));
+    }
+
+    #[test]
+    fn a_clock_going_back_neither_refills_nor_panics() {
+        let mut buckets = Buckets::default();
+        assert_eq!(buckets.take(who(1), 10 * SECOND, LIMITS), Ok(()));
+        assert_eq!(buckets.take(who(1), 0, LIMITS), Ok(()));
+        assert_eq!(buckets.take(who(1), 0, LIMITS), Ok(()));
+        assert!(buckets.take(who(1), 0, LIMITS).is_err());
+    }
+
+    #[test]
+    fn the_number_of_buckets_is_bounded_and_the_stalest_goes() {
+        let mut buckets = Buckets::default();
+        for n in 0..MAX_BUCKETS as u64 {
+            let caller = Principal::from_slice(&n.to_be_bytes());
+            assert_eq!(buckets.take(caller, n, LIMITS), Ok(()));
+        }
+        assert_eq!(buckets.by_caller.len(), MAX_BUCKETS);
+        assert_eq!(buckets.take(who(9), MAX_BUCKETS as u64, LIMITS), Ok(()));
+        assert_eq!(buckets.by_caller.len(), MAX_BUCKETS);
+        let first = Principal::from_slice(&0u64.to_be_bytes());
+        assert!(!buckets.by_caller.contains_key(&first));
+    }
+}
