@@ -60,8 +60,12 @@ mkt info
 mkt call status
 # No network here: the outcall is refused and the canister answers with its typed error.
 mkt call ironic_discover "$discover"
-# Controllers only: anyone else gets NotAuthorized.
-mkt call ironic_discover "$discover" --caller anonymous
+# Controllers only: anyone else gets NotAuthorized...
+mkt call ironic_discover "$discover" --caller wmzac-nabae-aqcai-baeaq-caiba-eaqca-ibaea-qcaib-aeaqc-aibae-aqc
+# ...and the anonymous principal is turned away by inspect_message before the call runs.
+if ! mkt call ironic_discover "$discover" --caller anonymous; then
+    echo "(refused by inspect_message, as it should be)"
+fi
 
 # --- the market ---
 ops=s6ely-d4zm2-yclie-fotzv-d7ttp-fffoy-t3nwx-j6s5t-p67tc-bodrq-7qe

@@ -203,6 +203,12 @@ thread_local! {
         RefCell::new(StableCell::init(memory::region(memory::CONFIG), Config::default()));
 }
 
+/// Creates this module's stable structures now (at install and upgrade) rather than at the
+/// first call that touches them, so a call that changes nothing writes nothing.
+pub fn open() {
+    CONFIG.with(|_| ());
+}
+
 pub fn get() -> Config {
     CONFIG.with_borrow(|cell| *cell.get())
 }

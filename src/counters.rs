@@ -96,6 +96,12 @@ thread_local! {
         RefCell::new(StableCell::init(memory::region(memory::COUNTERS), Counters::default()));
 }
 
+/// Creates this module's stable structures now (at install and upgrade) rather than at the
+/// first call that touches them, so a call that changes nothing writes nothing.
+pub fn open() {
+    COUNTERS.with(|_| ());
+}
+
 pub fn get() -> Counters {
     COUNTERS.with_borrow(|cell| *cell.get())
 }

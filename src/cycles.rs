@@ -12,6 +12,12 @@ thread_local! {
         RefCell::new(StableBTreeMap::init(memory::region(memory::CYCLES_HISTORY)));
 }
 
+/// Creates this module's stable structures now (at install and upgrade) rather than at the
+/// first call that touches them, so a call that changes nothing writes nothing.
+pub fn open() {
+    HISTORY.with(|_| ());
+}
+
 /// Records `balance` at `now`, keeping the newest `max_len` samples. Recording again at the same
 /// time replaces the sample, so repeating a run changes nothing.
 pub fn record(now: u64, balance: u128, max_len: u32) {

@@ -35,10 +35,28 @@ pub fn rebuild_heap_state() {
 /// overrides the defaults; on upgrade it overrides the stored configuration. An error must abort
 /// the install or upgrade, so the caller traps with it.
 pub fn setup(rt: &impl Runtime, arg: Result<Option<InitArg>, String>) -> Result<(), String> {
+    open_stable_structures();
     let arg = arg?.unwrap_or_default();
     let config = config::apply(arg).map_err(|e| format!("invalid init argument: {e}"))?;
     manager::start(rt, &config);
     Ok(())
+}
+
+/// Every stable structure, created once here: a structure made on first use writes its header
+/// then, which would make a read-only or refused call change stable memory.
+fn open_stable_structures() {
+    config::open();
+    crate::counters::open();
+    crate::cycles::open();
+    crate::manager::queue::open();
+    store::open();
+    crate::catalog::changes::open();
+    crate::catalog::upload::open();
+    crate::market::store::open();
+    crate::market::audit::open();
+    crate::provision::operations::open();
+    crate::provision::settings::open();
+    crate::ironic::sim::open();
 }
 
 #[cfg(test)]

@@ -426,7 +426,9 @@ fn catalogs_larger_than_an_ingress_message_upload_in_chunks() {
 
 #[test]
 fn upload_errors_are_typed() {
-    let (mut canister, mut provider) = fresh();
+    let (canister, mut provider) = fresh();
+    // The method's own answers: inspect_message drops anonymous ingress first (tests/authorization.rs).
+    let mut canister = canister.without_inspect();
     let commit = |canister: &mut Canister, upload_id| -> Result<Receipt, CatalogError> {
         canister.update(user(), "catalog_upload_commit", (UploadRef { upload_id },))
     };
@@ -492,7 +494,9 @@ fn publishing_survives_an_upgrade() {
 /// upload: typed errors (replies, not rejects) that leave the catalog as it was.
 #[test]
 fn malformed_and_unknown_input_to_publishing_methods_is_a_typed_error() {
-    let (mut canister, mut provider) = fresh();
+    let (canister, mut provider) = fresh();
+    // The method's own answers: inspect_message would drop this ingress first (tests/malformed.rs).
+    let mut canister = canister.without_inspect();
     canister.replace(&mut provider, FIXTURE).unwrap();
     let before = canister.changes(0);
     let mut bomb = b"DIDL\x01\x6d\x7b\x01\x00".to_vec();

@@ -220,6 +220,8 @@ fn an_expired_offer_cannot_be_accepted_before_or_after_its_expiry_task_ran() {
 #[test]
 fn rejected_siblings_other_consumers_offers_and_bad_lessee_keys_cannot_be_accepted() {
     let mut m = Market::new();
+    // The method's own answers: inspect_message drops anonymous ingress first (tests/authorization.rs).
+    m.canister.driver.set_inspect_ingress(false);
     m.offered_item(LARGE, "sib-x", 16, 100, 3);
     m.offered_item(LARGE, "sib-y", 16, 200, 3);
     let (a, b) = (consumer("a"), consumer("b"));
@@ -587,6 +589,8 @@ fn the_open_offerset_quota_is_enforced_per_principal() {
 #[test]
 fn anonymous_consumers_strangers_and_non_delegates_are_not_authorized() {
     let (mut m, item, offer, lease) = with_lease();
+    // The method's own answers: inspect_message drops anonymous ingress first (tests/authorization.rs).
+    m.canister.driver.set_inspect_ingress(false);
     let (a, anonymous, outsider) = (consumer("a"), Principal::anonymous(), stranger());
     let key = lessee_key(1);
     let not_authorized = |e: &MarketError| matches!(e, MarketError::NotAuthorized { .. });
@@ -1005,6 +1009,8 @@ fn phase_and_window_errors_on_leases() {
 #[test]
 fn undecodable_arguments_get_invalid_argument_not_a_reject() {
     let (mut m, _, _, lease) = with_lease();
+    // The method's own answers: inspect_message would drop this ingress first (tests/malformed.rs).
+    m.canister.driver.set_inspect_ingress(false);
     let controller = m.controller();
     let mut vec_bomb = b"DIDL\x01\x6d\x7b\x01\x00".to_vec();
     vec_bomb.extend_from_slice(&[0x80, 0x80, 0x80, 0x80, 0x08]);

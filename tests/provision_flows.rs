@@ -71,6 +71,8 @@ fn assert_requests_well_formed(requests: &[Recorded], microversion: &str) {
 #[test]
 fn a_delegate_configures_the_provider_ironic_and_settings_never_show_secrets() {
     let mut lab = Lab::new();
+    // The method's own answers: inspect_message drops anonymous ingress first (tests/authorization.rs).
+    lab.m.canister.driver.set_inspect_ingress(false);
     let provider = lab.m.provider.key();
     let delegate = lab.delegate();
 
@@ -593,6 +595,8 @@ fn each_error_row_of_the_seed_is_a_typed_error_and_changes_nothing() {
 #[test]
 fn the_lessee_the_provider_and_controllers_may_provision_and_read_nobody_else() {
     let mut lab = Lab::new();
+    // The method's own answers: inspect_message drops anonymous ingress first (tests/authorization.rs).
+    lab.m.canister.driver.set_inspect_ingress(false);
     lab.configure();
     let leased = lab.node(NODE_A, "rack1-node01", LARGE_CLASS);
     lab.node(NODE_B, "rack1-node02", LARGE_CLASS);
@@ -1059,6 +1063,8 @@ fn a_delegate_provisions_a_simulated_node_directly() {
 #[test]
 fn a_simulated_deploy_failure_fails_the_lease_and_the_node_is_cleaned() {
     let mut lab = Lab::new();
+    // The method's own answers: inspect_message drops anonymous ingress first (tests/authorization.rs).
+    lab.m.canister.driver.set_inspect_ingress(false);
     let item = lab.item(NODE_A, LARGE_CLASS);
     let now = lab.now();
     lab.m.offer(item.id, now, now + DAY_NS, 100);

@@ -21,6 +21,9 @@ pub trait Driver {
     /// Runs due timers, queued calls and answered outcalls until nothing more is ready.
     fn tick(&mut self);
     fn set_http_responder(&mut self, responder: Box<dyn FnMut(&HttpRequestArgs) -> HttpReply>);
+    /// Whether ingress updates pass through `canister_inspect_message` (on by default, as on
+    /// the IC). Off, updates reach the method as a canister's call would.
+    fn set_inspect_ingress(&mut self, on: bool);
 }
 
 impl Driver for Host {
@@ -56,6 +59,9 @@ impl Driver for Host {
     }
     fn set_http_responder(&mut self, responder: Box<dyn FnMut(&HttpRequestArgs) -> HttpReply>) {
         Host::set_http_responder(self, responder)
+    }
+    fn set_inspect_ingress(&mut self, on: bool) {
+        Host::set_inspect_ingress(self, on)
     }
 }
 

@@ -173,4 +173,9 @@ impl Driver for PocketDriver {
     fn set_http_responder(&mut self, responder: Box<dyn FnMut(&HttpRequestArgs) -> HttpReply>) {
         self.responder = Some(responder);
     }
+    /// PocketIC always runs inspect_message for ingress: tests that switch it off are for the
+    /// embedded host.
+    fn set_inspect_ingress(&mut self, on: bool) {
+        assert!(on, "PocketIC cannot skip inspect_message for ingress");
+    }
 }

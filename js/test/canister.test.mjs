@@ -131,10 +131,14 @@ test('products and offerings_search on an empty market', () => {
   });
 });
 
-test('typed errors: inventory_get of an unknown id, offerset_request by anonymous', () => {
+test('typed errors of unknown ids; anonymous ingress to a consumer method is dropped', () => {
   assert.deepEqual(call('inventory_get', [42n]), { Err: { UnknownItem: { id: 42n } } });
-  const anon = call('offerset_request', [request({})], { caller: Principal.anonymous() });
-  assert.ok('Err' in anon && 'NotAuthorized' in anon.Err, JSON.stringify(Object.keys(anon.Err ?? anon)));
+  assert.deepEqual(call('lease_end', [9n]), { Err: { UnknownExecution: { id: 9n } } });
+  // inspect_message refuses it before it runs, and says why.
+  assert.throws(
+    () => call('offerset_request', [request({})], { caller: Principal.anonymous() }),
+    (error) => /offerset_request needs an identity/.test(String(error.stderr)),
+  );
 });
 
 function request(fields) {

@@ -201,6 +201,9 @@ pub fn error_text(error: &ProvisionError) -> String {
     use ProvisionError::*;
     match error {
         InvalidArgument { message } => format!("InvalidArgument: {message}"),
+        RateLimited {
+            retry_after_seconds,
+        } => format!("RateLimited: too many calls, retry in {retry_after_seconds} s"),
         NotAuthorized { message } => format!("NotAuthorized: {message}"),
         ServerNotFound { server_id } => format!("ServerNotFound: Server {server_id} not found"),
         ServerNotAvailable {

@@ -375,13 +375,20 @@ fn canister_errors_are_tool_errors_naming_the_variant() {
     );
     assert!(text.starts_with("ServerNotFound: "), "{text}");
 
-    // The identity matters: anonymous is neither the provider's delegate nor a lessee.
+    // The identity matters: a stranger is neither the provider's delegate nor a lessee, and
+    // the anonymous principal is dropped before the call runs.
+    let mut stranger = Mcp::local(dir.path(), "wmzac-nabae-aqcai-baeaq-caiba-eaqca-ibaea-qcaib-aeaqc-aibae-aqc");
+    let text = stranger.tool_error(
+        "provision_server",
+        json!({ "image_id": "ubuntu-24.04", "server_id": NODE, "provider_pem": pem }),
+    );
+    assert!(text.starts_with("NotAuthorized: "), "{text}");
     let mut anonymous = Mcp::local(dir.path(), "anonymous");
     let text = anonymous.tool_error(
         "provision_server",
         json!({ "image_id": "ubuntu-24.04", "server_id": NODE, "provider_pem": pem }),
     );
-    assert!(text.starts_with("NotAuthorized: "), "{text}");
+    assert!(text.contains("needs an identity"), "{text}");
 }
 
 /// The result has every field its tool's output schema requires, and no other.

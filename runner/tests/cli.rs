@@ -259,14 +259,18 @@ fn errors_are_one_clear_line() {
 #[test]
 fn non_controllers_get_the_typed_not_authorized_error() {
     let mkt = Mkt::deployed();
-    let reply = mkt.ok(&["call", "ironic_discover", DISCOVER, "--caller", "anonymous"]);
+    // The anonymous principal never gets past inspect_message for a controllers' method.
+    let refused = mkt.fails(&["call", "ironic_discover", DISCOVER, "--caller", "anonymous"]);
+    assert!(refused.contains("needs an identity"), "{refused}");
+    let stranger = "wmzac-nabae-aqcai-baeaq-caiba-eaqca-ibaea-qcaib-aeaqc-aibae-aqc";
+    let reply = mkt.ok(&["call", "ironic_discover", DISCOVER, "--caller", stranger]);
     assert!(reply.contains("Err = variant { NotAuthorized }"), "{reply}");
     let reply = mkt.ok(&[
         "call",
         "ironic_discover",
         DISCOVER,
         "--caller",
-        "2vxsx-fae",
+        stranger,
         "--output",
         "json",
     ]);
@@ -311,9 +315,13 @@ fn json_and_hex_outputs() {
         serde_json::from_str::<Value>(&raw).unwrap()["version"],
         status["version"]
     );
-    // Bytes that are not the method's argument reach the canister, which answers with its typed error.
-    let reply = mkt.ok(&["call", "ironic_discover", "--arg-hex", "4449444c0000"]);
-    assert!(reply.contains("InvalidArgument"), "{reply}");
+    // Bytes that are not the method's argument are dropped by the canister's inspect_message,
+    // which says why.
+    let refused = mkt.fails(&["call", "ironic_discover", "--arg-hex", "4449444c0000"]);
+    assert!(
+        refused.contains("inspect_message: ironic_discover: cannot decode the argument"),
+        "{refused}"
+    );
     assert!(mkt
         .fails(&["call", "status", "--arg-hex", "xyz"])
         .contains("--arg-hex"));

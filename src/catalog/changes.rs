@@ -64,6 +64,12 @@ thread_local! {
     );
 }
 
+/// Creates this module's stable structures now (at install and upgrade) rather than at the
+/// first call that touches them, so a call that changes nothing writes nothing.
+pub fn open() {
+    LOG.with(|_| ());
+}
+
 /// Appends a change and returns its sequence number.
 pub(super) fn record(provider_id: u32, kind: ChangeKind, key: &str, at_ns: u64) -> u64 {
     let entry = Entry::encode(provider_id, kind, at_ns, key);

@@ -118,6 +118,12 @@ thread_local! {
         RefCell::new(StableBTreeMap::init(memory::region(memory::SIM_NODES)));
 }
 
+/// Creates this module's stable structures now (at install and upgrade) rather than at the
+/// first call that touches them, so a call that changes nothing writes nothing.
+pub fn open() {
+    NODES.with(|_| ());
+}
+
 /// The item's simulated node, as written or as an untouched node is.
 fn get(item_id: u64) -> SimNode {
     NODES

@@ -131,6 +131,27 @@ thread_local! {
     static DELEGATION_SEQ: Map<ProviderKey, u64> = map(memory::MARKET_DELEGATION_SEQ);
 }
 
+/// Creates this module's stable structures now (at install and upgrade) rather than at the
+/// first call that touches them, so a call that changes nothing writes nothing.
+pub fn open() {
+    META.with(|_| ());
+    ITEMS.with(|_| ());
+    RESOURCES.with(|_| ());
+    OFFERS.with(|_| ());
+    OFFERSETS.with(|_| ());
+    EXECUTIONS.with(|_| ());
+    BOOKINGS.with(|_| ());
+    PROVIDER_ITEMS.with(|_| ());
+    NODE_ITEMS.with(|_| ());
+    ITEM_OFFERS.with(|_| ());
+    CONSUMER_EXECUTIONS.with(|_| ());
+    PROVIDER_EXECUTIONS.with(|_| ());
+    CONSUMER_OFFERSETS.with(|_| ());
+    USAGE.with(|_| ());
+    DELEGATES.with(|_| ());
+    DELEGATION_SEQ.with(|_| ());
+}
+
 // --- meta ---
 
 pub fn meta() -> Meta {

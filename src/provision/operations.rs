@@ -90,6 +90,12 @@ thread_local! {
         RefCell::new(StableBTreeMap::init(memory::region(memory::PROVISION_OPERATIONS)));
 }
 
+/// Creates this module's stable structures now (at install and upgrade) rather than at the
+/// first call that touches them, so a call that changes nothing writes nothing.
+pub fn open() {
+    OPERATIONS.with(|_| ());
+}
+
 pub fn get(item_id: u64) -> Option<Operation> {
     OPERATIONS.with_borrow(|map| map.get(&item_id))
 }

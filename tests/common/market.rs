@@ -657,6 +657,9 @@ impl Driver for SharedHost {
     fn set_http_responder(&mut self, responder: Box<dyn FnMut(&HttpRequestArgs) -> HttpReply>) {
         self.0.borrow_mut().set_http_responder(responder)
     }
+    fn set_inspect_ingress(&mut self, on: bool) {
+        self.0.borrow_mut().set_inspect_ingress(on)
+    }
 }
 
 /// Submits a market update to the host without running anything else.

@@ -42,6 +42,14 @@ impl Canister {
         self.driver.controller()
     }
 
+    /// Delivers updates as a canister's call would, skipping `inspect_message`: for tests of the
+    /// methods' own answers to input inspect_message drops from ingress (tests/malformed.rs and
+    /// tests/authorization.rs check both paths).
+    pub fn without_inspect(mut self) -> Self {
+        self.driver.set_inspect_ingress(false);
+        self
+    }
+
     pub fn status(&mut self) -> Status {
         let bytes = self
             .driver

@@ -162,6 +162,12 @@ export type CatalogError = {
   } |
   {
     /**
+     * The caller made too many update calls lately; it may call again after this long.
+     */
+    'RateLimited' : { 'retry_after_seconds' : bigint }
+  } |
+  {
+    /**
      * The uploaded bytes do not have the declared (and signed) SHA-256.
      */
     'HashMismatch' : null
@@ -256,6 +262,14 @@ export interface Config {
    * Seconds between two samples of the cycle balance.
    */
   'cycles_sample_interval_seconds' : bigint,
+  /**
+   * Update calls a principal other than a controller may make per minute, sustained.
+   */
+  'caller_calls_per_minute' : number,
+  /**
+   * Update calls such a principal may make at once before the rate above applies.
+   */
+  'caller_call_burst' : number,
   /**
    * Most offerings one provider may publish.
    */
@@ -377,6 +391,7 @@ export interface Delegation {
   'principals' : Array<Principal>,
   'provider_pem' : string,
 }
+export type DigestError = { 'NotAuthorized' : null };
 export type Entity = { 'Item' : bigint } |
   { 'Execution' : bigint } |
   { 'Offerset' : bigint } |
@@ -541,6 +556,15 @@ export interface InitArg {
    * Seconds between two samples of the cycle balance: 60 to 604800 (7 days).
    */
   'cycles_sample_interval_seconds' : [] | [bigint],
+  /**
+   * Update calls a principal other than a controller may make per minute, sustained:
+   * 1 to 1000000 (default 120).
+   */
+  'caller_calls_per_minute' : [] | [number],
+  /**
+   * Update calls it may make at once before that rate applies: 1 to 1000000 (default 600).
+   */
+  'caller_call_burst' : [] | [number],
   /**
    * Most offerings one provider may publish: 1 to 25000 (default 20000).
    */
@@ -810,6 +834,12 @@ export type MarketError = { 'UnknownOffer' : { 'id' : bigint } } |
      * Nothing matched a `lease_by_sku`; the messages say why.
      */
     'NothingAvailable' : { 'messages' : Array<Message> }
+  } |
+  {
+    /**
+     * The caller made too many update calls lately; it may call again after this long.
+     */
+    'RateLimited' : { 'retry_after_seconds' : bigint }
   } |
   { 'LeaseTooLong' : { 'max_seconds' : bigint } } |
   { 'InvalidArgument' : { 'message' : string } } |
@@ -1274,6 +1304,12 @@ export type ProvisionError = {
      */
     'NoAvailableServers' : { 'resource_class' : [] | [string] }
   } |
+  {
+    /**
+     * The caller made too many update calls lately; it may call again after this long.
+     */
+    'RateLimited' : { 'retry_after_seconds' : bigint }
+  } |
   { 'InvalidArgument' : { 'message' : string } } |
   {
     /**
@@ -1405,6 +1441,15 @@ export interface Receipt {
   'unchanged' : number,
   'removed' : number,
 }
+export interface RegionDigest {
+  'id' : number,
+  'sha256' : Uint8Array,
+  'name' : string,
+  /**
+   * The region's size in 64 KiB pages.
+   */
+  'pages' : bigint,
+}
 export interface RemoveOfferingsArg {
   'seq' : bigint,
   'signature' : Uint8Array,
@@ -1485,6 +1530,12 @@ export type SearchError = {
      * Not a cursor this request returned.
      */
     'InvalidCursor' : null
+  } |
+  {
+    /**
+     * The caller made too many update calls lately; it may call again after this long.
+     */
+    'RateLimited' : { 'retry_after_seconds' : bigint }
   } |
   {
     /**
@@ -1574,6 +1625,19 @@ export interface SimFailureArg {
  */
 export type SortOrder = { 'PriceDesc' : null } |
   { 'PriceAsc' : null };
+export interface StateDigest {
+  /**
+   * SHA-256 over the digests of every region but those in `excluded`, in id order.
+   */
+  'sha256' : Uint8Array,
+  /**
+   * Regions hashed but left out of `sha256`.
+   */
+  'excluded' : Array<string>,
+  'regions' : Array<RegionDigest>,
+}
+export type StateDigestResult = { 'Ok' : StateDigest } |
+  { 'Err' : DigestError };
 export interface Status {
   /**
    * Liquid cycle balance: what the canister can spend now.
@@ -1900,6 +1964,12 @@ export interface _SERVICE {
    * The operation's last known state (no outcall).
    */
   'provision_status' : ActorMethod<[string], ProvisionStatusResult>,
+  /**
+   * A SHA-256 digest of the whole stable state, region by region (activity counters are
+   * hashed but left out of the total). Controllers only. Costs ~10 instructions a byte of
+   * stable memory in use.
+   */
+  'state_digest' : ActorMethod<[], StateDigestResult>,
   /**
    * Version, counters, memory, task queue, cycles and configuration of the canister.
    */

@@ -11,6 +11,8 @@ import { IDL } from '@icp-sdk/core/candid';
 export const idlFactory = ({ IDL }) => {
   const InitArg = IDL.Record({
     'cycles_sample_interval_seconds' : IDL.Opt(IDL.Nat64),
+    'caller_calls_per_minute' : IDL.Opt(IDL.Nat32),
+    'caller_call_burst' : IDL.Opt(IDL.Nat32),
     'max_offerings_per_provider' : IDL.Opt(IDL.Nat32),
     'max_catalog_bytes' : IDL.Opt(IDL.Nat64),
     'cycles_history_len' : IDL.Opt(IDL.Nat32),
@@ -110,6 +112,7 @@ export const idlFactory = ({ IDL }) => {
     'Booked' : IDL.Record({ 'execution_id' : IDL.Nat64 }),
     'InvalidWindow' : IDL.Record({ 'message' : IDL.Text }),
     'NothingAvailable' : IDL.Record({ 'messages' : IDL.Vec(Message) }),
+    'RateLimited' : IDL.Record({ 'retry_after_seconds' : IDL.Nat64 }),
     'LeaseTooLong' : IDL.Record({ 'max_seconds' : IDL.Nat64 }),
     'InvalidArgument' : IDL.Record({ 'message' : IDL.Text }),
     'OfferClosed' : IDL.Record({
@@ -158,6 +161,7 @@ export const idlFactory = ({ IDL }) => {
     'InvalidCsv' : IDL.Record({ 'errors' : IDL.Vec(CsvError) }),
     'InvalidKey' : IDL.Record({ 'message' : IDL.Text }),
     'UnknownUpload' : IDL.Null,
+    'RateLimited' : IDL.Record({ 'retry_after_seconds' : IDL.Nat64 }),
     'HashMismatch' : IDL.Null,
     'InvalidArgument' : IDL.Record({ 'message' : IDL.Text }),
     'NotUploader' : IDL.Null,
@@ -416,6 +420,7 @@ export const idlFactory = ({ IDL }) => {
     'NotAuthorized' : IDL.Record({ 'message' : IDL.Text }),
     'ServerNotFound' : IDL.Record({ 'server_id' : IDL.Text }),
     'NoAvailableServers' : IDL.Record({ 'resource_class' : IDL.Opt(IDL.Text) }),
+    'RateLimited' : IDL.Record({ 'retry_after_seconds' : IDL.Nat64 }),
     'InvalidArgument' : IDL.Record({ 'message' : IDL.Text }),
     'IronicUnreachable' : IDL.Record({ 'message' : IDL.Text }),
     'ImageNotFound' : IDL.Record({ 'image_id' : IDL.Text }),
@@ -594,6 +599,7 @@ export const idlFactory = ({ IDL }) => {
     'UnknownProvider' : IDL.Null,
     'InvalidKey' : IDL.Record({ 'message' : IDL.Text }),
     'InvalidCursor' : IDL.Null,
+    'RateLimited' : IDL.Record({ 'retry_after_seconds' : IDL.Nat64 }),
     'QueryTooLong' : IDL.Record({ 'max_bytes' : IDL.Nat32 }),
     'InvalidArgument' : IDL.Record({ 'message' : IDL.Text }),
     'PageSizeTooLarge' : IDL.Record({ 'max' : IDL.Nat32 }),
@@ -878,6 +884,22 @@ export const idlFactory = ({ IDL }) => {
     'Ok' : ProvisionResponse,
     'Err' : ProvisionError,
   });
+  const RegionDigest = IDL.Record({
+    'id' : IDL.Nat8,
+    'sha256' : IDL.Vec(IDL.Nat8),
+    'name' : IDL.Text,
+    'pages' : IDL.Nat64,
+  });
+  const StateDigest = IDL.Record({
+    'sha256' : IDL.Vec(IDL.Nat8),
+    'excluded' : IDL.Vec(IDL.Text),
+    'regions' : IDL.Vec(RegionDigest),
+  });
+  const DigestError = IDL.Variant({ 'NotAuthorized' : IDL.Null });
+  const StateDigestResult = IDL.Variant({
+    'Ok' : StateDigest,
+    'Err' : DigestError,
+  });
   const Counters = IDL.Record({
     'tasks_run' : IDL.Nat64,
     'outcall_failures' : IDL.Nat64,
@@ -889,6 +911,8 @@ export const idlFactory = ({ IDL }) => {
   });
   const Config = IDL.Record({
     'cycles_sample_interval_seconds' : IDL.Nat64,
+    'caller_calls_per_minute' : IDL.Nat32,
+    'caller_call_burst' : IDL.Nat32,
     'max_offerings_per_provider' : IDL.Nat32,
     'max_catalog_bytes' : IDL.Nat64,
     'cycles_history_len' : IDL.Nat32,
@@ -1051,6 +1075,7 @@ export const idlFactory = ({ IDL }) => {
         [ProvisionStatusResult],
         ['query'],
       ),
+    'state_digest' : IDL.Func([], [StateDigestResult], ['query']),
     'status' : IDL.Func([], [Status], ['query']),
   });
 };
@@ -1058,6 +1083,8 @@ export const idlFactory = ({ IDL }) => {
 export const init = ({ IDL }) => {
   const InitArg = IDL.Record({
     'cycles_sample_interval_seconds' : IDL.Opt(IDL.Nat64),
+    'caller_calls_per_minute' : IDL.Opt(IDL.Nat32),
+    'caller_call_burst' : IDL.Opt(IDL.Nat32),
     'max_offerings_per_provider' : IDL.Opt(IDL.Nat32),
     'max_catalog_bytes' : IDL.Opt(IDL.Nat64),
     'cycles_history_len' : IDL.Opt(IDL.Nat32),

@@ -176,6 +176,13 @@ export interface SetProcurementMetaArg {
     meta: Array<Property>;
     execution_id: bigint;
 }
+export type StateDigestResult = {
+    __kind__: "Ok";
+    Ok: StateDigest;
+} | {
+    __kind__: "Err";
+    Err: DigestError;
+};
 export type MarketDelegationResult = {
     __kind__: "Ok";
     Ok: Delegation;
@@ -430,6 +437,15 @@ export interface InitArg {
      */
     cycles_sample_interval_seconds?: bigint;
     /**
+     * Update calls a principal other than a controller may make per minute, sustained:
+     * 1 to 1000000 (default 120).
+     */
+    caller_calls_per_minute?: number;
+    /**
+     * Update calls it may make at once before that rate applies: 1 to 1000000 (default 600).
+     */
+    caller_call_burst?: number;
+    /**
      * Most offerings one provider may publish: 1 to 25000 (default 20000).
      */
     max_offerings_per_provider?: number;
@@ -504,6 +520,15 @@ export interface Change {
     kind: ChangeKind;
     provider_pem: string;
     offering_key: string;
+}
+export interface RegionDigest {
+    id: number;
+    sha256: Uint8Array;
+    name: string;
+    /**
+     * The region's size in 64 KiB pages.
+     */
+    pages: bigint;
 }
 export interface ProviderOfferingsArg {
     provider: ProviderKeyInput;
@@ -602,6 +627,14 @@ export type SearchError = {
      * Not a cursor this request returned.
      */
     InvalidCursor: null;
+} | {
+    __kind__: "RateLimited";
+    /**
+     * The caller made too many update calls lately; it may call again after this long.
+     */
+    RateLimited: {
+        retry_after_seconds: bigint;
+    };
 } | {
     __kind__: "QueryTooLong";
     /**
@@ -730,6 +763,14 @@ export type CatalogError = {
      * No open upload has this id (never begun, committed, or expired after an hour).
      */
     UnknownUpload: null;
+} | {
+    __kind__: "RateLimited";
+    /**
+     * The caller made too many update calls lately; it may call again after this long.
+     */
+    RateLimited: {
+        retry_after_seconds: bigint;
+    };
 } | {
     __kind__: "HashMismatch";
     /**
@@ -966,6 +1007,14 @@ export type ProvisionError = {
      */
     NoAvailableServers: {
         resource_class?: string;
+    };
+} | {
+    __kind__: "RateLimited";
+    /**
+     * The caller made too many update calls lately; it may call again after this long.
+     */
+    RateLimited: {
+        retry_after_seconds: bigint;
     };
 } | {
     __kind__: "InvalidArgument";
@@ -1213,6 +1262,14 @@ export type MarketError = {
         messages: Array<Message>;
     };
 } | {
+    __kind__: "RateLimited";
+    /**
+     * The caller made too many update calls lately; it may call again after this long.
+     */
+    RateLimited: {
+        retry_after_seconds: bigint;
+    };
+} | {
     __kind__: "LeaseTooLong";
     LeaseTooLong: {
         max_seconds: bigint;
@@ -1392,6 +1449,17 @@ export type IronicSettingsResult = {
     __kind__: "Err";
     Err: ProvisionError;
 };
+export interface StateDigest {
+    /**
+     * SHA-256 over the digests of every region but those in `excluded`, in id order.
+     */
+    sha256: Uint8Array;
+    /**
+     * Regions hashed but left out of `sha256`.
+     */
+    excluded: Array<string>;
+    regions: Array<RegionDigest>;
+}
 export interface UploadAppendArg {
     upload_id: bigint;
     /**
@@ -1605,6 +1673,14 @@ export interface Config {
      */
     cycles_sample_interval_seconds: bigint;
     /**
+     * Update calls a principal other than a controller may make per minute, sustained.
+     */
+    caller_calls_per_minute: number;
+    /**
+     * Update calls such a principal may make at once before the rate above applies.
+     */
+    caller_call_burst: number;
+    /**
      * Most offerings one provider may publish.
      */
     max_offerings_per_provider: number;
@@ -1770,6 +1846,9 @@ export enum ContractStatus {
     Open = "Open",
     Fulfilled = "Fulfilled",
     Expired = "Expired"
+}
+export enum DigestError {
+    NotAuthorized = "NotAuthorized"
 }
 export enum Format {
     /**
@@ -1957,9 +2036,10 @@ export interface marketplaceInterface {
     provision_refresh(arg0: string): Promise<ProvisionStatusResult>;
     provision_server(arg0: ProvisionRequest): Promise<ProvisionServerResult>;
     provision_status(arg0: string): Promise<ProvisionStatusResult>;
+    state_digest(): Promise<StateDigestResult>;
     status(): Promise<Status>;
 }
-import type { Actor as _Actor, Attributes as _Attributes, AuditArg as _AuditArg, AuditEntry as _AuditEntry, AuditPage as _AuditPage, Backend as _Backend, BillingInterval as _BillingInterval, CatalogError as _CatalogError, CatalogExport as _CatalogExport, CatalogExportArg as _CatalogExportArg, CatalogExportResult as _CatalogExportResult, Change as _Change, ChangeKind as _ChangeKind, ChangesArg as _ChangesArg, ChangesPage as _ChangesPage, ChangesResult as _ChangesResult, Config as _Config, Contract as _Contract, ContractStatus as _ContractStatus, CostRange as _CostRange, Counters as _Counters, CsvError as _CsvError, DelegateArg as _DelegateArg, Delegation as _Delegation, Entity as _Entity, Execution as _Execution, ExecutionPage as _ExecutionPage, ExecutionsListArg as _ExecutionsListArg, Filters as _Filters, Format as _Format, GpuFilter as _GpuFilter, HttpRequest as _HttpRequest, HttpResponse as _HttpResponse, InventoryListArg as _InventoryListArg, InventoryRegisterArg as _InventoryRegisterArg, InventoryRemoveArg as _InventoryRemoveArg, InventorySetStatusArg as _InventorySetStatusArg, IronicApi as _IronicApi, IronicConfigureArg as _IronicConfigureArg, IronicDiscoverArg as _IronicDiscoverArg, IronicDiscoverResult as _IronicDiscoverResult, IronicError as _IronicError, IronicSettingsResult as _IronicSettingsResult, IronicSettingsView as _IronicSettingsView, Item as _Item, ItemInput as _ItemInput, ItemPage as _ItemPage, ItemStatus as _ItemStatus, Lease as _Lease, LeaseBySkuArg as _LeaseBySkuArg, LeaseTask as _LeaseTask, Level as _Level, MarketAuditPageResult as _MarketAuditPageResult, MarketContractResult as _MarketContractResult, MarketDelegationResult as _MarketDelegationResult, MarketError as _MarketError, MarketExecutionPageResult as _MarketExecutionPageResult, MarketExecutionResult as _MarketExecutionResult, MarketItemPageResult as _MarketItemPageResult, MarketItemResult as _MarketItemResult, MarketItemsResult as _MarketItemsResult, MarketLeaseResult as _MarketLeaseResult, MarketOfferPageResult as _MarketOfferPageResult, MarketOfferResult as _MarketOfferResult, MarketOffersResult as _MarketOffersResult, MarketOffersetViewResult as _MarketOffersetViewResult, MarketPoliciesResult as _MarketPoliciesResult, MarketUnitResult as _MarketUnitResult, Message as _Message, Offer as _Offer, OfferCreateArg as _OfferCreateArg, OfferInput as _OfferInput, OfferPage as _OfferPage, OfferStatus as _OfferStatus, OfferWithdrawArg as _OfferWithdrawArg, OfferingGetArg as _OfferingGetArg, OfferingGetResult as _OfferingGetResult, OfferingRecords as _OfferingRecords, OfferingView as _OfferingView, Offerings as _Offerings, OffersCreateArg as _OffersCreateArg, OffersListArg as _OffersListArg, Offerset as _Offerset, OffersetResult as _OffersetResult, OffersetStatus as _OffersetStatus, OffersetView as _OffersetView, OperationKind as _OperationKind, OperationStatus as _OperationStatus, OutcallCosts as _OutcallCosts, OutcallCostsArg as _OutcallCostsArg, OutcallCostsResult as _OutcallCostsResult, OutcallQuote as _OutcallQuote, Phase as _Phase, Policies as _Policies, PoliciesUpdate as _PoliciesUpdate, PriceFilter as _PriceFilter, Product as _Product, ProductType as _ProductType, Property as _Property, ProviderCatalog as _ProviderCatalog, ProviderKeyInput as _ProviderKeyInput, ProviderOfferingsArg as _ProviderOfferingsArg, ProvisionCosts as _ProvisionCosts, ProvisionCostsArg as _ProvisionCostsArg, ProvisionError as _ProvisionError, ProvisionRequest as _ProvisionRequest, ProvisionResponse as _ProvisionResponse, ProvisionServerResult as _ProvisionServerResult, ProvisionStatus as _ProvisionStatus, ProvisionStatusResult as _ProvisionStatusResult, ProvisionUnitResult as _ProvisionUnitResult, PublishArg as _PublishArg, PublishResult as _PublishResult, Receipt as _Receipt, RemoveOfferingsArg as _RemoveOfferingsArg, RemoveProviderArg as _RemoveProviderArg, ResourceRequest as _ResourceRequest, Role as _Role, SealedBox as _SealedBox, SearchError as _SearchError, SearchPage as _SearchPage, SearchQuery as _SearchQuery, SearchResult as _SearchResult, SetConsumerMetaArg as _SetConsumerMetaArg, SetProcurementMetaArg as _SetProcurementMetaArg, SimFailureArg as _SimFailureArg, SortOrder as _SortOrder, Status as _Status, Stock as _Stock, UploadBeginArg as _UploadBeginArg, UploadBeginResult as _UploadBeginResult, UploadOperation as _UploadOperation, UploadProgress as _UploadProgress, UploadProgressResult as _UploadProgressResult, Virtualization as _Virtualization } from "./marketplace.did";
+import type { Actor as _Actor, Attributes as _Attributes, AuditArg as _AuditArg, AuditEntry as _AuditEntry, AuditPage as _AuditPage, Backend as _Backend, BillingInterval as _BillingInterval, CatalogError as _CatalogError, CatalogExport as _CatalogExport, CatalogExportArg as _CatalogExportArg, CatalogExportResult as _CatalogExportResult, Change as _Change, ChangeKind as _ChangeKind, ChangesArg as _ChangesArg, ChangesPage as _ChangesPage, ChangesResult as _ChangesResult, Config as _Config, Contract as _Contract, ContractStatus as _ContractStatus, CostRange as _CostRange, Counters as _Counters, CsvError as _CsvError, DelegateArg as _DelegateArg, Delegation as _Delegation, DigestError as _DigestError, Entity as _Entity, Execution as _Execution, ExecutionPage as _ExecutionPage, ExecutionsListArg as _ExecutionsListArg, Filters as _Filters, Format as _Format, GpuFilter as _GpuFilter, HttpRequest as _HttpRequest, HttpResponse as _HttpResponse, InventoryListArg as _InventoryListArg, InventoryRegisterArg as _InventoryRegisterArg, InventoryRemoveArg as _InventoryRemoveArg, InventorySetStatusArg as _InventorySetStatusArg, IronicApi as _IronicApi, IronicConfigureArg as _IronicConfigureArg, IronicDiscoverArg as _IronicDiscoverArg, IronicDiscoverResult as _IronicDiscoverResult, IronicError as _IronicError, IronicSettingsResult as _IronicSettingsResult, IronicSettingsView as _IronicSettingsView, Item as _Item, ItemInput as _ItemInput, ItemPage as _ItemPage, ItemStatus as _ItemStatus, Lease as _Lease, LeaseBySkuArg as _LeaseBySkuArg, LeaseTask as _LeaseTask, Level as _Level, MarketAuditPageResult as _MarketAuditPageResult, MarketContractResult as _MarketContractResult, MarketDelegationResult as _MarketDelegationResult, MarketError as _MarketError, MarketExecutionPageResult as _MarketExecutionPageResult, MarketExecutionResult as _MarketExecutionResult, MarketItemPageResult as _MarketItemPageResult, MarketItemResult as _MarketItemResult, MarketItemsResult as _MarketItemsResult, MarketLeaseResult as _MarketLeaseResult, MarketOfferPageResult as _MarketOfferPageResult, MarketOfferResult as _MarketOfferResult, MarketOffersResult as _MarketOffersResult, MarketOffersetViewResult as _MarketOffersetViewResult, MarketPoliciesResult as _MarketPoliciesResult, MarketUnitResult as _MarketUnitResult, Message as _Message, Offer as _Offer, OfferCreateArg as _OfferCreateArg, OfferInput as _OfferInput, OfferPage as _OfferPage, OfferStatus as _OfferStatus, OfferWithdrawArg as _OfferWithdrawArg, OfferingGetArg as _OfferingGetArg, OfferingGetResult as _OfferingGetResult, OfferingRecords as _OfferingRecords, OfferingView as _OfferingView, Offerings as _Offerings, OffersCreateArg as _OffersCreateArg, OffersListArg as _OffersListArg, Offerset as _Offerset, OffersetResult as _OffersetResult, OffersetStatus as _OffersetStatus, OffersetView as _OffersetView, OperationKind as _OperationKind, OperationStatus as _OperationStatus, OutcallCosts as _OutcallCosts, OutcallCostsArg as _OutcallCostsArg, OutcallCostsResult as _OutcallCostsResult, OutcallQuote as _OutcallQuote, Phase as _Phase, Policies as _Policies, PoliciesUpdate as _PoliciesUpdate, PriceFilter as _PriceFilter, Product as _Product, ProductType as _ProductType, Property as _Property, ProviderCatalog as _ProviderCatalog, ProviderKeyInput as _ProviderKeyInput, ProviderOfferingsArg as _ProviderOfferingsArg, ProvisionCosts as _ProvisionCosts, ProvisionCostsArg as _ProvisionCostsArg, ProvisionError as _ProvisionError, ProvisionRequest as _ProvisionRequest, ProvisionResponse as _ProvisionResponse, ProvisionServerResult as _ProvisionServerResult, ProvisionStatus as _ProvisionStatus, ProvisionStatusResult as _ProvisionStatusResult, ProvisionUnitResult as _ProvisionUnitResult, PublishArg as _PublishArg, PublishResult as _PublishResult, Receipt as _Receipt, RemoveOfferingsArg as _RemoveOfferingsArg, RemoveProviderArg as _RemoveProviderArg, ResourceRequest as _ResourceRequest, Role as _Role, SealedBox as _SealedBox, SearchError as _SearchError, SearchPage as _SearchPage, SearchQuery as _SearchQuery, SearchResult as _SearchResult, SetConsumerMetaArg as _SetConsumerMetaArg, SetProcurementMetaArg as _SetProcurementMetaArg, SimFailureArg as _SimFailureArg, SortOrder as _SortOrder, StateDigest as _StateDigest, StateDigestResult as _StateDigestResult, Status as _Status, Stock as _Stock, UploadBeginArg as _UploadBeginArg, UploadBeginResult as _UploadBeginResult, UploadOperation as _UploadOperation, UploadProgress as _UploadProgress, UploadProgressResult as _UploadProgressResult, Virtualization as _Virtualization } from "./marketplace.did";
 export class Marketplace implements marketplaceInterface {
     constructor(private actor: ActorSubclass<_SERVICE>){}
     async audit_log(arg0: AuditArg): Promise<MarketAuditPageResult> {
@@ -2166,9 +2246,13 @@ export class Marketplace implements marketplaceInterface {
         const result = await this.actor.provision_status(arg0);
         return from_candid_ProvisionStatusResult_n269(result);
     }
+    async state_digest(): Promise<StateDigestResult> {
+        const result = await this.actor.state_digest();
+        return from_candid_StateDigestResult_n284(result);
+    }
     async status(): Promise<Status> {
         const result = await this.actor.status();
-        return from_candid_Status_n284(result);
+        return from_candid_Status_n288(result);
     }
 }
 function from_candid_Actor_n15(value: _Actor): Actor {
@@ -2215,6 +2299,9 @@ function from_candid_Contract_n71(value: _Contract): Contract {
 }
 function from_candid_CsvError_n50(value: _CsvError): CsvError {
     return from_candid_record_n51(value);
+}
+function from_candid_DigestError_n286(value: _DigestError): DigestError {
+    return from_candid_variant_n287(value);
 }
 function from_candid_Entity_n13(value: _Entity): Entity {
     return from_candid_variant_n14(value);
@@ -2396,8 +2483,11 @@ function from_candid_SearchPage_n209(value: _SearchPage): SearchPage {
 function from_candid_SearchResult_n207(value: _SearchResult): SearchResult {
     return from_candid_variant_n208(value);
 }
-function from_candid_Status_n284(value: _Status): Status {
-    return from_candid_record_n285(value);
+function from_candid_StateDigestResult_n284(value: _StateDigestResult): StateDigestResult {
+    return from_candid_variant_n285(value);
+}
+function from_candid_Status_n288(value: _Status): Status {
+    return from_candid_record_n289(value);
 }
 function from_candid_Stock_n179(value: _Stock): Stock {
     return from_candid_variant_n180(value);
@@ -3026,7 +3116,7 @@ function from_candid_record_n283(value: {
         item_id: value.item_id
     };
 }
-function from_candid_record_n285(value: {
+function from_candid_record_n289(value: {
     cycles_balance: bigint;
     stable_memory_pages: bigint;
     task_queue_len: bigint;
@@ -3406,6 +3496,10 @@ function from_candid_variant_n133(value: {
         resource_class: [] | [string];
     };
 } | {
+    RateLimited: {
+        retry_after_seconds: bigint;
+    };
+} | {
     InvalidArgument: {
         message: string;
     };
@@ -3444,6 +3538,11 @@ function from_candid_variant_n133(value: {
         resource_class?: string;
     };
 } | {
+    __kind__: "RateLimited";
+    RateLimited: {
+        retry_after_seconds: bigint;
+    };
+} | {
     __kind__: "InvalidArgument";
     InvalidArgument: {
         message: string;
@@ -3477,6 +3576,9 @@ function from_candid_variant_n133(value: {
     } : "NoAvailableServers" in value ? {
         __kind__: "NoAvailableServers",
         NoAvailableServers: from_candid_record_n134(value.NoAvailableServers)
+    } : "RateLimited" in value ? {
+        __kind__: "RateLimited",
+        RateLimited: value.RateLimited
     } : "InvalidArgument" in value ? {
         __kind__: "InvalidArgument",
         InvalidArgument: value.InvalidArgument
@@ -3801,6 +3903,10 @@ function from_candid_variant_n186(value: {
 } | {
     InvalidCursor: null;
 } | {
+    RateLimited: {
+        retry_after_seconds: bigint;
+    };
+} | {
     QueryTooLong: {
         max_bytes: number;
     };
@@ -3829,6 +3935,11 @@ function from_candid_variant_n186(value: {
 } | {
     __kind__: "InvalidCursor";
     InvalidCursor: null;
+} | {
+    __kind__: "RateLimited";
+    RateLimited: {
+        retry_after_seconds: bigint;
+    };
 } | {
     __kind__: "QueryTooLong";
     QueryTooLong: {
@@ -3862,6 +3973,9 @@ function from_candid_variant_n186(value: {
     } : "InvalidCursor" in value ? {
         __kind__: "InvalidCursor",
         InvalidCursor: value.InvalidCursor
+    } : "RateLimited" in value ? {
+        __kind__: "RateLimited",
+        RateLimited: value.RateLimited
     } : "QueryTooLong" in value ? {
         __kind__: "QueryTooLong",
         QueryTooLong: value.QueryTooLong
@@ -3945,6 +4059,10 @@ function from_candid_variant_n19(value: {
 } | {
     NothingAvailable: {
         messages: Array<_Message>;
+    };
+} | {
+    RateLimited: {
+        retry_after_seconds: bigint;
     };
 } | {
     LeaseTooLong: {
@@ -4056,6 +4174,11 @@ function from_candid_variant_n19(value: {
         messages: Array<Message>;
     };
 } | {
+    __kind__: "RateLimited";
+    RateLimited: {
+        retry_after_seconds: bigint;
+    };
+} | {
     __kind__: "LeaseTooLong";
     LeaseTooLong: {
         max_seconds: bigint;
@@ -4136,6 +4259,9 @@ function from_candid_variant_n19(value: {
     } : "NothingAvailable" in value ? {
         __kind__: "NothingAvailable",
         NothingAvailable: from_candid_record_n26(value.NothingAvailable)
+    } : "RateLimited" in value ? {
+        __kind__: "RateLimited",
+        RateLimited: value.RateLimited
     } : "LeaseTooLong" in value ? {
         __kind__: "LeaseTooLong",
         LeaseTooLong: value.LeaseTooLong
@@ -4450,6 +4576,30 @@ function from_candid_variant_n281(value: {
         Err: from_candid_ProvisionError_n132(value.Err)
     } : value;
 }
+function from_candid_variant_n285(value: {
+    Ok: _StateDigest;
+} | {
+    Err: _DigestError;
+}): {
+    __kind__: "Ok";
+    Ok: StateDigest;
+} | {
+    __kind__: "Err";
+    Err: DigestError;
+} {
+    return "Ok" in value ? {
+        __kind__: "Ok",
+        Ok: value.Ok
+    } : "Err" in value ? {
+        __kind__: "Err",
+        Err: from_candid_DigestError_n286(value.Err)
+    } : value;
+}
+function from_candid_variant_n287(value: {
+    NotAuthorized: null;
+}): DigestError {
+    return "NotAuthorized" in value ? DigestError.NotAuthorized : value;
+}
 function from_candid_variant_n31(value: {
     Error: null;
 } | {
@@ -4539,6 +4689,10 @@ function from_candid_variant_n47(value: {
 } | {
     UnknownUpload: null;
 } | {
+    RateLimited: {
+        retry_after_seconds: bigint;
+    };
+} | {
     HashMismatch: null;
 } | {
     InvalidArgument: {
@@ -4609,6 +4763,11 @@ function from_candid_variant_n47(value: {
     __kind__: "UnknownUpload";
     UnknownUpload: null;
 } | {
+    __kind__: "RateLimited";
+    RateLimited: {
+        retry_after_seconds: bigint;
+    };
+} | {
     __kind__: "HashMismatch";
     HashMismatch: null;
 } | {
@@ -4669,6 +4828,9 @@ function from_candid_variant_n47(value: {
     } : "UnknownUpload" in value ? {
         __kind__: "UnknownUpload",
         UnknownUpload: value.UnknownUpload
+    } : "RateLimited" in value ? {
+        __kind__: "RateLimited",
+        RateLimited: value.RateLimited
     } : "HashMismatch" in value ? {
         __kind__: "HashMismatch",
         HashMismatch: value.HashMismatch
