@@ -76,30 +76,61 @@ impl Settings {
     }
 
     /// `text` with the endpoint and the credential replaced, for messages callers read
-    /// (an IC reject message may quote the URL it could not reach).
+    /// (an IC reject message may quote the URL it could not reach). Also a secret the text was
+    /// cut short in: messages are cut to a length (Ironic's faultstring to 1 KiB, its
+    /// `last_error` to 512 bytes, an unreadable answer's description to 256) before they get
+    /// here, so a text may end, before an ellipsis, in the first bytes of the token or the
+    /// endpoint.
     pub fn scrub(&self, text: &str) -> String {
+        let secrets = self.secrets();
         let mut text = text.to_string();
-        if let Some(token) = self.auth_token.as_deref().filter(|t| !t.is_empty()) {
-            text = text.replace(token, "[redacted]");
+        for (secret, mask) in &secrets {
+            text = text.replace(secret, mask);
         }
-        if let Some(endpoint) = &self.endpoint {
-            let base = endpoint.trim_end_matches('/');
-            if !base.is_empty() {
-                text = text.replace(base, "[endpoint]");
-            }
-            // Also the bare host, which connection errors name.
-            let host = base
-                .strip_prefix("https://")
-                .and_then(|rest| rest.split('/').next())
-                .unwrap_or_default();
-            let host = host.rsplit_once(':').map_or(host, |(name, _)| name);
-            if !host.is_empty() {
-                text = text.replace(host, "[endpoint]");
+        let (body, ellipsis) = match text.strip_suffix('…') {
+            Some(body) => (body, "…"),
+            None => (text.as_str(), ""),
+        };
+        for (secret, mask) in &secrets {
+            // The longest start of the secret the text ends with; shorter than
+            // MIN_PARTIAL_BYTES it tells nothing (and is likely a coincidence).
+            let cut = (MIN_PARTIAL_BYTES..secret.len())
+                .rev()
+                .find(|&n| secret.is_char_boundary(n) && body.ends_with(&secret[..n]));
+            if let Some(n) = cut {
+                return format!("{}{mask}{ellipsis}", &body[..body.len() - n]);
             }
         }
         text
     }
+
+    /// What messages must not quote, and what replaces it: the token, the endpoint, its bare
+    /// host (which connection errors name) and its path (which a proxy's error may quote
+    /// without the host).
+    fn secrets(&self) -> Vec<(&str, &'static str)> {
+        let mut secrets = vec![];
+        if let Some(token) = self.auth_token.as_deref().filter(|t| !t.is_empty()) {
+            secrets.push((token, "[redacted]"));
+        }
+        if let Some(endpoint) = &self.endpoint {
+            let base = endpoint.trim_end_matches('/');
+            let rest = base.strip_prefix("https://").unwrap_or_default();
+            let (authority, path) = rest.find('/').map_or((rest, ""), |i| rest.split_at(i));
+            let host = authority
+                .rsplit_once(':')
+                .map_or(authority, |(name, _)| name);
+            for part in [base, host, path] {
+                if !part.is_empty() {
+                    secrets.push((part, "[endpoint]"));
+                }
+            }
+        }
+        secrets
+    }
 }
+
+/// The shortest start of a secret [`Settings::scrub`] removes from the end of a cut text.
+const MIN_PARTIAL_BYTES: usize = 4;
 
 impl Storable for Settings {
     fn to_bytes(&self) -> Cow<'_, [u8]> {
@@ -121,6 +152,12 @@ impl Storable for Settings {
 thread_local! {
     static SETTINGS: RefCell<StableBTreeMap<ProviderKey, Settings, Memory>> =
         RefCell::new(StableBTreeMap::init(memory::region(memory::PROVISION_SETTINGS)));
+}
+
+/// Creates this module's stable structures now (at install and upgrade) rather than at the
+/// first call that touches them, so a call that changes nothing writes nothing.
+pub fn open() {
+    SETTINGS.with(|_| ());
 }
 
 /// Sets the provider's backend: fields given replace the current ones. The provider's delegates
@@ -471,5 +508,40 @@ mod tests {
             "{clean}"
         );
         assert_eq!(Settings::default().scrub("as is"), "as is");
+    }
+
+    #[test]
+    fn scrub_removes_a_secret_a_text_was_cut_short_in_and_the_bare_path() {
+        let settings = Settings {
+            endpoint: Some("https://ironic.example:6385/base/".into()),
+            auth_token: Some(TOKEN.into()),
+            ..Settings::default()
+        };
+        let cut_token = &TOKEN[..TOKEN.len() - 3];
+        for (text, clean) in [
+            (
+                format!("Ironic says: {cut_token}"),
+                "Ironic says: [redacted]",
+            ),
+            (
+                format!("Ironic says: {cut_token}…"),
+                "Ironic says: [redacted]…",
+            ),
+            (
+                "refused https://ironic.exam".to_string(),
+                "refused [endpoint]",
+            ),
+            ("refused ironic.exa…".to_string(), "refused [endpoint]…"),
+            (
+                "no route /base/v1/nodes".to_string(),
+                "no route [endpoint]/v1/nodes",
+            ),
+            ("no route /bas".to_string(), "no route [endpoint]"),
+            // Shorter starts tell nothing: kept.
+            ("it ends in gAA".to_string(), "it ends in gAA"),
+            ("a full stop.".to_string(), "a full stop."),
+        ] {
+            assert_eq!(settings.scrub(&text), clean, "{text}");
+        }
     }
 }
