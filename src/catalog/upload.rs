@@ -98,6 +98,12 @@ thread_local! {
         RefCell::new(StableBTreeMap::init(memory::region(memory::UPLOADS)));
 }
 
+/// Creates this module's stable structures now (at install and upgrade) rather than at the
+/// first call that touches them, so a call that changes nothing writes nothing.
+pub fn open() {
+    UPLOADS.with(|_| ());
+}
+
 pub(crate) fn begin(rt: &impl Runtime, arg: UploadBeginArg) -> Result<u64, CatalogError> {
     let owner = rt.caller();
     if owner == Principal::anonymous() {
@@ -125,9 +131,12 @@ pub(crate) fn begin(rt: &impl Runtime, arg: UploadBeginArg) -> Result<u64, Catal
     )?;
     publish::check_seq(store::provider(&provider).as_ref(), arg.seq)?;
     let now = rt.time();
-    // Expired sessions are already invisible: dropping them here changes nothing observable.
-    delete_expired(now);
-    let open = sessions();
+    // Expired sessions are invisible: they do not count, and only a begin that succeeds drops
+    // them, so a refused begin writes nothing.
+    let open: Vec<(u64, Session)> = sessions()
+        .into_iter()
+        .filter(|(_, session)| now < expires_at(session))
+        .collect();
     let mine = open
         .iter()
         .filter(|(_, s)| *s.provider == provider.as_bytes()[..]);
@@ -139,6 +148,7 @@ pub(crate) fn begin(rt: &impl Runtime, arg: UploadBeginArg) -> Result<u64, Catal
     if open.len() >= MAX_UPLOADS as usize {
         return Err(CatalogError::TooManyUploads { max: MAX_UPLOADS });
     }
+    delete_expired(now);
     let session = Session {
         owner,
         provider: ByteBuf::from(provider.as_bytes().to_vec()),
