@@ -29,7 +29,7 @@ pub enum Access {
     Authenticated,
     /// The principal that began the upload, or whose offerset or lease it is (a consumer).
     Owner,
-    /// The consumer (owner) and controllers.
+    /// The consumer (owner) and controllers: a lease's cancel, an offerset's read.
     OwnerOrController,
     /// The lessee (owner), the provider's delegates and controllers.
     OwnerDelegateOrController,
@@ -159,7 +159,7 @@ pub static METHODS: &[Method] = &[
     method!("catalog_upload_begin", Update, Authenticated, 4 * KIB, UploadBeginArg),
     method!("catalog_upload_append", Update, Owner, INGRESS, UploadAppendArg),
     method!("catalog_upload_commit", Update, Owner, KIB, UploadRef),
-    method!("catalog_upload_status", Query, Owner, KIB, UploadRef),
+    method!("catalog_upload_status", Query, Anyone, KIB, UploadRef),
     method!("catalog_changes", Query, Anyone, KIB, ChangesArg),
     // Catalogs: search and export.
     method!("offering_get", Query, Anyone, 4 * KIB, OfferingGetArg),
@@ -182,7 +182,7 @@ pub static METHODS: &[Method] = &[
     method!("offers_list", Query, Anyone, 4 * KIB, OffersListArg),
     // Market: consumers.
     method!("offerset_request", Update, Authenticated, 16 * KIB, ResourceRequest),
-    method!("offerset_get", Query, Owner, KIB, u64),
+    method!("offerset_get", Query, OwnerOrController, KIB, u64),
     method!("execution_accept", Update, Owner, 4 * KIB, AcceptArg),
     method!("execution_cancel", Update, OwnerOrController, 4 * KIB, CancelArg),
     method!("lease_extend", Update, Owner, 4 * KIB, ExtendArg),

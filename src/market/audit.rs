@@ -31,6 +31,13 @@ thread_local! {
         RefCell::new(StableBTreeMap::init(memory::region(memory::AUDIT_BY_ENTITY)));
 }
 
+/// Creates this module's stable structures now (at install and upgrade) rather than at the
+/// first call that touches them, so a call that changes nothing writes nothing.
+pub fn open() {
+    LOG.with(|_| ());
+    BY_ENTITY.with(|_| ());
+}
+
 fn entity_key(entity: Entity) -> (u8, u64) {
     match entity {
         Entity::Item(id) => (0, id),
@@ -97,6 +104,12 @@ const SCAN_PER_ENTRY: usize = 10;
 /// in `[from_ns, to_ns]`, after sequence number `after`. `next`, when more may follow, is the
 /// sequence number of the last entry examined, to pass as `after`.
 pub fn page(reader: &Reader, arg: &AuditArg) -> Result<AuditPage, MarketError> {
+    // Never a consumer nor a delegate: refused rather than answered with an empty page.
+    if reader.principal == Principal::anonymous() && !reader.is_controller {
+        return Err(MarketError::NotAuthorized {
+            message: "the anonymous principal reads no audit entries: call with an identity".into(),
+        });
+    }
     let limit = super::page_limit(arg.limit)?;
     let from_ns = arg.from_ns.unwrap_or(0);
     let to_ns = arg.to_ns.unwrap_or(u64::MAX);
@@ -266,6 +279,14 @@ mod tests {
         assert_eq!(all(&controller(), AuditArg::default()), [1, 2, 3, 4]);
         assert_eq!(all(&consumer(1), AuditArg::default()), [2, 3]);
         assert_eq!(all(&consumer(2), AuditArg::default()), [4]);
+        let anonymous = Reader {
+            principal: Principal::anonymous(),
+            ..consumer(1)
+        };
+        assert!(matches!(
+            page(&anonymous, &AuditArg::default()),
+            Err(MarketError::NotAuthorized { .. })
+        ));
         let stranger = page(&consumer(3), &AuditArg::default()).unwrap();
         assert_eq!(
             stranger,

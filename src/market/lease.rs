@@ -671,6 +671,12 @@ pub fn get(rt: &impl Runtime, id: u64) -> Result<Execution, MarketError> {
 
 /// The caller's executions as consumer, or a provider's as its delegate, in id order.
 pub fn list(rt: &impl Runtime, arg: ExecutionsListArg) -> Result<ExecutionPage, MarketError> {
+    // Never a consumer nor a delegate: refused, as its offerset requests and leases are.
+    if rt.caller() == Principal::anonymous() {
+        return Err(MarketError::NotAuthorized {
+            message: "the anonymous principal has no executions: call with an identity".into(),
+        });
+    }
     let limit = page_limit(arg.limit)?;
     let ids = |after: u64| -> Result<Vec<u64>, MarketError> {
         Ok(match arg.role {
@@ -2008,6 +2014,12 @@ mod tests {
             list(&rt, arg(Role::Consumer, None, None, Some(0))),
             Err(MarketError::InvalidArgument { .. })
         ));
+        for role in [Role::Consumer, Role::Provider] {
+            let anonymous = calling(&rt, Principal::anonymous(), || {
+                list(&rt, arg(role, None, None, None))
+            });
+            assert!(matches!(anonymous, Err(MarketError::NotAuthorized { .. })));
+        }
     }
 
     // --- leases of Ironic nodes (the simulated Ironic) ---
