@@ -40,6 +40,9 @@ pub mod sku;
 pub mod store;
 pub mod types;
 
+#[cfg(test)]
+mod model_tests;
+
 pub use types::*;
 
 /// Nanoseconds in a second.

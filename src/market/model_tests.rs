@@ -1,0 +1,2734 @@
+//! Model-based property test of the market's native logic.
+//!
+//! Proptest generates sequences of market operations (register, set status, remove, offers,
+//! withdrawals, offersets, accept, cancel, extend, end now, lease by SKU, policy changes,
+//! simulated Ironic failures, and time passing with the manager's due tasks run) over a small
+//! pool of providers, delegates, consumers, items and times, so they collide often. Each case
+//! runs in its own thread: every store is a thread local, so a case starts from an empty
+//! canister.
+//!
+//! Alongside the canister runs a reference [`Model`]: for every operation but the passing of
+//! time it predicts the outcome (success, or which typed error) and the exact state of every
+//! item, offer, offerset and execution afterwards. Time passing is predicted only where it is
+//! well defined (offersets, offers and holds expire at their time, leases end by their end,
+//! a lease due on an available item starts); otherwise the model adopts what the manager did,
+//! after the audit log proved every step of it legal.
+//!
+//! After every operation the stores are read directly and the invariants below are checked,
+//! each a named check counted once per entity it is evaluated on. Items, bookings, usage and
+//! every live record are read at every step; records in a final state (which have no legal
+//! way out) are read again when the audit log names them and at a full sweep every
+//! [`SWEEP_EVERY`] steps: a debug run of the 10 000 operations takes about 35 s of CPU.
+//!
+//! 1. The calendar: `calendar_no_overlap`, `booking_window_nonempty`,
+//!    `booking_has_live_execution` (its execution exists, holds a booking in its phase and has
+//!    its window) and `live_execution_has_its_booking` (exactly one for each execution not in a
+//!    final phase, none for the others).
+//! 2. Statuses across records: `item_reserved_or_leased_iff_its_lease_runs`,
+//!    `item_lease_id_only_while_reserved_or_leased`, `running_lease_holds_its_item`,
+//!    `releasing_lease_gave_its_item_back`, `claimed_offer_has_one_contract`,
+//!    `offered_execution_has_an_unclaimed_offer`, `execution_within_its_offer`,
+//!    `execution_in_its_offerset`, `hold_expires_with_its_offerset`,
+//!    `offerset_status_agrees_with_its_executions`, `final_phase_says_why`,
+//!    `removed_item_has_nothing_live`, `matching_index_agrees_with_store`.
+//! 3. Time, after the manager ran: `hold_released_by_expiry`, `offerset_expires_on_time`,
+//!    `offer_expires_on_time`, `lease_over_by_its_end`, `due_lease_starts_on_an_available_item`,
+//!    `manager_terminates`.
+//! 4. The audit log: `audit_entries_chain` (each entry starts where the entity was),
+//!    `every_change_is_audited` (the chain ends where the entity is), `audited_change_is_legal`
+//!    (each step is in its state machine's table), `timer_changes_are_the_canisters`.
+//! 5. `usage_equals_recount`: every principal's stored usage equals a recount of its open
+//!    offersets and active leases.
+//!
+//! And the model: `model_predicts_outcome`, `model_agrees_with_store`. A failing case is cut
+//! after its first violation and shrunk by removing operations; the report lists the remaining
+//! operations (`Debug`) and the last steps with the ids they resolved to.
+//!
+//! `MODEL_CASES` and `MODEL_SEED` run other cases; the figures of the default run are written
+//! to `target/hardening/model.txt`.
+
+use super::store::{self, Booking};
+use super::types::*;
+use super::{audit, execution, index, inventory, lease, offers, offerset, policy, SECOND_NS};
+use crate::catalog::provider::ProviderKeyInput;
+use crate::catalog::signing;
+use crate::manager;
+use crate::provision::{service as provisioning, SimFailureArg};
+use crate::runtime::FakeRuntime;
+use candid::Principal;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+/// Cases, and operations per case: 10 000 operations in all.
+const CASES: u32 = 20;
+const OPS: usize = 500;
+/// Most tasks one manager run may execute, and most timer runs one step may take: more means
+/// a task that keeps rescheduling itself (a livelock), which is a violation.
+const MAX_TASKS_PER_RUN: u32 = 20_000;
+const MAX_RUNS_PER_STEP: u32 = 20_000;
+
+/// Every this many steps (and at a case's last), records in a final state are read again too.
+const SWEEP_EVERY: usize = 25;
+
+const MINUTE: u64 = 60 * SECOND_NS;
+const SECRETS: [[u8; 32]; 2] = [[21; 32], [22; 32]];
+/// Resources per provider: 0 and 1 have no provisioning backend (leases pass PREPARING and
+/// RELEASING in one message), 2 and 3 are Ironic nodes on the simulated Ironic.
+const RESOURCES: u8 = 4;
+const SKUS: [&str; 2] = ["2C.small", "4D.large"];
+const GOOD_KEY: [u8; 32] = [5; 32];
+
+// --- principals ---
+
+fn key_input(provider: usize) -> ProviderKeyInput {
+    ProviderKeyInput::Raw(
+        signing::provider_of(&SECRETS[provider])
+            .as_bytes()
+            .to_vec()
+            .into(),
+    )
+}
+
+/// Provider 0 has two delegates, provider 1 one.
+fn delegates(provider: usize) -> Vec<Principal> {
+    let count = if provider == 0 { 2 } else { 1 };
+    (0..count)
+        .map(|n| Principal::from_slice(&[0xd0 + provider as u8, n]))
+        .collect()
+}
+
+fn consumer(n: u8) -> Principal {
+    Principal::from_slice(&[0xc0, n % 3])
+}
+
+fn consumers() -> Vec<Principal> {
+    (0..3).map(consumer).collect()
+}
+
+fn admin() -> Principal {
+    Principal::from_slice(&[0xad, 1])
+}
+
+fn stranger() -> Principal {
+    Principal::from_slice(&[0x55, 1])
+}
+
+/// Everyone whose usage counters are checked.
+fn principals() -> Vec<Principal> {
+    let mut all = consumers();
+    all.extend(delegates(0));
+    all.extend(delegates(1));
+    all.push(admin());
+    all.push(stranger());
+    all
+}
+
+fn resource_type(resource: u8) -> &'static str {
+    if resource < 2 {
+        "vcloud_org"
+    } else {
+        store::IRONIC_NODE
+    }
+}
+
+fn resource_uuid(provider: usize, resource: u8) -> String {
+    format!("p{provider}-r{resource}")
+}
+
+// --- operations ---
+
+/// Who acts for a provider: a delegate of the target's owner, the other provider (through its
+/// own delegate and key), or a principal nobody delegated.
+#[derive(Clone, Copy, Debug)]
+enum Who {
+    Owner(u8),
+    OtherProvider,
+    Stranger,
+}
+
+/// Who calls about an execution: its consumer, another consumer, or a controller.
+#[derive(Clone, Copy, Debug)]
+enum Caller {
+    Owner,
+    OtherConsumer,
+    Controller,
+}
+
+/// Which entity an operation targets: `live` prefers ones the operation can act on (an
+/// OFFERED execution for accept, a running lease for cancel, an open offer), the `n`th of
+/// those; otherwise the `n`th of all (already accepted, rejected, expired, a sibling...).
+#[derive(Clone, Copy, Debug)]
+struct Pick {
+    live: bool,
+    n: u8,
+}
+
+#[derive(Clone, Debug)]
+struct PolicyChange {
+    max_open_offersets: Option<u32>,
+    max_active_leases: Option<u32>,
+    offer_ttl_seconds: Option<u64>,
+    rebuild_seconds: Option<u64>,
+    stuck_timeout_seconds: Option<u64>,
+    max_lease_seconds: Option<u64>,
+    allowed_images: Option<Vec<String>>,
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Register {
+        provider: u8,
+        delegate: u8,
+        resource: u8,
+        sku: &'static str,
+        cores: u32,
+    },
+    SetStatus {
+        who: Who,
+        item: u8,
+        status: ItemStatus,
+    },
+    Remove {
+        who: Who,
+        item: u8,
+    },
+    CreateOffer {
+        who: Who,
+        item: u8,
+        start_min: i64,
+        len_min: u64,
+        price: u64,
+    },
+    /// A batch: `(item, start_min, len_min, price)` each, all or none.
+    CreateOffers {
+        who: Who,
+        offers: Vec<(u8, i64, u64, u64)>,
+    },
+    Withdraw {
+        who: Who,
+        offer: Pick,
+    },
+    Request {
+        consumer: u8,
+        start_s: Option<i64>,
+        duration_s: u64,
+        offers: Option<u32>,
+        sku: Option<&'static str>,
+        min_cores: Option<u32>,
+        max_price: Option<u64>,
+        image: &'static str,
+    },
+    Accept {
+        exec: Pick,
+        caller: Caller,
+        bad_key: bool,
+    },
+    Cancel {
+        exec: Pick,
+        caller: Caller,
+    },
+    Extend {
+        exec: Pick,
+        by_s: u64,
+    },
+    EndNow {
+        exec: Pick,
+        caller: Caller,
+    },
+    LeaseBySku {
+        consumer: u8,
+        sku: &'static str,
+        duration_s: u64,
+        max_price: Option<u64>,
+    },
+    /// Time passes; `timely`: the timer fires at every due time on the way, otherwise once at
+    /// the end (a late timer).
+    Advance {
+        seconds: u64,
+        timely: bool,
+    },
+    SetPolicy(PolicyChange),
+    SimFail {
+        item: u8,
+        deploy: bool,
+        clean: bool,
+    },
+}
+
+impl Op {
+    fn kind(&self) -> &'static str {
+        match self {
+            Op::Register { .. } => "register",
+            Op::SetStatus { .. } => "set_status",
+            Op::Remove { .. } => "remove",
+            Op::CreateOffer { .. } => "offer_create",
+            Op::CreateOffers { .. } => "offers_create",
+            Op::Withdraw { .. } => "offer_withdraw",
+            Op::Request { .. } => "offerset_request",
+            Op::Accept { .. } => "accept",
+            Op::Cancel { .. } => "cancel",
+            Op::Extend { .. } => "extend",
+            Op::EndNow { .. } => "end_now",
+            Op::LeaseBySku { .. } => "lease_by_sku",
+            Op::Advance { .. } => "advance",
+            Op::SetPolicy(_) => "policies_set",
+            Op::SimFail { .. } => "sim_fail",
+        }
+    }
+}
+
+fn who() -> impl Strategy<Value = Who> {
+    prop_oneof![
+        18 => (0u8..2).prop_map(Who::Owner),
+        1 => Just(Who::OtherProvider),
+        1 => Just(Who::Stranger),
+    ]
+}
+
+fn caller() -> impl Strategy<Value = Caller> {
+    prop_oneof![
+        18 => Just(Caller::Owner),
+        1 => Just(Caller::OtherConsumer),
+        1 => Just(Caller::Controller),
+    ]
+}
+
+/// A pick that is `live` with probability `live`.
+fn pick(live: f64) -> impl Strategy<Value = Pick> {
+    (prop::bool::weighted(live), any::<u8>()).prop_map(|(live, n)| Pick { live, n })
+}
+
+/// One of `values`, repeated ones more often.
+fn one_of<T: Clone + std::fmt::Debug + 'static>(values: &[T]) -> impl Strategy<Value = T> {
+    prop::sample::select(values.to_vec())
+}
+
+/// `None` (keep) mostly, else one of `values`.
+fn change<T: Clone + std::fmt::Debug + 'static>(values: &[T]) -> impl Strategy<Value = Option<T>> {
+    prop::option::weighted(0.3, one_of(values))
+}
+
+fn policy_change() -> impl Strategy<Value = PolicyChange> {
+    (
+        change(&[1u32, 2, 3, 5, 5]),
+        change(&[1u32, 2, 3, 10, 10]),
+        change(&[5u64, 30, 300, 300]),
+        change(&[0u64, 60, 600]),
+        change(&[60u64, 1800]),
+        change(&[7200u64, 21 * 24 * 3600]),
+        prop::option::weighted(
+            0.2,
+            prop_oneof![Just(vec![]), Just(vec!["ubuntu".to_string()])],
+        ),
+    )
+        .prop_map(
+            |(open, active, ttl, rebuild, stuck, max_lease, images)| PolicyChange {
+                max_open_offersets: open,
+                max_active_leases: active,
+                offer_ttl_seconds: ttl,
+                rebuild_seconds: rebuild,
+                stuck_timeout_seconds: stuck,
+                max_lease_seconds: max_lease,
+                allowed_images: images,
+            },
+        )
+}
+
+// Windows and durations: few values, so offers overlap and requests collide; the odd invalid
+// one (an empty window, a 30 s lease, a start 2 minutes ago, zero offers) is refused.
+const OFFER_STARTS_MIN: [i64; 8] = [-60, 0, 0, 0, 10, 60, 120, 300];
+const OFFER_LENGTHS_MIN: [u64; 12] = [
+    0, 60, 180, 180, 480, 480, 1440, 1440, 1440, 1440, 2880, 2880,
+];
+const PRICES: [u64; 4] = [50, 100, 150, 200];
+const DURATIONS_S: [u64; 20] = [
+    30, 600, 600, 1800, 1800, 1800, 3600, 3600, 3600, 3600, 3600, 3600, 7200, 7200, 7200, 7200,
+    10_800, 10_800, 21_600, 21_600,
+];
+const REQUEST_STARTS_S: [i64; 12] = [
+    -120, -30, 0, 0, 600, 600, 1800, 3600, 3600, 3600, 7200, 10_800,
+];
+const COUNTS: [u32; 16] = [0, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3];
+const ADVANCES_S: [u64; 20] = [
+    5, 10, 10, 30, 30, 30, 60, 120, 120, 301, 301, 600, 600, 1200, 1200, 1800, 3600, 3600, 7200,
+    43_200,
+];
+const STATUSES: [ItemStatus; 6] = [
+    ItemStatus::Available,
+    ItemStatus::Available,
+    ItemStatus::Available,
+    ItemStatus::Available,
+    ItemStatus::Maintenance,
+    ItemStatus::Archiving,
+];
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0u8..2, 0u8..2, 0..RESOURCES, one_of(&SKUS), one_of(&[8u32, 16]))
+            .prop_map(|(provider, delegate, resource, sku, cores)| Op::Register {
+                provider, delegate, resource, sku, cores
+            }),
+        4 => (who(), any::<u8>(), one_of(&STATUSES))
+            .prop_map(|(who, item, status)| Op::SetStatus { who, item, status }),
+        1 => (who(), any::<u8>()).prop_map(|(who, item)| Op::Remove { who, item }),
+        20 => (who(), any::<u8>(), one_of(&OFFER_STARTS_MIN), one_of(&OFFER_LENGTHS_MIN),
+               one_of(&PRICES))
+            .prop_map(|(who, item, start_min, len_min, price)| Op::CreateOffer {
+                who, item, start_min, len_min, price
+            }),
+        3 => (who(), prop::collection::vec(
+                (0u8..4, one_of(&OFFER_STARTS_MIN), one_of(&OFFER_LENGTHS_MIN),
+                 one_of(&PRICES)), 1..=3))
+            .prop_map(|(who, offers)| Op::CreateOffers { who, offers }),
+        2 => (who(), pick(0.7)).prop_map(|(who, offer)| Op::Withdraw { who, offer }),
+        16 => (0u8..3,
+               prop::option::weighted(0.5, one_of(&REQUEST_STARTS_S)),
+               one_of(&DURATIONS_S),
+               prop::option::weighted(0.8, one_of(&COUNTS)),
+               prop::option::weighted(0.3, one_of(&SKUS)),
+               prop::option::weighted(0.2, one_of(&[8u32, 16])),
+               prop::option::weighted(0.2, one_of(&[50u64, 150])),
+               one_of(&["ubuntu", "ubuntu", "ubuntu", "debian"]))
+            .prop_map(|(consumer, start_s, duration_s, offers, sku, min_cores, max_price,
+                        image)| Op::Request {
+                consumer, start_s, duration_s, offers, sku, min_cores, max_price, image
+            }),
+        16 => (pick(0.85), caller(), prop::bool::weighted(0.02))
+            .prop_map(|(exec, caller, bad_key)| Op::Accept { exec, caller, bad_key }),
+        4 => (pick(0.85), caller()).prop_map(|(exec, caller)| Op::Cancel { exec, caller }),
+        4 => (pick(0.85), one_of(&[600u64, 3600, 18_000]))
+            .prop_map(|(exec, by_s)| Op::Extend { exec, by_s }),
+        4 => (pick(0.85), caller()).prop_map(|(exec, caller)| Op::EndNow { exec, caller }),
+        6 => (0u8..3, one_of(&SKUS), one_of(&DURATIONS_S),
+              prop::option::weighted(0.2, one_of(&[50u64, 150])))
+            .prop_map(|(consumer, sku, duration_s, max_price)| Op::LeaseBySku {
+                consumer, sku, duration_s, max_price
+            }),
+        14 => (one_of(&ADVANCES_S), prop::bool::weighted(0.7))
+            .prop_map(|(seconds, timely)| Op::Advance { seconds, timely }),
+        2 => policy_change().prop_map(Op::SetPolicy),
+        1 => (any::<u8>(), any::<bool>(), any::<bool>())
+            .prop_map(|(item, deploy, clean)| Op::SimFail { item, deploy, clean }),
+    ]
+}
+
+// --- the reference model ---
+
+#[derive(Clone, Debug)]
+struct MItem {
+    provider: usize,
+    resource: u8,
+    sku: &'static str,
+    cores: u32,
+    status: ItemStatus,
+    lease_id: Option<u64>,
+    removed: bool,
+}
+
+#[derive(Clone, Debug)]
+struct MOffer {
+    item: u64,
+    provider: usize,
+    start: u64,
+    end: u64,
+    price: u64,
+    status: OfferStatus,
+}
+
+#[derive(Clone, Debug)]
+struct MSet {
+    consumer: Principal,
+    result: OffersetResult,
+    status: OffersetStatus,
+    execs: Vec<u64>,
+    expires_at: u64,
+}
+
+#[derive(Clone, Debug)]
+struct MExec {
+    offerset: Option<u64>,
+    offer: u64,
+    item: u64,
+    consumer: Principal,
+    start: u64,
+    end: u64,
+    /// The end of its calendar booking: `end`, except for a lease ended early that is still
+    /// RELEASING (the booking keeps its window until the release is final).
+    booked_end: u64,
+    phase: Phase,
+    expires_at: u64,
+}
+
+#[derive(Clone, Debug)]
+struct MPolicies {
+    max_open: u32,
+    max_active: u32,
+    ttl_s: u64,
+    max_lease_s: u64,
+    images: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+struct Model {
+    items: BTreeMap<u64, MItem>,
+    offers: BTreeMap<u64, MOffer>,
+    sets: BTreeMap<u64, MSet>,
+    execs: BTreeMap<u64, MExec>,
+    next_item: u64,
+    next_offer: u64,
+    next_set: u64,
+    next_exec: u64,
+    policies: MPolicies,
+}
+
+/// A lease window and the offer and item it is on, as matching picks it.
+#[derive(Clone, Copy, Debug)]
+struct MMatch {
+    offer: u64,
+    item: u64,
+    start: u64,
+    end: u64,
+}
+
+/// A typed refusal, by its variant name.
+type Outcome = Result<(), &'static str>;
+
+impl Model {
+    fn new() -> Self {
+        let defaults = policy::defaults();
+        Self {
+            items: BTreeMap::new(),
+            offers: BTreeMap::new(),
+            sets: BTreeMap::new(),
+            execs: BTreeMap::new(),
+            next_item: 1,
+            next_offer: 1,
+            next_set: 1,
+            next_exec: 1,
+            policies: MPolicies {
+                max_open: defaults.max_open_offersets_per_principal,
+                max_active: defaults.max_active_leases_per_principal,
+                ttl_s: defaults.offer_ttl_seconds,
+                max_lease_s: defaults.max_lease_seconds,
+                images: defaults.allowed_images,
+            },
+        }
+    }
+
+    fn live_item(&self, id: u64) -> Option<&MItem> {
+        self.items.get(&id).filter(|item| !item.removed)
+    }
+
+    /// A non-final execution booked on `item` overlapping `[start, end)`.
+    fn booked(&self, item: u64, start: u64, end: u64) -> Option<u64> {
+        self.execs
+            .iter()
+            .find(|(_, e)| {
+                e.item == item && !e.phase.is_final() && e.start < end && start < e.booked_end
+            })
+            .map(|(id, _)| *id)
+    }
+
+    fn open_offersets(&self, consumer: &Principal) -> u32 {
+        self.sets
+            .values()
+            .filter(|s| s.consumer == *consumer && s.status == OffersetStatus::Open)
+            .count() as u32
+    }
+
+    fn active_leases(&self, consumer: &Principal) -> u32 {
+        self.execs
+            .values()
+            .filter(|e| e.consumer == *consumer && e.phase.is_active_lease())
+            .count() as u32
+    }
+
+    /// OFFERED executions `which` picks become REJECTED.
+    fn reject_offered(&mut self, which: impl Fn(u64, &MExec) -> bool) {
+        for (id, e) in self.execs.iter_mut() {
+            if e.phase == Phase::Offered && which(*id, e) {
+                e.phase = Phase::Rejected;
+            }
+        }
+    }
+
+    /// What `offerset::find` picks: open offers of in-service items, cheapest first (then by
+    /// id), at most one per item, none booked in the window, and for a window starting by
+    /// `now` only Available items.
+    #[allow(clippy::too_many_arguments)]
+    fn find(
+        &self,
+        now: u64,
+        window: (u64, u64),
+        asap: bool,
+        count: usize,
+        sku: Option<&str>,
+        min_cores: Option<u32>,
+        max_price: Option<u64>,
+    ) -> Vec<MMatch> {
+        let mut open: Vec<(u64, &MOffer)> = self
+            .offers
+            .iter()
+            .filter(|(_, o)| {
+                o.status == OfferStatus::Open
+                    && self.live_item(o.item).is_some_and(|item| {
+                        !matches!(item.status, ItemStatus::Maintenance | ItemStatus::Archiving)
+                    })
+            })
+            .map(|(id, o)| (*id, o))
+            .collect();
+        open.sort_by_key(|(id, o)| (o.price, *id));
+        let mut found: Vec<MMatch> = Vec::new();
+        for (id, o) in open {
+            if found.len() >= count {
+                break;
+            }
+            let (start, end) = if asap && o.start > window.0 {
+                (o.start, o.start.saturating_add(window.1 - window.0))
+            } else {
+                window
+            };
+            let item = &self.items[&o.item];
+            if item.cores < min_cores.unwrap_or(0)
+                || sku.is_some_and(|sku| sku != item.sku)
+                || o.start > start
+                || o.end < end
+                || max_price.is_some_and(|max| o.price > max)
+                || found.iter().any(|m| m.item == o.item)
+                || self.booked(o.item, start, end).is_some()
+                || (start <= now && item.status != ItemStatus::Available)
+            {
+                continue;
+            }
+            found.push(MMatch {
+                offer: id,
+                item: o.item,
+                start,
+                end,
+            });
+        }
+        found
+    }
+
+    /// Creates the OFFERED execution for a match (its booking follows from its phase).
+    fn hold(&mut self, m: &MMatch, consumer: Principal, set: Option<u64>, expires_at: u64) -> u64 {
+        let id = self.next_exec;
+        self.next_exec += 1;
+        self.execs.insert(
+            id,
+            MExec {
+                offerset: set,
+                offer: m.offer,
+                item: m.item,
+                consumer,
+                start: m.start,
+                end: m.end,
+                booked_end: m.end,
+                phase: Phase::Offered,
+                expires_at,
+            },
+        );
+        id
+    }
+
+    /// The lease's item back from it: Rebuilding, when the lease held it.
+    fn take_back(&mut self, exec: u64) -> bool {
+        let item_id = self.execs[&exec].item;
+        match self.items.get_mut(&item_id) {
+            Some(item) if !item.removed && item.lease_id == Some(exec) => {
+                item.status = ItemStatus::Rebuilding;
+                item.lease_id = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// `lease::release` towards `to`: RELEASING, then `to` at once unless the item is an Ironic
+    /// node that was taken back (its undeploy ends the lease later).
+    fn release(&mut self, exec: u64, to: Phase) {
+        let ironic =
+            resource_type(self.items[&self.execs[&exec].item].resource) == store::IRONIC_NODE;
+        self.execs.get_mut(&exec).unwrap().phase = Phase::Releasing;
+        if ironic && self.take_back(exec) {
+            return;
+        }
+        self.execs.get_mut(&exec).unwrap().phase = to;
+        self.take_back(exec);
+    }
+}
+
+// --- reading the canister ---
+
+/// Everything the checks read, decoded once per step.
+struct Snap {
+    now: u64,
+    next_item: u64,
+    items: BTreeMap<u64, Item>,
+    offers: BTreeMap<u64, Offer>,
+    sets: BTreeMap<u64, Offerset>,
+    execs: BTreeMap<u64, Execution>,
+    /// Per item id (removed ones and one past the last included).
+    bookings: BTreeMap<u64, Vec<Booking>>,
+}
+
+impl Snap {
+    /// The stores now. Items, bookings and every live record (an open offer or offerset, an
+    /// execution not in a final phase) are read every time; so is every record the audit log
+    /// named since `previous` and every new one. A record in a final state has no legal way
+    /// out, so between full sweeps (`full`) it is taken from `previous`: a change to it shows
+    /// as an audit entry naming it (read again, and flagged as illegal) or, unaudited, at the
+    /// next sweep.
+    fn read(now: u64, previous: Option<Snap>, touched: &BTreeSet<Entity>, full: bool) -> Self {
+        let meta = store::meta();
+        let mut items = BTreeMap::new();
+        store::for_each_item(|item| {
+            items.insert(item.id, item);
+        });
+        let (mut offers, mut sets, mut execs) = match previous {
+            Some(previous) if !full => (previous.offers, previous.sets, previous.execs),
+            _ => Default::default(),
+        };
+        refresh(
+            &mut offers,
+            meta.next_offer,
+            |o: &Offer| o.status == OfferStatus::Open,
+            |id| touched.contains(&Entity::Offer(id)),
+            store::offer,
+        );
+        refresh(
+            &mut sets,
+            meta.next_offerset,
+            |s: &Offerset| s.status == OffersetStatus::Open,
+            |id| touched.contains(&Entity::Offerset(id)),
+            store::offerset,
+        );
+        refresh(
+            &mut execs,
+            meta.next_execution,
+            |e: &Execution| !e.phase.is_final(),
+            |id| touched.contains(&Entity::Execution(id)),
+            store::execution,
+        );
+        let bookings = (0..=meta.next_item)
+            .map(|id| (id, store::item_bookings(id)))
+            .collect();
+        Self {
+            now,
+            next_item: meta.next_item,
+            items,
+            offers,
+            sets,
+            execs,
+            bookings,
+        }
+    }
+
+    /// Each entity's state as the audit log names it (`removed` for a removed item).
+    fn audit_states(&self) -> BTreeMap<Entity, String> {
+        let mut states = BTreeMap::new();
+        for id in 1..self.next_item {
+            let state = self
+                .items
+                .get(&id)
+                .map_or("removed", |item| item.status.name());
+            states.insert(Entity::Item(id), state.to_string());
+        }
+        for (id, o) in &self.offers {
+            states.insert(Entity::Offer(*id), o.status.name().to_string());
+        }
+        for (id, s) in &self.sets {
+            states.insert(
+                Entity::Offerset(*id),
+                offerset::status_name(s.status).to_string(),
+            );
+        }
+        for (id, e) in &self.execs {
+            states.insert(Entity::Execution(*id), e.phase.name().to_string());
+        }
+        states
+    }
+
+    /// What the model tracks of each entity, in one comparable line each.
+    fn digest(&self) -> BTreeMap<Entity, String> {
+        let mut digest = BTreeMap::new();
+        for id in 1..self.next_item {
+            let line = match self.items.get(&id) {
+                Some(i) => item_line(i.status, &i.sku, i.attributes.cores, i.lease_id),
+                None => "removed".into(),
+            };
+            digest.insert(Entity::Item(id), line);
+        }
+        for (id, o) in &self.offers {
+            let line = offer_line(o.status, o.item_id, o.start_ns, o.end_ns, o.price_per_hour);
+            digest.insert(Entity::Offer(*id), line);
+        }
+        for (id, s) in &self.sets {
+            let line = set_line(
+                s.result,
+                s.status,
+                &s.execution_ids,
+                s.expires_at_ns,
+                s.consumer,
+            );
+            digest.insert(Entity::Offerset(*id), line);
+        }
+        for (id, e) in &self.execs {
+            let line = exec_line(
+                e.phase,
+                e.offerset_id,
+                e.offer_id,
+                e.item_id,
+                e.consumer,
+                (e.start_ns, e.end_ns),
+                e.expires_at_ns,
+            );
+            digest.insert(Entity::Execution(*id), line);
+        }
+        digest
+    }
+}
+
+/// Reads again the records of `known` that are `live` or `touched`, and those with ids up to
+/// `next` it does not know (new ones); drops those that are gone.
+fn refresh<T>(
+    known: &mut BTreeMap<u64, T>,
+    next: u64,
+    live: impl Fn(&T) -> bool,
+    touched: impl Fn(u64) -> bool,
+    read: impl Fn(u64) -> Option<T>,
+) {
+    let stale: Vec<u64> = (1..next)
+        .filter(|id| {
+            known
+                .get(id)
+                .is_none_or(|record| live(record) || touched(*id))
+        })
+        .collect();
+    for id in stale {
+        match read(id) {
+            Some(record) => known.insert(id, record),
+            None => known.remove(&id),
+        };
+    }
+}
+
+/// The fake runtime's start time: times in reports are seconds after it.
+const T0: u64 = 1_700_000_000_000_000_000;
+
+fn rel(t: u64) -> i128 {
+    (i128::from(t) - i128::from(T0)) / i128::from(SECOND_NS)
+}
+
+fn item_line(status: ItemStatus, sku: &str, cores: u32, lease: Option<u64>) -> String {
+    format!("{status:?} {sku} cores={cores} lease={lease:?}")
+}
+
+fn offer_line(status: OfferStatus, item: u64, start: u64, end: u64, price: u64) -> String {
+    format!(
+        "{status:?} item={item} [{}s,{}s) price={price}",
+        rel(start),
+        rel(end)
+    )
+}
+
+fn set_line(
+    result: OffersetResult,
+    status: OffersetStatus,
+    execs: &[u64],
+    expires_at: u64,
+    consumer: Principal,
+) -> String {
+    format!(
+        "{result:?} {status:?} execs={execs:?} expires={}s consumer={consumer}",
+        rel(expires_at)
+    )
+}
+
+fn exec_line(
+    phase: Phase,
+    set: Option<u64>,
+    offer: u64,
+    item: u64,
+    consumer: Principal,
+    (start, end): (u64, u64),
+    expires_at: u64,
+) -> String {
+    format!(
+        "{phase:?} set={set:?} offer={offer} item={item} consumer={consumer} [{}s,{}s) \
+         expires={}s",
+        rel(start),
+        rel(end),
+        rel(expires_at)
+    )
+}
+
+impl Model {
+    fn digest(&self) -> BTreeMap<Entity, String> {
+        let mut digest = BTreeMap::new();
+        for (id, i) in &self.items {
+            let line = if i.removed {
+                "removed".into()
+            } else {
+                item_line(i.status, i.sku, i.cores, i.lease_id)
+            };
+            digest.insert(Entity::Item(*id), line);
+        }
+        for (id, o) in &self.offers {
+            digest.insert(
+                Entity::Offer(*id),
+                offer_line(o.status, o.item, o.start, o.end, o.price),
+            );
+        }
+        for (id, s) in &self.sets {
+            digest.insert(
+                Entity::Offerset(*id),
+                set_line(s.result, s.status, &s.execs, s.expires_at, s.consumer),
+            );
+        }
+        for (id, e) in &self.execs {
+            let line = exec_line(
+                e.phase,
+                e.offerset,
+                e.offer,
+                e.item,
+                e.consumer,
+                (e.start, e.end),
+                e.expires_at,
+            );
+            digest.insert(Entity::Execution(*id), line);
+        }
+        digest
+    }
+
+    /// Adopts what the manager did while time passed (statuses and phases only: nothing
+    /// else it may change).
+    fn sync_from(&mut self, snap: &Snap) {
+        for (id, item) in self.items.iter_mut() {
+            if let Some(actual) = snap.items.get(id) {
+                item.status = actual.status;
+                item.lease_id = actual.lease_id;
+            }
+        }
+        for (id, offer) in self.offers.iter_mut() {
+            if let Some(actual) = snap.offers.get(id) {
+                offer.status = actual.status;
+            }
+        }
+        for (id, set) in self.sets.iter_mut() {
+            if let Some(actual) = snap.sets.get(id) {
+                set.status = actual.status;
+            }
+        }
+        for (id, e) in self.execs.iter_mut() {
+            if let Some(actual) = snap.execs.get(id) {
+                e.phase = actual.phase;
+            }
+        }
+    }
+}
+
+// --- checks ---
+
+#[derive(Default)]
+struct Checks {
+    evaluated: u64,
+    violations: Vec<String>,
+}
+
+impl Checks {
+    fn check(&mut self, name: &str, ok: bool, detail: impl FnOnce() -> String) {
+        self.evaluated += 1;
+        if !ok {
+            self.violations.push(format!("{name}: {}", detail()));
+        }
+    }
+}
+
+const ALL_PHASES: [Phase; 11] = [
+    Phase::Offered,
+    Phase::Accepted,
+    Phase::Rejected,
+    Phase::Expired,
+    Phase::Waiting,
+    Phase::Preparing,
+    Phase::Available,
+    Phase::Releasing,
+    Phase::Completed,
+    Phase::Cancelled,
+    Phase::Failed,
+];
+const ALL_ITEM_STATUSES: [ItemStatus; 6] = [
+    ItemStatus::Available,
+    ItemStatus::Reserving,
+    ItemStatus::Leased,
+    ItemStatus::Rebuilding,
+    ItemStatus::Maintenance,
+    ItemStatus::Archiving,
+];
+
+fn phase_named(name: &str) -> Option<Phase> {
+    ALL_PHASES.into_iter().find(|p| p.name() == name)
+}
+
+fn item_status_named(name: &str) -> Option<ItemStatus> {
+    ALL_ITEM_STATUSES.into_iter().find(|s| s.name() == name)
+}
+
+/// Whether one audited change of `entity` is a move its state machine allows.
+fn legal_change(entity: Entity, from: &str, to: &str) -> bool {
+    match entity {
+        Entity::Item(_) => {
+            (from.is_empty() && to == "available")
+                || (from == "archiving" && to == "removed")
+                || match (item_status_named(from), item_status_named(to)) {
+                    (Some(from), Some(to)) => {
+                        from == to
+                            || inventory::allowed(from, to, inventory::By::Provider)
+                            || inventory::allowed(from, to, inventory::By::Market)
+                    }
+                    _ => false,
+                }
+        }
+        Entity::Offer(_) => {
+            (from.is_empty() && to == "open")
+                || (from == "open" && ["claimed", "expired", "withdrawn"].contains(&to))
+        }
+        Entity::Offerset(_) => {
+            (from.is_empty() && (to == "OPEN" || to == "EXPIRED"))
+                || (from == "OPEN" && (to == "ACCEPTED" || to == "EXPIRED"))
+        }
+        Entity::Execution(_) => {
+            (from.is_empty() && to == "OFFERED")
+                || match (phase_named(from), phase_named(to)) {
+                    (Some(from), Some(to)) => from == to || execution::allowed(from, to),
+                    _ => false,
+                }
+        }
+    }
+}
+
+/// Phases that hold a booking in the item's calendar: every phase but the final ones.
+fn holds_booking(phase: Phase) -> bool {
+    !phase.is_final()
+}
+
+/// Invariants 1, 2 and 5 on the stores as they are.
+fn check_state(snap: &Snap, checks: &mut Checks) {
+    // 1. The calendar.
+    for (item_id, bookings) in &snap.bookings {
+        for pair in bookings.windows(2) {
+            checks.check(
+                "calendar_no_overlap",
+                pair[0].end_ns <= pair[1].start_ns,
+                || format!("item {item_id}: {:?} overlaps {:?}", pair[0], pair[1]),
+            );
+        }
+        for b in bookings {
+            let holder = snap.execs.get(&b.execution_id);
+            checks.check(
+                "booking_has_live_execution",
+                holder.is_some_and(|e| {
+                    e.item_id == *item_id
+                        && holds_booking(e.phase)
+                        && e.start_ns == b.start_ns
+                        && (e.end_ns == b.end_ns
+                            || (e.phase == Phase::Releasing && e.end_ns <= b.end_ns))
+                }),
+                || format!("item {item_id}: {b:?} held by {holder:?}"),
+            );
+            checks.check("booking_window_nonempty", b.start_ns < b.end_ns, || {
+                format!("item {item_id}: {b:?}")
+            });
+        }
+    }
+    for (id, e) in &snap.execs {
+        let own = snap.bookings.get(&e.item_id).map_or(0, |bookings| {
+            bookings.iter().filter(|b| b.execution_id == *id).count()
+        });
+        checks.check(
+            "live_execution_has_its_booking",
+            own == usize::from(holds_booking(e.phase)),
+            || format!("execution {id} in {:?} has {own} bookings", e.phase),
+        );
+    }
+
+    // 2. Statuses agree across items, offers, offersets and executions.
+    for (id, item) in &snap.items {
+        let lease = item.lease_id.and_then(|l| snap.execs.get(&l));
+        let expected_phase = match item.status {
+            ItemStatus::Reserving => Some(Phase::Preparing),
+            ItemStatus::Leased => Some(Phase::Available),
+            _ => None,
+        };
+        match expected_phase {
+            Some(phase) => checks.check(
+                "item_reserved_or_leased_iff_its_lease_runs",
+                lease.is_some_and(|e| e.item_id == *id && e.phase == phase),
+                || {
+                    format!(
+                        "item {id} {:?} lease {:?}",
+                        item.status,
+                        lease.map(|e| e.phase)
+                    )
+                },
+            ),
+            None => checks.check(
+                "item_lease_id_only_while_reserved_or_leased",
+                item.lease_id.is_none(),
+                || format!("item {id} {:?} lease {:?}", item.status, item.lease_id),
+            ),
+        }
+        let open_ids: BTreeSet<u64> = snap
+            .offers
+            .values()
+            .filter(|o| o.item_id == *id && o.status == OfferStatus::Open)
+            .map(|o| o.id)
+            .collect();
+        let indexed: BTreeSet<u64> = index::item_open_offers(*id)
+            .iter()
+            .map(|o| o.offer_id)
+            .collect();
+        let in_service = !matches!(item.status, ItemStatus::Maintenance | ItemStatus::Archiving);
+        checks.check(
+            "matching_index_agrees_with_store",
+            indexed
+                == if in_service {
+                    open_ids.clone()
+                } else {
+                    BTreeSet::new()
+                },
+            || {
+                format!(
+                    "item {id} {:?}: index {indexed:?}, open {open_ids:?}",
+                    item.status
+                )
+            },
+        );
+    }
+    for id in 1..snap.next_item {
+        if snap.items.contains_key(&id) {
+            continue;
+        }
+        let live_offer = snap
+            .offers
+            .values()
+            .find(|o| o.item_id == id && o.status == OfferStatus::Open);
+        let live_exec = snap
+            .execs
+            .values()
+            .find(|e| e.item_id == id && !e.phase.is_final());
+        checks.check(
+            "removed_item_has_nothing_live",
+            live_offer.is_none() && live_exec.is_none() && index::item_open_offers(id).is_empty(),
+            || format!("item {id}: offer {live_offer:?}, execution {live_exec:?}"),
+        );
+    }
+    for (id, e) in &snap.execs {
+        let item = snap.items.get(&e.item_id);
+        match e.phase {
+            Phase::Preparing | Phase::Available => {
+                let status = if e.phase == Phase::Preparing {
+                    ItemStatus::Reserving
+                } else {
+                    ItemStatus::Leased
+                };
+                checks.check(
+                    "running_lease_holds_its_item",
+                    item.is_some_and(|i| i.status == status && i.lease_id == Some(*id)),
+                    || format!("execution {id} {:?}, item {item:?}", e.phase),
+                );
+            }
+            Phase::Releasing => checks.check(
+                "releasing_lease_gave_its_item_back",
+                item.is_none_or(|i| i.lease_id != Some(*id)),
+                || format!("execution {id} RELEASING, item {item:?}"),
+            ),
+            _ => {}
+        }
+        let offer = snap.offers.get(&e.offer_id);
+        checks.check(
+            "execution_within_its_offer",
+            offer.is_some_and(|o| {
+                o.item_id == e.item_id && o.start_ns <= e.start_ns && e.end_ns <= o.end_ns
+            }),
+            || format!("execution {id} {e:?} offer {offer:?}"),
+        );
+        if e.phase == Phase::Offered {
+            checks.check(
+                "offered_execution_has_an_unclaimed_offer",
+                offer.is_some_and(|o| matches!(o.status, OfferStatus::Open | OfferStatus::Expired)),
+                || {
+                    format!(
+                        "execution {id} OFFERED, offer {:?}",
+                        offer.map(|o| o.status)
+                    )
+                },
+            );
+        }
+        if matches!(
+            e.phase,
+            Phase::Rejected | Phase::Expired | Phase::Cancelled | Phase::Failed
+        ) {
+            checks.check("final_phase_says_why", e.reason.is_some(), || {
+                format!("execution {id} {:?} without a reason", e.phase)
+            });
+        }
+        if let Some(set_id) = e.offerset_id {
+            let set = snap.sets.get(&set_id);
+            checks.check(
+                "execution_in_its_offerset",
+                set.is_some_and(|s| s.execution_ids.contains(id) && s.consumer == e.consumer),
+                || format!("execution {id} of offerset {set_id}: {set:?}"),
+            );
+            if e.phase == Phase::Offered {
+                checks.check(
+                    "hold_expires_with_its_offerset",
+                    set.is_some_and(|s| s.expires_at_ns == e.expires_at_ns),
+                    || format!("execution {id} expires {} / {set:?}", e.expires_at_ns),
+                );
+            }
+        }
+    }
+    // A claimed offer has exactly one contract; any other has none.
+    let mut contracts: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+    for (id, e) in &snap.execs {
+        if !matches!(e.phase, Phase::Offered | Phase::Rejected | Phase::Expired) {
+            contracts.entry(e.offer_id).or_default().push(*id);
+        }
+    }
+    for (id, o) in &snap.offers {
+        let mine = contracts.get(id).cloned().unwrap_or_default();
+        let expected = usize::from(o.status == OfferStatus::Claimed);
+        checks.check(
+            "claimed_offer_has_one_contract",
+            mine.len() == expected,
+            || format!("offer {id} {:?} has contracts {mine:?}", o.status),
+        );
+    }
+    for (id, s) in &snap.sets {
+        let phases: Vec<(u64, Option<Phase>)> = s
+            .execution_ids
+            .iter()
+            .map(|e| (*e, snap.execs.get(e).map(|e| e.phase)))
+            .collect();
+        let accepted: Vec<u64> = phases
+            .iter()
+            .filter(|(_, p)| {
+                p.is_some_and(|p| !matches!(p, Phase::Offered | Phase::Rejected | Phase::Expired))
+            })
+            .map(|(e, _)| *e)
+            .collect();
+        let offered = phases
+            .iter()
+            .filter(|(_, p)| *p == Some(Phase::Offered))
+            .count();
+        let ok = phases
+            .iter()
+            .all(|(e, p)| p.is_some() && snap.execs[e].offerset_id == Some(*id))
+            && match (s.result, s.status) {
+                (OffersetResult::No, status) => {
+                    s.execution_ids.is_empty() && status == OffersetStatus::Expired
+                }
+                (OffersetResult::Yes, OffersetStatus::Open) => {
+                    !s.execution_ids.is_empty() && accepted.is_empty()
+                }
+                (OffersetResult::Yes, OffersetStatus::Accepted { execution_id }) => {
+                    accepted == [execution_id] && offered == 0
+                }
+                (OffersetResult::Yes, OffersetStatus::Expired) => {
+                    !s.execution_ids.is_empty() && accepted.is_empty() && offered == 0
+                }
+            };
+        checks.check("offerset_status_agrees_with_its_executions", ok, || {
+            format!("offerset {id} {:?} {:?}: {phases:?}", s.result, s.status)
+        });
+    }
+
+    // 5. Usage counters equal a recount.
+    for principal in principals() {
+        let recount = store::Usage {
+            open_offersets: snap
+                .sets
+                .values()
+                .filter(|s| s.consumer == principal && s.status == OffersetStatus::Open)
+                .count() as u32,
+            active_leases: snap
+                .execs
+                .values()
+                .filter(|e| e.consumer == principal && e.phase.is_active_lease())
+                .count() as u32,
+        };
+        let counted = store::usage(&principal);
+        checks.check("usage_equals_recount", counted == recount, || {
+            format!("{principal}: stored {counted:?}, recount {recount:?}")
+        });
+    }
+}
+
+// --- one case ---
+
+#[derive(Clone, Copy, Default)]
+struct Tally {
+    ok: u64,
+    refused: u64,
+}
+
+#[derive(Default)]
+struct Stats {
+    by_kind: BTreeMap<&'static str, Tally>,
+    checks: u64,
+    ops: u64,
+    /// Offersets answered Yes, leases that started (AVAILABLE) and that COMPLETED.
+    deep: BTreeMap<&'static str, u64>,
+    /// Refusals by operation and error variant.
+    refusals: BTreeMap<(&'static str, String), u64>,
+}
+
+impl Stats {
+    fn add(&mut self, other: &Stats) {
+        for (kind, tally) in &other.by_kind {
+            let mine = self.by_kind.entry(kind).or_default();
+            mine.ok += tally.ok;
+            mine.refused += tally.refused;
+        }
+        for (what, n) in &other.deep {
+            *self.deep.entry(what).or_default() += n;
+        }
+        for (what, n) in &other.refusals {
+            *self.refusals.entry(what.clone()).or_default() += n;
+        }
+        self.checks += other.checks;
+        self.ops += other.ops;
+    }
+}
+
+struct World {
+    rt: FakeRuntime,
+    model: Model,
+    /// Each entity's state after the previous step, as the audit log names it.
+    observed: BTreeMap<Entity, String>,
+    audit_seen: u64,
+    checks: Checks,
+    stats: Stats,
+    trace: Vec<String>,
+    /// The previous step's snapshot: final records are taken from it between sweeps.
+    last: Option<Snap>,
+    /// Phases and item statuses seen, for the depth figures.
+    seen: BTreeSet<(Entity, &'static str)>,
+}
+
+fn variant(error: &impl std::fmt::Debug) -> String {
+    let text = format!("{error:?}");
+    text.split([' ', '{', '('])
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn outcome_text<T>(result: &Result<T, impl std::fmt::Debug>) -> Result<(), String> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) => Err(variant(e)),
+    }
+}
+
+impl World {
+    fn new() -> Self {
+        let rt = FakeRuntime::new();
+        rt.controllers.borrow_mut().push(admin());
+        // Delegations as `delegation::delegate` stores them once a signature checked out
+        // (signatures have their own tests, and checking them is slow in a debug build).
+        for (provider, secret) in SECRETS.iter().enumerate() {
+            let key = signing::provider_of(secret);
+            for principal in delegates(provider) {
+                store::set_delegate(&key, &principal, true);
+            }
+            store::set_delegation_seq(&key, delegates(provider).len() as u64);
+        }
+        Self {
+            rt,
+            model: Model::new(),
+            observed: BTreeMap::new(),
+            audit_seen: 0,
+            checks: Checks::default(),
+            stats: Stats::default(),
+            trace: Vec::new(),
+            seen: BTreeSet::new(),
+            last: None,
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.rt.time.get()
+    }
+
+    fn as_caller<R>(&self, who: Principal, f: impl FnOnce() -> R) -> R {
+        self.rt.caller.set(who);
+        f()
+    }
+
+    // --- resolving picks ---
+
+    /// Mostly an item still registered; one time in eight any item, removed ones too.
+    fn item_id(&self, n: u8) -> u64 {
+        let live: Vec<u64> = self
+            .model
+            .items
+            .iter()
+            .filter(|(_, i)| !i.removed)
+            .map(|(id, _)| *id)
+            .collect();
+        let all: Vec<u64> = self.model.items.keys().copied().collect();
+        choose(
+            if n % 8 != 7 && !live.is_empty() {
+                &live
+            } else {
+                &all
+            },
+            n / 8,
+        )
+    }
+
+    fn pick_offer(&self, pick: Pick) -> u64 {
+        let open: Vec<u64> = self
+            .model
+            .offers
+            .iter()
+            .filter(|(_, o)| o.status == OfferStatus::Open)
+            .map(|(id, _)| *id)
+            .collect();
+        let all: Vec<u64> = self.model.offers.keys().copied().collect();
+        choose(
+            if pick.live && !open.is_empty() {
+                &open
+            } else {
+                &all
+            },
+            pick.n,
+        )
+    }
+
+    fn pick_exec(&self, pick: Pick, live: impl Fn(&MExec) -> bool) -> u64 {
+        let matching: Vec<u64> = self
+            .model
+            .execs
+            .iter()
+            .filter(|(_, e)| live(e))
+            .map(|(id, _)| *id)
+            .collect();
+        let all: Vec<u64> = self.model.execs.keys().copied().collect();
+        choose(
+            if pick.live && !matching.is_empty() {
+                &matching
+            } else {
+                &all
+            },
+            pick.n,
+        )
+    }
+
+    /// The provider key passed and the caller, for `who` acting on an item of `owner`.
+    fn acting(&self, who: Who, owner: usize) -> (usize, Principal) {
+        match who {
+            Who::Owner(n) => {
+                let delegates = delegates(owner);
+                (owner, delegates[usize::from(n) % delegates.len()])
+            }
+            Who::OtherProvider => (1 - owner, delegates(1 - owner)[0]),
+            Who::Stranger => (owner, stranger()),
+        }
+    }
+
+    fn owner_of_item(&self, id: u64) -> usize {
+        self.model.items.get(&id).map_or(0, |i| i.provider)
+    }
+
+    fn exec_caller(&self, exec: u64, caller: Caller) -> Principal {
+        let owner = self
+            .model
+            .execs
+            .get(&exec)
+            .map_or(consumer(0), |e| e.consumer);
+        match caller {
+            Caller::Owner => owner,
+            Caller::OtherConsumer => consumers()
+                .into_iter()
+                .find(|c| *c != owner)
+                .expect("three consumers"),
+            Caller::Controller => admin(),
+        }
+    }
+
+    // --- one step ---
+
+    /// Runs `op` and checks everything; `sweep` reads every record, final ones too.
+    fn step(&mut self, at: usize, op: &Op, sweep: bool) -> Result<(), String> {
+        let before = self.model.clone();
+        let (predicted, actual, resolved) = self.apply(op);
+        let kind = op.kind();
+        let tally = self.stats.by_kind.entry(kind).or_default();
+        match &actual {
+            Ok(()) => tally.ok += 1,
+            Err(error) => {
+                tally.refused += 1;
+                *self
+                    .stats
+                    .refusals
+                    .entry((kind, error.clone()))
+                    .or_default() += 1;
+            }
+        }
+        self.stats.ops += 1;
+        self.trace.push(format!(
+            "#{at} t={}s {op:?} [{resolved}] => {actual:?}",
+            rel(self.now())
+        ));
+        let entries: Vec<AuditEntry> = (self.audit_seen + 1..=audit::len())
+            .map(|seq| audit::entry(seq).expect("every sequence number up to len is logged"))
+            .collect();
+        let touched: BTreeSet<Entity> = entries.iter().map(|e| e.entity).collect();
+        let snap = Snap::read(self.now(), self.last.take(), &touched, sweep);
+        let is_advance = matches!(op, Op::Advance { .. });
+        match predicted {
+            Some(predicted) => {
+                let expected = predicted.map_err(str::to_string);
+                self.checks
+                    .check("model_predicts_outcome", expected == actual, || {
+                        format!("expected {expected:?}, got {actual:?}")
+                    });
+            }
+            None => {
+                // Time passed: check what is well defined, then adopt the rest.
+                self.check_time_rules(&before, &snap);
+                if let Err(livelock) = &actual {
+                    self.checks
+                        .check("manager_terminates", false, || livelock.clone());
+                }
+                self.model.sync_from(&snap);
+            }
+        }
+        if actual.is_err() && !is_advance {
+            // A refused call changes nothing: the model stays as it was.
+            self.model = before;
+        }
+        let expected = self.model.digest();
+        let got = snap.digest();
+        let diffs = diff(&expected, &got);
+        self.checks
+            .check("model_agrees_with_store", diffs.is_empty(), || {
+                format!("model vs store:\n{}", diffs.join("\n"))
+            });
+        // Resync the model so a single disagreement is reported once, not at every step.
+        if !diffs.is_empty() {
+            self.model.sync_from(&snap);
+        }
+        check_state(&snap, &mut self.checks);
+        self.check_audit(&snap, &entries, is_advance);
+        for (id, e) in &snap.execs {
+            if self.seen.insert((Entity::Execution(*id), e.phase.name())) {
+                *self.stats.deep.entry(e.phase.name()).or_default() += 1;
+            }
+        }
+        for (id, i) in &snap.items {
+            if self.seen.insert((Entity::Item(*id), i.status.name())) {
+                *self.stats.deep.entry(i.status.name()).or_default() += 1;
+            }
+        }
+        self.last = Some(snap);
+        if self.checks.violations.is_empty() {
+            Ok(())
+        } else {
+            let recent: Vec<&String> = self.trace.iter().rev().take(60).rev().collect();
+            let mut report = format!(
+                "{} violation(s) after step {at}:\n",
+                self.checks.violations.len()
+            );
+            for v in &self.checks.violations {
+                let _ = writeln!(report, "  {v}");
+            }
+            let _ = writeln!(report, "recent steps (resolved ids):");
+            for line in recent {
+                let _ = writeln!(report, "  {line}");
+            }
+            Err(report)
+        }
+    }
+
+    /// Invariant 4: every change seen between steps has its audit entries, chained from the
+    /// state seen before to the state seen now, each a legal move, by the canister exactly
+    /// when time passed.
+    fn check_audit(&mut self, snap: &Snap, entries: &[AuditEntry], is_advance: bool) {
+        let mut chains: BTreeMap<Entity, String> = BTreeMap::new();
+        for entry in entries {
+            let (entity, seq) = (entry.entity, entry.seq);
+            let current = chains
+                .entry(entity)
+                .or_insert_with(|| self.observed.get(&entity).cloned().unwrap_or_default());
+            let current_state = current.clone();
+            self.checks.check("audit_entries_chain", entry.from == current_state, || {
+                format!(
+                    "{entity:?}: entry {seq} from {:?} to {:?}, but the state was {current_state:?}",
+                    entry.from, entry.to
+                )
+            });
+            self.checks.check(
+                "audited_change_is_legal",
+                legal_change(entity, &entry.from, &entry.to),
+                || format!("{entity:?}: entry {seq} {:?} -> {:?}", entry.from, entry.to),
+            );
+            self.checks.check(
+                "timer_changes_are_the_canisters",
+                (entry.actor == Actor::Canister) == is_advance,
+                || {
+                    format!(
+                        "{entity:?}: entry {seq} by {:?} ({})",
+                        entry.actor, entry.why
+                    )
+                },
+            );
+            *current = entry.to.clone();
+        }
+        let now_states = snap.audit_states();
+        for (entity, state) in &now_states {
+            let before = self.observed.get(entity).cloned().unwrap_or_default();
+            let audited = chains.get(entity).cloned().unwrap_or(before.clone());
+            self.checks
+                .check("every_change_is_audited", audited == *state, || {
+                    format!("{entity:?}: was {before:?}, is {state:?}, audit says {audited:?}")
+                });
+        }
+        self.audit_seen += entries.len() as u64;
+        self.observed = now_states;
+    }
+
+    /// After time passed (and the due tasks ran): what must have happened by now.
+    fn check_time_rules(&mut self, before: &Model, snap: &Snap) {
+        let now = snap.now;
+        for (id, s) in &before.sets {
+            if s.status == OffersetStatus::Open && s.expires_at <= now {
+                let status = snap.sets.get(id).map(|s| s.status);
+                self.checks.check(
+                    "offerset_expires_on_time",
+                    status == Some(OffersetStatus::Expired),
+                    || {
+                        format!(
+                            "offerset {id} expired at {}s is {status:?}",
+                            rel(s.expires_at)
+                        )
+                    },
+                );
+            }
+        }
+        for (id, o) in &before.offers {
+            if o.status == OfferStatus::Open && o.end <= now {
+                let status = snap.offers.get(id).map(|o| o.status);
+                self.checks.check(
+                    "offer_expires_on_time",
+                    status == Some(OfferStatus::Expired),
+                    || format!("offer {id} ended at {}s is {status:?}", rel(o.end)),
+                );
+            }
+        }
+        for (id, e) in &snap.execs {
+            // 3. Every hold is released by its expiry.
+            if e.phase == Phase::Offered {
+                self.checks
+                    .check("hold_released_by_expiry", e.expires_at_ns > now, || {
+                        format!(
+                            "execution {id} still OFFERED {}s past its expiry",
+                            rel(now) - rel(e.expires_at_ns)
+                        )
+                    });
+            }
+            self.checks.check(
+                "lease_over_by_its_end",
+                e.end_ns > now
+                    || !matches!(
+                        e.phase,
+                        Phase::Accepted | Phase::Waiting | Phase::Preparing | Phase::Available
+                    ),
+                || format!("execution {id} {:?} ended at {}s", e.phase, rel(e.end_ns)),
+            );
+            if matches!(e.phase, Phase::Accepted | Phase::Waiting)
+                && e.start_ns <= now
+                && now < e.end_ns
+            {
+                let item = snap.items.get(&e.item_id).map(|i| i.status);
+                self.checks.check(
+                    "due_lease_starts_on_an_available_item",
+                    item != Some(ItemStatus::Available),
+                    || {
+                        format!(
+                            "execution {id} {:?} due since {}s, item {item:?}",
+                            e.phase,
+                            rel(e.start_ns)
+                        )
+                    },
+                );
+            }
+        }
+    }
+
+    /// Runs the operation; returns the model's prediction (`None` when time passes), the
+    /// actual outcome and the ids the picks resolved to. The model is updated as predicted.
+    fn apply(&mut self, op: &Op) -> (Option<Outcome>, Result<(), String>, String) {
+        let now = self.now();
+        match op.clone() {
+            Op::Register {
+                provider,
+                delegate,
+                resource,
+                sku,
+                cores,
+            } => {
+                let provider = usize::from(provider);
+                let delegates = delegates(provider);
+                let caller = delegates[usize::from(delegate) % delegates.len()];
+                let input = ItemInput {
+                    resource_type: resource_type(resource).into(),
+                    resource_uuid: resource_uuid(provider, resource),
+                    sku: sku.into(),
+                    attributes: Attributes {
+                        cores,
+                        memory_mb: 1024 * u64::from(cores),
+                        resource_class: "baremetal".into(),
+                        ..Attributes::default()
+                    },
+                    offering_key: None,
+                };
+                let known =
+                    self.model.items.iter_mut().find(|(_, i)| {
+                        !i.removed && i.provider == provider && i.resource == resource
+                    });
+                match known {
+                    Some((_, item)) => {
+                        item.sku = sku;
+                        item.cores = cores;
+                    }
+                    None => {
+                        let id = self.model.next_item;
+                        self.model.next_item += 1;
+                        self.model.items.insert(
+                            id,
+                            MItem {
+                                provider,
+                                resource,
+                                sku,
+                                cores,
+                                status: ItemStatus::Available,
+                                lease_id: None,
+                                removed: false,
+                            },
+                        );
+                    }
+                }
+                let arg = InventoryRegisterArg {
+                    provider: key_input(provider),
+                    items: vec![input],
+                };
+                let result = self.as_caller(caller, || inventory::register(&self.rt, arg));
+                (Some(Ok(())), outcome_text(&result), format!("as {caller}"))
+            }
+            Op::SetStatus { who, item, status } => {
+                let id = self.item_id(item);
+                let (provider, caller) = self.acting(who, self.owner_of_item(id));
+                let predicted = self.predict_set_status(provider, caller, id, status, now);
+                let arg = InventorySetStatusArg {
+                    provider: key_input(provider),
+                    item_id: id,
+                    status,
+                    reason: String::new(),
+                };
+                let result = self.as_caller(caller, || inventory::set_status(&self.rt, arg));
+                (
+                    Some(predicted),
+                    outcome_text(&result),
+                    format!("item {id} as {caller}"),
+                )
+            }
+            Op::Remove { who, item } => {
+                let id = self.item_id(item);
+                let (provider, caller) = self.acting(who, self.owner_of_item(id));
+                let predicted = self.predict_remove(provider, caller, id);
+                let arg = InventoryRemoveArg {
+                    provider: key_input(provider),
+                    item_id: id,
+                };
+                let result = self.as_caller(caller, || inventory::remove(&self.rt, arg));
+                (
+                    Some(predicted),
+                    outcome_text(&result),
+                    format!("item {id} as {caller}"),
+                )
+            }
+            Op::CreateOffer {
+                who,
+                item,
+                start_min,
+                len_min,
+                price,
+            } => {
+                let id = self.item_id(item);
+                let (provider, caller) = self.acting(who, self.owner_of_item(id));
+                let window = offer_window(now, start_min, len_min);
+                let predicted =
+                    self.predict_offers(provider, caller, &[(id, window.0, window.1, price)], now);
+                let arg = OfferCreateArg {
+                    provider: key_input(provider),
+                    item_id: id,
+                    start_ns: window.0,
+                    end_ns: window.1,
+                    price_per_hour: price,
+                    properties: vec![],
+                };
+                let result = self.as_caller(caller, || offers::create(&self.rt, arg));
+                (
+                    Some(predicted),
+                    outcome_text(&result),
+                    format!("item {id} as {caller}"),
+                )
+            }
+            Op::CreateOffers { who, offers: batch } => {
+                let inputs: Vec<(u64, u64, u64, u64)> = batch
+                    .iter()
+                    .map(|&(item, start_min, len_min, price)| {
+                        let (start, end) = offer_window(now, start_min, len_min);
+                        (self.item_id(item), start, end, price)
+                    })
+                    .collect();
+                let (provider, caller) = self.acting(who, self.owner_of_item(inputs[0].0));
+                let predicted = self.predict_offers(provider, caller, &inputs, now);
+                let arg = OffersCreateArg {
+                    provider: key_input(provider),
+                    offers: inputs
+                        .iter()
+                        .map(|&(item_id, start_ns, end_ns, price_per_hour)| OfferInput {
+                            item_id,
+                            start_ns,
+                            end_ns,
+                            price_per_hour,
+                            properties: vec![],
+                        })
+                        .collect(),
+                };
+                let result = self.as_caller(caller, || offers::create_batch(&self.rt, arg));
+                let items: Vec<u64> = inputs.iter().map(|i| i.0).collect();
+                (
+                    Some(predicted),
+                    outcome_text(&result),
+                    format!("items {items:?} as {caller}"),
+                )
+            }
+            Op::Withdraw { who, offer } => {
+                let id = self.pick_offer(offer);
+                let owner = self.model.offers.get(&id).map_or(0, |o| o.provider);
+                let (provider, caller) = self.acting(who, owner);
+                let predicted = self.predict_withdraw(provider, caller, id);
+                let arg = OfferWithdrawArg {
+                    provider: key_input(provider),
+                    offer_id: id,
+                };
+                let result = self.as_caller(caller, || offers::withdraw(&self.rt, arg));
+                (
+                    Some(predicted),
+                    outcome_text(&result),
+                    format!("offer {id} as {caller}"),
+                )
+            }
+            Op::Request {
+                consumer: c,
+                start_s,
+                duration_s,
+                offers: count,
+                sku,
+                min_cores,
+                max_price,
+                image,
+            } => {
+                let who = consumer(c);
+                let start = start_s
+                    .map(|s| (i128::from(now) + i128::from(s) * i128::from(SECOND_NS)) as u64);
+                let predicted = self.predict_request(
+                    who, start, duration_s, count, sku, min_cores, max_price, image, now,
+                );
+                let request = ResourceRequest {
+                    min_cores,
+                    sku: sku.map(str::to_string),
+                    start_ns: start,
+                    duration_seconds: duration_s,
+                    max_price_per_hour: max_price,
+                    image: image.into(),
+                    offers: count,
+                    ..ResourceRequest::default()
+                };
+                let result = self.as_caller(who, || offerset::request(&self.rt, request));
+                if let Ok(view) = &result {
+                    if view.offerset.result == OffersetResult::Yes {
+                        *self.stats.deep.entry("offersets_yes").or_default() += 1;
+                    }
+                }
+                (Some(predicted), outcome_text(&result), format!("as {who}"))
+            }
+            Op::Accept {
+                exec,
+                caller,
+                bad_key,
+            } => {
+                let id = self.pick_exec(exec, |e| e.phase == Phase::Offered && e.expires_at > now);
+                let who = self.exec_caller(id, caller);
+                let predicted = self.predict_accept(id, who, bad_key, now);
+                let key = if bad_key {
+                    vec![5; 3]
+                } else {
+                    GOOD_KEY.to_vec()
+                };
+                let arg = AcceptArg {
+                    execution_id: id,
+                    lessee_key: key.into(),
+                };
+                let result = self.as_caller(who, || lease::accept(&self.rt, arg));
+                (
+                    Some(predicted),
+                    outcome_text(&result),
+                    format!("execution {id} as {who}"),
+                )
+            }
+            Op::Cancel { exec, caller } => {
+                let id = self.pick_exec(exec, |e| e.phase.is_active_lease());
+                let who = self.exec_caller(id, caller);
+                let predicted = self.predict_cancel(id, who);
+                let arg = CancelArg {
+                    execution_id: id,
+                    reason: String::new(),
+                };
+                let result = self.as_caller(who, || lease::cancel(&self.rt, arg));
+                (
+                    Some(predicted),
+                    outcome_text(&result),
+                    format!("execution {id} as {who}"),
+                )
+            }
+            Op::Extend { exec, by_s } => {
+                let id = self.pick_exec(exec, |e| e.phase.is_active_lease());
+                let who = self.exec_caller(id, Caller::Owner);
+                let new_end = self
+                    .model
+                    .execs
+                    .get(&id)
+                    .map_or(now, |e| e.end.saturating_add(by_s * SECOND_NS));
+                let predicted = self.predict_extend(id, new_end);
+                let arg = ExtendArg {
+                    execution_id: id,
+                    new_end_ns: new_end,
+                };
+                let result = self.as_caller(who, || lease::extend(&self.rt, arg));
+                (
+                    Some(predicted),
+                    outcome_text(&result),
+                    format!("execution {id} to {}s", rel(new_end)),
+                )
+            }
+            Op::EndNow { exec, caller } => {
+                let id = self.pick_exec(exec, |e| {
+                    matches!(e.phase, Phase::Preparing | Phase::Available)
+                });
+                let who = self.exec_caller(id, caller);
+                let predicted = self.predict_end_now(id, who, now);
+                let result = self.as_caller(who, || lease::end_now(&self.rt, id));
+                (
+                    Some(predicted),
+                    outcome_text(&result),
+                    format!("execution {id} as {who}"),
+                )
+            }
+            Op::LeaseBySku {
+                consumer: c,
+                sku,
+                duration_s,
+                max_price,
+            } => {
+                let who = consumer(c);
+                let predicted = self.predict_lease_by_sku(who, sku, duration_s, max_price, now);
+                let arg = LeaseBySkuArg {
+                    sku: sku.into(),
+                    duration_seconds: duration_s,
+                    image: "ubuntu".into(),
+                    lessee_key: GOOD_KEY.to_vec().into(),
+                    max_price_per_hour: max_price,
+                    project: None,
+                };
+                let result = self.as_caller(who, || lease::lease_by_sku(&self.rt, arg));
+                (Some(predicted), outcome_text(&result), format!("as {who}"))
+            }
+            Op::Advance { seconds, timely } => {
+                let result = self.advance(seconds, timely);
+                (None, result, String::new())
+            }
+            Op::SetPolicy(change) => {
+                let valid = change.offer_ttl_seconds.is_none_or(|ttl| ttl >= 10);
+                let predicted = if valid {
+                    let p = &mut self.model.policies;
+                    p.max_open = change.max_open_offersets.unwrap_or(p.max_open);
+                    p.max_active = change.max_active_leases.unwrap_or(p.max_active);
+                    p.ttl_s = change.offer_ttl_seconds.unwrap_or(p.ttl_s);
+                    p.max_lease_s = change.max_lease_seconds.unwrap_or(p.max_lease_s);
+                    if let Some(images) = &change.allowed_images {
+                        p.images = images.clone();
+                    }
+                    Ok(())
+                } else {
+                    Err("InvalidArgument")
+                };
+                let update = PoliciesUpdate {
+                    allowed_images: change.allowed_images,
+                    max_lease_seconds: change.max_lease_seconds,
+                    max_open_offersets_per_principal: change.max_open_offersets,
+                    max_active_leases_per_principal: change.max_active_leases,
+                    offer_ttl_seconds: change.offer_ttl_seconds,
+                    max_offers_per_offerset: None,
+                    stuck_timeout_seconds: change.stuck_timeout_seconds,
+                    rebuild_seconds: change.rebuild_seconds,
+                };
+                let result = policy::set(update);
+                (Some(predicted), outcome_text(&result), String::new())
+            }
+            Op::SimFail {
+                item,
+                deploy,
+                clean,
+            } => {
+                let id = self.item_id(item);
+                let Some(target) = self.model.live_item(id).cloned() else {
+                    return (Some(Ok(())), Ok(()), format!("item {id} gone: nothing"));
+                };
+                let caller = delegates(target.provider)[0];
+                let arg = SimFailureArg {
+                    provider: key_input(target.provider),
+                    server_id: resource_uuid(target.provider, target.resource),
+                    fail_deploy: deploy,
+                    fail_clean: clean,
+                };
+                let result =
+                    self.as_caller(caller, || provisioning::sim_set_failure(&self.rt, arg));
+                let predicted = if resource_type(target.resource) == store::IRONIC_NODE {
+                    Ok(())
+                } else {
+                    Err("ServerNotFound")
+                };
+                (Some(predicted), outcome_text(&result), format!("item {id}"))
+            }
+        }
+    }
+
+    /// Time passes by `seconds`; the manager runs at every due time on the way (`timely`) or
+    /// only at the end. A run that never ends is an error.
+    fn advance(&mut self, seconds: u64, timely: bool) -> Result<(), String> {
+        let target = self.now() + seconds * SECOND_NS;
+        let mut runs = 0;
+        if timely {
+            while let Some(due) = manager::next_due() {
+                if due > target {
+                    break;
+                }
+                self.rt.time.set(due.max(self.now()));
+                self.run_manager()?;
+                runs += 1;
+                if runs > MAX_RUNS_PER_STEP {
+                    return Err(format!("the timer fired {runs} times before {target}"));
+                }
+            }
+        }
+        self.rt.time.set(target);
+        self.run_manager()
+    }
+
+    fn run_manager(&self) -> Result<(), String> {
+        let mut ran = 0;
+        manager::run_due(&self.rt, || {
+            ran += 1;
+            ran <= MAX_TASKS_PER_RUN
+        });
+        if ran > MAX_TASKS_PER_RUN {
+            return Err(format!(
+                "a manager run was still busy after {MAX_TASKS_PER_RUN} tasks"
+            ));
+        }
+        Ok(())
+    }
+
+    // --- predictions: each applies the predicted effects to the model ---
+
+    fn authorize(&self, provider: usize, caller: Principal) -> Outcome {
+        if delegates(provider).contains(&caller) {
+            Ok(())
+        } else {
+            Err("NotAuthorized")
+        }
+    }
+
+    fn owned(&self, provider: usize, id: u64) -> Result<MItem, &'static str> {
+        let item = self.model.live_item(id).ok_or("UnknownItem")?;
+        if item.provider != provider {
+            return Err("NotAuthorized");
+        }
+        Ok(item.clone())
+    }
+
+    fn predict_set_status(
+        &mut self,
+        provider: usize,
+        caller: Principal,
+        id: u64,
+        to: ItemStatus,
+        now: u64,
+    ) -> Outcome {
+        self.authorize(provider, caller)?;
+        let item = self.owned(provider, id)?;
+        if !inventory::allowed(item.status, to, inventory::By::Provider) {
+            return Err("InvalidTransition");
+        }
+        if to == ItemStatus::Archiving {
+            let busy = self.model.execs.values().any(|e| {
+                e.item == id
+                    && !e.phase.is_final()
+                    && e.phase != Phase::Offered
+                    && e.booked_end > now
+            });
+            if busy {
+                return Err("ItemBusy");
+            }
+        }
+        self.model.items.get_mut(&id).unwrap().status = to;
+        if matches!(to, ItemStatus::Maintenance | ItemStatus::Archiving) {
+            self.model.reject_offered(|_, e| e.item == id);
+        }
+        if to == ItemStatus::Archiving {
+            for o in self.model.offers.values_mut() {
+                if o.item == id && o.status == OfferStatus::Open {
+                    o.status = OfferStatus::Withdrawn;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn predict_remove(&mut self, provider: usize, caller: Principal, id: u64) -> Outcome {
+        self.authorize(provider, caller)?;
+        let item = self.owned(provider, id)?;
+        if item.status != ItemStatus::Archiving {
+            return Err("InvalidTransition");
+        }
+        if self.model.booked(id, 0, u64::MAX).is_some() {
+            return Err("ItemBusy");
+        }
+        self.model.items.get_mut(&id).unwrap().removed = true;
+        Ok(())
+    }
+
+    fn predict_offers(
+        &mut self,
+        provider: usize,
+        caller: Principal,
+        inputs: &[(u64, u64, u64, u64)],
+        now: u64,
+    ) -> Outcome {
+        self.authorize(provider, caller)?;
+        let mut earlier: Vec<(u64, u64, u64)> = Vec::new();
+        for &(item_id, start, end, _) in inputs {
+            let item = self.owned(provider, item_id)?;
+            if item.status == ItemStatus::Archiving {
+                return Err("InvalidArgument");
+            }
+            if end <= start || end <= now {
+                return Err("InvalidWindow");
+            }
+            let overlaps_open = self.model.offers.values().any(|o| {
+                o.item == item_id
+                    && o.status == OfferStatus::Open
+                    && o.end > now
+                    && o.start < end
+                    && start < o.end
+            });
+            if overlaps_open {
+                return Err("OfferOverlap");
+            }
+            if earlier
+                .iter()
+                .any(|&(i, s, e)| i == item_id && s < end && start < e)
+            {
+                return Err("InvalidArgument");
+            }
+            earlier.push((item_id, start, end));
+        }
+        for &(item, start, end, price) in inputs {
+            let id = self.model.next_offer;
+            self.model.next_offer += 1;
+            self.model.offers.insert(
+                id,
+                MOffer {
+                    item,
+                    provider,
+                    start,
+                    end,
+                    price,
+                    status: OfferStatus::Open,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    fn predict_withdraw(&mut self, provider: usize, caller: Principal, id: u64) -> Outcome {
+        self.authorize(provider, caller)?;
+        let offer = self.model.offers.get(&id).ok_or("UnknownOffer")?;
+        if offer.provider != provider {
+            return Err("NotAuthorized");
+        }
+        if offer.status != OfferStatus::Open {
+            return Err("OfferClosed");
+        }
+        self.model.offers.get_mut(&id).unwrap().status = OfferStatus::Withdrawn;
+        self.model.reject_offered(|_, e| e.offer == id);
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn predict_request(
+        &mut self,
+        who: Principal,
+        start: Option<u64>,
+        duration_s: u64,
+        count: Option<u32>,
+        sku: Option<&'static str>,
+        min_cores: Option<u32>,
+        max_price: Option<u64>,
+        image: &str,
+        now: u64,
+    ) -> Outcome {
+        if duration_s < offerset::MIN_LEASE_SECONDS {
+            return Err("InvalidArgument");
+        }
+        let begin = start.unwrap_or(now);
+        if begin + MINUTE < now {
+            return Err("InvalidWindow");
+        }
+        let window = (begin, begin + duration_s * SECOND_NS);
+        let count = count.unwrap_or(3);
+        if count == 0 {
+            return Err("InvalidArgument");
+        }
+        let p = self.model.policies.clone();
+        if self.model.open_offersets(&who) >= p.max_open
+            || self.model.active_leases(&who) >= p.max_active
+        {
+            return Err("QuotaExceeded");
+        }
+        let id = self.model.next_set;
+        self.model.next_set += 1;
+        let refused = (!p.images.is_empty() && !p.images.iter().any(|i| i == image))
+            || duration_s > p.max_lease_s;
+        let found = if refused {
+            vec![]
+        } else {
+            self.model.find(
+                now,
+                window,
+                start.is_none(),
+                count as usize,
+                sku,
+                min_cores,
+                max_price,
+            )
+        };
+        let mut set = MSet {
+            consumer: who,
+            result: OffersetResult::No,
+            status: OffersetStatus::Expired,
+            execs: vec![],
+            expires_at: now,
+        };
+        if !found.is_empty() {
+            let expires_at = now + p.ttl_s * SECOND_NS;
+            for m in &found {
+                let exec = self.model.hold(m, who, Some(id), expires_at);
+                set.execs.push(exec);
+            }
+            set.result = OffersetResult::Yes;
+            set.status = OffersetStatus::Open;
+            set.expires_at = expires_at;
+        }
+        self.model.sets.insert(id, set);
+        Ok(())
+    }
+
+    fn predict_accept(&mut self, id: u64, who: Principal, bad_key: bool, now: u64) -> Outcome {
+        let e = self.model.execs.get(&id).ok_or("UnknownExecution")?.clone();
+        if who != e.consumer {
+            return Err("NotAuthorized");
+        }
+        if bad_key {
+            return Err("InvalidArgument");
+        }
+        if e.phase != Phase::Offered || e.expires_at <= now {
+            return Err("WrongPhase");
+        }
+        if self.model.active_leases(&who) >= self.model.policies.max_active {
+            return Err("QuotaExceeded");
+        }
+        if self.model.offers[&e.offer].status != OfferStatus::Open {
+            return Err("OfferClosed");
+        }
+        self.claim(id);
+        if let Some(set_id) = e.offerset {
+            self.model
+                .reject_offered(|other, o| o.offerset == Some(set_id) && other != id);
+            let set = self.model.sets.get_mut(&set_id).unwrap();
+            if set.status == OffersetStatus::Open {
+                set.status = OffersetStatus::Accepted { execution_id: id };
+            }
+        }
+        if e.start > now {
+            self.model.execs.get_mut(&id).unwrap().phase = Phase::Waiting;
+        }
+        Ok(())
+    }
+
+    /// The execution claims its offer: other holds of that offer end, it is ACCEPTED.
+    fn claim(&mut self, id: u64) {
+        let offer = self.model.execs[&id].offer;
+        self.model.offers.get_mut(&offer).unwrap().status = OfferStatus::Claimed;
+        self.model
+            .reject_offered(|other, o| o.offer == offer && other != id);
+        self.model.execs.get_mut(&id).unwrap().phase = Phase::Accepted;
+    }
+
+    fn predict_cancel(&mut self, id: u64, who: Principal) -> Outcome {
+        let e = self.model.execs.get(&id).ok_or("UnknownExecution")?.clone();
+        if who != e.consumer && who != admin() {
+            return Err("NotAuthorized");
+        }
+        match e.phase {
+            Phase::Accepted | Phase::Waiting => {
+                self.model.execs.get_mut(&id).unwrap().phase = Phase::Cancelled;
+            }
+            Phase::Preparing | Phase::Available => self.model.release(id, Phase::Cancelled),
+            _ => return Err("WrongPhase"),
+        }
+        Ok(())
+    }
+
+    fn predict_extend(&mut self, id: u64, new_end: u64) -> Outcome {
+        let e = self.model.execs.get(&id).ok_or("UnknownExecution")?.clone();
+        if !matches!(
+            e.phase,
+            Phase::Accepted | Phase::Waiting | Phase::Preparing | Phase::Available
+        ) {
+            return Err("WrongPhase");
+        }
+        if new_end <= e.end || new_end > self.model.offers[&e.offer].end {
+            return Err("InvalidWindow");
+        }
+        if new_end - e.start > self.model.policies.max_lease_s * SECOND_NS {
+            return Err("LeaseTooLong");
+        }
+        if self.model.booked(e.item, e.end, new_end).is_some() {
+            return Err("Booked");
+        }
+        let e = self.model.execs.get_mut(&id).unwrap();
+        e.end = new_end;
+        e.booked_end = new_end;
+        Ok(())
+    }
+
+    fn predict_end_now(&mut self, id: u64, who: Principal, now: u64) -> Outcome {
+        let e = self.model.execs.get(&id).ok_or("UnknownExecution")?.clone();
+        if who != e.consumer {
+            return Err("NotAuthorized");
+        }
+        if !matches!(e.phase, Phase::Preparing | Phase::Available) {
+            return Err("WrongPhase");
+        }
+        self.model.execs.get_mut(&id).unwrap().end = now;
+        self.model.release(id, Phase::Completed);
+        Ok(())
+    }
+
+    fn predict_lease_by_sku(
+        &mut self,
+        who: Principal,
+        sku: &'static str,
+        duration_s: u64,
+        max_price: Option<u64>,
+        now: u64,
+    ) -> Outcome {
+        if duration_s < offerset::MIN_LEASE_SECONDS {
+            return Err("InvalidArgument");
+        }
+        let p = self.model.policies.clone();
+        if duration_s > p.max_lease_s {
+            return Err("LeaseTooLong");
+        }
+        if !p.images.is_empty() && !p.images.iter().any(|i| i == "ubuntu") {
+            return Err("NothingAvailable");
+        }
+        if self.model.active_leases(&who) >= p.max_active {
+            return Err("QuotaExceeded");
+        }
+        let window = (now, now + duration_s * SECOND_NS);
+        let found = self
+            .model
+            .find(now, window, false, 1, Some(sku), None, max_price);
+        let Some(m) = found.first() else {
+            return Err("NothingAvailable");
+        };
+        let id = self.model.hold(m, who, None, now);
+        self.claim(id);
+        Ok(())
+    }
+}
+
+fn choose(ids: &[u64], n: u8) -> u64 {
+    if ids.is_empty() {
+        return 9_999;
+    }
+    ids[usize::from(n) % ids.len()]
+}
+
+fn offer_window(now: u64, start_min: i64, len_min: u64) -> (u64, u64) {
+    let start = (i128::from(now) + i128::from(start_min) * i128::from(MINUTE)) as u64;
+    (start, start + len_min * MINUTE)
+}
+
+fn diff(expected: &BTreeMap<Entity, String>, got: &BTreeMap<Entity, String>) -> Vec<String> {
+    let keys: BTreeSet<&Entity> = expected.keys().chain(got.keys()).collect();
+    keys.into_iter()
+        .filter(|k| expected.get(k) != got.get(k))
+        .map(|k| {
+            format!(
+                "  {k:?}: model {:?}, store {:?}",
+                expected.get(k),
+                got.get(k)
+            )
+        })
+        .collect()
+}
+
+/// A case's first violation: the step it followed and the report.
+type Failure = (usize, String);
+
+/// One case in a fresh thread (fresh thread-local stores): its figures, or its first violation.
+fn run_case(ops: Vec<Op>) -> (Result<(), Failure>, Stats) {
+    let handle = std::thread::Builder::new()
+        .stack_size(32 << 20)
+        .spawn(move || {
+            let mut world = World::new();
+            let mut result = Ok(());
+            for (at, op) in ops.iter().enumerate() {
+                let sweep = at % SWEEP_EVERY == SWEEP_EVERY - 1 || at + 1 == ops.len();
+                if let Err(report) = world.step(at, op, sweep) {
+                    result = Err((at, report));
+                    break;
+                }
+            }
+            world.stats.checks = world.checks.evaluated;
+            (result, world.stats)
+        })
+        .expect("spawn a case thread");
+    match handle.join() {
+        Ok(outcome) => outcome,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            // The step is unknown: the whole sequence is kept.
+            (
+                Err((usize::MAX, format!("panicked: {message}"))),
+                Stats::default(),
+            )
+        }
+    }
+}
+
+/// Shrinks a failing sequence: cut after the failing step, then remove runs of operations,
+/// halving their length down to single ones, as long as some violation remains.
+fn shrink(ops: Vec<Op>, at: usize) -> (Vec<Op>, String) {
+    let mut ops: Vec<Op> = ops.into_iter().take(at.saturating_add(1)).collect();
+    let mut report = match run_case(ops.clone()).0 {
+        Err((_, report)) => report,
+        Ok(()) => unreachable!("a failing prefix passed: the cases are deterministic"),
+    };
+    let mut chunk = ops.len().div_ceil(2).max(1);
+    loop {
+        let mut start = 0;
+        while start < ops.len() {
+            let mut candidate = ops.clone();
+            candidate.drain(start..(start + chunk).min(ops.len()));
+            match run_case(candidate.clone()).0 {
+                Err((at, found)) if !candidate.is_empty() => {
+                    candidate.truncate(at.saturating_add(1));
+                    ops = candidate;
+                    report = found;
+                }
+                _ => start += chunk,
+            }
+        }
+        if chunk == 1 {
+            break;
+        }
+        chunk = chunk.div_ceil(2);
+    }
+    (ops, report)
+}
+
+fn figures(stats: &Stats, cases: u32) -> String {
+    let kinds: Vec<String> = stats
+        .by_kind
+        .iter()
+        .map(|(kind, t)| format!("{kind}:{}ok/{}refused", t.ok, t.refused))
+        .collect();
+    let deep: Vec<String> = stats
+        .deep
+        .iter()
+        .map(|(what, n)| format!("{what}:{n}"))
+        .collect();
+    format!(
+        "model: cases={cases} ops={} checks={} violations=0 ops_by_kind={} reached={}",
+        stats.ops,
+        stats.checks,
+        kinds.join(","),
+        deep.join(",")
+    )
+}
+
+#[test]
+fn model_market_under_random_operations() {
+    // MODEL_CASES runs fewer or more cases (the figures file is written for the default only).
+    let cases = std::env::var("MODEL_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(CASES);
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        // `shrink` below removes operations, which proptest cannot do to a vector of fixed
+        // length; its own element-wise shrinking would only blur the sequence.
+        max_shrink_iters: 0,
+        ..Config::default()
+    };
+    // MODEL_SEED runs another deterministic sequence of cases.
+    let rng = match std::env::var("MODEL_SEED")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    {
+        Some(seed) => {
+            let mut bytes = [0u8; 32];
+            bytes[..8].copy_from_slice(&seed.to_le_bytes());
+            TestRng::from_seed(RngAlgorithm::ChaCha, &bytes)
+        }
+        None => TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+    };
+    let mut runner = TestRunner::new_with_rng(config, rng);
+    let total = std::cell::RefCell::new(Stats::default());
+    let strategy = prop::collection::vec(op(), OPS..=OPS);
+    let result = runner.run(&strategy, |ops| {
+        let (result, stats) = run_case(ops);
+        total.borrow_mut().add(&stats);
+        result.map_err(|(at, _)| TestCaseError::fail(format!("violation after step {at}")))
+    });
+    match result {
+        Ok(()) => {}
+        Err(TestError::Fail(_, ops)) => {
+            let at = run_case(ops.clone())
+                .0
+                .err()
+                .map_or(usize::MAX, |(at, _)| at);
+            let (ops, report) = shrink(ops, at);
+            let mut sequence = String::new();
+            for (i, op) in ops.iter().enumerate() {
+                let _ = writeln!(sequence, "  #{i} {op:?}");
+            }
+            panic!(
+                "the market broke an invariant; shortest failing sequence found ({} ops):\n\
+                 {sequence}\n{report}",
+                ops.len()
+            );
+        }
+        Err(other) => panic!("{other}"),
+    }
+    let stats = total.into_inner();
+    assert_eq!(stats.ops, u64::from(cases) * OPS as u64);
+    let line = figures(&stats, cases);
+    if cases == CASES {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/target/hardening");
+        std::fs::create_dir_all(dir).expect("create target/hardening");
+        std::fs::write(format!("{dir}/model.txt"), format!("{line}\n")).expect("write model.txt");
+    }
+    println!("{line}");
+    for ((kind, error), n) in &stats.refusals {
+        println!("  refused {kind} {error}: {n}");
+    }
+    // The generator must reach deep states, not only refusals.
+    for kind in [
+        "accept",
+        "offerset_request",
+        "lease_by_sku",
+        "cancel",
+        "extend",
+        "end_now",
+    ] {
+        let tally = stats.by_kind.get(kind).copied().unwrap_or_default();
+        assert!(tally.ok > 0, "{kind} never succeeded: {line}");
+    }
+}
+
+/// The checks themselves: each fault planted directly in the stores (as a bug would leave
+/// them) is reported by the named check at the next step.
+#[test]
+fn model_checks_catch_planted_faults() {
+    type Plant = fn(&World);
+    let faults: [(&str, Plant, &str); 7] = [
+        (
+            "a usage counter off by one",
+            |_| store::update_usage(&consumer(0), |u| u.active_leases += 1),
+            "usage_equals_recount",
+        ),
+        (
+            "a running lease's booking lost",
+            |_| {
+                let e = store::execution(1).unwrap();
+                store::unbook(e.item_id, e.start_ns, e.id);
+            },
+            "live_execution_has_its_booking",
+        ),
+        (
+            "a second booking overlapping a lease",
+            |_| {
+                let e = store::execution(1).unwrap();
+                let booking = Booking {
+                    start_ns: e.start_ns + SECOND_NS,
+                    end_ns: e.end_ns + SECOND_NS,
+                    execution_id: 2,
+                };
+                store::book(e.item_id, booking);
+            },
+            "calendar_no_overlap",
+        ),
+        (
+            "a phase changed without an audit entry",
+            |_| {
+                let mut e = store::execution(1).unwrap();
+                e.phase = Phase::Completed;
+                store::put_execution(&e);
+            },
+            "every_change_is_audited",
+        ),
+        (
+            "an item's status changed without an audit entry",
+            |_| {
+                let mut item = store::item(2).unwrap();
+                item.status = ItemStatus::Maintenance;
+                store::put_item(&item);
+            },
+            "every_change_is_audited",
+        ),
+        (
+            "a hold that outlives its expiry",
+            |world| {
+                let mut e = store::execution(2).unwrap();
+                e.expires_at_ns = world.now() - SECOND_NS;
+                store::put_execution(&e);
+            },
+            "hold_released_by_expiry",
+        ),
+        (
+            "a claimed offer reopened",
+            |_| {
+                let mut offer = store::offer(1).unwrap();
+                offer.status = OfferStatus::Open;
+                store::put_offer(&offer);
+            },
+            "claimed_offer_has_one_contract",
+        ),
+    ];
+    // Item 1 leased (execution 1 AVAILABLE, offer 1 claimed), item 2 held (execution 2).
+    let scenario = [
+        Op::Register {
+            provider: 0,
+            delegate: 0,
+            resource: 0,
+            sku: SKUS[0],
+            cores: 8,
+        },
+        Op::Register {
+            provider: 0,
+            delegate: 1,
+            resource: 1,
+            sku: SKUS[0],
+            cores: 8,
+        },
+        Op::CreateOffer {
+            who: Who::Owner(0),
+            item: 0,
+            start_min: 0,
+            len_min: 1440,
+            price: 100,
+        },
+        Op::CreateOffer {
+            who: Who::Owner(1),
+            item: 8,
+            start_min: 0,
+            len_min: 1440,
+            price: 200,
+        },
+        Op::LeaseBySku {
+            consumer: 0,
+            sku: SKUS[0],
+            duration_s: 3600,
+            max_price: None,
+        },
+        Op::Advance {
+            seconds: 5,
+            timely: true,
+        },
+        Op::Request {
+            consumer: 1,
+            start_s: None,
+            duration_s: 3600,
+            offers: Some(1),
+            sku: None,
+            min_cores: None,
+            max_price: None,
+            image: "ubuntu",
+        },
+    ];
+    for (what, plant, check) in faults {
+        let scenario = scenario.clone();
+        let report = std::thread::spawn(move || {
+            let mut world = World::new();
+            for (at, op) in scenario.iter().enumerate() {
+                world.step(at, op, true).expect("the scenario is sound");
+            }
+            let leased = store::execution(1).map(|e| e.phase);
+            assert_eq!(leased, Some(Phase::Available), "the scenario leases item 1");
+            assert_eq!(store::execution(2).map(|e| e.phase), Some(Phase::Offered));
+            plant(&world);
+            let advance = Op::Advance {
+                seconds: 5,
+                timely: true,
+            };
+            world.step(scenario.len(), &advance, true).err()
+        })
+        .join()
+        .expect("no panic");
+        let report = report.unwrap_or_else(|| panic!("{what}: not detected"));
+        assert!(
+            report.contains(check),
+            "{what}: expected {check}, got:\n{report}"
+        );
+    }
+}
