@@ -57,6 +57,18 @@ pub const FALLBACK_NS: u64 = 300 * SECOND_NS;
 const MIN_LOCK_NS: u64 = 120 * SECOND_NS;
 /// Longest config drive (cloud-init user data).
 pub const MAX_CONFIG_DRIVE_BYTES: usize = 64 * 1024;
+/// A node is read for `provision_refresh` at most once per poll interval unless a controller
+/// asks: each read is an outcall the canister pays for, and lessees could otherwise spend its
+/// cycles as fast as their rate limit lets them. Within the interval the last known state is
+/// the answer.
+pub const REFRESH_INTERVAL_NS: u64 = POLL_NS;
+
+thread_local! {
+    /// When each node (by item id) was last read for a refresh. Heap only: an upgrade forgetting
+    /// it allows one more read.
+    static REFRESHED_AT: std::cell::RefCell<std::collections::BTreeMap<u64, u64>> =
+        std::cell::RefCell::default();
+}
 /// Longest image id, server id, resource class.
 const MAX_TEXT_BYTES: usize = crate::market::MAX_TEXT_BYTES;
 /// States Ironic undeploys from (`deleted`).
@@ -182,6 +194,14 @@ pub async fn refresh(
     operation_id: &str,
 ) -> Result<ProvisionStatus, ProvisionError> {
     let (item, operation) = find_operation(rt, operation_id)?;
+    let asked_at = rt.time();
+    if !rt.is_controller(&rt.caller()) {
+        let last = REFRESHED_AT.with_borrow(|at| at.get(&item.id).copied());
+        if last.is_some_and(|last| asked_at < last.saturating_add(REFRESH_INTERVAL_NS)) {
+            return Ok(operations::view(&operation));
+        }
+    }
+    REFRESHED_AT.with_borrow_mut(|at| at.insert(item.id, asked_at));
     let settings = settings::of_pem(&item.provider_pem);
     let ironic = settings::client(rt, &store::provider_key(&item.provider_pem));
     let node = ironic
@@ -409,9 +429,22 @@ async fn request_deploy<I: Ironic>(ironic: &I, operation: &Operation) -> Result<
     if !current(operation) {
         return Ok(());
     }
+    // The node carries the image and the lessee now: if the deploy fails from here on, the
+    // node is cleaned (and the lessee cleared), not left to the failed lease's project.
+    mark_touched(operation);
     ironic
         .set_provision_state(uuid, Target::Active, operation.config_drive.as_deref())
         .await
+}
+
+/// Records in the stored operation (still the current one) that Ironic changed its node.
+fn mark_touched(operation: &Operation) {
+    if let Some(mut stored) = operations::get(operation.item_id)
+        .filter(|stored| stored.generation == operation.generation && !stored.touched)
+    {
+        stored.touched = true;
+        operations::put(&stored);
+    }
 }
 
 /// Records what a reading of the node says, without deciding anything.
@@ -1689,6 +1722,38 @@ mod tests {
     }
 
     #[test]
+    fn refreshes_read_a_node_once_per_interval_unless_a_controller_asks() {
+        let rt = setup();
+        let t0 = rt.time();
+        node_item(&rt, &SECRET, "n1");
+        configure_http(&rt);
+        rt.reply(node_answer("n1", "available"));
+        rt.reply(answer(200, "{}"));
+        rt.reply(answer(202, ""));
+        provision(&rt, provider(), ask(Some("n1"))).unwrap();
+        let outcalls = || rt.requests.borrow().len();
+
+        rt.time.set(t0 + SECOND_NS);
+        rt.reply(node_answer("n1", "deploying"));
+        let first = refresh_as(&rt, provider(), "n1").unwrap();
+        let after_first = outcalls();
+        // Within the interval: the last known state, no outcall.
+        rt.time.set(t0 + SECOND_NS + REFRESH_INTERVAL_NS - 1);
+        assert_eq!(refresh_as(&rt, provider(), "n1").unwrap(), first);
+        assert_eq!(outcalls(), after_first);
+        // A controller reads now.
+        rt.reply(node_answer("n1", "deploying"));
+        refresh_as(&rt, admin(), "n1").unwrap();
+        assert_eq!(outcalls(), after_first + 1);
+        // Once the interval since the last read has passed, the provider reads again.
+        rt.time.set(t0 + SECOND_NS + 2 * REFRESH_INTERVAL_NS);
+        rt.reply(node_answer("n1", "active"));
+        let later = refresh_as(&rt, provider(), "n1").unwrap();
+        assert_eq!(outcalls(), after_first + 2);
+        assert_eq!(later.status, Completed);
+    }
+
+    #[test]
     fn the_lessee_reads_the_operation_of_its_lease() {
         let rt = setup();
         let n1 = node_item(&rt, &SECRET, "n1");
@@ -1897,5 +1962,39 @@ mod tests {
         }
         assert_eq!(store::execution(lease.id).unwrap().phase, Phase::Available);
         assert_eq!(store::item(n1.id).unwrap().status, ItemStatus::Leased);
+    }
+
+    #[test]
+    fn a_deploy_failing_after_its_patch_clears_the_lessee_it_set() {
+        let rt = setup();
+        let n1 = node_item(&rt, &SECRET, "n1");
+        configure_http(&rt);
+        let lease = lease_on(&rt, &n1, alice(), Phase::Preparing);
+        begin_deploy(&rt, &lease);
+        let t0 = rt.time();
+        // The image and the lessee are set; the deploy request then fails for good (the IC
+        // rejects Ironic's answer as too large: SYS_FATAL).
+        rt.reply(node_answer("n1", "available"));
+        rt.reply(answer(200, "{}"));
+        rt.reply(reject(1));
+        // The cleanup finds the node available and clears what the deploy set.
+        rt.reply(node_answer("n1", "available"));
+        rt.reply(answer(200, "{}"));
+        run_at(&rt, t0);
+        run_at(&rt, t0 + SECOND_NS);
+        let failed = store::execution(lease.id).unwrap();
+        assert_eq!(failed.phase, Phase::Failed, "{failed:?}");
+        let sent = rt.requests.borrow().clone();
+        assert_eq!(sent.len(), 5, "{sent:?}");
+        let clear = String::from_utf8(sent[4].body.clone().unwrap()).unwrap();
+        assert!(clear.contains(r#""path":"/lessee""#), "{clear}");
+        assert!(clear.contains(r#""op":"remove""#), "{clear}");
+        let cleanup = operations::get(n1.id).unwrap();
+        assert_eq!(
+            (cleanup.kind, cleanup.status, cleanup.execution_id),
+            (Undeploy, Completed, Some(lease.id))
+        );
+        // Back on the market, not in Maintenance with the failed lease's lessee on the node.
+        assert_eq!(store::item(n1.id).unwrap().status, ItemStatus::Available);
     }
 }
