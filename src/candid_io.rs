@@ -124,8 +124,11 @@ pub fn admit(rt: &impl Runtime) -> Result<(), ArgError> {
     if rt.is_controller(&caller) {
         return Ok(());
     }
-    throttle::take(caller, rt.time(), limits())
-        .map_err(|retry_after_seconds| ArgError::RateLimited { retry_after_seconds })
+    throttle::take(caller, rt.time(), limits()).map_err(|retry_after_seconds| {
+        ArgError::RateLimited {
+            retry_after_seconds,
+        }
+    })
 }
 
 /// Whether `caller` would be admitted now, changing nothing (for `inspect_message`).
@@ -133,8 +136,11 @@ pub fn would_admit(rt: &impl Runtime, caller: &Principal) -> Result<(), ArgError
     if rt.is_controller(caller) {
         return Ok(());
     }
-    throttle::allows(caller, rt.time(), limits())
-        .map_err(|retry_after_seconds| ArgError::RateLimited { retry_after_seconds })
+    throttle::allows(caller, rt.time(), limits()).map_err(|retry_after_seconds| {
+        ArgError::RateLimited {
+            retry_after_seconds,
+        }
+    })
 }
 
 fn limits() -> throttle::Limits {
@@ -249,9 +255,7 @@ mod tests {
         assert!(decode_arg::<Arg>(&encode_one(42u8).unwrap()).is_err());
         assert!(decode_arg::<Arg>(&encode_args((arg(), 1u8)).unwrap()).is_ok());
         let truncated = encode_one(arg()).unwrap();
-        assert!(
-            decode_arg::<Arg>(&truncated[..truncated.len() - 1]).is_err()
-        );
+        assert!(decode_arg::<Arg>(&truncated[..truncated.len() - 1]).is_err());
     }
 
     #[test]

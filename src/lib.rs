@@ -42,7 +42,8 @@ use status::Status;
 #[ic_cdk::init(decode_with = "decode_install", hidden = true)]
 #[candid::candid_method(init)]
 fn init(arg: Checked<Option<InitArg>>) {
-    lifecycle::setup(&IcRuntime, arg.0.map_err(|e| e.to_string())).unwrap_or_else(|e| ic_cdk::trap(e));
+    lifecycle::setup(&IcRuntime, arg.0.map_err(|e| e.to_string()))
+        .unwrap_or_else(|e| ic_cdk::trap(e));
     prepare_replies();
 }
 
@@ -59,7 +60,8 @@ fn pre_upgrade() {
 /// make the upgrade fail.
 #[ic_cdk::post_upgrade(decode_with = "decode_install", hidden = true)]
 fn post_upgrade(arg: Checked<Option<InitArg>>) {
-    lifecycle::post_upgrade(&IcRuntime, arg.0.map_err(|e| e.to_string())).unwrap_or_else(|e| ic_cdk::trap(e));
+    lifecycle::post_upgrade(&IcRuntime, arg.0.map_err(|e| e.to_string()))
+        .unwrap_or_else(|e| ic_cdk::trap(e));
     prepare_replies();
 }
 

@@ -377,7 +377,10 @@ fn canister_errors_are_tool_errors_naming_the_variant() {
 
     // The identity matters: a stranger is neither the provider's delegate nor a lessee, and
     // the anonymous principal is dropped before the call runs.
-    let mut stranger = Mcp::local(dir.path(), "wmzac-nabae-aqcai-baeaq-caiba-eaqca-ibaea-qcaib-aeaqc-aibae-aqc");
+    let mut stranger = Mcp::local(
+        dir.path(),
+        "wmzac-nabae-aqcai-baeaq-caiba-eaqca-ibaea-qcaib-aeaqc-aibae-aqc",
+    );
     let text = stranger.tool_error(
         "provision_server",
         json!({ "image_id": "ubuntu-24.04", "server_id": NODE, "provider_pem": pem }),

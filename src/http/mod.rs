@@ -213,10 +213,7 @@ fn search_error(e: SearchError) -> HttpResponse {
         SearchError::UnknownOffering => ("UnknownOffering", "no such offering".into()),
         SearchError::RateLimited {
             retry_after_seconds,
-        } => (
-            "RateLimited",
-            format!("retry in {retry_after_seconds} s"),
-        ),
+        } => ("RateLimited", format!("retry in {retry_after_seconds} s")),
     };
     error(status, kind, &message)
 }
