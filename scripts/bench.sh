@@ -6,6 +6,9 @@
 #   scripts/bench.sh --offerings 5000       a smaller catalog (the market at a tenth of it)
 #   scripts/bench.sh --market-items 10000   the market's scale (0 skips it)
 #   scripts/bench.sh --million              also the 1 M-offering rows (much longer)
+#   scripts/bench.sh --upgrade-drill        only the upgrade drill: 100 k offerings and leases in
+#                                           every phase, every view compared across an upgrade,
+#                                           its instructions, the timers after it (--lease-sets N)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

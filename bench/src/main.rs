@@ -8,7 +8,12 @@
 //!   bench --market-items N    the market's size (items; five offers each); 0 skips the market
 //!   bench --million           also the 1 M rows (1 000 providers × 1 000; takes many minutes)
 //!   bench --native | --wasm   only that half (the market is measured on the wasm only)
+//!   bench --upgrade-drill     only the upgrade drill (`drill`): the catalog (--offerings,
+//!                             100 k by default) and leases in every phase (--lease-sets N,
+//!                             5 by default), every view compared before and after an
+//!                             upgrade, the upgrade's instructions, the timers after it
 
+mod drill;
 mod market;
 mod native;
 mod progress;
@@ -45,6 +50,8 @@ fn main() {
     let mut offerings = 100_000u32;
     let mut market_items = None;
     let mut million = false;
+    let mut upgrade_drill = false;
+    let mut lease_sets = 5u32;
     let (mut native, mut wasm) = (true, true);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -63,10 +70,23 @@ fn main() {
                 )
             }
             "--million" => million = true,
+            "--upgrade-drill" => upgrade_drill = true,
+            "--lease-sets" => {
+                lease_sets = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or_else(|| usage())
+            }
             "--native" => wasm = false,
             "--wasm" => native = false,
             _ => usage(),
         }
+    }
+    if upgrade_drill {
+        let mut report = Report::new();
+        upgrade_drill_run(offerings, lease_sets, &mut report);
+        report.print();
+        return;
     }
     let scale = Scale {
         providers: (offerings / 100).max(1),
@@ -153,7 +173,99 @@ pub fn rows(page: &SearchPage) -> usize {
     }
 }
 
+/// The upgrade drill at `offerings` offerings and `lease_sets` sets of leases.
+fn upgrade_drill_run(offerings: u32, lease_sets: u32, report: &mut Report) {
+    const WASM: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../target/wasm/marketplace.wasm.gz"
+    );
+    const DID: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../candid/marketplace.did");
+    let config = drill::DrillConfig {
+        offerings,
+        lease_sets,
+        wasm: std::fs::read(WASM)
+            .unwrap_or_else(|e| panic!("{WASM}: {e}; run scripts/build.sh first")),
+        did: std::fs::read_to_string(DID).unwrap_or_else(|e| panic!("{DID}: {e}")),
+        progress: |phase| eprintln!("upgrade drill: {phase}"),
+        // At 100 k, every 20th provider's offerings and export and the first 10 pages of the
+        // PemCsv and Json walks (every query copies the ~100 MB heap on the host); the Records
+        // walk of the whole catalog and state_digest's per-region digests cover the rest.
+        provider_stride: (offerings as usize / 5_000).max(1),
+        format_pages: if offerings > 10_000 { 10 } else { usize::MAX },
+    };
+    let started = std::time::Instant::now();
+    let drill = drill::run(&config);
+    let size = format!(
+        "{} offerings, {} leases",
+        report::human(drill.offerings as f64),
+        drill.leases
+    );
+    report.info(
+        format!("upgrade drill: executions by phase [{size}]"),
+        format!("{:?}", drill.phases),
+    );
+    report.at_most(
+        format!("wasm instr., upgrade (pre_upgrade + post_upgrade) [{size}]"),
+        drill.upgrade_instructions as f64,
+        ic0_host::limits::INSTRUCTIONS_INSTALL as f64,
+        "",
+    );
+    report.info("  the IC's limit for an upgrade", "300 B".into());
+    report.info(
+        "  pre_upgrade / post_upgrade split",
+        "not exposed by the host".into(),
+    );
+    report.info(
+        "upgrade drill: views compared (query methods / calls)",
+        format!("{} / {}", drill.views, drill.pages),
+    );
+    for not in &drill.not_compared {
+        report.info(format!("  not compared: {not}"), String::new());
+    }
+    report.at_most(
+        "upgrade drill: views that differ after the upgrade",
+        drill.differences.len() as f64,
+        0.0,
+        "",
+    );
+    for difference in drill.differences.iter().take(20) {
+        println!("  DIFFERENCE {difference}");
+    }
+    report.info(
+        "upgrade drill: timer due points stepped (tasks run)",
+        format!("{} ({})", drill.timer_steps, drill.timer_tasks),
+    );
+    report.info(
+        "  work the timers did after the upgrade",
+        format!("{:?}", drill.timer_work),
+    );
+    report.at_most(
+        "upgrade drill: timer work late or unlike without upgrade",
+        drill.timer_failures.len() as f64,
+        0.0,
+        "",
+    );
+    for failure in drill.timer_failures.iter().take(20) {
+        println!("  TIMER {failure}");
+    }
+    report.info(
+        "upgrade drill: wall time build / snapshot / upgrade / timers",
+        format!(
+            "{:.0} s / {:.0} s / {:.2} s / {:.0} s",
+            drill.build_time.as_secs_f64(),
+            drill.snapshot_time.as_secs_f64(),
+            drill.upgrade_time.as_secs_f64(),
+            drill.timer_time.as_secs_f64()
+        ),
+    );
+    report.info(
+        "upgrade drill: wall time in all",
+        format!("{:.0} s", started.elapsed().as_secs_f64()),
+    );
+    println!("{}", drill.line());
+}
+
 fn usage() -> ! {
-    eprintln!("usage: bench [--offerings N] [--market-items N] [--million] [--native | --wasm]");
+    eprintln!("usage: bench [--offerings N] [--market-items N] [--million] [--native | --wasm] [--upgrade-drill [--lease-sets N]]");
     std::process::exit(2)
 }

@@ -12,7 +12,7 @@
 //!   (which ic-cdk-timers reschedules before it runs, so a trap cannot lose it) runs the queue
 //!   every [`WATCHDOG_INTERVAL_NS`] as well.
 
-mod queue;
+pub(crate) mod queue;
 mod task;
 
 pub use queue::{len as queue_len, next_due};
@@ -123,15 +123,19 @@ pub fn failing() -> u64 {
 
 /// Called at install and after every upgrade: leaves exactly one `SampleCycles` queued, due no
 /// later than one interval from now (at once on a fresh install), and arms the timer and the
-/// watchdog, which install and upgrade switch off.
+/// watchdog, which install and upgrade switch off. A single sample already due in time (the
+/// usual upgrade) stays as it is: the upgrade then writes nothing to the queue.
 pub fn start(rt: &impl Runtime, config: &Config) {
     let now = rt.time();
     let latest = now.saturating_add(config.sample_interval_ns());
-    let due = queue::remove_all(&Task::SampleCycles)
-        .into_iter()
-        .min()
-        .map_or(now, |due| due.min(latest));
-    queue::schedule(due, Task::SampleCycles);
+    let queued = queue::due_times(&Task::SampleCycles);
+    if !matches!(queued[..], [due] if due <= latest) {
+        let due = queue::remove_all(&Task::SampleCycles)
+            .into_iter()
+            .min()
+            .map_or(now, |due| due.min(latest));
+        queue::schedule(due, Task::SampleCycles);
+    }
     rt.arm_manager_timer(next_due());
     rt.arm_watchdog(WATCHDOG_INTERVAL_NS);
 }
@@ -173,6 +177,31 @@ mod tests {
         assert_eq!(queue_len(), 1);
         assert_eq!(next_due(), Some(t0));
         assert_eq!(rt.armed_timer.get(), Some(t0));
+    }
+
+    #[test]
+    fn a_restart_with_the_sample_queued_in_time_writes_nothing() {
+        // Upgrades used to take the sample out and queue it again under a new sequence
+        // number: the queue's stable regions changed (state_digest) though nothing had.
+        let rt = FakeRuntime::new();
+        let t0 = rt.time();
+        start(&rt, &config::get());
+        run_due(&rt, || true);
+        queue::schedule(t0 + 7 * SECOND, lease(3));
+        let regions = || {
+            crate::digest::state_digest()
+                .regions
+                .into_iter()
+                .filter(|r| r.name == "TASK_QUEUE" || r.name == "TASK_SEQ")
+                .collect::<Vec<_>>()
+        };
+        let before = regions();
+        assert_eq!(before.len(), 2);
+        rt.time.set(t0 + 10 * SECOND);
+        start(&rt, &config::get());
+        assert_eq!(regions(), before);
+        assert_eq!(queue_len(), 2);
+        assert_eq!(rt.armed_timer.get(), Some(t0 + 7 * SECOND));
     }
 
     #[test]

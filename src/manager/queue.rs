@@ -57,6 +57,13 @@ thread_local! {
         RefCell::new(StableCell::init(memory::region(memory::TASK_SEQ), Meta::default()));
 }
 
+/// Creates this module's stable structures now (at install and upgrade) rather than at the
+/// first call that touches them, so a call that changes nothing writes nothing.
+pub fn open() {
+    QUEUE.with(|_| ());
+    META.with(|_| ());
+}
+
 fn update_meta(f: impl FnOnce(&mut Meta)) -> Meta {
     META.with_borrow_mut(|cell| {
         let mut meta = *cell.get();
@@ -121,6 +128,17 @@ pub fn count_due(now: u64, cap: u64) -> u64 {
 /// Entries that have failed `MAX_ATTEMPTS` times or more and are still retried.
 pub fn failing() -> u64 {
     META.with_borrow(|cell| cell.get().failing)
+}
+
+/// The due times of every queued `task`. Scans the whole queue, like [`remove_all`].
+pub fn due_times(task: &Task) -> Vec<u64> {
+    QUEUE.with_borrow(|queue| {
+        queue
+            .iter()
+            .filter(|entry| entry.value().task == *task)
+            .map(|entry| entry.key().0)
+            .collect()
+    })
 }
 
 /// Removes every queued `task` and returns their due times. Scans the whole queue: meant for
