@@ -403,7 +403,13 @@ fn parse_records<R: io::Read>(
         return Err(vec![error(1, None, "empty catalog: no header row")]);
     };
     let width = record.len();
-    let positions = header(record, header_row)?;
+    // Capped like row errors: a header of a million unknown columns must not make a reply of a
+    // million errors.
+    let positions = header(record, header_row).map_err(|errors| {
+        let mut report = Report::default();
+        errors.into_iter().for_each(|e| report.push(e));
+        report.finish()
+    })?;
     let in_order = positions.iter().enumerate().all(|(i, &at)| i == at);
 
     let mut report = Report::default();
@@ -963,6 +969,21 @@ mod tests {
             last.reason,
             format!("{} more errors", 200 * 10 - MAX_ERRORS)
         );
+    }
+
+    #[test]
+    fn header_errors_past_the_cap_are_counted() {
+        // Found by fuzzing (fuzz/fuzz_targets/csv_import.rs): header errors were not capped.
+        let mut header = COLUMNS.join(",");
+        header.push_str(&",x".repeat(1000));
+        header.push('\n');
+        let errors = errors(header.as_bytes());
+        assert_eq!(errors.len(), MAX_ERRORS + 1);
+        assert_eq!(errors[0].reason, "unknown column");
+        let last = errors.last().expect("summary");
+        assert_eq!((last.row, last.column.as_deref()), (1, None));
+        // Every "x" is an unknown column: 1000 errors, 100 of them listed.
+        assert_eq!(last.reason, format!("{} more errors", 1000 - MAX_ERRORS));
     }
 
     /// What the `csv` crate's writer makes of `cells` in this crate's dialect.
