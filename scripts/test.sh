@@ -3,6 +3,8 @@
 # (scripts/build.sh), runs the doc tests, then every workspace test.
 # Extra arguments go to the test runner, e.g. `scripts/test.sh -E 'test(upgrade)'` (nextest)
 # or `scripts/test.sh upgrade` (cargo test filter).
+# The hardening tests write their figures (cases, cells, executions, violations) to
+# target/hardening/*.txt; they are printed before the count.
 # The last line is a plain count, `tests: N passed, M failed`, also kept in target/test-summary.
 set -euo pipefail
 
@@ -16,6 +18,7 @@ cargo test --workspace --doc --quiet
 log="target/test-run.log"
 summary="target/test-summary"
 rm -f "$summary"
+rm -rf target/hardening
 status=0
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace --no-tests=fail "$@" 2>&1 | tee "$log" || status=$?
@@ -33,6 +36,10 @@ fi
 if [[ "${passed:-0}" -eq 0 && "$status" -eq 0 ]]; then
     echo "test.sh: no test ran" >&2
     status=1
+fi
+if compgen -G "target/hardening/*.txt" >/dev/null; then
+    echo "== hardening figures =="
+    cat target/hardening/*.txt
 fi
 echo "tests: ${passed:-0} passed, ${failed:-0} failed" | tee "$summary"
 exit "$status"
