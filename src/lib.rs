@@ -30,9 +30,9 @@ mod throttle;
 #[cfg(test)]
 mod interface_tests;
 
-use candid_io::{decode_checked, decode_install, encode_reply, ArgError, Checked};
 /// The decoder every endpoint runs on its argument (within the decoding quotas), for the fuzzer.
 pub use candid_io::decode_arg;
+use candid_io::{decode_checked, decode_install, encode_reply, ArgError, Checked};
 use config::InitArg;
 use ic_cdk_management_canister::{HttpRequestResult, TransformArgs};
 use ironic::{IronicApi, IronicDiscoverArg, IronicError};

@@ -144,192 +144,55 @@ use crate::provision::{IronicConfigureArg, ProvisionRequest, SimFailureArg};
 use ic_cdk_management_canister::TransformArgs;
 
 /// Every method the canister exports, in the order of `lib.rs`.
+#[rustfmt::skip] // one row per method: it is a table
 pub static METHODS: &[Method] = &[
     method!("status", Query, Anyone, KIB, ()),
     method!("state_digest", Query, Controller, KIB, ()),
-    method!(
-        "http_request",
-        Query,
-        Anyone,
-        64 * KIB,
-        crate::http::HttpRequest
-    ),
-    method!(
-        "ironic_discover",
-        Update,
-        Controller,
-        4 * KIB,
-        IronicDiscoverArg
-    ),
+    method!("http_request", Query, Anyone, 64 * KIB, crate::http::HttpRequest),
+    method!("ironic_discover", Update, Controller, 4 * KIB, IronicDiscoverArg),
     method!("outcall_costs", Query, Anyone, 4 * KIB, OutcallCostsArg),
-    method!(
-        "transform_ironic_root",
-        Query,
-        Anyone,
-        INGRESS,
-        TransformArgs
-    ),
+    method!("transform_ironic_root", Query, Anyone, INGRESS, TransformArgs),
     // Catalogs: publishing.
-    method!(
-        "catalog_replace",
-        Update,
-        ProviderSignature,
-        INGRESS,
-        PublishArg
-    ),
-    method!(
-        "catalog_upsert",
-        Update,
-        ProviderSignature,
-        INGRESS,
-        PublishArg
-    ),
-    method!(
-        "catalog_remove_offerings",
-        Update,
-        ProviderSignature,
-        INGRESS,
-        RemoveOfferingsArg
-    ),
-    method!(
-        "provider_remove",
-        Update,
-        ProviderSignature,
-        4 * KIB,
-        RemoveProviderArg
-    ),
-    method!(
-        "catalog_upload_begin",
-        Update,
-        Authenticated,
-        4 * KIB,
-        UploadBeginArg
-    ),
-    method!(
-        "catalog_upload_append",
-        Update,
-        Owner,
-        INGRESS,
-        UploadAppendArg
-    ),
+    method!("catalog_replace", Update, ProviderSignature, INGRESS, PublishArg),
+    method!("catalog_upsert", Update, ProviderSignature, INGRESS, PublishArg),
+    method!("catalog_remove_offerings", Update, ProviderSignature, INGRESS, RemoveOfferingsArg),
+    method!("provider_remove", Update, ProviderSignature, 4 * KIB, RemoveProviderArg),
+    method!("catalog_upload_begin", Update, Authenticated, 4 * KIB, UploadBeginArg),
+    method!("catalog_upload_append", Update, Owner, INGRESS, UploadAppendArg),
     method!("catalog_upload_commit", Update, Owner, KIB, UploadRef),
     method!("catalog_upload_status", Query, Anyone, KIB, UploadRef),
     method!("catalog_changes", Query, Anyone, KIB, ChangesArg),
     // Catalogs: search and export.
     method!("offering_get", Query, Anyone, 4 * KIB, OfferingGetArg),
-    method!(
-        "provider_offerings",
-        Query,
-        Anyone,
-        4 * KIB,
-        ProviderOfferingsArg
-    ),
+    method!("provider_offerings", Query, Anyone, 4 * KIB, ProviderOfferingsArg),
     method!("offerings_search", Query, Anyone, 16 * KIB, SearchQuery),
-    method!(
-        "provider_catalog_export",
-        Query,
-        Anyone,
-        4 * KIB,
-        CatalogExportArg
-    ),
+    method!("provider_catalog_export", Query, Anyone, 4 * KIB, CatalogExportArg),
     // Market: providers.
-    method!(
-        "market_delegate",
-        Update,
-        ProviderSignature,
-        4 * KIB,
-        DelegateArg
-    ),
-    method!(
-        "market_delegation",
-        Query,
-        Anyone,
-        4 * KIB,
-        ProviderKeyInput
-    ),
-    method!(
-        "inventory_register",
-        Update,
-        Delegate,
-        INGRESS,
-        InventoryRegisterArg
-    ),
-    method!(
-        "inventory_set_status",
-        Update,
-        Delegate,
-        4 * KIB,
-        InventorySetStatusArg
-    ),
-    method!(
-        "inventory_remove",
-        Update,
-        Delegate,
-        4 * KIB,
-        InventoryRemoveArg
-    ),
+    method!("market_delegate", Update, ProviderSignature, 4 * KIB, DelegateArg),
+    method!("market_delegation", Query, Anyone, 4 * KIB, ProviderKeyInput),
+    method!("inventory_register", Update, Delegate, INGRESS, InventoryRegisterArg),
+    method!("inventory_set_status", Update, Delegate, 4 * KIB, InventorySetStatusArg),
+    method!("inventory_remove", Update, Delegate, 4 * KIB, InventoryRemoveArg),
     method!("inventory_get", Query, Anyone, KIB, u64),
     method!("inventory_list", Query, Anyone, 4 * KIB, InventoryListArg),
     method!("products", Query, Anyone, KIB, ()),
     method!("offer_create", Update, Delegate, 16 * KIB, OfferCreateArg),
     method!("offers_create", Update, Delegate, INGRESS, OffersCreateArg),
-    method!(
-        "offer_withdraw",
-        Update,
-        Delegate,
-        4 * KIB,
-        OfferWithdrawArg
-    ),
+    method!("offer_withdraw", Update, Delegate, 4 * KIB, OfferWithdrawArg),
     method!("offer_get", Query, Anyone, KIB, u64),
     method!("offers_list", Query, Anyone, 4 * KIB, OffersListArg),
     // Market: consumers.
-    method!(
-        "offerset_request",
-        Update,
-        Authenticated,
-        16 * KIB,
-        ResourceRequest
-    ),
+    method!("offerset_request", Update, Authenticated, 16 * KIB, ResourceRequest),
     method!("offerset_get", Query, OwnerOrController, KIB, u64),
     method!("execution_accept", Update, Owner, 4 * KIB, AcceptArg),
-    method!(
-        "execution_cancel",
-        Update,
-        OwnerOrController,
-        4 * KIB,
-        CancelArg
-    ),
+    method!("execution_cancel", Update, OwnerOrController, 4 * KIB, CancelArg),
     method!("lease_extend", Update, Owner, 4 * KIB, ExtendArg),
     method!("lease_end", Update, Owner, KIB, u64),
-    method!(
-        "lease_by_sku",
-        Update,
-        Authenticated,
-        16 * KIB,
-        LeaseBySkuArg
-    ),
-    method!(
-        "lease_set_consumer_meta",
-        Update,
-        Delegate,
-        128 * KIB,
-        SetConsumerMetaArg
-    ),
-    method!(
-        "lease_set_procurement_meta",
-        Update,
-        Delegate,
-        64 * KIB,
-        SetProcurementMetaArg
-    ),
+    method!("lease_by_sku", Update, Authenticated, 16 * KIB, LeaseBySkuArg),
+    method!("lease_set_consumer_meta", Update, Delegate, 128 * KIB, SetConsumerMetaArg),
+    method!("lease_set_procurement_meta", Update, Delegate, 64 * KIB, SetProcurementMetaArg),
     method!("execution_get", Query, OwnerDelegateOrController, KIB, u64),
-    method!(
-        "executions_list",
-        Query,
-        Authenticated,
-        4 * KIB,
-        ExecutionsListArg
-    ),
+    method!("executions_list", Query, Authenticated, 4 * KIB, ExecutionsListArg),
     method!("contract_get", Query, OwnerDelegateOrController, KIB, u64),
     method!("lease_get", Query, OwnerDelegateOrController, KIB, u64),
     // Market: policies and the audit log.
@@ -337,49 +200,13 @@ pub static METHODS: &[Method] = &[
     method!("policies_set", Update, Controller, INGRESS, PoliciesUpdate),
     method!("audit_log", Query, Authenticated, 4 * KIB, AuditArg),
     // Provisioning.
-    method!(
-        "provision_server",
-        Update,
-        OwnerDelegateOrController,
-        128 * KIB,
-        ProvisionRequest
-    ),
-    method!(
-        "provision_status",
-        Query,
-        OwnerDelegateOrController,
-        KIB,
-        String
-    ),
-    method!(
-        "provision_refresh",
-        Update,
-        OwnerDelegateOrController,
-        KIB,
-        String
-    ),
-    method!(
-        "ironic_configure",
-        Update,
-        DelegateOrController,
-        128 * KIB,
-        IronicConfigureArg
-    ),
+    method!("provision_server", Update, OwnerDelegateOrController, 128 * KIB, ProvisionRequest),
+    method!("provision_status", Query, OwnerDelegateOrController, KIB, String),
+    method!("provision_refresh", Update, OwnerDelegateOrController, KIB, String),
+    method!("ironic_configure", Update, DelegateOrController, 128 * KIB, IronicConfigureArg),
     method!("ironic_settings", Query, Anyone, 4 * KIB, ProviderKeyInput),
-    method!(
-        "ironic_sim_set_failure",
-        Update,
-        DelegateOrController,
-        4 * KIB,
-        SimFailureArg
-    ),
-    method!(
-        "transform_ironic_nodes",
-        Query,
-        Anyone,
-        INGRESS,
-        TransformArgs
-    ),
+    method!("ironic_sim_set_failure", Update, DelegateOrController, 4 * KIB, SimFailureArg),
+    method!("transform_ironic_nodes", Query, Anyone, INGRESS, TransformArgs),
 ];
 
 pub fn find(name: &str) -> Option<&'static Method> {
