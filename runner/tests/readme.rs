@@ -141,6 +141,9 @@ fn readme_walkthrough_runs_on_the_local_runner() {
         "ssh root@203.0.113.7",
         // the audit log
         "why = \"accepted by the consumer\"",
+        // the safety checks: the digest, and inspect_message refusing the anonymous principal
+        "excluded = vec { \"COUNTERS\" }",
+        "lease_end needs an identity",
     ] {
         assert!(
             stdout.contains(expected),
