@@ -134,6 +134,8 @@ pub(crate) struct Exec {
     /// Stable memory bytes overwritten by this execution, to roll them back.
     pub stable_undo: Vec<(u64, Vec<u8>)>,
     pub stable_len_before: usize,
+    /// The 4 KiB stable-memory pages this execution has written, each charged once.
+    pub dirty_stable_pages: std::collections::HashSet<u64>,
     /// Set by the host from its limits, unless a caller gives a smaller budget (upgrades).
     pub instruction_limit: u64,
     /// Instructions spent by earlier executions of the same call context.

@@ -43,9 +43,12 @@ pub fn unpack(wasm: &[u8]) -> Result<Vec<u8>, String> {
 
 fn engine() -> Engine {
     let mut config = Config::default();
-    // Fuel is the instruction counter; eager compilation keeps translation out of the counts.
+    // Fuel is the instruction counter, priced by the IC's table (`cost.rs`); eager compilation
+    // keeps translation out of the counts.
     config
         .consume_fuel(true)
+        .operator_cost(crate::cost::operator_costs())
+        .fuel_cost(crate::cost::byte_costs())
         .compilation_mode(CompilationMode::Eager);
     Engine::new(&config)
 }
@@ -62,7 +65,12 @@ impl Instance {
             crate::ic0::link(&mut linker).map_err(|e| format!("host setup failed: {e}"))?;
         let mut store = Store::new(&engine, Ctx::default());
         for import in module.imports() {
-            if import.module() != "ic0" || !provided.contains(&import.name()) {
+            let known = match import.module() {
+                "ic0" => provided.contains(&import.name()),
+                rewrite::HOST_MODULE => import.name() == rewrite::MEMORY_GROW_IMPORT,
+                _ => false,
+            };
+            if !known {
                 return Err(format!(
                     "the module imports {}.{}, which the host does not provide",
                     import.module(),

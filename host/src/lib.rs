@@ -7,14 +7,15 @@
 //! self-calls, inter-canister calls with callbacks run through the module's function table (other
 //! messages may run while a call is awaited), the management canister's `http_request` answered by
 //! a responder the test installs (after `max_response_bytes` checks and the canister's transform),
-//! cycles, and the IC's instruction and size limits. Instructions are counted with wasmi fuel, so
-//! counts are deterministic.
+//! cycles, and the IC's instruction and size limits. Instructions are counted with wasmi fuel priced
+//! by the IC's cost model (`cost.rs`), so counts are deterministic and close to the IC's.
 //!
 //! Where the IC and the host could differ, the host follows the IC interface specification;
 //! what it leaves out (certificates, other management canister methods, composite query calls)
 //! fails loudly instead of pretending.
 
 mod context;
+mod cost;
 pub mod driver;
 mod host;
 mod http;
