@@ -6,6 +6,8 @@
 //!   bench --offerings 5000    a smaller catalog (providers of 100 offerings) and a market of a
 //!                             tenth as many items (500)
 //!   bench --market-items N    the market's size (items; five offers each); 0 skips the market
+//!   bench --per-provider N    offerings per provider (100 by default; CI's smoke run uses 1, so
+//!                             a thousand providers publish, past any one caller's burst)
 //!   bench --million           also the 1 M rows (1 000 providers × 1 000; takes many minutes)
 //!   bench --native | --wasm   only that half (the market is measured on the wasm only)
 //!   bench --upgrade-drill     only the upgrade drill (`drill`): the catalog (--offerings,
@@ -52,6 +54,7 @@ fn main() {
     let mut million = false;
     let mut upgrade_drill = false;
     let mut lease_sets = 5u32;
+    let mut per_provider = 100u32;
     let (mut native, mut wasm) = (true, true);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -77,6 +80,13 @@ fn main() {
                     .and_then(|n| n.parse().ok())
                     .unwrap_or_else(|| usage())
             }
+            "--per-provider" => {
+                per_provider = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|n| *n > 0)
+                    .unwrap_or_else(|| usage())
+            }
             "--native" => wasm = false,
             "--wasm" => native = false,
             _ => usage(),
@@ -89,8 +99,8 @@ fn main() {
         return;
     }
     let scale = Scale {
-        providers: (offerings / 100).max(1),
-        per_provider: 100,
+        providers: (offerings / per_provider).max(1),
+        per_provider,
     };
     let mut report = Report::new();
     if native {
@@ -266,6 +276,6 @@ fn upgrade_drill_run(offerings: u32, lease_sets: u32, report: &mut Report) {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: bench [--offerings N] [--market-items N] [--million] [--native | --wasm] [--upgrade-drill [--lease-sets N]]");
+    eprintln!("usage: bench [--offerings N] [--per-provider N] [--market-items N] [--million] [--native | --wasm] [--upgrade-drill [--lease-sets N]]");
     std::process::exit(2)
 }

@@ -38,10 +38,18 @@ fn loaded(scale: Scale) -> (Host, Vec<u8>, u64, usize) {
             human(scale.offerings() as f64)
         ),
     );
-    for provider in synthetic::providers(SEED, scale.providers, scale.per_provider) {
+    for (i, provider) in synthetic::providers(SEED, scale.providers, scale.per_provider).enumerate()
+    {
         let arg = crate::signed_replace(&provider, host.canister_id(), 1);
+        // Each provider delivers its own catalog, as in real use: one principal sending every
+        // provider's would meet the per-caller rate limit.
+        let publisher = Principal::self_authenticating(format!("bench publisher {i}"));
         let reply = host
-            .update(user(), "catalog_replace", &candid::encode_one(arg).unwrap())
+            .update(
+                publisher,
+                "catalog_replace",
+                &candid::encode_one(arg).unwrap(),
+            )
             .expect("catalog_replace runs");
         let receipt: Result<Receipt, CatalogError> = candid::decode_one(&reply).unwrap();
         receipt.expect("a synthetic catalog imports");
