@@ -2,8 +2,9 @@
 # Checks the ic0 host's instruction meter against the IC's published figures: runs every
 # benchmark canister in ../shared/calibration/wasm/ (stable-structures' canbench suite) on the
 # host and prints host, IC and host/IC per benchmark, then the median per crate.
-#   scripts/calibrate.sh               all benchmarks (a few minutes)
+#   scripts/calibrate.sh               all 405 benchmarks (310 B instructions: a long run)
 #   scripts/calibrate.sh --gated       only the six that gate CI
+#   scripts/calibrate.sh --max-ic N    the six and those the IC counts at most N (CI: 200 M)
 #   scripts/calibrate.sh --only a,b    only the named benchmarks
 #   scripts/calibrate.sh DIR           another calibration folder
 # Caveat (../shared/calibration/README.md): the published figures come from wasm built with

@@ -52,8 +52,10 @@ fn delegate() -> Principal {
     Principal::self_authenticating(b"bench market provider delegate")
 }
 
-fn consumer() -> Principal {
-    Principal::self_authenticating(b"bench market consumer")
+/// Consumer `i`: leases come from many consumers, as on a live market, so no one principal
+/// meets its rate limit or its quota of active leases.
+fn consumer(i: u32) -> Principal {
+    Principal::self_authenticating(format!("bench market consumer {i}"))
 }
 
 fn provider() -> ProviderKeyInput {
@@ -126,7 +128,7 @@ fn update<A: ArgumentEncoder, T: CandidType + for<'a> Deserialize<'a>>(
 
 fn query<T: CandidType + for<'a> Deserialize<'a>>(host: &mut Host, method: &str) -> (T, u64) {
     let reply = host
-        .query(consumer(), method, &candid::encode_args(()).unwrap())
+        .query(consumer(0), method, &candid::encode_args(()).unwrap())
         .unwrap_or_else(|r| panic!("{method}: {r}"));
     let value = candid::decode_one(&reply).unwrap_or_else(|e| panic!("{method} reply: {e}"));
     (value, host.last_instructions())
@@ -234,7 +236,7 @@ fn scale(items: u32) -> String {
 /// `offerset_request`: the offerset and the instructions it took.
 fn request(host: &mut Host, request: ResourceRequest) -> (OffersetView, u64) {
     let (reply, instructions): (Result<OffersetView, MarketError>, _) =
-        update(host, consumer(), "offerset_request", (request,));
+        update(host, consumer(0), "offerset_request", (request,));
     (reply.expect("offerset_request"), instructions)
 }
 
@@ -250,7 +252,7 @@ fn examined(view: &OffersetView) -> String {
         )
 }
 
-fn lease_by_sku(host: &mut Host, sku: &str) -> (Execution, u64) {
+fn lease_by_sku(host: &mut Host, lessee: u32, sku: &str) -> (Execution, u64) {
     let arg = LeaseBySkuArg {
         sku: sku.into(),
         duration_seconds: DAY_NS / SECOND_NS,
@@ -260,7 +262,7 @@ fn lease_by_sku(host: &mut Host, sku: &str) -> (Execution, u64) {
         project: None,
     };
     let (reply, instructions): (Result<Execution, MarketError>, _) =
-        update(host, consumer(), "lease_by_sku", (arg,));
+        update(host, consumer(lessee), "lease_by_sku", (arg,));
     (reply.expect("lease_by_sku"), instructions)
 }
 
@@ -305,7 +307,7 @@ pub fn run(items: u32, report: &mut Report) {
         "",
     );
 
-    let (_, instructions) = lease_by_sku(&mut host, SKUS[3]);
+    let (_, instructions) = lease_by_sku(&mut host, 0, SKUS[3]);
     report.at_most(
         format!("wasm instr., lease_by_sku [{size}]"),
         instructions as f64,
@@ -348,7 +350,7 @@ fn manager_batch(host: &mut Host, items: u32, report: &mut Report) {
     let bar = progress::bar(u64::from(leases), "market: taking leases");
     bar.inc(1);
     for i in 1..leases {
-        let (execution, _) = lease_by_sku(host, SKUS[i as usize % SKUS.len()]);
+        let (execution, _) = lease_by_sku(host, i, SKUS[i as usize % SKUS.len()]);
         assert_eq!(execution.end_ns, start + DAY_NS);
         bar.inc(1);
     }

@@ -1,7 +1,10 @@
 //! Runs the IC's published instruction benchmarks (stable-structures' canbench suite) on the
 //! ic0 host and prints host, IC and host/IC for each, then the median per crate.
 //!
-//!   calibrate [DIR] [--only NAME,NAME]
+//!   calibrate [DIR] [--only NAME,NAME | --gated] [--max-ic N]
+//!
+//! `--max-ic N` skips benchmarks whose published count is over N instructions, except the
+//! gated ones (the whole suite is ~310 B instructions: many minutes on an interpreter).
 //!
 //! DIR is `../shared/calibration` by default: `wasm/*.wasm.gz` (each `#[bench]` a query
 //! `__canbench__<name>` replying with canbench's `BenchResult`) and
@@ -115,7 +118,13 @@ fn benches(wasm: &[u8]) -> Result<Vec<String>, String> {
     Ok(names)
 }
 
-fn run_crate(krate: &str, wasm: &[u8], only: &[String]) -> Result<Vec<Row>, String> {
+/// Measures `krate`'s wanted benchmarks, printing each row as it comes.
+fn run_crate(
+    krate: &str,
+    wasm: &[u8],
+    ic: &BTreeMap<(String, String), u64>,
+    wanted: impl Fn(&str) -> bool,
+) -> Result<Vec<Row>, String> {
     let mut host = Host::new();
     // canbench measures without the IC's message limits.
     host.set_instruction_limits(InstructionLimits {
@@ -128,7 +137,7 @@ fn run_crate(krate: &str, wasm: &[u8], only: &[String]) -> Result<Vec<Row>, Stri
         .map_err(|r| format!("install {krate}: {r}"))?;
     let mut rows = Vec::new();
     for bench in benches(wasm)? {
-        if !only.is_empty() && !only.contains(&bench) {
+        if !wanted(&bench) {
             continue;
         }
         let method = format!("__canbench__{bench}");
@@ -144,15 +153,30 @@ fn run_crate(krate: &str, wasm: &[u8], only: &[String]) -> Result<Vec<Row>, Stri
             },
             Err(reject) => (None, Some(reject.message)),
         };
-        rows.push(Row {
+        let row = Row {
             krate: krate.to_string(),
+            ic: ic.get(&(krate.to_string(), bench.clone())).copied(),
             bench,
             host: host_count,
-            ic: None,
             error,
-        });
+        };
+        print_row(&row);
+        rows.push(row);
     }
     Ok(rows)
+}
+
+fn print_row(row: &Row) {
+    let fmt = |v: Option<u64>| v.map_or("-".into(), |v| v.to_string());
+    println!(
+        "{:<15} {:<48} {:>15} {:>15} {:>7}  {}",
+        row.krate,
+        row.bench,
+        fmt(row.host),
+        fmt(row.ic),
+        row.ratio().map_or("-".into(), |r| format!("{r:.3}")),
+        row.verdict()
+    );
 }
 
 fn median(mut values: Vec<f64>) -> Option<f64> {
@@ -161,7 +185,7 @@ fn median(mut values: Vec<f64>) -> Option<f64> {
     }
     values.sort_by(f64::total_cmp);
     let mid = values.len() / 2;
-    Some(if values.len() % 2 == 0 {
+    Some(if values.len().is_multiple_of(2) {
         (values[mid - 1] + values[mid]) / 2.0
     } else {
         values[mid]
@@ -174,6 +198,7 @@ fn main() -> ExitCode {
         "/../../shared/calibration"
     ));
     let mut only = Vec::new();
+    let mut max_ic = u64::MAX;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -186,10 +211,17 @@ fn main() -> ExitCode {
                     .collect()
             }
             "--gated" => only = GATED.iter().map(|(_, b)| b.to_string()).collect(),
+            "--max-ic" => match args.next().and_then(|n| n.parse().ok()) {
+                Some(n) => max_ic = n,
+                None => {
+                    eprintln!("calibrate: --max-ic takes a number of instructions");
+                    return ExitCode::from(2);
+                }
+            },
             _ => dir = PathBuf::from(arg),
         }
     }
-    match run(&dir, &only) {
+    match run(&dir, &only, max_ic) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
@@ -200,50 +232,40 @@ fn main() -> ExitCode {
 }
 
 /// Prints the table; returns whether every gated benchmark is within tolerance.
-fn run(dir: &Path, only: &[String]) -> Result<bool, String> {
+fn run(dir: &Path, only: &[String], max_ic: u64) -> Result<bool, String> {
     let ic = published(dir)?;
+    let mut skipped = 0;
+    let mut exported = std::collections::BTreeSet::new();
     let mut files: Vec<_> = std::fs::read_dir(dir.join("wasm"))
         .map_err(|e| format!("{}/wasm: {e}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.to_string_lossy().ends_with(".wasm.gz"))
         .collect();
     files.sort();
+    println!(
+        "{:<15} {:<48} {:>15} {:>15} {:>7}  verdict",
+        "crate", "benchmark", "host", "IC", "host/IC"
+    );
     let mut rows = Vec::new();
     for file in files {
         let name = file.file_name().unwrap().to_string_lossy();
         let krate = name.trim_end_matches(".wasm.gz").to_string();
         let wasm = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-        rows.extend(run_crate(&krate, &wasm, only)?);
+        let wanted = |bench: &str| {
+            let gated = GATED.contains(&(krate.as_str(), bench));
+            let named = only.is_empty() || only.iter().any(|o| o == bench);
+            let small = ic
+                .get(&(krate.clone(), bench.to_string()))
+                .is_none_or(|n| *n <= max_ic);
+            named && (gated || small)
+        };
+        let before = rows.len();
+        rows.extend(run_crate(&krate, &wasm, &ic, wanted)?);
+        let names = benches(&wasm)?;
+        skipped += names.len() - (rows.len() - before);
+        exported.extend(names.into_iter().map(|b| (krate.clone(), b)));
     }
-    for row in &mut rows {
-        row.ic = ic.get(&(row.krate.clone(), row.bench.clone())).copied();
-    }
-    let measured: std::collections::BTreeSet<_> = rows
-        .iter()
-        .map(|r| (r.krate.clone(), r.bench.clone()))
-        .collect();
-    let unmeasured = ic
-        .keys()
-        .filter(|k| !measured.contains(*k))
-        .filter(|(_, b)| only.is_empty() || only.contains(b))
-        .count();
-
-    println!(
-        "{:<15} {:<48} {:>15} {:>15} {:>7}  verdict",
-        "crate", "benchmark", "host", "IC", "host/IC"
-    );
-    let fmt = |v: Option<u64>| v.map_or("-".into(), |v| v.to_string());
-    for row in &rows {
-        println!(
-            "{:<15} {:<48} {:>15} {:>15} {:>7}  {}",
-            row.krate,
-            row.bench,
-            fmt(row.host),
-            fmt(row.ic),
-            row.ratio().map_or("-".into(), |r| format!("{r:.3}")),
-            row.verdict()
-        );
-    }
+    let unmeasured = ic.keys().filter(|k| !exported.contains(*k)).count();
     println!();
     println!(
         "{:<15} {:>7} {:>7} {:>7} {:>5}",
@@ -273,13 +295,14 @@ fn run(dir: &Path, only: &[String]) -> Result<bool, String> {
             .all(|r| r.ratio().is_some_and(|x| (x - 1.0).abs() <= TOLERANCE));
     println!();
     println!(
-        "gated: {}/{} within ±{:.0} %; published benchmarks not in these wasm files: {unmeasured}",
+        "gated: {}/{} within ±{:.0} %; measured {}, not selected {skipped}; published benchmarks not in these wasm files: {unmeasured}",
         gated
             .iter()
             .filter(|r| r.ratio().is_some_and(|x| (x - 1.0).abs() <= TOLERANCE))
             .count(),
         GATED.len(),
-        TOLERANCE * 100.0
+        TOLERANCE * 100.0,
+        rows.len()
     );
     Ok(ok)
 }
