@@ -1,0 +1,110 @@
+use super::*;
+
+fn arg(interval: Option<u64>, len: Option<u32>) -> InitArg {
+    InitArg {
+        cycles_sample_interval_seconds: interval,
+        cycles_history_len: len,
+        ..InitArg::default()
+    }
+}
+
+#[test]
+fn merge_overrides_given_fields_and_keeps_absent_ones() {
+    let base = Config::default();
+    assert_eq!(base.merge(InitArg::default()), Ok(base));
+    assert_eq!(
+        base.merge(arg(Some(60), None)),
+        Ok(Config {
+            cycles_sample_interval_seconds: 60,
+            ..base
+        })
+    );
+    assert_eq!(
+        base.merge(arg(None, Some(2))),
+        Ok(Config {
+            cycles_history_len: 2,
+            ..base
+        })
+    );
+}
+
+#[test]
+fn merge_rejects_values_out_of_range() {
+    let base = Config::default();
+    assert_eq!(
+        base.merge(arg(Some(59), None)),
+        Err(ConfigError::SampleInterval(59))
+    );
+    assert_eq!(
+        base.merge(arg(Some(7 * 24 * 3600 + 1), None)),
+        Err(ConfigError::SampleInterval(604_801))
+    );
+    assert_eq!(
+        base.merge(arg(None, Some(1))),
+        Err(ConfigError::HistoryLen(1))
+    );
+    assert_eq!(
+        base.merge(arg(None, Some(10_001))),
+        Err(ConfigError::HistoryLen(10_001))
+    );
+    assert!(base.merge(arg(Some(7 * 24 * 3600), Some(10_000))).is_ok());
+    let caps = |offerings, bytes| InitArg {
+        max_offerings_per_provider: offerings,
+        max_catalog_bytes: bytes,
+        ..InitArg::default()
+    };
+    assert_eq!(
+        base.merge(caps(Some(0), None)),
+        Err(ConfigError::MaxOfferings(0))
+    );
+    assert_eq!(
+        base.merge(caps(None, Some(32 * 1024 * 1024 + 1))),
+        Err(ConfigError::MaxCatalogBytes(32 * 1024 * 1024 + 1))
+    );
+    let merged = base.merge(caps(Some(5), Some(1_024))).unwrap();
+    assert_eq!(
+        (merged.max_offerings_per_provider, merged.max_catalog_bytes),
+        (5, 1_024)
+    );
+    assert_eq!(
+        ConfigError::HistoryLen(1).to_string(),
+        "cycles_history_len must be in 2..=10000, got 1"
+    );
+}
+
+#[test]
+fn apply_stores_only_valid_configs() {
+    assert_eq!(get(), Config::default());
+    assert!(apply(arg(Some(10), None)).is_err());
+    assert_eq!(get(), Config::default());
+    let stored = apply(arg(Some(120), Some(5))).unwrap();
+    assert_eq!(get(), stored);
+    assert_eq!(apply(InitArg::default()), Ok(stored));
+}
+
+#[test]
+fn storable_round_trips_and_defaults_missing_fields() {
+    let config = Config {
+        cycles_sample_interval_seconds: 61,
+        cycles_history_len: 3,
+        max_offerings_per_provider: 4,
+        max_catalog_bytes: 5,
+        caller_calls_per_minute: 6,
+        caller_call_burst: 7,
+    };
+    assert_eq!(Config::from_bytes(config.to_bytes()), config);
+    let old = Config::from_bytes(Cow::Owned(61u64.to_le_bytes().to_vec()));
+    assert_eq!(old.cycles_history_len, Config::default().cycles_history_len);
+    // What the canister stored before the catalog caps existed.
+    let mut before_caps = 61u64.to_le_bytes().to_vec();
+    before_caps.extend(3u32.to_le_bytes());
+    let old = Config::from_bytes(Cow::Owned(before_caps));
+    assert_eq!(
+        old,
+        Config {
+            cycles_sample_interval_seconds: 61,
+            cycles_history_len: 3,
+            ..Config::default()
+        }
+    );
+}
