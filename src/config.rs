@@ -64,7 +64,7 @@ impl Default for Config {
 
 impl Config {
     pub fn sample_interval_ns(&self) -> u64 {
-        self.cycles_sample_interval_seconds * 1_000_000_000
+        self.cycles_sample_interval_seconds * crate::time::SECOND_NS
     }
 
     /// `self` with the fields `arg` gives replaced, if the result is valid.

@@ -19,11 +19,12 @@
 use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
 use crate::ironic::client::{ClientError, Target};
 use crate::ironic::{self, AnyIronic, IronicDiscoverArg};
-use crate::market::{store, MAX_TEXT_BYTES, SECOND_NS};
+use crate::market::{store, MAX_TEXT_BYTES};
 use crate::provision::invalid;
 use crate::provision::service::{MAX_CONFIG_DRIVE_BYTES, POLL_NS};
 use crate::provision::{settings, Backend, ProvisionError};
 use crate::runtime::Runtime;
+use crate::time::SECOND_NS;
 use candid::{CandidType, Deserialize};
 use ic_cdk_management_canister::HttpRequestArgs;
 

@@ -4,7 +4,7 @@ use crate::memory::{self, Memory};
 use ic_stable_structures::StableBTreeMap;
 use std::cell::RefCell;
 
-const DAY_NS: u128 = 24 * 3600 * 1_000_000_000;
+const DAY_NS: u128 = crate::time::DAY_NS as u128;
 
 thread_local! {
     /// time_ns → liquid balance, oldest first.

@@ -26,6 +26,7 @@ pub mod provision;
 pub mod runtime;
 mod status;
 mod throttle;
+pub mod time;
 
 #[cfg(test)]
 mod interface_tests;

@@ -14,6 +14,7 @@
 //! This bounds each principal; it cannot stop one party from minting many principals. The
 //! market's per-principal quotas (open offersets, active leases) bound what each holds.
 
+use crate::time::MINUTE_NS;
 use candid::Principal;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -22,7 +23,6 @@ use std::collections::BTreeMap;
 pub const MAX_BUCKETS: usize = 20_000;
 /// Tokens are counted in thousandths, so refills are exact at any rate.
 const MILLI: u64 = 1_000;
-const MINUTE_NS: u64 = 60 * 1_000_000_000;
 
 /// How fast a principal's calls are refilled and how many it may save up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

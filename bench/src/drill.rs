@@ -28,13 +28,11 @@ use marketplace::catalog::synthetic;
 use marketplace::costs::{OutcallCostsArg, ProvisionCostsArg};
 use marketplace::http::{HttpRequest, HttpResponse};
 use marketplace::market::delegation;
+use marketplace::time::{DAY_NS, HOUR_NS, SECOND_NS};
 use serde_bytes::ByteBuf;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-const SECOND_NS: u64 = 1_000_000_000;
-const HOUR_NS: u64 = 3600 * SECOND_NS;
-const DAY_NS: u64 = 24 * HOUR_NS;
 const SEED: u64 = 7;
 const PER_PROVIDER: u32 = 100;
 const IMAGE: &str = "ubuntu-24.04";

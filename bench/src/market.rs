@@ -10,7 +10,8 @@ use candid::{CandidType, Deserialize, Principal};
 use ic0_host::{limits, Host, InstructionLimits};
 use marketplace::api::*;
 use marketplace::catalog::signing;
-use marketplace::market::{delegation, SECOND_NS};
+use marketplace::market::delegation;
+use marketplace::time::{DAY_NS, SECOND_NS};
 use serde_bytes::ByteBuf;
 
 const WASM: &str = concat!(
@@ -28,7 +29,6 @@ const OFFERS_PER_ITEM: u64 = 5;
 const PER_CALL: usize = 500;
 /// Leases ending at one instant, for the manager's batch (fewer on a small market).
 const BATCH_LEASES: u32 = 1_000;
-const DAY_NS: u64 = 24 * 3600 * SECOND_NS;
 /// Each item's offers are consecutive windows of a week, the first starting now.
 const WINDOW_NS: u64 = 7 * DAY_NS;
 const IMAGE: &str = "ubuntu-24.04";

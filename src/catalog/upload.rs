@@ -19,7 +19,7 @@ use serde_bytes::ByteBuf;
 use std::borrow::Cow;
 use std::cell::RefCell;
 
-pub const UPLOAD_TTL_NS: u64 = 3_600 * 1_000_000_000;
+pub const UPLOAD_TTL_NS: u64 = crate::time::HOUR_NS;
 /// Open sessions per provider and in all: each can hold a whole catalog in stable memory.
 pub const MAX_UPLOADS_PER_PROVIDER: u32 = 3;
 pub const MAX_UPLOADS: u32 = 32;

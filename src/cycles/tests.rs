@@ -1,6 +1,6 @@
 use super::*;
 
-const HOUR_NS: u64 = 3600 * 1_000_000_000;
+use crate::time::HOUR_NS;
 
 #[test]
 fn record_keeps_the_newest_samples() {

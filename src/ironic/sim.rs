@@ -40,7 +40,7 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 
 /// Time between two steps of a simulated node: a deploy takes three, an undeploy four.
-pub const STEP_NS: u64 = 10 * 1_000_000_000;
+pub const STEP_NS: u64 = 10 * crate::time::SECOND_NS;
 
 /// A simulated node's Ironic state, by item id in `memory::SIM_NODES` (Candid, so new optional
 /// fields keep old records readable).

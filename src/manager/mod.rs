@@ -29,7 +29,7 @@ const TIMER_INSTRUCTION_BUDGET: u64 = 10_000_000_000;
 /// How often the watchdog runs the queue even when no timer is armed. It bounds how late tasks
 /// run after a trapped timer run (at most this long), and its cost is one timer self-call per
 /// run, 288 a day: negligible next to the lateness an hour-long watchdog would allow.
-pub const WATCHDOG_INTERVAL_NS: u64 = 5 * 60 * 1_000_000_000;
+pub const WATCHDOG_INTERVAL_NS: u64 = 5 * crate::time::MINUTE_NS;
 
 /// Most overdue tasks `status` counts: the count walks their keys.
 const OVERDUE_COUNT_CAP: u64 = 10_000;

@@ -53,9 +53,9 @@ pub type Outcome = Result<Vec<(u64, Task)>, Retry>;
 /// and retried at the longest backoff: tasks are never lost.
 pub const MAX_ATTEMPTS: u32 = 20;
 /// Wait before the first retry; it doubles with every failed run...
-pub const FIRST_BACKOFF_NS: u64 = 10 * 1_000_000_000;
+pub const FIRST_BACKOFF_NS: u64 = 10 * crate::time::SECOND_NS;
 /// ...up to an hour.
-pub const MAX_BACKOFF_NS: u64 = 3_600 * 1_000_000_000;
+pub const MAX_BACKOFF_NS: u64 = crate::time::HOUR_NS;
 /// Longest `reason` kept with a queued task.
 const MAX_REASON_BYTES: usize = 256;
 

@@ -4,7 +4,7 @@ use crate::config;
 use crate::cycles;
 use crate::runtime::FakeRuntime;
 
-const SECOND: u64 = 1_000_000_000;
+const SECOND: u64 = crate::time::SECOND_NS;
 
 fn interval() -> u64 {
     config::get().sample_interval_ns()

@@ -16,10 +16,11 @@ use super::inventory::{self, By};
 use super::offerset::{self, Terms};
 use super::store::{self, Booking};
 use super::types::*;
-use super::{check_text, delegation, execution, offers, page_limit, sku, SECOND_NS};
+use super::{check_text, delegation, execution, offers, page_limit, sku};
 use crate::manager::{self, Task};
 use crate::provision::service as provisioning;
 use crate::runtime::Runtime;
+use crate::time::{utc, DAY_NS, SECOND_NS};
 use candid::Principal;
 
 use Phase::*;
@@ -33,7 +34,6 @@ const CIPHERTEXT_BYTES: std::ops::RangeInclusive<usize> = 16..=4096;
 const MAX_PROCUREMENT_PROPERTIES: usize = 32;
 /// How often a lease whose item is still busy at its start looks again.
 const START_RETRY_NS: u64 = 30 * SECOND_NS;
-const DAY_NS: u64 = 24 * 3600 * SECOND_NS;
 const GRANTED: &str = "access granted (no provisioning backend: recorded no-op)";
 const REVOKED: &str = "access revoked (no provisioning backend: recorded no-op)";
 /// Why a provisioned lease is COMPLETED once its server is undeployed.
@@ -874,28 +874,6 @@ fn invalid(message: &str) -> MarketError {
     MarketError::InvalidArgument {
         message: message.into(),
     }
-}
-
-/// `ns` since the Unix epoch as UTC, e.g. "2023-11-14T22:13:20Z", for messages people read.
-pub fn utc(ns: u64) -> String {
-    let seconds = ns / SECOND_NS;
-    let (days, rest) = (seconds / 86_400, seconds % 86_400);
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm), in eras of 400 years.
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
 }
 
 #[cfg(test)]

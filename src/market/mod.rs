@@ -45,9 +45,6 @@ mod model_tests;
 
 pub use types::*;
 
-/// Nanoseconds in a second.
-pub const SECOND_NS: u64 = 1_000_000_000;
-
 /// Longest free-form text a caller may send (names, uuids, reasons, property values).
 pub const MAX_TEXT_BYTES: usize = 256;
 /// Most entries one page returns.
@@ -85,5 +82,7 @@ pub fn check_text(what: &str, text: &str, allow_empty: bool) -> Result<(), Marke
 
 /// Whole hours in `[start, end)`, rounded up: leases are priced by the started hour.
 pub fn billed_hours(start_ns: u64, end_ns: u64) -> u64 {
-    end_ns.saturating_sub(start_ns).div_ceil(3600 * SECOND_NS)
+    end_ns
+        .saturating_sub(start_ns)
+        .div_ceil(crate::time::HOUR_NS)
 }

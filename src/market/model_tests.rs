@@ -49,12 +49,13 @@
 
 use super::store::{self, Booking};
 use super::types::*;
-use super::{audit, execution, index, inventory, lease, offers, offerset, policy, SECOND_NS};
+use super::{audit, execution, index, inventory, lease, offers, offerset, policy};
 use crate::catalog::provider::ProviderKeyInput;
 use crate::catalog::signing;
 use crate::manager;
 use crate::provision::{service as provisioning, SimFailureArg};
 use crate::runtime::FakeRuntime;
+use crate::time::SECOND_NS;
 use candid::Principal;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};

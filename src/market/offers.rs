@@ -4,14 +4,14 @@
 
 use super::audit::{self, Change};
 use super::types::*;
-use super::{check_text, delegation, index, inventory, page_limit, store, SECOND_NS};
+use super::{check_text, delegation, index, inventory, page_limit, store};
 use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
 use crate::manager::{self, Task};
 use crate::runtime::Runtime;
 use std::collections::HashMap;
 
 /// Longest offer window.
-pub const MAX_WINDOW_NS: u64 = 366 * 24 * 3600 * SECOND_NS;
+pub const MAX_WINDOW_NS: u64 = 366 * crate::time::DAY_NS;
 /// Most properties one offer may carry.
 pub const MAX_PROPERTIES: usize = 32;
 

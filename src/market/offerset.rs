@@ -9,9 +9,10 @@ use super::audit::{self, Change};
 use super::index::{self, OpenOffer};
 use super::store::{self, Booking};
 use super::types::*;
-use super::{check_text, execution, lease, policy, sku, SECOND_NS};
+use super::{check_text, execution, lease, policy, sku};
 use crate::manager::{self, Task};
 use crate::runtime::Runtime;
+use crate::time::{utc, SECOND_NS};
 use candid::Principal;
 
 /// The shortest lease anyone may ask for.
@@ -146,11 +147,7 @@ pub fn request(
         offerset.expires_at_ns = expires_at_ns;
         store::update_usage(&consumer, |usage| usage.open_offersets += 1);
         manager::schedule(rt, expires_at_ns, Task::ExpireOfferset { offerset_id: id });
-        format!(
-            "{} offers held until {}",
-            matches.len(),
-            lease::utc(expires_at_ns)
-        )
+        format!("{} offers held until {}", matches.len(), utc(expires_at_ns))
     };
     store::put_offerset(&offerset);
     record(now, &actor, &offerset, "", &why);
@@ -542,7 +539,7 @@ pub(super) mod testing {
     use crate::runtime::FakeRuntime;
 
     pub const SECRET: [u8; 32] = [7; 32];
-    pub const HOUR: u64 = 3600 * SECOND_NS;
+    pub const HOUR: u64 = crate::time::HOUR_NS;
     pub const MINUTE: u64 = 60 * SECOND_NS;
 
     pub fn provider() -> Principal {

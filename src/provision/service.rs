@@ -41,9 +41,10 @@ use crate::catalog::provider::ProviderKey;
 use crate::ironic::client::{ClientError, Ironic, Node, Target};
 use crate::manager::{self, Task};
 use crate::market::{
-    delegation, inventory, lease, store, Actor, Execution, Item, ItemStatus, Phase, SECOND_NS,
+    delegation, inventory, lease, store, Actor, Execution, Item, ItemStatus, Phase,
 };
 use crate::runtime::Runtime;
+use crate::time::SECOND_NS;
 use candid::Principal;
 
 use OperationKind::{Deploy, Undeploy};

@@ -1,6 +1,6 @@
 use super::*;
 
-const SECOND: u64 = 1_000_000_000;
+const SECOND: u64 = crate::time::SECOND_NS;
 const LIMITS: Limits = Limits {
     per_minute: 60,
     burst: 3,

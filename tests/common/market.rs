@@ -13,10 +13,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-pub use marketplace::market::SECOND_NS;
+pub use marketplace::time::{DAY_NS, HOUR_NS, SECOND_NS};
 pub const MINUTE_NS: u64 = 60 * SECOND_NS;
-pub const HOUR_NS: u64 = 3600 * SECOND_NS;
-pub const DAY_NS: u64 = 24 * HOUR_NS;
 /// The default `offer_ttl_seconds`: how long an offerset holds its items.
 pub const OFFER_TTL_NS: u64 = 300 * SECOND_NS;
 pub const IMAGE: &str = "ubuntu-24.04";

@@ -49,7 +49,7 @@ fn undecodable_entries_trap() {
 
 #[test]
 fn backoff_doubles_from_ten_seconds_up_to_an_hour() {
-    const S: u64 = 1_000_000_000;
+    const S: u64 = crate::time::SECOND_NS;
     assert_eq!(backoff_ns(0), 10 * S);
     assert_eq!(backoff_ns(1), 20 * S);
     assert_eq!(backoff_ns(8), 2_560 * S);

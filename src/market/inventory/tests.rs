@@ -5,7 +5,7 @@ use crate::catalog::publish;
 use crate::catalog::signing::Operation;
 use crate::runtime::FakeRuntime;
 
-const HOUR: u64 = 3600 * crate::market::SECOND_NS;
+const HOUR: u64 = crate::time::HOUR_NS;
 
 fn register_arg(items: Vec<ItemInput>) -> InventoryRegisterArg {
     InventoryRegisterArg {

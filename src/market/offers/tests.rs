@@ -3,7 +3,7 @@ use crate::catalog::provider::ProviderKeyInput;
 use crate::market::inventory::testing::*;
 use crate::runtime::FakeRuntime;
 
-const HOUR: u64 = 3600 * SECOND_NS;
+const HOUR: u64 = crate::time::HOUR_NS;
 
 fn create_arg(item_id: u64, start_ns: u64, end_ns: u64) -> OfferCreateArg {
     OfferCreateArg {

@@ -14,7 +14,7 @@ use std::cell::RefCell;
 
 const ENDPOINT: &str = "https://ironic.example:6385";
 const TOKEN: &str = "gAAAAAB-secret-token-42";
-const HOUR: u64 = 3600 * SECOND_NS;
+const HOUR: u64 = crate::time::HOUR_NS;
 
 fn admin() -> Principal {
     Principal::from_slice(&[4; 29])
