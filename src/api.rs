@@ -28,6 +28,8 @@ pub use crate::catalog::search::{
 
 // The market: inventory, offers, offersets, executions (contracts, leases), policies, audit.
 pub use crate::market::types::*;
+pub use crate::market::MarketError;
 
 // Provisioning through Ironic.
 pub use crate::provision::types::*;
+pub use crate::provision::ProvisionError;

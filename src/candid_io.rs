@@ -51,6 +51,37 @@ pub enum ArgError {
     RateLimited { retry_after_seconds: u64 },
 }
 
+/// Gives an area's error type the two variants every endpoint may answer with:
+/// `From<ArgError>` (so an endpoint writes `arg.0?`) and `invalid(message)`.
+macro_rules! argument_errors {
+    ($t:ty) => {
+        impl From<$crate::candid_io::ArgError> for $t {
+            fn from(error: $crate::candid_io::ArgError) -> Self {
+                match error {
+                    $crate::candid_io::ArgError::Invalid(message) => {
+                        Self::InvalidArgument { message }
+                    }
+                    $crate::candid_io::ArgError::RateLimited {
+                        retry_after_seconds,
+                    } => Self::RateLimited {
+                        retry_after_seconds,
+                    },
+                }
+            }
+        }
+
+        impl $t {
+            /// The typed error for input the caller got wrong.
+            pub fn invalid(message: impl Into<String>) -> Self {
+                Self::InvalidArgument {
+                    message: message.into(),
+                }
+            }
+        }
+    };
+}
+pub(crate) use argument_errors;
+
 impl std::fmt::Display for ArgError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -20,7 +20,6 @@ use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
 use crate::ironic::client::{ClientError, Target};
 use crate::ironic::{self, AnyIronic, IronicDiscoverArg};
 use crate::market::{store, MAX_TEXT_BYTES};
-use crate::provision::invalid;
 use crate::provision::service::{MAX_CONFIG_DRIVE_BYTES, POLL_NS};
 use crate::provision::{settings, Backend, ProvisionError};
 use crate::runtime::Runtime;
@@ -132,7 +131,7 @@ pub fn outcall_costs(rt: &impl Runtime, arg: OutcallCostsArg) -> OutcallCostsRes
         .map(|discover| {
             ironic::root_request(rt.canister_id(), &discover.endpoint)
                 .map(|request| rt.outcall_cost(&request))
-                .map_err(|e| invalid(format!("ironic_discover: {e:?}")))
+                .map_err(|e| ProvisionError::invalid(format!("ironic_discover: {e:?}")))
         })
         .transpose()?;
     let provision = arg
@@ -149,19 +148,19 @@ fn provision_costs(
     rt: &impl Runtime,
     arg: ProvisionCostsArg,
 ) -> Result<ProvisionCosts, ProvisionError> {
-    let provider = ProviderKey::parse_for_lookup(&arg.provider).map_err(invalid)?;
+    let provider = ProviderKey::parse_for_lookup(&arg.provider).map_err(ProvisionError::invalid)?;
     let config_drive = usize::try_from(arg.config_drive_bytes.unwrap_or(0))
         .ok()
         .filter(|bytes| *bytes <= MAX_CONFIG_DRIVE_BYTES)
         .ok_or_else(|| {
-            invalid(format!(
+            ProvisionError::invalid(format!(
                 "config_drive_bytes must be at most {MAX_CONFIG_DRIVE_BYTES}"
             ))
         })?;
     let lessee = arg.lessee.unwrap_or_else(|| rt.caller().to_text());
     for (what, text) in [("image_id", &arg.image_id), ("lessee", &lessee)] {
         if text.is_empty() || text.len() > MAX_TEXT_BYTES {
-            return Err(invalid(format!(
+            return Err(ProvisionError::invalid(format!(
                 "{what} must be 1 to {MAX_TEXT_BYTES} bytes"
             )));
         }
@@ -188,7 +187,8 @@ fn provision_costs(
     let user_data = (config_drive > 0).then(|| "a".repeat(config_drive));
     let mut outcalls = vec![];
     let mut quote = |call: &str, request: Result<HttpRequestArgs, ClientError>| {
-        let request = request.map_err(|e| invalid(format!("{call}: {}", refusal(&e))))?;
+        let request =
+            request.map_err(|e| ProvisionError::invalid(format!("{call}: {}", refusal(&e))))?;
         let cycles = rt.outcall_cost(&request);
         outcalls.push(OutcallQuote {
             call: call.into(),

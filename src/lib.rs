@@ -25,6 +25,7 @@ pub mod methods;
 pub mod provision;
 pub mod runtime;
 mod status;
+mod storable;
 mod throttle;
 pub mod time;
 
@@ -33,7 +34,7 @@ mod interface_tests;
 
 /// The decoder every endpoint runs on its argument (within the decoding quotas), for the fuzzer.
 pub use candid_io::decode_arg;
-use candid_io::{decode_checked, decode_install, encode_reply, ArgError, Checked};
+use candid_io::{decode_checked, decode_install, encode_reply, Checked};
 use config::InitArg;
 use ic_cdk_management_canister::{HttpRequestResult, TransformArgs};
 use ironic::{IronicApi, IronicDiscoverArg, IronicError};
@@ -135,7 +136,7 @@ async fn ironic_discover(arg: Checked<IronicDiscoverArg>) -> Result<IronicApi, I
 #[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(query)]
 fn outcall_costs(arg: Checked<costs::OutcallCostsArg>) -> costs::OutcallCostsResult {
-    costs::outcall_costs(&IcRuntime, arg.0.map_err(invalid_provision_arg)?)
+    costs::outcall_costs(&IcRuntime, arg.0?)
 }
 
 /// The transform of `ironic_discover`'s outcall; the name is referenced by `ironic`.
@@ -150,7 +151,8 @@ fn transform_ironic_root(args: Checked<TransformArgs>) -> HttpRequestResult {
 // belong to the principal that began them.
 
 use catalog::changes::{self, ChangesArg, ChangesPage};
-use catalog::publish::{self, CatalogError, PublishArg, Receipt};
+use catalog::error::CatalogError;
+use catalog::publish::{self, PublishArg, Receipt};
 use catalog::publish::{RemoveOfferingsArg, RemoveProviderArg};
 use catalog::upload::{self, UploadAppendArg, UploadBeginArg, UploadProgress, UploadRef};
 
@@ -162,7 +164,7 @@ use catalog::upload::{self, UploadAppendArg, UploadBeginArg, UploadProgress, Upl
 )]
 #[candid::candid_method(update)]
 fn catalog_replace(arg: Checked<PublishArg>) -> Result<Receipt, CatalogError> {
-    publish::replace(&IcRuntime, arg.0.map_err(invalid_catalog_arg)?)
+    publish::replace(&IcRuntime, arg.0?)
 }
 
 /// Adds or changes the offerings of the signed CSV; the others stay.
@@ -173,7 +175,7 @@ fn catalog_replace(arg: Checked<PublishArg>) -> Result<Receipt, CatalogError> {
 )]
 #[candid::candid_method(update)]
 fn catalog_upsert(arg: Checked<PublishArg>) -> Result<Receipt, CatalogError> {
-    publish::upsert(&IcRuntime, arg.0.map_err(invalid_catalog_arg)?)
+    publish::upsert(&IcRuntime, arg.0?)
 }
 
 /// Removes offerings by key.
@@ -184,7 +186,7 @@ fn catalog_upsert(arg: Checked<PublishArg>) -> Result<Receipt, CatalogError> {
 )]
 #[candid::candid_method(update)]
 fn catalog_remove_offerings(arg: Checked<RemoveOfferingsArg>) -> Result<Receipt, CatalogError> {
-    publish::remove_offerings(&IcRuntime, arg.0.map_err(invalid_catalog_arg)?)
+    publish::remove_offerings(&IcRuntime, arg.0?)
 }
 
 /// Removes all of a provider's offerings.
@@ -195,21 +197,21 @@ fn catalog_remove_offerings(arg: Checked<RemoveOfferingsArg>) -> Result<Receipt,
 )]
 #[candid::candid_method(update)]
 fn provider_remove(arg: Checked<RemoveProviderArg>) -> Result<Receipt, CatalogError> {
-    publish::remove_provider(&IcRuntime, arg.0.map_err(invalid_catalog_arg)?)
+    publish::remove_provider(&IcRuntime, arg.0?)
 }
 
 /// Opens a chunked upload of a signed replace or upsert.
 #[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(update)]
 fn catalog_upload_begin(arg: Checked<UploadBeginArg>) -> Result<u64, CatalogError> {
-    upload::begin(&IcRuntime, arg.0.map_err(invalid_catalog_arg)?)
+    upload::begin(&IcRuntime, arg.0?)
 }
 
 /// Adds the next chunk of an upload. The uploader only.
 #[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(update)]
 fn catalog_upload_append(arg: Checked<UploadAppendArg>) -> Result<UploadProgress, CatalogError> {
-    upload::append(&IcRuntime, arg.0.map_err(invalid_catalog_arg)?)
+    upload::append(&IcRuntime, arg.0?)
 }
 
 /// Applies a complete upload. The uploader only.
@@ -220,14 +222,14 @@ fn catalog_upload_append(arg: Checked<UploadAppendArg>) -> Result<UploadProgress
 )]
 #[candid::candid_method(update)]
 fn catalog_upload_commit(arg: Checked<UploadRef>) -> Result<Receipt, CatalogError> {
-    upload::commit(&IcRuntime, arg.0.map_err(invalid_catalog_arg)?)
+    upload::commit(&IcRuntime, arg.0?)
 }
 
 /// How far an upload has come.
 #[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(query)]
 fn catalog_upload_status(arg: Checked<UploadRef>) -> Result<UploadProgress, CatalogError> {
-    upload::status(&IcRuntime, arg.0.map_err(invalid_catalog_arg)?)
+    upload::status(&IcRuntime, arg.0?)
 }
 
 /// Catalog changes after a sequence number, oldest first.
@@ -238,18 +240,7 @@ fn catalog_upload_status(arg: Checked<UploadRef>) -> Result<UploadProgress, Cata
 )]
 #[candid::candid_method(query)]
 fn catalog_changes(arg: Checked<ChangesArg>) -> Result<ChangesPage, CatalogError> {
-    changes::page(&arg.0.map_err(invalid_catalog_arg)?)
-}
-
-fn invalid_catalog_arg(error: ArgError) -> CatalogError {
-    match error {
-        ArgError::Invalid(message) => CatalogError::InvalidArgument { message },
-        ArgError::RateLimited {
-            retry_after_seconds,
-        } => CatalogError::RateLimited {
-            retry_after_seconds,
-        },
-    }
+    changes::page(&arg.0?)
 }
 
 // --- catalog: search and export ---
@@ -272,7 +263,7 @@ use catalog::search::{ProviderOfferingsArg, SearchError, SearchPage};
 )]
 #[candid::candid_method(query)]
 fn offering_get(arg: Checked<OfferingGetArg>) -> Result<OfferingRecords, SearchError> {
-    search::offering_get(&arg.0.map_err(invalid_search_arg)?)
+    search::offering_get(&arg.0?)
 }
 
 /// A provider's visible offerings in key order, a page at a time.
@@ -283,7 +274,7 @@ fn offering_get(arg: Checked<OfferingGetArg>) -> Result<OfferingRecords, SearchE
 )]
 #[candid::candid_method(query)]
 fn provider_offerings(arg: Checked<ProviderOfferingsArg>) -> Result<SearchPage, SearchError> {
-    search::provider_offerings(&arg.0.map_err(invalid_search_arg)?)
+    search::provider_offerings(&arg.0?)
 }
 
 /// Offerings matching words and filters, by price, a page at a time.
@@ -294,7 +285,7 @@ fn provider_offerings(arg: Checked<ProviderOfferingsArg>) -> Result<SearchPage, 
 )]
 #[candid::candid_method(query)]
 fn offerings_search(arg: Checked<SearchQuery>) -> Result<SearchPage, SearchError> {
-    search::offerings_search(&arg.0.map_err(invalid_search_arg)?)
+    search::offerings_search(&arg.0?)
 }
 
 /// A provider's whole catalog as PEM + CSV, a page at a time.
@@ -305,18 +296,7 @@ fn offerings_search(arg: Checked<SearchQuery>) -> Result<SearchPage, SearchError
 )]
 #[candid::candid_method(query)]
 fn provider_catalog_export(arg: Checked<CatalogExportArg>) -> Result<CatalogExport, SearchError> {
-    search::provider_catalog_export(&arg.0.map_err(invalid_search_arg)?)
-}
-
-fn invalid_search_arg(error: ArgError) -> SearchError {
-    match error {
-        ArgError::Invalid(message) => SearchError::InvalidArgument { message },
-        ArgError::RateLimited {
-            retry_after_seconds,
-        } => SearchError::RateLimited {
-            retry_after_seconds,
-        },
-    }
+    search::provider_catalog_export(&arg.0?)
 }
 
 // --- market: delegation, inventory, offers (providers) ---
@@ -334,63 +314,52 @@ use market::{
     SetProcurementMetaArg,
 };
 
-fn invalid_market_arg(error: ArgError) -> MarketError {
-    match error {
-        ArgError::Invalid(message) => MarketError::InvalidArgument { message },
-        ArgError::RateLimited {
-            retry_after_seconds,
-        } => MarketError::RateLimited {
-            retry_after_seconds,
-        },
-    }
-}
-
 /// Lets a principal act for a provider in the market, or stops it; signed by the provider.
 #[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(update)]
 fn market_delegate(arg: Checked<DelegateArg>) -> Result<Delegation, MarketError> {
-    market::delegation::delegate(&IcRuntime, arg.0.map_err(invalid_market_arg)?)
+    market::delegation::delegate(&IcRuntime, arg.0?)
 }
 
 /// A provider's delegates and the last delegation sequence number it signed.
 #[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(query)]
 fn market_delegation(arg: Checked<ProviderKeyInput>) -> Result<Delegation, MarketError> {
-    market::delegation::get(&arg.0.map_err(invalid_market_arg)?)
+    market::delegation::get(&arg.0?)
 }
 
 /// Registers items, or updates those the provider already has. The provider's delegates only.
 #[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(update)]
 fn inventory_register(arg: Checked<InventoryRegisterArg>) -> Result<Vec<Item>, MarketError> {
-    market::inventory::register(&IcRuntime, arg.0.map_err(invalid_market_arg)?)
+    market::inventory::register(&IcRuntime, arg.0?)
 }
 
 /// Moves an item to maintenance, archiving or back to available. The provider's delegates only.
 #[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(update)]
 fn inventory_set_status(arg: Checked<InventorySetStatusArg>) -> Result<Item, MarketError> {
-    market::inventory::set_status(&IcRuntime, arg.0.map_err(invalid_market_arg)?)
+    market::inventory::set_status(&IcRuntime, arg.0?)
 }
 
 /// Removes an archiving item with nothing booked. The provider's delegates only.
 #[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(update)]
 fn inventory_remove(arg: Checked<InventoryRemoveArg>) -> Result<(), MarketError> {
-    market::inventory::remove(&IcRuntime, arg.0.map_err(invalid_market_arg)?)
+    market::inventory::remove(&IcRuntime, arg.0?)
 }
 
 #[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(query)]
 fn inventory_get(id: Checked<u64>) -> Result<Item, MarketError> {
-    market::inventory::get(id.0.map_err(invalid_market_arg)?)
+    market::inventory::get(id.0?)
 }
 
 /// Items by provider, SKU and status, a page at a time.
 #[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(query)]
 fn inventory_list(arg: Checked<InventoryListArg>) -> Result<ItemPage, MarketError> {
-    market::inventory::list(arg.0.map_err(invalid_market_arg)?)
+    market::inventory::list(arg.0?)
 }
 
 /// Every SKU with its counts and lowest price: the pez portal's product list.
@@ -403,7 +372,7 @@ fn products() -> Vec<Product> {
 #[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(update)]
 fn offer_create(arg: Checked<OfferCreateArg>) -> Result<Offer, MarketError> {
-    market::offers::create(&IcRuntime, arg.0.map_err(invalid_market_arg)?)
+    market::offers::create(&IcRuntime, arg.0?)
 }
 
 /// Offers items for windows at prices, 1 to 500 in one call, all or none (every offer is
@@ -411,27 +380,27 @@ fn offer_create(arg: Checked<OfferCreateArg>) -> Result<Offer, MarketError> {
 #[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(update)]
 fn offers_create(arg: Checked<OffersCreateArg>) -> Result<Vec<Offer>, MarketError> {
-    market::offers::create_batch(&IcRuntime, arg.0.map_err(invalid_market_arg)?)
+    market::offers::create_batch(&IcRuntime, arg.0?)
 }
 
 /// Takes an open offer back. The provider's delegates only.
 #[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(update)]
 fn offer_withdraw(arg: Checked<OfferWithdrawArg>) -> Result<Offer, MarketError> {
-    market::offers::withdraw(&IcRuntime, arg.0.map_err(invalid_market_arg)?)
+    market::offers::withdraw(&IcRuntime, arg.0?)
 }
 
 #[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(query)]
 fn offer_get(id: Checked<u64>) -> Result<Offer, MarketError> {
-    market::offers::get(id.0.map_err(invalid_market_arg)?)
+    market::offers::get(id.0?)
 }
 
 /// Offers by item, provider and status, a page at a time.
 #[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(query)]
 fn offers_list(arg: Checked<OffersListArg>) -> Result<OfferPage, MarketError> {
-    market::offers::list(arg.0.map_err(invalid_market_arg)?)
+    market::offers::list(arg.0?)
 }
 
 // --- market: offersets and leases (consumers) ---
@@ -444,56 +413,56 @@ fn offers_list(arg: Checked<OffersListArg>) -> Result<OfferPage, MarketError> {
 #[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(update)]
 fn offerset_request(arg: Checked<ResourceRequest>) -> Result<OffersetView, MarketError> {
-    market::offerset::request(&IcRuntime, arg.0.map_err(invalid_market_arg)?)
+    market::offerset::request(&IcRuntime, arg.0?)
 }
 
 /// An offerset with its offers. Its consumer and controllers only.
 #[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(query)]
 fn offerset_get(id: Checked<u64>) -> Result<OffersetView, MarketError> {
-    market::offerset::get(&IcRuntime, id.0.map_err(invalid_market_arg)?)
+    market::offerset::get(&IcRuntime, id.0?)
 }
 
 /// Accepts one offer of an offerset: it becomes a contract (lease); its siblings are rejected.
 #[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(update)]
 fn execution_accept(arg: Checked<AcceptArg>) -> Result<Execution, MarketError> {
-    market::lease::accept(&IcRuntime, arg.0.map_err(invalid_market_arg)?)
+    market::lease::accept(&IcRuntime, arg.0?)
 }
 
 /// Cancels an accepted lease (releasing the item if it started). Its consumer or a controller.
 #[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(update)]
 fn execution_cancel(arg: Checked<CancelArg>) -> Result<Execution, MarketError> {
-    market::lease::cancel(&IcRuntime, arg.0.map_err(invalid_market_arg)?)
+    market::lease::cancel(&IcRuntime, arg.0?)
 }
 
 /// Moves a lease's end later, within its offer, when nothing else is booked. Its consumer.
 #[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(update)]
 fn lease_extend(arg: Checked<ExtendArg>) -> Result<Execution, MarketError> {
-    market::lease::extend(&IcRuntime, arg.0.map_err(invalid_market_arg)?)
+    market::lease::extend(&IcRuntime, arg.0?)
 }
 
 /// Ends a running lease now. Its consumer.
 #[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(update)]
 fn lease_end(id: Checked<u64>) -> Result<Execution, MarketError> {
-    market::lease::end_now(&IcRuntime, id.0.map_err(invalid_market_arg)?)
+    market::lease::end_now(&IcRuntime, id.0?)
 }
 
 /// The pez shortcut: leases one item of a SKU now, at the cheapest open offer.
 #[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(update)]
 fn lease_by_sku(arg: Checked<LeaseBySkuArg>) -> Result<Execution, MarketError> {
-    market::lease::lease_by_sku(&IcRuntime, arg.0.map_err(invalid_market_arg)?)
+    market::lease::lease_by_sku(&IcRuntime, arg.0?)
 }
 
 /// Attaches credentials sealed to the lessee's key. The provider's delegates only.
 #[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(update)]
 fn lease_set_consumer_meta(arg: Checked<SetConsumerMetaArg>) -> Result<Execution, MarketError> {
-    market::lease::set_consumer_meta(&IcRuntime, arg.0.map_err(invalid_market_arg)?)
+    market::lease::set_consumer_meta(&IcRuntime, arg.0?)
 }
 
 /// Records how the provider procured a lease; never shown to consumers. Its delegates only.
@@ -502,35 +471,35 @@ fn lease_set_consumer_meta(arg: Checked<SetConsumerMetaArg>) -> Result<Execution
 fn lease_set_procurement_meta(
     arg: Checked<SetProcurementMetaArg>,
 ) -> Result<Execution, MarketError> {
-    market::lease::set_procurement_meta(&IcRuntime, arg.0.map_err(invalid_market_arg)?)
+    market::lease::set_procurement_meta(&IcRuntime, arg.0?)
 }
 
 /// An execution: its consumer, the provider's delegates and controllers.
 #[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(query)]
 fn execution_get(id: Checked<u64>) -> Result<Execution, MarketError> {
-    market::lease::get(&IcRuntime, id.0.map_err(invalid_market_arg)?)
+    market::lease::get(&IcRuntime, id.0?)
 }
 
 /// The caller's executions as consumer, or a provider's as its delegate, a page at a time.
 #[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(query)]
 fn executions_list(arg: Checked<ExecutionsListArg>) -> Result<ExecutionPage, MarketError> {
-    market::lease::list(&IcRuntime, arg.0.map_err(invalid_market_arg)?)
+    market::lease::list(&IcRuntime, arg.0?)
 }
 
 /// The FLOCX contract view of an accepted execution.
 #[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(query)]
 fn contract_get(id: Checked<u64>) -> Result<Contract, MarketError> {
-    market::lease::contract(&IcRuntime, id.0.map_err(invalid_market_arg)?)
+    market::lease::contract(&IcRuntime, id.0?)
 }
 
 /// The pez lease view of an execution.
 #[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(query)]
 fn lease_get(id: Checked<u64>) -> Result<Lease, MarketError> {
-    market::lease::lease(&IcRuntime, id.0.map_err(invalid_market_arg)?)
+    market::lease::lease(&IcRuntime, id.0?)
 }
 
 // --- market: policies and the audit log ---
@@ -549,7 +518,7 @@ fn policies_set(arg: Checked<PoliciesUpdate>) -> Result<Policies, MarketError> {
             message: "only controllers set policies".into(),
         });
     }
-    market::policy::set(arg.0.map_err(invalid_market_arg)?)
+    market::policy::set(arg.0?)
 }
 
 /// Audit entries the caller may read: controllers all, consumers their own, providers' delegates
@@ -557,7 +526,7 @@ fn policies_set(arg: Checked<PoliciesUpdate>) -> Result<Policies, MarketError> {
 #[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(query)]
 fn audit_log(arg: Checked<AuditArg>) -> Result<AuditPage, MarketError> {
-    let arg = arg.0.map_err(invalid_market_arg)?;
+    let arg = arg.0?;
     let acts_for = |pem: &str| market::delegation::caller_acts_for(&IcRuntime, pem);
     let reader = market::audit::Reader {
         principal: IcRuntime.caller(),
@@ -578,17 +547,6 @@ use provision::{
     ProvisionStatus, SimFailureArg,
 };
 
-fn invalid_provision_arg(error: ArgError) -> ProvisionError {
-    match error {
-        ArgError::Invalid(message) => ProvisionError::InvalidArgument { message },
-        ArgError::RateLimited {
-            retry_after_seconds,
-        } => ProvisionError::RateLimited {
-            retry_after_seconds,
-        },
-    }
-}
-
 /// Provisions a server (a specific node, or any available one of a resource class) with an
 /// image.
 #[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
@@ -596,7 +554,7 @@ fn invalid_provision_arg(error: ArgError) -> ProvisionError {
 async fn provision_server(
     arg: Checked<ProvisionRequest>,
 ) -> Result<ProvisionResponse, ProvisionError> {
-    let request = arg.0.map_err(invalid_provision_arg)?;
+    let request = arg.0?;
     provision::service::provision_server(&IcRuntime, request).await
 }
 
@@ -604,7 +562,7 @@ async fn provision_server(
 #[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(query)]
 fn provision_status(operation_id: Checked<String>) -> Result<ProvisionStatus, ProvisionError> {
-    provision::service::status(&IcRuntime, &operation_id.0.map_err(invalid_provision_arg)?)
+    provision::service::status(&IcRuntime, &operation_id.0?)
 }
 
 /// Reads the node from Ironic now and returns the updated state.
@@ -613,7 +571,7 @@ fn provision_status(operation_id: Checked<String>) -> Result<ProvisionStatus, Pr
 async fn provision_refresh(
     operation_id: Checked<String>,
 ) -> Result<ProvisionStatus, ProvisionError> {
-    let operation_id = operation_id.0.map_err(invalid_provision_arg)?;
+    let operation_id = operation_id.0?;
     provision::service::refresh(&IcRuntime, &operation_id).await
 }
 
@@ -623,21 +581,21 @@ async fn provision_refresh(
 fn ironic_configure(
     arg: Checked<IronicConfigureArg>,
 ) -> Result<IronicSettingsView, ProvisionError> {
-    provision::settings::configure(&IcRuntime, arg.0.map_err(invalid_provision_arg)?)
+    provision::settings::configure(&IcRuntime, arg.0?)
 }
 
 /// Which backend a provider uses; never its endpoint, microversion or credential.
 #[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(query)]
 fn ironic_settings(arg: Checked<ProviderKeyInput>) -> Result<IronicSettingsView, ProvisionError> {
-    provision::settings::view(&arg.0.map_err(invalid_provision_arg)?)
+    provision::settings::view(&arg.0?)
 }
 
 /// Makes a simulated node's next deploy or clean fail. The provider's delegates or controllers.
 #[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(update)]
 fn ironic_sim_set_failure(arg: Checked<SimFailureArg>) -> Result<(), ProvisionError> {
-    provision::service::sim_set_failure(&IcRuntime, arg.0.map_err(invalid_provision_arg)?)
+    provision::service::sim_set_failure(&IcRuntime, arg.0?)
 }
 
 /// The transform of the node reads; the name is referenced by `ironic::nodes`.

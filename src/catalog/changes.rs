@@ -1,7 +1,7 @@
 //! The change feed: every offering upserted or removed, numbered from 1 in the order applied,
 //! so a frontend can poll `catalog_changes` from the `next` it was given and stay current.
 
-use crate::catalog::publish::CatalogError;
+use crate::catalog::error::CatalogError;
 use crate::catalog::{store, text};
 use crate::memory::{self, Memory};
 use candid::{CandidType, Deserialize};

@@ -20,6 +20,7 @@
 pub mod changes;
 pub mod csv_format;
 pub mod encode;
+pub mod error;
 pub mod index;
 pub mod offering;
 pub mod provider;

@@ -19,64 +19,7 @@ use candid::{CandidType, Deserialize};
 use serde_bytes::ByteBuf;
 use std::collections::{HashMap, HashSet};
 
-/// Why a catalog change (or a read of the change feed) was refused.
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub enum CatalogError {
-    InvalidArgument {
-        message: String,
-    },
-    /// The caller made too many update calls lately; it may call again after this long.
-    RateLimited {
-        retry_after_seconds: u64,
-    },
-    InvalidKey {
-        message: String,
-    },
-    InvalidSignature,
-    StaleSequence {
-        last: u64,
-    },
-    InvalidCsv {
-        errors: Vec<CsvError>,
-    },
-    TooManyOfferings {
-        max: u32,
-    },
-    CatalogTooLarge {
-        max_bytes: u64,
-    },
-    UnknownOffering {
-        key: String,
-    },
-    UnknownProvider,
-    UnknownUpload,
-    NotUploader,
-    ChunkOutOfOrder {
-        expected: u32,
-    },
-    UploadTooLarge {
-        total_bytes: u64,
-    },
-    UploadIncomplete {
-        bytes_received: u64,
-        total_bytes: u64,
-    },
-    HashMismatch,
-    TooManyUploads {
-        max: u32,
-    },
-    LimitTooLarge {
-        max: u32,
-    },
-}
-
-/// One reason a CSV was refused: `row` is the line the record starts on (the header is line 1).
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct CsvError {
-    pub row: u32,
-    pub column: Option<String>,
-    pub reason: String,
-}
+pub use crate::catalog::error::{CatalogError, CsvError};
 
 /// `catalog_replace` and `catalog_upsert`.
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -383,17 +326,20 @@ fn commit(
 
 /// Keys to remove: at least one, each once, without "\n" (the payload's separator).
 fn check_keys(keys: &[String]) -> Result<(), CatalogError> {
-    let invalid = |message: String| Err(CatalogError::InvalidArgument { message });
     if keys.is_empty() {
-        return invalid("no offering keys to remove".into());
+        return Err(CatalogError::invalid("no offering keys to remove"));
     }
     let mut seen = HashSet::new();
     for key in keys {
         if key.contains('\n') {
-            return invalid(format!("offering key {key:?} contains a newline"));
+            return Err(CatalogError::invalid(format!(
+                "offering key {key:?} contains a newline"
+            )));
         }
         if !seen.insert(key) {
-            return invalid(format!("offering key {key:?} is given twice"));
+            return Err(CatalogError::invalid(format!(
+                "offering key {key:?} is given twice"
+            )));
         }
     }
     Ok(())

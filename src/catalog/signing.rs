@@ -13,8 +13,8 @@
 //! by `\n` for remove offerings, nothing for remove provider, and for a market delegation the
 //! principal's bytes followed by 1 (allow) or 0 (revoke).
 
+use crate::catalog::error::CatalogError;
 use crate::catalog::provider::ProviderKey;
-use crate::catalog::publish::CatalogError;
 use candid::Principal;
 use ed25519_dalek::{Signature, VerifyingKey};
 use sha2::{Digest, Sha256};

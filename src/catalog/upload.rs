@@ -6,8 +6,9 @@
 //! A commit of a complete upload deletes the session whatever its outcome, since the same bytes
 //! and signature can never succeed later (begin again).
 
+use crate::catalog::error::CatalogError;
 use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
-use crate::catalog::publish::{self, CatalogError, Edit, Receipt};
+use crate::catalog::publish::{self, Edit, Receipt};
 use crate::catalog::signing::{self, Operation};
 use crate::catalog::store;
 use crate::config;
@@ -107,15 +108,17 @@ pub fn open() {
 pub(crate) fn begin(rt: &impl Runtime, arg: UploadBeginArg) -> Result<u64, CatalogError> {
     let owner = rt.caller();
     if owner == Principal::anonymous() {
-        return invalid("uploads belong to their caller: call with a non-anonymous identity");
+        return Err(CatalogError::invalid(
+            "uploads belong to their caller: call with a non-anonymous identity",
+        ));
     }
     let provider = publish::parse_key(&arg.provider)?;
     let Ok(sha256) = <[u8; 32]>::try_from(arg.sha256.as_slice()) else {
-        return invalid("sha256 must be 32 bytes");
+        return Err(CatalogError::invalid("sha256 must be 32 bytes"));
     };
     let max_bytes = config::get().max_catalog_bytes;
     if arg.total_bytes == 0 {
-        return invalid("total_bytes must be at least 1");
+        return Err(CatalogError::invalid("total_bytes must be at least 1"));
     }
     if arg.total_bytes > max_bytes {
         return Err(CatalogError::CatalogTooLarge { max_bytes });
@@ -178,7 +181,7 @@ pub(crate) fn append(
         });
     }
     if arg.bytes.is_empty() {
-        return invalid("a chunk has at least one byte");
+        return Err(CatalogError::invalid("a chunk has at least one byte"));
     }
     let received = session.bytes_received + arg.bytes.len() as u64;
     if received > session.total_bytes {
@@ -232,12 +235,6 @@ fn operation(operation: UploadOperation) -> Operation {
         UploadOperation::Replace => Operation::ReplaceCatalog,
         UploadOperation::Upsert => Operation::UpsertOfferings,
     }
-}
-
-fn invalid<T>(message: &str) -> Result<T, CatalogError> {
-    Err(CatalogError::InvalidArgument {
-        message: message.into(),
-    })
 }
 
 fn live_session(id: u64, now: u64) -> Result<Session, CatalogError> {

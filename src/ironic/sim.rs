@@ -34,9 +34,7 @@ use crate::market::Item;
 use crate::memory::{self, Memory};
 use crate::runtime::Runtime;
 use candid::{CandidType, Deserialize};
-use ic_stable_structures::storable::Bound;
-use ic_stable_structures::{StableBTreeMap, Storable};
-use std::borrow::Cow;
+use ic_stable_structures::StableBTreeMap;
 use std::cell::RefCell;
 
 /// Time between two steps of a simulated node: a deploy takes three, an undeploy four.
@@ -85,22 +83,7 @@ impl Default for SimNode {
     }
 }
 
-impl Storable for SimNode {
-    fn to_bytes(&self) -> Cow<'_, [u8]> {
-        Cow::Owned(candid::encode_one(self).expect("a simulated node always encodes"))
-    }
-
-    fn into_bytes(self) -> Vec<u8> {
-        candid::encode_one(&self).expect("a simulated node always encodes")
-    }
-
-    // Only this canister writes these: an undecodable one is corrupted state.
-    fn from_bytes(bytes: Cow<[u8]>) -> Self {
-        candid::decode_one(&bytes).expect("stored simulated node is not valid Candid")
-    }
-
-    const BOUND: Bound = Bound::Unbounded;
-}
+crate::storable::candid_storable!(SimNode);
 
 const AVAILABLE: &str = "available";
 const ACTIVE: &str = "active";

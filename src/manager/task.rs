@@ -167,23 +167,7 @@ impl Task {
     }
 }
 
-impl Storable for Task {
-    fn to_bytes(&self) -> Cow<'_, [u8]> {
-        Cow::Owned(self.clone().into_bytes())
-    }
-
-    fn into_bytes(self) -> Vec<u8> {
-        candid::encode_one(self).expect("a task always encodes")
-    }
-
-    fn from_bytes(bytes: Cow<[u8]>) -> Self {
-        // Only this canister writes tasks: an undecodable one means corrupted state, which no
-        // message should build on.
-        candid::decode_one(&bytes).expect("stored task is not valid Candid")
-    }
-
-    const BOUND: Bound = Bound::Unbounded;
-}
+crate::storable::candid_storable!(Task);
 
 impl Storable for QueuedTask {
     fn to_bytes(&self) -> Cow<'_, [u8]> {

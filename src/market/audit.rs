@@ -5,7 +5,8 @@
 //! Who reads what: controllers everything; a consumer the entries of its own offersets and
 //! executions; a provider's delegates the entries of that provider's entities.
 
-use super::types::{Actor, AuditArg, AuditEntry, AuditPage, Entity, MarketError};
+use super::types::{Actor, AuditArg, AuditEntry, AuditPage, Entity};
+use super::MarketError;
 use crate::memory::{self, Memory};
 use candid::Principal;
 use ic_stable_structures::{StableBTreeMap, StableLog};

@@ -7,9 +7,10 @@
 //! provider's own and must increase.
 
 use super::store;
-use super::types::{Actor, DelegateArg, Delegation, MarketError};
+use super::types::{Actor, DelegateArg, Delegation};
+use super::MarketError;
+use crate::catalog::error::CatalogError;
 use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
-use crate::catalog::publish::CatalogError;
 use crate::catalog::signing::{self, Operation};
 use crate::runtime::Runtime;
 use candid::Principal;

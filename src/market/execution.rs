@@ -10,7 +10,8 @@
 
 use super::audit::{self, Change};
 use super::store;
-use super::types::{Actor, Entity, Execution, MarketError, Phase};
+use super::types::{Actor, Entity, Execution, Phase};
+use super::MarketError;
 
 use Phase::*;
 

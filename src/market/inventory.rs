@@ -10,6 +10,7 @@
 
 use super::audit::{self, Change};
 use super::types::*;
+use super::MarketError;
 use super::{check_text, delegation, execution, index, lease, offers, page_limit, sku, store};
 use crate::catalog::provider::ProviderKey;
 use crate::provision;
@@ -71,7 +72,7 @@ pub fn register(rt: &impl Runtime, arg: InventoryRegisterArg) -> Result<Vec<Item
 /// Checks the count, each input and that no resource appears twice; returns canonical SKUs.
 fn check_inputs(items: &[ItemInput], catalog: Option<u32>) -> Result<Vec<String>, MarketError> {
     if items.is_empty() {
-        return Err(invalid("items must not be empty".into()));
+        return Err(MarketError::invalid("items must not be empty"));
     }
     if items.len() > MAX_ITEMS_PER_CALL {
         return Err(MarketError::TooMany {
@@ -84,7 +85,7 @@ fn check_inputs(items: &[ItemInput], catalog: Option<u32>) -> Result<Vec<String>
     for (at, input) in items.iter().enumerate() {
         skus.push(check_input(at, input, catalog)?);
         if !seen.insert((&input.resource_type, &input.resource_uuid)) {
-            return Err(invalid(format!(
+            return Err(MarketError::invalid(format!(
                 "items[{at}]: resource {} {} appears more than once",
                 input.resource_type, input.resource_uuid
             )));
@@ -102,7 +103,7 @@ fn check_input(at: usize, input: &ItemInput, catalog: Option<u32>) -> Result<Str
         check_text(&format!("items[{at}].{field}"), text, false)?;
         // The store keys resources by type and uuid joined with a line break.
         if text.contains('\n') {
-            return Err(invalid(format!(
+            return Err(MarketError::invalid(format!(
                 "items[{at}].{field} must not contain a line break"
             )));
         }
@@ -134,7 +135,7 @@ fn check_offering_key(at: usize, key: &str, catalog: Option<u32>) -> Result<(), 
     if catalog.is_some_and(|id| crate::catalog::index::lookup(id, key).is_some()) {
         return Ok(());
     }
-    Err(invalid(format!(
+    Err(MarketError::invalid(format!(
         "items[{at}].offering_key {key:?} is not in the provider's catalog"
     )))
 }
@@ -466,10 +467,6 @@ fn record(now: u64, actor: &Actor, item: &Item, from: &str, to: &str, why: &str)
             provider_pem: &item.provider_pem,
         },
     );
-}
-
-fn invalid(message: String) -> MarketError {
-    MarketError::InvalidArgument { message }
 }
 
 /// Providers, delegates, items and bookings for the market's tests.

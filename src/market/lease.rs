@@ -16,6 +16,7 @@ use super::inventory::{self, By};
 use super::offerset::{self, Terms};
 use super::store::{self, Booking};
 use super::types::*;
+use super::MarketError;
 use super::{check_text, delegation, execution, offers, page_limit, sku};
 use crate::manager::{self, Task};
 use crate::provision::service as provisioning;
@@ -609,19 +610,19 @@ pub fn set_consumer_meta(
     if execution.lessee_key.as_deref().map(|key| key.as_slice())
         != Some(sealed.recipient_key.as_slice())
     {
-        return Err(invalid(
+        return Err(MarketError::invalid(
             "the box is sealed to another key than the lessee's",
         ));
     }
     check_key("ephemeral_key", &sealed.ephemeral_key)?;
     if !NONCE_BYTES.contains(&sealed.nonce.len()) {
-        return Err(invalid(&format!(
+        return Err(MarketError::invalid(format!(
             "nonce must be 24 or 12 bytes, got {}",
             sealed.nonce.len()
         )));
     }
     if !CIPHERTEXT_BYTES.contains(&sealed.ciphertext.len()) {
-        return Err(invalid(&format!(
+        return Err(MarketError::invalid(format!(
             "ciphertext must be {} to {} bytes, got {}",
             CIPHERTEXT_BYTES.start(),
             CIPHERTEXT_BYTES.end(),
@@ -683,7 +684,7 @@ pub fn list(rt: &impl Runtime, arg: ExecutionsListArg) -> Result<ExecutionPage, 
             Role::Consumer => store::consumer_execution_ids(&rt.caller(), after, limit),
             Role::Provider => {
                 let input = arg.provider.as_ref().ok_or_else(|| {
-                    invalid("provider is required to list a provider's executions")
+                    MarketError::invalid("provider is required to list a provider's executions")
                 })?;
                 let (provider, _) = delegation::acting_provider(rt, input)?;
                 store::provider_execution_ids(&provider, after, limit)
@@ -832,7 +833,7 @@ fn check_offer_open(offer_id: u64) -> Result<(), MarketError> {
 
 fn check_key(what: &str, key: &[u8]) -> Result<(), MarketError> {
     if key.len() != KEY_BYTES {
-        return Err(invalid(&format!(
+        return Err(MarketError::invalid(format!(
             "{what} must be a {KEY_BYTES}-byte X25519 public key, got {} bytes",
             key.len()
         )));
@@ -867,12 +868,6 @@ fn wrong_phase(phase: Phase, action: &str) -> MarketError {
 fn not_yours(id: u64) -> MarketError {
     MarketError::NotAuthorized {
         message: format!("execution {id} is not the caller's"),
-    }
-}
-
-fn invalid(message: &str) -> MarketError {
-    MarketError::InvalidArgument {
-        message: message.into(),
     }
 }
 

@@ -29,6 +29,7 @@
 
 pub mod audit;
 pub mod delegation;
+mod error;
 pub mod execution;
 pub mod index;
 pub mod inventory;
@@ -43,6 +44,7 @@ pub mod types;
 #[cfg(test)]
 mod model_tests;
 
+pub use error::MarketError;
 pub use types::*;
 
 /// Longest free-form text a caller may send (names, uuids, reasons, property values).

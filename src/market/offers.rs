@@ -4,6 +4,7 @@
 
 use super::audit::{self, Change};
 use super::types::*;
+use super::MarketError;
 use super::{check_text, delegation, index, inventory, page_limit, store};
 use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
 use crate::manager::{self, Task};

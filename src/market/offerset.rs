@@ -9,6 +9,7 @@ use super::audit::{self, Change};
 use super::index::{self, OpenOffer};
 use super::store::{self, Booking};
 use super::types::*;
+use super::MarketError;
 use super::{check_text, execution, lease, policy, sku};
 use crate::manager::{self, Task};
 use crate::runtime::Runtime;

@@ -2,7 +2,8 @@
 //! principal may hold, how long offers hold their resources.
 
 use super::store;
-use super::types::{MarketError, Policies, PoliciesUpdate};
+use super::types::{Policies, PoliciesUpdate};
+use super::MarketError;
 use std::ops::RangeInclusive;
 
 const DAY: u64 = 24 * 3600;
@@ -88,14 +89,16 @@ fn validate(p: &Policies) -> Result<(), MarketError> {
         OFFERS_PER_OFFERSET,
     )?;
     if p.allowed_images.len() > MAX_IMAGES {
-        return Err(invalid(format!("at most {MAX_IMAGES} allowed images")));
+        return Err(MarketError::invalid(format!(
+            "at most {MAX_IMAGES} allowed images"
+        )));
     }
     if let Some(image) = p
         .allowed_images
         .iter()
         .find(|image| image.is_empty() || image.len() > MAX_IMAGE_BYTES)
     {
-        return Err(invalid(format!(
+        return Err(MarketError::invalid(format!(
             "an allowed image must be 1 to {MAX_IMAGE_BYTES} bytes, got {} bytes",
             image.len()
         )));
@@ -111,16 +114,12 @@ fn in_range<T: PartialOrd + std::fmt::Display>(
     if range.contains(&value) {
         Ok(())
     } else {
-        Err(invalid(format!(
+        Err(MarketError::invalid(format!(
             "{name} must be in {}..={}, got {value}",
             range.start(),
             range.end()
         )))
     }
-}
-
-fn invalid(message: String) -> MarketError {
-    MarketError::InvalidArgument { message }
 }
 
 /// Whether `image` may run under `policies`.

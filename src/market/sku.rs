@@ -2,7 +2,7 @@
 //! Input is case-insensitive; the canonical form has an upper-case type and a lower-case size,
 //! so one SKU has one spelling in the store.
 
-use super::types::MarketError;
+use super::MarketError;
 use std::fmt;
 
 /// Longest size word.

@@ -8,9 +8,7 @@ use super::types::{Execution, Item, Offer, Offerset, Policies};
 use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
 use crate::memory::{self, Memory};
 use candid::{CandidType, Deserialize, Principal};
-use ic_stable_structures::storable::Bound;
 use ic_stable_structures::{StableBTreeMap, StableCell, Storable};
-use std::borrow::Cow;
 use std::cell::RefCell;
 
 /// Id counters and policies: one small record.
@@ -51,28 +49,7 @@ pub struct Booking {
     pub execution_id: u64,
 }
 
-macro_rules! candid_storable {
-    ($($t:ty),*) => {$(
-        impl Storable for $t {
-            fn to_bytes(&self) -> Cow<'_, [u8]> {
-                Cow::Owned(candid::encode_one(self).expect("a market record always encodes"))
-            }
-
-            fn into_bytes(self) -> Vec<u8> {
-                candid::encode_one(&self).expect("a market record always encodes")
-            }
-
-            // Only this canister writes these: an undecodable one is corrupted state, which
-            // no message should build on.
-            fn from_bytes(bytes: Cow<[u8]>) -> Self {
-                candid::decode_one(&bytes).expect("stored market record is not valid Candid")
-            }
-
-            const BOUND: Bound = Bound::Unbounded;
-        }
-    )*};
-}
-candid_storable!(Meta, Usage, Item, Offer, Offerset, Execution);
+crate::storable::candid_storable!(Meta, Usage, Item, Offer, Offerset, Execution);
 
 type Map<K, V> = RefCell<StableBTreeMap<K, V, Memory>>;
 

@@ -12,17 +12,12 @@
 //! | `operations` | the current operation of each node, in stable memory                   |
 //! | `service`    | provision / status / refresh, who may, and the steps the manager runs  |
 
+mod error;
 pub mod operations;
 pub mod service;
 pub mod settings;
 pub mod state;
 pub mod types;
 
+pub use error::ProvisionError;
 pub use types::*;
-
-/// The typed error for input the caller got wrong.
-pub(crate) fn invalid(message: impl Into<String>) -> ProvisionError {
-    ProvisionError::InvalidArgument {
-        message: message.into(),
-    }
-}

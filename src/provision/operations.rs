@@ -16,9 +16,7 @@ use super::types::{OperationKind, OperationStatus, ProvisionStatus};
 use crate::market::Phase;
 use crate::memory::{self, Memory};
 use candid::{CandidType, Deserialize};
-use ic_stable_structures::storable::Bound;
-use ic_stable_structures::{StableBTreeMap, Storable};
-use std::borrow::Cow;
+use ic_stable_structures::StableBTreeMap;
 use std::cell::RefCell;
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -68,22 +66,7 @@ impl Operation {
     }
 }
 
-impl Storable for Operation {
-    fn to_bytes(&self) -> Cow<'_, [u8]> {
-        Cow::Owned(candid::encode_one(self).expect("an operation always encodes"))
-    }
-
-    fn into_bytes(self) -> Vec<u8> {
-        candid::encode_one(&self).expect("an operation always encodes")
-    }
-
-    // Only this canister writes these: an undecodable one is corrupted state.
-    fn from_bytes(bytes: Cow<[u8]>) -> Self {
-        candid::decode_one(&bytes).expect("stored operation is not valid Candid")
-    }
-
-    const BOUND: Bound = Bound::Unbounded;
-}
+crate::storable::candid_storable!(Operation);
 
 thread_local! {
     static OPERATIONS: RefCell<StableBTreeMap<u64, Operation, Memory>> =

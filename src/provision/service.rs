@@ -32,11 +32,11 @@
 //! its item available; when cleaning fails the lease still ends and the item goes to
 //! Maintenance.
 
-use super::invalid;
 use super::operations::{self, Operation};
 use super::settings::{self, Settings};
 use super::state;
 use super::types::*;
+use super::ProvisionError;
 use crate::catalog::provider::ProviderKey;
 use crate::ironic::client::{ClientError, Ironic, Node, Target};
 use crate::manager::{self, Task};
@@ -96,7 +96,7 @@ pub async fn provision_server(
         .as_ref()
         .map(ProviderKey::parse_for_lookup)
         .transpose()
-        .map_err(invalid)?;
+        .map_err(ProvisionError::invalid)?;
     let image = request.image_id.clone();
     let (item, node) = match request.server_id.as_deref() {
         Some(server_id) => {
@@ -235,7 +235,7 @@ pub async fn refresh(
 
 /// `ironic_sim_set_failure`: the provider's delegates or controllers.
 pub fn sim_set_failure(rt: &impl Runtime, arg: SimFailureArg) -> Result<(), ProvisionError> {
-    let provider = ProviderKey::parse_for_lookup(&arg.provider).map_err(invalid)?;
+    let provider = ProviderKey::parse_for_lookup(&arg.provider).map_err(ProvisionError::invalid)?;
     check_text("server_id", &arg.server_id)?;
     let caller = rt.caller();
     if !rt.is_controller(&caller) && !store::is_delegate(&provider, &caller) {
@@ -747,14 +747,14 @@ fn check_request(request: &ProvisionRequest) -> Result<(), ProvisionError> {
     }
     if let Some(class) = &request.resource_class {
         if class.len() > MAX_TEXT_BYTES {
-            return Err(invalid(format!(
+            return Err(ProvisionError::invalid(format!(
                 "resource_class must be at most {MAX_TEXT_BYTES} bytes"
             )));
         }
     }
     if let Some(drive) = &request.config_drive {
         if drive.len() > MAX_CONFIG_DRIVE_BYTES {
-            return Err(invalid(format!(
+            return Err(ProvisionError::invalid(format!(
                 "config_drive must be at most {MAX_CONFIG_DRIVE_BYTES} bytes, got {}",
                 drive.len()
             )));
@@ -765,7 +765,7 @@ fn check_request(request: &ProvisionRequest) -> Result<(), ProvisionError> {
 
 fn check_text(what: &str, text: &str) -> Result<(), ProvisionError> {
     if text.is_empty() || text.len() > MAX_TEXT_BYTES || text.chars().any(char::is_control) {
-        return Err(invalid(format!(
+        return Err(ProvisionError::invalid(format!(
             "{what} must be 1 to {MAX_TEXT_BYTES} bytes without control characters"
         )));
     }
@@ -784,7 +784,7 @@ fn find_item(server_id: &str, provider: Option<&ProviderKey>) -> Result<Item, Pr
             server_id: server_id.into(),
         }),
         1 => Ok(items.remove(0)),
-        _ => Err(invalid(format!(
+        _ => Err(ProvisionError::invalid(format!(
             "several providers have a server {server_id}: name the provider"
         ))),
     }
@@ -797,8 +797,8 @@ async fn auto_select(
     request: &ProvisionRequest,
     provider: Option<ProviderKey>,
 ) -> Result<(Item, Node), ProvisionError> {
-    let provider =
-        provider.ok_or_else(|| invalid("provider is required to auto-select a server"))?;
+    let provider = provider
+        .ok_or_else(|| ProvisionError::invalid("provider is required to auto-select a server"))?;
     let caller = rt.caller();
     if !rt.is_controller(&caller) && !store::is_delegate(&provider, &caller) {
         return Err(not_authorized(

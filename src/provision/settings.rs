@@ -3,8 +3,8 @@
 //! the endpoint, microversion and credential are never returned by any method, never logged
 //! (`Settings`' `Debug` redacts them, and operation messages are scrubbed of them).
 
-use super::invalid;
-use super::types::{Backend, IronicConfigureArg, IronicSettingsView, ProvisionError};
+use super::types::{Backend, IronicConfigureArg, IronicSettingsView};
+use super::ProvisionError;
 use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
 use crate::ironic::endpoint;
 use crate::ironic::nodes::HttpIronic;
@@ -14,9 +14,7 @@ use crate::market::{delegation, store as market_store};
 use crate::memory::{self, Memory};
 use crate::runtime::Runtime;
 use candid::{CandidType, Deserialize};
-use ic_stable_structures::storable::Bound;
-use ic_stable_structures::{StableBTreeMap, Storable};
-use std::borrow::Cow;
+use ic_stable_structures::StableBTreeMap;
 use std::cell::RefCell;
 
 pub const DEFAULT_MICROVERSION: &str = "1.81";
@@ -132,22 +130,7 @@ impl Settings {
 /// The shortest start of a secret [`Settings::scrub`] removes from the end of a cut text.
 const MIN_PARTIAL_BYTES: usize = 4;
 
-impl Storable for Settings {
-    fn to_bytes(&self) -> Cow<'_, [u8]> {
-        Cow::Owned(candid::encode_one(self).expect("settings always encode"))
-    }
-
-    fn into_bytes(self) -> Vec<u8> {
-        candid::encode_one(&self).expect("settings always encode")
-    }
-
-    // Only this canister writes these: an undecodable one is corrupted state.
-    fn from_bytes(bytes: Cow<[u8]>) -> Self {
-        candid::decode_one(&bytes).expect("stored settings are not valid Candid")
-    }
-
-    const BOUND: Bound = Bound::Unbounded;
-}
+crate::storable::candid_storable!(Settings);
 
 thread_local! {
     static SETTINGS: RefCell<StableBTreeMap<ProviderKey, Settings, Memory>> =
@@ -169,12 +152,14 @@ pub fn configure(
     let caller = rt.caller();
     let provider = if rt.is_controller(&caller) {
         // Controllers may configure a provider before it delegated anyone: check the key fully.
-        ProviderKey::parse(&arg.provider).map_err(invalid)?
+        ProviderKey::parse(&arg.provider).map_err(ProvisionError::invalid)?
     } else {
         delegation::acting_provider(rt, &arg.provider)
             .map(|(provider, _)| provider)
             .map_err(|e| match e {
-                crate::market::MarketError::InvalidKey { message } => invalid(message),
+                crate::market::MarketError::InvalidKey { message } => {
+                    ProvisionError::invalid(message)
+                }
                 _ => ProvisionError::NotAuthorized {
                     message: "only the provider's delegates and controllers configure its Ironic"
                         .into(),
@@ -187,7 +172,7 @@ pub fn configure(
             None
         } else {
             // The messages of `root_url` never quote the endpoint.
-            endpoint::root_url(&given).map_err(invalid)?;
+            endpoint::root_url(&given).map_err(ProvisionError::invalid)?;
             Some(given)
         };
     }
@@ -213,7 +198,7 @@ pub fn configure(
 
 /// What anyone may know of the provider's settings.
 pub fn view(provider: &ProviderKeyInput) -> Result<IronicSettingsView, ProvisionError> {
-    let provider = ProviderKey::parse_for_lookup(provider).map_err(invalid)?;
+    let provider = ProviderKey::parse_for_lookup(provider).map_err(ProvisionError::invalid)?;
     Ok(view_of(&provider, &get(&provider)))
 }
 
@@ -262,7 +247,7 @@ fn check_microversion(text: &str) -> Result<(), ProvisionError> {
         || minor.len() > MAX_MINOR_DIGITS
         || !minor.bytes().all(|b| b.is_ascii_digit())
     {
-        return Err(invalid(format!(
+        return Err(ProvisionError::invalid(format!(
             "microversion must be \"1.N\" with 1 to {MAX_MINOR_DIGITS} digits, \
              e.g. \"{DEFAULT_MICROVERSION}\""
         )));
@@ -274,13 +259,13 @@ fn check_microversion(text: &str) -> Result<(), ProvisionError> {
 /// The message never quotes it.
 fn check_token(token: &str) -> Result<(), ProvisionError> {
     if token.len() > MAX_TOKEN_BYTES {
-        return Err(invalid(format!(
+        return Err(ProvisionError::invalid(format!(
             "auth_token must be at most {MAX_TOKEN_BYTES} bytes, got {}",
             token.len()
         )));
     }
     if !token.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(invalid(
+        return Err(ProvisionError::invalid(
             "auth_token must be visible ASCII characters without spaces",
         ));
     }
@@ -289,14 +274,14 @@ fn check_token(token: &str) -> Result<(), ProvisionError> {
 
 fn check_images(images: &[String]) -> Result<(), ProvisionError> {
     if images.len() > MAX_IMAGES {
-        return Err(invalid(format!(
+        return Err(ProvisionError::invalid(format!(
             "at most {MAX_IMAGES} images, got {}",
             images.len()
         )));
     }
     for image in images {
         if image.is_empty() || image.len() > MAX_IMAGE_BYTES {
-            return Err(invalid(format!(
+            return Err(ProvisionError::invalid(format!(
                 "each image must be 1 to {MAX_IMAGE_BYTES} bytes, got {}",
                 image.len()
             )));

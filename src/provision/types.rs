@@ -69,47 +69,6 @@ pub struct ProvisionStatus {
     pub execution_id: Option<u64>,
 }
 
-/// The seed's error table as typed variants.
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub enum ProvisionError {
-    InvalidArgument {
-        message: String,
-    },
-    /// The caller made too many update calls lately; it may call again after this long.
-    RateLimited {
-        retry_after_seconds: u64,
-    },
-    NotAuthorized {
-        message: String,
-    },
-    /// 404 "Server {id} not found".
-    ServerNotFound {
-        server_id: String,
-    },
-    /// 409 "Server {id} is not available for provisioning".
-    ServerNotAvailable {
-        server_id: String,
-        provision_state: String,
-    },
-    /// 404 "No available servers matching criteria".
-    NoAvailableServers {
-        resource_class: Option<String>,
-    },
-    /// 400 "Image {id} not found".
-    ImageNotFound {
-        image_id: String,
-    },
-    /// 502 "Failed to communicate with Ironic": no answer.
-    IronicUnreachable {
-        message: String,
-    },
-    /// 502: Ironic answered with an error or with something it never sends.
-    IronicFailed {
-        status: Option<u16>,
-        message: String,
-    },
-}
-
 /// `ironic_configure`: fields given replace the provider's current settings.
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct IronicConfigureArg {

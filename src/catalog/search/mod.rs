@@ -48,6 +48,8 @@ pub enum SearchError {
     UnknownOffering,
 }
 
+crate::candid_io::argument_errors!(SearchError);
+
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct OfferingGetArg {
     pub provider: ProviderKeyInput,

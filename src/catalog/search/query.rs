@@ -179,7 +179,7 @@ fn apply_filters(query: &mut Query, f: &Filters) -> Result<(), SearchError> {
             price.max_minor.unwrap_or(u64::MAX),
         );
         if min > max {
-            return Err(invalid("price: min_minor is above max_minor"));
+            return Err(SearchError::invalid("price: min_minor is above max_minor"));
         }
         let currency = letters(&price.currency, "currency: three letters, e.g. \"EUR\"")?;
         query.price = Some(Price { currency, min, max });
@@ -296,15 +296,9 @@ fn letters<const N: usize>(text: &str, what: &str) -> Result<[u8; N], SearchErro
         .trim()
         .as_bytes()
         .try_into()
-        .map_err(|_| invalid(what))?;
+        .map_err(|_| SearchError::invalid(what))?;
     match code.iter().all(u8::is_ascii_alphabetic) {
         true => Ok(code.map(|b| b.to_ascii_uppercase())),
-        false => Err(invalid(what)),
-    }
-}
-
-fn invalid(message: &str) -> SearchError {
-    SearchError::InvalidArgument {
-        message: message.into(),
+        false => Err(SearchError::invalid(what)),
     }
 }

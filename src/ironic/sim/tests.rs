@@ -2,6 +2,7 @@ use super::*;
 use crate::catalog::signing::provider_of;
 use crate::market::{Attributes, ItemStatus};
 use crate::runtime::{block_on, FakeRuntime};
+use ic_stable_structures::Storable;
 
 const UUID: &str = "2b1c8a4e-0000-4000-8000-000000000001";
 

@@ -1,0 +1,89 @@
+//! Why a market call was refused.
+
+use super::types::{ItemStatus, Message, OfferStatus, Phase};
+use candid::{CandidType, Deserialize};
+
+/// Why a market call was refused. A refused call changes nothing.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum MarketError {
+    InvalidArgument {
+        message: String,
+    },
+    /// The caller made too many update calls lately; it may call again after this long.
+    RateLimited {
+        retry_after_seconds: u64,
+    },
+    NotAuthorized {
+        message: String,
+    },
+    InvalidKey {
+        message: String,
+    },
+    InvalidSignature,
+    StaleSequence {
+        last: u64,
+    },
+    InvalidSku {
+        sku: String,
+        message: String,
+    },
+    UnknownItem {
+        id: u64,
+    },
+    UnknownOffer {
+        id: u64,
+    },
+    UnknownOfferset {
+        id: u64,
+    },
+    UnknownExecution {
+        id: u64,
+    },
+    DuplicateResource {
+        item_id: u64,
+    },
+    InvalidTransition {
+        from: ItemStatus,
+        to: ItemStatus,
+    },
+    ItemBusy {
+        item_id: u64,
+        execution_id: u64,
+    },
+    /// An open offer of the same resource overlaps the window.
+    OfferOverlap {
+        offer_id: u64,
+    },
+    InvalidWindow {
+        message: String,
+    },
+    WrongPhase {
+        phase: Phase,
+        action: String,
+    },
+    OfferClosed {
+        offer_id: u64,
+        status: OfferStatus,
+    },
+    /// The window is already booked on the resource.
+    Booked {
+        execution_id: u64,
+    },
+    LeaseTooLong {
+        max_seconds: u64,
+    },
+    QuotaExceeded {
+        what: String,
+        max: u32,
+    },
+    /// Nothing matched a `lease_by_sku`; the messages say why.
+    NothingAvailable {
+        messages: Vec<Message>,
+    },
+    TooMany {
+        what: String,
+        max: u32,
+    },
+}
+
+crate::candid_io::argument_errors!(MarketError);
