@@ -1,5 +1,10 @@
+use super::errors::error;
+use super::shared_reader::reader;
+use super::stored_row::{read_any_row, read_row, read_written};
 use super::*;
-use crate::catalog::offering::{MemoryEcc, ProductType, MAX_CELL_BYTES};
+use crate::catalog::offering::{
+    Column, MemoryEcc, Normalized, Offering, ProductType, MAX_CELL_BYTES,
+};
 
 const FIXTURE: &[u8] = include_bytes!("../../../tests/fixtures/serverhunter-offering-example.csv");
 

@@ -1,6 +1,6 @@
 use super::*;
 use crate::catalog::csv_format::parse_catalog;
-use crate::catalog::offering::{Normalized, ProductType};
+use crate::catalog::offering::{Normalized, Offering, ProductType};
 use std::collections::HashSet;
 
 fn parsed(provider: &SyntheticProvider) -> Vec<(Offering, Normalized)> {
