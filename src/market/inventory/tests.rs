@@ -3,7 +3,10 @@ use super::*;
 use crate::catalog::provider::ProviderKeyInput;
 use crate::catalog::publish;
 use crate::catalog::signing::Operation;
-use crate::runtime::FakeRuntime;
+use crate::market::{index, offers, store};
+use crate::runtime::{FakeRuntime, Runtime};
+
+use ItemStatus::*;
 
 const HOUR: u64 = crate::time::HOUR_NS;
 

@@ -1,10 +1,17 @@
+use super::super::inventory::{self, By};
 use super::super::offerset::testing::*;
-use super::super::{offerset, policy};
+use super::super::{delegation, execution, offers, offerset, policy, store};
+use super::timeline::{GRANTED, UNDEPLOYED};
 use super::*;
 use crate::catalog::provider::ProviderKeyInput;
 use crate::catalog::signing;
+use crate::manager;
 use crate::runtime::FakeRuntime;
+use crate::time::{utc, SECOND_NS};
+use candid::Principal;
 use serde_bytes::ByteBuf;
+
+use Phase::*;
 
 fn key() -> ByteBuf {
     vec![5; 32].into()

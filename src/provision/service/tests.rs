@@ -1,16 +1,28 @@
+use super::steps::step_with;
 use super::*;
+use crate::catalog::provider::ProviderKey;
 use crate::catalog::provider::ProviderKeyInput;
 use crate::catalog::signing;
+use crate::ironic::client::{ClientError, Ironic, Node, Target};
 use crate::ironic::nodes;
 use crate::ironic::sim::SimIronic;
+use crate::manager;
 use crate::market::inventory::testing::{
     act_for, booked_execution, delegate, key_input, register_item, OTHER_SECRET, SECRET,
 };
 use crate::market::{lease as market_lease, CancelArg};
-use crate::runtime::{block_on, FakeRuntime, OutcallError};
+use crate::market::{store, Execution, Item, ItemStatus, Phase};
+use crate::provision::operations;
+use crate::provision::settings;
+use crate::provision::types::*;
+use crate::provision::ProvisionError;
+use crate::runtime::{block_on, FakeRuntime, OutcallError, Runtime};
 use candid::Nat;
+use candid::Principal;
 use ic_cdk_management_canister::HttpRequestResult;
 use std::cell::RefCell;
+use OperationKind::{Deploy, Undeploy};
+use OperationStatus::{Accepted, Completed, Failed, InProgress};
 
 const ENDPOINT: &str = "https://ironic.example:6385";
 const TOKEN: &str = "gAAAAAB-secret-token-42";

@@ -1,0 +1,269 @@
+//! What a lease's consumer asks of it: accept an offer, lease by SKU, cancel, extend, end now.
+
+use super::timeline::{release, REVOKED};
+use super::views::as_seen;
+use super::{check_key, not_yours, record_same_phase, wrong_phase};
+use crate::manager::{self, Task};
+use crate::market::inventory;
+use crate::market::offerset::{self, Terms};
+use crate::market::store::{self, Booking};
+use crate::market::types::*;
+use crate::market::MarketError;
+use crate::market::{billed_hours, check_text, execution, offers, sku};
+use crate::runtime::Runtime;
+use crate::time::{utc, SECOND_NS};
+use candid::Principal;
+
+use Phase::*;
+
+/// Accepts one offer of an offerset: it becomes the contract (lease), its siblings are rejected,
+/// its offer is claimed; the manager starts it at its start and ends it at its end.
+pub fn accept(rt: &impl Runtime, arg: AcceptArg) -> Result<Execution, MarketError> {
+    let now = rt.time();
+    let mut execution = execution::get(arg.execution_id)?;
+    let actor = consumer_actor(rt, &execution)?;
+    check_key("lessee_key", &arg.lessee_key)?;
+    if execution.phase != Offered {
+        return Err(wrong_phase(execution.phase, "accept"));
+    }
+    // Its offerset's expiry task has not run yet, but the hold is over.
+    if execution.expires_at_ns <= now {
+        return Err(wrong_phase(Expired, "accept"));
+    }
+    let policies = store::policies();
+    offerset::check_active_leases(&execution.consumer, &policies)?;
+    check_offer_open(execution.offer_id)?;
+
+    claim(now, &actor, &execution)?;
+    execution.lessee_key = Some(arg.lessee_key);
+    execution::transition(
+        now,
+        &actor,
+        &mut execution,
+        Accepted,
+        "accepted by the consumer",
+    )?;
+    if let Some(offerset_id) = execution.offerset_id {
+        offerset::settle(now, &actor, offerset_id, execution.id);
+    }
+    if execution.start_ns > now {
+        let why = format!("waiting for the start at {}", utc(execution.start_ns));
+        execution::transition(now, &actor, &mut execution, Waiting, &why)?;
+    }
+    schedule_lease(rt, &execution, execution.start_ns);
+    Ok(as_seen(rt, execution))
+}
+
+/// The pez shortcut: leases one item of the SKU from now, at the cheapest open offer, in one
+/// message (OFFERED and ACCEPTED are both recorded). Nothing available is a typed error whose
+/// messages say why.
+pub fn lease_by_sku(rt: &impl Runtime, arg: LeaseBySkuArg) -> Result<Execution, MarketError> {
+    let now = rt.time();
+    let consumer = rt.caller();
+    if consumer == Principal::anonymous() {
+        return Err(MarketError::NotAuthorized {
+            message: "the anonymous principal cannot lease".into(),
+        });
+    }
+    let sku = sku::canonical(&arg.sku)?;
+    check_key("lessee_key", &arg.lessee_key)?;
+    let window = offerset::lease_window(now, None, arg.duration_seconds)?;
+    let policies = store::policies();
+    if arg.duration_seconds > policies.max_lease_seconds {
+        return Err(MarketError::LeaseTooLong {
+            max_seconds: policies.max_lease_seconds,
+        });
+    }
+    check_text("image", &arg.image, false)?;
+    if let Some(project) = &arg.project {
+        check_text("project", project, false)?;
+    }
+    let refusals = offerset::policy_refusals(&policies, &arg.image, arg.duration_seconds);
+    if !refusals.is_empty() {
+        return Err(MarketError::NothingAvailable { messages: refusals });
+    }
+    offerset::check_active_leases(&consumer, &policies)?;
+    let request = ResourceRequest {
+        sku: Some(sku),
+        duration_seconds: arg.duration_seconds,
+        max_price_per_hour: arg.max_price_per_hour,
+        image: arg.image.clone(),
+        ..ResourceRequest::default()
+    };
+    // The pez shortcut leases now, or not at all.
+    let (found, messages) = offerset::find(now, &request, window, false, 1);
+    let Some(chosen) = found.first() else {
+        return Err(MarketError::NothingAvailable { messages });
+    };
+    // The index is a cache of stable memory: the offer itself has the last word.
+    check_offer_open(chosen.offer.offer_id)?;
+
+    let actor = Actor::Consumer(consumer);
+    let terms = Terms {
+        consumer,
+        project: arg.project.unwrap_or_else(|| consumer.to_text()),
+        image: arg.image,
+        offerset_id: None,
+        expires_at_ns: now,
+    };
+    let mut execution = offerset::hold(now, &terms, chosen, "matched a lease by SKU");
+    claim(now, &actor, &execution)?;
+    execution.lessee_key = Some(arg.lessee_key);
+    execution::transition(now, &actor, &mut execution, Accepted, "leased by SKU")?;
+    schedule_lease(rt, &execution, now);
+    Ok(as_seen(rt, execution))
+}
+
+/// The execution claims its offer (one offer makes one contract); other OFFERED executions
+/// holding other windows of that offer can no longer be accepted, so their holds end now.
+fn claim(now: u64, actor: &Actor, execution: &Execution) -> Result<(), MarketError> {
+    let (offer_id, id) = (execution.offer_id, execution.id);
+    offers::claim(now, actor, offer_id, id)?;
+    let why = format!("offer {offer_id} was claimed by execution {id}");
+    inventory::reject_holds(
+        now,
+        actor,
+        execution.item_id,
+        |other| other.offer_id == offer_id && other.id != id,
+        &why,
+    )
+}
+
+/// Queues the lease's start (at `start_ns`, or at once) and its end.
+fn schedule_lease(rt: &impl Runtime, execution: &Execution, start_ns: u64) {
+    let execution_id = execution.id;
+    manager::schedule(rt, start_ns, Task::StartLease { execution_id });
+    manager::schedule(rt, execution.end_ns, Task::EndLease { execution_id });
+}
+
+/// Cancels an accepted lease, by its consumer or a controller: one not started yet is
+/// CANCELLED; a running one is released (its item rebuilt) and CANCELLED.
+pub fn cancel(rt: &impl Runtime, arg: CancelArg) -> Result<Execution, MarketError> {
+    let now = rt.time();
+    let mut execution = execution::get(arg.execution_id)?;
+    let caller = rt.caller();
+    let actor = if caller == execution.consumer {
+        Actor::Consumer(caller)
+    } else if rt.is_controller(&caller) {
+        Actor::Controller(caller)
+    } else {
+        return Err(not_yours(execution.id));
+    };
+    check_text("reason", &arg.reason, true)?;
+    let why = if arg.reason.is_empty() {
+        "cancelled".to_string()
+    } else {
+        format!("cancelled: {}", arg.reason)
+    };
+    match execution.phase {
+        Accepted | Waiting => execution::transition(now, &actor, &mut execution, Cancelled, &why)?,
+        Preparing | Available => release(rt, &actor, &mut execution, &why, Cancelled, &why)?,
+        phase => return Err(wrong_phase(phase, "cancel")),
+    }
+    Ok(as_seen(rt, execution))
+}
+
+/// Moves the lease's end later, within its offer and the policy's longest lease, when nothing
+/// else is booked on the item until then. Its consumer only.
+pub fn extend(rt: &impl Runtime, arg: ExtendArg) -> Result<Execution, MarketError> {
+    let now = rt.time();
+    let mut execution = execution::get(arg.execution_id)?;
+    let actor = consumer_actor(rt, &execution)?;
+    if !matches!(execution.phase, Accepted | Waiting | Preparing | Available) {
+        return Err(wrong_phase(execution.phase, "extend"));
+    }
+    let new_end = arg.new_end_ns;
+    if new_end <= execution.end_ns {
+        return Err(MarketError::InvalidWindow {
+            message: format!(
+                "the new end must be after the current end, {}",
+                utc(execution.end_ns)
+            ),
+        });
+    }
+    let offer = offers::get(execution.offer_id)?;
+    if new_end > offer.end_ns {
+        return Err(MarketError::InvalidWindow {
+            message: format!("offer {} ends at {}", offer.id, utc(offer.end_ns)),
+        });
+    }
+    let max_seconds = store::policies().max_lease_seconds;
+    if new_end - execution.start_ns > max_seconds.saturating_mul(SECOND_NS) {
+        return Err(MarketError::LeaseTooLong { max_seconds });
+    }
+    if let Some(booking) = store::overlapping_booking(execution.item_id, execution.end_ns, new_end)
+    {
+        return Err(MarketError::Booked {
+            execution_id: booking.execution_id,
+        });
+    }
+
+    // The booking starting at the same time is replaced.
+    store::book(
+        execution.item_id,
+        Booking {
+            start_ns: execution.start_ns,
+            end_ns: new_end,
+            execution_id: execution.id,
+        },
+    );
+    execution.end_ns = new_end;
+    execution.total_price = execution
+        .price_per_hour
+        .saturating_mul(billed_hours(execution.start_ns, new_end));
+    execution.updated_at_ns = now;
+    store::put_execution(&execution);
+    record_same_phase(
+        now,
+        &actor,
+        &execution,
+        &format!("extended to {}", utc(new_end)),
+    );
+    let execution_id = execution.id;
+    manager::schedule(rt, new_end, Task::EndLease { execution_id });
+    Ok(as_seen(rt, execution))
+}
+
+/// Ends a running lease now (billed to the started hour) and releases it. Its consumer only.
+pub fn end_now(rt: &impl Runtime, execution_id: u64) -> Result<Execution, MarketError> {
+    let now = rt.time();
+    let mut execution = execution::get(execution_id)?;
+    let actor = consumer_actor(rt, &execution)?;
+    if !matches!(execution.phase, Preparing | Available) {
+        return Err(wrong_phase(execution.phase, "end"));
+    }
+    // The final phase frees the booking; `release` stores the new end with it.
+    execution.end_ns = now;
+    execution.total_price = execution
+        .price_per_hour
+        .saturating_mul(billed_hours(execution.start_ns, now));
+    release(
+        rt,
+        &actor,
+        &mut execution,
+        "ended early by the consumer",
+        Completed,
+        REVOKED,
+    )?;
+    Ok(as_seen(rt, execution))
+}
+
+/// The actor for the execution's consumer, if that is the caller.
+fn consumer_actor(rt: &impl Runtime, execution: &Execution) -> Result<Actor, MarketError> {
+    let caller = rt.caller();
+    if caller != execution.consumer {
+        return Err(not_yours(execution.id));
+    }
+    Ok(Actor::Consumer(caller))
+}
+
+fn check_offer_open(offer_id: u64) -> Result<(), MarketError> {
+    let offer = offers::get(offer_id)?;
+    if offer.status != OfferStatus::Open {
+        return Err(MarketError::OfferClosed {
+            offer_id,
+            status: offer.status,
+        });
+    }
+    Ok(())
+}
