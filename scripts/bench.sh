@@ -5,6 +5,8 @@
 #   scripts/bench.sh                        100 k offerings and 10 k items / 50 k offers (minutes)
 #   scripts/bench.sh --offerings 5000       a smaller catalog (the market at a tenth of it)
 #   scripts/bench.sh --market-items 10000   the market's scale (0 skips it)
+#   scripts/bench.sh --per-provider 1       offerings per provider (100 by default); each provider
+#                                           publishes from its own principal, as in real use
 #   scripts/bench.sh --million              also the 1 M-offering rows (much longer)
 #   scripts/bench.sh --upgrade-drill        only the upgrade drill: 100 k offerings and leases in
 #                                           every phase, every view compared across an upgrade,

@@ -114,6 +114,11 @@ impl QueuedTask {
 }
 
 impl Task {
+    /// Whether running it starts a future (see `run_async`) that goes on after the batch.
+    pub fn is_async(&self) -> bool {
+        matches!(self, Self::ProvisionStep { .. })
+    }
+
     /// Runs the task at `now`: the follow-ups to schedule, or a request to retry later.
     pub fn run(&self, rt: &impl Runtime, now: u64) -> Outcome {
         Ok(self.run_once(rt, now))

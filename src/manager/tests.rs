@@ -277,3 +277,37 @@ fn the_watchdog_runs_the_queue_after_a_trapped_run_lost_the_timer() {
         Some(t0 + WATCHDOG_INTERVAL_NS + interval())
     );
 }
+
+#[test]
+fn a_run_starts_at_most_its_share_of_asynchronous_tasks() {
+    // Spawned steps run after the batch, where the instruction budget cannot see them.
+    let rt = FakeRuntime::new();
+    let now = rt.time();
+    for item_id in 0..MAX_STARTED_PER_RUN + 10 {
+        queue::schedule(now, Task::ProvisionStep { item_id });
+    }
+    queue::schedule(now + 1, lease(1));
+    let mut ran = Vec::new();
+    let next = run_due_with(
+        &rt,
+        || true,
+        |task, _| {
+            ran.push(task.clone());
+            Ok(vec![])
+        },
+    );
+    assert_eq!(ran.len() as u64, MAX_STARTED_PER_RUN);
+    assert!(ran.iter().all(Task::is_async));
+    // The rest stay due at once; the next run starts them.
+    assert_eq!(next, Some(now));
+    let mut rest = 0;
+    run_due_with(
+        &rt,
+        || true,
+        |_, _| {
+            rest += 1;
+            Ok(vec![])
+        },
+    );
+    assert_eq!(rest, 10);
+}
