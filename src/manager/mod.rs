@@ -30,8 +30,9 @@ const TIMER_INSTRUCTION_BUDGET: u64 = 10_000_000_000;
 /// Asynchronous tasks one run may start. Each runs after the batch, in the same message, up to
 /// its first await (all of it against the simulated Ironic), where the budget check above cannot
 /// see it: 1 000 leases ending at once started 1 000 provisioning steps after a 10 B batch and the
-/// message trapped at the 40 B limit, on every retry. Measured at ~25 M instructions a step, 64
-/// of them add ~1.6 B. The rest stay due and the next run, at once, starts the next 64.
+/// message trapped at the 40 B limit, on every retry. A step costs ~12 M instructions up to its
+/// first await (bench, simulated Ironic), so 64 add ~0.8 B; with the cap the largest timer
+/// message of that batch is 6.3 B. The rest stay due and the next run, at once, starts them.
 pub const MAX_STARTED_PER_RUN: u64 = 64;
 
 /// How often the watchdog runs the queue even when no timer is armed. It bounds how late tasks
