@@ -100,8 +100,6 @@ fn accepted_booking(item_id: u64, now: u64) -> Option<MarketError> {
         })
 }
 
-/// Rejects the OFFERED executions holding `item_id` that `which` picks: their holds are on a
-/// resource (or offer) that can no longer be given.
 /// Takes an available item out of the market (its provider uses it outside, e.g. a direct
 /// `provision_server`): Maintenance, and the holds on it end. Refused unless it is Available.
 pub fn take_out_of_service(
@@ -114,6 +112,8 @@ pub fn take_out_of_service(
     reject_holds(now, actor, item.id, |_| true, "item taken out of service")
 }
 
+/// Rejects the OFFERED executions holding `item_id` that `which` picks: their holds are on a
+/// resource (or offer) that can no longer be given.
 pub(in crate::market) fn reject_holds(
     now: u64,
     actor: &Actor,
