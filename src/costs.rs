@@ -18,11 +18,12 @@
 
 use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
 use crate::ironic::client::{ClientError, Target};
-use crate::ironic::{self, AnyIronic, IronicDiscoverArg};
+use crate::ironic::{self, IronicDiscoverArg};
 use crate::market::{store, MAX_TEXT_BYTES};
 use crate::provision::service::{MAX_CONFIG_DRIVE_BYTES, POLL_NS};
+use crate::provision::AnyIronic;
 use crate::provision::{settings, Backend, ProvisionError};
-use crate::runtime::Runtime;
+use crate::runtime::{request_bytes, Runtime};
 use crate::time::SECOND_NS;
 use candid::{CandidType, Deserialize};
 use ic_cdk_management_canister::HttpRequestArgs;
@@ -265,22 +266,6 @@ impl CostRange {
             max: with(max_polls),
         }
     }
-}
-
-/// The bytes `cost_http_request_v2` prices as the request: URL, header names and values, body,
-/// transform method and context.
-pub(crate) fn request_bytes(request: &HttpRequestArgs) -> u64 {
-    let headers: usize = request
-        .headers
-        .iter()
-        .map(|h| h.name.len() + h.value.len())
-        .sum();
-    let transform = request
-        .transform
-        .as_ref()
-        .map_or(0, |t| t.function.0.method.len() + t.context.len());
-    let bytes = request.url.len() + headers + request.body.as_ref().map_or(0, Vec::len) + transform;
-    bytes as u64
 }
 
 /// Why a request would not be sent, without the credential (the builders never quote it).

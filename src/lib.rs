@@ -18,14 +18,15 @@ mod fields;
 pub mod http;
 mod ironic;
 mod lifecycle;
-mod manager;
 pub mod market;
 mod memory;
 pub mod methods;
 pub mod provision;
+mod queue;
 pub mod runtime;
 mod status;
 mod storable;
+mod tasks;
 mod throttle;
 pub mod time;
 
@@ -46,6 +47,7 @@ use status::Status;
 #[ic_cdk::init(decode_with = "decode_install", hidden = true)]
 #[candid::candid_method(init)]
 fn init(arg: Checked<Option<InitArg>>) {
+    IcRuntime::register(tasks::ENTRY_POINTS);
     lifecycle::setup(&IcRuntime, arg.0.map_err(|e| e.to_string()))
         .unwrap_or_else(|e| ic_cdk::trap(e));
     prepare_replies();
@@ -64,6 +66,7 @@ fn pre_upgrade() {
 /// make the upgrade fail.
 #[ic_cdk::post_upgrade(decode_with = "decode_install", hidden = true)]
 fn post_upgrade(arg: Checked<Option<InitArg>>) {
+    IcRuntime::register(tasks::ENTRY_POINTS);
     lifecycle::post_upgrade(&IcRuntime, arg.0.map_err(|e| e.to_string()))
         .unwrap_or_else(|e| ic_cdk::trap(e));
     prepare_replies();
@@ -339,7 +342,7 @@ fn inventory_register(arg: Checked<InventoryRegisterArg>) -> Result<Vec<Item>, M
 #[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(update)]
 fn inventory_set_status(arg: Checked<InventorySetStatusArg>) -> Result<Item, MarketError> {
-    market::inventory::set_status(&IcRuntime, arg.0?)
+    provision::sim::set_item_status(&IcRuntime, arg.0?)
 }
 
 /// Removes an archiving item with nothing booked. The provider's delegates only.

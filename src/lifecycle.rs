@@ -2,7 +2,7 @@
 
 use crate::catalog::{index, store};
 use crate::config::{self, InitArg};
-use crate::manager;
+use crate::queue;
 use crate::runtime::Runtime;
 
 /// Saves the heap search index to stable memory for the next version; returns the bytes
@@ -38,7 +38,7 @@ pub fn setup(rt: &impl Runtime, arg: Result<Option<InitArg>, String>) -> Result<
     open_stable_structures();
     let arg = arg?.unwrap_or_default();
     let config = config::apply(arg).map_err(|e| format!("invalid init argument: {e}"))?;
-    manager::start(rt, &config);
+    queue::start(rt, &config);
     Ok(())
 }
 
@@ -48,15 +48,15 @@ fn open_stable_structures() {
     config::open();
     crate::counters::open();
     crate::cycles::open();
-    crate::manager::queue::open();
+    crate::queue::store::open();
     store::open();
     crate::catalog::changes::open();
     crate::catalog::upload::open();
     crate::market::store::open();
     crate::market::audit::open();
-    crate::provision::operations::open();
+    crate::market::operations::open();
     crate::provision::settings::open();
-    crate::ironic::sim::open();
+    crate::provision::sim::open();
 }
 
 #[cfg(test)]

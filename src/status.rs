@@ -3,7 +3,7 @@
 use crate::config::{self, Config};
 use crate::counters::{self, Counters};
 use crate::runtime::Runtime;
-use crate::{cycles, manager, memory};
+use crate::{cycles, memory, queue};
 use candid::{CandidType, Deserialize, Nat};
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq)]
@@ -16,7 +16,7 @@ pub struct Status {
     pub next_task_due: Option<u64>,
     /// Queued tasks already due but not run yet (counted up to 10 000).
     pub tasks_overdue: u64,
-    /// Queued tasks that have failed `manager::MAX_ATTEMPTS` runs or more; still retried.
+    /// Queued tasks that have failed `queue::MAX_ATTEMPTS` runs or more; still retried.
     pub tasks_failing: u64,
     pub cycles_balance: Nat,
     pub cycles_burn_per_day: Option<Nat>,
@@ -29,10 +29,10 @@ pub fn status(rt: &impl Runtime) -> Status {
         counters: counters::get(),
         stable_memory_pages: memory::stable_pages(),
         heap_bytes: memory::heap_bytes(),
-        task_queue_len: manager::queue_len(),
-        next_task_due: manager::next_due(),
-        tasks_overdue: manager::overdue(rt.time()),
-        tasks_failing: manager::failing(),
+        task_queue_len: queue::queue_len(),
+        next_task_due: queue::next_due(),
+        tasks_overdue: queue::overdue(rt.time()),
+        tasks_failing: queue::failing(),
         cycles_balance: rt.liquid_cycles().into(),
         cycles_burn_per_day: cycles::burn_per_day().map(Nat::from),
         config: config::get(),

@@ -10,7 +10,7 @@ use crate::counters::{self, Counters};
 use crate::market::types::{ItemStatus, Phase};
 use crate::market::{index, store};
 use crate::runtime::Runtime;
-use crate::{catalog, cycles, manager, memory};
+use crate::{catalog, cycles, memory, queue};
 use std::fmt::Write as _;
 
 /// Executions a `/metrics` request decodes at most to count leases by phase (each is a Candid
@@ -87,9 +87,9 @@ pub fn gather(rt: &impl Runtime) -> Snapshot {
         open_offers: index::len() as u64,
         executions,
         leases,
-        tasks_queued: manager::queue_len(),
-        tasks_overdue: manager::overdue(rt.time()),
-        tasks_failing: manager::failing(),
+        tasks_queued: queue::queue_len(),
+        tasks_overdue: queue::overdue(rt.time()),
+        tasks_failing: queue::failing(),
         stable_memory_bytes: memory::stable_pages().saturating_mul(65_536),
         heap_bytes: memory::heap_bytes(),
         cycles_balance: rt.liquid_cycles(),

@@ -2,15 +2,13 @@
 //!
 //! API discovery (which microversions an Ironic speaks), and the node operations provisioning
 //! needs behind one trait ([`client::Ironic`]) with two backends: the real service over HTTPS
-//! outcalls ([`nodes::HttpIronic`]) and a simulated one ([`sim::SimIronic`]).
+//! outcalls ([`nodes::HttpIronic`]); the simulated one, which plays nodes from the market's
+//! items, is provisioning's (`provision::sim`).
 
 pub mod client;
 pub(crate) mod endpoint;
 pub mod nodes;
 mod root;
-pub mod sim;
-
-use client::{ClientError, Ironic, Node, Target};
 
 use crate::counters::{self, Counter};
 use crate::runtime::Runtime;
@@ -103,54 +101,6 @@ pub fn root_request(
 pub fn transform_root(args: Result<TransformArgs, String>) -> HttpRequestResult {
     args.map(|args| root::transform(args.response))
         .unwrap_or_default()
-}
-
-/// A provider's backend, chosen by its settings.
-pub enum AnyIronic<'a, R: Runtime> {
-    Http(nodes::HttpIronic<'a, R>),
-    Sim(sim::SimIronic<'a, R>),
-}
-
-impl<R: Runtime> Ironic for AnyIronic<'_, R> {
-    async fn list_available(&self, resource_class: Option<&str>) -> Result<Vec<Node>, ClientError> {
-        match self {
-            Self::Http(ironic) => ironic.list_available(resource_class).await,
-            Self::Sim(ironic) => ironic.list_available(resource_class).await,
-        }
-    }
-
-    async fn node(&self, uuid: &str) -> Result<Node, ClientError> {
-        match self {
-            Self::Http(ironic) => ironic.node(uuid).await,
-            Self::Sim(ironic) => ironic.node(uuid).await,
-        }
-    }
-
-    async fn set_instance(&self, uuid: &str, image: &str, lessee: &str) -> Result<(), ClientError> {
-        match self {
-            Self::Http(ironic) => ironic.set_instance(uuid, image, lessee).await,
-            Self::Sim(ironic) => ironic.set_instance(uuid, image, lessee).await,
-        }
-    }
-
-    async fn clear_instance(&self, uuid: &str) -> Result<(), ClientError> {
-        match self {
-            Self::Http(ironic) => ironic.clear_instance(uuid).await,
-            Self::Sim(ironic) => ironic.clear_instance(uuid).await,
-        }
-    }
-
-    async fn set_provision_state(
-        &self,
-        uuid: &str,
-        target: Target,
-        config_drive: Option<&str>,
-    ) -> Result<(), ClientError> {
-        match self {
-            Self::Http(ironic) => ironic.set_provision_state(uuid, target, config_drive).await,
-            Self::Sim(ironic) => ironic.set_provision_state(uuid, target, config_drive).await,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -31,13 +31,13 @@ fn setup_applies_the_argument_and_starts_the_manager() {
     };
     assert_eq!(setup(&rt, Ok(Some(arg))), Ok(()));
     assert_eq!(config::get().cycles_history_len, 3);
-    assert_eq!(manager::queue_len(), 1);
+    assert_eq!(queue::queue_len(), 1);
     assert_eq!(rt.armed_timer.get(), Some(rt.time()));
-    assert_eq!(rt.watchdog.get(), Some(manager::WATCHDOG_INTERVAL_NS));
+    assert_eq!(rt.watchdog.get(), Some(queue::WATCHDOG_INTERVAL_NS));
     // An upgrade without argument keeps the stored configuration.
     assert_eq!(setup(&rt, Ok(None)), Ok(()));
     assert_eq!(config::get().cycles_history_len, 3);
-    assert_eq!(manager::queue_len(), 1);
+    assert_eq!(queue::queue_len(), 1);
 }
 
 #[test]
@@ -50,7 +50,7 @@ fn setup_rejects_bad_arguments_without_starting() {
     let err = setup(&rt, Ok(Some(arg))).unwrap_err();
     assert!(err.contains("cycles_sample_interval_seconds"), "{err}");
     assert_eq!(setup(&rt, Err("garbage".into())), Err("garbage".into()));
-    assert_eq!(manager::queue_len(), 0);
+    assert_eq!(queue::queue_len(), 0);
     assert_eq!(rt.armed_timer.get(), None);
     assert_eq!(rt.watchdog.get(), None);
 }

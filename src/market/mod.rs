@@ -36,6 +36,7 @@ pub mod inventory;
 pub mod lease;
 pub mod offers;
 pub mod offerset;
+pub mod operations;
 pub mod policy;
 pub mod sku;
 pub mod store;

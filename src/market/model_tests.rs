@@ -52,8 +52,8 @@ use super::types::*;
 use super::{audit, execution, index, inventory, lease, offers, offerset, policy};
 use crate::catalog::provider::ProviderKeyInput;
 use crate::catalog::signing;
-use crate::manager;
 use crate::provision::{service as provisioning, SimFailureArg};
+use crate::queue;
 use crate::runtime::FakeRuntime;
 use crate::time::SECOND_NS;
 use candid::Principal;
@@ -2030,7 +2030,7 @@ impl World {
         let target = self.now() + seconds * SECOND_NS;
         let mut runs = 0;
         if timely {
-            while let Some(due) = manager::next_due() {
+            while let Some(due) = queue::next_due() {
                 if due > target {
                     break;
                 }
@@ -2048,7 +2048,7 @@ impl World {
 
     fn run_manager(&self) -> Result<(), String> {
         let mut ran = 0;
-        manager::run_due(&self.rt, || {
+        crate::tasks::run_due(&self.rt, || {
             ran += 1;
             ran <= MAX_TASKS_PER_RUN
         });

@@ -7,7 +7,7 @@ use super::types::*;
 use super::MarketError;
 use super::{check_text, delegation, index, inventory, page_limit, store};
 use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
-use crate::manager::{self, Task};
+use crate::queue::{self, Task};
 use crate::runtime::Runtime;
 use std::collections::HashMap;
 
@@ -151,7 +151,7 @@ fn write(rt: &impl Runtime, now: u64, actor: &Actor, item: &Item, input: OfferIn
     store::put_offer(&offer);
     index::sync_offer(&offer, item);
     record(now, actor, &offer, "", "created");
-    manager::schedule(rt, offer.end_ns, Task::ExpireOffer { offer_id: offer.id });
+    queue::schedule(rt, offer.end_ns, Task::ExpireOffer { offer_id: offer.id });
     offer
 }
 

@@ -20,7 +20,7 @@ use super::store;
 use super::types::*;
 use super::MarketError;
 use super::{check_text, execution, lease, sku};
-use crate::manager::{self, Task};
+use crate::queue::{self, Task};
 use crate::runtime::Runtime;
 use crate::time::{utc, SECOND_NS};
 use candid::Principal;
@@ -127,7 +127,7 @@ pub fn request(
         offerset.status = OffersetStatus::Open;
         offerset.expires_at_ns = expires_at_ns;
         store::update_usage(&consumer, |usage| usage.open_offersets += 1);
-        manager::schedule(rt, expires_at_ns, Task::ExpireOfferset { offerset_id: id });
+        queue::schedule(rt, expires_at_ns, Task::ExpireOfferset { offerset_id: id });
         format!("{} offers held until {}", matches.len(), utc(expires_at_ns))
     };
     store::put_offerset(&offerset);

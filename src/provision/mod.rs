@@ -9,15 +9,18 @@
 //! | `types`      | the Candid types: request, response, status, errors, settings          |
 //! | `state`      | Ironic provision states → status and progress, every state documented  |
 //! | `settings`   | each provider's backend: simulated (default) or its Ironic endpoint     |
-//! | `operations` | the current operation of each node, in stable memory                   |
+//! | `backend`    | a provider's Ironic: over HTTPS outcalls, or simulated                  |
+//! | `sim`        | the simulated Ironic, playing nodes from the market's items             |
 //! | `service`    | provision / status / refresh, who may, and the steps the manager runs  |
 
+mod backend;
 mod error;
-pub mod operations;
 pub mod service;
 pub mod settings;
+pub mod sim;
 pub mod state;
 pub mod types;
 
+pub use backend::AnyIronic;
 pub use error::ProvisionError;
 pub use types::*;

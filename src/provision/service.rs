@@ -25,7 +25,7 @@
 //! cancelled while its deploy was under way) is left to its successor, which gets the lock.
 //! An operation not finished within the market's stuck timeout fails.
 //!
-//! **Leases.** A lease's start records a deploy (`begin_deploy`); when it completes the lease
+//! **Leases.** A lease's start records a deploy (`market::operations::begin_deploy`); when it completes the lease
 //! becomes AVAILABLE, when it fails the lease FAILS with Ironic's `last_error` and, if Ironic
 //! was asked to deploy, an undeploy cleans the node. A lease's end (or cancel) records an
 //! undeploy (`begin_undeploy`); when the node is clean the lease is COMPLETED (or CANCELLED) and
@@ -35,23 +35,20 @@
 //! | module     | what it holds                                                              |
 //! |------------|----------------------------------------------------------------------------|
 //! | `api`      | provision_server, status, refresh, sim_set_failure                         |
-//! | `leases`   | the operations a lease's start or end, or a direct deploy, begins          |
 //! | `steps`    | the manager's step: the Ironic calls and the readings of the node          |
 //! | `outcomes` | settle, retry, complete, fail: the operation and its lease move on         |
-//! | `schedule` | new operations, their queued steps, the lock a step holds                  |
+//! | `schedule` | the lock a step holds while it awaits Ironic                               |
 //! | `access`   | argument checks, server selection, who may                                 |
 //! | `errors`   | responses, Ironic errors typed and described                               |
 
 mod access;
 mod api;
 mod errors;
-mod leases;
 mod outcomes;
 mod schedule;
 mod steps;
 
 pub use api::{provision_server, refresh, sim_set_failure, status};
-pub use leases::{begin_deploy, begin_direct_undeploy, begin_undeploy, direct_deploy_on};
 pub use steps::step;
 
 use crate::time::SECOND_NS;

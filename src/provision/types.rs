@@ -4,6 +4,8 @@
 use crate::catalog::provider::ProviderKeyInput;
 use candid::{CandidType, Deserialize};
 
+pub use crate::market::operations::{OperationKind, OperationStatus};
+
 /// Provision a server: a specific one (`server_id`, the Ironic node UUID), or any available
 /// one of `resource_class` among `provider`'s nodes.
 #[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
@@ -16,24 +18,6 @@ pub struct ProvisionRequest {
     pub config_drive: Option<String>,
     /// Whose nodes: required to auto-select, and to name a server that several providers have.
     pub provider: Option<ProviderKeyInput>,
-}
-
-#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OperationStatus {
-    /// Recorded; Ironic has not been asked yet.
-    Accepted,
-    InProgress,
-    Completed,
-    Failed,
-}
-
-/// What the operation does to the node.
-#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OperationKind {
-    /// Set the image and lessee, then deploy (target `active`).
-    Deploy,
-    /// Undeploy (target `deleted`, then Ironic cleans) and clear the lessee.
-    Undeploy,
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! A scripted [`Runtime`] for native tests.
 
-use super::{OutcallError, Runtime};
+use super::{LocalFuture, OutcallError, Runtime};
 use candid::Principal;
 use ic_cdk_management_canister::{HttpRequestArgs, HttpRequestResult};
 use std::cell::{Cell, RefCell};
@@ -86,7 +86,7 @@ impl Runtime for FakeRuntime {
         self.instructions.get()
     }
 
-    fn arm_manager_timer(&self, at_ns: Option<u64>) {
+    fn arm_timer(&self, at_ns: Option<u64>) {
         self.armed_timer.set(at_ns);
     }
 
@@ -95,8 +95,11 @@ impl Runtime for FakeRuntime {
     }
 
     /// At once: outcalls here answer from the scripted replies without waiting.
-    fn spawn(&self, task: crate::manager::Task) {
-        block_on(crate::manager::run_async(self, task));
+    fn spawn<F>(&self, work: F)
+    where
+        F: for<'a> FnOnce(&'a Self) -> LocalFuture<'a> + 'static,
+    {
+        block_on(work(self));
     }
 
     /// A fake price, deterministic and not the IC's: pricing version 1's formula for a
@@ -109,7 +112,7 @@ impl Runtime for FakeRuntime {
         } else {
             13
         };
-        let request_bytes = crate::costs::request_bytes(request);
+        let request_bytes = super::request_bytes(request);
         let response_bytes = request.max_response_bytes.unwrap_or(2_000_000);
         (3_000_000 + 60_000 * nodes) * nodes
             + 400 * nodes * request_bytes as u128

@@ -1,6 +1,6 @@
 //! [`Runtime`] on the Internet Computer.
 
-use super::{OutcallError, Runtime};
+use super::{EntryPoints, LocalFuture, OutcallError, Runtime};
 use crate::counters::{self, Counter};
 use candid::Principal;
 use ic_cdk::api;
@@ -13,9 +13,23 @@ use std::time::Duration;
 pub struct IcRuntime;
 
 thread_local! {
-    // Heap only: upgrades switch timers off and `post_upgrade` re-arms.
-    static MANAGER_TIMER: Cell<Option<TimerId>> = const { Cell::new(None) };
+    // Heap only: upgrades switch timers off and `post_upgrade` registers and re-arms.
+    static ENTRY_POINTS: Cell<Option<EntryPoints<IcRuntime>>> = const { Cell::new(None) };
+    static TIMER: Cell<Option<TimerId>> = const { Cell::new(None) };
     static WATCHDOG_TIMER: Cell<Option<TimerId>> = const { Cell::new(None) };
+}
+
+impl IcRuntime {
+    /// Sets what the timers run; called by `init` and `post_upgrade` before anything is armed.
+    pub fn register(entry_points: EntryPoints<IcRuntime>) {
+        ENTRY_POINTS.set(Some(entry_points));
+    }
+
+    fn entry_points() -> EntryPoints<IcRuntime> {
+        ENTRY_POINTS
+            .get()
+            .expect("init and post_upgrade register the timers' entry points")
+    }
 }
 
 impl Runtime for IcRuntime {
@@ -47,15 +61,16 @@ impl Runtime for IcRuntime {
         api::instruction_counter()
     }
 
-    fn arm_manager_timer(&self, at_ns: Option<u64>) {
-        if let Some(armed) = MANAGER_TIMER.take() {
+    fn arm_timer(&self, at_ns: Option<u64>) {
+        if let Some(armed) = TIMER.take() {
             ic_cdk_timers::clear_timer(armed);
         }
         if let Some(at_ns) = at_ns {
             let delay = Duration::from_nanos(at_ns.saturating_sub(api::time()));
-            let id =
-                ic_cdk_timers::set_timer(delay, async { crate::manager::on_timer(&IcRuntime) });
-            MANAGER_TIMER.set(Some(id));
+            let id = ic_cdk_timers::set_timer(delay, async {
+                (IcRuntime::entry_points().on_timer)(&IcRuntime)
+            });
+            TIMER.set(Some(id));
         }
     }
 
@@ -66,13 +81,16 @@ impl Runtime for IcRuntime {
         // ic-cdk-timers reschedules an interval timer when it dispatches a run, before the run
         // executes, so a run that traps cannot lose it (unlike the one-shot timer).
         let id = ic_cdk_timers::set_timer_interval(Duration::from_nanos(interval_ns), || async {
-            crate::manager::on_watchdog(&IcRuntime)
+            (IcRuntime::entry_points().on_watchdog)(&IcRuntime)
         });
         WATCHDOG_TIMER.set(Some(id));
     }
 
-    fn spawn(&self, task: crate::manager::Task) {
-        ic_cdk::futures::spawn(async move { crate::manager::run_async(&IcRuntime, task).await });
+    fn spawn<F>(&self, work: F)
+    where
+        F: for<'a> FnOnce(&'a Self) -> LocalFuture<'a> + 'static,
+    {
+        ic_cdk::futures::spawn(work(&IcRuntime));
     }
 
     /// What `HttpRequest::send` attaches: `ic0.cost_http_request_v2` of the request's shape.

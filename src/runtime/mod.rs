@@ -14,6 +14,29 @@ pub use ic::IcRuntime;
 
 use candid::Principal;
 use ic_cdk_management_canister::{HttpRequestArgs, HttpRequestResult};
+use std::future::Future;
+use std::pin::Pin;
+
+/// Work that [`Runtime::spawn`] runs in its own future, borrowing the runtime.
+pub type LocalFuture<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
+
+/// What the canister's timers run. The runtime knows nothing of it: the canister registers
+/// its entry points at install and upgrade ([`IcRuntime::register`]).
+pub struct EntryPoints<R> {
+    /// The one-shot timer's run.
+    pub on_timer: fn(&R),
+    /// The watchdog's run.
+    pub on_watchdog: fn(&R),
+}
+
+// By hand: derived ones would ask `R: Copy`, and fn pointers are `Copy` whatever `R` is.
+impl<R> Clone for EntryPoints<R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<R> Copy for EntryPoints<R> {}
 
 // Canisters are single-threaded: no caller needs the future to be `Send`.
 #[allow(async_fn_in_trait)]
@@ -39,17 +62,20 @@ pub trait Runtime {
     /// Instructions this message has executed so far, to bound the work done per message.
     fn instructions(&self) -> u64;
 
-    /// Arms the manager's one timer at `at_ns` (a time in the past fires at once), replacing
-    /// any armed before; `None` disarms it.
-    fn arm_manager_timer(&self, at_ns: Option<u64>);
+    /// Arms the canister's one timer at `at_ns` (a time in the past fires at once), replacing
+    /// any armed before; `None` disarms it. When it fires it runs the registered
+    /// [`EntryPoints::on_timer`].
+    fn arm_timer(&self, at_ns: Option<u64>);
 
-    /// Arms the manager's watchdog: `manager::on_timer` every `interval_ns`, whatever happened
+    /// Arms the watchdog: [`EntryPoints::on_watchdog`] every `interval_ns`, whatever happened
     /// to the one-shot timer (a trapping run loses it), replacing any watchdog armed before.
     fn arm_watchdog(&self, interval_ns: u64);
 
-    /// Runs an asynchronous task (one that awaits outcalls) in its own future, so a timer run
-    /// does not wait for it; see `manager::run_async`.
-    fn spawn(&self, task: crate::manager::Task);
+    /// Runs `work` in its own future, so the message that spawns it does not wait for it (a
+    /// timer run starting tasks that await outcalls).
+    fn spawn<F>(&self, work: F)
+    where
+        F: for<'a> FnOnce(&'a Self) -> LocalFuture<'a> + 'static;
 
     /// The cycles [`Runtime::http_request`] attaches to `request`: its price with the response
     /// at `max_response_bytes` (the surplus comes back as a refund once it is answered).
@@ -69,4 +95,20 @@ pub struct OutcallError {
     /// 4 CANISTER_REJECT, 5 CANISTER_ERROR, 6 SYS_UNKNOWN.
     pub code: u32,
     pub message: String,
+}
+
+/// The bytes `cost_http_request_v2` prices as the request: URL, header names and values, body,
+/// transform method and context.
+pub fn request_bytes(request: &HttpRequestArgs) -> u64 {
+    let headers: usize = request
+        .headers
+        .iter()
+        .map(|h| h.name.len() + h.value.len())
+        .sum();
+    let transform = request
+        .transform
+        .as_ref()
+        .map_or(0, |t| t.function.0.method.len() + t.context.len());
+    let bytes = request.url.len() + headers + request.body.as_ref().map_or(0, Vec::len) + transform;
+    bytes as u64
 }

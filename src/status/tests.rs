@@ -5,12 +5,12 @@ use crate::runtime::FakeRuntime;
 fn reports_queue_balance_and_burn() {
     let rt = FakeRuntime::new();
     rt.liquid_cycles.set(1_000);
-    manager::start(&rt, &config::get());
+    queue::start(&rt, &config::get());
     let t0 = rt.time();
-    manager::run_due(&rt, || true);
+    crate::tasks::run_due(&rt, || true);
     rt.time.set(t0 + config::get().sample_interval_ns());
     rt.liquid_cycles.set(900);
-    manager::run_due(&rt, || true);
+    crate::tasks::run_due(&rt, || true);
 
     let status = status(&rt);
     assert_eq!(status.version, env!("CARGO_PKG_VERSION"));
@@ -33,10 +33,10 @@ fn reports_queue_balance_and_burn() {
 #[test]
 fn reports_overdue_tasks() {
     let rt = FakeRuntime::new();
-    manager::start(&rt, &config::get());
+    queue::start(&rt, &config::get());
     // The first sample is due at once and has not run.
     assert_eq!(status(&rt).tasks_overdue, 1);
-    manager::run_due(&rt, || true);
+    crate::tasks::run_due(&rt, || true);
     assert_eq!(status(&rt).tasks_overdue, 0);
     rt.time.set(rt.time() + config::get().sample_interval_ns());
     assert_eq!(status(&rt).tasks_overdue, 1);

@@ -3,8 +3,7 @@
 use super::{owned_item, record};
 use crate::market::types::*;
 use crate::market::MarketError;
-use crate::market::{check_text, delegation, execution, index, lease, offers, store};
-use crate::provision;
+use crate::market::{check_text, delegation, execution, index, lease, offers, operations, store};
 use crate::runtime::Runtime;
 
 use ItemStatus::*;
@@ -62,11 +61,11 @@ pub fn set_status(rt: &impl Runtime, arg: InventorySetStatusArg) -> Result<Item,
     } else {
         &arg.reason
     };
-    if from == Maintenance && to == Available && provision::service::direct_deploy_on(item.id) {
+    if from == Maintenance && to == Available && operations::direct_deploy_on(item.id) {
         // The node still carries what its provider deployed outside the market: clean first.
         let why = "back to the market: undeploying what its provider deployed";
         move_item(now, &actor, By::Market, &mut item, Rebuilding, why)?;
-        provision::service::begin_direct_undeploy(rt, &item);
+        operations::begin_direct_undeploy(rt, &item);
         return Ok(item);
     }
     move_item(now, &actor, By::Provider, &mut item, to, why)?;
@@ -77,9 +76,6 @@ pub fn set_status(rt: &impl Runtime, arg: InventorySetStatusArg) -> Result<Item,
         offers::withdraw_item_offers(now, &actor, item.id, "item archived");
     }
     if to == Available {
-        if from == Maintenance {
-            crate::ironic::sim::repaired(item.id);
-        }
         lease::wake_waiting(rt, item.id);
     }
     Ok(item)

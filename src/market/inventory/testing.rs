@@ -142,7 +142,7 @@ pub fn state() -> State {
         executions,
         index,
         audit: audit::len(),
-        tasks: crate::manager::queue_len(),
+        tasks: crate::queue::queue_len(),
         meta: store::meta(),
     }
 }

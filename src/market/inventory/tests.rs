@@ -718,11 +718,11 @@ fn the_manager_runs_finish_rebuild() {
     let t = rt.time();
     move_item(t, &Actor::Canister, By::Market, &mut item, Reserving, "r").unwrap();
     move_item(t, &Actor::Canister, By::Market, &mut item, Rebuilding, "r").unwrap();
-    crate::manager::schedule(
+    crate::queue::schedule(
         &rt,
         rt.time(),
-        crate::manager::Task::FinishRebuild { item_id: item.id },
+        crate::queue::Task::FinishRebuild { item_id: item.id },
     );
-    crate::manager::run_due(&rt, || true);
+    crate::tasks::run_due(&rt, || true);
     assert_eq!(store::item(item.id).unwrap().status, Available);
 }

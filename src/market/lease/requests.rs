@@ -3,13 +3,13 @@
 use super::timeline::{release, REVOKED};
 use super::views::as_seen;
 use super::{check_key, not_yours, record_same_phase, wrong_phase};
-use crate::manager::{self, Task};
 use crate::market::inventory;
 use crate::market::offerset::{self, Terms};
 use crate::market::store::{self, Booking};
 use crate::market::types::*;
 use crate::market::MarketError;
 use crate::market::{billed_hours, check_text, execution, offers, sku};
+use crate::queue::{self, Task};
 use crate::runtime::Runtime;
 use crate::time::{utc, SECOND_NS};
 use candid::Principal;
@@ -132,8 +132,8 @@ fn claim(now: u64, actor: &Actor, execution: &Execution) -> Result<(), MarketErr
 /// Queues the lease's start (at `start_ns`, or at once) and its end.
 fn schedule_lease(rt: &impl Runtime, execution: &Execution, start_ns: u64) {
     let execution_id = execution.id;
-    manager::schedule(rt, start_ns, Task::StartLease { execution_id });
-    manager::schedule(rt, execution.end_ns, Task::EndLease { execution_id });
+    queue::schedule(rt, start_ns, Task::StartLease { execution_id });
+    queue::schedule(rt, execution.end_ns, Task::EndLease { execution_id });
 }
 
 /// Cancels an accepted lease, by its consumer or a controller: one not started yet is
@@ -220,7 +220,7 @@ pub fn extend(rt: &impl Runtime, arg: ExtendArg) -> Result<Execution, MarketErro
         &format!("extended to {}", utc(new_end)),
     );
     let execution_id = execution.id;
-    manager::schedule(rt, new_end, Task::EndLease { execution_id });
+    queue::schedule(rt, new_end, Task::EndLease { execution_id });
     Ok(as_seen(rt, execution))
 }
 

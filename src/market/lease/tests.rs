@@ -5,7 +5,7 @@ use super::timeline::{GRANTED, UNDEPLOYED};
 use super::*;
 use crate::catalog::provider::ProviderKeyInput;
 use crate::catalog::signing;
-use crate::manager;
+use crate::queue;
 use crate::runtime::FakeRuntime;
 use crate::time::{utc, SECOND_NS};
 use candid::Principal;
@@ -1132,9 +1132,9 @@ mod ironic {
     use super::super::super::offerset::testing::{self as fixtures};
     use super::*;
     use crate::ironic::client::{Ironic, Node};
-    use crate::ironic::sim::SimIronic;
-    use crate::provision::operations;
+    use crate::market::operations;
     use crate::provision::service as provisioning;
+    use crate::provision::sim::SimIronic;
     use crate::provision::{OperationKind, OperationStatus, SimFailureArg};
     use crate::runtime::block_on;
 
@@ -1260,8 +1260,8 @@ mod ironic {
         assert_eq!(audit::len(), audit_before);
         assert_eq!(operation(node.id), operation_before);
         // Only the offer's expiry is left.
-        assert_eq!(manager::queue_len(), 1);
-        assert_eq!(manager::next_due(), Some(t0 + 24 * HOUR));
+        assert_eq!(queue::queue_len(), 1);
+        assert_eq!(queue::next_due(), Some(t0 + 24 * HOUR));
     }
 
     #[test]

@@ -1,12 +1,12 @@
 //! A lease's timeline, run by the manager's tasks: the start, the end, and the stuck checks.
 
-use crate::manager::{self, Task};
 use crate::market::execution;
 use crate::market::inventory::{self, By};
+use crate::market::operations;
 use crate::market::store;
 use crate::market::types::*;
 use crate::market::MarketError;
-use crate::provision::service as provisioning;
+use crate::queue::{self, Task};
 use crate::runtime::Runtime;
 use crate::time::{utc, SECOND_NS};
 
@@ -54,7 +54,7 @@ fn try_start(rt: &impl Runtime, execution_id: u64) -> Result<(), MarketError> {
             let why = format!("the item did not become ready by {}", utc(deadline));
             return execution::transition(now, &actor, &mut execution, Cancelled, &why);
         }
-        manager::schedule(rt, now + START_RETRY_NS, Task::StartLease { execution_id });
+        queue::schedule(rt, now + START_RETRY_NS, Task::StartLease { execution_id });
         return Ok(());
     };
     let why = format!("lease {execution_id} started");
@@ -69,10 +69,10 @@ fn try_start(rt: &impl Runtime, execution_id: u64) -> Result<(), MarketError> {
     )?;
     execution::transition(now, &actor, &mut execution, Preparing, "lease started")?;
     let stuck_at = now.saturating_add(policies.stuck_timeout_seconds.saturating_mul(SECOND_NS));
-    manager::schedule(rt, stuck_at, Task::CheckStuck { execution_id });
+    queue::schedule(rt, stuck_at, Task::CheckStuck { execution_id });
     if is_provisioned(&execution) {
         // AVAILABLE (or FAILED) comes from the deploy's steps: `provisioned`.
-        provisioning::begin_deploy(rt, &execution);
+        operations::begin_deploy(rt, &execution);
         return Ok(());
     }
     inventory::move_item(
@@ -97,7 +97,7 @@ pub fn wake_waiting(rt: &impl Runtime, item_id: u64) {
         .is_some_and(|e| matches!(e.phase, Accepted | Waiting) && e.start_ns <= now);
     if due {
         let execution_id = booking.execution_id;
-        manager::schedule(rt, now, Task::StartLease { execution_id });
+        queue::schedule(rt, now, Task::StartLease { execution_id });
     }
 }
 
@@ -159,8 +159,8 @@ pub(super) fn release(
         let timeout = store::policies().stuck_timeout_seconds;
         let stuck_at = now.saturating_add(timeout.saturating_mul(SECOND_NS));
         let execution_id = execution.id;
-        manager::schedule(rt, stuck_at, Task::CheckStuck { execution_id });
-        provisioning::begin_undeploy(rt, execution, Some(to), why_final);
+        queue::schedule(rt, stuck_at, Task::CheckStuck { execution_id });
+        operations::begin_undeploy(rt, execution, Some(to), why_final);
         return Ok(());
     }
     execution::transition(now, actor, execution, to, why_final)?;
@@ -199,7 +199,7 @@ fn rebuild(rt: &impl Runtime, item_id: u64) {
     let done_at = rt
         .time()
         .saturating_add(store::policies().rebuild_seconds.saturating_mul(SECOND_NS));
-    manager::schedule(rt, done_at, Task::FinishRebuild { item_id });
+    queue::schedule(rt, done_at, Task::FinishRebuild { item_id });
 }
 
 /// The manager's task some time after a lease entered PREPARING: one still PREPARING after the
@@ -222,7 +222,7 @@ fn try_check_stuck(rt: &impl Runtime, execution_id: u64) -> Result<(), MarketErr
         .saturating_add(timeout.saturating_mul(SECOND_NS));
     if now < due {
         // The policy's timeout grew since this was queued.
-        manager::schedule(rt, due, Task::CheckStuck { execution_id });
+        queue::schedule(rt, due, Task::CheckStuck { execution_id });
         return Ok(());
     }
     let actor = Actor::Canister;
@@ -233,7 +233,7 @@ fn try_check_stuck(rt: &impl Runtime, execution_id: u64) -> Result<(), MarketErr
             if is_provisioned(&execution) {
                 // Whatever the deploy left on the node is undeployed; `released` gives the
                 // item back once it is clean.
-                provisioning::begin_undeploy(rt, &execution, None, "");
+                operations::begin_undeploy(rt, &execution, None, "");
             } else {
                 rebuild(rt, execution.item_id);
             }

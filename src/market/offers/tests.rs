@@ -59,12 +59,12 @@ fn create_stores_indexes_records_and_schedules_the_expiry() {
         ("", "open", "created")
     );
     assert_eq!(entry.provider_pem, pem(&SECRET));
-    assert_eq!(crate::manager::next_due(), Some(now + HOUR));
+    assert_eq!(crate::queue::next_due(), Some(now + HOUR));
     assert_eq!(rt.armed_timer.get(), Some(now + HOUR));
 
     // The manager expires it at its end.
     rt.time.set(now + HOUR);
-    crate::manager::run_due(&rt, || true);
+    crate::tasks::run_due(&rt, || true);
     assert_eq!(get(offer.id).unwrap().status, OfferStatus::Expired);
     assert_eq!(index::len(), 0);
 }
@@ -206,7 +206,7 @@ fn a_batch_creates_every_offer_in_input_order_as_create_would() {
     let b = register_item(&rt, &SECRET, "b", "4D.large");
     let existing = create(&rt, create_arg(a.id, now, now + HOUR)).unwrap();
     let audit_before = audit::len();
-    let tasks_before = crate::manager::queue_len();
+    let tasks_before = crate::queue::queue_len();
     let offers = vec![
         // Touching the existing offer and each other: no overlap.
         input(a.id, now + HOUR, now + 2 * HOUR, 300),
@@ -254,14 +254,14 @@ fn a_batch_creates_every_offer_in_input_order_as_create_would() {
     assert_eq!(index::len(), 4);
     // One audit entry and one expiry task per offer.
     assert_eq!(audit::len(), audit_before + 3);
-    assert_eq!(crate::manager::queue_len(), tasks_before + 3);
+    assert_eq!(crate::queue::queue_len(), tasks_before + 3);
     let entry = last_audit();
     assert_eq!(entry.entity, Entity::Offer(created[2].id));
     assert_eq!((entry.from.as_str(), entry.to.as_str()), ("", "open"));
 
     // Each expires at its own end.
     rt.time.set(now + 3 * HOUR);
-    crate::manager::run_due(&rt, || true);
+    crate::tasks::run_due(&rt, || true);
     let status = |id| get(id).unwrap().status;
     assert_eq!(status(created[0].id), OfferStatus::Expired);
     assert_eq!(status(created[1].id), OfferStatus::Expired);

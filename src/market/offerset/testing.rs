@@ -106,7 +106,7 @@ pub fn ask(duration_seconds: u64) -> ResourceRequest {
 /// Advances the clock to `at` and runs the manager's due tasks.
 pub fn run_at(rt: &FakeRuntime, at: u64) {
     rt.time.set(at);
-    manager::run_due(rt, || true);
+    crate::tasks::run_due(rt, || true);
 }
 
 /// Everything a refused call must leave as it was.
@@ -132,7 +132,7 @@ pub fn snapshot() -> String {
             offersets,
             bookings,
             usage,
-            manager::queue_len(),
+            queue::queue_len(),
             index::len()
         )
     )

@@ -6,13 +6,13 @@ use super::access::{
 };
 use super::errors::{describe, not_authorized, response, typed};
 use super::outcomes::{asked, fail, retry, settle};
-use super::schedule::{lock, new_operation, plan, resume};
+use super::schedule::{lock, resume};
 use super::steps::{observe, request_deploy};
 use super::REFRESH_INTERVAL_NS;
 use crate::catalog::provider::ProviderKey;
 use crate::ironic::client::Ironic;
+use crate::market::operations::{self, new_operation, plan, Operation};
 use crate::market::store;
-use crate::provision::operations;
 use crate::provision::settings;
 use crate::provision::state;
 use crate::provision::types::*;
@@ -129,7 +129,7 @@ pub async fn provision_server(
 
 /// The operation's last known state, without an outcall.
 pub fn status(rt: &impl Runtime, operation_id: &str) -> Result<ProvisionStatus, ProvisionError> {
-    find_operation(rt, operation_id).map(|(_, operation)| operations::view(&operation))
+    find_operation(rt, operation_id).map(|(_, operation)| view(&operation))
 }
 
 /// Reads the node from Ironic now and updates the operation. An operation under way moves on
@@ -144,7 +144,7 @@ pub async fn refresh(
     if !rt.is_controller(&rt.caller()) {
         let last = REFRESHED_AT.with_borrow(|at| at.get(&item.id).copied());
         if last.is_some_and(|last| asked_at < last.saturating_add(REFRESH_INTERVAL_NS)) {
-            return Ok(operations::view(&operation));
+            return Ok(view(&operation));
         }
     }
     REFRESHED_AT.with_borrow_mut(|at| at.insert(item.id, asked_at));
@@ -166,7 +166,7 @@ pub async fn refresh(
         settle(rt, &mut current, &node);
         if !current.is_active() {
             // Stored by `complete` or `fail`, before the lease moved on.
-            return Ok(operations::view(&current));
+            return Ok(view(&current));
         }
         let arrived = state::status(current.kind, &node.provision_state, false).0 == Completed;
         if current.kind == Undeploy && arrived {
@@ -175,7 +175,7 @@ pub async fn refresh(
         }
     }
     operations::put(&current);
-    Ok(operations::view(&current))
+    Ok(view(&current))
 }
 
 /// `ironic_sim_set_failure`: the provider's delegates or controllers.
@@ -188,8 +188,38 @@ pub fn sim_set_failure(rt: &impl Runtime, arg: SimFailureArg) -> Result<(), Prov
             "only the provider's delegates and controllers set simulated failures",
         ));
     }
-    crate::ironic::sim::set_failure(&provider, &arg.server_id, arg.fail_deploy, arg.fail_clean)
+    crate::provision::sim::set_failure(&provider, &arg.server_id, arg.fail_deploy, arg.fail_clean)
         .map_err(|_| ProvisionError::ServerNotFound {
             server_id: arg.server_id,
         })
+}
+
+/// The operation as callers see it; the progress comes from the provision state last read.
+pub(super) fn view(operation: &Operation) -> ProvisionStatus {
+    let progress_percent = match operation.status {
+        OperationStatus::Completed => Some(100),
+        OperationStatus::Failed => None,
+        OperationStatus::Accepted | OperationStatus::InProgress => {
+            crate::provision::state::status(
+                operation.kind,
+                &operation.provision_state,
+                operation.seen_wait_callback,
+            )
+            .1
+        }
+    };
+    ProvisionStatus {
+        operation_id: operation.server_id.clone(),
+        server_id: operation.server_id.clone(),
+        item_id: operation.item_id,
+        kind: operation.kind,
+        status: operation.status,
+        provision_state: operation.provision_state.clone(),
+        progress_percent,
+        message: operation.message.clone(),
+        started_at_ns: operation.started_at_ns,
+        completed_at_ns: operation.completed_at_ns,
+        checked_at_ns: operation.checked_at_ns,
+        execution_id: operation.execution_id,
+    }
 }

@@ -1,7 +1,7 @@
 //! Responses and errors: an operation as a response, Ironic errors typed and described.
 
 use crate::ironic::client::ClientError;
-use crate::provision::operations::Operation;
+use crate::market::operations::Operation;
 use crate::provision::settings::Settings;
 use crate::provision::types::*;
 use crate::provision::ProvisionError;

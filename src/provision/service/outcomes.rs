@@ -1,16 +1,14 @@
 //! What a reading or an answer of Ironic does to an operation and its lease: settle, retry, end.
 
 use super::errors::describe;
-use super::leases::begin_cleanup;
-use super::schedule::plan;
 use super::{DELETABLE, POLL_NS};
 use crate::ironic::client::{ClientError, Node};
-use crate::manager;
+use crate::market::operations::{self, begin_cleanup, plan, Operation};
 use crate::market::{lease, store};
-use crate::provision::operations::{self, Operation};
 use crate::provision::settings::{self, Settings};
 use crate::provision::state;
 use crate::provision::types::*;
+use crate::queue;
 use crate::runtime::Runtime;
 use crate::time::SECOND_NS;
 
@@ -102,7 +100,7 @@ pub(super) fn retry(
         let why = format!("{why} Last error: {}", describe(settings, e));
         return fail(rt, operation, why, true);
     }
-    let wait = manager::backoff_ns(operation.attempts);
+    let wait = queue::backoff_ns(operation.attempts);
     operation.attempts = operation.attempts.saturating_add(1);
     operation.message = format!(
         "{} Retrying in {} s (attempt {}).",

@@ -2,12 +2,12 @@
 
 use super::errors::describe;
 use super::outcomes::{asked, complete, fail, retry, settle, timed_out};
-use super::schedule::{lock, plan, resume};
+use super::schedule::{lock, resume};
 use super::{DELETABLE, POLL_NS};
 use crate::catalog::provider::ProviderKey;
 use crate::ironic::client::{ClientError, Ironic, Node, Target};
+use crate::market::operations::{self, plan, Operation};
 use crate::market::store;
-use crate::provision::operations::{self, Operation};
 use crate::provision::settings;
 use crate::provision::state;
 use crate::provision::types::*;

@@ -5,17 +5,18 @@ use crate::catalog::provider::ProviderKeyInput;
 use crate::catalog::signing;
 use crate::ironic::client::{ClientError, Ironic, Node, Target};
 use crate::ironic::nodes;
-use crate::ironic::sim::SimIronic;
-use crate::manager;
 use crate::market::inventory::testing::{
     act_for, booked_execution, delegate, key_input, register_item, OTHER_SECRET, SECRET,
 };
+use crate::market::operations;
+use crate::market::operations::begin_deploy;
 use crate::market::{lease as market_lease, CancelArg};
 use crate::market::{store, Execution, Item, ItemStatus, Phase};
-use crate::provision::operations;
 use crate::provision::settings;
+use crate::provision::sim::SimIronic;
 use crate::provision::types::*;
 use crate::provision::ProvisionError;
+use crate::queue;
 use crate::runtime::{block_on, FakeRuntime, OutcallError, Runtime};
 use candid::Nat;
 use candid::Principal;
@@ -130,7 +131,7 @@ fn sim_node(rt: &FakeRuntime, secret: &[u8; 32], uuid: &str) -> Node {
 
 fn run_at(rt: &FakeRuntime, at: u64) {
     rt.time.set(at);
-    manager::run_due(rt, || true);
+    crate::tasks::run_due(rt, || true);
 }
 
 fn configure_http(rt: &FakeRuntime) {
@@ -566,7 +567,7 @@ fn transient_errors_are_retried_with_backoff_until_the_deploy_completes() {
     let before = requests(&rt);
     run_at(&rt, t0 + HOUR);
     assert_eq!(requests(&rt), before);
-    assert_eq!(manager::queue_len(), 0);
+    assert_eq!(queue::queue_len(), 0);
 }
 
 #[test]
@@ -930,4 +931,37 @@ fn a_deploy_failing_after_its_patch_clears_the_lessee_it_set() {
     );
     // Back on the market, not in Maintenance with the failed lease's lessee on the node.
     assert_eq!(store::item(n1.id).unwrap().status, ItemStatus::Available);
+}
+
+#[test]
+fn the_view_derives_progress_from_the_state_and_the_status() {
+    use super::api::view;
+    use crate::market::operations::testing::deploy;
+    let mut operation = deploy();
+    let shown = view(&operation);
+    assert_eq!(shown.operation_id, "node-1");
+    assert_eq!(shown.server_id, "node-1");
+    assert_eq!(
+        (shown.status, shown.progress_percent),
+        (OperationStatus::Accepted, Some(0))
+    );
+    assert_eq!(shown.execution_id, Some(3));
+    operation.status = OperationStatus::InProgress;
+    operation.provision_state = "wait call-back".into();
+    assert_eq!(view(&operation).progress_percent, Some(50));
+    operation.provision_state = "deploying".into();
+    operation.seen_wait_callback = true;
+    assert_eq!(view(&operation).progress_percent, Some(75));
+    operation.status = OperationStatus::Completed;
+    operation.provision_state = "active".into();
+    operation.completed_at_ns = Some(99);
+    let done = view(&operation);
+    assert_eq!(
+        (done.progress_percent, done.completed_at_ns),
+        (Some(100), Some(99))
+    );
+    // Failed for a reason of the canister's (a timeout) while the node was deploying.
+    operation.status = OperationStatus::Failed;
+    operation.provision_state = "deploying".into();
+    assert_eq!(view(&operation).progress_percent, None);
 }

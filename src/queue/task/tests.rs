@@ -1,24 +1,9 @@
 use super::*;
-use crate::runtime::FakeRuntime;
 
 #[test]
 fn storable_round_trips() {
     let task = Task::SampleCycles;
     assert_eq!(Task::from_bytes(task.to_bytes()), task);
-}
-
-#[test]
-fn sample_cycles_records_and_reschedules_itself() {
-    let rt = FakeRuntime::new();
-    rt.liquid_cycles.set(5_000);
-    let now = rt.time();
-    let follow_ups = Task::SampleCycles.run(&rt, now);
-    assert_eq!(cycles::len(), 1);
-    let interval = config::get().sample_interval_ns();
-    assert_eq!(follow_ups, Ok(vec![(now + interval, Task::SampleCycles)]));
-    // Running again at the same time changes nothing.
-    Task::SampleCycles.run(&rt, now).unwrap();
-    assert_eq!(cycles::len(), 1);
 }
 
 #[test]

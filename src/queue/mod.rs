@@ -1,4 +1,4 @@
-//! The manager: one queue of tasks in stable memory, ordered by due time, driven by one timer
+//! The task queue: one queue of tasks in stable memory, ordered by due time, driven by one timer
 //! armed for the earliest task.
 //!
 //! - **Batches.** Each timer run pops the due tasks earliest first and runs them while the
@@ -13,19 +13,15 @@
 //!   (which ic-cdk-timers reschedules before it runs, so a trap cannot lose it) runs the queue
 //!   every [`WATCHDOG_INTERVAL_NS`] as well.
 
-pub(crate) mod queue;
+pub(crate) mod store;
 mod task;
 
-pub use queue::{len as queue_len, next_due};
+pub use store::{len as queue_len, next_due};
 pub use task::{backoff_ns, Outcome, Task};
 
 use crate::config::Config;
 use crate::counters::{self, Counter};
 use crate::runtime::Runtime;
-
-/// Instructions one timer run may use before it yields to the next run: a quarter of the
-/// 40 B update limit leaves room for the task that is running when the check passes.
-const TIMER_INSTRUCTION_BUDGET: u64 = 10_000_000_000;
 
 /// Asynchronous tasks one run may start. Each runs after the batch, in the same message, up to
 /// its first await (all of it against the simulated Ironic), where the budget check above cannot
@@ -43,16 +39,12 @@ pub const WATCHDOG_INTERVAL_NS: u64 = 5 * crate::time::MINUTE_NS;
 /// Most overdue tasks `status` counts: the count walks their keys.
 const OVERDUE_COUNT_CAP: u64 = 10_000;
 
-/// Runs the tasks due at the runtime's time in one batch, earliest first, scheduling their
-/// follow-ups and retries, while `keep_going` allows (checked before each task, so a batch can
-/// end between any two tasks and the rest waits for the next run). Returns when the earliest
-/// remaining task is due, for the timer.
-pub fn run_due(rt: &impl Runtime, keep_going: impl FnMut() -> bool) -> Option<u64> {
-    run_due_with(rt, keep_going, |task, now| task.run(rt, now))
-}
-
-/// [`run_due`] with the tasks run by `run`, so tests can script outcomes.
-fn run_due_with(
+/// Runs the tasks due at the runtime's time in one batch, earliest first, each by `run` (the
+/// dispatcher, `tasks::run`, or a test's script), scheduling their follow-ups and retries,
+/// while `keep_going` allows (checked before each task, so a batch can end between any two
+/// tasks and the rest waits for the next run). Returns when the earliest remaining task is
+/// due, for the timer.
+pub fn run_due(
     rt: &impl Runtime,
     mut keep_going: impl FnMut() -> bool,
     mut run: impl FnMut(&Task, u64) -> Outcome,
@@ -60,7 +52,7 @@ fn run_due_with(
     let now = rt.time();
     let (mut ran, mut retried, mut started) = (0, 0, 0);
     while started < MAX_STARTED_PER_RUN && keep_going() {
-        let Some(entry) = queue::pop_due(now) else {
+        let Some(entry) = store::pop_due(now) else {
             break;
         };
         ran += 1;
@@ -68,13 +60,13 @@ fn run_due_with(
         match run(&entry.task, now) {
             Ok(follow_ups) => {
                 for (due, follow_up) in follow_ups {
-                    queue::schedule(due, follow_up);
+                    store::schedule(due, follow_up);
                 }
             }
             Err(retry) => {
                 retried += 1;
                 let (due, entry) = entry.retried(now, retry);
-                queue::insert(due, entry);
+                store::insert(due, entry);
             }
         }
     }
@@ -87,48 +79,20 @@ fn run_due_with(
 /// Queues `task` at `due_ns` and makes sure the timer fires by then. Market code calls this
 /// for every follow-up it needs (an offerset's expiry, a lease's start and end).
 pub fn schedule(rt: &impl Runtime, due_ns: u64, task: Task) {
-    queue::schedule(due_ns, task);
+    store::schedule(due_ns, task);
     if next_due().is_some_and(|next| next >= due_ns) {
-        rt.arm_manager_timer(Some(due_ns));
-    }
-}
-
-/// The timer's (and the watchdog's) entry point: runs what is due within the budget, then
-/// re-arms the timer.
-pub fn on_timer(rt: &impl Runtime) {
-    counters::bump(Counter::TimerRuns);
-    let next = run_due(rt, || rt.instructions() < TIMER_INSTRUCTION_BUDGET);
-    rt.arm_manager_timer(next);
-}
-
-/// Runs an asynchronous task (see `Task::ProvisionStep`); the others never come here. It
-/// must leave a follow-up queued before its first await if its work is not done: a trap after
-/// an await loses the future but not the queue.
-pub async fn run_async(rt: &impl Runtime, task: Task) {
-    if let Task::ProvisionStep { item_id } = task {
-        crate::provision::service::step(rt, item_id).await;
-    }
-}
-
-/// The watchdog's entry point: runs the queue like the timer when a task is overdue (the timer
-/// was lost), and otherwise only re-arms the timer, so its runs cost little and are not counted.
-pub fn on_watchdog(rt: &impl Runtime) {
-    let next = next_due();
-    if next.is_some_and(|due| due <= rt.time()) {
-        on_timer(rt);
-    } else {
-        rt.arm_manager_timer(next);
+        rt.arm_timer(Some(due_ns));
     }
 }
 
 /// Queued tasks due at or before `now` that have not run yet (at most 10 000 are counted).
 pub fn overdue(now: u64) -> u64 {
-    queue::count_due(now, OVERDUE_COUNT_CAP)
+    store::count_due(now, OVERDUE_COUNT_CAP)
 }
 
 /// Queued tasks that have failed `MAX_ATTEMPTS` times or more; they are still retried.
 pub fn failing() -> u64 {
-    queue::failing()
+    store::failing()
 }
 
 /// Called at install and after every upgrade: leaves exactly one `SampleCycles` queued, due no
@@ -138,15 +102,15 @@ pub fn failing() -> u64 {
 pub fn start(rt: &impl Runtime, config: &Config) {
     let now = rt.time();
     let latest = now.saturating_add(config.sample_interval_ns());
-    let queued = queue::due_times(&Task::SampleCycles);
+    let queued = store::due_times(&Task::SampleCycles);
     if !matches!(queued[..], [due] if due <= latest) {
-        let due = queue::remove_all(&Task::SampleCycles)
+        let due = store::remove_all(&Task::SampleCycles)
             .into_iter()
             .min()
             .map_or(now, |due| due.min(latest));
-        queue::schedule(due, Task::SampleCycles);
+        store::schedule(due, Task::SampleCycles);
     }
-    rt.arm_manager_timer(next_due());
+    rt.arm_timer(next_due());
     rt.arm_watchdog(WATCHDOG_INTERVAL_NS);
 }
 

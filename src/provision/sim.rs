@@ -26,12 +26,12 @@
 //! - [`advance`] is idempotent: a step is taken only when it is due (`next_step_at_ns`), so a
 //!   task run twice, or a stray task, moves nothing; an item that is gone loses its record.
 
-use super::client::{ClientError, Ironic, Node, Target};
 use crate::catalog::provider::ProviderKey;
-use crate::manager::{self, Task};
+use crate::ironic::client::{ClientError, Ironic, Node, Target};
 use crate::market::store::{self, IRONIC_NODE};
-use crate::market::Item;
+use crate::market::{InventorySetStatusArg, Item, ItemStatus, MarketError};
 use crate::memory::{self, Memory};
+use crate::queue::{self, Task};
 use crate::runtime::Runtime;
 use candid::{CandidType, Deserialize};
 use ic_stable_structures::StableBTreeMap;
@@ -186,7 +186,7 @@ impl<R: Runtime> SimIronic<'_, R> {
         node.next_step_at_ns = Some(due);
         node.updated_at_ns = now;
         put(item_id, node);
-        manager::schedule(self.rt, due, Task::SimAdvance { item_id });
+        queue::schedule(self.rt, due, Task::SimAdvance { item_id });
     }
 }
 
@@ -306,9 +306,20 @@ pub fn set_failure(
     Ok(())
 }
 
-/// A person repaired a node that failed to clean (`manage` then `provide` on a real Ironic):
-/// the item's provider moved it from maintenance back to available, so its simulated node is
-/// `available` again, failure settings kept.
+/// `inventory_set_status`: the market moves the item; one its provider brings back from
+/// maintenance to available has had its node repaired (`manage` then `provide` on a real
+/// Ironic), so its simulated node follows ([`repaired`]).
+pub fn set_item_status(rt: &impl Runtime, arg: InventorySetStatusArg) -> Result<Item, MarketError> {
+    let before = store::item(arg.item_id).map(|item| item.status);
+    let item = crate::market::inventory::set_status(rt, arg)?;
+    if before == Some(ItemStatus::Maintenance) && item.status == ItemStatus::Available {
+        repaired(item.id);
+    }
+    Ok(item)
+}
+
+/// A person repaired a node that failed to clean: its simulated node is `available` again,
+/// failure settings kept.
 pub fn repaired(item_id: u64) {
     NODES.with_borrow_mut(|nodes| {
         if let Some(node) = nodes.get(&item_id) {
@@ -393,7 +404,7 @@ pub fn advance(rt: &impl Runtime, item_id: u64) {
         let due = now.saturating_add(STEP_NS);
         node.next_step_at_ns = Some(due);
         put(item_id, node);
-        manager::schedule(rt, due, Task::SimAdvance { item_id });
+        queue::schedule(rt, due, Task::SimAdvance { item_id });
     }
 }
 

@@ -62,7 +62,7 @@ fn states(state: &str, target: Option<&str>) -> (String, Option<String>) {
 /// Moves time one step on and runs what the manager has due.
 fn tick(rt: &FakeRuntime) {
     rt.time.set(rt.time() + STEP_NS);
-    manager::run_due(rt, || true);
+    crate::tasks::run_due(rt, || true);
 }
 
 fn deploy(rt: &FakeRuntime) -> Result<(), ClientError> {
@@ -125,7 +125,7 @@ fn a_full_deploy_and_undeploy_walk_on_the_timer() {
     assert_eq!(rt.armed_timer.get(), Some(t0 + STEP_NS));
 
     // Nothing moves before the step is due.
-    manager::run_due(&rt, || true);
+    crate::tasks::run_due(&rt, || true);
     assert_eq!(state(&rt), states("deploying", Some("active")));
 
     let mut walk = vec![];
@@ -146,7 +146,7 @@ fn a_full_deploy_and_undeploy_walk_on_the_timer() {
     assert_eq!(deployed.lessee.as_deref(), Some("project-1"));
     assert_eq!(deployed.last_error, None);
     // Arrived: nothing more is queued.
-    assert_eq!(manager::run_due(&rt, || true), None);
+    assert_eq!(crate::tasks::run_due(&rt, || true), None);
     tick(&rt);
     assert_eq!(state(&rt), states("active", None));
 
@@ -172,7 +172,7 @@ fn a_full_deploy_and_undeploy_walk_on_the_timer() {
     assert_eq!(cleaned.lessee.as_deref(), Some("project-1"));
     block_on(sim(&rt).clear_instance(UUID)).unwrap();
     assert_eq!(node(&rt, UUID).lessee, None);
-    assert_eq!(manager::run_due(&rt, || true), None);
+    assert_eq!(crate::tasks::run_due(&rt, || true), None);
     assert_eq!(get(1).updated_at_ns, rt.time());
 
     // Available again: deployable again.
@@ -271,7 +271,7 @@ fn a_failing_clean_ends_in_clean_failed_for_good() {
     assert_eq!(status_of(deploy(&rt)), 400);
     assert_eq!(status_of(undeploy(&rt)), 400);
     assert_eq!(status_of(set_instance(&rt)), 409);
-    assert_eq!(manager::run_due(&rt, || true), None);
+    assert_eq!(crate::tasks::run_due(&rt, || true), None);
 }
 
 #[test]
@@ -295,7 +295,7 @@ fn refused_transitions_answer_as_ironic() {
     );
     // Refusals write nothing and queue nothing.
     assert!(NODES.with_borrow(|nodes| nodes.is_empty()));
-    assert_eq!(manager::run_due(&rt, || true), None);
+    assert_eq!(crate::tasks::run_due(&rt, || true), None);
 
     // Stable states other than the allowed ones refuse both actions with 400.
     for stable in [
@@ -414,7 +414,7 @@ fn advance_is_idempotent_and_harmless_when_stray() {
     advance(&rt, 99);
     advance(&rt, 1);
     assert!(NODES.with_borrow(|nodes| nodes.is_empty()));
-    assert_eq!(manager::run_due(&rt, || true), None);
+    assert_eq!(crate::tasks::run_due(&rt, || true), None);
 
     set_instance(&rt).unwrap();
     deploy(&rt).unwrap();
@@ -430,7 +430,7 @@ fn advance_is_idempotent_and_harmless_when_stray() {
     assert_eq!(get(1), after_one);
     assert_eq!(after_one.provision_state, "wait call-back");
     // The queued task for this step is now stray; it moves nothing either.
-    manager::run_due(&rt, || true);
+    crate::tasks::run_due(&rt, || true);
     assert_eq!(get(1), after_one);
     // Stable: stray runs change nothing.
     for _ in 0..2 {
@@ -539,4 +539,41 @@ fn sim_nodes_round_trip_through_storable() {
         ..SimNode::default()
     };
     assert_eq!(SimNode::from_bytes(node.to_bytes()), node);
+}
+
+#[test]
+fn an_item_its_provider_brings_back_from_maintenance_has_its_failed_node_repaired() {
+    let rt = setup();
+    let delegate = candid::Principal::from_slice(&[9; 29]);
+    store::set_delegate(&provider(), &delegate, true);
+    rt.caller.set(delegate);
+    set_instance(&rt).unwrap();
+    deploy(&rt).unwrap();
+    for _ in 0..3 {
+        tick(&rt);
+    }
+    set_failure(&provider(), UUID, false, true).unwrap();
+    undeploy(&rt).unwrap();
+    for _ in 0..4 {
+        tick(&rt);
+    }
+    assert_eq!(state(&rt), states("clean failed", None));
+    let move_to = |status| InventorySetStatusArg {
+        provider: crate::catalog::provider::ProviderKeyInput::Pem(provider().to_pem()),
+        item_id: 1,
+        status,
+        reason: String::new(),
+    };
+    // Into maintenance: the node stays as it is.
+    set_item_status(&rt, move_to(ItemStatus::Maintenance)).unwrap();
+    assert_eq!(state(&rt), states("clean failed", None));
+    // A refused move changes nothing either.
+    assert!(set_item_status(&rt, move_to(ItemStatus::Rebuilding)).is_err());
+    assert_eq!(state(&rt), states("clean failed", None));
+    // Back to the market: repaired, its failure settings kept.
+    set_failure(&provider(), UUID, true, false).unwrap();
+    let item = set_item_status(&rt, move_to(ItemStatus::Available)).unwrap();
+    assert_eq!(item.status, ItemStatus::Available);
+    assert_eq!(state(&rt), states("available", None));
+    assert!(get(1).fail_deploy);
 }

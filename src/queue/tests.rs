@@ -3,6 +3,7 @@ use super::*;
 use crate::config;
 use crate::cycles;
 use crate::runtime::FakeRuntime;
+use crate::tasks::{on_timer, on_watchdog, run_due, TIMER_INSTRUCTION_BUDGET};
 
 const SECOND: u64 = crate::time::SECOND_NS;
 
@@ -25,7 +26,7 @@ fn repeated_starts_keep_exactly_one_sample_task() {
     let t0 = rt.time();
     start(&rt, &config::get());
     // Duplicates (e.g. from an older version) collapse into the earliest.
-    queue::schedule(t0 + 5 * SECOND, Task::SampleCycles);
+    store::schedule(t0 + 5 * SECOND, Task::SampleCycles);
     for i in 1..=50 {
         rt.time.set(t0 + i);
         start(&rt, &config::get());
@@ -43,7 +44,7 @@ fn a_restart_with_the_sample_queued_in_time_writes_nothing() {
     let t0 = rt.time();
     start(&rt, &config::get());
     run_due(&rt, || true);
-    queue::schedule(t0 + 7 * SECOND, lease(3));
+    store::schedule(t0 + 7 * SECOND, lease(3));
     let regions = || {
         crate::digest::state_digest()
             .regions
@@ -64,7 +65,7 @@ fn a_restart_with_the_sample_queued_in_time_writes_nothing() {
 fn start_pulls_a_far_sample_in_when_the_interval_shrinks() {
     let rt = FakeRuntime::new();
     let t0 = rt.time();
-    queue::schedule(t0 + 100 * interval(), Task::SampleCycles);
+    store::schedule(t0 + 100 * interval(), Task::SampleCycles);
     start(&rt, &config::get());
     assert_eq!(next_due(), Some(t0 + interval()));
 }
@@ -73,9 +74,9 @@ fn start_pulls_a_far_sample_in_when_the_interval_shrinks() {
 fn run_due_runs_due_tasks_in_order_and_reschedules() {
     let rt = FakeRuntime::new();
     let t0 = rt.time();
-    queue::schedule(t0 + 2 * SECOND, Task::SampleCycles);
-    queue::schedule(t0 + SECOND, Task::SampleCycles);
-    queue::schedule(t0 + 3 * SECOND, Task::SampleCycles);
+    store::schedule(t0 + 2 * SECOND, Task::SampleCycles);
+    store::schedule(t0 + SECOND, Task::SampleCycles);
+    store::schedule(t0 + 3 * SECOND, Task::SampleCycles);
 
     rt.time.set(t0 + 2 * SECOND);
     let next = run_due(&rt, || true);
@@ -96,7 +97,7 @@ fn run_due_stops_when_the_budget_says_so() {
     let rt = FakeRuntime::new();
     let t0 = rt.time();
     for _ in 0..3 {
-        queue::schedule(t0, Task::SampleCycles);
+        store::schedule(t0, Task::SampleCycles);
     }
     let mut allowed = 1;
     let next = run_due(&rt, || {
@@ -127,7 +128,7 @@ fn on_timer_counts_runs_respects_instructions_and_rearms() {
 
 /// Runs `run_due_with` once at `rt`'s time with a scripted runner.
 fn run_scripted(rt: &FakeRuntime, mut outcome: impl FnMut(&Task) -> Outcome) -> Option<u64> {
-    run_due_with(rt, || true, |task, _| outcome(task))
+    super::run_due(rt, || true, |task, _| outcome(task))
 }
 
 fn down() -> Outcome {
@@ -144,8 +145,8 @@ fn lease(execution_id: u64) -> Task {
 fn a_retry_is_queued_again_after_a_doubling_backoff() {
     let rt = FakeRuntime::new();
     let t0 = rt.time();
-    queue::schedule(t0, lease(1));
-    queue::schedule(t0, lease(2));
+    store::schedule(t0, lease(1));
+    store::schedule(t0, lease(2));
 
     let next = run_scripted(&rt, |task| {
         if *task == lease(1) {
@@ -170,7 +171,7 @@ fn a_retry_is_queued_again_after_a_doubling_backoff() {
     let t1 = t0 + 10 * SECOND;
     rt.time.set(t1);
     assert_eq!(run_scripted(&rt, |_| down()), Some(t1 + 20 * SECOND));
-    let entry = queue::pop_due(u64::MAX).unwrap();
+    let entry = store::pop_due(u64::MAX).unwrap();
     assert_eq!(
         entry,
         QueuedTask {
@@ -186,7 +187,7 @@ fn a_retry_is_queued_again_after_a_doubling_backoff() {
 fn a_task_that_keeps_failing_is_never_dropped() {
     let rt = FakeRuntime::new();
     let mut now = rt.time();
-    queue::schedule(now, lease(7));
+    store::schedule(now, lease(7));
     for attempt in 0..MAX_ATTEMPTS + 5 {
         rt.time.set(now);
         let next = run_scripted(&rt, |_| down()).unwrap();
@@ -219,7 +220,7 @@ fn a_task_that_keeps_failing_is_never_dropped() {
 fn follow_ups_of_a_successful_run_are_fresh_first_attempts() {
     let rt = FakeRuntime::new();
     let t0 = rt.time();
-    queue::insert(
+    store::insert(
         t0,
         QueuedTask {
             attempt: 3,
@@ -227,16 +228,16 @@ fn follow_ups_of_a_successful_run_are_fresh_first_attempts() {
         },
     );
     run_scripted(&rt, |_| Ok(vec![(t0 + SECOND, lease(2))]));
-    assert_eq!(queue::pop_due(u64::MAX), Some(QueuedTask::new(lease(2))));
+    assert_eq!(store::pop_due(u64::MAX), Some(QueuedTask::new(lease(2))));
 }
 
 #[test]
 fn overdue_counts_due_tasks_not_yet_run() {
     let rt = FakeRuntime::new();
     let t0 = rt.time();
-    queue::schedule(t0 - SECOND, lease(1));
-    queue::schedule(t0, lease(2));
-    queue::schedule(t0 + SECOND, lease(3));
+    store::schedule(t0 - SECOND, lease(1));
+    store::schedule(t0, lease(2));
+    store::schedule(t0 + SECOND, lease(3));
     assert_eq!(overdue(t0), 2);
     assert_eq!(overdue(t0 + SECOND), 3);
     assert_eq!(overdue(t0 - 2 * SECOND), 0);
@@ -257,7 +258,7 @@ fn the_watchdog_runs_the_queue_after_a_trapped_run_lost_the_timer() {
     let t0 = rt.time();
     start(&rt, &config::get());
     // A run trapped: its work rolled back and the one-shot timer is gone.
-    rt.arm_manager_timer(None);
+    rt.arm_timer(None);
     // The watchdog's next run, five minutes later, runs the overdue task.
     rt.time.set(t0 + WATCHDOG_INTERVAL_NS);
     on_watchdog(&rt);
@@ -268,7 +269,7 @@ fn the_watchdog_runs_the_queue_after_a_trapped_run_lost_the_timer() {
         Some(t0 + WATCHDOG_INTERVAL_NS + interval())
     );
     // With nothing due, a watchdog run only re-arms the timer, uncounted.
-    rt.arm_manager_timer(None);
+    rt.arm_timer(None);
     on_watchdog(&rt);
     assert_eq!(counters::get().tasks_run, 1);
     assert_eq!(counters::get().timer_runs, 1);
@@ -284,11 +285,11 @@ fn a_run_starts_at_most_its_share_of_asynchronous_tasks() {
     let rt = FakeRuntime::new();
     let now = rt.time();
     for item_id in 0..MAX_STARTED_PER_RUN + 10 {
-        queue::schedule(now, Task::ProvisionStep { item_id });
+        store::schedule(now, Task::ProvisionStep { item_id });
     }
-    queue::schedule(now + 1, lease(1));
+    store::schedule(now + 1, lease(1));
     let mut ran = Vec::new();
-    let next = run_due_with(
+    let next = super::run_due(
         &rt,
         || true,
         |task, _| {
@@ -301,7 +302,7 @@ fn a_run_starts_at_most_its_share_of_asynchronous_tasks() {
     // The rest stay due at once; the next run starts them.
     assert_eq!(next, Some(now));
     let mut rest = 0;
-    run_due_with(
+    super::run_due(
         &rt,
         || true,
         |_, _| {

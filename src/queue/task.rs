@@ -8,8 +8,6 @@
 //! A task that cannot finish now (an outcall that found its endpoint down) returns
 //! [`Retry`]; the manager runs it again after a backoff (see [`backoff_ns`]) and never drops it.
 
-use crate::runtime::Runtime;
-use crate::{config, cycles, market};
 use candid::{CandidType, Deserialize};
 use ic_stable_structures::storable::Bound;
 use ic_stable_structures::Storable;
@@ -117,58 +115,6 @@ impl Task {
     /// Whether running it starts a future (see `run_async`) that goes on after the batch.
     pub fn is_async(&self) -> bool {
         matches!(self, Self::ProvisionStep { .. })
-    }
-
-    /// Runs the task at `now`: the follow-ups to schedule, or a request to retry later.
-    pub fn run(&self, rt: &impl Runtime, now: u64) -> Outcome {
-        Ok(self.run_once(rt, now))
-    }
-
-    // No task asks for a retry yet: the market's tasks are synchronous. Ironic outcalls will.
-    fn run_once(&self, rt: &impl Runtime, now: u64) -> Vec<(u64, Task)> {
-        match self {
-            Self::SampleCycles => {
-                let config = config::get();
-                cycles::record(now, rt.liquid_cycles(), config.cycles_history_len);
-                vec![(
-                    now.saturating_add(config.sample_interval_ns()),
-                    Self::SampleCycles,
-                )]
-            }
-            // Market tasks schedule their own follow-ups through `manager::schedule`.
-            Self::ExpireOfferset { offerset_id } => {
-                market::offerset::expire(rt, *offerset_id);
-                vec![]
-            }
-            Self::ExpireOffer { offer_id } => {
-                market::offers::expire(rt, *offer_id);
-                vec![]
-            }
-            Self::StartLease { execution_id } => {
-                market::lease::start(rt, *execution_id);
-                vec![]
-            }
-            Self::EndLease { execution_id } => {
-                market::lease::finish(rt, *execution_id);
-                vec![]
-            }
-            Self::CheckStuck { execution_id } => {
-                market::lease::check_stuck(rt, *execution_id);
-                vec![]
-            }
-            Self::FinishRebuild { item_id } => {
-                market::inventory::finish_rebuild(rt, *item_id);
-                vec![]
-            }
-            Self::ProvisionStep { .. } => {
-                rt.spawn(self.clone());
-                vec![]
-            }
-            Self::SimAdvance { item_id } => {
-                crate::ironic::sim::advance(rt, *item_id);
-                vec![]
-            }
-        }
     }
 }
 
