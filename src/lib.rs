@@ -27,6 +27,7 @@ pub mod runtime;
 mod status;
 mod storable;
 mod tasks;
+mod text;
 mod throttle;
 pub mod time;
 

@@ -8,7 +8,7 @@
 //! |----|------------------|-----------------------------------------|-----------------------------------------------|
 //! | 0  | `CONFIG`         | the canister configuration              | cell: `Config`, little-endian fields          |
 //! | 1  | `COUNTERS`       | activity counters shown by `status`     | cell: `Counters`, little-endian `u64` fields  |
-//! | 2  | `TASK_QUEUE`     | the manager's tasks, earliest first     | map: `(due_ns: u64, seq: u64)` → `QueuedTask` (Candid; a bare `Task` from older versions) |
+//! | 2  | `TASK_QUEUE`     | the queue's tasks, earliest first     | map: `(due_ns: u64, seq: u64)` → `QueuedTask` (Candid; a bare `Task` from older versions) |
 //! | 3  | `TASK_SEQ`       | next task sequence number, failing tasks | cell: `next_seq u64`, `failing u64` (LE fields) |
 //! | 4  | `CYCLES_HISTORY` | liquid cycle balance samples            | map: `time_ns: u64` → `balance: u128`         |
 //! | 5  | `PROVIDERS`      | catalog providers and id counters       | map: `0` → counters; `1 ‖ key[32]` → `ProviderRecord`; `2 ‖ id u32 BE` → key (LE fields) |
@@ -37,8 +37,8 @@
 //! | 28 | `AUDIT_DATA` | audit log (StableLog data) | `AuditEntry` (Candid) |
 //! | 29 | `AUDIT_BY_ENTITY` | audit entries per entity | set: `(entity kind u8, entity id, seq)` |
 //! | 30 | `PROVISION_SETTINGS` | each provider's Ironic backend | map: provider key → `provision::settings::Settings` (Candid) |
-//! | 31 | `PROVISION_OPERATIONS` | the current operation of each node | map: item id → `provision::operations::Operation` (Candid) |
-//! | 32 | `SIM_NODES` | the simulated Ironic's nodes | map: item id → `ironic::sim::SimNode` (Candid) |
+//! | 31 | `PROVISION_OPERATIONS` | the current operation of each node | map: item id → `market::operations::Operation` (Candid) |
+//! | 32 | `SIM_NODES` | the simulated Ironic's nodes | map: item id → `provision::sim::SimNode` (Candid) |
 //! | 33 | `MARKET_NODE_ITEMS` | Ironic node items by node UUID | set: `(SHA-256(uuid), item id)` |
 //!
 //! Heap-only state (the armed timer's id) is lost on upgrade by design and rebuilt in
@@ -126,7 +126,7 @@ pub type Memory = VirtualMemory<DefaultMemoryImpl>;
 const WASM_PAGE_BYTES: u64 = 65_536;
 
 thread_local! {
-    // Kept beside the manager so its size can be read: a clone shares the same memory
+    // Kept beside the queue so its size can be read: a clone shares the same memory
     // (ic0 stable memory on wasm, a shared vector natively).
     static STABLE: DefaultMemoryImpl = DefaultMemoryImpl::default();
     static MANAGER: MemoryManager<DefaultMemoryImpl> =

@@ -12,7 +12,7 @@ use std::path::Path;
 const LAYERS: &[&[&str]] = &[
     // storage and plain values
     &[
-        "fields", "memory", "storable", "time", "counters", "config", "cycles", "digest",
+        "fields", "memory", "storable", "time", "text", "counters", "config", "cycles", "digest",
         "throttle",
     ],
     // the seam to the IC and argument decoding
@@ -99,6 +99,29 @@ fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
             out.push(path);
         }
     }
+}
+
+/// Prints each module's `crate::` targets, lowest layer first: the module graph, for anyone
+/// who wants to see it (`cargo nextest run --test layers --no-capture`).
+#[test]
+fn module_graph() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut paths = Vec::new();
+    files(&src, &mut paths);
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for path in &paths {
+        let from = module_of(&src, path);
+        let text = std::fs::read_to_string(path).unwrap();
+        let targets = graph.entry(from.clone()).or_default();
+        targets.extend(uses(&text).into_iter().filter(|to| *to != from));
+    }
+    for module in LAYERS.iter().flat_map(|layer| layer.iter()) {
+        let targets = graph
+            .get(*module)
+            .map(|t| t.iter().cloned().collect::<Vec<_>>());
+        println!("{module:>10} → {}", targets.unwrap_or_default().join(" "));
+    }
+    assert!(graph.keys().all(|m| m == "lib" || layer_of(m).is_some()));
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! - an **offer** makes an item available for a window at a price (FLOCX);
 //! - an **offerset** answers a consumer's request with executions in OFFERED, each holding its
 //!   item for the window until it expires (ExecutionBroker);
-//! - an **execution**, once accepted, is the contract (FLOCX) and the lease (pez); the manager
+//! - an **execution**, once accepted, is the contract (FLOCX) and the lease (pez); the task queue
 //!   moves it through its phases on the canister's timer.
 //!
 //! No double booking: every hold and lease is a booking in the item's calendar
@@ -71,16 +71,12 @@ pub fn page_limit(limit: Option<u32>) -> Result<usize, MarketError> {
 
 /// Refuses empty or overlong free text.
 pub fn check_text(what: &str, text: &str, allow_empty: bool) -> Result<(), MarketError> {
-    if (text.is_empty() && !allow_empty) || text.len() > MAX_TEXT_BYTES {
-        return Err(MarketError::InvalidArgument {
-            message: format!(
-                "{what} must be {} to {MAX_TEXT_BYTES} bytes, got {}",
-                u8::from(!allow_empty),
-                text.len()
-            ),
-        });
-    }
-    Ok(())
+    let bounds = crate::text::TextBounds {
+        max_bytes: MAX_TEXT_BYTES,
+        allow_empty,
+        allow_control: true,
+    };
+    crate::text::check(what, text, bounds).map_err(MarketError::invalid)
 }
 
 /// Whole hours in `[start, end)`, rounded up: leases are priced by the started hour.

@@ -38,12 +38,12 @@ pub(super) fn check_request(request: &ProvisionRequest) -> Result<(), ProvisionE
 }
 
 pub(super) fn check_text(what: &str, text: &str) -> Result<(), ProvisionError> {
-    if text.is_empty() || text.len() > MAX_TEXT_BYTES || text.chars().any(char::is_control) {
-        return Err(ProvisionError::invalid(format!(
-            "{what} must be 1 to {MAX_TEXT_BYTES} bytes without control characters"
-        )));
-    }
-    Ok(())
+    let bounds = crate::text::TextBounds {
+        max_bytes: MAX_TEXT_BYTES,
+        allow_empty: false,
+        allow_control: false,
+    };
+    crate::text::check(what, text, bounds).map_err(ProvisionError::invalid)
 }
 
 /// The item of the node `server_id`, of `provider` if given.
