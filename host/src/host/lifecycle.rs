@@ -1,0 +1,153 @@
+//! Installing and upgrading the canister, and running its lifecycle hooks.
+
+use super::execute::undo_stable;
+use super::{Entry, Host, Outcome};
+use crate::context::{Exec, Kind};
+use crate::instance::{Instance, Snapshot};
+use crate::types::*;
+
+impl Host {
+    /// Installs `wasm` (plain or gzipped) and runs `canister_init` with `arg`, called by the first controller.
+    pub fn install(&mut self, wasm: &[u8], arg: &[u8]) -> Result<(), Reject> {
+        if self.instance.is_some() {
+            return Err(Reject::new(
+                RejectCode::CanisterReject,
+                "a module is already installed; upgrade it instead",
+            ));
+        }
+        self.instance = Some(Instance::new(wasm).map_err(install_error)?);
+        self.sys.timer = 0;
+        self.sys.version += 1;
+        let outcome = self.run_lifecycle(
+            Kind::Init,
+            "canister_init",
+            arg,
+            self.sys.controllers.first().cloned().unwrap_or_default(),
+        );
+        if let Some(trap) = outcome.and_then(|o| o.trap) {
+            self.instance = None;
+            self.stable.clear();
+            return Err(Reject::new(RejectCode::CanisterError, trap));
+        }
+        Ok(())
+    }
+
+    /// Stops the canister (runs queued work to completion), runs `canister_pre_upgrade`, swaps in
+    /// the new module with a fresh heap and the same stable memory, and runs `canister_post_upgrade`.
+    /// On any failure the canister is left exactly as before. The global timer is switched off.
+    pub fn upgrade(&mut self, wasm: &[u8], arg: &[u8]) -> Result<(), Reject> {
+        if self.instance.is_none() {
+            return Err(Reject::new(
+                RejectCode::DestinationInvalid,
+                "no module is installed",
+            ));
+        }
+        self.run_until_idle();
+        if !self.is_idle() {
+            return Err(Reject::new(
+                RejectCode::SysTransient,
+                format!(
+                    "the canister cannot stop: {} calls are still awaiting answers",
+                    self.awaiting.len()
+                ),
+            ));
+        }
+        let new = Instance::new(wasm).map_err(install_error)?;
+        let installer = self.sys.controllers.first().cloned().unwrap_or_default();
+        let mut before = Snapshot::default();
+        self.instance
+            .as_ref()
+            .expect("installed")
+            .snapshot_into(&mut before);
+        let sys_before = self.sys.clone();
+        let stable_len_before = self.stable.len();
+        self.group_undo = Some(vec![]);
+
+        let pre = self.run_lifecycle(
+            Kind::PreUpgrade,
+            "canister_pre_upgrade",
+            &[],
+            installer.clone(),
+        );
+        let pre_instructions = pre.as_ref().map_or(0, |o| o.instructions);
+        if let Some(trap) = pre.and_then(|o| o.trap) {
+            self.group_undo = None;
+            return Err(Reject::new(
+                RejectCode::CanisterError,
+                format!("pre_upgrade failed: {trap}"),
+            ));
+        }
+        let old = self.instance.replace(new).expect("installed");
+        self.sys.timer = 0;
+        self.sys.version += 1;
+        let post = self.run_lifecycle_with_limit(
+            Kind::PostUpgrade,
+            "canister_post_upgrade",
+            arg,
+            installer,
+            self.limits.install.saturating_sub(pre_instructions).max(1),
+        );
+        let undo = self.group_undo.take().unwrap_or_default();
+        let post_instructions = post.as_ref().map_or(0, |o| o.instructions);
+        if let Some(trap) = post.and_then(|o| o.trap) {
+            let mut old = old;
+            old.restore(&before).map_err(install_error)?;
+            self.instance = Some(old);
+            undo_stable(&mut self.stable, &undo, stable_len_before);
+            self.sys = sys_before;
+            return Err(Reject::new(
+                RejectCode::CanisterError,
+                format!("post_upgrade failed: {trap}"),
+            ));
+        }
+        self.last_instructions = pre_instructions + post_instructions;
+        Ok(())
+    }
+
+    fn run_lifecycle(
+        &mut self,
+        kind: Kind,
+        export: &str,
+        arg: &[u8],
+        caller: Vec<u8>,
+    ) -> Option<Outcome> {
+        self.run_lifecycle_with_limit(kind, export, arg, caller, self.limits.install)
+    }
+
+    fn run_lifecycle_with_limit(
+        &mut self,
+        kind: Kind,
+        export: &str,
+        arg: &[u8],
+        caller: Vec<u8>,
+        limit: u64,
+    ) -> Option<Outcome> {
+        if !self
+            .instance
+            .as_ref()
+            .expect("installed")
+            .has_export(export)
+        {
+            return None;
+        }
+        let exec = Exec {
+            kind,
+            arg: arg.to_vec(),
+            caller,
+            instruction_limit: limit,
+            ..Exec::default()
+        };
+        let outcome = self.execute(exec, Entry::Export(export));
+        self.last_instructions = outcome.instructions;
+        if let Some(trap) = &outcome.trap {
+            self.debug_log
+                .push(format!("[host] {export} trapped: {trap}"));
+        }
+        // Lifecycle hooks may make calls only from timers they set; performed calls are impossible here.
+        Some(outcome)
+    }
+}
+
+fn install_error(message: String) -> Reject {
+    Reject::new(RejectCode::CanisterError, message)
+}

@@ -1,0 +1,99 @@
+//! Running queued work: the global timer, best-effort timeouts, dispatched calls, answers.
+
+use super::{CallId, Entry, Host, Origin, Work};
+use crate::context::{Exec, Kind};
+use crate::types::*;
+
+/// How often one `tick` may fire the global timer while time stands still.
+const MAX_TIMER_FIRES_PER_RUN: usize = 1_000;
+
+impl Host {
+    /// Fires the timer if due and runs queued calls and answers until nothing more is ready.
+    /// Returns how many steps ran.
+    pub fn tick(&mut self) -> usize {
+        self.run_until(|_| false)
+    }
+
+    pub(super) fn run_until_idle(&mut self) {
+        self.run_until(|_| false);
+    }
+
+    pub(super) fn run_until(&mut self, done: impl Fn(&Self) -> bool) -> usize {
+        let mut steps = 0;
+        let mut timer_fires = 0;
+        loop {
+            if done(self) {
+                return steps;
+            }
+            self.expire_best_effort_calls();
+            // A timer that keeps re-arming itself for "now" would fire forever while time stands
+            // still; on the IC each firing takes a round, here the run stops and the next tick goes on.
+            if timer_fires < MAX_TIMER_FIRES_PER_RUN && self.fire_timer_if_due() {
+                timer_fires += 1;
+                steps += 1;
+                continue;
+            }
+            match self.queue.pop_front() {
+                Some(Work::Dispatch(call)) => self.dispatch(call),
+                Some(Work::Deliver {
+                    call,
+                    result,
+                    refund,
+                }) => self.deliver(call, result, refund),
+                None => return steps,
+            }
+            steps += 1;
+        }
+    }
+
+    fn fire_timer_if_due(&mut self) -> bool {
+        let due = self.sys.timer != 0 && self.sys.time >= self.sys.timer;
+        if !due
+            || !self
+                .instance
+                .as_ref()
+                .is_some_and(|i| i.has_export("canister_global_timer"))
+        {
+            return false;
+        }
+        // The IC switches the timer off when it fires; the canister re-arms it if it wants.
+        self.sys.timer = 0;
+        let context = self.open_context(Origin::System, self.sys.canister_id.clone(), 0, 0);
+        let exec = Exec {
+            kind: Kind::Timer,
+            caller: self.sys.canister_id.clone(),
+            ..Exec::default()
+        };
+        let outcome = self.execute(exec, Entry::Export("canister_global_timer"));
+        if let Some(trap) = &outcome.trap {
+            self.debug_log
+                .push(format!("[host] canister_global_timer trapped: {trap}"));
+        }
+        self.close_execution(context, outcome);
+        true
+    }
+
+    fn expire_best_effort_calls(&mut self) {
+        let now = self.sys.time;
+        let expired: Vec<(OutcallId, CallId)> = self
+            .deferred
+            .iter()
+            .filter(|(_, d)| {
+                self.awaiting
+                    .get(&d.call)
+                    .is_some_and(|a| a.deadline != 0 && a.deadline <= now)
+            })
+            .map(|(id, d)| (*id, d.call))
+            .collect();
+        for (id, call) in expired {
+            self.deferred.remove(&id);
+            let refund = self.awaiting.get(&call).map_or(0, |a| a.call.cycles);
+            let timeout = Reject::new(RejectCode::SysUnknown, "Timeout expired");
+            self.queue.push_back(Work::Deliver {
+                call,
+                result: Err(timeout),
+                refund,
+            });
+        }
+    }
+}
