@@ -14,7 +14,7 @@ use std::cell::RefCell;
 pub struct Counters {
     /// Update calls executed.
     pub updates: u64,
-    /// Runs of the manager's timer.
+    /// Runs of the task queue's timer.
     pub timer_runs: u64,
     /// Manager tasks executed.
     pub tasks_run: u64,

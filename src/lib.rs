@@ -23,6 +23,7 @@ mod memory;
 pub mod methods;
 pub mod provision;
 mod queue;
+mod snapshot;
 pub mod runtime;
 mod status;
 mod storable;

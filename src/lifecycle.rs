@@ -5,14 +5,17 @@ use crate::config::{self, InitArg};
 use crate::queue;
 use crate::runtime::Runtime;
 
-/// Saves the heap search index to stable memory for the next version; returns the bytes
-/// written. Loading it back is a bulk copy (~600 instructions per offering), where rebuilding
-/// it would parse every stored row again (the import's cost per offering).
+/// Saves the heap indexes (the catalog's search index, the market's open offers) to stable
+/// memory for the next version; returns the bytes written. Loading them back is a bulk copy
+/// (~600 instructions per offering), where rebuilding them would parse every stored row and
+/// decode every item and offer again. Both are attempted whatever happens to the other.
 pub fn pre_upgrade() -> Result<u64, String> {
-    index::save()
+    let catalog = index::save();
+    let market = crate::market::index::save();
+    Ok(catalog? + market?)
 }
 
-/// Rebuilds the heap state before the manager or any call can read it, then applies the
+/// Rebuilds the heap state before the task queue or any call can read it, then applies the
 /// argument as [`setup`] does.
 pub fn post_upgrade(rt: &impl Runtime, arg: Result<Option<InitArg>, String>) -> Result<(), String> {
     rebuild_heap_state();
@@ -20,18 +23,20 @@ pub fn post_upgrade(rt: &impl Runtime, arg: Result<Option<InitArg>, String>) -> 
 }
 
 /// Everything on the heap that caches stable memory, rebuilt after an upgrade: the catalog's
-/// search index (loaded from the snapshot the previous version saved) and the market's index
-/// of open offers (rebuilt from the stored offers).
+/// search index and the market's index of open offers, each loaded from the snapshot the
+/// previous version saved, so no work here grows with the number of stored records.
 pub fn rebuild_heap_state() {
-    // Without a snapshot (pre_upgrade skipped, or a snapshot of another format) the index is
-    // rebuilt from the stored rows: slow, but search stays complete.
+    // Without a snapshot (pre_upgrade skipped, or a snapshot of another format) an index is
+    // rebuilt from the stored records: slow, but search and matching stay complete.
     if index::load().is_err() {
         index::rebuild(store::offerings());
     }
-    crate::market::index::rebuild();
+    if crate::market::index::load().is_err() {
+        crate::market::index::rebuild();
+    }
 }
 
-/// Applies the init/upgrade argument and starts the manager. On a fresh install the argument
+/// Applies the init/upgrade argument and starts the task queue. On a fresh install the argument
 /// overrides the defaults; on upgrade it overrides the stored configuration. An error must abort
 /// the install or upgrade, so the caller traps with it.
 pub fn setup(rt: &impl Runtime, arg: Result<Option<InitArg>, String>) -> Result<(), String> {

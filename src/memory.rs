@@ -40,6 +40,7 @@
 //! | 31 | `PROVISION_OPERATIONS` | the current operation of each node | map: item id → `market::operations::Operation` (Candid) |
 //! | 32 | `SIM_NODES` | the simulated Ironic's nodes | map: item id → `provision::sim::SimNode` (Candid) |
 //! | 33 | `MARKET_NODE_ITEMS` | Ironic node items by node UUID | set: `(SHA-256(uuid), item id)` |
+//! | 34 | `MARKET_INDEX_SNAPSHOT` | the market's heap index, saved by pre_upgrade | the `snapshot` format: items' and open offers' columns (`market::index::persist`) |
 //!
 //! Heap-only state (the armed timer's id) is lost on upgrade by design and rebuilt in
 //! `post_upgrade`; it is kept with the code that owns it, not here.
@@ -81,6 +82,7 @@ pub const PROVISION_SETTINGS: MemoryId = MemoryId::new(30);
 pub const PROVISION_OPERATIONS: MemoryId = MemoryId::new(31);
 pub const SIM_NODES: MemoryId = MemoryId::new(32);
 pub const MARKET_NODE_ITEMS: MemoryId = MemoryId::new(33);
+pub const MARKET_INDEX_SNAPSHOT: MemoryId = MemoryId::new(34);
 
 /// Every region with its name, in id order (the state digest walks them).
 pub const REGIONS: &[(MemoryId, &str)] = &[
@@ -118,6 +120,7 @@ pub const REGIONS: &[(MemoryId, &str)] = &[
     (PROVISION_OPERATIONS, "PROVISION_OPERATIONS"),
     (SIM_NODES, "SIM_NODES"),
     (MARKET_NODE_ITEMS, "MARKET_NODE_ITEMS"),
+    (MARKET_INDEX_SNAPSHOT, "MARKET_INDEX_SNAPSHOT"),
 ];
 
 /// One region of stable memory.

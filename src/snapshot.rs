@@ -1,8 +1,9 @@
-//! The index's upgrade snapshot in the `INDEX_SNAPSHOT` region: a header, then the index's
-//! vectors one after the other, each copied as its little-endian bytes in one stable write.
+//! Upgrade snapshots of heap indexes (the catalog's search index in `INDEX_SNAPSHOT`, the
+//! market's open offers in `MARKET_INDEX_SNAPSHOT`): a header, then the index's vectors one
+//! after the other, each copied as its little-endian bytes in one stable write.
 //!
 //! ```text
-//! 0..8    magic "MKTINDEX"
+//! 0..8    magic "MKTINDEX" (the format, whichever index it holds)
 //! 8..12   format version, u32
 //! 12..16  state, u32: 1 ready (written by pre_upgrade), 2 consumed (read by post_upgrade)
 //! 16..24  body length in bytes, u64: what lies beyond is stale and never read

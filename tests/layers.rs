@@ -12,8 +12,8 @@ use std::path::Path;
 const LAYERS: &[&[&str]] = &[
     // storage and plain values
     &[
-        "fields", "memory", "storable", "time", "text", "counters", "config", "cycles", "digest",
-        "throttle",
+        "fields", "memory", "snapshot", "storable", "time", "text", "counters", "config", "cycles",
+        "digest", "throttle",
     ],
     // the seam to the IC and argument decoding
     &["runtime", "candid_io", "auth"],

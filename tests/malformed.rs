@@ -14,7 +14,7 @@
 //! they add up to `cases`; with it off every case must be a typed error), `traps` (rejects
 //! where a typed error was due) and `state_changes` (calls after which the state differed).
 //!
-//! The fixture's clock stands still while the corpus runs (nothing the manager would do comes
+//! The fixture's clock stands still while the corpus runs (nothing the task queue would do comes
 //! due), so the fixture state is the same for every case. Set `MALFORMED_SHOW=1` to print
 //! which variant cases with alternatives (`A|B`) got.
 

@@ -151,7 +151,7 @@ fn a_fleet_is_offered_in_one_call_and_matched_and_expired_like_single_offers() {
         assert_eq!(made_from.start_ns, now + 2 * DAY_NS);
     }
 
-    // Each expires at its own end, on the manager's timer.
+    // Each expires at its own end, on the task queue's timer.
     m.advance_to(now + DAY_NS);
     let expired = |m: &mut Market, at: usize| m.canister.offer_get(created[at].id).unwrap().status;
     assert_eq!(expired(&mut m, 0), OfferStatus::Expired);

@@ -188,7 +188,7 @@ fn an_expired_offer_cannot_be_accepted_before_or_after_its_expiry_task_ran() {
     let view = m.request(a, one_offer(start, 3600));
     let e = view.offerset.execution_ids[0];
     let key = lessee_key(1);
-    // Past the hold's end, before the manager ran the expiry.
+    // Past the hold's end, before the task queue ran the expiry.
     m.canister
         .driver
         .advance_time(std::time::Duration::from_nanos(OFFER_TTL_NS + SECOND_NS));

@@ -1,6 +1,6 @@
 //! The market end to end, through the wasm with Candid in and out: the FLOCX, pez and
 //! ExecutionBroker flows, holds, cancel and extend, an upgrade during a lease, policies, who
-//! reads the audit log, and no double booking when messages interleave with the manager's timer.
+//! reads the audit log, and no double booking when messages interleave with the task queue's timer.
 
 mod common;
 
@@ -705,7 +705,7 @@ fn an_upgrade_during_a_lease_keeps_every_view_and_the_lease_ends_on_time() {
         .expect("upgrade");
     assert_eq!(views(&mut m), before);
 
-    // The manager's tasks survived: the hold expires and the lease ends on time.
+    // The queue's tasks survived: the hold expires and the lease ends on time.
     m.advance(OFFER_TTL_NS);
     assert_eq!(m.phase(ids[1]), Phase::Expired);
     // The matching index was rebuilt: the released item is offered again.
@@ -931,7 +931,7 @@ fn audit_readers_see_their_own_entries_and_ranges_and_entities_filter() {
         .is_empty());
 }
 
-/// Two consumers race for one item while the manager's timer runs in the same round: at no
+/// Two consumers race for one item while the task queue's timer runs in the same round: at no
 /// point do two live executions (holds or leases) overlap on the item.
 #[test]
 fn no_double_booking_when_requests_accepts_and_the_timer_interleave() {

@@ -1,6 +1,6 @@
 //! Market figures of the canister's wasm on the ic0 host: a provider's fleet of `items` items
 //! with five offers each, then the instructions of matching (`offerset_request`, `lease_by_sku`),
-//! the `products` view, one manager timer message ending a batch of leases, and an upgrade.
+//! the `products` view, one queue timer message ending a batch of leases, and an upgrade.
 //! Deterministic for a given wasm and scale.
 
 use crate::progress;
@@ -27,7 +27,7 @@ const TIMER_TARGET: f64 = limits::INSTRUCTIONS_UPDATE as f64;
 const OFFERS_PER_ITEM: u64 = 5;
 /// Items (and offers) per registering (offering) call: the most one call may carry.
 const PER_CALL: usize = 500;
-/// Leases ending at one instant, for the manager's batch (fewer on a small market).
+/// Leases ending at one instant, for the queue's batch (fewer on a small market).
 const BATCH_LEASES: u32 = 1_000;
 /// Each item's offers are consecutive windows of a week, the first starting now.
 const WINDOW_NS: u64 = 7 * DAY_NS;
@@ -338,8 +338,8 @@ pub fn run(items: u32, report: &mut Report) {
     assert_eq!(after, before, "the upgraded canister answers the same");
 }
 
-/// Leases taken at one instant for one day all end at once: the manager's timer messages that
-/// end them (EndLease, and the FinishRebuild each schedules for the same instant). The manager
+/// Leases taken at one instant for one day all end at once: the task queue's timer messages that
+/// end them (EndLease, and the FinishRebuild each schedules for the same instant). The task queue
 /// stops a run after 10 B instructions and goes on in the next, so a large batch takes several
 /// messages; ic-cdk-timers runs each timer in a message of its own, the watchdog's catch-up
 /// runs (which find nothing left to do) included.
@@ -383,7 +383,7 @@ fn manager_batch(host: &mut Host, items: u32, report: &mut Report) {
         human(total as f64),
     );
     report.info(
-        "wasm instructions per manager task (EndLease, FinishRebuild)",
+        "wasm instructions per queued task (EndLease, FinishRebuild)",
         human(per_task),
     );
     report.at_most(

@@ -251,7 +251,7 @@ pub fn render(s: &Snapshot) -> String {
     out.single(
         "timer_runs_total",
         counter,
-        "Runs of the manager's timer.",
+        "Runs of the task queue's timer.",
         c.timer_runs,
     );
     out.single(

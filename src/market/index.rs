@@ -4,9 +4,16 @@
 //!
 //! Every write of an offer or of an item's status, SKU or attributes calls `sync_offer` or
 //! `sync_item`, so the cache never disagrees with the store.
+//!
+//! An upgrade does not rebuild it record by record: `pre_upgrade` saves it as columns
+//! (`persist`) and `post_upgrade` loads them with a few bulk reads, decoding no stored item or
+//! offer; only without a snapshot (pre_upgrade skipped or failed) is it rebuilt from the store.
+
+mod persist;
 
 use super::store;
 use super::types::{Item, ItemStatus, Offer, OfferStatus};
+use crate::memory;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -26,8 +33,8 @@ pub struct OpenOffer {
     pub resource_class: String,
 }
 
-#[derive(Default)]
-struct Index {
+#[derive(Default, Debug)]
+pub(super) struct Index {
     /// `(price per hour, offer id)` → entry: the matching order.
     by_price: BTreeMap<(u64, u64), OpenOffer>,
     /// Offer id → its price, to find its entry.
@@ -94,17 +101,20 @@ impl Index {
 
     /// Records `item`'s summary; returns whether its offers' entries must be rebuilt.
     fn note_item(&mut self, item: &Item) -> bool {
-        let summary = ItemSummary::of(item);
-        let previous = self.items.insert(item.id, summary.clone());
+        self.note_summary(item.id, ItemSummary::of(item))
+    }
+
+    fn note_summary(&mut self, item_id: u64, summary: ItemSummary) -> bool {
+        let previous = self.items.insert(item_id, summary.clone());
         if let Some(previous) = &previous {
             if previous.sku != summary.sku {
-                self.forget_sku(&previous.sku, item.id);
+                self.forget_sku(&previous.sku, item_id);
             }
         }
         self.by_sku
             .entry(summary.sku.clone())
             .or_default()
-            .insert(item.id);
+            .insert(item_id);
         previous.is_none_or(|previous| previous.entries_differ(&summary))
     }
 
@@ -122,10 +132,17 @@ impl Index {
         if !indexed(offer, item) {
             return;
         }
-        self.price_of.insert(offer.id, offer.price_per_hour);
-        self.by_item.entry(item.id).or_default().push(offer.id);
+        self.insert(entry(offer, item));
+    }
+
+    fn insert(&mut self, open: OpenOffer) {
+        self.price_of.insert(open.offer_id, open.price_per_hour);
+        self.by_item
+            .entry(open.item_id)
+            .or_default()
+            .push(open.offer_id);
         self.by_price
-            .insert((offer.price_per_hour, offer.id), entry(offer, item));
+            .insert((open.price_per_hour, open.offer_id), open);
     }
 }
 
@@ -209,6 +226,20 @@ pub fn rebuild() {
         }
     });
     INDEX.set(index);
+}
+
+/// Saves the index to the `MARKET_INDEX_SNAPSHOT` region (pre_upgrade); returns the bytes
+/// written.
+pub fn save() -> Result<u64, String> {
+    INDEX.with_borrow(|index| index.save(&memory::region(memory::MARKET_INDEX_SNAPSHOT)))
+}
+
+/// Replaces the index with the snapshot [`save`] wrote (post_upgrade); an error (no snapshot,
+/// or one already loaded) leaves the index as it was, for [`rebuild`].
+pub fn load() -> Result<(), String> {
+    let index = Index::load(&memory::region(memory::MARKET_INDEX_SNAPSHOT))?;
+    INDEX.set(index);
+    Ok(())
 }
 
 /// Calls `f` with each SKU and its items' `(id, status)`, in SKU order.

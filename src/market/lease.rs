@@ -1,5 +1,5 @@
 //! Executions once accepted: contracts (FLOCX) and leases (pez). Accept, cancel, extend, end
-//! early, the pez lease-by-SKU shortcut, credentials, the manager's start and end, and the
+//! early, the pez lease-by-SKU shortcut, credentials, the queue's start and end, and the
 //! views every reader gets through [`as_seen`].
 //!
 //! Items of type `ironic_node` are provisioned: a lease's start records a deploy

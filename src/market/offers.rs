@@ -1,5 +1,5 @@
 //! Offers (FLOCX): an item offered for a window at a price. An offer is Open until an accepted
-//! execution claims it, its provider withdraws it, or its window ends (the manager expires it);
+//! execution claims it, its provider withdraws it, or its window ends (the task queue expires it);
 //! open offers of one item never overlap.
 
 use super::audit::{self, Change};
@@ -274,7 +274,7 @@ pub fn claim(now: u64, actor: &Actor, offer_id: u64, execution_id: u64) -> Resul
     Ok(())
 }
 
-/// The manager's task at an offer's end: an Open offer becomes Expired.
+/// The queue's task at an offer's end: an Open offer becomes Expired.
 pub fn expire(rt: &impl Runtime, offer_id: u64) {
     let now = rt.time();
     let Some(mut offer) = store::offer(offer_id) else {

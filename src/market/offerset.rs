@@ -153,7 +153,7 @@ pub fn get(rt: &impl Runtime, id: u64) -> Result<OffersetView, MarketError> {
     Ok(OffersetView { offerset, offers })
 }
 
-/// The manager's task at an offerset's expiry: OFFERED executions become EXPIRED and release
+/// The queue's task at an offerset's expiry: OFFERED executions become EXPIRED and release
 /// their holds. Does nothing once the offerset is accepted or expired, or before its time.
 pub fn expire(rt: &impl Runtime, offerset_id: u64) {
     let now = rt.time();

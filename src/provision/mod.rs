@@ -11,7 +11,7 @@
 //! | `settings`   | each provider's backend: simulated (default) or its Ironic endpoint     |
 //! | `backend`    | a provider's Ironic: over HTTPS outcalls, or simulated                  |
 //! | `sim`        | the simulated Ironic, playing nodes from the market's items             |
-//! | `service`    | provision / status / refresh, who may, and the steps the manager runs  |
+//! | `service`    | provision / status / refresh, who may, and the steps the timer runs  |
 
 mod backend;
 mod error;

@@ -1,4 +1,4 @@
-//! Provision, status, refresh; who may; and the steps the manager runs for leases.
+//! Provision, status, refresh; who may; and the steps the timer runs for leases.
 //!
 //! **Who may.** Provisioning a server, reading or refreshing its operation: controllers, the
 //! delegates of the server's provider, and the lessee of an active lease on it (its execution
@@ -11,7 +11,7 @@
 //! sets the image and lessee, then asks for `active`; an undeploy asks for `deleted`, waits
 //! for Ironic's cleaning to bring the node back to `available`, then clears the lessee.
 //!
-//! **Steps.** The manager's `ProvisionStep { item_id }` moves the item's operation on:
+//! **Steps.** The queue's `ProvisionStep { item_id }` moves the item's operation on:
 //!
 //! ```text
 //! Accepted ──ask Ironic──► InProgress ──poll every 10 s──► Completed
@@ -35,7 +35,7 @@
 //! | module     | what it holds                                                              |
 //! |------------|----------------------------------------------------------------------------|
 //! | `api`      | provision_server, status, refresh, sim_set_failure                         |
-//! | `steps`    | the manager's step: the Ironic calls and the readings of the node          |
+//! | `steps`    | the queue's step: the Ironic calls and the readings of the node          |
 //! | `outcomes` | settle, retry, complete, fail: the operation and its lease move on         |
 //! | `schedule` | the lock a step holds while it awaits Ironic                               |
 //! | `access`   | argument checks, server selection, who may                                 |

@@ -1,6 +1,6 @@
 //! A simulated Ironic, the default backend: a provider's `ironic_node` items are its nodes,
 //! kept in stable memory and moved through Ironic's real provision-state machine by the
-//! manager's timer (task `SimAdvance`), one step every [`STEP_NS`]:
+//! task queue's timer (task `SimAdvance`), one step every [`STEP_NS`]:
 //!
 //! ```text
 //! available ─deploy─► deploying ─► wait call-back ─► deploying ─► active
@@ -335,7 +335,7 @@ pub fn repaired(item_id: u64) {
     });
 }
 
-/// The manager's task: moves the item's simulated node one step along its state machine and,
+/// The queue's task: moves the item's simulated node one step along its state machine and,
 /// unless it has arrived, schedules the next step. Does nothing when no step is due (a task
 /// run twice, a stray one), nor for an item never touched; drops the record of an item gone.
 pub fn advance(rt: &impl Runtime, item_id: u64) {

@@ -97,18 +97,19 @@ pub fn failing() -> u64 {
 
 /// Called at install and after every upgrade: leaves exactly one `SampleCycles` queued, due no
 /// later than one interval from now (at once on a fresh install), and arms the timer and the
-/// watchdog, which install and upgrade switch off. A single sample already due in time (the
-/// usual upgrade) stays as it is: the upgrade then writes nothing to the queue.
+/// watchdog, which install and upgrade switch off. A sample already due in time (the usual
+/// upgrade) stays as it is: the upgrade then writes nothing to the queue. Reads no queued
+/// entry: the queue knows where its sample is.
 pub fn start(rt: &impl Runtime, config: &Config) {
     let now = rt.time();
     let latest = now.saturating_add(config.sample_interval_ns());
-    let queued = store::due_times(&Task::SampleCycles);
-    if !matches!(queued[..], [due] if due <= latest) {
-        let due = store::remove_all(&Task::SampleCycles)
-            .into_iter()
-            .min()
-            .map_or(now, |due| due.min(latest));
-        store::schedule(due, Task::SampleCycles);
+    let queued = store::sample_due();
+    if !queued.is_some_and(|due| due <= latest) {
+        store::remove_sample();
+        store::schedule(
+            queued.map_or(now, |due| due.min(latest)),
+            Task::SampleCycles,
+        );
     }
     rt.arm_timer(next_due());
     rt.arm_watchdog(WATCHDOG_INTERVAL_NS);

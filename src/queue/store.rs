@@ -17,13 +17,15 @@ use std::cell::RefCell;
 type Key = (u64, u64);
 
 /// The queue's own counters, in the `TASK_SEQ` cell: little-endian fields, appended over time.
-/// The previous version stored `next_seq` alone, which reads back with `failing` 0 (true then:
-/// no task could fail).
+/// Older versions stored `next_seq` alone, then with `failing`; missing fields read back as 0
+/// (`failing` was 0 then: no task could fail; `sample` is unknown, see [`pop_due`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Meta {
     next_seq: u64,
     /// Entries whose task is failing (`QueuedTask::is_failing`).
     failing: u64,
+    /// The key of the queued `SampleCycles`, if one is queued.
+    sample: Option<Key>,
 }
 
 impl Storable for Meta {
@@ -32,7 +34,9 @@ impl Storable for Meta {
     }
 
     fn into_bytes(self) -> Vec<u8> {
-        [self.next_seq, self.failing]
+        // The sample's sequence number is stored plus one, so 0 means none.
+        let (due, seq) = self.sample.map_or((0, 0), |(due, seq)| (due, seq + 1));
+        [self.next_seq, self.failing, due, seq]
             .iter()
             .flat_map(|n| n.to_le_bytes())
             .collect()
@@ -41,9 +45,11 @@ impl Storable for Meta {
     fn from_bytes(bytes: Cow<[u8]>) -> Self {
         let mut fields = Fields::new(&bytes);
         let mut next = || fields.u64().unwrap_or_default();
+        let (next_seq, failing, due, seq) = (next(), next(), next(), next());
         Self {
-            next_seq: next(),
-            failing: next(),
+            next_seq,
+            failing,
+            sample: seq.checked_sub(1).map(|seq| (due, seq)),
         }
     }
 
@@ -78,25 +84,67 @@ pub fn schedule(due_ns: u64, task: Task) {
     insert(due_ns, QueuedTask::new(task));
 }
 
-/// Queues `entry` (a new task, or one to retry) at `due_ns`.
+/// Queues `entry` (a new task, or one to retry) at `due_ns`. At most one `SampleCycles` is
+/// queued: of two, the earlier stays.
 pub fn insert(due_ns: u64, entry: QueuedTask) {
+    let is_sample = entry.task == Task::SampleCycles;
+    if is_sample {
+        match sample() {
+            Some((due, _)) if due <= due_ns => return,
+            Some(_) => remove_sample(),
+            None => {}
+        }
+    }
     let failing = entry.is_failing();
     let meta = update_meta(|meta| {
         meta.next_seq += 1;
         meta.failing += u64::from(failing);
+        if is_sample {
+            meta.sample = Some((due_ns, meta.next_seq - 1));
+        }
     });
     let seq = meta.next_seq - 1;
     QUEUE.with_borrow_mut(|queue| queue.insert((due_ns, seq), entry));
 }
 
-/// Removes and returns the earliest entry due at or before `now`.
+/// Removes and returns the earliest entry due at or before `now`. A `SampleCycles` other than
+/// the one [`Meta`] knows (one an older version left) is dropped on the way.
 pub fn pop_due(now: u64) -> Option<QueuedTask> {
-    if next_due()? > now {
-        return None;
+    loop {
+        if next_due()? > now {
+            return None;
+        }
+        let (key, entry) = QUEUE.with_borrow_mut(|queue| queue.pop_first())?;
+        forget(&entry);
+        if entry.task == Task::SampleCycles {
+            // Every sample this version queues is known; `start` queues one at every upgrade.
+            if sample() != Some(key) {
+                continue;
+            }
+            update_meta(|meta| meta.sample = None);
+        }
+        return Some(entry);
     }
-    let (_, entry) = QUEUE.with_borrow_mut(|queue| queue.pop_first())?;
-    forget(&entry);
-    Some(entry)
+}
+
+fn sample() -> Option<Key> {
+    META.with_borrow(|cell| cell.get().sample)
+}
+
+/// When the queued `SampleCycles` is due, without scanning the queue.
+pub fn sample_due() -> Option<u64> {
+    sample().map(|(due, _)| due)
+}
+
+/// Takes the queued `SampleCycles` out, if any.
+pub fn remove_sample() {
+    let Some(key) = sample() else {
+        return;
+    };
+    if let Some(entry) = QUEUE.with_borrow_mut(|queue| queue.remove(&key)) {
+        forget(&entry);
+    }
+    update_meta(|meta| meta.sample = None);
 }
 
 /// Keeps the failing count in step with an entry leaving the queue.
@@ -115,7 +163,7 @@ pub fn len() -> u64 {
 }
 
 /// Entries due at or before `now`, counted up to `cap`: the queue is ordered by due time, so
-/// this walks only the overdue keys (none while the manager keeps up).
+/// this walks only the overdue keys (none while the task queue keeps up).
 pub fn count_due(now: u64, cap: u64) -> u64 {
     QUEUE.with_borrow(|queue| {
         let overdue = queue.keys_range(..=(now, u64::MAX));
@@ -128,36 +176,6 @@ pub fn count_due(now: u64, cap: u64) -> u64 {
 /// Entries that have failed `MAX_ATTEMPTS` times or more and are still retried.
 pub fn failing() -> u64 {
     META.with_borrow(|cell| cell.get().failing)
-}
-
-/// The due times of every queued `task`. Scans the whole queue, like [`remove_all`].
-pub fn due_times(task: &Task) -> Vec<u64> {
-    QUEUE.with_borrow(|queue| {
-        queue
-            .iter()
-            .filter(|entry| entry.value().task == *task)
-            .map(|entry| entry.key().0)
-            .collect()
-    })
-}
-
-/// Removes every queued `task` and returns their due times. Scans the whole queue: meant for
-/// install and upgrade, not for every message.
-pub fn remove_all(task: &Task) -> Vec<u64> {
-    QUEUE.with_borrow_mut(|queue| {
-        let keys: Vec<Key> = queue
-            .iter()
-            .filter(|entry| entry.value().task == *task)
-            .map(|entry| *entry.key())
-            .collect();
-        keys.iter()
-            .filter_map(|key| {
-                let entry = queue.remove(key)?;
-                forget(&entry);
-                Some(key.0)
-            })
-            .collect()
-    })
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! What the manager can be asked to do.
+//! What the task queue can be asked to do.
 //!
 //! Every task must be idempotent: a timer's self-call can be retried, and a task that stopped
 //! half-way (trap, upgrade) runs again from the queue. A re-run must also be cheap: a market
@@ -6,7 +6,7 @@
 //! the task was scheduled for (or is gone), so a batch of stale tasks costs a read each.
 //!
 //! A task that cannot finish now (an outcall that found its endpoint down) returns
-//! [`Retry`]; the manager runs it again after a backoff (see [`backoff_ns`]) and never drops it.
+//! [`Retry`]; the timer runs it again after a backoff (see [`backoff_ns`]) and never drops it.
 
 use candid::{CandidType, Deserialize};
 use ic_stable_structures::storable::Bound;
@@ -44,7 +44,7 @@ pub struct Retry {
     pub reason: String,
 }
 
-/// What a run gives the manager: the follow-ups to schedule as `(due_ns, task)`, or a retry.
+/// What a run gives the task queue: the follow-ups to schedule as `(due_ns, task)`, or a retry.
 pub type Outcome = Result<Vec<(u64, Task)>, Retry>;
 
 /// Failed runs after which a task counts as failing (`status.tasks_failing`). It is still kept

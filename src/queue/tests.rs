@@ -74,18 +74,19 @@ fn start_pulls_a_far_sample_in_when_the_interval_shrinks() {
 fn run_due_runs_due_tasks_in_order_and_reschedules() {
     let rt = FakeRuntime::new();
     let t0 = rt.time();
-    store::schedule(t0 + 2 * SECOND, Task::SampleCycles);
+    // One sample (the queue keeps one) and offers to expire (gone: nothing to do).
+    store::schedule(t0 + 2 * SECOND, Task::ExpireOffer { offer_id: 1 });
     store::schedule(t0 + SECOND, Task::SampleCycles);
-    store::schedule(t0 + 3 * SECOND, Task::SampleCycles);
+    store::schedule(t0 + 3 * SECOND, Task::ExpireOffer { offer_id: 2 });
 
     rt.time.set(t0 + 2 * SECOND);
     let next = run_due(&rt, || true);
     assert_eq!(counters::get().tasks_run, 2);
-    // Both sampled at the same time: one sample.
     assert_eq!(cycles::len(), 1);
     assert_eq!(next, Some(t0 + 3 * SECOND));
-    // The two that ran are back, one interval after the run.
-    assert_eq!(queue_len(), 3);
+    // The sample is back, one interval after the run; the expired offer is done.
+    assert_eq!(queue_len(), 2);
+    assert_eq!(store::sample_due(), Some(t0 + 2 * SECOND + interval()));
 
     // Nothing is due any more: a repeated run (a retried timer) does nothing.
     assert_eq!(run_due(&rt, || true), Some(t0 + 3 * SECOND));
@@ -96,8 +97,8 @@ fn run_due_runs_due_tasks_in_order_and_reschedules() {
 fn run_due_stops_when_the_budget_says_so() {
     let rt = FakeRuntime::new();
     let t0 = rt.time();
-    for _ in 0..3 {
-        store::schedule(t0, Task::SampleCycles);
+    for offer_id in 0..3 {
+        store::schedule(t0, Task::ExpireOffer { offer_id });
     }
     let mut allowed = 1;
     let next = run_due(&rt, || {

@@ -119,13 +119,13 @@ fn mask(method: &str, reply: &[u8]) -> Vec<u8> {
             candid::encode_one(response).unwrap()
         }
         "state_digest" => match candid::decode_one(reply).expect("state_digest decodes") {
-            // Per region, but for the search index's snapshot, which pre_upgrade writes (and
-            // the total, which covers it).
+            // Per region, but for the indexes' snapshots, which pre_upgrade writes (and the
+            // total, which covers them).
             StateDigestResult::Ok(mut digest) => {
                 digest.sha256 = ByteBuf::new();
                 digest
                     .regions
-                    .retain(|region| region.name != INDEX_SNAPSHOT_REGION);
+                    .retain(|region| !SNAPSHOT_REGIONS.contains(&region.name.as_str()));
                 candid::encode_one(StateDigestResult::Ok(digest)).unwrap()
             }
             err => candid::encode_one(err).unwrap(),
@@ -192,7 +192,7 @@ enum DigestError {
 }
 
 /// The stable-memory region `pre_upgrade` writes: the search index's snapshot.
-const INDEX_SNAPSHOT_REGION: &str = "INDEX_SNAPSHOT";
+const SNAPSHOT_REGIONS: [&str; 2] = ["INDEX_SNAPSHOT", "MARKET_INDEX_SNAPSHOT"];
 
 /// The differences between two snapshots, described (at most `max` of them in detail).
 pub(super) fn compare(did: &Did, before: &Views, after: &Views, max: usize) -> Vec<String> {

@@ -4,7 +4,7 @@
 //! each column with one bulk copy. The field list is given once, to a macro that writes the
 //! struct, the row type and the operations that must touch every column.
 
-use super::snapshot::{Reader, Writer};
+use crate::snapshot::{Reader, Writer};
 use ic_stable_structures::Memory;
 
 /// `flags` bits.

@@ -28,7 +28,7 @@ mod memo;
 mod persist;
 mod postings;
 mod providers;
-mod snapshot;
+use crate::snapshot;
 #[cfg(test)]
 pub mod testing;
 

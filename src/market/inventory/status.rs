@@ -153,7 +153,7 @@ pub fn move_item(
     Ok(())
 }
 
-/// The manager's task: a Rebuilding item whose rebuild time is over becomes Available.
+/// The queue's task: a Rebuilding item whose rebuild time is over becomes Available.
 pub fn finish_rebuild(rt: &impl Runtime, item_id: u64) {
     let Some(mut item) = store::item(item_id) else {
         return;

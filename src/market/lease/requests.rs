@@ -17,7 +17,7 @@ use candid::Principal;
 use Phase::*;
 
 /// Accepts one offer of an offerset: it becomes the contract (lease), its siblings are rejected,
-/// its offer is claimed; the manager starts it at its start and ends it at its end.
+/// its offer is claimed; the task queue starts it at its start and ends it at its end.
 pub fn accept(rt: &impl Runtime, arg: AcceptArg) -> Result<Execution, MarketError> {
     let now = rt.time();
     let mut execution = execution::get(arg.execution_id)?;

@@ -1153,7 +1153,7 @@ mod ironic {
         block_on(sim.node(uuid)).unwrap()
     }
 
-    /// Runs the manager every 10 s from `from` for `seconds`; returns the last time run.
+    /// Runs the task queue every 10 s from `from` for `seconds`; returns the last time run.
     fn run_steps(rt: &FakeRuntime, from: u64, seconds: u64) -> u64 {
         let mut at = from;
         while at <= from + seconds * SECOND_NS {

@@ -1,4 +1,4 @@
-//! A lease's timeline, run by the manager's tasks: the start, the end, and the stuck checks.
+//! A lease's timeline, run by the queue's tasks: the start, the end, and the stuck checks.
 
 use crate::market::execution;
 use crate::market::inventory::{self, By};
@@ -24,7 +24,7 @@ fn is_provisioned(execution: &Execution) -> bool {
     execution.resource_type == store::IRONIC_NODE
 }
 
-/// The manager's task at a lease's start: once its item is free, PREPARING, then AVAILABLE once
+/// The queue's task at a lease's start: once its item is free, PREPARING, then AVAILABLE once
 /// its server is deployed (an Ironic node) or at once (with no provisioning backend). An item
 /// still busy (the previous lease on it rebuilding, maintenance) is looked at again every
 /// 30 s; one not ready within the stuck timeout after the start cancels the lease.
@@ -101,7 +101,7 @@ pub fn wake_waiting(rt: &impl Runtime, item_id: u64) {
     }
 }
 
-/// The manager's task at a lease's end: a running lease is released and COMPLETED, its item
+/// The queue's task at a lease's end: a running lease is released and COMPLETED, its item
 /// rebuilt; one that never started is CANCELLED. Nothing when it was extended (a later task
 /// ends it) or is already over.
 pub fn finish(rt: &impl Runtime, execution_id: u64) {
@@ -202,7 +202,7 @@ fn rebuild(rt: &impl Runtime, item_id: u64) {
     queue::schedule(rt, done_at, Task::FinishRebuild { item_id });
 }
 
-/// The manager's task some time after a lease entered PREPARING: one still PREPARING after the
+/// The queue's task some time after a lease entered PREPARING: one still PREPARING after the
 /// stuck timeout FAILS and its item is rebuilt; one still RELEASING FAILS and its item goes to
 /// Maintenance, for a person to look at. One not yet due is looked at again when it is.
 pub fn check_stuck(rt: &impl Runtime, execution_id: u64) {

@@ -62,7 +62,7 @@ fn create_stores_indexes_records_and_schedules_the_expiry() {
     assert_eq!(crate::queue::next_due(), Some(now + HOUR));
     assert_eq!(rt.armed_timer.get(), Some(now + HOUR));
 
-    // The manager expires it at its end.
+    // The task queue expires it at its end.
     rt.time.set(now + HOUR);
     crate::tasks::run_due(&rt, || true);
     assert_eq!(get(offer.id).unwrap().status, OfferStatus::Expired);
@@ -406,7 +406,7 @@ fn windows_may_touch_and_closed_or_ended_offers_block_nothing() {
     withdraw(&rt, withdraw_arg(first.id)).unwrap();
     create(&rt, create_arg(a.id, now - HOUR, now + HOUR)).unwrap();
 
-    // At its end an offer the manager has not expired yet no longer blocks its window.
+    // At its end an offer the task queue has not expired yet no longer blocks its window.
     let ended = create(&rt, create_arg(b.id, now, now + HOUR)).unwrap();
     rt.time.set(now + HOUR);
     create(&rt, create_arg(b.id, now, now + 2 * HOUR)).unwrap();

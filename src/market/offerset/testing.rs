@@ -103,7 +103,7 @@ pub fn ask(duration_seconds: u64) -> ResourceRequest {
     }
 }
 
-/// Advances the clock to `at` and runs the manager's due tasks.
+/// Advances the clock to `at` and runs the queue's due tasks.
 pub fn run_at(rt: &FakeRuntime, at: u64) {
     rt.time.set(at);
     crate::tasks::run_due(rt, || true);

@@ -13,7 +13,7 @@ pub enum Entity {
 /// Who caused a change.
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub enum Actor {
-    /// The manager, on its timer.
+    /// The task queue, on its timer.
     Canister,
     Controller(Principal),
     Consumer(Principal),

@@ -14,7 +14,7 @@ pub struct Policies {
     pub offer_ttl_seconds: u64,
     /// Most offers one offerset may return.
     pub max_offers_per_offerset: u32,
-    /// A lease PREPARING or RELEASING longer than this is moved on by the manager.
+    /// A lease PREPARING or RELEASING longer than this is moved on by the task queue.
     pub stuck_timeout_seconds: u64,
     /// How long a released item stays Rebuilding before it is available again.
     pub rebuild_seconds: u64,

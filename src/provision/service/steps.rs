@@ -1,4 +1,4 @@
-//! The manager's step: ask Ironic what the operation needs, read its node, move it on.
+//! The queue's step: ask Ironic what the operation needs, read its node, move it on.
 
 use super::errors::describe;
 use super::outcomes::{asked, complete, fail, retry, settle, timed_out};
@@ -16,7 +16,7 @@ use crate::runtime::Runtime;
 use OperationKind::{Deploy, Undeploy};
 use OperationStatus::{Accepted, Completed};
 
-/// The manager's asynchronous task: the next step of the item's operation (ask Ironic, or read
+/// The queue's asynchronous task: the next step of the item's operation (ask Ironic, or read
 /// the node and move the operation and its lease on). Returns at once when the operation is
 /// finished, or when another step is planned later or awaiting Ironic now.
 pub async fn step(rt: &impl Runtime, item_id: u64) {

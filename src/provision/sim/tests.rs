@@ -59,7 +59,7 @@ fn states(state: &str, target: Option<&str>) -> (String, Option<String>) {
     (state.into(), target.map(Into::into))
 }
 
-/// Moves time one step on and runs what the manager has due.
+/// Moves time one step on and runs what the task queue has due.
 fn tick(rt: &FakeRuntime) {
     rt.time.set(rt.time() + STEP_NS);
     crate::tasks::run_due(rt, || true);

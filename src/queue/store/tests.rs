@@ -8,14 +8,65 @@ fn meta_reads_the_bare_sequence_number_of_the_previous_version() {
         old,
         Meta {
             next_seq: 41,
-            failing: 0
+            failing: 0,
+            sample: None,
         }
     );
-    let meta = Meta {
-        next_seq: 5,
-        failing: 2,
-    };
-    assert_eq!(Meta::from_bytes(meta.to_bytes()), meta);
+    // The version before this one: no sample.
+    let bytes: Vec<u8> = [9u64, 2].iter().flat_map(|n| n.to_le_bytes()).collect();
+    assert_eq!(
+        Meta::from_bytes(Cow::Owned(bytes)),
+        Meta {
+            next_seq: 9,
+            failing: 2,
+            sample: None,
+        }
+    );
+    for sample in [
+        None,
+        Some((0, 0)),
+        Some((7, 4)),
+        Some((u64::MAX, u64::MAX - 1)),
+    ] {
+        let meta = Meta {
+            next_seq: 5,
+            failing: 2,
+            sample,
+        };
+        assert_eq!(Meta::from_bytes(meta.to_bytes()), meta);
+    }
+}
+
+#[test]
+fn one_sample_is_queued_and_known_without_a_scan() {
+    assert_eq!(sample_due(), None);
+    schedule(50, Task::SampleCycles);
+    // A later duplicate is not queued; an earlier one replaces it.
+    schedule(60, Task::SampleCycles);
+    assert_eq!((len(), sample_due()), (1, Some(50)));
+    schedule(40, Task::SampleCycles);
+    assert_eq!((len(), sample_due()), (1, Some(40)));
+    schedule(45, Task::ExpireOffer { offer_id: 1 });
+    assert_eq!(pop_due(40).map(|e| e.task), Some(Task::SampleCycles));
+    assert_eq!(sample_due(), None);
+    schedule(70, Task::SampleCycles);
+    remove_sample();
+    assert_eq!((len(), sample_due()), (1, None));
+}
+
+#[test]
+fn samples_an_older_version_left_are_dropped_once_one_is_known() {
+    // An older version's queue: two samples the cell knows nothing of.
+    schedule(10, Task::SampleCycles);
+    schedule(20, Task::SampleCycles);
+    update_meta(|meta| meta.sample = None);
+    QUEUE.with_borrow_mut(|queue| queue.insert((20, 99), QueuedTask::new(Task::SampleCycles)));
+    assert_eq!(len(), 2);
+    // This version's start queues the one it knows.
+    schedule(15, Task::SampleCycles);
+    let popped: Vec<Task> = std::iter::from_fn(|| pop_due(100).map(|e| e.task)).collect();
+    assert_eq!(popped, [Task::SampleCycles]);
+    assert_eq!((len(), sample_due()), (0, None));
 }
 
 #[test]
@@ -52,7 +103,7 @@ fn same_due_time_pops_in_scheduling_order() {
 #[test]
 fn count_due_counts_the_overdue_range_up_to_the_cap() {
     for due in [1, 2, 2, 3, 9] {
-        schedule(due, Task::SampleCycles);
+        schedule(due, Task::ExpireOffer { offer_id: due });
     }
     assert_eq!(count_due(0, 100), 0);
     assert_eq!(count_due(2, 100), 3);
@@ -65,7 +116,7 @@ fn count_due_counts_the_overdue_range_up_to_the_cap() {
 fn failing_entries_are_counted_while_queued() {
     let worn = |attempt| QueuedTask {
         attempt,
-        ..QueuedTask::new(Task::SampleCycles)
+        ..QueuedTask::new(Task::ExpireOffer { offer_id: 1 })
     };
     insert(1, worn(MAX_ATTEMPTS - 1));
     assert_eq!(failing(), 0);
@@ -82,7 +133,7 @@ fn failing_entries_are_counted_while_queued() {
     assert_eq!(failing(), 2);
     assert!(pop_due(2).unwrap().is_failing());
     assert_eq!(failing(), 1);
-    assert_eq!(remove_all(&Task::SampleCycles).len(), 1);
+    assert!(pop_due(u64::MAX).unwrap().is_failing());
     assert_eq!(failing(), 0);
     assert_eq!(len(), 0);
 }

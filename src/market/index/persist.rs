@@ -1,0 +1,173 @@
+//! The market index's upgrade snapshot (`MARKET_INDEX_SNAPSHOT`, in the `snapshot` format):
+//! the items' summaries and the open offers as columns, so `post_upgrade` loads them with a few
+//! bulk reads and decodes no stored record. An open offer's entry copies its item's attributes,
+//! so the offers' columns hold only what is the offer's own.
+
+use super::{Index, ItemSummary, OpenOffer};
+use crate::market::types::ItemStatus;
+use crate::snapshot::{self, Reader};
+use ic_stable_structures::Memory;
+
+/// The snapshot's format; a snapshot of another one is not loaded (the index is rebuilt).
+const VERSION: u32 = 1;
+
+/// Item statuses by their code in the snapshot.
+const STATUSES: [ItemStatus; 6] = [
+    ItemStatus::Available,
+    ItemStatus::Reserving,
+    ItemStatus::Leased,
+    ItemStatus::Rebuilding,
+    ItemStatus::Maintenance,
+    ItemStatus::Archiving,
+];
+
+fn status_code(status: ItemStatus) -> u8 {
+    STATUSES.iter().position(|s| *s == status).unwrap_or(0) as u8
+}
+
+/// Strings as one byte string and each one's end offset.
+#[derive(Default)]
+struct Strings {
+    bytes: Vec<u8>,
+    ends: Vec<u64>,
+}
+
+impl Strings {
+    fn push(&mut self, text: &str) {
+        self.bytes.extend_from_slice(text.as_bytes());
+        self.ends.push(self.bytes.len() as u64);
+    }
+
+    fn read<M: Memory>(input: &mut Reader<M>) -> Result<Vec<String>, String> {
+        let bytes: Vec<u8> = input.take()?;
+        let ends: Vec<u64> = input.take()?;
+        let mut start = 0;
+        ends.iter()
+            .map(|&end| {
+                let text = usize::try_from(end)
+                    .ok()
+                    .filter(|&end| start <= end && end <= bytes.len())
+                    .and_then(|end| String::from_utf8(bytes[start..end].to_vec()).ok())
+                    .ok_or("a string of the snapshot is out of bounds or not UTF-8")?;
+                start = end as usize;
+                Ok(text)
+            })
+            .collect()
+    }
+}
+
+impl Index {
+    /// Writes the snapshot; returns its size in bytes.
+    pub(super) fn save<M: Memory>(&self, memory: &M) -> Result<u64, String> {
+        let (mut ids, mut statuses, mut cores, mut gpus) = (vec![], vec![], vec![], vec![]);
+        let (mut memory_mb, mut storage_gb) = (vec![], vec![]);
+        let (mut skus, mut classes) = (Strings::default(), Strings::default());
+        for (id, item) in &self.items {
+            ids.push(*id);
+            statuses.push(status_code(item.status));
+            cores.push(item.cores);
+            gpus.push(item.gpus);
+            memory_mb.push(item.memory_mb);
+            storage_gb.push(item.storage_gb);
+            skus.push(&item.sku);
+            classes.push(&item.resource_class);
+        }
+        let offers = self.by_price.values();
+        let columns = |f: fn(&OpenOffer) -> u64| offers.clone().map(f).collect::<Vec<u64>>();
+        snapshot::save(memory, VERSION, |out| {
+            out.put(&ids);
+            out.put(&statuses);
+            out.put(&cores);
+            out.put(&gpus);
+            out.put(&memory_mb);
+            out.put(&storage_gb);
+            for strings in [&skus, &classes] {
+                out.put(&strings.bytes);
+                out.put(&strings.ends);
+            }
+            out.put(&columns(|o| o.offer_id));
+            out.put(&columns(|o| o.item_id));
+            out.put(&columns(|o| o.start_ns));
+            out.put(&columns(|o| o.end_ns));
+            out.put(&columns(|o| o.price_per_hour));
+        })
+    }
+
+    /// Reads the snapshot [`Index::save`] wrote, checking its shape: columns of one length,
+    /// known statuses, every offer's item present.
+    pub(super) fn load<M: Memory>(memory: &M) -> Result<Index, String> {
+        snapshot::load(memory, VERSION, |input| {
+            let ids: Vec<u64> = input.take()?;
+            let statuses: Vec<u8> = input.take()?;
+            let cores: Vec<u32> = input.take()?;
+            let gpus: Vec<u32> = input.take()?;
+            let memory_mb: Vec<u64> = input.take()?;
+            let storage_gb: Vec<u64> = input.take()?;
+            let skus = Strings::read(input)?;
+            let classes = Strings::read(input)?;
+            let item_columns = [
+                statuses.len(),
+                cores.len(),
+                gpus.len(),
+                memory_mb.len(),
+                storage_gb.len(),
+                skus.len(),
+                classes.len(),
+            ];
+            if item_columns.iter().any(|&len| len != ids.len()) {
+                return Err("the items' columns differ in length".into());
+            }
+            let mut index = Index::default();
+            let mut skus = skus.into_iter();
+            let mut classes = classes.into_iter();
+            for (i, &id) in ids.iter().enumerate() {
+                let status = *STATUSES
+                    .get(usize::from(statuses[i]))
+                    .ok_or("an unknown item status")?;
+                let summary = ItemSummary {
+                    sku: skus.next().unwrap_or_default(),
+                    status,
+                    cores: cores[i],
+                    memory_mb: memory_mb[i],
+                    storage_gb: storage_gb[i],
+                    gpus: gpus[i],
+                    resource_class: classes.next().unwrap_or_default(),
+                };
+                index.note_summary(id, summary);
+            }
+            let offer_ids: Vec<u64> = input.take()?;
+            let item_ids: Vec<u64> = input.take()?;
+            let starts: Vec<u64> = input.take()?;
+            let ends: Vec<u64> = input.take()?;
+            let prices: Vec<u64> = input.take()?;
+            let offer_columns = [item_ids.len(), starts.len(), ends.len(), prices.len()];
+            if offer_columns.iter().any(|&len| len != offer_ids.len()) {
+                return Err("the offers' columns differ in length".into());
+            }
+            for (i, &offer_id) in offer_ids.iter().enumerate() {
+                let item = index
+                    .items
+                    .get(&item_ids[i])
+                    .ok_or("an offer's item is not in the snapshot")?;
+                let open = OpenOffer {
+                    offer_id,
+                    item_id: item_ids[i],
+                    start_ns: starts[i],
+                    end_ns: ends[i],
+                    price_per_hour: prices[i],
+                    cores: item.cores,
+                    memory_mb: item.memory_mb,
+                    storage_gb: item.storage_gb,
+                    gpus: item.gpus,
+                    sku: item.sku.clone(),
+                    resource_class: item.resource_class.clone(),
+                };
+                index.insert(open);
+            }
+            Ok(index)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
