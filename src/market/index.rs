@@ -11,7 +11,7 @@
 
 mod persist;
 
-use super::store;
+use super::store::{self, Booking};
 use super::types::{Item, ItemStatus, Offer, OfferStatus};
 use crate::memory;
 use std::cell::RefCell;
@@ -45,6 +45,10 @@ pub(super) struct Index {
     items: HashMap<u64, ItemSummary>,
     /// SKU → its items' ids.
     by_sku: BTreeMap<String, BTreeSet<u64>>,
+    /// The calendar (`MARKET_BOOKINGS`) mirrored: `(item, start)` → `(end, execution)`. Every
+    /// booking is written through `store::book` and `store::unbook`, which keep both; reads
+    /// come from here, so matching and the SKU view read no stable memory to see what is free.
+    calendar: BTreeMap<(u64, u64), (u64, u64)>,
 }
 
 /// What the heap keeps of an item: the fields an index entry copies, and its status.
@@ -208,8 +212,8 @@ pub fn forget_item(item_id: u64) {
     });
 }
 
-/// Rebuilds the index from stable memory (after an upgrade): every item once, then the open
-/// offers.
+/// Rebuilds the index from stable memory (after an upgrade without a snapshot): every item
+/// once, then the open offers and the bookings.
 pub fn rebuild() {
     let mut index = Index::default();
     let mut items: HashMap<u64, Item> = HashMap::new();
@@ -225,7 +229,55 @@ pub fn rebuild() {
             index.sync(&offer, item);
         }
     });
+    store::for_each_booking(|item_id, booking| {
+        let value = (booking.end_ns, booking.execution_id);
+        index.calendar.insert((item_id, booking.start_ns), value);
+    });
     INDEX.set(index);
+}
+
+/// Mirrors a booking `store::book` wrote.
+pub fn book(item_id: u64, booking: Booking) {
+    INDEX.with_borrow_mut(|index| {
+        let value = (booking.end_ns, booking.execution_id);
+        index.calendar.insert((item_id, booking.start_ns), value)
+    });
+}
+
+/// Mirrors a booking `store::unbook` removed.
+pub fn unbook(item_id: u64, start_ns: u64) {
+    INDEX.with_borrow_mut(|index| index.calendar.remove(&(item_id, start_ns)));
+}
+
+/// The booking on `item_id` that overlaps `[start_ns, end_ns)`, if any (see
+/// `store::overlapping_booking`).
+pub fn overlapping_booking(item_id: u64, start_ns: u64, end_ns: u64) -> Option<Booking> {
+    INDEX.with_borrow(|index| {
+        let (&(_, start), &(end, execution_id)) = index
+            .calendar
+            .range((item_id, 0)..(item_id, end_ns))
+            .next_back()?;
+        (end > start_ns).then_some(Booking {
+            start_ns: start,
+            end_ns: end,
+            execution_id,
+        })
+    })
+}
+
+/// Every booking of an item, earliest first.
+pub fn item_bookings(item_id: u64) -> Vec<Booking> {
+    INDEX.with_borrow(|index| {
+        index
+            .calendar
+            .range((item_id, 0)..=(item_id, u64::MAX))
+            .map(|(&(_, start_ns), &(end_ns, execution_id))| Booking {
+                start_ns,
+                end_ns,
+                execution_id,
+            })
+            .collect()
+    })
 }
 
 /// Saves the index to the `MARKET_INDEX_SNAPSHOT` region (pre_upgrade); returns the bytes

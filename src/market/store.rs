@@ -4,6 +4,7 @@
 //! modules write here, and every write goes through one of the functions below, so the
 //! secondary maps never disagree with the records they index.
 
+use super::index;
 use super::types::{Execution, Item, Offer, Offerset, Policies};
 use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
 use crate::memory::{self, Memory};
@@ -369,20 +370,10 @@ pub fn for_each_execution(mut f: impl FnMut(Execution)) {
 // --- bookings (the calendar) ---
 
 /// The booking on `item_id` that overlaps `[start_ns, end_ns)`, if any. Bookings of one item
-/// never overlap, so the last one starting before `end_ns` is the only candidate.
+/// never overlap, so the last one starting before `end_ns` is the only candidate. Read from the
+/// heap mirror (`index`), which `book` and `unbook` keep equal to the stable calendar.
 pub fn overlapping_booking(item_id: u64, start_ns: u64, end_ns: u64) -> Option<Booking> {
-    BOOKINGS.with_borrow(|bookings| {
-        let entry = bookings
-            .range((item_id, 0)..(item_id, end_ns))
-            .next_back()?;
-        let (_, start) = *entry.key();
-        let (end, execution_id) = entry.value();
-        (end > start_ns).then_some(Booking {
-            start_ns: start,
-            end_ns: end,
-            execution_id,
-        })
-    })
+    index::overlapping_booking(item_id, start_ns, end_ns)
 }
 
 /// Books `[start_ns, end_ns)` on the item; the caller has checked nothing overlaps.
@@ -393,6 +384,7 @@ pub fn book(item_id: u64, booking: Booking) {
             (booking.end_ns, booking.execution_id),
         )
     });
+    index::book(item_id, booking);
 }
 
 /// Removes the execution's booking starting at `start_ns`, if it is there.
@@ -403,24 +395,29 @@ pub fn unbook(item_id: u64, start_ns: u64, execution_id: u64) {
             .is_some_and(|(_, holder)| holder == execution_id)
         {
             bookings.remove(&(item_id, start_ns));
+            index::unbook(item_id, start_ns);
         }
     });
 }
 
-/// Every booking of an item, earliest first.
+/// Every booking of an item, earliest first (from the heap mirror).
 pub fn item_bookings(item_id: u64) -> Vec<Booking> {
+    index::item_bookings(item_id)
+}
+
+/// Every booking in the stable calendar, for rebuilding the heap mirror and for checks.
+pub fn for_each_booking(mut f: impl FnMut(u64, Booking)) {
     BOOKINGS.with_borrow(|bookings| {
-        bookings
-            .range((item_id, 0)..=(item_id, u64::MAX))
-            .map(|entry| {
-                let (end_ns, execution_id) = entry.value();
-                Booking {
-                    start_ns: entry.key().1,
-                    end_ns,
-                    execution_id,
-                }
-            })
-            .collect()
+        for entry in bookings.iter() {
+            let (item_id, start_ns) = *entry.key();
+            let (end_ns, execution_id) = entry.value();
+            let booking = Booking {
+                start_ns,
+                end_ns,
+                execution_id,
+            };
+            f(item_id, booking);
+        }
     })
 }
 

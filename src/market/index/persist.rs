@@ -1,7 +1,7 @@
 //! The market index's upgrade snapshot (`MARKET_INDEX_SNAPSHOT`, in the `snapshot` format):
-//! the items' summaries and the open offers as columns, so `post_upgrade` loads them with a few
-//! bulk reads and decodes no stored record. An open offer's entry copies its item's attributes,
-//! so the offers' columns hold only what is the offer's own.
+//! the items' summaries, the open offers and the calendar's bookings as columns, so
+//! `post_upgrade` loads them with a few bulk reads and decodes no stored record. An open offer's
+//! entry copies its item's attributes, so the offers' columns hold only what is the offer's own.
 
 use super::{Index, ItemSummary, OpenOffer};
 use crate::market::types::ItemStatus;
@@ -90,6 +90,11 @@ impl Index {
             out.put(&columns(|o| o.start_ns));
             out.put(&columns(|o| o.end_ns));
             out.put(&columns(|o| o.price_per_hour));
+            let bookings = self.calendar.iter();
+            out.put(&bookings.clone().map(|(k, _)| k.0).collect::<Vec<u64>>());
+            out.put(&bookings.clone().map(|(k, _)| k.1).collect::<Vec<u64>>());
+            out.put(&bookings.clone().map(|(_, v)| v.0).collect::<Vec<u64>>());
+            out.put(&bookings.map(|(_, v)| v.1).collect::<Vec<u64>>());
         })
     }
 
@@ -164,6 +169,20 @@ impl Index {
                 };
                 index.insert(open);
             }
+            let booked_items: Vec<u64> = input.take()?;
+            let booked_starts: Vec<u64> = input.take()?;
+            let booked_ends: Vec<u64> = input.take()?;
+            let holders: Vec<u64> = input.take()?;
+            let booking_columns = [booked_starts.len(), booked_ends.len(), holders.len()];
+            if booking_columns.iter().any(|&len| len != booked_items.len()) {
+                return Err("the bookings' columns differ in length".into());
+            }
+            index.calendar = (0..booked_items.len())
+                .map(|i| {
+                    let key = (booked_items[i], booked_starts[i]);
+                    (key, (booked_ends[i], holders[i]))
+                })
+                .collect();
             Ok(index)
         })
     }

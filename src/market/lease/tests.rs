@@ -1058,6 +1058,51 @@ fn credentials_are_sealed_to_the_lessee_key_and_only_their_shape_is_checked() {
 }
 
 #[test]
+fn a_filtered_listing_reads_a_bounded_number_of_executions_per_call() {
+    use crate::market::lease::views::MAX_SCANNED;
+    let rt = market();
+    offered(&rt, "n1", 100);
+    let view = offerset::request(&rt, ask(3600)).unwrap();
+    let template = store::execution(view.offers[0].id).unwrap();
+    // A long history of rejected executions, and one accepted at its end.
+    let first = template.id + 1;
+    let count = 2 * MAX_SCANNED as u64 + 7;
+    for id in first..first + count {
+        let phase = if id == first + count - 1 { Accepted } else { Rejected };
+        store::put_execution(&Execution {
+            id,
+            phase,
+            ..template.clone()
+        });
+    }
+    let arg = |after| ExecutionsListArg {
+        role: Role::Consumer,
+        provider: None,
+        phase: Some(Accepted),
+        after,
+        limit: Some(10),
+    };
+    let mut after = None;
+    let mut calls = 0;
+    let mut found = vec![];
+    loop {
+        let page = list(&rt, arg(after)).unwrap();
+        calls += 1;
+        found.extend(page.executions.iter().map(|e| e.id));
+        match page.next {
+            Some(next) => {
+                // Each call went at most MAX_SCANNED ids further.
+                assert!(next <= after.unwrap_or(0) + MAX_SCANNED as u64, "{next}");
+                after = Some(next);
+            }
+            None => break,
+        }
+    }
+    assert_eq!(found, [first + count - 1]);
+    assert_eq!(calls, 3);
+}
+
+#[test]
 fn lists_page_and_filter_by_phase() {
     let rt = market();
     for n in 1..=3 {

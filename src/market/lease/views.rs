@@ -16,6 +16,10 @@ pub fn get(rt: &impl Runtime, id: u64) -> Result<Execution, MarketError> {
     readable(rt, id)
 }
 
+/// Executions one `executions_list` call reads at most. A page filtered by phase may hold
+/// fewer than `limit` (even none) with `next` set: the caller goes on from there.
+pub const MAX_SCANNED: usize = 500;
+
 /// The caller's executions as consumer, or a provider's as its delegate, in id order.
 pub fn list(rt: &impl Runtime, arg: ExecutionsListArg) -> Result<ExecutionPage, MarketError> {
     // Never a consumer nor a delegate: refused, as its offerset requests and leases are.
@@ -39,26 +43,28 @@ pub fn list(rt: &impl Runtime, arg: ExecutionsListArg) -> Result<ExecutionPage, 
     };
     let mut executions = Vec::new();
     let mut after = arg.after.unwrap_or(0);
-    // The phase filter may pass over whole batches of ids.
+    let (mut scanned, mut last_scanned) = (0, None);
+    // The phase filter may pass over many executions: a call reads at most `MAX_SCANNED` of
+    // them and says where to go on, so its cost does not grow with the caller's history.
     'batches: loop {
         let batch = ids(after)?;
         let Some(&last) = batch.last() else { break };
         for id in batch {
-            let Some(execution) = store::execution(id) else {
-                continue;
-            };
-            if arg.phase.is_none_or(|phase| phase == execution.phase) {
-                executions.push(as_seen(rt, execution));
-                if executions.len() == limit {
-                    break 'batches;
+            scanned += 1;
+            last_scanned = Some(id);
+            if let Some(execution) = store::execution(id) {
+                if arg.phase.is_none_or(|phase| phase == execution.phase) {
+                    executions.push(as_seen(rt, execution));
                 }
+            }
+            if executions.len() == limit || scanned == MAX_SCANNED {
+                break 'batches;
             }
         }
         after = last;
     }
-    let next = (executions.len() == limit)
-        .then(|| executions.last().map(|e| e.id))
-        .flatten();
+    let more = executions.len() == limit || scanned == MAX_SCANNED;
+    let next = last_scanned.filter(|_| more);
     Ok(ExecutionPage { executions, next })
 }
 

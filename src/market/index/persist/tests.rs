@@ -46,6 +46,7 @@ fn offer(id: u64, item_id: u64, price: u64, status: OfferStatus) -> Offer {
 }
 
 type View = (
+    Vec<((u64, u64), (u64, u64))>,
     Vec<OpenOffer>,
     BTreeMap<u64, ItemSummary>,
     BTreeMap<String, BTreeSet<u64>>,
@@ -65,6 +66,7 @@ fn view(index: &Index) -> View {
         })
         .collect();
     (
+        index.calendar.iter().map(|(k, v)| (*k, *v)).collect(),
         index.by_price.values().cloned().collect(),
         index.items.iter().map(|(k, v)| (*k, v.clone())).collect(),
         index.by_sku.clone(),
@@ -95,6 +97,14 @@ fn fill() {
     ];
     offers.iter().for_each(store::put_offer);
     items.iter().for_each(sync_item);
+    for (item_id, start_ns, end_ns, execution_id) in [(1, 5, 9, 1), (1, 9, 20, 2), (3, 0, 7, 3)] {
+        let booking = store::Booking {
+            start_ns,
+            end_ns,
+            execution_id,
+        };
+        store::book(item_id, booking);
+    }
 }
 
 #[test]
@@ -105,8 +115,9 @@ fn a_loaded_snapshot_is_the_index_that_was_saved() {
         index.save(&memory).unwrap();
         view(index)
     });
-    assert_eq!(saved.0.len(), 5);
-    assert_eq!(saved.1.len(), 6);
+    assert_eq!(saved.0.len(), 3);
+    assert_eq!(saved.1.len(), 5);
+    assert_eq!(saved.2.len(), 6);
     let loaded = Index::load(&memory).unwrap();
     assert_eq!(view(&loaded), saved);
     // And it is what a rebuild from the store makes.
@@ -150,6 +161,9 @@ fn a_snapshot_of_another_shape_is_refused() {
         }
         for _ in 0..5 {
             out.put(&[9u64]);
+        }
+        for _ in 0..4 {
+            out.put::<u64>(&[]);
         }
     })
     .unwrap();
