@@ -8,6 +8,9 @@
 # Outputs (stable paths; dfx.json and icp.yaml point at the .gz):
 #   target/wasm/marketplace.wasm       shrunk, with public `candid:service` metadata
 #   target/wasm/marketplace.wasm.gz    the same, gzip -n (deterministic): what gets deployed
+#   target/wasm/marketplace-self-check.wasm  the same built with `--features self-check`
+#                                      (every market rule checked after each update and timer
+#                                      run; tests/self_check.rs), never deployed
 #   target/wasm/probe.wasm             shrunk
 set -euo pipefail
 
@@ -55,12 +58,18 @@ fi
 
 # One cargo invocation per canister: building them together would unify their dependencies'
 # features, so a canister's wasm would depend on which others were built alongside it.
-if ((build_marketplace)); then cargo build --release --target "$TARGET" -p marketplace; fi
-if ((build_probe)); then cargo build --release --target "$TARGET" -p probe; fi
-
+# The self-check build goes first and is copied aside: both write release/marketplace.wasm, and
+# only the crate itself recompiles between them (the dependencies' features are the same).
 release="${CARGO_TARGET_DIR:-target}/$TARGET/release"
 out="target/wasm"
 mkdir -p "$out"
+if ((build_marketplace)); then
+    cargo build --release --target "$TARGET" -p marketplace --features self-check
+    "$IC_WASM" "$release/marketplace.wasm" -o "$out/marketplace-self-check.wasm.tmp" shrink
+    mv "$out/marketplace-self-check.wasm.tmp" "$out/marketplace-self-check.wasm"
+    cargo build --release --target "$TARGET" -p marketplace
+fi
+if ((build_probe)); then cargo build --release --target "$TARGET" -p probe; fi
 
 size() { stat -c %s "$1" 2>/dev/null || stat -f %z "$1"; }
 report() { printf '  %-56s %9s bytes\n' "$1" "$(size "$1")"; }
@@ -79,6 +88,7 @@ if ((build_marketplace)); then
     report "$release/marketplace.wasm"
     report "$out/marketplace.wasm"
     report "$out/marketplace.wasm.gz"
+    report "$out/marketplace-self-check.wasm"
 fi
 if ((build_probe)); then
     "$IC_WASM" "$release/probe.wasm" -o "$out/probe.wasm.tmp" shrink

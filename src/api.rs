@@ -3,6 +3,10 @@
 
 pub use crate::config::{Config, InitArg};
 pub use crate::counters::Counters;
+pub use crate::digest::{
+    DigestChunk, DigestCursor, DigestError, DigestPageError, RegionDigest, StateDigest,
+    StateDigestPage, StateDigestPageArg,
+};
 pub use crate::ironic::{IronicApi, IronicDiscoverArg, IronicError};
 pub use crate::status::Status;
 
@@ -27,6 +31,7 @@ pub use crate::catalog::search::{
 };
 
 // The market: inventory, offers, offersets, executions (contracts, leases), policies, audit.
+pub use crate::market::invariants::{SelfCheckArg, SelfCheckPage, Violation};
 pub use crate::market::types::*;
 pub use crate::market::MarketError;
 

@@ -28,7 +28,7 @@ use std::cell::RefCell;
 use crate::config;
 use crate::counters::{self, Counter};
 use crate::runtime::{IcRuntime, Runtime};
-use crate::throttle;
+use crate::throttle::{self, Subject};
 
 /// Bound on decoding work, in the units of [`DecoderConfig::set_decoding_quota`] (about one per
 /// byte of a blob, more per decoded value): a blob as large as an ingress message (2 MiB) fits,
@@ -38,9 +38,78 @@ const DECODING_QUOTA: usize = 3_000_000;
 /// Bound on work spent skipping what the method does not expect (extra fields or arguments).
 const SKIPPING_QUOTA: usize = 10_000;
 
-/// A caller's argument: the value, or why the call goes no further.
+/// A caller's argument: the value, or why the call goes no further. In the `self-check`
+/// build it also carries the [`SelfCheck`] that checks the market's rules when the endpoint
+/// is done with it.
 #[derive(Debug)]
-pub struct Checked<T>(pub Result<T, ArgError>);
+pub struct Checked<T>(
+    pub Result<T, ArgError>,
+    // Held only to be dropped when the endpoint returns.
+    #[cfg(all(feature = "self-check", not(test)))]
+    #[allow(dead_code)]
+    SelfCheck,
+);
+
+/// Checks the market's rules when dropped in a replicated message, and traps with the
+/// violations. Every update and the install decode their argument into a [`Checked`], which the
+/// endpoint owns until it returns (an async one, until its last await), so the check runs at
+/// the end of each, after the state changed and before the reply, in one place.
+#[cfg(all(feature = "self-check", not(test)))]
+#[derive(Debug)]
+pub struct SelfCheck {
+    armed: bool,
+}
+
+#[cfg(all(feature = "self-check", not(test)))]
+impl SelfCheck {
+    fn arm() -> Self {
+        Self {
+            armed: IcRuntime.replicated(),
+        }
+    }
+}
+
+/// A whole check of the state: `Err` lists the violations.
+#[cfg(all(feature = "self-check", not(test)))]
+type Check = fn() -> Result<(), String>;
+
+#[cfg(all(feature = "self-check", not(test)))]
+thread_local! {
+    /// The check [`SelfCheck`] runs: the market's rules, registered by `init` and
+    /// `post_upgrade` ([`register_self_check`]), so this module knows nothing above it.
+    static SELF_CHECK: std::cell::Cell<Option<Check>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// Sets the check a `self-check` build runs at the end of every update and install.
+#[cfg(all(feature = "self-check", not(test)))]
+pub fn register_self_check(check: Check) {
+    SELF_CHECK.set(Some(check));
+}
+
+#[cfg(all(feature = "self-check", not(test)))]
+impl Drop for SelfCheck {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let check = SELF_CHECK
+            .get()
+            .unwrap_or_else(|| ic_cdk::trap("self-check: no check registered"));
+        if let Err(violations) = check() {
+            ic_cdk::trap(violations);
+        }
+    }
+}
+
+/// `Checked` from a decoding result, armed for the self-check in that build.
+fn checked<T>(result: Result<T, ArgError>) -> Checked<T> {
+    Checked(
+        result,
+        #[cfg(all(feature = "self-check", not(test)))]
+        SelfCheck::arm(),
+    )
+}
 
 /// Why a call's argument was not decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,12 +190,66 @@ impl<T: CandidType> CandidType for Checked<T> {
 /// The argument of a public method: the call is admitted ([`admit`]), then its argument
 /// decoded with [`decode_arg`]. Never panics.
 pub fn decode_checked<T: CandidType + DeserializeOwned>(bytes: Vec<u8>) -> Checked<T> {
-    Checked(admit(&IcRuntime).and_then(|()| decode_arg(&bytes).map_err(ArgError::Invalid)))
+    checked(admit(&IcRuntime).and_then(|()| decode_arg(&bytes).map_err(ArgError::Invalid)))
+}
+
+/// The argument of a signed change (`catalog_replace`, `market_delegate`…): as
+/// [`decode_checked`], except that an anonymous relay is not charged to the anonymous
+/// principal's bucket, which every relay would share: [`relay_allows`] and [`relay_charge`]
+/// charge the signing provider key once the signature is checked. Only the shared bucket of
+/// failed verifications is checked first, so decoding and verifying stay bounded even for
+/// relays that skipped `inspect_message` (which drops bad signatures for free).
+pub fn decode_signed<T: CandidType + DeserializeOwned>(bytes: Vec<u8>) -> Checked<T> {
+    checked(admit_signed(&IcRuntime).and_then(|()| decode_arg(&bytes).map_err(ArgError::Invalid)))
+}
+
+/// [`admit`] for signed changes: see [`decode_signed`].
+pub fn admit_signed(rt: &impl Runtime) -> Result<(), ArgError> {
+    if !(rt.replicated() && rt.caller() == Principal::anonymous()) {
+        return admit(rt);
+    }
+    counters::bump(Counter::Updates);
+    throttle::allows(Subject::FailedSignatures, rt.time(), limits()).map_err(rate_limited)
+}
+
+/// Before an anonymous relay's signature is verified: whether the signing key has a call left
+/// (so a key over its limit costs no verification). Other callers were charged on admission.
+pub fn relay_allows(rt: &impl Runtime, provider_key: &[u8; 32]) -> Result<(), ArgError> {
+    if rt.caller() != Principal::anonymous() {
+        return Ok(());
+    }
+    let subject = Subject::ProviderKey(*provider_key);
+    throttle::allows(subject, rt.time(), limits()).map_err(rate_limited)
+}
+
+/// After an anonymous relay's signature was checked: the call is taken from the signing key's
+/// bucket if it verified, else from the shared bucket of failed verifications, so bogus
+/// signatures naming a key never drain that key's bucket.
+pub fn relay_charge(
+    rt: &impl Runtime,
+    provider_key: &[u8; 32],
+    verified: bool,
+) -> Result<(), ArgError> {
+    if !(rt.replicated() && rt.caller() == Principal::anonymous()) {
+        return Ok(());
+    }
+    let subject = if verified {
+        Subject::ProviderKey(*provider_key)
+    } else {
+        Subject::FailedSignatures
+    };
+    throttle::take(subject, rt.time(), limits()).map_err(rate_limited)
+}
+
+fn rate_limited(retry_after_seconds: u64) -> ArgError {
+    ArgError::RateLimited {
+        retry_after_seconds,
+    }
 }
 
 /// The argument of `init` and `post_upgrade`, which are not calls to admit.
 pub fn decode_install<T: CandidType + DeserializeOwned>(bytes: Vec<u8>) -> Checked<T> {
-    Checked(decode_arg(&bytes).map_err(ArgError::Invalid))
+    checked(decode_arg(&bytes).map_err(ArgError::Invalid))
 }
 
 /// Decodes one argument of type `T` within the quotas; never panics.

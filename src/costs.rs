@@ -20,7 +20,7 @@ use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
 use crate::ironic::client::{ClientError, Target};
 use crate::ironic::{self, IronicDiscoverArg};
 use crate::market::{store, MAX_TEXT_BYTES};
-use crate::provision::service::{MAX_CONFIG_DRIVE_BYTES, POLL_NS};
+use crate::provision::service::{polls_within, MAX_CONFIG_DRIVE_BYTES, POLL_NS};
 use crate::provision::AnyIronic;
 use crate::provision::{settings, Backend, ProvisionError};
 use crate::runtime::{request_bytes, Runtime};
@@ -33,11 +33,11 @@ const PLACEHOLDER_UUID: &str = "00000000-0000-0000-0000-000000000000";
 /// Polls of a typical deploy: the simulated node takes three 10 s steps; a real Ironic
 /// deploy (image write, reboots) about 10 minutes.
 const SIM_DEPLOY_POLLS: u64 = 3;
-const IRONIC_DEPLOY_POLLS: u64 = 60;
+const IRONIC_DEPLOY_NS: u64 = 600 * SECOND_NS;
 /// Polls of a typical undeploy, including the one that sees the node clean: the simulated node
 /// takes four steps; a real teardown with automated cleaning about 20 minutes.
 const SIM_UNDEPLOY_POLLS: u64 = 4;
-const IRONIC_UNDEPLOY_POLLS: u64 = 120;
+const IRONIC_UNDEPLOY_NS: u64 = 1200 * SECOND_NS;
 
 /// What to price; each part given is answered.
 #[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
@@ -166,10 +166,10 @@ fn provision_costs(
             )));
         }
     }
-    let max_polls = store::policies()
+    let stuck_ns = store::policies()
         .stuck_timeout_seconds
-        .saturating_mul(SECOND_NS)
-        / POLL_NS;
+        .saturating_mul(SECOND_NS);
+    let max_polls = stuck_ns / POLL_NS;
     let http = match settings::client(rt, &provider) {
         AnyIronic::Sim(_) => {
             let free = |typical_polls| CostRange::of(0, 0, 0, typical_polls, max_polls);
@@ -184,6 +184,8 @@ fn provision_costs(
         }
         AnyIronic::Http(http) => http,
     };
+    // A real Ironic's polls back off (`provision::service::poll_interval_ns`).
+    let max_polls = polls_within(Backend::Ironic, stuck_ns);
     let uuid = arg.server_id.as_deref().unwrap_or(PLACEHOLDER_UUID);
     let user_data = (config_drive > 0).then(|| "a".repeat(config_drive));
     let mut outcalls = vec![];
@@ -213,7 +215,7 @@ fn provision_costs(
         Some(_) => read,
         None => {
             let class = arg.resource_class.as_deref().filter(|c| !c.is_empty());
-            quote("list_available", http.list_request(class))?
+            quote("list_available", http.list_request(class, None))?
         }
     };
     // A lease's deploy sends no config drive: its PUT is priced on its own when one was asked.
@@ -237,7 +239,7 @@ fn provision_costs(
             read + set_instance + lease_active,
             read,
             1,
-            IRONIC_DEPLOY_POLLS,
+            polls_within(Backend::Ironic, IRONIC_DEPLOY_NS),
             max_polls,
         ),
         // The last poll reads the node clean, then the lessee is cleared.
@@ -245,7 +247,7 @@ fn provision_costs(
             read + deleted + clear,
             read,
             1,
-            IRONIC_UNDEPLOY_POLLS,
+            polls_within(Backend::Ironic, IRONIC_UNDEPLOY_NS),
             max_polls,
         ),
         outcalls,

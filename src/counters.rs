@@ -16,13 +16,13 @@ pub struct Counters {
     pub updates: u64,
     /// Runs of the task queue's timer.
     pub timer_runs: u64,
-    /// Manager tasks executed.
+    /// Queued tasks executed.
     pub tasks_run: u64,
     /// HTTPS outcalls made.
     pub outcalls: u64,
     /// Outcalls that gave no usable answer: rejected, non-2xx, or unreadable.
     pub outcall_failures: u64,
-    /// Manager task runs that asked to be retried later (each is queued again after a backoff).
+    /// Task runs that asked to be retried later (each is queued again after a backoff).
     pub tasks_retried: u64,
     /// Cycles HTTPS outcalls cost: attached less refunded.
     pub outcall_cycles: u64,

@@ -23,8 +23,8 @@ mod memory;
 pub mod methods;
 pub mod provision;
 mod queue;
-mod snapshot;
 pub mod runtime;
+mod snapshot;
 mod status;
 mod storable;
 mod tasks;
@@ -37,7 +37,7 @@ mod interface_tests;
 
 /// The decoder every endpoint runs on its argument (within the decoding quotas), for the fuzzer.
 pub use candid_io::decode_arg;
-use candid_io::{decode_checked, decode_install, encode_reply, Checked};
+use candid_io::{decode_checked, decode_install, decode_signed, encode_reply, Checked};
 use config::InitArg;
 use ic_cdk_management_canister::{HttpRequestResult, TransformArgs};
 use ironic::{IronicApi, IronicDiscoverArg, IronicError};
@@ -50,6 +50,8 @@ use status::Status;
 #[candid::candid_method(init)]
 fn init(arg: Checked<Option<InitArg>>) {
     IcRuntime::register(tasks::ENTRY_POINTS);
+    #[cfg(all(feature = "self-check", not(test)))]
+    candid_io::register_self_check(market::invariants::self_check);
     lifecycle::setup(&IcRuntime, arg.0.map_err(|e| e.to_string()))
         .unwrap_or_else(|e| ic_cdk::trap(e));
     prepare_replies();
@@ -69,6 +71,8 @@ fn pre_upgrade() {
 #[ic_cdk::post_upgrade(decode_with = "decode_install", hidden = true)]
 fn post_upgrade(arg: Checked<Option<InitArg>>) {
     IcRuntime::register(tasks::ENTRY_POINTS);
+    #[cfg(all(feature = "self-check", not(test)))]
+    candid_io::register_self_check(market::invariants::self_check);
     lifecycle::post_upgrade(&IcRuntime, arg.0.map_err(|e| e.to_string()))
         .unwrap_or_else(|e| ic_cdk::trap(e));
     prepare_replies();
@@ -103,13 +107,27 @@ fn status() -> Status {
     status::status(&IcRuntime)
 }
 
-/// A SHA-256 digest of the whole stable state, region by region. Controllers only.
+/// A SHA-256 digest of the whole stable state, region by region. Controllers only. Fails past
+/// ~60 MiB in use (one query); `state_digest_page` reads any size a page at a time.
 #[ic_cdk::query]
 fn state_digest() -> Result<digest::StateDigest, digest::DigestError> {
     if !auth::caller_is_controller(&IcRuntime) {
         return Err(digest::DigestError::NotAuthorized);
     }
     Ok(digest::state_digest())
+}
+
+/// The stable state's digest a page at a time, for a state too large for `state_digest`: at
+/// most 256 pages (16 MiB) a call, and where to go on. Controllers only.
+#[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(query)]
+fn state_digest_page(
+    arg: Checked<digest::StateDigestPageArg>,
+) -> Result<digest::StateDigestPage, digest::DigestPageError> {
+    if !auth::caller_is_controller(&IcRuntime) {
+        return Err(digest::DigestPageError::NotAuthorized);
+    }
+    digest::state_digest_page(arg.0?)
 }
 
 /// The HTTP gateway's entry: `/health`, `/metrics` (Prometheus), `/search` and
@@ -163,7 +181,7 @@ use catalog::upload::{self, UploadAppendArg, UploadBeginArg, UploadProgress, Upl
 
 /// Replaces a provider's whole catalog with the signed CSV (creating the provider).
 #[ic_cdk::update(
-    decode_with = "decode_checked",
+    decode_with = "decode_signed",
     encode_with = "encode_reply",
     hidden = true
 )]
@@ -174,7 +192,7 @@ fn catalog_replace(arg: Checked<PublishArg>) -> Result<Receipt, CatalogError> {
 
 /// Adds or changes the offerings of the signed CSV; the others stay.
 #[ic_cdk::update(
-    decode_with = "decode_checked",
+    decode_with = "decode_signed",
     encode_with = "encode_reply",
     hidden = true
 )]
@@ -185,7 +203,7 @@ fn catalog_upsert(arg: Checked<PublishArg>) -> Result<Receipt, CatalogError> {
 
 /// Removes offerings by key.
 #[ic_cdk::update(
-    decode_with = "decode_checked",
+    decode_with = "decode_signed",
     encode_with = "encode_reply",
     hidden = true
 )]
@@ -196,7 +214,7 @@ fn catalog_remove_offerings(arg: Checked<RemoveOfferingsArg>) -> Result<Receipt,
 
 /// Removes all of a provider's offerings.
 #[ic_cdk::update(
-    decode_with = "decode_checked",
+    decode_with = "decode_signed",
     encode_with = "encode_reply",
     hidden = true
 )]
@@ -310,17 +328,18 @@ fn provider_catalog_export(arg: Checked<CatalogExportArg>) -> Result<CatalogExpo
 // change its inventory and offers then require the caller to be one of its delegates. Reads of
 // inventory, offers, products and policies are public.
 
+use market::invariants::{SelfCheckArg, SelfCheckPage};
 use market::{
     AcceptArg, AuditArg, AuditPage, CancelArg, Contract, DelegateArg, Delegation, Execution,
     ExecutionPage, ExecutionsListArg, ExtendArg, InventoryListArg, InventoryRegisterArg,
     InventoryRemoveArg, InventorySetStatusArg, Item, ItemPage, Lease, LeaseBySkuArg, MarketError,
     Offer, OfferCreateArg, OfferPage, OfferWithdrawArg, OffersCreateArg, OffersListArg,
-    OffersetView, Policies, PoliciesUpdate, Product, ResourceRequest, SetConsumerMetaArg,
-    SetProcurementMetaArg,
+    OffersetView, Policies, PoliciesUpdate, Product, ProviderHoldAccess, ProviderHoldAccessArg,
+    ResourceRequest, SetConsumerMetaArg, SetProcurementMetaArg,
 };
 
 /// Lets a principal act for a provider in the market, or stops it; signed by the provider.
-#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[ic_cdk::update(decode_with = "decode_signed", hidden = true)]
 #[candid::candid_method(update)]
 fn market_delegate(arg: Checked<DelegateArg>) -> Result<Delegation, MarketError> {
     market::delegation::delegate(&IcRuntime, arg.0?)
@@ -486,7 +505,9 @@ fn execution_get(id: Checked<u64>) -> Result<Execution, MarketError> {
     market::lease::get(&IcRuntime, id.0?)
 }
 
-/// The caller's executions as consumer, or a provider's as its delegate, a page at a time.
+/// The caller's executions as consumer, or a provider's as its delegate, a page at a time. A
+/// call reads at most 500 executions: a page filtered by phase may hold fewer than `limit`, even
+/// none, with `next` set; go on from `next` until it is null.
 #[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(query)]
 fn executions_list(arg: Checked<ExecutionsListArg>) -> Result<ExecutionPage, MarketError> {
@@ -526,6 +547,16 @@ fn policies_set(arg: Checked<PoliciesUpdate>) -> Result<Policies, MarketError> {
     market::policy::set(arg.0?)
 }
 
+/// Who may hold a provider's items (everyone, the controllers' allow-list, its own), and its
+/// allow-list's changes. The provider's delegates.
+#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(update)]
+fn provider_hold_access_set(
+    arg: Checked<ProviderHoldAccessArg>,
+) -> Result<ProviderHoldAccess, MarketError> {
+    market::offerset::set_provider_access(&IcRuntime, arg.0?)
+}
+
 /// Audit entries the caller may read: controllers all, consumers their own, providers' delegates
 /// their provider's.
 #[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
@@ -541,6 +572,19 @@ fn audit_log(arg: Checked<AuditArg>) -> Result<AuditPage, MarketError> {
     market::audit::page(&reader, &arg)
 }
 
+/// One page of the market's rules checked over its records (`market::invariants`): the
+/// violations found, and the cursor of the next page. Controllers only.
+#[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(query)]
+fn market_self_check(arg: Checked<SelfCheckArg>) -> Result<SelfCheckPage, MarketError> {
+    if !auth::caller_is_controller(&IcRuntime) {
+        return Err(MarketError::NotAuthorized {
+            message: "only controllers run the market's self-check".into(),
+        });
+    }
+    market::invariants::self_check_page(arg.0?)
+}
+
 // --- provisioning (Ironic) ---
 //
 // The operation id is the node UUID. Who may provision a server: the lessee of an active lease
@@ -548,8 +592,8 @@ fn audit_log(arg: Checked<AuditArg>) -> Result<AuditPage, MarketError> {
 // undeploy on their own. Outcalls are visible to the subnet's node operators (README).
 
 use provision::{
-    IronicConfigureArg, IronicSettingsView, ProvisionError, ProvisionRequest, ProvisionResponse,
-    ProvisionStatus, SimFailureArg,
+    IronicBudgetGrantArg, IronicConfigureArg, IronicSettingsView, ProvisionError, ProvisionRequest,
+    ProvisionResponse, ProvisionStatus, SimFailureArg,
 };
 
 /// Provisions a server (a specific node, or any available one of a resource class) with an
@@ -609,6 +653,15 @@ fn transform_ironic_nodes(args: Checked<TransformArgs>) -> HttpRequestResult {
     args.0
         .map(|args| ironic::nodes::transform(args.response))
         .unwrap_or_default()
+}
+
+/// Adds cycles to a provider's outcall budget, which pays its Ironic's outcalls. Controllers.
+#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(update)]
+fn ironic_budget_grant(
+    arg: Checked<IronicBudgetGrantArg>,
+) -> Result<IronicSettingsView, ProvisionError> {
+    provision::budget::grant(&IcRuntime, arg.0?)
 }
 
 // Only the interface test reads the exported service; the wasm carries the .did as metadata.

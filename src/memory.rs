@@ -41,6 +41,10 @@
 //! | 32 | `SIM_NODES` | the simulated Ironic's nodes | map: item id → `provision::sim::SimNode` (Candid) |
 //! | 33 | `MARKET_NODE_ITEMS` | Ironic node items by node UUID | set: `(SHA-256(uuid), item id)` |
 //! | 34 | `MARKET_INDEX_SNAPSHOT` | the market's heap index, saved by pre_upgrade | the `snapshot` format: items' and open offers' columns (`market::index::persist`) |
+//! | 35 | `MARKET_CONSUMER_HOLDS` | items each principal holds (OFFERED executions) | map: principal → `u32` |
+//! | 36 | `MARKET_PROVIDER_HOLDS` | each provider's item count, items held, hold access | map: provider key → `market::store::ProviderHolds` (Candid) |
+//! | 37 | `MARKET_ALLOWED_CONSUMERS` | the controllers' allow-list of consumers | set: principal |
+//! | 38 | `MARKET_PROVIDER_CONSUMERS` | each provider's allow-list of who may hold its items | set: `(provider key, principal)` |
 //!
 //! Heap-only state (the armed timer's id) is lost on upgrade by design and rebuilt in
 //! `post_upgrade`; it is kept with the code that owns it, not here.
@@ -83,6 +87,10 @@ pub const PROVISION_OPERATIONS: MemoryId = MemoryId::new(31);
 pub const SIM_NODES: MemoryId = MemoryId::new(32);
 pub const MARKET_NODE_ITEMS: MemoryId = MemoryId::new(33);
 pub const MARKET_INDEX_SNAPSHOT: MemoryId = MemoryId::new(34);
+pub const MARKET_CONSUMER_HOLDS: MemoryId = MemoryId::new(35);
+pub const MARKET_PROVIDER_HOLDS: MemoryId = MemoryId::new(36);
+pub const MARKET_ALLOWED_CONSUMERS: MemoryId = MemoryId::new(37);
+pub const MARKET_PROVIDER_CONSUMERS: MemoryId = MemoryId::new(38);
 
 /// Every region with its name, in id order (the state digest walks them).
 pub const REGIONS: &[(MemoryId, &str)] = &[
@@ -121,6 +129,10 @@ pub const REGIONS: &[(MemoryId, &str)] = &[
     (SIM_NODES, "SIM_NODES"),
     (MARKET_NODE_ITEMS, "MARKET_NODE_ITEMS"),
     (MARKET_INDEX_SNAPSHOT, "MARKET_INDEX_SNAPSHOT"),
+    (MARKET_CONSUMER_HOLDS, "MARKET_CONSUMER_HOLDS"),
+    (MARKET_PROVIDER_HOLDS, "MARKET_PROVIDER_HOLDS"),
+    (MARKET_ALLOWED_CONSUMERS, "MARKET_ALLOWED_CONSUMERS"),
+    (MARKET_PROVIDER_CONSUMERS, "MARKET_PROVIDER_CONSUMERS"),
 ];
 
 /// One region of stable memory.

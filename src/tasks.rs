@@ -24,6 +24,11 @@ pub fn on_timer(rt: &impl Runtime) {
     counters::bump(Counter::TimerRuns);
     let next = run_due(rt, || rt.instructions() < TIMER_INSTRUCTION_BUDGET);
     rt.arm_timer(next);
+    // The `self-check` build checks the market's rules after every run (see `candid_io`).
+    #[cfg(all(feature = "self-check", not(test)))]
+    if let Err(violations) = market::invariants::self_check() {
+        ic_cdk::trap(violations);
+    }
 }
 
 /// The watchdog's entry point: runs the queue like the timer when a task is overdue (the timer

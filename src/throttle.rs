@@ -7,12 +7,17 @@
 //!
 //! Buckets live on the heap, not in stable memory: they are replicated state like any other,
 //! so every replica decides alike, but an upgrade refilling them is harmless and refused calls
-//! leave the stable state (the one [`crate::digest`] covers) untouched. At most
+//! leave the stable state (the one `state_digest` covers) untouched. At most
 //! [`MAX_BUCKETS`] are kept; when full, the stalest bucket is dropped (a dropped bucket is a full
 //! one, which an idle caller would have by now anyway).
 //!
 //! This bounds each principal; it cannot stop one party from minting many principals. The
 //! market's per-principal quotas (open offersets, active leases) bound what each holds.
+//!
+//! Signed changes relayed by the anonymous principal are not charged to it (everyone would
+//! share one bucket): they are charged to the signing provider key once the signature verifies,
+//! and failed verifications to one shared bucket ([`Subject::FailedSignatures`]), so a stranger
+//! can neither drain a provider's bucket nor make verifying cost more than that bucket allows.
 
 use crate::time::MINUTE_NS;
 use candid::Principal;
@@ -37,15 +42,43 @@ struct Bucket {
     at_ns: u64,
 }
 
-/// The buckets of every principal seen lately.
+/// Whose calls a bucket counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Subject {
+    Caller(Principal),
+    /// Anonymous relays of changes this Ed25519 provider key signed (verified).
+    ProviderKey([u8; 32]),
+    /// Anonymous relays whose signature did not verify, all together.
+    FailedSignatures,
+}
+
+impl From<Principal> for Subject {
+    fn from(caller: Principal) -> Self {
+        Self::Caller(caller)
+    }
+}
+
+impl From<&Principal> for Subject {
+    fn from(caller: &Principal) -> Self {
+        Self::Caller(*caller)
+    }
+}
+
+/// The buckets of every principal (or provider key) seen lately.
 #[derive(Default)]
 pub struct Buckets {
-    by_caller: BTreeMap<Principal, Bucket>,
+    by_caller: BTreeMap<Subject, Bucket>,
 }
 
 impl Buckets {
     /// Takes one call from `caller`'s bucket, or says in how many seconds one will be there.
-    pub fn take(&mut self, caller: Principal, now_ns: u64, limits: Limits) -> Result<(), u64> {
+    pub fn take(
+        &mut self,
+        caller: impl Into<Subject>,
+        now_ns: u64,
+        limits: Limits,
+    ) -> Result<(), u64> {
+        let caller = caller.into();
         let mut bucket = self.level(&caller, now_ns, limits);
         if bucket.milli_tokens < MILLI {
             return Err(retry_after_seconds(bucket.milli_tokens, limits));
@@ -59,7 +92,13 @@ impl Buckets {
     }
 
     /// Whether `caller` could make a call now, without taking it (for `inspect_message`).
-    pub fn allows(&self, caller: &Principal, now_ns: u64, limits: Limits) -> Result<(), u64> {
+    pub fn allows(
+        &self,
+        caller: impl Into<Subject>,
+        now_ns: u64,
+        limits: Limits,
+    ) -> Result<(), u64> {
+        let caller = &caller.into();
         let bucket = self.level(caller, now_ns, limits);
         if bucket.milli_tokens < MILLI {
             return Err(retry_after_seconds(bucket.milli_tokens, limits));
@@ -68,7 +107,7 @@ impl Buckets {
     }
 
     /// `caller`'s bucket refilled up to `now_ns`.
-    fn level(&self, caller: &Principal, now_ns: u64, limits: Limits) -> Bucket {
+    fn level(&self, caller: &Subject, now_ns: u64, limits: Limits) -> Bucket {
         let full = u64::from(limits.burst) * MILLI;
         match self.by_caller.get(caller) {
             None => Bucket {
@@ -112,12 +151,12 @@ thread_local! {
 }
 
 /// [`Buckets::take`] on the canister's buckets.
-pub fn take(caller: Principal, now_ns: u64, limits: Limits) -> Result<(), u64> {
+pub fn take(caller: impl Into<Subject>, now_ns: u64, limits: Limits) -> Result<(), u64> {
     BUCKETS.with_borrow_mut(|buckets| buckets.take(caller, now_ns, limits))
 }
 
 /// [`Buckets::allows`] on the canister's buckets.
-pub fn allows(caller: &Principal, now_ns: u64, limits: Limits) -> Result<(), u64> {
+pub fn allows(caller: impl Into<Subject>, now_ns: u64, limits: Limits) -> Result<(), u64> {
     BUCKETS.with_borrow(|buckets| buckets.allows(caller, now_ns, limits))
 }
 

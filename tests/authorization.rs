@@ -405,6 +405,12 @@ impl Denial for DigestError {
     }
 }
 
+impl Denial for DigestPageError {
+    fn is_denial(&self) -> bool {
+        matches!(self, DigestPageError::NotAuthorized)
+    }
+}
+
 type Judge = fn(&[u8]) -> Verdict;
 
 /// Decodes a `Result<T, E>` reply and classifies it.
@@ -809,6 +815,19 @@ fn update_scenario(method: &str) -> Option<Build> {
                 encode(&arg),
             )
         },
+        "provider_hold_access_set" => |w| {
+            let arg = ProviderHoldAccessArg {
+                provider: w.m.provider.key(),
+                access: Some(HoldAccess::ProviderAllowListed),
+                allow: None,
+                disallow: None,
+            };
+            delegate_scenario(
+                verdict::<ProviderHoldAccess, MarketError>,
+                "the owner's hold access",
+                encode(&arg),
+            )
+        },
         "provision_server" => |w| {
             w.leased_node();
             scenario(
@@ -873,6 +892,17 @@ fn update_scenario(method: &str) -> Option<Build> {
             delegate_scenario(
                 verdict::<(), ProvisionError>,
                 "the owner's simulated node",
+                encode(&arg),
+            )
+        },
+        "ironic_budget_grant" => |w| {
+            let arg = IronicBudgetGrantArg {
+                provider: w.m.provider.key(),
+                cycles: 1_000_000_000,
+            };
+            delegate_scenario(
+                verdict::<IronicSettingsView, ProvisionError>,
+                "the owner's outcall budget",
                 encode(&arg),
             )
         },
@@ -948,6 +978,14 @@ fn query_scenario(method: &str, ids: &QueryIds) -> Option<Scenario> {
                 no_argument(),
             )],
         ),
+        "state_digest_page" => scenario(
+            verdict::<StateDigestPage, DigestPageError>,
+            vec![Target::new(
+                "the state",
+                vec![owner_delegate()],
+                encode(&StateDigestPageArg::default()),
+            )],
+        ),
         "catalog_upload_status" => scenario(
             verdict::<UploadProgress, CatalogError>,
             vec![Target::new(
@@ -981,6 +1019,14 @@ fn query_scenario(method: &str, ids: &QueryIds) -> Option<Scenario> {
                     after: None,
                     limit: None,
                 }),
+            )],
+        ),
+        "market_self_check" => scenario(
+            verdict::<SelfCheckPage, MarketError>,
+            vec![Target::new(
+                "the market's records",
+                vec![owner_delegate()],
+                encode(&SelfCheckArg::default()),
             )],
         ),
         "audit_log" => scenario(

@@ -13,7 +13,7 @@ const LAYERS: &[&[&str]] = &[
     // storage and plain values
     &[
         "fields", "memory", "snapshot", "storable", "time", "text", "counters", "config", "cycles",
-        "digest", "throttle",
+        "throttle",
     ],
     // the seam to the IC and argument decoding
     &["runtime", "candid_io", "auth"],
@@ -28,6 +28,7 @@ const LAYERS: &[&[&str]] = &[
     &[
         "tasks",
         "costs",
+        "digest",
         "status",
         "lifecycle",
         "http",

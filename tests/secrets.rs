@@ -618,7 +618,17 @@ impl World {
             )
             .expect("B records procurement");
 
-        // A: its own Ironic, with the canaries.
+        // A: its own Ironic, with the canaries, and a budget for its outcalls.
+        let grant = IronicBudgetGrantArg {
+            provider: a_key.clone(),
+            cycles: LAB_BUDGET_CYCLES,
+        };
+        let controller = self.lab.controller();
+        self.lab
+            .m
+            .canister
+            .ironic_budget_grant(controller, grant)
+            .expect("ironic_budget_grant");
         let configure = IronicConfigureArg {
             provider: a_key.clone(),
             endpoint: Some(self.secrets.endpoint.clone()),
@@ -894,6 +904,8 @@ fn query_calls(method: &str, f: &Function, ids: &Ids) -> Option<Vec<Call>> {
         "status" | "products" | "policies" => none(),
         // Controllers only: every other class must get an error.
         "state_digest" if f.args.is_empty() => none(),
+        "market_self_check" => vec![call("first page", SelfCheckArg::default())],
+        "state_digest_page" => vec![call("first page", StateDigestPageArg::default())],
         "http_request" => {
             let mut calls = vec![
                 call("/health", get("/health", None)),

@@ -19,6 +19,9 @@ const WASM: &str = concat!(
     "/../target/wasm/marketplace.wasm.gz"
 );
 
+/// The upgrade's target at any market size: flat, far under the IC's 300 B.
+const UPGRADE_TARGET: f64 = 10e9;
+
 /// The targets: one match against 10 k resources and 50 k offers, and one timer message
 /// (the IC's update limit) for a batch of 1 k due tasks.
 const MATCH_TARGET: f64 = 50e6;
@@ -322,16 +325,17 @@ pub fn run(items: u32, report: &mut Report) {
         "",
     );
 
-    manager_batch(&mut host, items, report);
+    queue_batch(&mut host, items, report);
 
-    // The upgrade rebuilds the heap index of open offers from stable memory.
+    // The upgrade saves the heap indexes and loads them back (no per-record work): the target
+    // is the survival issue's, a thirtieth of the IC's limit.
     let (before, _) = products(&mut host);
     host.upgrade(&wasm, &candid::encode_one(None::<InitArg>).unwrap())
         .expect("upgrade");
     report.at_most(
-        format!("wasm instr., upgrade (pre + post, index rebuild) [{size}]"),
+        format!("wasm instr., upgrade (pre + post, index snapshots) [{size}]"),
         host.last_instructions() as f64,
-        limits::INSTRUCTIONS_INSTALL as f64,
+        UPGRADE_TARGET,
         "",
     );
     let (after, _) = products(&mut host);
@@ -343,7 +347,7 @@ pub fn run(items: u32, report: &mut Report) {
 /// stops a run after 10 B instructions and goes on in the next, so a large batch takes several
 /// messages; ic-cdk-timers runs each timer in a message of its own, the watchdog's catch-up
 /// runs (which find nothing left to do) included.
-fn manager_batch(host: &mut Host, items: u32, report: &mut Report) {
+fn queue_batch(host: &mut Host, items: u32, report: &mut Report) {
     let start = host.time();
     // `run` took one lease at this instant already.
     let leases = BATCH_LEASES.min(items / 10).max(2);

@@ -27,6 +27,7 @@ macro_rules! typed {
 pub static TYPED: &[Typed] = typed![
     "init": Option<InitArg>,
     "post_upgrade": Option<InitArg>,
+    "state_digest_page": StateDigestPageArg,
     "http_request": HttpRequest,
     "ironic_discover": IronicDiscoverArg,
     "outcall_costs": OutcallCostsArg,
@@ -70,7 +71,9 @@ pub static TYPED: &[Typed] = typed![
     "contract_get": u64,
     "lease_get": u64,
     "policies_set": PoliciesUpdate,
+    "provider_hold_access_set": ProviderHoldAccessArg,
     "audit_log": AuditArg,
+    "market_self_check": SelfCheckArg,
     "provision_server": ProvisionRequest,
     "provision_status": String,
     "provision_refresh": String,
@@ -78,6 +81,7 @@ pub static TYPED: &[Typed] = typed![
     "ironic_settings": ProviderKeyInput,
     "ironic_sim_set_failure": SimFailureArg,
     "transform_ironic_nodes": TransformArgs,
+    "ironic_budget_grant": IronicBudgetGrantArg,
 ];
 
 /// The typed check of `name`, if it takes an argument.

@@ -232,6 +232,14 @@ pub fn error_text(error: &ProvisionError) -> String {
             status: None,
             message,
         } => format!("IronicFailed: {message}"),
+        OutcallBudgetExhausted {
+            needed_cycles,
+            remaining_cycles,
+        } => format!(
+            "OutcallBudgetExhausted: the provider's outcall budget is exhausted (needs \
+             {needed_cycles} cycles, {remaining_cycles} left; controllers grant more with \
+             ironic_budget_grant)"
+        ),
     }
 }
 

@@ -1,9 +1,11 @@
 //! The catalog file: serverhunter CSV with a header row. Import maps the header by name and
 //! reports every bad row at once, so a provider fixes a file in one pass; export writes the
-//! canonical header and the stored rows exactly as they were imported.
+//! canonical header and the stored rows exactly as they were imported. Every record written
+//! neutralises spreadsheet formula cells, and every read undoes it (`formula`).
 
 mod cell_text;
 mod errors;
+mod formula;
 mod import;
 mod shared_reader;
 mod stored_row;
@@ -30,3 +32,6 @@ pub fn write_catalog<'a>(rows: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod formula_tests;

@@ -9,7 +9,7 @@ mod record;
 mod units;
 mod validate;
 
-pub use cell_parsers::{list, text};
+pub use cell_parsers::{list, nfc_key, text};
 pub use columns::{Column, COLUMNS};
 pub use normalized::{
     BillingInterval, MemoryEcc, Normalized, ProductType, Stock, Values, Virtualization,

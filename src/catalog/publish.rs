@@ -9,7 +9,7 @@
 use crate::catalog::changes::{self, ChangeKind};
 use crate::catalog::csv_format::{self, Catalog, RowError};
 use crate::catalog::index;
-use crate::catalog::offering::Cells;
+use crate::catalog::offering::{nfc_key, Cells};
 use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
 use crate::catalog::signing::{self, Operation};
 use crate::catalog::store::{self, ProviderRecord};
@@ -112,7 +112,7 @@ fn signer(
 ) -> Result<ProviderKey, CatalogError> {
     let provider = parse_key(provider)?;
     let hash = signing::payload_hash(payload);
-    signing::verify(&rt.canister_id(), &provider, op, seq, &hash, signature)?;
+    signing::verify_relayed(rt, &provider, op, seq, &hash, signature)?;
     Ok(provider)
 }
 
@@ -120,13 +120,20 @@ pub(super) fn parse_key(input: &ProviderKeyInput) -> Result<ProviderKey, Catalog
     ProviderKey::parse(input).map_err(|message| CatalogError::InvalidKey { message })
 }
 
-/// Sequence numbers start at 1 and must increase with every accepted change.
-pub(super) fn check_seq(record: Option<&ProviderRecord>, seq: u64) -> Result<(), CatalogError> {
+/// Sequence numbers start at 1, must increase with every accepted change, and may not run far
+/// ahead (`signing::MAX_SEQ_LEAD`).
+pub(super) fn check_seq(
+    record: Option<&ProviderRecord>,
+    seq: u64,
+    now: u64,
+) -> Result<(), CatalogError> {
     let last = record.map_or(0, |record| record.seq);
-    if seq > last {
-        Ok(())
-    } else {
-        Err(CatalogError::StaleSequence { last })
+    if seq <= last {
+        return Err(CatalogError::StaleSequence { last });
+    }
+    match signing::seq_too_far_ahead(seq, last, now) {
+        Some(message) => Err(CatalogError::invalid(message)),
+        None => Ok(()),
     }
 }
 
@@ -141,11 +148,11 @@ pub(super) fn apply(
     // Removals need a provider that has published; a first publish creates it.
     let known = || {
         let known = record.as_ref().ok_or(CatalogError::UnknownProvider)?;
-        check_seq(Some(known), seq).map(|()| known)
+        check_seq(Some(known), seq, now).map(|()| known)
     };
     let plan = match edit {
         Edit::Replace(csv) | Edit::Upsert(csv) => {
-            check_seq(record.as_ref(), seq)?;
+            check_seq(record.as_ref(), seq, now)?;
             plan_rows(record.as_ref(), csv, matches!(edit, Edit::Replace(_)))?
         }
         Edit::Remove(keys) => plan_removal(known()?, keys)?,
@@ -250,11 +257,13 @@ fn plan_removal(record: &ProviderRecord, keys: &[String]) -> Result<Plan, Catalo
     };
     for key in keys {
         let unknown = || CatalogError::UnknownOffering { key: key.clone() };
-        let id = index::lookup(record.id, key).ok_or_else(unknown)?;
+        // Keys are stored NFC (the signature covers them as given).
+        let key = nfc_key(key).into_owned();
+        let id = index::lookup(record.id, &key).ok_or_else(unknown)?;
         let row = store::row(id).ok_or_else(unknown)?;
         plan.offerings = plan.offerings.saturating_sub(1);
         plan.csv_bytes = plan.csv_bytes.saturating_sub(row.len() as u64);
-        plan.removals.push((key.clone(), id));
+        plan.removals.push((key, id));
     }
     Ok(plan)
 }
@@ -336,7 +345,7 @@ fn check_keys(keys: &[String]) -> Result<(), CatalogError> {
                 "offering key {key:?} contains a newline"
             )));
         }
-        if !seen.insert(key) {
+        if !seen.insert(nfc_key(key)) {
             return Err(CatalogError::invalid(format!(
                 "offering key {key:?} is given twice"
             )));

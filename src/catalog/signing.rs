@@ -13,8 +13,10 @@
 //! by `\n` for remove offerings, nothing for remove provider, and for a market delegation the
 //! principal's bytes followed by 1 (allow) or 0 (revoke).
 
+use crate::candid_io;
 use crate::catalog::error::CatalogError;
-use crate::catalog::provider::ProviderKey;
+use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
+use crate::runtime::Runtime;
 use candid::Principal;
 use ed25519_dalek::{Signature, VerifyingKey};
 use sha2::{Digest, Sha256};
@@ -29,6 +31,25 @@ pub enum Operation {
     RemoveProvider = 4,
     /// Lets a principal act for the provider in the market (`market::delegation`).
     Delegate = 5,
+}
+
+/// How far a sequence number may run ahead. Clients number changes 1, 2, 3… or by the Unix time
+/// in seconds (`mkt` does); either way a change's `seq` may exceed neither the last accepted one
+/// nor the canister's clock in seconds by more than a day, so a stolen key cannot set it to
+/// `u64::MAX` and lock its owner out for good.
+pub const MAX_SEQ_LEAD: u64 = 86_400;
+
+/// Why `seq` runs too far ahead of `last` and of the clock at `now_ns`, if it does.
+pub fn seq_too_far_ahead(seq: u64, last: u64, now_ns: u64) -> Option<String> {
+    let bound = last
+        .max(now_ns / crate::time::SECOND_NS)
+        .saturating_add(MAX_SEQ_LEAD);
+    (seq > bound).then(|| {
+        format!(
+            "seq may run at most {MAX_SEQ_LEAD} ahead of the last accepted one and of the \
+             canister's clock in seconds: at most {bound}, got {seq}"
+        )
+    })
 }
 
 pub fn payload_hash(bytes: &[u8]) -> [u8; 32] {
@@ -88,6 +109,54 @@ pub fn verify(
     let message = message(canister, provider, op, seq, payload_hash);
     key.verify_strict(&message, &Signature::from_bytes(&signature))
         .map_err(|_| CatalogError::InvalidSignature)
+}
+
+/// [`verify`] for a change as delivered: an anonymous relay is rate limited by the signing key,
+/// charged only once the signature verifies (failures go to one shared bucket); see
+/// `candid_io::decode_signed`. Other callers were charged on admission.
+pub fn verify_relayed(
+    rt: &impl Runtime,
+    provider: &ProviderKey,
+    op: Operation,
+    seq: u64,
+    payload_hash: &[u8; 32],
+    signature: &[u8],
+) -> Result<(), CatalogError> {
+    candid_io::relay_allows(rt, provider.as_bytes())?;
+    let verified = verify(
+        &rt.canister_id(),
+        provider,
+        op,
+        seq,
+        payload_hash,
+        signature,
+    );
+    candid_io::relay_charge(rt, provider.as_bytes(), verified.is_ok())?;
+    verified
+}
+
+/// `inspect_message`'s check of an anonymous relay: the signature verifies and the signing key
+/// has a call left. Inspection costs the canister nothing, so bogus signatures are dropped
+/// before they cost a replicated execution or touch the shared bucket of failed ones.
+pub fn inspect_relayed(
+    rt: &impl Runtime,
+    provider: &ProviderKeyInput,
+    op: Operation,
+    seq: u64,
+    payload: &[u8],
+    signature: &[u8],
+) -> Result<(), String> {
+    let provider = ProviderKey::parse(provider)?;
+    verify(
+        &rt.canister_id(),
+        &provider,
+        op,
+        seq,
+        &payload_hash(payload),
+        signature,
+    )
+    .map_err(|error| format!("the signature does not verify: {error:?}"))?;
+    candid_io::relay_allows(rt, provider.as_bytes()).map_err(|error| error.to_string())
 }
 
 /// The provider key of a secret key, for clients and tests.

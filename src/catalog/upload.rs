@@ -2,9 +2,17 @@
 //! declared SHA-256), append chunks in order, commit (the same apply path as a direct publish).
 //!
 //! A session belongs to the principal that began it: only it may append and commit, so nobody
-//! else can interleave chunks. Sessions expire an hour after they began and are deleted lazily.
-//! A commit of a complete upload deletes the session whatever its outcome, since the same bytes
-//! and signature can never succeed later (begin again).
+//! else can interleave chunks. A commit of a complete upload deletes the session whatever its
+//! outcome, since the same bytes and signature can never succeed later (begin again).
+//!
+//! Slots are shared under open participation (keys are free to mint): a session dies two
+//! minutes after its last chunk (or its begin) and an hour after its begin, checked lazily on
+//! access, so no timer runs; a provider key holds at most two live sessions; and when all 32
+//! slots are taken, a begin takes the slot of a dead session, else of another provider's live
+//! session with the fewest bytes received (then the longest idle). Begins are therefore never
+//! refused for lack of slots, and an upload that is sending its catalog can only lose its slot
+//! to 32 other live sessions that each received more bytes. Every begin decodes at most 32
+//! sessions and deletes at most one (at most `MAX_CHUNKS` entries).
 
 use crate::catalog::error::CatalogError;
 use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
@@ -20,10 +28,16 @@ use serde_bytes::ByteBuf;
 use std::borrow::Cow;
 use std::cell::RefCell;
 
+/// The longest a session lives, however busy.
 pub const UPLOAD_TTL_NS: u64 = crate::time::HOUR_NS;
-/// Open sessions per provider and in all: each can hold a whole catalog in stable memory.
-pub const MAX_UPLOADS_PER_PROVIDER: u32 = 3;
+/// A session dies this long after its begin or its last chunk: a held slot costs traffic.
+pub const UPLOAD_IDLE_NS: u64 = 2 * crate::time::MINUTE_NS;
+/// Live sessions per provider key and slots in all: each can hold a whole catalog in stable
+/// memory.
+pub const MAX_UPLOADS_PER_PROVIDER: u32 = 2;
 pub const MAX_UPLOADS: u32 = 32;
+/// Chunks per upload: bounds what deleting a session costs (16 MiB in chunks of 4 KiB).
+pub const MAX_CHUNKS: u32 = 4096;
 
 #[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UploadOperation {
@@ -79,6 +93,8 @@ struct Session {
     bytes_received: u64,
     chunks: u32,
     rows: RowCounter,
+    /// When the last chunk came; `None` until the first (and for sessions stored before).
+    last_chunk_at_ns: Option<u64>,
 }
 
 /// Counts CSV records as bytes arrive, following quotes across chunk boundaries: a newline
@@ -132,26 +148,30 @@ pub(crate) fn begin(rt: &impl Runtime, arg: UploadBeginArg) -> Result<u64, Catal
         &sha256,
         &arg.signature,
     )?;
-    publish::check_seq(store::provider(&provider).as_ref(), arg.seq)?;
     let now = rt.time();
-    // Expired sessions are invisible: they do not count, and only a begin that succeeds drops
-    // them, so a refused begin writes nothing.
-    let open: Vec<(u64, Session)> = sessions()
-        .into_iter()
-        .filter(|(_, session)| now < expires_at(session))
-        .collect();
-    let mine = open
-        .iter()
-        .filter(|(_, s)| *s.provider == provider.as_bytes()[..]);
-    if mine.count() >= MAX_UPLOADS_PER_PROVIDER as usize {
+    publish::check_seq(store::provider(&provider).as_ref(), arg.seq, now)?;
+    // Dead sessions are invisible: they do not count, and only a begin that succeeds deletes
+    // one, so a refused begin writes nothing.
+    let stored = sessions();
+    let live = |session: &Session| now < expires_at(session);
+    let mine = |session: &Session| *session.provider == provider.as_bytes()[..];
+    let held = stored.iter().filter(|(_, s)| live(s) && mine(s)).count();
+    if held >= MAX_UPLOADS_PER_PROVIDER as usize {
         return Err(CatalogError::TooManyUploads {
             max: MAX_UPLOADS_PER_PROVIDER,
         });
     }
-    if open.len() >= MAX_UPLOADS as usize {
-        return Err(CatalogError::TooManyUploads { max: MAX_UPLOADS });
+    if stored.len() >= MAX_UPLOADS as usize {
+        // Dead first; then the live session that has sent least, then the longest idle.
+        let victim = stored
+            .iter()
+            .filter(|(_, s)| !live(s) || !mine(s))
+            .min_by_key(|(id, s)| (live(s), s.bytes_received, last_active(s), *id));
+        let Some((id, session)) = victim else {
+            return Err(CatalogError::TooManyUploads { max: MAX_UPLOADS });
+        };
+        delete(*id, session);
     }
-    delete_expired(now);
     let session = Session {
         owner,
         provider: ByteBuf::from(provider.as_bytes().to_vec()),
@@ -163,6 +183,7 @@ pub(crate) fn begin(rt: &impl Runtime, arg: UploadBeginArg) -> Result<u64, Catal
         bytes_received: 0,
         chunks: 0,
         rows: RowCounter::default(),
+        last_chunk_at_ns: None,
     };
     let id = store::new_upload_id();
     put_session(id, &session);
@@ -183,6 +204,11 @@ pub(crate) fn append(
     if arg.bytes.is_empty() {
         return Err(CatalogError::invalid("a chunk has at least one byte"));
     }
+    if session.chunks >= MAX_CHUNKS {
+        return Err(CatalogError::invalid(format!(
+            "an upload has at most {MAX_CHUNKS} chunks: send larger ones"
+        )));
+    }
     let received = session.bytes_received + arg.bytes.len() as u64;
     if received > session.total_bytes {
         return Err(CatalogError::UploadTooLarge {
@@ -192,6 +218,7 @@ pub(crate) fn append(
     session.rows.feed(&arg.bytes);
     session.bytes_received = received;
     session.chunks += 1;
+    session.last_chunk_at_ns = Some(rt.time());
     UPLOADS.with_borrow_mut(|map| map.insert((id, arg.index), arg.bytes.into_vec()));
     put_session(id, &session);
     Ok(progress(id, &session))
@@ -254,8 +281,14 @@ fn owned_session(rt: &impl Runtime, id: u64) -> Result<Session, CatalogError> {
     }
 }
 
+fn last_active(session: &Session) -> u64 {
+    session.last_chunk_at_ns.unwrap_or(session.created_at_ns)
+}
+
+/// Idle for two minutes, or an hour old: whichever comes first.
 fn expires_at(session: &Session) -> u64 {
-    session.created_at_ns.saturating_add(UPLOAD_TTL_NS)
+    let idle = last_active(session).saturating_add(UPLOAD_IDLE_NS);
+    idle.min(session.created_at_ns.saturating_add(UPLOAD_TTL_NS))
 }
 
 fn progress(upload_id: u64, session: &Session) -> UploadProgress {
@@ -278,25 +311,22 @@ fn delete(id: u64, session: &Session) {
     });
 }
 
-fn delete_expired(now: u64) {
-    for (id, session) in sessions() {
-        if now >= expires_at(&session) {
-            delete(id, &session);
-        }
-    }
-}
-
-/// Every stored session, expired or not, by upload id.
+/// Every stored session, dead or not, by upload id (at most [`MAX_UPLOADS`]). One lookup per
+/// upload, jumping over its chunks rather than reading them.
 fn sessions() -> Vec<(u64, Session)> {
     UPLOADS.with_borrow(|map| {
-        let ids: Vec<u64> = map
-            .keys()
-            .filter(|(_, part)| *part == SESSION)
-            .map(|(id, _)| id)
-            .collect();
-        ids.into_iter()
-            .filter_map(|id| Some((id, Session::decode(&map.get(&(id, SESSION))?))))
-            .collect()
+        let mut found = Vec::new();
+        let mut from = Some(0);
+        while let Some(next) = from {
+            let Some((id, _)) = map.keys_range((next, 0)..).next() else {
+                break;
+            };
+            if let Some(bytes) = map.get(&(id, SESSION)) {
+                found.push((id, Session::decode(&bytes)));
+            }
+            from = id.checked_add(1);
+        }
+        found
     })
 }
 

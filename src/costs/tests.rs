@@ -149,6 +149,7 @@ fn ironic_quotes_equal_what_the_calls_attach() {
         endpoint: ENDPOINT.into(),
         microversion: settings::DEFAULT_MICROVERSION.into(),
         auth_token: Some(TOKEN.into()),
+        pay: None,
     };
     let node = format!(r#"{{"uuid": "{UUID}", "provision_state": "available"}}"#);
     // provision_server on a named node: read, PATCH, PUT with the config drive.
@@ -182,11 +183,14 @@ fn ironic_quotes_equal_what_the_calls_attach() {
         range.max - range.min,
         range.per_poll * u128::from(range.max_polls - 1)
     );
-    // The market's default stuck timeout, polled every 10 s.
+    // The market's default stuck timeout, polled with the real Ironic's backoff: fewer reads
+    // than every 10 s.
+    let stuck_ns = store::policies().stuck_timeout_seconds * SECOND_NS;
     assert_eq!(
         range.max_polls,
-        store::policies().stuck_timeout_seconds * SECOND_NS / POLL_NS
+        crate::provision::service::polls_within(Backend::Ironic, stuck_ns)
     );
+    assert!(range.max_polls < stuck_ns / POLL_NS / 3);
     // Writes go to one replica, reads through consensus.
     let replicated = |call: &str| {
         costs

@@ -200,7 +200,7 @@ pub fn render(s: &Snapshot) -> String {
     out.single(
         "tasks_queued",
         gauge,
-        "Manager tasks queued.",
+        "Tasks waiting in the queue.",
         s.tasks_queued,
     );
     out.single(
@@ -257,13 +257,13 @@ pub fn render(s: &Snapshot) -> String {
     out.single(
         "tasks_run_total",
         counter,
-        "Manager tasks executed.",
+        "Queued tasks executed.",
         c.tasks_run,
     );
     out.single(
         "tasks_retried_total",
         counter,
-        "Manager task runs that asked to be retried later.",
+        "Task runs that asked to be retried later.",
         c.tasks_retried,
     );
     out.single(

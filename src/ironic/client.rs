@@ -50,6 +50,9 @@ pub enum ClientError {
     NotFound { uuid: String },
     /// The answer is not what Ironic sends (malformed JSON, too large, missing fields).
     InvalidResponse { message: String },
+    /// Not sent: the outcall attaches `needed` cycles and the provider's outcall budget has
+    /// `remaining` left.
+    OverBudget { needed: u128, remaining: u128 },
 }
 
 impl ClientError {
@@ -59,9 +62,19 @@ impl ClientError {
         match self {
             Self::Unreachable { code, .. } => matches!(code, 2 | 6),
             Self::Http { status, .. } => *status == 409 || *status >= 500,
-            Self::NotFound { .. } | Self::InvalidResponse { .. } => false,
+            // A budget only grows when a controller grants more: retrying would not help.
+            Self::NotFound { .. } | Self::InvalidResponse { .. } | Self::OverBudget { .. } => false,
         }
     }
+}
+
+/// One page of a node list, and the marker of the next page if there may be one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Page {
+    /// Nodes in provision state `available`, not in maintenance, of the class asked for.
+    pub nodes: Vec<Node>,
+    /// The last node of a full page (Ironic's `marker` for the next); `None` at the end.
+    pub next: Option<String>,
 }
 
 /// What provisioning asks of Ironic. Methods are async: the real backend makes HTTPS outcalls
@@ -70,6 +83,20 @@ impl ClientError {
 pub trait Ironic {
     /// Nodes in provision state `available`, not in maintenance, of `resource_class` if given.
     async fn list_available(&self, resource_class: Option<&str>) -> Result<Vec<Node>, ClientError>;
+
+    /// One page of [`Ironic::list_available`], after `marker` (a node UUID). A backend that
+    /// costs nothing to ask answers everything on one page.
+    async fn list_page(
+        &self,
+        resource_class: Option<&str>,
+        marker: Option<&str>,
+    ) -> Result<Page, ClientError> {
+        if marker.is_some() {
+            return Ok(Page::default());
+        }
+        let nodes = self.list_available(resource_class).await?;
+        Ok(Page { nodes, next: None })
+    }
 
     /// `GET /v1/nodes/{uuid}`.
     async fn node(&self, uuid: &str) -> Result<Node, ClientError>;

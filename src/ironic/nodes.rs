@@ -4,7 +4,7 @@
 //!
 //! | call                  | request                                             | replicated | max_response_bytes |
 //! |-----------------------|-----------------------------------------------------|------------|--------------------|
-//! | `list_available`      | `GET  {endpoint}/v1/nodes?provision_state=available&maintenance=false[&resource_class=..]&limit=1000&fields=..` | yes | 2,000,000 |
+//! | `list_page`           | `GET  {endpoint}/v1/nodes?provision_state=available&maintenance=false[&resource_class=..]&sort_key=uuid&limit=50[&marker=..]&fields=..` | yes | 104 KiB |
 //! | `node`                | `GET  {endpoint}/v1/nodes/{id}?fields=..`            | yes        | 64 KiB             |
 //! | `set_instance`        | `PATCH {endpoint}/v1/nodes/{id}` (JSON patch)        | no         | 128 KiB            |
 //! | `clear_instance`      | `PATCH {endpoint}/v1/nodes/{id}` (JSON patch)        | no         | 128 KiB            |
@@ -14,8 +14,11 @@
 //! the provider set one, `X-Auth-Token`; every one names [`TRANSFORM_METHOD`], which drops the
 //! headers and reduces the body (see [`transform`]). The token is sent only in its header: it
 //! never appears in a URL, and every error returned is scrubbed of it.
+//!
+//! Every outcall is paid before it is sent: [`HttpIronic::pay`] debits the cycles it attaches
+//! from the provider's budget, or refuses it ([`ClientError::OverBudget`]) and nothing is sent.
 
-use super::client::{ClientError, Ironic, Node, Target};
+use super::client::{ClientError, Ironic, Node, Page, Target};
 use super::endpoint;
 use crate::counters::{self, Counter};
 use crate::runtime::{OutcallError, Runtime};
@@ -35,15 +38,20 @@ pub const TRANSFORM_METHOD: &str = "transform_ironic_nodes";
 const FIELDS: &str = "uuid,name,resource_class,provision_state,target_provision_state,\
 maintenance,last_error,lessee,instance_info";
 
-/// Nodes listed per call: one page, Ironic's default `api.max_limit`. Asked for explicitly so
-/// that an Ironic configured with a larger page still answers within [`LIST_MAX_RESPONSE_BYTES`].
-const LIST_LIMIT: u32 = 1000;
+/// What a list asks of each node: what auto-selection reads (no `last_error` or
+/// `instance_info`, whose size Ironic does not bound), so a page has a small bound.
+const LIST_FIELDS: &str = "uuid,name,resource_class,provision_state,maintenance";
 
-/// A list page: with `fields=` a node takes a few hundred bytes (about 2 KB with a long
-/// `last_error` or a busy `instance_info`), so 1000 of them fit the IC's maximum, 2,000,000
-/// bytes, which is also the bound on the raw answer before the transform. What the transform
-/// makes of a real answer is smaller still (each node loses `links` and `instance_info`).
-const LIST_MAX_RESPONSE_BYTES: u64 = 2_000_000;
+/// Nodes listed per call. Pages are walked with `marker` only as far as needed, so a small page
+/// keeps each outcall's reservation small.
+pub const LIST_LIMIT: u32 = 50;
+
+/// A node of a list page with [`LIST_FIELDS`]: uuid 36 bytes, name at most 255, resource class
+/// at most 80, provision state, maintenance and the keys about 150, and the `links` Ironic
+/// always adds (two hrefs of its public URL and the uuid) about 1 KiB with a long URL.
+const LIST_NODE_BYTES: u64 = 2 * 1024;
+/// A list page: [`LIST_LIMIT`] nodes and the collection's `next` link.
+const LIST_MAX_RESPONSE_BYTES: u64 = LIST_LIMIT as u64 * LIST_NODE_BYTES + 4 * 1024;
 /// One node with `fields=`: typically under 2 KiB; the margin is for a traceback in
 /// `last_error` and whatever the operator or Nova left in `instance_info`.
 const NODE_MAX_RESPONSE_BYTES: u64 = 64 * 1024;
@@ -286,6 +294,9 @@ fn refused(message: impl Into<String>) -> ClientError {
     }
 }
 
+/// Pays for one outcall (the cycles it attaches) before it is sent, or refuses it.
+pub type Payer<'a> = Box<dyn Fn(u128) -> Result<(), ClientError> + 'a>;
+
 /// One provider's Ironic, as its settings name it.
 pub struct HttpIronic<'a, R: Runtime> {
     pub rt: &'a R,
@@ -295,6 +306,9 @@ pub struct HttpIronic<'a, R: Runtime> {
     pub microversion: String,
     /// `X-Auth-Token`, if the provider set one.
     pub auth_token: Option<String>,
+    /// Pays for an outcall (the cycles it attaches) before it is sent, or refuses it; `None`
+    /// sends unmetered (quotes and tests only).
+    pub pay: Option<Payer<'a>>,
 }
 
 impl<R: Runtime> HttpIronic<'_, R> {
@@ -375,6 +389,9 @@ impl<R: Runtime> HttpIronic<'_, R> {
         uuid: Option<&str>,
     ) -> Result<Reduced, ClientError> {
         let request = request?;
+        if let Some(pay) = &self.pay {
+            pay(self.rt.outcall_cost(&request))?;
+        }
         counters::bump(Counter::Outcalls);
         let result = read(self.rt.http_request(request).await, call, uuid);
         result.map_err(|e| {
@@ -383,17 +400,24 @@ impl<R: Runtime> HttpIronic<'_, R> {
         })
     }
 
-    /// `list_available`'s request.
+    /// `list_page`'s request: sorted by UUID, so that the last UUID of a page (the transform
+    /// sorts by UUID too) is the marker of the next.
     pub fn list_request(
         &self,
         resource_class: Option<&str>,
+        marker: Option<&str>,
     ) -> Result<HttpRequestArgs, ClientError> {
         let mut path = String::from("v1/nodes?provision_state=available&maintenance=false");
         if let Some(class) = resource_class {
             path.push_str("&resource_class=");
             path.push_str(&encode_query(class));
         }
-        let _ = write!(path, "&limit={LIST_LIMIT}&fields={FIELDS}");
+        let _ = write!(path, "&sort_key=uuid&sort_dir=asc&limit={LIST_LIMIT}");
+        if let Some(marker) = marker {
+            path.push_str("&marker=");
+            path.push_str(&encode_query(marker));
+        }
+        let _ = write!(path, "&fields={LIST_FIELDS}");
         self.request(Call::List, &path, None)
     }
 
@@ -467,6 +491,7 @@ impl<R: Runtime> HttpIronic<'_, R> {
             ClientError::InvalidResponse { message } => ClientError::InvalidResponse {
                 message: clean(message),
             },
+            over @ ClientError::OverBudget { .. } => over,
         }
     }
 }
@@ -523,19 +548,40 @@ fn unexpected(reduced: &Reduced, expected: &str) -> ClientError {
 }
 
 impl<R: Runtime> Ironic for HttpIronic<'_, R> {
+    /// The first page only: callers that need more walk [`Ironic::list_page`].
     async fn list_available(&self, resource_class: Option<&str>) -> Result<Vec<Node>, ClientError> {
-        let request = self.list_request(resource_class);
+        self.list_page(resource_class, None)
+            .await
+            .map(|page| page.nodes)
+    }
+
+    async fn list_page(
+        &self,
+        resource_class: Option<&str>,
+        marker: Option<&str>,
+    ) -> Result<Page, ClientError> {
+        let request = self.list_request(resource_class, marker);
         match self.send(Call::List, request, None).await? {
-            // The filters again, in case an Ironic ignored one of them.
-            Reduced::Nodes(nodes) => Ok(nodes
-                .into_iter()
-                .filter(|node| {
-                    node.provision_state == "available"
-                        && !node.maintenance
-                        && resource_class
-                            .is_none_or(|class| node.resource_class.as_deref() == Some(class))
-                })
-                .collect()),
+            Reduced::Nodes(nodes) => {
+                // A full page may have a next one; the transform sorted it by UUID.
+                let full = nodes.len() >= LIST_LIMIT as usize;
+                let next = full
+                    .then(|| nodes.last().map(|node| node.uuid.clone()))
+                    .flatten()
+                    // A marker that does not move would read the same page forever.
+                    .filter(|last| marker.is_none_or(|marker| last.as_str() > marker));
+                // The filters again, in case an Ironic ignored one of them.
+                let nodes = nodes
+                    .into_iter()
+                    .filter(|node| {
+                        node.provision_state == "available"
+                            && !node.maintenance
+                            && resource_class
+                                .is_none_or(|class| node.resource_class.as_deref() == Some(class))
+                    })
+                    .collect();
+                Ok(Page { nodes, next })
+            }
             other => Err(unexpected(&other, "a node list")),
         }
     }
@@ -573,5 +619,7 @@ impl<R: Runtime> Ironic for HttpIronic<'_, R> {
     }
 }
 
+#[cfg(test)]
+mod paging_tests;
 #[cfg(test)]
 mod tests;

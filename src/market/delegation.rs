@@ -28,8 +28,8 @@ pub fn payload(principal: &Principal, allow: bool) -> Vec<u8> {
 pub fn delegate(rt: &impl Runtime, arg: DelegateArg) -> Result<Delegation, MarketError> {
     let provider = parse_key(&arg.provider)?;
     let hash = signing::payload_hash(&payload(&arg.principal, arg.allow));
-    signing::verify(
-        &rt.canister_id(),
+    signing::verify_relayed(
+        rt,
         &provider,
         Operation::Delegate,
         arg.seq,
@@ -40,6 +40,9 @@ pub fn delegate(rt: &impl Runtime, arg: DelegateArg) -> Result<Delegation, Marke
     let last = store::delegation_seq(&provider);
     if arg.seq <= last {
         return Err(MarketError::StaleSequence { last });
+    }
+    if let Some(message) = signing::seq_too_far_ahead(arg.seq, last, rt.time()) {
+        return Err(MarketError::invalid(message));
     }
     if arg.principal == Principal::anonymous() {
         return Err(MarketError::InvalidArgument {
@@ -113,6 +116,11 @@ fn from_catalog(error: CatalogError) -> MarketError {
         CatalogError::InvalidSignature => MarketError::InvalidSignature,
         CatalogError::InvalidKey { message } => MarketError::InvalidKey { message },
         CatalogError::InvalidArgument { message } => MarketError::InvalidArgument { message },
+        CatalogError::RateLimited {
+            retry_after_seconds,
+        } => MarketError::RateLimited {
+            retry_after_seconds,
+        },
         other => MarketError::InvalidArgument {
             message: format!("{other:?}"),
         },

@@ -32,6 +32,7 @@ pub mod delegation;
 mod error;
 pub mod execution;
 pub mod index;
+pub mod invariants;
 pub mod inventory;
 pub mod lease;
 pub mod offers;

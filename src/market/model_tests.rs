@@ -15,7 +15,10 @@
 //! after the audit log proved every step of it legal.
 //!
 //! After every operation the stores are read directly and the invariants below are checked,
-//! each a named check counted once per entity it is evaluated on. Items, bookings, usage and
+//! each a named check counted once per entity it is evaluated on. Groups 1, 2 and 5 are the
+//! canister's own rules (`market::invariants`, which the `market_self_check` query and the
+//! `self-check` build run too), here over the step's snapshot; groups 3 and 4 and the model's
+//! two checks compare against what the model expects, and live here. Items, bookings, usage and
 //! every live record are read at every step; records in a final state (which have no legal
 //! way out) are read again when the audit log names them and at a full sweep every
 //! [`SWEEP_EVERY`] steps: a debug run of the 10 000 operations takes about 35 s of CPU.
@@ -49,7 +52,7 @@
 
 use super::store::{self, Booking};
 use super::types::*;
-use super::{audit, execution, index, inventory, lease, offers, offerset, policy};
+use super::{audit, execution, index, invariants, inventory, lease, offers, offerset, policy};
 use crate::catalog::provider::ProviderKeyInput;
 use crate::catalog::signing;
 use crate::provision::{service as provisioning, SimFailureArg};
@@ -59,6 +62,7 @@ use crate::time::SECOND_NS;
 use candid::Principal;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
@@ -667,6 +671,7 @@ impl Model {
 struct Snap {
     now: u64,
     next_item: u64,
+    next: invariants::NextIds,
     items: BTreeMap<u64, Item>,
     offers: BTreeMap<u64, Offer>,
     sets: BTreeMap<u64, Offerset>,
@@ -719,6 +724,12 @@ impl Snap {
         Self {
             now,
             next_item: meta.next_item,
+            next: invariants::NextIds {
+                item: meta.next_item,
+                offer: meta.next_offer,
+                offerset: meta.next_offerset,
+                execution: meta.next_execution,
+            },
             items,
             offers,
             sets,
@@ -789,6 +800,53 @@ impl Snap {
             digest.insert(Entity::Execution(*id), line);
         }
         digest
+    }
+}
+
+/// The production rules read the snapshot (final records from the previous one between
+/// sweeps), and the matching index and usage counters as they are.
+impl invariants::Records for Snap {
+    fn next_ids(&self) -> invariants::NextIds {
+        self.next
+    }
+    fn item(&self, id: u64) -> Option<Cow<'_, Item>> {
+        self.items.get(&id).map(Cow::Borrowed)
+    }
+    fn offer(&self, id: u64) -> Option<Cow<'_, Offer>> {
+        self.offers.get(&id).map(Cow::Borrowed)
+    }
+    fn offerset(&self, id: u64) -> Option<Cow<'_, Offerset>> {
+        self.sets.get(&id).map(Cow::Borrowed)
+    }
+    fn execution(&self, id: u64) -> Option<Cow<'_, Execution>> {
+        self.execs.get(&id).map(Cow::Borrowed)
+    }
+    fn bookings(&self, item_id: u64) -> Cow<'_, [Booking]> {
+        self.bookings
+            .get(&item_id)
+            .map_or(Cow::Owned(Vec::new()), |b| Cow::Borrowed(b.as_slice()))
+    }
+    fn booking_at(&self, item_id: u64, start_ns: u64) -> Option<Booking> {
+        self.bookings
+            .get(&item_id)?
+            .iter()
+            .find(|b| b.start_ns == start_ns)
+            .copied()
+    }
+    fn indexed_offers(&self, item_id: u64) -> Vec<u64> {
+        index::item_open_offers(item_id)
+            .iter()
+            .map(|o| o.offer_id)
+            .collect()
+    }
+    fn usage(&self, principal: &Principal) -> store::Usage {
+        store::usage(principal)
+    }
+    fn consumer_holds(&self, consumer: &Principal) -> u32 {
+        store::consumer_holds(consumer)
+    }
+    fn provider_holds(&self, provider: &crate::catalog::provider::ProviderKey) -> u32 {
+        store::provider_holds(provider).held
     }
 }
 
@@ -1011,262 +1069,14 @@ fn legal_change(entity: Entity, from: &str, to: &str) -> bool {
     }
 }
 
-/// Phases that hold a booking in the item's calendar: every phase but the final ones.
-fn holds_booking(phase: Phase) -> bool {
-    !phase.is_final()
-}
-
-/// Invariants 1, 2 and 5 on the stores as they are.
+/// Invariants 1, 2 and 5 on the stores as they are: the production rules
+/// (`market::invariants`), over this step's snapshot, usage recounted for every principal.
 fn check_state(snap: &Snap, checks: &mut Checks) {
-    // 1. The calendar.
-    for (item_id, bookings) in &snap.bookings {
-        for pair in bookings.windows(2) {
-            checks.check(
-                "calendar_no_overlap",
-                pair[0].end_ns <= pair[1].start_ns,
-                || format!("item {item_id}: {:?} overlaps {:?}", pair[0], pair[1]),
-            );
-        }
-        for b in bookings {
-            let holder = snap.execs.get(&b.execution_id);
-            checks.check(
-                "booking_has_live_execution",
-                holder.is_some_and(|e| {
-                    e.item_id == *item_id
-                        && holds_booking(e.phase)
-                        && e.start_ns == b.start_ns
-                        && (e.end_ns == b.end_ns
-                            || (e.phase == Phase::Releasing && e.end_ns <= b.end_ns))
-                }),
-                || format!("item {item_id}: {b:?} held by {holder:?}"),
-            );
-            checks.check("booking_window_nonempty", b.start_ns < b.end_ns, || {
-                format!("item {item_id}: {b:?}")
-            });
-        }
-    }
-    for (id, e) in &snap.execs {
-        let own = snap.bookings.get(&e.item_id).map_or(0, |bookings| {
-            bookings.iter().filter(|b| b.execution_id == *id).count()
-        });
-        checks.check(
-            "live_execution_has_its_booking",
-            own == usize::from(holds_booking(e.phase)),
-            || format!("execution {id} in {:?} has {own} bookings", e.phase),
-        );
-    }
-
-    // 2. Statuses agree across items, offers, offersets and executions.
-    for (id, item) in &snap.items {
-        let lease = item.lease_id.and_then(|l| snap.execs.get(&l));
-        let expected_phase = match item.status {
-            ItemStatus::Reserving => Some(Phase::Preparing),
-            ItemStatus::Leased => Some(Phase::Available),
-            _ => None,
-        };
-        match expected_phase {
-            Some(phase) => checks.check(
-                "item_reserved_or_leased_iff_its_lease_runs",
-                lease.is_some_and(|e| e.item_id == *id && e.phase == phase),
-                || {
-                    format!(
-                        "item {id} {:?} lease {:?}",
-                        item.status,
-                        lease.map(|e| e.phase)
-                    )
-                },
-            ),
-            None => checks.check(
-                "item_lease_id_only_while_reserved_or_leased",
-                item.lease_id.is_none(),
-                || format!("item {id} {:?} lease {:?}", item.status, item.lease_id),
-            ),
-        }
-        let open_ids: BTreeSet<u64> = snap
-            .offers
-            .values()
-            .filter(|o| o.item_id == *id && o.status == OfferStatus::Open)
-            .map(|o| o.id)
-            .collect();
-        let indexed: BTreeSet<u64> = index::item_open_offers(*id)
-            .iter()
-            .map(|o| o.offer_id)
-            .collect();
-        let in_service = !matches!(item.status, ItemStatus::Maintenance | ItemStatus::Archiving);
-        checks.check(
-            "matching_index_agrees_with_store",
-            indexed
-                == if in_service {
-                    open_ids.clone()
-                } else {
-                    BTreeSet::new()
-                },
-            || {
-                format!(
-                    "item {id} {:?}: index {indexed:?}, open {open_ids:?}",
-                    item.status
-                )
-            },
-        );
-    }
-    for id in 1..snap.next_item {
-        if snap.items.contains_key(&id) {
-            continue;
-        }
-        let live_offer = snap
-            .offers
-            .values()
-            .find(|o| o.item_id == id && o.status == OfferStatus::Open);
-        let live_exec = snap
-            .execs
-            .values()
-            .find(|e| e.item_id == id && !e.phase.is_final());
-        checks.check(
-            "removed_item_has_nothing_live",
-            live_offer.is_none() && live_exec.is_none() && index::item_open_offers(id).is_empty(),
-            || format!("item {id}: offer {live_offer:?}, execution {live_exec:?}"),
-        );
-    }
-    for (id, e) in &snap.execs {
-        let item = snap.items.get(&e.item_id);
-        match e.phase {
-            Phase::Preparing | Phase::Available => {
-                let status = if e.phase == Phase::Preparing {
-                    ItemStatus::Reserving
-                } else {
-                    ItemStatus::Leased
-                };
-                checks.check(
-                    "running_lease_holds_its_item",
-                    item.is_some_and(|i| i.status == status && i.lease_id == Some(*id)),
-                    || format!("execution {id} {:?}, item {item:?}", e.phase),
-                );
-            }
-            Phase::Releasing => checks.check(
-                "releasing_lease_gave_its_item_back",
-                item.is_none_or(|i| i.lease_id != Some(*id)),
-                || format!("execution {id} RELEASING, item {item:?}"),
-            ),
-            _ => {}
-        }
-        let offer = snap.offers.get(&e.offer_id);
-        checks.check(
-            "execution_within_its_offer",
-            offer.is_some_and(|o| {
-                o.item_id == e.item_id && o.start_ns <= e.start_ns && e.end_ns <= o.end_ns
-            }),
-            || format!("execution {id} {e:?} offer {offer:?}"),
-        );
-        if e.phase == Phase::Offered {
-            checks.check(
-                "offered_execution_has_an_unclaimed_offer",
-                offer.is_some_and(|o| matches!(o.status, OfferStatus::Open | OfferStatus::Expired)),
-                || {
-                    format!(
-                        "execution {id} OFFERED, offer {:?}",
-                        offer.map(|o| o.status)
-                    )
-                },
-            );
-        }
-        if matches!(
-            e.phase,
-            Phase::Rejected | Phase::Expired | Phase::Cancelled | Phase::Failed
-        ) {
-            checks.check("final_phase_says_why", e.reason.is_some(), || {
-                format!("execution {id} {:?} without a reason", e.phase)
-            });
-        }
-        if let Some(set_id) = e.offerset_id {
-            let set = snap.sets.get(&set_id);
-            checks.check(
-                "execution_in_its_offerset",
-                set.is_some_and(|s| s.execution_ids.contains(id) && s.consumer == e.consumer),
-                || format!("execution {id} of offerset {set_id}: {set:?}"),
-            );
-            if e.phase == Phase::Offered {
-                checks.check(
-                    "hold_expires_with_its_offerset",
-                    set.is_some_and(|s| s.expires_at_ns == e.expires_at_ns),
-                    || format!("execution {id} expires {} / {set:?}", e.expires_at_ns),
-                );
-            }
-        }
-    }
-    // A claimed offer has exactly one contract; any other has none.
-    let mut contracts: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
-    for (id, e) in &snap.execs {
-        if !matches!(e.phase, Phase::Offered | Phase::Rejected | Phase::Expired) {
-            contracts.entry(e.offer_id).or_default().push(*id);
-        }
-    }
-    for (id, o) in &snap.offers {
-        let mine = contracts.get(id).cloned().unwrap_or_default();
-        let expected = usize::from(o.status == OfferStatus::Claimed);
-        checks.check(
-            "claimed_offer_has_one_contract",
-            mine.len() == expected,
-            || format!("offer {id} {:?} has contracts {mine:?}", o.status),
-        );
-    }
-    for (id, s) in &snap.sets {
-        let phases: Vec<(u64, Option<Phase>)> = s
-            .execution_ids
-            .iter()
-            .map(|e| (*e, snap.execs.get(e).map(|e| e.phase)))
-            .collect();
-        let accepted: Vec<u64> = phases
-            .iter()
-            .filter(|(_, p)| {
-                p.is_some_and(|p| !matches!(p, Phase::Offered | Phase::Rejected | Phase::Expired))
-            })
-            .map(|(e, _)| *e)
-            .collect();
-        let offered = phases
-            .iter()
-            .filter(|(_, p)| *p == Some(Phase::Offered))
-            .count();
-        let ok = phases
-            .iter()
-            .all(|(e, p)| p.is_some() && snap.execs[e].offerset_id == Some(*id))
-            && match (s.result, s.status) {
-                (OffersetResult::No, status) => {
-                    s.execution_ids.is_empty() && status == OffersetStatus::Expired
-                }
-                (OffersetResult::Yes, OffersetStatus::Open) => {
-                    !s.execution_ids.is_empty() && accepted.is_empty()
-                }
-                (OffersetResult::Yes, OffersetStatus::Accepted { execution_id }) => {
-                    accepted == [execution_id] && offered == 0
-                }
-                (OffersetResult::Yes, OffersetStatus::Expired) => {
-                    !s.execution_ids.is_empty() && accepted.is_empty() && offered == 0
-                }
-            };
-        checks.check("offerset_status_agrees_with_its_executions", ok, || {
-            format!("offerset {id} {:?} {:?}: {phases:?}", s.result, s.status)
-        });
-    }
-
-    // 5. Usage counters equal a recount.
-    for principal in principals() {
-        let recount = store::Usage {
-            open_offersets: snap
-                .sets
-                .values()
-                .filter(|s| s.consumer == principal && s.status == OffersetStatus::Open)
-                .count() as u32,
-            active_leases: snap
-                .execs
-                .values()
-                .filter(|e| e.consumer == principal && e.phase.is_active_lease())
-                .count() as u32,
-        };
-        let counted = store::usage(&principal);
-        checks.check("usage_equals_recount", counted == recount, || {
-            format!("{principal}: stored {counted:?}, recount {recount:?}")
-        });
-    }
+    let report = invariants::check_all(snap, &principals());
+    checks.evaluated += report.evaluated;
+    checks
+        .violations
+        .extend(report.violations.iter().map(ToString::to_string));
 }
 
 // --- one case ---
@@ -1992,6 +1802,7 @@ impl World {
                     max_offers_per_offerset: None,
                     stuck_timeout_seconds: change.stuck_timeout_seconds,
                     rebuild_seconds: change.rebuild_seconds,
+                    ..PoliciesUpdate::default()
                 };
                 let result = policy::set(update);
                 (Some(predicted), outcome_text(&result), String::new())

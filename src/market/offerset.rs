@@ -6,12 +6,14 @@
 //! status Expired and messages that say why: the consumer can read back what happened.
 
 mod holds;
+mod limits;
 mod matching;
 mod refusals;
 mod window;
 
 pub use holds::{hold, Terms};
-pub use matching::{find, Match};
+pub use limits::{held_cap, set_provider_access, HoldLimits, MAX_PROVIDER_LISTED};
+pub use matching::{find, find_holds, Match};
 pub use refusals::{check_active_leases, policy_refusals};
 pub use window::{lease_window, Window, MIN_LEASE_SECONDS};
 
@@ -74,14 +76,20 @@ pub fn request(
         });
     }
     check_active_leases(&consumer, &policies)?;
+    let (count, held_warning) = limits::offers_allowed(&consumer, &policies, count)?;
 
     // Validated: from here on every outcome is stored.
     let id = store::next_offerset_id();
-    let refusals = policy_refusals(&policies, &request.image, request.duration_seconds);
+    let mut refusals = policy_refusals(&policies, &request.image, request.duration_seconds);
+    refusals.extend(limits::hold_refusals(&policies, request.duration_seconds));
     let (matches, messages) = if refusals.is_empty() {
         // Without a start, each offer is taken as soon as it (and its item) can start.
         let asap = request.start_ns.is_none();
-        find(now, &request, window, asap, count as usize)
+        let mut limits = HoldLimits::new(consumer, &policies);
+        let (matches, mut messages) =
+            find_holds(now, &request, window, asap, count as usize, &mut limits);
+        messages.extend(held_warning);
+        (matches, messages)
     } else {
         (Vec::new(), refusals)
     };

@@ -2,7 +2,7 @@
 //! principal may hold, how long offers hold their resources.
 
 use super::store;
-use super::types::{Policies, PoliciesUpdate};
+use super::types::{ConsumerAccess, Policies, PoliciesUpdate};
 use super::MarketError;
 use std::ops::RangeInclusive;
 
@@ -15,6 +15,16 @@ const PER_PRINCIPAL: RangeInclusive<u32> = 1..=10_000;
 const OFFERS_PER_OFFERSET: RangeInclusive<u32> = 1..=100;
 const MAX_IMAGES: usize = 1_000;
 const MAX_IMAGE_BYTES: usize = 512;
+const HELD_ITEMS: RangeInclusive<u32> = 1..=100_000;
+const HELD_SHARE_PERCENT: RangeInclusive<u32> = 1..=100;
+const HOLD_WINDOW_SECONDS: RangeInclusive<u64> = 60..=366 * DAY;
+/// Principals one `policies_set` may add to or remove from the consumers' allow-list.
+pub const MAX_LISTED_PER_CALL: usize = 500;
+
+/// Defaults of the fields stored as `Option` (absent in what older versions stored).
+pub const DEFAULT_MAX_HELD_ITEMS_PER_PRINCIPAL: u32 = 20;
+pub const DEFAULT_MAX_HELD_SHARE_PER_PROVIDER_PERCENT: u32 = 100;
+pub const DEFAULT_MAX_HOLD_WINDOW_SECONDS: u64 = 7 * DAY;
 
 /// 21-day leases, 5-minute offers (the ExecutionBroker's default), any image.
 pub fn defaults() -> Policies {
@@ -27,11 +37,34 @@ pub fn defaults() -> Policies {
         max_offers_per_offerset: 20,
         stuck_timeout_seconds: 1800,
         rebuild_seconds: 0,
+        max_held_items_per_principal: Some(DEFAULT_MAX_HELD_ITEMS_PER_PRINCIPAL),
+        max_held_share_per_provider_percent: Some(DEFAULT_MAX_HELD_SHARE_PER_PROVIDER_PERCENT),
+        max_hold_window_seconds: Some(DEFAULT_MAX_HOLD_WINDOW_SECONDS),
+        consumers: Some(ConsumerAccess::Everyone),
     }
 }
 
+/// The policies in force: stored ones with every absent optional field at its default.
 pub fn get() -> Policies {
-    store::policies()
+    effective(store::policies())
+}
+
+/// `policies` with the fields an older version did not store set to their defaults.
+pub fn effective(policies: Policies) -> Policies {
+    let d = defaults();
+    Policies {
+        max_held_items_per_principal: policies
+            .max_held_items_per_principal
+            .or(d.max_held_items_per_principal),
+        max_held_share_per_provider_percent: policies
+            .max_held_share_per_provider_percent
+            .or(d.max_held_share_per_provider_percent),
+        max_hold_window_seconds: policies
+            .max_hold_window_seconds
+            .or(d.max_hold_window_seconds),
+        consumers: policies.consumers.or(d.consumers),
+        ..policies
+    }
 }
 
 /// Applies the fields `update` gives, if the result is valid; otherwise changes nothing.
@@ -58,10 +91,50 @@ pub fn set(update: PoliciesUpdate) -> Result<Policies, MarketError> {
             .stuck_timeout_seconds
             .unwrap_or(current.stuck_timeout_seconds),
         rebuild_seconds: update.rebuild_seconds.unwrap_or(current.rebuild_seconds),
+        max_held_items_per_principal: update
+            .max_held_items_per_principal
+            .or(current.max_held_items_per_principal),
+        max_held_share_per_provider_percent: update
+            .max_held_share_per_provider_percent
+            .or(current.max_held_share_per_provider_percent),
+        max_hold_window_seconds: update
+            .max_hold_window_seconds
+            .or(current.max_hold_window_seconds),
+        consumers: update.consumers.or(current.consumers),
     };
     validate(&policies)?;
+    let allow = update.allow_consumers.unwrap_or_default();
+    let disallow = update.disallow_consumers.unwrap_or_default();
+    for (name, list) in [
+        ("allow_consumers", &allow),
+        ("disallow_consumers", &disallow),
+    ] {
+        if list.len() > MAX_LISTED_PER_CALL {
+            return Err(MarketError::TooMany {
+                what: name.into(),
+                max: MAX_LISTED_PER_CALL as u32,
+            });
+        }
+    }
+    if let Some(both) = allow.iter().find(|p| disallow.contains(p)) {
+        return Err(MarketError::invalid(format!(
+            "{both} is both allowed and disallowed"
+        )));
+    }
+    // Checked: from here on nothing is refused.
+    for principal in &allow {
+        store::set_consumer_allowed(principal, true);
+    }
+    for principal in &disallow {
+        store::set_consumer_allowed(principal, false);
+    }
     store::set_policies(policies.clone());
     Ok(policies)
+}
+
+/// Whether the market serves `consumer` (everyone, or the controllers' allow-list).
+pub fn consumer_admitted(policies: &Policies, consumer: &candid::Principal) -> bool {
+    policies.consumers != Some(ConsumerAccess::AllowListed) || store::consumer_allowed(consumer)
 }
 
 fn validate(p: &Policies) -> Result<(), MarketError> {
@@ -87,6 +160,24 @@ fn validate(p: &Policies) -> Result<(), MarketError> {
         "max_offers_per_offerset",
         p.max_offers_per_offerset,
         OFFERS_PER_OFFERSET,
+    )?;
+    in_range(
+        "max_held_items_per_principal",
+        p.max_held_items_per_principal
+            .unwrap_or(DEFAULT_MAX_HELD_ITEMS_PER_PRINCIPAL),
+        HELD_ITEMS,
+    )?;
+    in_range(
+        "max_held_share_per_provider_percent",
+        p.max_held_share_per_provider_percent
+            .unwrap_or(DEFAULT_MAX_HELD_SHARE_PER_PROVIDER_PERCENT),
+        HELD_SHARE_PERCENT,
+    )?;
+    in_range(
+        "max_hold_window_seconds",
+        p.max_hold_window_seconds
+            .unwrap_or(DEFAULT_MAX_HOLD_WINDOW_SECONDS),
+        HOLD_WINDOW_SECONDS,
     )?;
     if p.allowed_images.len() > MAX_IMAGES {
         return Err(MarketError::invalid(format!(

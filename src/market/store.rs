@@ -5,7 +5,7 @@
 //! secondary maps never disagree with the records they index.
 
 use super::index;
-use super::types::{Execution, Item, Offer, Offerset, Policies};
+use super::types::{Execution, HoldAccess, Item, Offer, Offerset, Phase, Policies};
 use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
 use crate::memory::{self, Memory};
 use candid::{CandidType, Deserialize, Principal};
@@ -50,7 +50,21 @@ pub struct Booking {
     pub execution_id: u64,
 }
 
-crate::storable::candid_storable!(Meta, Usage, Item, Offer, Offerset, Execution);
+/// A provider's counts for the hold caps and who may hold its items. Kept incrementally:
+/// `put_item`/`remove_item` count items, `put_execution` counts OFFERED executions.
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProviderHolds {
+    /// OFFERED executions on the provider's items.
+    pub held: u32,
+    /// Its items; `None` until first counted (providers from before the counter existed).
+    pub items: Option<u32>,
+    /// Who may hold its items; `None` is everyone.
+    pub access: Option<HoldAccess>,
+    /// Principals on its own allow-list.
+    pub listed: Option<u32>,
+}
+
+crate::storable::candid_storable!(Meta, Usage, Item, Offer, Offerset, Execution, ProviderHolds);
 
 type Map<K, V> = RefCell<StableBTreeMap<K, V, Memory>>;
 
@@ -107,6 +121,12 @@ thread_local! {
     static DELEGATES: Map<(ProviderKey, Principal), ()> = map(memory::MARKET_DELEGATES);
     /// The last delegation sequence number each provider signed.
     static DELEGATION_SEQ: Map<ProviderKey, u64> = map(memory::MARKET_DELEGATION_SEQ);
+    /// Items each principal holds (its OFFERED executions); absent is zero.
+    static CONSUMER_HOLDS: Map<Principal, u32> = map(memory::MARKET_CONSUMER_HOLDS);
+    static PROVIDER_HOLDS: Map<ProviderKey, ProviderHolds> = map(memory::MARKET_PROVIDER_HOLDS);
+    static ALLOWED_CONSUMERS: Map<Principal, ()> = map(memory::MARKET_ALLOWED_CONSUMERS);
+    static PROVIDER_CONSUMERS: Map<(ProviderKey, Principal), ()> =
+        map(memory::MARKET_PROVIDER_CONSUMERS);
 }
 
 /// Creates this module's stable structures now (at install and upgrade) rather than at the
@@ -128,6 +148,10 @@ pub fn open() {
     USAGE.with(|_| ());
     DELEGATES.with(|_| ());
     DELEGATION_SEQ.with(|_| ());
+    CONSUMER_HOLDS.with(|_| ());
+    PROVIDER_HOLDS.with(|_| ());
+    ALLOWED_CONSUMERS.with(|_| ());
+    PROVIDER_CONSUMERS.with(|_| ());
 }
 
 // --- meta ---
@@ -209,7 +233,10 @@ pub fn put_item(item: &Item) {
         resource_key(&item.resource_type, &item.resource_uuid),
     );
     RESOURCES.with_borrow_mut(|resources| resources.insert(key, item.id));
-    PROVIDER_ITEMS.with_borrow_mut(|index| index.insert((*provider, item.id), ()));
+    let added = PROVIDER_ITEMS.with_borrow_mut(|index| index.insert((*provider, item.id), ()));
+    if added.is_none() {
+        count_provider_items(provider, 1);
+    }
     if item.resource_type == IRONIC_NODE {
         let key = (node_key(&item.resource_uuid), item.id);
         NODE_ITEMS.with_borrow_mut(|index| index.insert(key, ()));
@@ -227,7 +254,12 @@ pub fn remove_item(id: u64) {
         resource_key(&item.resource_type, &item.resource_uuid),
     );
     RESOURCES.with_borrow_mut(|resources| resources.remove(&key));
-    PROVIDER_ITEMS.with_borrow_mut(|index| index.remove(&(*provider, id)));
+    if PROVIDER_ITEMS
+        .with_borrow_mut(|index| index.remove(&(*provider, id)))
+        .is_some()
+    {
+        count_provider_items(provider, -1);
+    }
     NODE_ITEMS.with_borrow_mut(|index| index.remove(&(node_key(&item.resource_uuid), id)));
 }
 
@@ -347,7 +379,16 @@ pub fn put_execution(execution: &Execution) {
     CONSUMER_EXECUTIONS
         .with_borrow_mut(|index| index.insert((execution.consumer, execution.id), ()));
     PROVIDER_EXECUTIONS.with_borrow_mut(|index| index.insert((*provider, execution.id), ()));
-    EXECUTIONS.with_borrow_mut(|executions| executions.insert(execution.id, execution.clone()));
+    let before =
+        EXECUTIONS.with_borrow_mut(|executions| executions.insert(execution.id, execution.clone()));
+    // Every phase change is stored here, so the hold counters follow every path a hold
+    // starts or ends by (accept, reject, expiry, withdrawal, maintenance).
+    let was_held = before.is_some_and(|before| before.phase == Phase::Offered);
+    let held = execution.phase == Phase::Offered;
+    if was_held != held {
+        let delta = if held { 1 } else { -1 };
+        count_holds(&execution.consumer, provider, delta);
+    }
 }
 
 /// Ids of the consumer's executions above `after`, in id order, at most `limit`.
@@ -471,4 +512,95 @@ pub fn delegation_seq(provider: &ProviderKey) -> u64 {
 
 pub fn set_delegation_seq(provider: &ProviderKey, seq: u64) {
     DELEGATION_SEQ.with_borrow_mut(|seqs| seqs.insert(*provider, seq));
+}
+
+// --- holds (the hold caps) and who may hold ---
+
+fn add(count: u32, delta: i32) -> u32 {
+    count.saturating_add_signed(delta)
+}
+
+fn count_holds(consumer: &Principal, provider: &ProviderKey, delta: i32) {
+    CONSUMER_HOLDS.with_borrow_mut(|map| {
+        let held = add(map.get(consumer).unwrap_or(0), delta);
+        if held == 0 {
+            map.remove(consumer);
+        } else {
+            map.insert(*consumer, held);
+        }
+    });
+    update_provider_holds(provider, |p| p.held = add(p.held, delta));
+}
+
+fn count_provider_items(provider: &ProviderKey, delta: i32) {
+    // An uncounted provider stays uncounted: `provider_items` counts it once, when needed.
+    update_provider_holds(provider, |p| p.items = p.items.map(|n| add(n, delta)));
+}
+
+/// Items `consumer` holds now (its OFFERED executions).
+pub fn consumer_holds(consumer: &Principal) -> u32 {
+    CONSUMER_HOLDS.with_borrow(|map| map.get(consumer).unwrap_or(0))
+}
+
+pub fn provider_holds(provider: &ProviderKey) -> ProviderHolds {
+    PROVIDER_HOLDS.with_borrow(|map| map.get(provider).unwrap_or_default())
+}
+
+pub fn update_provider_holds(provider: &ProviderKey, f: impl FnOnce(&mut ProviderHolds)) {
+    PROVIDER_HOLDS.with_borrow_mut(|map| {
+        let mut holds = map.get(provider).unwrap_or_default();
+        f(&mut holds);
+        if holds == ProviderHolds::default() {
+            map.remove(provider);
+        } else {
+            map.insert(*provider, holds);
+        }
+    });
+}
+
+/// The provider's item count. Counted from its index once for a provider registered before
+/// the counter existed (one walk of its keys), then kept by `put_item` and `remove_item`.
+pub fn provider_items(provider: &ProviderKey) -> u32 {
+    if let Some(items) = provider_holds(provider).items {
+        return items;
+    }
+    let counted = PROVIDER_ITEMS.with_borrow(|index| {
+        index
+            .range((*provider, 0)..)
+            .take_while(|entry| entry.key().0 == *provider)
+            .count()
+    });
+    let counted = u32::try_from(counted).unwrap_or(u32::MAX);
+    update_provider_holds(provider, |p| p.items = Some(counted));
+    counted
+}
+
+pub fn consumer_allowed(principal: &Principal) -> bool {
+    ALLOWED_CONSUMERS.with_borrow(|set| set.contains_key(principal))
+}
+
+pub fn set_consumer_allowed(principal: &Principal, allow: bool) {
+    ALLOWED_CONSUMERS.with_borrow_mut(|set| {
+        if allow {
+            set.insert(*principal, ());
+        } else {
+            set.remove(principal);
+        }
+    });
+}
+
+pub fn provider_lists(provider: &ProviderKey, principal: &Principal) -> bool {
+    PROVIDER_CONSUMERS.with_borrow(|set| set.contains_key(&(*provider, *principal)))
+}
+
+/// Adds or removes `principal` on the provider's list; returns whether the list changed.
+pub fn set_provider_lists(provider: &ProviderKey, principal: &Principal, allow: bool) -> bool {
+    PROVIDER_CONSUMERS.with_borrow_mut(|set| {
+        let key = (*provider, *principal);
+        if allow {
+            set.insert(key, ()).is_none()
+        } else {
+            set.remove(&key).is_some()
+        }
+    })
 }

@@ -43,14 +43,32 @@ fn inspect_drops_what_can_never_succeed_and_passes_the_rest() {
     rt.caller.set(Principal::anonymous());
     let refused = inspect(&rt, "lease_end", &id).unwrap_err();
     assert!(refused.contains("anonymous"), "{refused}");
-    // Signed methods are the signer's, whoever submits them.
-    let remove = candid::encode_one(RemoveProviderArg {
-        provider: ProviderKeyInput::Pem("x".into()),
-        seq: 1,
-        signature: serde_bytes::ByteBuf::new(),
-    })
-    .unwrap();
-    assert_eq!(inspect(&rt, "provider_remove", &remove), Ok(()));
+    // Signed methods are the signer's, whoever submits them: an anonymous relay passes when
+    // its signature verifies, and is dropped (for free) when it does not.
+    let remove = |provider: ProviderKeyInput, signature: Vec<u8>| {
+        candid::encode_one(RemoveProviderArg {
+            provider,
+            seq: 1,
+            signature: serde_bytes::ByteBuf::from(signature),
+        })
+        .unwrap()
+    };
+    let bogus = remove(ProviderKeyInput::Pem("x".into()), vec![]);
+    let refused = inspect(&rt, "provider_remove", &bogus).unwrap_err();
+    assert!(refused.contains("not a PEM document"), "{refused}");
+    let secret = [6; 32];
+    let key = crate::catalog::signing::provider_of(&secret);
+    let unsigned = remove(ProviderKeyInput::Pem(key.to_pem()), vec![0; 64]);
+    let refused = inspect(&rt, "provider_remove", &unsigned).unwrap_err();
+    assert!(refused.contains("does not verify"), "{refused}");
+    let op = crate::catalog::signing::Operation::RemoveProvider;
+    let hash = crate::catalog::signing::payload_hash(b"");
+    let signature = crate::catalog::signing::sign(&secret, &rt.canister_id(), op, 1, &hash);
+    let signed = remove(ProviderKeyInput::Pem(key.to_pem()), signature.to_vec());
+    assert_eq!(inspect(&rt, "provider_remove", &signed), Ok(()));
+    // An identified caller was rate limited as itself: its endpoint checks the signature.
+    rt.caller.set(Principal::from_slice(&[5; 29]));
+    assert_eq!(inspect(&rt, "provider_remove", &unsigned), Ok(()));
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! simulation (the default), behind the one `Ironic` trait.
 
 use super::sim::SimIronic;
-use crate::ironic::client::{ClientError, Ironic, Node, Target};
+use crate::ironic::client::{ClientError, Ironic, Node, Page, Target};
 use crate::ironic::nodes::HttpIronic;
 use crate::runtime::Runtime;
 
@@ -17,6 +17,17 @@ impl<R: Runtime> Ironic for AnyIronic<'_, R> {
         match self {
             Self::Http(ironic) => ironic.list_available(resource_class).await,
             Self::Sim(ironic) => ironic.list_available(resource_class).await,
+        }
+    }
+
+    async fn list_page(
+        &self,
+        resource_class: Option<&str>,
+        marker: Option<&str>,
+    ) -> Result<Page, ClientError> {
+        match self {
+            Self::Http(ironic) => ironic.list_page(resource_class, marker).await,
+            Self::Sim(ironic) => ironic.list_page(resource_class, marker).await,
         }
     }
 

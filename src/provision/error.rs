@@ -36,6 +36,13 @@ pub enum ProvisionError {
     IronicUnreachable {
         message: String,
     },
+    /// The provider's outcall budget cannot pay the call: `needed_cycles` is what its next
+    /// outcalls attach, `remaining_cycles` what is left. Controllers grant more
+    /// (`ironic_budget_grant`). Nothing was sent.
+    OutcallBudgetExhausted {
+        needed_cycles: u128,
+        remaining_cycles: u128,
+    },
     /// 502: Ironic answered with an error or with something it never sends.
     IronicFailed {
         status: Option<u16>,

@@ -9,11 +9,13 @@
 //! | `types`      | the Candid types: request, response, status, errors, settings          |
 //! | `state`      | Ironic provision states → status and progress, every state documented  |
 //! | `settings`   | each provider's backend: simulated (default) or its Ironic endpoint     |
+//! | `budget`     | each provider's outcall budget: granted by controllers, paid per outcall |
 //! | `backend`    | a provider's Ironic: over HTTPS outcalls, or simulated                  |
 //! | `sim`        | the simulated Ironic, playing nodes from the market's items             |
 //! | `service`    | provision / status / refresh, who may, and the steps the timer runs  |
 
 mod backend;
+pub mod budget;
 mod error;
 pub mod service;
 pub mod settings;

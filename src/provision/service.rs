@@ -51,10 +51,34 @@ mod steps;
 pub use api::{provision_server, refresh, sim_set_failure, status};
 pub use steps::step;
 
+use crate::provision::Backend;
 use crate::time::SECOND_NS;
 
-/// How often an operation under way reads its node.
+/// How often an operation under way reads its node at first.
 pub const POLL_NS: u64 = 10 * SECOND_NS;
+/// The longest wait between two reads of a node on a real Ironic.
+pub const MAX_POLL_NS: u64 = 120 * SECOND_NS;
+
+/// The wait before the next read of an operation that began `age_ns` ago. On a real Ironic
+/// each read is an outcall the provider's budget pays, so polls back off: every 10 s for the
+/// first 100 s, then a tenth of the operation's age (the answer comes at most 10 % late), at
+/// most 2 minutes. The simulated Ironic costs nothing and keeps 10 s.
+pub fn poll_interval_ns(backend: Backend, age_ns: u64) -> u64 {
+    match backend {
+        Backend::Simulated => POLL_NS,
+        Backend::Ironic => (age_ns / 10).clamp(POLL_NS, MAX_POLL_NS),
+    }
+}
+
+/// How many reads an operation makes in its first `duration_ns` (for quotes).
+pub fn polls_within(backend: Backend, duration_ns: u64) -> u64 {
+    let (mut age, mut polls) = (POLL_NS, 0u64);
+    while age <= duration_ns {
+        polls += 1;
+        age = age.saturating_add(poll_interval_ns(backend, age));
+    }
+    polls
+}
 /// When the fallback step of a step that awaits Ironic is due.
 pub const FALLBACK_NS: u64 = 300 * SECOND_NS;
 /// A step reuses the fallback already queued when it is at least this far away.

@@ -35,6 +35,9 @@ pub struct Settings {
     pub auth_token: Option<String>,
     /// Images this provider deploys; empty allows any.
     pub images: Vec<String>,
+    /// Cycles its outcalls may still attach (`ironic_budget_grant`); `None` is none. `opt`, so
+    /// that settings stored before the budget existed still decode.
+    pub outcall_budget_cycles: Option<u128>,
 }
 
 impl Default for Settings {
@@ -44,6 +47,7 @@ impl Default for Settings {
             microversion: DEFAULT_MICROVERSION.into(),
             auth_token: None,
             images: vec![],
+            outcall_budget_cycles: None,
         }
     }
 }
@@ -55,6 +59,7 @@ impl std::fmt::Debug for Settings {
             .field("backend", &self.backend())
             .field("credential_set", &self.auth_token.is_some())
             .field("images", &self.images)
+            .field("outcall_budget_cycles", &self.outcall_budget_cycles)
             .finish_non_exhaustive()
     }
 }
@@ -192,7 +197,7 @@ pub fn configure(
         check_images(&images)?;
         settings.images = images;
     }
-    SETTINGS.with_borrow_mut(|map| map.insert(provider, settings.clone()));
+    put(provider, settings.clone());
     Ok(view_of(&provider, &settings))
 }
 
@@ -202,12 +207,13 @@ pub fn view(provider: &ProviderKeyInput) -> Result<IronicSettingsView, Provision
     Ok(view_of(&provider, &get(&provider)))
 }
 
-fn view_of(provider: &ProviderKey, settings: &Settings) -> IronicSettingsView {
+pub(super) fn view_of(provider: &ProviderKey, settings: &Settings) -> IronicSettingsView {
     IronicSettingsView {
         provider_pem: provider.to_pem(),
         backend: settings.backend(),
         credential_set: settings.auth_token.is_some(),
         images: settings.images.clone(),
+        outcall_budget_cycles: settings.outcall_budget_cycles.unwrap_or(0),
     }
 }
 
@@ -224,19 +230,25 @@ pub fn of_pem(provider_pem: &str) -> Settings {
     get(&market_store::provider_key(provider_pem))
 }
 
-/// The provider's backend.
+/// Stores the provider's settings.
+pub(super) fn put(provider: ProviderKey, settings: Settings) {
+    SETTINGS.with_borrow_mut(|map| map.insert(provider, settings));
+}
+
+/// The provider's backend: its Ironic pays every outcall from the provider's budget.
 pub fn client<'a, R: Runtime>(rt: &'a R, provider: &ProviderKey) -> AnyIronic<'a, R> {
     let settings = get(provider);
+    let provider = *provider;
     match settings.endpoint {
-        None => AnyIronic::Sim(SimIronic {
-            rt,
-            provider: *provider,
-        }),
+        None => AnyIronic::Sim(SimIronic { rt, provider }),
         Some(endpoint) => AnyIronic::Http(HttpIronic {
             rt,
             endpoint,
             microversion: settings.microversion,
             auth_token: settings.auth_token,
+            pay: Some(Box::new(move |cycles| {
+                super::budget::debit(&provider, cycles)
+            })),
         }),
     }
 }

@@ -81,6 +81,16 @@ pub struct IronicSettingsView {
     pub backend: Backend,
     pub credential_set: bool,
     pub images: Vec<String>,
+    /// Cycles the provider's outcalls may still attach (0 on none granted); the simulated
+    /// Ironic needs none.
+    pub outcall_budget_cycles: u128,
+}
+
+/// `ironic_budget_grant`: adds `cycles` to the provider's outcall budget.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct IronicBudgetGrantArg {
+    pub provider: ProviderKeyInput,
+    pub cycles: u128,
 }
 
 /// `ironic_sim_set_failure`: make the simulated node's next deploy or clean fail.

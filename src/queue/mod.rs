@@ -104,7 +104,7 @@ pub fn start(rt: &impl Runtime, config: &Config) {
     let now = rt.time();
     let latest = now.saturating_add(config.sample_interval_ns());
     let queued = store::sample_due();
-    if !queued.is_some_and(|due| due <= latest) {
+    if queued.is_none_or(|due| due > latest) {
         store::remove_sample();
         store::schedule(
             queued.map_or(now, |due| due.min(latest)),

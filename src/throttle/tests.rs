@@ -17,7 +17,7 @@ fn a_burst_then_the_rate() {
         assert_eq!(buckets.take(who(1), 0, LIMITS), Ok(()));
     }
     assert_eq!(buckets.take(who(1), 0, LIMITS), Err(1));
-    assert_eq!(buckets.allows(&who(1), 0, LIMITS), Err(1));
+    assert_eq!(buckets.allows(who(1), 0, LIMITS), Err(1));
     // Someone else is not affected.
     assert_eq!(buckets.take(who(2), 0, LIMITS), Ok(()));
     // One call a second comes back; half a second is not enough.
@@ -64,5 +64,22 @@ fn the_number_of_buckets_is_bounded_and_the_stalest_goes() {
     assert_eq!(buckets.take(who(9), MAX_BUCKETS as u64, LIMITS), Ok(()));
     assert_eq!(buckets.by_caller.len(), MAX_BUCKETS);
     let first = Principal::from_slice(&0u64.to_be_bytes());
-    assert!(!buckets.by_caller.contains_key(&first));
+    assert!(!buckets.by_caller.contains_key(&Subject::from(first)));
+}
+
+#[test]
+fn provider_keys_and_failed_signatures_have_buckets_of_their_own() {
+    let mut buckets = Buckets::default();
+    let key = Subject::ProviderKey([1; 32]);
+    for _ in 0..3 {
+        assert_eq!(buckets.take(key, 0, LIMITS), Ok(()));
+    }
+    assert_eq!(buckets.take(key, 0, LIMITS), Err(1));
+    // Another key, the failed-signature bucket and the anonymous principal are untouched.
+    assert_eq!(
+        buckets.allows(Subject::ProviderKey([2; 32]), 0, LIMITS),
+        Ok(())
+    );
+    assert_eq!(buckets.allows(Subject::FailedSignatures, 0, LIMITS), Ok(()));
+    assert_eq!(buckets.allows(Principal::anonymous(), 0, LIMITS), Ok(()));
 }

@@ -27,7 +27,7 @@ mod record;
 mod responder;
 
 pub use calls::provision_node;
-pub use lab::Lab;
+pub use lab::{Lab, LAB_BUDGET_CYCLES};
 pub use node::FakeNode;
 pub use record::{Fault, On, Recorded};
 

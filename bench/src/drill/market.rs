@@ -119,6 +119,9 @@ pub(super) fn build_market(host: &mut Host, sets: u32, world: &mut World) -> u64
         max_offers_per_offerset: Some(8),
         stuck_timeout_seconds: Some(1800),
         rebuild_seconds: Some(120),
+        max_held_items_per_principal: Some(400),
+        max_hold_window_seconds: Some(25 * 24 * 3600),
+        ..PoliciesUpdate::default()
     };
     let set: Result<Policies, MarketError> = update(
         host,

@@ -21,6 +21,10 @@ pub struct DrillReport {
     /// Views that differ after the upgrade (empty when all is well).
     pub differences: Vec<String>,
     pub upgrade_instructions: u64,
+    /// Records `market_self_check` checked after the upgrade (none broke a rule), and the
+    /// most instructions one page at the cap took.
+    pub self_check_records: u64,
+    pub self_check_page_instructions: u64,
     pub upgrade_time: Duration,
     pub build_time: Duration,
     pub snapshot_time: Duration,
@@ -40,13 +44,15 @@ impl DrillReport {
     /// The one-line summary.
     pub fn line(&self) -> String {
         format!(
-            "upgrade: offerings={} leases={} views={} pages={} differences={} upgrade_instructions={} timer_steps={} timer_tasks={} timer_failures={}",
+            "upgrade: offerings={} leases={} views={} pages={} differences={} upgrade_instructions={} self_check_records={} self_check_page_instructions={} timer_steps={} timer_tasks={} timer_failures={}",
             self.offerings,
             self.leases,
             self.views,
             self.pages,
             self.differences.len(),
             self.upgrade_instructions,
+            self.self_check_records,
+            self.self_check_page_instructions,
             self.timer_steps,
             self.timer_tasks,
             self.timer_failures.len()

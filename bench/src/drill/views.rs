@@ -150,6 +150,9 @@ pub(super) fn snapshot(did: &Did, host: &mut Host, world: &World, sample: (usize
         v.one(host, controller, "state_digest", String::new(), ());
         v.one(host, anyone, "state_digest", "stranger".into(), ());
     }
+    if did.methods.contains_key("market_self_check") {
+        super::self_check::views(host, &mut v, controller, anyone);
+    }
     v
 }
 

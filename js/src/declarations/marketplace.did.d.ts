@@ -22,7 +22,7 @@ export interface AcceptArg {
  */
 export type Actor = {
     /**
-     * The manager, on its timer.
+     * The task queue, on its timer.
      */
     'Canister' : null
   } |
@@ -156,7 +156,8 @@ export type CatalogError = {
   } |
   {
     /**
-     * No open upload has this id (never begun, committed, or expired after an hour).
+     * No open upload has this id (never begun, committed, two minutes without a chunk, an hour
+     * old, or its slot taken by a begin when all slots were held).
      */
     'UnknownUpload' : null
   } |
@@ -198,7 +199,7 @@ export type CatalogError = {
   } |
   {
     /**
-     * max open uploads (per provider, or in all): commit one or wait for expiry.
+     * The provider key already has max live uploads: commit one or let it idle out (2 minutes).
      */
     'TooManyUploads' : { 'max' : number }
   };
@@ -283,6 +284,8 @@ export interface Config {
    */
   'cycles_history_len' : number,
 }
+export type ConsumerAccess = { 'AllowListed' : null } |
+  { 'Everyone' : null };
 /**
  * The FLOCX contract view of an accepted execution.
  */
@@ -338,7 +341,7 @@ export interface CostRange {
  */
 export interface Counters {
   /**
-   * Manager tasks executed.
+   * Queued tasks executed.
    */
   'tasks_run' : bigint,
   /**
@@ -354,7 +357,7 @@ export interface Counters {
    */
   'updates' : bigint,
   /**
-   * Manager task runs that asked to be retried later (each is queued again after a backoff).
+   * Task runs that asked to be retried later (each is queued again after a backoff).
    */
   'tasks_retried' : bigint,
   /**
@@ -362,7 +365,7 @@ export interface Counters {
    */
   'outcall_cycles' : bigint,
   /**
-   * Runs of the manager's timer.
+   * Runs of the task queue's timer.
    */
   'timer_runs' : bigint,
 }
@@ -391,7 +394,29 @@ export interface Delegation {
   'principals' : Array<Principal>,
   'provider_pem' : string,
 }
+/**
+ * The digest of a run of one region's pages, hashed as `state_digest` hashes a region (each
+ * non-zero page with its index).
+ */
+export interface DigestChunk {
+  'region' : number,
+  'sha256' : Uint8Array,
+  'name' : string,
+  /**
+   * The region's size in pages when read.
+   */
+  'region_pages' : bigint,
+  'first_page' : bigint,
+  'pages' : bigint,
+}
+/**
+ * Where a paged digest goes on: a region's id and a page in it.
+ */
+export interface DigestCursor { 'region' : number, 'page' : bigint }
 export type DigestError = { 'NotAuthorized' : null };
+export type DigestPageError = { 'NotAuthorized' : null } |
+  { 'RateLimited' : { 'retry_after_seconds' : bigint } } |
+  { 'InvalidArgument' : { 'message' : string } };
 export type Entity = { 'Item' : bigint } |
   { 'Execution' : bigint } |
   { 'Offerset' : bigint } |
@@ -527,6 +552,12 @@ export type GpuFilter = {
     'Name' : string
   };
 /**
+ * Who may hold a provider's items.
+ */
+export type HoldAccess = { 'ProviderAllowListed' : null } |
+  { 'Everyone' : null } |
+  { 'MarketAllowListed' : null };
+/**
  * --- the HTTP gateway's interface (src/http) ---
  * A request as the IC HTTP gateway sends it; `url` is the path and query string.
  */
@@ -611,6 +642,13 @@ export interface InventorySetStatusArg {
  */
 export interface IronicApi { 'min_version' : string, 'max_version' : string }
 /**
+ * `ironic_budget_grant`: adds `cycles` to the provider's outcall budget.
+ */
+export interface IronicBudgetGrantArg {
+  'provider' : ProviderKeyInput,
+  'cycles' : bigint,
+}
+/**
  * `ironic_configure`: fields given replace the provider's current settings.
  */
 export interface IronicConfigureArg {
@@ -679,6 +717,11 @@ export type IronicSettingsResult = { 'Ok' : IronicSettingsView } |
  * credential.
  */
 export interface IronicSettingsView {
+  /**
+   * Cycles the provider's outcalls may still attach (0 on none granted); the simulated
+   * Ironic needs none.
+   */
+  'outcall_budget_cycles' : bigint,
   'credential_set' : boolean,
   'provider_pem' : string,
   'backend' : Backend,
@@ -868,6 +911,8 @@ export type MarketOffersResult = { 'Ok' : Array<Offer> } |
 export type MarketOffersetViewResult = { 'Ok' : OffersetView } |
   { 'Err' : MarketError };
 export type MarketPoliciesResult = { 'Ok' : Policies } |
+  { 'Err' : MarketError };
+export type MarketSelfCheckResult = { 'Ok' : SelfCheckPage } |
   { 'Err' : MarketError };
 export type MarketUnitResult = { 'Ok' : null } |
   { 'Err' : MarketError };
@@ -1136,13 +1181,21 @@ export interface Policies {
    * Images a request may name; empty allows any.
    */
   'allowed_images' : Array<string>,
+  /**
+   * Most items one principal may hold at once, over all its open offersets (default 20).
+   */
+  'max_held_items_per_principal' : [] | [number],
   'max_open_offersets_per_principal' : number,
   'max_active_leases_per_principal' : number,
   'max_lease_seconds' : bigint,
   /**
-   * A lease PREPARING or RELEASING longer than this is moved on by the manager.
+   * A lease PREPARING or RELEASING longer than this is moved on by the task queue.
    */
   'stuck_timeout_seconds' : bigint,
+  /**
+   * Longest window a hold may cover (default 7 days): a longer request is refused (result No).
+   */
+  'max_hold_window_seconds' : [] | [bigint],
   /**
    * Most offers one offerset may return.
    */
@@ -1155,19 +1208,37 @@ export interface Policies {
    * How long an OFFERED execution holds its resource.
    */
   'offer_ttl_seconds' : bigint,
+  /**
+   * Most of one provider's items (percent, rounded down, at least one) holds may take at once;
+   * 100 (the default) lets holds take them all.
+   */
+  'max_held_share_per_provider_percent' : [] | [number],
+  /**
+   * Who may request offersets and lease: everyone (default), or the controllers' allow-list.
+   */
+  'consumers' : [] | [ConsumerAccess],
 }
 /**
  * `policies_set`: fields given replace the current ones.
  */
 export interface PoliciesUpdate {
+  'disallow_consumers' : [] | [Array<Principal>],
   'allowed_images' : [] | [Array<string>],
+  'max_held_items_per_principal' : [] | [number],
   'max_open_offersets_per_principal' : [] | [number],
   'max_active_leases_per_principal' : [] | [number],
+  /**
+   * Principals to add to / remove from the consumers' allow-list (at most 500 each).
+   */
+  'allow_consumers' : [] | [Array<Principal>],
   'max_lease_seconds' : [] | [bigint],
   'stuck_timeout_seconds' : [] | [bigint],
+  'max_hold_window_seconds' : [] | [bigint],
   'max_offers_per_offerset' : [] | [number],
   'rebuild_seconds' : [] | [bigint],
   'offer_ttl_seconds' : [] | [bigint],
+  'max_held_share_per_provider_percent' : [] | [number],
+  'consumers' : [] | [ConsumerAccess],
 }
 /**
  * Offerings priced in currency (any case) between the bounds, inclusive, in hundredths.
@@ -1216,6 +1287,27 @@ export interface ProviderCatalog {
   'csv' : string,
   'provider_pem' : string,
 }
+/**
+ * A provider's hold access, its allow-list's size, its items and how many are held now.
+ */
+export interface ProviderHoldAccess {
+  'access' : HoldAccess,
+  'held' : number,
+  'items' : number,
+  'listed' : number,
+}
+/**
+ * `provider_hold_access_set`: absent fields leave things as they are; at most 500 principals
+ * in each list.
+ */
+export interface ProviderHoldAccessArg {
+  'access' : [] | [HoldAccess],
+  'allow' : [] | [Array<Principal>],
+  'provider' : ProviderKeyInput,
+  'disallow' : [] | [Array<Principal>],
+}
+export type ProviderHoldAccessResult = { 'Ok' : ProviderHoldAccess } |
+  { 'Err' : MarketError };
 /**
  * An Ed25519 public key: its 32 bytes, or PEM "PUBLIC KEY" (SubjectPublicKeyInfo).
  */
@@ -1290,6 +1382,17 @@ export type ProvisionError = {
      * 409 "Server {id} is not available for provisioning".
      */
     'ServerNotAvailable' : { 'provision_state' : string, 'server_id' : string }
+  } |
+  {
+    /**
+     * The provider's outcall budget cannot pay the call: `needed_cycles` is what its next
+     * outcalls attach, `remaining_cycles` what is left. Controllers grant more
+     * (`ironic_budget_grant`). Nothing was sent.
+     */
+    'OutcallBudgetExhausted' : {
+      'needed_cycles' : bigint,
+      'remaining_cycles' : bigint,
+    }
   } |
   { 'NotAuthorized' : { 'message' : string } } |
   {
@@ -1596,6 +1699,30 @@ export interface SearchQuery {
 export type SearchResult = { 'Ok' : SearchPage } |
   { 'Err' : SearchError };
 /**
+ * A page of the market's self-check (`market_self_check`).
+ */
+export interface SelfCheckArg {
+  /**
+   * Where to start: the `next` of the previous page; none for the first page.
+   */
+  'cursor' : [] | [bigint],
+  /**
+   * Records to read, 1 to 500 (default 100): a page's work.
+   */
+  'limit' : [] | [number],
+}
+export interface SelfCheckPage {
+  /**
+   * Records this page read (items, bookings, offers, offersets, executions).
+   */
+  'checked' : number,
+  /**
+   * The cursor of the next page; none when this page reached the end.
+   */
+  'next' : [] | [bigint],
+  'violations' : Array<Violation>,
+}
+/**
  * The provider decorates a lease with sealed credentials (pez `consumer_meta`).
  */
 export interface SetConsumerMetaArg {
@@ -1636,6 +1763,28 @@ export interface StateDigest {
   'excluded' : Array<string>,
   'regions' : Array<RegionDigest>,
 }
+export interface StateDigestPage {
+  /**
+   * Where the next call starts; none when every region has been read.
+   */
+  'next' : [] | [DigestCursor],
+  /**
+   * One chunk per region the call read (an empty region gives an empty chunk).
+   */
+  'chunks' : Array<DigestChunk>,
+}
+export interface StateDigestPageArg {
+  /**
+   * The `next` of the previous page; none starts at the first region's first page.
+   */
+  'cursor' : [] | [DigestCursor],
+  /**
+   * Pages to read at most (default and most 256).
+   */
+  'max_pages' : [] | [number],
+}
+export type StateDigestPageResult = { 'Ok' : StateDigestPage } |
+  { 'Err' : DigestPageError };
 export type StateDigestResult = { 'Ok' : StateDigest } |
   { 'Err' : DigestError };
 export interface Status {
@@ -1648,7 +1797,7 @@ export interface Status {
    */
   'stable_memory_pages' : bigint,
   /**
-   * Tasks waiting in the manager's queue.
+   * Tasks waiting in the task queue.
    */
   'task_queue_len' : bigint,
   /**
@@ -1731,6 +1880,10 @@ export interface UploadProgress {
 export type UploadProgressResult = { 'Ok' : UploadProgress } |
   { 'Err' : CatalogError };
 export interface UploadRef { 'upload_id' : bigint }
+/**
+ * A broken rule: its name (docs/market.md, "Invariants") and what broke it.
+ */
+export interface Violation { 'rule' : string, 'detail' : string }
 export type Virtualization = { 'Kvm' : null } |
   { 'Lxc' : null } |
   { 'Xen' : null } |
@@ -1793,7 +1946,9 @@ export interface _SERVICE {
    */
   'execution_get' : ActorMethod<[bigint], MarketExecutionResult>,
   /**
-   * The caller's executions as consumer, or a provider's as its delegate, a page at a time.
+   * The caller's executions as consumer, or a provider's as its delegate, a page at a time. A
+   * call reads at most 500 executions: a page filtered by phase may hold fewer than `limit`, even
+   * none, with `next` set; go on from `next` until it is null.
    */
   'executions_list' : ActorMethod<
     [ExecutionsListArg],
@@ -1824,6 +1979,10 @@ export interface _SERVICE {
   'inventory_set_status' : ActorMethod<
     [InventorySetStatusArg],
     MarketItemResult
+  >,
+  'ironic_budget_grant' : ActorMethod<
+    [IronicBudgetGrantArg],
+    IronicSettingsResult
   >,
   /**
    * Sets a provider's Ironic backend. The provider's delegates or controllers.
@@ -1881,6 +2040,11 @@ export interface _SERVICE {
    * A provider's delegates and the last delegation sequence number it signed.
    */
   'market_delegation' : ActorMethod<[ProviderKeyInput], MarketDelegationResult>,
+  /**
+   * One page of the market's rules checked over its records: the violations found and the
+   * cursor of the next page. Controllers only.
+   */
+  'market_self_check' : ActorMethod<[SelfCheckArg], MarketSelfCheckResult>,
   /**
    * Offers an item for a window at a price. The provider's delegates only.
    */
@@ -1943,6 +2107,14 @@ export interface _SERVICE {
     CatalogExportResult
   >,
   /**
+   * Who may hold a provider's items (everyone, the controllers' allow-list, its own), and
+   * its allow-list's changes. The provider's delegates.
+   */
+  'provider_hold_access_set' : ActorMethod<
+    [ProviderHoldAccessArg],
+    ProviderHoldAccessResult
+  >,
+  /**
    * A provider's visible offerings in key order.
    */
   'provider_offerings' : ActorMethod<[ProviderOfferingsArg], SearchResult>,
@@ -1966,10 +2138,18 @@ export interface _SERVICE {
   'provision_status' : ActorMethod<[string], ProvisionStatusResult>,
   /**
    * A SHA-256 digest of the whole stable state, region by region (activity counters are
-   * hashed but left out of the total). Controllers only. Costs ~10 instructions a byte of
-   * stable memory in use.
+   * hashed but left out of the total). Controllers only. Costs ~80 M instructions a MiB of
+   * stable memory in use, so it fails past ~60 MiB: use `state_digest_page` there.
    */
   'state_digest' : ActorMethod<[], StateDigestResult>,
+  /**
+   * The stable state's digest a page at a time, for a state too large for `state_digest`: at
+   * most 256 pages (16 MiB) a call, and where to go on. Controllers only.
+   */
+  'state_digest_page' : ActorMethod<
+    [StateDigestPageArg],
+    StateDigestPageResult
+  >,
   /**
    * Version, counters, memory, task queue, cycles and configuration of the canister.
    */

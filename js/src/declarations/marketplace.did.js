@@ -398,15 +398,13 @@ export const idlFactory = ({ IDL }) => {
     'item_id' : IDL.Nat64,
     'reason' : IDL.Text,
   });
-  const IronicConfigureArg = IDL.Record({
+  const IronicBudgetGrantArg = IDL.Record({
     'provider' : ProviderKeyInput,
-    'auth_token' : IDL.Opt(IDL.Text),
-    'endpoint' : IDL.Opt(IDL.Text),
-    'microversion' : IDL.Opt(IDL.Text),
-    'images' : IDL.Opt(IDL.Vec(IDL.Text)),
+    'cycles' : IDL.Nat,
   });
   const Backend = IDL.Variant({ 'Ironic' : IDL.Null, 'Simulated' : IDL.Null });
   const IronicSettingsView = IDL.Record({
+    'outcall_budget_cycles' : IDL.Nat,
     'credential_set' : IDL.Bool,
     'provider_pem' : IDL.Text,
     'backend' : Backend,
@@ -416,6 +414,10 @@ export const idlFactory = ({ IDL }) => {
     'ServerNotAvailable' : IDL.Record({
       'provision_state' : IDL.Text,
       'server_id' : IDL.Text,
+    }),
+    'OutcallBudgetExhausted' : IDL.Record({
+      'needed_cycles' : IDL.Nat,
+      'remaining_cycles' : IDL.Nat,
     }),
     'NotAuthorized' : IDL.Record({ 'message' : IDL.Text }),
     'ServerNotFound' : IDL.Record({ 'server_id' : IDL.Text }),
@@ -432,6 +434,13 @@ export const idlFactory = ({ IDL }) => {
   const IronicSettingsResult = IDL.Variant({
     'Ok' : IronicSettingsView,
     'Err' : ProvisionError,
+  });
+  const IronicConfigureArg = IDL.Record({
+    'provider' : ProviderKeyInput,
+    'auth_token' : IDL.Opt(IDL.Text),
+    'endpoint' : IDL.Opt(IDL.Text),
+    'microversion' : IDL.Opt(IDL.Text),
+    'images' : IDL.Opt(IDL.Vec(IDL.Text)),
   });
   const IronicDiscoverArg = IDL.Record({ 'endpoint' : IDL.Text });
   const IronicApi = IDL.Record({
@@ -509,6 +518,20 @@ export const idlFactory = ({ IDL }) => {
   });
   const MarketDelegationResult = IDL.Variant({
     'Ok' : Delegation,
+    'Err' : MarketError,
+  });
+  const SelfCheckArg = IDL.Record({
+    'cursor' : IDL.Opt(IDL.Nat64),
+    'limit' : IDL.Opt(IDL.Nat32),
+  });
+  const Violation = IDL.Record({ 'rule' : IDL.Text, 'detail' : IDL.Text });
+  const SelfCheckPage = IDL.Record({
+    'checked' : IDL.Nat32,
+    'next' : IDL.Opt(IDL.Nat64),
+    'violations' : IDL.Vec(Violation),
+  });
+  const MarketSelfCheckResult = IDL.Variant({
+    'Ok' : SelfCheckPage,
     'Err' : MarketError,
   });
   const OfferCreateArg = IDL.Record({
@@ -776,25 +799,39 @@ export const idlFactory = ({ IDL }) => {
     'Ok' : OutcallCosts,
     'Err' : ProvisionError,
   });
+  const ConsumerAccess = IDL.Variant({
+    'AllowListed' : IDL.Null,
+    'Everyone' : IDL.Null,
+  });
   const Policies = IDL.Record({
     'allowed_images' : IDL.Vec(IDL.Text),
+    'max_held_items_per_principal' : IDL.Opt(IDL.Nat32),
     'max_open_offersets_per_principal' : IDL.Nat32,
     'max_active_leases_per_principal' : IDL.Nat32,
     'max_lease_seconds' : IDL.Nat64,
     'stuck_timeout_seconds' : IDL.Nat64,
+    'max_hold_window_seconds' : IDL.Opt(IDL.Nat64),
     'max_offers_per_offerset' : IDL.Nat32,
     'rebuild_seconds' : IDL.Nat64,
     'offer_ttl_seconds' : IDL.Nat64,
+    'max_held_share_per_provider_percent' : IDL.Opt(IDL.Nat32),
+    'consumers' : IDL.Opt(ConsumerAccess),
   });
   const PoliciesUpdate = IDL.Record({
+    'disallow_consumers' : IDL.Opt(IDL.Vec(IDL.Principal)),
     'allowed_images' : IDL.Opt(IDL.Vec(IDL.Text)),
+    'max_held_items_per_principal' : IDL.Opt(IDL.Nat32),
     'max_open_offersets_per_principal' : IDL.Opt(IDL.Nat32),
     'max_active_leases_per_principal' : IDL.Opt(IDL.Nat32),
+    'allow_consumers' : IDL.Opt(IDL.Vec(IDL.Principal)),
     'max_lease_seconds' : IDL.Opt(IDL.Nat64),
     'stuck_timeout_seconds' : IDL.Opt(IDL.Nat64),
+    'max_hold_window_seconds' : IDL.Opt(IDL.Nat64),
     'max_offers_per_offerset' : IDL.Opt(IDL.Nat32),
     'rebuild_seconds' : IDL.Opt(IDL.Nat64),
     'offer_ttl_seconds' : IDL.Opt(IDL.Nat64),
+    'max_held_share_per_provider_percent' : IDL.Opt(IDL.Nat32),
+    'consumers' : IDL.Opt(ConsumerAccess),
   });
   const MarketPoliciesResult = IDL.Variant({
     'Ok' : Policies,
@@ -824,6 +861,27 @@ export const idlFactory = ({ IDL }) => {
   const CatalogExportResult = IDL.Variant({
     'Ok' : CatalogExport,
     'Err' : SearchError,
+  });
+  const HoldAccess = IDL.Variant({
+    'ProviderAllowListed' : IDL.Null,
+    'Everyone' : IDL.Null,
+    'MarketAllowListed' : IDL.Null,
+  });
+  const ProviderHoldAccessArg = IDL.Record({
+    'access' : IDL.Opt(HoldAccess),
+    'allow' : IDL.Opt(IDL.Vec(IDL.Principal)),
+    'provider' : ProviderKeyInput,
+    'disallow' : IDL.Opt(IDL.Vec(IDL.Principal)),
+  });
+  const ProviderHoldAccess = IDL.Record({
+    'access' : HoldAccess,
+    'held' : IDL.Nat32,
+    'items' : IDL.Nat32,
+    'listed' : IDL.Nat32,
+  });
+  const ProviderHoldAccessResult = IDL.Variant({
+    'Ok' : ProviderHoldAccess,
+    'Err' : MarketError,
   });
   const ProviderOfferingsArg = IDL.Record({
     'provider' : ProviderKeyInput,
@@ -899,6 +957,32 @@ export const idlFactory = ({ IDL }) => {
   const StateDigestResult = IDL.Variant({
     'Ok' : StateDigest,
     'Err' : DigestError,
+  });
+  const DigestCursor = IDL.Record({ 'region' : IDL.Nat8, 'page' : IDL.Nat64 });
+  const StateDigestPageArg = IDL.Record({
+    'cursor' : IDL.Opt(DigestCursor),
+    'max_pages' : IDL.Opt(IDL.Nat32),
+  });
+  const DigestChunk = IDL.Record({
+    'region' : IDL.Nat8,
+    'sha256' : IDL.Vec(IDL.Nat8),
+    'name' : IDL.Text,
+    'region_pages' : IDL.Nat64,
+    'first_page' : IDL.Nat64,
+    'pages' : IDL.Nat64,
+  });
+  const StateDigestPage = IDL.Record({
+    'next' : IDL.Opt(DigestCursor),
+    'chunks' : IDL.Vec(DigestChunk),
+  });
+  const DigestPageError = IDL.Variant({
+    'NotAuthorized' : IDL.Null,
+    'RateLimited' : IDL.Record({ 'retry_after_seconds' : IDL.Nat64 }),
+    'InvalidArgument' : IDL.Record({ 'message' : IDL.Text }),
+  });
+  const StateDigestPageResult = IDL.Variant({
+    'Ok' : StateDigestPage,
+    'Err' : DigestPageError,
   });
   const Counters = IDL.Record({
     'tasks_run' : IDL.Nat64,
@@ -984,6 +1068,11 @@ export const idlFactory = ({ IDL }) => {
         [MarketItemResult],
         [],
       ),
+    'ironic_budget_grant' : IDL.Func(
+        [IronicBudgetGrantArg],
+        [IronicSettingsResult],
+        [],
+      ),
     'ironic_configure' : IDL.Func(
         [IronicConfigureArg],
         [IronicSettingsResult],
@@ -1024,6 +1113,11 @@ export const idlFactory = ({ IDL }) => {
         [MarketDelegationResult],
         ['query'],
       ),
+    'market_self_check' : IDL.Func(
+        [SelfCheckArg],
+        [MarketSelfCheckResult],
+        ['query'],
+      ),
     'offer_create' : IDL.Func([OfferCreateArg], [MarketOfferResult], []),
     'offer_get' : IDL.Func([IDL.Nat64], [MarketOfferResult], ['query']),
     'offer_withdraw' : IDL.Func([OfferWithdrawArg], [MarketOfferResult], []),
@@ -1058,6 +1152,11 @@ export const idlFactory = ({ IDL }) => {
         [CatalogExportResult],
         ['query'],
       ),
+    'provider_hold_access_set' : IDL.Func(
+        [ProviderHoldAccessArg],
+        [ProviderHoldAccessResult],
+        [],
+      ),
     'provider_offerings' : IDL.Func(
         [ProviderOfferingsArg],
         [SearchResult],
@@ -1076,6 +1175,11 @@ export const idlFactory = ({ IDL }) => {
         ['query'],
       ),
     'state_digest' : IDL.Func([], [StateDigestResult], ['query']),
+    'state_digest_page' : IDL.Func(
+        [StateDigestPageArg],
+        [StateDigestPageResult],
+        ['query'],
+      ),
     'status' : IDL.Func([], [Status], ['query']),
   });
 };

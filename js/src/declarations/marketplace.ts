@@ -171,6 +171,10 @@ export interface SetConsumerMetaArg {
     sealed: SealedBox;
     execution_id: bigint;
 }
+export interface Violation {
+    rule: string;
+    detail: string;
+}
 export interface SetProcurementMetaArg {
     provider: ProviderKeyInput;
     meta: Array<Property>;
@@ -260,6 +264,13 @@ export type UploadBeginResult = {
     __kind__: "Err";
     Err: CatalogError;
 };
+export type ProviderHoldAccessResult = {
+    __kind__: "Ok";
+    Ok: ProviderHoldAccess;
+} | {
+    __kind__: "Err";
+    Err: MarketError;
+};
 export interface OutcallQuote {
     max_response_bytes: bigint;
     /**
@@ -290,17 +301,21 @@ export interface ExecutionsListArg {
     limit?: number;
     phase?: Phase;
 }
+export interface DigestChunk {
+    region: number;
+    sha256: Uint8Array;
+    name: string;
+    /**
+     * The region's size in pages when read.
+     */
+    region_pages: bigint;
+    first_page: bigint;
+    pages: bigint;
+}
 export interface LeaseTask {
     id: bigint;
     status: string;
 }
-export type MarketLeaseResult = {
-    __kind__: "Ok";
-    Ok: Lease;
-} | {
-    __kind__: "Err";
-    Err: MarketError;
-};
 export interface UploadBeginArg {
     seq: bigint;
     /**
@@ -318,6 +333,13 @@ export interface UploadBeginArg {
     total_bytes: bigint;
     operation: UploadOperation;
 }
+export type MarketLeaseResult = {
+    __kind__: "Ok";
+    Ok: Lease;
+} | {
+    __kind__: "Err";
+    Err: MarketError;
+};
 export interface CsvError {
     row: number;
     column?: string;
@@ -355,12 +377,9 @@ export interface Item {
      */
     lease_id?: bigint;
 }
-export interface OutcallCosts {
-    /**
-     * `ironic_discover`, when asked.
-     */
-    ironic_discover?: bigint;
-    provision?: ProvisionCosts;
+export interface DigestCursor {
+    region: number;
+    page: bigint;
 }
 export interface Offer {
     id: bigint;
@@ -375,6 +394,13 @@ export interface Offer {
     provider_pem: string;
     item_id: bigint;
     end_ns: bigint;
+}
+export interface OutcallCosts {
+    /**
+     * `ironic_discover`, when asked.
+     */
+    ironic_discover?: bigint;
+    provision?: ProvisionCosts;
 }
 export interface Execution {
     id: bigint;
@@ -430,6 +456,16 @@ export type MarketOfferPageResult = {
 };
 export interface UploadRef {
     upload_id: bigint;
+}
+export interface StateDigestPage {
+    /**
+     * Where the next call starts; none when every region has been read.
+     */
+    next?: DigestCursor;
+    /**
+     * One chunk per region the call read (an empty region gives an empty chunk).
+     */
+    chunks: Array<DigestChunk>;
 }
 export interface InitArg {
     /**
@@ -488,13 +524,21 @@ export interface Policies {
      * Images a request may name; empty allows any.
      */
     allowed_images: Array<string>;
+    /**
+     * Most items one principal may hold at once, over all its open offersets (default 20).
+     */
+    max_held_items_per_principal?: number;
     max_open_offersets_per_principal: number;
     max_active_leases_per_principal: number;
     max_lease_seconds: bigint;
     /**
-     * A lease PREPARING or RELEASING longer than this is moved on by the manager.
+     * A lease PREPARING or RELEASING longer than this is moved on by the task queue.
      */
     stuck_timeout_seconds: bigint;
+    /**
+     * Longest window a hold may cover (default 7 days): a longer request is refused (result No).
+     */
+    max_hold_window_seconds?: bigint;
     /**
      * Most offers one offerset may return.
      */
@@ -507,6 +551,15 @@ export interface Policies {
      * How long an OFFERED execution holds its resource.
      */
     offer_ttl_seconds: bigint;
+    /**
+     * Most of one provider's items (percent, rounded down, at least one) holds may take at once;
+     * 100 (the default) lets holds take them all.
+     */
+    max_held_share_per_provider_percent?: number;
+    /**
+     * Who may request offersets and lease: everyone (default), or the controllers' allow-list.
+     */
+    consumers?: ConsumerAccess;
 }
 export interface Change {
     /**
@@ -555,6 +608,11 @@ export interface LeaseBySkuArg {
     project?: string;
 }
 export interface IronicSettingsView {
+    /**
+     * Cycles the provider's outcalls may still attach (0 on none granted); the simulated
+     * Ironic needs none.
+     */
+    outcall_budget_cycles: bigint;
     credential_set: boolean;
     provider_pem: string;
     backend: Backend;
@@ -760,7 +818,8 @@ export type CatalogError = {
 } | {
     __kind__: "UnknownUpload";
     /**
-     * No open upload has this id (never begun, committed, or expired after an hour).
+     * No open upload has this id (never begun, committed, two minutes without a chunk, an hour
+     * old, or its slot taken by a begin when all slots were held).
      */
     UnknownUpload: null;
 } | {
@@ -811,12 +870,29 @@ export type CatalogError = {
 } | {
     __kind__: "TooManyUploads";
     /**
-     * max open uploads (per provider, or in all): commit one or wait for expiry.
+     * The provider key already has max live uploads: commit one or let it idle out (2 minutes).
      */
     TooManyUploads: {
         max: number;
     };
 };
+export interface SelfCheckPage {
+    /**
+     * Records this page read (items, bookings, offers, offersets, executions).
+     */
+    checked: number;
+    /**
+     * The cursor of the next page; none when this page reached the end.
+     */
+    next?: bigint;
+    violations: Array<Violation>;
+}
+export interface ProviderHoldAccess {
+    access: HoldAccess;
+    held: number;
+    items: number;
+    listed: number;
+}
 export type GpuFilter = {
     __kind__: "Present";
     /**
@@ -911,6 +987,12 @@ export interface CatalogExport {
     next_cursor?: string;
     provider_pem: string;
 }
+export interface ProviderHoldAccessArg {
+    access?: HoldAccess;
+    allow?: Array<Principal>;
+    provider: ProviderKeyInput;
+    disallow?: Array<Principal>;
+}
 export interface Attributes {
     /**
      * The Ironic resource class (e.g. "baremetal.large"); empty when not an Ironic node.
@@ -986,6 +1068,17 @@ export type ProvisionError = {
     ServerNotAvailable: {
         provision_state: string;
         server_id: string;
+    };
+} | {
+    __kind__: "OutcallBudgetExhausted";
+    /**
+     * The provider's outcall budget cannot pay the call: `needed_cycles` is what its next
+     * outcalls attach, `remaining_cycles` what is left. Controllers grant more
+     * (`ironic_budget_grant`). Nothing was sent.
+     */
+    OutcallBudgetExhausted: {
+        needed_cycles: bigint;
+        remaining_cycles: bigint;
     };
 } | {
     __kind__: "NotAuthorized";
@@ -1157,6 +1250,20 @@ export type OutcallCostsResult = {
 } | {
     __kind__: "Err";
     Err: ProvisionError;
+};
+export type DigestPageError = {
+    __kind__: "NotAuthorized";
+    NotAuthorized: null;
+} | {
+    __kind__: "RateLimited";
+    RateLimited: {
+        retry_after_seconds: bigint;
+    };
+} | {
+    __kind__: "InvalidArgument";
+    InvalidArgument: {
+        message: string;
+    };
 };
 export interface Contract {
     id: bigint;
@@ -1387,6 +1494,10 @@ export interface ProviderCatalog {
     csv: string;
     provider_pem: string;
 }
+export interface IronicBudgetGrantArg {
+    provider: ProviderKeyInput;
+    cycles: bigint;
+}
 export type ProvisionStatusResult = {
     __kind__: "Ok";
     Ok: ProvisionStatus;
@@ -1449,6 +1560,13 @@ export type IronicSettingsResult = {
     __kind__: "Err";
     Err: ProvisionError;
 };
+export type MarketSelfCheckResult = {
+    __kind__: "Ok";
+    Ok: SelfCheckPage;
+} | {
+    __kind__: "Err";
+    Err: MarketError;
+};
 export interface StateDigest {
     /**
      * SHA-256 over the digests of every region but those in `excluded`, in id order.
@@ -1473,7 +1591,7 @@ export interface UploadAppendArg {
 }
 export interface Counters {
     /**
-     * Manager tasks executed.
+     * Queued tasks executed.
      */
     tasks_run: bigint;
     /**
@@ -1489,7 +1607,7 @@ export interface Counters {
      */
     updates: bigint;
     /**
-     * Manager task runs that asked to be retried later (each is queued again after a backoff).
+     * Task runs that asked to be retried later (each is queued again after a backoff).
      */
     tasks_retried: bigint;
     /**
@@ -1497,7 +1615,7 @@ export interface Counters {
      */
     outcall_cycles: bigint;
     /**
-     * Runs of the manager's timer.
+     * Runs of the task queue's timer.
      */
     timer_runs: bigint;
 }
@@ -1573,14 +1691,23 @@ export interface Property {
     value: string;
 }
 export interface PoliciesUpdate {
+    disallow_consumers?: Array<Principal>;
     allowed_images?: Array<string>;
+    max_held_items_per_principal?: number;
     max_open_offersets_per_principal?: number;
     max_active_leases_per_principal?: number;
+    /**
+     * Principals to add to / remove from the consumers' allow-list (at most 500 each).
+     */
+    allow_consumers?: Array<Principal>;
     max_lease_seconds?: bigint;
     stuck_timeout_seconds?: bigint;
+    max_hold_window_seconds?: bigint;
     max_offers_per_offerset?: number;
     rebuild_seconds?: bigint;
     offer_ttl_seconds?: bigint;
+    max_held_share_per_provider_percent?: number;
+    consumers?: ConsumerAccess;
 }
 export interface SearchPage {
     offerings: Offerings;
@@ -1588,6 +1715,16 @@ export interface SearchPage {
      * Present when more offerings follow.
      */
     next_cursor?: string;
+}
+export interface StateDigestPageArg {
+    /**
+     * The `next` of the previous page; none starts at the first region's first page.
+     */
+    cursor?: DigestCursor;
+    /**
+     * Pages to read at most (default and most 256).
+     */
+    max_pages?: number;
 }
 export interface AcceptArg {
     /**
@@ -1641,6 +1778,16 @@ export type MarketUnitResult = {
     __kind__: "Err";
     Err: MarketError;
 };
+export interface SelfCheckArg {
+    /**
+     * Where to start: the `next` of the previous page; none for the first page.
+     */
+    cursor?: bigint;
+    /**
+     * Records to read, 1 to 500 (default 100): a page's work.
+     */
+    limit?: number;
+}
 export interface SearchQuery {
     filters?: Filters;
     cursor?: string;
@@ -1693,6 +1840,13 @@ export interface Config {
      */
     cycles_history_len: number;
 }
+export type StateDigestPageResult = {
+    __kind__: "Ok";
+    Ok: StateDigestPage;
+} | {
+    __kind__: "Err";
+    Err: DigestPageError;
+};
 export interface PublishArg {
     /**
      * serverhunter CSV: header row, then at least one offering.
@@ -1767,7 +1921,7 @@ export interface Status {
      */
     stable_memory_pages: bigint;
     /**
-     * Tasks waiting in the manager's queue.
+     * Tasks waiting in the task queue.
      */
     task_queue_len: bigint;
     /**
@@ -1808,7 +1962,7 @@ export interface HttpRequest {
 export type Actor = {
     __kind__: "Canister";
     /**
-     * The manager, on its timer.
+     * The task queue, on its timer.
      */
     Canister: null;
 } | {
@@ -1842,6 +1996,10 @@ export enum ChangeKind {
     Remove = "Remove",
     Upsert = "Upsert"
 }
+export enum ConsumerAccess {
+    AllowListed = "AllowListed",
+    Everyone = "Everyone"
+}
 export enum ContractStatus {
     Open = "Open",
     Fulfilled = "Fulfilled",
@@ -1864,6 +2022,11 @@ export enum Format {
      * Typed records with the CSV row; each provider's PEM once per reply.
      */
     Records = "Records"
+}
+export enum HoldAccess {
+    ProviderAllowListed = "ProviderAllowListed",
+    Everyone = "Everyone",
+    MarketAllowListed = "MarketAllowListed"
 }
 export enum ItemStatus {
     Available = "Available",
@@ -2005,6 +2168,7 @@ export interface marketplaceInterface {
     inventory_register(arg0: InventoryRegisterArg): Promise<MarketItemsResult>;
     inventory_remove(arg0: InventoryRemoveArg): Promise<MarketUnitResult>;
     inventory_set_status(arg0: InventorySetStatusArg): Promise<MarketItemResult>;
+    ironic_budget_grant(arg0: IronicBudgetGrantArg): Promise<IronicSettingsResult>;
     ironic_configure(arg0: IronicConfigureArg): Promise<IronicSettingsResult>;
     ironic_discover(arg0: IronicDiscoverArg): Promise<IronicDiscoverResult>;
     ironic_settings(arg0: ProviderKeyInput): Promise<IronicSettingsResult>;
@@ -2017,6 +2181,7 @@ export interface marketplaceInterface {
     lease_set_procurement_meta(arg0: SetProcurementMetaArg): Promise<MarketExecutionResult>;
     market_delegate(arg0: DelegateArg): Promise<MarketDelegationResult>;
     market_delegation(arg0: ProviderKeyInput): Promise<MarketDelegationResult>;
+    market_self_check(arg0: SelfCheckArg): Promise<MarketSelfCheckResult>;
     offer_create(arg0: OfferCreateArg): Promise<MarketOfferResult>;
     offer_get(arg0: bigint): Promise<MarketOfferResult>;
     offer_withdraw(arg0: OfferWithdrawArg): Promise<MarketOfferResult>;
@@ -2031,15 +2196,17 @@ export interface marketplaceInterface {
     policies_set(arg0: PoliciesUpdate): Promise<MarketPoliciesResult>;
     products(): Promise<Array<Product>>;
     provider_catalog_export(arg0: CatalogExportArg): Promise<CatalogExportResult>;
+    provider_hold_access_set(arg0: ProviderHoldAccessArg): Promise<ProviderHoldAccessResult>;
     provider_offerings(arg0: ProviderOfferingsArg): Promise<SearchResult>;
     provider_remove(arg0: RemoveProviderArg): Promise<PublishResult>;
     provision_refresh(arg0: string): Promise<ProvisionStatusResult>;
     provision_server(arg0: ProvisionRequest): Promise<ProvisionServerResult>;
     provision_status(arg0: string): Promise<ProvisionStatusResult>;
     state_digest(): Promise<StateDigestResult>;
+    state_digest_page(arg0: StateDigestPageArg): Promise<StateDigestPageResult>;
     status(): Promise<Status>;
 }
-import type { Actor as _Actor, Attributes as _Attributes, AuditArg as _AuditArg, AuditEntry as _AuditEntry, AuditPage as _AuditPage, Backend as _Backend, BillingInterval as _BillingInterval, CatalogError as _CatalogError, CatalogExport as _CatalogExport, CatalogExportArg as _CatalogExportArg, CatalogExportResult as _CatalogExportResult, Change as _Change, ChangeKind as _ChangeKind, ChangesArg as _ChangesArg, ChangesPage as _ChangesPage, ChangesResult as _ChangesResult, Config as _Config, Contract as _Contract, ContractStatus as _ContractStatus, CostRange as _CostRange, Counters as _Counters, CsvError as _CsvError, DelegateArg as _DelegateArg, Delegation as _Delegation, DigestError as _DigestError, Entity as _Entity, Execution as _Execution, ExecutionPage as _ExecutionPage, ExecutionsListArg as _ExecutionsListArg, Filters as _Filters, Format as _Format, GpuFilter as _GpuFilter, HttpRequest as _HttpRequest, HttpResponse as _HttpResponse, InventoryListArg as _InventoryListArg, InventoryRegisterArg as _InventoryRegisterArg, InventoryRemoveArg as _InventoryRemoveArg, InventorySetStatusArg as _InventorySetStatusArg, IronicApi as _IronicApi, IronicConfigureArg as _IronicConfigureArg, IronicDiscoverArg as _IronicDiscoverArg, IronicDiscoverResult as _IronicDiscoverResult, IronicError as _IronicError, IronicSettingsResult as _IronicSettingsResult, IronicSettingsView as _IronicSettingsView, Item as _Item, ItemInput as _ItemInput, ItemPage as _ItemPage, ItemStatus as _ItemStatus, Lease as _Lease, LeaseBySkuArg as _LeaseBySkuArg, LeaseTask as _LeaseTask, Level as _Level, MarketAuditPageResult as _MarketAuditPageResult, MarketContractResult as _MarketContractResult, MarketDelegationResult as _MarketDelegationResult, MarketError as _MarketError, MarketExecutionPageResult as _MarketExecutionPageResult, MarketExecutionResult as _MarketExecutionResult, MarketItemPageResult as _MarketItemPageResult, MarketItemResult as _MarketItemResult, MarketItemsResult as _MarketItemsResult, MarketLeaseResult as _MarketLeaseResult, MarketOfferPageResult as _MarketOfferPageResult, MarketOfferResult as _MarketOfferResult, MarketOffersResult as _MarketOffersResult, MarketOffersetViewResult as _MarketOffersetViewResult, MarketPoliciesResult as _MarketPoliciesResult, MarketUnitResult as _MarketUnitResult, Message as _Message, Offer as _Offer, OfferCreateArg as _OfferCreateArg, OfferInput as _OfferInput, OfferPage as _OfferPage, OfferStatus as _OfferStatus, OfferWithdrawArg as _OfferWithdrawArg, OfferingGetArg as _OfferingGetArg, OfferingGetResult as _OfferingGetResult, OfferingRecords as _OfferingRecords, OfferingView as _OfferingView, Offerings as _Offerings, OffersCreateArg as _OffersCreateArg, OffersListArg as _OffersListArg, Offerset as _Offerset, OffersetResult as _OffersetResult, OffersetStatus as _OffersetStatus, OffersetView as _OffersetView, OperationKind as _OperationKind, OperationStatus as _OperationStatus, OutcallCosts as _OutcallCosts, OutcallCostsArg as _OutcallCostsArg, OutcallCostsResult as _OutcallCostsResult, OutcallQuote as _OutcallQuote, Phase as _Phase, Policies as _Policies, PoliciesUpdate as _PoliciesUpdate, PriceFilter as _PriceFilter, Product as _Product, ProductType as _ProductType, Property as _Property, ProviderCatalog as _ProviderCatalog, ProviderKeyInput as _ProviderKeyInput, ProviderOfferingsArg as _ProviderOfferingsArg, ProvisionCosts as _ProvisionCosts, ProvisionCostsArg as _ProvisionCostsArg, ProvisionError as _ProvisionError, ProvisionRequest as _ProvisionRequest, ProvisionResponse as _ProvisionResponse, ProvisionServerResult as _ProvisionServerResult, ProvisionStatus as _ProvisionStatus, ProvisionStatusResult as _ProvisionStatusResult, ProvisionUnitResult as _ProvisionUnitResult, PublishArg as _PublishArg, PublishResult as _PublishResult, Receipt as _Receipt, RemoveOfferingsArg as _RemoveOfferingsArg, RemoveProviderArg as _RemoveProviderArg, ResourceRequest as _ResourceRequest, Role as _Role, SealedBox as _SealedBox, SearchError as _SearchError, SearchPage as _SearchPage, SearchQuery as _SearchQuery, SearchResult as _SearchResult, SetConsumerMetaArg as _SetConsumerMetaArg, SetProcurementMetaArg as _SetProcurementMetaArg, SimFailureArg as _SimFailureArg, SortOrder as _SortOrder, StateDigest as _StateDigest, StateDigestResult as _StateDigestResult, Status as _Status, Stock as _Stock, UploadBeginArg as _UploadBeginArg, UploadBeginResult as _UploadBeginResult, UploadOperation as _UploadOperation, UploadProgress as _UploadProgress, UploadProgressResult as _UploadProgressResult, Virtualization as _Virtualization } from "./marketplace.did";
+import type { Actor as _Actor, Attributes as _Attributes, AuditArg as _AuditArg, AuditEntry as _AuditEntry, AuditPage as _AuditPage, Backend as _Backend, BillingInterval as _BillingInterval, CatalogError as _CatalogError, CatalogExport as _CatalogExport, CatalogExportArg as _CatalogExportArg, CatalogExportResult as _CatalogExportResult, Change as _Change, ChangeKind as _ChangeKind, ChangesArg as _ChangesArg, ChangesPage as _ChangesPage, ChangesResult as _ChangesResult, Config as _Config, ConsumerAccess as _ConsumerAccess, Contract as _Contract, ContractStatus as _ContractStatus, CostRange as _CostRange, Counters as _Counters, CsvError as _CsvError, DelegateArg as _DelegateArg, Delegation as _Delegation, DigestChunk as _DigestChunk, DigestCursor as _DigestCursor, DigestError as _DigestError, DigestPageError as _DigestPageError, Entity as _Entity, Execution as _Execution, ExecutionPage as _ExecutionPage, ExecutionsListArg as _ExecutionsListArg, Filters as _Filters, Format as _Format, GpuFilter as _GpuFilter, HoldAccess as _HoldAccess, HttpRequest as _HttpRequest, HttpResponse as _HttpResponse, InventoryListArg as _InventoryListArg, InventoryRegisterArg as _InventoryRegisterArg, InventoryRemoveArg as _InventoryRemoveArg, InventorySetStatusArg as _InventorySetStatusArg, IronicApi as _IronicApi, IronicBudgetGrantArg as _IronicBudgetGrantArg, IronicConfigureArg as _IronicConfigureArg, IronicDiscoverArg as _IronicDiscoverArg, IronicDiscoverResult as _IronicDiscoverResult, IronicError as _IronicError, IronicSettingsResult as _IronicSettingsResult, IronicSettingsView as _IronicSettingsView, Item as _Item, ItemInput as _ItemInput, ItemPage as _ItemPage, ItemStatus as _ItemStatus, Lease as _Lease, LeaseBySkuArg as _LeaseBySkuArg, LeaseTask as _LeaseTask, Level as _Level, MarketAuditPageResult as _MarketAuditPageResult, MarketContractResult as _MarketContractResult, MarketDelegationResult as _MarketDelegationResult, MarketError as _MarketError, MarketExecutionPageResult as _MarketExecutionPageResult, MarketExecutionResult as _MarketExecutionResult, MarketItemPageResult as _MarketItemPageResult, MarketItemResult as _MarketItemResult, MarketItemsResult as _MarketItemsResult, MarketLeaseResult as _MarketLeaseResult, MarketOfferPageResult as _MarketOfferPageResult, MarketOfferResult as _MarketOfferResult, MarketOffersResult as _MarketOffersResult, MarketOffersetViewResult as _MarketOffersetViewResult, MarketPoliciesResult as _MarketPoliciesResult, MarketSelfCheckResult as _MarketSelfCheckResult, MarketUnitResult as _MarketUnitResult, Message as _Message, Offer as _Offer, OfferCreateArg as _OfferCreateArg, OfferInput as _OfferInput, OfferPage as _OfferPage, OfferStatus as _OfferStatus, OfferWithdrawArg as _OfferWithdrawArg, OfferingGetArg as _OfferingGetArg, OfferingGetResult as _OfferingGetResult, OfferingRecords as _OfferingRecords, OfferingView as _OfferingView, Offerings as _Offerings, OffersCreateArg as _OffersCreateArg, OffersListArg as _OffersListArg, Offerset as _Offerset, OffersetResult as _OffersetResult, OffersetStatus as _OffersetStatus, OffersetView as _OffersetView, OperationKind as _OperationKind, OperationStatus as _OperationStatus, OutcallCosts as _OutcallCosts, OutcallCostsArg as _OutcallCostsArg, OutcallCostsResult as _OutcallCostsResult, OutcallQuote as _OutcallQuote, Phase as _Phase, Policies as _Policies, PoliciesUpdate as _PoliciesUpdate, PriceFilter as _PriceFilter, Product as _Product, ProductType as _ProductType, Property as _Property, ProviderCatalog as _ProviderCatalog, ProviderHoldAccess as _ProviderHoldAccess, ProviderHoldAccessArg as _ProviderHoldAccessArg, ProviderHoldAccessResult as _ProviderHoldAccessResult, ProviderKeyInput as _ProviderKeyInput, ProviderOfferingsArg as _ProviderOfferingsArg, ProvisionCosts as _ProvisionCosts, ProvisionCostsArg as _ProvisionCostsArg, ProvisionError as _ProvisionError, ProvisionRequest as _ProvisionRequest, ProvisionResponse as _ProvisionResponse, ProvisionServerResult as _ProvisionServerResult, ProvisionStatus as _ProvisionStatus, ProvisionStatusResult as _ProvisionStatusResult, ProvisionUnitResult as _ProvisionUnitResult, PublishArg as _PublishArg, PublishResult as _PublishResult, Receipt as _Receipt, RemoveOfferingsArg as _RemoveOfferingsArg, RemoveProviderArg as _RemoveProviderArg, ResourceRequest as _ResourceRequest, Role as _Role, SealedBox as _SealedBox, SearchError as _SearchError, SearchPage as _SearchPage, SearchQuery as _SearchQuery, SearchResult as _SearchResult, SelfCheckArg as _SelfCheckArg, SelfCheckPage as _SelfCheckPage, SetConsumerMetaArg as _SetConsumerMetaArg, SetProcurementMetaArg as _SetProcurementMetaArg, SimFailureArg as _SimFailureArg, SortOrder as _SortOrder, StateDigest as _StateDigest, StateDigestPage as _StateDigestPage, StateDigestPageArg as _StateDigestPageArg, StateDigestPageResult as _StateDigestPageResult, StateDigestResult as _StateDigestResult, Status as _Status, Stock as _Stock, UploadBeginArg as _UploadBeginArg, UploadBeginResult as _UploadBeginResult, UploadOperation as _UploadOperation, UploadProgress as _UploadProgress, UploadProgressResult as _UploadProgressResult, Violation as _Violation, Virtualization as _Virtualization } from "./marketplace.did";
 export class Marketplace implements marketplaceInterface {
     constructor(private actor: ActorSubclass<_SERVICE>){}
     async audit_log(arg0: AuditArg): Promise<MarketAuditPageResult> {
@@ -2122,24 +2289,28 @@ export class Marketplace implements marketplaceInterface {
         const result = await this.actor.inventory_set_status(to_candid_InventorySetStatusArg_n122(arg0));
         return from_candid_MarketItemResult_n98(result);
     }
+    async ironic_budget_grant(arg0: IronicBudgetGrantArg): Promise<IronicSettingsResult> {
+        const result = await this.actor.ironic_budget_grant(to_candid_IronicBudgetGrantArg_n124(arg0));
+        return from_candid_IronicSettingsResult_n126(result);
+    }
     async ironic_configure(arg0: IronicConfigureArg): Promise<IronicSettingsResult> {
-        const result = await this.actor.ironic_configure(to_candid_IronicConfigureArg_n124(arg0));
+        const result = await this.actor.ironic_configure(to_candid_IronicConfigureArg_n137(arg0));
         return from_candid_IronicSettingsResult_n126(result);
     }
     async ironic_discover(arg0: IronicDiscoverArg): Promise<IronicDiscoverResult> {
         const result = await this.actor.ironic_discover(arg0);
-        return from_candid_IronicDiscoverResult_n137(result);
+        return from_candid_IronicDiscoverResult_n139(result);
     }
     async ironic_settings(arg0: ProviderKeyInput): Promise<IronicSettingsResult> {
         const result = await this.actor.ironic_settings(to_candid_ProviderKeyInput_n55(arg0));
         return from_candid_IronicSettingsResult_n126(result);
     }
     async ironic_sim_set_failure(arg0: SimFailureArg): Promise<ProvisionUnitResult> {
-        const result = await this.actor.ironic_sim_set_failure(to_candid_SimFailureArg_n141(arg0));
-        return from_candid_ProvisionUnitResult_n143(result);
+        const result = await this.actor.ironic_sim_set_failure(to_candid_SimFailureArg_n143(arg0));
+        return from_candid_ProvisionUnitResult_n145(result);
     }
     async lease_by_sku(arg0: LeaseBySkuArg): Promise<MarketExecutionResult> {
-        const result = await this.actor.lease_by_sku(to_candid_LeaseBySkuArg_n145(arg0));
+        const result = await this.actor.lease_by_sku(to_candid_LeaseBySkuArg_n147(arg0));
         return from_candid_MarketExecutionResult_n75(result);
     }
     async lease_end(arg0: bigint): Promise<MarketExecutionResult> {
@@ -2152,107 +2323,119 @@ export class Marketplace implements marketplaceInterface {
     }
     async lease_get(arg0: bigint): Promise<MarketLeaseResult> {
         const result = await this.actor.lease_get(arg0);
-        return from_candid_MarketLeaseResult_n147(result);
+        return from_candid_MarketLeaseResult_n149(result);
     }
     async lease_set_consumer_meta(arg0: SetConsumerMetaArg): Promise<MarketExecutionResult> {
-        const result = await this.actor.lease_set_consumer_meta(to_candid_SetConsumerMetaArg_n151(arg0));
+        const result = await this.actor.lease_set_consumer_meta(to_candid_SetConsumerMetaArg_n153(arg0));
         return from_candid_MarketExecutionResult_n75(result);
     }
     async lease_set_procurement_meta(arg0: SetProcurementMetaArg): Promise<MarketExecutionResult> {
-        const result = await this.actor.lease_set_procurement_meta(to_candid_SetProcurementMetaArg_n153(arg0));
+        const result = await this.actor.lease_set_procurement_meta(to_candid_SetProcurementMetaArg_n155(arg0));
         return from_candid_MarketExecutionResult_n75(result);
     }
     async market_delegate(arg0: DelegateArg): Promise<MarketDelegationResult> {
-        const result = await this.actor.market_delegate(to_candid_DelegateArg_n155(arg0));
-        return from_candid_MarketDelegationResult_n157(result);
+        const result = await this.actor.market_delegate(to_candid_DelegateArg_n157(arg0));
+        return from_candid_MarketDelegationResult_n159(result);
     }
     async market_delegation(arg0: ProviderKeyInput): Promise<MarketDelegationResult> {
         const result = await this.actor.market_delegation(to_candid_ProviderKeyInput_n55(arg0));
-        return from_candid_MarketDelegationResult_n157(result);
+        return from_candid_MarketDelegationResult_n159(result);
+    }
+    async market_self_check(arg0: SelfCheckArg): Promise<MarketSelfCheckResult> {
+        const result = await this.actor.market_self_check(to_candid_SelfCheckArg_n161(arg0));
+        return from_candid_MarketSelfCheckResult_n163(result);
     }
     async offer_create(arg0: OfferCreateArg): Promise<MarketOfferResult> {
-        const result = await this.actor.offer_create(to_candid_OfferCreateArg_n159(arg0));
-        return from_candid_MarketOfferResult_n161(result);
+        const result = await this.actor.offer_create(to_candid_OfferCreateArg_n167(arg0));
+        return from_candid_MarketOfferResult_n169(result);
     }
     async offer_get(arg0: bigint): Promise<MarketOfferResult> {
         const result = await this.actor.offer_get(arg0);
-        return from_candid_MarketOfferResult_n161(result);
+        return from_candid_MarketOfferResult_n169(result);
     }
     async offer_withdraw(arg0: OfferWithdrawArg): Promise<MarketOfferResult> {
-        const result = await this.actor.offer_withdraw(to_candid_OfferWithdrawArg_n165(arg0));
-        return from_candid_MarketOfferResult_n161(result);
+        const result = await this.actor.offer_withdraw(to_candid_OfferWithdrawArg_n173(arg0));
+        return from_candid_MarketOfferResult_n169(result);
     }
     async offering_get(arg0: OfferingGetArg): Promise<OfferingGetResult> {
-        const result = await this.actor.offering_get(to_candid_OfferingGetArg_n167(arg0));
-        return from_candid_OfferingGetResult_n169(result);
+        const result = await this.actor.offering_get(to_candid_OfferingGetArg_n175(arg0));
+        return from_candid_OfferingGetResult_n177(result);
     }
     async offerings_search(arg0: SearchQuery): Promise<SearchResult> {
-        const result = await this.actor.offerings_search(to_candid_SearchQuery_n187(arg0));
-        return from_candid_SearchResult_n207(result);
+        const result = await this.actor.offerings_search(to_candid_SearchQuery_n195(arg0));
+        return from_candid_SearchResult_n215(result);
     }
     async offers_create(arg0: OffersCreateArg): Promise<MarketOffersResult> {
-        const result = await this.actor.offers_create(to_candid_OffersCreateArg_n213(arg0));
-        return from_candid_MarketOffersResult_n215(result);
+        const result = await this.actor.offers_create(to_candid_OffersCreateArg_n221(arg0));
+        return from_candid_MarketOffersResult_n223(result);
     }
     async offers_list(arg0: OffersListArg): Promise<MarketOfferPageResult> {
-        const result = await this.actor.offers_list(to_candid_OffersListArg_n218(arg0));
-        return from_candid_MarketOfferPageResult_n222(result);
+        const result = await this.actor.offers_list(to_candid_OffersListArg_n226(arg0));
+        return from_candid_MarketOfferPageResult_n230(result);
     }
     async offerset_get(arg0: bigint): Promise<MarketOffersetViewResult> {
         const result = await this.actor.offerset_get(arg0);
-        return from_candid_MarketOffersetViewResult_n226(result);
+        return from_candid_MarketOffersetViewResult_n234(result);
     }
     async offerset_request(arg0: ResourceRequest): Promise<MarketOffersetViewResult> {
-        const result = await this.actor.offerset_request(to_candid_ResourceRequest_n238(arg0));
-        return from_candid_MarketOffersetViewResult_n226(result);
+        const result = await this.actor.offerset_request(to_candid_ResourceRequest_n246(arg0));
+        return from_candid_MarketOffersetViewResult_n234(result);
     }
     async outcall_costs(arg0: OutcallCostsArg): Promise<OutcallCostsResult> {
-        const result = await this.actor.outcall_costs(to_candid_OutcallCostsArg_n240(arg0));
-        return from_candid_OutcallCostsResult_n244(result);
+        const result = await this.actor.outcall_costs(to_candid_OutcallCostsArg_n248(arg0));
+        return from_candid_OutcallCostsResult_n252(result);
     }
     async policies(): Promise<Policies> {
         const result = await this.actor.policies();
-        return result;
+        return from_candid_Policies_n260(result);
     }
     async policies_set(arg0: PoliciesUpdate): Promise<MarketPoliciesResult> {
-        const result = await this.actor.policies_set(to_candid_PoliciesUpdate_n252(arg0));
-        return from_candid_MarketPoliciesResult_n254(result);
+        const result = await this.actor.policies_set(to_candid_PoliciesUpdate_n265(arg0));
+        return from_candid_MarketPoliciesResult_n269(result);
     }
     async products(): Promise<Array<Product>> {
         const result = await this.actor.products();
-        return from_candid_vec_n256(result);
+        return from_candid_vec_n271(result);
     }
     async provider_catalog_export(arg0: CatalogExportArg): Promise<CatalogExportResult> {
-        const result = await this.actor.provider_catalog_export(to_candid_CatalogExportArg_n259(arg0));
-        return from_candid_CatalogExportResult_n261(result);
+        const result = await this.actor.provider_catalog_export(to_candid_CatalogExportArg_n274(arg0));
+        return from_candid_CatalogExportResult_n276(result);
+    }
+    async provider_hold_access_set(arg0: ProviderHoldAccessArg): Promise<ProviderHoldAccessResult> {
+        const result = await this.actor.provider_hold_access_set(to_candid_ProviderHoldAccessArg_n280(arg0));
+        return from_candid_ProviderHoldAccessResult_n284(result);
     }
     async provider_offerings(arg0: ProviderOfferingsArg): Promise<SearchResult> {
-        const result = await this.actor.provider_offerings(to_candid_ProviderOfferingsArg_n265(arg0));
-        return from_candid_SearchResult_n207(result);
+        const result = await this.actor.provider_offerings(to_candid_ProviderOfferingsArg_n290(arg0));
+        return from_candid_SearchResult_n215(result);
     }
     async provider_remove(arg0: RemoveProviderArg): Promise<PublishResult> {
-        const result = await this.actor.provider_remove(to_candid_RemoveProviderArg_n267(arg0));
+        const result = await this.actor.provider_remove(to_candid_RemoveProviderArg_n292(arg0));
         return from_candid_PublishResult_n57(result);
     }
     async provision_refresh(arg0: string): Promise<ProvisionStatusResult> {
         const result = await this.actor.provision_refresh(arg0);
-        return from_candid_ProvisionStatusResult_n269(result);
+        return from_candid_ProvisionStatusResult_n294(result);
     }
     async provision_server(arg0: ProvisionRequest): Promise<ProvisionServerResult> {
-        const result = await this.actor.provision_server(to_candid_ProvisionRequest_n278(arg0));
-        return from_candid_ProvisionServerResult_n280(result);
+        const result = await this.actor.provision_server(to_candid_ProvisionRequest_n303(arg0));
+        return from_candid_ProvisionServerResult_n305(result);
     }
     async provision_status(arg0: string): Promise<ProvisionStatusResult> {
         const result = await this.actor.provision_status(arg0);
-        return from_candid_ProvisionStatusResult_n269(result);
+        return from_candid_ProvisionStatusResult_n294(result);
     }
     async state_digest(): Promise<StateDigestResult> {
         const result = await this.actor.state_digest();
-        return from_candid_StateDigestResult_n284(result);
+        return from_candid_StateDigestResult_n309(result);
+    }
+    async state_digest_page(arg0: StateDigestPageArg): Promise<StateDigestPageResult> {
+        const result = await this.actor.state_digest_page(to_candid_StateDigestPageArg_n313(arg0));
+        return from_candid_StateDigestPageResult_n315(result);
     }
     async status(): Promise<Status> {
         const result = await this.actor.status();
-        return from_candid_Status_n288(result);
+        return from_candid_Status_n322(result);
     }
 }
 function from_candid_Actor_n15(value: _Actor): Actor {
@@ -2267,17 +2450,17 @@ function from_candid_AuditPage_n7(value: _AuditPage): AuditPage {
 function from_candid_Backend_n130(value: _Backend): Backend {
     return from_candid_variant_n131(value);
 }
-function from_candid_BillingInterval_n176(value: _BillingInterval): BillingInterval {
-    return from_candid_variant_n177(value);
+function from_candid_BillingInterval_n184(value: _BillingInterval): BillingInterval {
+    return from_candid_variant_n185(value);
 }
 function from_candid_CatalogError_n46(value: _CatalogError): CatalogError {
     return from_candid_variant_n47(value);
 }
-function from_candid_CatalogExportResult_n261(value: _CatalogExportResult): CatalogExportResult {
-    return from_candid_variant_n262(value);
+function from_candid_CatalogExportResult_n276(value: _CatalogExportResult): CatalogExportResult {
+    return from_candid_variant_n277(value);
 }
-function from_candid_CatalogExport_n263(value: _CatalogExport): CatalogExport {
-    return from_candid_record_n264(value);
+function from_candid_CatalogExport_n278(value: _CatalogExport): CatalogExport {
+    return from_candid_record_n279(value);
 }
 function from_candid_ChangeKind_n44(value: _ChangeKind): ChangeKind {
     return from_candid_variant_n45(value);
@@ -2291,6 +2474,9 @@ function from_candid_ChangesPage_n39(value: _ChangesPage): ChangesPage {
 function from_candid_ChangesResult_n37(value: _ChangesResult): ChangesResult {
     return from_candid_variant_n38(value);
 }
+function from_candid_ConsumerAccess_n263(value: _ConsumerAccess): ConsumerAccess {
+    return from_candid_variant_n264(value);
+}
 function from_candid_ContractStatus_n73(value: _ContractStatus): ContractStatus {
     return from_candid_variant_n74(value);
 }
@@ -2300,8 +2486,11 @@ function from_candid_Contract_n71(value: _Contract): Contract {
 function from_candid_CsvError_n50(value: _CsvError): CsvError {
     return from_candid_record_n51(value);
 }
-function from_candid_DigestError_n286(value: _DigestError): DigestError {
-    return from_candid_variant_n287(value);
+function from_candid_DigestError_n311(value: _DigestError): DigestError {
+    return from_candid_variant_n312(value);
+}
+function from_candid_DigestPageError_n320(value: _DigestPageError): DigestPageError {
+    return from_candid_variant_n321(value);
 }
 function from_candid_Entity_n13(value: _Entity): Entity {
     return from_candid_variant_n14(value);
@@ -2312,14 +2501,17 @@ function from_candid_ExecutionPage_n90(value: _ExecutionPage): ExecutionPage {
 function from_candid_Execution_n77(value: _Execution): Execution {
     return from_candid_record_n78(value);
 }
+function from_candid_HoldAccess_n288(value: _HoldAccess): HoldAccess {
+    return from_candid_variant_n289(value);
+}
 function from_candid_HttpResponse_n95(value: _HttpResponse): HttpResponse {
     return from_candid_record_n96(value);
 }
-function from_candid_IronicDiscoverResult_n137(value: _IronicDiscoverResult): IronicDiscoverResult {
-    return from_candid_variant_n138(value);
-}
-function from_candid_IronicError_n139(value: _IronicError): IronicError {
+function from_candid_IronicDiscoverResult_n139(value: _IronicDiscoverResult): IronicDiscoverResult {
     return from_candid_variant_n140(value);
+}
+function from_candid_IronicError_n141(value: _IronicError): IronicError {
+    return from_candid_variant_n142(value);
 }
 function from_candid_IronicSettingsResult_n126(value: _IronicSettingsResult): IronicSettingsResult {
     return from_candid_variant_n127(value);
@@ -2336,8 +2528,8 @@ function from_candid_ItemStatus_n21(value: _ItemStatus): ItemStatus {
 function from_candid_Item_n100(value: _Item): Item {
     return from_candid_record_n101(value);
 }
-function from_candid_Lease_n149(value: _Lease): Lease {
-    return from_candid_record_n150(value);
+function from_candid_Lease_n151(value: _Lease): Lease {
+    return from_candid_record_n152(value);
 }
 function from_candid_Level_n30(value: _Level): Level {
     return from_candid_variant_n31(value);
@@ -2348,8 +2540,8 @@ function from_candid_MarketAuditPageResult_n5(value: _MarketAuditPageResult): Ma
 function from_candid_MarketContractResult_n69(value: _MarketContractResult): MarketContractResult {
     return from_candid_variant_n70(value);
 }
-function from_candid_MarketDelegationResult_n157(value: _MarketDelegationResult): MarketDelegationResult {
-    return from_candid_variant_n158(value);
+function from_candid_MarketDelegationResult_n159(value: _MarketDelegationResult): MarketDelegationResult {
+    return from_candid_variant_n160(value);
 }
 function from_candid_MarketError_n18(value: _MarketError): MarketError {
     return from_candid_variant_n19(value);
@@ -2369,23 +2561,26 @@ function from_candid_MarketItemResult_n98(value: _MarketItemResult): MarketItemR
 function from_candid_MarketItemsResult_n116(value: _MarketItemsResult): MarketItemsResult {
     return from_candid_variant_n117(value);
 }
-function from_candid_MarketLeaseResult_n147(value: _MarketLeaseResult): MarketLeaseResult {
-    return from_candid_variant_n148(value);
+function from_candid_MarketLeaseResult_n149(value: _MarketLeaseResult): MarketLeaseResult {
+    return from_candid_variant_n150(value);
 }
-function from_candid_MarketOfferPageResult_n222(value: _MarketOfferPageResult): MarketOfferPageResult {
-    return from_candid_variant_n223(value);
+function from_candid_MarketOfferPageResult_n230(value: _MarketOfferPageResult): MarketOfferPageResult {
+    return from_candid_variant_n231(value);
 }
-function from_candid_MarketOfferResult_n161(value: _MarketOfferResult): MarketOfferResult {
-    return from_candid_variant_n162(value);
+function from_candid_MarketOfferResult_n169(value: _MarketOfferResult): MarketOfferResult {
+    return from_candid_variant_n170(value);
 }
-function from_candid_MarketOffersResult_n215(value: _MarketOffersResult): MarketOffersResult {
-    return from_candid_variant_n216(value);
+function from_candid_MarketOffersResult_n223(value: _MarketOffersResult): MarketOffersResult {
+    return from_candid_variant_n224(value);
 }
-function from_candid_MarketOffersetViewResult_n226(value: _MarketOffersetViewResult): MarketOffersetViewResult {
-    return from_candid_variant_n227(value);
+function from_candid_MarketOffersetViewResult_n234(value: _MarketOffersetViewResult): MarketOffersetViewResult {
+    return from_candid_variant_n235(value);
 }
-function from_candid_MarketPoliciesResult_n254(value: _MarketPoliciesResult): MarketPoliciesResult {
-    return from_candid_variant_n255(value);
+function from_candid_MarketPoliciesResult_n269(value: _MarketPoliciesResult): MarketPoliciesResult {
+    return from_candid_variant_n270(value);
+}
+function from_candid_MarketSelfCheckResult_n163(value: _MarketSelfCheckResult): MarketSelfCheckResult {
+    return from_candid_variant_n164(value);
 }
 function from_candid_MarketUnitResult_n120(value: _MarketUnitResult): MarketUnitResult {
     return from_candid_variant_n121(value);
@@ -2393,104 +2588,122 @@ function from_candid_MarketUnitResult_n120(value: _MarketUnitResult): MarketUnit
 function from_candid_Message_n28(value: _Message): Message {
     return from_candid_record_n29(value);
 }
-function from_candid_OfferPage_n224(value: _OfferPage): OfferPage {
-    return from_candid_record_n225(value);
+function from_candid_OfferPage_n232(value: _OfferPage): OfferPage {
+    return from_candid_record_n233(value);
 }
 function from_candid_OfferStatus_n33(value: _OfferStatus): OfferStatus {
     return from_candid_variant_n34(value);
 }
-function from_candid_Offer_n163(value: _Offer): Offer {
-    return from_candid_record_n164(value);
-}
-function from_candid_OfferingGetResult_n169(value: _OfferingGetResult): OfferingGetResult {
-    return from_candid_variant_n170(value);
-}
-function from_candid_OfferingRecords_n171(value: _OfferingRecords): OfferingRecords {
+function from_candid_Offer_n171(value: _Offer): Offer {
     return from_candid_record_n172(value);
 }
-function from_candid_OfferingView_n174(value: _OfferingView): OfferingView {
-    return from_candid_record_n175(value);
+function from_candid_OfferingGetResult_n177(value: _OfferingGetResult): OfferingGetResult {
+    return from_candid_variant_n178(value);
 }
-function from_candid_Offerings_n211(value: _Offerings): Offerings {
-    return from_candid_variant_n212(value);
+function from_candid_OfferingRecords_n179(value: _OfferingRecords): OfferingRecords {
+    return from_candid_record_n180(value);
 }
-function from_candid_OffersetResult_n234(value: _OffersetResult): OffersetResult {
-    return from_candid_variant_n235(value);
+function from_candid_OfferingView_n182(value: _OfferingView): OfferingView {
+    return from_candid_record_n183(value);
 }
-function from_candid_OffersetStatus_n232(value: _OffersetStatus): OffersetStatus {
-    return from_candid_variant_n233(value);
+function from_candid_Offerings_n219(value: _Offerings): Offerings {
+    return from_candid_variant_n220(value);
 }
-function from_candid_OffersetView_n228(value: _OffersetView): OffersetView {
-    return from_candid_record_n229(value);
+function from_candid_OffersetResult_n242(value: _OffersetResult): OffersetResult {
+    return from_candid_variant_n243(value);
 }
-function from_candid_Offerset_n230(value: _Offerset): Offerset {
-    return from_candid_record_n231(value);
+function from_candid_OffersetStatus_n240(value: _OffersetStatus): OffersetStatus {
+    return from_candid_variant_n241(value);
 }
-function from_candid_OperationKind_n275(value: _OperationKind): OperationKind {
-    return from_candid_variant_n276(value);
+function from_candid_OffersetView_n236(value: _OffersetView): OffersetView {
+    return from_candid_record_n237(value);
 }
-function from_candid_OperationStatus_n273(value: _OperationStatus): OperationStatus {
-    return from_candid_variant_n274(value);
+function from_candid_Offerset_n238(value: _Offerset): Offerset {
+    return from_candid_record_n239(value);
 }
-function from_candid_OutcallCostsResult_n244(value: _OutcallCostsResult): OutcallCostsResult {
-    return from_candid_variant_n245(value);
+function from_candid_OperationKind_n300(value: _OperationKind): OperationKind {
+    return from_candid_variant_n301(value);
 }
-function from_candid_OutcallCosts_n246(value: _OutcallCosts): OutcallCosts {
-    return from_candid_record_n247(value);
+function from_candid_OperationStatus_n298(value: _OperationStatus): OperationStatus {
+    return from_candid_variant_n299(value);
+}
+function from_candid_OutcallCostsResult_n252(value: _OutcallCostsResult): OutcallCostsResult {
+    return from_candid_variant_n253(value);
+}
+function from_candid_OutcallCosts_n254(value: _OutcallCosts): OutcallCosts {
+    return from_candid_record_n255(value);
 }
 function from_candid_Phase_n24(value: _Phase): Phase {
     return from_candid_variant_n25(value);
 }
-function from_candid_ProductType_n181(value: _ProductType): ProductType {
-    return from_candid_variant_n182(value);
+function from_candid_Policies_n260(value: _Policies): Policies {
+    return from_candid_record_n261(value);
 }
-function from_candid_Product_n257(value: _Product): Product {
-    return from_candid_record_n258(value);
+function from_candid_ProductType_n189(value: _ProductType): ProductType {
+    return from_candid_variant_n190(value);
 }
-function from_candid_ProvisionCosts_n250(value: _ProvisionCosts): ProvisionCosts {
-    return from_candid_record_n251(value);
+function from_candid_Product_n272(value: _Product): Product {
+    return from_candid_record_n273(value);
+}
+function from_candid_ProviderHoldAccessResult_n284(value: _ProviderHoldAccessResult): ProviderHoldAccessResult {
+    return from_candid_variant_n285(value);
+}
+function from_candid_ProviderHoldAccess_n286(value: _ProviderHoldAccess): ProviderHoldAccess {
+    return from_candid_record_n287(value);
+}
+function from_candid_ProvisionCosts_n258(value: _ProvisionCosts): ProvisionCosts {
+    return from_candid_record_n259(value);
 }
 function from_candid_ProvisionError_n132(value: _ProvisionError): ProvisionError {
     return from_candid_variant_n133(value);
 }
-function from_candid_ProvisionResponse_n282(value: _ProvisionResponse): ProvisionResponse {
-    return from_candid_record_n283(value);
+function from_candid_ProvisionResponse_n307(value: _ProvisionResponse): ProvisionResponse {
+    return from_candid_record_n308(value);
 }
-function from_candid_ProvisionServerResult_n280(value: _ProvisionServerResult): ProvisionServerResult {
-    return from_candid_variant_n281(value);
+function from_candid_ProvisionServerResult_n305(value: _ProvisionServerResult): ProvisionServerResult {
+    return from_candid_variant_n306(value);
 }
-function from_candid_ProvisionStatusResult_n269(value: _ProvisionStatusResult): ProvisionStatusResult {
-    return from_candid_variant_n270(value);
+function from_candid_ProvisionStatusResult_n294(value: _ProvisionStatusResult): ProvisionStatusResult {
+    return from_candid_variant_n295(value);
 }
-function from_candid_ProvisionStatus_n271(value: _ProvisionStatus): ProvisionStatus {
-    return from_candid_record_n272(value);
+function from_candid_ProvisionStatus_n296(value: _ProvisionStatus): ProvisionStatus {
+    return from_candid_record_n297(value);
 }
-function from_candid_ProvisionUnitResult_n143(value: _ProvisionUnitResult): ProvisionUnitResult {
-    return from_candid_variant_n144(value);
+function from_candid_ProvisionUnitResult_n145(value: _ProvisionUnitResult): ProvisionUnitResult {
+    return from_candid_variant_n146(value);
 }
 function from_candid_PublishResult_n57(value: _PublishResult): PublishResult {
     return from_candid_variant_n58(value);
 }
-function from_candid_ResourceRequest_n236(value: _ResourceRequest): ResourceRequest {
-    return from_candid_record_n237(value);
+function from_candid_ResourceRequest_n244(value: _ResourceRequest): ResourceRequest {
+    return from_candid_record_n245(value);
 }
-function from_candid_SearchError_n185(value: _SearchError): SearchError {
-    return from_candid_variant_n186(value);
+function from_candid_SearchError_n193(value: _SearchError): SearchError {
+    return from_candid_variant_n194(value);
 }
-function from_candid_SearchPage_n209(value: _SearchPage): SearchPage {
-    return from_candid_record_n210(value);
+function from_candid_SearchPage_n217(value: _SearchPage): SearchPage {
+    return from_candid_record_n218(value);
 }
-function from_candid_SearchResult_n207(value: _SearchResult): SearchResult {
-    return from_candid_variant_n208(value);
+function from_candid_SearchResult_n215(value: _SearchResult): SearchResult {
+    return from_candid_variant_n216(value);
 }
-function from_candid_StateDigestResult_n284(value: _StateDigestResult): StateDigestResult {
-    return from_candid_variant_n285(value);
+function from_candid_SelfCheckPage_n165(value: _SelfCheckPage): SelfCheckPage {
+    return from_candid_record_n166(value);
 }
-function from_candid_Status_n288(value: _Status): Status {
-    return from_candid_record_n289(value);
+function from_candid_StateDigestPageResult_n315(value: _StateDigestPageResult): StateDigestPageResult {
+    return from_candid_variant_n316(value);
 }
-function from_candid_Stock_n179(value: _Stock): Stock {
-    return from_candid_variant_n180(value);
+function from_candid_StateDigestPage_n317(value: _StateDigestPage): StateDigestPage {
+    return from_candid_record_n318(value);
+}
+function from_candid_StateDigestResult_n309(value: _StateDigestResult): StateDigestResult {
+    return from_candid_variant_n310(value);
+}
+function from_candid_Status_n322(value: _Status): Status {
+    return from_candid_record_n323(value);
+}
+function from_candid_Stock_n187(value: _Stock): Stock {
+    return from_candid_variant_n188(value);
 }
 function from_candid_UploadBeginResult_n67(value: _UploadBeginResult): UploadBeginResult {
     return from_candid_variant_n68(value);
@@ -2498,8 +2711,8 @@ function from_candid_UploadBeginResult_n67(value: _UploadBeginResult): UploadBeg
 function from_candid_UploadProgressResult_n61(value: _UploadProgressResult): UploadProgressResult {
     return from_candid_variant_n62(value);
 }
-function from_candid_Virtualization_n183(value: _Virtualization): Virtualization {
-    return from_candid_variant_n184(value);
+function from_candid_Virtualization_n191(value: _Virtualization): Virtualization {
+    return from_candid_variant_n192(value);
 }
 function from_candid_opt_n136(value: [] | [number]): number | null {
     return value.length === 0 ? null : value[0];
@@ -2507,16 +2720,22 @@ function from_candid_opt_n136(value: [] | [number]): number | null {
 function from_candid_opt_n17(value: [] | [Principal]): Principal | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n178(value: [] | [number]): number | null {
+function from_candid_opt_n186(value: [] | [number]): number | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n248(value: [] | [bigint]): bigint | null {
+function from_candid_opt_n256(value: [] | [bigint]): bigint | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n249(value: [] | [_ProvisionCosts]): ProvisionCosts | null {
-    return value.length === 0 ? null : from_candid_ProvisionCosts_n250(value[0]);
+function from_candid_opt_n257(value: [] | [_ProvisionCosts]): ProvisionCosts | null {
+    return value.length === 0 ? null : from_candid_ProvisionCosts_n258(value[0]);
 }
-function from_candid_opt_n277(value: [] | [number]): number | null {
+function from_candid_opt_n262(value: [] | [_ConsumerAccess]): ConsumerAccess | null {
+    return value.length === 0 ? null : from_candid_ConsumerAccess_n263(value[0]);
+}
+function from_candid_opt_n302(value: [] | [number]): number | null {
+    return value.length === 0 ? null : value[0];
+}
+function from_candid_opt_n319(value: [] | [_DigestCursor]): DigestCursor | null {
     return value.length === 0 ? null : value[0];
 }
 function from_candid_opt_n52(value: [] | [string]): string | null {
@@ -2622,17 +2841,20 @@ function from_candid_record_n12(value: {
     };
 }
 function from_candid_record_n129(value: {
+    outcall_budget_cycles: bigint;
     credential_set: boolean;
     provider_pem: string;
     backend: _Backend;
     images: Array<string>;
 }): {
+    outcall_budget_cycles: bigint;
     credential_set: boolean;
     provider_pem: string;
     backend: Backend;
     images: Array<string>;
 } {
     return {
+        outcall_budget_cycles: value.outcall_budget_cycles,
         credential_set: value.credential_set,
         provider_pem: value.provider_pem,
         backend: from_candid_Backend_n130(value.backend),
@@ -2660,7 +2882,7 @@ function from_candid_record_n135(value: {
         message: value.message
     };
 }
-function from_candid_record_n150(value: {
+function from_candid_record_n152(value: {
     id: bigint;
     sku: string;
     lease_duration_days: bigint;
@@ -2696,7 +2918,22 @@ function from_candid_record_n150(value: {
         consumer_meta: record_opt_to_undefined(from_candid_opt_n81(value.consumer_meta))
     };
 }
-function from_candid_record_n164(value: {
+function from_candid_record_n166(value: {
+    checked: number;
+    next: [] | [bigint];
+    violations: Array<_Violation>;
+}): {
+    checked: number;
+    next?: bigint;
+    violations: Array<Violation>;
+} {
+    return {
+        checked: value.checked,
+        next: record_opt_to_undefined(from_candid_opt_n9(value.next)),
+        violations: value.violations
+    };
+}
+function from_candid_record_n172(value: {
     id: bigint;
     status: _OfferStatus;
     price_per_hour: bigint;
@@ -2738,7 +2975,7 @@ function from_candid_record_n164(value: {
         end_ns: value.end_ns
     };
 }
-function from_candid_record_n172(value: {
+function from_candid_record_n180(value: {
     offerings: Array<_OfferingView>;
     providers: Array<string>;
 }): {
@@ -2746,11 +2983,11 @@ function from_candid_record_n172(value: {
     providers: Array<string>;
 } {
     return {
-        offerings: from_candid_vec_n173(value.offerings),
+        offerings: from_candid_vec_n181(value.offerings),
         providers: value.providers
     };
 }
-function from_candid_record_n175(value: {
+function from_candid_record_n183(value: {
     key: string;
     price_minor: bigint;
     country: string;
@@ -2802,17 +3039,17 @@ function from_candid_record_n175(value: {
         csv_row: value.csv_row,
         city: value.city,
         name: value.name,
-        billing: from_candid_BillingInterval_n176(value.billing),
+        billing: from_candid_BillingInterval_n184(value.billing),
         hdd_gb: value.hdd_gb,
         memory_mb: value.memory_mb,
         ssd_gb: value.ssd_gb,
-        cpu_mhz: record_opt_to_undefined(from_candid_opt_n178(value.cpu_mhz)),
-        stock: from_candid_Stock_n179(value.stock),
-        product_type: from_candid_ProductType_n181(value.product_type),
+        cpu_mhz: record_opt_to_undefined(from_candid_opt_n186(value.cpu_mhz)),
+        stock: from_candid_Stock_n187(value.stock),
+        product_type: from_candid_ProductType_n189(value.product_type),
         currency: value.currency,
         visible: value.visible,
         total_cores: value.total_cores,
-        virtualization: from_candid_Virtualization_n183(value.virtualization),
+        virtualization: from_candid_Virtualization_n191(value.virtualization),
         gpu_name: record_opt_to_undefined(from_candid_opt_n52(value.gpu_name))
     };
 }
@@ -2828,7 +3065,7 @@ function from_candid_record_n20(value: {
         from: from_candid_ItemStatus_n21(value.from)
     };
 }
-function from_candid_record_n210(value: {
+function from_candid_record_n218(value: {
     offerings: _Offerings;
     next_cursor: [] | [string];
 }): {
@@ -2836,32 +3073,8 @@ function from_candid_record_n210(value: {
     next_cursor?: string;
 } {
     return {
-        offerings: from_candid_Offerings_n211(value.offerings),
+        offerings: from_candid_Offerings_n219(value.offerings),
         next_cursor: record_opt_to_undefined(from_candid_opt_n52(value.next_cursor))
-    };
-}
-function from_candid_record_n225(value: {
-    next: [] | [bigint];
-    offers: Array<_Offer>;
-}): {
-    next?: bigint;
-    offers: Array<Offer>;
-} {
-    return {
-        next: record_opt_to_undefined(from_candid_opt_n9(value.next)),
-        offers: from_candid_vec_n217(value.offers)
-    };
-}
-function from_candid_record_n229(value: {
-    offers: Array<_Execution>;
-    offerset: _Offerset;
-}): {
-    offers: Array<Execution>;
-    offerset: Offerset;
-} {
-    return {
-        offers: from_candid_vec_n92(value.offers),
-        offerset: from_candid_Offerset_n230(value.offerset)
     };
 }
 function from_candid_record_n23(value: {
@@ -2876,7 +3089,31 @@ function from_candid_record_n23(value: {
         phase: from_candid_Phase_n24(value.phase)
     };
 }
-function from_candid_record_n231(value: {
+function from_candid_record_n233(value: {
+    next: [] | [bigint];
+    offers: Array<_Offer>;
+}): {
+    next?: bigint;
+    offers: Array<Offer>;
+} {
+    return {
+        next: record_opt_to_undefined(from_candid_opt_n9(value.next)),
+        offers: from_candid_vec_n225(value.offers)
+    };
+}
+function from_candid_record_n237(value: {
+    offers: Array<_Execution>;
+    offerset: _Offerset;
+}): {
+    offers: Array<Execution>;
+    offerset: Offerset;
+} {
+    return {
+        offers: from_candid_vec_n92(value.offers),
+        offerset: from_candid_Offerset_n238(value.offerset)
+    };
+}
+function from_candid_record_n239(value: {
     id: bigint;
     status: _OffersetStatus;
     result: _OffersetResult;
@@ -2899,17 +3136,17 @@ function from_candid_record_n231(value: {
 } {
     return {
         id: value.id,
-        status: from_candid_OffersetStatus_n232(value.status),
-        result: from_candid_OffersetResult_n234(value.result),
+        status: from_candid_OffersetStatus_n240(value.status),
+        result: from_candid_OffersetResult_n242(value.result),
         messages: from_candid_vec_n27(value.messages),
-        request: from_candid_ResourceRequest_n236(value.request),
+        request: from_candid_ResourceRequest_n244(value.request),
         created_at_ns: value.created_at_ns,
         consumer: value.consumer,
         execution_ids: value.execution_ids,
         expires_at_ns: value.expires_at_ns
     };
 }
-function from_candid_record_n237(value: {
+function from_candid_record_n245(value: {
     sku: [] | [string];
     min_storage_gb: [] | [bigint];
     resource_class: [] | [string];
@@ -2943,15 +3180,15 @@ function from_candid_record_n237(value: {
         start_ns: record_opt_to_undefined(from_candid_opt_n9(value.start_ns)),
         duration_seconds: value.duration_seconds,
         max_price_per_hour: record_opt_to_undefined(from_candid_opt_n9(value.max_price_per_hour)),
-        min_gpus: record_opt_to_undefined(from_candid_opt_n178(value.min_gpus)),
-        offers: record_opt_to_undefined(from_candid_opt_n178(value.offers)),
-        min_cores: record_opt_to_undefined(from_candid_opt_n178(value.min_cores)),
+        min_gpus: record_opt_to_undefined(from_candid_opt_n186(value.min_gpus)),
+        offers: record_opt_to_undefined(from_candid_opt_n186(value.offers)),
+        min_cores: record_opt_to_undefined(from_candid_opt_n186(value.min_cores)),
         image: value.image,
         min_memory_mb: record_opt_to_undefined(from_candid_opt_n9(value.min_memory_mb)),
         project: record_opt_to_undefined(from_candid_opt_n52(value.project))
     };
 }
-function from_candid_record_n247(value: {
+function from_candid_record_n255(value: {
     ironic_discover: [] | [bigint];
     provision: [] | [_ProvisionCosts];
 }): {
@@ -2959,11 +3196,11 @@ function from_candid_record_n247(value: {
     provision?: ProvisionCosts;
 } {
     return {
-        ironic_discover: record_opt_to_undefined(from_candid_opt_n248(value.ironic_discover)),
-        provision: record_opt_to_undefined(from_candid_opt_n249(value.provision))
+        ironic_discover: record_opt_to_undefined(from_candid_opt_n256(value.ironic_discover)),
+        provision: record_opt_to_undefined(from_candid_opt_n257(value.provision))
     };
 }
-function from_candid_record_n251(value: {
+function from_candid_record_n259(value: {
     lease_undeploy: _CostRange;
     outcalls: Array<_OutcallQuote>;
     provision_refresh: bigint;
@@ -2987,7 +3224,58 @@ function from_candid_record_n251(value: {
         backend: from_candid_Backend_n130(value.backend)
     };
 }
-function from_candid_record_n258(value: {
+function from_candid_record_n26(value: {
+    messages: Array<_Message>;
+}): {
+    messages: Array<Message>;
+} {
+    return {
+        messages: from_candid_vec_n27(value.messages)
+    };
+}
+function from_candid_record_n261(value: {
+    allowed_images: Array<string>;
+    max_held_items_per_principal: [] | [number];
+    max_open_offersets_per_principal: number;
+    max_active_leases_per_principal: number;
+    max_lease_seconds: bigint;
+    stuck_timeout_seconds: bigint;
+    max_hold_window_seconds: [] | [bigint];
+    max_offers_per_offerset: number;
+    rebuild_seconds: bigint;
+    offer_ttl_seconds: bigint;
+    max_held_share_per_provider_percent: [] | [number];
+    consumers: [] | [_ConsumerAccess];
+}): {
+    allowed_images: Array<string>;
+    max_held_items_per_principal?: number;
+    max_open_offersets_per_principal: number;
+    max_active_leases_per_principal: number;
+    max_lease_seconds: bigint;
+    stuck_timeout_seconds: bigint;
+    max_hold_window_seconds?: bigint;
+    max_offers_per_offerset: number;
+    rebuild_seconds: bigint;
+    offer_ttl_seconds: bigint;
+    max_held_share_per_provider_percent?: number;
+    consumers?: ConsumerAccess;
+} {
+    return {
+        allowed_images: value.allowed_images,
+        max_held_items_per_principal: record_opt_to_undefined(from_candid_opt_n186(value.max_held_items_per_principal)),
+        max_open_offersets_per_principal: value.max_open_offersets_per_principal,
+        max_active_leases_per_principal: value.max_active_leases_per_principal,
+        max_lease_seconds: value.max_lease_seconds,
+        stuck_timeout_seconds: value.stuck_timeout_seconds,
+        max_hold_window_seconds: record_opt_to_undefined(from_candid_opt_n9(value.max_hold_window_seconds)),
+        max_offers_per_offerset: value.max_offers_per_offerset,
+        rebuild_seconds: value.rebuild_seconds,
+        offer_ttl_seconds: value.offer_ttl_seconds,
+        max_held_share_per_provider_percent: record_opt_to_undefined(from_candid_opt_n186(value.max_held_share_per_provider_percent)),
+        consumers: record_opt_to_undefined(from_candid_opt_n262(value.consumers))
+    };
+}
+function from_candid_record_n273(value: {
     sku: string;
     tier_name: string;
     total: number;
@@ -3023,16 +3311,7 @@ function from_candid_record_n258(value: {
         min_price_per_hour: record_opt_to_undefined(from_candid_opt_n9(value.min_price_per_hour))
     };
 }
-function from_candid_record_n26(value: {
-    messages: Array<_Message>;
-}): {
-    messages: Array<Message>;
-} {
-    return {
-        messages: from_candid_vec_n27(value.messages)
-    };
-}
-function from_candid_record_n264(value: {
+function from_candid_record_n279(value: {
     csv: string;
     next_cursor: [] | [string];
     provider_pem: string;
@@ -3047,7 +3326,37 @@ function from_candid_record_n264(value: {
         provider_pem: value.provider_pem
     };
 }
-function from_candid_record_n272(value: {
+function from_candid_record_n287(value: {
+    access: _HoldAccess;
+    held: number;
+    items: number;
+    listed: number;
+}): {
+    access: HoldAccess;
+    held: number;
+    items: number;
+    listed: number;
+} {
+    return {
+        access: from_candid_HoldAccess_n288(value.access),
+        held: value.held,
+        items: value.items,
+        listed: value.listed
+    };
+}
+function from_candid_record_n29(value: {
+    text: string;
+    level: _Level;
+}): {
+    text: string;
+    level: Level;
+} {
+    return {
+        text: value.text,
+        level: from_candid_Level_n30(value.level)
+    };
+}
+function from_candid_record_n297(value: {
     checked_at_ns: bigint;
     status: _OperationStatus;
     started_at_ns: bigint;
@@ -3076,20 +3385,20 @@ function from_candid_record_n272(value: {
 } {
     return {
         checked_at_ns: value.checked_at_ns,
-        status: from_candid_OperationStatus_n273(value.status),
+        status: from_candid_OperationStatus_n298(value.status),
         started_at_ns: value.started_at_ns,
         completed_at_ns: record_opt_to_undefined(from_candid_opt_n9(value.completed_at_ns)),
-        kind: from_candid_OperationKind_n275(value.kind),
+        kind: from_candid_OperationKind_n300(value.kind),
         provision_state: value.provision_state,
         operation_id: value.operation_id,
         server_id: value.server_id,
         message: value.message,
         item_id: value.item_id,
-        progress_percent: record_opt_to_undefined(from_candid_opt_n277(value.progress_percent)),
+        progress_percent: record_opt_to_undefined(from_candid_opt_n302(value.progress_percent)),
         execution_id: record_opt_to_undefined(from_candid_opt_n9(value.execution_id))
     };
 }
-function from_candid_record_n283(value: {
+function from_candid_record_n308(value: {
     status: _OperationStatus;
     server_name: string;
     started_at_ns: bigint;
@@ -3107,7 +3416,7 @@ function from_candid_record_n283(value: {
     item_id: bigint;
 } {
     return {
-        status: from_candid_OperationStatus_n273(value.status),
+        status: from_candid_OperationStatus_n298(value.status),
         server_name: value.server_name,
         started_at_ns: value.started_at_ns,
         operation_id: value.operation_id,
@@ -3116,7 +3425,31 @@ function from_candid_record_n283(value: {
         item_id: value.item_id
     };
 }
-function from_candid_record_n289(value: {
+function from_candid_record_n318(value: {
+    next: [] | [_DigestCursor];
+    chunks: Array<_DigestChunk>;
+}): {
+    next?: DigestCursor;
+    chunks: Array<DigestChunk>;
+} {
+    return {
+        next: record_opt_to_undefined(from_candid_opt_n319(value.next)),
+        chunks: value.chunks
+    };
+}
+function from_candid_record_n32(value: {
+    status: _OfferStatus;
+    offer_id: bigint;
+}): {
+    status: OfferStatus;
+    offer_id: bigint;
+} {
+    return {
+        status: from_candid_OfferStatus_n33(value.status),
+        offer_id: value.offer_id
+    };
+}
+function from_candid_record_n323(value: {
     cycles_balance: bigint;
     stable_memory_pages: bigint;
     task_queue_len: bigint;
@@ -3147,36 +3480,12 @@ function from_candid_record_n289(value: {
         task_queue_len: value.task_queue_len,
         next_task_due: record_opt_to_undefined(from_candid_opt_n9(value.next_task_due)),
         tasks_overdue: value.tasks_overdue,
-        cycles_burn_per_day: record_opt_to_undefined(from_candid_opt_n248(value.cycles_burn_per_day)),
+        cycles_burn_per_day: record_opt_to_undefined(from_candid_opt_n256(value.cycles_burn_per_day)),
         version: value.version,
         counters: value.counters,
         config: value.config,
         tasks_failing: value.tasks_failing,
         heap_bytes: value.heap_bytes
-    };
-}
-function from_candid_record_n29(value: {
-    text: string;
-    level: _Level;
-}): {
-    text: string;
-    level: Level;
-} {
-    return {
-        text: value.text,
-        level: from_candid_Level_n30(value.level)
-    };
-}
-function from_candid_record_n32(value: {
-    status: _OfferStatus;
-    offer_id: bigint;
-}): {
-    status: OfferStatus;
-    offer_id: bigint;
-} {
-    return {
-        status: from_candid_OfferStatus_n33(value.status),
-        offer_id: value.offer_id
     };
 }
 function from_candid_record_n40(value: {
@@ -3484,6 +3793,11 @@ function from_candid_variant_n133(value: {
         server_id: string;
     };
 } | {
+    OutcallBudgetExhausted: {
+        needed_cycles: bigint;
+        remaining_cycles: bigint;
+    };
+} | {
     NotAuthorized: {
         message: string;
     };
@@ -3521,6 +3835,12 @@ function from_candid_variant_n133(value: {
     ServerNotAvailable: {
         provision_state: string;
         server_id: string;
+    };
+} | {
+    __kind__: "OutcallBudgetExhausted";
+    OutcallBudgetExhausted: {
+        needed_cycles: bigint;
+        remaining_cycles: bigint;
     };
 } | {
     __kind__: "NotAuthorized";
@@ -3567,6 +3887,9 @@ function from_candid_variant_n133(value: {
     return "ServerNotAvailable" in value ? {
         __kind__: "ServerNotAvailable",
         ServerNotAvailable: value.ServerNotAvailable
+    } : "OutcallBudgetExhausted" in value ? {
+        __kind__: "OutcallBudgetExhausted",
+        OutcallBudgetExhausted: value.OutcallBudgetExhausted
     } : "NotAuthorized" in value ? {
         __kind__: "NotAuthorized",
         NotAuthorized: value.NotAuthorized
@@ -3591,25 +3914,6 @@ function from_candid_variant_n133(value: {
     } : "IronicFailed" in value ? {
         __kind__: "IronicFailed",
         IronicFailed: from_candid_record_n135(value.IronicFailed)
-    } : value;
-}
-function from_candid_variant_n138(value: {
-    Ok: _IronicApi;
-} | {
-    Err: _IronicError;
-}): {
-    __kind__: "Ok";
-    Ok: IronicApi;
-} | {
-    __kind__: "Err";
-    Err: IronicError;
-} {
-    return "Ok" in value ? {
-        __kind__: "Ok",
-        Ok: value.Ok
-    } : "Err" in value ? {
-        __kind__: "Err",
-        Err: from_candid_IronicError_n139(value.Err)
     } : value;
 }
 function from_candid_variant_n14(value: {
@@ -3648,6 +3952,25 @@ function from_candid_variant_n14(value: {
     } : value;
 }
 function from_candid_variant_n140(value: {
+    Ok: _IronicApi;
+} | {
+    Err: _IronicError;
+}): {
+    __kind__: "Ok";
+    Ok: IronicApi;
+} | {
+    __kind__: "Err";
+    Err: IronicError;
+} {
+    return "Ok" in value ? {
+        __kind__: "Ok",
+        Ok: value.Ok
+    } : "Err" in value ? {
+        __kind__: "Err",
+        Err: from_candid_IronicError_n141(value.Err)
+    } : value;
+}
+function from_candid_variant_n142(value: {
     HttpStatus: {
         status: number;
     };
@@ -3708,7 +4031,7 @@ function from_candid_variant_n140(value: {
         InvalidArgument: value.InvalidArgument
     } : value;
 }
-function from_candid_variant_n144(value: {
+function from_candid_variant_n146(value: {
     Ok: null;
 } | {
     Err: _ProvisionError;
@@ -3727,7 +4050,7 @@ function from_candid_variant_n144(value: {
         Err: from_candid_ProvisionError_n132(value.Err)
     } : value;
 }
-function from_candid_variant_n148(value: {
+function from_candid_variant_n150(value: {
     Ok: _Lease;
 } | {
     Err: _MarketError;
@@ -3740,26 +4063,7 @@ function from_candid_variant_n148(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_Lease_n149(value.Ok)
-    } : "Err" in value ? {
-        __kind__: "Err",
-        Err: from_candid_MarketError_n18(value.Err)
-    } : value;
-}
-function from_candid_variant_n158(value: {
-    Ok: _Delegation;
-} | {
-    Err: _MarketError;
-}): {
-    __kind__: "Ok";
-    Ok: Delegation;
-} | {
-    __kind__: "Err";
-    Err: MarketError;
-} {
-    return "Ok" in value ? {
-        __kind__: "Ok",
-        Ok: value.Ok
+        Ok: from_candid_Lease_n151(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
@@ -3806,7 +4110,45 @@ function from_candid_variant_n16(value: {
         Provider: value.Provider
     } : value;
 }
-function from_candid_variant_n162(value: {
+function from_candid_variant_n160(value: {
+    Ok: _Delegation;
+} | {
+    Err: _MarketError;
+}): {
+    __kind__: "Ok";
+    Ok: Delegation;
+} | {
+    __kind__: "Err";
+    Err: MarketError;
+} {
+    return "Ok" in value ? {
+        __kind__: "Ok",
+        Ok: value.Ok
+    } : "Err" in value ? {
+        __kind__: "Err",
+        Err: from_candid_MarketError_n18(value.Err)
+    } : value;
+}
+function from_candid_variant_n164(value: {
+    Ok: _SelfCheckPage;
+} | {
+    Err: _MarketError;
+}): {
+    __kind__: "Ok";
+    Ok: SelfCheckPage;
+} | {
+    __kind__: "Err";
+    Err: MarketError;
+} {
+    return "Ok" in value ? {
+        __kind__: "Ok",
+        Ok: from_candid_SelfCheckPage_n165(value.Ok)
+    } : "Err" in value ? {
+        __kind__: "Err",
+        Err: from_candid_MarketError_n18(value.Err)
+    } : value;
+}
+function from_candid_variant_n170(value: {
     Ok: _Offer;
 } | {
     Err: _MarketError;
@@ -3819,13 +4161,13 @@ function from_candid_variant_n162(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_Offer_n163(value.Ok)
+        Ok: from_candid_Offer_n171(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n170(value: {
+function from_candid_variant_n178(value: {
     Ok: _OfferingRecords;
 } | {
     Err: _SearchError;
@@ -3838,13 +4180,13 @@ function from_candid_variant_n170(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_OfferingRecords_n171(value.Ok)
+        Ok: from_candid_OfferingRecords_n179(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_SearchError_n185(value.Err)
+        Err: from_candid_SearchError_n193(value.Err)
     } : value;
 }
-function from_candid_variant_n177(value: {
+function from_candid_variant_n185(value: {
     Hourly: null;
 } | {
     Quarterly: null;
@@ -3857,7 +4199,7 @@ function from_candid_variant_n177(value: {
 }): BillingInterval {
     return "Hourly" in value ? BillingInterval.Hourly : "Quarterly" in value ? BillingInterval.Quarterly : "Daily" in value ? BillingInterval.Daily : "Monthly" in value ? BillingInterval.Monthly : "Yearly" in value ? BillingInterval.Yearly : value;
 }
-function from_candid_variant_n180(value: {
+function from_candid_variant_n188(value: {
     Limited: null;
 } | {
     OutOfStock: null;
@@ -3865,133 +4207,6 @@ function from_candid_variant_n180(value: {
     InStock: null;
 }): Stock {
     return "Limited" in value ? Stock.Limited : "OutOfStock" in value ? Stock.OutOfStock : "InStock" in value ? Stock.InStock : value;
-}
-function from_candid_variant_n182(value: {
-    Vps: null;
-} | {
-    Dedicated: null;
-} | {
-    Cloud: null;
-} | {
-    Managed: null;
-}): ProductType {
-    return "Vps" in value ? ProductType.Vps : "Dedicated" in value ? ProductType.Dedicated : "Cloud" in value ? ProductType.Cloud : "Managed" in value ? ProductType.Managed : value;
-}
-function from_candid_variant_n184(value: {
-    Kvm: null;
-} | {
-    Lxc: null;
-} | {
-    Xen: null;
-} | {
-    None: null;
-} | {
-    OpenVz: null;
-} | {
-    Vmware: null;
-} | {
-    HyperV: null;
-}): Virtualization {
-    return "Kvm" in value ? Virtualization.Kvm : "Lxc" in value ? Virtualization.Lxc : "Xen" in value ? Virtualization.Xen : "None" in value ? Virtualization.None : "OpenVz" in value ? Virtualization.OpenVz : "Vmware" in value ? Virtualization.Vmware : "HyperV" in value ? Virtualization.HyperV : value;
-}
-function from_candid_variant_n186(value: {
-    UnknownProvider: null;
-} | {
-    InvalidKey: {
-        message: string;
-    };
-} | {
-    InvalidCursor: null;
-} | {
-    RateLimited: {
-        retry_after_seconds: bigint;
-    };
-} | {
-    QueryTooLong: {
-        max_bytes: number;
-    };
-} | {
-    InvalidArgument: {
-        message: string;
-    };
-} | {
-    PageSizeTooLarge: {
-        max: number;
-    };
-} | {
-    TooManyTerms: {
-        max: number;
-    };
-} | {
-    UnknownOffering: null;
-}): {
-    __kind__: "UnknownProvider";
-    UnknownProvider: null;
-} | {
-    __kind__: "InvalidKey";
-    InvalidKey: {
-        message: string;
-    };
-} | {
-    __kind__: "InvalidCursor";
-    InvalidCursor: null;
-} | {
-    __kind__: "RateLimited";
-    RateLimited: {
-        retry_after_seconds: bigint;
-    };
-} | {
-    __kind__: "QueryTooLong";
-    QueryTooLong: {
-        max_bytes: number;
-    };
-} | {
-    __kind__: "InvalidArgument";
-    InvalidArgument: {
-        message: string;
-    };
-} | {
-    __kind__: "PageSizeTooLarge";
-    PageSizeTooLarge: {
-        max: number;
-    };
-} | {
-    __kind__: "TooManyTerms";
-    TooManyTerms: {
-        max: number;
-    };
-} | {
-    __kind__: "UnknownOffering";
-    UnknownOffering: null;
-} {
-    return "UnknownProvider" in value ? {
-        __kind__: "UnknownProvider",
-        UnknownProvider: value.UnknownProvider
-    } : "InvalidKey" in value ? {
-        __kind__: "InvalidKey",
-        InvalidKey: value.InvalidKey
-    } : "InvalidCursor" in value ? {
-        __kind__: "InvalidCursor",
-        InvalidCursor: value.InvalidCursor
-    } : "RateLimited" in value ? {
-        __kind__: "RateLimited",
-        RateLimited: value.RateLimited
-    } : "QueryTooLong" in value ? {
-        __kind__: "QueryTooLong",
-        QueryTooLong: value.QueryTooLong
-    } : "InvalidArgument" in value ? {
-        __kind__: "InvalidArgument",
-        InvalidArgument: value.InvalidArgument
-    } : "PageSizeTooLarge" in value ? {
-        __kind__: "PageSizeTooLarge",
-        PageSizeTooLarge: value.PageSizeTooLarge
-    } : "TooManyTerms" in value ? {
-        __kind__: "TooManyTerms",
-        TooManyTerms: value.TooManyTerms
-    } : "UnknownOffering" in value ? {
-        __kind__: "UnknownOffering",
-        UnknownOffering: value.UnknownOffering
-    } : value;
 }
 function from_candid_variant_n19(value: {
     UnknownOffer: {
@@ -4282,7 +4497,134 @@ function from_candid_variant_n19(value: {
         QuotaExceeded: value.QuotaExceeded
     } : value;
 }
-function from_candid_variant_n208(value: {
+function from_candid_variant_n190(value: {
+    Vps: null;
+} | {
+    Dedicated: null;
+} | {
+    Cloud: null;
+} | {
+    Managed: null;
+}): ProductType {
+    return "Vps" in value ? ProductType.Vps : "Dedicated" in value ? ProductType.Dedicated : "Cloud" in value ? ProductType.Cloud : "Managed" in value ? ProductType.Managed : value;
+}
+function from_candid_variant_n192(value: {
+    Kvm: null;
+} | {
+    Lxc: null;
+} | {
+    Xen: null;
+} | {
+    None: null;
+} | {
+    OpenVz: null;
+} | {
+    Vmware: null;
+} | {
+    HyperV: null;
+}): Virtualization {
+    return "Kvm" in value ? Virtualization.Kvm : "Lxc" in value ? Virtualization.Lxc : "Xen" in value ? Virtualization.Xen : "None" in value ? Virtualization.None : "OpenVz" in value ? Virtualization.OpenVz : "Vmware" in value ? Virtualization.Vmware : "HyperV" in value ? Virtualization.HyperV : value;
+}
+function from_candid_variant_n194(value: {
+    UnknownProvider: null;
+} | {
+    InvalidKey: {
+        message: string;
+    };
+} | {
+    InvalidCursor: null;
+} | {
+    RateLimited: {
+        retry_after_seconds: bigint;
+    };
+} | {
+    QueryTooLong: {
+        max_bytes: number;
+    };
+} | {
+    InvalidArgument: {
+        message: string;
+    };
+} | {
+    PageSizeTooLarge: {
+        max: number;
+    };
+} | {
+    TooManyTerms: {
+        max: number;
+    };
+} | {
+    UnknownOffering: null;
+}): {
+    __kind__: "UnknownProvider";
+    UnknownProvider: null;
+} | {
+    __kind__: "InvalidKey";
+    InvalidKey: {
+        message: string;
+    };
+} | {
+    __kind__: "InvalidCursor";
+    InvalidCursor: null;
+} | {
+    __kind__: "RateLimited";
+    RateLimited: {
+        retry_after_seconds: bigint;
+    };
+} | {
+    __kind__: "QueryTooLong";
+    QueryTooLong: {
+        max_bytes: number;
+    };
+} | {
+    __kind__: "InvalidArgument";
+    InvalidArgument: {
+        message: string;
+    };
+} | {
+    __kind__: "PageSizeTooLarge";
+    PageSizeTooLarge: {
+        max: number;
+    };
+} | {
+    __kind__: "TooManyTerms";
+    TooManyTerms: {
+        max: number;
+    };
+} | {
+    __kind__: "UnknownOffering";
+    UnknownOffering: null;
+} {
+    return "UnknownProvider" in value ? {
+        __kind__: "UnknownProvider",
+        UnknownProvider: value.UnknownProvider
+    } : "InvalidKey" in value ? {
+        __kind__: "InvalidKey",
+        InvalidKey: value.InvalidKey
+    } : "InvalidCursor" in value ? {
+        __kind__: "InvalidCursor",
+        InvalidCursor: value.InvalidCursor
+    } : "RateLimited" in value ? {
+        __kind__: "RateLimited",
+        RateLimited: value.RateLimited
+    } : "QueryTooLong" in value ? {
+        __kind__: "QueryTooLong",
+        QueryTooLong: value.QueryTooLong
+    } : "InvalidArgument" in value ? {
+        __kind__: "InvalidArgument",
+        InvalidArgument: value.InvalidArgument
+    } : "PageSizeTooLarge" in value ? {
+        __kind__: "PageSizeTooLarge",
+        PageSizeTooLarge: value.PageSizeTooLarge
+    } : "TooManyTerms" in value ? {
+        __kind__: "TooManyTerms",
+        TooManyTerms: value.TooManyTerms
+    } : "UnknownOffering" in value ? {
+        __kind__: "UnknownOffering",
+        UnknownOffering: value.UnknownOffering
+    } : value;
+}
+function from_candid_variant_n216(value: {
     Ok: _SearchPage;
 } | {
     Err: _SearchError;
@@ -4295,13 +4637,28 @@ function from_candid_variant_n208(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_SearchPage_n209(value.Ok)
+        Ok: from_candid_SearchPage_n217(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_SearchError_n185(value.Err)
+        Err: from_candid_SearchError_n193(value.Err)
     } : value;
 }
-function from_candid_variant_n212(value: {
+function from_candid_variant_n22(value: {
+    Available: null;
+} | {
+    Reserving: null;
+} | {
+    Rebuilding: null;
+} | {
+    Archiving: null;
+} | {
+    Maintenance: null;
+} | {
+    Leased: null;
+}): ItemStatus {
+    return "Available" in value ? ItemStatus.Available : "Reserving" in value ? ItemStatus.Reserving : "Rebuilding" in value ? ItemStatus.Rebuilding : "Archiving" in value ? ItemStatus.Archiving : "Maintenance" in value ? ItemStatus.Maintenance : "Leased" in value ? ItemStatus.Leased : value;
+}
+function from_candid_variant_n220(value: {
     Json: string;
 } | {
     PemCsv: Array<_ProviderCatalog>;
@@ -4325,10 +4682,10 @@ function from_candid_variant_n212(value: {
         PemCsv: value.PemCsv
     } : "Records" in value ? {
         __kind__: "Records",
-        Records: from_candid_OfferingRecords_n171(value.Records)
+        Records: from_candid_OfferingRecords_n179(value.Records)
     } : value;
 }
-function from_candid_variant_n216(value: {
+function from_candid_variant_n224(value: {
     Ok: Array<_Offer>;
 } | {
     Err: _MarketError;
@@ -4341,28 +4698,13 @@ function from_candid_variant_n216(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_vec_n217(value.Ok)
+        Ok: from_candid_vec_n225(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n22(value: {
-    Available: null;
-} | {
-    Reserving: null;
-} | {
-    Rebuilding: null;
-} | {
-    Archiving: null;
-} | {
-    Maintenance: null;
-} | {
-    Leased: null;
-}): ItemStatus {
-    return "Available" in value ? ItemStatus.Available : "Reserving" in value ? ItemStatus.Reserving : "Rebuilding" in value ? ItemStatus.Rebuilding : "Archiving" in value ? ItemStatus.Archiving : "Maintenance" in value ? ItemStatus.Maintenance : "Leased" in value ? ItemStatus.Leased : value;
-}
-function from_candid_variant_n223(value: {
+function from_candid_variant_n231(value: {
     Ok: _OfferPage;
 } | {
     Err: _MarketError;
@@ -4375,13 +4717,13 @@ function from_candid_variant_n223(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_OfferPage_n224(value.Ok)
+        Ok: from_candid_OfferPage_n232(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n227(value: {
+function from_candid_variant_n235(value: {
     Ok: _OffersetView;
 } | {
     Err: _MarketError;
@@ -4394,13 +4736,13 @@ function from_candid_variant_n227(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_OffersetView_n228(value.Ok)
+        Ok: from_candid_OffersetView_n236(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n233(value: {
+function from_candid_variant_n241(value: {
     Open: null;
 } | {
     Accepted: {
@@ -4431,31 +4773,12 @@ function from_candid_variant_n233(value: {
         Expired: value.Expired
     } : value;
 }
-function from_candid_variant_n235(value: {
+function from_candid_variant_n243(value: {
     No: null;
 } | {
     Yes: null;
 }): OffersetResult {
     return "No" in value ? OffersetResult.No : "Yes" in value ? OffersetResult.Yes : value;
-}
-function from_candid_variant_n245(value: {
-    Ok: _OutcallCosts;
-} | {
-    Err: _ProvisionError;
-}): {
-    __kind__: "Ok";
-    Ok: OutcallCosts;
-} | {
-    __kind__: "Err";
-    Err: ProvisionError;
-} {
-    return "Ok" in value ? {
-        __kind__: "Ok",
-        Ok: from_candid_OutcallCosts_n246(value.Ok)
-    } : "Err" in value ? {
-        __kind__: "Err",
-        Err: from_candid_ProvisionError_n132(value.Err)
-    } : value;
 }
 function from_candid_variant_n25(value: {
     Available: null;
@@ -4482,7 +4805,33 @@ function from_candid_variant_n25(value: {
 }): Phase {
     return "Available" in value ? Phase.Available : "Failed" in value ? Phase.Failed : "Releasing" in value ? Phase.Releasing : "Rejected" in value ? Phase.Rejected : "Offered" in value ? Phase.Offered : "Accepted" in value ? Phase.Accepted : "Waiting" in value ? Phase.Waiting : "Preparing" in value ? Phase.Preparing : "Cancelled" in value ? Phase.Cancelled : "Completed" in value ? Phase.Completed : "Expired" in value ? Phase.Expired : value;
 }
-function from_candid_variant_n255(value: {
+function from_candid_variant_n253(value: {
+    Ok: _OutcallCosts;
+} | {
+    Err: _ProvisionError;
+}): {
+    __kind__: "Ok";
+    Ok: OutcallCosts;
+} | {
+    __kind__: "Err";
+    Err: ProvisionError;
+} {
+    return "Ok" in value ? {
+        __kind__: "Ok",
+        Ok: from_candid_OutcallCosts_n254(value.Ok)
+    } : "Err" in value ? {
+        __kind__: "Err",
+        Err: from_candid_ProvisionError_n132(value.Err)
+    } : value;
+}
+function from_candid_variant_n264(value: {
+    AllowListed: null;
+} | {
+    Everyone: null;
+}): ConsumerAccess {
+    return "AllowListed" in value ? ConsumerAccess.AllowListed : "Everyone" in value ? ConsumerAccess.Everyone : value;
+}
+function from_candid_variant_n270(value: {
     Ok: _Policies;
 } | {
     Err: _MarketError;
@@ -4495,13 +4844,13 @@ function from_candid_variant_n255(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: value.Ok
+        Ok: from_candid_Policies_n260(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n262(value: {
+function from_candid_variant_n277(value: {
     Ok: _CatalogExport;
 } | {
     Err: _SearchError;
@@ -4514,13 +4863,41 @@ function from_candid_variant_n262(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_CatalogExport_n263(value.Ok)
+        Ok: from_candid_CatalogExport_n278(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_SearchError_n185(value.Err)
+        Err: from_candid_SearchError_n193(value.Err)
     } : value;
 }
-function from_candid_variant_n270(value: {
+function from_candid_variant_n285(value: {
+    Ok: _ProviderHoldAccess;
+} | {
+    Err: _MarketError;
+}): {
+    __kind__: "Ok";
+    Ok: ProviderHoldAccess;
+} | {
+    __kind__: "Err";
+    Err: MarketError;
+} {
+    return "Ok" in value ? {
+        __kind__: "Ok",
+        Ok: from_candid_ProviderHoldAccess_n286(value.Ok)
+    } : "Err" in value ? {
+        __kind__: "Err",
+        Err: from_candid_MarketError_n18(value.Err)
+    } : value;
+}
+function from_candid_variant_n289(value: {
+    ProviderAllowListed: null;
+} | {
+    Everyone: null;
+} | {
+    MarketAllowListed: null;
+}): HoldAccess {
+    return "ProviderAllowListed" in value ? HoldAccess.ProviderAllowListed : "Everyone" in value ? HoldAccess.Everyone : "MarketAllowListed" in value ? HoldAccess.MarketAllowListed : value;
+}
+function from_candid_variant_n295(value: {
     Ok: _ProvisionStatus;
 } | {
     Err: _ProvisionError;
@@ -4533,13 +4910,13 @@ function from_candid_variant_n270(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_ProvisionStatus_n271(value.Ok)
+        Ok: from_candid_ProvisionStatus_n296(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_ProvisionError_n132(value.Err)
     } : value;
 }
-function from_candid_variant_n274(value: {
+function from_candid_variant_n299(value: {
     Failed: null;
 } | {
     Accepted: null;
@@ -4550,14 +4927,14 @@ function from_candid_variant_n274(value: {
 }): OperationStatus {
     return "Failed" in value ? OperationStatus.Failed : "Accepted" in value ? OperationStatus.Accepted : "InProgress" in value ? OperationStatus.InProgress : "Completed" in value ? OperationStatus.Completed : value;
 }
-function from_candid_variant_n276(value: {
+function from_candid_variant_n301(value: {
     Undeploy: null;
 } | {
     Deploy: null;
 }): OperationKind {
     return "Undeploy" in value ? OperationKind.Undeploy : "Deploy" in value ? OperationKind.Deploy : value;
 }
-function from_candid_variant_n281(value: {
+function from_candid_variant_n306(value: {
     Ok: _ProvisionResponse;
 } | {
     Err: _ProvisionError;
@@ -4570,13 +4947,26 @@ function from_candid_variant_n281(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_ProvisionResponse_n282(value.Ok)
+        Ok: from_candid_ProvisionResponse_n307(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_ProvisionError_n132(value.Err)
     } : value;
 }
-function from_candid_variant_n285(value: {
+function from_candid_variant_n31(value: {
+    Error: null;
+} | {
+    Fail: null;
+} | {
+    Info: null;
+} | {
+    Warn: null;
+} | {
+    Debug: null;
+}): Level {
+    return "Error" in value ? Level.Error : "Fail" in value ? Level.Fail : "Info" in value ? Level.Info : "Warn" in value ? Level.Warn : "Debug" in value ? Level.Debug : value;
+}
+function from_candid_variant_n310(value: {
     Ok: _StateDigest;
 } | {
     Err: _DigestError;
@@ -4592,26 +4982,67 @@ function from_candid_variant_n285(value: {
         Ok: value.Ok
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_DigestError_n286(value.Err)
+        Err: from_candid_DigestError_n311(value.Err)
     } : value;
 }
-function from_candid_variant_n287(value: {
+function from_candid_variant_n312(value: {
     NotAuthorized: null;
 }): DigestError {
     return "NotAuthorized" in value ? DigestError.NotAuthorized : value;
 }
-function from_candid_variant_n31(value: {
-    Error: null;
+function from_candid_variant_n316(value: {
+    Ok: _StateDigestPage;
 } | {
-    Fail: null;
+    Err: _DigestPageError;
+}): {
+    __kind__: "Ok";
+    Ok: StateDigestPage;
 } | {
-    Info: null;
+    __kind__: "Err";
+    Err: DigestPageError;
+} {
+    return "Ok" in value ? {
+        __kind__: "Ok",
+        Ok: from_candid_StateDigestPage_n317(value.Ok)
+    } : "Err" in value ? {
+        __kind__: "Err",
+        Err: from_candid_DigestPageError_n320(value.Err)
+    } : value;
+}
+function from_candid_variant_n321(value: {
+    NotAuthorized: null;
 } | {
-    Warn: null;
+    RateLimited: {
+        retry_after_seconds: bigint;
+    };
 } | {
-    Debug: null;
-}): Level {
-    return "Error" in value ? Level.Error : "Fail" in value ? Level.Fail : "Info" in value ? Level.Info : "Warn" in value ? Level.Warn : "Debug" in value ? Level.Debug : value;
+    InvalidArgument: {
+        message: string;
+    };
+}): {
+    __kind__: "NotAuthorized";
+    NotAuthorized: null;
+} | {
+    __kind__: "RateLimited";
+    RateLimited: {
+        retry_after_seconds: bigint;
+    };
+} | {
+    __kind__: "InvalidArgument";
+    InvalidArgument: {
+        message: string;
+    };
+} {
+    return "NotAuthorized" in value ? {
+        __kind__: "NotAuthorized",
+        NotAuthorized: value.NotAuthorized
+    } : "RateLimited" in value ? {
+        __kind__: "RateLimited",
+        RateLimited: value.RateLimited
+    } : "InvalidArgument" in value ? {
+        __kind__: "InvalidArgument",
+        InvalidArgument: value.InvalidArgument
+    } : value;
 }
 function from_candid_variant_n34(value: {
     Claimed: null;
@@ -5018,17 +5449,17 @@ function from_candid_vec_n10(value: Array<_AuditEntry>): Array<AuditEntry> {
 function from_candid_vec_n110(value: Array<_Item>): Array<Item> {
     return value.map((x)=>from_candid_Item_n100(x));
 }
-function from_candid_vec_n173(value: Array<_OfferingView>): Array<OfferingView> {
-    return value.map((x)=>from_candid_OfferingView_n174(x));
+function from_candid_vec_n181(value: Array<_OfferingView>): Array<OfferingView> {
+    return value.map((x)=>from_candid_OfferingView_n182(x));
 }
-function from_candid_vec_n217(value: Array<_Offer>): Array<Offer> {
-    return value.map((x)=>from_candid_Offer_n163(x));
-}
-function from_candid_vec_n256(value: Array<_Product>): Array<Product> {
-    return value.map((x)=>from_candid_Product_n257(x));
+function from_candid_vec_n225(value: Array<_Offer>): Array<Offer> {
+    return value.map((x)=>from_candid_Offer_n171(x));
 }
 function from_candid_vec_n27(value: Array<_Message>): Array<Message> {
     return value.map((x)=>from_candid_Message_n28(x));
+}
+function from_candid_vec_n271(value: Array<_Product>): Array<Product> {
+    return value.map((x)=>from_candid_Product_n272(x));
 }
 function from_candid_vec_n41(value: Array<_Change>): Array<Change> {
     return value.map((x)=>from_candid_Change_n42(x));
@@ -5042,17 +5473,20 @@ function from_candid_vec_n92(value: Array<_Execution>): Array<Execution> {
 function to_candid_AuditArg_n1(value: AuditArg): _AuditArg {
     return to_candid_record_n2(value);
 }
-function to_candid_BillingInterval_n193(value: BillingInterval): _BillingInterval {
-    return to_candid_variant_n194(value);
+function to_candid_BillingInterval_n201(value: BillingInterval): _BillingInterval {
+    return to_candid_variant_n202(value);
 }
-function to_candid_CatalogExportArg_n259(value: CatalogExportArg): _CatalogExportArg {
-    return to_candid_record_n260(value);
+function to_candid_CatalogExportArg_n274(value: CatalogExportArg): _CatalogExportArg {
+    return to_candid_record_n275(value);
 }
 function to_candid_ChangesArg_n35(value: ChangesArg): _ChangesArg {
     return to_candid_record_n36(value);
 }
-function to_candid_DelegateArg_n155(value: DelegateArg): _DelegateArg {
-    return to_candid_record_n156(value);
+function to_candid_ConsumerAccess_n267(value: ConsumerAccess): _ConsumerAccess {
+    return to_candid_variant_n268(value);
+}
+function to_candid_DelegateArg_n157(value: DelegateArg): _DelegateArg {
+    return to_candid_record_n158(value);
 }
 function to_candid_Entity_n3(value: Entity): _Entity {
     return to_candid_variant_n4(value);
@@ -5060,14 +5494,17 @@ function to_candid_Entity_n3(value: Entity): _Entity {
 function to_candid_ExecutionsListArg_n82(value: ExecutionsListArg): _ExecutionsListArg {
     return to_candid_record_n83(value);
 }
-function to_candid_Filters_n189(value: Filters): _Filters {
-    return to_candid_record_n190(value);
+function to_candid_Filters_n197(value: Filters): _Filters {
+    return to_candid_record_n198(value);
 }
-function to_candid_Format_n205(value: Format): _Format {
-    return to_candid_variant_n206(value);
+function to_candid_Format_n213(value: Format): _Format {
+    return to_candid_variant_n214(value);
 }
-function to_candid_GpuFilter_n191(value: GpuFilter): _GpuFilter {
-    return to_candid_variant_n192(value);
+function to_candid_GpuFilter_n199(value: GpuFilter): _GpuFilter {
+    return to_candid_variant_n200(value);
+}
+function to_candid_HoldAccess_n282(value: HoldAccess): _HoldAccess {
+    return to_candid_variant_n283(value);
 }
 function to_candid_HttpRequest_n93(value: HttpRequest): _HttpRequest {
     return to_candid_record_n94(value);
@@ -5084,8 +5521,11 @@ function to_candid_InventoryRemoveArg_n118(value: InventoryRemoveArg): _Inventor
 function to_candid_InventorySetStatusArg_n122(value: InventorySetStatusArg): _InventorySetStatusArg {
     return to_candid_record_n123(value);
 }
-function to_candid_IronicConfigureArg_n124(value: IronicConfigureArg): _IronicConfigureArg {
+function to_candid_IronicBudgetGrantArg_n124(value: IronicBudgetGrantArg): _IronicBudgetGrantArg {
     return to_candid_record_n125(value);
+}
+function to_candid_IronicConfigureArg_n137(value: IronicConfigureArg): _IronicConfigureArg {
+    return to_candid_record_n138(value);
 }
 function to_candid_ItemInput_n114(value: ItemInput): _ItemInput {
     return to_candid_record_n115(value);
@@ -5093,53 +5533,56 @@ function to_candid_ItemInput_n114(value: ItemInput): _ItemInput {
 function to_candid_ItemStatus_n104(value: ItemStatus): _ItemStatus {
     return to_candid_variant_n105(value);
 }
-function to_candid_LeaseBySkuArg_n145(value: LeaseBySkuArg): _LeaseBySkuArg {
-    return to_candid_record_n146(value);
+function to_candid_LeaseBySkuArg_n147(value: LeaseBySkuArg): _LeaseBySkuArg {
+    return to_candid_record_n148(value);
 }
-function to_candid_OfferCreateArg_n159(value: OfferCreateArg): _OfferCreateArg {
-    return to_candid_record_n160(value);
-}
-function to_candid_OfferStatus_n220(value: OfferStatus): _OfferStatus {
-    return to_candid_variant_n221(value);
-}
-function to_candid_OfferWithdrawArg_n165(value: OfferWithdrawArg): _OfferWithdrawArg {
-    return to_candid_record_n166(value);
-}
-function to_candid_OfferingGetArg_n167(value: OfferingGetArg): _OfferingGetArg {
+function to_candid_OfferCreateArg_n167(value: OfferCreateArg): _OfferCreateArg {
     return to_candid_record_n168(value);
 }
-function to_candid_OffersCreateArg_n213(value: OffersCreateArg): _OffersCreateArg {
-    return to_candid_record_n214(value);
+function to_candid_OfferStatus_n228(value: OfferStatus): _OfferStatus {
+    return to_candid_variant_n229(value);
 }
-function to_candid_OffersListArg_n218(value: OffersListArg): _OffersListArg {
-    return to_candid_record_n219(value);
+function to_candid_OfferWithdrawArg_n173(value: OfferWithdrawArg): _OfferWithdrawArg {
+    return to_candid_record_n174(value);
 }
-function to_candid_OutcallCostsArg_n240(value: OutcallCostsArg): _OutcallCostsArg {
-    return to_candid_record_n241(value);
+function to_candid_OfferingGetArg_n175(value: OfferingGetArg): _OfferingGetArg {
+    return to_candid_record_n176(value);
+}
+function to_candid_OffersCreateArg_n221(value: OffersCreateArg): _OffersCreateArg {
+    return to_candid_record_n222(value);
+}
+function to_candid_OffersListArg_n226(value: OffersListArg): _OffersListArg {
+    return to_candid_record_n227(value);
+}
+function to_candid_OutcallCostsArg_n248(value: OutcallCostsArg): _OutcallCostsArg {
+    return to_candid_record_n249(value);
 }
 function to_candid_Phase_n86(value: Phase): _Phase {
     return to_candid_variant_n87(value);
 }
-function to_candid_PoliciesUpdate_n252(value: PoliciesUpdate): _PoliciesUpdate {
-    return to_candid_record_n253(value);
+function to_candid_PoliciesUpdate_n265(value: PoliciesUpdate): _PoliciesUpdate {
+    return to_candid_record_n266(value);
 }
-function to_candid_PriceFilter_n199(value: PriceFilter): _PriceFilter {
-    return to_candid_record_n200(value);
+function to_candid_PriceFilter_n207(value: PriceFilter): _PriceFilter {
+    return to_candid_record_n208(value);
 }
-function to_candid_ProductType_n197(value: ProductType): _ProductType {
-    return to_candid_variant_n198(value);
+function to_candid_ProductType_n205(value: ProductType): _ProductType {
+    return to_candid_variant_n206(value);
+}
+function to_candid_ProviderHoldAccessArg_n280(value: ProviderHoldAccessArg): _ProviderHoldAccessArg {
+    return to_candid_record_n281(value);
 }
 function to_candid_ProviderKeyInput_n55(value: ProviderKeyInput): _ProviderKeyInput {
     return to_candid_variant_n56(value);
 }
-function to_candid_ProviderOfferingsArg_n265(value: ProviderOfferingsArg): _ProviderOfferingsArg {
-    return to_candid_record_n266(value);
+function to_candid_ProviderOfferingsArg_n290(value: ProviderOfferingsArg): _ProviderOfferingsArg {
+    return to_candid_record_n291(value);
 }
-function to_candid_ProvisionCostsArg_n242(value: ProvisionCostsArg): _ProvisionCostsArg {
-    return to_candid_record_n243(value);
+function to_candid_ProvisionCostsArg_n250(value: ProvisionCostsArg): _ProvisionCostsArg {
+    return to_candid_record_n251(value);
 }
-function to_candid_ProvisionRequest_n278(value: ProvisionRequest): _ProvisionRequest {
-    return to_candid_record_n279(value);
+function to_candid_ProvisionRequest_n303(value: ProvisionRequest): _ProvisionRequest {
+    return to_candid_record_n304(value);
 }
 function to_candid_PublishArg_n59(value: PublishArg): _PublishArg {
     return to_candid_record_n60(value);
@@ -5147,32 +5590,38 @@ function to_candid_PublishArg_n59(value: PublishArg): _PublishArg {
 function to_candid_RemoveOfferingsArg_n53(value: RemoveOfferingsArg): _RemoveOfferingsArg {
     return to_candid_record_n54(value);
 }
-function to_candid_RemoveProviderArg_n267(value: RemoveProviderArg): _RemoveProviderArg {
-    return to_candid_record_n268(value);
+function to_candid_RemoveProviderArg_n292(value: RemoveProviderArg): _RemoveProviderArg {
+    return to_candid_record_n293(value);
 }
-function to_candid_ResourceRequest_n238(value: ResourceRequest): _ResourceRequest {
-    return to_candid_record_n239(value);
+function to_candid_ResourceRequest_n246(value: ResourceRequest): _ResourceRequest {
+    return to_candid_record_n247(value);
 }
 function to_candid_Role_n84(value: Role): _Role {
     return to_candid_variant_n85(value);
 }
-function to_candid_SearchQuery_n187(value: SearchQuery): _SearchQuery {
-    return to_candid_record_n188(value);
+function to_candid_SearchQuery_n195(value: SearchQuery): _SearchQuery {
+    return to_candid_record_n196(value);
 }
-function to_candid_SetConsumerMetaArg_n151(value: SetConsumerMetaArg): _SetConsumerMetaArg {
-    return to_candid_record_n152(value);
+function to_candid_SelfCheckArg_n161(value: SelfCheckArg): _SelfCheckArg {
+    return to_candid_record_n162(value);
 }
-function to_candid_SetProcurementMetaArg_n153(value: SetProcurementMetaArg): _SetProcurementMetaArg {
+function to_candid_SetConsumerMetaArg_n153(value: SetConsumerMetaArg): _SetConsumerMetaArg {
     return to_candid_record_n154(value);
 }
-function to_candid_SimFailureArg_n141(value: SimFailureArg): _SimFailureArg {
-    return to_candid_record_n142(value);
+function to_candid_SetProcurementMetaArg_n155(value: SetProcurementMetaArg): _SetProcurementMetaArg {
+    return to_candid_record_n156(value);
 }
-function to_candid_SortOrder_n203(value: SortOrder): _SortOrder {
+function to_candid_SimFailureArg_n143(value: SimFailureArg): _SimFailureArg {
+    return to_candid_record_n144(value);
+}
+function to_candid_SortOrder_n211(value: SortOrder): _SortOrder {
+    return to_candid_variant_n212(value);
+}
+function to_candid_StateDigestPageArg_n313(value: StateDigestPageArg): _StateDigestPageArg {
+    return to_candid_record_n314(value);
+}
+function to_candid_Stock_n203(value: Stock): _Stock {
     return to_candid_variant_n204(value);
-}
-function to_candid_Stock_n195(value: Stock): _Stock {
-    return to_candid_variant_n196(value);
 }
 function to_candid_UploadBeginArg_n63(value: UploadBeginArg): _UploadBeginArg {
     return to_candid_record_n64(value);
@@ -5180,8 +5629,8 @@ function to_candid_UploadBeginArg_n63(value: UploadBeginArg): _UploadBeginArg {
 function to_candid_UploadOperation_n65(value: UploadOperation): _UploadOperation {
     return to_candid_variant_n66(value);
 }
-function to_candid_Virtualization_n201(value: Virtualization): _Virtualization {
-    return to_candid_variant_n202(value);
+function to_candid_Virtualization_n209(value: Virtualization): _Virtualization {
+    return to_candid_variant_n210(value);
 }
 function to_candid_record_n103(value: {
     sku?: string;
@@ -5269,6 +5718,18 @@ function to_candid_record_n123(value: {
 }
 function to_candid_record_n125(value: {
     provider: ProviderKeyInput;
+    cycles: bigint;
+}): {
+    provider: _ProviderKeyInput;
+    cycles: bigint;
+} {
+    return {
+        provider: to_candid_ProviderKeyInput_n55(value.provider),
+        cycles: value.cycles
+    };
+}
+function to_candid_record_n138(value: {
+    provider: ProviderKeyInput;
     auth_token?: string;
     endpoint?: string;
     microversion?: string;
@@ -5288,7 +5749,7 @@ function to_candid_record_n125(value: {
         images: value.images ? candid_some(value.images) : candid_none()
     };
 }
-function to_candid_record_n142(value: {
+function to_candid_record_n144(value: {
     provider: ProviderKeyInput;
     server_id: string;
     fail_deploy: boolean;
@@ -5306,7 +5767,7 @@ function to_candid_record_n142(value: {
         fail_clean: value.fail_clean
     };
 }
-function to_candid_record_n146(value: {
+function to_candid_record_n148(value: {
     sku: string;
     duration_seconds: bigint;
     max_price_per_hour?: bigint;
@@ -5330,7 +5791,7 @@ function to_candid_record_n146(value: {
         project: value.project ? candid_some(value.project) : candid_none()
     };
 }
-function to_candid_record_n152(value: {
+function to_candid_record_n154(value: {
     provider: ProviderKeyInput;
     sealed: SealedBox;
     execution_id: bigint;
@@ -5345,7 +5806,7 @@ function to_candid_record_n152(value: {
         execution_id: value.execution_id
     };
 }
-function to_candid_record_n154(value: {
+function to_candid_record_n156(value: {
     provider: ProviderKeyInput;
     meta: Array<Property>;
     execution_id: bigint;
@@ -5360,7 +5821,7 @@ function to_candid_record_n154(value: {
         execution_id: value.execution_id
     };
 }
-function to_candid_record_n156(value: {
+function to_candid_record_n158(value: {
     seq: bigint;
     principal: Principal;
     signature: Uint8Array;
@@ -5381,7 +5842,19 @@ function to_candid_record_n156(value: {
         provider: to_candid_ProviderKeyInput_n55(value.provider)
     };
 }
-function to_candid_record_n160(value: {
+function to_candid_record_n162(value: {
+    cursor?: bigint;
+    limit?: number;
+}): {
+    cursor: [] | [bigint];
+    limit: [] | [number];
+} {
+    return {
+        cursor: value.cursor ? candid_some(value.cursor) : candid_none(),
+        limit: value.limit ? candid_some(value.limit) : candid_none()
+    };
+}
+function to_candid_record_n168(value: {
     provider: ProviderKeyInput;
     price_per_hour: bigint;
     start_ns: bigint;
@@ -5405,7 +5878,7 @@ function to_candid_record_n160(value: {
         end_ns: value.end_ns
     };
 }
-function to_candid_record_n166(value: {
+function to_candid_record_n174(value: {
     provider: ProviderKeyInput;
     offer_id: bigint;
 }): {
@@ -5417,7 +5890,7 @@ function to_candid_record_n166(value: {
         offer_id: value.offer_id
     };
 }
-function to_candid_record_n168(value: {
+function to_candid_record_n176(value: {
     key: string;
     provider: ProviderKeyInput;
 }): {
@@ -5429,7 +5902,7 @@ function to_candid_record_n168(value: {
         provider: to_candid_ProviderKeyInput_n55(value.provider)
     };
 }
-function to_candid_record_n188(value: {
+function to_candid_record_n196(value: {
     filters?: Filters;
     cursor?: string;
     sort?: SortOrder;
@@ -5445,15 +5918,15 @@ function to_candid_record_n188(value: {
     format: [] | [_Format];
 } {
     return {
-        filters: value.filters ? candid_some(to_candid_Filters_n189(value.filters)) : candid_none(),
+        filters: value.filters ? candid_some(to_candid_Filters_n197(value.filters)) : candid_none(),
         cursor: value.cursor ? candid_some(value.cursor) : candid_none(),
-        sort: value.sort ? candid_some(to_candid_SortOrder_n203(value.sort)) : candid_none(),
+        sort: value.sort ? candid_some(to_candid_SortOrder_n211(value.sort)) : candid_none(),
         text: value.text ? candid_some(value.text) : candid_none(),
         limit: value.limit ? candid_some(value.limit) : candid_none(),
-        format: value.format ? candid_some(to_candid_Format_n205(value.format)) : candid_none()
+        format: value.format ? candid_some(to_candid_Format_n213(value.format)) : candid_none()
     };
 }
-function to_candid_record_n190(value: {
+function to_candid_record_n198(value: {
     os?: string;
     gpu?: GpuFilter;
     feature?: string;
@@ -5488,20 +5961,20 @@ function to_candid_record_n190(value: {
 } {
     return {
         os: value.os ? candid_some(value.os) : candid_none(),
-        gpu: value.gpu ? candid_some(to_candid_GpuFilter_n191(value.gpu)) : candid_none(),
+        gpu: value.gpu ? candid_some(to_candid_GpuFilter_n199(value.gpu)) : candid_none(),
         feature: value.feature ? candid_some(value.feature) : candid_none(),
         country: value.country ? candid_some(value.country) : candid_none(),
         unmetered: value.unmetered ? candid_some(value.unmetered) : candid_none(),
         city: value.city ? candid_some(value.city) : candid_none(),
-        billing: value.billing ? candid_some(to_candid_BillingInterval_n193(value.billing)) : candid_none(),
+        billing: value.billing ? candid_some(to_candid_BillingInterval_n201(value.billing)) : candid_none(),
         min_cores: value.min_cores ? candid_some(value.min_cores) : candid_none(),
-        stock: value.stock ? candid_some(to_candid_Stock_n195(value.stock)) : candid_none(),
-        product_type: value.product_type ? candid_some(to_candid_ProductType_n197(value.product_type)) : candid_none(),
-        price: value.price ? candid_some(to_candid_PriceFilter_n199(value.price)) : candid_none(),
+        stock: value.stock ? candid_some(to_candid_Stock_n203(value.stock)) : candid_none(),
+        product_type: value.product_type ? candid_some(to_candid_ProductType_n205(value.product_type)) : candid_none(),
+        price: value.price ? candid_some(to_candid_PriceFilter_n207(value.price)) : candid_none(),
         min_memory_mb: value.min_memory_mb ? candid_some(value.min_memory_mb) : candid_none(),
         min_hdd_gb: value.min_hdd_gb ? candid_some(value.min_hdd_gb) : candid_none(),
         min_ssd_gb: value.min_ssd_gb ? candid_some(value.min_ssd_gb) : candid_none(),
-        virtualization: value.virtualization ? candid_some(to_candid_Virtualization_n201(value.virtualization)) : candid_none()
+        virtualization: value.virtualization ? candid_some(to_candid_Virtualization_n209(value.virtualization)) : candid_none()
     };
 }
 function to_candid_record_n2(value: {
@@ -5525,7 +5998,7 @@ function to_candid_record_n2(value: {
         limit: value.limit ? candid_some(value.limit) : candid_none()
     };
 }
-function to_candid_record_n200(value: {
+function to_candid_record_n208(value: {
     min_minor?: bigint;
     currency: string;
     max_minor?: bigint;
@@ -5540,7 +6013,7 @@ function to_candid_record_n200(value: {
         max_minor: value.max_minor ? candid_some(value.max_minor) : candid_none()
     };
 }
-function to_candid_record_n214(value: {
+function to_candid_record_n222(value: {
     provider: ProviderKeyInput;
     offers: Array<OfferInput>;
 }): {
@@ -5552,7 +6025,7 @@ function to_candid_record_n214(value: {
         offers: value.offers
     };
 }
-function to_candid_record_n219(value: {
+function to_candid_record_n227(value: {
     status?: OfferStatus;
     after?: bigint;
     provider?: ProviderKeyInput;
@@ -5566,14 +6039,14 @@ function to_candid_record_n219(value: {
     item_id: [] | [bigint];
 } {
     return {
-        status: value.status ? candid_some(to_candid_OfferStatus_n220(value.status)) : candid_none(),
+        status: value.status ? candid_some(to_candid_OfferStatus_n228(value.status)) : candid_none(),
         after: value.after ? candid_some(value.after) : candid_none(),
         provider: value.provider ? candid_some(to_candid_ProviderKeyInput_n55(value.provider)) : candid_none(),
         limit: value.limit ? candid_some(value.limit) : candid_none(),
         item_id: value.item_id ? candid_some(value.item_id) : candid_none()
     };
 }
-function to_candid_record_n239(value: {
+function to_candid_record_n247(value: {
     sku?: string;
     min_storage_gb?: bigint;
     resource_class?: string;
@@ -5615,7 +6088,7 @@ function to_candid_record_n239(value: {
         project: value.project ? candid_some(value.project) : candid_none()
     };
 }
-function to_candid_record_n241(value: {
+function to_candid_record_n249(value: {
     ironic_discover?: IronicDiscoverArg;
     provision?: ProvisionCostsArg;
 }): {
@@ -5624,10 +6097,10 @@ function to_candid_record_n241(value: {
 } {
     return {
         ironic_discover: value.ironic_discover ? candid_some(value.ironic_discover) : candid_none(),
-        provision: value.provision ? candid_some(to_candid_ProvisionCostsArg_n242(value.provision)) : candid_none()
+        provision: value.provision ? candid_some(to_candid_ProvisionCostsArg_n250(value.provision)) : candid_none()
     };
 }
-function to_candid_record_n243(value: {
+function to_candid_record_n251(value: {
     config_drive_bytes?: bigint;
     provider: ProviderKeyInput;
     resource_class?: string;
@@ -5651,37 +6124,55 @@ function to_candid_record_n243(value: {
         lessee: value.lessee ? candid_some(value.lessee) : candid_none()
     };
 }
-function to_candid_record_n253(value: {
+function to_candid_record_n266(value: {
+    disallow_consumers?: Array<Principal>;
     allowed_images?: Array<string>;
+    max_held_items_per_principal?: number;
     max_open_offersets_per_principal?: number;
     max_active_leases_per_principal?: number;
+    allow_consumers?: Array<Principal>;
     max_lease_seconds?: bigint;
     stuck_timeout_seconds?: bigint;
+    max_hold_window_seconds?: bigint;
     max_offers_per_offerset?: number;
     rebuild_seconds?: bigint;
     offer_ttl_seconds?: bigint;
+    max_held_share_per_provider_percent?: number;
+    consumers?: ConsumerAccess;
 }): {
+    disallow_consumers: [] | [Array<Principal>];
     allowed_images: [] | [Array<string>];
+    max_held_items_per_principal: [] | [number];
     max_open_offersets_per_principal: [] | [number];
     max_active_leases_per_principal: [] | [number];
+    allow_consumers: [] | [Array<Principal>];
     max_lease_seconds: [] | [bigint];
     stuck_timeout_seconds: [] | [bigint];
+    max_hold_window_seconds: [] | [bigint];
     max_offers_per_offerset: [] | [number];
     rebuild_seconds: [] | [bigint];
     offer_ttl_seconds: [] | [bigint];
+    max_held_share_per_provider_percent: [] | [number];
+    consumers: [] | [_ConsumerAccess];
 } {
     return {
+        disallow_consumers: value.disallow_consumers ? candid_some(value.disallow_consumers) : candid_none(),
         allowed_images: value.allowed_images ? candid_some(value.allowed_images) : candid_none(),
+        max_held_items_per_principal: value.max_held_items_per_principal ? candid_some(value.max_held_items_per_principal) : candid_none(),
         max_open_offersets_per_principal: value.max_open_offersets_per_principal ? candid_some(value.max_open_offersets_per_principal) : candid_none(),
         max_active_leases_per_principal: value.max_active_leases_per_principal ? candid_some(value.max_active_leases_per_principal) : candid_none(),
+        allow_consumers: value.allow_consumers ? candid_some(value.allow_consumers) : candid_none(),
         max_lease_seconds: value.max_lease_seconds ? candid_some(value.max_lease_seconds) : candid_none(),
         stuck_timeout_seconds: value.stuck_timeout_seconds ? candid_some(value.stuck_timeout_seconds) : candid_none(),
+        max_hold_window_seconds: value.max_hold_window_seconds ? candid_some(value.max_hold_window_seconds) : candid_none(),
         max_offers_per_offerset: value.max_offers_per_offerset ? candid_some(value.max_offers_per_offerset) : candid_none(),
         rebuild_seconds: value.rebuild_seconds ? candid_some(value.rebuild_seconds) : candid_none(),
-        offer_ttl_seconds: value.offer_ttl_seconds ? candid_some(value.offer_ttl_seconds) : candid_none()
+        offer_ttl_seconds: value.offer_ttl_seconds ? candid_some(value.offer_ttl_seconds) : candid_none(),
+        max_held_share_per_provider_percent: value.max_held_share_per_provider_percent ? candid_some(value.max_held_share_per_provider_percent) : candid_none(),
+        consumers: value.consumers ? candid_some(to_candid_ConsumerAccess_n267(value.consumers)) : candid_none()
     };
 }
-function to_candid_record_n260(value: {
+function to_candid_record_n275(value: {
     provider: ProviderKeyInput;
     cursor?: string;
 }): {
@@ -5693,7 +6184,25 @@ function to_candid_record_n260(value: {
         cursor: value.cursor ? candid_some(value.cursor) : candid_none()
     };
 }
-function to_candid_record_n266(value: {
+function to_candid_record_n281(value: {
+    access?: HoldAccess;
+    allow?: Array<Principal>;
+    provider: ProviderKeyInput;
+    disallow?: Array<Principal>;
+}): {
+    access: [] | [_HoldAccess];
+    allow: [] | [Array<Principal>];
+    provider: _ProviderKeyInput;
+    disallow: [] | [Array<Principal>];
+} {
+    return {
+        access: value.access ? candid_some(to_candid_HoldAccess_n282(value.access)) : candid_none(),
+        allow: value.allow ? candid_some(value.allow) : candid_none(),
+        provider: to_candid_ProviderKeyInput_n55(value.provider),
+        disallow: value.disallow ? candid_some(value.disallow) : candid_none()
+    };
+}
+function to_candid_record_n291(value: {
     provider: ProviderKeyInput;
     cursor?: string;
     limit?: number;
@@ -5708,10 +6217,10 @@ function to_candid_record_n266(value: {
         provider: to_candid_ProviderKeyInput_n55(value.provider),
         cursor: value.cursor ? candid_some(value.cursor) : candid_none(),
         limit: value.limit ? candid_some(value.limit) : candid_none(),
-        format: value.format ? candid_some(to_candid_Format_n205(value.format)) : candid_none()
+        format: value.format ? candid_some(to_candid_Format_n213(value.format)) : candid_none()
     };
 }
-function to_candid_record_n268(value: {
+function to_candid_record_n293(value: {
     seq: bigint;
     signature: Uint8Array;
     provider: ProviderKeyInput;
@@ -5726,7 +6235,7 @@ function to_candid_record_n268(value: {
         provider: to_candid_ProviderKeyInput_n55(value.provider)
     };
 }
-function to_candid_record_n279(value: {
+function to_candid_record_n304(value: {
     config_drive?: string;
     provider?: ProviderKeyInput;
     resource_class?: string;
@@ -5745,6 +6254,18 @@ function to_candid_record_n279(value: {
         resource_class: value.resource_class ? candid_some(value.resource_class) : candid_none(),
         server_id: value.server_id ? candid_some(value.server_id) : candid_none(),
         image_id: value.image_id
+    };
+}
+function to_candid_record_n314(value: {
+    cursor?: DigestCursor;
+    max_pages?: number;
+}): {
+    cursor: [] | [_DigestCursor];
+    max_pages: [] | [number];
+} {
+    return {
+        cursor: value.cursor ? candid_some(value.cursor) : candid_none(),
+        max_pages: value.max_pages ? candid_some(value.max_pages) : candid_none()
     };
 }
 function to_candid_record_n36(value: {
@@ -5888,7 +6409,7 @@ function to_candid_variant_n105(value: ItemStatus): {
         Leased: null
     } : value;
 }
-function to_candid_variant_n192(value: {
+function to_candid_variant_n200(value: {
     __kind__: "Present";
     Present: boolean;
 } | {
@@ -5905,7 +6426,7 @@ function to_candid_variant_n192(value: {
         Name: value.Name
     } : value;
 }
-function to_candid_variant_n194(value: BillingInterval): {
+function to_candid_variant_n202(value: BillingInterval): {
     Hourly: null;
 } | {
     Quarterly: null;
@@ -5928,7 +6449,7 @@ function to_candid_variant_n194(value: BillingInterval): {
         Yearly: null
     } : value;
 }
-function to_candid_variant_n196(value: Stock): {
+function to_candid_variant_n204(value: Stock): {
     Limited: null;
 } | {
     OutOfStock: null;
@@ -5943,7 +6464,7 @@ function to_candid_variant_n196(value: Stock): {
         InStock: null
     } : value;
 }
-function to_candid_variant_n198(value: ProductType): {
+function to_candid_variant_n206(value: ProductType): {
     Vps: null;
 } | {
     Dedicated: null;
@@ -5962,7 +6483,7 @@ function to_candid_variant_n198(value: ProductType): {
         Managed: null
     } : value;
 }
-function to_candid_variant_n202(value: Virtualization): {
+function to_candid_variant_n210(value: Virtualization): {
     Kvm: null;
 } | {
     Lxc: null;
@@ -5993,7 +6514,7 @@ function to_candid_variant_n202(value: Virtualization): {
         HyperV: null
     } : value;
 }
-function to_candid_variant_n204(value: SortOrder): {
+function to_candid_variant_n212(value: SortOrder): {
     PriceDesc: null;
 } | {
     PriceAsc: null;
@@ -6004,7 +6525,7 @@ function to_candid_variant_n204(value: SortOrder): {
         PriceAsc: null
     } : value;
 }
-function to_candid_variant_n206(value: Format): {
+function to_candid_variant_n214(value: Format): {
     Json: null;
 } | {
     PemCsv: null;
@@ -6019,7 +6540,7 @@ function to_candid_variant_n206(value: Format): {
         Records: null
     } : value;
 }
-function to_candid_variant_n221(value: OfferStatus): {
+function to_candid_variant_n229(value: OfferStatus): {
     Claimed: null;
 } | {
     Open: null;
@@ -6036,6 +6557,32 @@ function to_candid_variant_n221(value: OfferStatus): {
         Withdrawn: null
     } : value == OfferStatus.Expired ? {
         Expired: null
+    } : value;
+}
+function to_candid_variant_n268(value: ConsumerAccess): {
+    AllowListed: null;
+} | {
+    Everyone: null;
+} {
+    return value == ConsumerAccess.AllowListed ? {
+        AllowListed: null
+    } : value == ConsumerAccess.Everyone ? {
+        Everyone: null
+    } : value;
+}
+function to_candid_variant_n283(value: HoldAccess): {
+    ProviderAllowListed: null;
+} | {
+    Everyone: null;
+} | {
+    MarketAllowListed: null;
+} {
+    return value == HoldAccess.ProviderAllowListed ? {
+        ProviderAllowListed: null
+    } : value == HoldAccess.Everyone ? {
+        Everyone: null
+    } : value == HoldAccess.MarketAllowListed ? {
+        MarketAllowListed: null
     } : value;
 }
 function to_candid_variant_n4(value: {

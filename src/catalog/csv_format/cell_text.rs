@@ -1,5 +1,6 @@
 //! Cells in flat buffers ([`CellText`], [`RowCells`]), and the CSV record a row is written as.
 
+use super::formula;
 use crate::catalog::offering::{Cells, Column, COLUMNS};
 use csv::ByteRecord;
 
@@ -34,6 +35,51 @@ impl CellText {
         let ends = (0..record.len()).filter_map(|i| record.range(i));
         self.ends.extend(ends.map(|r| base + r.end as u32));
         Some(())
+    }
+
+    /// Replaces the cells from `first` on for which `fix` (given the cell's index from `first`
+    /// and its text) returns a new text. Nothing is copied when no cell changes.
+    pub(super) fn rewrite_from(
+        &mut self,
+        first: usize,
+        fix: impl Fn(usize, &str) -> Option<String>,
+    ) {
+        let fixed: Vec<(usize, String)> = (first..self.len())
+            .filter_map(|i| Some((i, fix(i - first, self.cell_at(i))?)))
+            .collect();
+        if fixed.is_empty() {
+            return;
+        }
+        let base = self.start_of(first);
+        let tail = self.text.split_off(base);
+        let ends = self.ends.split_off(first);
+        let mut fixed = fixed.into_iter().peekable();
+        let mut from = 0;
+        for (i, end) in (first..).zip(ends) {
+            let end = end as usize - base;
+            match fixed.next_if(|(at, _)| *at == i) {
+                Some((_, cell)) => self.push(&cell),
+                None => self.push(&tail[from..end]),
+            }
+            from = end;
+        }
+    }
+
+    /// Removes the escape exports put before formula cells (`formula`), from cell `first` on.
+    pub(super) fn unescape_from(&mut self, first: usize) {
+        self.rewrite_from(first, |_, cell| {
+            let unescaped = formula::unescaped(cell);
+            (unescaped.len() != cell.len()).then(|| unescaped.to_string())
+        });
+    }
+
+    fn start_of(&self, cell: usize) -> usize {
+        cell.checked_sub(1)
+            .map_or(0, |before| self.ends[before] as usize)
+    }
+
+    fn cell_at(&self, cell: usize) -> &str {
+        &self.text[self.start_of(cell)..self.ends[cell] as usize]
     }
 
     /// Drops the cells after the first `cells`.
@@ -81,7 +127,8 @@ impl RowCells<'_> {
     /// Appends the row as one record in the dialect of every CSV this crate writes, the `csv`
     /// crate's writer's with `QuoteStyle::Necessary` (a test compares them): a cell holding a
     /// comma, a quote or a line break is quoted, its quotes doubled; a record that would be
-    /// empty is `""`; "\n" ends the record. Written here rather than by the `csv` crate's writer,
+    /// empty is `""`; "\n" ends the record; a formula cell is quoted behind a `'` (`formula`,
+    /// where the `csv` crate's writer differs). Written here rather than by the `csv` crate's writer,
     /// which takes several times as many instructions per row on wasm: one scan of the row's
     /// text finds the cells to quote, and the others are copied as they are.
     pub(super) fn write_record(&self, out: &mut Vec<u8>) {
@@ -97,9 +144,12 @@ impl RowCells<'_> {
                 out.push(b',');
             }
             let cell = &text[from..end];
+            let escape = formula::needs_escape(i, cell);
             if special < end {
-                write_quoted(out, cell);
+                write_quoted(out, escape, cell);
                 special = first_special(text, end);
+            } else if escape {
+                write_quoted(out, escape, cell);
             } else {
                 out.extend_from_slice(cell);
             }
@@ -126,8 +176,12 @@ impl Cells for RowCells<'_> {
     }
 }
 
-fn write_quoted(out: &mut Vec<u8>, cell: &[u8]) {
+/// `cell` quoted, its quotes doubled; behind a `'` if it is a formula cell (`formula`).
+fn write_quoted(out: &mut Vec<u8>, formula: bool, cell: &[u8]) {
     out.push(b'"');
+    if formula {
+        out.push(b'\'');
+    }
     for (i, part) in cell.split(|&b| b == b'"').enumerate() {
         if i > 0 {
             out.extend_from_slice(b"\"\"");

@@ -2,10 +2,14 @@
 
 use super::cell_text::{utf8_record, CellText, RowCells};
 use super::errors::{error, Report, RowError};
+use super::formula;
 use super::shared_reader::with_reader;
 use crate::catalog::index::Dict;
-use crate::catalog::offering::{values, Cells, Column, Normalized, Offering, Values, COLUMNS};
+use crate::catalog::offering::{
+    nfc_key, values, Cells, Column, Normalized, Offering, Values, COLUMNS,
+};
 use csv::{ByteRecord, Position};
+use std::borrow::Cow;
 use std::io;
 
 /// Longest unknown header name quoted back in an error.
@@ -124,6 +128,7 @@ fn parse_records<R: io::Read>(
             catalog.cells.truncate(kept);
             continue;
         }
+        catalog.cells.rewrite_from(kept, imported_cell);
         let offering = catalog.cells.row(catalog.len());
         let key = offering.key();
         if !key.is_empty() {
@@ -161,6 +166,18 @@ fn parse_records<R: io::Read>(
     } else {
         Err(report.finish())
     }
+}
+
+/// The cell as stored, if it differs from the file's: without the escape exports put before
+/// formula cells (`formula`), and, for the offering key, in NFC, so spellings that differ only
+/// in composed and decomposed characters are one key (and a duplicate within a file).
+fn imported_cell(column: usize, cell: &str) -> Option<String> {
+    let unescaped = formula::unescaped(cell);
+    let nfc = match column == Column::UniqueInternalIdentifier.index() {
+        true => nfc_key(unescaped),
+        false => Cow::Borrowed(unescaped),
+    };
+    (nfc.len() != cell.len() || nfc != cell).then(|| nfc.into_owned())
 }
 
 /// Reads the next record of `bytes`; its row is the line it starts on.

@@ -1,6 +1,7 @@
 //! One stored offering's CSV record: written, then read back in one pass or by the `csv` reader.
 
 use super::cell_text::{first_special, CellText};
+use super::formula;
 use super::shared_reader::with_reader;
 use crate::catalog::offering::COLUMNS;
 
@@ -50,13 +51,18 @@ pub(super) fn read_written(row: &[u8]) -> Option<CellText> {
     loop {
         let end = match rest.strip_prefix('"') {
             Some(quoted) => {
+                let start = cells.text.len();
                 rest = written_quoted(quoted, &mut cells.text)?;
+                // Formula cells are always quoted: their escape goes here.
+                if formula::escape_len(&cells.text.as_bytes()[start..]) > 0 {
+                    cells.text.remove(start);
+                }
                 cells.ends.push(cells.text.len() as u32);
                 0
             }
             None => {
                 let end = first_special(rest.as_bytes(), 0);
-                cells.push(&rest[..end]);
+                cells.push(formula::unescaped(&rest[..end]));
                 end
             }
         };
@@ -102,6 +108,7 @@ pub(super) fn read_any_row(row: &[u8]) -> Result<CellText, String> {
             cells.text.push('\u{feff}');
         }
         cells.push_record(record).ok_or("a cell is not UTF-8")?;
+        cells.unescape_from(0);
         if reader.read_byte_record(record).map_err(|e| e.to_string())? {
             return Err("more than one record".into());
         }

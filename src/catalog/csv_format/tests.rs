@@ -358,7 +358,8 @@ fn rows_are_written_as_the_csv_crate_writes_them() {
         "  padded  ",
         "#comment",
         "\u{feff}bom",
-        "'single'",
+        // Cells starting with a quote or a formula character differ: `formula_tests`.
+        "single'",
     ];
     let mut records: Vec<Vec<&str>> = vec![vec![], vec![""], vec!["", ""]];
     for first in tricky {

@@ -1,6 +1,7 @@
 //! Parsers of single cells (texts, lists, choices, codes, counts, prices, coordinates).
 
 use super::MAX_KEY_BYTES;
+use std::borrow::Cow;
 
 /// At most this many characters of a bad cell are quoted back in its error.
 const SHOWN_CHARS: usize = 40;
@@ -36,8 +37,8 @@ pub(super) fn required(cell: &str) -> Result<&str, String> {
     }
 }
 
-/// Keys are compared byte for byte, so invisible differences (spaces, control characters) are
-/// refused rather than kept as distinct keys.
+/// Keys are compared byte for byte, so invisible differences (spaces, control and format
+/// characters) are refused rather than kept as distinct keys, and keys must be NFC.
 pub(super) fn offering_key(cell: &str) -> Result<(), String> {
     required(cell)?;
     if cell.len() > MAX_KEY_BYTES {
@@ -46,8 +47,35 @@ pub(super) fn offering_key(cell: &str) -> Result<(), String> {
         Err("offering key has surrounding whitespace".into())
     } else if cell.chars().any(char::is_control) {
         Err("offering key has control characters".into())
+    } else if cell.chars().any(is_format) {
+        Err(INVISIBLE.into())
+    } else if nfc_key(cell) != cell {
+        Err("offering key is not in NFC (catalog import makes keys NFC)".into())
     } else {
         Ok(())
+    }
+}
+
+const INVISIBLE: &str = "offering key has invisible characters (Unicode format characters, \
+    such as U+200B zero width space, U+202E right-to-left override or U+FEFF)";
+
+/// Unicode general category Cf: zero width characters, direction marks, overrides and
+/// isolates, the byte order mark, tags. They change how a key looks or not at all.
+fn is_format(c: char) -> bool {
+    use unicode_general_category::{get_general_category, GeneralCategory};
+    !c.is_ascii() && get_general_category(c) == GeneralCategory::Format
+}
+
+/// `key` in Unicode Normalization Form C: what import stores and lookups search for.
+pub fn nfc_key(key: &str) -> Cow<'_, str> {
+    use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+    if is_nfc_quick(key.chars()) == IsNormalized::Yes {
+        return Cow::Borrowed(key);
+    }
+    let nfc: String = key.nfc().collect();
+    match nfc == key {
+        true => Cow::Borrowed(key),
+        false => Cow::Owned(nfc),
     }
 }
 

@@ -383,3 +383,37 @@ fn every_bad_cell_is_reported() {
         ]
     );
 }
+
+#[test]
+fn keys_with_invisible_or_direction_characters_are_refused() {
+    let keys = [
+        "DC\u{200B}2993",  // zero width space
+        "DC\u{200D}2993",  // zero width joiner
+        "DC2993\u{200E}",  // left-to-right mark
+        "\u{202E}3992CD",  // right-to-left override
+        "DC\u{2066}2993",  // left-to-right isolate
+        "DC\u{2060}2993",  // word joiner
+        "\u{FEFF}DC2993",  // byte order mark
+        "DC\u{00AD}2993",  // soft hyphen
+        "DC\u{180E}2993",  // Mongolian vowel separator
+        "DC\u{E0001}2993", // language tag
+    ];
+    for key in keys {
+        let reason = reason(Column::UniqueInternalIdentifier, key);
+        assert!(reason.contains("invisible"), "{key:?}: {reason}");
+    }
+    assert!(reason(Column::UniqueInternalIdentifier, "DC\u{7}2993").contains("control"));
+    // Visible non-ASCII keys are fine.
+    for key in ["Café-1", "サーバー", "Ωmega"] {
+        assert!(normalize(&with(Column::UniqueInternalIdentifier, key)).is_ok());
+    }
+}
+
+#[test]
+fn keys_are_nfc_so_look_alike_spellings_are_one_key() {
+    // An offering built by hand with a decomposed key is refused: import makes keys NFC.
+    let reason = reason(Column::UniqueInternalIdentifier, "Cafe\u{301}");
+    assert!(reason.contains("NFC"), "{reason}");
+    assert_eq!(nfc_key("Cafe\u{301}"), "Caf\u{e9}");
+    assert_eq!(nfc_key("DC2993"), "DC2993");
+}

@@ -423,3 +423,25 @@ fn caps_on_offerings_and_bytes() {
     let receipt = replace(&rt, publish_arg(Operation::ReplaceCatalog, 3, upsert_a)).unwrap();
     assert_eq!((receipt.offerings, receipt.removed), (1, 1));
 }
+
+#[test]
+fn a_sequence_number_far_ahead_is_refused_and_changes_nothing() {
+    let rt = FakeRuntime::new();
+    let clock = rt.time() / crate::time::SECOND_NS;
+    let bound = clock + signing::MAX_SEQ_LEAD;
+    for seq in [u64::MAX, bound + 1] {
+        assert!(matches!(
+            replace_with(&rt, seq, &[("a", "10")]),
+            Err(CatalogError::InvalidArgument { .. })
+        ));
+    }
+    assert_eq!(catalog(), vec![]);
+    // Unix seconds as `mkt` sends them, up to a day ahead, are accepted.
+    replace_with(&rt, clock, &[("a", "10")]).unwrap();
+    upsert_with(&rt, bound, &[("b", "20")]).unwrap();
+    assert!(matches!(
+        upsert_with(&rt, u64::MAX, &[("c", "30")]),
+        Err(CatalogError::InvalidArgument { .. })
+    ));
+    assert_eq!(catalog().len(), 2);
+}

@@ -12,7 +12,7 @@ pub mod query;
 use crate::catalog::csv_format::write_catalog;
 use crate::catalog::encode::{self, Encoded, Item, OfferingRecords, Offerings, REPLY_BUDGET};
 use crate::catalog::index::{self, Index};
-use crate::catalog::offering::MAX_KEY_BYTES;
+use crate::catalog::offering::{nfc_key, MAX_KEY_BYTES};
 use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
 use crate::catalog::store;
 use candid::{CandidType, Deserialize};
@@ -94,7 +94,8 @@ pub fn offering_get(arg: &OfferingGetArg) -> Result<OfferingRecords, SearchError
         });
     }
     let item = index::with(|index| {
-        let slot = index.lookup(provider, arg.key.as_bytes())?;
+        // Keys are stored NFC: either spelling finds the offering.
+        let slot = index.lookup(provider, nfc_key(&arg.key).as_bytes())?;
         item(index, slot)
     });
     let Encoded { value, .. } = encode::records([item], |_| Some(pem.clone()), REPLY_BUDGET);

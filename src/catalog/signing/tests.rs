@@ -111,3 +111,69 @@ fn remove_payload_is_each_key_and_a_newline() {
     assert_eq!(remove_offerings_payload(&keys), b"a\nb c\n");
     assert!(remove_offerings_payload(&[]).is_empty());
 }
+
+mod relayed {
+    use super::*;
+    use crate::runtime::FakeRuntime;
+
+    const BURST: usize = 600; // the configuration's default `caller_call_burst`
+
+    fn relay(rt: &FakeRuntime, secret: &[u8; 32], seq: u64) -> Result<(), CatalogError> {
+        let hash = payload_hash(b"csv");
+        let signature = sign(secret, &CANISTER, Operation::UpsertOfferings, seq, &hash);
+        let provider = provider_of(secret);
+        let op = Operation::UpsertOfferings;
+        verify_relayed(rt, &provider, op, seq, &hash, &signature)
+    }
+
+    /// L3: anonymous relays are charged to the signing key, not to one shared bucket.
+    #[test]
+    fn an_anonymous_flood_for_one_key_leaves_other_keys_alone() {
+        let rt = FakeRuntime::new();
+        assert_eq!(rt.caller(), Principal::anonymous());
+        for seq in 0..BURST as u64 {
+            assert_eq!(relay(&rt, &[1; 32], seq), Ok(()));
+        }
+        assert!(matches!(
+            relay(&rt, &[1; 32], 0),
+            Err(CatalogError::RateLimited { .. })
+        ));
+        assert_eq!(relay(&rt, &[2; 32], 1), Ok(()));
+    }
+
+    /// Bogus signatures naming a key go to the shared bucket of failures, never the key's.
+    #[test]
+    fn bad_signatures_do_not_drain_the_named_keys_bucket() {
+        let rt = FakeRuntime::new();
+        let victim = provider_of(&[3; 32]);
+        let hash = payload_hash(b"csv");
+        let op = Operation::UpsertOfferings;
+        for _ in 0..BURST {
+            let refused = verify_relayed(&rt, &victim, op, 1, &hash, &[0; 64]);
+            assert_eq!(refused, Err(CatalogError::InvalidSignature));
+        }
+        let failed = crate::throttle::Subject::FailedSignatures;
+        let limits = crate::throttle::Limits {
+            per_minute: 120,
+            burst: BURST as u32,
+        };
+        assert!(crate::throttle::allows(failed, rt.time(), limits).is_err());
+        assert_eq!(relay(&rt, &[3; 32], 1), Ok(()));
+    }
+
+    /// Identified callers were charged on admission: verifying charges nothing more.
+    #[test]
+    fn identified_relays_are_not_charged_again() {
+        let rt = FakeRuntime::new();
+        rt.caller.set(Principal::from_slice(&[9; 29]));
+        for seq in 0..BURST as u64 + 10 {
+            assert_eq!(relay(&rt, &[4; 32], seq), Ok(()));
+        }
+        let key = crate::throttle::Subject::ProviderKey(*provider_of(&[4; 32]).as_bytes());
+        let limits = crate::throttle::Limits {
+            per_minute: 120,
+            burst: BURST as u32,
+        };
+        assert_eq!(crate::throttle::allows(key, rt.time(), limits), Ok(()));
+    }
+}

@@ -72,7 +72,7 @@ fn three_chunks_upload_count_rows_across_boundaries_and_commit() {
             bytes_received: csv.len() as u64,
             chunks: 3,
             rows_received: 3,
-            expires_at_ns: rt.time() + UPLOAD_TTL_NS,
+            expires_at_ns: rt.time() + UPLOAD_IDLE_NS,
         }
     );
     let receipt = commit_id(&rt, id).unwrap();
@@ -206,50 +206,111 @@ fn commit_checks_the_hash_and_applies_like_a_publish() {
     assert_eq!(store::offering_count(), 3);
 }
 
+fn stranger(secret: u8, seq: u64) -> UploadBeginArg {
+    let csv = catalog();
+    UploadBeginArg {
+        provider: key_input(&[secret; 32]),
+        signature: signature(&[secret; 32], Operation::ReplaceCatalog, seq, &csv),
+        ..begin_arg(seq, &csv)
+    }
+}
+
+const PER_PROVIDER: u32 = MAX_UPLOADS_PER_PROVIDER;
+const IDLE_NS: u64 = UPLOAD_IDLE_NS;
+
 #[test]
-fn open_uploads_are_capped_and_expire_after_an_hour() {
+fn a_provider_holds_at_most_its_share_of_uploads() {
     let rt = rt();
     let csv = catalog();
-    let ids: Vec<u64> = (1..=3)
-        .map(|seq| begin(&rt, begin_arg(seq, &csv)).unwrap())
-        .collect();
-    append(&rt, chunk(ids[0], 0, &csv[..10])).unwrap();
-    let max = MAX_UPLOADS_PER_PROVIDER;
-    assert_eq!(begin(&rt, begin_arg(4, &csv)), Err(TooManyUploads { max }));
-    // Other providers are not limited by this one's uploads.
-    let other = UploadBeginArg {
-        provider: key_input(&[9; 32]),
-        signature: signature(&[9; 32], Operation::ReplaceCatalog, 1, &csv),
-        ..begin_arg(1, &csv)
-    };
-    assert!(begin(&rt, other).is_ok());
-
-    rt.time.set(rt.time() + UPLOAD_TTL_NS);
+    for seq in 1..=PER_PROVIDER as u64 {
+        begin(&rt, begin_arg(seq, &csv)).unwrap();
+    }
+    let max = PER_PROVIDER;
+    let before = UPLOADS.with_borrow(|map| map.len());
+    assert_eq!(begin(&rt, begin_arg(9, &csv)), Err(TooManyUploads { max }));
     assert_eq!(
-        status(&rt, UploadRef { upload_id: ids[0] }),
-        Err(UnknownUpload)
+        UPLOADS.with_borrow(|map| map.len()),
+        before,
+        "refused: nothing written"
     );
-    assert_eq!(append(&rt, chunk(ids[0], 1, b"x")), Err(UnknownUpload));
-    // The next begin deletes every expired session and its chunks.
-    assert!(begin(&rt, begin_arg(4, &csv)).is_ok());
-    // One session, no chunks.
-    assert_eq!(UPLOADS.with_borrow(|map| map.len()), 1);
+    // Other providers are not limited by this one's uploads.
+    assert!(begin(&rt, stranger(9, 1)).is_ok());
 }
 
 #[test]
-fn all_open_uploads_are_capped() {
+fn sessions_without_a_chunk_for_two_minutes_expire_and_their_slot_is_reused() {
     let rt = rt();
     let csv = catalog();
-    for secret in 0..MAX_UPLOADS as u8 {
-        let arg = UploadBeginArg {
-            provider: key_input(&[secret; 32]),
-            signature: signature(&[secret; 32], Operation::ReplaceCatalog, 1, &csv),
-            ..begin_arg(1, &csv)
-        };
-        begin(&rt, arg).unwrap();
+    let id = begin(&rt, begin_arg(1, &csv)).unwrap();
+    rt.time.set(rt.time() + IDLE_NS - 1);
+    // A chunk keeps the session alive for another two minutes.
+    append(&rt, chunk(id, 0, &csv[..10])).unwrap();
+    rt.time.set(rt.time() + IDLE_NS - 1);
+    let alive = status(&rt, UploadRef { upload_id: id }).unwrap();
+    assert_eq!(alive.expires_at_ns, rt.time() + 1);
+    rt.time.set(rt.time() + 1);
+    assert_eq!(status(&rt, UploadRef { upload_id: id }), Err(UnknownUpload));
+    assert_eq!(append(&rt, chunk(id, 1, b"x")), Err(UnknownUpload));
+    assert_eq!(commit_id(&rt, id), Err(UnknownUpload));
+    // Never past an hour from begin, however busy.
+    let id = begin(&rt, begin_arg(2, &csv)).unwrap();
+    let start = rt.time();
+    for index in 0..40 {
+        rt.time
+            .set(rt.time() + IDLE_NS / 2 + crate::time::MINUTE_NS / 2);
+        let sent = append(&rt, chunk(id, index, b"x"));
+        if rt.time() >= start + UPLOAD_TTL_NS {
+            assert_eq!(sent, Err(UnknownUpload));
+            break;
+        }
+        sent.unwrap();
     }
-    let max = MAX_UPLOADS;
-    assert_eq!(begin(&rt, begin_arg(1, &csv)), Err(TooManyUploads { max }));
+}
+
+#[test]
+fn strangers_holding_every_slot_never_block_a_provider() {
+    let rt = rt();
+    let csv = catalog();
+    // Throwaway keys take every slot and send nothing.
+    let mut held = 0;
+    for secret in 100..=255u8 {
+        for seq in 1..=3 {
+            held += u32::from(begin(&rt, stranger(secret, seq)).is_ok());
+        }
+    }
+    assert!(held > MAX_UPLOADS, "begins take slots from idle strangers");
+    let sessions = UPLOADS.with_borrow(|map| map.len()) as u32;
+    assert_eq!(sessions, MAX_UPLOADS, "never more than the slots");
+    // The provider still begins at once, uploads and commits.
+    let id = begin(&rt, begin_arg(1, &csv)).unwrap();
+    append(&rt, chunk(id, 0, &csv[..100])).unwrap();
+    // Fresh begins take the slots of sessions with fewer bytes, not this one's.
+    for secret in 0..=99u8 {
+        begin(&rt, stranger(secret, 1)).unwrap();
+    }
+    append(&rt, chunk(id, 1, &csv[100..])).unwrap();
+    assert!(commit_id(&rt, id).is_ok());
+    assert_eq!(store::offering_count(), 3);
+}
+
+#[test]
+fn an_evicted_session_and_its_chunks_are_gone() {
+    let rt = rt();
+    let csv = catalog();
+    let first = begin(&rt, stranger(1, 1)).unwrap();
+    append(&rt, chunk(first, 0, b"x")).unwrap();
+    for secret in 2..=MAX_UPLOADS as u8 {
+        let id = begin(&rt, stranger(secret, 1)).unwrap();
+        append(&rt, chunk(id, 0, b"xy")).unwrap();
+    }
+    // Full: the session with the fewest bytes (the first, one byte) makes room.
+    let id = begin(&rt, begin_arg(1, &csv)).unwrap();
+    assert_eq!(
+        status(&rt, UploadRef { upload_id: first }),
+        Err(UnknownUpload)
+    );
+    assert!(UPLOADS.with_borrow(|map| !map.contains_key(&(first, 0))));
+    assert!(status(&rt, UploadRef { upload_id: id }).is_ok());
 }
 
 #[test]
@@ -269,4 +330,23 @@ fn a_chunk_as_large_as_an_ingress_message_decodes_within_the_quota() {
     let too_big = chunk(0, 0, &vec![b'x'; 3_000_000]);
     let decoded = decode_arg::<UploadAppendArg>(&candid::encode_one(&too_big).unwrap());
     assert!(decoded.is_err());
+}
+
+#[test]
+fn an_upload_has_at_most_max_chunks() {
+    let rt = rt();
+    let csv = vec![b'x'; MAX_CHUNKS as usize + 1];
+    let id = begin(&rt, begin_arg(1, &csv)).unwrap();
+    for index in 0..MAX_CHUNKS {
+        append(&rt, chunk(id, index, b"x")).unwrap();
+    }
+    let refused = append(&rt, chunk(id, MAX_CHUNKS, b"x"));
+    assert!(
+        matches!(refused, Err(InvalidArgument { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(
+        status(&rt, UploadRef { upload_id: id }).unwrap().chunks,
+        MAX_CHUNKS
+    );
 }

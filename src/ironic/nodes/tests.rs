@@ -6,8 +6,8 @@ const ENDPOINT: &str = "https://ironic.example:6385/";
 const TOKEN: &str = "gAAAAABsecret-token-0123456789";
 const UUID: &str = "1be26c0b-03f2-4d2e-ae87-c02d7f33c123";
 const LIST_URL: &str = "https://ironic.example:6385/v1/nodes?provision_state=available\
-&maintenance=false&resource_class=baremetal.gpu&limit=1000&fields=uuid,name,resource_class,\
-provision_state,target_provision_state,maintenance,last_error,lessee,instance_info";
+&maintenance=false&resource_class=baremetal.gpu&sort_key=uuid&sort_dir=asc&limit=50\
+&fields=uuid,name,resource_class,provision_state,maintenance";
 
 const NODE: &str = r#"{
         "uuid": "1be26c0b-03f2-4d2e-ae87-c02d7f33c123",
@@ -82,6 +82,7 @@ fn ironic<'a>(rt: &'a FakeRuntime, token: Option<&str>) -> HttpIronic<'a, FakeRu
         endpoint: ENDPOINT.into(),
         microversion: "1.81".into(),
         auth_token: token.map(String::from),
+        pay: None,
     }
 }
 
@@ -150,7 +151,8 @@ fn list_available_is_a_replicated_get_of_one_filtered_page() {
     assert_eq!(request.headers, expected_headers(false, true));
     assert_eq!(request.is_replicated, Some(true));
     assert_eq!(request.body, None);
-    assert_eq!(request.max_response_bytes, Some(2_000_000));
+    // 50 nodes of 2 KiB and the `next` link: a twentieth of the 2 MB it used to reserve.
+    assert_eq!(request.max_response_bytes, Some(50 * 2048 + 4096));
     let counters = counters::get();
     assert_eq!((counters.outcalls, counters.outcall_failures), (1, 0));
 }
@@ -169,7 +171,7 @@ fn list_available_encodes_the_class_and_sends_no_token_when_there_is_none() {
     let requests = rt.requests.borrow();
     assert!(requests[0]
         .url
-        .contains("&resource_class=gpu%20large%2F%26x%3D1&limit=1000&"));
+        .contains("&resource_class=gpu%20large%2F%26x%3D1&sort_key=uuid&"));
     assert!(!requests[1].url.contains("resource_class="));
     assert!(requests[1]
         .url

@@ -69,3 +69,27 @@ fn bad_signatures_and_other_canisters_are_refused() {
     ));
     assert_eq!(get(&key_input()).unwrap().seq, 0);
 }
+
+#[test]
+fn a_sequence_number_far_ahead_is_refused_so_a_stolen_key_cannot_lock_its_owner_out() {
+    let rt = FakeRuntime::new();
+    let canister = FakeRuntime::CANISTER_ID;
+    let clock = rt.time() / crate::time::SECOND_NS;
+    let bound = clock + signing::MAX_SEQ_LEAD;
+    // What a thief would send: refused, and nothing changes.
+    for seq in [u64::MAX, bound + 1] {
+        assert!(matches!(
+            delegate(&rt, signed(&SECRET, &canister, alice(), true, seq)),
+            Err(MarketError::InvalidArgument { .. })
+        ));
+    }
+    assert_eq!(get(&key_input()).unwrap().seq, 0);
+    // Counters and Unix seconds (what `mkt` sends) are fine, up to a day ahead.
+    delegate(&rt, signed(&SECRET, &canister, alice(), true, 1)).unwrap();
+    delegate(&rt, signed(&SECRET, &canister, alice(), true, clock)).unwrap();
+    delegate(&rt, signed(&SECRET, &canister, alice(), true, bound)).unwrap();
+    // Past the clock, the bound follows the last accepted number.
+    let next = bound + signing::MAX_SEQ_LEAD;
+    delegate(&rt, signed(&SECRET, &canister, alice(), false, next)).unwrap();
+    assert_eq!(get(&key_input()).unwrap().seq, next);
+}

@@ -91,7 +91,9 @@ pub fn lease_by_sku(rt: &impl Runtime, arg: LeaseBySkuArg) -> Result<Execution, 
         ..ResourceRequest::default()
     };
     // The pez shortcut leases now, or not at all.
-    let (found, messages) = offerset::find(now, &request, window, false, 1);
+    // A provider's allow-list applies to leases too; its hold cap does not (nothing is held).
+    let mut access = offerset::HoldLimits::access_only(consumer);
+    let (found, messages) = offerset::find_holds(now, &request, window, false, 1, &mut access);
     let Some(chosen) = found.first() else {
         return Err(MarketError::NothingAvailable { messages });
     };

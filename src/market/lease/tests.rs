@@ -1068,7 +1068,11 @@ fn a_filtered_listing_reads_a_bounded_number_of_executions_per_call() {
     let first = template.id + 1;
     let count = 2 * MAX_SCANNED as u64 + 7;
     for id in first..first + count {
-        let phase = if id == first + count - 1 { Accepted } else { Rejected };
+        let phase = if id == first + count - 1 {
+            Accepted
+        } else {
+            Rejected
+        };
         store::put_execution(&Execution {
             id,
             phase,

@@ -1,5 +1,6 @@
 //! Matching a request against open offers, cheapest first, and saying why nothing matched.
 
+use super::limits::{HoldLimits, Passed};
 use super::message;
 use super::window::Window;
 use crate::market::index::{self, OpenOffer};
@@ -24,6 +25,8 @@ struct Skipped {
     price: u32,
     booked: u32,
     not_ready: u32,
+    provider_cap: u32,
+    not_allowed: u32,
 }
 
 /// Up to `count` open offers that fit `request` (its `sku` in canonical form) for `window`,
@@ -38,6 +41,30 @@ pub fn find(
     window: Window,
     asap: bool,
     count: usize,
+) -> (Vec<Match>, Vec<Message>) {
+    find_within(now, request, window, asap, count, None)
+}
+
+/// `find` for matches that become holds: items of providers whose hold cap is reached, or
+/// who do not let the consumer hold their items, are passed over.
+pub fn find_holds(
+    now: u64,
+    request: &ResourceRequest,
+    window: Window,
+    asap: bool,
+    count: usize,
+    limits: &mut HoldLimits,
+) -> (Vec<Match>, Vec<Message>) {
+    find_within(now, request, window, asap, count, Some(limits))
+}
+
+fn find_within(
+    now: u64,
+    request: &ResourceRequest,
+    window: Window,
+    asap: bool,
+    count: usize,
+    mut limits: Option<&mut HoldLimits>,
 ) -> (Vec<Match>, Vec<Message>) {
     let mut found: Vec<Match> = Vec::new();
     let mut skipped = Skipped::default();
@@ -75,9 +102,20 @@ pub fn find(
         {
             skipped.booked += 1;
         } else if let Some(item) = store::item(offer.item_id) {
+            let passed = match limits.as_deref_mut() {
+                Some(limits) => limits.admit(&item),
+                None => Passed::Yes,
+            };
             if window.start_ns <= now && item.status != ItemStatus::Available {
                 skipped.not_ready += 1;
+            } else if passed == Passed::ProviderCap {
+                skipped.provider_cap += 1;
+            } else if passed == Passed::NotAllowed {
+                skipped.not_allowed += 1;
             } else {
+                if let Some(limits) = limits.as_deref_mut() {
+                    limits.taken(&item);
+                }
                 found.push(Match {
                     offer: offer.clone(),
                     item,
@@ -132,6 +170,14 @@ fn nothing_found(skipped: &Skipped) -> Vec<Message> {
         (
             skipped.not_ready,
             "are on items not ready to start now (being rebuilt)",
+        ),
+        (
+            skipped.provider_cap,
+            "are on providers whose items holds may not take more of now",
+        ),
+        (
+            skipped.not_allowed,
+            "are on providers that let only their allow-listed consumers hold their items",
         ),
     ] {
         if n > 0 {

@@ -6,8 +6,11 @@ use crate::market::types::*;
 use crate::market::{policy, MarketError};
 use candid::Principal;
 
-/// Refuses a consumer who holds as many active leases as the policy allows.
+/// Refuses a consumer the market does not serve (the controllers' allow-list), or who holds
+/// as many active leases as the policy allows. Every consumer entry point (request, accept,
+/// lease by SKU) calls it before it changes anything.
 pub fn check_active_leases(consumer: &Principal, policies: &Policies) -> Result<(), MarketError> {
+    super::limits::check_admitted(consumer, policies)?;
     if store::usage(consumer).active_leases >= policies.max_active_leases_per_principal {
         return Err(MarketError::QuotaExceeded {
             what: "active leases".into(),

@@ -1,8 +1,11 @@
 //! Policy types: the rules controllers set, and updates to them.
 
-use candid::{CandidType, Deserialize};
+use candid::{CandidType, Deserialize, Principal};
 
 /// Rules set by controllers; refusals they cause are FAIL messages in the offerset.
+///
+/// Stored as Candid inside `market::store::Meta`: every field added after the first release is
+/// an `Option` (absent in what an older version stored), read through `policy::effective`.
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Policies {
     /// Images a request may name; empty allows any.
@@ -18,6 +21,23 @@ pub struct Policies {
     pub stuck_timeout_seconds: u64,
     /// How long a released item stays Rebuilding before it is available again.
     pub rebuild_seconds: u64,
+    /// Most items one principal may hold at once, over all its open offersets.
+    pub max_held_items_per_principal: Option<u32>,
+    /// Most of one provider's items (percent, rounded down, at least one) holds may take at
+    /// once; 100 lets holds take them all.
+    pub max_held_share_per_provider_percent: Option<u32>,
+    /// Longest window a hold may cover: a longer request is refused (result No) and should
+    /// ask for less and `lease_extend` after accepting, or use `lease_by_sku`.
+    pub max_hold_window_seconds: Option<u64>,
+    /// Who may request offersets and lease: everyone, or the controllers' allow-list.
+    pub consumers: Option<ConsumerAccess>,
+}
+
+/// Who the market serves.
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsumerAccess {
+    Everyone,
+    AllowListed,
 }
 
 /// `policies_set`: fields given replace the current ones.
@@ -31,4 +51,44 @@ pub struct PoliciesUpdate {
     pub max_offers_per_offerset: Option<u32>,
     pub stuck_timeout_seconds: Option<u64>,
     pub rebuild_seconds: Option<u64>,
+    pub max_held_items_per_principal: Option<u32>,
+    pub max_held_share_per_provider_percent: Option<u32>,
+    pub max_hold_window_seconds: Option<u64>,
+    pub consumers: Option<ConsumerAccess>,
+    /// Principals to add to the consumers' allow-list (at most 500 per call).
+    pub allow_consumers: Option<Vec<Principal>>,
+    /// Principals to remove from it (at most 500 per call).
+    pub disallow_consumers: Option<Vec<Principal>>,
+}
+
+/// Who may hold a provider's items (set by its delegates with `provider_hold_access_set`).
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HoldAccess {
+    Everyone,
+    /// Consumers on the controllers' allow-list.
+    MarketAllowListed,
+    /// Consumers on the provider's own allow-list.
+    ProviderAllowListed,
+}
+
+/// `provider_hold_access_set`: who may hold the provider's items, and its allow-list's changes.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ProviderHoldAccessArg {
+    pub provider: crate::catalog::provider::ProviderKeyInput,
+    /// Absent: unchanged.
+    pub access: Option<HoldAccess>,
+    /// At most 500 each per call.
+    pub allow: Option<Vec<Principal>>,
+    pub disallow: Option<Vec<Principal>>,
+}
+
+/// A provider's hold access and its counts, as `provider_hold_access_set` answers.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ProviderHoldAccess {
+    pub access: HoldAccess,
+    /// Principals on its allow-list.
+    pub listed: u32,
+    /// Its items, and how many holds take now.
+    pub items: u32,
+    pub held: u32,
 }

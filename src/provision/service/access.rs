@@ -6,13 +6,16 @@ use crate::catalog::provider::ProviderKey;
 use crate::ironic::client::{Ironic, Node};
 use crate::market::operations::{self, Operation};
 use crate::market::{delegation, inventory, store, Actor, Execution, Item, ItemStatus, Phase};
-use crate::provision::settings;
 use crate::provision::types::*;
 use crate::provision::ProvisionError;
+use crate::provision::{budget, settings};
 use crate::runtime::Runtime;
 use candid::Principal;
 
 use OperationKind::{Deploy, Undeploy};
+
+/// Most list pages one auto-selection reads (1,000 nodes at 50 a page).
+const MAX_LIST_PAGES: usize = 20;
 
 pub(super) fn check_request(request: &ProvisionRequest) -> Result<(), ProvisionError> {
     check_text("image_id", &request.image_id)?;
@@ -89,26 +92,45 @@ pub(super) async fn auto_select(
         });
     }
     let class = request.resource_class.as_deref().filter(|c| !c.is_empty());
-    let nodes = settings::client(rt, &provider)
-        .list_available(class)
-        .await
-        .map_err(|e| typed(&settings, "", e))?;
-    let now = rt.time();
-    for node in nodes {
-        if node.provision_state != "available" || node.maintenance {
-            continue;
+    let ironic = settings::client(rt, &provider);
+    let price = budget::provision_price(
+        rt,
+        &ironic,
+        None,
+        class,
+        &request.image_id,
+        &caller.to_text(),
+        request.config_drive.as_deref(),
+    );
+    budget::ensure(&provider, price)?;
+    // Page by page, as far as needed: each page is an outcall the provider's budget pays.
+    let mut marker: Option<String> = None;
+    for _ in 0..MAX_LIST_PAGES {
+        let page = ironic
+            .list_page(class, marker.as_deref())
+            .await
+            .map_err(|e| typed(&settings, "", e))?;
+        let now = rt.time();
+        for node in page.nodes {
+            if node.provision_state != "available" || node.maintenance {
+                continue;
+            }
+            let free = store::node_items(&node.uuid)
+                .into_iter()
+                .filter_map(store::item)
+                .find(|item| {
+                    store::provider_key(&item.provider_pem) == provider
+                        && item.status == ItemStatus::Available
+                        && store::overlapping_booking(item.id, now, now.saturating_add(1)).is_none()
+                        && !operations::get(item.id).is_some_and(|op| op.is_active())
+                });
+            if let Some(item) = free {
+                return Ok((item, node));
+            }
         }
-        let free = store::node_items(&node.uuid)
-            .into_iter()
-            .filter_map(store::item)
-            .find(|item| {
-                store::provider_key(&item.provider_pem) == provider
-                    && item.status == ItemStatus::Available
-                    && store::overlapping_booking(item.id, now, now.saturating_add(1)).is_none()
-                    && !operations::get(item.id).is_some_and(|op| op.is_active())
-            });
-        if let Some(item) = free {
-            return Ok((item, node));
+        marker = page.next;
+        if marker.is_none() {
+            break;
         }
     }
     Err(ProvisionError::NoAvailableServers {

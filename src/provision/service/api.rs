@@ -13,10 +13,10 @@ use crate::catalog::provider::ProviderKey;
 use crate::ironic::client::Ironic;
 use crate::market::operations::{self, new_operation, plan, Operation};
 use crate::market::store;
-use crate::provision::settings;
 use crate::provision::state;
 use crate::provision::types::*;
 use crate::provision::ProvisionError;
+use crate::provision::{budget, settings};
 use crate::runtime::Runtime;
 
 use OperationKind::{Deploy, Undeploy};
@@ -50,7 +50,22 @@ pub async fn provision_server(
             check_image(&item.provider_pem, &image)?;
             check_free(rt, &item)?;
             let settings = settings::of_pem(&item.provider_pem);
-            let ironic = settings::client(rt, &store::provider_key(&item.provider_pem));
+            let provider = store::provider_key(&item.provider_pem);
+            let ironic = settings::client(rt, &provider);
+            // The whole call's outcalls, before the first: a budget that cannot pay them
+            // refuses the call here, not halfway through.
+            let lessee = lessee_lease(rt.caller(), &item)
+                .map_or_else(|| rt.caller().to_text(), |lease| lease.project);
+            let price = budget::provision_price(
+                rt,
+                &ironic,
+                Some(server_id),
+                None,
+                &image,
+                &lessee,
+                request.config_drive.as_deref(),
+            );
+            budget::ensure(&provider, price)?;
             let node = ironic
                 .node(server_id)
                 .await

@@ -38,6 +38,10 @@ pub(super) fn typed(settings: &Settings, server_id: &str, e: ClientError) -> Pro
             status: None,
             message: settings.scrub(&message),
         },
+        ClientError::OverBudget { needed, remaining } => ProvisionError::OutcallBudgetExhausted {
+            needed_cycles: needed,
+            remaining_cycles: remaining,
+        },
     }
 }
 
@@ -55,6 +59,11 @@ pub(super) fn describe(settings: &Settings, e: &ClientError) -> String {
         ClientError::InvalidResponse { message } => format!(
             "Ironic answered something it never sends: {}",
             settings.scrub(message)
+        ),
+        ClientError::OverBudget { needed, remaining } => format!(
+            "The provider's outcall budget is exhausted: the next call to Ironic attaches \
+             {needed} cycles and {remaining} are left. Nothing was sent; controllers grant \
+             more with ironic_budget_grant."
         ),
     }
 }

@@ -185,12 +185,18 @@ pub(super) fn fail(rt: &impl Runtime, operation: &mut Operation, why: String, no
     }
 }
 
+/// When the market's stuck timeout fails the operation.
+pub(super) fn deadline_ns(operation: &Operation) -> u64 {
+    let timeout = store::policies().stuck_timeout_seconds;
+    operation
+        .started_at_ns
+        .saturating_add(timeout.saturating_mul(SECOND_NS))
+}
+
 /// Why an operation is over its time, if it is: the market's stuck timeout.
 pub(super) fn timed_out(operation: &Operation, now: u64) -> Option<String> {
     let timeout = store::policies().stuck_timeout_seconds;
-    let due = operation
-        .started_at_ns
-        .saturating_add(timeout.saturating_mul(SECOND_NS));
+    let due = deadline_ns(operation);
     (now >= due).then(|| {
         format!(
             "The operation did not finish within {timeout} s (node last seen in {:?}).",

@@ -1,9 +1,9 @@
 //! The queue's step: ask Ironic what the operation needs, read its node, move it on.
 
 use super::errors::describe;
-use super::outcomes::{asked, complete, fail, retry, settle, timed_out};
+use super::outcomes::{asked, complete, deadline_ns, fail, retry, settle, timed_out};
 use super::schedule::{lock, resume};
-use super::{DELETABLE, POLL_NS};
+use super::{poll_interval_ns, DELETABLE};
 use crate::catalog::provider::ProviderKey;
 use crate::ironic::client::{ClientError, Ironic, Node, Target};
 use crate::market::operations::{self, plan, Operation};
@@ -80,7 +80,11 @@ pub(super) async fn step_with<'a, R: Runtime, I: Ironic>(
                     // (which may start the next operation of the item).
                     settle(rt, &mut operation, &node);
                     if operation.is_active() {
-                        plan(rt, &mut operation, now.saturating_add(POLL_NS));
+                        let age = now.saturating_sub(operation.started_at_ns);
+                        let wait = poll_interval_ns(settings.backend(), age);
+                        // Backing off never delays the stuck timeout's verdict.
+                        let next = now.saturating_add(wait).min(deadline_ns(&operation));
+                        plan(rt, &mut operation, next.max(now));
                         operations::put(&operation);
                     }
                 }

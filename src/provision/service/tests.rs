@@ -135,6 +135,13 @@ fn run_at(rt: &FakeRuntime, at: u64) {
 }
 
 fn configure_http(rt: &FakeRuntime) {
+    // Budgets are `provision::budget`'s tests: here the provider can pay for every outcall.
+    rt.caller.set(admin());
+    let grant = IronicBudgetGrantArg {
+        provider: key_input(&SECRET),
+        cycles: crate::provision::budget::MAX_BUDGET_CYCLES,
+    };
+    crate::provision::budget::grant(rt, grant).unwrap();
     act_for(rt, &SECRET);
     let arg = IronicConfigureArg {
         provider: key_input(&SECRET),

@@ -48,6 +48,7 @@ fn defaults_are_the_simulated_ironic_with_any_image() {
             backend: Backend::Simulated,
             credential_set: false,
             images: vec![],
+            outcall_budget_cycles: 0,
         }
     );
     let rt = FakeRuntime::new();
@@ -234,4 +235,41 @@ fn scrub_removes_a_secret_a_text_was_cut_short_in_and_the_bare_path() {
     ] {
         assert_eq!(settings.scrub(&text), clean, "{text}");
     }
+}
+
+/// Settings as the version before outcall budgets stored them.
+#[derive(candid::CandidType)]
+struct SettingsV1 {
+    endpoint: Option<String>,
+    microversion: String,
+    auth_token: Option<String>,
+    images: Vec<String>,
+}
+
+#[test]
+fn settings_stored_before_budgets_decode_with_no_budget() {
+    use ic_stable_structures::Storable;
+    let old = SettingsV1 {
+        endpoint: Some("https://ironic.example:6385".into()),
+        microversion: "1.78".into(),
+        auth_token: Some("token".into()),
+        images: vec!["ubuntu-24.04".into()],
+    };
+    let bytes = candid::encode_one(&old).unwrap();
+    let read = Settings::from_bytes(std::borrow::Cow::Owned(bytes));
+    assert_eq!(
+        read,
+        Settings {
+            endpoint: old.endpoint,
+            microversion: old.microversion,
+            auth_token: old.auth_token,
+            images: old.images,
+            outcall_budget_cycles: None,
+        }
+    );
+    let funded = Settings {
+        outcall_budget_cycles: Some(7),
+        ..read
+    };
+    assert_eq!(Settings::from_bytes(funded.to_bytes()), funded);
 }

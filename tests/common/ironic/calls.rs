@@ -83,3 +83,14 @@ pub fn provision_node(server_id: &str, image: &str) -> ProvisionRequest {
         ..ProvisionRequest::default()
     }
 }
+
+impl Canister {
+    /// `ironic_budget_grant`: adds cycles to a provider's outcall budget (controllers).
+    pub fn ironic_budget_grant(
+        &mut self,
+        caller: Principal,
+        arg: IronicBudgetGrantArg,
+    ) -> ProvisionResult<IronicSettingsView> {
+        self.update(caller, "ironic_budget_grant", (arg,))
+    }
+}

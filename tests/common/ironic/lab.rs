@@ -10,6 +10,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+/// The budget [`Lab::configure`] grants: plenty for any scenario (1,000 T cycles).
+pub const LAB_BUDGET_CYCLES: u128 = 1_000_000_000_000_000;
+
 /// The market (provider seed 7 with its delegate) with the fake Ironic answering its outcalls.
 pub struct Lab {
     pub m: Market,
@@ -58,8 +61,18 @@ impl Lab {
         }
     }
 
-    /// The provider's delegate points it at the fake Ironic (which then wants the token).
+    /// The provider's delegate points it at the fake Ironic (which then wants the token), and
+    /// a controller grants it [`LAB_BUDGET_CYCLES`] to pay the outcalls.
     pub fn configure(&mut self) -> IronicSettingsView {
+        let grant = IronicBudgetGrantArg {
+            provider: self.m.provider.key(),
+            cycles: LAB_BUDGET_CYCLES,
+        };
+        let controller = self.controller();
+        self.m
+            .canister
+            .ironic_budget_grant(controller, grant)
+            .expect("ironic_budget_grant");
         let arg = self.configure_arg();
         let delegate = self.delegate();
         let view = self

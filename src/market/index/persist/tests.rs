@@ -180,7 +180,7 @@ fn a_snapshot_of_another_shape_is_refused() {
         out.put(&[1u64]);
         out.put(&[1u64]);
         for _ in 0..2 {
-            out.put(&[b'a']);
+            out.put(b"a");
             out.put(&[1u64]);
         }
     })
