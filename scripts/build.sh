@@ -6,7 +6,7 @@
 #   scripts/build.sh --marketplace-only
 #
 # Outputs (stable paths; dfx.json and icp.yaml point at the .gz):
-#   target/wasm/marketplace.wasm       shrunk, with public `candid:service` metadata
+#   target/wasm/marketplace.wasm       shrunk, with public `candid:service` and `candid:args` metadata
 #   target/wasm/marketplace.wasm.gz    the same, gzip -n (deterministic): what gets deployed
 #   target/wasm/marketplace-self-check.wasm  the same built with `--features self-check`
 #                                      (every market rule checked after each update and timer
@@ -80,8 +80,13 @@ if ((build_marketplace)); then
     # them while a build runs never sees half a file.
     tmp="$out/marketplace.shrunk.wasm"
     "$IC_WASM" "$release/marketplace.wasm" -o "$tmp" shrink
-    "$IC_WASM" "$tmp" -o "$out/marketplace.wasm.tmp" metadata candid:service -f "$did" -v public
-    rm -f "$tmp"
+    "$IC_WASM" "$tmp" -o "$tmp.service" metadata candid:service -f "$did" -v public
+    # candid:args: the init (and upgrade) argument types, `(opt InitArg)`, read from the .did's
+    # `service : (…) -> {` line; the names they use are defined in candid:service.
+    args="$(sed -n 's/^service[[:space:]]*:[[:space:]]*\(([^)]*)\)[[:space:]]*->.*/\1/p' "$did")"
+    [[ -n "$args" ]] || { echo "build.sh: no init arguments on $did's service line" >&2; exit 1; }
+    "$IC_WASM" "$tmp.service" -o "$out/marketplace.wasm.tmp" metadata candid:args -d "$args" -v public
+    rm -f "$tmp" "$tmp.service"
     gzip -n -9 -c "$out/marketplace.wasm.tmp" >"$out/marketplace.wasm.gz.tmp"
     mv "$out/marketplace.wasm.tmp" "$out/marketplace.wasm"
     mv "$out/marketplace.wasm.gz.tmp" "$out/marketplace.wasm.gz"

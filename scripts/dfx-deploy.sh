@@ -71,4 +71,4 @@ if [[ "$network" == local ]]; then
 else
     echo "  Candid UI: https://a4gq6-oaaaa-aaaab-qaa4q-cai.raw.icp0.io/?id=$id"
 fi
-echo "  (every method with its types and doc comments, read from the wasm's candid:service metadata)"
+echo "  (every method with its types, read from the wasm's candid:service metadata)"

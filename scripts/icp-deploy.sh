@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Builds and deploys the marketplace canister with icp-cli (`icp deploy`, icp.yaml), with the
 # init argument icp.yaml names (candid/init.did: the configuration, every default written out),
-# then prints the canister id and where the Candid UI is.
+# then prints the canister id and how to call it.
 #
 #   scripts/icp-deploy.sh                      the `local` environment (`icp network start -d` first)
 #   scripts/icp-deploy.sh --environment ic     mainnet (or an environment of icp.yaml)
 #
-# icp-cli passes init_args at install and, unless upgrade_args are set, at upgrade too: after
+# icp.yaml gives init_args only, which icp-cli passes at install and at upgrade alike: after
 # every deploy the configuration is what the file says.
 set -euo pipefail
 
@@ -53,9 +53,4 @@ id="$(icp canister status marketplace --environment "$environment" --id-only)"
 echo
 echo "marketplace: $id (environment $environment)"
 echo "  icp canister call marketplace status --environment $environment"
-if [[ "$environment" == ic ]]; then
-    echo "  Candid UI: https://a4gq6-oaaaa-aaaab-qaa4q-cai.raw.icp0.io/?id=$id"
-else
-    echo "  Candid UI: open the Candid UI of the network icp deploy printed above with ?id=$id"
-fi
-echo "  (every method with its types and doc comments, read from the wasm's candid:service metadata)"
+echo "  (the interface is candid/marketplace.did, also in the wasm's public candid:service metadata)"

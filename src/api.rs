@@ -12,6 +12,7 @@ pub use crate::status::Status;
 
 // Catalogs: publishing.
 pub use crate::catalog::changes::{Change, ChangeKind, ChangesArg, ChangesPage};
+pub use crate::catalog::keys::{ProviderFreezeArg, RecoverKeyArg, RotateKeyArg};
 pub use crate::catalog::provider::ProviderKeyInput;
 pub use crate::catalog::publish::{
     CatalogError, CsvError, PublishArg, Receipt, RemoveOfferingsArg, RemoveProviderArg,

@@ -18,6 +18,12 @@ const MAX_OFFERINGS_PER_PROVIDER: RangeInclusive<u32> = 1..=25_000;
 const MAX_CATALOG_BYTES: RangeInclusive<u64> = 1_024..=32 * 1024 * 1024;
 const CALLS_PER_MINUTE: RangeInclusive<u32> = 1..=1_000_000;
 const CALL_BURST: RangeInclusive<u32> = 1..=1_000_000;
+// Global caps: what minted keys and principals can make the canister hold. The upper bounds
+// keep the heap's indexes within the wasm's 4 GiB (an offering takes ~1.5 KB of heap).
+const MAX_PROVIDERS: RangeInclusive<u32> = 1..=1_000_000;
+const MAX_OFFERINGS: RangeInclusive<u64> = 1..=2_000_000;
+const MAX_ITEMS: RangeInclusive<u64> = 1..=1_000_000;
+const MAX_OPEN_OFFERS: RangeInclusive<u64> = 1..=2_000_000;
 
 /// The argument of `init` and `post_upgrade`. At install, absent fields take the defaults; at
 /// upgrade, absent fields keep the stored values.
@@ -29,6 +35,10 @@ pub struct InitArg {
     pub max_catalog_bytes: Option<u64>,
     pub caller_calls_per_minute: Option<u32>,
     pub caller_call_burst: Option<u32>,
+    pub max_providers: Option<u32>,
+    pub max_offerings: Option<u64>,
+    pub max_items: Option<u64>,
+    pub max_open_offers: Option<u64>,
 }
 
 #[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,11 +55,21 @@ pub struct Config {
     pub caller_calls_per_minute: u32,
     /// Update calls such a principal may make at once before the rate above applies.
     pub caller_call_burst: u32,
+    /// Most provider keys that may ever publish (a provider's record stays after it removes
+    /// its catalog: its sequence number guards against replays).
+    pub max_providers: u32,
+    /// Most catalog offerings of all providers together.
+    pub max_offerings: u64,
+    /// Most market items of all providers together.
+    pub max_items: u64,
+    /// Most open offers in the market's matching index (offerable items' open offers).
+    pub max_open_offers: u64,
 }
 
 impl Default for Config {
     /// Hourly samples for 30 days; catalogs up to 20 000 offerings and 16 MiB; a caller makes
-    /// 600 updates at once, then 120 a minute.
+    /// 600 updates at once, then 120 a minute; in all at most 100 000 providers, 1 M offerings,
+    /// 100 000 items and 500 000 open offers.
     fn default() -> Self {
         Self {
             cycles_sample_interval_seconds: 3600,
@@ -58,6 +78,10 @@ impl Default for Config {
             max_catalog_bytes: 16 * 1024 * 1024,
             caller_calls_per_minute: 120,
             caller_call_burst: 600,
+            max_providers: 100_000,
+            max_offerings: 1_000_000,
+            max_items: 100_000,
+            max_open_offers: 500_000,
         }
     }
 }
@@ -82,6 +106,10 @@ impl Config {
                 .caller_calls_per_minute
                 .unwrap_or(self.caller_calls_per_minute),
             caller_call_burst: arg.caller_call_burst.unwrap_or(self.caller_call_burst),
+            max_providers: arg.max_providers.unwrap_or(self.max_providers),
+            max_offerings: arg.max_offerings.unwrap_or(self.max_offerings),
+            max_items: arg.max_items.unwrap_or(self.max_items),
+            max_open_offers: arg.max_open_offers.unwrap_or(self.max_open_offers),
         };
         merged.validate()?;
         Ok(merged)
@@ -108,8 +136,27 @@ impl Config {
         if !CALL_BURST.contains(&self.caller_call_burst) {
             return Err(ConfigError::CallBurst(self.caller_call_burst));
         }
+        let caps = [
+            (
+                "max_providers",
+                u64::from(self.max_providers),
+                widen(&MAX_PROVIDERS),
+            ),
+            ("max_offerings", self.max_offerings, MAX_OFFERINGS),
+            ("max_items", self.max_items, MAX_ITEMS),
+            ("max_open_offers", self.max_open_offers, MAX_OPEN_OFFERS),
+        ];
+        for (name, got, range) in caps {
+            if !range.contains(&got) {
+                return Err(ConfigError::Cap { name, got, range });
+            }
+        }
         Ok(())
     }
+}
+
+fn widen(range: &RangeInclusive<u32>) -> RangeInclusive<u64> {
+    u64::from(*range.start())..=u64::from(*range.end())
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -120,6 +167,12 @@ pub enum ConfigError {
     MaxCatalogBytes(u64),
     CallsPerMinute(u32),
     CallBurst(u32),
+    /// A global cap out of its range.
+    Cap {
+        name: &'static str,
+        got: u64,
+        range: RangeInclusive<u64>,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -161,6 +214,12 @@ impl fmt::Display for ConfigError {
                 CALL_BURST.start(),
                 CALL_BURST.end()
             ),
+            Self::Cap { name, got, range } => write!(
+                f,
+                "{name} must be in {}..={}, got {got}",
+                range.start(),
+                range.end()
+            ),
         }
     }
 }
@@ -177,6 +236,10 @@ impl Storable for Config {
         bytes.extend(self.max_catalog_bytes.to_le_bytes());
         bytes.extend(self.caller_calls_per_minute.to_le_bytes());
         bytes.extend(self.caller_call_burst.to_le_bytes());
+        bytes.extend(self.max_providers.to_le_bytes());
+        bytes.extend(self.max_offerings.to_le_bytes());
+        bytes.extend(self.max_items.to_le_bytes());
+        bytes.extend(self.max_open_offers.to_le_bytes());
         bytes
     }
 
@@ -192,6 +255,10 @@ impl Storable for Config {
             max_catalog_bytes: fields.u64().unwrap_or(default.max_catalog_bytes),
             caller_calls_per_minute: fields.u32().unwrap_or(default.caller_calls_per_minute),
             caller_call_burst: fields.u32().unwrap_or(default.caller_call_burst),
+            max_providers: fields.u32().unwrap_or(default.max_providers),
+            max_offerings: fields.u64().unwrap_or(default.max_offerings),
+            max_items: fields.u64().unwrap_or(default.max_items),
+            max_open_offers: fields.u64().unwrap_or(default.max_open_offers),
         }
     }
 

@@ -17,9 +17,9 @@ mod digest;
 mod fields;
 pub mod http;
 mod ironic;
-mod lifecycle;
+pub mod lifecycle;
 pub mod market;
-mod memory;
+pub mod memory;
 pub mod methods;
 pub mod provision;
 mod queue;
@@ -49,12 +49,10 @@ use status::Status;
 #[ic_cdk::init(decode_with = "decode_install", hidden = true)]
 #[candid::candid_method(init)]
 fn init(arg: Checked<Option<InitArg>>) {
-    IcRuntime::register(tasks::ENTRY_POINTS);
-    #[cfg(all(feature = "self-check", not(test)))]
-    candid_io::register_self_check(market::invariants::self_check);
+    lifecycle::register();
     lifecycle::setup(&IcRuntime, arg.0.map_err(|e| e.to_string()))
         .unwrap_or_else(|e| ic_cdk::trap(e));
-    prepare_replies();
+    lifecycle::prepare_replies();
 }
 
 /// Saves the search index for the next version. Never traps: a canister that cannot save
@@ -70,23 +68,10 @@ fn pre_upgrade() {
 /// make the upgrade fail.
 #[ic_cdk::post_upgrade(decode_with = "decode_install", hidden = true)]
 fn post_upgrade(arg: Checked<Option<InitArg>>) {
-    IcRuntime::register(tasks::ENTRY_POINTS);
-    #[cfg(all(feature = "self-check", not(test)))]
-    candid_io::register_self_check(market::invariants::self_check);
+    lifecycle::register();
     lifecycle::post_upgrade(&IcRuntime, arg.0.map_err(|e| e.to_string()))
         .unwrap_or_else(|e| ic_cdk::trap(e));
-    prepare_replies();
-}
-
-/// Builds the type tables of the replies the catalog methods encode with [`encode_reply`]
-/// (any value of each type will do): the heap every call starts from then holds them.
-fn prepare_replies() {
-    use candid_io::prepare_reply;
-    prepare_reply::<Result<Receipt, CatalogError>>(&Err(CatalogError::UnknownProvider));
-    prepare_reply::<Result<ChangesPage, CatalogError>>(&Err(CatalogError::UnknownProvider));
-    prepare_reply::<Result<OfferingRecords, SearchError>>(&Err(SearchError::UnknownOffering));
-    prepare_reply::<Result<SearchPage, SearchError>>(&Err(SearchError::UnknownOffering));
-    prepare_reply::<Result<CatalogExport, SearchError>>(&Err(SearchError::UnknownOffering));
+    lifecycle::prepare_replies();
 }
 
 /// Drops ingress updates that can never succeed before the canister pays to run them; see
@@ -175,6 +160,7 @@ fn transform_ironic_root(args: Checked<TransformArgs>) -> HttpRequestResult {
 
 use catalog::changes::{self, ChangesArg, ChangesPage};
 use catalog::error::CatalogError;
+use catalog::keys::{ProviderFreezeArg, RecoverKeyArg, RotateKeyArg};
 use catalog::publish::{self, PublishArg, Receipt};
 use catalog::publish::{RemoveOfferingsArg, RemoveProviderArg};
 use catalog::upload::{self, UploadAppendArg, UploadBeginArg, UploadProgress, UploadRef};
@@ -221,6 +207,21 @@ fn catalog_remove_offerings(arg: Checked<RemoveOfferingsArg>) -> Result<Receipt,
 #[candid::candid_method(update)]
 fn provider_remove(arg: Checked<RemoveProviderArg>) -> Result<Receipt, CatalogError> {
     publish::remove_provider(&IcRuntime, arg.0?)
+}
+
+/// Freezes or unfreezes a provider: its signed changes and its delegates are refused.
+/// Controllers only.
+#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(update)]
+fn provider_freeze(arg: Checked<ProviderFreezeArg>) -> Result<(), CatalogError> {
+    catalog::keys::freeze(&IcRuntime, arg.0?)
+}
+
+/// Moves a provider to a new key, signed by its current key.
+#[ic_cdk::update(decode_with = "decode_signed", hidden = true)]
+#[candid::candid_method(update)]
+fn provider_rotate_key(arg: Checked<RotateKeyArg>) -> Result<(), CatalogError> {
+    market::delegation::rotate(&IcRuntime, arg.0?)
 }
 
 /// Opens a chunked upload of a signed replace or upsert.
@@ -350,6 +351,14 @@ fn market_delegate(arg: Checked<DelegateArg>) -> Result<Delegation, MarketError>
 #[candid::candid_method(query)]
 fn market_delegation(arg: Checked<ProviderKeyInput>) -> Result<Delegation, MarketError> {
     market::delegation::get(&arg.0?)
+}
+
+/// Sets a provider's key to a new one without the old key, lifts a freeze and revokes its
+/// delegations (a lost or stolen key). Controllers only.
+#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(update)]
+fn provider_recover(arg: Checked<RecoverKeyArg>) -> Result<Delegation, MarketError> {
+    market::delegation::recover(&IcRuntime, arg.0?)
 }
 
 /// Registers items, or updates those the provider already has. The provider's delegates only.

@@ -66,3 +66,26 @@ fn open_stable_structures() {
 
 #[cfg(test)]
 mod tests;
+
+/// What install and upgrade register before anything runs: the timer's entry points (the
+/// runtime knows nothing above it) and, in the `self-check` build, the market's rules.
+pub fn register() {
+    crate::runtime::IcRuntime::register(crate::tasks::ENTRY_POINTS);
+    #[cfg(all(feature = "self-check", not(test)))]
+    crate::candid_io::register_self_check(crate::market::invariants::self_check);
+}
+
+/// Builds the type tables of the replies the catalog methods encode with
+/// `candid_io::encode_reply` (any value of each type will do): the heap every call starts from
+/// then holds them.
+pub fn prepare_replies() {
+    use crate::api::{
+        CatalogError, CatalogExport, ChangesPage, OfferingRecords, Receipt, SearchError, SearchPage,
+    };
+    use crate::candid_io::prepare_reply;
+    prepare_reply::<Result<Receipt, CatalogError>>(&Err(CatalogError::UnknownProvider));
+    prepare_reply::<Result<ChangesPage, CatalogError>>(&Err(CatalogError::UnknownProvider));
+    prepare_reply::<Result<OfferingRecords, SearchError>>(&Err(SearchError::UnknownOffering));
+    prepare_reply::<Result<SearchPage, SearchError>>(&Err(SearchError::UnknownOffering));
+    prepare_reply::<Result<CatalogExport, SearchError>>(&Err(SearchError::UnknownOffering));
+}

@@ -158,6 +158,13 @@ pub fn stable_pages() -> u64 {
     STABLE.with(|memory| memory.size())
 }
 
+/// A copy of the whole stable memory, natively: what a drill that fills the state through the
+/// canister's own code hands to the ic0 host to run the wasm on (`bench --limits`).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn stable_bytes() -> Vec<u8> {
+    STABLE.with(|memory| memory.borrow().clone())
+}
+
 /// Size of the wasm heap in bytes; 0 off wasm, where there is no canister heap to measure.
 pub fn heap_bytes() -> u64 {
     #[cfg(target_arch = "wasm32")]

@@ -158,6 +158,8 @@ pub static METHODS: &[Method] = &[
     method!("catalog_upsert", Update, ProviderSignature, INGRESS, PublishArg),
     method!("catalog_remove_offerings", Update, ProviderSignature, INGRESS, RemoveOfferingsArg),
     method!("provider_remove", Update, ProviderSignature, 4 * KIB, RemoveProviderArg),
+    method!("provider_freeze", Update, Controller, 4 * KIB, ProviderFreezeArg),
+    method!("provider_rotate_key", Update, ProviderSignature, 4 * KIB, RotateKeyArg),
     method!("catalog_upload_begin", Update, Authenticated, 4 * KIB, UploadBeginArg),
     method!("catalog_upload_append", Update, Owner, INGRESS, UploadAppendArg),
     method!("catalog_upload_commit", Update, Owner, KIB, UploadRef),
@@ -171,6 +173,7 @@ pub static METHODS: &[Method] = &[
     // Market: providers.
     method!("market_delegate", Update, ProviderSignature, 4 * KIB, DelegateArg),
     method!("market_delegation", Query, Anyone, 4 * KIB, ProviderKeyInput),
+    method!("provider_recover", Update, Controller, 4 * KIB, RecoverKeyArg),
     method!("inventory_register", Update, Delegate, INGRESS, InventoryRegisterArg),
     method!("inventory_set_status", Update, Delegate, 4 * KIB, InventorySetStatusArg),
     method!("inventory_remove", Update, Delegate, 4 * KIB, InventoryRemoveArg),
@@ -283,6 +286,12 @@ fn inspect_relay(rt: &impl Runtime, method: &str, arg: &[u8]) -> Result<(), Stri
             let payload = crate::market::delegation::payload(&a.principal, a.allow);
             let op = Operation::Delegate;
             signing::inspect_relayed(rt, &a.provider, op, a.seq, &payload, &a.signature)
+        }
+        "provider_rotate_key" => {
+            let a: RotateKeyArg = decode_arg(arg)?;
+            let new_key = crate::catalog::provider::ProviderKey::parse(&a.new_key)?;
+            let op = Operation::RotateKey;
+            signing::inspect_relayed(rt, &a.provider, op, a.seq, new_key.as_bytes(), &a.signature)
         }
         // A signed method this match does not know yet is checked by its endpoint.
         _ => Ok(()),

@@ -70,6 +70,10 @@ fn run_once<R: Runtime>(rt: &R, task: &Task, now: u64) -> Vec<(u64, Task)> {
             market::offerset::expire(rt, offerset_id);
             vec![]
         }
+        Task::ForgetOfferset { offerset_id } => {
+            market::offerset::forget(rt, offerset_id);
+            vec![]
+        }
         Task::ExpireOffer { offer_id } => {
             market::offers::expire(rt, offer_id);
             vec![]

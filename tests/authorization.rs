@@ -380,7 +380,9 @@ const ANONYMOUS_UPLOAD: &str = "uploads belong to their caller: call with a non-
 impl Denial for CatalogError {
     fn is_denial(&self) -> bool {
         match self {
-            CatalogError::InvalidSignature | CatalogError::NotUploader => true,
+            CatalogError::InvalidSignature
+            | CatalogError::NotUploader
+            | CatalogError::NotAuthorized { .. } => true,
             CatalogError::InvalidArgument { message } => message == ANONYMOUS_UPLOAD,
             _ => false,
         }
@@ -535,6 +537,41 @@ fn update_scenario(method: &str) -> Option<Build> {
                 verdict::<Receipt, CatalogError>,
                 vec![Target::signed(
                     "the owner's catalog",
+                    vec![owner_delegate()],
+                    encode(&arg(owner)),
+                    encode(&arg(other)),
+                )],
+            )
+        },
+        "provider_freeze" => |w| {
+            let arg = ProviderFreezeArg {
+                provider: w.m.provider.key(),
+                frozen: true,
+            };
+            scenario(
+                verdict::<(), CatalogError>,
+                vec![Target::new(
+                    "the owner provider",
+                    vec![owner_delegate()],
+                    encode(&arg),
+                )],
+            )
+        },
+        "provider_rotate_key" => |w| {
+            w.publish_fixture();
+            let new_key = Provider::new(11);
+            let payload = signing::provider_of(&new_key.secret).as_bytes().to_vec();
+            let (seq, owner, other) = w.signatures(Operation::RotateKey, &payload);
+            let arg = |signature| RotateKeyArg {
+                provider: w.m.provider.key(),
+                new_key: new_key.key(),
+                seq,
+                signature,
+            };
+            scenario(
+                verdict::<(), CatalogError>,
+                vec![Target::signed(
+                    "the owner's key",
                     vec![owner_delegate()],
                     encode(&arg(owner)),
                     encode(&arg(other)),
@@ -802,6 +839,20 @@ fn update_scenario(method: &str) -> Option<Build> {
                 verdict::<Execution, MarketError>,
                 "a lease on the owner's item",
                 encode(&arg),
+            )
+        },
+        "provider_recover" => |w| {
+            let arg = RecoverKeyArg {
+                provider: w.m.provider.key(),
+                new_key: Provider::new(11).key(),
+            };
+            scenario(
+                verdict::<Delegation, MarketError>,
+                vec![Target::new(
+                    "the owner provider",
+                    vec![owner_delegate()],
+                    encode(&arg),
+                )],
             )
         },
         "policies_set" => |_| {

@@ -30,19 +30,6 @@ fn relay(canister: &mut Canister, provider: &mut Provider) -> Result<Receipt, Ca
     anonymous_upsert(canister, arg)
 }
 
-fn digest(canister: &mut Canister) -> Vec<u8> {
-    let controller = canister.controller();
-    let bytes = canister
-        .driver
-        .query(controller, "state_digest", candid::encode_args(()).unwrap())
-        .expect("state_digest");
-    let digest: Result<StateDigest, DigestError> = candid::decode_one(&bytes).unwrap();
-    digest
-        .expect("a controller reads the digest")
-        .sha256
-        .to_vec()
-}
-
 /// An upsert naming `victim`'s key with a zero signature.
 fn bogus(victim: &Provider) -> PublishArg {
     PublishArg {
@@ -64,16 +51,12 @@ fn one_anonymous_relay_flooding_does_not_block_another_providers_relay() {
     for _ in 0..BURST {
         assert!(relay(&mut canister, &mut busy).is_ok());
     }
-    let before = digest(&mut canister);
+    let before = canister.digest();
     assert!(matches!(
         relay(&mut canister, &mut busy),
         Err(CatalogError::RateLimited { .. })
     ));
-    assert_eq!(
-        digest(&mut canister),
-        before,
-        "a refused relay changes nothing"
-    );
+    assert_eq!(canister.digest(), before, "a refused relay changes nothing");
     // Another provider's anonymous relay is not affected (before: RateLimited).
     let receipt = relay(&mut canister, &mut other).expect("another key has its own bucket");
     assert_eq!(receipt.provider_pem, other.pem());
@@ -98,18 +81,14 @@ fn bogus_signatures_never_drain_the_named_keys_bucket() {
     }
     // Without inspection (a relay that skipped it), failures take from one shared bucket.
     let mut canister = canister.without_inspect();
-    let before = digest(&mut canister);
+    let before = canister.digest();
     for _ in 0..BURST {
         let reply = anonymous_upsert(&mut canister, bogus(&victim));
         assert_eq!(reply, Err(CatalogError::InvalidSignature));
     }
     let reply = anonymous_upsert(&mut canister, bogus(&victim));
     assert!(matches!(reply, Err(CatalogError::RateLimited { .. })));
-    assert_eq!(
-        digest(&mut canister),
-        before,
-        "refused calls change nothing"
-    );
+    assert_eq!(canister.digest(), before, "refused calls change nothing");
     // The victim's own bucket is full: its identified relays were never affected either.
     for _ in 0..BURST {
         let arg = victim.publish_arg(canister.id(), Operation::UpsertOfferings, FIXTURE);

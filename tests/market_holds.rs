@@ -5,29 +5,12 @@
 
 mod common;
 
-use candid::{CandidType, Deserialize, Principal};
+use candid::Principal;
 use common::market::*;
 use common::*;
-use serde_bytes::ByteBuf;
 
 const ITEMS: u64 = 200;
 const SKU: &str = "2C.small";
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-struct Digest {
-    sha256: ByteBuf,
-}
-
-fn digest(m: &mut Market) -> ByteBuf {
-    let controller = m.controller();
-    let bytes = m
-        .canister
-        .driver
-        .query(controller, "state_digest", candid::encode_args(()).unwrap())
-        .expect("state_digest");
-    let reply: Result<Digest, candid::Reserved> = candid::decode_one(&bytes).unwrap();
-    reply.expect("the controller reads the digest").sha256
-}
 
 fn attacker(n: u32) -> Principal {
     Principal::self_authenticating(format!("attacker {n}"))
@@ -145,7 +128,7 @@ fn allow_lists_admit_the_listed_refuse_the_others_and_refusals_change_nothing() 
     let policies = m.canister.policies_set(controller, closed).unwrap();
     assert_eq!(policies.consumers, Some(ConsumerAccess::AllowListed));
     assert_eq!(m.canister.policies(), policies);
-    let before = digest(&mut m);
+    let before = m.canister.digest();
     let refused = m.canister.offerset_request(other, request(None, 3600));
     assert!(
         matches!(refused, Err(MarketError::NotAuthorized { .. })),
@@ -167,7 +150,7 @@ fn allow_lists_admit_the_listed_refuse_the_others_and_refusals_change_nothing() 
         m.canister.policies_set(other, sneak),
         Err(MarketError::NotAuthorized { .. })
     ));
-    assert_eq!(digest(&mut m), before, "a refused call changed state");
+    assert_eq!(m.canister.digest(), before, "a refused call changed state");
     let view = m.request(listed, request(None, 3600));
     assert_eq!(view.offerset.result, OffersetResult::Yes);
 
@@ -183,7 +166,7 @@ fn allow_lists_admit_the_listed_refuse_the_others_and_refusals_change_nothing() 
         allow: Some(vec![listed]),
         disallow: None,
     };
-    let before = digest(&mut m);
+    let before = m.canister.digest();
     let denied: MarketResult<ProviderHoldAccess> =
         m.canister
             .market_update(other, "provider_hold_access_set", arg.clone());
@@ -203,7 +186,7 @@ fn allow_lists_admit_the_listed_refuse_the_others_and_refusals_change_nothing() 
         matches!(denied, Err(MarketError::InvalidArgument { .. })),
         "{denied:?}"
     );
-    assert_eq!(digest(&mut m), before, "a refused call changed state");
+    assert_eq!(m.canister.digest(), before, "a refused call changed state");
     let set: ProviderHoldAccess = m
         .canister
         .market_update(m.delegate, "provider_hold_access_set", arg)

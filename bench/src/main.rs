@@ -14,8 +14,13 @@
 //!                             100 k by default) and leases in every phase (--lease-sets N,
 //!                             5 by default), every view compared before and after an
 //!                             upgrade, the upgrade's instructions, the timers after it
+//!   bench --limits [--scale F]  only the limits drill (`limits`): the state at the configured
+//!                             caps (F of them; 1.0 by default), filled natively, then every
+//!                             scaling-risk method and the upgrade through the wasm, each beside
+//!                             the IC's limit (each must be within half of it)
 
 mod drill;
+mod limits;
 mod market;
 mod native;
 mod progress;
@@ -53,6 +58,8 @@ fn main() {
     let mut market_items = None;
     let mut million = false;
     let mut upgrade_drill = false;
+    let mut limits_drill = false;
+    let mut limits_scale = 1.0f64;
     let mut lease_sets = 5u32;
     let mut per_provider = 100u32;
     let (mut native, mut wasm) = (true, true);
@@ -74,6 +81,14 @@ fn main() {
             }
             "--million" => million = true,
             "--upgrade-drill" => upgrade_drill = true,
+            "--limits" => limits_drill = true,
+            "--scale" => {
+                limits_scale = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|f: &f64| *f > 0.0 && *f <= 2.0)
+                    .unwrap_or_else(|| usage())
+            }
             "--lease-sets" => {
                 lease_sets = args
                     .next()
@@ -91,6 +106,10 @@ fn main() {
             "--wasm" => native = false,
             _ => usage(),
         }
+    }
+    if limits_drill {
+        limits_run(limits_scale);
+        return;
     }
     if upgrade_drill {
         let mut report = Report::new();
@@ -275,7 +294,53 @@ fn upgrade_drill_run(offerings: u32, lease_sets: u32, report: &mut Report) {
     println!("{}", drill.line());
 }
 
+/// The limits drill at `scale` of the configured caps: prints the table; exits 1 if a call is
+/// over half its limit.
+fn limits_run(scale: f64) {
+    const WASM: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../target/wasm/marketplace.wasm.gz"
+    );
+    const DID: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../candid/marketplace.did");
+    let config = limits::LimitsConfig {
+        scale,
+        wasm: std::fs::read(WASM)
+            .unwrap_or_else(|e| panic!("{WASM}: {e}; run scripts/build.sh first")),
+        did: std::fs::read_to_string(DID).unwrap_or_else(|e| panic!("{DID}: {e}")),
+        progress: |phase| eprintln!("limits drill: {phase}"),
+    };
+    let report = limits::run(&config);
+    println!(
+        "limits drill at {:.0} % of the caps: {:?}",
+        scale * 100.0,
+        report.filled
+    );
+    println!(
+        "native fill {:.0} s, wasm measures {:.0} s; stable memory {} MiB",
+        report.fill_time.as_secs_f64(),
+        report.measure_time.as_secs_f64(),
+        report.stable_bytes >> 20
+    );
+    println!(
+        "heap after post_upgrade {} MiB, after the measures {} MiB (of 4096 MiB: {:.1} %)",
+        report.heap_after_post_upgrade >> 20,
+        report.heap_at_end >> 20,
+        100.0 * report.heap_at_end as f64 / (4u64 << 30) as f64
+    );
+    print!("{}", report.table());
+    let over = report.over();
+    println!(
+        "{} calls measured, {} over {:.0} % of their limit",
+        report.rows.len(),
+        over.len(),
+        limits::BUDGET * 100.0
+    );
+    if !over.is_empty() {
+        std::process::exit(1);
+    }
+}
+
 fn usage() -> ! {
-    eprintln!("usage: bench [--offerings N] [--per-provider N] [--market-items N] [--million] [--native | --wasm] [--upgrade-drill [--lease-sets N]]");
+    eprintln!("usage: bench [--offerings N] [--per-provider N] [--market-items N] [--million] [--native | --wasm] [--upgrade-drill [--lease-sets N]] [--limits [--scale F]]");
     std::process::exit(2)
 }

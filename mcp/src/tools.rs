@@ -260,11 +260,23 @@ impl ProvisionTools {
     }
 
     /// Provision a server with an operating system image.
+    ///
+    /// Annotations (MCP's tool hints): it changes the world (a server is deployed and taken
+    /// out of the market), additively (an available server gets an image; nothing in use is
+    /// overwritten or removed), not idempotently (with a resource_class each call may take
+    /// another server), and in an open world (the canister, and through it Ironic).
     #[tool(
         description = "Provision a server with an operating system image: a specific server \
                        (server_id), or any available one of resource_class among the provider's \
                        servers (provider_pem). Returns the operation details, including the \
-                       operation_id for status tracking with check_provision_status."
+                       operation_id for status tracking with check_provision_status.",
+        annotations(
+            title = "Provision a server",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
     )]
     async fn provision_server(
         &self,
@@ -279,10 +291,21 @@ impl ProvisionTools {
     }
 
     /// Check the status of a server provisioning operation.
+    ///
+    /// Annotations: not read-only only because `refresh` reads Ironic now (an update call that
+    /// records what it read and may pay an outcall); it never deploys, undeploys or removes
+    /// anything (not destructive), and asking again changes nothing more (idempotent).
     #[tool(
         description = "Check the status of a server provisioning operation. Returns the current \
                        provisioning status (accepted, in_progress, completed, failed), Ironic's \
-                       provision_state and the progress."
+                       provision_state and the progress.",
+        annotations(
+            title = "Check a provisioning operation",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
     )]
     async fn check_provision_status(
         &self,

@@ -304,6 +304,45 @@ fn initialize_then_list_both_tools_with_their_schemas() {
     }
 }
 
+/// MCP's tool annotations: neither tool is destructive; checking a status is idempotent,
+/// provisioning is not; both reach beyond the server (the canister, Ironic).
+#[test]
+fn tools_carry_the_mcp_annotations() {
+    let dir = deployed();
+    let mut mcp = Mcp::spawn(&["--local", dir.path().to_str().unwrap()]);
+    mcp.initialize();
+    let listed = mcp.result("tools/list", json!({}));
+    let annotations = |name: &str| {
+        listed["tools"]
+            .as_array()
+            .expect("tools")
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap_or_else(|| panic!("no tool {name} in {listed}"))["annotations"]
+            .clone()
+    };
+    assert_eq!(
+        annotations("provision_server"),
+        json!({
+            "title": "Provision a server",
+            "readOnlyHint": false,
+            "destructiveHint": false,
+            "idempotentHint": false,
+            "openWorldHint": true
+        })
+    );
+    assert_eq!(
+        annotations("check_provision_status"),
+        json!({
+            "title": "Check a provisioning operation",
+            "readOnlyHint": false,
+            "destructiveHint": false,
+            "idempotentHint": true,
+            "openWorldHint": true
+        })
+    );
+}
+
 #[test]
 fn arguments_that_do_not_fit_the_schema_are_refused_before_any_call() {
     let dir = deployed();

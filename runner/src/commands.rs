@@ -209,6 +209,10 @@ pub fn parse_caller(host: &Host, text: &str) -> Result<Principal, String> {
     }
 }
 
+/// Prints the reply on stdout in the chosen output, whatever it says. A reply that is the
+/// `Err` case of a result variant is then the command's error: its shape on stdout stays the
+/// same (`--json` prints `{"Err": …}`), and the caller exits non-zero with the error on stderr,
+/// so a script can tell a refusal from a success.
 pub(crate) fn print_reply(
     interface: &Interface,
     method: &str,
@@ -217,7 +221,14 @@ pub(crate) fn print_reply(
 ) -> Result<(), String> {
     if let Output::Hex = output {
         say!("{}", hex::encode(reply));
-        return Ok(());
+        // Typed when the interface can, untyped otherwise; undecodable bytes are no refusal.
+        let decoded = interface
+            .decode_reply(method, reply)
+            .or_else(|_| candid::IDLArgs::from_bytes(reply).map_err(|e| e.to_string()));
+        return match decoded {
+            Ok(args) => refusal(method, &args),
+            Err(_) => Ok(()),
+        };
     }
     let decoded = match interface.decode_reply(method, reply) {
         Ok(args) => args,
@@ -235,7 +246,27 @@ pub(crate) fn print_reply(
         ),
         _ => say!("{}", pretty::args(&decoded)),
     }
-    Ok(())
+    refusal(method, &decoded)
+}
+
+/// `Err` with the refusal when the reply is one value, a variant whose case is `Err` (a
+/// `variant { Ok : …; Err : … }` result; untyped replies carry the label's hash, which matches
+/// too); `Ok(())` for any other reply.
+pub fn refusal(method: &str, reply: &candid::IDLArgs) -> Result<(), String> {
+    match reply.args.as_slice() {
+        [candid::IDLValue::Variant(case)] if case.0.id.get_id() == candid::idl_hash("Err") => {
+            const MAX_CHARS: usize = 500;
+            let text = crate::candid_text::one_line(&case.0.val.to_string());
+            let shown: String = text.chars().take(MAX_CHARS).collect();
+            let more = if shown.len() < text.len() {
+                " … (the whole reply is on stdout)"
+            } else {
+                ""
+            };
+            Err(format!("{method} refused: {shown}{more}"))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn print_info(state: &State) {

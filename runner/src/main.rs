@@ -45,7 +45,9 @@ enum Command {
         #[arg(long)]
         argument: Option<String>,
     },
-    /// Call a method; arguments are Candid text typed by the method's argument types.
+    /// Call a method; arguments are Candid text typed by the method's argument types. A reply
+    /// that is the `Err` case of a result is printed as usual and exits with status 1, the
+    /// refusal on stderr.
     Call {
         /// A method of the service (see the .did).
         method: String,

@@ -83,6 +83,30 @@ impl Mkt {
         errors[0].to_string()
     }
 
+    /// Runs a command the canister must refuse with an `Err` reply: exit code 1, the reply on
+    /// stdout in its usual shape, and one `error: METHOD refused: …` line on stderr. Returns
+    /// (stdout, the error line).
+    fn refused(&self, args: &[&str]) -> (String, String) {
+        let out = self.run(args);
+        let stdout = String::from_utf8(out.stdout.clone()).expect("utf-8 stdout");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "mkt {args:?} should exit 1 on an Err reply; stdout:\n{stdout}"
+        );
+        let err = stderr(&out);
+        let errors: Vec<&str> = err
+            .lines()
+            .filter(|l| !l.starts_with("[canister] ") && !l.starts_with("uploaded "))
+            .collect();
+        assert_eq!(errors.len(), 1, "expected one error line, got:\n{err}");
+        assert!(
+            errors[0].starts_with("error: ") && errors[0].contains(" refused: "),
+            "{err}"
+        );
+        (stdout, errors[0].to_string())
+    }
+
     fn status(&self) -> Value {
         serde_json::from_str(&self.ok(&["call", "status", "--output", "json"]))
             .expect("status as JSON")
@@ -162,10 +186,14 @@ fn deploy_types_the_init_argument() {
 fn an_update_is_visible_to_the_next_process() {
     let mkt = Mkt::deployed();
     let before = mkt.status();
-    let reply = mkt.ok(&["call", "ironic_discover", DISCOVER]);
+    let (reply, err) = mkt.refused(&["call", "ironic_discover", DISCOVER]);
     assert!(
         reply.contains("Err") && reply.contains("Unreachable"),
         "no network, so a typed error: {reply}"
+    );
+    assert!(
+        err.starts_with("error: ironic_discover refused: variant { Unreachable"),
+        "{err}"
     );
 
     let after = mkt.status();
@@ -206,7 +234,7 @@ fn advance_time_runs_the_timer() {
 #[test]
 fn upgrade_keeps_counters() {
     let mkt = Mkt::deployed();
-    mkt.ok(&["call", "ironic_discover", DISCOVER]);
+    mkt.refused(&["call", "ironic_discover", DISCOVER]);
     mkt.ok(&["advance-time", "90m"]);
     let before = mkt.status();
     assert!(mkt.ok(&["upgrade"]).contains("upgraded canister"));
@@ -263,9 +291,14 @@ fn non_controllers_get_the_typed_not_authorized_error() {
     let refused = mkt.fails(&["call", "ironic_discover", DISCOVER, "--caller", "anonymous"]);
     assert!(refused.contains("needs an identity"), "{refused}");
     let stranger = "wmzac-nabae-aqcai-baeaq-caiba-eaqca-ibaea-qcaib-aeaqc-aibae-aqc";
-    let reply = mkt.ok(&["call", "ironic_discover", DISCOVER, "--caller", stranger]);
+    let (reply, err) = mkt.refused(&["call", "ironic_discover", DISCOVER, "--caller", stranger]);
     assert!(reply.contains("Err = variant { NotAuthorized }"), "{reply}");
-    let reply = mkt.ok(&[
+    assert_eq!(
+        err,
+        "error: ironic_discover refused: variant { NotAuthorized }"
+    );
+    // --json keeps its shape on stdout; the refusal is the exit code and stderr.
+    let (reply, err) = mkt.refused(&[
         "call",
         "ironic_discover",
         DISCOVER,
@@ -279,6 +312,18 @@ fn non_controllers_get_the_typed_not_authorized_error() {
         reply,
         serde_json::json!({ "Err": { "NotAuthorized": null } })
     );
+    assert!(err.contains("NotAuthorized"), "{err}");
+    // So do the raw bytes.
+    let (hex, _) = mkt.refused(&[
+        "call",
+        "ironic_discover",
+        DISCOVER,
+        "--caller",
+        stranger,
+        "--output",
+        "hex",
+    ]);
+    assert!(hex.trim().starts_with("4449444c"), "{hex}");
     // Neither call reached the outcall.
     assert_eq!(counter(&mkt.status(), "outcalls"), 0);
 }
@@ -347,10 +392,20 @@ fn a_provider_makes_a_key_publishes_and_signs_for_dfx() {
             && receipt.contains(pem.trim().lines().nth(1).unwrap()),
         "{receipt}"
     );
-    let replay = mkt.ok(&[
+    // A refused publish exits non-zero, the reply on stdout and the refusal on stderr.
+    let (replay, err) = mkt.refused(&[
         "provider", "publish", "--key", key, "--csv", csv, "--seq", "7",
     ]);
     assert!(replay.contains("StaleSequence"), "{replay}");
+    assert!(
+        err.starts_with("error: catalog_replace refused: variant { StaleSequence"),
+        "{err}"
+    );
+    let (replay, _) = mkt.refused(&[
+        "provider", "publish", "--key", key, "--csv", csv, "--seq", "7", "--json",
+    ]);
+    let replay: Value = serde_json::from_str(&replay).expect("JSON");
+    assert!(replay["Err"]["StaleSequence"].is_object(), "{replay}");
     let found = mkt.ok(&[
         "call",
         "offerings_search",
@@ -512,8 +567,9 @@ fn a_provider_seals_credentials_that_only_the_lessee_opens() {
         "{sealed}"
     );
     assert!(!sealed.contains("correct horse"), "{sealed}");
+    // The reply on stdout, whether the canister accepted (exit 0) or refused (exit 1).
     let set = |sealed: &str| {
-        mkt.ok(&[
+        let out = mkt.run(&[
             "call",
             "lease_set_consumer_meta",
             &format!(
@@ -521,7 +577,11 @@ fn a_provider_seals_credentials_that_only_the_lessee_opens() {
             ),
             "--caller",
             &ops,
-        ])
+        ]);
+        let reply = String::from_utf8(out.stdout).expect("utf-8 stdout");
+        let refused = reply.contains("Err = ");
+        assert_eq!(out.status.code(), Some(i32::from(refused)), "{reply}");
+        reply
     };
     assert!(set(sealed).contains("Ok = record"), "credentials attached");
     market_ok(
@@ -716,8 +776,14 @@ fn a_large_catalog_is_published_in_chunks() {
     assert_eq!(receipt["Ok"]["seq"], 4, "{receipt}");
     assert_eq!(receipt["Ok"]["offerings"], 60, "{receipt}");
     assert_eq!(receipt["Ok"]["unchanged"], 60, "{receipt}");
+    // A refusal on the way (here at begin) exits 1 with the refusing reply on stdout.
     let out = publish(&["--seq", "4", "--chunked"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("error: catalog_upload_begin refused: variant { StaleSequence"),
+        "{}",
+        stderr(&out)
+    );
     let replay = String::from_utf8(out.stdout).unwrap();
     assert!(replay.contains("StaleSequence"), "{replay}");
 

@@ -51,6 +51,22 @@ pub enum CatalogError {
     LimitTooLarge {
         max: u32,
     },
+    /// A global cap of the canister (`max_providers`, `max_offerings`) would be passed.
+    CapacityReached {
+        what: String,
+        max: u64,
+    },
+    /// Only controllers may do this (`provider_freeze`).
+    NotAuthorized {
+        message: String,
+    },
+    /// The controllers froze the provider: its signed changes are refused until they unfreeze
+    /// it (`provider_freeze`).
+    ProviderFrozen,
+    /// The key was rotated (`provider_rotate_key`, `provider_recover`): the successor signs.
+    KeyRotated {
+        successor_pem: String,
+    },
 }
 
 /// One reason a CSV was refused: `row` is the line the record starts on (the header is line 1).

@@ -8,6 +8,7 @@
 //! | `text`       | the one tokenizer for indexed text and queries                           |
 //! | `provider`   | provider keys: 32 raw bytes or PEM (SPKI) in, PEM out                    |
 //! | `signing`    | the domain-separated message every catalog change is signed over         |
+//! | `keys`       | what controllers decided about a provider key: frozen or not             |
 //! | `store`      | providers and offerings in stable memory; the read side for search      |
 //! | `publish`    | applying signed operations: replace, upsert, remove, remove provider     |
 //! | `upload`     | chunked uploads: begin / append / commit, sessions in stable memory      |
@@ -22,6 +23,7 @@ pub mod csv_format;
 pub mod encode;
 pub mod error;
 pub mod index;
+pub mod keys;
 pub mod offering;
 pub mod provider;
 pub mod publish;

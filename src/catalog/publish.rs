@@ -9,6 +9,7 @@
 use crate::catalog::changes::{self, ChangeKind};
 use crate::catalog::csv_format::{self, Catalog, RowError};
 use crate::catalog::index;
+use crate::catalog::keys;
 use crate::catalog::offering::{nfc_key, Cells};
 use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
 use crate::catalog::signing::{self, Operation};
@@ -113,7 +114,8 @@ fn signer(
     let provider = parse_key(provider)?;
     let hash = signing::payload_hash(payload);
     signing::verify_relayed(rt, &provider, op, seq, &hash, signature)?;
-    Ok(provider)
+    // The account the key signs for (a rotated key's first key), unless retired or frozen.
+    keys::signer(&provider)
 }
 
 pub(super) fn parse_key(input: &ProviderKeyInput) -> Result<ProviderKey, CatalogError> {
@@ -158,7 +160,31 @@ pub(super) fn apply(
         Edit::Remove(keys) => plan_removal(known()?, keys)?,
         Edit::RemoveProvider => plan_provider_removal(known()?),
     };
+    check_caps(record.as_ref(), &plan)?;
     Ok(commit(now, provider, seq, record, plan))
+}
+
+/// The canister's global caps: a first publish needs room for one more provider, and a change
+/// that adds offerings needs room for them among all providers' (one that shrinks a catalog
+/// always passes, so a full canister can still be trimmed). Two counters, whatever the size.
+fn check_caps(record: Option<&ProviderRecord>, plan: &Plan) -> Result<(), CatalogError> {
+    let config = config::get();
+    if record.is_none() && store::provider_count() >= u64::from(config.max_providers) {
+        return Err(CatalogError::CapacityReached {
+            what: "providers".into(),
+            max: u64::from(config.max_providers),
+        });
+    }
+    let before = u64::from(record.map_or(0, |record| record.offerings));
+    let after = u64::from(plan.offerings);
+    let total = store::offering_count().saturating_sub(before) + after;
+    if after > before && total > config.max_offerings {
+        return Err(CatalogError::CapacityReached {
+            what: "offerings".into(),
+            max: config.max_offerings,
+        });
+    }
+    Ok(())
 }
 
 /// Everything a change writes, computed before anything is.

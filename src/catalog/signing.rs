@@ -11,7 +11,8 @@
 //! and payload hash bind what is changed, and the per-provider sequence (which must increase)
 //! stops replays on this one. Payloads: the CSV bytes for replace and upsert, each key followed
 //! by `\n` for remove offerings, nothing for remove provider, and for a market delegation the
-//! principal's bytes followed by 1 (allow) or 0 (revoke).
+//! principal's bytes followed by 1 (allow) or 0 (revoke), and for a key rotation the new key's
+//! 32 bytes.
 
 use crate::candid_io;
 use crate::catalog::error::CatalogError;
@@ -31,6 +32,8 @@ pub enum Operation {
     RemoveProvider = 4,
     /// Lets a principal act for the provider in the market (`market::delegation`).
     Delegate = 5,
+    /// Moves the provider to a new key (`catalog::keys`); the payload is the new key's 32 bytes.
+    RotateKey = 6,
 }
 
 /// How far a sequence number may run ahead. Clients number changes 1, 2, 3… or by the Unix time

@@ -29,7 +29,7 @@ pub struct ProviderRecord {
     pub updated_at_ns: u64,
 }
 
-/// One region holds three tables, told apart by the key's first byte.
+/// One region holds four tables, told apart by the key's first byte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Slot {
     /// → [`Counters`]
@@ -38,6 +38,9 @@ enum Slot {
     Key(ProviderKey),
     /// → the provider's key: ids are what the index and the change feed keep.
     Id(u32),
+    /// → what the controllers decided about the key (`catalog::keys`), only for keys that have
+    /// a state.
+    State(ProviderKey),
 }
 
 /// Id counters: ids are never reused, so an id names one provider or upload for good
@@ -109,11 +112,25 @@ pub fn provider_key(provider_id: u32) -> Option<ProviderKey> {
         .map(|bytes| ProviderKey::from_bytes(Cow::Owned(bytes)))
 }
 
+/// The stored state of `key` (`catalog::keys` encodes it), if it has one.
+pub(super) fn key_state(key: &ProviderKey) -> Option<Vec<u8>> {
+    PROVIDERS.with_borrow(|map| map.get(&Slot::State(*key)))
+}
+
+/// Stores `key`'s state, or removes it (`None`).
+pub(super) fn set_key_state(key: &ProviderKey, state: Option<Vec<u8>>) {
+    PROVIDERS.with_borrow_mut(|map| match state {
+        Some(bytes) => map.insert(Slot::State(*key), bytes),
+        None => map.remove(&Slot::State(*key)),
+    });
+}
+
 /// Every provider ever seen as `(id, key)`, in id order.
 pub fn providers() -> Vec<(u32, ProviderKey)> {
     PROVIDERS.with_borrow(|map| {
+        // Ids sort before key states: stop at the first of those.
         let ids = map.range(Slot::Id(0)..);
-        ids.filter_map(|entry| match *entry.key() {
+        ids.map_while(|entry| match *entry.key() {
             Slot::Id(id) => Some((id, ProviderKey::from_bytes(Cow::Owned(entry.value())))),
             _ => None,
         })
@@ -255,6 +272,7 @@ impl Counters {
 const SLOT_COUNTERS: u8 = 0;
 const SLOT_KEY: u8 = 1;
 const SLOT_ID: u8 = 2;
+const SLOT_STATE: u8 = 3;
 
 impl Storable for Slot {
     fn to_bytes(&self) -> Cow<'_, [u8]> {
@@ -266,6 +284,7 @@ impl Storable for Slot {
             Self::Counters => vec![SLOT_COUNTERS],
             Self::Key(key) => [&[SLOT_KEY][..], key.as_bytes()].concat(),
             Self::Id(id) => [&[SLOT_ID][..], &id.to_be_bytes()].concat(),
+            Self::State(key) => [&[SLOT_STATE][..], key.as_bytes()].concat(),
         }
     }
 
@@ -274,6 +293,7 @@ impl Storable for Slot {
         match (bytes[0], &bytes[1..]) {
             (SLOT_KEY, key) => Self::Key(ProviderKey::from_bytes(Cow::Borrowed(key))),
             (SLOT_ID, id) => Self::Id(u32::from_be_bytes(id.try_into().expect("4-byte id"))),
+            (SLOT_STATE, key) => Self::State(ProviderKey::from_bytes(Cow::Borrowed(key))),
             _ => Self::Counters,
         }
     }

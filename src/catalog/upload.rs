@@ -15,6 +15,7 @@
 //! sessions and deletes at most one (at most `MAX_CHUNKS` entries).
 
 use crate::catalog::error::CatalogError;
+use crate::catalog::keys;
 use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
 use crate::catalog::publish::{self, Edit, Receipt};
 use crate::catalog::signing::{self, Operation};
@@ -148,6 +149,8 @@ pub(crate) fn begin(rt: &impl Runtime, arg: UploadBeginArg) -> Result<u64, Catal
         &sha256,
         &arg.signature,
     )?;
+    // The session is the account's (a rotated key's first key).
+    let provider = keys::signer(&provider)?;
     let now = rt.time();
     publish::check_seq(store::provider(&provider).as_ref(), arg.seq, now)?;
     // Dead sessions are invisible: they do not count, and only a begin that succeeds deletes
@@ -227,6 +230,8 @@ pub(crate) fn append(
 pub(crate) fn commit(rt: &impl Runtime, arg: UploadRef) -> Result<Receipt, CatalogError> {
     let id = arg.upload_id;
     let session = owned_session(rt, id)?;
+    // A provider frozen since the upload began: refused, the session kept until it expires.
+    keys::check_not_frozen(&ProviderKey::from_bytes(Cow::Borrowed(&session.provider)))?;
     if session.bytes_received < session.total_bytes {
         return Err(CatalogError::UploadIncomplete {
             bytes_received: session.bytes_received,

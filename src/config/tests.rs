@@ -73,6 +73,39 @@ fn merge_rejects_values_out_of_range() {
 }
 
 #[test]
+fn global_caps_merge_and_refuse_values_out_of_range() {
+    let base = Config::default();
+    let global = |providers, offerings, items, offers| InitArg {
+        max_providers: providers,
+        max_offerings: offerings,
+        max_items: items,
+        max_open_offers: offers,
+        ..InitArg::default()
+    };
+    let merged = base.merge(global(Some(3), None, Some(4), None)).unwrap();
+    assert_eq!(
+        (merged.max_providers, merged.max_offerings, merged.max_items),
+        (3, base.max_offerings, 4)
+    );
+    let refused = base.merge(global(None, None, None, Some(0))).unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "max_open_offers must be in 1..=2000000, got 0"
+    );
+    let refused = base
+        .merge(global(Some(1_000_001), None, None, None))
+        .unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "max_providers must be in 1..=1000000, got 1000001"
+    );
+    assert!(base
+        .merge(global(None, Some(2_000_001), None, None))
+        .is_err());
+    assert!(base.merge(global(None, None, Some(0), None)).is_err());
+}
+
+#[test]
 fn apply_stores_only_valid_configs() {
     assert_eq!(get(), Config::default());
     assert!(apply(arg(Some(10), None)).is_err());
@@ -91,6 +124,10 @@ fn storable_round_trips_and_defaults_missing_fields() {
         max_catalog_bytes: 5,
         caller_calls_per_minute: 6,
         caller_call_burst: 7,
+        max_providers: 8,
+        max_offerings: 9,
+        max_items: 10,
+        max_open_offers: 11,
     };
     assert_eq!(Config::from_bytes(config.to_bytes()), config);
     let old = Config::from_bytes(Cow::Owned(61u64.to_le_bytes().to_vec()));

@@ -10,6 +10,7 @@ use super::store;
 use super::types::{Actor, DelegateArg, Delegation};
 use super::MarketError;
 use crate::catalog::error::CatalogError;
+use crate::catalog::keys::{self, RecoverKeyArg, RotateKeyArg};
 use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
 use crate::catalog::signing::{self, Operation};
 use crate::runtime::Runtime;
@@ -37,6 +38,8 @@ pub fn delegate(rt: &impl Runtime, arg: DelegateArg) -> Result<Delegation, Marke
         &arg.signature,
     )
     .map_err(from_catalog)?;
+    // Delegations are the account's (a rotated key's first key).
+    let provider = keys::signer(&provider).map_err(from_catalog)?;
     let last = store::delegation_seq(&provider);
     if arg.seq <= last {
         return Err(MarketError::StaleSequence { last });
@@ -63,7 +66,7 @@ pub fn delegate(rt: &impl Runtime, arg: DelegateArg) -> Result<Delegation, Marke
 
 /// A provider's delegates and last sequence number; public, so clients can pick the next one.
 pub fn get(input: &ProviderKeyInput) -> Result<Delegation, MarketError> {
-    Ok(delegation(&parse_key(input)?))
+    Ok(delegation(&keys::account_of(&parse_key(input)?)))
 }
 
 fn delegation(provider: &ProviderKey) -> Delegation {
@@ -79,7 +82,8 @@ pub fn acting_provider(
     rt: &impl Runtime,
     input: &ProviderKeyInput,
 ) -> Result<(ProviderKey, Actor), MarketError> {
-    let provider = parse_lookup_key(input)?;
+    let provider = keys::account_of(&parse_lookup_key(input)?);
+    keys::check_not_frozen(&provider).map_err(from_catalog)?;
     let caller = rt.caller();
     if !store::is_delegate(&provider, &caller) {
         return Err(MarketError::NotAuthorized {
@@ -102,6 +106,40 @@ pub fn caller_acts_for(rt: &impl Runtime, provider_pem: &str) -> bool {
         .is_ok_and(|provider| store::is_delegate(&provider, &rt.caller()))
 }
 
+/// Controller recovery (`provider_recover`): the account's key becomes `arg.new_key`, a freeze
+/// is lifted, and every delegation (at most [`MAX_DELEGATES`]) is revoked, the thief's included.
+pub fn recover(rt: &impl Runtime, arg: RecoverKeyArg) -> Result<Delegation, MarketError> {
+    if !crate::auth::caller_is_controller(rt) {
+        return Err(MarketError::NotAuthorized {
+            message: "only controllers recover provider keys".into(),
+        });
+    }
+    check_unused(&arg.new_key).map_err(from_catalog)?;
+    let account = keys::recover(rt, arg).map_err(from_catalog)?;
+    for principal in store::delegates(&account) {
+        store::set_delegate(&account, &principal, false);
+    }
+    Ok(delegation(&account))
+}
+
+/// A key rotation (`provider_rotate_key`), signed by the current key: `catalog::keys::rotate`,
+/// once the market knows the new key as nobody's.
+pub fn rotate(rt: &impl Runtime, arg: RotateKeyArg) -> Result<(), CatalogError> {
+    check_unused(&arg.new_key)?;
+    keys::rotate(rt, arg)
+}
+
+/// A key that ever delegated is a provider of its own (its delegates, its items): it cannot
+/// become another's, or that provider's delegates would act for its items.
+fn check_unused(new_key: &ProviderKeyInput) -> Result<(), CatalogError> {
+    match ProviderKey::parse_for_lookup(new_key) {
+        Ok(key) if store::delegation_seq(&key) > 0 => Err(CatalogError::InvalidKey {
+            message: "the new key is already a provider's key".into(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 fn parse_key(input: &ProviderKeyInput) -> Result<ProviderKey, MarketError> {
     ProviderKey::parse(input).map_err(|message| MarketError::InvalidKey { message })
 }
@@ -114,6 +152,9 @@ fn parse_lookup_key(input: &ProviderKeyInput) -> Result<ProviderKey, MarketError
 fn from_catalog(error: CatalogError) -> MarketError {
     match error {
         CatalogError::InvalidSignature => MarketError::InvalidSignature,
+        CatalogError::ProviderFrozen => MarketError::ProviderFrozen,
+        CatalogError::KeyRotated { successor_pem } => MarketError::KeyRotated { successor_pem },
+        CatalogError::NotAuthorized { message } => MarketError::NotAuthorized { message },
         CatalogError::InvalidKey { message } => MarketError::InvalidKey { message },
         CatalogError::InvalidArgument { message } => MarketError::InvalidArgument { message },
         CatalogError::RateLimited {

@@ -84,6 +84,18 @@ pub enum MarketError {
         what: String,
         max: u32,
     },
+    /// A global cap of the canister (`max_items`, `max_open_offers`) would be passed.
+    CapacityReached {
+        what: String,
+        max: u64,
+    },
+    /// The controllers froze the provider (`provider_freeze`): its signed delegations and its
+    /// delegates' actions are refused until they unfreeze it.
+    ProviderFrozen,
+    /// The key was rotated (`provider_rotate_key`, `provider_recover`): the successor signs.
+    KeyRotated {
+        successor_pem: String,
+    },
 }
 
 crate::candid_io::argument_errors!(MarketError);

@@ -335,6 +335,23 @@ pub fn item_open_offers(item_id: u64) -> Vec<OpenOffer> {
     })
 }
 
+/// The lowest price among the item's open offers covering `now`, if any: what `products` needs
+/// of each item, read in place (no copy, no sort).
+pub fn price_now(item_id: u64, now: u64) -> Option<u64> {
+    INDEX.with_borrow(|index| {
+        index
+            .by_item
+            .get(&item_id)?
+            .iter()
+            .filter_map(|id| {
+                let price = *index.price_of.get(id)?;
+                let open = index.by_price.get(&(price, *id))?;
+                (open.start_ns <= now && now < open.end_ns).then_some(price)
+            })
+            .min()
+    })
+}
+
 pub fn len() -> usize {
     INDEX.with_borrow(|index| index.by_price.len())
 }

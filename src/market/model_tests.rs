@@ -449,6 +449,7 @@ struct MSet {
     status: OffersetStatus,
     execs: Vec<u64>,
     expires_at: u64,
+    created: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -707,7 +708,8 @@ impl Snap {
         refresh(
             &mut sets,
             meta.next_offerset,
-            |s: &Offerset| s.status == OffersetStatus::Open,
+            // Refused ones too: they are forgotten after their retention, with no audit entry.
+            |s: &Offerset| s.status == OffersetStatus::Open || s.result == OffersetResult::No,
             |id| touched.contains(&Entity::Offerset(id)),
             store::offerset,
         );
@@ -976,6 +978,9 @@ impl Model {
                 offer.status = actual.status;
             }
         }
+        // Refused offersets are forgotten after their retention (checked by a time rule).
+        self.sets
+            .retain(|id, set| set.result != OffersetResult::No || snap.sets.contains_key(id));
         for (id, set) in self.sets.iter_mut() {
             if let Some(actual) = snap.sets.get(id) {
                 set.status = actual.status;
@@ -1419,6 +1424,15 @@ impl World {
     fn check_time_rules(&mut self, before: &Model, snap: &Snap) {
         let now = snap.now;
         for (id, s) in &before.sets {
+            let due = s.created + crate::market::offerset::REFUSED_RETENTION_NS;
+            let kept = snap.sets.contains_key(id);
+            if s.result == OffersetResult::No {
+                self.checks.check(
+                    "refused_offerset_kept_for_its_retention",
+                    kept == (now < due),
+                    || format!("refused offerset {id} due {}s: kept {kept}", rel(due)),
+                );
+            }
             if s.status == OffersetStatus::Open && s.expires_at <= now {
                 let status = snap.sets.get(id).map(|s| s.status);
                 self.checks.check(
@@ -2061,6 +2075,7 @@ impl World {
             status: OffersetStatus::Expired,
             execs: vec![],
             expires_at: now,
+            created: now,
         };
         if !found.is_empty() {
             let expires_at = now + p.ttl_s * SECOND_NS;

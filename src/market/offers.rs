@@ -5,7 +5,7 @@
 use super::audit::{self, Change};
 use super::types::*;
 use super::MarketError;
-use super::{check_text, delegation, index, inventory, page_limit, store};
+use super::{check_text, delegation, index, inventory, page_limit, page_of, store, MAX_SCANNED};
 use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
 use crate::queue::{self, Task};
 use crate::runtime::Runtime;
@@ -67,6 +67,7 @@ fn create_all(
     batch: bool,
 ) -> Result<Vec<Offer>, MarketError> {
     let (provider, actor) = delegation::acting_provider(rt, provider)?;
+    check_open_offer_cap(inputs.len())?;
     let now = rt.time();
     // Each item is read once, however many of its windows the batch offers.
     let mut items: HashMap<u64, Item> = HashMap::new();
@@ -97,6 +98,18 @@ fn create_all(
         .into_iter()
         .map(|input| write(rt, now, &actor, &items[&input.item_id], input))
         .collect())
+}
+
+/// The canister's global cap on open offers in the matching index: `new` more must fit.
+fn check_open_offer_cap(new: usize) -> Result<(), MarketError> {
+    let max = crate::config::get().max_open_offers;
+    if (index::len() + new) as u64 > max {
+        return Err(MarketError::CapacityReached {
+            what: "open offers".into(),
+            max,
+        });
+    }
+    Ok(())
 }
 
 /// Everything one offer must satisfy besides its item being the provider's: an item not
@@ -248,19 +261,15 @@ pub fn list(arg: OffersListArg) -> Result<OfferPage, MarketError> {
             .is_none_or(|pem| *pem == offer.provider_pem)
             && arg.status.is_none_or(|status| status == offer.status)
     };
-    let offers: Vec<Offer> = match arg.item_id {
-        Some(item_id) => store::item_offer_ids(item_id)
-            .into_iter()
-            .filter(|&id| id > after)
-            .filter_map(store::offer)
-            .filter(|offer| keep(offer))
-            .take(limit)
-            .collect(),
-        None => store::offers_after(after, keep, limit),
-    };
-    let next = match offers.last() {
-        Some(last) if offers.len() == limit => Some(last.id),
-        _ => None,
+    let (offers, next) = match arg.item_id {
+        Some(item_id) => {
+            let ids = store::item_offer_ids(item_id).into_iter();
+            let entries = ids
+                .filter(|&id| id > after)
+                .filter_map(|id| Some((id, store::offer(id)?)));
+            page_of(entries, keep, limit, MAX_SCANNED)
+        }
+        None => store::offers_after(after, keep, limit, MAX_SCANNED),
     };
     Ok(OfferPage { offers, next })
 }

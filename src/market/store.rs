@@ -277,14 +277,15 @@ pub fn node_items(uuid: &str) -> Vec<u64> {
 }
 
 /// Items with ids above `after` that `keep` accepts, in id order, at most `limit`.
-pub fn items_after(after: u64, mut keep: impl FnMut(&Item) -> bool, limit: usize) -> Vec<Item> {
+pub fn items_after(
+    after: u64,
+    keep: impl FnMut(&Item) -> bool,
+    limit: usize,
+    scan: usize,
+) -> (Vec<Item>, Option<u64>) {
     ITEMS.with_borrow(|items| {
-        items
-            .range(after.saturating_add(1)..)
-            .map(|entry| entry.value())
-            .filter(|item| keep(item))
-            .take(limit)
-            .collect()
+        let entries = items.range(after.saturating_add(1)..);
+        super::page_of(entries.map(|e| (*e.key(), e.value())), keep, limit, scan)
     })
 }
 
@@ -302,23 +303,23 @@ pub fn provider_item_ids(provider: &ProviderKey, after: u64, limit: usize) -> Ve
     PROVIDER_ITEMS.with_borrow(|index| ids_under(index, *provider, after.saturating_add(1), limit))
 }
 
-/// The provider's items with ids above `after` that `keep` accepts, in id order, at most
-/// `limit`: one walk of the provider's ids, however few of them `keep` accepts.
+/// The provider's items with ids above `after` that `keep` accepts, in id order (see
+/// [`super::page_of`]).
 pub fn provider_items_after(
     provider: &ProviderKey,
     after: u64,
-    mut keep: impl FnMut(&Item) -> bool,
+    keep: impl FnMut(&Item) -> bool,
     limit: usize,
-) -> Vec<Item> {
+    scan: usize,
+) -> (Vec<Item>, Option<u64>) {
     PROVIDER_ITEMS.with_borrow(|index| {
         ITEMS.with_borrow(|items| {
-            index
+            let ids = index
                 .range((*provider, after.saturating_add(1))..)
                 .take_while(|entry| entry.key().0 == *provider)
-                .filter_map(|entry| items.get(&entry.key().1))
-                .filter(|item| keep(item))
-                .take(limit)
-                .collect()
+                .map(|entry| entry.key().1);
+            let entries = ids.filter_map(|id| Some((id, items.get(&id)?)));
+            super::page_of(entries, keep, limit, scan)
         })
     })
 }
@@ -339,15 +340,16 @@ pub fn item_offer_ids(item_id: u64) -> Vec<u64> {
     ITEM_OFFERS.with_borrow(|index| ids_under(index, item_id, 0, usize::MAX))
 }
 
-/// Offers with ids above `after`, in id order.
-pub fn offers_after(after: u64, mut keep: impl FnMut(&Offer) -> bool, limit: usize) -> Vec<Offer> {
+/// Offers with ids above `after`, in id order (see [`super::page_of`]).
+pub fn offers_after(
+    after: u64,
+    keep: impl FnMut(&Offer) -> bool,
+    limit: usize,
+    scan: usize,
+) -> (Vec<Offer>, Option<u64>) {
     OFFERS.with_borrow(|offers| {
-        offers
-            .range(after.saturating_add(1)..)
-            .map(|entry| entry.value())
-            .filter(|offer| keep(offer))
-            .take(limit)
-            .collect()
+        let entries = offers.range(after.saturating_add(1)..);
+        super::page_of(entries.map(|e| (*e.key(), e.value())), keep, limit, scan)
     })
 }
 
@@ -365,6 +367,11 @@ pub fn offerset(id: u64) -> Option<Offerset> {
 pub fn put_offerset(offerset: &Offerset) {
     CONSUMER_OFFERSETS.with_borrow_mut(|index| index.insert((offerset.consumer, offerset.id), ()));
     OFFERSETS.with_borrow_mut(|sets| sets.insert(offerset.id, offerset.clone()));
+}
+
+pub fn remove_offerset(offerset: &Offerset) {
+    CONSUMER_OFFERSETS.with_borrow_mut(|index| index.remove(&(offerset.consumer, offerset.id)));
+    OFFERSETS.with_borrow_mut(|sets| sets.remove(&offerset.id));
 }
 
 // --- executions ---
@@ -482,8 +489,12 @@ pub fn update_usage(principal: &Principal, f: impl FnOnce(&mut Usage)) {
 
 // --- delegates ---
 
+/// Delegations are the account's (a rotated key's first key); a frozen provider's delegates act
+/// for it no more (`catalog::keys`).
 pub fn is_delegate(provider: &ProviderKey, principal: &Principal) -> bool {
-    DELEGATES.with_borrow(|delegates| delegates.contains_key(&(*provider, *principal)))
+    let account = crate::catalog::keys::account_of(provider);
+    !crate::catalog::keys::is_frozen(&account)
+        && DELEGATES.with_borrow(|delegates| delegates.contains_key(&(account, *principal)))
 }
 
 pub fn set_delegate(provider: &ProviderKey, principal: &Principal, allow: bool) {

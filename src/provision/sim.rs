@@ -202,7 +202,8 @@ impl<R: Runtime> Ironic for SimIronic<'_, R> {
                     node.provision_state == AVAILABLE && !node.maintenance
                 }
         };
-        let items = store::provider_items_after(&self.provider, 0, keep, usize::MAX);
+        let (items, _) =
+            store::provider_items_after(&self.provider, 0, keep, usize::MAX, usize::MAX);
         Ok(items.iter().map(|item| view(item, get(item.id))).collect())
     }
 

@@ -20,6 +20,8 @@ pub enum Task {
     SampleCycles,
     /// An offerset's holds end: its OFFERED executions expire.
     ExpireOfferset { offerset_id: u64 },
+    /// A refused offerset's retention ended: its record goes (its audit trail stays).
+    ForgetOfferset { offerset_id: u64 },
     /// An offer's window ended unclaimed.
     ExpireOffer { offer_id: u64 },
     /// A lease's start: PREPARING, then AVAILABLE.

@@ -43,6 +43,21 @@ impl Canister {
         self.driver.controller()
     }
 
+    /// `state_digest`'s total, read by a controller: equal before and after a call that
+    /// changed nothing.
+    pub fn digest(&mut self) -> Vec<u8> {
+        let controller = self.controller();
+        let bytes = self
+            .driver
+            .query(controller, "state_digest", candid::encode_args(()).unwrap())
+            .expect("state_digest");
+        candid::decode_one::<Result<StateDigest, DigestError>>(&bytes)
+            .unwrap()
+            .expect("a controller reads the digest")
+            .sha256
+            .to_vec()
+    }
+
     /// Delivers updates as a canister's call would, skipping `inspect_message`: for tests of the
     /// methods' own answers to input inspect_message drops from ingress (tests/malformed.rs and
     /// tests/authorization.rs check both paths).
@@ -171,6 +186,52 @@ impl Canister {
     pub fn upsert(&mut self, provider: &mut Provider, csv: &[u8]) -> Result<Receipt, CatalogError> {
         let arg = provider.publish_arg(self.id(), Operation::UpsertOfferings, csv);
         self.update(user(), "catalog_upsert", (arg,))
+    }
+
+    /// `provider_freeze` by `caller` (controllers only).
+    pub fn provider_freeze(
+        &mut self,
+        caller: Principal,
+        provider: ProviderKeyInput,
+        frozen: bool,
+    ) -> Result<(), CatalogError> {
+        let arg = ProviderFreezeArg { provider, frozen };
+        self.update(caller, "provider_freeze", (arg,))
+    }
+
+    /// `provider_rotate_key`: `provider`'s current key signs (with its next sequence number)
+    /// that `new` signs from now on; `new` continues the sequence.
+    pub fn rotate_key(
+        &mut self,
+        provider: &mut Provider,
+        new: &mut Provider,
+    ) -> Result<(), CatalogError> {
+        provider.seq += 1;
+        let new_key = signing::provider_of(&new.secret);
+        let arg = RotateKeyArg {
+            provider: provider.key(),
+            new_key: new.key(),
+            seq: provider.seq,
+            signature: provider.sign(
+                self.id(),
+                Operation::RotateKey,
+                provider.seq,
+                new_key.as_bytes(),
+            ),
+        };
+        new.seq = provider.seq;
+        self.update(user(), "provider_rotate_key", (arg,))
+    }
+
+    /// `provider_recover` by `caller` (controllers only).
+    pub fn provider_recover(
+        &mut self,
+        caller: Principal,
+        provider: ProviderKeyInput,
+        new_key: ProviderKeyInput,
+    ) -> Result<Delegation, MarketError> {
+        let arg = RecoverKeyArg { provider, new_key };
+        self.update(caller, "provider_recover", (arg,))
     }
 
     pub fn changes(&mut self, since: u64) -> ChangesPage {

@@ -104,6 +104,40 @@ impl Host {
         Ok(())
     }
 
+    /// Installs `wasm` on an existing stable memory, as an upgrade would leave it: a fresh
+    /// instance whose `canister_post_upgrade` runs with `arg` (no `pre_upgrade`, so the stable
+    /// memory is taken as some earlier version saved it). For drills that build the state
+    /// elsewhere, e.g. natively through the canister's own code, and measure the upgrade.
+    pub fn install_on_stable(
+        &mut self,
+        wasm: &[u8],
+        stable: Vec<u8>,
+        arg: &[u8],
+    ) -> Result<(), Reject> {
+        if self.instance.is_some() {
+            return Err(Reject::new(
+                RejectCode::CanisterReject,
+                "a module is already installed; upgrade it instead",
+            ));
+        }
+        self.instance = Some(Instance::new(wasm).map_err(install_error)?);
+        self.stable = stable;
+        self.sys.timer = 0;
+        self.sys.version += 1;
+        let installer = self.sys.controllers.first().cloned().unwrap_or_default();
+        let outcome =
+            self.run_lifecycle(Kind::PostUpgrade, "canister_post_upgrade", arg, installer);
+        if let Some(trap) = outcome.and_then(|o| o.trap) {
+            self.instance = None;
+            self.stable.clear();
+            return Err(Reject::new(
+                RejectCode::CanisterError,
+                format!("post_upgrade failed: {trap}"),
+            ));
+        }
+        Ok(())
+    }
+
     fn run_lifecycle(
         &mut self,
         kind: Kind,

@@ -96,6 +96,12 @@ export type BillingInterval = { 'Hourly' : null } |
 export interface CancelArg { 'execution_id' : bigint, 'reason' : string }
 export type CatalogError = {
     /**
+     * The controllers froze the provider: its signed changes are refused until they unfreeze it.
+     */
+    'ProviderFrozen' : null
+  } |
+  {
+    /**
      * The payload, or the provider's stored rows, would exceed max_bytes.
      */
     'CatalogTooLarge' : { 'max_bytes' : bigint }
@@ -126,6 +132,19 @@ export type CatalogError = {
   } |
   {
     /**
+     * A global cap would be passed: "providers" (a new provider key) or "offerings" (all
+     * providers' together). Controllers raise the caps with an upgrade argument.
+     */
+    'CapacityReached' : { 'max' : bigint, 'what' : string }
+  } |
+  {
+    /**
+     * The key was rotated (provider_rotate_key, provider_recover): its successor signs.
+     */
+    'KeyRotated' : { 'successor_pem' : string }
+  } |
+  {
+    /**
      * seq must be greater than last, the provider's last accepted sequence number.
      */
     'StaleSequence' : { 'last' : bigint }
@@ -141,6 +160,12 @@ export type CatalogError = {
      * The provider never published a catalog.
      */
     'UnknownProvider' : null
+  } |
+  {
+    /**
+     * Only controllers may do this (provider_freeze).
+     */
+    'NotAuthorized' : { 'message' : string }
   } |
   {
     /**
@@ -217,6 +242,8 @@ export interface CatalogExportArg {
 }
 export type CatalogExportResult = { 'Ok' : CatalogExport } |
   { 'Err' : SearchError };
+export type CatalogUnitResult = { 'Ok' : null } |
+  { 'Err' : CatalogError };
 export interface Change {
   /**
    * Numbered from 1 in the order applied.
@@ -260,6 +287,10 @@ export type ChangesResult = { 'Ok' : ChangesPage } |
  */
 export interface Config {
   /**
+   * The global caps.
+   */
+  'max_providers' : number,
+  /**
    * Seconds between two samples of the cycle balance.
    */
   'cycles_sample_interval_seconds' : bigint,
@@ -271,6 +302,7 @@ export interface Config {
    * Update calls such a principal may make at once before the rate above applies.
    */
   'caller_call_burst' : number,
+  'max_offerings' : bigint,
   /**
    * Most offerings one provider may publish.
    */
@@ -279,10 +311,12 @@ export interface Config {
    * Most bytes of CSV rows one provider may keep (and largest catalog payload).
    */
   'max_catalog_bytes' : bigint,
+  'max_items' : bigint,
   /**
    * How many cycle balance samples are kept; older ones are dropped.
    */
   'cycles_history_len' : number,
+  'max_open_offers' : bigint,
 }
 export type ConsumerAccess = { 'AllowListed' : null } |
   { 'Everyone' : null };
@@ -558,7 +592,6 @@ export type HoldAccess = { 'ProviderAllowListed' : null } |
   { 'Everyone' : null } |
   { 'MarketAllowListed' : null };
 /**
- * --- the HTTP gateway's interface (src/http) ---
  * A request as the IC HTTP gateway sends it; `url` is the path and query string.
  */
 export interface HttpRequest {
@@ -584,6 +617,13 @@ export interface HttpResponse {
  */
 export interface InitArg {
   /**
+   * Global caps (CapacityReached when reached): provider keys that may ever publish,
+   * 1 to 1000000 (default 100000); catalog offerings in all, 1 to 2000000 (default 1000000);
+   * market items in all, 1 to 1000000 (default 100000); open offers in the market's
+   * matching index, 1 to 2000000 (default 500000).
+   */
+  'max_providers' : [] | [number],
+  /**
    * Seconds between two samples of the cycle balance: 60 to 604800 (7 days).
    */
   'cycles_sample_interval_seconds' : [] | [bigint],
@@ -596,6 +636,7 @@ export interface InitArg {
    * Update calls it may make at once before that rate applies: 1 to 1000000 (default 600).
    */
   'caller_call_burst' : [] | [number],
+  'max_offerings' : [] | [bigint],
   /**
    * Most offerings one provider may publish: 1 to 25000 (default 20000).
    */
@@ -605,10 +646,12 @@ export interface InitArg {
    * 1024 to 33554432 (default 16777216, 16 MiB).
    */
   'max_catalog_bytes' : [] | [bigint],
+  'max_items' : [] | [bigint],
   /**
    * How many cycle balance samples are kept: 2 to 10000.
    */
   'cycles_history_len' : [] | [number],
+  'max_open_offers' : [] | [bigint],
 }
 export interface InventoryListArg {
   'sku' : [] | [string],
@@ -847,10 +890,29 @@ export type MarketDelegationResult = { 'Ok' : Delegation } |
 /**
  * Why a market call was refused. A refused call changes nothing.
  */
-export type MarketError = { 'UnknownOffer' : { 'id' : bigint } } |
+export type MarketError = {
+    /**
+     * The controllers froze the provider (provider_freeze): its signed delegations and its
+     * delegates' actions are refused until they unfreeze it.
+     */
+    'ProviderFrozen' : null
+  } |
+  { 'UnknownOffer' : { 'id' : bigint } } |
   { 'TooMany' : { 'max' : number, 'what' : string } } |
   { 'DuplicateResource' : { 'item_id' : bigint } } |
   { 'UnknownItem' : { 'id' : bigint } } |
+  {
+    /**
+     * A global cap would be passed: "items" or "open offers" (of the whole market).
+     */
+    'CapacityReached' : { 'max' : bigint, 'what' : string }
+  } |
+  {
+    /**
+     * The key was rotated (provider_rotate_key, provider_recover): its successor signs.
+     */
+    'KeyRotated' : { 'successor_pem' : string }
+  } |
   { 'StaleSequence' : { 'last' : bigint } } |
   { 'InvalidSignature' : null } |
   {
@@ -1126,10 +1188,6 @@ export interface OutcallCosts {
   'provision' : [] | [ProvisionCosts],
 }
 /**
- * --- outcall costs (src/costs.rs): what each operation that makes outcalls attaches ---
- * Quotes price the very requests the operations send (ic0.cost_http_request_v2 with the
- * response at max_response_bytes): reservations, upper bounds; unused cycles are refunded.
- * A provider on the simulated Ironic makes no outcall: its quotes are 0.
  * What to price; each part given is answered.
  */
 export interface OutcallCostsArg {
@@ -1286,6 +1344,13 @@ export interface ProviderCatalog {
    */
   'csv' : string,
   'provider_pem' : string,
+}
+/**
+ * provider_freeze: freeze (frozen = true) or unfreeze a provider.
+ */
+export interface ProviderFreezeArg {
+  'provider' : ProviderKeyInput,
+  'frozen' : boolean,
 }
 /**
  * A provider's hold access, its allow-list's size, its items and how many are held now.
@@ -1544,6 +1609,13 @@ export interface Receipt {
   'unchanged' : number,
   'removed' : number,
 }
+/**
+ * provider_recover: any key of the provider, and the key that signs for it from now on.
+ */
+export interface RecoverKeyArg {
+  'new_key' : ProviderKeyInput,
+  'provider' : ProviderKeyInput,
+}
 export interface RegionDigest {
   'id' : number,
   'sha256' : Uint8Array,
@@ -1605,6 +1677,16 @@ export type Role = {
      */
     'Provider' : null
   };
+/**
+ * provider_rotate_key: the current key signs (operation 6, payload the new key's 32 bytes,
+ * the provider's next catalog seq) that new_key signs for the provider from now on.
+ */
+export interface RotateKeyArg {
+  'seq' : bigint,
+  'new_key' : ProviderKeyInput,
+  'signature' : Uint8Array,
+  'provider' : ProviderKeyInput,
+}
 /**
  * Lease credentials sealed to the lessee's X25519 key (libsodium `crypto_box`-style: an
  * ephemeral sender key, a nonce and XSalsa20-Poly1305 or ChaCha20-Poly1305 ciphertext). The
@@ -1921,7 +2003,8 @@ export interface _SERVICE {
   'catalog_upload_begin' : ActorMethod<[UploadBeginArg], UploadBeginResult>,
   /**
    * Checks the SHA-256, then applies exactly as catalog_replace / catalog_upsert.
-   * A complete upload's session is deleted by its commit, whatever the outcome.
+   * A complete upload's session is deleted by its commit, whatever the outcome (but a
+   * frozen provider's, which is refused and kept until it expires).
    */
   'catalog_upload_commit' : ActorMethod<[UploadRef], PublishResult>,
   'catalog_upload_status' : ActorMethod<[UploadRef], UploadProgressResult>,
@@ -1962,7 +2045,8 @@ export interface _SERVICE {
   'http_request' : ActorMethod<[HttpRequest], HttpResponse>,
   'inventory_get' : ActorMethod<[bigint], MarketItemResult>,
   /**
-   * Items by provider, SKU and status, a page at a time.
+   * Items by provider, SKU and status, a page at a time. A call examines at most 1000
+   * items: a filter that matches little may give a short (even empty) page with `next` set.
    */
   'inventory_list' : ActorMethod<[InventoryListArg], MarketItemPageResult>,
   /**
@@ -2032,7 +2116,6 @@ export interface _SERVICE {
     MarketExecutionResult
   >,
   /**
-   * --- market: providers (a signed delegation, then the delegate calls) ---
    * Lets a principal act for a provider in the market, or stops it; signed by the provider.
    */
   'market_delegate' : ActorMethod<[DelegateArg], MarketDelegationResult>,
@@ -2069,7 +2152,8 @@ export interface _SERVICE {
    */
   'offers_create' : ActorMethod<[OffersCreateArg], MarketOffersResult>,
   /**
-   * Offers by item, provider and status, a page at a time.
+   * Offers by item, provider and status, a page at a time. A call examines at most 1000
+   * offers: a filter that matches little may give a short (even empty) page with `next` set.
    */
   'offers_list' : ActorMethod<[OffersListArg], MarketOfferPageResult>,
   /**
@@ -2077,7 +2161,6 @@ export interface _SERVICE {
    */
   'offerset_get' : ActorMethod<[bigint], MarketOffersetViewResult>,
   /**
-   * --- market: consumers (authenticated principals) ---
    * Matches a request against open offers; the offers it returns hold their items until they
    * expire.
    */
@@ -2089,12 +2172,10 @@ export interface _SERVICE {
   'outcall_costs' : ActorMethod<[OutcallCostsArg], OutcallCostsResult>,
   'policies' : ActorMethod<[], Policies>,
   /**
-   * --- market: controllers and the audit log ---
    * Changes the market's policies. Controllers only.
    */
   'policies_set' : ActorMethod<[PoliciesUpdate], MarketPoliciesResult>,
   /**
-   * --- market: public reads ---
    * Every SKU with its counts and lowest price: the pez portal's product list.
    */
   'products' : ActorMethod<[], Array<Product>>,
@@ -2106,6 +2187,11 @@ export interface _SERVICE {
     [CatalogExportArg],
     CatalogExportResult
   >,
+  /**
+   * Freezes or unfreezes a provider (a stolen key): while frozen, its signed changes, uploads
+   * and delegations are refused, and its delegates act for it no more. Controllers only.
+   */
+  'provider_freeze' : ActorMethod<[ProviderFreezeArg], CatalogUnitResult>,
   /**
    * Who may hold a provider's items (everyone, the controllers' allow-list, its own), and
    * its allow-list's changes. The provider's delegates.
@@ -2119,15 +2205,24 @@ export interface _SERVICE {
    */
   'provider_offerings' : ActorMethod<[ProviderOfferingsArg], SearchResult>,
   /**
+   * A lost or stolen key: sets the provider's key to new_key without the old key's
+   * signature, lifts a freeze and revokes every delegation. Controllers only.
+   */
+  'provider_recover' : ActorMethod<[RecoverKeyArg], MarketDelegationResult>,
+  /**
    * Removes all of a provider's offerings (its sequence number is kept).
    */
   'provider_remove' : ActorMethod<[RemoveProviderArg], PublishResult>,
+  /**
+   * Moves a provider to a new key, signed by its current key. Its records stay under its
+   * first key; the old key is refused with KeyRotated from then on.
+   */
+  'provider_rotate_key' : ActorMethod<[RotateKeyArg], CatalogUnitResult>,
   /**
    * Reads the node from Ironic now and returns the updated state.
    */
   'provision_refresh' : ActorMethod<[string], ProvisionStatusResult>,
   /**
-   * --- provisioning (Ironic); the operation id is the node UUID ---
    * Provisions a server (a specific node, or any available one of a resource class) with an
    * image.
    */

@@ -10,12 +10,16 @@ import { IDL } from '@icp-sdk/core/candid';
 
 export const idlFactory = ({ IDL }) => {
   const InitArg = IDL.Record({
+    'max_providers' : IDL.Opt(IDL.Nat32),
     'cycles_sample_interval_seconds' : IDL.Opt(IDL.Nat64),
     'caller_calls_per_minute' : IDL.Opt(IDL.Nat32),
     'caller_call_burst' : IDL.Opt(IDL.Nat32),
+    'max_offerings' : IDL.Opt(IDL.Nat64),
     'max_offerings_per_provider' : IDL.Opt(IDL.Nat32),
     'max_catalog_bytes' : IDL.Opt(IDL.Nat64),
+    'max_items' : IDL.Opt(IDL.Nat64),
     'cycles_history_len' : IDL.Opt(IDL.Nat32),
+    'max_open_offers' : IDL.Opt(IDL.Nat64),
   });
   const Entity = IDL.Variant({
     'Item' : IDL.Nat64,
@@ -90,10 +94,13 @@ export const idlFactory = ({ IDL }) => {
     'Expired' : IDL.Null,
   });
   const MarketError = IDL.Variant({
+    'ProviderFrozen' : IDL.Null,
     'UnknownOffer' : IDL.Record({ 'id' : IDL.Nat64 }),
     'TooMany' : IDL.Record({ 'max' : IDL.Nat32, 'what' : IDL.Text }),
     'DuplicateResource' : IDL.Record({ 'item_id' : IDL.Nat64 }),
     'UnknownItem' : IDL.Record({ 'id' : IDL.Nat64 }),
+    'CapacityReached' : IDL.Record({ 'max' : IDL.Nat64, 'what' : IDL.Text }),
+    'KeyRotated' : IDL.Record({ 'successor_pem' : IDL.Text }),
     'StaleSequence' : IDL.Record({ 'last' : IDL.Nat64 }),
     'InvalidSignature' : IDL.Null,
     'OfferOverlap' : IDL.Record({ 'offer_id' : IDL.Nat64 }),
@@ -150,14 +157,18 @@ export const idlFactory = ({ IDL }) => {
     'reason' : IDL.Text,
   });
   const CatalogError = IDL.Variant({
+    'ProviderFrozen' : IDL.Null,
     'CatalogTooLarge' : IDL.Record({ 'max_bytes' : IDL.Nat64 }),
     'ChunkOutOfOrder' : IDL.Record({ 'expected' : IDL.Nat32 }),
     'LimitTooLarge' : IDL.Record({ 'max' : IDL.Nat32 }),
     'UploadTooLarge' : IDL.Record({ 'total_bytes' : IDL.Nat64 }),
     'TooManyOfferings' : IDL.Record({ 'max' : IDL.Nat32 }),
+    'CapacityReached' : IDL.Record({ 'max' : IDL.Nat64, 'what' : IDL.Text }),
+    'KeyRotated' : IDL.Record({ 'successor_pem' : IDL.Text }),
     'StaleSequence' : IDL.Record({ 'last' : IDL.Nat64 }),
     'InvalidSignature' : IDL.Null,
     'UnknownProvider' : IDL.Null,
+    'NotAuthorized' : IDL.Record({ 'message' : IDL.Text }),
     'InvalidCsv' : IDL.Record({ 'errors' : IDL.Vec(CsvError) }),
     'InvalidKey' : IDL.Record({ 'message' : IDL.Text }),
     'UnknownUpload' : IDL.Null,
@@ -862,6 +873,14 @@ export const idlFactory = ({ IDL }) => {
     'Ok' : CatalogExport,
     'Err' : SearchError,
   });
+  const ProviderFreezeArg = IDL.Record({
+    'provider' : ProviderKeyInput,
+    'frozen' : IDL.Bool,
+  });
+  const CatalogUnitResult = IDL.Variant({
+    'Ok' : IDL.Null,
+    'Err' : CatalogError,
+  });
   const HoldAccess = IDL.Variant({
     'ProviderAllowListed' : IDL.Null,
     'Everyone' : IDL.Null,
@@ -889,8 +908,18 @@ export const idlFactory = ({ IDL }) => {
     'limit' : IDL.Opt(IDL.Nat32),
     'format' : IDL.Opt(Format),
   });
+  const RecoverKeyArg = IDL.Record({
+    'new_key' : ProviderKeyInput,
+    'provider' : ProviderKeyInput,
+  });
   const RemoveProviderArg = IDL.Record({
     'seq' : IDL.Nat64,
+    'signature' : IDL.Vec(IDL.Nat8),
+    'provider' : ProviderKeyInput,
+  });
+  const RotateKeyArg = IDL.Record({
+    'seq' : IDL.Nat64,
+    'new_key' : ProviderKeyInput,
     'signature' : IDL.Vec(IDL.Nat8),
     'provider' : ProviderKeyInput,
   });
@@ -994,12 +1023,16 @@ export const idlFactory = ({ IDL }) => {
     'timer_runs' : IDL.Nat64,
   });
   const Config = IDL.Record({
+    'max_providers' : IDL.Nat32,
     'cycles_sample_interval_seconds' : IDL.Nat64,
     'caller_calls_per_minute' : IDL.Nat32,
     'caller_call_burst' : IDL.Nat32,
+    'max_offerings' : IDL.Nat64,
     'max_offerings_per_provider' : IDL.Nat32,
     'max_catalog_bytes' : IDL.Nat64,
+    'max_items' : IDL.Nat64,
     'cycles_history_len' : IDL.Nat32,
+    'max_open_offers' : IDL.Nat64,
   });
   const Status = IDL.Record({
     'cycles_balance' : IDL.Nat,
@@ -1152,6 +1185,7 @@ export const idlFactory = ({ IDL }) => {
         [CatalogExportResult],
         ['query'],
       ),
+    'provider_freeze' : IDL.Func([ProviderFreezeArg], [CatalogUnitResult], []),
     'provider_hold_access_set' : IDL.Func(
         [ProviderHoldAccessArg],
         [ProviderHoldAccessResult],
@@ -1162,7 +1196,13 @@ export const idlFactory = ({ IDL }) => {
         [SearchResult],
         ['query'],
       ),
+    'provider_recover' : IDL.Func(
+        [RecoverKeyArg],
+        [MarketDelegationResult],
+        [],
+      ),
     'provider_remove' : IDL.Func([RemoveProviderArg], [PublishResult], []),
+    'provider_rotate_key' : IDL.Func([RotateKeyArg], [CatalogUnitResult], []),
     'provision_refresh' : IDL.Func([IDL.Text], [ProvisionStatusResult], []),
     'provision_server' : IDL.Func(
         [ProvisionRequest],
@@ -1186,12 +1226,16 @@ export const idlFactory = ({ IDL }) => {
 
 export const init = ({ IDL }) => {
   const InitArg = IDL.Record({
+    'max_providers' : IDL.Opt(IDL.Nat32),
     'cycles_sample_interval_seconds' : IDL.Opt(IDL.Nat64),
     'caller_calls_per_minute' : IDL.Opt(IDL.Nat32),
     'caller_call_burst' : IDL.Opt(IDL.Nat32),
+    'max_offerings' : IDL.Opt(IDL.Nat64),
     'max_offerings_per_provider' : IDL.Opt(IDL.Nat32),
     'max_catalog_bytes' : IDL.Opt(IDL.Nat64),
+    'max_items' : IDL.Opt(IDL.Nat64),
     'cycles_history_len' : IDL.Opt(IDL.Nat32),
+    'max_open_offers' : IDL.Opt(IDL.Nat64),
   });
   
   return [IDL.Opt(InitArg)];

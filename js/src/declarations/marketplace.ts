@@ -149,6 +149,13 @@ export interface Offerset {
     execution_ids: BigUint64Array;
     expires_at_ns: bigint;
 }
+export interface HttpRequest {
+    url: string;
+    method: string;
+    body: Uint8Array;
+    headers: Array<[string, string]>;
+    certificate_version?: number;
+}
 export interface AuditArg {
     entity?: Entity;
     to_ns?: bigint;
@@ -469,6 +476,13 @@ export interface StateDigestPage {
 }
 export interface InitArg {
     /**
+     * Global caps (CapacityReached when reached): provider keys that may ever publish,
+     * 1 to 1000000 (default 100000); catalog offerings in all, 1 to 2000000 (default 1000000);
+     * market items in all, 1 to 1000000 (default 100000); open offers in the market's
+     * matching index, 1 to 2000000 (default 500000).
+     */
+    max_providers?: number;
+    /**
      * Seconds between two samples of the cycle balance: 60 to 604800 (7 days).
      */
     cycles_sample_interval_seconds?: bigint;
@@ -481,6 +495,7 @@ export interface InitArg {
      * Update calls it may make at once before that rate applies: 1 to 1000000 (default 600).
      */
     caller_call_burst?: number;
+    max_offerings?: bigint;
     /**
      * Most offerings one provider may publish: 1 to 25000 (default 20000).
      */
@@ -490,10 +505,12 @@ export interface InitArg {
      * 1024 to 33554432 (default 16777216, 16 MiB).
      */
     max_catalog_bytes?: bigint;
+    max_items?: bigint;
     /**
      * How many cycle balance samples are kept: 2 to 10000.
      */
     cycles_history_len?: number;
+    max_open_offers?: bigint;
 }
 export interface ChangesArg {
     /**
@@ -740,6 +757,12 @@ export type MarketOfferResult = {
     Err: MarketError;
 };
 export type CatalogError = {
+    __kind__: "ProviderFrozen";
+    /**
+     * The controllers froze the provider: its signed changes are refused until they unfreeze it.
+     */
+    ProviderFrozen: null;
+} | {
     __kind__: "CatalogTooLarge";
     /**
      * The payload, or the provider's stored rows, would exceed max_bytes.
@@ -780,6 +803,24 @@ export type CatalogError = {
         max: number;
     };
 } | {
+    __kind__: "CapacityReached";
+    /**
+     * A global cap would be passed: "providers" (a new provider key) or "offerings" (all
+     * providers' together). Controllers raise the caps with an upgrade argument.
+     */
+    CapacityReached: {
+        max: bigint;
+        what: string;
+    };
+} | {
+    __kind__: "KeyRotated";
+    /**
+     * The key was rotated (provider_rotate_key, provider_recover): its successor signs.
+     */
+    KeyRotated: {
+        successor_pem: string;
+    };
+} | {
     __kind__: "StaleSequence";
     /**
      * seq must be greater than last, the provider's last accepted sequence number.
@@ -799,6 +840,14 @@ export type CatalogError = {
      * The provider never published a catalog.
      */
     UnknownProvider: null;
+} | {
+    __kind__: "NotAuthorized";
+    /**
+     * Only controllers may do this (provider_freeze).
+     */
+    NotAuthorized: {
+        message: string;
+    };
 } | {
     __kind__: "InvalidCsv";
     /**
@@ -1277,6 +1326,13 @@ export interface Contract {
     end_ns: bigint;
 }
 export type MarketError = {
+    __kind__: "ProviderFrozen";
+    /**
+     * The controllers froze the provider (provider_freeze): its signed delegations and its
+     * delegates' actions are refused until they unfreeze it.
+     */
+    ProviderFrozen: null;
+} | {
     __kind__: "UnknownOffer";
     UnknownOffer: {
         id: bigint;
@@ -1296,6 +1352,23 @@ export type MarketError = {
     __kind__: "UnknownItem";
     UnknownItem: {
         id: bigint;
+    };
+} | {
+    __kind__: "CapacityReached";
+    /**
+     * A global cap would be passed: "items" or "open offers" (of the whole market).
+     */
+    CapacityReached: {
+        max: bigint;
+        what: string;
+    };
+} | {
+    __kind__: "KeyRotated";
+    /**
+     * The key was rotated (provider_rotate_key, provider_recover): its successor signs.
+     */
+    KeyRotated: {
+        successor_pem: string;
     };
 } | {
     __kind__: "StaleSequence";
@@ -1540,9 +1613,11 @@ export interface RemoveProviderArg {
     signature: Uint8Array;
     provider: ProviderKeyInput;
 }
-export interface OfferPage {
-    next?: bigint;
-    offers: Array<Offer>;
+export interface RotateKeyArg {
+    seq: bigint;
+    new_key: ProviderKeyInput;
+    signature: Uint8Array;
+    provider: ProviderKeyInput;
 }
 export interface RemoveOfferingsArg {
     seq: bigint;
@@ -1552,6 +1627,10 @@ export interface RemoveOfferingsArg {
      * Offering keys ("Unique Internal identifier"): at least one, each once, no "\n".
      */
     keys: Array<string>;
+}
+export interface OfferPage {
+    next?: bigint;
+    offers: Array<Offer>;
 }
 export type IronicSettingsResult = {
     __kind__: "Ok";
@@ -1726,6 +1805,13 @@ export interface StateDigestPageArg {
      */
     max_pages?: number;
 }
+export type CatalogUnitResult = {
+    __kind__: "Ok";
+    Ok: null;
+} | {
+    __kind__: "Err";
+    Err: CatalogError;
+};
 export interface AcceptArg {
     /**
      * 32-byte X25519 public key lease credentials will be sealed to.
@@ -1747,6 +1833,10 @@ export interface OutcallCostsArg {
 export interface CancelArg {
     execution_id: bigint;
     reason: string;
+}
+export interface RecoverKeyArg {
+    new_key: ProviderKeyInput;
+    provider: ProviderKeyInput;
 }
 export interface ResourceRequest {
     sku?: string;
@@ -1771,13 +1861,6 @@ export interface ResourceRequest {
      */
     project?: string;
 }
-export type MarketUnitResult = {
-    __kind__: "Ok";
-    Ok: null;
-} | {
-    __kind__: "Err";
-    Err: MarketError;
-};
 export interface SelfCheckArg {
     /**
      * Where to start: the `next` of the previous page; none for the first page.
@@ -1816,6 +1899,10 @@ export type OfferingGetResult = {
 };
 export interface Config {
     /**
+     * The global caps.
+     */
+    max_providers: number;
+    /**
      * Seconds between two samples of the cycle balance.
      */
     cycles_sample_interval_seconds: bigint;
@@ -1827,6 +1914,7 @@ export interface Config {
      * Update calls such a principal may make at once before the rate above applies.
      */
     caller_call_burst: number;
+    max_offerings: bigint;
     /**
      * Most offerings one provider may publish.
      */
@@ -1835,10 +1923,12 @@ export interface Config {
      * Most bytes of CSV rows one provider may keep (and largest catalog payload).
      */
     max_catalog_bytes: bigint;
+    max_items: bigint;
     /**
      * How many cycle balance samples are kept; older ones are dropped.
      */
     cycles_history_len: number;
+    max_open_offers: bigint;
 }
 export type StateDigestPageResult = {
     __kind__: "Ok";
@@ -1856,6 +1946,13 @@ export interface PublishArg {
     signature: Uint8Array;
     provider: ProviderKeyInput;
 }
+export type MarketUnitResult = {
+    __kind__: "Ok";
+    Ok: null;
+} | {
+    __kind__: "Err";
+    Err: MarketError;
+};
 export type ChangesResult = {
     __kind__: "Ok";
     Ok: ChangesPage;
@@ -1952,12 +2049,9 @@ export interface Status {
      */
     heap_bytes: bigint;
 }
-export interface HttpRequest {
-    url: string;
-    method: string;
-    body: Uint8Array;
-    headers: Array<[string, string]>;
-    certificate_version?: number;
+export interface ProviderFreezeArg {
+    provider: ProviderKeyInput;
+    frozen: boolean;
 }
 export type Actor = {
     __kind__: "Canister";
@@ -2196,9 +2290,12 @@ export interface marketplaceInterface {
     policies_set(arg0: PoliciesUpdate): Promise<MarketPoliciesResult>;
     products(): Promise<Array<Product>>;
     provider_catalog_export(arg0: CatalogExportArg): Promise<CatalogExportResult>;
+    provider_freeze(arg0: ProviderFreezeArg): Promise<CatalogUnitResult>;
     provider_hold_access_set(arg0: ProviderHoldAccessArg): Promise<ProviderHoldAccessResult>;
     provider_offerings(arg0: ProviderOfferingsArg): Promise<SearchResult>;
+    provider_recover(arg0: RecoverKeyArg): Promise<MarketDelegationResult>;
     provider_remove(arg0: RemoveProviderArg): Promise<PublishResult>;
+    provider_rotate_key(arg0: RotateKeyArg): Promise<CatalogUnitResult>;
     provision_refresh(arg0: string): Promise<ProvisionStatusResult>;
     provision_server(arg0: ProvisionRequest): Promise<ProvisionServerResult>;
     provision_status(arg0: string): Promise<ProvisionStatusResult>;
@@ -2206,7 +2303,7 @@ export interface marketplaceInterface {
     state_digest_page(arg0: StateDigestPageArg): Promise<StateDigestPageResult>;
     status(): Promise<Status>;
 }
-import type { Actor as _Actor, Attributes as _Attributes, AuditArg as _AuditArg, AuditEntry as _AuditEntry, AuditPage as _AuditPage, Backend as _Backend, BillingInterval as _BillingInterval, CatalogError as _CatalogError, CatalogExport as _CatalogExport, CatalogExportArg as _CatalogExportArg, CatalogExportResult as _CatalogExportResult, Change as _Change, ChangeKind as _ChangeKind, ChangesArg as _ChangesArg, ChangesPage as _ChangesPage, ChangesResult as _ChangesResult, Config as _Config, ConsumerAccess as _ConsumerAccess, Contract as _Contract, ContractStatus as _ContractStatus, CostRange as _CostRange, Counters as _Counters, CsvError as _CsvError, DelegateArg as _DelegateArg, Delegation as _Delegation, DigestChunk as _DigestChunk, DigestCursor as _DigestCursor, DigestError as _DigestError, DigestPageError as _DigestPageError, Entity as _Entity, Execution as _Execution, ExecutionPage as _ExecutionPage, ExecutionsListArg as _ExecutionsListArg, Filters as _Filters, Format as _Format, GpuFilter as _GpuFilter, HoldAccess as _HoldAccess, HttpRequest as _HttpRequest, HttpResponse as _HttpResponse, InventoryListArg as _InventoryListArg, InventoryRegisterArg as _InventoryRegisterArg, InventoryRemoveArg as _InventoryRemoveArg, InventorySetStatusArg as _InventorySetStatusArg, IronicApi as _IronicApi, IronicBudgetGrantArg as _IronicBudgetGrantArg, IronicConfigureArg as _IronicConfigureArg, IronicDiscoverArg as _IronicDiscoverArg, IronicDiscoverResult as _IronicDiscoverResult, IronicError as _IronicError, IronicSettingsResult as _IronicSettingsResult, IronicSettingsView as _IronicSettingsView, Item as _Item, ItemInput as _ItemInput, ItemPage as _ItemPage, ItemStatus as _ItemStatus, Lease as _Lease, LeaseBySkuArg as _LeaseBySkuArg, LeaseTask as _LeaseTask, Level as _Level, MarketAuditPageResult as _MarketAuditPageResult, MarketContractResult as _MarketContractResult, MarketDelegationResult as _MarketDelegationResult, MarketError as _MarketError, MarketExecutionPageResult as _MarketExecutionPageResult, MarketExecutionResult as _MarketExecutionResult, MarketItemPageResult as _MarketItemPageResult, MarketItemResult as _MarketItemResult, MarketItemsResult as _MarketItemsResult, MarketLeaseResult as _MarketLeaseResult, MarketOfferPageResult as _MarketOfferPageResult, MarketOfferResult as _MarketOfferResult, MarketOffersResult as _MarketOffersResult, MarketOffersetViewResult as _MarketOffersetViewResult, MarketPoliciesResult as _MarketPoliciesResult, MarketSelfCheckResult as _MarketSelfCheckResult, MarketUnitResult as _MarketUnitResult, Message as _Message, Offer as _Offer, OfferCreateArg as _OfferCreateArg, OfferInput as _OfferInput, OfferPage as _OfferPage, OfferStatus as _OfferStatus, OfferWithdrawArg as _OfferWithdrawArg, OfferingGetArg as _OfferingGetArg, OfferingGetResult as _OfferingGetResult, OfferingRecords as _OfferingRecords, OfferingView as _OfferingView, Offerings as _Offerings, OffersCreateArg as _OffersCreateArg, OffersListArg as _OffersListArg, Offerset as _Offerset, OffersetResult as _OffersetResult, OffersetStatus as _OffersetStatus, OffersetView as _OffersetView, OperationKind as _OperationKind, OperationStatus as _OperationStatus, OutcallCosts as _OutcallCosts, OutcallCostsArg as _OutcallCostsArg, OutcallCostsResult as _OutcallCostsResult, OutcallQuote as _OutcallQuote, Phase as _Phase, Policies as _Policies, PoliciesUpdate as _PoliciesUpdate, PriceFilter as _PriceFilter, Product as _Product, ProductType as _ProductType, Property as _Property, ProviderCatalog as _ProviderCatalog, ProviderHoldAccess as _ProviderHoldAccess, ProviderHoldAccessArg as _ProviderHoldAccessArg, ProviderHoldAccessResult as _ProviderHoldAccessResult, ProviderKeyInput as _ProviderKeyInput, ProviderOfferingsArg as _ProviderOfferingsArg, ProvisionCosts as _ProvisionCosts, ProvisionCostsArg as _ProvisionCostsArg, ProvisionError as _ProvisionError, ProvisionRequest as _ProvisionRequest, ProvisionResponse as _ProvisionResponse, ProvisionServerResult as _ProvisionServerResult, ProvisionStatus as _ProvisionStatus, ProvisionStatusResult as _ProvisionStatusResult, ProvisionUnitResult as _ProvisionUnitResult, PublishArg as _PublishArg, PublishResult as _PublishResult, Receipt as _Receipt, RemoveOfferingsArg as _RemoveOfferingsArg, RemoveProviderArg as _RemoveProviderArg, ResourceRequest as _ResourceRequest, Role as _Role, SealedBox as _SealedBox, SearchError as _SearchError, SearchPage as _SearchPage, SearchQuery as _SearchQuery, SearchResult as _SearchResult, SelfCheckArg as _SelfCheckArg, SelfCheckPage as _SelfCheckPage, SetConsumerMetaArg as _SetConsumerMetaArg, SetProcurementMetaArg as _SetProcurementMetaArg, SimFailureArg as _SimFailureArg, SortOrder as _SortOrder, StateDigest as _StateDigest, StateDigestPage as _StateDigestPage, StateDigestPageArg as _StateDigestPageArg, StateDigestPageResult as _StateDigestPageResult, StateDigestResult as _StateDigestResult, Status as _Status, Stock as _Stock, UploadBeginArg as _UploadBeginArg, UploadBeginResult as _UploadBeginResult, UploadOperation as _UploadOperation, UploadProgress as _UploadProgress, UploadProgressResult as _UploadProgressResult, Violation as _Violation, Virtualization as _Virtualization } from "./marketplace.did";
+import type { Actor as _Actor, Attributes as _Attributes, AuditArg as _AuditArg, AuditEntry as _AuditEntry, AuditPage as _AuditPage, Backend as _Backend, BillingInterval as _BillingInterval, CatalogError as _CatalogError, CatalogExport as _CatalogExport, CatalogExportArg as _CatalogExportArg, CatalogExportResult as _CatalogExportResult, CatalogUnitResult as _CatalogUnitResult, Change as _Change, ChangeKind as _ChangeKind, ChangesArg as _ChangesArg, ChangesPage as _ChangesPage, ChangesResult as _ChangesResult, Config as _Config, ConsumerAccess as _ConsumerAccess, Contract as _Contract, ContractStatus as _ContractStatus, CostRange as _CostRange, Counters as _Counters, CsvError as _CsvError, DelegateArg as _DelegateArg, Delegation as _Delegation, DigestChunk as _DigestChunk, DigestCursor as _DigestCursor, DigestError as _DigestError, DigestPageError as _DigestPageError, Entity as _Entity, Execution as _Execution, ExecutionPage as _ExecutionPage, ExecutionsListArg as _ExecutionsListArg, Filters as _Filters, Format as _Format, GpuFilter as _GpuFilter, HoldAccess as _HoldAccess, HttpRequest as _HttpRequest, HttpResponse as _HttpResponse, InventoryListArg as _InventoryListArg, InventoryRegisterArg as _InventoryRegisterArg, InventoryRemoveArg as _InventoryRemoveArg, InventorySetStatusArg as _InventorySetStatusArg, IronicApi as _IronicApi, IronicBudgetGrantArg as _IronicBudgetGrantArg, IronicConfigureArg as _IronicConfigureArg, IronicDiscoverArg as _IronicDiscoverArg, IronicDiscoverResult as _IronicDiscoverResult, IronicError as _IronicError, IronicSettingsResult as _IronicSettingsResult, IronicSettingsView as _IronicSettingsView, Item as _Item, ItemInput as _ItemInput, ItemPage as _ItemPage, ItemStatus as _ItemStatus, Lease as _Lease, LeaseBySkuArg as _LeaseBySkuArg, LeaseTask as _LeaseTask, Level as _Level, MarketAuditPageResult as _MarketAuditPageResult, MarketContractResult as _MarketContractResult, MarketDelegationResult as _MarketDelegationResult, MarketError as _MarketError, MarketExecutionPageResult as _MarketExecutionPageResult, MarketExecutionResult as _MarketExecutionResult, MarketItemPageResult as _MarketItemPageResult, MarketItemResult as _MarketItemResult, MarketItemsResult as _MarketItemsResult, MarketLeaseResult as _MarketLeaseResult, MarketOfferPageResult as _MarketOfferPageResult, MarketOfferResult as _MarketOfferResult, MarketOffersResult as _MarketOffersResult, MarketOffersetViewResult as _MarketOffersetViewResult, MarketPoliciesResult as _MarketPoliciesResult, MarketSelfCheckResult as _MarketSelfCheckResult, MarketUnitResult as _MarketUnitResult, Message as _Message, Offer as _Offer, OfferCreateArg as _OfferCreateArg, OfferInput as _OfferInput, OfferPage as _OfferPage, OfferStatus as _OfferStatus, OfferWithdrawArg as _OfferWithdrawArg, OfferingGetArg as _OfferingGetArg, OfferingGetResult as _OfferingGetResult, OfferingRecords as _OfferingRecords, OfferingView as _OfferingView, Offerings as _Offerings, OffersCreateArg as _OffersCreateArg, OffersListArg as _OffersListArg, Offerset as _Offerset, OffersetResult as _OffersetResult, OffersetStatus as _OffersetStatus, OffersetView as _OffersetView, OperationKind as _OperationKind, OperationStatus as _OperationStatus, OutcallCosts as _OutcallCosts, OutcallCostsArg as _OutcallCostsArg, OutcallCostsResult as _OutcallCostsResult, OutcallQuote as _OutcallQuote, Phase as _Phase, Policies as _Policies, PoliciesUpdate as _PoliciesUpdate, PriceFilter as _PriceFilter, Product as _Product, ProductType as _ProductType, Property as _Property, ProviderCatalog as _ProviderCatalog, ProviderFreezeArg as _ProviderFreezeArg, ProviderHoldAccess as _ProviderHoldAccess, ProviderHoldAccessArg as _ProviderHoldAccessArg, ProviderHoldAccessResult as _ProviderHoldAccessResult, ProviderKeyInput as _ProviderKeyInput, ProviderOfferingsArg as _ProviderOfferingsArg, ProvisionCosts as _ProvisionCosts, ProvisionCostsArg as _ProvisionCostsArg, ProvisionError as _ProvisionError, ProvisionRequest as _ProvisionRequest, ProvisionResponse as _ProvisionResponse, ProvisionServerResult as _ProvisionServerResult, ProvisionStatus as _ProvisionStatus, ProvisionStatusResult as _ProvisionStatusResult, ProvisionUnitResult as _ProvisionUnitResult, PublishArg as _PublishArg, PublishResult as _PublishResult, Receipt as _Receipt, RecoverKeyArg as _RecoverKeyArg, RemoveOfferingsArg as _RemoveOfferingsArg, RemoveProviderArg as _RemoveProviderArg, ResourceRequest as _ResourceRequest, Role as _Role, RotateKeyArg as _RotateKeyArg, SealedBox as _SealedBox, SearchError as _SearchError, SearchPage as _SearchPage, SearchQuery as _SearchQuery, SearchResult as _SearchResult, SelfCheckArg as _SelfCheckArg, SelfCheckPage as _SelfCheckPage, SetConsumerMetaArg as _SetConsumerMetaArg, SetProcurementMetaArg as _SetProcurementMetaArg, SimFailureArg as _SimFailureArg, SortOrder as _SortOrder, StateDigest as _StateDigest, StateDigestPage as _StateDigestPage, StateDigestPageArg as _StateDigestPageArg, StateDigestPageResult as _StateDigestPageResult, StateDigestResult as _StateDigestResult, Status as _Status, Stock as _Stock, UploadBeginArg as _UploadBeginArg, UploadBeginResult as _UploadBeginResult, UploadOperation as _UploadOperation, UploadProgress as _UploadProgress, UploadProgressResult as _UploadProgressResult, Violation as _Violation, Virtualization as _Virtualization } from "./marketplace.did";
 export class Marketplace implements marketplaceInterface {
     constructor(private actor: ActorSubclass<_SERVICE>){}
     async audit_log(arg0: AuditArg): Promise<MarketAuditPageResult> {
@@ -2401,41 +2498,53 @@ export class Marketplace implements marketplaceInterface {
         const result = await this.actor.provider_catalog_export(to_candid_CatalogExportArg_n274(arg0));
         return from_candid_CatalogExportResult_n276(result);
     }
+    async provider_freeze(arg0: ProviderFreezeArg): Promise<CatalogUnitResult> {
+        const result = await this.actor.provider_freeze(to_candid_ProviderFreezeArg_n280(arg0));
+        return from_candid_CatalogUnitResult_n282(result);
+    }
     async provider_hold_access_set(arg0: ProviderHoldAccessArg): Promise<ProviderHoldAccessResult> {
-        const result = await this.actor.provider_hold_access_set(to_candid_ProviderHoldAccessArg_n280(arg0));
-        return from_candid_ProviderHoldAccessResult_n284(result);
+        const result = await this.actor.provider_hold_access_set(to_candid_ProviderHoldAccessArg_n284(arg0));
+        return from_candid_ProviderHoldAccessResult_n288(result);
     }
     async provider_offerings(arg0: ProviderOfferingsArg): Promise<SearchResult> {
-        const result = await this.actor.provider_offerings(to_candid_ProviderOfferingsArg_n290(arg0));
+        const result = await this.actor.provider_offerings(to_candid_ProviderOfferingsArg_n294(arg0));
         return from_candid_SearchResult_n215(result);
     }
+    async provider_recover(arg0: RecoverKeyArg): Promise<MarketDelegationResult> {
+        const result = await this.actor.provider_recover(to_candid_RecoverKeyArg_n296(arg0));
+        return from_candid_MarketDelegationResult_n159(result);
+    }
     async provider_remove(arg0: RemoveProviderArg): Promise<PublishResult> {
-        const result = await this.actor.provider_remove(to_candid_RemoveProviderArg_n292(arg0));
+        const result = await this.actor.provider_remove(to_candid_RemoveProviderArg_n298(arg0));
         return from_candid_PublishResult_n57(result);
+    }
+    async provider_rotate_key(arg0: RotateKeyArg): Promise<CatalogUnitResult> {
+        const result = await this.actor.provider_rotate_key(to_candid_RotateKeyArg_n300(arg0));
+        return from_candid_CatalogUnitResult_n282(result);
     }
     async provision_refresh(arg0: string): Promise<ProvisionStatusResult> {
         const result = await this.actor.provision_refresh(arg0);
-        return from_candid_ProvisionStatusResult_n294(result);
+        return from_candid_ProvisionStatusResult_n302(result);
     }
     async provision_server(arg0: ProvisionRequest): Promise<ProvisionServerResult> {
-        const result = await this.actor.provision_server(to_candid_ProvisionRequest_n303(arg0));
-        return from_candid_ProvisionServerResult_n305(result);
+        const result = await this.actor.provision_server(to_candid_ProvisionRequest_n311(arg0));
+        return from_candid_ProvisionServerResult_n313(result);
     }
     async provision_status(arg0: string): Promise<ProvisionStatusResult> {
         const result = await this.actor.provision_status(arg0);
-        return from_candid_ProvisionStatusResult_n294(result);
+        return from_candid_ProvisionStatusResult_n302(result);
     }
     async state_digest(): Promise<StateDigestResult> {
         const result = await this.actor.state_digest();
-        return from_candid_StateDigestResult_n309(result);
+        return from_candid_StateDigestResult_n317(result);
     }
     async state_digest_page(arg0: StateDigestPageArg): Promise<StateDigestPageResult> {
-        const result = await this.actor.state_digest_page(to_candid_StateDigestPageArg_n313(arg0));
-        return from_candid_StateDigestPageResult_n315(result);
+        const result = await this.actor.state_digest_page(to_candid_StateDigestPageArg_n321(arg0));
+        return from_candid_StateDigestPageResult_n323(result);
     }
     async status(): Promise<Status> {
         const result = await this.actor.status();
-        return from_candid_Status_n322(result);
+        return from_candid_Status_n330(result);
     }
 }
 function from_candid_Actor_n15(value: _Actor): Actor {
@@ -2462,6 +2571,9 @@ function from_candid_CatalogExportResult_n276(value: _CatalogExportResult): Cata
 function from_candid_CatalogExport_n278(value: _CatalogExport): CatalogExport {
     return from_candid_record_n279(value);
 }
+function from_candid_CatalogUnitResult_n282(value: _CatalogUnitResult): CatalogUnitResult {
+    return from_candid_variant_n283(value);
+}
 function from_candid_ChangeKind_n44(value: _ChangeKind): ChangeKind {
     return from_candid_variant_n45(value);
 }
@@ -2486,11 +2598,11 @@ function from_candid_Contract_n71(value: _Contract): Contract {
 function from_candid_CsvError_n50(value: _CsvError): CsvError {
     return from_candid_record_n51(value);
 }
-function from_candid_DigestError_n311(value: _DigestError): DigestError {
-    return from_candid_variant_n312(value);
+function from_candid_DigestError_n319(value: _DigestError): DigestError {
+    return from_candid_variant_n320(value);
 }
-function from_candid_DigestPageError_n320(value: _DigestPageError): DigestPageError {
-    return from_candid_variant_n321(value);
+function from_candid_DigestPageError_n328(value: _DigestPageError): DigestPageError {
+    return from_candid_variant_n329(value);
 }
 function from_candid_Entity_n13(value: _Entity): Entity {
     return from_candid_variant_n14(value);
@@ -2501,8 +2613,8 @@ function from_candid_ExecutionPage_n90(value: _ExecutionPage): ExecutionPage {
 function from_candid_Execution_n77(value: _Execution): Execution {
     return from_candid_record_n78(value);
 }
-function from_candid_HoldAccess_n288(value: _HoldAccess): HoldAccess {
-    return from_candid_variant_n289(value);
+function from_candid_HoldAccess_n292(value: _HoldAccess): HoldAccess {
+    return from_candid_variant_n293(value);
 }
 function from_candid_HttpResponse_n95(value: _HttpResponse): HttpResponse {
     return from_candid_record_n96(value);
@@ -2621,11 +2733,11 @@ function from_candid_OffersetView_n236(value: _OffersetView): OffersetView {
 function from_candid_Offerset_n238(value: _Offerset): Offerset {
     return from_candid_record_n239(value);
 }
-function from_candid_OperationKind_n300(value: _OperationKind): OperationKind {
-    return from_candid_variant_n301(value);
+function from_candid_OperationKind_n308(value: _OperationKind): OperationKind {
+    return from_candid_variant_n309(value);
 }
-function from_candid_OperationStatus_n298(value: _OperationStatus): OperationStatus {
-    return from_candid_variant_n299(value);
+function from_candid_OperationStatus_n306(value: _OperationStatus): OperationStatus {
+    return from_candid_variant_n307(value);
 }
 function from_candid_OutcallCostsResult_n252(value: _OutcallCostsResult): OutcallCostsResult {
     return from_candid_variant_n253(value);
@@ -2645,11 +2757,11 @@ function from_candid_ProductType_n189(value: _ProductType): ProductType {
 function from_candid_Product_n272(value: _Product): Product {
     return from_candid_record_n273(value);
 }
-function from_candid_ProviderHoldAccessResult_n284(value: _ProviderHoldAccessResult): ProviderHoldAccessResult {
-    return from_candid_variant_n285(value);
+function from_candid_ProviderHoldAccessResult_n288(value: _ProviderHoldAccessResult): ProviderHoldAccessResult {
+    return from_candid_variant_n289(value);
 }
-function from_candid_ProviderHoldAccess_n286(value: _ProviderHoldAccess): ProviderHoldAccess {
-    return from_candid_record_n287(value);
+function from_candid_ProviderHoldAccess_n290(value: _ProviderHoldAccess): ProviderHoldAccess {
+    return from_candid_record_n291(value);
 }
 function from_candid_ProvisionCosts_n258(value: _ProvisionCosts): ProvisionCosts {
     return from_candid_record_n259(value);
@@ -2657,17 +2769,17 @@ function from_candid_ProvisionCosts_n258(value: _ProvisionCosts): ProvisionCosts
 function from_candid_ProvisionError_n132(value: _ProvisionError): ProvisionError {
     return from_candid_variant_n133(value);
 }
-function from_candid_ProvisionResponse_n307(value: _ProvisionResponse): ProvisionResponse {
-    return from_candid_record_n308(value);
+function from_candid_ProvisionResponse_n315(value: _ProvisionResponse): ProvisionResponse {
+    return from_candid_record_n316(value);
 }
-function from_candid_ProvisionServerResult_n305(value: _ProvisionServerResult): ProvisionServerResult {
-    return from_candid_variant_n306(value);
+function from_candid_ProvisionServerResult_n313(value: _ProvisionServerResult): ProvisionServerResult {
+    return from_candid_variant_n314(value);
 }
-function from_candid_ProvisionStatusResult_n294(value: _ProvisionStatusResult): ProvisionStatusResult {
-    return from_candid_variant_n295(value);
+function from_candid_ProvisionStatusResult_n302(value: _ProvisionStatusResult): ProvisionStatusResult {
+    return from_candid_variant_n303(value);
 }
-function from_candid_ProvisionStatus_n296(value: _ProvisionStatus): ProvisionStatus {
-    return from_candid_record_n297(value);
+function from_candid_ProvisionStatus_n304(value: _ProvisionStatus): ProvisionStatus {
+    return from_candid_record_n305(value);
 }
 function from_candid_ProvisionUnitResult_n145(value: _ProvisionUnitResult): ProvisionUnitResult {
     return from_candid_variant_n146(value);
@@ -2690,17 +2802,17 @@ function from_candid_SearchResult_n215(value: _SearchResult): SearchResult {
 function from_candid_SelfCheckPage_n165(value: _SelfCheckPage): SelfCheckPage {
     return from_candid_record_n166(value);
 }
-function from_candid_StateDigestPageResult_n315(value: _StateDigestPageResult): StateDigestPageResult {
-    return from_candid_variant_n316(value);
+function from_candid_StateDigestPageResult_n323(value: _StateDigestPageResult): StateDigestPageResult {
+    return from_candid_variant_n324(value);
 }
-function from_candid_StateDigestPage_n317(value: _StateDigestPage): StateDigestPage {
-    return from_candid_record_n318(value);
+function from_candid_StateDigestPage_n325(value: _StateDigestPage): StateDigestPage {
+    return from_candid_record_n326(value);
 }
-function from_candid_StateDigestResult_n309(value: _StateDigestResult): StateDigestResult {
-    return from_candid_variant_n310(value);
+function from_candid_StateDigestResult_n317(value: _StateDigestResult): StateDigestResult {
+    return from_candid_variant_n318(value);
 }
-function from_candid_Status_n322(value: _Status): Status {
-    return from_candid_record_n323(value);
+function from_candid_Status_n330(value: _Status): Status {
+    return from_candid_record_n331(value);
 }
 function from_candid_Stock_n187(value: _Stock): Stock {
     return from_candid_variant_n188(value);
@@ -2732,10 +2844,10 @@ function from_candid_opt_n257(value: [] | [_ProvisionCosts]): ProvisionCosts | n
 function from_candid_opt_n262(value: [] | [_ConsumerAccess]): ConsumerAccess | null {
     return value.length === 0 ? null : from_candid_ConsumerAccess_n263(value[0]);
 }
-function from_candid_opt_n302(value: [] | [number]): number | null {
+function from_candid_opt_n310(value: [] | [number]): number | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n319(value: [] | [_DigestCursor]): DigestCursor | null {
+function from_candid_opt_n327(value: [] | [_DigestCursor]): DigestCursor | null {
     return value.length === 0 ? null : value[0];
 }
 function from_candid_opt_n52(value: [] | [string]): string | null {
@@ -3326,24 +3438,6 @@ function from_candid_record_n279(value: {
         provider_pem: value.provider_pem
     };
 }
-function from_candid_record_n287(value: {
-    access: _HoldAccess;
-    held: number;
-    items: number;
-    listed: number;
-}): {
-    access: HoldAccess;
-    held: number;
-    items: number;
-    listed: number;
-} {
-    return {
-        access: from_candid_HoldAccess_n288(value.access),
-        held: value.held,
-        items: value.items,
-        listed: value.listed
-    };
-}
 function from_candid_record_n29(value: {
     text: string;
     level: _Level;
@@ -3356,7 +3450,25 @@ function from_candid_record_n29(value: {
         level: from_candid_Level_n30(value.level)
     };
 }
-function from_candid_record_n297(value: {
+function from_candid_record_n291(value: {
+    access: _HoldAccess;
+    held: number;
+    items: number;
+    listed: number;
+}): {
+    access: HoldAccess;
+    held: number;
+    items: number;
+    listed: number;
+} {
+    return {
+        access: from_candid_HoldAccess_n292(value.access),
+        held: value.held,
+        items: value.items,
+        listed: value.listed
+    };
+}
+function from_candid_record_n305(value: {
     checked_at_ns: bigint;
     status: _OperationStatus;
     started_at_ns: bigint;
@@ -3385,20 +3497,20 @@ function from_candid_record_n297(value: {
 } {
     return {
         checked_at_ns: value.checked_at_ns,
-        status: from_candid_OperationStatus_n298(value.status),
+        status: from_candid_OperationStatus_n306(value.status),
         started_at_ns: value.started_at_ns,
         completed_at_ns: record_opt_to_undefined(from_candid_opt_n9(value.completed_at_ns)),
-        kind: from_candid_OperationKind_n300(value.kind),
+        kind: from_candid_OperationKind_n308(value.kind),
         provision_state: value.provision_state,
         operation_id: value.operation_id,
         server_id: value.server_id,
         message: value.message,
         item_id: value.item_id,
-        progress_percent: record_opt_to_undefined(from_candid_opt_n302(value.progress_percent)),
+        progress_percent: record_opt_to_undefined(from_candid_opt_n310(value.progress_percent)),
         execution_id: record_opt_to_undefined(from_candid_opt_n9(value.execution_id))
     };
 }
-function from_candid_record_n308(value: {
+function from_candid_record_n316(value: {
     status: _OperationStatus;
     server_name: string;
     started_at_ns: bigint;
@@ -3416,25 +3528,13 @@ function from_candid_record_n308(value: {
     item_id: bigint;
 } {
     return {
-        status: from_candid_OperationStatus_n298(value.status),
+        status: from_candid_OperationStatus_n306(value.status),
         server_name: value.server_name,
         started_at_ns: value.started_at_ns,
         operation_id: value.operation_id,
         server_id: value.server_id,
         message: value.message,
         item_id: value.item_id
-    };
-}
-function from_candid_record_n318(value: {
-    next: [] | [_DigestCursor];
-    chunks: Array<_DigestChunk>;
-}): {
-    next?: DigestCursor;
-    chunks: Array<DigestChunk>;
-} {
-    return {
-        next: record_opt_to_undefined(from_candid_opt_n319(value.next)),
-        chunks: value.chunks
     };
 }
 function from_candid_record_n32(value: {
@@ -3449,7 +3549,19 @@ function from_candid_record_n32(value: {
         offer_id: value.offer_id
     };
 }
-function from_candid_record_n323(value: {
+function from_candid_record_n326(value: {
+    next: [] | [_DigestCursor];
+    chunks: Array<_DigestChunk>;
+}): {
+    next?: DigestCursor;
+    chunks: Array<DigestChunk>;
+} {
+    return {
+        next: record_opt_to_undefined(from_candid_opt_n327(value.next)),
+        chunks: value.chunks
+    };
+}
+function from_candid_record_n331(value: {
     cycles_balance: bigint;
     stable_memory_pages: bigint;
     task_queue_len: bigint;
@@ -4209,6 +4321,8 @@ function from_candid_variant_n188(value: {
     return "Limited" in value ? Stock.Limited : "OutOfStock" in value ? Stock.OutOfStock : "InStock" in value ? Stock.InStock : value;
 }
 function from_candid_variant_n19(value: {
+    ProviderFrozen: null;
+} | {
     UnknownOffer: {
         id: bigint;
     };
@@ -4224,6 +4338,15 @@ function from_candid_variant_n19(value: {
 } | {
     UnknownItem: {
         id: bigint;
+    };
+} | {
+    CapacityReached: {
+        max: bigint;
+        what: string;
+    };
+} | {
+    KeyRotated: {
+        successor_pem: string;
     };
 } | {
     StaleSequence: {
@@ -4306,6 +4429,9 @@ function from_candid_variant_n19(value: {
         what: string;
     };
 }): {
+    __kind__: "ProviderFrozen";
+    ProviderFrozen: null;
+} | {
     __kind__: "UnknownOffer";
     UnknownOffer: {
         id: bigint;
@@ -4325,6 +4451,17 @@ function from_candid_variant_n19(value: {
     __kind__: "UnknownItem";
     UnknownItem: {
         id: bigint;
+    };
+} | {
+    __kind__: "CapacityReached";
+    CapacityReached: {
+        max: bigint;
+        what: string;
+    };
+} | {
+    __kind__: "KeyRotated";
+    KeyRotated: {
+        successor_pem: string;
     };
 } | {
     __kind__: "StaleSequence";
@@ -4426,7 +4563,10 @@ function from_candid_variant_n19(value: {
         what: string;
     };
 } {
-    return "UnknownOffer" in value ? {
+    return "ProviderFrozen" in value ? {
+        __kind__: "ProviderFrozen",
+        ProviderFrozen: value.ProviderFrozen
+    } : "UnknownOffer" in value ? {
         __kind__: "UnknownOffer",
         UnknownOffer: value.UnknownOffer
     } : "TooMany" in value ? {
@@ -4438,6 +4578,12 @@ function from_candid_variant_n19(value: {
     } : "UnknownItem" in value ? {
         __kind__: "UnknownItem",
         UnknownItem: value.UnknownItem
+    } : "CapacityReached" in value ? {
+        __kind__: "CapacityReached",
+        CapacityReached: value.CapacityReached
+    } : "KeyRotated" in value ? {
+        __kind__: "KeyRotated",
+        KeyRotated: value.KeyRotated
     } : "StaleSequence" in value ? {
         __kind__: "StaleSequence",
         StaleSequence: value.StaleSequence
@@ -4869,7 +5015,26 @@ function from_candid_variant_n277(value: {
         Err: from_candid_SearchError_n193(value.Err)
     } : value;
 }
-function from_candid_variant_n285(value: {
+function from_candid_variant_n283(value: {
+    Ok: null;
+} | {
+    Err: _CatalogError;
+}): {
+    __kind__: "Ok";
+    Ok: null;
+} | {
+    __kind__: "Err";
+    Err: CatalogError;
+} {
+    return "Ok" in value ? {
+        __kind__: "Ok",
+        Ok: value.Ok
+    } : "Err" in value ? {
+        __kind__: "Err",
+        Err: from_candid_CatalogError_n46(value.Err)
+    } : value;
+}
+function from_candid_variant_n289(value: {
     Ok: _ProviderHoldAccess;
 } | {
     Err: _MarketError;
@@ -4882,13 +5047,13 @@ function from_candid_variant_n285(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_ProviderHoldAccess_n286(value.Ok)
+        Ok: from_candid_ProviderHoldAccess_n290(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n289(value: {
+function from_candid_variant_n293(value: {
     ProviderAllowListed: null;
 } | {
     Everyone: null;
@@ -4897,7 +5062,7 @@ function from_candid_variant_n289(value: {
 }): HoldAccess {
     return "ProviderAllowListed" in value ? HoldAccess.ProviderAllowListed : "Everyone" in value ? HoldAccess.Everyone : "MarketAllowListed" in value ? HoldAccess.MarketAllowListed : value;
 }
-function from_candid_variant_n295(value: {
+function from_candid_variant_n303(value: {
     Ok: _ProvisionStatus;
 } | {
     Err: _ProvisionError;
@@ -4910,13 +5075,13 @@ function from_candid_variant_n295(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_ProvisionStatus_n296(value.Ok)
+        Ok: from_candid_ProvisionStatus_n304(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_ProvisionError_n132(value.Err)
     } : value;
 }
-function from_candid_variant_n299(value: {
+function from_candid_variant_n307(value: {
     Failed: null;
 } | {
     Accepted: null;
@@ -4927,31 +5092,12 @@ function from_candid_variant_n299(value: {
 }): OperationStatus {
     return "Failed" in value ? OperationStatus.Failed : "Accepted" in value ? OperationStatus.Accepted : "InProgress" in value ? OperationStatus.InProgress : "Completed" in value ? OperationStatus.Completed : value;
 }
-function from_candid_variant_n301(value: {
+function from_candid_variant_n309(value: {
     Undeploy: null;
 } | {
     Deploy: null;
 }): OperationKind {
     return "Undeploy" in value ? OperationKind.Undeploy : "Deploy" in value ? OperationKind.Deploy : value;
-}
-function from_candid_variant_n306(value: {
-    Ok: _ProvisionResponse;
-} | {
-    Err: _ProvisionError;
-}): {
-    __kind__: "Ok";
-    Ok: ProvisionResponse;
-} | {
-    __kind__: "Err";
-    Err: ProvisionError;
-} {
-    return "Ok" in value ? {
-        __kind__: "Ok",
-        Ok: from_candid_ProvisionResponse_n307(value.Ok)
-    } : "Err" in value ? {
-        __kind__: "Err",
-        Err: from_candid_ProvisionError_n132(value.Err)
-    } : value;
 }
 function from_candid_variant_n31(value: {
     Error: null;
@@ -4966,7 +5112,26 @@ function from_candid_variant_n31(value: {
 }): Level {
     return "Error" in value ? Level.Error : "Fail" in value ? Level.Fail : "Info" in value ? Level.Info : "Warn" in value ? Level.Warn : "Debug" in value ? Level.Debug : value;
 }
-function from_candid_variant_n310(value: {
+function from_candid_variant_n314(value: {
+    Ok: _ProvisionResponse;
+} | {
+    Err: _ProvisionError;
+}): {
+    __kind__: "Ok";
+    Ok: ProvisionResponse;
+} | {
+    __kind__: "Err";
+    Err: ProvisionError;
+} {
+    return "Ok" in value ? {
+        __kind__: "Ok",
+        Ok: from_candid_ProvisionResponse_n315(value.Ok)
+    } : "Err" in value ? {
+        __kind__: "Err",
+        Err: from_candid_ProvisionError_n132(value.Err)
+    } : value;
+}
+function from_candid_variant_n318(value: {
     Ok: _StateDigest;
 } | {
     Err: _DigestError;
@@ -4982,15 +5147,15 @@ function from_candid_variant_n310(value: {
         Ok: value.Ok
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_DigestError_n311(value.Err)
+        Err: from_candid_DigestError_n319(value.Err)
     } : value;
 }
-function from_candid_variant_n312(value: {
+function from_candid_variant_n320(value: {
     NotAuthorized: null;
 }): DigestError {
     return "NotAuthorized" in value ? DigestError.NotAuthorized : value;
 }
-function from_candid_variant_n316(value: {
+function from_candid_variant_n324(value: {
     Ok: _StateDigestPage;
 } | {
     Err: _DigestPageError;
@@ -5003,13 +5168,13 @@ function from_candid_variant_n316(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_StateDigestPage_n317(value.Ok)
+        Ok: from_candid_StateDigestPage_n325(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_DigestPageError_n320(value.Err)
+        Err: from_candid_DigestPageError_n328(value.Err)
     } : value;
 }
-function from_candid_variant_n321(value: {
+function from_candid_variant_n329(value: {
     NotAuthorized: null;
 } | {
     RateLimited: {
@@ -5082,6 +5247,8 @@ function from_candid_variant_n45(value: {
     return "Remove" in value ? ChangeKind.Remove : "Upsert" in value ? ChangeKind.Upsert : value;
 }
 function from_candid_variant_n47(value: {
+    ProviderFrozen: null;
+} | {
     CatalogTooLarge: {
         max_bytes: bigint;
     };
@@ -5102,6 +5269,15 @@ function from_candid_variant_n47(value: {
         max: number;
     };
 } | {
+    CapacityReached: {
+        max: bigint;
+        what: string;
+    };
+} | {
+    KeyRotated: {
+        successor_pem: string;
+    };
+} | {
     StaleSequence: {
         last: bigint;
     };
@@ -5109,6 +5285,10 @@ function from_candid_variant_n47(value: {
     InvalidSignature: null;
 } | {
     UnknownProvider: null;
+} | {
+    NotAuthorized: {
+        message: string;
+    };
 } | {
     InvalidCsv: {
         errors: Array<_CsvError>;
@@ -5145,6 +5325,9 @@ function from_candid_variant_n47(value: {
         max: number;
     };
 }): {
+    __kind__: "ProviderFrozen";
+    ProviderFrozen: null;
+} | {
     __kind__: "CatalogTooLarge";
     CatalogTooLarge: {
         max_bytes: bigint;
@@ -5170,6 +5353,17 @@ function from_candid_variant_n47(value: {
         max: number;
     };
 } | {
+    __kind__: "CapacityReached";
+    CapacityReached: {
+        max: bigint;
+        what: string;
+    };
+} | {
+    __kind__: "KeyRotated";
+    KeyRotated: {
+        successor_pem: string;
+    };
+} | {
     __kind__: "StaleSequence";
     StaleSequence: {
         last: bigint;
@@ -5180,6 +5374,11 @@ function from_candid_variant_n47(value: {
 } | {
     __kind__: "UnknownProvider";
     UnknownProvider: null;
+} | {
+    __kind__: "NotAuthorized";
+    NotAuthorized: {
+        message: string;
+    };
 } | {
     __kind__: "InvalidCsv";
     InvalidCsv: {
@@ -5226,7 +5425,10 @@ function from_candid_variant_n47(value: {
         max: number;
     };
 } {
-    return "CatalogTooLarge" in value ? {
+    return "ProviderFrozen" in value ? {
+        __kind__: "ProviderFrozen",
+        ProviderFrozen: value.ProviderFrozen
+    } : "CatalogTooLarge" in value ? {
         __kind__: "CatalogTooLarge",
         CatalogTooLarge: value.CatalogTooLarge
     } : "ChunkOutOfOrder" in value ? {
@@ -5241,6 +5443,12 @@ function from_candid_variant_n47(value: {
     } : "TooManyOfferings" in value ? {
         __kind__: "TooManyOfferings",
         TooManyOfferings: value.TooManyOfferings
+    } : "CapacityReached" in value ? {
+        __kind__: "CapacityReached",
+        CapacityReached: value.CapacityReached
+    } : "KeyRotated" in value ? {
+        __kind__: "KeyRotated",
+        KeyRotated: value.KeyRotated
     } : "StaleSequence" in value ? {
         __kind__: "StaleSequence",
         StaleSequence: value.StaleSequence
@@ -5250,6 +5458,9 @@ function from_candid_variant_n47(value: {
     } : "UnknownProvider" in value ? {
         __kind__: "UnknownProvider",
         UnknownProvider: value.UnknownProvider
+    } : "NotAuthorized" in value ? {
+        __kind__: "NotAuthorized",
+        NotAuthorized: value.NotAuthorized
     } : "InvalidCsv" in value ? {
         __kind__: "InvalidCsv",
         InvalidCsv: from_candid_record_n48(value.InvalidCsv)
@@ -5503,8 +5714,8 @@ function to_candid_Format_n213(value: Format): _Format {
 function to_candid_GpuFilter_n199(value: GpuFilter): _GpuFilter {
     return to_candid_variant_n200(value);
 }
-function to_candid_HoldAccess_n282(value: HoldAccess): _HoldAccess {
-    return to_candid_variant_n283(value);
+function to_candid_HoldAccess_n286(value: HoldAccess): _HoldAccess {
+    return to_candid_variant_n287(value);
 }
 function to_candid_HttpRequest_n93(value: HttpRequest): _HttpRequest {
     return to_candid_record_n94(value);
@@ -5569,35 +5780,44 @@ function to_candid_PriceFilter_n207(value: PriceFilter): _PriceFilter {
 function to_candid_ProductType_n205(value: ProductType): _ProductType {
     return to_candid_variant_n206(value);
 }
-function to_candid_ProviderHoldAccessArg_n280(value: ProviderHoldAccessArg): _ProviderHoldAccessArg {
+function to_candid_ProviderFreezeArg_n280(value: ProviderFreezeArg): _ProviderFreezeArg {
     return to_candid_record_n281(value);
+}
+function to_candid_ProviderHoldAccessArg_n284(value: ProviderHoldAccessArg): _ProviderHoldAccessArg {
+    return to_candid_record_n285(value);
 }
 function to_candid_ProviderKeyInput_n55(value: ProviderKeyInput): _ProviderKeyInput {
     return to_candid_variant_n56(value);
 }
-function to_candid_ProviderOfferingsArg_n290(value: ProviderOfferingsArg): _ProviderOfferingsArg {
-    return to_candid_record_n291(value);
+function to_candid_ProviderOfferingsArg_n294(value: ProviderOfferingsArg): _ProviderOfferingsArg {
+    return to_candid_record_n295(value);
 }
 function to_candid_ProvisionCostsArg_n250(value: ProvisionCostsArg): _ProvisionCostsArg {
     return to_candid_record_n251(value);
 }
-function to_candid_ProvisionRequest_n303(value: ProvisionRequest): _ProvisionRequest {
-    return to_candid_record_n304(value);
+function to_candid_ProvisionRequest_n311(value: ProvisionRequest): _ProvisionRequest {
+    return to_candid_record_n312(value);
 }
 function to_candid_PublishArg_n59(value: PublishArg): _PublishArg {
     return to_candid_record_n60(value);
 }
+function to_candid_RecoverKeyArg_n296(value: RecoverKeyArg): _RecoverKeyArg {
+    return to_candid_record_n297(value);
+}
 function to_candid_RemoveOfferingsArg_n53(value: RemoveOfferingsArg): _RemoveOfferingsArg {
     return to_candid_record_n54(value);
 }
-function to_candid_RemoveProviderArg_n292(value: RemoveProviderArg): _RemoveProviderArg {
-    return to_candid_record_n293(value);
+function to_candid_RemoveProviderArg_n298(value: RemoveProviderArg): _RemoveProviderArg {
+    return to_candid_record_n299(value);
 }
 function to_candid_ResourceRequest_n246(value: ResourceRequest): _ResourceRequest {
     return to_candid_record_n247(value);
 }
 function to_candid_Role_n84(value: Role): _Role {
     return to_candid_variant_n85(value);
+}
+function to_candid_RotateKeyArg_n300(value: RotateKeyArg): _RotateKeyArg {
+    return to_candid_record_n301(value);
 }
 function to_candid_SearchQuery_n195(value: SearchQuery): _SearchQuery {
     return to_candid_record_n196(value);
@@ -5617,8 +5837,8 @@ function to_candid_SimFailureArg_n143(value: SimFailureArg): _SimFailureArg {
 function to_candid_SortOrder_n211(value: SortOrder): _SortOrder {
     return to_candid_variant_n212(value);
 }
-function to_candid_StateDigestPageArg_n313(value: StateDigestPageArg): _StateDigestPageArg {
-    return to_candid_record_n314(value);
+function to_candid_StateDigestPageArg_n321(value: StateDigestPageArg): _StateDigestPageArg {
+    return to_candid_record_n322(value);
 }
 function to_candid_Stock_n203(value: Stock): _Stock {
     return to_candid_variant_n204(value);
@@ -6185,6 +6405,18 @@ function to_candid_record_n275(value: {
     };
 }
 function to_candid_record_n281(value: {
+    provider: ProviderKeyInput;
+    frozen: boolean;
+}): {
+    provider: _ProviderKeyInput;
+    frozen: boolean;
+} {
+    return {
+        provider: to_candid_ProviderKeyInput_n55(value.provider),
+        frozen: value.frozen
+    };
+}
+function to_candid_record_n285(value: {
     access?: HoldAccess;
     allow?: Array<Principal>;
     provider: ProviderKeyInput;
@@ -6196,13 +6428,13 @@ function to_candid_record_n281(value: {
     disallow: [] | [Array<Principal>];
 } {
     return {
-        access: value.access ? candid_some(to_candid_HoldAccess_n282(value.access)) : candid_none(),
+        access: value.access ? candid_some(to_candid_HoldAccess_n286(value.access)) : candid_none(),
         allow: value.allow ? candid_some(value.allow) : candid_none(),
         provider: to_candid_ProviderKeyInput_n55(value.provider),
         disallow: value.disallow ? candid_some(value.disallow) : candid_none()
     };
 }
-function to_candid_record_n291(value: {
+function to_candid_record_n295(value: {
     provider: ProviderKeyInput;
     cursor?: string;
     limit?: number;
@@ -6220,7 +6452,19 @@ function to_candid_record_n291(value: {
         format: value.format ? candid_some(to_candid_Format_n213(value.format)) : candid_none()
     };
 }
-function to_candid_record_n293(value: {
+function to_candid_record_n297(value: {
+    new_key: ProviderKeyInput;
+    provider: ProviderKeyInput;
+}): {
+    new_key: _ProviderKeyInput;
+    provider: _ProviderKeyInput;
+} {
+    return {
+        new_key: to_candid_ProviderKeyInput_n55(value.new_key),
+        provider: to_candid_ProviderKeyInput_n55(value.provider)
+    };
+}
+function to_candid_record_n299(value: {
     seq: bigint;
     signature: Uint8Array;
     provider: ProviderKeyInput;
@@ -6235,7 +6479,25 @@ function to_candid_record_n293(value: {
         provider: to_candid_ProviderKeyInput_n55(value.provider)
     };
 }
-function to_candid_record_n304(value: {
+function to_candid_record_n301(value: {
+    seq: bigint;
+    new_key: ProviderKeyInput;
+    signature: Uint8Array;
+    provider: ProviderKeyInput;
+}): {
+    seq: bigint;
+    new_key: _ProviderKeyInput;
+    signature: Uint8Array;
+    provider: _ProviderKeyInput;
+} {
+    return {
+        seq: value.seq,
+        new_key: to_candid_ProviderKeyInput_n55(value.new_key),
+        signature: value.signature,
+        provider: to_candid_ProviderKeyInput_n55(value.provider)
+    };
+}
+function to_candid_record_n312(value: {
     config_drive?: string;
     provider?: ProviderKeyInput;
     resource_class?: string;
@@ -6256,7 +6518,7 @@ function to_candid_record_n304(value: {
         image_id: value.image_id
     };
 }
-function to_candid_record_n314(value: {
+function to_candid_record_n322(value: {
     cursor?: DigestCursor;
     max_pages?: number;
 }): {
@@ -6570,7 +6832,7 @@ function to_candid_variant_n268(value: ConsumerAccess): {
         Everyone: null
     } : value;
 }
-function to_candid_variant_n283(value: HoldAccess): {
+function to_candid_variant_n287(value: HoldAccess): {
     ProviderAllowListed: null;
 } | {
     Everyone: null;

@@ -445,3 +445,55 @@ fn a_sequence_number_far_ahead_is_refused_and_changes_nothing() {
     ));
     assert_eq!(catalog().len(), 2);
 }
+
+/// A replace by the provider of `secret`.
+fn replace_as(rt: &FakeRuntime, secret: &[u8; 32], offerings: &[(&str, &str)]) -> CatalogResult {
+    let csv = csv(offerings);
+    replace(
+        rt,
+        PublishArg {
+            provider: key_input(secret),
+            seq: 1,
+            signature: signature(secret, Operation::ReplaceCatalog, 1, &csv),
+            csv: ByteBuf::from(csv),
+        },
+    )
+}
+
+type CatalogResult = Result<Receipt, CatalogError>;
+
+#[test]
+fn global_caps_on_providers_and_offerings_refuse_growth_and_allow_shrinking() {
+    let rt = FakeRuntime::new();
+    config::apply(InitArg {
+        max_providers: Some(2),
+        max_offerings: Some(3),
+        ..InitArg::default()
+    })
+    .unwrap();
+    replace_with(&rt, 1, &[("a", "1.00"), ("b", "2.00")]).unwrap();
+    // A second provider fits one more offering, not two.
+    let full = Err(CatalogError::CapacityReached {
+        what: "offerings".into(),
+        max: 3,
+    });
+    let before = state();
+    assert_eq!(replace_as(&rt, &[2; 32], &[("x", "1"), ("y", "2")]), full);
+    assert_eq!(state(), before);
+    replace_as(&rt, &[2; 32], &[("x", "1.00")]).unwrap();
+    // A third provider is refused even with room for offerings: trim first.
+    replace_with(&rt, 2, &[("a", "1.00")]).unwrap();
+    let before = state();
+    assert_eq!(
+        replace_as(&rt, &[3; 32], &[("z", "1")]),
+        Err(CatalogError::CapacityReached {
+            what: "providers".into(),
+            max: 2,
+        })
+    );
+    assert_eq!(state(), before);
+    // b fits again (3 in all), c does not; at the cap, a replace that shrinks passes.
+    upsert_with(&rt, 3, &[("b", "2.00")]).unwrap();
+    assert_eq!(upsert_with(&rt, 4, &[("c", "3.00")]), full);
+    replace_with(&rt, 4, &[("c", "3.00")]).unwrap();
+}

@@ -3,7 +3,7 @@
 use crate::catalog::provider::ProviderKey;
 use crate::market::types::*;
 use crate::market::MarketError;
-use crate::market::{index, page_limit, sku, store};
+use crate::market::{index, page_limit, sku, store, MAX_SCANNED};
 
 use ItemStatus::*;
 
@@ -21,13 +21,9 @@ pub fn list(arg: InventoryListArg) -> Result<ItemPage, MarketError> {
         sku.as_ref().is_none_or(|sku| *sku == item.sku)
             && arg.status.is_none_or(|status| status == item.status)
     };
-    let items = match provider {
-        Some(provider) => store::provider_items_after(&provider, after, keep, limit),
-        None => store::items_after(after, keep, limit),
-    };
-    let next = match items.last() {
-        Some(last) if items.len() == limit => Some(last.id),
-        _ => None,
+    let (items, next) = match provider {
+        Some(provider) => store::provider_items_after(&provider, after, keep, limit, MAX_SCANNED),
+        None => store::items_after(after, keep, limit, MAX_SCANNED),
     };
     Ok(ItemPage { items, next })
 }
@@ -47,12 +43,7 @@ pub fn products(now: u64) -> Vec<Product> {
                 continue;
             }
             product.available += 1;
-            // Cheapest first: the first covering `now` is the item's price.
-            let price = index::item_open_offers(item_id)
-                .into_iter()
-                .find(|open| open.start_ns <= now && now < open.end_ns)
-                .map(|open| open.price_per_hour);
-            if let Some(price) = price {
+            if let Some(price) = index::price_now(item_id, now) {
                 product.leasable_now += 1;
                 product.min_price_per_hour = Some(
                     product

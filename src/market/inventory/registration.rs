@@ -21,12 +21,29 @@ pub fn register(rt: &impl Runtime, arg: InventoryRegisterArg) -> Result<Vec<Item
     let (provider, actor) = delegation::acting_provider(rt, &arg.provider)?;
     let catalog = crate::catalog::store::provider(&provider).map(|record| record.id);
     let skus = check_inputs(&arg.items, catalog)?;
+    check_item_cap(&provider, &arg.items)?;
     let now = rt.time();
     let pem = provider.to_pem();
     let items = arg.items.into_iter().zip(skus);
     Ok(items
         .map(|(input, sku)| write_item(now, &actor, &provider, &pem, input, sku))
         .collect())
+}
+
+/// The canister's global item cap: the new items (re-registered ones are updates) must fit.
+fn check_item_cap(provider: &ProviderKey, items: &[ItemInput]) -> Result<(), MarketError> {
+    let max = crate::config::get().max_items;
+    let new = items
+        .iter()
+        .filter(|i| store::item_by_resource(provider, &i.resource_type, &i.resource_uuid).is_none())
+        .count() as u64;
+    if new > 0 && store::item_count() + new > max {
+        return Err(MarketError::CapacityReached {
+            what: "items".into(),
+            max,
+        });
+    }
+    Ok(())
 }
 
 /// Checks the count, each input and that no resource appears twice; returns canonical SKUs.

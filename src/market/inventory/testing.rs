@@ -127,7 +127,7 @@ pub struct State {
 }
 
 pub fn state() -> State {
-    let items = store::items_after(0, |_| true, usize::MAX);
+    let (items, _) = store::items_after(0, |_| true, usize::MAX, usize::MAX);
     let mut executions = Vec::new();
     store::for_each_execution(|execution| executions.push(execution));
     let mut index = Vec::new();
@@ -138,7 +138,7 @@ pub fn state() -> State {
     State {
         bookings: items.iter().map(|i| store::item_bookings(i.id)).collect(),
         items,
-        offers: store::offers_after(0, |_| true, usize::MAX),
+        offers: store::offers_after(0, |_| true, usize::MAX, usize::MAX).0,
         executions,
         index,
         audit: audit::len(),

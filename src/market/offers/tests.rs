@@ -672,3 +672,43 @@ fn list_filters_and_pages() {
         Err(MarketError::TooMany { .. })
     ));
 }
+
+#[test]
+fn the_global_caps_on_items_and_open_offers_refuse_growth_and_change_nothing() {
+    let rt = FakeRuntime::new();
+    crate::config::apply(crate::config::InitArg {
+        max_items: Some(2),
+        max_open_offers: Some(1),
+        ..Default::default()
+    })
+    .unwrap();
+    let now = rt.time();
+    let item = register_item(&rt, &SECRET, "node-1", "4D.large");
+    register_item(&rt, &SECRET, "node-2", "4D.large");
+    // Re-registering a known resource is an update, which a full market still takes.
+    register_item(&rt, &SECRET, "node-1", "4D.large");
+    let third = InventoryRegisterArg {
+        provider: key_input(&SECRET),
+        items: vec![crate::market::inventory::testing::input(
+            "node-3", "4D.large",
+        )],
+    };
+    assert_eq!(
+        inventory::register(&rt, third),
+        Err(MarketError::CapacityReached {
+            what: "items".into(),
+            max: 2,
+        })
+    );
+    assert_eq!(store::item_count(), 2);
+    create(&rt, create_arg(item.id, now + HOUR, now + 2 * HOUR)).unwrap();
+    let refused = create(&rt, create_arg(item.id, now + 3 * HOUR, now + 4 * HOUR));
+    assert_eq!(
+        refused,
+        Err(MarketError::CapacityReached {
+            what: "open offers".into(),
+            max: 1,
+        })
+    );
+    assert_eq!(index::len(), 1);
+}
