@@ -195,6 +195,11 @@ fn allow_lists_admit_the_listed_refuse_the_others_and_refusals_change_nothing() 
         (set.access, set.listed, set.items, set.held),
         (HoldAccess::ProviderAllowListed, 1, ITEMS as u32, 3)
     );
+    // The access, its list and the hold counters are stable state: an upgrade keeps them.
+    m.canister
+        .driver
+        .upgrade(&wasm(), candid::encode_one(None::<InitArg>).unwrap())
+        .expect("upgrade");
     let passed_over = m.request(other, request(None, 3600));
     assert_eq!(passed_over.offerset.result, OffersetResult::No);
     assert!(has_fail(&passed_over.offerset.messages));

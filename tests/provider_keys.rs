@@ -119,6 +119,11 @@ fn m2_a_thief_with_the_owners_key_is_frozen_then_recovered_away() {
         .expect("the controller recovers to the owner's new key");
     assert!(recovered.principals.is_empty(), "every delegation revoked");
     assert_eq!(recovered.provider_pem, m.provider.pem());
+    // Key states live in stable memory: what follows holds after an upgrade too.
+    m.canister
+        .driver
+        .upgrade(&wasm(), candid::encode_one(None::<InitArg>).unwrap())
+        .expect("upgrade");
 
     // The thief's key and its delegation are refused, and change nothing.
     let before = m.canister.digest();

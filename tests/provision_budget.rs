@@ -109,6 +109,13 @@ fn the_c2_script_with_a_budget_spends_at_most_its_budget() {
         .ironic_budget_grant(controller, grant)
         .unwrap();
     assert_eq!(view.outcall_budget_cycles, granted);
+    // The budget is stable state: an upgrade keeps it.
+    lab.m
+        .canister
+        .driver
+        .upgrade(&wasm(), candid::encode_one(None::<InitArg>).unwrap())
+        .expect("upgrade");
+    assert_eq!(budget(&mut lab), granted);
     let (over_budget, limited) = c2_script(&mut lab);
     let outcalls = lab.ironic.requests().len();
     let spent = granted - budget(&mut lab);

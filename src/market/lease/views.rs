@@ -4,7 +4,7 @@ use super::{not_yours, wrong_phase};
 use crate::market::store;
 use crate::market::types::*;
 use crate::market::MarketError;
-use crate::market::{delegation, execution, page_limit};
+use crate::market::{delegation, execution, page_limit, page_of};
 use crate::runtime::Runtime;
 use crate::time::DAY_NS;
 use candid::Principal;
@@ -29,42 +29,30 @@ pub fn list(rt: &impl Runtime, arg: ExecutionsListArg) -> Result<ExecutionPage, 
         });
     }
     let limit = page_limit(arg.limit)?;
-    let ids = |after: u64| -> Result<Vec<u64>, MarketError> {
-        Ok(match arg.role {
-            Role::Consumer => store::consumer_execution_ids(&rt.caller(), after, limit),
-            Role::Provider => {
-                let input = arg.provider.as_ref().ok_or_else(|| {
-                    MarketError::invalid("provider is required to list a provider's executions")
-                })?;
-                let (provider, _) = delegation::acting_provider(rt, input)?;
-                store::provider_execution_ids(&provider, after, limit)
-            }
-        })
-    };
-    let mut executions = Vec::new();
-    let mut after = arg.after.unwrap_or(0);
-    let (mut scanned, mut last_scanned) = (0, None);
+    let after = arg.after.unwrap_or(0);
     // The phase filter may pass over many executions: a call reads at most `MAX_SCANNED` of
     // them and says where to go on, so its cost does not grow with the caller's history.
-    'batches: loop {
-        let batch = ids(after)?;
-        let Some(&last) = batch.last() else { break };
-        for id in batch {
-            scanned += 1;
-            last_scanned = Some(id);
-            if let Some(execution) = store::execution(id) {
-                if arg.phase.is_none_or(|phase| phase == execution.phase) {
-                    executions.push(as_seen(rt, execution));
-                }
-            }
-            if executions.len() == limit || scanned == MAX_SCANNED {
-                break 'batches;
-            }
+    let want = if arg.phase.is_some() {
+        MAX_SCANNED
+    } else {
+        limit
+    };
+    let ids = match arg.role {
+        Role::Consumer => store::consumer_execution_ids(&rt.caller(), after, want),
+        Role::Provider => {
+            let input = arg.provider.as_ref().ok_or_else(|| {
+                MarketError::invalid("provider is required to list a provider's executions")
+            })?;
+            let (provider, _) = delegation::acting_provider(rt, input)?;
+            store::provider_execution_ids(&provider, after, want)
         }
-        after = last;
-    }
-    let more = executions.len() == limit || scanned == MAX_SCANNED;
-    let next = last_scanned.filter(|_| more);
+    };
+    let entries = ids
+        .into_iter()
+        .filter_map(|id| Some((id, store::execution(id)?)));
+    let keep = |e: &Execution| arg.phase.is_none_or(|phase| phase == e.phase);
+    let (executions, next) = page_of(entries, keep, limit, MAX_SCANNED);
+    let executions = executions.into_iter().map(|e| as_seen(rt, e)).collect();
     Ok(ExecutionPage { executions, next })
 }
 
