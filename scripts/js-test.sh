@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # The JavaScript side: the TypeScript bindings generated from candid/marketplace.did with
 # @icp-sdk/bindgen (js/src/declarations, committed) must be exactly what the .did generates
-# now, and js/test/ (node:test) must talk to the canister on the local runner through them:
-# arguments encoded with the generated IDL (@icp-sdk/core), sent as raw bytes with
-# `mkt call --arg-hex`, replies decoded with the same IDL.
+# now, and js/test/ (node:test) must talk to the canister through them as a dapp does: the test
+# deploys into a fresh state directory, starts `mkt serve --port 0 --manual-time` (the IC's HTTP
+# interface on 127.0.0.1), and calls it with @icp-sdk/core HttpAgents (default verification:
+# certificates against the fetched local root key, query signatures against the node keys) and
+# actors made from the bindings, as Ed25519, secp256k1 and delegated identities; what the
+# provider's key signs comes from `mkt provider sign|delegate … --hex`. It stops the server with
+# SIGTERM and expects exit 0.
 #   scripts/js-test.sh
 # Needs node >= 20 and npm; the packages come from js/package-lock.json (npm ci, into
 # js/node_modules). Builds mkt, and the wasm if target/wasm has none.

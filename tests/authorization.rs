@@ -122,7 +122,7 @@ impl World {
 
     fn save(&self, dir: &Path) -> Saved {
         let _ = std::fs::remove_dir_all(dir);
-        self.host.borrow().save(dir).expect("save the host");
+        self.host.borrow_mut().save(dir).expect("save the host");
         Saved {
             dir: dir.to_path_buf(),
             owner_seq: self.m.provider.seq,

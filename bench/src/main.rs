@@ -14,6 +14,9 @@
 //!                             100 k by default) and leases in every phase (--lease-sets N,
 //!                             5 by default), every view compared before and after an
 //!                             upgrade, the upgrade's instructions, the timers after it
+//!   bench --serve [--clients N] [--seconds S]  only `mkt serve`'s latency through ic-agent
+//!                             (the catalog of --offerings) and a load of N clients (200) for
+//!                             S seconds (60)
 //!   bench --limits [--scale F]  only the limits drill (`limits`): the state at the configured
 //!                             caps (F of them; 1.0 by default), filled natively, then every
 //!                             scaling-risk method and the upgrade through the wasm, each beside
@@ -25,6 +28,7 @@ mod market;
 mod native;
 mod progress;
 mod report;
+mod serve;
 mod wasm;
 
 use candid::Principal;
@@ -62,6 +66,7 @@ fn main() {
     let mut limits_scale = 1.0f64;
     let mut lease_sets = 5u32;
     let mut per_provider = 100u32;
+    let mut serve_load: Option<serve::Load> = None;
     let (mut native, mut wasm) = (true, true);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -102,6 +107,36 @@ fn main() {
                     .filter(|n| *n > 0)
                     .unwrap_or_else(|| usage())
             }
+            "--serve" => {
+                serve_load.get_or_insert(serve::Load {
+                    clients: 200,
+                    seconds: 60,
+                });
+            }
+            "--clients" => {
+                serve_load
+                    .get_or_insert(serve::Load {
+                        clients: 200,
+                        seconds: 60,
+                    })
+                    .clients = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|n| *n > 0)
+                    .unwrap_or_else(|| usage())
+            }
+            "--seconds" => {
+                serve_load
+                    .get_or_insert(serve::Load {
+                        clients: 200,
+                        seconds: 60,
+                    })
+                    .seconds = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|n| *n > 0)
+                    .unwrap_or_else(|| usage())
+            }
             "--native" => wasm = false,
             "--wasm" => native = false,
             _ => usage(),
@@ -122,6 +157,11 @@ fn main() {
         per_provider,
     };
     let mut report = Report::new();
+    if let Some(load) = serve_load {
+        serve::run(scale, load, &mut report);
+        report.print();
+        return;
+    }
     if native {
         native::run(scale, &mut report);
     }
@@ -341,6 +381,6 @@ fn limits_run(scale: f64) {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: bench [--offerings N] [--per-provider N] [--market-items N] [--million] [--native | --wasm] [--upgrade-drill [--lease-sets N]] [--limits [--scale F]]");
+    eprintln!("usage: bench [--offerings N] [--per-provider N] [--market-items N] [--million] [--native | --wasm] [--upgrade-drill [--lease-sets N]] [--limits [--scale F]] [--serve [--clients N] [--seconds S]]");
     std::process::exit(2)
 }

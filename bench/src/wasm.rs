@@ -23,7 +23,7 @@ fn user() -> Principal {
 }
 
 /// The canister with `scale`'s catalog imported, and the instructions the imports took.
-fn loaded(scale: Scale) -> (Host, Vec<u8>, u64, usize) {
+pub fn loaded(scale: Scale) -> (Host, Vec<u8>, u64, usize) {
     let wasm =
         std::fs::read(WASM).unwrap_or_else(|e| panic!("{WASM}: {e}; run scripts/build.sh first"));
     let mut host = Host::new();

@@ -140,6 +140,9 @@ pub(crate) struct Exec {
     pub instruction_limit: u64,
     /// Instructions spent by earlier executions of the same call context.
     pub context_instructions: u64,
+    /// The certificate `ic0.data_certificate_*` offer: only a non-replicated query gets one
+    /// (on the IC, from the subnet's latest certified state), and only if the host was given one.
+    pub data_certificate: Option<Vec<u8>>,
 }
 
 /// The store's data: everything the system API functions reach.

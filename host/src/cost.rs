@@ -137,6 +137,8 @@ pub fn system_api_fee(name: &str) -> Option<u64> {
         | "call_cycles_add128"
         | "certified_data_set"
         | "data_certificate_present"
+        | "data_certificate_size"
+        | "data_certificate_copy"
         | "time"
         | "global_timer_set"
         | "trap" => 500,

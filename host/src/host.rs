@@ -90,7 +90,12 @@ pub struct Host {
     pub(crate) sys: System,
     pub(crate) stable: Vec<u8>,
     pub(crate) instance: Option<Instance>,
+    /// The committed state of the instance (heap and globals), what a trap or a query rolls back
+    /// to. Kept in step after each committed execution by copying only the chunks that changed.
     snapshot: Snapshot,
+    /// Whether `snapshot` is the current instance's committed state (false after any install,
+    /// upgrade or load: the next execution takes a whole copy).
+    snapshot_synced: bool,
     debug_log: Vec<String>,
     contexts: HashMap<ContextId, CallContext>,
     awaiting: HashMap<CallId, Awaiting>,
@@ -108,6 +113,14 @@ pub struct Host {
     limits: InstructionLimits,
     /// Whether ingress updates pass through `canister_inspect_message` first.
     inspect_ingress: bool,
+    /// What queries see through `ic0.data_certificate_*` (`set_data_certificate`).
+    data_certificate: Option<Vec<u8>>,
+    /// What the last save or load wrote or read, so the next save writes only what changed.
+    pub(crate) saved: Option<crate::persist::Saved>,
+    pub(crate) last_save_bytes: u64,
+    /// The stable-memory chunks written since the last save or load (`None`: unknown, e.g. after
+    /// an install or upgrade), so a save writes those without comparing all of stable memory.
+    pub(crate) stable_dirty: Option<std::collections::BTreeSet<u64>>,
 }
 
 impl Default for Host {
@@ -141,6 +154,7 @@ impl Host {
             stable: vec![],
             instance: None,
             snapshot: Snapshot::default(),
+            snapshot_synced: false,
             debug_log: vec![],
             contexts: HashMap::new(),
             awaiting: HashMap::new(),
@@ -155,6 +169,10 @@ impl Host {
             group_undo: None,
             limits: InstructionLimits::default(),
             inspect_ingress: true,
+            data_certificate: None,
+            saved: None,
+            last_save_bytes: 0,
+            stable_dirty: None,
         }
     }
 }

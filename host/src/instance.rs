@@ -17,6 +17,7 @@ pub(crate) struct Snapshot {
 
 pub(crate) struct Instance {
     /// The module as installed (after gunzip, before instrumentation), kept for persistence.
+    /// The module as installed (plain or gzipped): what the module hash is taken of.
     pub original: Vec<u8>,
     engine: Engine,
     module: Module,
@@ -41,6 +42,9 @@ pub fn unpack(wasm: &[u8]) -> Result<Vec<u8>, String> {
     }
 }
 
+/// The unit in which snapshots are compared and copied.
+const SNAPSHOT_CHUNK: usize = 4096;
+
 fn engine() -> Engine {
     let mut config = Config::default();
     // Fuel is the instruction counter, priced by the IC's table (`cost.rs`); eager compilation
@@ -55,8 +59,8 @@ fn engine() -> Engine {
 
 impl Instance {
     pub fn new(wasm: &[u8]) -> Result<Self, String> {
-        let original = unpack(wasm)?;
-        let instrumented = rewrite::instrument(&original)?;
+        let original = wasm.to_vec();
+        let instrumented = rewrite::instrument(&unpack(wasm)?)?;
         let engine = engine();
         let module = Module::new(&engine, &instrumented.bytes)
             .map_err(|e| format!("invalid wasm module: {e}"))?;
@@ -122,6 +126,31 @@ impl Instance {
         }
     }
 
+    /// Brings `snapshot` up to the instance's current state, copying only the chunks that
+    /// differ (memory only grows, so a longer memory appends its new pages).
+    pub fn sync_snapshot(&self, snapshot: &mut Snapshot) {
+        let data = self.memory().data(&self.store);
+        let kept = snapshot.memory.len().min(data.len());
+        for (then, now) in snapshot.memory[..kept]
+            .chunks_mut(SNAPSHOT_CHUNK)
+            .zip(data[..kept].chunks(SNAPSHOT_CHUNK))
+        {
+            if then != now {
+                then.copy_from_slice(now);
+            }
+        }
+        snapshot.memory.truncate(data.len());
+        snapshot.memory.extend_from_slice(&data[kept..]);
+        snapshot.globals.clear();
+        for name in &self.globals {
+            let global = self
+                .instance
+                .get_global(&self.store, name)
+                .expect("instrumented global");
+            snapshot.globals.push(global.get(&self.store));
+        }
+    }
+
     /// Puts the instance back to `snapshot`. Wasm memory cannot shrink, so a grown memory
     /// means a fresh instance.
     pub fn restore(&mut self, snapshot: &Snapshot) -> Result<(), String> {
@@ -140,9 +169,17 @@ impl Instance {
                 )
                 .map_err(|e| format!("cannot restore memory: {e}"))?;
         }
-        memory
-            .data_mut(&mut self.store)
-            .copy_from_slice(&snapshot.memory);
+        // Only the chunks an execution changed differ: comparing reads both, but writes (and
+        // dirties) only those, which costs far less than copying a large heap back whole.
+        let data = memory.data_mut(&mut self.store);
+        for (now, then) in data
+            .chunks_mut(SNAPSHOT_CHUNK)
+            .zip(snapshot.memory.chunks(SNAPSHOT_CHUNK))
+        {
+            if now != then {
+                now.copy_from_slice(then);
+            }
+        }
         for (name, value) in self.globals.iter().zip(&snapshot.globals) {
             let global = self
                 .instance

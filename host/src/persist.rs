@@ -1,15 +1,27 @@
 //! Saving a host to a directory and loading it back, so a canister lives on between processes
 //! the way a real one lives on between messages: module, heap, globals, stable memory, time, timer.
+//!
+//! A save writes only what changed since the directory was last saved or loaded: the host keeps
+//! what it wrote, compares in chunks and writes the chunks that differ in place. The changes are
+//! first written as one journal file, renamed into place (the commit point) and then applied, so
+//! a save interrupted at any moment leaves either the old state or the new one: `load` finishes
+//! applying a committed journal it finds.
 
 use crate::context::System;
 use crate::host::Host;
 use crate::instance::{Instance, Snapshot};
-use serde::{Deserialize, Serialize};
-use std::fs;
-use std::path::Path;
+use candid::{CandidType, Decode, Deserialize, Encode};
+use serde::Serialize;
+use serde_bytes::ByteBuf;
+use std::fs::{self, OpenOptions};
+use std::io::{Seek, SeekFrom, Write as _};
+use std::path::{Path, PathBuf};
 use wasmi::Val;
 
 const FORMAT: u32 = 1;
+/// The unit of comparison: a changed byte rewrites its whole chunk.
+const CHUNK: usize = 64 * 1024;
+const JOURNAL: &str = "journal.bin";
 
 #[derive(Serialize, Deserialize)]
 struct Meta {
@@ -17,6 +29,31 @@ struct Meta {
     sys: System,
     /// Mutable globals as (type, bits), in the instrumented export order.
     globals: Vec<(String, u64)>,
+}
+
+/// What the host last wrote to (or read from) a directory. Stable memory is not kept: the
+/// host tracks which of its chunks were written since (`Host::stable_dirty`).
+pub(crate) struct Saved {
+    dir: PathBuf,
+    module: Vec<u8>,
+    heap: Vec<u8>,
+}
+
+/// One save's changes, applied in order.
+#[derive(CandidType, Deserialize)]
+struct Journal {
+    heap: Vec<Patch>,
+    heap_len: u64,
+    stable: Vec<Patch>,
+    stable_len: u64,
+    module: Option<ByteBuf>,
+    state_json: ByteBuf,
+}
+
+#[derive(CandidType, Deserialize)]
+struct Patch {
+    offset: u64,
+    bytes: ByteBuf,
 }
 
 fn encode(value: &Val) -> Result<(String, u64), String> {
@@ -39,51 +76,172 @@ fn decode((ty, bits): &(String, u64)) -> Result<Val, String> {
     })
 }
 
+/// Adds `chunk` at `start`, extending the last patch when it ends where the chunk begins.
+fn push_merged(patches: &mut Vec<Patch>, start: usize, chunk: &[u8]) {
+    match patches.last_mut() {
+        Some(last) if last.offset as usize + last.bytes.len() == start => {
+            last.bytes.extend_from_slice(chunk)
+        }
+        _ => patches.push(Patch {
+            offset: start as u64,
+            bytes: ByteBuf::from(chunk.to_vec()),
+        }),
+    }
+}
+
+/// The chunks of `new` that differ from `old`, adjacent ones merged.
+fn patches(old: &[u8], new: &[u8]) -> Vec<Patch> {
+    let mut patches: Vec<Patch> = vec![];
+    for (i, chunk) in new.chunks(CHUNK).enumerate() {
+        let start = i * CHUNK;
+        if old.get(start..start + chunk.len()) == Some(chunk) {
+            continue;
+        }
+        push_merged(&mut patches, start, chunk);
+    }
+    patches
+}
+
+/// Records that `len` bytes at `offset` of stable memory were written.
+pub(crate) fn mark_dirty(dirty: &mut std::collections::BTreeSet<u64>, offset: u64, len: usize) {
+    if len == 0 {
+        return;
+    }
+    let chunk = CHUNK as u64;
+    dirty.extend(offset / chunk..=(offset + len as u64 - 1) / chunk);
+}
+
+/// The chunks of `bytes` named in `dirty` (all of it when unknown), adjacent ones merged.
+fn dirty_patches(bytes: &[u8], dirty: Option<&std::collections::BTreeSet<u64>>) -> Vec<Patch> {
+    let Some(dirty) = dirty else {
+        return vec![Patch {
+            offset: 0,
+            bytes: ByteBuf::from(bytes.to_vec()),
+        }];
+    };
+    let mut patches: Vec<Patch> = vec![];
+    for &index in dirty {
+        let start = index as usize * CHUNK;
+        let Some(chunk) = bytes.get(start..(start + CHUNK).min(bytes.len())) else {
+            continue;
+        };
+        push_merged(&mut patches, start, chunk);
+    }
+    patches
+}
+
+fn io(what: &Path, e: std::io::Error) -> String {
+    format!("cannot write {}: {e}", what.display())
+}
+
+/// Writes `bytes` to `dir/name` through a temporary file and a rename, never torn.
+fn replace(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), String> {
+    let tmp = dir.join(format!("{name}.tmp"));
+    fs::write(&tmp, bytes)
+        .and_then(|_| fs::rename(&tmp, dir.join(name)))
+        .map_err(|e| io(&dir.join(name), e))
+}
+
+fn patch_file(path: &Path, patches: &[Patch], len: u64) -> Result<(), String> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| io(path, e))?;
+    for patch in patches {
+        file.seek(SeekFrom::Start(patch.offset))
+            .and_then(|_| file.write_all(&patch.bytes))
+            .map_err(|e| io(path, e))?;
+    }
+    file.set_len(len).map_err(|e| io(path, e))
+}
+
+/// Applies a committed journal to the files of `dir`, then removes it.
+fn apply(dir: &Path, journal: &Journal) -> Result<(), String> {
+    patch_file(&dir.join("heap.bin"), &journal.heap, journal.heap_len)?;
+    patch_file(&dir.join("stable.bin"), &journal.stable, journal.stable_len)?;
+    if let Some(module) = &journal.module {
+        replace(dir, "module.wasm", module)?;
+    }
+    replace(dir, "state.json", &journal.state_json)?;
+    fs::remove_file(dir.join(JOURNAL)).map_err(|e| io(&dir.join(JOURNAL), e))
+}
+
 impl Host {
-    /// Writes the canister's whole state to `dir`. Only an idle canister can be saved: a call
-    /// awaiting an answer cannot outlive the process.
-    pub fn save(&self, dir: &Path) -> Result<(), String> {
+    /// Writes the canister's state to `dir`: everything the first time, then only what changed
+    /// since the last save or load of that directory. Only an idle canister can be saved: a
+    /// call awaiting an answer cannot outlive the process.
+    pub fn save(&mut self, dir: &Path) -> Result<(), String> {
         let instance = self.instance.as_ref().ok_or("no canister is installed")?;
         if !self.is_idle() {
             return Err("the canister still has calls in flight".into());
         }
         let mut snapshot = Snapshot::default();
         instance.snapshot_into(&mut snapshot);
-        let globals = snapshot
-            .globals
-            .iter()
-            .map(encode)
-            .collect::<Result<_, _>>()?;
         let meta = Meta {
             format: FORMAT,
             sys: self.sys.clone(),
-            globals,
+            globals: snapshot
+                .globals
+                .iter()
+                .map(encode)
+                .collect::<Result<_, _>>()?,
         };
+        let state_json = serde_json::to_string_pretty(&meta).map_err(|e| e.to_string())?;
         fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let write = |name: &str, bytes: &[u8]| {
-            // Write then rename, so an interrupted save never leaves a torn state behind.
-            let tmp = dir.join(format!("{name}.tmp"));
-            fs::write(&tmp, bytes)
-                .and_then(|_| fs::rename(&tmp, dir.join(name)))
-                .map_err(|e| format!("cannot write {name}: {e}"))
+        let module = &instance.original;
+        let written = match self.saved.as_ref().filter(|s| s.dir == dir) {
+            Some(saved) => {
+                let journal = Journal {
+                    heap: patches(&saved.heap, &snapshot.memory),
+                    heap_len: snapshot.memory.len() as u64,
+                    stable: dirty_patches(&self.stable, self.stable_dirty.as_ref()),
+                    stable_len: self.stable.len() as u64,
+                    module: (saved.module != *module).then(|| ByteBuf::from(module.clone())),
+                    state_json: ByteBuf::from(state_json.into_bytes()),
+                };
+                let bytes = Encode!(&journal).map_err(|e| format!("journal: {e}"))?;
+                replace(dir, JOURNAL, &bytes)?;
+                apply(dir, &journal)?;
+                bytes.len()
+            }
+            None => {
+                let _ = fs::remove_file(dir.join(JOURNAL));
+                replace(dir, "module.wasm", module)?;
+                replace(dir, "heap.bin", &snapshot.memory)?;
+                replace(dir, "stable.bin", &self.stable)?;
+                replace(dir, "state.json", state_json.as_bytes())?;
+                module.len() + snapshot.memory.len() + self.stable.len() + state_json.len()
+            }
         };
-        write("module.wasm", &instance.original)?;
-        write("heap.bin", &snapshot.memory)?;
-        write("stable.bin", &self.stable)?;
-        write(
-            "state.json",
-            serde_json::to_string_pretty(&meta)
-                .map_err(|e| e.to_string())?
-                .as_bytes(),
-        )
+        self.saved = Some(Saved {
+            dir: dir.to_path_buf(),
+            module: module.clone(),
+            heap: snapshot.memory,
+        });
+        self.stable_dirty = Some(Default::default());
+        self.last_save_bytes = written as u64;
+        Ok(())
     }
 
-    /// Loads a canister saved with [`Host::save`].
+    /// Bytes the last [`Host::save`] wrote (the journal, or every file on a first save).
+    pub fn last_save_bytes(&self) -> u64 {
+        self.last_save_bytes
+    }
+
+    /// Loads a canister saved with [`Host::save`], first finishing a save that was interrupted
+    /// after its commit point.
     pub fn load(dir: &Path) -> Result<Host, String> {
         let read = |name: &str| {
             fs::read(dir.join(name))
                 .map_err(|e| format!("cannot read {}: {e}", dir.join(name).display()))
         };
+        if dir.join(JOURNAL).is_file() {
+            let journal = Decode!(&read(JOURNAL)?, Journal)
+                .map_err(|e| format!("{JOURNAL} is damaged: {e}"))?;
+            apply(dir, &journal)?;
+        }
         let meta: Meta =
             serde_json::from_slice(&read("state.json")?).map_err(|e| format!("state.json: {e}"))?;
         if meta.format != FORMAT {
@@ -92,7 +250,8 @@ impl Host {
                 meta.format
             ));
         }
-        let mut instance = Instance::new(&read("module.wasm")?)?;
+        let module = read("module.wasm")?;
+        let mut instance = Instance::new(&module)?;
         let snapshot = Snapshot {
             memory: read("heap.bin")?,
             globals: meta.globals.iter().map(decode).collect::<Result<_, _>>()?,
@@ -102,6 +261,16 @@ impl Host {
         host.sys = meta.sys;
         host.stable = read("stable.bin")?;
         host.instance = Some(instance);
+        host.saved = Some(Saved {
+            dir: dir.to_path_buf(),
+            module,
+            heap: snapshot.memory,
+        });
+        host.stable_dirty = Some(Default::default());
         Ok(host)
     }
 }
+
+#[cfg(test)]
+#[path = "persist_tests.rs"]
+mod tests;

@@ -1,7 +1,13 @@
-// An agent-js frontend's view of the marketplace canister, without a replica: arguments are
-// encoded with the IDL that @icp-sdk/bindgen generated from candid/marketplace.did
-// (src/declarations), sent as raw bytes to the canister running on the local runner
-// (`mkt call METHOD --arg-hex HEX --output hex`), and the replies decoded with the same IDL.
+// An agent-js frontend against the marketplace canister, without a replica: `mkt serve` serves
+// the canister on a local endpoint speaking the Internet Computer's HTTP interface, and the
+// test talks to it the way a dapp does: an @icp-sdk/core HttpAgent with its default
+// verification on (certificates checked against the endpoint's root key, fetched once as for
+// any local replica; query replies checked against the node keys), and actors made from the
+// bindings @icp-sdk/bindgen generated from candid/marketplace.did (src/declarations). The
+// callers are real identities: the provider's operator an Ed25519 key, the consumer a
+// secp256k1 key, and a session key the consumer delegates to (a DelegationChain for this
+// canister). What only the provider's key may sign (the catalog, the market delegation) comes
+// from the CLI as encoded bytes (`mkt provider sign|delegate … --hex`), sent with the agent.
 // If the bindings, the .did and the wasm disagree on a type, decoding fails here.
 //
 //   node --test js/test/          (scripts/js-test.sh builds mkt and the wasm first)
@@ -10,12 +16,18 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { Actor, AnonymousIdentity, CanisterStatus, HttpAgent } from '@icp-sdk/core/agent';
 import { IDL } from '@icp-sdk/core/candid';
+import {
+  DelegationChain, DelegationIdentity, Ed25519KeyIdentity,
+} from '@icp-sdk/core/identity';
+import { Secp256k1KeyIdentity } from '@icp-sdk/core/identity/secp256k1';
 import { Principal } from '@icp-sdk/core/principal';
 import { idlFactory } from '../src/declarations/marketplace.did.js';
 
@@ -23,15 +35,26 @@ const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const mkt = process.env.MKT_BIN ?? join(root, 'target/debug/mkt');
 const wasm = join(root, 'target/wasm/marketplace.wasm.gz');
 const did = join(root, 'candid/marketplace.did');
-
-// The principals of the README's market walkthrough.
-const OPS = Principal.fromText('s6ely-d4zm2-yclie-fotzv-d7ttp-fffoy-t3nwx-j6s5t-p67tc-bodrq-7qe');
-const ALICE = Principal.fromText('7a2bc-recr7-jwo3j-zk77y-nmy7c-3fll5-hgbus-jmgtq-ldmeo-mjcal-uqe');
+const csv = join(root, 'tests/fixtures/serverhunter-offering-example.csv');
 
 const service = idlFactory({ IDL });
 const methods = new Map(service._fields);
 
+/** Deterministic keys: a 32-byte seed from one byte. */
+const seed = (byte) => new Uint8Array(32).fill(byte);
+// The provider's operator (acts for the provider in the market) and a consumer.
+const opsIdentity = Ed25519KeyIdentity.generate(seed(1));
+const aliceIdentity = Secp256k1KeyIdentity.generate(seed(2));
+const OPS = opsIdentity.getPrincipal();
+const ALICE = aliceIdentity.getPrincipal();
+
 let dir;
+let server; // the `mkt serve` child
+let serverExit; // resolves with its exit code and signal
+let host; // http://127.0.0.1:PORT
+let canisterId; // a Principal
+const actors = {}; // anonymous, ops, alice, session (alice's delegation), by name
+let sessionIdentity;
 
 function run(args) {
   return execFileSync(mkt, ['--state', join(dir, 'state'), '--candid', did, '--wasm', wasm, ...args], {
@@ -41,67 +64,137 @@ function run(args) {
   });
 }
 
-/**
- * `mkt call`'s stdout. A reply that is an `Err` still prints on stdout, and `mkt` then exits 1
- * with `error: METHOD refused: …` on stderr (so scripts can tell): that is a reply too.
- */
-function replyOf(method, argv) {
-  try {
-    return run(argv);
-  } catch (error) {
-    if (error.status === 1 && error.stdout && error.stderr.startsWith(`error: ${method} refused`)) {
-      return error.stdout;
-    }
-    throw error;
-  }
+async function agentFor(identity, options = {}) {
+  // Default verification: certificates against the fetched (local) root key; query replies
+  // signed by the node keys, checked.
+  const agent = await HttpAgent.create({ host, identity, shouldFetchRootKey: true, ...options });
+  assert.ok(agent.rootKey && agent.rootKey.length > 0, 'the root key is fetched');
+  return agent;
 }
 
-/**
- * Calls `method` the way an agent would: the arguments encoded with the generated IDL, sent as
- * bytes (query or update as the IDL's annotations say), the reply decoded with the IDL.
- * Returns the single return value.
- */
-function call(method, args, { caller } = {}) {
-  const func = methods.get(method);
-  assert.ok(func, `${method} is not in the generated service`);
-  const hex = Buffer.from(IDL.encode(func.argTypes, args)).toString('hex');
-  const kind = func.annotations.includes('query') ? '--query' : '--update';
-  const argv = ['call', method, '--arg-hex', hex, '--output', 'hex', kind];
-  if (caller) argv.push('--caller', caller.toText());
-  // A fresh Uint8Array: a small Buffer is a view into a shared pool, and the decoder reads
-  // the view's underlying ArrayBuffer.
-  const reply = new Uint8Array(Buffer.from(replyOf(method, argv).trim(), 'hex'));
-  assert.equal(new TextDecoder().decode(reply.subarray(0, 4)), 'DIDL', `${method}: reply is not Candid`);
-  const values = IDL.decode(func.retTypes, reply);
-  assert.equal(values.length, 1);
-  return values[0];
+async function actorFor(identity, options) {
+  const agent = await agentFor(identity, options);
+  return { agent, actor: Actor.createActor(idlFactory, { agent, canisterId }) };
+}
+
+/** A signed argument printed by the CLI as hex, decoded with the method's argument types. */
+function signedArgs(method, argv) {
+  const bytes = new Uint8Array(Buffer.from(run(argv).trim(), 'hex'));
+  assert.equal(new TextDecoder().decode(bytes.subarray(0, 4)), 'DIDL', `${method}: not Candid`);
+  return IDL.decode(methods.get(method).argTypes, bytes);
+}
+
+/** `mkt advance-time` on the served state: the server's clock moves and its timers run. */
+function advance(duration) {
+  assert.match(run(['advance-time', duration]), /on mkt serve at http/);
+}
+
+/** Advances by `duration` (timers run at each deadline on the way) and checks `done`. */
+async function advanceUntil(duration, done, what) {
+  advance(duration);
+  assert.ok(await done(), `${what} after advance-time ${duration}`);
 }
 
 const pem = (text) => text.trim().startsWith('-----BEGIN PUBLIC KEY-----');
+const json = (value) => JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? `${v}` : v));
 
-before(() => {
+before(async () => {
   for (const [what, path] of [['mkt', mkt], ['the wasm', wasm]]) {
     if (!existsSync(path)) throw new Error(`${what} missing at ${path}: run scripts/js-test.sh`);
   }
   dir = mkdtempSync(join(tmpdir(), 'mkt-js-'));
   run(['deploy']);
+
+  // Serve it on a free port, time moving only with `mkt advance-time`.
+  server = spawn(mkt, ['--state', join(dir, 'state'), '--candid', did, '--wasm', wasm,
+    'serve', '--port', '0', '--manual-time'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  server.stderr.setEncoding('utf8').on('data', (chunk) => { stderr += chunk; });
+  serverExit = new Promise((resolve) => server.on('exit', (code, signal) => resolve({ code, signal })));
+  const lines = createInterface({ input: server.stdout });
+  const banner = await new Promise((resolve, reject) => {
+    const seen = {};
+    const timer = setTimeout(() => reject(new Error(`mkt serve did not start:\n${stderr}`)), 30_000);
+    server.on('exit', (code) => reject(new Error(`mkt serve exited ${code}:\n${stderr}`)));
+    lines.on('line', (line) => {
+      let m = line.match(/^mkt serve: canister (\S+) on subnet (\S+)/);
+      if (m) [seen.canister, seen.subnet] = [m[1], m[2]];
+      m = line.match(/^mkt serve: listening on (http:\/\/\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ ...seen, url: m[1] });
+      }
+    });
+  });
+  assert.ok(banner.canister, 'the canister id is printed');
+  host = banner.url;
+  canisterId = Principal.fromText(banner.canister);
+
+  // A session key the consumer delegates to, for this canister only, for an hour.
+  sessionIdentity = Ed25519KeyIdentity.generate(seed(3));
+  const chain = await DelegationChain.create(
+    aliceIdentity, sessionIdentity.getPublicKey(), new Date(Date.now() + 3_600_000),
+    { targets: [canisterId] },
+  );
+  const delegated = DelegationIdentity.fromDelegation(sessionIdentity, chain);
+  assert.equal(delegated.getPrincipal().toText(), ALICE.toText(), 'a delegation acts as its root key');
+  for (const [name, identity] of [['anonymous', new AnonymousIdentity()], ['ops', opsIdentity],
+    ['alice', aliceIdentity], ['session', delegated]]) {
+    actors[name] = await actorFor(identity);
+  }
 });
 
-after(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
+after(async () => {
+  try {
+    if (server) {
+      // Still serving (an early exit fails here too), then stopped the way a person stops it.
+      const running = server.exitCode === null && server.signalCode === null;
+      if (running) server.kill('SIGTERM');
+      const { code, signal } = await serverExit;
+      assert.ok(running, `mkt serve exited before the end: ${code ?? signal}`);
+      assert.equal(signal, null, 'mkt serve exits on its own on SIGTERM');
+      assert.equal(code, 0, 'mkt serve saves and exits 0 on SIGTERM');
+      // Saved, and the state directory is the runner's again: what the agents did is in it.
+      const updates = Number(run(['call', 'status']).match(/updates = (\d+)/)[1]);
+      assert.ok(updates > 0, `the agents' updates are saved (${updates})`);
+    }
+  } finally {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('the generated service has the methods the test uses', () => {
   for (const m of ['status', 'policies', 'products', 'offerings_search', 'offerset_request',
-    'inventory_get', 'market_delegation', 'inventory_register', 'offer_create']) {
+    'inventory_get', 'market_delegation', 'market_delegate', 'inventory_register', 'offer_create',
+    'catalog_replace', 'execution_accept', 'execution_get', 'contract_get', 'lease_get',
+    'provision_status', 'audit_log', 'lease_set_consumer_meta']) {
     assert.ok(methods.has(m), m);
   }
   assert.deepEqual(methods.get('status').annotations, ['query']);
   assert.deepEqual(methods.get('offerset_request').annotations, []);
 });
 
-test('status: a record of nat64 bigints, opt as [] / [x]', () => {
-  const s = call('status', []);
+test('the endpoint: status, root key, the distinct principals', async () => {
+  const { agent } = actors.anonymous;
+  const status = await agent.status();
+  assert.ok(status.root_key instanceof Uint8Array, 'status v2 has a root key');
+  assert.deepEqual([...agent.rootKey], [...status.root_key]);
+  const principals = new Set([OPS, ALICE, sessionIdentity.getPrincipal()].map((p) => p.toText()));
+  assert.equal(principals.size, 3);
+  assert.equal(OPS.toText(), Ed25519KeyIdentity.generate(seed(1)).getPrincipal().toText());
+});
+
+test('candid:service through read_state is candid/marketplace.did (the Candid UI reads it)', async () => {
+  const paths = await CanisterStatus.request({
+    canisterId, agent: actors.anonymous.agent, paths: ['candid', 'module_hash', 'controllers'],
+  });
+  assert.equal(paths.get('candid'), readFileSync(did, 'utf8'));
+  assert.match(String(paths.get('module_hash')), /^[0-9a-f]{64}$/);
+  assert.ok(Array.isArray(paths.get('controllers')) && paths.get('controllers').length >= 1);
+});
+
+test('status: a record of nat64 bigints, opt as [] / [x]', async () => {
+  const s = await actors.anonymous.actor.status();
   assert.match(s.version, /^\d+\.\d+\.\d+/);
   assert.equal(typeof s.heap_bytes, 'bigint');
   assert.ok(s.heap_bytes > 0n);
@@ -119,8 +212,8 @@ test('status: a record of nat64 bigints, opt as [] / [x]', () => {
   assert.equal(s.config.max_items, 100000n);
 });
 
-test('policies: the defaults', () => {
-  const p = call('policies', []);
+test('policies: the defaults', async () => {
+  const p = await actors.anonymous.actor.policies();
   assert.deepEqual(p, {
     allowed_images: [],
     max_open_offersets_per_principal: 5,
@@ -138,29 +231,55 @@ test('policies: the defaults', () => {
   });
 });
 
-test('products and offerings_search on an empty market', () => {
-  assert.deepEqual(call('products', []), []);
-  const search = call('offerings_search', [{
-    text: ['xeon rotterdam'],
-    filters: [],
-    sort: [{ PriceAsc: null }],
-    cursor: [],
-    limit: [10],
-    format: [],
-  }]);
-  assert.deepEqual(search, {
+const SEARCH = {
+  text: ['xeon rotterdam'],
+  filters: [],
+  sort: [{ PriceAsc: null }],
+  cursor: [],
+  limit: [10],
+  format: [],
+};
+
+test('products and offerings_search on an empty market', async () => {
+  const { actor } = actors.anonymous;
+  assert.deepEqual(await actor.products(), []);
+  assert.deepEqual(await actor.offerings_search(SEARCH), {
     Ok: { offerings: { Records: { providers: [], offerings: [] } }, next_cursor: [] },
   });
 });
 
-test('typed errors of unknown ids; anonymous ingress to a consumer method is dropped', () => {
-  assert.deepEqual(call('inventory_get', [42n]), { Err: { UnknownItem: { id: 42n } } });
-  assert.deepEqual(call('lease_end', [9n]), { Err: { UnknownExecution: { id: 9n } } });
-  // inspect_message refuses it before it runs, and says why.
-  assert.throws(
-    () => call('offerset_request', [request({})], { caller: Principal.anonymous() }),
-    (error) => /offerset_request needs an identity/.test(String(error.stderr)),
+test('typed errors of unknown ids; anonymous ingress to a consumer method is dropped', async () => {
+  assert.deepEqual(await actors.anonymous.actor.inventory_get(42n), { Err: { UnknownItem: { id: 42n } } });
+  assert.deepEqual(await actors.alice.actor.lease_end(9n), { Err: { UnknownExecution: { id: 9n } } });
+  // inspect_message refuses it before it runs (no certificate: the IC's non-replicated
+  // rejection), and says why.
+  await assert.rejects(
+    actors.anonymous.actor.offerset_request(request({})),
+    (error) => {
+      assert.match(String(error.message), /offerset_request needs an identity/);
+      return true;
+    },
   );
+});
+
+test('the endpoint refuses a delegation for another canister, or expired', async (t) => {
+  const other = Principal.fromText('ryjl3-tyaaa-aaaaa-aaaba-cai');
+  assert.notEqual(other.toText(), canisterId.toText());
+  const cases = [
+    ['for another canister', new Date(Date.now() + 3_600_000), [other], /is not one of the delegation targets/],
+    ['expired', new Date(Date.now() - 60_000), [canisterId], /delegation has expired/],
+  ];
+  for (const [what, expiry, targets, why] of cases) {
+    const chain = await DelegationChain.create(aliceIdentity, sessionIdentity.getPublicKey(), expiry, { targets });
+    // No retries: a refused signature is final.
+    const { actor } = await actorFor(DelegationIdentity.fromDelegation(sessionIdentity, chain), { retryTimes: 0 });
+    await assert.rejects(actor.offerset_request(request({})), (error) => {
+      // A 400 with the reason in the body, as a replica's boundary answers.
+      assert.match(String(error.message), /Status: 400/, `${what}: ${error.message}`);
+      assert.match(String(error.message), why, `${what}: ${error.message}`);
+      return true;
+    }, what);
+  }
 });
 
 function request(fields) {
@@ -172,30 +291,47 @@ function request(fields) {
   };
 }
 
-test('the market through the IDL: delegation, inventory, offer, offerset', () => {
-  // The provider key and its signed delegation come from the runner (the signing is not the
-  // subject here); everything else goes through the generated IDL.
+test('the market with real identities: catalog, delegation, inventory, offer, offerset, lease, audit', async (t) => {
+  const { ops, alice, session, anonymous } = actors;
+  const id = canisterId.toText();
   const key = join(dir, 'provider.key');
   const providerPem = run(['provider', 'new-key', key]);
   assert.ok(pem(providerPem));
   const provider = { Pem: providerPem };
 
+  // 1. A catalog the provider's key signed for this canister (the CLI prints the encoded
+  // argument), delivered by anyone through the agent.
+  const [change] = signedArgs('catalog_replace',
+    ['provider', 'sign', '--key', key, '--csv', csv, '--seq', '5', '--canister', id, '--hex']);
+  assert.deepEqual(change.seq, 5n);
+  const published = await ops.actor.catalog_replace(change);
+  assert.ok('Ok' in published, json(published));
+  assert.equal(published.Ok.offerings, 4);
+  const found = await anonymous.actor.offerings_search({ ...SEARCH, text: ['rotterdam'], sort: [] });
+  assert.ok('Ok' in found);
+  assert.ok(json(found).includes('DC2993'), json(found));
+
   // No delegates yet: Ok with an empty vec, seq 0.
-  const none = call('market_delegation', [provider]);
+  const none = await anonymous.actor.market_delegation(provider);
   assert.deepEqual(none.Ok.principals, []);
   assert.equal(none.Ok.seq, 0n);
   assert.equal(none.Ok.provider_pem.trim(), providerPem.trim());
 
-  run(['provider', 'delegate', '--key', key, '--principal', OPS.toText(), '--seq', '7']);
-  const delegation = call('market_delegation', [provider]);
+  // 3. The provider's key delegates to the operator's Ed25519 principal; the operator delivers it.
+  const [delegate] = signedArgs('market_delegate', ['provider', 'delegate', '--key', key,
+    '--principal', OPS.toText(), '--seq', '7', '--print', '--canister', id, '--hex']);
+  assert.equal(delegate.principal.toText(), OPS.toText());
+  const delegated = await ops.actor.market_delegate(delegate);
+  assert.ok('Ok' in delegated, json(delegated));
+  const delegation = await anonymous.actor.market_delegation(provider);
   assert.equal(delegation.Ok.seq, 7n);
   assert.equal(delegation.Ok.principals.length, 1);
   assert.ok(delegation.Ok.principals[0] instanceof Principal);
   assert.equal(delegation.Ok.principals[0].toText(), OPS.toText());
 
-  // A consumer's request with nothing on offer: Ok, result No, with messages.
-  const empty = call('offerset_request', [request({})], { caller: ALICE });
-  assert.ok('Ok' in empty, JSON.stringify(Object.keys(empty)));
+  // 6 (early). A consumer's request with nothing on offer: Ok, result No, with messages.
+  const empty = await alice.actor.offerset_request(request({}));
+  assert.ok('Ok' in empty, json(empty));
   const os0 = empty.Ok.offerset;
   assert.deepEqual(os0.result, { No: null });
   assert.deepEqual(empty.Ok.offers, []);
@@ -203,55 +339,59 @@ test('the market through the IDL: delegation, inventory, offer, offerset', () =>
   assert.deepEqual(os0.request.min_cores, [16]);
   assert.deepEqual(os0.request.sku, []);
   assert.equal(os0.request.duration_seconds, 7200n);
-  assert.ok(os0.messages.some((m) => 'Fail' in m.level), JSON.stringify(os0.messages.map((m) => m.text)));
+  assert.ok(os0.messages.some((m) => 'Fail' in m.level), json(os0.messages.map((m) => m.text)));
   const now = os0.created_at_ns; // the canister's clock
   assert.equal(typeof now, 'bigint');
 
   // Not a delegate: typed refusal.
-  const refused = call('inventory_register', [{ provider, items: [] }], { caller: ALICE });
-  assert.ok('Err' in refused, JSON.stringify(Object.keys(refused)));
+  const refused = await alice.actor.inventory_register({ provider, items: [] });
+  assert.ok('Err' in refused, json(refused));
 
+  // 4. Inventory, registered by the operator.
   const attributes = {
     cores: 32, memory_mb: 262144n, storage_gb: 4000n, gpus: 0,
     resource_class: 'baremetal.large', routable_ips: 2, labels: [],
   };
-  const registered = call('inventory_register', [{
+  const registered = await ops.actor.inventory_register({
     provider,
     items: [{
       resource_type: 'ironic_node', resource_uuid: 'node-1', sku: '4D.large', attributes,
       offering_key: [],
     }],
-  }], { caller: OPS });
-  assert.ok('Ok' in registered, JSON.stringify(registered.Err ?? registered, (_, v) => (typeof v === 'bigint' ? `${v}` : v)));
+  });
+  assert.ok('Ok' in registered, json(registered));
   assert.equal(registered.Ok.length, 1);
   const item = registered.Ok[0];
   assert.equal(typeof item.id, 'bigint');
   assert.deepEqual(item.status, { Available: null });
   assert.deepEqual(item.attributes, attributes);
   assert.deepEqual(item.lease_id, []);
-  assert.deepEqual(call('inventory_get', [item.id]), { Ok: item });
+  assert.deepEqual(await anonymous.actor.inventory_get(item.id), { Ok: item });
 
+  // 5. An offer for 30 days.
   const DAY = 86_400_000_000_000n;
-  const offer = call('offer_create', [{
+  const offer = await ops.actor.offer_create({
     provider, item_id: item.id, start_ns: now, end_ns: now + 30n * DAY, price_per_hour: 250n,
     properties: [{ key: 'region', value: 'rotterdam' }],
-  }], { caller: OPS });
-  assert.ok('Ok' in offer);
+  });
+  assert.ok('Ok' in offer, json(offer));
   assert.deepEqual(offer.Ok.status, { Open: null });
   assert.equal(offer.Ok.price_per_hour, 250n);
   assert.equal(offer.Ok.end_ns - offer.Ok.start_ns, 30n * DAY);
 
-  const [product] = call('products', []);
+  const [product] = await anonymous.actor.products();
   assert.equal(product.sku, '4D.large');
   assert.equal(product.tier, 4); // nat8
   assert.equal(product.total, 1);
   assert.deepEqual(product.min_price_per_hour, [250n]);
 
-  // Now the same request finds it: Yes, one offer (an Execution in phase Offered).
-  const yes = call('offerset_request', [request({ max_price_per_hour: [300n] })], { caller: ALICE });
-  assert.ok('Ok' in yes);
+  // 6. The same request, signed by the consumer's session key through its delegation chain,
+  // finds it: Yes, one offer (an Execution in phase Offered), for the delegating principal.
+  const yes = await session.actor.offerset_request(request({ max_price_per_hour: [300n] }));
+  assert.ok('Ok' in yes, json(yes));
   assert.deepEqual(yes.Ok.offerset.result, { Yes: null });
   assert.deepEqual(yes.Ok.offerset.status, { Open: null });
+  assert.equal(yes.Ok.offerset.consumer.toText(), ALICE.toText(), 'the canister saw the delegating principal');
   assert.equal(yes.Ok.offers.length, 1);
   const exec = yes.Ok.offers[0];
   assert.deepEqual(exec.phase, { Offered: null });
@@ -266,7 +406,102 @@ test('the market through the IDL: delegation, inventory, offer, offerset', () =>
   assert.deepEqual([...yes.Ok.offerset.execution_ids], [exec.id]);
   assert.deepEqual(exec.lessee_key, []);
 
-  // Too cheap a maximum: No.
-  const cheap = call('offerset_request', [request({ max_price_per_hour: [100n] })], { caller: OPS });
+  // Too cheap a maximum: No (the operator may ask too).
+  const cheap = await ops.actor.offerset_request(request({ max_price_per_hour: [100n] }));
   assert.deepEqual(cheap.Ok.offerset.result, { No: null });
+  assert.equal(cheap.Ok.offerset.consumer.toText(), OPS.toText());
+
+  // 7. Accept with a lessee key (X25519, from the CLI), through the delegation again.
+  const lesseeKey = join(dir, 'lessee.key');
+  run(['lessee', 'new-key', lesseeKey]);
+  const lessee = JSON.parse(run(['lessee', 'show', '--key', lesseeKey, '--json']));
+  const lesseeBytes = new Uint8Array(Buffer.from(lessee.public_key, 'hex'));
+  assert.equal(lesseeBytes.length, 32);
+  // Someone else's execution: typed refusal.
+  const notYours = await ops.actor.execution_accept({ execution_id: exec.id, lessee_key: lesseeBytes });
+  assert.ok('Err' in notYours, json(notYours));
+  const accepted = await session.actor.execution_accept({ execution_id: exec.id, lessee_key: lesseeBytes });
+  assert.ok('Ok' in accepted, json(accepted));
+  assert.deepEqual(accepted.Ok.phase, { Accepted: null });
+  assert.deepEqual([...accepted.Ok.lessee_key[0]], [...lesseeBytes]);
+
+  // 8. The server's clock moves with `mkt advance-time`; the timer starts the lease, and the
+  // simulated Ironic deploys the node (PREPARING, then AVAILABLE once the node is active).
+  const phase = async () => (await alice.actor.execution_get(exec.id)).Ok.phase;
+  await advanceUntil('1m', async () => 'Available' in await phase(), 'the lease is AVAILABLE');
+  const contract = await alice.actor.contract_get(exec.id);
+  assert.ok('Ok' in contract, json(contract));
+  assert.deepEqual(contract.Ok.status, { Fulfilled: null });
+  const deploy = await alice.actor.provision_status('node-1');
+  assert.ok('Ok' in deploy, json(deploy));
+  assert.deepEqual(deploy.Ok.kind, { Deploy: null });
+  assert.equal(deploy.Ok.provision_state, 'active');
+  assert.deepEqual(deploy.Ok.status, { Completed: null }, json(deploy));
+  assert.deepEqual(deploy.Ok.execution_id, [exec.id]);
+  const lease = await session.actor.lease_get(exec.id);
+  assert.ok('Ok' in lease, json(lease));
+  assert.equal(lease.Ok.username.toText(), ALICE.toText());
+  assert.equal(lease.Ok.inventory_id, item.id);
+  assert.deepEqual(lease.Ok.consumer_meta, []);
+
+  // The provider seals credentials to the lessee's key (the CLI prints the SealedBox as Candid
+  // text of hex-escaped blobs) and its operator sets them on the lease.
+  const sealedText = run(['provider', 'seal', '--lessee-key', lessee.public_key, '--text', 'ssh root@203.0.113.7']);
+  const sealed = Object.fromEntries([...sealedText.matchAll(/(\w+) = blob "((?:\\[0-9a-f]{2})*)"/g)]
+    .map(([, field, escaped]) => [field, new Uint8Array(Buffer.from(escaped.replaceAll('\\', ''), 'hex'))]));
+  assert.deepEqual(Object.keys(sealed).sort(), ['ciphertext', 'ephemeral_key', 'nonce', 'recipient_key'], sealedText);
+  assert.deepEqual([...sealed.recipient_key], [...lesseeBytes]);
+  const set = await ops.actor.lease_set_consumer_meta({ provider, execution_id: exec.id, sealed });
+  assert.ok('Ok' in set, json(set));
+  const withMeta = await session.actor.lease_get(exec.id);
+  assert.equal(withMeta.Ok.consumer_meta.length, 1);
+  for (const field of Object.keys(sealed)) {
+    assert.deepEqual([...withMeta.Ok.consumer_meta[0][field]], [...sealed[field]], field);
+  }
+
+  // At its end the node is undeployed and cleaned: Completed, and the server available again.
+  await advanceUntil('2h', async () => 'Completed' in await phase(), 'the lease is COMPLETED');
+  const undeploy = await alice.actor.provision_status('node-1');
+  assert.deepEqual(undeploy.Ok.kind, { Undeploy: null }, json(undeploy));
+  assert.deepEqual(undeploy.Ok.status, { Completed: null }, json(undeploy));
+  assert.deepEqual((await anonymous.actor.inventory_get(item.id)).Ok.status, { Available: null });
+  // Updates stay certified and accepted with the canister's clock 2h ahead of the wall clock
+  // (the endpoint checks expiries and dates certificates by the wall clock, as the IC does):
+  // ending a completed lease is a typed refusal.
+  assert.deepEqual(await session.actor.lease_end(exec.id),
+    { Err: { WrongPhase: { action: 'end', phase: { Completed: null } } } });
+
+  // 9. The audit log of the execution: the consumer's own steps, then the canister's.
+  const audit = await alice.actor.audit_log({
+    entity: [{ Execution: exec.id }], to_ns: [], after: [], from_ns: [], limit: [],
+  });
+  assert.ok('Ok' in audit, json(audit));
+  const entries = audit.Ok.entries;
+  assert.ok(entries.length >= 4, json(entries));
+  assert.ok(entries.every((e) => e.entity.Execution === exec.id));
+  const byAlice = entries.filter((e) => 'Consumer' in e.actor);
+  assert.ok(byAlice.length >= 1, json(entries));
+  assert.ok(byAlice.every((e) => e.actor.Consumer.toText() === ALICE.toText()));
+  assert.ok(entries.some((e) => 'Canister' in e.actor), json(entries));
+  assert.deepEqual(entries.map((e) => [e.from, e.to]), [
+    ['', 'OFFERED'], ['OFFERED', 'ACCEPTED'], ['ACCEPTED', 'PREPARING'], ['PREPARING', 'AVAILABLE'],
+    ['AVAILABLE', 'AVAILABLE'], ['AVAILABLE', 'RELEASING'], ['RELEASING', 'COMPLETED'],
+  ]);
+  // The credentials were set by the operator, acting for the provider.
+  const byOps = entries.filter((e) => 'Provider' in e.actor);
+  assert.equal(byOps.length, 1, json(byOps));
+  assert.equal(byOps[0].actor.Provider.principal.toText(), OPS.toText());
+  assert.equal(byOps[0].actor.Provider.provider_pem.trim(), providerPem.trim());
+  assert.deepEqual([byOps[0].from, byOps[0].to], ['AVAILABLE', 'AVAILABLE']);
+  const acceptance = entries.find((e) => e.to === 'ACCEPTED');
+  assert.equal(acceptance.why, 'accepted by the consumer');
+  assert.equal(acceptance.actor.Consumer.toText(), ALICE.toText());
+  assert.deepEqual(acceptance.consumer.map((p) => p.toText()), [ALICE.toText()]);
+  // The provider's delegate reads the same trail (its provider's execution).
+  const seen = await ops.actor.audit_log({
+    entity: [{ Execution: exec.id }], to_ns: [], after: [], from_ns: [], limit: [],
+  });
+  assert.ok('Ok' in seen, json(seen));
+  assert.equal(seen.Ok.entries.length, entries.length);
+  assert.ok(entries.every((e) => e.provider_pem.trim() === providerPem.trim()));
 });

@@ -20,13 +20,27 @@ pub enum CallKind {
     Update,
 }
 
+/// Installs the canister afresh in `dir`. Its controllers are the runner's own (what
+/// `--caller controller` acts as) and `controllers` (principals' text), e.g. the identity dfx or
+/// an agent uses against `mkt serve`.
 pub fn deploy(
     dir: &Path,
     did: &Path,
     wasm: &Path,
     argument: Option<&str>,
     force: bool,
+    controllers: &[String],
 ) -> Result<(), String> {
+    let mut extra = vec![];
+    for text in controllers {
+        extra.push(Principal::from_text(text).map_err(|e| format!("--controller {text}: {e}"))?);
+    }
+    if let Some(url) = crate::serve::serving(dir) {
+        return Err(format!(
+            "{} is being served by mkt serve at {url}: stop the server first",
+            dir.display()
+        ));
+    }
     if State::exists(dir) && !force {
         return Err(format!(
             "{} already holds a canister: use `mkt upgrade`, or `mkt deploy --force` to replace it",
@@ -36,6 +50,14 @@ pub fn deploy(
     let wasm = state::read_wasm(wasm)?;
     let arg = Interface::load(did)?.encode_init(argument)?;
     let mut state = State::fresh(dir);
+    let mut all = state.host.controllers();
+    all.extend(
+        extra
+            .into_iter()
+            .filter(|p| !all.contains(p))
+            .collect::<Vec<_>>(),
+    );
+    state.host.set_controllers(&all);
     state.host.set_time(wall_clock_nanos());
     let installed = state.host.install(&wasm, &arg);
     if let Err(reject) = installed {
@@ -116,8 +138,16 @@ pub fn call(
 /// Moves time forward, running timers as they fall due.
 pub fn advance_time(dir: &Path, duration: &str) -> Result<(), String> {
     let by = duration::parse(duration)?;
+    if let Some(url) = crate::serve::serving(dir) {
+        let now = crate::serve::advance_time(&url, by)?;
+        say!(
+            "time {} (+{duration}) on mkt serve at {url}",
+            duration::rfc3339(now)
+        );
+        return Ok(());
+    }
     let mut state = State::load(dir)?;
-    let steps = advance(&mut state.host, by);
+    let steps = state.host.advance_time_through_timers(by);
     state.finish()?;
     say!(
         "time {} (+{duration}), {steps} steps ran",
@@ -165,34 +195,6 @@ fn info_json(state: &State) -> serde_json::Value {
         "timer_ns": timer_ns,
         "timer": timer,
     })
-}
-
-/// Moves time to `now + by`, stopping at each timer deadline on the way so that timers run when
-/// they fall due (as rounds would on the IC), not once at the end. Returns the steps that ran.
-fn advance(host: &mut Host, by: std::time::Duration) -> usize {
-    const MAX_STOPS: usize = 100_000;
-    let target = host
-        .time()
-        .saturating_add(by.as_nanos().min(u128::from(u64::MAX)) as u64);
-    let mut steps = 0;
-    for stop in 0.. {
-        if stop == MAX_STOPS {
-            eprintln!("warning: stopped after {MAX_STOPS} timer deadlines; jumping to the end");
-            break;
-        }
-        let deadline = host.timer_deadline();
-        if deadline == 0 || deadline > target {
-            break;
-        }
-        host.set_time(deadline);
-        let ran = host.tick();
-        steps += ran;
-        if ran == 0 {
-            break; // the timer is due but cannot fire (no export, no cycles)
-        }
-    }
-    host.set_time(target);
-    steps + host.tick()
 }
 
 /// `controller`, `anonymous` or a principal's text, as `--caller` takes it.

@@ -20,6 +20,7 @@ pub mod lessee;
 pub mod pretty;
 pub mod progress;
 pub mod provider;
+pub mod serve;
 pub mod state;
 
 use clap::ValueEnum;

@@ -4,7 +4,7 @@
 use clap::{Parser, Subcommand};
 use runner::candid_text::one_line;
 use runner::commands::{self, Arg, CallKind};
-use runner::{lessee, provider, Output};
+use runner::{lessee, provider, serve, Output};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -38,6 +38,10 @@ enum Command {
         /// Replace a canister already in the state directory.
         #[arg(long)]
         force: bool,
+        /// Another controller besides the runner's own (repeatable): e.g. your dfx identity's
+        /// principal, so `dfx canister status` works against `mkt serve`.
+        #[arg(long)]
+        controller: Vec<String>,
     },
     /// Upgrade to the (rebuilt) wasm, keeping stable memory.
     Upgrade {
@@ -76,6 +80,16 @@ enum Command {
         /// One JSON object (numbers beyond 2^53 as decimal strings, as `--output json`).
         #[arg(long)]
         json: bool,
+    },
+    /// Serve the canister on a local endpoint speaking the IC's HTTP interface (for dfx, icp,
+    /// agent-js, ic-agent) until interrupted; time follows the wall clock.
+    Serve {
+        /// The port on 127.0.0.1 (0: any free port; the URL is printed).
+        #[arg(long, default_value_t = 4943)]
+        port: u16,
+        /// Time moves only with `mkt advance-time`, not with the wall clock.
+        #[arg(long)]
+        manual_time: bool,
     },
     /// Provider tools: a signing key, signed catalog changes, credentials sealed to a lessee.
     #[command(subcommand)]
@@ -144,13 +158,17 @@ enum ProviderCommand {
         #[command(flatten)]
         output: OutputArgs,
     },
-    /// Print the signed argument as Candid text for `dfx canister call --argument-file`.
+    /// Print the signed argument as Candid text for `dfx canister call --argument-file` (or
+    /// with --hex as encoded bytes).
     Sign {
         #[command(flatten)]
         change: ChangeArgs,
         /// The canister the change is for (default: the local runner's canister).
         #[arg(long)]
         canister: Option<String>,
+        /// Print the argument encoded (typed by the .did) as hex bytes, for an agent's raw call.
+        #[arg(long)]
+        hex: bool,
     },
     /// Seal lease credentials to the lessee's X25519 key (crypto_box: X25519 +
     /// XSalsa20-Poly1305, a fresh ephemeral key, a random nonce) and print the `SealedBox` as
@@ -187,6 +205,9 @@ enum ProviderCommand {
         /// With --print: the canister it is for (default: the local runner's canister).
         #[arg(long)]
         canister: Option<String>,
+        /// With --print: the argument encoded (typed by the .did) as hex bytes, not Candid text.
+        #[arg(long, requires = "print")]
+        hex: bool,
     },
 }
 
@@ -251,9 +272,11 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), String> {
     let (dir, did, wasm) = (&cli.state, &cli.candid, &cli.wasm);
     match cli.command {
-        Command::Deploy { argument, force } => {
-            commands::deploy(dir, did, wasm, argument.as_deref(), force)
-        }
+        Command::Deploy {
+            argument,
+            force,
+            controller,
+        } => commands::deploy(dir, did, wasm, argument.as_deref(), force, &controller),
         Command::Upgrade { argument } => commands::upgrade(dir, did, wasm, argument.as_deref()),
         Command::Call {
             method,
@@ -276,6 +299,9 @@ fn run(cli: Cli) -> Result<(), String> {
             commands::call(dir, did, &method, arg, kind, &caller, output.get())
         }
         Command::AdvanceTime { duration } => commands::advance_time(dir, &duration),
+        Command::Serve { port, manual_time } => {
+            serve::serve(dir, serve::Options { port, manual_time })
+        }
         Command::Provider(ProviderCommand::NewKey { path }) => provider::new_key(&path),
         Command::Provider(ProviderCommand::Show { key, as_arg, json }) => {
             provider::show(&key, as_arg, json)
@@ -292,9 +318,16 @@ fn run(cli: Cli) -> Result<(), String> {
             };
             provider::publish(dir, did, &change.change(), transfer, output.get())
         }
-        Command::Provider(ProviderCommand::Sign { change, canister }) => {
-            provider::sign(dir, &change.change(), canister.as_deref())
-        }
+        Command::Provider(ProviderCommand::Sign {
+            change,
+            canister,
+            hex,
+        }) => provider::sign(
+            dir,
+            &change.change(),
+            canister.as_deref(),
+            hex.then_some(did.as_path()),
+        ),
         Command::Provider(ProviderCommand::Delegate {
             key,
             principal,
@@ -302,6 +335,7 @@ fn run(cli: Cli) -> Result<(), String> {
             seq,
             print,
             canister,
+            hex,
         }) => {
             let delegation = provider::Delegation {
                 key: &key,
@@ -310,7 +344,12 @@ fn run(cli: Cli) -> Result<(), String> {
                 seq,
             };
             if print {
-                provider::print_delegation(dir, &delegation, canister.as_deref())
+                provider::print_delegation(
+                    dir,
+                    &delegation,
+                    canister.as_deref(),
+                    hex.then_some(did.as_path()),
+                )
             } else {
                 provider::delegate(dir, did, &delegation)
             }

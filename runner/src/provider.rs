@@ -331,14 +331,34 @@ fn decode<T: candid::CandidType + for<'a> candid::Deserialize<'a>>(
     candid::decode_one(reply).map_err(|e| format!("{method}: unexpected reply: {e}"))
 }
 
-/// Prints the signed argument as Candid text, for `dfx canister call … --argument-file`.
-pub fn sign(dir: &Path, change: &Change<'_>, canister: Option<&str>) -> Result<(), String> {
+/// Prints the signed argument as Candid text, for `dfx canister call … --argument-file`, or
+/// with `hex` (the .did at `hex`) as the argument's bytes typed by the .did, in hex, for an
+/// agent that takes raw arguments.
+pub fn sign(
+    dir: &Path,
+    change: &Change<'_>,
+    canister: Option<&str>,
+    hex: Option<&Path>,
+) -> Result<(), String> {
     let canister = match canister {
         Some(text) => Principal::from_text(text).map_err(|e| format!("--canister: {e}"))?,
         None => State::load(dir)?.host.canister_id(),
     };
-    println!("{}", change.argument(canister)?);
+    print_argument(change.method(), &change.argument(canister)?, hex)?;
     eprintln!("method: {}", change.method());
+    Ok(())
+}
+
+/// Prints `args` as Candid text, or with `hex` (the .did's path) encoded with `method`'s
+/// argument types as hex.
+fn print_argument(method: &str, args: &IDLArgs, hex: Option<&Path>) -> Result<(), String> {
+    match hex {
+        Some(did) => {
+            let bytes = Interface::load(did)?.encode_call(method, &args.to_string())?;
+            println!("{}", hex::encode(bytes));
+        }
+        None => println!("{args}"),
+    }
     Ok(())
 }
 
@@ -386,18 +406,19 @@ pub fn delegate(dir: &Path, did: &Path, delegation: &Delegation<'_>) -> Result<(
     )
 }
 
-/// Prints the signed delegation as Candid text, for `dfx canister call … market_delegate`.
+/// Prints the signed delegation as Candid text, for `dfx canister call … market_delegate`, or
+/// with `hex` (the .did's path) as the encoded argument in hex.
 pub fn print_delegation(
     dir: &Path,
     delegation: &Delegation<'_>,
     canister: Option<&str>,
+    hex: Option<&Path>,
 ) -> Result<(), String> {
     let canister = match canister {
         Some(text) => Principal::from_text(text).map_err(|e| format!("--canister: {e}"))?,
         None => State::load(dir)?.host.canister_id(),
     };
-    println!("{}", delegation.argument(canister)?);
-    Ok(())
+    print_argument("market_delegate", &delegation.argument(canister)?, hex)
 }
 
 /// `variant { Raw = blob }` with the provider's public key.

@@ -26,7 +26,21 @@ impl State {
         }
     }
 
+    /// Loads the canister, unless `mkt serve` is serving it (then the state lives in the
+    /// server's memory and only the server may touch it).
     pub fn load(dir: &Path) -> Result<Self, String> {
+        if let Some(url) = crate::serve::serving(dir) {
+            return Err(format!(
+                "{} is being served by mkt serve at {url}: call the canister through that \
+                 endpoint (dfx or icp with --network, agent-js, ic-agent), or stop the server first",
+                dir.display()
+            ));
+        }
+        Self::load_unserved(dir)
+    }
+
+    /// Loads the canister without checking for a server (what the server itself does).
+    pub fn load_unserved(dir: &Path) -> Result<Self, String> {
         if !Self::exists(dir) {
             return Err(format!(
                 "no canister in {}: run `mkt deploy` first",

@@ -419,6 +419,17 @@ fn a_provider_makes_a_key_publishes_and_signs_for_dfx() {
     ]);
     let receipt = mkt.ok(&["call", "catalog_upsert", &argument]);
     assert!(receipt.contains("seq = 8 : nat64"), "{receipt}");
+
+    // With --hex: the argument's bytes, typed by the .did, for an agent's raw call.
+    let canister = "ryjl3-tyaaa-aaaaa-aaaba-cai";
+    for line in [
+        format!("provider sign --key {key} --csv {csv} --canister {canister} --hex"),
+        format!("provider delegate --key {key} --principal {canister} --print --canister {canister} --hex"),
+    ] {
+        let args: Vec<&str> = line.split_whitespace().collect();
+        let bytes = hex::decode(mkt.ok(&args).trim()).expect("hex");
+        assert!(bytes.starts_with(b"DIDL"), "{line}");
+    }
 }
 
 /// The canister's time in nanoseconds, from `mkt info`.

@@ -20,6 +20,25 @@ impl Host {
     pub fn set_controllers(&mut self, controllers: &[Principal]) {
         self.sys.controllers = controllers.iter().map(|c| c.as_slice().to_vec()).collect();
     }
+    /// The module as it was installed (plain or gzipped), if one is.
+    pub fn module(&self) -> Option<&[u8]> {
+        self.instance.as_ref().map(|i| i.original.as_slice())
+    }
+    /// The canister version (`ic0.canister_version`): one more with each install and upgrade.
+    pub fn canister_version(&self) -> u64 {
+        self.sys.version
+    }
+    /// What the canister last passed to `ic0.certified_data_set`.
+    pub fn certified_data(&self) -> &[u8] {
+        &self.sys.certified_data
+    }
+    /// The certificate queries get from `ic0.data_certificate_copy` (`None`: no certificate,
+    /// `data_certificate_present` is 0). As on the IC, only queries called as such see it:
+    /// updates, callbacks, timers and a query method run as an update never do. Whoever
+    /// serves the canister sets a fresh one (covering `certified_data`) before each query.
+    pub fn set_data_certificate(&mut self, certificate: Option<Vec<u8>>) {
+        self.data_certificate = certificate;
+    }
     /// Nanoseconds since the Unix epoch.
     pub fn time(&self) -> u64 {
         self.sys.time

@@ -9,7 +9,10 @@ impl Host {
     /// for executions whose changes the IC discards (queries, inspect_message, transforms).
     pub(super) fn execute(&mut self, mut exec: Exec, entry: Entry<'_>) -> Outcome {
         let instance = self.instance.as_mut().expect("a module is installed");
-        instance.snapshot_into(&mut self.snapshot);
+        if !self.snapshot_synced {
+            instance.snapshot_into(&mut self.snapshot);
+            self.snapshot_synced = true;
+        }
         let sys_before = self.sys.clone();
         let limit = match exec.instruction_limit {
             0 => exec.kind.instruction_limit(&self.limits),
@@ -51,8 +54,16 @@ impl Host {
                 .expect("a snapshot of this module can be restored");
             undo_stable(&mut self.stable, &exec.stable_undo, exec.stable_len_before);
             self.sys = sys_before;
-        } else if let Some(group) = self.group_undo.as_mut() {
-            group.extend(exec.stable_undo);
+        } else {
+            instance.sync_snapshot(&mut self.snapshot);
+            if let Some(dirty) = self.stable_dirty.as_mut() {
+                for (offset, old) in &exec.stable_undo {
+                    crate::persist::mark_dirty(dirty, *offset, old.len());
+                }
+            }
+            if let Some(group) = self.group_undo.as_mut() {
+                group.extend(exec.stable_undo);
+            }
         }
         let failed = trap.is_some();
         Outcome {

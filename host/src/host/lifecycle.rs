@@ -9,6 +9,8 @@ use crate::types::*;
 impl Host {
     /// Installs `wasm` (plain or gzipped) and runs `canister_init` with `arg`, called by the first controller.
     pub fn install(&mut self, wasm: &[u8], arg: &[u8]) -> Result<(), Reject> {
+        // Lifecycle hooks may rewrite stable memory wholesale: the next save writes all of it.
+        self.stable_dirty = None;
         if self.instance.is_some() {
             return Err(Reject::new(
                 RejectCode::CanisterReject,
@@ -16,6 +18,7 @@ impl Host {
             ));
         }
         self.instance = Some(Instance::new(wasm).map_err(install_error)?);
+        self.snapshot_synced = false;
         self.sys.timer = 0;
         self.sys.version += 1;
         let outcome = self.run_lifecycle(
@@ -26,6 +29,7 @@ impl Host {
         );
         if let Some(trap) = outcome.and_then(|o| o.trap) {
             self.instance = None;
+            self.snapshot_synced = false;
             self.stable.clear();
             return Err(Reject::new(RejectCode::CanisterError, trap));
         }
@@ -36,6 +40,8 @@ impl Host {
     /// the new module with a fresh heap and the same stable memory, and runs `canister_post_upgrade`.
     /// On any failure the canister is left exactly as before. The global timer is switched off.
     pub fn upgrade(&mut self, wasm: &[u8], arg: &[u8]) -> Result<(), Reject> {
+        // Lifecycle hooks may rewrite stable memory wholesale: the next save writes all of it.
+        self.stable_dirty = None;
         if self.instance.is_none() {
             return Err(Reject::new(
                 RejectCode::DestinationInvalid,
@@ -78,6 +84,7 @@ impl Host {
             ));
         }
         let old = self.instance.replace(new).expect("installed");
+        self.snapshot_synced = false;
         self.sys.timer = 0;
         self.sys.version += 1;
         let post = self.run_lifecycle_with_limit(
@@ -93,6 +100,7 @@ impl Host {
             let mut old = old;
             old.restore(&before).map_err(install_error)?;
             self.instance = Some(old);
+            self.snapshot_synced = false;
             undo_stable(&mut self.stable, &undo, stable_len_before);
             self.sys = sys_before;
             return Err(Reject::new(
@@ -121,7 +129,9 @@ impl Host {
             ));
         }
         self.instance = Some(Instance::new(wasm).map_err(install_error)?);
+        self.snapshot_synced = false;
         self.stable = stable;
+        self.stable_dirty = None;
         self.sys.timer = 0;
         self.sys.version += 1;
         let installer = self.sys.controllers.first().cloned().unwrap_or_default();
@@ -129,6 +139,7 @@ impl Host {
             self.run_lifecycle(Kind::PostUpgrade, "canister_post_upgrade", arg, installer);
         if let Some(trap) = outcome.and_then(|o| o.trap) {
             self.instance = None;
+            self.snapshot_synced = false;
             self.stable.clear();
             return Err(Reject::new(
                 RejectCode::CanisterError,

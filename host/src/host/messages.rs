@@ -24,6 +24,7 @@ impl Host {
             kind: Kind::Query,
             arg: arg.to_vec(),
             caller: caller.as_slice().to_vec(),
+            data_certificate: self.data_certificate.clone(),
             ..Exec::default()
         };
         let outcome = self.execute(exec, Entry::Export(&export));
@@ -77,6 +78,19 @@ impl Host {
         let outcome = self.execute(exec, Entry::Export(&format!("canister_update {method}")));
         self.close_execution(context, outcome);
         id
+    }
+
+    /// The checks an update passes before it is executed (the module exports the method, the
+    /// argument fits, `canister_inspect_message` accepts it): what the IC answers without a
+    /// certificate (a non-replicated rejection) when it fails. `submit_update` runs them again.
+    pub fn precheck_update(
+        &mut self,
+        caller: Principal,
+        method: &str,
+        arg: &[u8],
+    ) -> Result<(), Reject> {
+        self.check_ingress(method, arg, "canister_update")?;
+        self.inspect(&caller, method, arg)
     }
 
     /// The answer to a submitted update, once there is one (taken out of the host).

@@ -14,6 +14,31 @@ impl Host {
         self.run_until(|_| false)
     }
 
+    /// Moves the clock forward by `by`, stopping at each timer deadline on the way to run what
+    /// falls due there (as time passing on the IC would), then runs what is due at the end.
+    /// Returns how many steps ran. After 100 000 deadlines it jumps to the end.
+    pub fn advance_time_through_timers(&mut self, by: std::time::Duration) -> usize {
+        const MAX_STOPS: usize = 100_000;
+        let target = self
+            .time()
+            .saturating_add(by.as_nanos().min(u128::from(u64::MAX)) as u64);
+        let mut steps = 0;
+        for _ in 0..MAX_STOPS {
+            let deadline = self.timer_deadline();
+            if deadline == 0 || deadline > target {
+                break;
+            }
+            self.set_time(deadline);
+            let ran = self.tick();
+            steps += ran;
+            if ran == 0 {
+                break; // the timer is due but cannot fire (no export, no cycles)
+            }
+        }
+        self.set_time(target);
+        steps + self.tick()
+    }
+
     pub(super) fn run_until_idle(&mut self) {
         self.run_until(|_| false);
     }

@@ -1,0 +1,146 @@
+use super::*;
+use candid::Principal;
+
+fn probe() -> Host {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/wasm/probe.wasm");
+    let wasm = fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}; run scripts/build.sh first"));
+    let mut host = Host::new();
+    host.install(&wasm, &candid::encode_one(Some("persist")).unwrap())
+        .expect("install");
+    host
+}
+
+fn set_stable(host: &mut Host, value: u64) {
+    let caller = Principal::self_authenticating(b"a user");
+    host.update(caller, "set_stable", &candid::encode_one(value).unwrap())
+        .expect("set_stable");
+}
+
+fn get_stable(host: &mut Host) -> u64 {
+    let caller = Principal::self_authenticating(b"a user");
+    let reply = host
+        .query(caller, "get_stable", &candid::encode_args(()).unwrap())
+        .expect("get_stable");
+    candid::decode_one(&reply).unwrap()
+}
+
+#[test]
+fn a_second_save_writes_only_what_changed() {
+    let dir = tempdir();
+    let mut host = probe();
+    // A canister with a large, mostly untouched stable memory, like the marketplace's.
+    host.stable.resize(64 * 1024 * 1024, 0);
+    host.save(dir.path()).unwrap();
+    let full = host.last_save_bytes();
+    assert!(
+        full > 64 * 1024 * 1024,
+        "the first save writes everything: {full}"
+    );
+
+    set_stable(&mut host, 42);
+    host.save(dir.path()).unwrap();
+    let incremental = host.last_save_bytes();
+    assert!(
+        incremental < 1024 * 1024,
+        "a one-value change writes {incremental} bytes"
+    );
+    assert!(
+        !dir.path().join(JOURNAL).exists(),
+        "the journal is applied and removed"
+    );
+
+    let mut loaded = Host::load(dir.path()).unwrap();
+    assert_eq!(get_stable(&mut loaded), 42);
+    assert_eq!(loaded.stable, host.stable);
+
+    // A host loaded from the directory saves incrementally too, and a save elsewhere is whole.
+    set_stable(&mut loaded, 43);
+    loaded.save(dir.path()).unwrap();
+    assert!(loaded.last_save_bytes() < 1024 * 1024);
+    let other = tempdir();
+    loaded.save(other.path()).unwrap();
+    assert!(loaded.last_save_bytes() > 64 * 1024 * 1024);
+    assert_eq!(get_stable(&mut Host::load(other.path()).unwrap()), 43);
+}
+
+#[test]
+fn a_committed_journal_is_finished_by_the_next_load() {
+    let dir = tempdir();
+    let mut host = probe();
+    host.save(dir.path()).unwrap();
+    let saved = host.saved.take().expect("saved");
+    assert_eq!(
+        host.stable_dirty.as_ref().map(|d| d.len()),
+        Some(0),
+        "clean after a save"
+    );
+
+    // The save of a change stops right after its commit point: the journal is in place, the
+    // files are still the old ones.
+    set_stable(&mut host, 7);
+    let mut snapshot = Snapshot::default();
+    host.instance.as_ref().unwrap().snapshot_into(&mut snapshot);
+    let meta = Meta {
+        format: FORMAT,
+        sys: host.sys.clone(),
+        globals: snapshot
+            .globals
+            .iter()
+            .map(encode)
+            .collect::<Result<_, _>>()
+            .unwrap(),
+    };
+    let journal = Journal {
+        heap: patches(&saved.heap, &snapshot.memory),
+        heap_len: snapshot.memory.len() as u64,
+        stable: dirty_patches(&host.stable, host.stable_dirty.as_ref()),
+        stable_len: host.stable.len() as u64,
+        module: None,
+        state_json: ByteBuf::from(serde_json::to_vec(&meta).unwrap()),
+    };
+    replace(dir.path(), JOURNAL, &Encode!(&journal).unwrap()).unwrap();
+
+    let mut loaded = Host::load(dir.path()).unwrap();
+    assert_eq!(get_stable(&mut loaded), 7, "the change is there");
+    assert!(!dir.path().join(JOURNAL).exists());
+
+    // A journal that was never committed (only its temporary file) changes nothing.
+    fs::write(dir.path().join(format!("{JOURNAL}.tmp")), b"torn").unwrap();
+    assert_eq!(get_stable(&mut Host::load(dir.path()).unwrap()), 7);
+}
+
+#[test]
+fn patches_cover_exactly_the_changed_chunks() {
+    let old = vec![0u8; 4 * CHUNK];
+    let mut new = old.clone();
+    new[CHUNK + 5] = 1;
+    new[2 * CHUNK] = 1;
+    new.extend_from_slice(&[9; 10]);
+    let found = patches(&old, &new);
+    let spans: Vec<(u64, usize)> = found.iter().map(|p| (p.offset, p.bytes.len())).collect();
+    // Chunks 1 and 2 merge; the grown tail is its own patch.
+    assert_eq!(
+        spans,
+        vec![(CHUNK as u64, 2 * CHUNK), (4 * CHUNK as u64, 10)]
+    );
+    assert!(patches(&new, &new).is_empty());
+
+    let mut dirty = Default::default();
+    mark_dirty(&mut dirty, CHUNK as u64 - 1, 2); // straddles chunks 0 and 1
+    mark_dirty(&mut dirty, 3 * CHUNK as u64, 1);
+    mark_dirty(&mut dirty, 0, 0); // an empty write marks nothing
+    let spans: Vec<(u64, usize)> = dirty_patches(&new, Some(&dirty))
+        .iter()
+        .map(|p| (p.offset, p.bytes.len()))
+        .collect();
+    assert_eq!(spans, vec![(0, 2 * CHUNK), (3 * CHUNK as u64, CHUNK)]);
+    assert_eq!(
+        dirty_patches(&new, None)[0].bytes.len(),
+        new.len(),
+        "unknown: all of it"
+    );
+}
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("a temporary directory")
+}
