@@ -1,10 +1,13 @@
-//! `mkt-mcp`: an MCP server on stdio with the tools `provision_server` and
-//! `check_provision_status` (seed 004), forwarded to the marketplace canister: on a replica
-//! through ic-agent with the user's identity, or in the local runner's state directory.
+//! `mkt-mcp`: an MCP server on stdio with the provisioning tools `provision_server` and
+//! `check_provision_status` (seed 004) and the market tools (issue 18: `search_offerings`,
+//! `products`, `request_offerset`, `accept_offer`, `lease_status`, `end_lease`), forwarded to
+//! the marketplace canister: on a replica through ic-agent with the user's identity, or in the
+//! local runner's state directory.
 //!
 //! stdout carries the protocol (newline-delimited JSON-RPC 2.0); everything else goes to stderr.
 
 mod backend;
+mod market;
 mod tools;
 
 use backend::Backend;
@@ -16,7 +19,7 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(
     name = "mkt-mcp",
-    about = "MCP server (stdio): provision_server and check_provision_status on the marketplace canister",
+    about = "MCP server (stdio): the market (search, offersets, leases) and provisioning on the marketplace canister",
     version
 )]
 struct Cli {
@@ -37,6 +40,11 @@ struct Cli {
     /// them (~/.config/dfx/identity/NAME/identity.pem). Anonymous without one.
     #[arg(long, requires = "url")]
     identity: Option<PathBuf>,
+    /// Where the lessee key accept_offer gives (X25519, made on first use, owner-only) is kept:
+    /// `lessee.key` in this directory. Default: DIR/mkt-mcp with --local, else
+    /// $XDG_CONFIG_HOME/mkt-mcp (~/.config/mkt-mcp).
+    #[arg(long)]
+    keys: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -51,6 +59,10 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
+    let keys = match cli.keys {
+        Some(dir) => dir,
+        None => market::keys::default_dir(cli.local.as_deref())?,
+    };
     let backend = match (cli.local, cli.url, cli.canister) {
         (Some(dir), _, _) => Backend::local(dir, cli.caller)?,
         (None, Some(url), Some(canister)) => {
@@ -58,7 +70,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         _ => return Err("give --local DIR, or --url URL --canister ID".into()),
     };
-    let service = tools::ProvisionTools::new(backend)
+    let service = tools::ProvisionTools::new(backend, keys)
         .serve(rmcp::transport::stdio())
         .await
         .map_err(|e| format!("MCP initialization failed: {e}"))?;

@@ -1,7 +1,8 @@
-//! The two MCP tools of seed 004: their parameters, the Candid arguments built from them, and
+//! The two provisioning MCP tools of seed 004: their parameters, the Candid arguments built from them, and
 //! the canister's replies as tool results.
 
 use crate::backend::{Backend, Kind};
+use crate::market::keys::LesseeKeys;
 use marketplace::api::{
     OperationKind, OperationStatus, ProviderKeyInput, ProvisionError, ProvisionRequest,
     ProvisionResponse, ProvisionStatus,
@@ -11,6 +12,7 @@ use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{tool, tool_handler, tool_router, Json, ServerHandler};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// `provision_server`'s arguments: the seed's three, and what the canister needs besides.
@@ -247,18 +249,32 @@ pub fn error_text(error: &ProvisionError) -> String {
 #[derive(Clone)]
 pub struct ProvisionTools {
     backend: Arc<Backend>,
+    lessee_keys: Arc<LesseeKeys>,
     tool_router: ToolRouter<Self>,
+}
+
+impl ProvisionTools {
+    /// The provisioning tools and the market tools (`crate::market`), the lessee key kept in
+    /// `keys_dir`.
+    pub fn new(backend: Backend, keys_dir: PathBuf) -> Self {
+        Self {
+            backend: Arc::new(backend),
+            lessee_keys: Arc::new(LesseeKeys::new(keys_dir)),
+            tool_router: Self::tool_router() + Self::market_router(),
+        }
+    }
+
+    pub(crate) fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    pub(crate) fn lessee_keys(&self) -> &LesseeKeys {
+        &self.lessee_keys
+    }
 }
 
 #[tool_router]
 impl ProvisionTools {
-    pub fn new(backend: Backend) -> Self {
-        Self {
-            backend: Arc::new(backend),
-            tool_router: Self::tool_router(),
-        }
-    }
-
     /// Provision a server with an operating system image.
     ///
     /// Annotations (MCP's tool hints): it changes the world (a server is deployed and taken
@@ -326,16 +342,20 @@ impl ProvisionTools {
 }
 
 /// The call did not reach the method's reply (a reject, a trap, no replica, no state).
-fn call_failed(message: String) -> String {
+pub(crate) fn call_failed(message: String) -> String {
     format!("CallFailed: {message}")
 }
 
 #[tool_handler(
     router = self.tool_router,
     name = "mkt-mcp",
-    instructions = "Bare-metal provisioning on the compute marketplace canister (OpenStack \
-                    Ironic): provision_server starts an operation, check_provision_status \
-                    follows it until it is completed or failed."
+    instructions = "The compute marketplace canister. The market: search_offerings and \
+                    products to find servers, request_offerset to get offers, accept_offer to \
+                    lease one (the server keeps the lessee key credentials are sealed to), \
+                    lease_status to follow it and read its credentials, end_lease to end it. \
+                    Bare-metal provisioning (OpenStack Ironic): provision_server starts an \
+                    operation, check_provision_status follows it until it is completed or \
+                    failed."
 )]
 impl ServerHandler for ProvisionTools {}
 

@@ -33,13 +33,20 @@ pub fn new_key(path: &Path) -> Result<(), String> {
             path.display()
         ));
     }
+    let public = generate_key(path)?;
+    say!("{}", blob_literal(&public));
+    Ok(())
+}
+
+/// Writes a new X25519 secret key to `path` (hex, owner-readable only; never over an existing
+/// file) and returns its public key.
+pub fn generate_key(path: &Path) -> Result<[u8; KEY_BYTES], String> {
     let secret = SecretKey::generate(&mut OsRng);
     provider::write_private(
         path,
         format!("{}\n", hex::encode(secret.to_bytes())).as_bytes(),
     )?;
-    say!("{}", blob_literal(secret.public_key().as_bytes()));
-    Ok(())
+    Ok(*secret.public_key().as_bytes())
 }
 
 /// Prints the key file's public key as the Candid blob to give as `lessee_key`, or with `json`

@@ -1,0 +1,429 @@
+//! The market tools of `mkt-mcp` end to end (issue 18), over stdio with `--local` on a state
+//! directory where the runner library deployed the marketplace wasm built by `scripts/build.sh`:
+//! a provider's catalog and an offered node, and an agent (`ALICE`) that searches, requests an
+//! offerset, accepts with the lessee key the server keeps, reads its credentials and ends the
+//! lease.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::path::Path;
+
+/// The consumer.
+const ALICE: &str = "wmzac-nabae-aqcai-baeaq-caiba-eaqca-ibaea-qcaib-aeaqc-aibae-aqc";
+const MARKET_TOOLS: [&str; 6] = [
+    "search_offerings",
+    "products",
+    "request_offerset",
+    "accept_offer",
+    "lease_status",
+    "end_lease",
+];
+
+/// `mkt provider publish` of the example catalog: three visible offerings (DC2993, a VPS at
+/// 99.99 EUR; QC1494, dedicated at 149.99 EUR; 4XQC3719, dedicated at 249.99 USD) and an
+/// invisible one.
+fn with_a_catalog(dir: &Path) {
+    let change = runner::provider::Change {
+        key: &dir.join("provider.key"),
+        csv: &repo_root().join("tests/fixtures/serverhunter-offering-example.csv"),
+        upsert: false,
+        seq: None,
+    };
+    runner::provider::publish(
+        dir,
+        &did(),
+        &change,
+        runner::provider::Transfer::default(),
+        runner::Output::Idl,
+    )
+    .expect("mkt provider publish");
+}
+
+/// The node (item 1) offered for 30 days, from an hour ago, at 2.50 USD an hour.
+fn with_an_offer(dir: &Path) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        - 3_600_000_000_000;
+    let day = 86_400_000_000_000u64;
+    let arg = format!(
+        r#"(record {{ provider = variant {{ Pem = "{}" }}; item_id = 1; start_ns = {now};
+            end_ns = {}; price_per_hour = 250; properties = vec {{}} }})"#,
+        provider_pem(),
+        now + 30 * day
+    );
+    let reply =
+        runner::commands::call_reply(dir, &did(), "offer_create", &arg, OPS).expect("offer_create");
+    let reply = runner::candid_text::Interface::load(&did())
+        .unwrap()
+        .decode_reply("offer_create", &reply)
+        .unwrap()
+        .to_string();
+    assert!(reply.contains("Ok = record"), "offer_create: {reply}");
+}
+
+fn market() -> tempfile::TempDir {
+    let dir = deployed();
+    with_a_node(dir.path(), OPS);
+    with_a_catalog(dir.path());
+    with_an_offer(dir.path());
+    dir
+}
+
+/// `mkt-mcp --local DIR --caller CALLER --keys KEYS`, initialized.
+fn agent(dir: &Path, caller: &str, keys: &Path) -> Mcp {
+    let mut mcp = Mcp::spawn(&[
+        "--local",
+        dir.to_str().unwrap(),
+        "--caller",
+        caller,
+        "--keys",
+        keys.to_str().unwrap(),
+    ]);
+    mcp.initialize();
+    mcp
+}
+
+fn tools(mcp: &mut Mcp) -> Vec<Value> {
+    mcp.result("tools/list", json!({}))["tools"]
+        .as_array()
+        .expect("tools")
+        .clone()
+}
+
+fn tool(tools: &[Value], name: &str) -> Value {
+    tools
+        .iter()
+        .find(|t| t["name"] == name)
+        .unwrap_or_else(|| panic!("no tool {name}"))
+        .clone()
+}
+
+/// The result has every field its tool's output schema requires, and no other.
+fn assert_conforms(tools: &[Value], name: &str, result: &Value) {
+    conforms(&tool(tools, name)["outputSchema"], result);
+}
+
+fn conforms(schema: &Value, result: &Value) {
+    let properties = schema["properties"].as_object().unwrap();
+    let fields = result.as_object().unwrap();
+    for field in fields.keys() {
+        assert!(properties.contains_key(field), "{field} is not in {schema}");
+    }
+    for field in schema["required"].as_array().unwrap() {
+        assert!(
+            fields.contains_key(field.as_str().unwrap()),
+            "{field} missing: {result}"
+        );
+    }
+}
+
+#[test]
+fn the_market_tools_are_listed_with_schemas_and_annotations() {
+    let dir = deployed();
+    let keys = tempfile::tempdir().unwrap();
+    let mut mcp = agent(dir.path(), "controller", keys.path());
+    let tools = tools(&mut mcp);
+    assert_eq!(tools.len(), 8);
+    for name in MARKET_TOOLS {
+        let t = tool(&tools, name);
+        assert!(t["description"].as_str().unwrap().len() > 40, "{t}");
+        assert_eq!(t["inputSchema"]["type"], "object", "{t}");
+        assert_eq!(t["outputSchema"]["type"], "object", "{t}");
+        assert!(t["outputSchema"]["properties"].is_object(), "{t}");
+    }
+    let annotations = |name: &str| {
+        let mut a = tool(&tools, name)["annotations"].clone();
+        a.as_object_mut().unwrap().remove("title");
+        a
+    };
+    let hints = |read_only: bool, destructive: bool, idempotent: bool| {
+        json!({
+            "readOnlyHint": read_only,
+            "destructiveHint": destructive,
+            "idempotentHint": idempotent,
+            "openWorldHint": true
+        })
+    };
+    assert_eq!(annotations("search_offerings"), hints(true, false, true));
+    assert_eq!(annotations("products"), hints(true, false, true));
+    assert_eq!(annotations("request_offerset"), hints(false, false, false));
+    assert_eq!(annotations("accept_offer"), hints(false, true, true));
+    assert_eq!(annotations("lease_status"), hints(true, false, true));
+    assert_eq!(annotations("end_lease"), hints(false, true, true));
+
+    let search = tool(&tools, "search_offerings");
+    let input = &search["inputSchema"]["properties"];
+    for field in [
+        "text",
+        "country",
+        "product_type",
+        "min_cores",
+        "currency",
+        "cursor",
+        "limit",
+    ] {
+        assert!(input.get(field).is_some(), "{field} not in {input}");
+    }
+    assert!(search["inputSchema"]
+        .get("required")
+        .is_none_or(|r| r == &json!([])));
+    let output = &search["outputSchema"];
+    assert_eq!(
+        output["properties"]["next_cursor"]["type"],
+        json!(["string", "null"])
+    );
+    assert_eq!(
+        output["$defs"]["ProductKind"]["enum"],
+        json!(["vps", "dedicated", "cloud", "managed"])
+    );
+    let request = tool(&tools, "request_offerset");
+    let mut required: Vec<String> =
+        serde_json::from_value(request["inputSchema"]["required"].clone()).unwrap();
+    required.sort();
+    assert_eq!(required, ["duration_seconds", "image"]);
+    for name in ["accept_offer", "lease_status", "end_lease"] {
+        assert_eq!(
+            tool(&tools, name)["inputSchema"]["required"],
+            json!(["execution_id"]),
+            "{name}"
+        );
+    }
+    let status = &tool(&tools, "lease_status")["outputSchema"];
+    let states = status["$defs"]["CredentialsState"].to_string();
+    for state in ["not_sealed", "opened", "no_key", "not_opened"] {
+        assert!(
+            states.contains(&format!("\"{state}\"")),
+            "{state} not in {states}"
+        );
+    }
+    // Nothing in any schema could carry the secret key.
+    assert!(!serde_json::to_string(&tools)
+        .unwrap()
+        .contains("secret_key"));
+}
+
+#[test]
+fn search_with_filters_a_page_at_a_time_and_products() {
+    let dir = market();
+    let keys = tempfile::tempdir().unwrap();
+    let mut mcp = agent(dir.path(), "anonymous", keys.path());
+    let tools = tools(&mut mcp);
+
+    let all = mcp.ok("search_offerings", json!({}));
+    let keys_of = |page: &Value| -> Vec<String> {
+        page["offerings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["key"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(keys_of(&all), ["DC2993", "QC1494", "4XQC3719"], "{all}");
+    assert_eq!(all["next_cursor"], Value::Null);
+
+    let first = mcp.ok(
+        "search_offerings",
+        json!({ "product_type": "dedicated", "country": "nl", "limit": 1 }),
+    );
+    assert_eq!(keys_of(&first), ["QC1494"], "{first}");
+    let offering = &first["offerings"][0];
+    assert_eq!(offering["product_type"], "dedicated");
+    assert_eq!(offering["currency"], "EUR");
+    assert_eq!(offering["price_minor"], 14999);
+    assert_eq!(offering["provider_pem"], provider_pem());
+    assert_conforms(&tools, "search_offerings", &first);
+    let output = tool(&tools, "search_offerings")["outputSchema"].clone();
+    conforms(&output["$defs"]["Offering"], &first["offerings"][0]);
+    let cursor = first["next_cursor"]
+        .as_str()
+        .expect("a next page")
+        .to_string();
+    let second = mcp.ok(
+        "search_offerings",
+        json!({ "product_type": "dedicated", "country": "nl", "limit": 1, "cursor": cursor }),
+    );
+    assert_eq!(keys_of(&second), ["4XQC3719"], "{second}");
+    assert_eq!(second["next_cursor"], Value::Null, "{second}");
+
+    let cheap = mcp.ok(
+        "search_offerings",
+        json!({ "currency": "eur", "max_price_minor": 12000 }),
+    );
+    assert_eq!(keys_of(&cheap), ["DC2993"], "{cheap}");
+    let by_price_desc = mcp.ok(
+        "search_offerings",
+        json!({ "sort": "price_desc", "min_cores": 4 }),
+    );
+    assert_eq!(
+        keys_of(&by_price_desc),
+        ["4XQC3719", "QC1494"],
+        "{by_price_desc}"
+    );
+
+    // Errors: the canister's SearchError variants, and arguments that cannot make a query.
+    let text = mcp.tool_error(
+        "search_offerings",
+        json!({ "product_type": "vps", "limit": 1, "cursor": cursor }),
+    );
+    assert!(text.starts_with("InvalidCursor"), "{text}");
+    let text = mcp.tool_error("search_offerings", json!({ "limit": 500 }));
+    assert!(text.starts_with("PageSizeTooLarge"), "{text}");
+    let text = mcp.tool_error("search_offerings", json!({ "max_price_minor": 100 }));
+    assert!(text.starts_with("InvalidArgument: "), "{text}");
+    let text = mcp.tool_error("search_offerings", json!({ "product_type": "mainframe" }));
+    assert!(text.contains("unknown variant"), "{text}");
+
+    let products = mcp.ok("products", json!({}));
+    assert_conforms(&tools, "products", &products);
+    let list = products["products"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{products}");
+    assert_eq!(list[0]["sku"], "4D.large");
+    assert_eq!(list[0]["total"], 1);
+    assert_eq!(list[0]["min_price_per_hour"], 250, "{products}");
+}
+
+#[test]
+fn request_accept_follow_and_end_a_lease() {
+    let dir = market();
+    let keys_root = tempfile::tempdir().unwrap();
+    let keys = keys_root.path().join("alice");
+    let mut mcp = agent(dir.path(), ALICE, &keys);
+    let tools = tools(&mut mcp);
+
+    let offerset = mcp.ok(
+        "request_offerset",
+        json!({ "image": "ubuntu-24.04", "duration_seconds": 7200, "min_cores": 16 }),
+    );
+    assert_conforms(&tools, "request_offerset", &offerset);
+    assert_eq!(offerset["result"], "yes", "{offerset}");
+    assert_eq!(offerset["status"], "open", "{offerset}");
+    let offer = &offerset["offers"][0];
+    assert_eq!(offer["phase"], "offered", "{offer}");
+    assert_eq!(offer["resource_uuid"], NODE);
+    assert_eq!(offer["price_per_hour"], 250);
+    assert_eq!(offer["total_price"], 500);
+    assert_eq!(offer["consumer"], ALICE);
+    assert_eq!(offer["lessee_public_key"], Value::Null);
+    let id = offer["execution_id"].as_u64().unwrap();
+
+    // Nothing sealed yet, and no key made before the accept.
+    let status = mcp.ok("lease_status", json!({ "execution_id": id }));
+    assert_eq!(status["credentials_state"], "not_sealed", "{status}");
+    assert!(!keys.exists());
+
+    let accepted = mcp.ok("accept_offer", json!({ "execution_id": id }));
+    assert_conforms(&tools, "accept_offer", &accepted);
+    assert_eq!(accepted["execution_id"], id);
+    assert_ne!(accepted["phase"], "offered", "{accepted}");
+    // The key the server made: owner-only, its public half given to the canister, the secret
+    // never in a reply.
+    let key_file = keys.join("lessee.key");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let secret_hex = std::fs::read_to_string(&key_file)
+        .unwrap()
+        .trim()
+        .to_string();
+    let public = *runner::lessee::read_secret(&key_file)
+        .unwrap()
+        .public_key()
+        .as_bytes();
+    let public_hex: String = public.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(accepted["lessee_public_key"], public_hex, "{accepted}");
+    assert!(!accepted.to_string().contains(&secret_hex));
+
+    // Accepting again is refused and changes nothing.
+    let text = mcp.tool_error("accept_offer", json!({ "execution_id": id }));
+    assert!(text.starts_with("WrongPhase"), "{text}");
+
+    // The provider seals credentials to the key the canister holds.
+    let sealed = runner::lessee::seal(&public, b"ssh root@203.0.113.7").unwrap();
+    let arg = format!(
+        r#"(record {{ provider = variant {{ Pem = "{}" }}; execution_id = {id}; sealed = {} }})"#,
+        provider_pem(),
+        runner::lessee::sealed_box_text(&sealed)
+    );
+    runner::commands::call_reply(dir.path(), &did(), "lease_set_consumer_meta", &arg, OPS)
+        .expect("lease_set_consumer_meta");
+
+    // The simulated node deploys in steps of ten seconds, moved on by the timer.
+    let mut status = Value::Null;
+    for _ in 0..5 {
+        runner::commands::advance_time(dir.path(), "1m").expect("mkt advance-time 1m");
+        status = mcp.ok("lease_status", json!({ "execution_id": id }));
+        if status["execution"]["phase"] == "available" {
+            break;
+        }
+    }
+    assert_conforms(&tools, "lease_status", &status);
+    assert_eq!(status["execution"]["phase"], "available", "{status}");
+    assert_eq!(status["execution"]["credentials_sealed"], true);
+    assert_eq!(status["credentials_state"], "opened", "{status}");
+    assert_eq!(status["credentials"], "ssh root@203.0.113.7");
+    assert_eq!(status["credentials_error"], Value::Null);
+
+    // Another server for the same agent, without the key: it sees that it cannot open them.
+    let elsewhere = keys_root.path().join("elsewhere");
+    let mut other = agent(dir.path(), ALICE, &elsewhere);
+    let seen = other.ok("lease_status", json!({ "execution_id": id }));
+    assert_eq!(seen["credentials_state"], "no_key", "{seen}");
+    assert_eq!(seen["credentials"], Value::Null);
+    // A stranger may not read the lease, nor end it.
+    let stranger_id = candid::Principal::self_authenticating(b"stranger").to_text();
+    let mut stranger = agent(dir.path(), &stranger_id, &elsewhere);
+    let text = stranger.tool_error("lease_status", json!({ "execution_id": id }));
+    assert!(text.starts_with("NotAuthorized"), "{text}");
+    let text = stranger.tool_error("end_lease", json!({ "execution_id": id }));
+    assert!(text.starts_with("NotAuthorized"), "{text}");
+
+    let ended = mcp.ok("end_lease", json!({ "execution_id": id }));
+    assert_conforms(&tools, "end_lease", &ended);
+    assert!(
+        ["releasing", "completed"].contains(&ended["phase"].as_str().unwrap()),
+        "{ended}"
+    );
+    let text = mcp.tool_error("end_lease", json!({ "execution_id": id }));
+    assert!(text.starts_with("WrongPhase"), "{text}");
+}
+
+#[test]
+fn market_errors_are_tool_errors_naming_the_variant() {
+    let dir = market();
+    let keys = tempfile::tempdir().unwrap();
+    let mut mcp = agent(dir.path(), ALICE, keys.path());
+    let text = mcp.tool_error("accept_offer", json!({ "execution_id": 99 }));
+    assert!(text.starts_with("UnknownExecution { id: 99 }"), "{text}");
+    let text = mcp.tool_error("lease_status", json!({ "execution_id": 99 }));
+    assert!(text.starts_with("UnknownExecution"), "{text}");
+    let text = mcp.tool_error("end_lease", json!({ "execution_id": 99 }));
+    assert!(text.starts_with("UnknownExecution"), "{text}");
+    let text = mcp.tool_error("accept_offer", json!({ "execution_id": "one" }));
+    assert!(text.contains("invalid type"), "{text}");
+    let text = mcp.tool_error("request_offerset", json!({ "image": "ubuntu-24.04" }));
+    assert!(text.contains("missing field `duration_seconds`"), "{text}");
+
+    // Nothing matches: result no, with the messages saying why.
+    let none = mcp.ok(
+        "request_offerset",
+        json!({ "image": "ubuntu-24.04", "duration_seconds": 3600, "min_gpus": 8 }),
+    );
+    assert_eq!(none["result"], "no", "{none}");
+    assert_eq!(none["offers"], json!([]));
+    assert!(!none["messages"].as_array().unwrap().is_empty(), "{none}");
+
+    // The anonymous principal is dropped before the update runs.
+    let mut anonymous = agent(dir.path(), "anonymous", keys.path());
+    let text = anonymous.tool_error(
+        "request_offerset",
+        json!({ "image": "ubuntu-24.04", "duration_seconds": 3600 }),
+    );
+    assert!(
+        text.starts_with("CallFailed: ") && text.contains("needs an identity"),
+        "{text}"
+    );
+}
