@@ -19,6 +19,8 @@ use ic0_host::{Host, InstructionLimits};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 /// Benchmarks whose code the compiler barely changes: (crate, benchmark).
 const GATED: [(&str, &str); 6] = [
@@ -84,7 +86,10 @@ fn cause(bench: &str, ratio: f64) -> &'static str {
     }
 }
 
-fn published(dir: &Path) -> Result<BTreeMap<(String, String), u64>, String> {
+/// The IC's count per (crate, benchmark).
+type Published = BTreeMap<(String, String), u64>;
+
+fn published(dir: &Path) -> Result<Published, String> {
     let path = dir.join("published-ic-instructions.tsv");
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut map = BTreeMap::new();
@@ -118,13 +123,14 @@ fn benches(wasm: &[u8]) -> Result<Vec<String>, String> {
     Ok(names)
 }
 
-/// Measures `krate`'s wanted benchmarks, printing each row as it comes.
-fn run_crate(
-    krate: &str,
-    wasm: &[u8],
-    ic: &BTreeMap<(String, String), u64>,
-    wanted: impl Fn(&str) -> bool,
-) -> Result<Vec<Row>, String> {
+/// One benchmark to measure: its module's index in the list of modules, and its name.
+struct Job {
+    module: usize,
+    bench: String,
+}
+
+/// A fresh host with `wasm` installed.
+fn install(krate: &str, wasm: &[u8]) -> Result<Host, String> {
     let mut host = Host::new();
     // canbench measures without the IC's message limits.
     host.set_instruction_limits(InstructionLimits {
@@ -135,35 +141,90 @@ fn run_crate(
     });
     host.install(wasm, &candid::encode_args(()).unwrap())
         .map_err(|r| format!("install {krate}: {r}"))?;
-    let mut rows = Vec::new();
-    for bench in benches(wasm)? {
-        if !wanted(&bench) {
-            continue;
-        }
-        let method = format!("__canbench__{bench}");
-        let reply = host.query(
-            Principal::anonymous(),
-            &method,
-            &candid::encode_args(()).unwrap(),
-        );
-        let (host_count, error) = match reply {
-            Ok(bytes) => match candid::decode_one::<BenchResult>(&bytes) {
-                Ok(result) => (Some(result.total.instructions), None),
-                Err(e) => (None, Some(format!("reply: {e}"))),
-            },
-            Err(reject) => (None, Some(reject.message)),
-        };
-        let row = Row {
-            krate: krate.to_string(),
-            ic: ic.get(&(krate.to_string(), bench.clone())).copied(),
-            bench,
-            host: host_count,
-            error,
-        };
-        print_row(&row);
-        rows.push(row);
+    Ok(host)
+}
+
+/// Runs one benchmark. Queries discard their changes, so every benchmark starts from the
+/// installed state whichever host runs it, and the count is the same as on a fresh host.
+fn measure(host: &mut Host, krate: &str, bench: &str, ic: &Published) -> Row {
+    let method = format!("__canbench__{bench}");
+    let reply = host.query(
+        Principal::anonymous(),
+        &method,
+        &candid::encode_args(()).unwrap(),
+    );
+    let (host_count, error) = match reply {
+        Ok(bytes) => match candid::decode_one::<BenchResult>(&bytes) {
+            Ok(result) => (Some(result.total.instructions), None),
+            Err(e) => (None, Some(format!("reply: {e}"))),
+        },
+        Err(reject) => (None, Some(reject.message)),
+    };
+    Row {
+        krate: krate.to_string(),
+        ic: ic.get(&(krate.to_string(), bench.to_string())).copied(),
+        bench: bench.to_string(),
+        host: host_count,
+        error,
     }
-    Ok(rows)
+}
+
+/// Results kept in job order: each row is printed once every row before it is.
+struct InOrder {
+    results: Vec<Option<Result<Row, String>>>,
+    printed: usize,
+}
+
+impl InOrder {
+    fn put(&mut self, index: usize, result: Result<Row, String>) {
+        self.results[index] = Some(result);
+        while let Some(Some(Ok(row))) = self.results.get(self.printed) {
+            print_row(row);
+            self.printed += 1;
+        }
+    }
+}
+
+/// Runs the jobs on one thread per core (the interpreter is single-threaded and the suite is
+/// minutes long), each thread keeping a host per module; rows come out in job order.
+fn run_jobs(
+    modules: &[(String, Vec<u8>)],
+    jobs: &[Job],
+    ic: &Published,
+) -> Result<Vec<Row>, String> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let next = AtomicUsize::new(0);
+    let done = Mutex::new(InOrder {
+        results: jobs.iter().map(|_| None).collect(),
+        printed: 0,
+    });
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(jobs.len()) {
+            scope.spawn(|| {
+                let mut current: Option<(usize, Host)> = None;
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(job) = jobs.get(index) else { break };
+                    let (krate, wasm) = &modules[job.module];
+                    let result = match current.take() {
+                        Some((module, host)) if module == job.module => Ok(host),
+                        _ => install(krate, wasm),
+                    }
+                    .map(|mut host| {
+                        let row = measure(&mut host, krate, &job.bench, ic);
+                        current = Some((job.module, host));
+                        row
+                    });
+                    if result.is_err() {
+                        next.store(jobs.len(), Ordering::Relaxed); // the run fails: stop early
+                    }
+                    done.lock().unwrap().put(index, result);
+                }
+            });
+        }
+    });
+    let done = done.into_inner().unwrap();
+    done.results.into_iter().flatten().collect()
 }
 
 fn print_row(row: &Row) {
@@ -246,25 +307,31 @@ fn run(dir: &Path, only: &[String], max_ic: u64) -> Result<bool, String> {
         "{:<15} {:<48} {:>15} {:>15} {:>7}  verdict",
         "crate", "benchmark", "host", "IC", "host/IC"
     );
-    let mut rows = Vec::new();
+    let mut modules = Vec::new();
+    let mut jobs = Vec::new();
     for file in files {
         let name = file.file_name().unwrap().to_string_lossy();
         let krate = name.trim_end_matches(".wasm.gz").to_string();
         let wasm = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-        let wanted = |bench: &str| {
-            let gated = GATED.contains(&(krate.as_str(), bench));
-            let named = only.is_empty() || only.iter().any(|o| o == bench);
+        for bench in benches(&wasm)? {
+            let gated = GATED.contains(&(krate.as_str(), bench.as_str()));
+            let named = only.is_empty() || only.contains(&bench);
             let small = ic
-                .get(&(krate.clone(), bench.to_string()))
+                .get(&(krate.clone(), bench.clone()))
                 .is_none_or(|n| *n <= max_ic);
-            named && (gated || small)
-        };
-        let before = rows.len();
-        rows.extend(run_crate(&krate, &wasm, &ic, wanted)?);
-        let names = benches(&wasm)?;
-        skipped += names.len() - (rows.len() - before);
-        exported.extend(names.into_iter().map(|b| (krate.clone(), b)));
+            if named && (gated || small) {
+                jobs.push(Job {
+                    module: modules.len(),
+                    bench: bench.clone(),
+                });
+            } else {
+                skipped += 1;
+            }
+            exported.insert((krate.clone(), bench));
+        }
+        modules.push((krate, wasm));
     }
+    let rows = run_jobs(&modules, &jobs, &ic)?;
     let unmeasured = ic.keys().filter(|k| !exported.contains(*k)).count();
     println!();
     println!(
