@@ -12,6 +12,7 @@
 #                                      (every market rule checked after each update and timer
 #                                      run; tests/self_check.rs), never deployed
 #   target/wasm/probe.wasm             shrunk
+#   js/app/dist/                       the web app (node js/app/build.mjs), embedded in the wasm
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -23,7 +24,7 @@ for arg in "$@"; do
         --probe-only) build_marketplace=0 ;;
         --marketplace-only) build_probe=0 ;;
         -h | --help)
-            sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+            sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *)
@@ -54,6 +55,19 @@ did="candid/marketplace.did"
 if ((build_marketplace)) && [[ ! -f "$did" ]]; then
     echo "build.sh: $did is missing (it is embedded as candid:service metadata)" >&2
     exit 1
+fi
+
+# The web app the canister serves (js/app, built into js/app/dist and embedded by build.rs):
+# built first, so the wasm always carries the app of this commit. Needs node >= 20 and npm.
+if ((build_marketplace)); then
+    if ! command -v npm >/dev/null; then
+        echo "build.sh: npm not found: the canister embeds the web app (js/app), built with node" >&2
+        exit 1
+    fi
+    if [[ ! -d js/node_modules ]] || [[ js/package-lock.json -nt js/node_modules/.package-lock.json ]]; then
+        npm ci --prefix js --no-audit --no-fund --loglevel=error >/dev/null
+    fi
+    node js/app/build.mjs
 fi
 
 # One cargo invocation per canister: building them together would unify their dependencies'

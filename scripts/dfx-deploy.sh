@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds and deploys the marketplace canister with dfx, with the init argument in
 # candid/init.did (the configuration, every default written out; dfx.json names the same file
-# as init_arg_file), then prints the canister id and where the Candid UI is.
+# as init_arg_file), then prints the canister id, the web app's URL and where the Candid UI is.
 #
 #   scripts/dfx-deploy.sh                  the local replica (start it with `dfx start --background`)
 #   scripts/dfx-deploy.sh --network ic     mainnet (or any network of dfx.json / networks.json)
@@ -62,6 +62,7 @@ echo "marketplace: $id (network $network)"
 echo "  dfx canister call --network $network marketplace status"
 if [[ "$network" == local ]]; then
     port="$(dfx info webserver-port 2>/dev/null || echo 4943)"
+    echo "  the web app: http://$id.localhost:$port/ (or http://127.0.0.1:$port/?canisterId=$id)"
     ui="$(dfx canister id __Candid_UI --network local 2>/dev/null || true)"
     if [[ -n "$ui" ]]; then
         echo "  Candid UI: http://127.0.0.1:$port/?canisterId=$ui&id=$id"
@@ -69,6 +70,7 @@ if [[ "$network" == local ]]; then
         echo "  Candid UI: the URL dfx deploy printed above (its 'Backend canister via Candid interface')"
     fi
 else
+    echo "  the web app: https://$id.icp0.io/"
     echo "  Candid UI: https://a4gq6-oaaaa-aaaab-qaa4q-cai.raw.icp0.io/?id=$id"
 fi
 echo "  (every method with its types, read from the wasm's candid:service metadata)"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds and deploys the marketplace canister with icp-cli (`icp deploy`, icp.yaml), with the
 # init argument icp.yaml names (candid/init.did: the configuration, every default written out),
-# then prints the canister id and how to call it.
+# then prints the canister id, how to call it and the web app's URL.
 #
 #   scripts/icp-deploy.sh                      the `local` environment (`icp network start -d` first)
 #   scripts/icp-deploy.sh --environment ic     mainnet (or an environment of icp.yaml)
@@ -53,4 +53,10 @@ id="$(icp canister status marketplace --environment "$environment" --id-only)"
 echo
 echo "marketplace: $id (environment $environment)"
 echo "  icp canister call marketplace status --environment $environment"
+if [[ "$environment" == ic ]]; then
+    echo "  the web app: https://$id.icp0.io/"
+else
+    # icp-cli's local network gateway listens on port 8000 unless icp.yaml sets another.
+    echo "  the web app: http://$id.localhost:8000/ (the local gateway's port; icp deploy prints it too)"
+fi
 echo "  (the interface is candid/marketplace.did, also in the wasm's public candid:service metadata)"

@@ -115,10 +115,12 @@ fn state_digest_page(
     digest::state_digest_page(arg.0?)
 }
 
-/// The HTTP gateway's entry: `/health`, `/metrics` (Prometheus), `/search` and
-/// `/offerings/<provider>/<key>` (JSON); see [`http`]. Responses are not certified, so the
-/// gateway serves them only on the raw domain (`<canister id>.raw.icp0.io`). A malformed
-/// request is a 400 response, never a trap.
+/// The HTTP gateway's entry: the web app at `/` (its files embedded at build time), `/health`,
+/// `/metrics` (Prometheus), `/search` and `/offerings/<provider>/<key>` (JSON); see [`http`].
+/// Responses carry v2 certification (`IC-Certificate`) when asked for: the app's files and the
+/// 404 are certified, the live routes certifiably skip it, so gateways serve all of them on the
+/// certified domain (`<canister id>.icp0.io`). A malformed request is a 400 response, never a
+/// trap.
 #[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(query)]
 fn http_request(request: Checked<http::HttpRequest>) -> http::HttpResponse {

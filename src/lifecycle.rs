@@ -36,7 +36,8 @@ pub fn rebuild_heap_state() {
     }
 }
 
-/// Applies the init/upgrade argument and starts the task queue. On a fresh install the argument
+/// Applies the init/upgrade argument, starts the task queue and certifies the web app (its
+/// tree lives on the heap, so every upgrade builds it again). On a fresh install the argument
 /// overrides the defaults; on upgrade it overrides the stored configuration. An error must abort
 /// the install or upgrade, so the caller traps with it.
 pub fn setup(rt: &impl Runtime, arg: Result<Option<InitArg>, String>) -> Result<(), String> {
@@ -44,7 +45,7 @@ pub fn setup(rt: &impl Runtime, arg: Result<Option<InitArg>, String>) -> Result<
     let arg = arg?.unwrap_or_default();
     let config = config::apply(arg).map_err(|e| format!("invalid init argument: {e}"))?;
     queue::start(rt, &config);
-    Ok(())
+    crate::http::assets::certify(rt, crate::http::assets::APP_FILES)
 }
 
 /// Every stable structure, created once here: a structure made on first use writes its header

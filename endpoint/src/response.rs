@@ -51,6 +51,22 @@ pub fn empty(status: StatusCode) -> Response {
     with_type(status, "text/plain; charset=utf-8", vec![])
 }
 
+/// The CORS headers the IC's API sends: any origin, the methods and headers agents use, and a
+/// day's preflight cache.
+pub fn cors(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("access-control-allow-origin", "*"),
+        ("access-control-allow-methods", "GET, POST, HEAD, OPTIONS"),
+        ("access-control-allow-headers", "DNT, User-Agent, X-Requested-With, If-Modified-Since, Cache-Control, Content-Type, Range, Cookie, X-Ic-Canister-Id"),
+        ("access-control-expose-headers", "Content-Length, Content-Range, X-Request-Id"),
+        ("access-control-max-age", "86400"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
 /// A request refused: the HTTP status and the plain-text reason, made into a response at the
 /// end (small, so refusals travel cheaply through `?`).
 #[derive(Debug)]

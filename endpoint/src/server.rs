@@ -77,7 +77,16 @@ fn route(method: &Method, path: &str) -> Result<Route, Refusal> {
 
 impl Endpoint {
     pub async fn handle(self: Arc<Self>, request: Request<Incoming>) -> Response {
+        // A web app served from another origin (a dev server, another canister) calls the API
+        // across origins, as on the IC, whose API answers any origin.
+        let api = request.uri().path().starts_with("/api/");
+        if api && request.method() == Method::OPTIONS {
+            return crate::response::cors(crate::response::empty(StatusCode::NO_CONTENT));
+        }
         let mut response = self.dispatch(request).await.unwrap_or_else(Response::from);
+        if api {
+            response = crate::response::cors(response);
+        }
         // The rest of an oversized body was never read: the connection cannot carry another
         // request, and the client must know not to reuse it.
         if response.status() == StatusCode::PAYLOAD_TOO_LARGE {

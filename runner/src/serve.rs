@@ -47,6 +47,11 @@ pub fn serve(dir: &Path, options: Options) -> Result<(), String> {
         let ready = move |canister: candid::Principal| {
             say!("mkt serve: canister {canister} on subnet {subnet}");
             say!("mkt serve: listening on {url}");
+            // The canister serves its web app; the gateway on the same port verifies it.
+            say!(
+                "mkt serve: the web app at http://{canister}.localhost:{}/",
+                address.port()
+            );
         };
         endpoint::serve::serve(
             listener,

@@ -192,4 +192,38 @@ fn bad_requests_get_the_ics_status_codes() {
     assert_eq!(client.get("/api/v2/status"), 200, "still serving");
     let (status, _) = client.post(&query, good().encode_bytes());
     assert_eq!(status, 200, "still answering queries");
+
+    // A web app on another origin (a dev server) may call the API, as on the IC: the preflight
+    // is answered, and so is the call, for any origin; refusals carry the header too.
+    let preflight = client
+        .http
+        .request(reqwest::Method::OPTIONS, format!("{}{query}", client.url))
+        .header("origin", "http://127.0.0.1:8000")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .expect("the endpoint answers");
+    assert_eq!(preflight.status().as_u16(), 204);
+    let allowed = |response: &reqwest::blocking::Response, name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .unwrap_or_default()
+    };
+    assert_eq!(allowed(&preflight, "access-control-allow-origin"), "*");
+    assert!(allowed(&preflight, "access-control-allow-methods").contains("POST"));
+    assert!(allowed(&preflight, "access-control-allow-headers").contains("Content-Type"));
+    for body in [good().encode_bytes(), vec![]] {
+        let reply = client
+            .http
+            .post(format!("{}{query}", client.url))
+            .header("origin", "http://127.0.0.1:8000")
+            .header("content-type", "application/cbor")
+            .body(body)
+            .send()
+            .expect("the endpoint answers");
+        assert_eq!(allowed(&reply, "access-control-allow-origin"), "*");
+    }
 }

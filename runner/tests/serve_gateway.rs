@@ -1,7 +1,9 @@
 //! `mkt serve` as an HTTP gateway, end to end: a plain HTTP client reaches the canister's
 //! `http_request` by host (`<id>.localhost`, `<id>.raw.localhost`) or by `?canisterId=`.
-//! The marketplace does not certify its HTTP responses yet, so the raw domain serves them and
-//! the verifying route refuses them with a 503, as the IC's gateways do.
+//! The verifying route serves the web app and the 404 (certified) and the live routes
+//! (certification skipped by the canister); what the canister leaves uncertified (a 405 off
+//! the live routes) only the raw domain serves, and the verifying route refuses with a 503, as
+//! the IC's gateways do.
 
 #[path = "serve/served.rs"]
 mod served;
@@ -88,23 +90,83 @@ fn the_raw_domain_serves_the_canisters_http_interface() {
     assert_eq!((by_parameter.status, by_parameter.body.trim()), (200, "ok"));
 }
 
+/// The `/assets/…` URL ending in `extension` that the page names.
+fn asset_named(page: &str, extension: &str) -> String {
+    let found = page
+        .split(['"', '\''])
+        .find(|s| s.starts_with("/assets/") && s.ends_with(extension));
+    found
+        .unwrap_or_else(|| panic!("the page names no {extension}: {page}"))
+        .to_string()
+}
+
+fn content_type(answer: &Answer) -> &str {
+    answer.headers["content-type"].to_str().unwrap()
+}
+
+#[test]
+fn the_verifying_route_serves_the_certified_app_and_live_routes() {
+    let served = Served::start(&[]);
+    let gateway = Gateway::new(&served);
+    let host = format!("{}.localhost", served.canister);
+
+    let page = gateway.get(Some(&host), "/");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        content_type(&page).starts_with("text/html"),
+        "{:?}",
+        page.headers
+    );
+    assert_eq!(page.headers["cache-control"], "no-cache");
+    assert!(page.headers.contains_key("content-security-policy"));
+    for (extension, kind) in [(".js", "text/javascript"), (".css", "text/css")] {
+        let url = asset_named(&page.body, extension);
+        let asset = gateway.get(Some(&host), &url);
+        assert_eq!(asset.status, 200, "{url}: {}", asset.body);
+        assert!(
+            content_type(&asset).starts_with(kind),
+            "{url}: {:?}",
+            asset.headers
+        );
+        assert_eq!(
+            asset.headers["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+    }
+
+    let metrics = gateway.get(Some(&host), "/metrics");
+    assert_eq!(metrics.status, 200, "{}", metrics.body);
+    assert!(metrics.body.contains("marketplace_"), "{}", metrics.body);
+    let missing = gateway.get(Some(&host), "/nowhere");
+    assert_eq!(missing.status, 404, "{}", missing.body);
+    assert!(missing.body.contains("NotFound"), "{}", missing.body);
+
+    // By query string on a plain address: verified too.
+    let by_parameter = gateway.get(None, &format!("/metrics?canisterId={}", served.canister));
+    assert_eq!(by_parameter.status, 200, "{}", by_parameter.body);
+}
+
 #[test]
 fn the_verifying_route_refuses_uncertified_responses() {
     let served = Served::start(&[]);
     let gateway = Gateway::new(&served);
     let host = format!("{}.localhost", served.canister);
-    let refused = gateway.get(Some(&host), "/metrics");
+    // A 405 for the app's page is not certified: served raw, refused verified.
+    let raw = format!("{}.raw.localhost", served.canister);
+    let post = gateway.request(reqwest::Method::POST, Some(&raw), "/");
+    assert_eq!(post.status, 405, "{}", post.body);
+    let refused = gateway.request(reqwest::Method::POST, Some(&host), "/");
     assert_eq!(refused.status, 503, "{}", refused.body);
     assert!(
         refused.body.starts_with("Response verification failed"),
         "{}",
         refused.body
     );
-    assert!(!refused.body.contains("marketplace_"), "{}", refused.body);
-
-    // By query string on a plain address: verified too.
-    let by_parameter = gateway.get(None, &format!("/metrics?canisterId={}", served.canister));
-    assert_eq!(by_parameter.status, 503, "{}", by_parameter.body);
+    assert!(
+        !refused.body.contains("MethodNotAllowed"),
+        "{}",
+        refused.body
+    );
 
     // The IC's API stays where it was, even on the canister's host.
     let status = gateway.get(Some(&host), "/api/v2/status");

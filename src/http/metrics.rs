@@ -62,6 +62,8 @@ pub struct Snapshot {
     pub cycles_balance: u128,
     pub cycles_burn_per_day: Option<u128>,
     pub counters: Counters,
+    /// The web app certified at install or upgrade.
+    pub assets: super::assets::Stats,
     /// Instructions this query had executed when the snapshot was complete.
     pub instructions: u64,
 }
@@ -95,6 +97,7 @@ pub fn gather(rt: &impl Runtime) -> Snapshot {
         cycles_balance: rt.liquid_cycles(),
         cycles_burn_per_day: cycles::burn_per_day(),
         counters: counters::get(),
+        assets: super::assets::stats(),
         instructions: 0,
     };
     snapshot.instructions = rt.instructions();
@@ -283,6 +286,24 @@ pub fn render(s: &Snapshot) -> String {
         counter,
         "Cycles HTTPS outcalls cost: attached less refunded.",
         c.outcall_cycles,
+    );
+    out.single(
+        "http_assets",
+        gauge,
+        "Files of the web app the canister serves, certified.",
+        s.assets.files,
+    );
+    out.single(
+        "http_asset_bytes",
+        gauge,
+        "Bytes of those files (their gzip copies left out).",
+        s.assets.bytes,
+    );
+    out.single(
+        "http_assets_certify_instructions",
+        gauge,
+        "Instructions the last install or upgrade took to certify them (the tree is on the heap).",
+        s.assets.instructions,
     );
     out.single(
         "query_instructions",

@@ -1,22 +1,34 @@
 //! The HTTP interface: `http_request` as the IC HTTP gateway calls it, so a browser, `curl`
 //! or Prometheus can read the canister without a Candid agent.
 //!
-//! | route | reply |
-//! |---|---|
-//! | `GET /health` | `ok` (text/plain), or `{"status":"ok",…}` with `Accept: application/json` |
-//! | `GET /metrics` | Prometheus text format 0.0.4, metrics `marketplace_*` ([`metrics`]) |
-//! | `GET /search?text=…&country=…&city=…&currency=…&min_price=…&max_price=…&sort=…&limit=…&cursor=…` | `{"offerings":[…],"next_cursor":…}`: `offerings_search` with `Format::Json` ([`params`]) |
-//! | `GET /offerings/<provider>/<key>` | the offering as `[{"provider_pubkey_pem":…,"server_offerings_csv":…}]`; `<provider>` is the key's 64 hex digits or its percent-encoded PEM |
+//! | route | reply | certification |
+//! |---|---|---|
+//! | `GET /`, `GET /index.html` | the web app's page (`js/app/dist/index.html`), `Cache-Control: no-cache`, with a Content-Security-Policy | certified |
+//! | `GET /assets/<name>-<hash>.<ext>`, `GET /<file>` | the app's other files, typed by extension; `/assets/` ones `immutable` for a year | certified |
+//! | `GET /health` | `ok` (text/plain), or `{"status":"ok",…}` with `Accept: application/json` | skipped |
+//! | `GET /metrics` | Prometheus text format 0.0.4, metrics `marketplace_*` ([`metrics`]) | skipped |
+//! | `GET /search?text=…&country=…&city=…&currency=…&min_price=…&max_price=…&sort=…&limit=…&cursor=…` | `{"offerings":[…],"next_cursor":…}`: `offerings_search` with `Format::Json` ([`params`]) | skipped |
+//! | `GET /offerings/<provider>/<key>` | the offering as `[{"provider_pubkey_pem":…,"server_offerings_csv":…}]`; `<provider>` is the key's 64 hex digits or its percent-encoded PEM | skipped |
+//! | anything else | `{"error":"NotFound",…}`, 404 | certified |
 //!
-//! Anything else is a JSON error: 404 for an unknown path, 405 for a method other than GET or
-//! HEAD, 400 for a bad argument or query. The argument is decoded with the quota of
-//! [`crate::candid_io`]: a malformed one is a 400 response, never a trap.
+//! Errors are JSON: 404 for an unknown path (also below a dynamic route, e.g. `/health/x`,
+//! with certification skipped there), 405 for a method other than GET or HEAD, 400 for a bad
+//! argument or query. HEAD answers GET's status and headers without the body. The argument is
+//! decoded with the quota of [`crate::candid_io`]: a malformed one is a 400 response, never a
+//! trap.
 //!
-//! Responses are **not certified** (certification is out of scope): the gateway serves them
-//! only through the raw domain (`https://<canister id>.raw.icp0.io/…`, or `raw.ic0.app`), and
-//! refuses them on the certified `icp0.io` domain. What they contain is then as trustworthy as
-//! the boundary node and replica that answered, like any query reply.
+//! Certification ([`assets`], response verification v2): a request with
+//! `certificate_version = opt 2` (or higher) answered by a query gets an `IC-Certificate`
+//! header from the canister's data certificate, which gateways check before serving on the
+//! certified domain (`https://<canister id>.icp0.io/…`). App files and the 404 are certified
+//! with their headers; the dynamic routes' bodies change with every call, so for them the
+//! canister certifies that certification is skipped, and gateways serve them as they are.
+//! Without a certificate (an update call, an older gateway) the same responses come without
+//! the header, for the raw domain. A 405 outside the dynamic routes, a 400 for an undecodable
+//! argument, a URL gateways cannot parse and a path over 32 segments or 2 KiB (its proof
+//! would grow with the square of its length) are never certified.
 
+pub mod assets;
 pub mod metrics;
 pub mod params;
 
@@ -62,16 +74,30 @@ pub fn handle(rt: &impl Runtime, request: Result<HttpRequest, String>) -> HttpRe
         Ok(request) => request,
         Err(message) => return error(400, "InvalidArgument", &message),
     };
+    let certificate = request
+        .certificate_version
+        .is_some_and(|version| version >= 2)
+        .then(|| rt.data_certificate())
+        .flatten();
+    let certificate = certificate.as_deref();
     let head = request.method.eq_ignore_ascii_case("HEAD");
-    if !(head || request.method.eq_ignore_ascii_case("GET")) {
-        let mut response = error(405, "MethodNotAllowed", "only GET and HEAD are served");
-        response.headers.push(("Allow".into(), "GET, HEAD".into()));
-        return response;
-    }
-    let mut response = route(rt, &request);
+    let allowed = head || request.method.eq_ignore_ascii_case("GET");
+    let mut response = match (assets::target(&request.url), allowed) {
+        (Some((path, true)), true) => assets::skipped(route(rt, &request), &path, certificate),
+        (Some((path, true)), false) => assets::skipped(not_allowed(), &path, certificate),
+        (Some((path, false)), true) => assets::serve(&request, &path, certificate),
+        (None, true) => route(rt, &request),
+        (_, false) => not_allowed(),
+    };
     if head {
         response.body = ByteBuf::new();
     }
+    response
+}
+
+fn not_allowed() -> HttpResponse {
+    let mut response = error(405, "MethodNotAllowed", "only GET and HEAD are served");
+    response.headers.push(("Allow".into(), "GET, HEAD".into()));
     response
 }
 

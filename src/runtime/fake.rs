@@ -23,6 +23,10 @@ pub struct FakeRuntime {
     /// The watchdog's interval, once armed.
     pub watchdog: Cell<Option<u64>>,
     pub requests: RefCell<Vec<HttpRequestArgs>>,
+    /// What the code last certified.
+    pub certified_data: Cell<[u8; 32]>,
+    /// What queries see as their data certificate (replicated messages never see one).
+    pub data_certificate: RefCell<Option<Vec<u8>>>,
     replies: RefCell<VecDeque<Result<HttpRequestResult, OutcallError>>>,
 }
 
@@ -46,6 +50,8 @@ impl FakeRuntime {
             armed_timer: Cell::new(None),
             watchdog: Cell::new(None),
             requests: RefCell::default(),
+            certified_data: Cell::new([0; 32]),
+            data_certificate: RefCell::default(),
             replies: RefCell::default(),
         }
     }
@@ -84,6 +90,16 @@ impl Runtime for FakeRuntime {
 
     fn instructions(&self) -> u64 {
         self.instructions.get()
+    }
+
+    fn set_certified_data(&self, data: &[u8; 32]) {
+        assert!(self.replicated.get(), "a query cannot set certified data");
+        self.certified_data.set(*data);
+    }
+
+    fn data_certificate(&self) -> Option<Vec<u8>> {
+        let certificate = self.data_certificate.borrow();
+        certificate.clone().filter(|_| !self.replicated.get())
     }
 
     fn arm_timer(&self, at_ns: Option<u64>) {

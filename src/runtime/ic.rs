@@ -61,6 +61,14 @@ impl Runtime for IcRuntime {
         api::instruction_counter()
     }
 
+    fn set_certified_data(&self, data: &[u8; 32]) {
+        api::certified_data_set(data)
+    }
+
+    fn data_certificate(&self) -> Option<Vec<u8>> {
+        api::data_certificate()
+    }
+
     fn arm_timer(&self, at_ns: Option<u64>) {
         if let Some(armed) = TIMER.take() {
             ic_cdk_timers::clear_timer(armed);

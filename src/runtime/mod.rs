@@ -62,6 +62,14 @@ pub trait Runtime {
     /// Instructions this message has executed so far, to bound the work done per message.
     fn instructions(&self) -> u64;
 
+    /// Sets the 32 bytes the subnet certifies for this canister (`ic0.certified_data_set`):
+    /// only in an update, a timer, install or upgrade, never in a query.
+    fn set_certified_data(&self, data: &[u8; 32]);
+
+    /// The subnet's certificate of the certified data (`ic0.data_certificate_copy`): present
+    /// only in a query called as one (non-replicated), `None` everywhere else.
+    fn data_certificate(&self) -> Option<Vec<u8>>;
+
     /// Arms the canister's one timer at `at_ns` (a time in the past fires at once), replacing
     /// any armed before; `None` disarms it. When it fires it runs the registered
     /// [`EntryPoints::on_timer`].

@@ -98,8 +98,9 @@ fn mask(method: &str, reply: &[u8]) -> Vec<u8> {
             let mut response: HttpResponse = candid::decode_one(reply).expect("http decodes");
             let body = String::from_utf8_lossy(&response.body);
             if body.starts_with("# HELP") || body.contains("\nmarketplace_") {
-                const LIVE: [&str; 4] = [
+                const LIVE: [&str; 5] = [
                     "marketplace_query_instructions",
+                    "marketplace_http_assets_certify_instructions",
                     "marketplace_heap_bytes",
                     "marketplace_stable_memory_bytes",
                     "marketplace_cycles_balance",

@@ -2038,9 +2038,11 @@ export interface _SERVICE {
     MarketExecutionPageResult
   >,
   /**
-   * GET /health, /metrics (Prometheus text), /search?… and /offerings/<provider>/<key>
-   * (JSON) for browsers and curl through the HTTP gateway. Not certified: served on the raw
-   * domain (<canister id>.raw.icp0.io) only. A malformed request is a 400, never a trap.
+   * GET / (the web app), /health, /metrics (Prometheus text), /search?… and
+   * /offerings/<provider>/<key> (JSON) for browsers and curl through the HTTP gateway.
+   * Certified (v2): the app's files and the 404 with their headers, the live routes with
+   * certification skipped, so gateways serve all of them on <canister id>.icp0.io. A
+   * malformed request is a 400, never a trap.
    */
   'http_request' : ActorMethod<[HttpRequest], HttpResponse>,
   'inventory_get' : ActorMethod<[bigint], MarketItemResult>,

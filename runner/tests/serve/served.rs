@@ -73,6 +73,8 @@ impl Served {
                 break url.to_string();
             }
         };
+        // Keep reading what it prints later: `mkt` exits when its stdout is closed.
+        std::thread::spawn(move || lines.for_each(drop));
         Self {
             state,
             child,

@@ -25,6 +25,11 @@ fn snapshot() -> Snapshot {
             tasks_retried: 0,
             outcall_cycles: 123,
         },
+        assets: crate::http::assets::Stats {
+            files: 4,
+            bytes: 300_000,
+            instructions: 9_876_543,
+        },
         instructions: 45_678,
     }
 }
@@ -114,12 +119,15 @@ fn renders_the_exposition_format() {
         ("marketplace_outcalls_total", 1.0),
         ("marketplace_outcall_failures_total", 1.0),
         ("marketplace_outcall_cycles_total", 123.0),
+        ("marketplace_http_assets", 4.0),
+        ("marketplace_http_asset_bytes", 300000.0),
+        ("marketplace_http_assets_certify_instructions", 9876543.0),
         ("marketplace_query_instructions", 45678.0),
     ];
     for (series, expected) in expect {
         assert_eq!(value(&samples, series), Some(expected), "{series}\n{text}");
     }
-    assert_eq!(samples.len(), 6 + 11 + 19);
+    assert_eq!(samples.len(), 6 + 11 + 22);
     assert!(text.contains("marketplace_cycles_balance 1000000000000000000000000000000\n"));
 }
 
@@ -133,7 +141,7 @@ fn leases_and_burn_are_absent_when_unknown() {
     let samples = parse(&text);
     assert!(!text.contains("marketplace_leases"));
     assert!(!text.contains("marketplace_cycles_burn_per_day"));
-    assert_eq!(samples.len(), 6 + 18);
+    assert_eq!(samples.len(), 6 + 21);
 }
 
 #[test]

@@ -1,0 +1,136 @@
+// The connection to the marketplace canister: which canister and endpoint, who signs, and an
+// actor (agent-js) for the generated bindings.
+//
+// The canister serves this app, so by default the API is the page's own origin: on
+// `mkt serve` (http://<id>.localhost:PORT) or on the IC (https://<id>.icp0.io), whose
+// boundary nodes answer /api there too. `?canisterId=` names the canister where the host does
+// not, and `?api=` points at another endpoint (a dev server beside `mkt serve`).
+
+import { Actor, AnonymousIdentity, HttpAgent, type ActorSubclass, type Identity } from '@icp-sdk/core/agent';
+import { Ed25519KeyIdentity } from '@icp-sdk/core/identity';
+import { Principal } from '@icp-sdk/core/principal';
+import { AuthClient } from '@icp-sdk/auth/client';
+import { idlFactory } from '../../src/declarations/marketplace.did.js';
+import type { _SERVICE } from '../../src/declarations/marketplace.did';
+import { keystore } from './keystore';
+
+export type Service = ActorSubclass<_SERVICE>;
+export type * from '../../src/declarations/marketplace.did';
+
+export interface Endpoint {
+  canisterId: Principal;
+  host: string;
+  /** A local endpoint (`mkt serve`, a local replica): fetch its root key, sign in with a dev key. */
+  local: boolean;
+}
+
+const LOCAL_HOSTS = /(^|\.)localhost$|^127\.0\.0\.1$|^\[::1\]$/;
+
+export function endpoint(location: Location = window.location): Endpoint {
+  const params = new URLSearchParams(location.search);
+  const named = params.get('canisterId');
+  const fromHost = location.hostname.split('.')[0];
+  const text = named ?? fromHost;
+  let canisterId: Principal;
+  try {
+    canisterId = Principal.fromText(text);
+  } catch {
+    throw new Error(`Cannot tell which canister to talk to: open the app at https://<canister id>.icp0.io or add ?canisterId=<canister id> (got "${text}").`);
+  }
+  const host = params.get('api') ?? location.origin;
+  const local = LOCAL_HOSTS.test(new URL(host).hostname);
+  return { canisterId, host, local };
+}
+
+export type SignIn = 'anonymous' | 'dev-key' | 'internet-identity';
+
+export interface Session {
+  identity: Identity;
+  principal: Principal;
+  kind: SignIn;
+  actor: Service;
+}
+
+const DEV_KEY = 'identity/dev';
+const SIGNED_OUT = 'identity/signed-out';
+const EIGHT_HOURS_NS = 8n * 3600n * 1_000_000_000n;
+
+let current: Session | undefined;
+const listeners = new Set<(session: Session) => void>();
+const agents = new Map<string, Promise<Service>>();
+
+async function actorFor(identity: Identity, at: Endpoint): Promise<Service> {
+  const principal = identity.getPrincipal().toText();
+  let actor = agents.get(principal);
+  if (!actor) {
+    actor = (async () => {
+      const agent = await HttpAgent.create({ host: at.host, identity, shouldFetchRootKey: at.local });
+      return Actor.createActor<_SERVICE>(idlFactory, { agent, canisterId: at.canisterId });
+    })();
+    agents.set(principal, actor);
+    actor.catch(() => agents.delete(principal));
+  }
+  return actor;
+}
+
+async function become(identity: Identity, kind: SignIn): Promise<Session> {
+  const actor = await actorFor(identity, endpoint());
+  current = { identity, principal: identity.getPrincipal(), kind, actor };
+  for (const listener of listeners) listener(current);
+  return current;
+}
+
+/** The session now: anonymous until someone signs in. */
+export async function session(): Promise<Session> {
+  if (current) return current;
+  const at = endpoint();
+  if (at.local) {
+    const stored = await keystore.get<string>(DEV_KEY);
+    if (stored && !(await keystore.get<boolean>(SIGNED_OUT))) {
+      return become(Ed25519KeyIdentity.fromJSON(stored), 'dev-key');
+    }
+  } else {
+    // Internet Identity (id.ai, the client's default provider), session kept in IndexedDB.
+    const client = new AuthClient();
+    if (client.isAuthenticated()) return become(await client.getIdentity(), 'internet-identity');
+  }
+  return become(new AnonymousIdentity(), 'anonymous');
+}
+
+export function onSession(listener: (session: Session) => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+/** Signs in: a dev key kept in this browser on a local endpoint, Internet Identity on the IC. */
+export async function signIn(): Promise<Session> {
+  const at = endpoint();
+  if (at.local) {
+    let stored = await keystore.get<string>(DEV_KEY);
+    if (!stored) {
+      stored = JSON.stringify(Ed25519KeyIdentity.generate().toJSON());
+      await keystore.set(DEV_KEY, stored);
+    }
+    await keystore.delete(SIGNED_OUT);
+    return become(Ed25519KeyIdentity.fromJSON(stored), 'dev-key');
+  }
+  const client = new AuthClient();
+  try {
+    const identity = await client.signIn({ maxTimeToLive: EIGHT_HOURS_NS, targets: [at.canisterId] });
+    return become(identity, 'internet-identity');
+  } catch (e) {
+    throw new Error(`Internet Identity did not sign you in: ${e instanceof Error ? e.message : e}`);
+  }
+}
+
+export async function signOut(): Promise<Session> {
+  // The dev key stays (it may be a provider's delegate); only the choice to use it goes.
+  if (endpoint().local) await keystore.set(SIGNED_OUT, true);
+  else await new AuthClient().signOut();
+  return become(new AnonymousIdentity(), 'anonymous');
+}
+
+/** The anonymous actor, for public queries whoever is signed in. */
+export function publicActor(): Promise<Service> {
+  return actorFor(new AnonymousIdentity(), endpoint());
+}

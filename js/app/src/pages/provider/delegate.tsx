@@ -1,0 +1,102 @@
+// Market delegation: the provider key signs that a principal may act for it in the market
+// (register inventory, make offers, hand over credentials); the signed-in principal is the one
+// delegated here. Revoking is signed the same way.
+import type { Principal } from '@icp-sdk/core/principal';
+import { endpoint, publicActor, type Session } from '../../api';
+import { ok } from '../../errors';
+import { Operation, delegationPayload, nextSeq, payloadHash, sign } from '../../signing';
+import { Alert, Loading, Notice, useAction, useLoad } from '../../ui';
+import { ProviderPage, pemInput, type ProviderKey } from './common';
+
+export function DelegatePage(props: { who: Session }) {
+  return (
+    <ProviderPage
+      title="Delegate"
+      tab="delegate"
+      who={props.who}
+      intro="The market takes inventory, offers and credentials from principals your key delegated to: sign a delegation for the identity you are signed in with."
+    >
+      {(key) => <Delegates key={key.hex} provider={key} who={props.who} />}
+    </ProviderPage>
+  );
+}
+
+function Delegates(props: { provider: ProviderKey; who: Session }) {
+  const { provider, who } = props;
+  const delegation = useLoad(async () => ok(await (await publicActor()).market_delegation(pemInput(provider))), [provider.hex]);
+  const change = useAction(async (principal: Principal, allow: boolean) => {
+    const last = delegation.data?.seq ?? 0n;
+    const seq = nextSeq(last);
+    const hash = payloadHash(delegationPayload(principal.toUint8Array(), allow));
+    const signature = sign(provider.secret, endpoint().canisterId.toUint8Array(), Operation.Delegate, seq, hash);
+    const result = ok(await who.actor.market_delegate({ provider: { Raw: provider.publicKey }, principal, allow, seq, signature }));
+    delegation.reload();
+    return { principal: principal.toText(), allow, count: result.principals.length };
+  });
+
+  const me = who.kind === 'anonymous' ? undefined : who.principal;
+  const principals = delegation.data?.principals ?? [];
+  const delegated = me && principals.some((p) => p.toText() === me.toText());
+  return (
+    <>
+      {delegation.loading && !delegation.data && <Loading what="your delegates" />}
+      {delegation.error && <Alert>{delegation.error}</Alert>}
+      {change.error && <Alert>{change.error}</Alert>}
+      {change.result && !change.busy && (
+        <Notice>
+          {change.result.allow ? 'Delegated to' : 'Revoked'} <code>{change.result.principal}</code>: your provider has {change.result.count}{' '}
+          delegate{change.result.count === 1 ? '' : 's'} now.
+        </Notice>
+      )}
+      {!me && (
+        <p class="notice" role="status">
+          Sign in to delegate to the identity you are signed in with.
+        </p>
+      )}
+      {me && !delegated && delegation.data && (
+        <div class="row">
+          <p>
+            You are signed in as <code>{me.toText()}</code>, not yet a delegate of this provider.
+          </p>
+          <button type="button" disabled={change.busy} onClick={() => change.run(me, true)}>
+            Delegate to me
+          </button>
+        </div>
+      )}
+      {delegation.data && (
+        <table class="delegates">
+          <caption>
+            Delegates of your provider ({principals.length}); last delegation sequence number {delegation.data.seq.toString()}
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col">Principal</th>
+              <th scope="col">Who</th>
+              <th scope="col">Action</th>
+            </tr>
+          </thead>
+          <tbody>
+            {principals.length === 0 && (
+              <tr>
+                <td colSpan={3}>No delegates yet.</td>
+              </tr>
+            )}
+            {principals.map((p) => (
+              <tr key={p.toText()}>
+                <th scope="row">
+                  <code>{p.toText()}</code>
+                </th>
+                <td>{me && p.toText() === me.toText() ? 'you (signed in)' : '—'}</td>
+                <td>
+                  <button type="button" class="secondary" disabled={change.busy} onClick={() => change.run(p, false)}>
+                    Revoke {p.toText().slice(0, 5)}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}

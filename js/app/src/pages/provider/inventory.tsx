@@ -1,0 +1,297 @@
+// Inventory and offers: register the provider's servers (items) and offer them for a window at
+// an hourly price. The calls come from the signed-in principal, which must be a delegate.
+import { useState } from 'preact/hooks';
+import { publicActor, type ItemPage, type Item, type Offer, type Session } from '../../api';
+import { ok } from '../../errors';
+import { Alert, Field, Loading, Notice, gb, memory, money, opt, time, useAction, useLoad } from '../../ui';
+import { ProviderPage, caseOf, hundredths, localInput, nanos, pemInput, whole, type ProviderKey } from './common';
+
+const DAY_MS = 86_400_000;
+
+type ItemForm = Record<
+  'resource_type' | 'resource_uuid' | 'sku' | 'offering_key' | 'cores' | 'memory_gib' | 'storage_gb' | 'gpus'
+  | 'resource_class' | 'routable_ips' | 'labels',
+  string
+>;
+const ITEM: ItemForm = {
+  resource_type: 'ironic_node', resource_uuid: '', sku: '', offering_key: '', cores: '', memory_gib: '',
+  storage_gb: '', gpus: '0', resource_class: '', routable_ips: '1', labels: '',
+};
+
+type OfferForm = Record<'item' | 'start' | 'end' | 'price' | 'properties', string>;
+
+export function InventoryPage(props: { who: Session }) {
+  return (
+    <ProviderPage
+      title="Inventory"
+      tab="inventory"
+      who={props.who}
+      needsSignIn
+      intro="Register your servers as items, then offer each for a window at an hourly price (US dollars). You act through your delegation: you must be signed in as a delegate."
+    >
+      {(key) => <Inventory key={key.hex} provider={key} who={props.who} />}
+    </ProviderPage>
+  );
+}
+
+function Inventory(props: { provider: ProviderKey; who: Session }) {
+  const { provider, who } = props;
+  const items = useLoad(async () => {
+    const actor = await publicActor();
+    const list: Item[] = [];
+    let after: [] | [bigint] = [];
+    // A call examines at most 1000 items: follow `next` (bounded, a console page).
+    for (let page = 0; page < 20; page++) {
+      const reply: ItemPage = ok(await actor.inventory_list({ provider: [pemInput(provider)], sku: [], status: [], after, limit: [200] }));
+      list.push(...reply.items);
+      if (!reply.next.length) break;
+      after = reply.next;
+    }
+    return list;
+  }, [provider.hex]);
+  const offers = useLoad(async () => {
+    const actor = await publicActor();
+    return ok(await actor.offers_list({ provider: [pemInput(provider)], status: [], after: [], item_id: [], limit: [200] })).offers;
+  }, [provider.hex]);
+
+  const [item, setItem] = useState<ItemForm>(ITEM);
+  const register = useAction(async () => {
+    const attributes = {
+      cores: Number(whole(item.cores, 'Cores')),
+      memory_mb: whole(item.memory_gib, 'Memory') * 1024n,
+      storage_gb: whole(item.storage_gb, 'Storage'),
+      gpus: Number(whole(item.gpus, 'GPUs')),
+      resource_class: item.resource_class.trim(),
+      routable_ips: Number(whole(item.routable_ips, 'Routable IPs')),
+      labels: item.labels.split(',').map((l) => l.trim()).filter(Boolean),
+    };
+    if (!item.resource_uuid.trim()) throw new Error('Give the resource UUID (the Ironic node UUID or name).');
+    const [made] = ok(await who.actor.inventory_register({
+      provider: pemInput(provider),
+      items: [{
+        resource_type: item.resource_type.trim(),
+        resource_uuid: item.resource_uuid.trim(),
+        sku: item.sku.trim(),
+        attributes,
+        offering_key: item.offering_key.trim() ? [item.offering_key.trim()] : [],
+      }],
+    }));
+    items.reload();
+    setItem(ITEM);
+    setOffer((o) => ({ ...o, item: made.id.toString() }));
+    return made;
+  });
+
+  const now = Date.now();
+  const [offer, setOffer] = useState<OfferForm>({ item: '', start: localInput(now), end: localInput(now + 30 * DAY_MS), price: '', properties: '' });
+  const create = useAction(async (): Promise<Offer> => {
+    if (!offer.item) throw new Error('Choose the item to offer.');
+    const properties = offer.properties
+      .split('\n')
+      .map((line) => line.trim())
+      .filter(Boolean)
+      .map((line) => {
+        const at = line.indexOf('=');
+        if (at < 1) throw new Error(`Write each property as key=value (got "${line}").`);
+        return { key: line.slice(0, at).trim(), value: line.slice(at + 1).trim() };
+      });
+    const made = ok(await who.actor.offer_create({
+      provider: pemInput(provider),
+      item_id: BigInt(offer.item),
+      start_ns: nanos(offer.start, 'The start'),
+      end_ns: nanos(offer.end, 'The end'),
+      price_per_hour: hundredths(offer.price, 'The price per hour'),
+      properties,
+    }));
+    offers.reload();
+    return made;
+  });
+
+  const itemInput = (name: keyof ItemForm, label: string, hint?: string, numeric = false) => (
+    <Field label={label} hint={hint}>
+      {(id, hintId) => (
+        <input id={id} name={name} value={item[name]} inputMode={numeric ? 'numeric' : undefined} aria-describedby={hintId}
+          onInput={(e) => setItem({ ...item, [name]: (e.target as HTMLInputElement).value })} />
+      )}
+    </Field>
+  );
+
+  return (
+    <>
+      <h2 id="register">Register an item</h2>
+      <form
+        aria-labelledby="register"
+        onSubmit={(e) => {
+          e.preventDefault();
+          register.setResult(undefined);
+          void register.run();
+        }}
+      >
+        <div class="grid">
+          {itemInput('resource_type', 'Resource type', 'e.g. ironic_node')}
+          {itemInput('resource_uuid', 'Resource UUID', 'the Ironic node UUID or name')}
+          {itemInput('sku', 'SKU', '[tier 1–4][type A–E].[size], e.g. 4D.large')}
+          {itemInput('offering_key', 'Catalog offering key', 'optional: the offering it is an instance of')}
+          {itemInput('cores', 'Cores', undefined, true)}
+          {itemInput('memory_gib', 'Memory (GiB)', undefined, true)}
+          {itemInput('storage_gb', 'Storage (GB)', undefined, true)}
+          {itemInput('gpus', 'GPUs', undefined, true)}
+          {itemInput('resource_class', 'Resource class', 'e.g. baremetal.large')}
+          {itemInput('routable_ips', 'Routable IPs', undefined, true)}
+          {itemInput('labels', 'Labels', 'optional, separated by commas')}
+        </div>
+        <button type="submit" disabled={register.busy}>
+          Register item
+        </button>
+      </form>
+      {register.error && <Alert>{register.error}</Alert>}
+      {register.result && !register.busy && (
+        <Notice>
+          Registered item {register.result.id.toString()} ({register.result.sku}, {register.result.resource_uuid}): {caseOf(register.result.status)}.
+        </Notice>
+      )}
+
+      {items.loading && !items.data && <Loading what="your items" />}
+      {items.error && <Alert>{items.error}</Alert>}
+      {items.data && <Items items={items.data} />}
+
+      <h2 id="offer">Offer an item</h2>
+      <form
+        aria-labelledby="offer"
+        onSubmit={(e) => {
+          e.preventDefault();
+          create.setResult(undefined);
+          void create.run();
+        }}
+      >
+        <div class="grid">
+          <Field label="Item">
+            {(id) => (
+              <select id={id} value={offer.item} onChange={(e) => setOffer({ ...offer, item: (e.target as HTMLSelectElement).value })}>
+                <option value="">Choose an item</option>
+                {(items.data ?? []).map((i) => (
+                  <option key={i.id.toString()} value={i.id.toString()}>
+                    Item {i.id.toString()}: {i.sku}, {i.resource_uuid}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field label="Start" hint="YYYY-MM-DD HH:MM, your local time">
+            {(id, hint) => (
+              <input id={id} value={offer.start} spellcheck={false} aria-describedby={hint}
+                onInput={(e) => setOffer({ ...offer, start: (e.target as HTMLInputElement).value })} />
+            )}
+          </Field>
+          <Field label="End" hint="YYYY-MM-DD HH:MM; at most 366 days after the start">
+            {(id, hint) => (
+              <input id={id} value={offer.end} spellcheck={false} aria-describedby={hint}
+                onInput={(e) => setOffer({ ...offer, end: (e.target as HTMLInputElement).value })} />
+            )}
+          </Field>
+          <Field label="Price per hour (USD)" hint="e.g. 2.50">
+            {(id, hint) => (
+              <input id={id} inputMode="decimal" value={offer.price} aria-describedby={hint}
+                onInput={(e) => setOffer({ ...offer, price: (e.target as HTMLInputElement).value })} />
+            )}
+          </Field>
+        </div>
+        <Field label="Properties" hint="optional, one key=value a line, e.g. region=rotterdam">
+          {(id, hint) => (
+            <textarea id={id} rows={3} value={offer.properties} aria-describedby={hint}
+              onInput={(e) => setOffer({ ...offer, properties: (e.target as HTMLTextAreaElement).value })} />
+          )}
+        </Field>
+        <button type="submit" disabled={create.busy}>
+          Create offer
+        </button>
+      </form>
+      {create.error && <Alert>{create.error}</Alert>}
+      {create.result && !create.busy && (
+        <Notice>
+          Offer {create.result.id.toString()} is open: item {create.result.item_id.toString()} at {money(create.result.price_per_hour, 'USD')} an hour.
+        </Notice>
+      )}
+      {offers.error && <Alert>{offers.error}</Alert>}
+      {offers.data && <Offers offers={offers.data} />}
+    </>
+  );
+}
+
+function Items(props: { items: Item[] }) {
+  if (props.items.length === 0) return <p>No items registered yet.</p>;
+  return (
+    <table class="items">
+      <caption>Your items ({props.items.length})</caption>
+      <thead>
+        <tr>
+          <th scope="col">Item</th>
+          <th scope="col">Resource</th>
+          <th scope="col">SKU</th>
+          <th scope="col">Status</th>
+          <th scope="col">Cores</th>
+          <th scope="col">Memory</th>
+          <th scope="col">Storage</th>
+          <th scope="col">GPUs</th>
+          <th scope="col">Class</th>
+          <th scope="col">IPs</th>
+          <th scope="col">Lease</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.items.map((i) => (
+          <tr key={i.id.toString()}>
+            <th scope="row">{i.id.toString()}</th>
+            <td>
+              {i.resource_type} <code>{i.resource_uuid}</code>
+            </td>
+            <td>{i.sku}</td>
+            <td>{caseOf(i.status)}</td>
+            <td>{i.attributes.cores}</td>
+            <td>{memory(i.attributes.memory_mb)}</td>
+            <td>{gb(i.attributes.storage_gb)}</td>
+            <td>{i.attributes.gpus}</td>
+            <td>{i.attributes.resource_class || '—'}</td>
+            <td>{i.attributes.routable_ips}</td>
+            <td>{opt(i.lease_id)?.toString() ?? '—'}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function Offers(props: { offers: Offer[] }) {
+  if (props.offers.length === 0) return <p>No offers yet.</p>;
+  return (
+    <table class="offers">
+      <caption>Your offers ({props.offers.length})</caption>
+      <thead>
+        <tr>
+          <th scope="col">Offer</th>
+          <th scope="col">Item</th>
+          <th scope="col">From</th>
+          <th scope="col">Until</th>
+          <th scope="col">Price / hour</th>
+          <th scope="col">Status</th>
+          <th scope="col">Properties</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.offers.map((o) => (
+          <tr key={o.id.toString()}>
+            <th scope="row">{o.id.toString()}</th>
+            <td>
+              {o.item_id.toString()} <code>{o.resource_uuid}</code>
+            </td>
+            <td>{time(o.start_ns)}</td>
+            <td>{time(o.end_ns)}</td>
+            <td>{money(o.price_per_hour, 'USD')}</td>
+            <td>{caseOf(o.status)}</td>
+            <td>{o.properties.map((p) => `${p.key}=${p.value}`).join(', ') || '—'}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}

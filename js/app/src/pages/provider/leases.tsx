@@ -1,0 +1,251 @@
+// Leases on the provider's items (executions_list with role Provider), each with its phase; a
+// lease's page with its provisioning (provision_status of the item's resource) and the form
+// that seals credentials to the lessee's key (crypto_box, sealed.ts) and sets them on the lease.
+import { useState } from 'preact/hooks';
+import { type ExecutionPage, type Execution, type Session } from '../../api';
+import { describe, ok } from '../../errors';
+import { href } from '../../router';
+import { MAX_PLAINTEXT_BYTES, seal } from '../../sealed';
+import { toHex } from '../../signing';
+import { Alert, Field, Loading, Notice, money, opt, time, useAction, useLoad } from '../../ui';
+import { ProviderPage, caseOf, pemInput, type ProviderKey } from './common';
+
+export function LeasesPage(props: { who: Session; id?: string }) {
+  return (
+    <ProviderPage
+      title={props.id ? `Lease ${props.id}` : 'Leases'}
+      tab="leases"
+      who={props.who}
+      needsSignIn
+      intro={props.id ? undefined : 'Offers taken from your items and the leases they became, newest first. Open one to see its provisioning and to hand its lessee the credentials.'}
+    >
+      {(key) => (props.id ? <LeaseDetail key={props.id} id={props.id} provider={key} who={props.who} /> : <Leases key={key.hex} provider={key} who={props.who} />)}
+    </ProviderPage>
+  );
+}
+
+function Leases(props: { provider: ProviderKey; who: Session }) {
+  const { provider, who } = props;
+  const leases = useLoad(async () => {
+    const list: Execution[] = [];
+    let after: [] | [bigint] = [];
+    for (let page = 0; page < 20; page++) {
+      const reply: ExecutionPage = ok(await who.actor.executions_list({ provider: [pemInput(provider)], role: { Provider: null }, phase: [], after, limit: [100] }));
+      list.push(...reply.executions);
+      if (!reply.next.length) break;
+      after = reply.next;
+    }
+    return list.sort((a, b) => (a.id < b.id ? 1 : -1));
+  }, [provider.hex, who.principal.toText()]);
+  return (
+    <>
+      <div class="row">
+        <button type="button" class="secondary" onClick={leases.reload} disabled={leases.loading}>
+          Refresh
+        </button>
+      </div>
+      {leases.loading && <Loading what="the leases" />}
+      {leases.error && <Alert>{leases.error}</Alert>}
+      {leases.data && leases.data.length === 0 && <p>No offer of yours has been taken yet.</p>}
+      {leases.data && leases.data.length > 0 && (
+        <table class="leases">
+          <caption>Leases and offers on your items ({leases.data.length})</caption>
+          <thead>
+            <tr>
+              <th scope="col">Lease</th>
+              <th scope="col">Phase</th>
+              <th scope="col">Item</th>
+              <th scope="col">SKU</th>
+              <th scope="col">Consumer</th>
+              <th scope="col">From</th>
+              <th scope="col">Until</th>
+              <th scope="col">Price / hour</th>
+              <th scope="col">Credentials</th>
+            </tr>
+          </thead>
+          <tbody>
+            {leases.data.map((e) => (
+              <tr key={e.id.toString()}>
+                <th scope="row">
+                  <a href={href('provider', 'leases', e.id)}>Lease {e.id.toString()}</a>
+                </th>
+                <td data-testid="phase">{caseOf(e.phase)}</td>
+                <td>
+                  {e.item_id.toString()} <code>{e.resource_uuid}</code>
+                </td>
+                <td>{e.sku}</td>
+                <td>
+                  <code title={e.consumer.toText()}>{e.consumer.toText().slice(0, 11)}…</code>
+                </td>
+                <td>{time(e.start_ns)}</td>
+                <td>{time(e.end_ns)}</td>
+                <td>{money(e.price_per_hour, 'USD')}</td>
+                <td>{e.consumer_meta.length ? 'Sealed' : '—'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}
+
+function LeaseDetail(props: { id: string; provider: ProviderKey; who: Session }) {
+  const { provider, who } = props;
+  const lease = useLoad(async () => {
+    if (!/^\d+$/.test(props.id)) throw new Error(`"${props.id}" is not a lease number.`);
+    const execution = ok(await who.actor.execution_get(BigInt(props.id)));
+    // The lessee, the provider's delegates and controllers see a server's operation.
+    const status = await who.actor.provision_status(execution.resource_uuid);
+    if ('Err' in status && !('ServerNotFound' in status.Err)) throw new Error(describe(status.Err));
+    return { execution, provision: 'Ok' in status ? status.Ok : undefined };
+  }, [props.id, who.principal.toText()]);
+  const [text, setText] = useState('');
+  const send = useAction(async () => {
+    const execution = lease.data?.execution;
+    if (!execution) throw new Error('The lease is not loaded.');
+    const key = opt(execution.lessee_key);
+    if (!key) throw new Error('The lessee has not given a key yet: credentials can be sealed once the offer is accepted.');
+    if (!text) throw new Error('Type the credentials to seal.');
+    const sealed = seal(text, Uint8Array.from(key));
+    const updated = ok(await who.actor.lease_set_consumer_meta({ provider: pemInput(provider), execution_id: execution.id, sealed }));
+    setText('');
+    lease.reload();
+    return updated;
+  });
+
+  // What the last call returned, until a reload brings something newer.
+  const loaded = lease.data?.execution;
+  const e = send.result && (!loaded || send.result.updated_at_ns >= loaded.updated_at_ns) ? send.result : loaded;
+  const p = lease.data?.provision;
+  return (
+    <>
+      <p>
+        <a href={href('provider', 'leases')}>Back to the leases</a>{' '}
+        <button type="button" class="secondary" onClick={lease.reload} disabled={lease.loading}>
+          Refresh
+        </button>
+      </p>
+      {lease.loading && !lease.data && <Loading what="the lease" />}
+      {lease.error && <Alert>{lease.error}</Alert>}
+      {e && (
+        <dl class="cells lease">
+          <div>
+            <dt>Phase</dt>
+            <dd data-testid="phase">{caseOf(e.phase)}</dd>
+          </div>
+          <div>
+            <dt>Item</dt>
+            <dd>
+              {e.item_id.toString()} ({e.resource_type} <code>{e.resource_uuid}</code>)
+            </dd>
+          </div>
+          <div>
+            <dt>SKU</dt>
+            <dd>{e.sku}</dd>
+          </div>
+          <div>
+            <dt>Consumer</dt>
+            <dd>
+              <code>{e.consumer.toText()}</code>
+            </dd>
+          </div>
+          <div>
+            <dt>Window</dt>
+            <dd>
+              {time(e.start_ns)} to {time(e.end_ns)}
+            </dd>
+          </div>
+          <div>
+            <dt>Price</dt>
+            <dd>
+              {money(e.price_per_hour, 'USD')} an hour, {money(e.total_price, 'USD')} in all
+            </dd>
+          </div>
+          <div>
+            <dt>Image</dt>
+            <dd>{e.image || '—'}</dd>
+          </div>
+          <div>
+            <dt>Lessee key</dt>
+            <dd>
+              <code data-testid="lessee-key">{opt(e.lessee_key) ? toHex(Uint8Array.from(opt(e.lessee_key)!)) : 'not given yet'}</code>
+            </dd>
+          </div>
+          <div>
+            <dt>Credentials</dt>
+            <dd data-testid="credentials">{e.consumer_meta.length ? 'Sealed to the lessee and set' : 'Not set yet'}</dd>
+          </div>
+          {opt(e.reason) && (
+            <div>
+              <dt>Reason</dt>
+              <dd>{opt(e.reason)}</dd>
+            </div>
+          )}
+        </dl>
+      )}
+      {e && (
+        <section aria-labelledby="provisioning">
+          <h2 id="provisioning">Provisioning</h2>
+          {p ? (
+            <dl class="cells" data-testid="provisioning">
+              <div>
+                <dt>Operation</dt>
+                <dd>{caseOf(p.kind)} of {p.server_id}</dd>
+              </div>
+              <div>
+                <dt>Status</dt>
+                <dd>{caseOf(p.status)}</dd>
+              </div>
+              <div>
+                <dt>Ironic state</dt>
+                <dd>{p.provision_state || '—'}</dd>
+              </div>
+              <div>
+                <dt>Progress</dt>
+                <dd>{opt(p.progress_percent) !== undefined ? `${opt(p.progress_percent)}%` : '—'}</dd>
+              </div>
+              <div>
+                <dt>For lease</dt>
+                <dd>{opt(p.execution_id)?.toString() ?? '—'}</dd>
+              </div>
+              <div>
+                <dt>Message</dt>
+                <dd>{p.message || '—'}</dd>
+              </div>
+            </dl>
+          ) : (
+            <p>Nothing has been provisioned on this server yet.</p>
+          )}
+        </section>
+      )}
+      {e && (
+        <section aria-labelledby="credentials">
+          <h2 id="credentials">Credentials for the lessee</h2>
+          <p>
+            What you type is sealed in this browser to the lessee's key (only the lessee can open it; the canister cannot read it), then set on the lease.
+          </p>
+          <form
+            onSubmit={(ev) => {
+              ev.preventDefault();
+              send.setResult(undefined);
+              void send.run();
+            }}
+          >
+            <Field label="Credentials" hint={`e.g. an SSH login or a password; at most ${MAX_PLAINTEXT_BYTES} bytes`}>
+              {(id, hint) => (
+                <textarea id={id} rows={4} spellcheck={false} value={text} aria-describedby={hint}
+                  onInput={(ev) => setText((ev.target as HTMLTextAreaElement).value)} />
+              )}
+            </Field>
+            <button type="submit" disabled={send.busy || !opt(e.lessee_key)}>
+              Seal and send
+            </button>
+          </form>
+          {send.error && <Alert>{send.error}</Alert>}
+          {send.result && !send.busy && <Notice>Credentials sealed to the lessee's key and set on lease {send.result.id.toString()}.</Notice>}
+        </section>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,137 @@
+// Small shared pieces: page frame, form fields, alerts, formatting, and a hook for calls.
+import type { ComponentChildren } from 'preact';
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import { failure } from './errors';
+
+export function Page(props: { title: string; intro?: ComponentChildren; children: ComponentChildren }) {
+  useEffect(() => {
+    document.title = `${props.title} · Compute Marketplace`;
+  }, [props.title]);
+  return (
+    <section aria-labelledby="page-title">
+      <h1 id="page-title">{props.title}</h1>
+      {props.intro && <p class="intro">{props.intro}</p>}
+      {props.children}
+    </section>
+  );
+}
+
+/** A problem, announced to screen readers. */
+export function Alert(props: { children: ComponentChildren }) {
+  return (
+    <p role="alert" class="alert">
+      {props.children}
+    </p>
+  );
+}
+
+/** Something done, announced politely. */
+export function Notice(props: { children: ComponentChildren }) {
+  return (
+    <p role="status" class="notice">
+      {props.children}
+    </p>
+  );
+}
+
+export function Loading(props: { what?: string }) {
+  return (
+    <p role="status" class="loading">
+      Loading{props.what ? ` ${props.what}` : ''}…
+    </p>
+  );
+}
+
+let ids = 0;
+/** A labelled input; `hint` is read after the label. */
+export function Field(props: {
+  label: string;
+  hint?: string;
+  children: (id: string, describedBy?: string) => ComponentChildren;
+}) {
+  const [id] = useState(() => `f${++ids}`);
+  const hintId = props.hint ? `${id}-hint` : undefined;
+  return (
+    <div class="field">
+      <label for={id}>{props.label}</label>
+      {props.children(id, hintId)}
+      {props.hint && (
+        <small id={hintId} class="hint">
+          {props.hint}
+        </small>
+      )}
+    </div>
+  );
+}
+
+/**
+ * Runs `load` when `deps` change; `reload()` runs it again. `error` is a sentence, never raw
+ * Candid (`load` throws `Error(describe(…))` for typed errors, see errors.ok).
+ */
+export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
+  const [state, setState] = useState<{ data?: T; error?: string; loading: boolean }>({ loading: true });
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    let live = true;
+    setState((s) => ({ ...s, loading: true }));
+    load().then(
+      (data) => live && setState({ data, loading: false }),
+      (e) => live && setState({ error: failure(e), loading: false }),
+    );
+    return () => {
+      live = false;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [...deps, tick]);
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+  return { ...state, reload };
+}
+
+/** A button's action: busy while it runs, its error as a sentence. */
+export function useAction<A extends unknown[], T>(act: (...args: A) => Promise<T>) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  const [result, setResult] = useState<T>();
+  const run = async (...args: A) => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      const value = await act(...args);
+      setResult(value);
+      return value;
+    } catch (e) {
+      setError(failure(e));
+      return undefined;
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { run, busy, error, result, setResult };
+}
+
+// --- formatting ---
+
+export const opt = <T,>(value: [] | [T]): T | undefined => (value.length ? value[0] : undefined);
+
+/** Hundredths of a currency unit. */
+export const money = (minor: bigint, currency: string) =>
+  `${(Number(minor) / 100).toLocaleString('en', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${currency}`;
+
+export const gb = (value: bigint) => (value >= 1000n ? `${Number(value) / 1000} TB` : `${value} GB`);
+export const memory = (mb: bigint) => (mb >= 1024n ? `${Number(mb) / 1024} GiB` : `${mb} MiB`);
+
+/** Nanoseconds since the epoch as a local date and time. */
+export const time = (ns: bigint) =>
+  new Date(Number(ns / 1_000_000n)).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+
+/** A variant's case name: `{ Available: null }` → "Available". */
+export const variant = (value: object) => Object.keys(value)[0];
+
+export const hex = (bytes: Uint8Array | number[]) =>
+  Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+
+export const fromHex = (text: string): Uint8Array => {
+  const clean = text.trim().replace(/^0x/, '');
+  if (!/^([0-9a-fA-F]{2})*$/.test(clean)) throw new Error('Not hexadecimal.');
+  return Uint8Array.from(clean.match(/../g) ?? [], (pair) => parseInt(pair, 16));
+};
