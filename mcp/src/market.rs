@@ -1,8 +1,10 @@
 //! The market tools (issue 18): search the catalog, list the SKUs, request an offerset, accept
 //! an offer with the lessee key the server keeps, follow the lease (opening its credentials),
-//! and end it. Their router joins the provisioning tools' in `ProvisionTools::new`.
+//! and end it; `leases` has the rest of a lease's life. Their routers join the provisioning
+//! tools' in `ProvisionTools::new`.
 
 pub mod keys;
+pub mod leases;
 pub mod types;
 
 use crate::backend::Kind;
@@ -345,14 +347,9 @@ impl ProvisionTools {
         &self,
         Parameters(params): Parameters<ExecutionParams>,
     ) -> Result<Json<ExecutionOut>, String> {
-        let public = self
-            .lessee_keys()
-            .public_key_or_new()
-            .await
-            .map_err(|e| format!("LesseeKey: {e}"))?;
         let arg = AcceptArg {
             execution_id: params.execution_id,
-            lessee_key: public.to_vec().into(),
+            lessee_key: self.lessee_public_key().await?.into(),
         };
         let reply = self
             .call("execution_accept", Kind::Update, encode(&arg))
@@ -416,6 +413,16 @@ impl ProvisionTools {
             .call(method, kind, arg)
             .await
             .map_err(call_failed)
+    }
+
+    /// The public half of the lessee key the server keeps (made at the first lease): what the
+    /// provider seals the lease's credentials to.
+    async fn lessee_public_key(&self) -> Result<Vec<u8>, String> {
+        self.lessee_keys()
+            .public_key_or_new()
+            .await
+            .map(|key| key.to_vec())
+            .map_err(|e| format!("LesseeKey: {e}"))
     }
 }
 

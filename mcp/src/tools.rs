@@ -260,7 +260,7 @@ impl ProvisionTools {
         Self {
             backend: Arc::new(backend),
             lessee_keys: Arc::new(LesseeKeys::new(keys_dir)),
-            tool_router: Self::tool_router() + Self::market_router(),
+            tool_router: Self::tool_router() + Self::market_router() + Self::lease_router(),
         }
     }
 
@@ -352,7 +352,9 @@ pub(crate) fn call_failed(message: String) -> String {
     instructions = "The compute marketplace canister. The market: search_offerings and \
                     products to find servers, request_offerset to get offers, accept_offer to \
                     lease one (the server keeps the lessee key credentials are sealed to), \
-                    lease_status to follow it and read its credentials, end_lease to end it. \
+                    lease_status to follow it and read its credentials, extend_lease, \
+                    cancel_execution or end_lease to change or end it; lease_by_sku leases a \
+                    SKU from now in one call, my_leases lists the caller's leases. \
                     Bare-metal provisioning (OpenStack Ironic): provision_server starts an \
                     operation, check_provision_status follows it until it is completed or \
                     failed."

@@ -2,7 +2,8 @@
 //! directory where the runner library deployed the marketplace wasm built by `scripts/build.sh`:
 //! a provider's catalog and an offered node, and an agent (`ALICE`) that searches, requests an
 //! offerset, accepts with the lessee key the server keeps, reads its credentials and ends the
-//! lease.
+//! lease; extends and cancels one before its start, leases a SKU in one call, and lists its
+//! leases.
 
 mod common;
 
@@ -12,14 +13,27 @@ use std::path::Path;
 
 /// The consumer.
 const ALICE: &str = "wmzac-nabae-aqcai-baeaq-caiba-eaqca-ibaea-qcaib-aeaqc-aibae-aqc";
-const MARKET_TOOLS: [&str; 6] = [
+const MARKET_TOOLS: [&str; 10] = [
     "search_offerings",
     "products",
     "request_offerset",
     "accept_offer",
     "lease_status",
     "end_lease",
+    "extend_lease",
+    "cancel_execution",
+    "lease_by_sku",
+    "my_leases",
 ];
+const HOUR_NS: u64 = 3_600_000_000_000;
+const DAY_NS: u64 = 24 * HOUR_NS;
+
+fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+}
 
 /// `mkt provider publish` of the example catalog: three visible offerings (DC2993, a VPS at
 /// 99.99 EUR; QC1494, dedicated at 149.99 EUR; 4XQC3719, dedicated at 249.99 USD) and an
@@ -43,17 +57,12 @@ fn with_a_catalog(dir: &Path) {
 
 /// The node (item 1) offered for 30 days, from an hour ago, at 2.50 USD an hour.
 fn with_an_offer(dir: &Path) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        - 3_600_000_000_000;
-    let day = 86_400_000_000_000u64;
+    let now = now_ns() - HOUR_NS;
     let arg = format!(
         r#"(record {{ provider = variant {{ Pem = "{}" }}; item_id = 1; start_ns = {now};
             end_ns = {}; price_per_hour = 250; properties = vec {{}} }})"#,
         provider_pem(),
-        now + 30 * day
+        now + 30 * DAY_NS
     );
     let reply =
         runner::commands::call_reply(dir, &did(), "offer_create", &arg, OPS).expect("offer_create");
@@ -127,7 +136,7 @@ fn the_market_tools_are_listed_with_schemas_and_annotations() {
     let keys = tempfile::tempdir().unwrap();
     let mut mcp = agent(dir.path(), "controller", keys.path());
     let tools = tools(&mut mcp);
-    assert_eq!(tools.len(), 8);
+    assert_eq!(tools.len(), 12);
     for name in MARKET_TOOLS {
         let t = tool(&tools, name);
         assert!(t["description"].as_str().unwrap().len() > 40, "{t}");
@@ -154,6 +163,10 @@ fn the_market_tools_are_listed_with_schemas_and_annotations() {
     assert_eq!(annotations("accept_offer"), hints(false, true, true));
     assert_eq!(annotations("lease_status"), hints(true, false, true));
     assert_eq!(annotations("end_lease"), hints(false, true, true));
+    assert_eq!(annotations("extend_lease"), hints(false, false, false));
+    assert_eq!(annotations("cancel_execution"), hints(false, true, true));
+    assert_eq!(annotations("lease_by_sku"), hints(false, true, false));
+    assert_eq!(annotations("my_leases"), hints(true, false, true));
 
     let search = tool(&tools, "search_offerings");
     let input = &search["inputSchema"]["properties"];
@@ -185,13 +198,22 @@ fn the_market_tools_are_listed_with_schemas_and_annotations() {
         serde_json::from_value(request["inputSchema"]["required"].clone()).unwrap();
     required.sort();
     assert_eq!(required, ["duration_seconds", "image"]);
-    for name in ["accept_offer", "lease_status", "end_lease"] {
-        assert_eq!(
-            tool(&tools, name)["inputSchema"]["required"],
-            json!(["execution_id"]),
-            "{name}"
-        );
+    let required = |name: &str| {
+        let mut r: Vec<String> =
+            serde_json::from_value(tool(&tools, name)["inputSchema"]["required"].clone())
+                .unwrap_or_default();
+        r.sort();
+        r
+    };
+    for name in ["accept_offer", "lease_status", "end_lease", "extend_lease"] {
+        assert_eq!(required(name), ["execution_id"], "{name}");
     }
+    assert_eq!(required("cancel_execution"), ["execution_id", "reason"]);
+    assert_eq!(
+        required("lease_by_sku"),
+        ["duration_seconds", "image", "sku"]
+    );
+    assert!(required("my_leases").is_empty());
     let status = &tool(&tools, "lease_status")["outputSchema"];
     let states = status["$defs"]["CredentialsState"].to_string();
     for state in ["not_sealed", "opened", "no_key", "not_opened"] {
@@ -426,4 +448,138 @@ fn market_errors_are_tool_errors_naming_the_variant() {
         text.starts_with("CallFailed: ") && text.contains("needs an identity"),
         "{text}"
     );
+}
+
+#[test]
+fn extend_then_cancel_a_lease_before_its_start_and_list_the_leases() {
+    let dir = market();
+    let keys = tempfile::tempdir().unwrap();
+    let mut mcp = agent(dir.path(), ALICE, keys.path());
+    let tools = tools(&mut mcp);
+    let offer_at = |mcp: &mut Mcp, start_ns: u64| {
+        let request = json!({ "image": "ubuntu-24.04", "duration_seconds": 7200,
+                              "start_ns": start_ns });
+        mcp.ok("request_offerset", request)["offers"][0]["execution_id"]
+            .as_u64()
+            .unwrap()
+    };
+    let tomorrow = now_ns() + DAY_NS;
+    let id = offer_at(&mut mcp, tomorrow);
+    // An offer of the same server later that day: not a lease, so nothing to cancel.
+    let offered = offer_at(&mut mcp, tomorrow + 5 * HOUR_NS);
+    let text = mcp.tool_error(
+        "cancel_execution",
+        json!({ "execution_id": offered, "reason": "" }),
+    );
+    assert!(text.starts_with("WrongPhase"), "{text}");
+    let accepted = mcp.ok("accept_offer", json!({ "execution_id": id }));
+    assert_eq!(accepted["phase"], "waiting", "{accepted}");
+    let end = accepted["end_ns"].as_u64().unwrap();
+
+    let extended = mcp.ok(
+        "extend_lease",
+        json!({ "execution_id": id, "extend_by_seconds": 3600 }),
+    );
+    assert_conforms(&tools, "extend_lease", &extended);
+    assert_eq!(extended["end_ns"], end + HOUR_NS, "{extended}");
+    assert_eq!(extended["total_price"], 750, "{extended}");
+    let status = mcp.ok("lease_status", json!({ "execution_id": id }));
+    assert_eq!(status["execution"]["end_ns"], end + HOUR_NS, "{status}");
+    let to = json!({ "execution_id": id, "new_end_ns": end + 2 * HOUR_NS });
+    let extended = mcp.ok("extend_lease", to.clone());
+    assert_eq!(extended["end_ns"], end + 2 * HOUR_NS, "{extended}");
+
+    // Refusals: the same end again, past the offer's end, neither argument, someone else.
+    let text = mcp.tool_error("extend_lease", to.clone());
+    assert!(text.starts_with("InvalidWindow"), "{text}");
+    let past_the_offer = json!({ "execution_id": id, "extend_by_seconds": 40 * 86_400 });
+    let text = mcp.tool_error("extend_lease", past_the_offer);
+    assert!(text.starts_with("InvalidWindow"), "{text}");
+    let text = mcp.tool_error("extend_lease", json!({ "execution_id": id }));
+    assert!(text.starts_with("InvalidArgument: "), "{text}");
+    let stranger_id = candid::Principal::self_authenticating(b"stranger").to_text();
+    let mut stranger = agent(dir.path(), &stranger_id, keys.path());
+    let later = json!({ "execution_id": id, "new_end_ns": end + 3 * HOUR_NS });
+    let text = stranger.tool_error("extend_lease", later.clone());
+    assert!(text.starts_with("NotAuthorized"), "{text}");
+    let why = json!({ "execution_id": id, "reason": "plans changed" });
+    let text = stranger.tool_error("cancel_execution", why.clone());
+    assert!(text.starts_with("NotAuthorized"), "{text}");
+
+    let cancelled = mcp.ok("cancel_execution", why.clone());
+    assert_conforms(&tools, "cancel_execution", &cancelled);
+    assert_eq!(cancelled["phase"], "cancelled", "{cancelled}");
+    assert!(
+        cancelled["reason"]
+            .as_str()
+            .unwrap()
+            .contains("plans changed"),
+        "{cancelled}"
+    );
+    let text = mcp.tool_error("cancel_execution", why);
+    assert!(text.starts_with("WrongPhase"), "{text}");
+    let text = mcp.tool_error("extend_lease", later);
+    assert!(text.starts_with("WrongPhase"), "{text}");
+
+    // Both, a page at a time, and by phase; none for someone else.
+    let first = mcp.ok("my_leases", json!({ "limit": 1 }));
+    assert_conforms(&tools, "my_leases", &first);
+    assert_eq!(first["executions"][0]["execution_id"], id, "{first}");
+    assert_eq!(first["executions"][0]["phase"], "cancelled", "{first}");
+    let cursor = first["next_cursor"].as_u64().expect("a next page");
+    let second = mcp.ok("my_leases", json!({ "limit": 1, "cursor": cursor }));
+    assert_eq!(second["executions"][0]["execution_id"], offered, "{second}");
+    // Accepting the first claimed the offer the second held.
+    assert_eq!(second["executions"][0]["phase"], "rejected", "{second}");
+    let rejected = mcp.ok("my_leases", json!({ "phase": "rejected" }));
+    assert_eq!(
+        rejected["executions"].as_array().unwrap().len(),
+        1,
+        "{rejected}"
+    );
+    assert_eq!(rejected["next_cursor"], Value::Null, "{rejected}");
+    let none = stranger.ok("my_leases", json!({}));
+    assert_eq!(none["executions"], json!([]), "{none}");
+}
+
+#[test]
+fn lease_by_sku_leases_now_with_the_kept_key() {
+    let dir = market();
+    let keys = tempfile::tempdir().unwrap();
+    let mut mcp = agent(dir.path(), ALICE, keys.path());
+    let tools = tools(&mut mcp);
+    let lease = |max_price: u64| {
+        json!({ "sku": "4D.large", "image": "ubuntu-24.04", "duration_seconds": 3600,
+                "max_price_per_hour": max_price })
+    };
+    let text = mcp.tool_error("lease_by_sku", lease(100));
+    assert!(text.starts_with("NothingAvailable"), "{text}");
+    let text = mcp.tool_error(
+        "lease_by_sku",
+        json!({ "sku": "4D", "image": "ubuntu-24.04", "duration_seconds": 3600 }),
+    );
+    assert!(text.starts_with("InvalidSku"), "{text}");
+
+    let leased = mcp.ok("lease_by_sku", lease(300));
+    assert_conforms(&tools, "lease_by_sku", &leased);
+    assert_eq!(leased["phase"], "accepted", "{leased}");
+    assert_eq!(leased["offerset_id"], Value::Null);
+    assert_eq!(leased["resource_uuid"], NODE);
+    assert_eq!(leased["consumer"], ALICE);
+    assert_eq!(leased["total_price"], 250);
+    let public = *runner::lessee::read_secret(&keys.path().join("lessee.key"))
+        .unwrap()
+        .public_key()
+        .as_bytes();
+    let public_hex: String = public.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(leased["lessee_public_key"], public_hex, "{leased}");
+    let id = leased["execution_id"].as_u64().unwrap();
+    let status = mcp.ok("lease_status", json!({ "execution_id": id }));
+    assert_eq!(status["credentials_state"], "not_sealed", "{status}");
+
+    // The only node is booked now.
+    let text = mcp.tool_error("lease_by_sku", lease(300));
+    assert!(text.starts_with("NothingAvailable"), "{text}");
+    let mine = mcp.ok("my_leases", json!({}));
+    assert_eq!(mine["executions"][0]["execution_id"], id, "{mine}");
 }

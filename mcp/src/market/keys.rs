@@ -1,6 +1,7 @@
 //! The lessee key mkt-mcp keeps for its agent: an X25519 secret key in `DIR/lessee.key`
-//! (hex, owner-only), made at the first accept_offer. Its public key goes to the canister as
-//! the lease's `lessee_key`; the secret key never leaves the file but to open credentials.
+//! (hex, owner-only), made at the first accept_offer or lease_by_sku. Its public key goes to
+//! the canister as the lease's `lessee_key`; the secret key never leaves the file but to open
+//! credentials.
 
 use super::types::{CredentialsState, LeaseStatusResult};
 use marketplace::api::SealedBox;
@@ -10,7 +11,7 @@ pub const KEY_FILE: &str = "lessee.key";
 
 pub struct LesseeKeys {
     dir: PathBuf,
-    /// One accept at a time makes the key.
+    /// One lease at a time makes the key.
     lock: tokio::sync::Mutex<()>,
 }
 

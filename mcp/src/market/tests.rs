@@ -1,6 +1,7 @@
 use super::keys::LesseeKeys;
 use super::*;
 use candid::Decode;
+use marketplace::api::{ExecutionsListArg, LeaseBySkuArg, Phase, Role};
 use std::os::unix::fs::PermissionsExt;
 
 fn interface() -> runner::candid_text::Interface {
@@ -73,6 +74,62 @@ fn the_offerset_request_carries_every_parameter() {
         .to_string();
     let typed = interface().encode_call("offerset_request", &text).unwrap();
     assert_eq!(Decode!(&typed, ResourceRequest).unwrap(), params.request());
+}
+
+#[test]
+fn the_lease_tools_arguments_are_what_the_interface_takes() {
+    let by_sku = leases::LeaseBySkuParams {
+        sku: "4D.large".into(),
+        image: "ubuntu-24.04".into(),
+        duration_seconds: 3600,
+        max_price_per_hour: Some(300),
+        project: None,
+    };
+    let arg = by_sku.arg(vec![5; 32]);
+    let text = candid::IDLArgs::from_bytes(&encode(&arg))
+        .unwrap()
+        .to_string();
+    let typed = interface().encode_call("lease_by_sku", &text).unwrap();
+    assert_eq!(Decode!(&typed, LeaseBySkuArg).unwrap(), arg);
+
+    let list = leases::MyLeasesParams {
+        phase: Some(PhaseOut::Waiting),
+        cursor: Some(7),
+        limit: Some(2),
+    }
+    .arg();
+    assert_eq!(list.role, Role::Consumer);
+    assert_eq!(list.phase, Some(Phase::Waiting));
+    let text = candid::IDLArgs::from_bytes(&encode(&list))
+        .unwrap()
+        .to_string();
+    let typed = interface().encode_call("executions_list", &text).unwrap();
+    assert_eq!(Decode!(&typed, ExecutionsListArg).unwrap(), list);
+}
+
+#[test]
+fn a_lease_is_extended_to_an_end_or_by_seconds_never_both() {
+    use leases::{later_by, ExtendLeaseParams, NewEnd};
+    let params = |new_end_ns, extend_by_seconds| ExtendLeaseParams {
+        execution_id: 1,
+        new_end_ns,
+        extend_by_seconds,
+    };
+    assert_eq!(params(Some(9), None).new_end(), Ok(NewEnd::At(9)));
+    assert_eq!(params(None, Some(60)).new_end(), Ok(NewEnd::By(60)));
+    for wrong in [params(Some(9), Some(60)), params(None, None)] {
+        assert!(wrong
+            .new_end()
+            .unwrap_err()
+            .starts_with("InvalidArgument: "));
+    }
+    assert_eq!(later_by(1, 60), Ok(60_000_000_001));
+    assert!(later_by(u64::MAX - 1, 1)
+        .unwrap_err()
+        .starts_with("InvalidArgument: "));
+    assert!(later_by(0, u64::MAX)
+        .unwrap_err()
+        .starts_with("InvalidArgument: "));
 }
 
 #[test]

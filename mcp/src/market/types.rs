@@ -206,7 +206,7 @@ impl From<Product> for ProductOut {
 /// An execution's phase: an offer (offered, then accepted, rejected or expired), then the
 /// lease (waiting for its start, preparing the server, available to the lessee, releasing,
 /// completed), or cancelled or failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PhaseOut {
     Offered,
@@ -222,24 +222,10 @@ pub enum PhaseOut {
     Failed,
 }
 
-impl From<Phase> for PhaseOut {
-    fn from(phase: Phase) -> Self {
-        use Phase::*;
-        match phase {
-            Offered => Self::Offered,
-            Accepted => Self::Accepted,
-            Rejected => Self::Rejected,
-            Expired => Self::Expired,
-            Waiting => Self::Waiting,
-            Preparing => Self::Preparing,
-            Available => Self::Available,
-            Releasing => Self::Releasing,
-            Completed => Self::Completed,
-            Cancelled => Self::Cancelled,
-            Failed => Self::Failed,
-        }
-    }
-}
+both_ways!(
+    PhaseOut, Phase, Offered, Accepted, Rejected, Expired, Waiting, Preparing, Available,
+    Releasing, Completed, Cancelled, Failed
+);
 
 /// What the server has.
 #[derive(Debug, PartialEq, Eq, Serialize, JsonSchema)]
@@ -272,7 +258,7 @@ impl From<Attributes> for AttributesOut {
 /// dollar; times nanoseconds since the Unix epoch, also in RFC 3339.
 #[derive(Debug, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ExecutionOut {
-    /// What accept_offer, lease_status and end_lease take.
+    /// What the lease tools (accept_offer, lease_status, extend_lease, …) take.
     pub execution_id: u64,
     pub phase: PhaseOut,
     pub phase_since: String,

@@ -32,7 +32,7 @@ def mkt(mkt_bin, root, state, *args):
 
 
 def market(mkt_bin, root, work):
-    """A deployed canister with the example catalog and one node offered for 30 days."""
+    """A deployed canister with the example catalog and two nodes offered for 30 days."""
     state = os.path.join(work, "state")
     mkt(mkt_bin, root, state, "deploy")
     key = os.path.join(work, "provider.key")
@@ -42,16 +42,19 @@ def market(mkt_bin, root, work):
         "--csv", os.path.join(root, "tests/fixtures/serverhunter-offering-example.csv"))
     mkt(mkt_bin, root, state, "provider", "delegate", "--key", key, "--principal", OPS)
     pem = mkt(mkt_bin, root, state, "provider", "show", "--key", key, "--as-arg").strip()
-    mkt(mkt_bin, root, state, "call", "inventory_register",
-        f'(record {{ provider = {pem}; items = vec {{ record {{ resource_type = "ironic_node"; '
-        f'resource_uuid = "node-1"; sku = "4D.large"; attributes = record {{ cores = 32; '
-        f'memory_mb = 262144; storage_gb = 4000; gpus = 0; resource_class = "baremetal.large"; '
-        f'routable_ips = 2; labels = vec {{}} }} }} }} }})', "--caller", OPS)
     now = time.time_ns() - 3600 * 10**9
-    mkt(mkt_bin, root, state, "call", "offer_create",
-        f"(record {{ provider = {pem}; item_id = 1; start_ns = {now}; "
-        f"end_ns = {now + 30 * 86400 * 10**9}; price_per_hour = 250; properties = vec {{}} }})",
-        "--caller", OPS)
+    # Two nodes: an offer makes one lease, and the check leases twice.
+    for item_id, price in [(1, 250), (2, 300)]:
+        mkt(mkt_bin, root, state, "call", "inventory_register",
+            f'(record {{ provider = {pem}; items = vec {{ record {{ resource_type = "ironic_node"; '
+            f'resource_uuid = "node-{item_id}"; sku = "4D.large"; attributes = record {{ '
+            f'cores = 32; memory_mb = 262144; storage_gb = 4000; gpus = 0; '
+            f'resource_class = "baremetal.large"; routable_ips = 2; labels = vec {{}} }} }} }} }})',
+            "--caller", OPS)
+        mkt(mkt_bin, root, state, "call", "offer_create",
+            f"(record {{ provider = {pem}; item_id = {item_id}; start_ns = {now}; "
+            f"end_ns = {now + 30 * 86400 * 10**9}; price_per_hour = {price}; "
+            f"properties = vec {{}} }})", "--caller", OPS)
     return state
 
 
@@ -71,6 +74,10 @@ async def check(mcp_bin, state, keys):
                 "accept_offer": (False, True, True),
                 "lease_status": (True, False, True),
                 "end_lease": (False, True, True),
+                "extend_lease": (False, False, False),
+                "cancel_execution": (False, True, True),
+                "lease_by_sku": (False, True, False),
+                "my_leases": (True, False, True),
             }
             for name, (read_only, destructive, idempotent) in expected.items():
                 tool = tools[name]
@@ -99,8 +106,11 @@ async def check(mcp_bin, state, keys):
             products = await ok("products", {})
             assert products["products"][0]["sku"] == "4D.large", products
 
+            # A lease from tomorrow: extended, then cancelled before its start.
+            tomorrow = time.time_ns() + 86400 * 10**9
             offerset = await ok("request_offerset", {"image": "ubuntu-24.04",
-                                                     "duration_seconds": 7200, "min_cores": 16})
+                                                     "duration_seconds": 7200, "min_cores": 16,
+                                                     "start_ns": tomorrow})
             assert offerset["result"] == "yes", offerset
             execution = offerset["offers"][0]["execution_id"]
             accepted = await ok("accept_offer", {"execution_id": execution})
@@ -110,6 +120,23 @@ async def check(mcp_bin, state, keys):
             assert status["credentials_state"] == "not_sealed", status
             text = await error("accept_offer", {"execution_id": 99})
             assert text.startswith("UnknownExecution"), text
+            extended = await ok("extend_lease", {"execution_id": execution,
+                                                 "extend_by_seconds": 3600})
+            assert extended["end_ns"] == accepted["end_ns"] + 3600 * 10**9, extended
+            cancelled = await ok("cancel_execution", {"execution_id": execution,
+                                                      "reason": "plans changed"})
+            assert cancelled["phase"] == "cancelled", cancelled
+
+            # The first node's offer made that lease: a lease by SKU takes the other.
+            leased = await ok("lease_by_sku", {"sku": "4D.large", "image": "ubuntu-24.04",
+                                               "duration_seconds": 3600})
+            assert leased["resource_uuid"] == "node-2", leased
+            assert leased["lessee_public_key"] == accepted["lessee_public_key"], leased
+            mine = await ok("my_leases", {})
+            phases = {e["execution_id"]: e["phase"] for e in mine["executions"]}
+            assert phases[execution] == "cancelled" and leased["execution_id"] in phases, mine
+            assert mine["next_cursor"] is None, mine
+            status = await ok("lease_status", {"execution_id": leased["execution_id"]})
             return status["execution"]["phase"]
 
 
