@@ -384,6 +384,7 @@ fn inventory_remove(arg: Checked<InventoryRemoveArg>) -> Result<(), MarketError>
     market::inventory::remove(&IcRuntime, arg.0?)
 }
 
+/// One inventory item by id. Public.
 #[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(query)]
 fn inventory_get(id: Checked<u64>) -> Result<Item, MarketError> {
@@ -425,6 +426,7 @@ fn offer_withdraw(arg: Checked<OfferWithdrawArg>) -> Result<Offer, MarketError> 
     market::offers::withdraw(&IcRuntime, arg.0?)
 }
 
+/// One offer by id. Public.
 #[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(query)]
 fn offer_get(id: Checked<u64>) -> Result<Offer, MarketError> {
@@ -541,6 +543,7 @@ fn lease_get(id: Checked<u64>) -> Result<Lease, MarketError> {
 
 // --- market: policies and the audit log ---
 
+/// The market's policies now. Public.
 #[ic_cdk::query]
 fn policies() -> Policies {
     market::policy::get()

@@ -2045,6 +2045,10 @@ export interface _SERVICE {
    * malformed request is a 400, never a trap.
    */
   'http_request' : ActorMethod<[HttpRequest], HttpResponse>,
+  /**
+   * One inventory item by id: its SKU, attributes, status and current lease; UnknownItem
+   * when there is none. Public.
+   */
   'inventory_get' : ActorMethod<[bigint], MarketItemResult>,
   /**
    * Items by provider, SKU and status, a page at a time. A call examines at most 1000
@@ -2134,6 +2138,10 @@ export interface _SERVICE {
    * Offers an item for a window at a price. The provider's delegates only.
    */
   'offer_create' : ActorMethod<[OfferCreateArg], MarketOfferResult>,
+  /**
+   * One offer by id: its item, window, price, properties and status; UnknownOffer when there
+   * is none. Public.
+   */
   'offer_get' : ActorMethod<[bigint], MarketOfferResult>,
   /**
    * Takes an open offer back. The provider's delegates only.
@@ -2172,6 +2180,10 @@ export interface _SERVICE {
    * Anyone.
    */
   'outcall_costs' : ActorMethod<[OutcallCostsArg], OutcallCostsResult>,
+  /**
+   * The market's policies now: allowed images, lease and hold limits, per-principal quotas,
+   * offer and offerset lifetimes, who may be a consumer. Public.
+   */
   'policies' : ActorMethod<[], Policies>,
   /**
    * Changes the market's policies. Controllers only.
