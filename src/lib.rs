@@ -118,9 +118,8 @@ fn state_digest_page(
 /// The HTTP gateway's entry: the web app at `/` (its files embedded at build time), `/health`,
 /// `/metrics` (Prometheus), `/search` and `/offerings/<provider>/<key>` (JSON); see [`http`].
 /// Responses carry v2 certification (`IC-Certificate`) when asked for: the app's files and the
-/// 404 are certified, the live routes certifiably skip it, so gateways serve all of them on the
-/// certified domain (`<canister id>.icp0.io`). A malformed request is a 400 response, never a
-/// trap.
+/// 404 are certified (served on `<canister id>.icp0.io`); the live routes are not (served on
+/// `<canister id>.raw.icp0.io`). A malformed request is a 400 response, never a trap.
 #[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(query)]
 fn http_request(request: Checked<http::HttpRequest>) -> http::HttpResponse {

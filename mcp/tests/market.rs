@@ -208,7 +208,7 @@ fn the_market_tools_are_listed_with_schemas_and_annotations() {
     for name in ["accept_offer", "lease_status", "end_lease", "extend_lease"] {
         assert_eq!(required(name), ["execution_id"], "{name}");
     }
-    assert_eq!(required("cancel_execution"), ["execution_id", "reason"]);
+    assert_eq!(required("cancel_execution"), ["execution_id"]);
     assert_eq!(
         required("lease_by_sku"),
         ["duration_seconds", "image", "sku"]
@@ -517,6 +517,9 @@ fn extend_then_cancel_a_lease_before_its_start_and_list_the_leases() {
         "{cancelled}"
     );
     let text = mcp.tool_error("cancel_execution", why);
+    assert!(text.starts_with("WrongPhase"), "{text}");
+    // The reason may be left out: the call reaches the canister, which refuses the phase.
+    let text = mcp.tool_error("cancel_execution", json!({ "execution_id": id }));
     assert!(text.starts_with("WrongPhase"), "{text}");
     let text = mcp.tool_error("extend_lease", later);
     assert!(text.starts_with("WrongPhase"), "{text}");

@@ -1,9 +1,8 @@
 //! `mkt serve` as an HTTP gateway, end to end: a plain HTTP client reaches the canister's
 //! `http_request` by host (`<id>.localhost`, `<id>.raw.localhost`) or by `?canisterId=`.
-//! The verifying route serves the web app and the 404 (certified) and the live routes
-//! (certification skipped by the canister); what the canister leaves uncertified (a 405 off
-//! the live routes) only the raw domain serves, and the verifying route refuses with a 503, as
-//! the IC's gateways do.
+//! The verifying route serves the web app and the 404 (certified); what the canister leaves
+//! uncertified (the live routes such as `/metrics`, a 405) only the raw domain serves, and the
+//! verifying route refuses with a 503, as the IC's gateways do.
 
 #[path = "serve/served.rs"]
 mod served;
@@ -134,16 +133,14 @@ fn the_verifying_route_serves_the_certified_app_and_live_routes() {
         );
     }
 
-    let metrics = gateway.get(Some(&host), "/metrics");
-    assert_eq!(metrics.status, 200, "{}", metrics.body);
-    assert!(metrics.body.contains("marketplace_"), "{}", metrics.body);
     let missing = gateway.get(Some(&host), "/nowhere");
     assert_eq!(missing.status, 404, "{}", missing.body);
     assert!(missing.body.contains("NotFound"), "{}", missing.body);
 
     // By query string on a plain address: verified too.
-    let by_parameter = gateway.get(None, &format!("/metrics?canisterId={}", served.canister));
+    let by_parameter = gateway.get(None, &format!("/?canisterId={}", served.canister));
     assert_eq!(by_parameter.status, 200, "{}", by_parameter.body);
+    assert!(content_type(&by_parameter).starts_with("text/html"));
 }
 
 #[test]
@@ -167,6 +164,14 @@ fn the_verifying_route_refuses_uncertified_responses() {
         "{}",
         refused.body
     );
+
+    // The live routes are not certified (a single replica could forge them on the app's
+    // origin): refused verified, served raw.
+    let metrics = gateway.get(Some(&host), "/metrics");
+    assert_eq!(metrics.status, 503, "{}", metrics.body);
+    let metrics = gateway.get(Some(&raw), "/metrics");
+    assert_eq!(metrics.status, 200, "{}", metrics.body);
+    assert!(metrics.body.contains("marketplace_"), "{}", metrics.body);
 
     // The IC's API stays where it was, even on the canister's host.
     let status = gateway.get(Some(&host), "/api/v2/status");

@@ -6,9 +6,12 @@
 //! - every app file with its headers, through ic-asset-certification's router: `/` and
 //!   `/index.html` serve `index.html`; each file also has its gzip variant, served when the
 //!   request's `Accept-Encoding` allows it (and reachable itself at `<path>.gz`);
-//! - a JSON 404 for every other path (a wildcard at `/`), so an unknown path verifies too;
-//! - certification skipped, explicitly, under the dynamic routes ([`DYNAMIC_ROUTES`]): their
-//!   bodies change with every call, and the canister itself tells gateways so.
+//! - a JSON 404 for every other path (a wildcard at `/`), so an unknown path verifies too.
+//!
+//! The dynamic routes ([`DYNAMIC_ROUTES`]) change with every call and are left uncertified, so
+//! gateways serve them only on the raw domain. Skipping their certification would let one
+//! dishonest replica answer them on the app's own origin with a page of its choosing, script
+//! and all, which could read the keys the app keeps in the browser.
 //!
 //! Nothing is stored in stable memory: the tree is rebuilt from the embedded files, its cost
 //! reported by `/metrics` (`marketplace_http_assets_certify_instructions`).
@@ -19,10 +22,10 @@ use ic_asset_certification::{
     Asset, AssetCertificationError, AssetConfig, AssetEncoding, AssetRouter,
 };
 use ic_http_certification::utils::{build_v2_certificate_header_value, cbor_encode_to_base64};
+pub use ic_http_certification::CERTIFICATE_HEADER_NAME;
 use ic_http_certification::{
     DefaultCelBuilder, DefaultResponseCertification, HttpCertification, HttpCertificationPath,
     HttpCertificationTree, HttpCertificationTreeEntry, CERTIFICATE_EXPRESSION_HEADER_NAME,
-    CERTIFICATE_HEADER_NAME,
 };
 use serde_bytes::ByteBuf;
 use std::cell::RefCell;
@@ -40,7 +43,7 @@ pub struct AppFile {
 // `pub static APP_FILES: &[AppFile]`, sorted by path; empty in a native build without the app.
 include!(concat!(env!("OUT_DIR"), "/app_files.rs"));
 
-/// First path segments that `super::route` answers with live data, certification skipped.
+/// First path segments that `super::route` answers with live data, uncertified.
 pub const DYNAMIC_ROUTES: [&str; 4] = ["health", "metrics", "search", "offerings"];
 
 /// Hashed names change with their content: a browser may keep them for good.
@@ -79,8 +82,6 @@ struct Certified {
     tree: Rc<RefCell<HttpCertificationTree>>,
     router: AssetRouter<'static>,
     not_found: Fixed,
-    /// Per [`DYNAMIC_ROUTES`] entry.
-    skipped: Vec<HttpCertificationTreeEntry<'static>>,
     stats: Stats,
 }
 
@@ -89,7 +90,7 @@ thread_local! {
     static CERTIFIED: RefCell<Option<Certified>> = const { RefCell::new(None) };
 }
 
-/// Certifies `files`, the 404 and the skipped routes, and sets the certified data to the tree's
+/// Certifies `files` and the 404, and sets the certified data to the tree's
 /// root hash. Fails only on a file the router refuses: the install must not go on without it.
 pub fn certify(rt: &impl Runtime, files: &'static [AppFile]) -> Result<(), String> {
     let start = rt.instructions();
@@ -110,18 +111,7 @@ pub fn certify(rt: &impl Runtime, files: &'static [AppFile]) -> Result<(), Strin
         .certify_assets(assets, configs)
         .map_err(|e| format!("certifying the web app: {e}"))?;
     let not_found = not_found().map_err(|e| format!("certifying the 404: {e}"))?;
-    let skipped: Vec<_> = DYNAMIC_ROUTES
-        .iter()
-        .map(|route| {
-            let path = HttpCertificationPath::wildcard(format!("/{route}"));
-            HttpCertificationTreeEntry::new(path, HttpCertification::skip())
-        })
-        .collect();
-    {
-        let mut tree = tree.borrow_mut();
-        tree.insert(&not_found.entry);
-        skipped.iter().for_each(|entry| tree.insert(entry));
-    }
+    tree.borrow_mut().insert(&not_found.entry);
     rt.set_certified_data(&router.root_hash());
     let stats = Stats {
         files: files.len() as u64,
@@ -132,7 +122,6 @@ pub fn certify(rt: &impl Runtime, files: &'static [AppFile]) -> Result<(), Strin
         tree,
         router,
         not_found,
-        skipped,
         stats,
     }));
     Ok(())
@@ -172,12 +161,13 @@ pub fn serve(request: &HttpRequest, path: &str, certificate: Option<&[u8]>) -> H
                 .router
                 .serve_asset(certificate.unwrap_or_default(), &request)
         };
-        let mut served = lookup(request.headers.clone());
+        let headers = router_headers(request);
+        let mut served = lookup(headers.clone());
         // Only files split in chunks (over 2 MB) are served by range: any other file, or a
         // malformed `Range`, is answered whole, as HTTP allows.
-        if served.is_err() && request.headers.iter().any(|(name, _)| is_range(name)) {
-            let whole = request.headers.iter().filter(|(name, _)| !is_range(name));
-            served = lookup(whole.cloned().collect());
+        if served.is_err() && headers.iter().any(|(name, _)| is_range(name)) {
+            let whole = headers.into_iter().filter(|(name, _)| !is_range(name));
+            served = lookup(whole.collect());
         }
         match served {
             Ok(mut response) => {
@@ -199,32 +189,6 @@ pub fn serve(request: &HttpRequest, path: &str, certificate: Option<&[u8]>) -> H
             Err(e) => super::error(400, "InvalidArgument", &e.to_string()),
         }
     })
-}
-
-/// `response` of a dynamic route, with the headers by which the canister tells gateways that
-/// it needs no certification.
-pub fn skipped(mut response: HttpResponse, path: &str, certificate: Option<&[u8]>) -> HttpResponse {
-    let Some(certificate) = certificate.filter(|_| provable(path)) else {
-        return response;
-    };
-    let first = path.split('/').find(|s| !s.is_empty());
-    let Some(route) = DYNAMIC_ROUTES.iter().position(|r| Some(*r) == first) else {
-        return response;
-    };
-    CERTIFIED.with_borrow(|certified| {
-        let Some(certified) = certified else {
-            return;
-        };
-        let expression = DefaultCelBuilder::skip_certification().to_string();
-        response
-            .headers
-            .push((CERTIFICATE_EXPRESSION_HEADER_NAME.into(), expression));
-        let entry = &certified.skipped[route];
-        response
-            .headers
-            .extend(certificate_header(certified, entry, path, certificate));
-    });
-    response
 }
 
 /// The `IC-Certificate` header proving that `entry` answers `path`.
@@ -337,6 +301,39 @@ fn not_found() -> Result<Fixed, ic_http_certification::HttpCertificationError> {
 /// Whether a response for `path` can be certified at a bounded cost.
 fn provable(path: &str) -> bool {
     path.len() <= MAX_PATH_BYTES && path.split('/').count() <= MAX_PATH_SEGMENTS + 1
+}
+
+/// The only request headers the router reads, rebuilt: `Accept-Encoding: gzip` when the
+/// request takes gzip (by name or `*`, with q > 0; the router itself ignores q), and the first
+/// `Range`. The router copies the path once per encoding token it is given, so a caller's own
+/// header list, of any length, never reaches it.
+fn router_headers(request: &HttpRequest) -> Vec<(String, String)> {
+    let mut headers = Vec::new();
+    let gzip = request
+        .headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("accept-encoding"))
+        .flat_map(|(_, value)| value.split(','))
+        .any(accepts_gzip);
+    if gzip {
+        headers.push(("Accept-Encoding".to_string(), "gzip".to_string()));
+    }
+    if let Some(range) = request.headers.iter().find(|(name, _)| is_range(name)) {
+        headers.push(range.clone());
+    }
+    headers
+}
+
+/// One `Accept-Encoding` entry (`gzip`, `*;q=0.5`, `gzip;q=0`): gzip, with a weight above 0.
+fn accepts_gzip(entry: &str) -> bool {
+    let mut parts = entry.split(';');
+    let coding = parts.next().unwrap_or("").trim();
+    if !(coding.eq_ignore_ascii_case("gzip") || coding == "*") {
+        return false;
+    }
+    parts
+        .filter_map(|param| param.trim().strip_prefix("q="))
+        .all(|q| q.trim().parse::<f32>().is_ok_and(|q| q > 0.0))
 }
 
 fn is_range(name: &str) -> bool {

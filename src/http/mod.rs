@@ -5,15 +5,16 @@
 //! |---|---|---|
 //! | `GET /`, `GET /index.html` | the web app's page (`js/app/dist/index.html`), `Cache-Control: no-cache`, with a Content-Security-Policy | certified |
 //! | `GET /assets/<name>-<hash>.<ext>`, `GET /<file>` | the app's other files, typed by extension; `/assets/` ones `immutable` for a year | certified |
-//! | `GET /health` | `ok` (text/plain), or `{"status":"ok",…}` with `Accept: application/json` | skipped |
-//! | `GET /metrics` | Prometheus text format 0.0.4, metrics `marketplace_*` ([`metrics`]) | skipped |
-//! | `GET /search?text=…&country=…&city=…&currency=…&min_price=…&max_price=…&sort=…&limit=…&cursor=…` | `{"offerings":[…],"next_cursor":…}`: `offerings_search` with `Format::Json` ([`params`]) | skipped |
-//! | `GET /offerings/<provider>/<key>` | the offering as `[{"provider_pubkey_pem":…,"server_offerings_csv":…}]`; `<provider>` is the key's 64 hex digits or its percent-encoded PEM | skipped |
+//! | `GET /health` | `ok` (text/plain), or `{"status":"ok",…}` with `Accept: application/json` | none: the raw domain |
+//! | `GET /metrics` | Prometheus text format 0.0.4, metrics `marketplace_*` ([`metrics`]) | none: the raw domain |
+//! | `GET /search?text=…&country=…&city=…&currency=…&min_price=…&max_price=…&sort=…&limit=…&cursor=…` | `{"offerings":[…],"next_cursor":…}`: `offerings_search` with `Format::Json` ([`params`]) | none: the raw domain |
+//! | `GET /offerings/<provider>/<key>` | the offering as `[{"provider_pubkey_pem":…,"server_offerings_csv":…}]`; `<provider>` is the key's 64 hex digits or its percent-encoded PEM | none: the raw domain |
 //! | anything else | `{"error":"NotFound",…}`, 404 | certified |
 //!
-//! Errors are JSON: 404 for an unknown path (also below a dynamic route, e.g. `/health/x`,
-//! with certification skipped there), 405 for a method other than GET or HEAD, 400 for a bad
-//! argument or query. HEAD answers GET's status and headers without the body. The argument is
+//! Errors are JSON: 404 for an unknown path (below a dynamic route, e.g. `/health/x`,
+//! uncertified), 405 for a method other than GET or HEAD, 400 for a bad argument or query.
+//! HEAD answers GET's status and headers, without the body unless the response is certified
+//! (the gateway checks the body, and HTTP drops it on the way to the client). The argument is
 //! decoded with the quota of [`crate::candid_io`]: a malformed one is a 400 response, never a
 //! trap.
 //!
@@ -21,9 +22,10 @@
 //! `certificate_version = opt 2` (or higher) answered by a query gets an `IC-Certificate`
 //! header from the canister's data certificate, which gateways check before serving on the
 //! certified domain (`https://<canister id>.icp0.io/…`). App files and the 404 are certified
-//! with their headers; the dynamic routes' bodies change with every call, so for them the
-//! canister certifies that certification is skipped, and gateways serve them as they are.
-//! Without a certificate (an update call, an older gateway) the same responses come without
+//! with their headers. The dynamic routes' bodies change with every call and are not
+//! certified: gateways serve them on the raw domain (`https://<canister id>.raw.icp0.io/…`)
+//! only. Skipping their certification instead would let one dishonest replica serve a page of
+//! its own on the app's origin, where the app keeps keys. Without a certificate (an update call, an older gateway) the same responses come without
 //! the header, for the raw domain. A 405 outside the dynamic routes, a 400 for an undecodable
 //! argument, a URL gateways cannot parse and a path over 32 segments or 2 KiB (its proof
 //! would grow with the square of its length) are never certified.
@@ -83,13 +85,17 @@ pub fn handle(rt: &impl Runtime, request: Result<HttpRequest, String>) -> HttpRe
     let head = request.method.eq_ignore_ascii_case("HEAD");
     let allowed = head || request.method.eq_ignore_ascii_case("GET");
     let mut response = match (assets::target(&request.url), allowed) {
-        (Some((path, true)), true) => assets::skipped(route(rt, &request), &path, certificate),
-        (Some((path, true)), false) => assets::skipped(not_allowed(), &path, certificate),
         (Some((path, false)), true) => assets::serve(&request, &path, certificate),
-        (None, true) => route(rt, &request),
+        (_, true) => route(rt, &request),
         (_, false) => not_allowed(),
     };
-    if head {
+    // A certified response keeps its body: the gateway checks it against the certificate
+    // (HEAD included) and HTTP drops it on the way to the client.
+    let certified = response
+        .headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case(assets::CERTIFICATE_HEADER_NAME));
+    if head && !certified {
         response.body = ByteBuf::new();
     }
     response

@@ -4,7 +4,8 @@
 // The canister serves this app, so by default the API is the page's own origin: on
 // `mkt serve` (http://<id>.localhost:PORT) or on the IC (https://<id>.icp0.io), whose
 // boundary nodes answer /api there too. `?canisterId=` names the canister where the host does
-// not, and `?api=` points at another endpoint (a dev server beside `mkt serve`).
+// not, and `?api=` points at another endpoint (a dev server beside `mkt serve`); both only on a
+// local host or a custom domain, so a link cannot point <id>.icp0.io's keys at another canister.
 
 import { Actor, AnonymousIdentity, HttpAgent, type ActorSubclass, type Identity } from '@icp-sdk/core/agent';
 import { Ed25519KeyIdentity } from '@icp-sdk/core/identity';
@@ -26,11 +27,21 @@ export interface Endpoint {
 
 const LOCAL_HOSTS = /(^|\.)localhost$|^127\.0\.0\.1$|^\[::1\]$/;
 
+const isPrincipal = (text: string) => {
+  try {
+    Principal.fromText(text);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 export function endpoint(location: Location = window.location): Endpoint {
-  const params = new URLSearchParams(location.search);
-  const named = params.get('canisterId');
   const fromHost = location.hostname.split('.')[0];
-  const text = named ?? fromHost;
+  // Where the host names a canister (<id>.icp0.io) it wins: the query cannot redirect the app.
+  const honoured = LOCAL_HOSTS.test(location.hostname) || !isPrincipal(fromHost);
+  const params = new URLSearchParams(honoured ? location.search : '');
+  const text = params.get('canisterId') ?? fromHost;
   let canisterId: Principal;
   try {
     canisterId = Principal.fromText(text);
@@ -40,6 +51,20 @@ export function endpoint(location: Location = window.location): Endpoint {
   const host = params.get('api') ?? location.origin;
   const local = LOCAL_HOSTS.test(new URL(host).hostname);
   return { canisterId, host, local };
+}
+
+/**
+ * On a raw domain (<id>.raw.icp0.io, <id>.raw.localhost) responses are not verified, so the app
+ * must not run there with the keys it keeps in IndexedDB: goes to the same URL without `raw.`.
+ * True when it left (the caller then does nothing else).
+ */
+export function leaveRawDomain(location: Location = window.location): boolean {
+  const labels = location.hostname.split('.');
+  if (labels[1] !== 'raw') return false;
+  const url = new URL(location.href);
+  url.hostname = [labels[0], ...labels.slice(2)].join('.');
+  location.replace(url.href);
+  return true;
 }
 
 export type SignIn = 'anonymous' | 'dev-key' | 'internet-identity';
@@ -57,21 +82,31 @@ const EIGHT_HOURS_NS = 8n * 3600n * 1_000_000_000n;
 
 let current: Session | undefined;
 const listeners = new Set<(session: Session) => void>();
-const agents = new Map<string, Promise<Service>>();
+// Keyed by the identity object, not its principal: after signing out and in again the new
+// identity (a new II delegation) gets a new agent, never one holding the old one.
+const agents = new WeakMap<Identity, Promise<Service>>();
+// One anonymous identity, so the public actor is made once.
+const ANONYMOUS = new AnonymousIdentity();
 
 async function actorFor(identity: Identity, at: Endpoint): Promise<Service> {
-  const principal = identity.getPrincipal().toText();
-  let actor = agents.get(principal);
+  let actor = agents.get(identity);
   if (!actor) {
     actor = (async () => {
       const agent = await HttpAgent.create({ host: at.host, identity, shouldFetchRootKey: at.local });
       return Actor.createActor<_SERVICE>(idlFactory, { agent, canisterId: at.canisterId });
     })();
-    agents.set(principal, actor);
-    actor.catch(() => agents.delete(principal));
+    agents.set(identity, actor);
+    actor.catch(() => agents.delete(identity));
   }
   return actor;
 }
+
+let client: AuthClient | undefined;
+/**
+ * The page's one AuthClient. No idle manager: its default signs out and reloads the page after
+ * 10 idle minutes, losing what was typed; the delegation expires after 8 hours anyway.
+ */
+const auth = () => (client ??= new AuthClient({ idleOptions: { disableIdle: true } }));
 
 async function become(identity: Identity, kind: SignIn): Promise<Session> {
   const actor = await actorFor(identity, endpoint());
@@ -91,10 +126,9 @@ export async function session(): Promise<Session> {
     }
   } else {
     // Internet Identity (id.ai, the client's default provider), session kept in IndexedDB.
-    const client = new AuthClient();
-    if (client.isAuthenticated()) return become(await client.getIdentity(), 'internet-identity');
+    if (auth().isAuthenticated()) return become(await auth().getIdentity(), 'internet-identity');
   }
-  return become(new AnonymousIdentity(), 'anonymous');
+  return become(ANONYMOUS, 'anonymous');
 }
 
 export function onSession(listener: (session: Session) => void): () => void {
@@ -114,9 +148,8 @@ export async function signIn(): Promise<Session> {
     await keystore.delete(SIGNED_OUT);
     return become(Ed25519KeyIdentity.fromJSON(stored), 'dev-key');
   }
-  const client = new AuthClient();
   try {
-    const identity = await client.signIn({ maxTimeToLive: EIGHT_HOURS_NS, targets: [at.canisterId] });
+    const identity = await auth().signIn({ maxTimeToLive: EIGHT_HOURS_NS, targets: [at.canisterId] });
     return become(identity, 'internet-identity');
   } catch (e) {
     throw new Error(`Internet Identity did not sign you in: ${e instanceof Error ? e.message : e}`);
@@ -126,11 +159,11 @@ export async function signIn(): Promise<Session> {
 export async function signOut(): Promise<Session> {
   // The dev key stays (it may be a provider's delegate); only the choice to use it goes.
   if (endpoint().local) await keystore.set(SIGNED_OUT, true);
-  else await new AuthClient().signOut();
-  return become(new AnonymousIdentity(), 'anonymous');
+  else await auth().signOut();
+  return become(ANONYMOUS, 'anonymous');
 }
 
 /** The anonymous actor, for public queries whoever is signed in. */
 export function publicActor(): Promise<Service> {
-  return actorFor(new AnonymousIdentity(), endpoint());
+  return actorFor(ANONYMOUS, endpoint());
 }

@@ -1,7 +1,7 @@
 // The app's frame: header with navigation and sign-in, and the page the hash names.
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
-import { endpoint, onSession, session, signIn, signOut, type Session } from './api';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { endpoint, leaveRawDomain, onSession, session, signIn, signOut, type Session } from './api';
 import { failure } from './errors';
 import { Alert } from './ui';
 import { useRoute, type Route } from './router';
@@ -40,12 +40,25 @@ function App() {
   const [who, setWho] = useState<Session>();
   const [error, setError] = useState<string>();
   useEffect(() => {
-    const off = onSession(setWho);
+    // An error about the last session says nothing about the new one.
+    const off = onSession((s) => {
+      setError(undefined);
+      setWho(s);
+    });
     session().then(setWho, (e) => setError(failure(e)));
     return off;
   }, []);
+  // A new page takes the focus, so screen readers read it; the first page keeps the browser's.
+  const loaded = useRef(false);
+  useEffect(() => {
+    if (loaded.current) document.getElementById('main')?.focus();
+    loaded.current = true;
+  }, [route]);
   const current = route.parts[0] === 'lease' ? '#/leases' : `#/${route.parts[0] ?? 'search'}`;
-  const act = (work: () => Promise<unknown>) => work().catch((e) => setError(failure(e)));
+  const act = (work: () => Promise<unknown>) => {
+    setError(undefined);
+    return work().catch((e) => setError(failure(e)));
+  };
   return (
     <>
       <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>
@@ -101,4 +114,5 @@ function safeCanister() {
   }
 }
 
-render(<App />, document.getElementById('app')!);
+// Before anything else: nothing may run on an unverified raw domain.
+if (!leaveRawDomain()) render(<App />, document.getElementById('app')!);

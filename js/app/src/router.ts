@@ -8,10 +8,19 @@ export interface Route {
   query: URLSearchParams;
 }
 
+/** A part as typed when it is not valid percent-encoding (`#/%`), which would throw. */
+function decode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
 export function parse(hash: string = window.location.hash): Route {
   const [path, search = ''] = hash.replace(/^#\/?/, '').split('?');
   return {
-    parts: path.split('/').filter(Boolean).map(decodeURIComponent),
+    parts: path.split('/').filter(Boolean).map(decode),
     query: new URLSearchParams(search),
   };
 }

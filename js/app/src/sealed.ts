@@ -4,26 +4,36 @@
 // `mkt lessee open` do (tweetnacl's box is crypto_box). The canister stores the box and can
 // never read it.
 import nacl from 'tweetnacl';
-import type { SealedBox } from './api';
+import { endpoint, type SealedBox } from './api';
 import { keystore } from './keystore';
 
 const LESSEE = 'lessee/';
 /** The largest plaintext whose box the canister takes (4096 bytes of ciphertext). */
 export const MAX_PLAINTEXT_BYTES = 4096 - nacl.box.overheadLength;
 
-/** A new lessee key kept in this browser under `name`; returns its public half. */
-export async function newLesseeKey(name: string): Promise<Uint8Array> {
+/** A lease's key name: execution ids are per canister, and one browser may use several. */
+const nameOf = (executionId: bigint) => `${LESSEE}${endpoint().canisterId.toText()}/${executionId}`;
+
+/**
+ * The lessee key for execution `executionId`, kept in this browser; returns its public half. A
+ * key already kept for it is reused, never replaced: a retried Accept (the first may have
+ * reached the canister) must not lose the key the credentials are sealed to.
+ */
+export async function newLesseeKey(executionId: bigint): Promise<Uint8Array> {
+  const name = nameOf(executionId);
+  const kept = await keystore.get<Uint8Array>(name);
+  if (kept) return nacl.box.keyPair.fromSecretKey(Uint8Array.from(kept)).publicKey;
   const pair = nacl.box.keyPair();
-  await keystore.set(LESSEE + name, pair.secretKey);
+  await keystore.set(name, pair.secretKey);
   return pair.publicKey;
 }
 
-/** The secret lessee key kept under `name`, if this browser has it. */
-export async function lesseeSecret(name: string): Promise<Uint8Array | undefined> {
-  return keystore.get<Uint8Array>(LESSEE + name);
+/** The secret lessee key for execution `executionId`, if this browser has it. */
+export async function lesseeSecret(executionId: bigint): Promise<Uint8Array | undefined> {
+  return keystore.get<Uint8Array>(nameOf(executionId));
 }
 
-/** Every lessee key in this browser, by the public key (hex) it answers to. */
+/** Every lessee key in this browser (whatever its name under `lessee/`), by the public key (hex) it answers to. */
 export async function lesseeKeys(): Promise<Map<string, Uint8Array>> {
   const keys = new Map<string, Uint8Array>();
   for (const name of await keystore.names(LESSEE)) {

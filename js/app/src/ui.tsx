@@ -109,6 +109,29 @@ export function useAction<A extends unknown[], T>(act: (...args: A) => Promise<T
   return { run, busy, error, result, setResult };
 }
 
+// --- numbers typed in forms ---
+// Candid fails to encode a nat32 or nat64 out of range with a message nobody can act on, so
+// what a person types is range-checked first and an error says what to fix.
+
+const NAT32_MAX = 2n ** 32n - 1n;
+export const NAT64_MAX = 2n ** 64n - 1n;
+
+function natural(text: string, what: string, max: bigint): bigint {
+  const t = text.trim();
+  if (!/^\d+$/.test(t) || BigInt(t) > max) throw new Error(`${what} must be a whole number up to ${max}.`);
+  return BigInt(t);
+}
+
+/** A whole number typed for a nat32 (cores, GPUs, counts, limits), or an Error saying what to fix. */
+export const nat32 = (text: string, what: string): number => Number(natural(text, what, NAT32_MAX));
+/** A whole number typed for a nat64 (ids, seconds, prices, memory, storage), or an Error saying what to fix. */
+export const nat64 = (text: string, what: string): bigint => natural(text, what, NAT64_MAX);
+/** `value`, worked out from what was typed, if a nat64 holds it; else an Error saying `sentence`. */
+export function inNat64(value: bigint, sentence: string): bigint {
+  if (value < 0n || value > NAT64_MAX) throw new Error(sentence);
+  return value;
+}
+
 // --- formatting ---
 
 export const opt = <T,>(value: [] | [T]): T | undefined => (value.length ? value[0] : undefined);

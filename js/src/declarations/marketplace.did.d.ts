@@ -2040,9 +2040,10 @@ export interface _SERVICE {
   /**
    * GET / (the web app), /health, /metrics (Prometheus text), /search?… and
    * /offerings/<provider>/<key> (JSON) for browsers and curl through the HTTP gateway.
-   * Certified (v2): the app's files and the 404 with their headers, the live routes with
-   * certification skipped, so gateways serve all of them on <canister id>.icp0.io. A
-   * malformed request is a 400, never a trap.
+   * Certified (v2): the app's files and the 404 with their headers, served on
+   * <canister id>.icp0.io; the live routes change with every call and are not certified, so
+   * gateways serve them on <canister id>.raw.icp0.io. A malformed request is a 400, never a
+   * trap.
    */
   'http_request' : ActorMethod<[HttpRequest], HttpResponse>,
   /**

@@ -37,7 +37,8 @@ pub struct ExtendLeaseParams {
 pub struct CancelExecutionParams {
     /// The lease (an accepted execution).
     pub execution_id: u64,
-    /// Why (at most 256 bytes; may be empty): kept as the execution's reason.
+    /// Why (at most 256 bytes; may be left out): kept as the execution's reason.
+    #[serde(default)]
     pub reason: String,
 }
 

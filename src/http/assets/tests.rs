@@ -1,5 +1,5 @@
 //! The app's certified responses on synthetic files: types, caching, security headers, gzip
-//! negotiation, the 404 and the skipped dynamic routes, each checked as a gateway checks it
+//! negotiation, the 404 and the uncertified dynamic routes, each checked as a gateway checks it
 //! (`ic-response-verification` against a certificate signed by the local endpoint's keys).
 
 use super::*;
@@ -95,8 +95,17 @@ fn header<'a>(response: &'a HttpResponse, name: &str) -> Option<&'a str> {
     found.map(|(_, v)| v.as_str())
 }
 
-/// The gateway's verdict on the pair.
+/// The gateway's verdict on the pair, which must verify.
 fn verify(rt: &FakeRuntime, request: &HttpRequest, response: &HttpResponse) -> VerificationInfo {
+    verdict(rt, request, response).expect("the response verifies")
+}
+
+/// The gateway's verdict on the pair.
+fn verdict(
+    rt: &FakeRuntime,
+    request: &HttpRequest,
+    response: &HttpResponse,
+) -> Result<VerificationInfo, String> {
     let request = ic_http_certification::HttpRequest::get(request.url.as_str())
         .with_headers(request.headers.clone())
         .build();
@@ -115,7 +124,7 @@ fn verify(rt: &FakeRuntime, request: &HttpRequest, response: &HttpResponse) -> V
         &Keys::from_seed(SEED).root_key_der(),
         MIN_VERIFICATION_VERSION,
     )
-    .expect("the response verifies")
+    .map_err(|e| e.to_string())
 }
 
 /// Serves `url`, checks it verifies with all its headers certified, returns it.
@@ -256,7 +265,7 @@ fn unknown_paths_get_a_certified_json_404() {
 }
 
 #[test]
-fn dynamic_routes_skip_certification_explicitly() {
+fn dynamic_routes_are_not_certified_so_gateways_refuse_them_on_the_apps_origin() {
     let rt = canister();
     for (url, status) in [
         ("/health", 200),
@@ -268,29 +277,48 @@ fn dynamic_routes_skip_certification_explicitly() {
     ] {
         let (request, response) = get(&rt, url, &[]);
         assert_eq!(response.status_code, status, "{url}: {response:?}");
-        assert!(header(&response, "ic-certificate").is_some(), "{url}");
-        let expression = header(&response, CERTIFICATE_EXPRESSION_HEADER_NAME);
-        assert_eq!(
-            expression,
-            Some("default_certification(ValidationArgs{no_certification:Empty{}})")
-        );
-        let info = verify(&rt, &request, &response);
-        assert_eq!(
-            info.response, None,
-            "{url}: skipped, so nothing is certified"
+        assert_eq!(header(&response, "ic-certificate"), None, "{url}");
+        assert_eq!(header(&response, CERTIFICATE_EXPRESSION_HEADER_NAME), None);
+        assert!(
+            verdict(&rt, &request, &response).is_err(),
+            "{url}: a gateway must not serve it on the certified domain"
         );
     }
-    // A method the routes refuse is skipped too; a live /metrics says what certifying cost.
     let mut post = request("/metrics", &[]);
     post.method = "POST".into();
-    let response = handle(&rt, Ok(post.clone()));
+    let response = handle(&rt, Ok(post));
     assert_eq!(response.status_code, 405);
-    assert!(header(&response, "ic-certificate").is_some());
+    assert_eq!(header(&response, "ic-certificate"), None);
+    // A live /metrics says what certifying cost.
     let stats = stats();
     assert_eq!(
         (stats.files, stats.bytes),
         (5, FILES.iter().map(|f| f.content.len() as u64).sum())
     );
+}
+
+#[test]
+fn accept_encoding_weights_are_honoured_and_any_length_is_cheap() {
+    let rt = canister();
+    let gzip = |value: &str| {
+        let response = certified(&rt, "/assets/app-abc123.js", &[("Accept-Encoding", value)]);
+        header(&response, "content-encoding") == Some("gzip")
+    };
+    assert!(gzip("gzip"));
+    assert!(gzip("br, GZIP;q=0.5"));
+    assert!(gzip("*"));
+    assert!(!gzip("gzip;q=0"));
+    assert!(!gzip("gzip;q=0.000, br"));
+    assert!(!gzip("identity"));
+    // The router would copy the path once per entry; it sees one entry whatever is sent.
+    let many = "x, ".repeat(200_000) + "gzip";
+    assert!(gzip(&many));
+    let (_, response) = get(
+        &rt,
+        &"/a".repeat(MAX_PATH_SEGMENTS),
+        &[("Accept-Encoding", &many)],
+    );
+    assert_eq!(response.status_code, 404);
 }
 
 #[test]
@@ -313,15 +341,22 @@ fn without_a_certificate_or_v2_no_certificate_header_is_added() {
 }
 
 #[test]
-fn head_answers_the_headers_without_the_body() {
+fn head_answers_the_headers_and_keeps_a_certified_body() {
     let rt = canister();
     let mut head = request("/assets/app-abc123.js", &[]);
     head.method = "HEAD".into();
+    let response = handle(&rt, Ok(head.clone()));
+    assert_eq!(response.status_code, 200);
+    // Certified: the body stays for the gateway to check (HTTP drops it on the way out).
+    assert_eq!(&response.body[..], FILES[1].content);
+    verify(&rt, &head, &response);
+    let length = FILES[1].content.len().to_string();
+    assert_eq!(header(&response, "content-length"), Some(length.as_str()));
+    // Uncertified: no body at all.
+    head.url = "/health".into();
     let response = handle(&rt, Ok(head));
     assert_eq!(response.status_code, 200);
     assert!(response.body.is_empty());
-    let length = FILES[1].content.len().to_string();
-    assert_eq!(header(&response, "content-length"), Some(length.as_str()));
 }
 
 #[test]

@@ -5,7 +5,7 @@ import { useState } from 'preact/hooks';
 import { publicActor, type Filters, type OfferingView, type SearchQuery } from '../api';
 import { describe, ok } from '../errors';
 import { href, type Route } from '../router';
-import { Alert, Field, Loading, Page, gb, memory, money, opt, useLoad, variant } from '../ui';
+import { Alert, Field, Loading, Page, gb, inNat64, memory, money, nat32, nat64, opt, useLoad, variant } from '../ui';
 
 // The serverhunter columns, in the canonical order of every catalog row.
 export const COLUMNS = [
@@ -41,16 +41,16 @@ const EMPTY: Form = {
 
 const some = <T,>(value: T | undefined): [] | [T] => (value === undefined ? [] : [value]);
 const text = (value: string) => some(value.trim() || undefined);
+/** A nat64 filter typed in `scale`s (GB for MiB), empty meaning "any". */
 const count = (value: string, what: string, scale = 1n): bigint | undefined => {
   if (!value.trim()) return undefined;
-  if (!/^\d+$/.test(value.trim())) throw new Error(`${what} must be a whole number.`);
-  return BigInt(value.trim()) * scale;
+  return inNat64(nat64(value, what) * scale, `${what} is too large.`);
 };
 const cents = (value: string, what: string): bigint | undefined => {
   if (!value.trim()) return undefined;
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new Error(`${what} must be a price such as 49.90.`);
-  return BigInt(Math.round(n * 100));
+  return inNat64(BigInt(Math.round(n * 100)), `${what} is too high.`);
 };
 const tag = <T extends string>(value: string) => (value ? ({ [value]: null } as unknown as Record<T, null>) : undefined);
 
@@ -61,7 +61,6 @@ export function toQuery(form: Form, cursor?: string): SearchQuery {
   if ((min !== undefined || max !== undefined) && !form.currency.trim()) {
     throw new Error('Choose a currency to filter by price (prices in different currencies do not compare).');
   }
-  const cores = count(form.min_cores, 'Cores');
   const filters: Filters = {
     price: form.currency.trim() ? [{ currency: form.currency.trim(), min_minor: some(min), max_minor: some(max) }] : [],
     country: text(form.country),
@@ -70,7 +69,7 @@ export function toQuery(form: Form, cursor?: string): SearchQuery {
     virtualization: some(tag(form.virtualization)) as Filters['virtualization'],
     billing: some(tag(form.billing)) as Filters['billing'],
     stock: some(tag(form.stock)) as Filters['stock'],
-    min_cores: some(cores === undefined ? undefined : Number(cores)),
+    min_cores: some(form.min_cores.trim() ? nat32(form.min_cores, 'Cores') : undefined),
     min_memory_mb: some(count(form.min_memory_gb, 'Memory', 1024n)),
     min_ssd_gb: some(count(form.min_ssd_gb, 'SSD')),
     min_hdd_gb: some(count(form.min_hdd_gb, 'HDD')),

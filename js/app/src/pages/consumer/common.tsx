@@ -63,10 +63,12 @@ export const short = (text: string) => (text.length > 14 ? `${text.slice(0, 11)}
 
 /**
  * While `enabled`, runs `load` now and again `everyMs` after each answer, until unmounted (or
- * `deps` change). A failed round keeps the last data and says why; `refresh()` runs a round at
- * once (a round under way is dropped).
+ * `deps` change) or an answer is `done`. A failed round keeps the last data and says why;
+ * `refresh()` runs a round at once (a round under way is dropped).
  */
-export function usePoll<T>(enabled: boolean, load: () => Promise<T>, everyMs: number, deps: unknown[]) {
+export function usePoll<T>(
+  enabled: boolean, load: () => Promise<T>, everyMs: number, deps: unknown[], done?: (data: T) => boolean,
+) {
   const [state, setState] = useState<{ data?: T; error?: string }>({});
   const [tick, setTick] = useState(0);
   useEffect(() => {
@@ -77,6 +79,7 @@ export function usePoll<T>(enabled: boolean, load: () => Promise<T>, everyMs: nu
       try {
         const data = await load();
         if (live) setState({ data });
+        if (done?.(data)) return;
       } catch (e) {
         if (live) setState((s) => ({ data: s.data, error: failure(e) }));
       }

@@ -8,7 +8,7 @@ import type {
 } from '../../api';
 import { describe, failure, ok } from '../../errors';
 import { newLesseeKey, lesseeKeys, open } from '../../sealed';
-import { Alert, Field, Loading, Notice, Page, hex, opt, time, useAction, variant } from '../../ui';
+import { Alert, Field, Loading, NAT64_MAX, Notice, Page, hex, nat64, opt, time, useAction, variant } from '../../ui';
 import { fingerprint } from '../browse';
 import {
   FINAL, NS_PER_HOUR, SignInNote, usePoll, hardware, perHour, phaseOf, phaseWord, spanOf, usd, whoDid, type PhaseName,
@@ -73,11 +73,25 @@ async function load(actor: Service, id: bigint): Promise<View> {
   return { execution, audit, contract, provision };
 }
 
+/** The lease number the route names, if it is one (a nat64). */
+function leaseNumber(id: string | undefined): bigint | undefined {
+  try {
+    return id === undefined ? undefined : nat64(id, 'A lease number');
+  } catch {
+    return undefined;
+  }
+}
+
 export function LeasePage({ id, who }: { id?: string; who: Session }) {
-  const valid = id !== undefined && /^\d{1,20}$/.test(id);
+  const number = leaseNumber(id);
+  const valid = number !== undefined;
   const anonymous = who.kind === 'anonymous';
-  const executionId = valid ? BigInt(id) : 0n;
-  const { data, error, refresh } = usePoll(!anonymous && valid, () => load(who.actor, executionId), POLL_MS, []);
+  const executionId = number ?? 0n;
+  // A lease in a final phase never changes again: stop asking.
+  const { data, error, refresh } = usePoll(
+    !anonymous && valid, () => load(who.actor, executionId), POLL_MS, [],
+    (view) => FINAL.includes(phaseOf(view.execution.phase)),
+  );
   const title = valid ? `Lease ${id}` : 'Lease';
   return (
     <Page title={title}>
@@ -85,7 +99,7 @@ export function LeasePage({ id, who }: { id?: string; who: Session }) {
         <a href="#/leases">All my leases</a>
       </p>
       {!valid ? (
-        <Alert>This link names no lease: a lease's number is a whole number, such as #/lease/3.</Alert>
+        <Alert>This link names no lease: a lease's number is a whole number up to {String(NAT64_MAX)}, such as #/lease/3.</Alert>
       ) : anonymous ? (
         <SignInNote what="A lease is shown to its consumer only." />
       ) : !data ? (
@@ -216,8 +230,15 @@ function Actions({ execution: e, who, refresh }: { execution: Execution; who: Se
   const canEnd = phase === 'Preparing' || phase === 'Available';
 
   const extraHours = Number(hours);
-  const extendOk = /^\d*\.?\d+$/.test(hours.trim()) && extraHours > 0;
-  const newEnd = extendOk ? e.end_ns + BigInt(Math.round(extraHours * 3600)) * (NS_PER_HOUR / 3600n) : e.end_ns;
+  const extraSeconds = /^\d*\.?\d+$/.test(hours.trim()) && Number.isFinite(extraHours) ? Math.round(extraHours * 3600) : 0;
+  const newEnd = e.end_ns + BigInt(extraSeconds) * (NS_PER_HOUR / 3600n);
+  // The new end is a nat64 of nanoseconds: say so rather than fail to encode.
+  const extendProblem =
+    extraSeconds <= 0
+      ? 'Say by how many hours to extend, such as 1 or 0.5.'
+      : newEnd > NAT64_MAX
+        ? 'That is too many hours: the lease cannot end that far in the future.'
+        : undefined;
 
   const act = useAction(async (kind: Kind | 'accept') => {
     setDid(undefined);
@@ -227,14 +248,14 @@ function Actions({ execution: e, who, refresh }: { execution: Execution; who: Se
       now = ok(await who.actor.execution_cancel({ execution_id: e.id, reason: reason.trim() }));
       said = `Lease ${e.id} is cancelled.`;
     } else if (kind === 'extend') {
-      if (!extendOk) throw new Error('Say by how many hours to extend, such as 1 or 0.5.');
+      if (extendProblem) throw new Error(extendProblem);
       now = ok(await who.actor.lease_extend({ execution_id: e.id, new_end_ns: newEnd }));
       said = `Lease ${e.id} now ends ${time(now.end_ns)}; it costs ${usd(now.total_price)} in all.`;
     } else if (kind === 'end') {
       now = ok(await who.actor.lease_end(e.id));
       said = `Lease ${e.id} is ending now: the server is being wiped and released.`;
     } else {
-      const key = await newLesseeKey(String(e.id));
+      const key = await newLesseeKey(e.id);
       now = ok(await who.actor.execution_accept({ execution_id: e.id, lessee_key: key }));
       said = `You accepted offer ${e.id}: it is your lease now.`;
     }
@@ -304,12 +325,11 @@ function Actions({ execution: e, who, refresh }: { execution: Execution; who: Se
       {confirming === 'extend' && (
         <Confirm
           question={
-            extendOk
-              ? `Extend lease ${e.id} to ${time(newEnd)}? It would last ${spanOf(e.start_ns, newEnd)} at ${perHour(e.price_per_hour)}.`
-              : 'Say by how many hours to extend, such as 1 or 0.5.'
+            extendProblem ??
+            `Extend lease ${e.id} to ${time(newEnd)}? It would last ${spanOf(e.start_ns, newEnd)} at ${perHour(e.price_per_hour)}.`
           }
           yes="Yes, extend it"
-          onYes={extendOk ? () => act.run('extend') : undefined}
+          onYes={extendProblem ? undefined : () => act.run('extend')}
           onNo={() => setConfirming(undefined)}
           busy={act.busy}
         />

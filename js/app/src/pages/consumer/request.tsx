@@ -5,7 +5,7 @@ import type { Execution, Message, OffersetView, ResourceRequest, Session } from 
 import { ok } from '../../errors';
 import { go, type Route } from '../../router';
 import { newLesseeKey } from '../../sealed';
-import { Alert, Field, Loading, Notice, Page, opt, time, useAction, useLoad, variant } from '../../ui';
+import { Alert, Field, Loading, Notice, Page, inNat64, nat32, nat64, opt, time, useAction, useLoad, variant } from '../../ui';
 import { SignInNote, duration, hardware, perHour, spanOf, usd, window_ } from './common';
 
 type Form = Record<
@@ -17,12 +17,9 @@ type Form = Record<
 const some = <T,>(value: T | undefined): [] | [T] => (value === undefined ? [] : [value]);
 const text = (value: string) => some(value.trim() || undefined);
 
-function whole(value: string, what: string): bigint | undefined {
-  const v = value.trim();
-  if (!v) return undefined;
-  if (!/^\d+$/.test(v)) throw new Error(`${what} must be a whole number, such as 4.`);
-  return BigInt(v);
-}
+/** An optional number: empty means "any". */
+const optional = <T,>(value: string, what: string, parse: (text: string, what: string) => T): T | undefined =>
+  value.trim() ? parse(value, what) : undefined;
 
 function decimal(value: string, what: string, example: string): number | undefined {
   const v = value.trim();
@@ -43,25 +40,26 @@ export function toRequest(form: Form): ResourceRequest {
     if (!form.start) throw new Error('Choose when the lease starts, or tick "As soon as possible".');
     const ms = new Date(form.start).getTime();
     if (!Number.isFinite(ms)) throw new Error('The start is not a date and time.');
-    start = BigInt(ms) * 1_000_000n;
+    start = inNat64(BigInt(ms) * 1_000_000n, 'The start must be a date between 1970 and 2554.');
   }
   const price = decimal(form.max_price, 'The highest price', '2.50');
-  const cores = whole(form.cores, 'Cores');
-  const gpus = whole(form.gpus, 'GPUs');
-  const offers = whole(form.offers, 'The number of offers');
   const memoryGb = decimal(form.memory_gb, 'Memory', '64');
+  // Worked out from decimals, so checked after: a nat64 of MiB, seconds, hundredths.
+  const memoryMb = memoryGb === undefined ? undefined : inNat64(BigInt(Math.ceil(memoryGb * 1024)), 'The memory is too large.');
+  const seconds = inNat64(BigInt(Math.round(hours * 3600)), 'The duration is too long.');
+  const maxPrice = price === undefined ? undefined : inNat64(BigInt(Math.round(price * 100)), 'The highest price is too high.');
   return {
     sku: text(form.sku),
     resource_class: text(form.resource_class),
-    min_cores: some(cores === undefined ? undefined : Number(cores)),
-    min_memory_mb: some(memoryGb === undefined ? undefined : BigInt(Math.ceil(memoryGb * 1024))),
-    min_storage_gb: some(whole(form.storage_gb, 'Storage')),
-    min_gpus: some(gpus === undefined ? undefined : Number(gpus)),
+    min_cores: some(optional(form.cores, 'Cores', nat32)),
+    min_memory_mb: some(memoryMb),
+    min_storage_gb: some(optional(form.storage_gb, 'Storage', nat64)),
+    min_gpus: some(optional(form.gpus, 'GPUs', nat32)),
     start_ns: some(start),
-    duration_seconds: BigInt(Math.round(hours * 3600)),
-    max_price_per_hour: some(price === undefined ? undefined : BigInt(Math.round(price * 100))),
+    duration_seconds: seconds,
+    max_price_per_hour: some(maxPrice),
     image,
-    offers: some(offers === undefined ? undefined : Number(offers)),
+    offers: some(optional(form.offers, 'The number of offers', nat32)),
     project: text(form.project),
   };
 }
@@ -168,7 +166,7 @@ export function RequestPage({ route, who }: { route: Route; who: Session }) {
 function Answer({ view, who }: { view: OffersetView; who: Session }) {
   const { offerset, offers } = view;
   const accept = useAction(async (execution: Execution) => {
-    const key = await newLesseeKey(String(execution.id));
+    const key = await newLesseeKey(execution.id);
     ok(await who.actor.execution_accept({ execution_id: execution.id, lessee_key: key }));
     go('lease', execution.id);
   });

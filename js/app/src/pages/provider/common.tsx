@@ -5,7 +5,7 @@ import type { ProviderKeyInput, Session } from '../../api';
 import { keystore } from '../../keystore';
 import { href } from '../../router';
 import { pemOf, publicKeyOf, toHex } from '../../signing';
-import { Alert, Loading, Page, useLoad } from '../../ui';
+import { Alert, Loading, Page, inNat64, useLoad } from '../../ui';
 
 const KEY = 'provider/key/';
 const CURRENT = 'provider/current';
@@ -119,19 +119,12 @@ export function ProviderPage(props: {
   );
 }
 
-/** A whole number typed in a form, or a sentence saying what to fix. */
-export function whole(value: string, what: string): bigint {
-  const text = value.trim();
-  if (!/^\d+$/.test(text)) throw new Error(`${what} must be a whole number.`);
-  return BigInt(text);
-}
-
 /** Dollars typed as "2.50" → hundredths. */
 export function hundredths(value: string, what: string): bigint {
   const text = value.trim();
   if (!/^\d+(\.\d{1,2})?$/.test(text)) throw new Error(`${what} must be an amount such as 2.50.`);
   const [units, cents = ''] = text.split('.');
-  return BigInt(units) * 100n + BigInt(cents.padEnd(2, '0'));
+  return inNat64(BigInt(units) * 100n + BigInt(cents.padEnd(2, '0')), `${what} is too high.`);
 }
 
 /** A local date and time typed as "YYYY-MM-DD HH:MM" as nanoseconds since the epoch. */
@@ -139,7 +132,7 @@ export function nanos(value: string, what: string): bigint {
   const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})$/.exec(value.trim());
   const ms = m ? new Date(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]).getTime() : NaN;
   if (Number.isNaN(ms)) throw new Error(`${what} must be a date and time such as 2030-01-31 14:00.`);
-  return BigInt(ms) * 1_000_000n;
+  return inNat64(BigInt(ms) * 1_000_000n, `${what} must be between 1970 and 2554.`);
 }
 
 /** A time as "YYYY-MM-DD HH:MM", in local time, to the minute. */

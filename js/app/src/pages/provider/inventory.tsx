@@ -3,8 +3,8 @@
 import { useState } from 'preact/hooks';
 import { publicActor, type ItemPage, type Item, type Offer, type Session } from '../../api';
 import { ok } from '../../errors';
-import { Alert, Field, Loading, Notice, gb, memory, money, opt, time, useAction, useLoad } from '../../ui';
-import { ProviderPage, caseOf, hundredths, localInput, nanos, pemInput, whole, type ProviderKey } from './common';
+import { Alert, Field, Loading, Notice, gb, inNat64, memory, money, nat32, nat64, opt, time, useAction, useLoad } from '../../ui';
+import { ProviderPage, caseOf, hundredths, localInput, nanos, pemInput, type ProviderKey } from './common';
 
 const DAY_MS = 86_400_000;
 
@@ -57,12 +57,12 @@ function Inventory(props: { provider: ProviderKey; who: Session }) {
   const [item, setItem] = useState<ItemForm>(ITEM);
   const register = useAction(async () => {
     const attributes = {
-      cores: Number(whole(item.cores, 'Cores')),
-      memory_mb: whole(item.memory_gib, 'Memory') * 1024n,
-      storage_gb: whole(item.storage_gb, 'Storage'),
-      gpus: Number(whole(item.gpus, 'GPUs')),
+      cores: nat32(item.cores, 'Cores'),
+      memory_mb: inNat64(nat64(item.memory_gib, 'Memory') * 1024n, 'The memory is too large.'),
+      storage_gb: nat64(item.storage_gb, 'Storage'),
+      gpus: nat32(item.gpus, 'GPUs'),
       resource_class: item.resource_class.trim(),
-      routable_ips: Number(whole(item.routable_ips, 'Routable IPs')),
+      routable_ips: nat32(item.routable_ips, 'Routable IPs'),
       labels: item.labels.split(',').map((l) => l.trim()).filter(Boolean),
     };
     if (!item.resource_uuid.trim()) throw new Error('Give the resource UUID (the Ironic node UUID or name).');

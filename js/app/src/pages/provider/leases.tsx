@@ -7,7 +7,7 @@ import { describe, ok } from '../../errors';
 import { href } from '../../router';
 import { MAX_PLAINTEXT_BYTES, seal } from '../../sealed';
 import { toHex } from '../../signing';
-import { Alert, Field, Loading, Notice, money, opt, time, useAction, useLoad } from '../../ui';
+import { Alert, Field, Loading, Notice, money, nat64, opt, time, useAction, useLoad } from '../../ui';
 import { ProviderPage, caseOf, pemInput, type ProviderKey } from './common';
 
 export function LeasesPage(props: { who: Session; id?: string }) {
@@ -93,8 +93,7 @@ function Leases(props: { provider: ProviderKey; who: Session }) {
 function LeaseDetail(props: { id: string; provider: ProviderKey; who: Session }) {
   const { provider, who } = props;
   const lease = useLoad(async () => {
-    if (!/^\d+$/.test(props.id)) throw new Error(`"${props.id}" is not a lease number.`);
-    const execution = ok(await who.actor.execution_get(BigInt(props.id)));
+    const execution = ok(await who.actor.execution_get(nat64(props.id, 'A lease number')));
     // The lessee, the provider's delegates and controllers see a server's operation.
     const status = await who.actor.provision_status(execution.resource_uuid);
     if ('Err' in status && !('ServerNotFound' in status.Err)) throw new Error(describe(status.Err));
