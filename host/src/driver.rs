@@ -1,7 +1,7 @@
 //! One test driver for the canister's end-to-end tests: the embedded host by default, PocketIC
 //! when the `pocket-ic` feature is on and `POCKET_IC_BIN` names a server binary.
 
-use crate::types::{HttpReply, HttpRequestArgs, Reject};
+use crate::types::{HttpReply, HttpRequestArgs, Reject, RejectCode};
 use crate::Host;
 use candid::Principal;
 use std::time::Duration;
@@ -24,6 +24,51 @@ pub trait Driver {
     /// Whether ingress updates pass through `canister_inspect_message` (on by default, as on
     /// the IC). Off, updates reach the method as a canister's call would.
     fn set_inspect_ingress(&mut self, on: bool);
+
+    // Further canisters beside the first one, e.g. a ledger it calls. Drivers without them
+    // answer these with a SYS_FATAL reject.
+
+    /// Creates another canister (controlled by [`Driver::controller`]) and installs `wasm`.
+    fn install_canister(&mut self, wasm: &[u8], arg: Vec<u8>) -> Result<Principal, Reject> {
+        let _ = (wasm, arg);
+        Err(unsupported("install_canister"))
+    }
+    fn upgrade_canister(
+        &mut self,
+        canister: Principal,
+        wasm: &[u8],
+        arg: Vec<u8>,
+    ) -> Result<(), Reject> {
+        let _ = (canister, wasm, arg);
+        Err(unsupported("upgrade_canister"))
+    }
+    fn update_on(
+        &mut self,
+        canister: Principal,
+        caller: Principal,
+        method: &str,
+        arg: Vec<u8>,
+    ) -> Result<Vec<u8>, Reject> {
+        let _ = (canister, caller, method, arg);
+        Err(unsupported("update_on"))
+    }
+    fn query_on(
+        &mut self,
+        canister: Principal,
+        caller: Principal,
+        method: &str,
+        arg: Vec<u8>,
+    ) -> Result<Vec<u8>, Reject> {
+        let _ = (canister, caller, method, arg);
+        Err(unsupported("query_on"))
+    }
+}
+
+fn unsupported(what: &str) -> Reject {
+    Reject::new(
+        RejectCode::SysFatal,
+        format!("this driver does not support {what} (several canisters)"),
+    )
 }
 
 impl Driver for Host {
@@ -62,6 +107,36 @@ impl Driver for Host {
     }
     fn set_inspect_ingress(&mut self, on: bool) {
         Host::set_inspect_ingress(self, on)
+    }
+    fn install_canister(&mut self, wasm: &[u8], arg: Vec<u8>) -> Result<Principal, Reject> {
+        let controller = Driver::controller(self);
+        Host::install_canister(self, wasm, &arg, &[controller])
+    }
+    fn upgrade_canister(
+        &mut self,
+        canister: Principal,
+        wasm: &[u8],
+        arg: Vec<u8>,
+    ) -> Result<(), Reject> {
+        Host::upgrade_canister(self, canister, wasm, &arg)
+    }
+    fn update_on(
+        &mut self,
+        canister: Principal,
+        caller: Principal,
+        method: &str,
+        arg: Vec<u8>,
+    ) -> Result<Vec<u8>, Reject> {
+        Host::update_on(self, canister, caller, method, &arg)
+    }
+    fn query_on(
+        &mut self,
+        canister: Principal,
+        caller: Principal,
+        method: &str,
+        arg: Vec<u8>,
+    ) -> Result<Vec<u8>, Reject> {
+        Host::query_on(self, canister, caller, method, &arg)
     }
 }
 

@@ -1,20 +1,27 @@
-//! The host: one canister, its messages, call contexts, timer, outgoing calls and outcalls.
+//! The host: its canisters, their messages, call contexts, timers, outgoing calls and outcalls.
 //!
 //! Every execution (a method, a callback, the timer) runs against a snapshot: on a trap, or
 //! always for queries, the wasm memory, globals, stable memory and system state go back to it.
 //! A message that awaits a call ends its execution; the call becomes queued work, and other
 //! messages may run before its answer is delivered to the callback, as on the IC.
+//!
+//! The host holds a primary canister (the one `Host`'s own methods address) and any number of
+//! others (`canisters.rs`). The canister being executed is always the one in `Host`'s own
+//! fields: work for another canister swaps that canister's state in for its duration. Call
+//! contexts, awaited calls, the queue, the clock and the ids are shared by all canisters.
 
 use crate::context::{OutCall, Response, System};
 use crate::instance::{Instance, Snapshot};
 use crate::types::*;
 use candid::Principal;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 mod calls;
+mod canisters;
 mod config;
 mod contexts;
 mod execute;
+mod faults;
 mod lifecycle;
 mod messages;
 mod outcalls;
@@ -30,7 +37,7 @@ type CallId = u64;
 #[derive(Clone, Copy, Debug)]
 enum Origin {
     Ingress(MessageId),
-    /// A call from the canister itself (self-call) awaiting this context's answer.
+    /// A call from a canister (possibly this one) awaiting this context's answer.
     Call(CallId),
     /// Timer and lifecycle executions answer nobody.
     System,
@@ -38,6 +45,8 @@ enum Origin {
 
 #[derive(Debug)]
 struct CallContext {
+    /// The canister whose context this is.
+    canister: Vec<u8>,
     origin: Origin,
     caller: Vec<u8>,
     responded: bool,
@@ -50,10 +59,16 @@ struct CallContext {
 
 /// A performed call waiting for its answer.
 struct Awaiting {
+    /// The canister that made the call, whose callback gets the answer.
+    caller: Vec<u8>,
     context: ContextId,
     call: OutCall,
     /// Best-effort calls time out at this time; 0 for unbounded waits.
     deadline: u64,
+    /// The deadline passed: SYS_UNKNOWN is on its way, the request is dropped if not yet run.
+    expired: bool,
+    /// An injected timeout: the callee's answer is dropped; the caller learns SYS_UNKNOWN.
+    lose_response: bool,
 }
 
 enum Work {
@@ -85,7 +100,8 @@ struct Outcome {
     cycles_accepted: Option<u128>,
 }
 
-/// One canister on an ic0 host. See the crate documentation for the semantics it follows.
+/// An ic0 host: a primary canister, which `Host`'s methods address, and any others installed
+/// beside it ([`Host::install_canister`]). See the crate documentation for the semantics.
 pub struct Host {
     pub(crate) sys: System,
     pub(crate) stable: Vec<u8>,
@@ -121,6 +137,18 @@ pub struct Host {
     /// The stable-memory chunks written since the last save or load (`None`: unknown, e.g. after
     /// an install or upgrade), so a save writes those without comparing all of stable memory.
     pub(crate) stable_dirty: Option<std::collections::BTreeSet<u64>>,
+    /// The canisters other than the one in the fields above, by id.
+    others: BTreeMap<Vec<u8>, canisters::Canister>,
+    /// How many canister ids have been handed out (the primary's is the first).
+    canisters_created: u64,
+    /// Canisters whose incoming calls are held (`pause`), and the calls held, in order.
+    paused: BTreeSet<Vec<u8>>,
+    held: Vec<CallId>,
+    /// Canisters asked to stop: stopping while they have open call contexts, then stopped.
+    stopping: BTreeSet<Vec<u8>>,
+    faults: Vec<faults::Armed>,
+    /// Makes the next execution trap at its end (an injected fault).
+    force_trap: Option<String>,
 }
 
 impl Default for Host {
@@ -173,6 +201,13 @@ impl Host {
             saved: None,
             last_save_bytes: 0,
             stable_dirty: None,
+            others: BTreeMap::new(),
+            canisters_created: 1,
+            paused: BTreeSet::new(),
+            held: vec![],
+            stopping: BTreeSet::new(),
+            faults: vec![],
+            force_trap: None,
         }
     }
 }

@@ -171,7 +171,8 @@ fn apply(dir: &Path, journal: &Journal) -> Result<(), String> {
 impl Host {
     /// Writes the canister's state to `dir`: everything the first time, then only what changed
     /// since the last save or load of that directory. Only an idle canister can be saved: a
-    /// call awaiting an answer cannot outlive the process.
+    /// call awaiting an answer cannot outlive the process. Only the primary canister is saved
+    /// (inside [`Host::with_canister`], that canister): other canisters are not written.
     pub fn save(&mut self, dir: &Path) -> Result<(), String> {
         let instance = self.instance.as_ref().ok_or("no canister is installed")?;
         if !self.is_idle() {

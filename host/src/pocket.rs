@@ -15,7 +15,7 @@ pub struct PocketDriver {
     pic: PocketIc,
     canister: Principal,
     controller: Principal,
-    responder: Option<Box<dyn FnMut(&HttpRequestArgs) -> HttpReply>>,
+    responder: Option<crate::types::HttpResponder>,
 }
 
 impl PocketDriver {
@@ -136,9 +136,18 @@ impl Driver for PocketDriver {
             .map_err(reject)
     }
     fn update(&mut self, caller: Principal, method: &str, arg: Vec<u8>) -> Result<Vec<u8>, Reject> {
+        self.update_on(self.canister, caller, method, arg)
+    }
+    fn update_on(
+        &mut self,
+        canister: Principal,
+        caller: Principal,
+        method: &str,
+        arg: Vec<u8>,
+    ) -> Result<Vec<u8>, Reject> {
         let message = self
             .pic
-            .submit_call(self.canister, caller, method, arg)
+            .submit_call(canister, caller, method, arg)
             .map_err(reject)?;
         // Outcalls need answering before the call can finish.
         for _ in 0..100 {
@@ -151,8 +160,36 @@ impl Driver for PocketDriver {
         self.pic.await_call(message).map_err(reject)
     }
     fn query(&mut self, caller: Principal, method: &str, arg: Vec<u8>) -> Result<Vec<u8>, Reject> {
+        self.query_on(self.canister, caller, method, arg)
+    }
+    fn query_on(
+        &mut self,
+        canister: Principal,
+        caller: Principal,
+        method: &str,
+        arg: Vec<u8>,
+    ) -> Result<Vec<u8>, Reject> {
         self.pic
-            .query_call(self.canister, caller, method, arg)
+            .query_call(canister, caller, method, arg)
+            .map_err(reject)
+    }
+    fn install_canister(&mut self, wasm: &[u8], arg: Vec<u8>) -> Result<Principal, Reject> {
+        let canister = self
+            .pic
+            .create_canister_with_settings(Some(self.controller), None);
+        self.pic.add_cycles(canister, crate::DEFAULT_CYCLES);
+        self.pic
+            .install_canister(canister, wasm.to_vec(), arg, Some(self.controller));
+        Ok(canister)
+    }
+    fn upgrade_canister(
+        &mut self,
+        canister: Principal,
+        wasm: &[u8],
+        arg: Vec<u8>,
+    ) -> Result<(), Reject> {
+        self.pic
+            .upgrade_canister(canister, wasm.to_vec(), arg, Some(self.controller))
             .map_err(reject)
     }
     fn time(&self) -> u64 {

@@ -137,3 +137,26 @@ impl Default for InstructionLimits {
 }
 
 pub(crate) const WASM_PAGE: u64 = 65536;
+
+/// A canister's run status, as the management canister's `canister_status` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CanisterStatus {
+    Running,
+    /// Asked to stop, with call contexts still open: calls to it are rejected.
+    Stopping,
+    Stopped,
+}
+
+/// A fault a test injects into the next matching call to a canister ([`crate::Host::inject_fault`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// The call never reaches the callee; the caller gets this reject and all cycles back.
+    Reject(Reject),
+    /// The callee's method runs to its end and then traps there: every change of that
+    /// execution (and its calls, replies) is rolled back and the caller gets the IC's
+    /// `CANISTER_ERROR` reject for a trap.
+    Trap,
+    /// Bounded-wait calls only: the callee runs the call as usual and keeps its effects, but
+    /// its answer is lost; at the call's deadline the caller gets `SYS_UNKNOWN` and no refund.
+    Timeout,
+}

@@ -260,6 +260,13 @@ fn balance() -> Nat {
     Nat::from(api::canister_liquid_cycle_balance())
 }
 
+/// Accepts up to `max` of the cycles attached to the call; returns how many it accepted.
+#[update]
+fn accept_cycles(max: Nat) -> Nat {
+    let max = u128::try_from(&max.0).unwrap_or(u128::MAX);
+    Nat::from(api::msg_cycles_accept(max))
+}
+
 fn spin(n: u64) -> u64 {
     let mut acc = 0u64;
     for i in 0..n {

@@ -1,4 +1,5 @@
-//! Outgoing calls: dispatch to the canister itself, the management canister or stand-ins; answers.
+//! Outgoing calls: dispatch to hosted canisters (the caller itself included), the management
+//! canister or stand-ins; answers delivered to the caller's callbacks.
 
 use super::{CallId, Entry, Host, Origin, Work};
 use crate::context::{Exec, Kind, OutCall};
@@ -6,18 +7,25 @@ use crate::http;
 use crate::types::*;
 use candid::Principal;
 
+/// What an injected trap says (`Fault::Trap`), after the IC's "Error from Canister ...: " prefix.
+const INJECTED_TRAP: &str = "Canister trapped: injected fault (ic0-host fault drill)";
+
 impl Host {
     pub(super) fn dispatch(&mut self, call_id: CallId) {
         let Some(awaiting) = self.awaiting.get(&call_id) else {
             return;
         };
+        if awaiting.expired {
+            return; // a best-effort request past its deadline is dropped, never run
+        }
         let call = awaiting.call.clone();
         let deadline = awaiting.deadline;
+        let caller = awaiting.caller.clone();
         let callee = Principal::from_slice(&call.callee);
-        if call.callee == self.sys.canister_id {
-            self.self_call(call_id, call, deadline);
-        } else if callee == Principal::management_canister() {
-            self.management_call(call_id, call);
+        if callee == Principal::management_canister() {
+            self.on(&caller, |host| host.management_call(call_id, call));
+        } else if self.hosts(&call.callee) {
+            self.dispatch_to_canister(call_id, call, deadline, caller);
         } else if let Some(handler) = self.callees.get_mut(&callee) {
             let result = handler(&call.method, &call.payload, call.cycles);
             // Stand-ins accept no cycles: everything attached is refunded.
@@ -39,13 +47,64 @@ impl Host {
         }
     }
 
-    fn self_call(&mut self, call_id: CallId, call: OutCall, deadline: u64) {
-        let export = format!("canister_update {}", call.method);
-        if !self
-            .instance
-            .as_ref()
-            .is_some_and(|i| i.has_export(&export))
-        {
+    /// A call to a hosted canister: held while it is paused, refused while it is stopping or
+    /// stopped, met by an injected fault, or run as the callee's message.
+    fn dispatch_to_canister(
+        &mut self,
+        call_id: CallId,
+        call: OutCall,
+        deadline: u64,
+        caller: Vec<u8>,
+    ) {
+        if self.paused.contains(&call.callee) {
+            self.held.push(call_id);
+            return;
+        }
+        let refused = match self.stopped_reject(&call.callee) {
+            Some(reject) => Some(reject),
+            None => match self.take_fault(call_id) {
+                Some(Fault::Reject(reject)) => Some(reject),
+                Some(Fault::Trap) => {
+                    self.force_trap = Some(INJECTED_TRAP.into());
+                    None
+                }
+                Some(Fault::Timeout) => {
+                    if let Some(awaiting) = self.awaiting.get_mut(&call_id) {
+                        awaiting.lose_response = true;
+                    }
+                    None
+                }
+                None => None,
+            },
+        };
+        match refused {
+            Some(reject) => self.queue.push_back(Work::Deliver {
+                call: call_id,
+                result: Err(reject),
+                refund: call.cycles,
+            }),
+            None => {
+                let callee = call.callee.clone();
+                self.on(&callee, |host| {
+                    host.canister_call(call_id, call, deadline, caller)
+                });
+            }
+        }
+        // Only the callee's method may meet an injected trap (none when it has no such method).
+        self.force_trap = None;
+    }
+
+    /// Runs a call from `caller` (possibly the canister itself) as a message of the canister in place.
+    fn canister_call(&mut self, call_id: CallId, call: OutCall, deadline: u64, caller: Vec<u8>) {
+        let update = format!("canister_update {}", call.method);
+        let query = format!("canister_query {}", call.method);
+        let has = |export: &str| self.instance.as_ref().is_some_and(|i| i.has_export(export));
+        // A query method called by a canister runs replicated, its changes discarded.
+        let (kind, export) = if has(&update) {
+            (Kind::Update, update)
+        } else if has(&query) {
+            (Kind::Query, query)
+        } else {
             let reject = Reject::new(
                 RejectCode::DestinationInvalid,
                 format!(
@@ -60,12 +119,12 @@ impl Host {
                 refund: call.cycles,
             });
             return;
-        }
-        let caller = self.sys.canister_id.clone();
+        };
+        let is_self_call = caller == self.sys.canister_id;
         let context =
             self.open_context(Origin::Call(call_id), caller.clone(), call.cycles, deadline);
         let exec = Exec {
-            kind: Kind::Update,
+            kind,
             arg: call.payload,
             caller,
             deadline,
@@ -73,7 +132,9 @@ impl Host {
             ..Exec::default()
         };
         let outcome = self.execute(exec, Entry::Export(&export));
-        self.self_call_instructions.push(outcome.instructions);
+        if is_self_call {
+            self.self_call_instructions.push(outcome.instructions);
+        }
         self.close_execution(context, outcome);
     }
 
@@ -123,6 +184,18 @@ impl Host {
         let Some(awaiting) = self.awaiting.remove(&call_id) else {
             return;
         };
+        let caller = awaiting.caller.clone();
+        self.on(&caller, |host| {
+            host.deliver_to_caller(awaiting, result, refund)
+        });
+    }
+
+    fn deliver_to_caller(
+        &mut self,
+        awaiting: super::Awaiting,
+        result: Result<Vec<u8>, Reject>,
+        refund: u128,
+    ) {
         self.sys.cycles += refund;
         let context_id = awaiting.context;
         let Some(context) = self.contexts.get_mut(&context_id) else {

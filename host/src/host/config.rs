@@ -76,7 +76,8 @@ impl Host {
     ) {
         self.http_responder = Some(Box::new(responder));
     }
-    /// Installs a stand-in for another canister, answering calls made to `callee`.
+    /// Installs a stand-in for another canister, answering calls made to `callee` (unless a
+    /// canister with that id is installed on the host: that one answers).
     pub fn set_callee(
         &mut self,
         callee: Principal,

@@ -17,6 +17,7 @@ impl Host {
         self.contexts.insert(
             id,
             CallContext {
+                canister: self.sys.canister_id.clone(),
                 origin,
                 caller,
                 responded: false,
@@ -58,9 +59,12 @@ impl Host {
             self.awaiting.insert(
                 id,
                 Awaiting {
+                    caller: self.sys.canister_id.clone(),
                     context: context_id,
                     call,
                     deadline,
+                    expired: false,
+                    lose_response: false,
                 },
             );
             self.queue.push_back(Work::Dispatch(id));
@@ -85,6 +89,10 @@ impl Host {
                 Origin::Ingress(id) => {
                     self.last_instructions = instructions;
                     self.results.insert(id, answer);
+                }
+                Origin::Call(call) if self.awaiting.get(&call).is_some_and(|a| a.lose_response) => {
+                    // An injected timeout: the answer and its refund are lost; the caller
+                    // learns SYS_UNKNOWN at the call's deadline.
                 }
                 Origin::Call(call) => self.queue.push_back(Work::Deliver {
                     call,

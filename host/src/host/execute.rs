@@ -48,6 +48,16 @@ impl Host {
             };
             format!("Error from Canister {}: {detail}", Principal::from_slice(&self.sys.canister_id))
         });
+        // An injected trap strikes only an execution that got to its end.
+        let injected = self.force_trap.take();
+        let trap = trap.or_else(|| {
+            injected.map(|detail| {
+                format!(
+                    "Error from Canister {}: {detail}",
+                    Principal::from_slice(&self.sys.canister_id)
+                )
+            })
+        });
         if trap.is_some() || exec.kind.discards_state() {
             instance
                 .restore(&self.snapshot)

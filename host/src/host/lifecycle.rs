@@ -49,12 +49,19 @@ impl Host {
             ));
         }
         self.run_until_idle();
-        if !self.is_idle() {
+        // Only this canister's own open call contexts keep it from stopping; calls to it
+        // not yet delivered (held) and other canisters' work do not.
+        let open = self.open_contexts(&self.sys.canister_id);
+        if open > 0 {
+            let awaited = self
+                .awaiting
+                .values()
+                .filter(|a| a.caller == self.sys.canister_id)
+                .count();
             return Err(Reject::new(
                 RejectCode::SysTransient,
                 format!(
-                    "the canister cannot stop: {} calls are still awaiting answers",
-                    self.awaiting.len()
+                    "the canister cannot stop: {awaited} calls are still awaiting answers ({open} call contexts open)"
                 ),
             ));
         }

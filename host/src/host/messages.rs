@@ -51,7 +51,7 @@ impl Host {
         self.take_result(id).unwrap_or_else(|| {
             Err(Reject::new(
                 RejectCode::SysUnknown,
-                "the message is still waiting for a deferred outcall; use submit_update and answer_http",
+                "the message is still waiting for a deferred outcall or a held call; use submit_update, then answer_http or resume",
             ))
         })
     }
@@ -105,6 +105,9 @@ impl Host {
                 format!("canister {} is empty", self.canister_id()),
             )
         })?;
+        if let Some(reject) = self.stopped_reject(&self.sys.canister_id) {
+            return Err(reject);
+        }
         if arg.len() > limits::INGRESS_BYTES {
             return Err(Reject::new(
                 RejectCode::SysFatal,

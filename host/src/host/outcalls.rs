@@ -47,11 +47,14 @@ impl Host {
             .deferred
             .remove(&id)
             .ok_or_else(|| format!("outcall {id:?} is not pending"))?;
-        let cycles = self
-            .awaiting
-            .get(&deferred.call)
-            .map_or(0, |a| a.call.cycles);
-        self.finish_outcall(deferred.call, cycles, &deferred.args, reply);
+        let Some(awaiting) = self.awaiting.get(&deferred.call) else {
+            return Ok(()); // its caller is gone (cannot happen while the outcall is pending)
+        };
+        let (cycles, caller) = (awaiting.call.cycles, awaiting.caller.clone());
+        // The transform is a query of the canister that made the outcall.
+        self.on(&caller, |host| {
+            host.finish_outcall(deferred.call, cycles, &deferred.args, reply)
+        });
         Ok(())
     }
 

@@ -1,8 +1,9 @@
-//! Running queued work: the global timer, best-effort timeouts, dispatched calls, answers.
+//! Running queued work: the canisters' global timers, best-effort timeouts, dispatched calls, answers.
 
 use super::{CallId, Entry, Host, Origin, Work};
 use crate::context::{Exec, Kind};
 use crate::types::*;
+use candid::Principal;
 
 /// How often one `tick` may fire the global timer while time stands still.
 const MAX_TIMER_FIRES_PER_RUN: usize = 1_000;
@@ -53,7 +54,7 @@ impl Host {
             self.expire_best_effort_calls();
             // A timer that keeps re-arming itself for "now" would fire forever while time stands
             // still; on the IC each firing takes a round, here the run stops and the next tick goes on.
-            if timer_fires < MAX_TIMER_FIRES_PER_RUN && self.fire_timer_if_due() {
+            if timer_fires < MAX_TIMER_FIRES_PER_RUN && self.fire_a_due_timer() {
                 timer_fires += 1;
                 steps += 1;
                 continue;
@@ -71,8 +72,26 @@ impl Host {
         }
     }
 
+    /// Fires the first due timer of any canister, the one in place first.
+    fn fire_a_due_timer(&mut self) -> bool {
+        if self.fire_timer_if_due() {
+            return true;
+        }
+        let now = self.sys.time;
+        let due: Vec<Vec<u8>> = self
+            .others
+            .keys()
+            .filter(|id| self.others[*id].timer_due(now))
+            .cloned()
+            .collect();
+        due.iter()
+            .any(|id| self.on(id, |host| host.fire_timer_if_due()))
+    }
+
     fn fire_timer_if_due(&mut self) -> bool {
-        let due = self.sys.timer != 0 && self.sys.time >= self.sys.timer;
+        let due = self.sys.timer != 0
+            && self.sys.time >= self.sys.timer
+            && !self.stopping.contains(&self.sys.canister_id);
         if !due
             || !self
                 .instance
@@ -98,21 +117,38 @@ impl Host {
         true
     }
 
+    /// Bounded-wait calls past their deadline get `SYS_UNKNOWN`: a deferred outcall is dropped
+    /// (its cycles refunded, as before), a canister call's answer, if it comes, is dropped and
+    /// its cycles are lost, as on the IC; a request not yet run is dropped.
     fn expire_best_effort_calls(&mut self) {
         let now = self.sys.time;
-        let expired: Vec<(OutcallId, CallId)> = self
-            .deferred
+        let mut expired: Vec<CallId> = self
+            .awaiting
             .iter()
-            .filter(|(_, d)| {
-                self.awaiting
-                    .get(&d.call)
-                    .is_some_and(|a| a.deadline != 0 && a.deadline <= now)
-            })
-            .map(|(id, d)| (*id, d.call))
+            .filter(|(_, a)| !a.expired && a.deadline != 0 && a.deadline <= now)
+            .map(|(id, _)| *id)
             .collect();
-        for (id, call) in expired {
-            self.deferred.remove(&id);
-            let refund = self.awaiting.get(&call).map_or(0, |a| a.call.cycles);
+        expired.sort_unstable(); // in the order the calls were made
+        for call in expired {
+            let outcall = self
+                .deferred
+                .iter()
+                .find(|(_, d)| d.call == call)
+                .map(|(id, _)| *id);
+            let awaiting = self.awaiting.get_mut(&call).expect("listed");
+            if outcall.is_none()
+                && Principal::from_slice(&awaiting.call.callee) == Principal::management_canister()
+            {
+                continue; // an outcall already answered: its answer is queued
+            }
+            awaiting.expired = true;
+            let refund = match outcall {
+                Some(id) => {
+                    self.deferred.remove(&id);
+                    awaiting.call.cycles
+                }
+                None => 0,
+            };
             let timeout = Reject::new(RejectCode::SysUnknown, "Timeout expired");
             self.queue.push_back(Work::Deliver {
                 call,
