@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the canister wasm that tests, benchmarks, the runner and deployments all use.
 #
-#   scripts/build.sh                   marketplace + probe
+#   scripts/build.sh                   marketplace + probe + test ledger
 #   scripts/build.sh --probe-only      only the probe (the ic0 host's test canister)
 #   scripts/build.sh --marketplace-only
+#   scripts/build.sh --ledger-only     only the test ledger (ICRC-1/ICRC-2, ledger/)
 #
 # Outputs (stable paths; dfx.json and icp.yaml point at the .gz):
 #   target/wasm/marketplace.wasm       shrunk, with public `candid:service` and `candid:args` metadata
@@ -12,6 +13,8 @@
 #                                      (every market rule checked after each update and timer
 #                                      run; tests/self_check.rs), never deployed
 #   target/wasm/probe.wasm             shrunk
+#   target/wasm/test-ledger.wasm       shrunk, with public `candid:service` (ledger/ledger.did) and
+#                                      `candid:args` metadata
 #   js/app/dist/                       the web app (node js/app/build.mjs), embedded in the wasm
 set -euo pipefail
 
@@ -19,12 +22,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 build_marketplace=1
 build_probe=1
+build_ledger=1
 for arg in "$@"; do
     case "$arg" in
-        --probe-only) build_marketplace=0 ;;
-        --marketplace-only) build_probe=0 ;;
+        --probe-only) build_marketplace=0 build_ledger=0 ;;
+        --marketplace-only) build_probe=0 build_ledger=0 ;;
+        --ledger-only) build_marketplace=0 build_probe=0 ;;
         -h | --help)
-            sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+            sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *)
@@ -84,6 +89,7 @@ if ((build_marketplace)); then
     cargo build --release --target "$TARGET" -p marketplace
 fi
 if ((build_probe)); then cargo build --release --target "$TARGET" -p probe; fi
+if ((build_ledger)); then cargo build --release --target "$TARGET" -p test-ledger; fi
 
 size() { stat -c %s "$1" 2>/dev/null || stat -f %z "$1"; }
 report() { printf '  %-56s %9s bytes\n' "$1" "$(size "$1")"; }
@@ -114,4 +120,18 @@ if ((build_probe)); then
     mv "$out/probe.wasm.tmp" "$out/probe.wasm"
     report "$release/probe.wasm"
     report "$out/probe.wasm"
+fi
+if ((build_ledger)); then
+    ledger_did="ledger/ledger.did"
+    tmp="$out/test-ledger.shrunk.wasm"
+    "$IC_WASM" "$release/test_ledger.wasm" -o "$tmp" shrink
+    "$IC_WASM" "$tmp" -o "$tmp.service" metadata candid:service -f "$ledger_did" -v public
+    # candid:args, `(InitArg)`, from the .did's service line, as for the marketplace.
+    args="$(sed -n 's/^service[[:space:]]*:[[:space:]]*\(([^)]*)\)[[:space:]]*->.*/\1/p' "$ledger_did")"
+    [[ -n "$args" ]] || { echo "build.sh: no init arguments on $ledger_did's service line" >&2; exit 1; }
+    "$IC_WASM" "$tmp.service" -o "$out/test-ledger.wasm.tmp" metadata candid:args -d "$args" -v public
+    rm -f "$tmp" "$tmp.service"
+    mv "$out/test-ledger.wasm.tmp" "$out/test-ledger.wasm"
+    report "$release/test_ledger.wasm"
+    report "$out/test-ledger.wasm"
 fi
