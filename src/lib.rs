@@ -332,12 +332,13 @@ fn provider_catalog_export(arg: Checked<CatalogExportArg>) -> Result<CatalogExpo
 
 use market::invariants::{SelfCheckArg, SelfCheckPage};
 use market::{
-    AcceptArg, AuditArg, AuditPage, CancelArg, Contract, DelegateArg, Delegation, Execution,
-    ExecutionPage, ExecutionsListArg, ExtendArg, InventoryListArg, InventoryRegisterArg,
-    InventoryRemoveArg, InventorySetStatusArg, Item, ItemPage, Lease, LeaseBySkuArg, MarketError,
-    Offer, OfferCreateArg, OfferPage, OfferWithdrawArg, OffersCreateArg, OffersListArg,
-    OffersetView, Policies, PoliciesUpdate, Product, ProviderHoldAccess, ProviderHoldAccessArg,
-    ResourceRequest, SetConsumerMetaArg, SetProcurementMetaArg,
+    AcceptArg, AuditArg, AuditPage, AvailabilityArg, AvailabilityPage, CancelArg, Contract,
+    DelegateArg, Delegation, Execution, ExecutionPage, ExecutionsListArg, ExtendArg,
+    InventoryListArg, InventoryRegisterArg, InventoryRemoveArg, InventorySetStatusArg, Item,
+    ItemPage, Lease, LeaseBySkuArg, MarketError, Offer, OfferCreateArg, OfferPage,
+    OfferWithdrawArg, OffersCreateArg, OffersListArg, OffersetView, Policies, PoliciesUpdate,
+    Product, ProviderHoldAccess, ProviderHoldAccessArg, ReclaimArg, ResourceRequest,
+    SetConsumerMetaArg, SetProcurementMetaArg,
 };
 
 /// Lets a principal act for a provider in the market, or stops it; signed by the provider.
@@ -425,18 +426,28 @@ fn offer_withdraw(arg: Checked<OfferWithdrawArg>) -> Result<Offer, MarketError> 
     market::offers::withdraw(&IcRuntime, arg.0?)
 }
 
-/// One offer by id. Public.
+/// One offer by id. Public, but a private offer (`terms.visible_to`) is unknown to whoever it
+/// does not name (its provider's delegates and controllers see it).
 #[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(query)]
 fn offer_get(id: Checked<u64>) -> Result<Offer, MarketError> {
-    market::offers::get(id.0?)
+    market::offers::get_as_seen(&IcRuntime, id.0?)
 }
 
-/// Offers by item, provider and status, a page at a time.
+/// Offers by item, provider and status, a page at a time; private offers only to those they
+/// name.
 #[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(query)]
 fn offers_list(arg: Checked<OffersListArg>) -> Result<OfferPage, MarketError> {
-    market::offers::list(arg.0?)
+    market::offers::list(&IcRuntime, arg.0?)
+}
+
+/// The free time of one item, or of a SKU's items a page at a time, between two times: what
+/// an offerset could book. Public; private offers only to those they name.
+#[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(query)]
+fn availability(arg: Checked<AvailabilityArg>) -> Result<AvailabilityPage, MarketError> {
+    market::availability::query(&IcRuntime, arg.0?)
 }
 
 // --- market: offersets and leases (consumers) ---
@@ -471,6 +482,15 @@ fn execution_accept(arg: Checked<AcceptArg>) -> Result<Execution, MarketError> {
 #[candid::candid_method(update)]
 fn execution_cancel(arg: Checked<CancelArg>) -> Result<Execution, MarketError> {
     market::lease::cancel(&IcRuntime, arg.0?)
+}
+
+/// The provider takes a leased item back with notice (at least the policy's
+/// `reclaim_notice_seconds`): the lease ends at the deadline, reason "reclaimed", which its
+/// consumer sees at once. The provider's delegates only.
+#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(update)]
+fn lease_reclaim(arg: Checked<ReclaimArg>) -> Result<Execution, MarketError> {
+    market::lease::reclaim(&IcRuntime, arg.0?)
 }
 
 /// Moves a lease's end later, within its offer, when nothing else is booked. Its consumer.

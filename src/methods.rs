@@ -185,6 +185,7 @@ pub static METHODS: &[Method] = &[
     method!("offer_withdraw", Update, Delegate, 4 * KIB, OfferWithdrawArg),
     method!("offer_get", Query, Anyone, KIB, u64),
     method!("offers_list", Query, Anyone, 4 * KIB, OffersListArg),
+    method!("availability", Query, Anyone, 4 * KIB, AvailabilityArg),
     // Market: consumers.
     method!("offerset_request", Update, Authenticated, 16 * KIB, ResourceRequest),
     method!("offerset_get", Query, OwnerOrController, KIB, u64),
@@ -193,6 +194,7 @@ pub static METHODS: &[Method] = &[
     method!("lease_extend", Update, Owner, 4 * KIB, ExtendArg),
     method!("lease_end", Update, Owner, KIB, u64),
     method!("lease_by_sku", Update, Authenticated, 16 * KIB, LeaseBySkuArg),
+    method!("lease_reclaim", Update, Delegate, 4 * KIB, ReclaimArg),
     method!("lease_set_consumer_meta", Update, Delegate, 128 * KIB, SetConsumerMetaArg),
     method!("lease_set_procurement_meta", Update, Delegate, 64 * KIB, SetProcurementMetaArg),
     method!("execution_get", Query, OwnerDelegateOrController, KIB, u64),

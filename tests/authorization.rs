@@ -709,6 +709,7 @@ fn update_scenario(method: &str) -> Option<Build> {
             let arg = OffersCreateArg {
                 provider: w.m.provider.key(),
                 offers: vec![OfferInput {
+                    terms: None,
                     item_id: item.id,
                     start_ns: now,
                     end_ns: now + DAY_NS,
@@ -818,6 +819,20 @@ fn update_scenario(method: &str) -> Option<Build> {
                 provider: w.m.provider.key(),
                 execution_id: lease.id,
                 sealed: sealed(&lessee_key(1)),
+            };
+            delegate_scenario(
+                verdict::<Execution, MarketError>,
+                "a lease on the owner's item",
+                encode(&arg),
+            )
+        },
+        "lease_reclaim" => |w| {
+            let lease = w.waiting_lease();
+            let arg = ReclaimArg {
+                provider: w.m.provider.key(),
+                execution_id: lease.id,
+                notice_seconds: None,
+                reason: "authorization test".into(),
             };
             delegate_scenario(
                 verdict::<Execution, MarketError>,

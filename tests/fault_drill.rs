@@ -405,6 +405,7 @@ impl Drill {
         let offers = registered
             .iter()
             .map(|item| OfferInput {
+                terms: None,
                 item_id: item.id,
                 start_ns: now,
                 end_ns: now + 2 * DAY_NS,

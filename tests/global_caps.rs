@@ -55,6 +55,7 @@ fn past_each_global_cap_growth_is_refused_unchanged_until_an_upgrade_raises_it()
     let a = m.register("2C.small", "node-a", attributes(2, 8, 100, 0));
     m.register("2C.small", "node-b", attributes(2, 8, 100, 0));
     let offer = |item_id, start_ns| OfferCreateArg {
+        terms: None,
         provider: m.provider.key(),
         item_id,
         start_ns,

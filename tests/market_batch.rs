@@ -25,6 +25,7 @@ fn offers_create(
 
 fn input(item_id: u64, start_ns: u64, end_ns: u64, price: u64) -> OfferInput {
     OfferInput {
+        terms: None,
         item_id,
         start_ns,
         end_ns,

@@ -32,6 +32,7 @@ fn market() -> Market {
         let offers = items
             .iter()
             .map(|item| OfferInput {
+                terms: None,
                 item_id: item.id,
                 start_ns: now,
                 end_ns: now + 30 * DAY_NS,

@@ -572,6 +572,7 @@ impl World {
             .offer_create(
                 delegate_b,
                 OfferCreateArg {
+                    terms: None,
                     provider: b_key.clone(),
                     item_id: item_b.id,
                     start_ns: now,

@@ -39,6 +39,7 @@ fn fill(mut m: Market, items: usize) -> Market {
         .iter()
         .enumerate()
         .map(|(n, item)| OfferInput {
+            terms: None,
             item_id: item.id,
             start_ns: now,
             end_ns: now + DAY_NS,

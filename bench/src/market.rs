@@ -104,6 +104,7 @@ fn item_input(i: u64) -> ItemInput {
 fn offer_input(item: &Item, k: u64, from_ns: u64) -> OfferInput {
     let start_ns = from_ns + k * WINDOW_NS;
     OfferInput {
+        terms: None,
         item_id: item.id,
         start_ns,
         end_ns: start_ns + WINDOW_NS,

@@ -183,6 +183,7 @@ pub struct RequestOffersetParams {
 impl RequestOffersetParams {
     pub fn request(&self) -> ResourceRequest {
         ResourceRequest {
+            alternative_starts: None,
             min_cores: self.min_cores,
             min_memory_mb: self.min_memory_mb,
             min_storage_gb: self.min_storage_gb,

@@ -11,8 +11,9 @@
 
 mod persist;
 
+use super::offers::Rules;
 use super::store::{self, Booking};
-use super::types::{Item, ItemStatus, Offer, OfferStatus};
+use super::types::{FreeWindow, Item, ItemStatus, Offer, OfferStatus};
 use crate::memory;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -31,6 +32,8 @@ pub struct OpenOffer {
     pub gpus: u32,
     pub sku: String,
     pub resource_class: String,
+    /// The offer's terms as matching applies them.
+    pub rules: Rules,
 }
 
 #[derive(Default, Debug)]
@@ -173,6 +176,7 @@ fn entry(offer: &Offer, item: &Item) -> OpenOffer {
         gpus: item.attributes.gpus,
         sku: item.sku.clone(),
         resource_class: item.attributes.resource_class.clone(),
+        rules: Rules::of(offer.terms.as_ref()),
     }
 }
 
@@ -350,6 +354,97 @@ pub fn price_now(item_id: u64, now: u64) -> Option<u64> {
             })
             .min()
     })
+}
+
+/// The item's SKU, as the index knows it.
+pub fn item_sku(item_id: u64) -> Option<String> {
+    INDEX.with_borrow(|index| Some(index.items.get(&item_id)?.sku.clone()))
+}
+
+/// Up to `limit` ids of the SKU's items after `after`, in id order; and whether more follow.
+pub fn sku_items_after(sku: &str, after: u64, limit: usize) -> (Vec<u64>, bool) {
+    INDEX.with_borrow(|index| {
+        let Some(ids) = index.by_sku.get(sku) else {
+            return (Vec::new(), false);
+        };
+        let mut page = ids.range(after.saturating_add(1)..);
+        let taken: Vec<u64> = page.by_ref().take(limit).copied().collect();
+        (taken, page.next().is_some())
+    })
+}
+
+/// The item's unbooked time in `[from_ns, to_ns)` within its open offers that `visible` lets
+/// through, earliest first: at most `max` windows, stepping over at most `max` bookings in
+/// all; also whether it stopped at that bound (more may be free after the last window).
+pub fn free_windows(
+    item_id: u64,
+    from_ns: u64,
+    to_ns: u64,
+    visible: impl Fn(&Rules) -> bool,
+    max: usize,
+) -> (Vec<FreeWindow>, bool) {
+    INDEX.with_borrow(|index| {
+        let mut offers: Vec<&OpenOffer> = index
+            .by_item
+            .get(&item_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| index.by_price.get(&(*index.price_of.get(id)?, *id)))
+            .filter(|o| o.start_ns < to_ns && from_ns < o.end_ns && visible(&o.rules))
+            .collect();
+        // Open offers of one item never overlap: by start is the calendar's order.
+        offers.sort_unstable_by_key(|o| o.start_ns);
+        let (mut windows, mut steps) = (Vec::new(), 0);
+        for offer in offers {
+            let (lo, hi) = (offer.start_ns.max(from_ns), offer.end_ns.min(to_ns));
+            let mut free_from = lo;
+            // The booking overlapping `lo`, if any, starts before it: begin there.
+            let first = index
+                .calendar
+                .range((item_id, 0)..=(item_id, lo))
+                .next_back()
+                .map_or(lo, |(&(_, start), _)| start);
+            for (&(_, start), &(end, _)) in index.calendar.range((item_id, first)..(item_id, hi)) {
+                if steps == max || windows.len() == max {
+                    return (windows, true);
+                }
+                steps += 1;
+                if start > free_from {
+                    push(&mut windows, offer, free_from, start);
+                }
+                free_from = free_from.max(end);
+            }
+            if free_from < hi {
+                if windows.len() == max {
+                    return (windows, true);
+                }
+                push(&mut windows, offer, free_from, hi);
+            }
+        }
+        (windows, false)
+    })
+}
+
+/// Adds `[start_ns, end_ns)` of `offer` unless it is too short for any lease of it.
+fn push(windows: &mut Vec<FreeWindow>, offer: &OpenOffer, start_ns: u64, end_ns: u64) {
+    let shortest = offer
+        .rules
+        .min_ns
+        .max(crate::market::offerset::MIN_LEASE_SECONDS * crate::time::SECOND_NS);
+    if end_ns - start_ns >= shortest {
+        windows.push(free(offer, start_ns, end_ns));
+    }
+}
+
+fn free(offer: &OpenOffer, start_ns: u64, end_ns: u64) -> FreeWindow {
+    FreeWindow {
+        start_ns,
+        end_ns,
+        offer_id: offer.offer_id,
+        price_per_hour: offer.price_per_hour,
+        min_duration_seconds: offer.rules.min_ns / crate::time::SECOND_NS,
+        granularity_seconds: offer.rules.step_ns / crate::time::SECOND_NS,
+    }
 }
 
 pub fn len() -> usize {

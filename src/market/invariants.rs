@@ -5,9 +5,9 @@
 //! records in id order, section by section (item ids with their calendars, then offers,
 //! offersets, executions), and checks the rules anchored at each. A rule relating two records
 //! is checked from one side, reading the other by key, so no page needs another's results.
-//! Two rules count over all records (`claimed_offer_has_one_contract`'s "exactly one",
-//! `usage_equals_recount`): their anchored half runs in every page, their count only when the
-//! whole check runs in one go ([`check_all`], with a [`Tally`]).
+//! Three rules count over all records (`claimed_offer_has_one_contract`, for offers an older
+//! canister claimed whole, `usage_equals_recount`, `hold_counts_equal_recount`): they run only
+//! when the whole check runs in one go ([`check_all`], with a [`Tally`]).
 //!
 //! Everything reads through [`Records`]: the canister's store ([`Stored`]) in production, the
 //! model test's snapshot in `model_tests.rs`, so the rules exist once. Rules about time after
@@ -26,7 +26,7 @@ use std::borrow::Cow;
 use std::cell::Cell;
 
 /// Every rule checked here, by name (the model test checks ten more).
-pub const RULES: [&str; 19] = [
+pub const RULES: [&str; 20] = [
     "calendar_no_overlap",
     "booking_window_nonempty",
     "booking_has_live_execution",
@@ -38,6 +38,7 @@ pub const RULES: [&str; 19] = [
     "claimed_offer_has_one_contract",
     "offered_execution_has_an_unclaimed_offer",
     "execution_within_its_offer",
+    "reclaimed_lease_ends_by_its_deadline",
     "execution_in_its_offerset",
     "hold_expires_with_its_offerset",
     "offerset_status_agrees_with_its_executions",

@@ -1,6 +1,6 @@
 //! Executions once accepted: contracts (FLOCX) and leases (pez). Accept, cancel, extend, end
-//! early, the pez lease-by-SKU shortcut, credentials, the queue's start and end, and the
-//! views every reader gets through [`as_seen`].
+//! early, reclaim with notice, the pez lease-by-SKU shortcut, credentials, the queue's start
+//! and end, and the views every reader gets through [`as_seen`].
 //!
 //! Items of type `ironic_node` are provisioned: a lease's start records a deploy
 //! (`provision::service::begin_deploy`) and the lease stays PREPARING until the deploy completes
@@ -13,12 +13,14 @@
 
 mod metadata;
 mod provisioning_reports;
+mod reclaim;
 mod requests;
 mod timeline;
 mod views;
 
 pub use metadata::{set_consumer_meta, set_procurement_meta};
 pub use provisioning_reports::{provisioned, provisioning_failed, released};
+pub use reclaim::reclaim;
 pub use requests::{accept, cancel, end_now, extend, lease_by_sku};
 pub use timeline::{check_stuck, finish, start, wake_waiting};
 pub use views::{as_seen, contract, get, lease, list};

@@ -8,6 +8,9 @@
 //! - an **execution**, once accepted, is the contract (FLOCX) and the lease (pez); the task queue
 //!   moves it through its phases on the canister's timer.
 //!
+//! An offer is an availability window: a hold or lease books only its own window, so the
+//! rest of the offer stays offered, and a lease that ends early gives its time back.
+//!
 //! No double booking: every hold and lease is a booking in the item's calendar
 //! (`store::overlapping_booking`), checked and written within one message with no await in
 //! between, so interleaved messages cannot both book one window.
@@ -19,7 +22,8 @@
 //! | `sku`        | `[tier][type].[size]` names                                             |
 //! | `delegation` | providers authorize principals by signature                            |
 //! | `inventory`  | items: register, status transitions, listing, the SKU portal view      |
-//! | `offers`     | offers: create, withdraw, expire, list                                 |
+//! | `offers`     | offers (availability windows): create, withdraw, expire, list; terms    |
+//! | `availability` | the free windows of an item or a SKU                                 |
 //! | `index`      | open offers on the heap, cheapest first, for matching                  |
 //! | `offerset`   | requests: validation, policies, matching, holds, expiry                |
 //! | `execution`  | the phase machine                                                      |
@@ -28,6 +32,7 @@
 //! | `audit`      | the append-only log of every change                                    |
 
 pub mod audit;
+pub mod availability;
 pub mod delegation;
 mod error;
 pub mod execution;

@@ -29,7 +29,8 @@
 //!    final phase, none for the others).
 //! 2. Statuses across records: `item_reserved_or_leased_iff_its_lease_runs`,
 //!    `item_lease_id_only_while_reserved_or_leased`, `running_lease_holds_its_item`,
-//!    `releasing_lease_gave_its_item_back`, `claimed_offer_has_one_contract`,
+//!    `releasing_lease_gave_its_item_back`, `claimed_offer_has_one_contract` (offers an older
+//!    canister claimed whole), `reclaimed_lease_ends_by_its_deadline`,
 //!    `offered_execution_has_an_unclaimed_offer`, `execution_within_its_offer`,
 //!    `execution_in_its_offerset`, `hold_expires_with_its_offerset`,
 //!    `offerset_status_agrees_with_its_executions`, `final_phase_says_why`,
@@ -560,9 +561,34 @@ impl Model {
         }
     }
 
-    /// What `offerset::find` picks: open offers of in-service items, cheapest first (then by
-    /// id), at most one per item, none booked in the window, and for a window starting by
-    /// `now` only Available items.
+    /// The latest-starting non-final booking on `item` overlapping `[start, end)`, as the
+    /// calendar finds it: `(start, booked end)`.
+    fn latest_booking(&self, item: u64, start: u64, end: u64) -> Option<(u64, u64)> {
+        self.execs
+            .values()
+            .filter(|e| {
+                e.item == item && !e.phase.is_final() && e.start < end && start < e.booked_end
+            })
+            .map(|e| (e.start, e.booked_end))
+            .max()
+    }
+
+    /// The earliest start from `start` on where `length` fits unbooked within the offer,
+    /// stepping over at most `fit::MAX_STEPS` bookings (as `offerset::fit` searches).
+    fn free_later(&self, o: &MOffer, mut start: u64, length: u64) -> Option<u64> {
+        for _ in 0..crate::market::offerset::fit::MAX_STEPS {
+            let end = start.checked_add(length).filter(|&end| end <= o.end)?;
+            match self.latest_booking(o.item, start, end) {
+                None => return Some(start),
+                Some((_, booked_end)) => start = booked_end,
+            }
+        }
+        None
+    }
+
+    /// What `offerset::find_holds` picks: open offers of in-service items, cheapest first
+    /// (then by id), at most one per item, only its own window booked (as soon as possible: the
+    /// first free time), and for a window starting by `now` only Available items.
     #[allow(clippy::too_many_arguments)]
     fn find(
         &self,
@@ -599,13 +625,24 @@ impl Model {
             let item = &self.items[&o.item];
             if item.cores < min_cores.unwrap_or(0)
                 || sku.is_some_and(|sku| sku != item.sku)
-                || o.start > start
-                || o.end < end
                 || max_price.is_some_and(|max| o.price > max)
                 || found.iter().any(|m| m.item == o.item)
-                || self.booked(o.item, start, end).is_some()
-                || (start <= now && item.status != ItemStatus::Available)
+                || o.start > start
+                || o.end < end
             {
+                continue;
+            }
+            let (start, end) = if self.booked(o.item, start, end).is_none() {
+                (start, end)
+            } else if asap {
+                match self.free_later(o, start, end - start) {
+                    Some(free) => (free, free + (end - start)),
+                    None => continue,
+                }
+            } else {
+                continue;
+            };
+            if start <= now && item.status != ItemStatus::Available {
                 continue;
             }
             found.push(MMatch {
@@ -1058,7 +1095,7 @@ fn legal_change(entity: Entity, from: &str, to: &str) -> bool {
         }
         Entity::Offer(_) => {
             (from.is_empty() && to == "open")
-                || (from == "open" && ["claimed", "expired", "withdrawn"].contains(&to))
+                || (from == "open" && ["expired", "withdrawn"].contains(&to))
         }
         Entity::Offerset(_) => {
             (from.is_empty() && (to == "OPEN" || to == "EXPIRED"))
@@ -1602,6 +1639,7 @@ impl World {
                 let predicted =
                     self.predict_offers(provider, caller, &[(id, window.0, window.1, price)], now);
                 let arg = OfferCreateArg {
+                    terms: None,
                     provider: key_input(provider),
                     item_id: id,
                     start_ns: window.0,
@@ -1631,6 +1669,7 @@ impl World {
                     offers: inputs
                         .iter()
                         .map(|&(item_id, start_ns, end_ns, price_per_hour)| OfferInput {
+                            terms: None,
                             item_id,
                             start_ns,
                             end_ns,
@@ -2108,7 +2147,7 @@ impl World {
         if self.model.offers[&e.offer].status != OfferStatus::Open {
             return Err("OfferClosed");
         }
-        self.claim(id);
+        self.model.execs.get_mut(&id).unwrap().phase = Phase::Accepted;
         if let Some(set_id) = e.offerset {
             self.model
                 .reject_offered(|other, o| o.offerset == Some(set_id) && other != id);
@@ -2121,15 +2160,6 @@ impl World {
             self.model.execs.get_mut(&id).unwrap().phase = Phase::Waiting;
         }
         Ok(())
-    }
-
-    /// The execution claims its offer: other holds of that offer end, it is ACCEPTED.
-    fn claim(&mut self, id: u64) {
-        let offer = self.model.execs[&id].offer;
-        self.model.offers.get_mut(&offer).unwrap().status = OfferStatus::Claimed;
-        self.model
-            .reject_offered(|other, o| o.offer == offer && other != id);
-        self.model.execs.get_mut(&id).unwrap().phase = Phase::Accepted;
     }
 
     fn predict_cancel(&mut self, id: u64, who: Principal) -> Outcome {
@@ -2155,6 +2185,9 @@ impl World {
         ) {
             return Err("WrongPhase");
         }
+        if self.model.offers[&e.offer].status != OfferStatus::Open {
+            return Err("OfferClosed");
+        }
         if new_end <= e.end || new_end > self.model.offers[&e.offer].end {
             return Err("InvalidWindow");
         }
@@ -2178,7 +2211,10 @@ impl World {
         if !matches!(e.phase, Phase::Preparing | Phase::Available) {
             return Err("WrongPhase");
         }
-        self.model.execs.get_mut(&id).unwrap().end = now;
+        // The unused time goes back at once: the booking ends now too.
+        let e = self.model.execs.get_mut(&id).unwrap();
+        e.end = now.max(e.start + 1);
+        e.booked_end = e.end;
         self.model.release(id, Phase::Completed);
         Ok(())
     }
@@ -2212,7 +2248,7 @@ impl World {
             return Err("NothingAvailable");
         };
         let id = self.model.hold(m, who, None, now);
-        self.claim(id);
+        self.model.execs.get_mut(&id).unwrap().phase = Phase::Accepted;
         Ok(())
     }
 }
@@ -2473,16 +2509,16 @@ fn model_checks_catch_planted_faults() {
             "hold_released_by_expiry",
         ),
         (
-            "a claimed offer reopened",
+            "an offer withdrawn behind the matching index",
             |_| {
                 let mut offer = store::offer(1).unwrap();
-                offer.status = OfferStatus::Open;
+                offer.status = OfferStatus::Withdrawn;
                 store::put_offer(&offer);
             },
-            "claimed_offer_has_one_contract",
+            "matching_index_agrees_with_store",
         ),
     ];
-    // Item 1 leased (execution 1 AVAILABLE, offer 1 claimed), item 2 held (execution 2).
+    // Item 1 leased (execution 1 AVAILABLE, offer 1 still open), item 2 held (execution 2).
     let scenario = [
         Op::Register {
             provider: 0,

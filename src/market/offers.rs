@@ -1,6 +1,11 @@
-//! Offers (FLOCX): an item offered for a window at a price. An offer is Open until an accepted
-//! execution claims it, its provider withdraws it, or its window ends (the task queue expires it);
-//! open offers of one item never overlap.
+//! Offers (FLOCX): an item offered for a window at a price. An offer is an availability
+//! window: holds and leases book sub-windows of it in the item's calendar and the rest stays
+//! offered. It is Open until its provider withdraws it or its window ends (the task queue
+//! expires it); open offers of one item never overlap.
+
+mod terms;
+
+pub use terms::{Rules, MAX_VISIBLE_TO};
 
 use super::audit::{self, Change};
 use super::types::*;
@@ -28,6 +33,7 @@ pub fn create(rt: &impl Runtime, arg: OfferCreateArg) -> Result<Offer, MarketErr
         end_ns,
         price_per_hour,
         properties,
+        terms,
     } = arg;
     let input = OfferInput {
         item_id,
@@ -35,6 +41,7 @@ pub fn create(rt: &impl Runtime, arg: OfferCreateArg) -> Result<Offer, MarketErr
         end_ns,
         price_per_hour,
         properties,
+        terms,
     };
     let mut created = create_all(rt, &provider, vec![input], false)?;
     Ok(created.remove(0))
@@ -122,6 +129,9 @@ fn check_input(now: u64, item: &Item, input: &OfferInput) -> Result<(), MarketEr
     }
     check_window(now, input.start_ns, input.end_ns)?;
     check_properties(&input.properties)?;
+    if let Some(given) = &input.terms {
+        terms::check(given, input.end_ns - input.start_ns)?;
+    }
     if let Some(offer_id) = overlapping_open(now, item.id, input.start_ns, input.end_ns) {
         return Err(MarketError::OfferOverlap { offer_id });
     }
@@ -157,6 +167,8 @@ fn write(rt: &impl Runtime, now: u64, actor: &Actor, item: &Item, input: OfferIn
         end_ns: input.end_ns,
         price_per_hour: input.price_per_hour,
         properties: input.properties,
+        // Terms all absent are the defaults: stored as none.
+        terms: input.terms.filter(|t| *t != OfferTerms::default()),
         status: OfferStatus::Open,
         created_at_ns: now,
         updated_at_ns: now,
@@ -246,7 +258,25 @@ pub fn get(id: u64) -> Result<Offer, MarketError> {
     super::store::offer(id).ok_or(MarketError::UnknownOffer { id })
 }
 
-pub fn list(arg: OffersListArg) -> Result<OfferPage, MarketError> {
+/// The offer as the caller may see it: a private offer is unknown to whoever it does not name.
+pub fn get_as_seen(rt: &impl Runtime, id: u64) -> Result<Offer, MarketError> {
+    get(id)
+        .ok()
+        .filter(|offer| visible(rt, offer))
+        .ok_or(MarketError::UnknownOffer { id })
+}
+
+/// Whether the caller may see the offer: a public one, or a private one naming the caller, its
+/// provider's delegates and the controllers.
+pub fn visible(rt: &impl Runtime, offer: &Offer) -> bool {
+    let caller = rt.caller();
+    Rules::of(offer.terms.as_ref()).visible(&caller)
+        || rt.is_controller(&caller)
+        || store::is_delegate(&store::provider_key(&offer.provider_pem), &caller)
+}
+
+/// A page of offers, private ones only for those who may see them.
+pub fn list(rt: &impl Runtime, arg: OffersListArg) -> Result<OfferPage, MarketError> {
     let provider_pem = arg
         .provider
         .as_ref()
@@ -260,6 +290,7 @@ pub fn list(arg: OffersListArg) -> Result<OfferPage, MarketError> {
             .as_ref()
             .is_none_or(|pem| *pem == offer.provider_pem)
             && arg.status.is_none_or(|status| status == offer.status)
+            && visible(rt, offer)
     };
     let (offers, next) = match arg.item_id {
         Some(item_id) => {
@@ -274,15 +305,6 @@ pub fn list(arg: OffersListArg) -> Result<OfferPage, MarketError> {
     Ok(OfferPage { offers, next })
 }
 
-/// An accepted execution claims its offer: Open → Claimed.
-pub fn claim(now: u64, actor: &Actor, offer_id: u64, execution_id: u64) -> Result<(), MarketError> {
-    let mut offer = get(offer_id)?;
-    check_open(&offer)?;
-    let why = format!("claimed by execution {execution_id}");
-    close(now, actor, &mut offer, OfferStatus::Claimed, &why);
-    Ok(())
-}
-
 /// The queue's task at an offer's end: an Open offer becomes Expired.
 pub fn expire(rt: &impl Runtime, offer_id: u64) {
     let now = rt.time();
@@ -291,7 +313,7 @@ pub fn expire(rt: &impl Runtime, offer_id: u64) {
     };
     // A retried task finds it closed already.
     if offer.status == OfferStatus::Open && offer.end_ns <= now {
-        let why = "its window ended unclaimed";
+        let why = "its window ended";
         close(now, &Actor::Canister, &mut offer, OfferStatus::Expired, why);
     }
 }

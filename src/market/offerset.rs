@@ -5,15 +5,17 @@
 //! A request that policies refuse, or that nothing matches, is still stored, with result No,
 //! status Expired and messages that say why: the consumer can read back what happened.
 
+pub mod fit;
 mod holds;
 mod limits;
 mod matching;
 mod refusals;
 mod window;
 
+pub use fit::Grid;
 pub use holds::{hold, Terms};
 pub use limits::{held_cap, set_provider_access, HoldLimits, MAX_PROVIDER_LISTED};
-pub use matching::{find, find_holds, Match};
+pub use matching::{find_holds, Match};
 pub use refusals::{check_active_leases, policy_refusals};
 pub use window::{lease_window, Window, MIN_LEASE_SECONDS};
 

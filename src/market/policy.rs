@@ -18,6 +18,7 @@ const MAX_IMAGE_BYTES: usize = 512;
 const HELD_ITEMS: RangeInclusive<u32> = 1..=100_000;
 const HELD_SHARE_PERCENT: RangeInclusive<u32> = 1..=100;
 const HOLD_WINDOW_SECONDS: RangeInclusive<u64> = 60..=366 * DAY;
+const RECLAIM_NOTICE_SECONDS: RangeInclusive<u64> = 0..=30 * DAY;
 /// Principals one `policies_set` may add to or remove from the consumers' allow-list.
 pub const MAX_LISTED_PER_CALL: usize = 500;
 
@@ -25,6 +26,7 @@ pub const MAX_LISTED_PER_CALL: usize = 500;
 pub const DEFAULT_MAX_HELD_ITEMS_PER_PRINCIPAL: u32 = 20;
 pub const DEFAULT_MAX_HELD_SHARE_PER_PROVIDER_PERCENT: u32 = 100;
 pub const DEFAULT_MAX_HOLD_WINDOW_SECONDS: u64 = 7 * DAY;
+pub const DEFAULT_RECLAIM_NOTICE_SECONDS: u64 = 3600;
 
 /// 21-day leases, 5-minute offers (the ExecutionBroker's default), any image.
 pub fn defaults() -> Policies {
@@ -41,6 +43,7 @@ pub fn defaults() -> Policies {
         max_held_share_per_provider_percent: Some(DEFAULT_MAX_HELD_SHARE_PER_PROVIDER_PERCENT),
         max_hold_window_seconds: Some(DEFAULT_MAX_HOLD_WINDOW_SECONDS),
         consumers: Some(ConsumerAccess::Everyone),
+        reclaim_notice_seconds: Some(DEFAULT_RECLAIM_NOTICE_SECONDS),
     }
 }
 
@@ -63,6 +66,7 @@ pub fn effective(policies: Policies) -> Policies {
             .max_hold_window_seconds
             .or(d.max_hold_window_seconds),
         consumers: policies.consumers.or(d.consumers),
+        reclaim_notice_seconds: policies.reclaim_notice_seconds.or(d.reclaim_notice_seconds),
         ..policies
     }
 }
@@ -101,6 +105,9 @@ pub fn set(update: PoliciesUpdate) -> Result<Policies, MarketError> {
             .max_hold_window_seconds
             .or(current.max_hold_window_seconds),
         consumers: update.consumers.or(current.consumers),
+        reclaim_notice_seconds: update
+            .reclaim_notice_seconds
+            .or(current.reclaim_notice_seconds),
     };
     validate(&policies)?;
     let allow = update.allow_consumers.unwrap_or_default();
@@ -178,6 +185,12 @@ fn validate(p: &Policies) -> Result<(), MarketError> {
         p.max_hold_window_seconds
             .unwrap_or(DEFAULT_MAX_HOLD_WINDOW_SECONDS),
         HOLD_WINDOW_SECONDS,
+    )?;
+    in_range(
+        "reclaim_notice_seconds",
+        p.reclaim_notice_seconds
+            .unwrap_or(DEFAULT_RECLAIM_NOTICE_SECONDS),
+        RECLAIM_NOTICE_SECONDS,
     )?;
     if p.allowed_images.len() > MAX_IMAGES {
         return Err(MarketError::invalid(format!(

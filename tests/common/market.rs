@@ -439,6 +439,7 @@ impl Market {
         price: u64,
     ) -> OfferCreateArg {
         OfferCreateArg {
+            terms: None,
             provider: self.provider.key(),
             item_id,
             start_ns,

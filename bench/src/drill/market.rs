@@ -245,6 +245,7 @@ pub(super) fn build_market(host: &mut Host, sets: u32, world: &mut World) -> u64
                 20
             };
             OfferInput {
+                terms: None,
                 item_id: item.id,
                 start_ns: t0,
                 end_ns: t0 + days * DAY_NS,
@@ -278,6 +279,7 @@ pub(super) fn build_market(host: &mut Host, sets: u32, world: &mut World) -> u64
                 delegate(),
                 "offer_create",
                 (OfferCreateArg {
+                    terms: None,
                     provider: provider.clone(),
                     item_id: item.id,
                     start_ns: t0 + 5 * DAY_NS,

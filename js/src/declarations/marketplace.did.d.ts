@@ -86,6 +86,40 @@ export interface AuditPage {
   'next' : [] | [bigint],
   'entries' : Array<AuditEntry>,
 }
+/**
+ * `availability`: the free time of one item, or of a SKU's items a page at a time, in
+ * `[from_ns, to_ns)` (esi-leap's available_start / available_end).
+ */
+export interface AvailabilityArg {
+  'sku' : [] | [string],
+  /**
+   * At most 366 days after `from_ns`.
+   */
+  'to_ns' : bigint,
+  /**
+   * For a SKU: the last item id of the previous page.
+   */
+  'after' : [] | [bigint],
+  'from_ns' : bigint,
+  /**
+   * Items per page for a SKU (default 100, at most 500).
+   */
+  'limit' : [] | [number],
+  /**
+   * One item, or (without it) every item of `sku`.
+   */
+  'item_id' : [] | [bigint],
+}
+export interface AvailabilityPage {
+  /**
+   * For a SKU: pass as `after` for the next page.
+   */
+  'next' : [] | [bigint],
+  /**
+   * Items with free time in the range (a SKU's others are left out).
+   */
+  'items' : Array<ItemAvailability>,
+}
 export type Backend = { 'Ironic' : null } |
   { 'Simulated' : null };
 export type BillingInterval = { 'Hourly' : null } |
@@ -466,6 +500,10 @@ export interface Execution {
    */
   'offerset_id' : [] | [bigint],
   'price_per_hour' : bigint,
+  /**
+   * Set when the provider reclaims the item: the lease ends at `ends_at_ns`.
+   */
+  'reclaim' : [] | [Reclaim],
   'start_ns' : bigint,
   /**
    * Price for the whole window, in hundredths of a US dollar (hours rounded up).
@@ -499,7 +537,7 @@ export interface Execution {
   'consumer_meta' : [] | [SealedBox],
   'end_ns' : bigint,
   /**
-   * Why it is FAILED, CANCELLED, REJECTED or EXPIRED.
+   * Why it is FAILED, CANCELLED, REJECTED or EXPIRED, or was reclaimed.
    */
   'reason' : [] | [string],
 }
@@ -573,6 +611,24 @@ export type Format = {
      */
     'Records' : null
   };
+/**
+ * Unbooked time of an open offer: a lease may book any part of it at least
+ * `min_duration_seconds` long (and at least a minute), on the offer's grid.
+ */
+export interface FreeWindow {
+  'price_per_hour' : bigint,
+  'start_ns' : bigint,
+  /**
+   * 0: none.
+   */
+  'min_duration_seconds' : bigint,
+  'offer_id' : bigint,
+  /**
+   * 0: none.
+   */
+  'granularity_seconds' : bigint,
+  'end_ns' : bigint,
+}
 export type GpuFilter = {
     /**
      * With a GPU (true) or without (false).
@@ -801,6 +857,19 @@ export interface Item {
    */
   'lease_id' : [] | [bigint],
 }
+export interface ItemAvailability {
+  'sku' : string,
+  /**
+   * The item's calendar is fragmented past what one answer lists: ask again from the last
+   * window's end for more.
+   */
+  'truncated' : boolean,
+  'item_id' : bigint,
+  /**
+   * Earliest first.
+   */
+  'windows' : Array<FreeWindow>,
+}
 /**
  * One item to register (or update, when the provider already has its type and uuid).
  */
@@ -882,6 +951,8 @@ export type Level = { 'Error' : null } |
   { 'Warn' : null } |
   { 'Debug' : null };
 export type MarketAuditPageResult = { 'Ok' : AuditPage } |
+  { 'Err' : MarketError };
+export type MarketAvailabilityResult = { 'Ok' : AvailabilityPage } |
   { 'Err' : MarketError };
 export type MarketContractResult = { 'Ok' : Contract } |
   { 'Err' : MarketError };
@@ -980,11 +1051,16 @@ export type MarketUnitResult = { 'Ok' : null } |
   { 'Err' : MarketError };
 export interface Message { 'text' : string, 'level' : Level }
 /**
- * A resource offered for `[start_ns, end_ns)` at a price.
+ * A resource offered for `[start_ns, end_ns)` at a price: an availability window. Holds and
+ * leases book sub-windows of it in the item's calendar; whatever is not booked stays offered.
  */
 export interface Offer {
   'id' : bigint,
   'status' : OfferStatus,
+  /**
+   * Absent on offers from before terms existed: the defaults.
+   */
+  'terms' : [] | [OfferTerms],
   'price_per_hour' : bigint,
   'start_ns' : bigint,
   'updated_at_ns' : bigint,
@@ -997,6 +1073,7 @@ export interface Offer {
   'end_ns' : bigint,
 }
 export interface OfferCreateArg {
+  'terms' : [] | [OfferTerms],
   'provider' : ProviderKeyInput,
   'price_per_hour' : bigint,
   'start_ns' : bigint,
@@ -1009,6 +1086,7 @@ export interface OfferCreateArg {
  * batch names once.
  */
 export interface OfferInput {
+  'terms' : [] | [OfferTerms],
   'price_per_hour' : bigint,
   'start_ns' : bigint,
   'properties' : Array<Property>,
@@ -1035,6 +1113,28 @@ export type OfferStatus = {
      */
     'Expired' : null
   };
+/**
+ * How an offer may be booked: the shortest lease, the grid lease windows snap to, and who may
+ * see and hold it. Every field absent is the default: any lease of at least a minute, no grid,
+ * everyone.
+ */
+export interface OfferTerms {
+  /**
+   * Shortest lease the offer takes (at least 60).
+   */
+  'min_duration_seconds' : [] | [bigint],
+  /**
+   * A private offer: only these principals may see it and hold it (besides its provider's
+   * delegates and the controllers). At most 32.
+   */
+  'visible_to' : [] | [Array<Principal>],
+  /**
+   * Lease windows start and end on this grid, counted from the offer's start: a request is
+   * widened to it (the start earlier, the end later, within the offer), so the time left
+   * between leases is whole steps. 1 s to 1 day.
+   */
+  'granularity_seconds' : [] | [bigint],
+}
 export interface OfferWithdrawArg {
   'provider' : ProviderKeyInput,
   'offer_id' : bigint,
@@ -1243,6 +1343,11 @@ export interface Policies {
    * Most items one principal may hold at once, over all its open offersets (default 20).
    */
   'max_held_items_per_principal' : [] | [number],
+  /**
+   * Least notice a provider gives when it reclaims a leased item (`lease_reclaim`; default
+   * 3600).
+   */
+  'reclaim_notice_seconds' : [] | [bigint],
   'max_open_offersets_per_principal' : number,
   'max_active_leases_per_principal' : number,
   'max_lease_seconds' : bigint,
@@ -1283,6 +1388,7 @@ export interface PoliciesUpdate {
   'disallow_consumers' : [] | [Array<Principal>],
   'allowed_images' : [] | [Array<string>],
   'max_held_items_per_principal' : [] | [number],
+  'reclaim_notice_seconds' : [] | [bigint],
   'max_open_offersets_per_principal' : [] | [number],
   'max_active_leases_per_principal' : [] | [number],
   /**
@@ -1610,6 +1716,28 @@ export interface Receipt {
   'removed' : number,
 }
 /**
+ * A provider's notice that it takes its item back: the lease's end moves to `ends_at_ns`, at
+ * least the policy's notice after `noticed_at_ns`.
+ */
+export interface Reclaim {
+  'noticed_at_ns' : bigint,
+  'ends_at_ns' : bigint,
+  'reason' : string,
+}
+/**
+ * `lease_reclaim`: the provider takes a leased item back with notice.
+ */
+export interface ReclaimArg {
+  'provider' : ProviderKeyInput,
+  /**
+   * How long from now the lease keeps running; at least the policy's
+   * `reclaim_notice_seconds` (absent: exactly that).
+   */
+  'notice_seconds' : [] | [bigint],
+  'execution_id' : bigint,
+  'reason' : string,
+}
+/**
  * provider_recover: any key of the provider, and the key that signs for it from now on.
  */
 export interface RecoverKeyArg {
@@ -1652,6 +1780,12 @@ export interface ResourceRequest {
   'start_ns' : [] | [bigint],
   'duration_seconds' : bigint,
   'max_price_per_hour' : [] | [bigint],
+  /**
+   * With a `start_ns`: how many of the offers may start at another time when an item is booked
+   * at the one asked for (the nearest free window of the same offer, earlier or later; default
+   * 0). Without a `start_ns`, every offer starts as soon as its item is free.
+   */
+  'alternative_starts' : [] | [number],
   'min_gpus' : [] | [number],
   /**
    * How many offers at most (default 3).
@@ -1980,6 +2114,11 @@ export interface _SERVICE {
    */
   'audit_log' : ActorMethod<[AuditArg], MarketAuditPageResult>,
   /**
+   * The free time of one item, or of a SKU's items a page at a time, between two times: what
+   * an offerset could book. Public; private offers only to those they name.
+   */
+  'availability' : ActorMethod<[AvailabilityArg], MarketAvailabilityResult>,
+  /**
    * The change feed: poll with since = the last reply's next.
    */
   'catalog_changes' : ActorMethod<[ChangesArg], ChangesResult>,
@@ -2017,7 +2156,8 @@ export interface _SERVICE {
    */
   'contract_get' : ActorMethod<[bigint], MarketContractResult>,
   /**
-   * Accepts one offer of an offerset: it becomes a contract (lease); its siblings are rejected.
+   * Accepts one offer of an offerset: it becomes a contract (lease) for its own window, the rest
+   * of its offer stays offered; its siblings are rejected.
    */
   'execution_accept' : ActorMethod<[AcceptArg], MarketExecutionResult>,
   /**
@@ -2109,6 +2249,12 @@ export interface _SERVICE {
    */
   'lease_get' : ActorMethod<[bigint], MarketLeaseResult>,
   /**
+   * Takes a leased item back with notice (at least the policy's `reclaim_notice_seconds`):
+   * the lease ends at the deadline with the reason "reclaimed", which its consumer sees at
+   * once. The provider's delegates only.
+   */
+  'lease_reclaim' : ActorMethod<[ReclaimArg], MarketExecutionResult>,
+  /**
    * Attaches credentials sealed to the lessee's key. The provider's delegates only.
    */
   'lease_set_consumer_meta' : ActorMethod<
@@ -2140,8 +2286,8 @@ export interface _SERVICE {
    */
   'offer_create' : ActorMethod<[OfferCreateArg], MarketOfferResult>,
   /**
-   * One offer by id: its item, window, price, properties and status; UnknownOffer when there
-   * is none. Public.
+   * One offer by id: its item, window, price, properties, terms and status; UnknownOffer when
+   * there is none. Public, but a private offer is unknown to whoever it does not name.
    */
   'offer_get' : ActorMethod<[bigint], MarketOfferResult>,
   /**
@@ -2172,8 +2318,8 @@ export interface _SERVICE {
    */
   'offerset_get' : ActorMethod<[bigint], MarketOffersetViewResult>,
   /**
-   * Matches a request against open offers; the offers it returns hold their items until they
-   * expire.
+   * Matches a request against open offers; the offers it returns hold their windows of their
+   * items until they expire.
    */
   'offerset_request' : ActorMethod<[ResourceRequest], MarketOffersetViewResult>,
   /**

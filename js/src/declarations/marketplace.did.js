@@ -134,6 +134,36 @@ export const idlFactory = ({ IDL }) => {
     'Ok' : AuditPage,
     'Err' : MarketError,
   });
+  const AvailabilityArg = IDL.Record({
+    'sku' : IDL.Opt(IDL.Text),
+    'to_ns' : IDL.Nat64,
+    'after' : IDL.Opt(IDL.Nat64),
+    'from_ns' : IDL.Nat64,
+    'limit' : IDL.Opt(IDL.Nat32),
+    'item_id' : IDL.Opt(IDL.Nat64),
+  });
+  const FreeWindow = IDL.Record({
+    'price_per_hour' : IDL.Nat64,
+    'start_ns' : IDL.Nat64,
+    'min_duration_seconds' : IDL.Nat64,
+    'offer_id' : IDL.Nat64,
+    'granularity_seconds' : IDL.Nat64,
+    'end_ns' : IDL.Nat64,
+  });
+  const ItemAvailability = IDL.Record({
+    'sku' : IDL.Text,
+    'truncated' : IDL.Bool,
+    'item_id' : IDL.Nat64,
+    'windows' : IDL.Vec(FreeWindow),
+  });
+  const AvailabilityPage = IDL.Record({
+    'next' : IDL.Opt(IDL.Nat64),
+    'items' : IDL.Vec(ItemAvailability),
+  });
+  const MarketAvailabilityResult = IDL.Variant({
+    'Ok' : AvailabilityPage,
+    'Err' : MarketError,
+  });
   const ChangesArg = IDL.Record({
     'limit' : IDL.Opt(IDL.Nat32),
     'since' : IDL.Nat64,
@@ -272,6 +302,11 @@ export const idlFactory = ({ IDL }) => {
     'lessee_key' : IDL.Vec(IDL.Nat8),
     'execution_id' : IDL.Nat64,
   });
+  const Reclaim = IDL.Record({
+    'noticed_at_ns' : IDL.Nat64,
+    'ends_at_ns' : IDL.Nat64,
+    'reason' : IDL.Text,
+  });
   const Attributes = IDL.Record({
     'resource_class' : IDL.Text,
     'gpus' : IDL.Nat32,
@@ -292,6 +327,7 @@ export const idlFactory = ({ IDL }) => {
     'sku' : IDL.Text,
     'offerset_id' : IDL.Opt(IDL.Nat64),
     'price_per_hour' : IDL.Nat64,
+    'reclaim' : IDL.Opt(Reclaim),
     'start_ns' : IDL.Nat64,
     'total_price' : IDL.Nat64,
     'updated_at_ns' : IDL.Nat64,
@@ -505,6 +541,12 @@ export const idlFactory = ({ IDL }) => {
     'consumer_meta' : IDL.Opt(SealedBox),
   });
   const MarketLeaseResult = IDL.Variant({ 'Ok' : Lease, 'Err' : MarketError });
+  const ReclaimArg = IDL.Record({
+    'provider' : ProviderKeyInput,
+    'notice_seconds' : IDL.Opt(IDL.Nat64),
+    'execution_id' : IDL.Nat64,
+    'reason' : IDL.Text,
+  });
   const SetConsumerMetaArg = IDL.Record({
     'provider' : ProviderKeyInput,
     'sealed' : SealedBox,
@@ -545,7 +587,13 @@ export const idlFactory = ({ IDL }) => {
     'Ok' : SelfCheckPage,
     'Err' : MarketError,
   });
+  const OfferTerms = IDL.Record({
+    'min_duration_seconds' : IDL.Opt(IDL.Nat64),
+    'visible_to' : IDL.Opt(IDL.Vec(IDL.Principal)),
+    'granularity_seconds' : IDL.Opt(IDL.Nat64),
+  });
   const OfferCreateArg = IDL.Record({
+    'terms' : IDL.Opt(OfferTerms),
     'provider' : ProviderKeyInput,
     'price_per_hour' : IDL.Nat64,
     'start_ns' : IDL.Nat64,
@@ -556,6 +604,7 @@ export const idlFactory = ({ IDL }) => {
   const Offer = IDL.Record({
     'id' : IDL.Nat64,
     'status' : OfferStatus,
+    'terms' : IDL.Opt(OfferTerms),
     'price_per_hour' : IDL.Nat64,
     'start_ns' : IDL.Nat64,
     'updated_at_ns' : IDL.Nat64,
@@ -699,6 +748,7 @@ export const idlFactory = ({ IDL }) => {
   });
   const SearchResult = IDL.Variant({ 'Ok' : SearchPage, 'Err' : SearchError });
   const OfferInput = IDL.Record({
+    'terms' : IDL.Opt(OfferTerms),
     'price_per_hour' : IDL.Nat64,
     'start_ns' : IDL.Nat64,
     'properties' : IDL.Vec(Property),
@@ -741,6 +791,7 @@ export const idlFactory = ({ IDL }) => {
     'start_ns' : IDL.Opt(IDL.Nat64),
     'duration_seconds' : IDL.Nat64,
     'max_price_per_hour' : IDL.Opt(IDL.Nat64),
+    'alternative_starts' : IDL.Opt(IDL.Nat32),
     'min_gpus' : IDL.Opt(IDL.Nat32),
     'offers' : IDL.Opt(IDL.Nat32),
     'min_cores' : IDL.Opt(IDL.Nat32),
@@ -817,6 +868,7 @@ export const idlFactory = ({ IDL }) => {
   const Policies = IDL.Record({
     'allowed_images' : IDL.Vec(IDL.Text),
     'max_held_items_per_principal' : IDL.Opt(IDL.Nat32),
+    'reclaim_notice_seconds' : IDL.Opt(IDL.Nat64),
     'max_open_offersets_per_principal' : IDL.Nat32,
     'max_active_leases_per_principal' : IDL.Nat32,
     'max_lease_seconds' : IDL.Nat64,
@@ -832,6 +884,7 @@ export const idlFactory = ({ IDL }) => {
     'disallow_consumers' : IDL.Opt(IDL.Vec(IDL.Principal)),
     'allowed_images' : IDL.Opt(IDL.Vec(IDL.Text)),
     'max_held_items_per_principal' : IDL.Opt(IDL.Nat32),
+    'reclaim_notice_seconds' : IDL.Opt(IDL.Nat64),
     'max_open_offersets_per_principal' : IDL.Opt(IDL.Nat32),
     'max_active_leases_per_principal' : IDL.Opt(IDL.Nat32),
     'allow_consumers' : IDL.Opt(IDL.Vec(IDL.Principal)),
@@ -1050,6 +1103,11 @@ export const idlFactory = ({ IDL }) => {
   
   return IDL.Service({
     'audit_log' : IDL.Func([AuditArg], [MarketAuditPageResult], ['query']),
+    'availability' : IDL.Func(
+        [AvailabilityArg],
+        [MarketAvailabilityResult],
+        ['query'],
+      ),
     'catalog_changes' : IDL.Func([ChangesArg], [ChangesResult], ['query']),
     'catalog_remove_offerings' : IDL.Func(
         [RemoveOfferingsArg],
@@ -1130,6 +1188,7 @@ export const idlFactory = ({ IDL }) => {
     'lease_end' : IDL.Func([IDL.Nat64], [MarketExecutionResult], []),
     'lease_extend' : IDL.Func([ExtendArg], [MarketExecutionResult], []),
     'lease_get' : IDL.Func([IDL.Nat64], [MarketLeaseResult], ['query']),
+    'lease_reclaim' : IDL.Func([ReclaimArg], [MarketExecutionResult], []),
     'lease_set_consumer_meta' : IDL.Func(
         [SetConsumerMetaArg],
         [MarketExecutionResult],

@@ -201,6 +201,20 @@ export type MarketDelegationResult = {
     __kind__: "Err";
     Err: MarketError;
 };
+export interface FreeWindow {
+    price_per_hour: bigint;
+    start_ns: bigint;
+    /**
+     * 0: none.
+     */
+    min_duration_seconds: bigint;
+    offer_id: bigint;
+    /**
+     * 0: none.
+     */
+    granularity_seconds: bigint;
+    end_ns: bigint;
+}
 export type ProvisionUnitResult = {
     __kind__: "Ok";
     Ok: null;
@@ -308,6 +322,19 @@ export interface ExecutionsListArg {
     limit?: number;
     phase?: Phase;
 }
+export interface ItemAvailability {
+    sku: string;
+    /**
+     * The item's calendar is fragmented past what one answer lists: ask again from the last
+     * window's end for more.
+     */
+    truncated: boolean;
+    item_id: bigint;
+    /**
+     * Earliest first.
+     */
+    windows: Array<FreeWindow>;
+}
 export interface DigestChunk {
     region: number;
     sha256: Uint8Array;
@@ -339,6 +366,26 @@ export interface UploadBeginArg {
      */
     total_bytes: bigint;
     operation: UploadOperation;
+}
+export interface AvailabilityArg {
+    sku?: string;
+    /**
+     * At most 366 days after `from_ns`.
+     */
+    to_ns: bigint;
+    /**
+     * For a SKU: the last item id of the previous page.
+     */
+    after?: bigint;
+    from_ns: bigint;
+    /**
+     * Items per page for a SKU (default 100, at most 500).
+     */
+    limit?: number;
+    /**
+     * One item, or (without it) every item of `sku`.
+     */
+    item_id?: bigint;
 }
 export type MarketLeaseResult = {
     __kind__: "Ok";
@@ -391,6 +438,10 @@ export interface DigestCursor {
 export interface Offer {
     id: bigint;
     status: OfferStatus;
+    /**
+     * Absent on offers from before terms existed: the defaults.
+     */
+    terms?: OfferTerms;
     price_per_hour: bigint;
     start_ns: bigint;
     updated_at_ns: bigint;
@@ -417,6 +468,10 @@ export interface Execution {
      */
     offerset_id?: bigint;
     price_per_hour: bigint;
+    /**
+     * Set when the provider reclaims the item: the lease ends at `ends_at_ns`.
+     */
+    reclaim?: Reclaim;
     start_ns: bigint;
     /**
      * Price for the whole window, in hundredths of a US dollar (hours rounded up).
@@ -450,7 +505,7 @@ export interface Execution {
     consumer_meta?: SealedBox;
     end_ns: bigint;
     /**
-     * Why it is FAILED, CANCELLED, REJECTED or EXPIRED.
+     * Why it is FAILED, CANCELLED, REJECTED or EXPIRED, or was reclaimed.
      */
     reason?: string;
 }
@@ -545,6 +600,11 @@ export interface Policies {
      * Most items one principal may hold at once, over all its open offersets (default 20).
      */
     max_held_items_per_principal?: number;
+    /**
+     * Least notice a provider gives when it reclaims a leased item (`lease_reclaim`; default
+     * 3600).
+     */
+    reclaim_notice_seconds?: bigint;
     max_open_offersets_per_principal: number;
     max_active_leases_per_principal: number;
     max_lease_seconds: bigint;
@@ -1008,6 +1068,16 @@ export interface IronicConfigureArg {
      */
     images?: Array<string>;
 }
+export interface AvailabilityPage {
+    /**
+     * For a SKU: pass as `after` for the next page.
+     */
+    next?: bigint;
+    /**
+     * Items with free time in the range (a SKU's others are left out).
+     */
+    items: Array<ItemAvailability>;
+}
 export interface ProvisionResponse {
     status: OperationStatus;
     server_name: string;
@@ -1022,6 +1092,23 @@ export interface ProvisionResponse {
      * The market item of the node.
      */
     item_id: bigint;
+}
+export interface OfferTerms {
+    /**
+     * Shortest lease the offer takes (at least 60).
+     */
+    min_duration_seconds?: bigint;
+    /**
+     * A private offer: only these principals may see it and hold it (besides its provider's
+     * delegates and the controllers). At most 32.
+     */
+    visible_to?: Array<Principal>;
+    /**
+     * Lease windows start and end on this grid, counted from the offer's start: a request is
+     * widened to it (the start earlier, the end later, within the offer), so the time left
+     * between leases is whole steps. 1 s to 1 day.
+     */
+    granularity_seconds?: bigint;
 }
 export interface Delegation {
     seq: bigint;
@@ -1324,6 +1411,21 @@ export interface Contract {
     offer_id: bigint;
     project: string;
     end_ns: bigint;
+}
+export interface ReclaimArg {
+    provider: ProviderKeyInput;
+    /**
+     * How long from now the lease keeps running; at least the policy's
+     * `reclaim_notice_seconds` (absent: exactly that).
+     */
+    notice_seconds?: bigint;
+    execution_id: bigint;
+    reason: string;
+}
+export interface Reclaim {
+    noticed_at_ns: bigint;
+    ends_at_ns: bigint;
+    reason: string;
 }
 export type MarketError = {
     __kind__: "ProviderFrozen";
@@ -1751,6 +1853,13 @@ export interface IronicDiscoverArg {
      */
     endpoint: string;
 }
+export type MarketAvailabilityResult = {
+    __kind__: "Ok";
+    Ok: AvailabilityPage;
+} | {
+    __kind__: "Err";
+    Err: MarketError;
+};
 export type MarketItemResult = {
     __kind__: "Ok";
     Ok: Item;
@@ -1759,6 +1868,7 @@ export type MarketItemResult = {
     Err: MarketError;
 };
 export interface OfferInput {
+    terms?: OfferTerms;
     price_per_hour: bigint;
     start_ns: bigint;
     properties: Array<Property>;
@@ -1773,6 +1883,7 @@ export interface PoliciesUpdate {
     disallow_consumers?: Array<Principal>;
     allowed_images?: Array<string>;
     max_held_items_per_principal?: number;
+    reclaim_notice_seconds?: bigint;
     max_open_offersets_per_principal?: number;
     max_active_leases_per_principal?: number;
     /**
@@ -1848,6 +1959,12 @@ export interface ResourceRequest {
     start_ns?: bigint;
     duration_seconds: bigint;
     max_price_per_hour?: bigint;
+    /**
+     * With a `start_ns`: how many of the offers may start at another time when an item is booked
+     * at the one asked for (the nearest free window of the same offer, earlier or later; default
+     * 0). Without a `start_ns`, every offer starts as soon as its item is free.
+     */
+    alternative_starts?: number;
     min_gpus?: number;
     /**
      * How many offers at most (default 3).
@@ -1979,6 +2096,7 @@ export interface OfferWithdrawArg {
     offer_id: bigint;
 }
 export interface OfferCreateArg {
+    terms?: OfferTerms;
     provider: ProviderKeyInput;
     price_per_hour: bigint;
     start_ns: bigint;
@@ -2004,10 +2122,6 @@ export type MarketItemPageResult = {
     __kind__: "Err";
     Err: MarketError;
 };
-export interface OffersetView {
-    offers: Array<Execution>;
-    offerset: Offerset;
-}
 export interface Status {
     /**
      * Liquid cycle balance: what the canister can spend now.
@@ -2052,6 +2166,10 @@ export interface Status {
 export interface ProviderFreezeArg {
     provider: ProviderKeyInput;
     frozen: boolean;
+}
+export interface OffersetView {
+    offers: Array<Execution>;
+    offerset: Offerset;
 }
 export type Actor = {
     __kind__: "Canister";
@@ -2243,6 +2361,7 @@ export enum Virtualization {
 }
 export interface marketplaceInterface {
     audit_log(arg0: AuditArg): Promise<MarketAuditPageResult>;
+    availability(arg0: AvailabilityArg): Promise<MarketAvailabilityResult>;
     catalog_changes(arg0: ChangesArg): Promise<ChangesResult>;
     catalog_remove_offerings(arg0: RemoveOfferingsArg): Promise<PublishResult>;
     catalog_replace(arg0: PublishArg): Promise<PublishResult>;
@@ -2271,6 +2390,7 @@ export interface marketplaceInterface {
     lease_end(arg0: bigint): Promise<MarketExecutionResult>;
     lease_extend(arg0: ExtendArg): Promise<MarketExecutionResult>;
     lease_get(arg0: bigint): Promise<MarketLeaseResult>;
+    lease_reclaim(arg0: ReclaimArg): Promise<MarketExecutionResult>;
     lease_set_consumer_meta(arg0: SetConsumerMetaArg): Promise<MarketExecutionResult>;
     lease_set_procurement_meta(arg0: SetProcurementMetaArg): Promise<MarketExecutionResult>;
     market_delegate(arg0: DelegateArg): Promise<MarketDelegationResult>;
@@ -2303,248 +2423,256 @@ export interface marketplaceInterface {
     state_digest_page(arg0: StateDigestPageArg): Promise<StateDigestPageResult>;
     status(): Promise<Status>;
 }
-import type { Actor as _Actor, Attributes as _Attributes, AuditArg as _AuditArg, AuditEntry as _AuditEntry, AuditPage as _AuditPage, Backend as _Backend, BillingInterval as _BillingInterval, CatalogError as _CatalogError, CatalogExport as _CatalogExport, CatalogExportArg as _CatalogExportArg, CatalogExportResult as _CatalogExportResult, CatalogUnitResult as _CatalogUnitResult, Change as _Change, ChangeKind as _ChangeKind, ChangesArg as _ChangesArg, ChangesPage as _ChangesPage, ChangesResult as _ChangesResult, Config as _Config, ConsumerAccess as _ConsumerAccess, Contract as _Contract, ContractStatus as _ContractStatus, CostRange as _CostRange, Counters as _Counters, CsvError as _CsvError, DelegateArg as _DelegateArg, Delegation as _Delegation, DigestChunk as _DigestChunk, DigestCursor as _DigestCursor, DigestError as _DigestError, DigestPageError as _DigestPageError, Entity as _Entity, Execution as _Execution, ExecutionPage as _ExecutionPage, ExecutionsListArg as _ExecutionsListArg, Filters as _Filters, Format as _Format, GpuFilter as _GpuFilter, HoldAccess as _HoldAccess, HttpRequest as _HttpRequest, HttpResponse as _HttpResponse, InventoryListArg as _InventoryListArg, InventoryRegisterArg as _InventoryRegisterArg, InventoryRemoveArg as _InventoryRemoveArg, InventorySetStatusArg as _InventorySetStatusArg, IronicApi as _IronicApi, IronicBudgetGrantArg as _IronicBudgetGrantArg, IronicConfigureArg as _IronicConfigureArg, IronicDiscoverArg as _IronicDiscoverArg, IronicDiscoverResult as _IronicDiscoverResult, IronicError as _IronicError, IronicSettingsResult as _IronicSettingsResult, IronicSettingsView as _IronicSettingsView, Item as _Item, ItemInput as _ItemInput, ItemPage as _ItemPage, ItemStatus as _ItemStatus, Lease as _Lease, LeaseBySkuArg as _LeaseBySkuArg, LeaseTask as _LeaseTask, Level as _Level, MarketAuditPageResult as _MarketAuditPageResult, MarketContractResult as _MarketContractResult, MarketDelegationResult as _MarketDelegationResult, MarketError as _MarketError, MarketExecutionPageResult as _MarketExecutionPageResult, MarketExecutionResult as _MarketExecutionResult, MarketItemPageResult as _MarketItemPageResult, MarketItemResult as _MarketItemResult, MarketItemsResult as _MarketItemsResult, MarketLeaseResult as _MarketLeaseResult, MarketOfferPageResult as _MarketOfferPageResult, MarketOfferResult as _MarketOfferResult, MarketOffersResult as _MarketOffersResult, MarketOffersetViewResult as _MarketOffersetViewResult, MarketPoliciesResult as _MarketPoliciesResult, MarketSelfCheckResult as _MarketSelfCheckResult, MarketUnitResult as _MarketUnitResult, Message as _Message, Offer as _Offer, OfferCreateArg as _OfferCreateArg, OfferInput as _OfferInput, OfferPage as _OfferPage, OfferStatus as _OfferStatus, OfferWithdrawArg as _OfferWithdrawArg, OfferingGetArg as _OfferingGetArg, OfferingGetResult as _OfferingGetResult, OfferingRecords as _OfferingRecords, OfferingView as _OfferingView, Offerings as _Offerings, OffersCreateArg as _OffersCreateArg, OffersListArg as _OffersListArg, Offerset as _Offerset, OffersetResult as _OffersetResult, OffersetStatus as _OffersetStatus, OffersetView as _OffersetView, OperationKind as _OperationKind, OperationStatus as _OperationStatus, OutcallCosts as _OutcallCosts, OutcallCostsArg as _OutcallCostsArg, OutcallCostsResult as _OutcallCostsResult, OutcallQuote as _OutcallQuote, Phase as _Phase, Policies as _Policies, PoliciesUpdate as _PoliciesUpdate, PriceFilter as _PriceFilter, Product as _Product, ProductType as _ProductType, Property as _Property, ProviderCatalog as _ProviderCatalog, ProviderFreezeArg as _ProviderFreezeArg, ProviderHoldAccess as _ProviderHoldAccess, ProviderHoldAccessArg as _ProviderHoldAccessArg, ProviderHoldAccessResult as _ProviderHoldAccessResult, ProviderKeyInput as _ProviderKeyInput, ProviderOfferingsArg as _ProviderOfferingsArg, ProvisionCosts as _ProvisionCosts, ProvisionCostsArg as _ProvisionCostsArg, ProvisionError as _ProvisionError, ProvisionRequest as _ProvisionRequest, ProvisionResponse as _ProvisionResponse, ProvisionServerResult as _ProvisionServerResult, ProvisionStatus as _ProvisionStatus, ProvisionStatusResult as _ProvisionStatusResult, ProvisionUnitResult as _ProvisionUnitResult, PublishArg as _PublishArg, PublishResult as _PublishResult, Receipt as _Receipt, RecoverKeyArg as _RecoverKeyArg, RemoveOfferingsArg as _RemoveOfferingsArg, RemoveProviderArg as _RemoveProviderArg, ResourceRequest as _ResourceRequest, Role as _Role, RotateKeyArg as _RotateKeyArg, SealedBox as _SealedBox, SearchError as _SearchError, SearchPage as _SearchPage, SearchQuery as _SearchQuery, SearchResult as _SearchResult, SelfCheckArg as _SelfCheckArg, SelfCheckPage as _SelfCheckPage, SetConsumerMetaArg as _SetConsumerMetaArg, SetProcurementMetaArg as _SetProcurementMetaArg, SimFailureArg as _SimFailureArg, SortOrder as _SortOrder, StateDigest as _StateDigest, StateDigestPage as _StateDigestPage, StateDigestPageArg as _StateDigestPageArg, StateDigestPageResult as _StateDigestPageResult, StateDigestResult as _StateDigestResult, Status as _Status, Stock as _Stock, UploadBeginArg as _UploadBeginArg, UploadBeginResult as _UploadBeginResult, UploadOperation as _UploadOperation, UploadProgress as _UploadProgress, UploadProgressResult as _UploadProgressResult, Violation as _Violation, Virtualization as _Virtualization } from "./marketplace.did";
+import type { Actor as _Actor, Attributes as _Attributes, AuditArg as _AuditArg, AuditEntry as _AuditEntry, AuditPage as _AuditPage, AvailabilityArg as _AvailabilityArg, AvailabilityPage as _AvailabilityPage, Backend as _Backend, BillingInterval as _BillingInterval, CatalogError as _CatalogError, CatalogExport as _CatalogExport, CatalogExportArg as _CatalogExportArg, CatalogExportResult as _CatalogExportResult, CatalogUnitResult as _CatalogUnitResult, Change as _Change, ChangeKind as _ChangeKind, ChangesArg as _ChangesArg, ChangesPage as _ChangesPage, ChangesResult as _ChangesResult, Config as _Config, ConsumerAccess as _ConsumerAccess, Contract as _Contract, ContractStatus as _ContractStatus, CostRange as _CostRange, Counters as _Counters, CsvError as _CsvError, DelegateArg as _DelegateArg, Delegation as _Delegation, DigestChunk as _DigestChunk, DigestCursor as _DigestCursor, DigestError as _DigestError, DigestPageError as _DigestPageError, Entity as _Entity, Execution as _Execution, ExecutionPage as _ExecutionPage, ExecutionsListArg as _ExecutionsListArg, Filters as _Filters, Format as _Format, GpuFilter as _GpuFilter, HoldAccess as _HoldAccess, HttpRequest as _HttpRequest, HttpResponse as _HttpResponse, InventoryListArg as _InventoryListArg, InventoryRegisterArg as _InventoryRegisterArg, InventoryRemoveArg as _InventoryRemoveArg, InventorySetStatusArg as _InventorySetStatusArg, IronicApi as _IronicApi, IronicBudgetGrantArg as _IronicBudgetGrantArg, IronicConfigureArg as _IronicConfigureArg, IronicDiscoverArg as _IronicDiscoverArg, IronicDiscoverResult as _IronicDiscoverResult, IronicError as _IronicError, IronicSettingsResult as _IronicSettingsResult, IronicSettingsView as _IronicSettingsView, Item as _Item, ItemAvailability as _ItemAvailability, ItemInput as _ItemInput, ItemPage as _ItemPage, ItemStatus as _ItemStatus, Lease as _Lease, LeaseBySkuArg as _LeaseBySkuArg, LeaseTask as _LeaseTask, Level as _Level, MarketAuditPageResult as _MarketAuditPageResult, MarketAvailabilityResult as _MarketAvailabilityResult, MarketContractResult as _MarketContractResult, MarketDelegationResult as _MarketDelegationResult, MarketError as _MarketError, MarketExecutionPageResult as _MarketExecutionPageResult, MarketExecutionResult as _MarketExecutionResult, MarketItemPageResult as _MarketItemPageResult, MarketItemResult as _MarketItemResult, MarketItemsResult as _MarketItemsResult, MarketLeaseResult as _MarketLeaseResult, MarketOfferPageResult as _MarketOfferPageResult, MarketOfferResult as _MarketOfferResult, MarketOffersResult as _MarketOffersResult, MarketOffersetViewResult as _MarketOffersetViewResult, MarketPoliciesResult as _MarketPoliciesResult, MarketSelfCheckResult as _MarketSelfCheckResult, MarketUnitResult as _MarketUnitResult, Message as _Message, Offer as _Offer, OfferCreateArg as _OfferCreateArg, OfferInput as _OfferInput, OfferPage as _OfferPage, OfferStatus as _OfferStatus, OfferTerms as _OfferTerms, OfferWithdrawArg as _OfferWithdrawArg, OfferingGetArg as _OfferingGetArg, OfferingGetResult as _OfferingGetResult, OfferingRecords as _OfferingRecords, OfferingView as _OfferingView, Offerings as _Offerings, OffersCreateArg as _OffersCreateArg, OffersListArg as _OffersListArg, Offerset as _Offerset, OffersetResult as _OffersetResult, OffersetStatus as _OffersetStatus, OffersetView as _OffersetView, OperationKind as _OperationKind, OperationStatus as _OperationStatus, OutcallCosts as _OutcallCosts, OutcallCostsArg as _OutcallCostsArg, OutcallCostsResult as _OutcallCostsResult, OutcallQuote as _OutcallQuote, Phase as _Phase, Policies as _Policies, PoliciesUpdate as _PoliciesUpdate, PriceFilter as _PriceFilter, Product as _Product, ProductType as _ProductType, Property as _Property, ProviderCatalog as _ProviderCatalog, ProviderFreezeArg as _ProviderFreezeArg, ProviderHoldAccess as _ProviderHoldAccess, ProviderHoldAccessArg as _ProviderHoldAccessArg, ProviderHoldAccessResult as _ProviderHoldAccessResult, ProviderKeyInput as _ProviderKeyInput, ProviderOfferingsArg as _ProviderOfferingsArg, ProvisionCosts as _ProvisionCosts, ProvisionCostsArg as _ProvisionCostsArg, ProvisionError as _ProvisionError, ProvisionRequest as _ProvisionRequest, ProvisionResponse as _ProvisionResponse, ProvisionServerResult as _ProvisionServerResult, ProvisionStatus as _ProvisionStatus, ProvisionStatusResult as _ProvisionStatusResult, ProvisionUnitResult as _ProvisionUnitResult, PublishArg as _PublishArg, PublishResult as _PublishResult, Receipt as _Receipt, Reclaim as _Reclaim, ReclaimArg as _ReclaimArg, RecoverKeyArg as _RecoverKeyArg, RemoveOfferingsArg as _RemoveOfferingsArg, RemoveProviderArg as _RemoveProviderArg, ResourceRequest as _ResourceRequest, Role as _Role, RotateKeyArg as _RotateKeyArg, SealedBox as _SealedBox, SearchError as _SearchError, SearchPage as _SearchPage, SearchQuery as _SearchQuery, SearchResult as _SearchResult, SelfCheckArg as _SelfCheckArg, SelfCheckPage as _SelfCheckPage, SetConsumerMetaArg as _SetConsumerMetaArg, SetProcurementMetaArg as _SetProcurementMetaArg, SimFailureArg as _SimFailureArg, SortOrder as _SortOrder, StateDigest as _StateDigest, StateDigestPage as _StateDigestPage, StateDigestPageArg as _StateDigestPageArg, StateDigestPageResult as _StateDigestPageResult, StateDigestResult as _StateDigestResult, Status as _Status, Stock as _Stock, UploadBeginArg as _UploadBeginArg, UploadBeginResult as _UploadBeginResult, UploadOperation as _UploadOperation, UploadProgress as _UploadProgress, UploadProgressResult as _UploadProgressResult, Violation as _Violation, Virtualization as _Virtualization } from "./marketplace.did";
 export class Marketplace implements marketplaceInterface {
     constructor(private actor: ActorSubclass<_SERVICE>){}
     async audit_log(arg0: AuditArg): Promise<MarketAuditPageResult> {
         const result = await this.actor.audit_log(to_candid_AuditArg_n1(arg0));
         return from_candid_MarketAuditPageResult_n5(result);
     }
+    async availability(arg0: AvailabilityArg): Promise<MarketAvailabilityResult> {
+        const result = await this.actor.availability(to_candid_AvailabilityArg_n35(arg0));
+        return from_candid_MarketAvailabilityResult_n37(result);
+    }
     async catalog_changes(arg0: ChangesArg): Promise<ChangesResult> {
-        const result = await this.actor.catalog_changes(to_candid_ChangesArg_n35(arg0));
-        return from_candid_ChangesResult_n37(result);
+        const result = await this.actor.catalog_changes(to_candid_ChangesArg_n41(arg0));
+        return from_candid_ChangesResult_n43(result);
     }
     async catalog_remove_offerings(arg0: RemoveOfferingsArg): Promise<PublishResult> {
-        const result = await this.actor.catalog_remove_offerings(to_candid_RemoveOfferingsArg_n53(arg0));
-        return from_candid_PublishResult_n57(result);
+        const result = await this.actor.catalog_remove_offerings(to_candid_RemoveOfferingsArg_n59(arg0));
+        return from_candid_PublishResult_n63(result);
     }
     async catalog_replace(arg0: PublishArg): Promise<PublishResult> {
-        const result = await this.actor.catalog_replace(to_candid_PublishArg_n59(arg0));
-        return from_candid_PublishResult_n57(result);
+        const result = await this.actor.catalog_replace(to_candid_PublishArg_n65(arg0));
+        return from_candid_PublishResult_n63(result);
     }
     async catalog_upload_append(arg0: UploadAppendArg): Promise<UploadProgressResult> {
         const result = await this.actor.catalog_upload_append(arg0);
-        return from_candid_UploadProgressResult_n61(result);
+        return from_candid_UploadProgressResult_n67(result);
     }
     async catalog_upload_begin(arg0: UploadBeginArg): Promise<UploadBeginResult> {
-        const result = await this.actor.catalog_upload_begin(to_candid_UploadBeginArg_n63(arg0));
-        return from_candid_UploadBeginResult_n67(result);
+        const result = await this.actor.catalog_upload_begin(to_candid_UploadBeginArg_n69(arg0));
+        return from_candid_UploadBeginResult_n73(result);
     }
     async catalog_upload_commit(arg0: UploadRef): Promise<PublishResult> {
         const result = await this.actor.catalog_upload_commit(arg0);
-        return from_candid_PublishResult_n57(result);
+        return from_candid_PublishResult_n63(result);
     }
     async catalog_upload_status(arg0: UploadRef): Promise<UploadProgressResult> {
         const result = await this.actor.catalog_upload_status(arg0);
-        return from_candid_UploadProgressResult_n61(result);
+        return from_candid_UploadProgressResult_n67(result);
     }
     async catalog_upsert(arg0: PublishArg): Promise<PublishResult> {
-        const result = await this.actor.catalog_upsert(to_candid_PublishArg_n59(arg0));
-        return from_candid_PublishResult_n57(result);
+        const result = await this.actor.catalog_upsert(to_candid_PublishArg_n65(arg0));
+        return from_candid_PublishResult_n63(result);
     }
     async contract_get(arg0: bigint): Promise<MarketContractResult> {
         const result = await this.actor.contract_get(arg0);
-        return from_candid_MarketContractResult_n69(result);
+        return from_candid_MarketContractResult_n75(result);
     }
     async execution_accept(arg0: AcceptArg): Promise<MarketExecutionResult> {
         const result = await this.actor.execution_accept(arg0);
-        return from_candid_MarketExecutionResult_n75(result);
+        return from_candid_MarketExecutionResult_n81(result);
     }
     async execution_cancel(arg0: CancelArg): Promise<MarketExecutionResult> {
         const result = await this.actor.execution_cancel(arg0);
-        return from_candid_MarketExecutionResult_n75(result);
+        return from_candid_MarketExecutionResult_n81(result);
     }
     async execution_get(arg0: bigint): Promise<MarketExecutionResult> {
         const result = await this.actor.execution_get(arg0);
-        return from_candid_MarketExecutionResult_n75(result);
+        return from_candid_MarketExecutionResult_n81(result);
     }
     async executions_list(arg0: ExecutionsListArg): Promise<MarketExecutionPageResult> {
-        const result = await this.actor.executions_list(to_candid_ExecutionsListArg_n82(arg0));
-        return from_candid_MarketExecutionPageResult_n88(result);
+        const result = await this.actor.executions_list(to_candid_ExecutionsListArg_n89(arg0));
+        return from_candid_MarketExecutionPageResult_n95(result);
     }
     async http_request(arg0: HttpRequest): Promise<HttpResponse> {
-        const result = await this.actor.http_request(to_candid_HttpRequest_n93(arg0));
-        return from_candid_HttpResponse_n95(result);
+        const result = await this.actor.http_request(to_candid_HttpRequest_n100(arg0));
+        return from_candid_HttpResponse_n102(result);
     }
     async inventory_get(arg0: bigint): Promise<MarketItemResult> {
         const result = await this.actor.inventory_get(arg0);
-        return from_candid_MarketItemResult_n98(result);
+        return from_candid_MarketItemResult_n105(result);
     }
     async inventory_list(arg0: InventoryListArg): Promise<MarketItemPageResult> {
-        const result = await this.actor.inventory_list(to_candid_InventoryListArg_n102(arg0));
-        return from_candid_MarketItemPageResult_n106(result);
+        const result = await this.actor.inventory_list(to_candid_InventoryListArg_n109(arg0));
+        return from_candid_MarketItemPageResult_n113(result);
     }
     async inventory_register(arg0: InventoryRegisterArg): Promise<MarketItemsResult> {
-        const result = await this.actor.inventory_register(to_candid_InventoryRegisterArg_n111(arg0));
-        return from_candid_MarketItemsResult_n116(result);
+        const result = await this.actor.inventory_register(to_candid_InventoryRegisterArg_n118(arg0));
+        return from_candid_MarketItemsResult_n123(result);
     }
     async inventory_remove(arg0: InventoryRemoveArg): Promise<MarketUnitResult> {
-        const result = await this.actor.inventory_remove(to_candid_InventoryRemoveArg_n118(arg0));
-        return from_candid_MarketUnitResult_n120(result);
+        const result = await this.actor.inventory_remove(to_candid_InventoryRemoveArg_n125(arg0));
+        return from_candid_MarketUnitResult_n127(result);
     }
     async inventory_set_status(arg0: InventorySetStatusArg): Promise<MarketItemResult> {
-        const result = await this.actor.inventory_set_status(to_candid_InventorySetStatusArg_n122(arg0));
-        return from_candid_MarketItemResult_n98(result);
+        const result = await this.actor.inventory_set_status(to_candid_InventorySetStatusArg_n129(arg0));
+        return from_candid_MarketItemResult_n105(result);
     }
     async ironic_budget_grant(arg0: IronicBudgetGrantArg): Promise<IronicSettingsResult> {
-        const result = await this.actor.ironic_budget_grant(to_candid_IronicBudgetGrantArg_n124(arg0));
-        return from_candid_IronicSettingsResult_n126(result);
+        const result = await this.actor.ironic_budget_grant(to_candid_IronicBudgetGrantArg_n131(arg0));
+        return from_candid_IronicSettingsResult_n133(result);
     }
     async ironic_configure(arg0: IronicConfigureArg): Promise<IronicSettingsResult> {
-        const result = await this.actor.ironic_configure(to_candid_IronicConfigureArg_n137(arg0));
-        return from_candid_IronicSettingsResult_n126(result);
+        const result = await this.actor.ironic_configure(to_candid_IronicConfigureArg_n144(arg0));
+        return from_candid_IronicSettingsResult_n133(result);
     }
     async ironic_discover(arg0: IronicDiscoverArg): Promise<IronicDiscoverResult> {
         const result = await this.actor.ironic_discover(arg0);
-        return from_candid_IronicDiscoverResult_n139(result);
+        return from_candid_IronicDiscoverResult_n146(result);
     }
     async ironic_settings(arg0: ProviderKeyInput): Promise<IronicSettingsResult> {
-        const result = await this.actor.ironic_settings(to_candid_ProviderKeyInput_n55(arg0));
-        return from_candid_IronicSettingsResult_n126(result);
+        const result = await this.actor.ironic_settings(to_candid_ProviderKeyInput_n61(arg0));
+        return from_candid_IronicSettingsResult_n133(result);
     }
     async ironic_sim_set_failure(arg0: SimFailureArg): Promise<ProvisionUnitResult> {
-        const result = await this.actor.ironic_sim_set_failure(to_candid_SimFailureArg_n143(arg0));
-        return from_candid_ProvisionUnitResult_n145(result);
+        const result = await this.actor.ironic_sim_set_failure(to_candid_SimFailureArg_n150(arg0));
+        return from_candid_ProvisionUnitResult_n152(result);
     }
     async lease_by_sku(arg0: LeaseBySkuArg): Promise<MarketExecutionResult> {
-        const result = await this.actor.lease_by_sku(to_candid_LeaseBySkuArg_n147(arg0));
-        return from_candid_MarketExecutionResult_n75(result);
+        const result = await this.actor.lease_by_sku(to_candid_LeaseBySkuArg_n154(arg0));
+        return from_candid_MarketExecutionResult_n81(result);
     }
     async lease_end(arg0: bigint): Promise<MarketExecutionResult> {
         const result = await this.actor.lease_end(arg0);
-        return from_candid_MarketExecutionResult_n75(result);
+        return from_candid_MarketExecutionResult_n81(result);
     }
     async lease_extend(arg0: ExtendArg): Promise<MarketExecutionResult> {
         const result = await this.actor.lease_extend(arg0);
-        return from_candid_MarketExecutionResult_n75(result);
+        return from_candid_MarketExecutionResult_n81(result);
     }
     async lease_get(arg0: bigint): Promise<MarketLeaseResult> {
         const result = await this.actor.lease_get(arg0);
-        return from_candid_MarketLeaseResult_n149(result);
+        return from_candid_MarketLeaseResult_n156(result);
+    }
+    async lease_reclaim(arg0: ReclaimArg): Promise<MarketExecutionResult> {
+        const result = await this.actor.lease_reclaim(to_candid_ReclaimArg_n160(arg0));
+        return from_candid_MarketExecutionResult_n81(result);
     }
     async lease_set_consumer_meta(arg0: SetConsumerMetaArg): Promise<MarketExecutionResult> {
-        const result = await this.actor.lease_set_consumer_meta(to_candid_SetConsumerMetaArg_n153(arg0));
-        return from_candid_MarketExecutionResult_n75(result);
+        const result = await this.actor.lease_set_consumer_meta(to_candid_SetConsumerMetaArg_n162(arg0));
+        return from_candid_MarketExecutionResult_n81(result);
     }
     async lease_set_procurement_meta(arg0: SetProcurementMetaArg): Promise<MarketExecutionResult> {
-        const result = await this.actor.lease_set_procurement_meta(to_candid_SetProcurementMetaArg_n155(arg0));
-        return from_candid_MarketExecutionResult_n75(result);
+        const result = await this.actor.lease_set_procurement_meta(to_candid_SetProcurementMetaArg_n164(arg0));
+        return from_candid_MarketExecutionResult_n81(result);
     }
     async market_delegate(arg0: DelegateArg): Promise<MarketDelegationResult> {
-        const result = await this.actor.market_delegate(to_candid_DelegateArg_n157(arg0));
-        return from_candid_MarketDelegationResult_n159(result);
+        const result = await this.actor.market_delegate(to_candid_DelegateArg_n166(arg0));
+        return from_candid_MarketDelegationResult_n168(result);
     }
     async market_delegation(arg0: ProviderKeyInput): Promise<MarketDelegationResult> {
-        const result = await this.actor.market_delegation(to_candid_ProviderKeyInput_n55(arg0));
-        return from_candid_MarketDelegationResult_n159(result);
+        const result = await this.actor.market_delegation(to_candid_ProviderKeyInput_n61(arg0));
+        return from_candid_MarketDelegationResult_n168(result);
     }
     async market_self_check(arg0: SelfCheckArg): Promise<MarketSelfCheckResult> {
-        const result = await this.actor.market_self_check(to_candid_SelfCheckArg_n161(arg0));
-        return from_candid_MarketSelfCheckResult_n163(result);
+        const result = await this.actor.market_self_check(to_candid_SelfCheckArg_n170(arg0));
+        return from_candid_MarketSelfCheckResult_n172(result);
     }
     async offer_create(arg0: OfferCreateArg): Promise<MarketOfferResult> {
-        const result = await this.actor.offer_create(to_candid_OfferCreateArg_n167(arg0));
-        return from_candid_MarketOfferResult_n169(result);
+        const result = await this.actor.offer_create(to_candid_OfferCreateArg_n176(arg0));
+        return from_candid_MarketOfferResult_n180(result);
     }
     async offer_get(arg0: bigint): Promise<MarketOfferResult> {
         const result = await this.actor.offer_get(arg0);
-        return from_candid_MarketOfferResult_n169(result);
+        return from_candid_MarketOfferResult_n180(result);
     }
     async offer_withdraw(arg0: OfferWithdrawArg): Promise<MarketOfferResult> {
-        const result = await this.actor.offer_withdraw(to_candid_OfferWithdrawArg_n173(arg0));
-        return from_candid_MarketOfferResult_n169(result);
+        const result = await this.actor.offer_withdraw(to_candid_OfferWithdrawArg_n188(arg0));
+        return from_candid_MarketOfferResult_n180(result);
     }
     async offering_get(arg0: OfferingGetArg): Promise<OfferingGetResult> {
-        const result = await this.actor.offering_get(to_candid_OfferingGetArg_n175(arg0));
-        return from_candid_OfferingGetResult_n177(result);
+        const result = await this.actor.offering_get(to_candid_OfferingGetArg_n190(arg0));
+        return from_candid_OfferingGetResult_n192(result);
     }
     async offerings_search(arg0: SearchQuery): Promise<SearchResult> {
-        const result = await this.actor.offerings_search(to_candid_SearchQuery_n195(arg0));
-        return from_candid_SearchResult_n215(result);
+        const result = await this.actor.offerings_search(to_candid_SearchQuery_n210(arg0));
+        return from_candid_SearchResult_n230(result);
     }
     async offers_create(arg0: OffersCreateArg): Promise<MarketOffersResult> {
-        const result = await this.actor.offers_create(to_candid_OffersCreateArg_n221(arg0));
-        return from_candid_MarketOffersResult_n223(result);
+        const result = await this.actor.offers_create(to_candid_OffersCreateArg_n236(arg0));
+        return from_candid_MarketOffersResult_n241(result);
     }
     async offers_list(arg0: OffersListArg): Promise<MarketOfferPageResult> {
-        const result = await this.actor.offers_list(to_candid_OffersListArg_n226(arg0));
-        return from_candid_MarketOfferPageResult_n230(result);
+        const result = await this.actor.offers_list(to_candid_OffersListArg_n244(arg0));
+        return from_candid_MarketOfferPageResult_n248(result);
     }
     async offerset_get(arg0: bigint): Promise<MarketOffersetViewResult> {
         const result = await this.actor.offerset_get(arg0);
-        return from_candid_MarketOffersetViewResult_n234(result);
+        return from_candid_MarketOffersetViewResult_n252(result);
     }
     async offerset_request(arg0: ResourceRequest): Promise<MarketOffersetViewResult> {
-        const result = await this.actor.offerset_request(to_candid_ResourceRequest_n246(arg0));
-        return from_candid_MarketOffersetViewResult_n234(result);
+        const result = await this.actor.offerset_request(to_candid_ResourceRequest_n264(arg0));
+        return from_candid_MarketOffersetViewResult_n252(result);
     }
     async outcall_costs(arg0: OutcallCostsArg): Promise<OutcallCostsResult> {
-        const result = await this.actor.outcall_costs(to_candid_OutcallCostsArg_n248(arg0));
-        return from_candid_OutcallCostsResult_n252(result);
+        const result = await this.actor.outcall_costs(to_candid_OutcallCostsArg_n266(arg0));
+        return from_candid_OutcallCostsResult_n270(result);
     }
     async policies(): Promise<Policies> {
         const result = await this.actor.policies();
-        return from_candid_Policies_n260(result);
+        return from_candid_Policies_n278(result);
     }
     async policies_set(arg0: PoliciesUpdate): Promise<MarketPoliciesResult> {
-        const result = await this.actor.policies_set(to_candid_PoliciesUpdate_n265(arg0));
-        return from_candid_MarketPoliciesResult_n269(result);
+        const result = await this.actor.policies_set(to_candid_PoliciesUpdate_n283(arg0));
+        return from_candid_MarketPoliciesResult_n287(result);
     }
     async products(): Promise<Array<Product>> {
         const result = await this.actor.products();
-        return from_candid_vec_n271(result);
+        return from_candid_vec_n289(result);
     }
     async provider_catalog_export(arg0: CatalogExportArg): Promise<CatalogExportResult> {
-        const result = await this.actor.provider_catalog_export(to_candid_CatalogExportArg_n274(arg0));
-        return from_candid_CatalogExportResult_n276(result);
+        const result = await this.actor.provider_catalog_export(to_candid_CatalogExportArg_n292(arg0));
+        return from_candid_CatalogExportResult_n294(result);
     }
     async provider_freeze(arg0: ProviderFreezeArg): Promise<CatalogUnitResult> {
-        const result = await this.actor.provider_freeze(to_candid_ProviderFreezeArg_n280(arg0));
-        return from_candid_CatalogUnitResult_n282(result);
+        const result = await this.actor.provider_freeze(to_candid_ProviderFreezeArg_n298(arg0));
+        return from_candid_CatalogUnitResult_n300(result);
     }
     async provider_hold_access_set(arg0: ProviderHoldAccessArg): Promise<ProviderHoldAccessResult> {
-        const result = await this.actor.provider_hold_access_set(to_candid_ProviderHoldAccessArg_n284(arg0));
-        return from_candid_ProviderHoldAccessResult_n288(result);
+        const result = await this.actor.provider_hold_access_set(to_candid_ProviderHoldAccessArg_n302(arg0));
+        return from_candid_ProviderHoldAccessResult_n306(result);
     }
     async provider_offerings(arg0: ProviderOfferingsArg): Promise<SearchResult> {
-        const result = await this.actor.provider_offerings(to_candid_ProviderOfferingsArg_n294(arg0));
-        return from_candid_SearchResult_n215(result);
+        const result = await this.actor.provider_offerings(to_candid_ProviderOfferingsArg_n312(arg0));
+        return from_candid_SearchResult_n230(result);
     }
     async provider_recover(arg0: RecoverKeyArg): Promise<MarketDelegationResult> {
-        const result = await this.actor.provider_recover(to_candid_RecoverKeyArg_n296(arg0));
-        return from_candid_MarketDelegationResult_n159(result);
+        const result = await this.actor.provider_recover(to_candid_RecoverKeyArg_n314(arg0));
+        return from_candid_MarketDelegationResult_n168(result);
     }
     async provider_remove(arg0: RemoveProviderArg): Promise<PublishResult> {
-        const result = await this.actor.provider_remove(to_candid_RemoveProviderArg_n298(arg0));
-        return from_candid_PublishResult_n57(result);
+        const result = await this.actor.provider_remove(to_candid_RemoveProviderArg_n316(arg0));
+        return from_candid_PublishResult_n63(result);
     }
     async provider_rotate_key(arg0: RotateKeyArg): Promise<CatalogUnitResult> {
-        const result = await this.actor.provider_rotate_key(to_candid_RotateKeyArg_n300(arg0));
-        return from_candid_CatalogUnitResult_n282(result);
+        const result = await this.actor.provider_rotate_key(to_candid_RotateKeyArg_n318(arg0));
+        return from_candid_CatalogUnitResult_n300(result);
     }
     async provision_refresh(arg0: string): Promise<ProvisionStatusResult> {
         const result = await this.actor.provision_refresh(arg0);
-        return from_candid_ProvisionStatusResult_n302(result);
+        return from_candid_ProvisionStatusResult_n320(result);
     }
     async provision_server(arg0: ProvisionRequest): Promise<ProvisionServerResult> {
-        const result = await this.actor.provision_server(to_candid_ProvisionRequest_n311(arg0));
-        return from_candid_ProvisionServerResult_n313(result);
+        const result = await this.actor.provision_server(to_candid_ProvisionRequest_n329(arg0));
+        return from_candid_ProvisionServerResult_n331(result);
     }
     async provision_status(arg0: string): Promise<ProvisionStatusResult> {
         const result = await this.actor.provision_status(arg0);
-        return from_candid_ProvisionStatusResult_n302(result);
+        return from_candid_ProvisionStatusResult_n320(result);
     }
     async state_digest(): Promise<StateDigestResult> {
         const result = await this.actor.state_digest();
-        return from_candid_StateDigestResult_n317(result);
+        return from_candid_StateDigestResult_n335(result);
     }
     async state_digest_page(arg0: StateDigestPageArg): Promise<StateDigestPageResult> {
-        const result = await this.actor.state_digest_page(to_candid_StateDigestPageArg_n321(arg0));
-        return from_candid_StateDigestPageResult_n323(result);
+        const result = await this.actor.state_digest_page(to_candid_StateDigestPageArg_n339(arg0));
+        return from_candid_StateDigestPageResult_n341(result);
     }
     async status(): Promise<Status> {
         const result = await this.actor.status();
-        return from_candid_Status_n330(result);
+        return from_candid_Status_n348(result);
     }
 }
 function from_candid_Actor_n15(value: _Actor): Actor {
@@ -2556,92 +2684,95 @@ function from_candid_AuditEntry_n11(value: _AuditEntry): AuditEntry {
 function from_candid_AuditPage_n7(value: _AuditPage): AuditPage {
     return from_candid_record_n8(value);
 }
-function from_candid_Backend_n130(value: _Backend): Backend {
-    return from_candid_variant_n131(value);
-}
-function from_candid_BillingInterval_n184(value: _BillingInterval): BillingInterval {
-    return from_candid_variant_n185(value);
-}
-function from_candid_CatalogError_n46(value: _CatalogError): CatalogError {
-    return from_candid_variant_n47(value);
-}
-function from_candid_CatalogExportResult_n276(value: _CatalogExportResult): CatalogExportResult {
-    return from_candid_variant_n277(value);
-}
-function from_candid_CatalogExport_n278(value: _CatalogExport): CatalogExport {
-    return from_candid_record_n279(value);
-}
-function from_candid_CatalogUnitResult_n282(value: _CatalogUnitResult): CatalogUnitResult {
-    return from_candid_variant_n283(value);
-}
-function from_candid_ChangeKind_n44(value: _ChangeKind): ChangeKind {
-    return from_candid_variant_n45(value);
-}
-function from_candid_Change_n42(value: _Change): Change {
-    return from_candid_record_n43(value);
-}
-function from_candid_ChangesPage_n39(value: _ChangesPage): ChangesPage {
+function from_candid_AvailabilityPage_n39(value: _AvailabilityPage): AvailabilityPage {
     return from_candid_record_n40(value);
 }
-function from_candid_ChangesResult_n37(value: _ChangesResult): ChangesResult {
-    return from_candid_variant_n38(value);
+function from_candid_Backend_n137(value: _Backend): Backend {
+    return from_candid_variant_n138(value);
 }
-function from_candid_ConsumerAccess_n263(value: _ConsumerAccess): ConsumerAccess {
-    return from_candid_variant_n264(value);
+function from_candid_BillingInterval_n199(value: _BillingInterval): BillingInterval {
+    return from_candid_variant_n200(value);
 }
-function from_candid_ContractStatus_n73(value: _ContractStatus): ContractStatus {
-    return from_candid_variant_n74(value);
+function from_candid_CatalogError_n52(value: _CatalogError): CatalogError {
+    return from_candid_variant_n53(value);
 }
-function from_candid_Contract_n71(value: _Contract): Contract {
-    return from_candid_record_n72(value);
+function from_candid_CatalogExportResult_n294(value: _CatalogExportResult): CatalogExportResult {
+    return from_candid_variant_n295(value);
 }
-function from_candid_CsvError_n50(value: _CsvError): CsvError {
-    return from_candid_record_n51(value);
+function from_candid_CatalogExport_n296(value: _CatalogExport): CatalogExport {
+    return from_candid_record_n297(value);
 }
-function from_candid_DigestError_n319(value: _DigestError): DigestError {
-    return from_candid_variant_n320(value);
+function from_candid_CatalogUnitResult_n300(value: _CatalogUnitResult): CatalogUnitResult {
+    return from_candid_variant_n301(value);
 }
-function from_candid_DigestPageError_n328(value: _DigestPageError): DigestPageError {
-    return from_candid_variant_n329(value);
+function from_candid_ChangeKind_n50(value: _ChangeKind): ChangeKind {
+    return from_candid_variant_n51(value);
+}
+function from_candid_Change_n48(value: _Change): Change {
+    return from_candid_record_n49(value);
+}
+function from_candid_ChangesPage_n45(value: _ChangesPage): ChangesPage {
+    return from_candid_record_n46(value);
+}
+function from_candid_ChangesResult_n43(value: _ChangesResult): ChangesResult {
+    return from_candid_variant_n44(value);
+}
+function from_candid_ConsumerAccess_n281(value: _ConsumerAccess): ConsumerAccess {
+    return from_candid_variant_n282(value);
+}
+function from_candid_ContractStatus_n79(value: _ContractStatus): ContractStatus {
+    return from_candid_variant_n80(value);
+}
+function from_candid_Contract_n77(value: _Contract): Contract {
+    return from_candid_record_n78(value);
+}
+function from_candid_CsvError_n56(value: _CsvError): CsvError {
+    return from_candid_record_n57(value);
+}
+function from_candid_DigestError_n337(value: _DigestError): DigestError {
+    return from_candid_variant_n338(value);
+}
+function from_candid_DigestPageError_n346(value: _DigestPageError): DigestPageError {
+    return from_candid_variant_n347(value);
 }
 function from_candid_Entity_n13(value: _Entity): Entity {
     return from_candid_variant_n14(value);
 }
-function from_candid_ExecutionPage_n90(value: _ExecutionPage): ExecutionPage {
-    return from_candid_record_n91(value);
+function from_candid_ExecutionPage_n97(value: _ExecutionPage): ExecutionPage {
+    return from_candid_record_n98(value);
 }
-function from_candid_Execution_n77(value: _Execution): Execution {
-    return from_candid_record_n78(value);
+function from_candid_Execution_n83(value: _Execution): Execution {
+    return from_candid_record_n84(value);
 }
-function from_candid_HoldAccess_n292(value: _HoldAccess): HoldAccess {
-    return from_candid_variant_n293(value);
+function from_candid_HoldAccess_n310(value: _HoldAccess): HoldAccess {
+    return from_candid_variant_n311(value);
 }
-function from_candid_HttpResponse_n95(value: _HttpResponse): HttpResponse {
-    return from_candid_record_n96(value);
+function from_candid_HttpResponse_n102(value: _HttpResponse): HttpResponse {
+    return from_candid_record_n103(value);
 }
-function from_candid_IronicDiscoverResult_n139(value: _IronicDiscoverResult): IronicDiscoverResult {
-    return from_candid_variant_n140(value);
+function from_candid_IronicDiscoverResult_n146(value: _IronicDiscoverResult): IronicDiscoverResult {
+    return from_candid_variant_n147(value);
 }
-function from_candid_IronicError_n141(value: _IronicError): IronicError {
-    return from_candid_variant_n142(value);
+function from_candid_IronicError_n148(value: _IronicError): IronicError {
+    return from_candid_variant_n149(value);
 }
-function from_candid_IronicSettingsResult_n126(value: _IronicSettingsResult): IronicSettingsResult {
-    return from_candid_variant_n127(value);
+function from_candid_IronicSettingsResult_n133(value: _IronicSettingsResult): IronicSettingsResult {
+    return from_candid_variant_n134(value);
 }
-function from_candid_IronicSettingsView_n128(value: _IronicSettingsView): IronicSettingsView {
-    return from_candid_record_n129(value);
+function from_candid_IronicSettingsView_n135(value: _IronicSettingsView): IronicSettingsView {
+    return from_candid_record_n136(value);
 }
-function from_candid_ItemPage_n108(value: _ItemPage): ItemPage {
-    return from_candid_record_n109(value);
+function from_candid_ItemPage_n115(value: _ItemPage): ItemPage {
+    return from_candid_record_n116(value);
 }
 function from_candid_ItemStatus_n21(value: _ItemStatus): ItemStatus {
     return from_candid_variant_n22(value);
 }
-function from_candid_Item_n100(value: _Item): Item {
-    return from_candid_record_n101(value);
+function from_candid_Item_n107(value: _Item): Item {
+    return from_candid_record_n108(value);
 }
-function from_candid_Lease_n151(value: _Lease): Lease {
-    return from_candid_record_n152(value);
+function from_candid_Lease_n158(value: _Lease): Lease {
+    return from_candid_record_n159(value);
 }
 function from_candid_Level_n30(value: _Level): Level {
     return from_candid_variant_n31(value);
@@ -2649,226 +2780,259 @@ function from_candid_Level_n30(value: _Level): Level {
 function from_candid_MarketAuditPageResult_n5(value: _MarketAuditPageResult): MarketAuditPageResult {
     return from_candid_variant_n6(value);
 }
-function from_candid_MarketContractResult_n69(value: _MarketContractResult): MarketContractResult {
-    return from_candid_variant_n70(value);
+function from_candid_MarketAvailabilityResult_n37(value: _MarketAvailabilityResult): MarketAvailabilityResult {
+    return from_candid_variant_n38(value);
 }
-function from_candid_MarketDelegationResult_n159(value: _MarketDelegationResult): MarketDelegationResult {
-    return from_candid_variant_n160(value);
+function from_candid_MarketContractResult_n75(value: _MarketContractResult): MarketContractResult {
+    return from_candid_variant_n76(value);
+}
+function from_candid_MarketDelegationResult_n168(value: _MarketDelegationResult): MarketDelegationResult {
+    return from_candid_variant_n169(value);
 }
 function from_candid_MarketError_n18(value: _MarketError): MarketError {
     return from_candid_variant_n19(value);
 }
-function from_candid_MarketExecutionPageResult_n88(value: _MarketExecutionPageResult): MarketExecutionPageResult {
-    return from_candid_variant_n89(value);
+function from_candid_MarketExecutionPageResult_n95(value: _MarketExecutionPageResult): MarketExecutionPageResult {
+    return from_candid_variant_n96(value);
 }
-function from_candid_MarketExecutionResult_n75(value: _MarketExecutionResult): MarketExecutionResult {
-    return from_candid_variant_n76(value);
+function from_candid_MarketExecutionResult_n81(value: _MarketExecutionResult): MarketExecutionResult {
+    return from_candid_variant_n82(value);
 }
-function from_candid_MarketItemPageResult_n106(value: _MarketItemPageResult): MarketItemPageResult {
-    return from_candid_variant_n107(value);
+function from_candid_MarketItemPageResult_n113(value: _MarketItemPageResult): MarketItemPageResult {
+    return from_candid_variant_n114(value);
 }
-function from_candid_MarketItemResult_n98(value: _MarketItemResult): MarketItemResult {
-    return from_candid_variant_n99(value);
+function from_candid_MarketItemResult_n105(value: _MarketItemResult): MarketItemResult {
+    return from_candid_variant_n106(value);
 }
-function from_candid_MarketItemsResult_n116(value: _MarketItemsResult): MarketItemsResult {
-    return from_candid_variant_n117(value);
+function from_candid_MarketItemsResult_n123(value: _MarketItemsResult): MarketItemsResult {
+    return from_candid_variant_n124(value);
 }
-function from_candid_MarketLeaseResult_n149(value: _MarketLeaseResult): MarketLeaseResult {
-    return from_candid_variant_n150(value);
+function from_candid_MarketLeaseResult_n156(value: _MarketLeaseResult): MarketLeaseResult {
+    return from_candid_variant_n157(value);
 }
-function from_candid_MarketOfferPageResult_n230(value: _MarketOfferPageResult): MarketOfferPageResult {
-    return from_candid_variant_n231(value);
+function from_candid_MarketOfferPageResult_n248(value: _MarketOfferPageResult): MarketOfferPageResult {
+    return from_candid_variant_n249(value);
 }
-function from_candid_MarketOfferResult_n169(value: _MarketOfferResult): MarketOfferResult {
-    return from_candid_variant_n170(value);
+function from_candid_MarketOfferResult_n180(value: _MarketOfferResult): MarketOfferResult {
+    return from_candid_variant_n181(value);
 }
-function from_candid_MarketOffersResult_n223(value: _MarketOffersResult): MarketOffersResult {
-    return from_candid_variant_n224(value);
+function from_candid_MarketOffersResult_n241(value: _MarketOffersResult): MarketOffersResult {
+    return from_candid_variant_n242(value);
 }
-function from_candid_MarketOffersetViewResult_n234(value: _MarketOffersetViewResult): MarketOffersetViewResult {
-    return from_candid_variant_n235(value);
+function from_candid_MarketOffersetViewResult_n252(value: _MarketOffersetViewResult): MarketOffersetViewResult {
+    return from_candid_variant_n253(value);
 }
-function from_candid_MarketPoliciesResult_n269(value: _MarketPoliciesResult): MarketPoliciesResult {
-    return from_candid_variant_n270(value);
+function from_candid_MarketPoliciesResult_n287(value: _MarketPoliciesResult): MarketPoliciesResult {
+    return from_candid_variant_n288(value);
 }
-function from_candid_MarketSelfCheckResult_n163(value: _MarketSelfCheckResult): MarketSelfCheckResult {
-    return from_candid_variant_n164(value);
+function from_candid_MarketSelfCheckResult_n172(value: _MarketSelfCheckResult): MarketSelfCheckResult {
+    return from_candid_variant_n173(value);
 }
-function from_candid_MarketUnitResult_n120(value: _MarketUnitResult): MarketUnitResult {
-    return from_candid_variant_n121(value);
+function from_candid_MarketUnitResult_n127(value: _MarketUnitResult): MarketUnitResult {
+    return from_candid_variant_n128(value);
 }
 function from_candid_Message_n28(value: _Message): Message {
     return from_candid_record_n29(value);
 }
-function from_candid_OfferPage_n232(value: _OfferPage): OfferPage {
-    return from_candid_record_n233(value);
+function from_candid_OfferPage_n250(value: _OfferPage): OfferPage {
+    return from_candid_record_n251(value);
 }
 function from_candid_OfferStatus_n33(value: _OfferStatus): OfferStatus {
     return from_candid_variant_n34(value);
 }
-function from_candid_Offer_n171(value: _Offer): Offer {
-    return from_candid_record_n172(value);
+function from_candid_OfferTerms_n185(value: _OfferTerms): OfferTerms {
+    return from_candid_record_n186(value);
 }
-function from_candid_OfferingGetResult_n177(value: _OfferingGetResult): OfferingGetResult {
-    return from_candid_variant_n178(value);
-}
-function from_candid_OfferingRecords_n179(value: _OfferingRecords): OfferingRecords {
-    return from_candid_record_n180(value);
-}
-function from_candid_OfferingView_n182(value: _OfferingView): OfferingView {
+function from_candid_Offer_n182(value: _Offer): Offer {
     return from_candid_record_n183(value);
 }
-function from_candid_Offerings_n219(value: _Offerings): Offerings {
-    return from_candid_variant_n220(value);
+function from_candid_OfferingGetResult_n192(value: _OfferingGetResult): OfferingGetResult {
+    return from_candid_variant_n193(value);
 }
-function from_candid_OffersetResult_n242(value: _OffersetResult): OffersetResult {
-    return from_candid_variant_n243(value);
+function from_candid_OfferingRecords_n194(value: _OfferingRecords): OfferingRecords {
+    return from_candid_record_n195(value);
 }
-function from_candid_OffersetStatus_n240(value: _OffersetStatus): OffersetStatus {
-    return from_candid_variant_n241(value);
+function from_candid_OfferingView_n197(value: _OfferingView): OfferingView {
+    return from_candid_record_n198(value);
 }
-function from_candid_OffersetView_n236(value: _OffersetView): OffersetView {
-    return from_candid_record_n237(value);
+function from_candid_Offerings_n234(value: _Offerings): Offerings {
+    return from_candid_variant_n235(value);
 }
-function from_candid_Offerset_n238(value: _Offerset): Offerset {
-    return from_candid_record_n239(value);
+function from_candid_OffersetResult_n260(value: _OffersetResult): OffersetResult {
+    return from_candid_variant_n261(value);
 }
-function from_candid_OperationKind_n308(value: _OperationKind): OperationKind {
-    return from_candid_variant_n309(value);
+function from_candid_OffersetStatus_n258(value: _OffersetStatus): OffersetStatus {
+    return from_candid_variant_n259(value);
 }
-function from_candid_OperationStatus_n306(value: _OperationStatus): OperationStatus {
-    return from_candid_variant_n307(value);
-}
-function from_candid_OutcallCostsResult_n252(value: _OutcallCostsResult): OutcallCostsResult {
-    return from_candid_variant_n253(value);
-}
-function from_candid_OutcallCosts_n254(value: _OutcallCosts): OutcallCosts {
+function from_candid_OffersetView_n254(value: _OffersetView): OffersetView {
     return from_candid_record_n255(value);
+}
+function from_candid_Offerset_n256(value: _Offerset): Offerset {
+    return from_candid_record_n257(value);
+}
+function from_candid_OperationKind_n326(value: _OperationKind): OperationKind {
+    return from_candid_variant_n327(value);
+}
+function from_candid_OperationStatus_n324(value: _OperationStatus): OperationStatus {
+    return from_candid_variant_n325(value);
+}
+function from_candid_OutcallCostsResult_n270(value: _OutcallCostsResult): OutcallCostsResult {
+    return from_candid_variant_n271(value);
+}
+function from_candid_OutcallCosts_n272(value: _OutcallCosts): OutcallCosts {
+    return from_candid_record_n273(value);
 }
 function from_candid_Phase_n24(value: _Phase): Phase {
     return from_candid_variant_n25(value);
 }
-function from_candid_Policies_n260(value: _Policies): Policies {
-    return from_candid_record_n261(value);
+function from_candid_Policies_n278(value: _Policies): Policies {
+    return from_candid_record_n279(value);
 }
-function from_candid_ProductType_n189(value: _ProductType): ProductType {
-    return from_candid_variant_n190(value);
+function from_candid_ProductType_n204(value: _ProductType): ProductType {
+    return from_candid_variant_n205(value);
 }
-function from_candid_Product_n272(value: _Product): Product {
-    return from_candid_record_n273(value);
-}
-function from_candid_ProviderHoldAccessResult_n288(value: _ProviderHoldAccessResult): ProviderHoldAccessResult {
-    return from_candid_variant_n289(value);
-}
-function from_candid_ProviderHoldAccess_n290(value: _ProviderHoldAccess): ProviderHoldAccess {
+function from_candid_Product_n290(value: _Product): Product {
     return from_candid_record_n291(value);
 }
-function from_candid_ProvisionCosts_n258(value: _ProvisionCosts): ProvisionCosts {
-    return from_candid_record_n259(value);
+function from_candid_ProviderHoldAccessResult_n306(value: _ProviderHoldAccessResult): ProviderHoldAccessResult {
+    return from_candid_variant_n307(value);
 }
-function from_candid_ProvisionError_n132(value: _ProvisionError): ProvisionError {
-    return from_candid_variant_n133(value);
+function from_candid_ProviderHoldAccess_n308(value: _ProviderHoldAccess): ProviderHoldAccess {
+    return from_candid_record_n309(value);
 }
-function from_candid_ProvisionResponse_n315(value: _ProvisionResponse): ProvisionResponse {
-    return from_candid_record_n316(value);
+function from_candid_ProvisionCosts_n276(value: _ProvisionCosts): ProvisionCosts {
+    return from_candid_record_n277(value);
 }
-function from_candid_ProvisionServerResult_n313(value: _ProvisionServerResult): ProvisionServerResult {
-    return from_candid_variant_n314(value);
+function from_candid_ProvisionError_n139(value: _ProvisionError): ProvisionError {
+    return from_candid_variant_n140(value);
 }
-function from_candid_ProvisionStatusResult_n302(value: _ProvisionStatusResult): ProvisionStatusResult {
-    return from_candid_variant_n303(value);
+function from_candid_ProvisionResponse_n333(value: _ProvisionResponse): ProvisionResponse {
+    return from_candid_record_n334(value);
 }
-function from_candid_ProvisionStatus_n304(value: _ProvisionStatus): ProvisionStatus {
-    return from_candid_record_n305(value);
+function from_candid_ProvisionServerResult_n331(value: _ProvisionServerResult): ProvisionServerResult {
+    return from_candid_variant_n332(value);
 }
-function from_candid_ProvisionUnitResult_n145(value: _ProvisionUnitResult): ProvisionUnitResult {
-    return from_candid_variant_n146(value);
+function from_candid_ProvisionStatusResult_n320(value: _ProvisionStatusResult): ProvisionStatusResult {
+    return from_candid_variant_n321(value);
 }
-function from_candid_PublishResult_n57(value: _PublishResult): PublishResult {
-    return from_candid_variant_n58(value);
+function from_candid_ProvisionStatus_n322(value: _ProvisionStatus): ProvisionStatus {
+    return from_candid_record_n323(value);
 }
-function from_candid_ResourceRequest_n244(value: _ResourceRequest): ResourceRequest {
-    return from_candid_record_n245(value);
+function from_candid_ProvisionUnitResult_n152(value: _ProvisionUnitResult): ProvisionUnitResult {
+    return from_candid_variant_n153(value);
 }
-function from_candid_SearchError_n193(value: _SearchError): SearchError {
-    return from_candid_variant_n194(value);
+function from_candid_PublishResult_n63(value: _PublishResult): PublishResult {
+    return from_candid_variant_n64(value);
 }
-function from_candid_SearchPage_n217(value: _SearchPage): SearchPage {
-    return from_candid_record_n218(value);
+function from_candid_ResourceRequest_n262(value: _ResourceRequest): ResourceRequest {
+    return from_candid_record_n263(value);
 }
-function from_candid_SearchResult_n215(value: _SearchResult): SearchResult {
-    return from_candid_variant_n216(value);
+function from_candid_SearchError_n208(value: _SearchError): SearchError {
+    return from_candid_variant_n209(value);
 }
-function from_candid_SelfCheckPage_n165(value: _SelfCheckPage): SelfCheckPage {
-    return from_candid_record_n166(value);
+function from_candid_SearchPage_n232(value: _SearchPage): SearchPage {
+    return from_candid_record_n233(value);
 }
-function from_candid_StateDigestPageResult_n323(value: _StateDigestPageResult): StateDigestPageResult {
-    return from_candid_variant_n324(value);
+function from_candid_SearchResult_n230(value: _SearchResult): SearchResult {
+    return from_candid_variant_n231(value);
 }
-function from_candid_StateDigestPage_n325(value: _StateDigestPage): StateDigestPage {
-    return from_candid_record_n326(value);
+function from_candid_SelfCheckPage_n174(value: _SelfCheckPage): SelfCheckPage {
+    return from_candid_record_n175(value);
 }
-function from_candid_StateDigestResult_n317(value: _StateDigestResult): StateDigestResult {
-    return from_candid_variant_n318(value);
+function from_candid_StateDigestPageResult_n341(value: _StateDigestPageResult): StateDigestPageResult {
+    return from_candid_variant_n342(value);
 }
-function from_candid_Status_n330(value: _Status): Status {
-    return from_candid_record_n331(value);
+function from_candid_StateDigestPage_n343(value: _StateDigestPage): StateDigestPage {
+    return from_candid_record_n344(value);
 }
-function from_candid_Stock_n187(value: _Stock): Stock {
-    return from_candid_variant_n188(value);
+function from_candid_StateDigestResult_n335(value: _StateDigestResult): StateDigestResult {
+    return from_candid_variant_n336(value);
 }
-function from_candid_UploadBeginResult_n67(value: _UploadBeginResult): UploadBeginResult {
+function from_candid_Status_n348(value: _Status): Status {
+    return from_candid_record_n349(value);
+}
+function from_candid_Stock_n202(value: _Stock): Stock {
+    return from_candid_variant_n203(value);
+}
+function from_candid_UploadBeginResult_n73(value: _UploadBeginResult): UploadBeginResult {
+    return from_candid_variant_n74(value);
+}
+function from_candid_UploadProgressResult_n67(value: _UploadProgressResult): UploadProgressResult {
     return from_candid_variant_n68(value);
 }
-function from_candid_UploadProgressResult_n61(value: _UploadProgressResult): UploadProgressResult {
-    return from_candid_variant_n62(value);
+function from_candid_Virtualization_n206(value: _Virtualization): Virtualization {
+    return from_candid_variant_n207(value);
 }
-function from_candid_Virtualization_n191(value: _Virtualization): Virtualization {
-    return from_candid_variant_n192(value);
+function from_candid_opt_n104(value: [] | [boolean]): boolean | null {
+    return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n136(value: [] | [number]): number | null {
+function from_candid_opt_n143(value: [] | [number]): number | null {
     return value.length === 0 ? null : value[0];
 }
 function from_candid_opt_n17(value: [] | [Principal]): Principal | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n186(value: [] | [number]): number | null {
+function from_candid_opt_n184(value: [] | [_OfferTerms]): OfferTerms | null {
+    return value.length === 0 ? null : from_candid_OfferTerms_n185(value[0]);
+}
+function from_candid_opt_n187(value: [] | [Array<Principal>]): Array<Principal> | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n256(value: [] | [bigint]): bigint | null {
+function from_candid_opt_n201(value: [] | [number]): number | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n257(value: [] | [_ProvisionCosts]): ProvisionCosts | null {
-    return value.length === 0 ? null : from_candid_ProvisionCosts_n258(value[0]);
-}
-function from_candid_opt_n262(value: [] | [_ConsumerAccess]): ConsumerAccess | null {
-    return value.length === 0 ? null : from_candid_ConsumerAccess_n263(value[0]);
-}
-function from_candid_opt_n310(value: [] | [number]): number | null {
+function from_candid_opt_n274(value: [] | [bigint]): bigint | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n327(value: [] | [_DigestCursor]): DigestCursor | null {
+function from_candid_opt_n275(value: [] | [_ProvisionCosts]): ProvisionCosts | null {
+    return value.length === 0 ? null : from_candid_ProvisionCosts_n276(value[0]);
+}
+function from_candid_opt_n280(value: [] | [_ConsumerAccess]): ConsumerAccess | null {
+    return value.length === 0 ? null : from_candid_ConsumerAccess_n281(value[0]);
+}
+function from_candid_opt_n328(value: [] | [number]): number | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n52(value: [] | [string]): string | null {
+function from_candid_opt_n345(value: [] | [_DigestCursor]): DigestCursor | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n79(value: [] | [Uint8Array]): Uint8Array | null {
+function from_candid_opt_n58(value: [] | [string]): string | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n80(value: [] | [Array<_Property>]): Array<Property> | null {
+function from_candid_opt_n85(value: [] | [_Reclaim]): Reclaim | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n81(value: [] | [_SealedBox]): SealedBox | null {
+function from_candid_opt_n86(value: [] | [Uint8Array]): Uint8Array | null {
+    return value.length === 0 ? null : value[0];
+}
+function from_candid_opt_n87(value: [] | [Array<_Property>]): Array<Property> | null {
+    return value.length === 0 ? null : value[0];
+}
+function from_candid_opt_n88(value: [] | [_SealedBox]): SealedBox | null {
     return value.length === 0 ? null : value[0];
 }
 function from_candid_opt_n9(value: [] | [bigint]): bigint | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n97(value: [] | [boolean]): boolean | null {
-    return value.length === 0 ? null : value[0];
+function from_candid_record_n103(value: {
+    body: Uint8Array;
+    headers: Array<[string, string]>;
+    upgrade: [] | [boolean];
+    status_code: number;
+}): {
+    body: Uint8Array;
+    headers: Array<[string, string]>;
+    upgrade?: boolean;
+    status_code: number;
+} {
+    return {
+        body: value.body,
+        headers: value.headers,
+        upgrade: record_opt_to_undefined(from_candid_opt_n104(value.upgrade)),
+        status_code: value.status_code
+    };
 }
-function from_candid_record_n101(value: {
+function from_candid_record_n108(value: {
     id: bigint;
     sku: string;
     status: _ItemStatus;
@@ -2903,11 +3067,11 @@ function from_candid_record_n101(value: {
         resource_type: value.resource_type,
         resource_uuid: value.resource_uuid,
         provider_pem: value.provider_pem,
-        offering_key: record_opt_to_undefined(from_candid_opt_n52(value.offering_key)),
+        offering_key: record_opt_to_undefined(from_candid_opt_n58(value.offering_key)),
         lease_id: record_opt_to_undefined(from_candid_opt_n9(value.lease_id))
     };
 }
-function from_candid_record_n109(value: {
+function from_candid_record_n116(value: {
     next: [] | [bigint];
     items: Array<_Item>;
 }): {
@@ -2916,7 +3080,7 @@ function from_candid_record_n109(value: {
 } {
     return {
         next: record_opt_to_undefined(from_candid_opt_n9(value.next)),
-        items: from_candid_vec_n110(value.items)
+        items: from_candid_vec_n117(value.items)
     };
 }
 function from_candid_record_n12(value: {
@@ -2952,7 +3116,7 @@ function from_candid_record_n12(value: {
         provider_pem: value.provider_pem
     };
 }
-function from_candid_record_n129(value: {
+function from_candid_record_n136(value: {
     outcall_budget_cycles: bigint;
     credential_set: boolean;
     provider_pem: string;
@@ -2969,20 +3133,20 @@ function from_candid_record_n129(value: {
         outcall_budget_cycles: value.outcall_budget_cycles,
         credential_set: value.credential_set,
         provider_pem: value.provider_pem,
-        backend: from_candid_Backend_n130(value.backend),
+        backend: from_candid_Backend_n137(value.backend),
         images: value.images
     };
 }
-function from_candid_record_n134(value: {
+function from_candid_record_n141(value: {
     resource_class: [] | [string];
 }): {
     resource_class?: string;
 } {
     return {
-        resource_class: record_opt_to_undefined(from_candid_opt_n52(value.resource_class))
+        resource_class: record_opt_to_undefined(from_candid_opt_n58(value.resource_class))
     };
 }
-function from_candid_record_n135(value: {
+function from_candid_record_n142(value: {
     status: [] | [number];
     message: string;
 }): {
@@ -2990,11 +3154,11 @@ function from_candid_record_n135(value: {
     message: string;
 } {
     return {
-        status: record_opt_to_undefined(from_candid_opt_n136(value.status)),
+        status: record_opt_to_undefined(from_candid_opt_n143(value.status)),
         message: value.message
     };
 }
-function from_candid_record_n152(value: {
+function from_candid_record_n159(value: {
     id: bigint;
     sku: string;
     lease_duration_days: bigint;
@@ -3024,13 +3188,13 @@ function from_candid_record_n152(value: {
         username: value.username,
         lease_end_ns: value.lease_end_ns,
         task: value.task,
-        procurement_meta: record_opt_to_undefined(from_candid_opt_n80(value.procurement_meta)),
+        procurement_meta: record_opt_to_undefined(from_candid_opt_n87(value.procurement_meta)),
         lease_start_ns: value.lease_start_ns,
         inventory_id: value.inventory_id,
-        consumer_meta: record_opt_to_undefined(from_candid_opt_n81(value.consumer_meta))
+        consumer_meta: record_opt_to_undefined(from_candid_opt_n88(value.consumer_meta))
     };
 }
-function from_candid_record_n166(value: {
+function from_candid_record_n175(value: {
     checked: number;
     next: [] | [bigint];
     violations: Array<_Violation>;
@@ -3045,9 +3209,10 @@ function from_candid_record_n166(value: {
         violations: value.violations
     };
 }
-function from_candid_record_n172(value: {
+function from_candid_record_n183(value: {
     id: bigint;
     status: _OfferStatus;
+    terms: [] | [_OfferTerms];
     price_per_hour: bigint;
     start_ns: bigint;
     updated_at_ns: bigint;
@@ -3061,6 +3226,7 @@ function from_candid_record_n172(value: {
 }): {
     id: bigint;
     status: OfferStatus;
+    terms?: OfferTerms;
     price_per_hour: bigint;
     start_ns: bigint;
     updated_at_ns: bigint;
@@ -3075,6 +3241,7 @@ function from_candid_record_n172(value: {
     return {
         id: value.id,
         status: from_candid_OfferStatus_n33(value.status),
+        terms: record_opt_to_undefined(from_candid_opt_n184(value.terms)),
         price_per_hour: value.price_per_hour,
         start_ns: value.start_ns,
         updated_at_ns: value.updated_at_ns,
@@ -3087,7 +3254,22 @@ function from_candid_record_n172(value: {
         end_ns: value.end_ns
     };
 }
-function from_candid_record_n180(value: {
+function from_candid_record_n186(value: {
+    min_duration_seconds: [] | [bigint];
+    visible_to: [] | [Array<Principal>];
+    granularity_seconds: [] | [bigint];
+}): {
+    min_duration_seconds?: bigint;
+    visible_to?: Array<Principal>;
+    granularity_seconds?: bigint;
+} {
+    return {
+        min_duration_seconds: record_opt_to_undefined(from_candid_opt_n9(value.min_duration_seconds)),
+        visible_to: record_opt_to_undefined(from_candid_opt_n187(value.visible_to)),
+        granularity_seconds: record_opt_to_undefined(from_candid_opt_n9(value.granularity_seconds))
+    };
+}
+function from_candid_record_n195(value: {
     offerings: Array<_OfferingView>;
     providers: Array<string>;
 }): {
@@ -3095,11 +3277,11 @@ function from_candid_record_n180(value: {
     providers: Array<string>;
 } {
     return {
-        offerings: from_candid_vec_n181(value.offerings),
+        offerings: from_candid_vec_n196(value.offerings),
         providers: value.providers
     };
 }
-function from_candid_record_n183(value: {
+function from_candid_record_n198(value: {
     key: string;
     price_minor: bigint;
     country: string;
@@ -3151,18 +3333,18 @@ function from_candid_record_n183(value: {
         csv_row: value.csv_row,
         city: value.city,
         name: value.name,
-        billing: from_candid_BillingInterval_n184(value.billing),
+        billing: from_candid_BillingInterval_n199(value.billing),
         hdd_gb: value.hdd_gb,
         memory_mb: value.memory_mb,
         ssd_gb: value.ssd_gb,
-        cpu_mhz: record_opt_to_undefined(from_candid_opt_n186(value.cpu_mhz)),
-        stock: from_candid_Stock_n187(value.stock),
-        product_type: from_candid_ProductType_n189(value.product_type),
+        cpu_mhz: record_opt_to_undefined(from_candid_opt_n201(value.cpu_mhz)),
+        stock: from_candid_Stock_n202(value.stock),
+        product_type: from_candid_ProductType_n204(value.product_type),
         currency: value.currency,
         visible: value.visible,
         total_cores: value.total_cores,
-        virtualization: from_candid_Virtualization_n191(value.virtualization),
-        gpu_name: record_opt_to_undefined(from_candid_opt_n52(value.gpu_name))
+        virtualization: from_candid_Virtualization_n206(value.virtualization),
+        gpu_name: record_opt_to_undefined(from_candid_opt_n58(value.gpu_name))
     };
 }
 function from_candid_record_n20(value: {
@@ -3175,18 +3357,6 @@ function from_candid_record_n20(value: {
     return {
         to: from_candid_ItemStatus_n21(value.to),
         from: from_candid_ItemStatus_n21(value.from)
-    };
-}
-function from_candid_record_n218(value: {
-    offerings: _Offerings;
-    next_cursor: [] | [string];
-}): {
-    offerings: Offerings;
-    next_cursor?: string;
-} {
-    return {
-        offerings: from_candid_Offerings_n219(value.offerings),
-        next_cursor: record_opt_to_undefined(from_candid_opt_n52(value.next_cursor))
     };
 }
 function from_candid_record_n23(value: {
@@ -3202,6 +3372,18 @@ function from_candid_record_n23(value: {
     };
 }
 function from_candid_record_n233(value: {
+    offerings: _Offerings;
+    next_cursor: [] | [string];
+}): {
+    offerings: Offerings;
+    next_cursor?: string;
+} {
+    return {
+        offerings: from_candid_Offerings_n234(value.offerings),
+        next_cursor: record_opt_to_undefined(from_candid_opt_n58(value.next_cursor))
+    };
+}
+function from_candid_record_n251(value: {
     next: [] | [bigint];
     offers: Array<_Offer>;
 }): {
@@ -3210,10 +3392,10 @@ function from_candid_record_n233(value: {
 } {
     return {
         next: record_opt_to_undefined(from_candid_opt_n9(value.next)),
-        offers: from_candid_vec_n225(value.offers)
+        offers: from_candid_vec_n243(value.offers)
     };
 }
-function from_candid_record_n237(value: {
+function from_candid_record_n255(value: {
     offers: Array<_Execution>;
     offerset: _Offerset;
 }): {
@@ -3221,11 +3403,11 @@ function from_candid_record_n237(value: {
     offerset: Offerset;
 } {
     return {
-        offers: from_candid_vec_n92(value.offers),
-        offerset: from_candid_Offerset_n238(value.offerset)
+        offers: from_candid_vec_n99(value.offers),
+        offerset: from_candid_Offerset_n256(value.offerset)
     };
 }
-function from_candid_record_n239(value: {
+function from_candid_record_n257(value: {
     id: bigint;
     status: _OffersetStatus;
     result: _OffersetResult;
@@ -3248,23 +3430,33 @@ function from_candid_record_n239(value: {
 } {
     return {
         id: value.id,
-        status: from_candid_OffersetStatus_n240(value.status),
-        result: from_candid_OffersetResult_n242(value.result),
+        status: from_candid_OffersetStatus_n258(value.status),
+        result: from_candid_OffersetResult_n260(value.result),
         messages: from_candid_vec_n27(value.messages),
-        request: from_candid_ResourceRequest_n244(value.request),
+        request: from_candid_ResourceRequest_n262(value.request),
         created_at_ns: value.created_at_ns,
         consumer: value.consumer,
         execution_ids: value.execution_ids,
         expires_at_ns: value.expires_at_ns
     };
 }
-function from_candid_record_n245(value: {
+function from_candid_record_n26(value: {
+    messages: Array<_Message>;
+}): {
+    messages: Array<Message>;
+} {
+    return {
+        messages: from_candid_vec_n27(value.messages)
+    };
+}
+function from_candid_record_n263(value: {
     sku: [] | [string];
     min_storage_gb: [] | [bigint];
     resource_class: [] | [string];
     start_ns: [] | [bigint];
     duration_seconds: bigint;
     max_price_per_hour: [] | [bigint];
+    alternative_starts: [] | [number];
     min_gpus: [] | [number];
     offers: [] | [number];
     min_cores: [] | [number];
@@ -3278,6 +3470,7 @@ function from_candid_record_n245(value: {
     start_ns?: bigint;
     duration_seconds: bigint;
     max_price_per_hour?: bigint;
+    alternative_starts?: number;
     min_gpus?: number;
     offers?: number;
     min_cores?: number;
@@ -3286,21 +3479,22 @@ function from_candid_record_n245(value: {
     project?: string;
 } {
     return {
-        sku: record_opt_to_undefined(from_candid_opt_n52(value.sku)),
+        sku: record_opt_to_undefined(from_candid_opt_n58(value.sku)),
         min_storage_gb: record_opt_to_undefined(from_candid_opt_n9(value.min_storage_gb)),
-        resource_class: record_opt_to_undefined(from_candid_opt_n52(value.resource_class)),
+        resource_class: record_opt_to_undefined(from_candid_opt_n58(value.resource_class)),
         start_ns: record_opt_to_undefined(from_candid_opt_n9(value.start_ns)),
         duration_seconds: value.duration_seconds,
         max_price_per_hour: record_opt_to_undefined(from_candid_opt_n9(value.max_price_per_hour)),
-        min_gpus: record_opt_to_undefined(from_candid_opt_n186(value.min_gpus)),
-        offers: record_opt_to_undefined(from_candid_opt_n186(value.offers)),
-        min_cores: record_opt_to_undefined(from_candid_opt_n186(value.min_cores)),
+        alternative_starts: record_opt_to_undefined(from_candid_opt_n201(value.alternative_starts)),
+        min_gpus: record_opt_to_undefined(from_candid_opt_n201(value.min_gpus)),
+        offers: record_opt_to_undefined(from_candid_opt_n201(value.offers)),
+        min_cores: record_opt_to_undefined(from_candid_opt_n201(value.min_cores)),
         image: value.image,
         min_memory_mb: record_opt_to_undefined(from_candid_opt_n9(value.min_memory_mb)),
-        project: record_opt_to_undefined(from_candid_opt_n52(value.project))
+        project: record_opt_to_undefined(from_candid_opt_n58(value.project))
     };
 }
-function from_candid_record_n255(value: {
+function from_candid_record_n273(value: {
     ironic_discover: [] | [bigint];
     provision: [] | [_ProvisionCosts];
 }): {
@@ -3308,11 +3502,11 @@ function from_candid_record_n255(value: {
     provision?: ProvisionCosts;
 } {
     return {
-        ironic_discover: record_opt_to_undefined(from_candid_opt_n256(value.ironic_discover)),
-        provision: record_opt_to_undefined(from_candid_opt_n257(value.provision))
+        ironic_discover: record_opt_to_undefined(from_candid_opt_n274(value.ironic_discover)),
+        provision: record_opt_to_undefined(from_candid_opt_n275(value.provision))
     };
 }
-function from_candid_record_n259(value: {
+function from_candid_record_n277(value: {
     lease_undeploy: _CostRange;
     outcalls: Array<_OutcallQuote>;
     provision_refresh: bigint;
@@ -3333,21 +3527,13 @@ function from_candid_record_n259(value: {
         provision_refresh: value.provision_refresh,
         lease_deploy: value.lease_deploy,
         provision_server: value.provision_server,
-        backend: from_candid_Backend_n130(value.backend)
+        backend: from_candid_Backend_n137(value.backend)
     };
 }
-function from_candid_record_n26(value: {
-    messages: Array<_Message>;
-}): {
-    messages: Array<Message>;
-} {
-    return {
-        messages: from_candid_vec_n27(value.messages)
-    };
-}
-function from_candid_record_n261(value: {
+function from_candid_record_n279(value: {
     allowed_images: Array<string>;
     max_held_items_per_principal: [] | [number];
+    reclaim_notice_seconds: [] | [bigint];
     max_open_offersets_per_principal: number;
     max_active_leases_per_principal: number;
     max_lease_seconds: bigint;
@@ -3361,6 +3547,7 @@ function from_candid_record_n261(value: {
 }): {
     allowed_images: Array<string>;
     max_held_items_per_principal?: number;
+    reclaim_notice_seconds?: bigint;
     max_open_offersets_per_principal: number;
     max_active_leases_per_principal: number;
     max_lease_seconds: bigint;
@@ -3374,7 +3561,8 @@ function from_candid_record_n261(value: {
 } {
     return {
         allowed_images: value.allowed_images,
-        max_held_items_per_principal: record_opt_to_undefined(from_candid_opt_n186(value.max_held_items_per_principal)),
+        max_held_items_per_principal: record_opt_to_undefined(from_candid_opt_n201(value.max_held_items_per_principal)),
+        reclaim_notice_seconds: record_opt_to_undefined(from_candid_opt_n9(value.reclaim_notice_seconds)),
         max_open_offersets_per_principal: value.max_open_offersets_per_principal,
         max_active_leases_per_principal: value.max_active_leases_per_principal,
         max_lease_seconds: value.max_lease_seconds,
@@ -3383,11 +3571,23 @@ function from_candid_record_n261(value: {
         max_offers_per_offerset: value.max_offers_per_offerset,
         rebuild_seconds: value.rebuild_seconds,
         offer_ttl_seconds: value.offer_ttl_seconds,
-        max_held_share_per_provider_percent: record_opt_to_undefined(from_candid_opt_n186(value.max_held_share_per_provider_percent)),
-        consumers: record_opt_to_undefined(from_candid_opt_n262(value.consumers))
+        max_held_share_per_provider_percent: record_opt_to_undefined(from_candid_opt_n201(value.max_held_share_per_provider_percent)),
+        consumers: record_opt_to_undefined(from_candid_opt_n280(value.consumers))
     };
 }
-function from_candid_record_n273(value: {
+function from_candid_record_n29(value: {
+    text: string;
+    level: _Level;
+}): {
+    text: string;
+    level: Level;
+} {
+    return {
+        text: value.text,
+        level: from_candid_Level_n30(value.level)
+    };
+}
+function from_candid_record_n291(value: {
     sku: string;
     tier_name: string;
     total: number;
@@ -3423,7 +3623,7 @@ function from_candid_record_n273(value: {
         min_price_per_hour: record_opt_to_undefined(from_candid_opt_n9(value.min_price_per_hour))
     };
 }
-function from_candid_record_n279(value: {
+function from_candid_record_n297(value: {
     csv: string;
     next_cursor: [] | [string];
     provider_pem: string;
@@ -3434,23 +3634,11 @@ function from_candid_record_n279(value: {
 } {
     return {
         csv: value.csv,
-        next_cursor: record_opt_to_undefined(from_candid_opt_n52(value.next_cursor)),
+        next_cursor: record_opt_to_undefined(from_candid_opt_n58(value.next_cursor)),
         provider_pem: value.provider_pem
     };
 }
-function from_candid_record_n29(value: {
-    text: string;
-    level: _Level;
-}): {
-    text: string;
-    level: Level;
-} {
-    return {
-        text: value.text,
-        level: from_candid_Level_n30(value.level)
-    };
-}
-function from_candid_record_n291(value: {
+function from_candid_record_n309(value: {
     access: _HoldAccess;
     held: number;
     items: number;
@@ -3462,13 +3650,25 @@ function from_candid_record_n291(value: {
     listed: number;
 } {
     return {
-        access: from_candid_HoldAccess_n292(value.access),
+        access: from_candid_HoldAccess_n310(value.access),
         held: value.held,
         items: value.items,
         listed: value.listed
     };
 }
-function from_candid_record_n305(value: {
+function from_candid_record_n32(value: {
+    status: _OfferStatus;
+    offer_id: bigint;
+}): {
+    status: OfferStatus;
+    offer_id: bigint;
+} {
+    return {
+        status: from_candid_OfferStatus_n33(value.status),
+        offer_id: value.offer_id
+    };
+}
+function from_candid_record_n323(value: {
     checked_at_ns: bigint;
     status: _OperationStatus;
     started_at_ns: bigint;
@@ -3497,20 +3697,20 @@ function from_candid_record_n305(value: {
 } {
     return {
         checked_at_ns: value.checked_at_ns,
-        status: from_candid_OperationStatus_n306(value.status),
+        status: from_candid_OperationStatus_n324(value.status),
         started_at_ns: value.started_at_ns,
         completed_at_ns: record_opt_to_undefined(from_candid_opt_n9(value.completed_at_ns)),
-        kind: from_candid_OperationKind_n308(value.kind),
+        kind: from_candid_OperationKind_n326(value.kind),
         provision_state: value.provision_state,
         operation_id: value.operation_id,
         server_id: value.server_id,
         message: value.message,
         item_id: value.item_id,
-        progress_percent: record_opt_to_undefined(from_candid_opt_n310(value.progress_percent)),
+        progress_percent: record_opt_to_undefined(from_candid_opt_n328(value.progress_percent)),
         execution_id: record_opt_to_undefined(from_candid_opt_n9(value.execution_id))
     };
 }
-function from_candid_record_n316(value: {
+function from_candid_record_n334(value: {
     status: _OperationStatus;
     server_name: string;
     started_at_ns: bigint;
@@ -3528,7 +3728,7 @@ function from_candid_record_n316(value: {
     item_id: bigint;
 } {
     return {
-        status: from_candid_OperationStatus_n306(value.status),
+        status: from_candid_OperationStatus_n324(value.status),
         server_name: value.server_name,
         started_at_ns: value.started_at_ns,
         operation_id: value.operation_id,
@@ -3537,19 +3737,7 @@ function from_candid_record_n316(value: {
         item_id: value.item_id
     };
 }
-function from_candid_record_n32(value: {
-    status: _OfferStatus;
-    offer_id: bigint;
-}): {
-    status: OfferStatus;
-    offer_id: bigint;
-} {
-    return {
-        status: from_candid_OfferStatus_n33(value.status),
-        offer_id: value.offer_id
-    };
-}
-function from_candid_record_n326(value: {
+function from_candid_record_n344(value: {
     next: [] | [_DigestCursor];
     chunks: Array<_DigestChunk>;
 }): {
@@ -3557,11 +3745,11 @@ function from_candid_record_n326(value: {
     chunks: Array<DigestChunk>;
 } {
     return {
-        next: record_opt_to_undefined(from_candid_opt_n327(value.next)),
+        next: record_opt_to_undefined(from_candid_opt_n345(value.next)),
         chunks: value.chunks
     };
 }
-function from_candid_record_n331(value: {
+function from_candid_record_n349(value: {
     cycles_balance: bigint;
     stable_memory_pages: bigint;
     task_queue_len: bigint;
@@ -3592,7 +3780,7 @@ function from_candid_record_n331(value: {
         task_queue_len: value.task_queue_len,
         next_task_due: record_opt_to_undefined(from_candid_opt_n9(value.next_task_due)),
         tasks_overdue: value.tasks_overdue,
-        cycles_burn_per_day: record_opt_to_undefined(from_candid_opt_n256(value.cycles_burn_per_day)),
+        cycles_burn_per_day: record_opt_to_undefined(from_candid_opt_n274(value.cycles_burn_per_day)),
         version: value.version,
         counters: value.counters,
         config: value.config,
@@ -3601,6 +3789,18 @@ function from_candid_record_n331(value: {
     };
 }
 function from_candid_record_n40(value: {
+    next: [] | [bigint];
+    items: Array<_ItemAvailability>;
+}): {
+    next?: bigint;
+    items: Array<ItemAvailability>;
+} {
+    return {
+        next: record_opt_to_undefined(from_candid_opt_n9(value.next)),
+        items: value.items
+    };
+}
+function from_candid_record_n46(value: {
     next: bigint;
     latest: bigint;
     changes: Array<_Change>;
@@ -3612,10 +3812,10 @@ function from_candid_record_n40(value: {
     return {
         next: value.next,
         latest: value.latest,
-        changes: from_candid_vec_n41(value.changes)
+        changes: from_candid_vec_n47(value.changes)
     };
 }
-function from_candid_record_n43(value: {
+function from_candid_record_n49(value: {
     seq: bigint;
     at_ns: bigint;
     kind: _ChangeKind;
@@ -3631,21 +3831,21 @@ function from_candid_record_n43(value: {
     return {
         seq: value.seq,
         at_ns: value.at_ns,
-        kind: from_candid_ChangeKind_n44(value.kind),
+        kind: from_candid_ChangeKind_n50(value.kind),
         provider_pem: value.provider_pem,
         offering_key: value.offering_key
     };
 }
-function from_candid_record_n48(value: {
+function from_candid_record_n54(value: {
     errors: Array<_CsvError>;
 }): {
     errors: Array<CsvError>;
 } {
     return {
-        errors: from_candid_vec_n49(value.errors)
+        errors: from_candid_vec_n55(value.errors)
     };
 }
-function from_candid_record_n51(value: {
+function from_candid_record_n57(value: {
     row: number;
     column: [] | [string];
     reason: string;
@@ -3656,11 +3856,11 @@ function from_candid_record_n51(value: {
 } {
     return {
         row: value.row,
-        column: record_opt_to_undefined(from_candid_opt_n52(value.column)),
+        column: record_opt_to_undefined(from_candid_opt_n58(value.column)),
         reason: value.reason
     };
 }
-function from_candid_record_n72(value: {
+function from_candid_record_n78(value: {
     id: bigint;
     status: _ContractStatus;
     start_ns: bigint;
@@ -3683,7 +3883,7 @@ function from_candid_record_n72(value: {
 } {
     return {
         id: value.id,
-        status: from_candid_ContractStatus_n73(value.status),
+        status: from_candid_ContractStatus_n79(value.status),
         start_ns: value.start_ns,
         updated_at_ns: value.updated_at_ns,
         properties: value.properties,
@@ -3693,11 +3893,24 @@ function from_candid_record_n72(value: {
         end_ns: value.end_ns
     };
 }
-function from_candid_record_n78(value: {
+function from_candid_record_n8(value: {
+    next: [] | [bigint];
+    entries: Array<_AuditEntry>;
+}): {
+    next?: bigint;
+    entries: Array<AuditEntry>;
+} {
+    return {
+        next: record_opt_to_undefined(from_candid_opt_n9(value.next)),
+        entries: from_candid_vec_n10(value.entries)
+    };
+}
+function from_candid_record_n84(value: {
     id: bigint;
     sku: string;
     offerset_id: [] | [bigint];
     price_per_hour: bigint;
+    reclaim: [] | [_Reclaim];
     start_ns: bigint;
     total_price: bigint;
     updated_at_ns: bigint;
@@ -3724,6 +3937,7 @@ function from_candid_record_n78(value: {
     sku: string;
     offerset_id?: bigint;
     price_per_hour: bigint;
+    reclaim?: Reclaim;
     start_ns: bigint;
     total_price: bigint;
     updated_at_ns: bigint;
@@ -3751,12 +3965,13 @@ function from_candid_record_n78(value: {
         sku: value.sku,
         offerset_id: record_opt_to_undefined(from_candid_opt_n9(value.offerset_id)),
         price_per_hour: value.price_per_hour,
+        reclaim: record_opt_to_undefined(from_candid_opt_n85(value.reclaim)),
         start_ns: value.start_ns,
         total_price: value.total_price,
         updated_at_ns: value.updated_at_ns,
         phase_since_ns: value.phase_since_ns,
         created_at_ns: value.created_at_ns,
-        lessee_key: record_opt_to_undefined(from_candid_opt_n79(value.lessee_key)),
+        lessee_key: record_opt_to_undefined(from_candid_opt_n86(value.lessee_key)),
         attributes: value.attributes,
         offer_id: value.offer_id,
         resource_type: value.resource_type,
@@ -3765,28 +3980,16 @@ function from_candid_record_n78(value: {
         provider_pem: value.provider_pem,
         image: value.image,
         phase: from_candid_Phase_n24(value.phase),
-        procurement_meta: record_opt_to_undefined(from_candid_opt_n80(value.procurement_meta)),
+        procurement_meta: record_opt_to_undefined(from_candid_opt_n87(value.procurement_meta)),
         item_id: value.item_id,
         expires_at_ns: value.expires_at_ns,
         project: value.project,
-        consumer_meta: record_opt_to_undefined(from_candid_opt_n81(value.consumer_meta)),
+        consumer_meta: record_opt_to_undefined(from_candid_opt_n88(value.consumer_meta)),
         end_ns: value.end_ns,
-        reason: record_opt_to_undefined(from_candid_opt_n52(value.reason))
+        reason: record_opt_to_undefined(from_candid_opt_n58(value.reason))
     };
 }
-function from_candid_record_n8(value: {
-    next: [] | [bigint];
-    entries: Array<_AuditEntry>;
-}): {
-    next?: bigint;
-    entries: Array<AuditEntry>;
-} {
-    return {
-        next: record_opt_to_undefined(from_candid_opt_n9(value.next)),
-        entries: from_candid_vec_n10(value.entries)
-    };
-}
-function from_candid_record_n91(value: {
+function from_candid_record_n98(value: {
     executions: Array<_Execution>;
     next: [] | [bigint];
 }): {
@@ -3794,29 +3997,30 @@ function from_candid_record_n91(value: {
     next?: bigint;
 } {
     return {
-        executions: from_candid_vec_n92(value.executions),
+        executions: from_candid_vec_n99(value.executions),
         next: record_opt_to_undefined(from_candid_opt_n9(value.next))
     };
 }
-function from_candid_record_n96(value: {
-    body: Uint8Array;
-    headers: Array<[string, string]>;
-    upgrade: [] | [boolean];
-    status_code: number;
+function from_candid_variant_n106(value: {
+    Ok: _Item;
+} | {
+    Err: _MarketError;
 }): {
-    body: Uint8Array;
-    headers: Array<[string, string]>;
-    upgrade?: boolean;
-    status_code: number;
+    __kind__: "Ok";
+    Ok: Item;
+} | {
+    __kind__: "Err";
+    Err: MarketError;
 } {
-    return {
-        body: value.body,
-        headers: value.headers,
-        upgrade: record_opt_to_undefined(from_candid_opt_n97(value.upgrade)),
-        status_code: value.status_code
-    };
+    return "Ok" in value ? {
+        __kind__: "Ok",
+        Ok: from_candid_Item_n107(value.Ok)
+    } : "Err" in value ? {
+        __kind__: "Err",
+        Err: from_candid_MarketError_n18(value.Err)
+    } : value;
 }
-function from_candid_variant_n107(value: {
+function from_candid_variant_n114(value: {
     Ok: _ItemPage;
 } | {
     Err: _MarketError;
@@ -3829,13 +4033,13 @@ function from_candid_variant_n107(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_ItemPage_n108(value.Ok)
+        Ok: from_candid_ItemPage_n115(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n117(value: {
+function from_candid_variant_n124(value: {
     Ok: Array<_Item>;
 } | {
     Err: _MarketError;
@@ -3848,13 +4052,13 @@ function from_candid_variant_n117(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_vec_n110(value.Ok)
+        Ok: from_candid_vec_n117(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n121(value: {
+function from_candid_variant_n128(value: {
     Ok: null;
 } | {
     Err: _MarketError;
@@ -3873,7 +4077,7 @@ function from_candid_variant_n121(value: {
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n127(value: {
+function from_candid_variant_n134(value: {
     Ok: _IronicSettingsView;
 } | {
     Err: _ProvisionError;
@@ -3886,20 +4090,55 @@ function from_candid_variant_n127(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_IronicSettingsView_n128(value.Ok)
+        Ok: from_candid_IronicSettingsView_n135(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_ProvisionError_n132(value.Err)
+        Err: from_candid_ProvisionError_n139(value.Err)
     } : value;
 }
-function from_candid_variant_n131(value: {
+function from_candid_variant_n138(value: {
     Ironic: null;
 } | {
     Simulated: null;
 }): Backend {
     return "Ironic" in value ? Backend.Ironic : "Simulated" in value ? Backend.Simulated : value;
 }
-function from_candid_variant_n133(value: {
+function from_candid_variant_n14(value: {
+    Item: bigint;
+} | {
+    Execution: bigint;
+} | {
+    Offerset: bigint;
+} | {
+    Offer: bigint;
+}): {
+    __kind__: "Item";
+    Item: bigint;
+} | {
+    __kind__: "Execution";
+    Execution: bigint;
+} | {
+    __kind__: "Offerset";
+    Offerset: bigint;
+} | {
+    __kind__: "Offer";
+    Offer: bigint;
+} {
+    return "Item" in value ? {
+        __kind__: "Item",
+        Item: value.Item
+    } : "Execution" in value ? {
+        __kind__: "Execution",
+        Execution: value.Execution
+    } : "Offerset" in value ? {
+        __kind__: "Offerset",
+        Offerset: value.Offerset
+    } : "Offer" in value ? {
+        __kind__: "Offer",
+        Offer: value.Offer
+    } : value;
+}
+function from_candid_variant_n140(value: {
     ServerNotAvailable: {
         provision_state: string;
         server_id: string;
@@ -4010,7 +4249,7 @@ function from_candid_variant_n133(value: {
         ServerNotFound: value.ServerNotFound
     } : "NoAvailableServers" in value ? {
         __kind__: "NoAvailableServers",
-        NoAvailableServers: from_candid_record_n134(value.NoAvailableServers)
+        NoAvailableServers: from_candid_record_n141(value.NoAvailableServers)
     } : "RateLimited" in value ? {
         __kind__: "RateLimited",
         RateLimited: value.RateLimited
@@ -4025,45 +4264,10 @@ function from_candid_variant_n133(value: {
         ImageNotFound: value.ImageNotFound
     } : "IronicFailed" in value ? {
         __kind__: "IronicFailed",
-        IronicFailed: from_candid_record_n135(value.IronicFailed)
+        IronicFailed: from_candid_record_n142(value.IronicFailed)
     } : value;
 }
-function from_candid_variant_n14(value: {
-    Item: bigint;
-} | {
-    Execution: bigint;
-} | {
-    Offerset: bigint;
-} | {
-    Offer: bigint;
-}): {
-    __kind__: "Item";
-    Item: bigint;
-} | {
-    __kind__: "Execution";
-    Execution: bigint;
-} | {
-    __kind__: "Offerset";
-    Offerset: bigint;
-} | {
-    __kind__: "Offer";
-    Offer: bigint;
-} {
-    return "Item" in value ? {
-        __kind__: "Item",
-        Item: value.Item
-    } : "Execution" in value ? {
-        __kind__: "Execution",
-        Execution: value.Execution
-    } : "Offerset" in value ? {
-        __kind__: "Offerset",
-        Offerset: value.Offerset
-    } : "Offer" in value ? {
-        __kind__: "Offer",
-        Offer: value.Offer
-    } : value;
-}
-function from_candid_variant_n140(value: {
+function from_candid_variant_n147(value: {
     Ok: _IronicApi;
 } | {
     Err: _IronicError;
@@ -4079,10 +4283,10 @@ function from_candid_variant_n140(value: {
         Ok: value.Ok
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_IronicError_n141(value.Err)
+        Err: from_candid_IronicError_n148(value.Err)
     } : value;
 }
-function from_candid_variant_n142(value: {
+function from_candid_variant_n149(value: {
     HttpStatus: {
         status: number;
     };
@@ -4143,7 +4347,7 @@ function from_candid_variant_n142(value: {
         InvalidArgument: value.InvalidArgument
     } : value;
 }
-function from_candid_variant_n146(value: {
+function from_candid_variant_n153(value: {
     Ok: null;
 } | {
     Err: _ProvisionError;
@@ -4159,10 +4363,10 @@ function from_candid_variant_n146(value: {
         Ok: value.Ok
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_ProvisionError_n132(value.Err)
+        Err: from_candid_ProvisionError_n139(value.Err)
     } : value;
 }
-function from_candid_variant_n150(value: {
+function from_candid_variant_n157(value: {
     Ok: _Lease;
 } | {
     Err: _MarketError;
@@ -4175,7 +4379,7 @@ function from_candid_variant_n150(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_Lease_n151(value.Ok)
+        Ok: from_candid_Lease_n158(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
@@ -4222,7 +4426,7 @@ function from_candid_variant_n16(value: {
         Provider: value.Provider
     } : value;
 }
-function from_candid_variant_n160(value: {
+function from_candid_variant_n169(value: {
     Ok: _Delegation;
 } | {
     Err: _MarketError;
@@ -4241,7 +4445,7 @@ function from_candid_variant_n160(value: {
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n164(value: {
+function from_candid_variant_n173(value: {
     Ok: _SelfCheckPage;
 } | {
     Err: _MarketError;
@@ -4254,13 +4458,13 @@ function from_candid_variant_n164(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_SelfCheckPage_n165(value.Ok)
+        Ok: from_candid_SelfCheckPage_n174(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n170(value: {
+function from_candid_variant_n181(value: {
     Ok: _Offer;
 } | {
     Err: _MarketError;
@@ -4273,52 +4477,11 @@ function from_candid_variant_n170(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_Offer_n171(value.Ok)
+        Ok: from_candid_Offer_n182(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
-}
-function from_candid_variant_n178(value: {
-    Ok: _OfferingRecords;
-} | {
-    Err: _SearchError;
-}): {
-    __kind__: "Ok";
-    Ok: OfferingRecords;
-} | {
-    __kind__: "Err";
-    Err: SearchError;
-} {
-    return "Ok" in value ? {
-        __kind__: "Ok",
-        Ok: from_candid_OfferingRecords_n179(value.Ok)
-    } : "Err" in value ? {
-        __kind__: "Err",
-        Err: from_candid_SearchError_n193(value.Err)
-    } : value;
-}
-function from_candid_variant_n185(value: {
-    Hourly: null;
-} | {
-    Quarterly: null;
-} | {
-    Daily: null;
-} | {
-    Monthly: null;
-} | {
-    Yearly: null;
-}): BillingInterval {
-    return "Hourly" in value ? BillingInterval.Hourly : "Quarterly" in value ? BillingInterval.Quarterly : "Daily" in value ? BillingInterval.Daily : "Monthly" in value ? BillingInterval.Monthly : "Yearly" in value ? BillingInterval.Yearly : value;
-}
-function from_candid_variant_n188(value: {
-    Limited: null;
-} | {
-    OutOfStock: null;
-} | {
-    InStock: null;
-}): Stock {
-    return "Limited" in value ? Stock.Limited : "OutOfStock" in value ? Stock.OutOfStock : "InStock" in value ? Stock.InStock : value;
 }
 function from_candid_variant_n19(value: {
     ProviderFrozen: null;
@@ -4643,7 +4806,48 @@ function from_candid_variant_n19(value: {
         QuotaExceeded: value.QuotaExceeded
     } : value;
 }
-function from_candid_variant_n190(value: {
+function from_candid_variant_n193(value: {
+    Ok: _OfferingRecords;
+} | {
+    Err: _SearchError;
+}): {
+    __kind__: "Ok";
+    Ok: OfferingRecords;
+} | {
+    __kind__: "Err";
+    Err: SearchError;
+} {
+    return "Ok" in value ? {
+        __kind__: "Ok",
+        Ok: from_candid_OfferingRecords_n194(value.Ok)
+    } : "Err" in value ? {
+        __kind__: "Err",
+        Err: from_candid_SearchError_n208(value.Err)
+    } : value;
+}
+function from_candid_variant_n200(value: {
+    Hourly: null;
+} | {
+    Quarterly: null;
+} | {
+    Daily: null;
+} | {
+    Monthly: null;
+} | {
+    Yearly: null;
+}): BillingInterval {
+    return "Hourly" in value ? BillingInterval.Hourly : "Quarterly" in value ? BillingInterval.Quarterly : "Daily" in value ? BillingInterval.Daily : "Monthly" in value ? BillingInterval.Monthly : "Yearly" in value ? BillingInterval.Yearly : value;
+}
+function from_candid_variant_n203(value: {
+    Limited: null;
+} | {
+    OutOfStock: null;
+} | {
+    InStock: null;
+}): Stock {
+    return "Limited" in value ? Stock.Limited : "OutOfStock" in value ? Stock.OutOfStock : "InStock" in value ? Stock.InStock : value;
+}
+function from_candid_variant_n205(value: {
     Vps: null;
 } | {
     Dedicated: null;
@@ -4654,7 +4858,7 @@ function from_candid_variant_n190(value: {
 }): ProductType {
     return "Vps" in value ? ProductType.Vps : "Dedicated" in value ? ProductType.Dedicated : "Cloud" in value ? ProductType.Cloud : "Managed" in value ? ProductType.Managed : value;
 }
-function from_candid_variant_n192(value: {
+function from_candid_variant_n207(value: {
     Kvm: null;
 } | {
     Lxc: null;
@@ -4671,7 +4875,7 @@ function from_candid_variant_n192(value: {
 }): Virtualization {
     return "Kvm" in value ? Virtualization.Kvm : "Lxc" in value ? Virtualization.Lxc : "Xen" in value ? Virtualization.Xen : "None" in value ? Virtualization.None : "OpenVz" in value ? Virtualization.OpenVz : "Vmware" in value ? Virtualization.Vmware : "HyperV" in value ? Virtualization.HyperV : value;
 }
-function from_candid_variant_n194(value: {
+function from_candid_variant_n209(value: {
     UnknownProvider: null;
 } | {
     InvalidKey: {
@@ -4770,25 +4974,6 @@ function from_candid_variant_n194(value: {
         UnknownOffering: value.UnknownOffering
     } : value;
 }
-function from_candid_variant_n216(value: {
-    Ok: _SearchPage;
-} | {
-    Err: _SearchError;
-}): {
-    __kind__: "Ok";
-    Ok: SearchPage;
-} | {
-    __kind__: "Err";
-    Err: SearchError;
-} {
-    return "Ok" in value ? {
-        __kind__: "Ok",
-        Ok: from_candid_SearchPage_n217(value.Ok)
-    } : "Err" in value ? {
-        __kind__: "Err",
-        Err: from_candid_SearchError_n193(value.Err)
-    } : value;
-}
 function from_candid_variant_n22(value: {
     Available: null;
 } | {
@@ -4804,7 +4989,26 @@ function from_candid_variant_n22(value: {
 }): ItemStatus {
     return "Available" in value ? ItemStatus.Available : "Reserving" in value ? ItemStatus.Reserving : "Rebuilding" in value ? ItemStatus.Rebuilding : "Archiving" in value ? ItemStatus.Archiving : "Maintenance" in value ? ItemStatus.Maintenance : "Leased" in value ? ItemStatus.Leased : value;
 }
-function from_candid_variant_n220(value: {
+function from_candid_variant_n231(value: {
+    Ok: _SearchPage;
+} | {
+    Err: _SearchError;
+}): {
+    __kind__: "Ok";
+    Ok: SearchPage;
+} | {
+    __kind__: "Err";
+    Err: SearchError;
+} {
+    return "Ok" in value ? {
+        __kind__: "Ok",
+        Ok: from_candid_SearchPage_n232(value.Ok)
+    } : "Err" in value ? {
+        __kind__: "Err",
+        Err: from_candid_SearchError_n208(value.Err)
+    } : value;
+}
+function from_candid_variant_n235(value: {
     Json: string;
 } | {
     PemCsv: Array<_ProviderCatalog>;
@@ -4828,10 +5032,10 @@ function from_candid_variant_n220(value: {
         PemCsv: value.PemCsv
     } : "Records" in value ? {
         __kind__: "Records",
-        Records: from_candid_OfferingRecords_n179(value.Records)
+        Records: from_candid_OfferingRecords_n194(value.Records)
     } : value;
 }
-function from_candid_variant_n224(value: {
+function from_candid_variant_n242(value: {
     Ok: Array<_Offer>;
 } | {
     Err: _MarketError;
@@ -4844,13 +5048,13 @@ function from_candid_variant_n224(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_vec_n225(value.Ok)
+        Ok: from_candid_vec_n243(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n231(value: {
+function from_candid_variant_n249(value: {
     Ok: _OfferPage;
 } | {
     Err: _MarketError;
@@ -4863,13 +5067,38 @@ function from_candid_variant_n231(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_OfferPage_n232(value.Ok)
+        Ok: from_candid_OfferPage_n250(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n235(value: {
+function from_candid_variant_n25(value: {
+    Available: null;
+} | {
+    Failed: null;
+} | {
+    Releasing: null;
+} | {
+    Rejected: null;
+} | {
+    Offered: null;
+} | {
+    Accepted: null;
+} | {
+    Waiting: null;
+} | {
+    Preparing: null;
+} | {
+    Cancelled: null;
+} | {
+    Completed: null;
+} | {
+    Expired: null;
+}): Phase {
+    return "Available" in value ? Phase.Available : "Failed" in value ? Phase.Failed : "Releasing" in value ? Phase.Releasing : "Rejected" in value ? Phase.Rejected : "Offered" in value ? Phase.Offered : "Accepted" in value ? Phase.Accepted : "Waiting" in value ? Phase.Waiting : "Preparing" in value ? Phase.Preparing : "Cancelled" in value ? Phase.Cancelled : "Completed" in value ? Phase.Completed : "Expired" in value ? Phase.Expired : value;
+}
+function from_candid_variant_n253(value: {
     Ok: _OffersetView;
 } | {
     Err: _MarketError;
@@ -4882,13 +5111,13 @@ function from_candid_variant_n235(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_OffersetView_n236(value.Ok)
+        Ok: from_candid_OffersetView_n254(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n241(value: {
+function from_candid_variant_n259(value: {
     Open: null;
 } | {
     Accepted: {
@@ -4919,39 +5148,14 @@ function from_candid_variant_n241(value: {
         Expired: value.Expired
     } : value;
 }
-function from_candid_variant_n243(value: {
+function from_candid_variant_n261(value: {
     No: null;
 } | {
     Yes: null;
 }): OffersetResult {
     return "No" in value ? OffersetResult.No : "Yes" in value ? OffersetResult.Yes : value;
 }
-function from_candid_variant_n25(value: {
-    Available: null;
-} | {
-    Failed: null;
-} | {
-    Releasing: null;
-} | {
-    Rejected: null;
-} | {
-    Offered: null;
-} | {
-    Accepted: null;
-} | {
-    Waiting: null;
-} | {
-    Preparing: null;
-} | {
-    Cancelled: null;
-} | {
-    Completed: null;
-} | {
-    Expired: null;
-}): Phase {
-    return "Available" in value ? Phase.Available : "Failed" in value ? Phase.Failed : "Releasing" in value ? Phase.Releasing : "Rejected" in value ? Phase.Rejected : "Offered" in value ? Phase.Offered : "Accepted" in value ? Phase.Accepted : "Waiting" in value ? Phase.Waiting : "Preparing" in value ? Phase.Preparing : "Cancelled" in value ? Phase.Cancelled : "Completed" in value ? Phase.Completed : "Expired" in value ? Phase.Expired : value;
-}
-function from_candid_variant_n253(value: {
+function from_candid_variant_n271(value: {
     Ok: _OutcallCosts;
 } | {
     Err: _ProvisionError;
@@ -4964,20 +5168,20 @@ function from_candid_variant_n253(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_OutcallCosts_n254(value.Ok)
+        Ok: from_candid_OutcallCosts_n272(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_ProvisionError_n132(value.Err)
+        Err: from_candid_ProvisionError_n139(value.Err)
     } : value;
 }
-function from_candid_variant_n264(value: {
+function from_candid_variant_n282(value: {
     AllowListed: null;
 } | {
     Everyone: null;
 }): ConsumerAccess {
     return "AllowListed" in value ? ConsumerAccess.AllowListed : "Everyone" in value ? ConsumerAccess.Everyone : value;
 }
-function from_candid_variant_n270(value: {
+function from_candid_variant_n288(value: {
     Ok: _Policies;
 } | {
     Err: _MarketError;
@@ -4990,13 +5194,13 @@ function from_candid_variant_n270(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_Policies_n260(value.Ok)
+        Ok: from_candid_Policies_n278(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n277(value: {
+function from_candid_variant_n295(value: {
     Ok: _CatalogExport;
 } | {
     Err: _SearchError;
@@ -5009,13 +5213,13 @@ function from_candid_variant_n277(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_CatalogExport_n278(value.Ok)
+        Ok: from_candid_CatalogExport_n296(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_SearchError_n193(value.Err)
+        Err: from_candid_SearchError_n208(value.Err)
     } : value;
 }
-function from_candid_variant_n283(value: {
+function from_candid_variant_n301(value: {
     Ok: null;
 } | {
     Err: _CatalogError;
@@ -5031,10 +5235,10 @@ function from_candid_variant_n283(value: {
         Ok: value.Ok
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_CatalogError_n46(value.Err)
+        Err: from_candid_CatalogError_n52(value.Err)
     } : value;
 }
-function from_candid_variant_n289(value: {
+function from_candid_variant_n307(value: {
     Ok: _ProviderHoldAccess;
 } | {
     Err: _MarketError;
@@ -5047,57 +5251,11 @@ function from_candid_variant_n289(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_ProviderHoldAccess_n290(value.Ok)
+        Ok: from_candid_ProviderHoldAccess_n308(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
-}
-function from_candid_variant_n293(value: {
-    ProviderAllowListed: null;
-} | {
-    Everyone: null;
-} | {
-    MarketAllowListed: null;
-}): HoldAccess {
-    return "ProviderAllowListed" in value ? HoldAccess.ProviderAllowListed : "Everyone" in value ? HoldAccess.Everyone : "MarketAllowListed" in value ? HoldAccess.MarketAllowListed : value;
-}
-function from_candid_variant_n303(value: {
-    Ok: _ProvisionStatus;
-} | {
-    Err: _ProvisionError;
-}): {
-    __kind__: "Ok";
-    Ok: ProvisionStatus;
-} | {
-    __kind__: "Err";
-    Err: ProvisionError;
-} {
-    return "Ok" in value ? {
-        __kind__: "Ok",
-        Ok: from_candid_ProvisionStatus_n304(value.Ok)
-    } : "Err" in value ? {
-        __kind__: "Err",
-        Err: from_candid_ProvisionError_n132(value.Err)
-    } : value;
-}
-function from_candid_variant_n307(value: {
-    Failed: null;
-} | {
-    Accepted: null;
-} | {
-    InProgress: null;
-} | {
-    Completed: null;
-}): OperationStatus {
-    return "Failed" in value ? OperationStatus.Failed : "Accepted" in value ? OperationStatus.Accepted : "InProgress" in value ? OperationStatus.InProgress : "Completed" in value ? OperationStatus.Completed : value;
-}
-function from_candid_variant_n309(value: {
-    Undeploy: null;
-} | {
-    Deploy: null;
-}): OperationKind {
-    return "Undeploy" in value ? OperationKind.Undeploy : "Deploy" in value ? OperationKind.Deploy : value;
 }
 function from_candid_variant_n31(value: {
     Error: null;
@@ -5112,7 +5270,53 @@ function from_candid_variant_n31(value: {
 }): Level {
     return "Error" in value ? Level.Error : "Fail" in value ? Level.Fail : "Info" in value ? Level.Info : "Warn" in value ? Level.Warn : "Debug" in value ? Level.Debug : value;
 }
-function from_candid_variant_n314(value: {
+function from_candid_variant_n311(value: {
+    ProviderAllowListed: null;
+} | {
+    Everyone: null;
+} | {
+    MarketAllowListed: null;
+}): HoldAccess {
+    return "ProviderAllowListed" in value ? HoldAccess.ProviderAllowListed : "Everyone" in value ? HoldAccess.Everyone : "MarketAllowListed" in value ? HoldAccess.MarketAllowListed : value;
+}
+function from_candid_variant_n321(value: {
+    Ok: _ProvisionStatus;
+} | {
+    Err: _ProvisionError;
+}): {
+    __kind__: "Ok";
+    Ok: ProvisionStatus;
+} | {
+    __kind__: "Err";
+    Err: ProvisionError;
+} {
+    return "Ok" in value ? {
+        __kind__: "Ok",
+        Ok: from_candid_ProvisionStatus_n322(value.Ok)
+    } : "Err" in value ? {
+        __kind__: "Err",
+        Err: from_candid_ProvisionError_n139(value.Err)
+    } : value;
+}
+function from_candid_variant_n325(value: {
+    Failed: null;
+} | {
+    Accepted: null;
+} | {
+    InProgress: null;
+} | {
+    Completed: null;
+}): OperationStatus {
+    return "Failed" in value ? OperationStatus.Failed : "Accepted" in value ? OperationStatus.Accepted : "InProgress" in value ? OperationStatus.InProgress : "Completed" in value ? OperationStatus.Completed : value;
+}
+function from_candid_variant_n327(value: {
+    Undeploy: null;
+} | {
+    Deploy: null;
+}): OperationKind {
+    return "Undeploy" in value ? OperationKind.Undeploy : "Deploy" in value ? OperationKind.Deploy : value;
+}
+function from_candid_variant_n332(value: {
     Ok: _ProvisionResponse;
 } | {
     Err: _ProvisionError;
@@ -5125,13 +5329,13 @@ function from_candid_variant_n314(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_ProvisionResponse_n315(value.Ok)
+        Ok: from_candid_ProvisionResponse_n333(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_ProvisionError_n132(value.Err)
+        Err: from_candid_ProvisionError_n139(value.Err)
     } : value;
 }
-function from_candid_variant_n318(value: {
+function from_candid_variant_n336(value: {
     Ok: _StateDigest;
 } | {
     Err: _DigestError;
@@ -5147,15 +5351,26 @@ function from_candid_variant_n318(value: {
         Ok: value.Ok
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_DigestError_n319(value.Err)
+        Err: from_candid_DigestError_n337(value.Err)
     } : value;
 }
-function from_candid_variant_n320(value: {
+function from_candid_variant_n338(value: {
     NotAuthorized: null;
 }): DigestError {
     return "NotAuthorized" in value ? DigestError.NotAuthorized : value;
 }
-function from_candid_variant_n324(value: {
+function from_candid_variant_n34(value: {
+    Claimed: null;
+} | {
+    Open: null;
+} | {
+    Withdrawn: null;
+} | {
+    Expired: null;
+}): OfferStatus {
+    return "Claimed" in value ? OfferStatus.Claimed : "Open" in value ? OfferStatus.Open : "Withdrawn" in value ? OfferStatus.Withdrawn : "Expired" in value ? OfferStatus.Expired : value;
+}
+function from_candid_variant_n342(value: {
     Ok: _StateDigestPage;
 } | {
     Err: _DigestPageError;
@@ -5168,13 +5383,13 @@ function from_candid_variant_n324(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_StateDigestPage_n325(value.Ok)
+        Ok: from_candid_StateDigestPage_n343(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_DigestPageError_n328(value.Err)
+        Err: from_candid_DigestPageError_n346(value.Err)
     } : value;
 }
-function from_candid_variant_n329(value: {
+function from_candid_variant_n347(value: {
     NotAuthorized: null;
 } | {
     RateLimited: {
@@ -5209,18 +5424,26 @@ function from_candid_variant_n329(value: {
         InvalidArgument: value.InvalidArgument
     } : value;
 }
-function from_candid_variant_n34(value: {
-    Claimed: null;
-} | {
-    Open: null;
-} | {
-    Withdrawn: null;
-} | {
-    Expired: null;
-}): OfferStatus {
-    return "Claimed" in value ? OfferStatus.Claimed : "Open" in value ? OfferStatus.Open : "Withdrawn" in value ? OfferStatus.Withdrawn : "Expired" in value ? OfferStatus.Expired : value;
-}
 function from_candid_variant_n38(value: {
+    Ok: _AvailabilityPage;
+} | {
+    Err: _MarketError;
+}): {
+    __kind__: "Ok";
+    Ok: AvailabilityPage;
+} | {
+    __kind__: "Err";
+    Err: MarketError;
+} {
+    return "Ok" in value ? {
+        __kind__: "Ok",
+        Ok: from_candid_AvailabilityPage_n39(value.Ok)
+    } : "Err" in value ? {
+        __kind__: "Err",
+        Err: from_candid_MarketError_n18(value.Err)
+    } : value;
+}
+function from_candid_variant_n44(value: {
     Ok: _ChangesPage;
 } | {
     Err: _CatalogError;
@@ -5233,20 +5456,20 @@ function from_candid_variant_n38(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_ChangesPage_n39(value.Ok)
+        Ok: from_candid_ChangesPage_n45(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_CatalogError_n46(value.Err)
+        Err: from_candid_CatalogError_n52(value.Err)
     } : value;
 }
-function from_candid_variant_n45(value: {
+function from_candid_variant_n51(value: {
     Remove: null;
 } | {
     Upsert: null;
 }): ChangeKind {
     return "Remove" in value ? ChangeKind.Remove : "Upsert" in value ? ChangeKind.Upsert : value;
 }
-function from_candid_variant_n47(value: {
+function from_candid_variant_n53(value: {
     ProviderFrozen: null;
 } | {
     CatalogTooLarge: {
@@ -5463,7 +5686,7 @@ function from_candid_variant_n47(value: {
         NotAuthorized: value.NotAuthorized
     } : "InvalidCsv" in value ? {
         __kind__: "InvalidCsv",
-        InvalidCsv: from_candid_record_n48(value.InvalidCsv)
+        InvalidCsv: from_candid_record_n54(value.InvalidCsv)
     } : "InvalidKey" in value ? {
         __kind__: "InvalidKey",
         InvalidKey: value.InvalidKey
@@ -5493,25 +5716,6 @@ function from_candid_variant_n47(value: {
         TooManyUploads: value.TooManyUploads
     } : value;
 }
-function from_candid_variant_n58(value: {
-    Ok: _Receipt;
-} | {
-    Err: _CatalogError;
-}): {
-    __kind__: "Ok";
-    Ok: Receipt;
-} | {
-    __kind__: "Err";
-    Err: CatalogError;
-} {
-    return "Ok" in value ? {
-        __kind__: "Ok",
-        Ok: value.Ok
-    } : "Err" in value ? {
-        __kind__: "Err",
-        Err: from_candid_CatalogError_n46(value.Err)
-    } : value;
-}
 function from_candid_variant_n6(value: {
     Ok: _AuditPage;
 } | {
@@ -5531,7 +5735,26 @@ function from_candid_variant_n6(value: {
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n62(value: {
+function from_candid_variant_n64(value: {
+    Ok: _Receipt;
+} | {
+    Err: _CatalogError;
+}): {
+    __kind__: "Ok";
+    Ok: Receipt;
+} | {
+    __kind__: "Err";
+    Err: CatalogError;
+} {
+    return "Ok" in value ? {
+        __kind__: "Ok",
+        Ok: value.Ok
+    } : "Err" in value ? {
+        __kind__: "Err",
+        Err: from_candid_CatalogError_n52(value.Err)
+    } : value;
+}
+function from_candid_variant_n68(value: {
     Ok: _UploadProgress;
 } | {
     Err: _CatalogError;
@@ -5547,10 +5770,10 @@ function from_candid_variant_n62(value: {
         Ok: value.Ok
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_CatalogError_n46(value.Err)
+        Err: from_candid_CatalogError_n52(value.Err)
     } : value;
 }
-function from_candid_variant_n68(value: {
+function from_candid_variant_n74(value: {
     Ok: bigint;
 } | {
     Err: _CatalogError;
@@ -5566,10 +5789,10 @@ function from_candid_variant_n68(value: {
         Ok: value.Ok
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_CatalogError_n46(value.Err)
+        Err: from_candid_CatalogError_n52(value.Err)
     } : value;
 }
-function from_candid_variant_n70(value: {
+function from_candid_variant_n76(value: {
     Ok: _Contract;
 } | {
     Err: _MarketError;
@@ -5582,13 +5805,13 @@ function from_candid_variant_n70(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_Contract_n71(value.Ok)
+        Ok: from_candid_Contract_n77(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n74(value: {
+function from_candid_variant_n80(value: {
     Open: null;
 } | {
     Fulfilled: null;
@@ -5597,7 +5820,7 @@ function from_candid_variant_n74(value: {
 }): ContractStatus {
     return "Open" in value ? ContractStatus.Open : "Fulfilled" in value ? ContractStatus.Fulfilled : "Expired" in value ? ContractStatus.Expired : value;
 }
-function from_candid_variant_n76(value: {
+function from_candid_variant_n82(value: {
     Ok: _Execution;
 } | {
     Err: _MarketError;
@@ -5610,13 +5833,13 @@ function from_candid_variant_n76(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_Execution_n77(value.Ok)
+        Ok: from_candid_Execution_n83(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n89(value: {
+function from_candid_variant_n96(value: {
     Ok: _ExecutionPage;
 } | {
     Err: _MarketError;
@@ -5629,26 +5852,7 @@ function from_candid_variant_n89(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_ExecutionPage_n90(value.Ok)
-    } : "Err" in value ? {
-        __kind__: "Err",
-        Err: from_candid_MarketError_n18(value.Err)
-    } : value;
-}
-function from_candid_variant_n99(value: {
-    Ok: _Item;
-} | {
-    Err: _MarketError;
-}): {
-    __kind__: "Ok";
-    Ok: Item;
-} | {
-    __kind__: "Err";
-    Err: MarketError;
-} {
-    return "Ok" in value ? {
-        __kind__: "Ok",
-        Ok: from_candid_Item_n100(value.Ok)
+        Ok: from_candid_ExecutionPage_n97(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
@@ -5657,202 +5861,235 @@ function from_candid_variant_n99(value: {
 function from_candid_vec_n10(value: Array<_AuditEntry>): Array<AuditEntry> {
     return value.map((x)=>from_candid_AuditEntry_n11(x));
 }
-function from_candid_vec_n110(value: Array<_Item>): Array<Item> {
-    return value.map((x)=>from_candid_Item_n100(x));
+function from_candid_vec_n117(value: Array<_Item>): Array<Item> {
+    return value.map((x)=>from_candid_Item_n107(x));
 }
-function from_candid_vec_n181(value: Array<_OfferingView>): Array<OfferingView> {
-    return value.map((x)=>from_candid_OfferingView_n182(x));
+function from_candid_vec_n196(value: Array<_OfferingView>): Array<OfferingView> {
+    return value.map((x)=>from_candid_OfferingView_n197(x));
 }
-function from_candid_vec_n225(value: Array<_Offer>): Array<Offer> {
-    return value.map((x)=>from_candid_Offer_n171(x));
+function from_candid_vec_n243(value: Array<_Offer>): Array<Offer> {
+    return value.map((x)=>from_candid_Offer_n182(x));
 }
 function from_candid_vec_n27(value: Array<_Message>): Array<Message> {
     return value.map((x)=>from_candid_Message_n28(x));
 }
-function from_candid_vec_n271(value: Array<_Product>): Array<Product> {
-    return value.map((x)=>from_candid_Product_n272(x));
+function from_candid_vec_n289(value: Array<_Product>): Array<Product> {
+    return value.map((x)=>from_candid_Product_n290(x));
 }
-function from_candid_vec_n41(value: Array<_Change>): Array<Change> {
-    return value.map((x)=>from_candid_Change_n42(x));
+function from_candid_vec_n47(value: Array<_Change>): Array<Change> {
+    return value.map((x)=>from_candid_Change_n48(x));
 }
-function from_candid_vec_n49(value: Array<_CsvError>): Array<CsvError> {
-    return value.map((x)=>from_candid_CsvError_n50(x));
+function from_candid_vec_n55(value: Array<_CsvError>): Array<CsvError> {
+    return value.map((x)=>from_candid_CsvError_n56(x));
 }
-function from_candid_vec_n92(value: Array<_Execution>): Array<Execution> {
-    return value.map((x)=>from_candid_Execution_n77(x));
+function from_candid_vec_n99(value: Array<_Execution>): Array<Execution> {
+    return value.map((x)=>from_candid_Execution_n83(x));
 }
 function to_candid_AuditArg_n1(value: AuditArg): _AuditArg {
     return to_candid_record_n2(value);
 }
-function to_candid_BillingInterval_n201(value: BillingInterval): _BillingInterval {
-    return to_candid_variant_n202(value);
-}
-function to_candid_CatalogExportArg_n274(value: CatalogExportArg): _CatalogExportArg {
-    return to_candid_record_n275(value);
-}
-function to_candid_ChangesArg_n35(value: ChangesArg): _ChangesArg {
+function to_candid_AvailabilityArg_n35(value: AvailabilityArg): _AvailabilityArg {
     return to_candid_record_n36(value);
 }
-function to_candid_ConsumerAccess_n267(value: ConsumerAccess): _ConsumerAccess {
-    return to_candid_variant_n268(value);
+function to_candid_BillingInterval_n216(value: BillingInterval): _BillingInterval {
+    return to_candid_variant_n217(value);
 }
-function to_candid_DelegateArg_n157(value: DelegateArg): _DelegateArg {
-    return to_candid_record_n158(value);
+function to_candid_CatalogExportArg_n292(value: CatalogExportArg): _CatalogExportArg {
+    return to_candid_record_n293(value);
+}
+function to_candid_ChangesArg_n41(value: ChangesArg): _ChangesArg {
+    return to_candid_record_n42(value);
+}
+function to_candid_ConsumerAccess_n285(value: ConsumerAccess): _ConsumerAccess {
+    return to_candid_variant_n286(value);
+}
+function to_candid_DelegateArg_n166(value: DelegateArg): _DelegateArg {
+    return to_candid_record_n167(value);
 }
 function to_candid_Entity_n3(value: Entity): _Entity {
     return to_candid_variant_n4(value);
 }
-function to_candid_ExecutionsListArg_n82(value: ExecutionsListArg): _ExecutionsListArg {
-    return to_candid_record_n83(value);
+function to_candid_ExecutionsListArg_n89(value: ExecutionsListArg): _ExecutionsListArg {
+    return to_candid_record_n90(value);
 }
-function to_candid_Filters_n197(value: Filters): _Filters {
-    return to_candid_record_n198(value);
+function to_candid_Filters_n212(value: Filters): _Filters {
+    return to_candid_record_n213(value);
 }
-function to_candid_Format_n213(value: Format): _Format {
-    return to_candid_variant_n214(value);
-}
-function to_candid_GpuFilter_n199(value: GpuFilter): _GpuFilter {
-    return to_candid_variant_n200(value);
-}
-function to_candid_HoldAccess_n286(value: HoldAccess): _HoldAccess {
-    return to_candid_variant_n287(value);
-}
-function to_candid_HttpRequest_n93(value: HttpRequest): _HttpRequest {
-    return to_candid_record_n94(value);
-}
-function to_candid_InventoryListArg_n102(value: InventoryListArg): _InventoryListArg {
-    return to_candid_record_n103(value);
-}
-function to_candid_InventoryRegisterArg_n111(value: InventoryRegisterArg): _InventoryRegisterArg {
-    return to_candid_record_n112(value);
-}
-function to_candid_InventoryRemoveArg_n118(value: InventoryRemoveArg): _InventoryRemoveArg {
-    return to_candid_record_n119(value);
-}
-function to_candid_InventorySetStatusArg_n122(value: InventorySetStatusArg): _InventorySetStatusArg {
-    return to_candid_record_n123(value);
-}
-function to_candid_IronicBudgetGrantArg_n124(value: IronicBudgetGrantArg): _IronicBudgetGrantArg {
-    return to_candid_record_n125(value);
-}
-function to_candid_IronicConfigureArg_n137(value: IronicConfigureArg): _IronicConfigureArg {
-    return to_candid_record_n138(value);
-}
-function to_candid_ItemInput_n114(value: ItemInput): _ItemInput {
-    return to_candid_record_n115(value);
-}
-function to_candid_ItemStatus_n104(value: ItemStatus): _ItemStatus {
-    return to_candid_variant_n105(value);
-}
-function to_candid_LeaseBySkuArg_n147(value: LeaseBySkuArg): _LeaseBySkuArg {
-    return to_candid_record_n148(value);
-}
-function to_candid_OfferCreateArg_n167(value: OfferCreateArg): _OfferCreateArg {
-    return to_candid_record_n168(value);
-}
-function to_candid_OfferStatus_n228(value: OfferStatus): _OfferStatus {
+function to_candid_Format_n228(value: Format): _Format {
     return to_candid_variant_n229(value);
 }
-function to_candid_OfferWithdrawArg_n173(value: OfferWithdrawArg): _OfferWithdrawArg {
-    return to_candid_record_n174(value);
+function to_candid_GpuFilter_n214(value: GpuFilter): _GpuFilter {
+    return to_candid_variant_n215(value);
 }
-function to_candid_OfferingGetArg_n175(value: OfferingGetArg): _OfferingGetArg {
-    return to_candid_record_n176(value);
+function to_candid_HoldAccess_n304(value: HoldAccess): _HoldAccess {
+    return to_candid_variant_n305(value);
 }
-function to_candid_OffersCreateArg_n221(value: OffersCreateArg): _OffersCreateArg {
-    return to_candid_record_n222(value);
+function to_candid_HttpRequest_n100(value: HttpRequest): _HttpRequest {
+    return to_candid_record_n101(value);
 }
-function to_candid_OffersListArg_n226(value: OffersListArg): _OffersListArg {
-    return to_candid_record_n227(value);
+function to_candid_InventoryListArg_n109(value: InventoryListArg): _InventoryListArg {
+    return to_candid_record_n110(value);
 }
-function to_candid_OutcallCostsArg_n248(value: OutcallCostsArg): _OutcallCostsArg {
-    return to_candid_record_n249(value);
+function to_candid_InventoryRegisterArg_n118(value: InventoryRegisterArg): _InventoryRegisterArg {
+    return to_candid_record_n119(value);
 }
-function to_candid_Phase_n86(value: Phase): _Phase {
-    return to_candid_variant_n87(value);
+function to_candid_InventoryRemoveArg_n125(value: InventoryRemoveArg): _InventoryRemoveArg {
+    return to_candid_record_n126(value);
 }
-function to_candid_PoliciesUpdate_n265(value: PoliciesUpdate): _PoliciesUpdate {
-    return to_candid_record_n266(value);
+function to_candid_InventorySetStatusArg_n129(value: InventorySetStatusArg): _InventorySetStatusArg {
+    return to_candid_record_n130(value);
 }
-function to_candid_PriceFilter_n207(value: PriceFilter): _PriceFilter {
-    return to_candid_record_n208(value);
+function to_candid_IronicBudgetGrantArg_n131(value: IronicBudgetGrantArg): _IronicBudgetGrantArg {
+    return to_candid_record_n132(value);
 }
-function to_candid_ProductType_n205(value: ProductType): _ProductType {
-    return to_candid_variant_n206(value);
+function to_candid_IronicConfigureArg_n144(value: IronicConfigureArg): _IronicConfigureArg {
+    return to_candid_record_n145(value);
 }
-function to_candid_ProviderFreezeArg_n280(value: ProviderFreezeArg): _ProviderFreezeArg {
-    return to_candid_record_n281(value);
+function to_candid_ItemInput_n121(value: ItemInput): _ItemInput {
+    return to_candid_record_n122(value);
 }
-function to_candid_ProviderHoldAccessArg_n284(value: ProviderHoldAccessArg): _ProviderHoldAccessArg {
-    return to_candid_record_n285(value);
+function to_candid_ItemStatus_n111(value: ItemStatus): _ItemStatus {
+    return to_candid_variant_n112(value);
 }
-function to_candid_ProviderKeyInput_n55(value: ProviderKeyInput): _ProviderKeyInput {
-    return to_candid_variant_n56(value);
+function to_candid_LeaseBySkuArg_n154(value: LeaseBySkuArg): _LeaseBySkuArg {
+    return to_candid_record_n155(value);
 }
-function to_candid_ProviderOfferingsArg_n294(value: ProviderOfferingsArg): _ProviderOfferingsArg {
-    return to_candid_record_n295(value);
+function to_candid_OfferCreateArg_n176(value: OfferCreateArg): _OfferCreateArg {
+    return to_candid_record_n177(value);
 }
-function to_candid_ProvisionCostsArg_n250(value: ProvisionCostsArg): _ProvisionCostsArg {
-    return to_candid_record_n251(value);
+function to_candid_OfferInput_n239(value: OfferInput): _OfferInput {
+    return to_candid_record_n240(value);
 }
-function to_candid_ProvisionRequest_n311(value: ProvisionRequest): _ProvisionRequest {
-    return to_candid_record_n312(value);
+function to_candid_OfferStatus_n246(value: OfferStatus): _OfferStatus {
+    return to_candid_variant_n247(value);
 }
-function to_candid_PublishArg_n59(value: PublishArg): _PublishArg {
-    return to_candid_record_n60(value);
+function to_candid_OfferTerms_n178(value: OfferTerms): _OfferTerms {
+    return to_candid_record_n179(value);
 }
-function to_candid_RecoverKeyArg_n296(value: RecoverKeyArg): _RecoverKeyArg {
-    return to_candid_record_n297(value);
+function to_candid_OfferWithdrawArg_n188(value: OfferWithdrawArg): _OfferWithdrawArg {
+    return to_candid_record_n189(value);
 }
-function to_candid_RemoveOfferingsArg_n53(value: RemoveOfferingsArg): _RemoveOfferingsArg {
-    return to_candid_record_n54(value);
+function to_candid_OfferingGetArg_n190(value: OfferingGetArg): _OfferingGetArg {
+    return to_candid_record_n191(value);
 }
-function to_candid_RemoveProviderArg_n298(value: RemoveProviderArg): _RemoveProviderArg {
+function to_candid_OffersCreateArg_n236(value: OffersCreateArg): _OffersCreateArg {
+    return to_candid_record_n237(value);
+}
+function to_candid_OffersListArg_n244(value: OffersListArg): _OffersListArg {
+    return to_candid_record_n245(value);
+}
+function to_candid_OutcallCostsArg_n266(value: OutcallCostsArg): _OutcallCostsArg {
+    return to_candid_record_n267(value);
+}
+function to_candid_Phase_n93(value: Phase): _Phase {
+    return to_candid_variant_n94(value);
+}
+function to_candid_PoliciesUpdate_n283(value: PoliciesUpdate): _PoliciesUpdate {
+    return to_candid_record_n284(value);
+}
+function to_candid_PriceFilter_n222(value: PriceFilter): _PriceFilter {
+    return to_candid_record_n223(value);
+}
+function to_candid_ProductType_n220(value: ProductType): _ProductType {
+    return to_candid_variant_n221(value);
+}
+function to_candid_ProviderFreezeArg_n298(value: ProviderFreezeArg): _ProviderFreezeArg {
     return to_candid_record_n299(value);
 }
-function to_candid_ResourceRequest_n246(value: ResourceRequest): _ResourceRequest {
-    return to_candid_record_n247(value);
+function to_candid_ProviderHoldAccessArg_n302(value: ProviderHoldAccessArg): _ProviderHoldAccessArg {
+    return to_candid_record_n303(value);
 }
-function to_candid_Role_n84(value: Role): _Role {
-    return to_candid_variant_n85(value);
+function to_candid_ProviderKeyInput_n61(value: ProviderKeyInput): _ProviderKeyInput {
+    return to_candid_variant_n62(value);
 }
-function to_candid_RotateKeyArg_n300(value: RotateKeyArg): _RotateKeyArg {
-    return to_candid_record_n301(value);
+function to_candid_ProviderOfferingsArg_n312(value: ProviderOfferingsArg): _ProviderOfferingsArg {
+    return to_candid_record_n313(value);
 }
-function to_candid_SearchQuery_n195(value: SearchQuery): _SearchQuery {
-    return to_candid_record_n196(value);
+function to_candid_ProvisionCostsArg_n268(value: ProvisionCostsArg): _ProvisionCostsArg {
+    return to_candid_record_n269(value);
 }
-function to_candid_SelfCheckArg_n161(value: SelfCheckArg): _SelfCheckArg {
-    return to_candid_record_n162(value);
+function to_candid_ProvisionRequest_n329(value: ProvisionRequest): _ProvisionRequest {
+    return to_candid_record_n330(value);
 }
-function to_candid_SetConsumerMetaArg_n153(value: SetConsumerMetaArg): _SetConsumerMetaArg {
-    return to_candid_record_n154(value);
+function to_candid_PublishArg_n65(value: PublishArg): _PublishArg {
+    return to_candid_record_n66(value);
 }
-function to_candid_SetProcurementMetaArg_n155(value: SetProcurementMetaArg): _SetProcurementMetaArg {
-    return to_candid_record_n156(value);
+function to_candid_ReclaimArg_n160(value: ReclaimArg): _ReclaimArg {
+    return to_candid_record_n161(value);
 }
-function to_candid_SimFailureArg_n143(value: SimFailureArg): _SimFailureArg {
-    return to_candid_record_n144(value);
+function to_candid_RecoverKeyArg_n314(value: RecoverKeyArg): _RecoverKeyArg {
+    return to_candid_record_n315(value);
 }
-function to_candid_SortOrder_n211(value: SortOrder): _SortOrder {
-    return to_candid_variant_n212(value);
+function to_candid_RemoveOfferingsArg_n59(value: RemoveOfferingsArg): _RemoveOfferingsArg {
+    return to_candid_record_n60(value);
 }
-function to_candid_StateDigestPageArg_n321(value: StateDigestPageArg): _StateDigestPageArg {
-    return to_candid_record_n322(value);
+function to_candid_RemoveProviderArg_n316(value: RemoveProviderArg): _RemoveProviderArg {
+    return to_candid_record_n317(value);
 }
-function to_candid_Stock_n203(value: Stock): _Stock {
-    return to_candid_variant_n204(value);
+function to_candid_ResourceRequest_n264(value: ResourceRequest): _ResourceRequest {
+    return to_candid_record_n265(value);
 }
-function to_candid_UploadBeginArg_n63(value: UploadBeginArg): _UploadBeginArg {
-    return to_candid_record_n64(value);
+function to_candid_Role_n91(value: Role): _Role {
+    return to_candid_variant_n92(value);
 }
-function to_candid_UploadOperation_n65(value: UploadOperation): _UploadOperation {
-    return to_candid_variant_n66(value);
+function to_candid_RotateKeyArg_n318(value: RotateKeyArg): _RotateKeyArg {
+    return to_candid_record_n319(value);
 }
-function to_candid_Virtualization_n209(value: Virtualization): _Virtualization {
-    return to_candid_variant_n210(value);
+function to_candid_SearchQuery_n210(value: SearchQuery): _SearchQuery {
+    return to_candid_record_n211(value);
 }
-function to_candid_record_n103(value: {
+function to_candid_SelfCheckArg_n170(value: SelfCheckArg): _SelfCheckArg {
+    return to_candid_record_n171(value);
+}
+function to_candid_SetConsumerMetaArg_n162(value: SetConsumerMetaArg): _SetConsumerMetaArg {
+    return to_candid_record_n163(value);
+}
+function to_candid_SetProcurementMetaArg_n164(value: SetProcurementMetaArg): _SetProcurementMetaArg {
+    return to_candid_record_n165(value);
+}
+function to_candid_SimFailureArg_n150(value: SimFailureArg): _SimFailureArg {
+    return to_candid_record_n151(value);
+}
+function to_candid_SortOrder_n226(value: SortOrder): _SortOrder {
+    return to_candid_variant_n227(value);
+}
+function to_candid_StateDigestPageArg_n339(value: StateDigestPageArg): _StateDigestPageArg {
+    return to_candid_record_n340(value);
+}
+function to_candid_Stock_n218(value: Stock): _Stock {
+    return to_candid_variant_n219(value);
+}
+function to_candid_UploadBeginArg_n69(value: UploadBeginArg): _UploadBeginArg {
+    return to_candid_record_n70(value);
+}
+function to_candid_UploadOperation_n71(value: UploadOperation): _UploadOperation {
+    return to_candid_variant_n72(value);
+}
+function to_candid_Virtualization_n224(value: Virtualization): _Virtualization {
+    return to_candid_variant_n225(value);
+}
+function to_candid_record_n101(value: {
+    url: string;
+    method: string;
+    body: Uint8Array;
+    headers: Array<[string, string]>;
+    certificate_version?: number;
+}): {
+    url: string;
+    method: string;
+    body: Uint8Array;
+    headers: Array<[string, string]>;
+    certificate_version: [] | [number];
+} {
+    return {
+        url: value.url,
+        method: value.method,
+        body: value.body,
+        headers: value.headers,
+        certificate_version: value.certificate_version ? candid_some(value.certificate_version) : candid_none()
+    };
+}
+function to_candid_record_n110(value: {
     sku?: string;
     status?: ItemStatus;
     after?: bigint;
@@ -5867,13 +6104,13 @@ function to_candid_record_n103(value: {
 } {
     return {
         sku: value.sku ? candid_some(value.sku) : candid_none(),
-        status: value.status ? candid_some(to_candid_ItemStatus_n104(value.status)) : candid_none(),
+        status: value.status ? candid_some(to_candid_ItemStatus_n111(value.status)) : candid_none(),
         after: value.after ? candid_some(value.after) : candid_none(),
-        provider: value.provider ? candid_some(to_candid_ProviderKeyInput_n55(value.provider)) : candid_none(),
+        provider: value.provider ? candid_some(to_candid_ProviderKeyInput_n61(value.provider)) : candid_none(),
         limit: value.limit ? candid_some(value.limit) : candid_none()
     };
 }
-function to_candid_record_n112(value: {
+function to_candid_record_n119(value: {
     provider: ProviderKeyInput;
     items: Array<ItemInput>;
 }): {
@@ -5881,11 +6118,11 @@ function to_candid_record_n112(value: {
     items: Array<_ItemInput>;
 } {
     return {
-        provider: to_candid_ProviderKeyInput_n55(value.provider),
-        items: to_candid_vec_n113(value.items)
+        provider: to_candid_ProviderKeyInput_n61(value.provider),
+        items: to_candid_vec_n120(value.items)
     };
 }
-function to_candid_record_n115(value: {
+function to_candid_record_n122(value: {
     sku: string;
     attributes: Attributes;
     resource_type: string;
@@ -5906,7 +6143,7 @@ function to_candid_record_n115(value: {
         offering_key: value.offering_key ? candid_some(value.offering_key) : candid_none()
     };
 }
-function to_candid_record_n119(value: {
+function to_candid_record_n126(value: {
     provider: ProviderKeyInput;
     item_id: bigint;
 }): {
@@ -5914,11 +6151,11 @@ function to_candid_record_n119(value: {
     item_id: bigint;
 } {
     return {
-        provider: to_candid_ProviderKeyInput_n55(value.provider),
+        provider: to_candid_ProviderKeyInput_n61(value.provider),
         item_id: value.item_id
     };
 }
-function to_candid_record_n123(value: {
+function to_candid_record_n130(value: {
     status: ItemStatus;
     provider: ProviderKeyInput;
     item_id: bigint;
@@ -5930,13 +6167,13 @@ function to_candid_record_n123(value: {
     reason: string;
 } {
     return {
-        status: to_candid_ItemStatus_n104(value.status),
-        provider: to_candid_ProviderKeyInput_n55(value.provider),
+        status: to_candid_ItemStatus_n111(value.status),
+        provider: to_candid_ProviderKeyInput_n61(value.provider),
         item_id: value.item_id,
         reason: value.reason
     };
 }
-function to_candid_record_n125(value: {
+function to_candid_record_n132(value: {
     provider: ProviderKeyInput;
     cycles: bigint;
 }): {
@@ -5944,11 +6181,11 @@ function to_candid_record_n125(value: {
     cycles: bigint;
 } {
     return {
-        provider: to_candid_ProviderKeyInput_n55(value.provider),
+        provider: to_candid_ProviderKeyInput_n61(value.provider),
         cycles: value.cycles
     };
 }
-function to_candid_record_n138(value: {
+function to_candid_record_n145(value: {
     provider: ProviderKeyInput;
     auth_token?: string;
     endpoint?: string;
@@ -5962,14 +6199,14 @@ function to_candid_record_n138(value: {
     images: [] | [Array<string>];
 } {
     return {
-        provider: to_candid_ProviderKeyInput_n55(value.provider),
+        provider: to_candid_ProviderKeyInput_n61(value.provider),
         auth_token: value.auth_token ? candid_some(value.auth_token) : candid_none(),
         endpoint: value.endpoint ? candid_some(value.endpoint) : candid_none(),
         microversion: value.microversion ? candid_some(value.microversion) : candid_none(),
         images: value.images ? candid_some(value.images) : candid_none()
     };
 }
-function to_candid_record_n144(value: {
+function to_candid_record_n151(value: {
     provider: ProviderKeyInput;
     server_id: string;
     fail_deploy: boolean;
@@ -5981,13 +6218,13 @@ function to_candid_record_n144(value: {
     fail_clean: boolean;
 } {
     return {
-        provider: to_candid_ProviderKeyInput_n55(value.provider),
+        provider: to_candid_ProviderKeyInput_n61(value.provider),
         server_id: value.server_id,
         fail_deploy: value.fail_deploy,
         fail_clean: value.fail_clean
     };
 }
-function to_candid_record_n148(value: {
+function to_candid_record_n155(value: {
     sku: string;
     duration_seconds: bigint;
     max_price_per_hour?: bigint;
@@ -6011,7 +6248,25 @@ function to_candid_record_n148(value: {
         project: value.project ? candid_some(value.project) : candid_none()
     };
 }
-function to_candid_record_n154(value: {
+function to_candid_record_n161(value: {
+    provider: ProviderKeyInput;
+    notice_seconds?: bigint;
+    execution_id: bigint;
+    reason: string;
+}): {
+    provider: _ProviderKeyInput;
+    notice_seconds: [] | [bigint];
+    execution_id: bigint;
+    reason: string;
+} {
+    return {
+        provider: to_candid_ProviderKeyInput_n61(value.provider),
+        notice_seconds: value.notice_seconds ? candid_some(value.notice_seconds) : candid_none(),
+        execution_id: value.execution_id,
+        reason: value.reason
+    };
+}
+function to_candid_record_n163(value: {
     provider: ProviderKeyInput;
     sealed: SealedBox;
     execution_id: bigint;
@@ -6021,12 +6276,12 @@ function to_candid_record_n154(value: {
     execution_id: bigint;
 } {
     return {
-        provider: to_candid_ProviderKeyInput_n55(value.provider),
+        provider: to_candid_ProviderKeyInput_n61(value.provider),
         sealed: value.sealed,
         execution_id: value.execution_id
     };
 }
-function to_candid_record_n156(value: {
+function to_candid_record_n165(value: {
     provider: ProviderKeyInput;
     meta: Array<Property>;
     execution_id: bigint;
@@ -6036,12 +6291,12 @@ function to_candid_record_n156(value: {
     execution_id: bigint;
 } {
     return {
-        provider: to_candid_ProviderKeyInput_n55(value.provider),
+        provider: to_candid_ProviderKeyInput_n61(value.provider),
         meta: value.meta,
         execution_id: value.execution_id
     };
 }
-function to_candid_record_n158(value: {
+function to_candid_record_n167(value: {
     seq: bigint;
     principal: Principal;
     signature: Uint8Array;
@@ -6059,10 +6314,10 @@ function to_candid_record_n158(value: {
         principal: value.principal,
         signature: value.signature,
         allow: value.allow,
-        provider: to_candid_ProviderKeyInput_n55(value.provider)
+        provider: to_candid_ProviderKeyInput_n61(value.provider)
     };
 }
-function to_candid_record_n162(value: {
+function to_candid_record_n171(value: {
     cursor?: bigint;
     limit?: number;
 }): {
@@ -6074,7 +6329,8 @@ function to_candid_record_n162(value: {
         limit: value.limit ? candid_some(value.limit) : candid_none()
     };
 }
-function to_candid_record_n168(value: {
+function to_candid_record_n177(value: {
+    terms?: OfferTerms;
     provider: ProviderKeyInput;
     price_per_hour: bigint;
     start_ns: bigint;
@@ -6082,6 +6338,7 @@ function to_candid_record_n168(value: {
     item_id: bigint;
     end_ns: bigint;
 }): {
+    terms: [] | [_OfferTerms];
     provider: _ProviderKeyInput;
     price_per_hour: bigint;
     start_ns: bigint;
@@ -6090,7 +6347,8 @@ function to_candid_record_n168(value: {
     end_ns: bigint;
 } {
     return {
-        provider: to_candid_ProviderKeyInput_n55(value.provider),
+        terms: value.terms ? candid_some(to_candid_OfferTerms_n178(value.terms)) : candid_none(),
+        provider: to_candid_ProviderKeyInput_n61(value.provider),
         price_per_hour: value.price_per_hour,
         start_ns: value.start_ns,
         properties: value.properties,
@@ -6098,7 +6356,22 @@ function to_candid_record_n168(value: {
         end_ns: value.end_ns
     };
 }
-function to_candid_record_n174(value: {
+function to_candid_record_n179(value: {
+    min_duration_seconds?: bigint;
+    visible_to?: Array<Principal>;
+    granularity_seconds?: bigint;
+}): {
+    min_duration_seconds: [] | [bigint];
+    visible_to: [] | [Array<Principal>];
+    granularity_seconds: [] | [bigint];
+} {
+    return {
+        min_duration_seconds: value.min_duration_seconds ? candid_some(value.min_duration_seconds) : candid_none(),
+        visible_to: value.visible_to ? candid_some(value.visible_to) : candid_none(),
+        granularity_seconds: value.granularity_seconds ? candid_some(value.granularity_seconds) : candid_none()
+    };
+}
+function to_candid_record_n189(value: {
     provider: ProviderKeyInput;
     offer_id: bigint;
 }): {
@@ -6106,11 +6379,11 @@ function to_candid_record_n174(value: {
     offer_id: bigint;
 } {
     return {
-        provider: to_candid_ProviderKeyInput_n55(value.provider),
+        provider: to_candid_ProviderKeyInput_n61(value.provider),
         offer_id: value.offer_id
     };
 }
-function to_candid_record_n176(value: {
+function to_candid_record_n191(value: {
     key: string;
     provider: ProviderKeyInput;
 }): {
@@ -6119,10 +6392,31 @@ function to_candid_record_n176(value: {
 } {
     return {
         key: value.key,
-        provider: to_candid_ProviderKeyInput_n55(value.provider)
+        provider: to_candid_ProviderKeyInput_n61(value.provider)
     };
 }
-function to_candid_record_n196(value: {
+function to_candid_record_n2(value: {
+    entity?: Entity;
+    to_ns?: bigint;
+    after?: bigint;
+    from_ns?: bigint;
+    limit?: number;
+}): {
+    entity: [] | [_Entity];
+    to_ns: [] | [bigint];
+    after: [] | [bigint];
+    from_ns: [] | [bigint];
+    limit: [] | [number];
+} {
+    return {
+        entity: value.entity ? candid_some(to_candid_Entity_n3(value.entity)) : candid_none(),
+        to_ns: value.to_ns ? candid_some(value.to_ns) : candid_none(),
+        after: value.after ? candid_some(value.after) : candid_none(),
+        from_ns: value.from_ns ? candid_some(value.from_ns) : candid_none(),
+        limit: value.limit ? candid_some(value.limit) : candid_none()
+    };
+}
+function to_candid_record_n211(value: {
     filters?: Filters;
     cursor?: string;
     sort?: SortOrder;
@@ -6138,15 +6432,15 @@ function to_candid_record_n196(value: {
     format: [] | [_Format];
 } {
     return {
-        filters: value.filters ? candid_some(to_candid_Filters_n197(value.filters)) : candid_none(),
+        filters: value.filters ? candid_some(to_candid_Filters_n212(value.filters)) : candid_none(),
         cursor: value.cursor ? candid_some(value.cursor) : candid_none(),
-        sort: value.sort ? candid_some(to_candid_SortOrder_n211(value.sort)) : candid_none(),
+        sort: value.sort ? candid_some(to_candid_SortOrder_n226(value.sort)) : candid_none(),
         text: value.text ? candid_some(value.text) : candid_none(),
         limit: value.limit ? candid_some(value.limit) : candid_none(),
-        format: value.format ? candid_some(to_candid_Format_n213(value.format)) : candid_none()
+        format: value.format ? candid_some(to_candid_Format_n228(value.format)) : candid_none()
     };
 }
-function to_candid_record_n198(value: {
+function to_candid_record_n213(value: {
     os?: string;
     gpu?: GpuFilter;
     feature?: string;
@@ -6181,44 +6475,23 @@ function to_candid_record_n198(value: {
 } {
     return {
         os: value.os ? candid_some(value.os) : candid_none(),
-        gpu: value.gpu ? candid_some(to_candid_GpuFilter_n199(value.gpu)) : candid_none(),
+        gpu: value.gpu ? candid_some(to_candid_GpuFilter_n214(value.gpu)) : candid_none(),
         feature: value.feature ? candid_some(value.feature) : candid_none(),
         country: value.country ? candid_some(value.country) : candid_none(),
         unmetered: value.unmetered ? candid_some(value.unmetered) : candid_none(),
         city: value.city ? candid_some(value.city) : candid_none(),
-        billing: value.billing ? candid_some(to_candid_BillingInterval_n201(value.billing)) : candid_none(),
+        billing: value.billing ? candid_some(to_candid_BillingInterval_n216(value.billing)) : candid_none(),
         min_cores: value.min_cores ? candid_some(value.min_cores) : candid_none(),
-        stock: value.stock ? candid_some(to_candid_Stock_n203(value.stock)) : candid_none(),
-        product_type: value.product_type ? candid_some(to_candid_ProductType_n205(value.product_type)) : candid_none(),
-        price: value.price ? candid_some(to_candid_PriceFilter_n207(value.price)) : candid_none(),
+        stock: value.stock ? candid_some(to_candid_Stock_n218(value.stock)) : candid_none(),
+        product_type: value.product_type ? candid_some(to_candid_ProductType_n220(value.product_type)) : candid_none(),
+        price: value.price ? candid_some(to_candid_PriceFilter_n222(value.price)) : candid_none(),
         min_memory_mb: value.min_memory_mb ? candid_some(value.min_memory_mb) : candid_none(),
         min_hdd_gb: value.min_hdd_gb ? candid_some(value.min_hdd_gb) : candid_none(),
         min_ssd_gb: value.min_ssd_gb ? candid_some(value.min_ssd_gb) : candid_none(),
-        virtualization: value.virtualization ? candid_some(to_candid_Virtualization_n209(value.virtualization)) : candid_none()
+        virtualization: value.virtualization ? candid_some(to_candid_Virtualization_n224(value.virtualization)) : candid_none()
     };
 }
-function to_candid_record_n2(value: {
-    entity?: Entity;
-    to_ns?: bigint;
-    after?: bigint;
-    from_ns?: bigint;
-    limit?: number;
-}): {
-    entity: [] | [_Entity];
-    to_ns: [] | [bigint];
-    after: [] | [bigint];
-    from_ns: [] | [bigint];
-    limit: [] | [number];
-} {
-    return {
-        entity: value.entity ? candid_some(to_candid_Entity_n3(value.entity)) : candid_none(),
-        to_ns: value.to_ns ? candid_some(value.to_ns) : candid_none(),
-        after: value.after ? candid_some(value.after) : candid_none(),
-        from_ns: value.from_ns ? candid_some(value.from_ns) : candid_none(),
-        limit: value.limit ? candid_some(value.limit) : candid_none()
-    };
-}
-function to_candid_record_n208(value: {
+function to_candid_record_n223(value: {
     min_minor?: bigint;
     currency: string;
     max_minor?: bigint;
@@ -6233,7 +6506,7 @@ function to_candid_record_n208(value: {
         max_minor: value.max_minor ? candid_some(value.max_minor) : candid_none()
     };
 }
-function to_candid_record_n222(value: {
+function to_candid_record_n237(value: {
     provider: ProviderKeyInput;
     offers: Array<OfferInput>;
 }): {
@@ -6241,11 +6514,35 @@ function to_candid_record_n222(value: {
     offers: Array<_OfferInput>;
 } {
     return {
-        provider: to_candid_ProviderKeyInput_n55(value.provider),
-        offers: value.offers
+        provider: to_candid_ProviderKeyInput_n61(value.provider),
+        offers: to_candid_vec_n238(value.offers)
     };
 }
-function to_candid_record_n227(value: {
+function to_candid_record_n240(value: {
+    terms?: OfferTerms;
+    price_per_hour: bigint;
+    start_ns: bigint;
+    properties: Array<Property>;
+    item_id: bigint;
+    end_ns: bigint;
+}): {
+    terms: [] | [_OfferTerms];
+    price_per_hour: bigint;
+    start_ns: bigint;
+    properties: Array<_Property>;
+    item_id: bigint;
+    end_ns: bigint;
+} {
+    return {
+        terms: value.terms ? candid_some(to_candid_OfferTerms_n178(value.terms)) : candid_none(),
+        price_per_hour: value.price_per_hour,
+        start_ns: value.start_ns,
+        properties: value.properties,
+        item_id: value.item_id,
+        end_ns: value.end_ns
+    };
+}
+function to_candid_record_n245(value: {
     status?: OfferStatus;
     after?: bigint;
     provider?: ProviderKeyInput;
@@ -6259,20 +6556,21 @@ function to_candid_record_n227(value: {
     item_id: [] | [bigint];
 } {
     return {
-        status: value.status ? candid_some(to_candid_OfferStatus_n228(value.status)) : candid_none(),
+        status: value.status ? candid_some(to_candid_OfferStatus_n246(value.status)) : candid_none(),
         after: value.after ? candid_some(value.after) : candid_none(),
-        provider: value.provider ? candid_some(to_candid_ProviderKeyInput_n55(value.provider)) : candid_none(),
+        provider: value.provider ? candid_some(to_candid_ProviderKeyInput_n61(value.provider)) : candid_none(),
         limit: value.limit ? candid_some(value.limit) : candid_none(),
         item_id: value.item_id ? candid_some(value.item_id) : candid_none()
     };
 }
-function to_candid_record_n247(value: {
+function to_candid_record_n265(value: {
     sku?: string;
     min_storage_gb?: bigint;
     resource_class?: string;
     start_ns?: bigint;
     duration_seconds: bigint;
     max_price_per_hour?: bigint;
+    alternative_starts?: number;
     min_gpus?: number;
     offers?: number;
     min_cores?: number;
@@ -6286,6 +6584,7 @@ function to_candid_record_n247(value: {
     start_ns: [] | [bigint];
     duration_seconds: bigint;
     max_price_per_hour: [] | [bigint];
+    alternative_starts: [] | [number];
     min_gpus: [] | [number];
     offers: [] | [number];
     min_cores: [] | [number];
@@ -6300,6 +6599,7 @@ function to_candid_record_n247(value: {
         start_ns: value.start_ns ? candid_some(value.start_ns) : candid_none(),
         duration_seconds: value.duration_seconds,
         max_price_per_hour: value.max_price_per_hour ? candid_some(value.max_price_per_hour) : candid_none(),
+        alternative_starts: value.alternative_starts ? candid_some(value.alternative_starts) : candid_none(),
         min_gpus: value.min_gpus ? candid_some(value.min_gpus) : candid_none(),
         offers: value.offers ? candid_some(value.offers) : candid_none(),
         min_cores: value.min_cores ? candid_some(value.min_cores) : candid_none(),
@@ -6308,7 +6608,7 @@ function to_candid_record_n247(value: {
         project: value.project ? candid_some(value.project) : candid_none()
     };
 }
-function to_candid_record_n249(value: {
+function to_candid_record_n267(value: {
     ironic_discover?: IronicDiscoverArg;
     provision?: ProvisionCostsArg;
 }): {
@@ -6317,10 +6617,10 @@ function to_candid_record_n249(value: {
 } {
     return {
         ironic_discover: value.ironic_discover ? candid_some(value.ironic_discover) : candid_none(),
-        provision: value.provision ? candid_some(to_candid_ProvisionCostsArg_n250(value.provision)) : candid_none()
+        provision: value.provision ? candid_some(to_candid_ProvisionCostsArg_n268(value.provision)) : candid_none()
     };
 }
-function to_candid_record_n251(value: {
+function to_candid_record_n269(value: {
     config_drive_bytes?: bigint;
     provider: ProviderKeyInput;
     resource_class?: string;
@@ -6337,17 +6637,18 @@ function to_candid_record_n251(value: {
 } {
     return {
         config_drive_bytes: value.config_drive_bytes ? candid_some(value.config_drive_bytes) : candid_none(),
-        provider: to_candid_ProviderKeyInput_n55(value.provider),
+        provider: to_candid_ProviderKeyInput_n61(value.provider),
         resource_class: value.resource_class ? candid_some(value.resource_class) : candid_none(),
         server_id: value.server_id ? candid_some(value.server_id) : candid_none(),
         image_id: value.image_id,
         lessee: value.lessee ? candid_some(value.lessee) : candid_none()
     };
 }
-function to_candid_record_n266(value: {
+function to_candid_record_n284(value: {
     disallow_consumers?: Array<Principal>;
     allowed_images?: Array<string>;
     max_held_items_per_principal?: number;
+    reclaim_notice_seconds?: bigint;
     max_open_offersets_per_principal?: number;
     max_active_leases_per_principal?: number;
     allow_consumers?: Array<Principal>;
@@ -6363,6 +6664,7 @@ function to_candid_record_n266(value: {
     disallow_consumers: [] | [Array<Principal>];
     allowed_images: [] | [Array<string>];
     max_held_items_per_principal: [] | [number];
+    reclaim_notice_seconds: [] | [bigint];
     max_open_offersets_per_principal: [] | [number];
     max_active_leases_per_principal: [] | [number];
     allow_consumers: [] | [Array<Principal>];
@@ -6379,6 +6681,7 @@ function to_candid_record_n266(value: {
         disallow_consumers: value.disallow_consumers ? candid_some(value.disallow_consumers) : candid_none(),
         allowed_images: value.allowed_images ? candid_some(value.allowed_images) : candid_none(),
         max_held_items_per_principal: value.max_held_items_per_principal ? candid_some(value.max_held_items_per_principal) : candid_none(),
+        reclaim_notice_seconds: value.reclaim_notice_seconds ? candid_some(value.reclaim_notice_seconds) : candid_none(),
         max_open_offersets_per_principal: value.max_open_offersets_per_principal ? candid_some(value.max_open_offersets_per_principal) : candid_none(),
         max_active_leases_per_principal: value.max_active_leases_per_principal ? candid_some(value.max_active_leases_per_principal) : candid_none(),
         allow_consumers: value.allow_consumers ? candid_some(value.allow_consumers) : candid_none(),
@@ -6389,10 +6692,10 @@ function to_candid_record_n266(value: {
         rebuild_seconds: value.rebuild_seconds ? candid_some(value.rebuild_seconds) : candid_none(),
         offer_ttl_seconds: value.offer_ttl_seconds ? candid_some(value.offer_ttl_seconds) : candid_none(),
         max_held_share_per_provider_percent: value.max_held_share_per_provider_percent ? candid_some(value.max_held_share_per_provider_percent) : candid_none(),
-        consumers: value.consumers ? candid_some(to_candid_ConsumerAccess_n267(value.consumers)) : candid_none()
+        consumers: value.consumers ? candid_some(to_candid_ConsumerAccess_n285(value.consumers)) : candid_none()
     };
 }
-function to_candid_record_n275(value: {
+function to_candid_record_n293(value: {
     provider: ProviderKeyInput;
     cursor?: string;
 }): {
@@ -6400,11 +6703,11 @@ function to_candid_record_n275(value: {
     cursor: [] | [string];
 } {
     return {
-        provider: to_candid_ProviderKeyInput_n55(value.provider),
+        provider: to_candid_ProviderKeyInput_n61(value.provider),
         cursor: value.cursor ? candid_some(value.cursor) : candid_none()
     };
 }
-function to_candid_record_n281(value: {
+function to_candid_record_n299(value: {
     provider: ProviderKeyInput;
     frozen: boolean;
 }): {
@@ -6412,11 +6715,11 @@ function to_candid_record_n281(value: {
     frozen: boolean;
 } {
     return {
-        provider: to_candid_ProviderKeyInput_n55(value.provider),
+        provider: to_candid_ProviderKeyInput_n61(value.provider),
         frozen: value.frozen
     };
 }
-function to_candid_record_n285(value: {
+function to_candid_record_n303(value: {
     access?: HoldAccess;
     allow?: Array<Principal>;
     provider: ProviderKeyInput;
@@ -6428,13 +6731,13 @@ function to_candid_record_n285(value: {
     disallow: [] | [Array<Principal>];
 } {
     return {
-        access: value.access ? candid_some(to_candid_HoldAccess_n286(value.access)) : candid_none(),
+        access: value.access ? candid_some(to_candid_HoldAccess_n304(value.access)) : candid_none(),
         allow: value.allow ? candid_some(value.allow) : candid_none(),
-        provider: to_candid_ProviderKeyInput_n55(value.provider),
+        provider: to_candid_ProviderKeyInput_n61(value.provider),
         disallow: value.disallow ? candid_some(value.disallow) : candid_none()
     };
 }
-function to_candid_record_n295(value: {
+function to_candid_record_n313(value: {
     provider: ProviderKeyInput;
     cursor?: string;
     limit?: number;
@@ -6446,13 +6749,13 @@ function to_candid_record_n295(value: {
     format: [] | [_Format];
 } {
     return {
-        provider: to_candid_ProviderKeyInput_n55(value.provider),
+        provider: to_candid_ProviderKeyInput_n61(value.provider),
         cursor: value.cursor ? candid_some(value.cursor) : candid_none(),
         limit: value.limit ? candid_some(value.limit) : candid_none(),
-        format: value.format ? candid_some(to_candid_Format_n213(value.format)) : candid_none()
+        format: value.format ? candid_some(to_candid_Format_n228(value.format)) : candid_none()
     };
 }
-function to_candid_record_n297(value: {
+function to_candid_record_n315(value: {
     new_key: ProviderKeyInput;
     provider: ProviderKeyInput;
 }): {
@@ -6460,11 +6763,11 @@ function to_candid_record_n297(value: {
     provider: _ProviderKeyInput;
 } {
     return {
-        new_key: to_candid_ProviderKeyInput_n55(value.new_key),
-        provider: to_candid_ProviderKeyInput_n55(value.provider)
+        new_key: to_candid_ProviderKeyInput_n61(value.new_key),
+        provider: to_candid_ProviderKeyInput_n61(value.provider)
     };
 }
-function to_candid_record_n299(value: {
+function to_candid_record_n317(value: {
     seq: bigint;
     signature: Uint8Array;
     provider: ProviderKeyInput;
@@ -6476,10 +6779,10 @@ function to_candid_record_n299(value: {
     return {
         seq: value.seq,
         signature: value.signature,
-        provider: to_candid_ProviderKeyInput_n55(value.provider)
+        provider: to_candid_ProviderKeyInput_n61(value.provider)
     };
 }
-function to_candid_record_n301(value: {
+function to_candid_record_n319(value: {
     seq: bigint;
     new_key: ProviderKeyInput;
     signature: Uint8Array;
@@ -6492,12 +6795,12 @@ function to_candid_record_n301(value: {
 } {
     return {
         seq: value.seq,
-        new_key: to_candid_ProviderKeyInput_n55(value.new_key),
+        new_key: to_candid_ProviderKeyInput_n61(value.new_key),
         signature: value.signature,
-        provider: to_candid_ProviderKeyInput_n55(value.provider)
+        provider: to_candid_ProviderKeyInput_n61(value.provider)
     };
 }
-function to_candid_record_n312(value: {
+function to_candid_record_n330(value: {
     config_drive?: string;
     provider?: ProviderKeyInput;
     resource_class?: string;
@@ -6512,13 +6815,13 @@ function to_candid_record_n312(value: {
 } {
     return {
         config_drive: value.config_drive ? candid_some(value.config_drive) : candid_none(),
-        provider: value.provider ? candid_some(to_candid_ProviderKeyInput_n55(value.provider)) : candid_none(),
+        provider: value.provider ? candid_some(to_candid_ProviderKeyInput_n61(value.provider)) : candid_none(),
         resource_class: value.resource_class ? candid_some(value.resource_class) : candid_none(),
         server_id: value.server_id ? candid_some(value.server_id) : candid_none(),
         image_id: value.image_id
     };
 }
-function to_candid_record_n322(value: {
+function to_candid_record_n340(value: {
     cursor?: DigestCursor;
     max_pages?: number;
 }): {
@@ -6531,6 +6834,30 @@ function to_candid_record_n322(value: {
     };
 }
 function to_candid_record_n36(value: {
+    sku?: string;
+    to_ns: bigint;
+    after?: bigint;
+    from_ns: bigint;
+    limit?: number;
+    item_id?: bigint;
+}): {
+    sku: [] | [string];
+    to_ns: bigint;
+    after: [] | [bigint];
+    from_ns: bigint;
+    limit: [] | [number];
+    item_id: [] | [bigint];
+} {
+    return {
+        sku: value.sku ? candid_some(value.sku) : candid_none(),
+        to_ns: value.to_ns,
+        after: value.after ? candid_some(value.after) : candid_none(),
+        from_ns: value.from_ns,
+        limit: value.limit ? candid_some(value.limit) : candid_none(),
+        item_id: value.item_id ? candid_some(value.item_id) : candid_none()
+    };
+}
+function to_candid_record_n42(value: {
     limit?: number;
     since: bigint;
 }): {
@@ -6542,7 +6869,7 @@ function to_candid_record_n36(value: {
         since: value.since
     };
 }
-function to_candid_record_n54(value: {
+function to_candid_record_n60(value: {
     seq: bigint;
     signature: Uint8Array;
     provider: ProviderKeyInput;
@@ -6556,11 +6883,11 @@ function to_candid_record_n54(value: {
     return {
         seq: value.seq,
         signature: value.signature,
-        provider: to_candid_ProviderKeyInput_n55(value.provider),
+        provider: to_candid_ProviderKeyInput_n61(value.provider),
         keys: value.keys
     };
 }
-function to_candid_record_n60(value: {
+function to_candid_record_n66(value: {
     csv: Uint8Array;
     seq: bigint;
     signature: Uint8Array;
@@ -6575,10 +6902,10 @@ function to_candid_record_n60(value: {
         csv: value.csv,
         seq: value.seq,
         signature: value.signature,
-        provider: to_candid_ProviderKeyInput_n55(value.provider)
+        provider: to_candid_ProviderKeyInput_n61(value.provider)
     };
 }
-function to_candid_record_n64(value: {
+function to_candid_record_n70(value: {
     seq: bigint;
     signature: Uint8Array;
     sha256: Uint8Array;
@@ -6597,12 +6924,12 @@ function to_candid_record_n64(value: {
         seq: value.seq,
         signature: value.signature,
         sha256: value.sha256,
-        provider: to_candid_ProviderKeyInput_n55(value.provider),
+        provider: to_candid_ProviderKeyInput_n61(value.provider),
         total_bytes: value.total_bytes,
-        operation: to_candid_UploadOperation_n65(value.operation)
+        operation: to_candid_UploadOperation_n71(value.operation)
     };
 }
-function to_candid_record_n83(value: {
+function to_candid_record_n90(value: {
     after?: bigint;
     provider?: ProviderKeyInput;
     role: Role;
@@ -6617,34 +6944,13 @@ function to_candid_record_n83(value: {
 } {
     return {
         after: value.after ? candid_some(value.after) : candid_none(),
-        provider: value.provider ? candid_some(to_candid_ProviderKeyInput_n55(value.provider)) : candid_none(),
-        role: to_candid_Role_n84(value.role),
+        provider: value.provider ? candid_some(to_candid_ProviderKeyInput_n61(value.provider)) : candid_none(),
+        role: to_candid_Role_n91(value.role),
         limit: value.limit ? candid_some(value.limit) : candid_none(),
-        phase: value.phase ? candid_some(to_candid_Phase_n86(value.phase)) : candid_none()
+        phase: value.phase ? candid_some(to_candid_Phase_n93(value.phase)) : candid_none()
     };
 }
-function to_candid_record_n94(value: {
-    url: string;
-    method: string;
-    body: Uint8Array;
-    headers: Array<[string, string]>;
-    certificate_version?: number;
-}): {
-    url: string;
-    method: string;
-    body: Uint8Array;
-    headers: Array<[string, string]>;
-    certificate_version: [] | [number];
-} {
-    return {
-        url: value.url,
-        method: value.method,
-        body: value.body,
-        headers: value.headers,
-        certificate_version: value.certificate_version ? candid_some(value.certificate_version) : candid_none()
-    };
-}
-function to_candid_variant_n105(value: ItemStatus): {
+function to_candid_variant_n112(value: ItemStatus): {
     Available: null;
 } | {
     Reserving: null;
@@ -6671,7 +6977,7 @@ function to_candid_variant_n105(value: ItemStatus): {
         Leased: null
     } : value;
 }
-function to_candid_variant_n200(value: {
+function to_candid_variant_n215(value: {
     __kind__: "Present";
     Present: boolean;
 } | {
@@ -6688,7 +6994,7 @@ function to_candid_variant_n200(value: {
         Name: value.Name
     } : value;
 }
-function to_candid_variant_n202(value: BillingInterval): {
+function to_candid_variant_n217(value: BillingInterval): {
     Hourly: null;
 } | {
     Quarterly: null;
@@ -6711,7 +7017,7 @@ function to_candid_variant_n202(value: BillingInterval): {
         Yearly: null
     } : value;
 }
-function to_candid_variant_n204(value: Stock): {
+function to_candid_variant_n219(value: Stock): {
     Limited: null;
 } | {
     OutOfStock: null;
@@ -6726,7 +7032,7 @@ function to_candid_variant_n204(value: Stock): {
         InStock: null
     } : value;
 }
-function to_candid_variant_n206(value: ProductType): {
+function to_candid_variant_n221(value: ProductType): {
     Vps: null;
 } | {
     Dedicated: null;
@@ -6745,7 +7051,7 @@ function to_candid_variant_n206(value: ProductType): {
         Managed: null
     } : value;
 }
-function to_candid_variant_n210(value: Virtualization): {
+function to_candid_variant_n225(value: Virtualization): {
     Kvm: null;
 } | {
     Lxc: null;
@@ -6776,7 +7082,7 @@ function to_candid_variant_n210(value: Virtualization): {
         HyperV: null
     } : value;
 }
-function to_candid_variant_n212(value: SortOrder): {
+function to_candid_variant_n227(value: SortOrder): {
     PriceDesc: null;
 } | {
     PriceAsc: null;
@@ -6787,7 +7093,7 @@ function to_candid_variant_n212(value: SortOrder): {
         PriceAsc: null
     } : value;
 }
-function to_candid_variant_n214(value: Format): {
+function to_candid_variant_n229(value: Format): {
     Json: null;
 } | {
     PemCsv: null;
@@ -6802,7 +7108,7 @@ function to_candid_variant_n214(value: Format): {
         Records: null
     } : value;
 }
-function to_candid_variant_n229(value: OfferStatus): {
+function to_candid_variant_n247(value: OfferStatus): {
     Claimed: null;
 } | {
     Open: null;
@@ -6821,7 +7127,7 @@ function to_candid_variant_n229(value: OfferStatus): {
         Expired: null
     } : value;
 }
-function to_candid_variant_n268(value: ConsumerAccess): {
+function to_candid_variant_n286(value: ConsumerAccess): {
     AllowListed: null;
 } | {
     Everyone: null;
@@ -6832,7 +7138,7 @@ function to_candid_variant_n268(value: ConsumerAccess): {
         Everyone: null
     } : value;
 }
-function to_candid_variant_n287(value: HoldAccess): {
+function to_candid_variant_n305(value: HoldAccess): {
     ProviderAllowListed: null;
 } | {
     Everyone: null;
@@ -6878,7 +7184,7 @@ function to_candid_variant_n4(value: {
         Offer: value.Offer
     } : value;
 }
-function to_candid_variant_n56(value: {
+function to_candid_variant_n62(value: {
     __kind__: "Pem";
     Pem: string;
 } | {
@@ -6895,7 +7201,7 @@ function to_candid_variant_n56(value: {
         Raw: value.Raw
     } : value;
 }
-function to_candid_variant_n66(value: UploadOperation): {
+function to_candid_variant_n72(value: UploadOperation): {
     Replace: null;
 } | {
     Upsert: null;
@@ -6906,7 +7212,7 @@ function to_candid_variant_n66(value: UploadOperation): {
         Upsert: null
     } : value;
 }
-function to_candid_variant_n85(value: Role): {
+function to_candid_variant_n92(value: Role): {
     Consumer: null;
 } | {
     Provider: null;
@@ -6917,7 +7223,7 @@ function to_candid_variant_n85(value: Role): {
         Provider: null
     } : value;
 }
-function to_candid_variant_n87(value: Phase): {
+function to_candid_variant_n94(value: Phase): {
     Available: null;
 } | {
     Failed: null;
@@ -6964,8 +7270,11 @@ function to_candid_variant_n87(value: Phase): {
         Expired: null
     } : value;
 }
-function to_candid_vec_n113(value: Array<ItemInput>): Array<_ItemInput> {
-    return value.map((x)=>to_candid_ItemInput_n114(x));
+function to_candid_vec_n120(value: Array<ItemInput>): Array<_ItemInput> {
+    return value.map((x)=>to_candid_ItemInput_n121(x));
+}
+function to_candid_vec_n238(value: Array<OfferInput>): Array<_OfferInput> {
+    return value.map((x)=>to_candid_OfferInput_n239(x));
 }
 export interface CreateActorOptions {
     agent?: Agent;

@@ -4,12 +4,17 @@
 //! entry copies its item's attributes, so the offers' columns hold only what is the offer's own.
 
 use super::{Index, ItemSummary, OpenOffer};
+use crate::market::offers::Rules;
 use crate::market::types::ItemStatus;
 use crate::snapshot::{self, Reader};
+use candid::Principal;
 use ic_stable_structures::Memory;
 
 /// The snapshot's format; a snapshot of another one is not loaded (the index is rebuilt).
-const VERSION: u32 = 1;
+/// Format 2 is format 1 followed by the open offers' terms (`rules`); a format 1 snapshot
+/// (from before offers had terms) still loads, every offer with the default terms.
+const VERSION: u32 = 2;
+const VERSION_WITHOUT_TERMS: u32 = 1;
 
 /// Item statuses by their code in the snapshot.
 const STATUSES: [ItemStatus; 6] = [
@@ -95,6 +100,21 @@ impl Index {
             out.put(&bookings.clone().map(|(k, _)| k.1).collect::<Vec<u64>>());
             out.put(&bookings.clone().map(|(_, v)| v.0).collect::<Vec<u64>>());
             out.put(&bookings.map(|(_, v)| v.1).collect::<Vec<u64>>());
+            // Format 2: the terms, in the offers' column order; a public offer has count 0.
+            out.put(&columns(|o| o.rules.min_ns));
+            out.put(&columns(|o| o.rules.step_ns));
+            let mut visible = Strings::default();
+            let counts: Vec<u32> = offers
+                .clone()
+                .map(|o| {
+                    let list = o.rules.visible_to.as_deref().unwrap_or_default();
+                    list.iter().for_each(|p| visible.push(&p.to_text()));
+                    list.len() as u32
+                })
+                .collect();
+            out.put(&counts);
+            out.put(&visible.bytes);
+            out.put(&visible.ends);
         })
     }
 
@@ -102,6 +122,21 @@ impl Index {
     /// known statuses, every offer's item present.
     pub(super) fn load<M: Memory>(memory: &M) -> Result<Index, String> {
         snapshot::load(memory, VERSION, |input| {
+            let (mut index, offer_ids) = Self::read(input)?;
+            read_rules(input, &mut index, &offer_ids)?;
+            Ok(index)
+        })
+        .or_else(|error| {
+            snapshot::load(memory, VERSION_WITHOUT_TERMS, |input| {
+                Ok(Self::read(input)?.0)
+            })
+            .map_err(|_| error)
+        })
+    }
+
+    /// The columns both formats share; also the offers' ids in column order.
+    fn read<M: Memory>(input: &mut Reader<M>) -> Result<(Index, Vec<u64>), String> {
+        {
             let ids: Vec<u64> = input.take()?;
             let statuses: Vec<u8> = input.take()?;
             let cores: Vec<u32> = input.take()?;
@@ -166,6 +201,7 @@ impl Index {
                     gpus: item.gpus,
                     sku: item.sku.clone(),
                     resource_class: item.resource_class.clone(),
+                    rules: Rules::default(),
                 };
                 index.insert(open);
             }
@@ -183,9 +219,51 @@ impl Index {
                     (key, (booked_ends[i], holders[i]))
                 })
                 .collect();
-            Ok(index)
-        })
+            Ok((index, offer_ids))
+        }
     }
+}
+
+/// Format 2's columns: each open offer's terms, in `offer_ids`' order.
+fn read_rules<M: Memory>(
+    input: &mut Reader<M>,
+    index: &mut Index,
+    offer_ids: &[u64],
+) -> Result<(), String> {
+    let min_ns: Vec<u64> = input.take()?;
+    let step_ns: Vec<u64> = input.take()?;
+    let counts: Vec<u32> = input.take()?;
+    let visible = Strings::read(input)?;
+    if [min_ns.len(), step_ns.len(), counts.len()]
+        .iter()
+        .any(|&len| len != offer_ids.len())
+    {
+        return Err("the terms' columns differ in length".into());
+    }
+    let mut visible = visible.into_iter();
+    for (i, offer_id) in offer_ids.iter().enumerate() {
+        let list = (counts[i] > 0)
+            .then(|| {
+                (0..counts[i])
+                    .map(|_| {
+                        let text = visible.next().ok_or("fewer principals than counted")?;
+                        Principal::from_text(text).map_err(|_| "a principal that does not parse")
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
+        let price = *index.price_of.get(offer_id).ok_or("an offer not indexed")?;
+        let open = index
+            .by_price
+            .get_mut(&(price, *offer_id))
+            .ok_or("an offer not indexed")?;
+        open.rules = Rules {
+            min_ns: min_ns[i],
+            step_ns: step_ns[i],
+            visible_to: list,
+        };
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -36,8 +36,8 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// The counting halves of `claimed_offer_has_one_contract` and `usage_equals_recount`,
-    /// once every page added to the tally. `principals` are recounted too (zero if they hold
+    /// The counting rules, once every page added to the tally: `claimed_offer_has_one_contract`
+    /// (offers an older canister claimed whole), `usage_equals_recount`, `hold_counts_equal_recount`. `principals` are recounted too (zero if they hold
     /// nothing).
     pub fn finish(self, src: &impl Records, principals: &[Principal], report: &mut Report) {
         for id in &self.claimed {
@@ -309,15 +309,15 @@ pub(super) fn execution(
             || format!("execution {id} OFFERED, offer {offer_status:?}"),
         );
     }
-    if is_contract(e.phase) {
-        // A contract's offer is claimed; that it is its only one, `Tally::finish` counts.
+    if let Some(reclaim) = e.reclaim.as_ref().filter(|_| !e.phase.is_final()) {
+        // Reclaimed: the lease ends by the deadline, or (starting after it) never starts.
         report.check(
-            "claimed_offer_has_one_contract",
-            offer_status == Some(OfferStatus::Claimed),
+            "reclaimed_lease_ends_by_its_deadline",
+            e.end_ns <= reclaim.ends_at_ns || e.start_ns >= reclaim.ends_at_ns,
             || {
                 format!(
-                    "execution {id} {:?} is a contract of offer {} {offer_status:?}",
-                    e.phase, e.offer_id
+                    "execution {id} {:?} ends {} / {reclaim:?}",
+                    e.phase, e.end_ns
                 )
             },
         );

@@ -6,7 +6,7 @@ use crate::runtime::FakeRuntime;
 
 /// Two items offered; alice holds both through an offerset and accepts the first, and the
 /// lease starts: execution 1 PREPARING (on the simulated Ironic) on item 1, execution 2
-/// REJECTED, offer 1 claimed.
+/// REJECTED; both offers stay open (a lease books only its window).
 fn leased() -> FakeRuntime {
     let rt = market();
     offered(&rt, "node-a", 100);
@@ -105,15 +105,17 @@ fn an_overlapping_booking_breaks_the_calendar() {
 fn a_second_contract_of_one_offer_is_counted_only_by_the_whole_check() {
     let _rt = leased();
     // Execution 2 (rejected) made a contract of offer 1 too.
+    // Offer 1 as an older canister stored it: claimed whole by its lease.
+    let mut offer = store::offer(1).unwrap();
+    offer.status = OfferStatus::Claimed;
+    store::put_offer(&offer);
+    crate::market::index::remove(1);
+    assert_eq!(check_all(&Stored, &[alice()]).violations, vec![]);
     let mut e = store::execution(2).unwrap();
     e.offer_id = 1;
     e.item_id = 1;
     e.phase = Phase::Completed;
     store::put_execution(&e);
-    assert_eq!(
-        store::offer(1).map(|o| o.status),
-        Some(OfferStatus::Claimed)
-    );
     let whole = check_all(&Stored, &[]);
     assert!(
         rules_of(&whole.violations).contains(&"claimed_offer_has_one_contract"),
@@ -151,25 +153,41 @@ fn hold_counters_are_recounted_per_consumer_and_provider() {
 }
 
 #[test]
-fn a_reopened_claimed_offer_is_found_by_the_pages_and_the_self_check() {
+fn an_offer_closed_behind_the_index_is_found_by_the_pages_and_the_self_check() {
     let _rt = leased();
-    // Offer 1 reopened: its contract and the index disagree with it.
+    // Offer 1 withdrawn in the store only: the index still offers it.
     let mut offer = store::offer(1).unwrap();
-    offer.status = OfferStatus::Open;
+    offer.status = OfferStatus::Withdrawn;
     store::put_offer(&offer);
     let (violations, _) = paged(1);
     let rules = rules_of(&violations);
+    assert!(!rules.is_empty(), "{violations:?}");
     assert!(
-        rules.contains(&"claimed_offer_has_one_contract"),
-        "{rules:?}"
-    );
-    assert!(
-        rules.contains(&"matching_index_agrees_with_store"),
-        "{rules:?}"
+        rules
+            .iter()
+            .all(|r| *r == "matching_index_agrees_with_store"),
+        "{violations:?}"
     );
     assert!(self_check()
         .unwrap_err()
-        .contains("claimed_offer_has_one_contract"));
+        .contains("matching_index_agrees_with_store"));
+}
+
+#[test]
+fn a_reclaimed_lease_running_past_its_deadline_breaks_a_rule() {
+    let rt = leased();
+    let mut e = store::execution(1).unwrap();
+    e.reclaim = Some(crate::market::types::Reclaim {
+        noticed_at_ns: rt.time.get(),
+        ends_at_ns: e.end_ns - 1,
+        reason: "hardware swap".into(),
+    });
+    store::put_execution(&e);
+    let (violations, _) = paged(MAX_PAGE);
+    assert_eq!(
+        rules_of(&violations),
+        ["reclaimed_lease_ends_by_its_deadline"]
+    );
 }
 
 #[test]

@@ -92,6 +92,7 @@ pub fn booked_execution(
         phase,
         phase_since_ns: start_ns,
         reason: None,
+        reclaim: None,
         expires_at_ns: end_ns,
         lessee_key: None,
         consumer_meta: None,

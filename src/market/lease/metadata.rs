@@ -87,7 +87,7 @@ pub fn set_procurement_meta(
 }
 
 /// The execution on an item of the provider the caller acts for.
-fn provider_execution(
+pub(super) fn provider_execution(
     rt: &impl Runtime,
     provider: &crate::catalog::provider::ProviderKeyInput,
     execution_id: u64,

@@ -3,7 +3,6 @@
 use super::timeline::{release, REVOKED};
 use super::views::as_seen;
 use super::{check_key, not_yours, record_same_phase, wrong_phase};
-use crate::market::inventory;
 use crate::market::offerset::{self, Terms};
 use crate::market::store::{self, Booking};
 use crate::market::types::*;
@@ -16,8 +15,9 @@ use candid::Principal;
 
 use Phase::*;
 
-/// Accepts one offer of an offerset: it becomes the contract (lease), its siblings are rejected,
-/// its offer is claimed; the task queue starts it at its start and ends it at its end.
+/// Accepts one offer of an offerset: it becomes the contract (lease) for its own window, which
+/// stays booked; its siblings are rejected; the rest of its offer stays offered. The task queue
+/// starts it at its start and ends it at its end.
 pub fn accept(rt: &impl Runtime, arg: AcceptArg) -> Result<Execution, MarketError> {
     let now = rt.time();
     let mut execution = execution::get(arg.execution_id)?;
@@ -34,7 +34,6 @@ pub fn accept(rt: &impl Runtime, arg: AcceptArg) -> Result<Execution, MarketErro
     offerset::check_active_leases(&execution.consumer, &policies)?;
     check_offer_open(execution.offer_id)?;
 
-    claim(now, &actor, &execution)?;
     execution.lessee_key = Some(arg.lessee_key);
     execution::transition(
         now,
@@ -109,26 +108,10 @@ pub fn lease_by_sku(rt: &impl Runtime, arg: LeaseBySkuArg) -> Result<Execution, 
         expires_at_ns: now,
     };
     let mut execution = offerset::hold(now, &terms, chosen, "matched a lease by SKU");
-    claim(now, &actor, &execution)?;
     execution.lessee_key = Some(arg.lessee_key);
     execution::transition(now, &actor, &mut execution, Accepted, "leased by SKU")?;
     schedule_lease(rt, &execution, now);
     Ok(as_seen(rt, execution))
-}
-
-/// The execution claims its offer (one offer makes one contract); other OFFERED executions
-/// holding other windows of that offer can no longer be accepted, so their holds end now.
-fn claim(now: u64, actor: &Actor, execution: &Execution) -> Result<(), MarketError> {
-    let (offer_id, id) = (execution.offer_id, execution.id);
-    offers::claim(now, actor, offer_id, id)?;
-    let why = format!("offer {offer_id} was claimed by execution {id}");
-    inventory::reject_holds(
-        now,
-        actor,
-        execution.item_id,
-        |other| other.offer_id == offer_id && other.id != id,
-        &why,
-    )
 }
 
 /// Queues the lease's start (at `start_ns`, or at once) and its end.
@@ -165,8 +148,8 @@ pub fn cancel(rt: &impl Runtime, arg: CancelArg) -> Result<Execution, MarketErro
     Ok(as_seen(rt, execution))
 }
 
-/// Moves the lease's end later, within its offer and the policy's longest lease, when nothing
-/// else is booked on the item until then. Its consumer only.
+/// Moves the lease's end later, within its open offer (on the offer's grid) and the policy's
+/// longest lease, when nothing else is booked on the item until then. Its consumer only.
 pub fn extend(rt: &impl Runtime, arg: ExtendArg) -> Result<Execution, MarketError> {
     let now = rt.time();
     let mut execution = execution::get(arg.execution_id)?;
@@ -174,8 +157,16 @@ pub fn extend(rt: &impl Runtime, arg: ExtendArg) -> Result<Execution, MarketErro
     if !matches!(execution.phase, Accepted | Waiting | Preparing | Available) {
         return Err(wrong_phase(execution.phase, "extend"));
     }
-    let new_end = arg.new_end_ns;
-    if new_end <= execution.end_ns {
+    if execution.reclaim.is_some() {
+        return Err(MarketError::InvalidArgument {
+            message: format!("lease {} is being reclaimed by its provider", execution.id),
+        });
+    }
+    let offer = offers::get(execution.offer_id)?;
+    check_offer_open(offer.id)?;
+    let grid = offerset::Grid::of(&offer);
+    let new_end = grid.up(arg.new_end_ns).min(offer.end_ns);
+    if arg.new_end_ns <= execution.end_ns {
         return Err(MarketError::InvalidWindow {
             message: format!(
                 "the new end must be after the current end, {}",
@@ -183,8 +174,7 @@ pub fn extend(rt: &impl Runtime, arg: ExtendArg) -> Result<Execution, MarketErro
             ),
         });
     }
-    let offer = offers::get(execution.offer_id)?;
-    if new_end > offer.end_ns {
+    if arg.new_end_ns > offer.end_ns {
         return Err(MarketError::InvalidWindow {
             message: format!("offer {} ends at {}", offer.id, utc(offer.end_ns)),
         });
@@ -234,11 +224,21 @@ pub fn end_now(rt: &impl Runtime, execution_id: u64) -> Result<Execution, Market
     if !matches!(execution.phase, Preparing | Available) {
         return Err(wrong_phase(execution.phase, "end"));
     }
-    // The final phase frees the booking; `release` stores the new end with it.
-    execution.end_ns = now;
+    // The unused time goes back to the offer at once: the booking ends now (a nonempty
+    // window), while the item is cleaned; the final phase frees the rest. `release` stores
+    // the new end.
+    execution.end_ns = now.max(execution.start_ns + 1);
+    store::book(
+        execution.item_id,
+        Booking {
+            start_ns: execution.start_ns,
+            end_ns: execution.end_ns,
+            execution_id: execution.id,
+        },
+    );
     execution.total_price = execution
         .price_per_hour
-        .saturating_mul(billed_hours(execution.start_ns, now));
+        .saturating_mul(billed_hours(execution.start_ns, execution.end_ns));
     release(
         rt,
         &actor,

@@ -127,9 +127,17 @@ fn broker_flow_accept_one_reject_its_siblings_and_run_to_completed() {
     }
     let set = store::offerset(view.offerset.id).unwrap();
     assert_eq!(set.status, OffersetStatus::Accepted { execution_id: id });
+    // The lease books only its window: the rest of its offer stays offered.
     assert_eq!(
         store::offer(chosen_offer.id).unwrap().status,
-        OfferStatus::Claimed
+        OfferStatus::Open
+    );
+    assert_eq!(
+        store::item_bookings(chosen.id)
+            .iter()
+            .map(|b| (b.start_ns, b.end_ns, b.execution_id))
+            .collect::<Vec<_>>(),
+        [(t0 + HOUR, t0 + 3 * HOUR, id)]
     );
     let usage = store::usage(&alice());
     assert_eq!((usage.open_offersets, usage.active_leases), (0, 1));
@@ -380,8 +388,12 @@ fn accept_errors_are_typed_and_change_nothing() {
     });
     assert_eq!(snapshot(), before);
 
-    // An offer closed another way (here claimed directly) cannot be accepted.
-    offers::claim(t0, &Actor::Canister, first_offer.id, 999).unwrap();
+    // An offer closed another way (here a record from an older canister, claimed whole)
+    // cannot be accepted.
+    let mut claimed = offers::get(first_offer.id).unwrap();
+    claimed.status = OfferStatus::Claimed;
+    store::put_offer(&claimed);
+    crate::market::index::remove(claimed.id);
     let before = snapshot();
     assert_eq!(
         accept(&rt, accept_arg(id)),
@@ -414,8 +426,8 @@ fn no_double_booking_of_a_held_or_accepted_window() {
     let node = item(&rt, "n1", "2C.small", 8);
     let first = offer(&rt, node.id, t0, t0 + 3 * HOUR, 100);
 
-    // Alice and bob hold different windows of one offer; alice's accept claims it, so
-    // bob's hold ends at once.
+    // Alice and bob hold different windows of one offer; both may lease them: a lease books
+    // only its own window.
     let alices = offerset::request(&rt, ask_at(t0, 3600)).unwrap();
     let held_again = calling(&rt, bob(), || offerset::request(&rt, ask_at(t0, 3600)));
     assert_eq!(held_again.unwrap().offerset.result, OffersetResult::No);
@@ -424,19 +436,12 @@ fn no_double_booking_of_a_held_or_accepted_window() {
     })
     .unwrap();
     let bobs_hold = bobs.offers[0].id;
-    let alices_lease = accept(&rt, accept_arg(alices.offers[0].id)).unwrap();
-    let rejected = store::execution(bobs_hold).unwrap();
-    assert_eq!(rejected.phase, Rejected);
-    assert_eq!(
-        rejected.reason,
-        Some(format!(
-            "offer {} was claimed by execution {}",
-            first.id, alices_lease.id
-        ))
-    );
+    accept(&rt, accept_arg(alices.offers[0].id)).unwrap();
+    assert_eq!(phase(bobs_hold), Offered);
+    let bobs_lease = calling(&rt, bob(), || accept(&rt, accept_arg(bobs_hold))).unwrap();
+    assert_eq!((bobs_lease.phase, bobs_lease.offer_id), (Waiting, first.id));
 
-    // A new offer over the claimed one's window: the accepted window is still not offered.
-    offer(&rt, node.id, t0, t0 + 6 * HOUR, 50);
+    // Both windows are taken; the third hour is still offered.
     let view = calling(&rt, bob(), || offerset::request(&rt, ask_at(t0, 3600))).unwrap();
     assert_eq!(view.offerset.result, OffersetResult::No);
     assert!(view
@@ -445,7 +450,7 @@ fn no_double_booking_of_a_held_or_accepted_window() {
         .iter()
         .any(|m| m.text == "1 open offers are on items already held or leased in the window"));
     let after = calling(&rt, bob(), || {
-        offerset::request(&rt, ask_at(t0 + HOUR, 3600))
+        offerset::request(&rt, ask_at(t0 + 2 * HOUR, 3600))
     })
     .unwrap();
     assert_eq!(after.offers[0].item_id, node.id);
@@ -538,7 +543,10 @@ fn cancel_in_each_phase() {
         cancelled.reason.as_deref(),
         Some("cancelled: plans changed")
     );
-    assert_eq!(store::item_bookings(waiting.item_id), []);
+    // Its window is free again (the OFFERED hold above keeps its own).
+    assert!(store::item_bookings(waiting.item_id)
+        .iter()
+        .all(|b| b.execution_id != waiting.id));
     run_at(&rt, t0 + HOUR);
     assert_eq!(phase(waiting.id), Cancelled);
     assert_eq!(status(waiting.item_id), ItemStatus::Available);
@@ -598,8 +606,7 @@ fn extend_within_the_offer_and_the_policy_when_nothing_is_booked() {
     let first = offer(&rt, node.id, t0, t0 + 4 * HOUR, 100);
     let lease_id = leased(&rt, t0, 3600).id;
     run_at(&rt, t0);
-    // After the claim, the provider offers the item again from 2.5 h; bob holds it.
-    offer(&rt, node.id, t0 + 150 * MINUTE, t0 + 6 * HOUR, 100);
+    // Bob holds the same offer from 2.5 h.
     let bobs = calling(&rt, bob(), || {
         offerset::request(&rt, ask_at(t0 + 150 * MINUTE, 3600))
     })

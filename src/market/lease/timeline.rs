@@ -1,5 +1,6 @@
 //! A lease's timeline, run by the queue's tasks: the start, the end, and the stuck checks.
 
+use super::reclaim;
 use crate::market::execution;
 use crate::market::inventory::{self, By};
 use crate::market::operations;
@@ -39,7 +40,7 @@ fn try_start(rt: &impl Runtime, execution_id: u64) -> Result<(), MarketError> {
     // Ended before it could start: `finish` cancels it.
     if !matches!(execution.phase, Accepted | Waiting)
         || execution.start_ns > now
-        || execution.end_ns <= now
+        || reclaim::ends_at(&execution) <= now
     {
         return Ok(());
     }
@@ -112,26 +113,23 @@ pub fn finish(rt: &impl Runtime, execution_id: u64) {
 fn try_finish(rt: &impl Runtime, execution_id: u64) -> Result<(), MarketError> {
     let now = rt.time();
     let mut execution = execution::get(execution_id)?;
-    if execution.end_ns > now {
+    if reclaim::ends_at(&execution) > now {
         return Ok(());
     }
     let actor = Actor::Canister;
+    let reclaimed = execution.reclaim.as_ref().map(reclaim::ended_why);
     match execution.phase {
-        Accepted | Waiting => execution::transition(
-            now,
-            &actor,
-            &mut execution,
-            Cancelled,
-            "the lease ended before its item was ready",
-        ),
-        Preparing | Available => release(
-            rt,
-            &actor,
-            &mut execution,
-            "lease ended",
-            Completed,
-            REVOKED,
-        ),
+        Accepted | Waiting => {
+            let why = reclaimed.as_deref();
+            let why = why.unwrap_or("the lease ended before its item was ready");
+            execution::transition(now, &actor, &mut execution, Cancelled, why)
+        }
+        Preparing | Available => {
+            // COMPLETED keeps no reason of its own; a reclaimed lease says why it ended early.
+            execution.reason = reclaimed.clone();
+            let why = reclaimed.as_deref().unwrap_or("lease ended");
+            release(rt, &actor, &mut execution, why, Completed, REVOKED)
+        }
         // OFFERED ends with its offerset, RELEASING in `check_stuck`; final phases stay.
         _ => Ok(()),
     }

@@ -44,6 +44,7 @@ pub fn hold(now: u64, terms: &Terms, m: &Match, why: &str) -> Execution {
         phase: Phase::Offered,
         phase_since_ns: now,
         reason: None,
+        reclaim: None,
         expires_at_ns: terms.expires_at_ns,
         lessee_key: None,
         consumer_meta: None,

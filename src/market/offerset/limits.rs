@@ -50,6 +50,11 @@ impl HoldLimits {
         }
     }
 
+    /// Who the request is for.
+    pub fn consumer(&self) -> Principal {
+        self.consumer
+    }
+
     /// Whether the consumer may hold `item` now; reads its provider's counters once a request.
     pub fn admit(&mut self, item: &Item) -> Passed {
         let provider = store::provider_key(&item.provider_pem);

@@ -1,5 +1,6 @@
 //! Matching a request against open offers, cheapest first, and saying why nothing matched.
 
+use super::fit::{fit, Fit, Search};
 use super::limits::{HoldLimits, Passed};
 use super::message;
 use super::window::Window;
@@ -13,6 +14,8 @@ pub struct Match {
     pub offer: OpenOffer,
     pub item: Item,
     pub window: Window,
+    /// Starts at another time than asked (the item was booked then).
+    pub moved: bool,
 }
 
 /// Why open offers were passed over, to tell a consumer who got nothing.
@@ -23,6 +26,8 @@ struct Skipped {
     other_kind: u32,
     window: u32,
     price: u32,
+    private: u32,
+    too_short: u32,
     booked: u32,
     not_ready: u32,
     provider_cap: u32,
@@ -30,23 +35,15 @@ struct Skipped {
 }
 
 /// Up to `count` open offers that fit `request` (its `sku` in canonical form) for `window`,
-/// cheapest first, at most one per item, none whose item is booked (held or leased) in the
-/// window, and for a window starting by `now` only items Available now (a rebuilding item
-/// would start the lease late); and messages about the search (a FAIL and counts of what was
-/// skipped when nothing fits). With `asap`, an offer starting after `window` starts is taken
-/// from its own start: the window moves later, keeping its length.
-pub fn find(
-    now: u64,
-    request: &ResourceRequest,
-    window: Window,
-    asap: bool,
-    count: usize,
-) -> (Vec<Match>, Vec<Message>) {
-    find_within(now, request, window, asap, count, None)
-}
-
-/// `find` for matches that become holds: items of providers whose hold cap is reached, or
-/// who do not let the consumer hold their items, are passed over.
+/// cheapest first, at most one per item; and messages about the search (a FAIL and counts of
+/// what was skipped when nothing fits). Each match books only its own window of its offer, on
+/// the offer's grid (`fit`). With `asap`, an offer starting after `window` starts is taken from
+/// its own start, and a booked item from its first free time: the window moves later, keeping
+/// its length. Without it, up to `request.alternative_starts` matches may start at the nearest
+/// free time of their offer instead. For a window starting by `now`, only items Available now
+/// (a rebuilding item would start the lease late). Items of providers whose hold cap is
+/// reached, who do not let the consumer hold their items, and private offers not naming the
+/// consumer are passed over.
 pub fn find_holds(
     now: u64,
     request: &ResourceRequest,
@@ -55,22 +52,13 @@ pub fn find_holds(
     count: usize,
     limits: &mut HoldLimits,
 ) -> (Vec<Match>, Vec<Message>) {
-    find_within(now, request, window, asap, count, Some(limits))
-}
-
-fn find_within(
-    now: u64,
-    request: &ResourceRequest,
-    window: Window,
-    asap: bool,
-    count: usize,
-    mut limits: Option<&mut HoldLimits>,
-) -> (Vec<Match>, Vec<Message>) {
     let mut found: Vec<Match> = Vec::new();
     let mut skipped = Skipped::default();
+    let mut alternatives = request.alternative_starts.unwrap_or(0);
+    let consumer = limits.consumer();
     index::for_each_cheapest(|offer| {
         skipped.examined += 1;
-        let window = if asap && offer.start_ns > window.start_ns {
+        let want = if asap && offer.start_ns > window.start_ns {
             let length = window.end_ns - window.start_ns;
             Window {
                 start_ns: offer.start_ns,
@@ -78,6 +66,13 @@ fn find_within(
             }
         } else {
             window
+        };
+        let search = if asap {
+            Search::Later
+        } else if alternatives > 0 {
+            Search::Nearest { not_before: now }
+        } else {
+            Search::Exact
         };
         if !big_enough(request, offer) {
             skipped.too_small += 1;
@@ -88,8 +83,8 @@ fn find_within(
                 .is_some_and(|class| *class != offer.resource_class)
         {
             skipped.other_kind += 1;
-        } else if offer.start_ns > window.start_ns || offer.end_ns < window.end_ns {
-            skipped.window += 1;
+        } else if !offer.rules.visible(&consumer) {
+            skipped.private += 1;
         } else if request
             .max_price_per_hour
             .is_some_and(|max| offer.price_per_hour > max)
@@ -97,30 +92,19 @@ fn find_within(
             skipped.price += 1;
         } else if found.iter().any(|m| m.item.id == offer.item_id) {
             // A cheaper offer of the same item is already chosen.
-        } else if store::overlapping_booking(offer.item_id, window.start_ns, window.end_ns)
-            .is_some()
-        {
-            skipped.booked += 1;
-        } else if let Some(item) = store::item(offer.item_id) {
-            let passed = match limits.as_deref_mut() {
-                Some(limits) => limits.admit(&item),
-                None => Passed::Yes,
-            };
-            if window.start_ns <= now && item.status != ItemStatus::Available {
-                skipped.not_ready += 1;
-            } else if passed == Passed::ProviderCap {
-                skipped.provider_cap += 1;
-            } else if passed == Passed::NotAllowed {
-                skipped.not_allowed += 1;
-            } else {
-                if let Some(limits) = limits.as_deref_mut() {
-                    limits.taken(&item);
+        } else {
+            match fit(offer, want, search) {
+                Fit::TooShort => skipped.too_short += 1,
+                Fit::Outside => skipped.window += 1,
+                Fit::Booked => skipped.booked += 1,
+                Fit::Free { window, moved } => {
+                    if let Some(m) = admit(now, offer, window, moved, limits, &mut skipped) {
+                        if moved && !asap {
+                            alternatives -= 1;
+                        }
+                        found.push(m);
+                    }
                 }
-                found.push(Match {
-                    offer: offer.clone(),
-                    item,
-                    window,
-                });
             }
         }
         found.len() < count
@@ -128,19 +112,64 @@ fn find_within(
     let messages = if found.is_empty() {
         nothing_found(&skipped)
     } else {
-        let mut messages = vec![message(
-            Level::Info,
-            format!("{} offers found, cheapest first", found.len()),
-        )];
-        if found.len() < count {
-            messages.push(message(
-                Level::Info,
-                format!("{count} offers were asked for; no more match"),
-            ));
-        }
-        messages
+        found_messages(&found, asap, count)
     };
     (found, messages)
+}
+
+/// The match for a free window, unless its item is not ready or the consumer may not hold it.
+fn admit(
+    now: u64,
+    offer: &OpenOffer,
+    window: Window,
+    moved: bool,
+    limits: &mut HoldLimits,
+    skipped: &mut Skipped,
+) -> Option<Match> {
+    let item = store::item(offer.item_id)?;
+    let passed = limits.admit(&item);
+    if window.start_ns <= now && item.status != ItemStatus::Available {
+        skipped.not_ready += 1;
+    } else if passed == Passed::ProviderCap {
+        skipped.provider_cap += 1;
+    } else if passed == Passed::NotAllowed {
+        skipped.not_allowed += 1;
+    } else {
+        limits.taken(&item);
+        return Some(Match {
+            offer: offer.clone(),
+            item,
+            window,
+            moved,
+        });
+    }
+    None
+}
+
+fn found_messages(found: &[Match], asap: bool, count: usize) -> Vec<Message> {
+    let mut messages = vec![message(
+        Level::Info,
+        format!("{} offers found, cheapest first", found.len()),
+    )];
+    if !asap {
+        for m in found.iter().filter(|m| m.moved) {
+            messages.push(message(
+                Level::Warn,
+                format!(
+                    "item {} is booked at the start asked for: offered from {} instead",
+                    m.item.id,
+                    crate::time::utc(m.window.start_ns)
+                ),
+            ));
+        }
+    }
+    if found.len() < count {
+        messages.push(message(
+            Level::Info,
+            format!("{count} offers were asked for; no more match"),
+        ));
+    }
+    messages
 }
 
 fn big_enough(request: &ResourceRequest, offer: &OpenOffer) -> bool {
@@ -162,7 +191,9 @@ fn nothing_found(skipped: &Skipped) -> Vec<Message> {
         ),
         (skipped.other_kind, "are of another SKU or resource class"),
         (skipped.window, "do not cover the requested window"),
+        (skipped.private, "are private to other consumers"),
         (skipped.price, "cost more than the maximum price"),
+        (skipped.too_short, "take only longer leases"),
         (
             skipped.booked,
             "are on items already held or leased in the window",

@@ -72,7 +72,19 @@ pub fn item(rt: &FakeRuntime, uuid: &str, sku: &str, cores: u32) -> Item {
 }
 
 pub fn offer(rt: &FakeRuntime, item_id: u64, start_ns: u64, end_ns: u64, price: u64) -> Offer {
+    offer_with(rt, item_id, (start_ns, end_ns), price, None)
+}
+
+/// An offer of `window` with `terms`.
+pub fn offer_with(
+    rt: &FakeRuntime,
+    item_id: u64,
+    (start_ns, end_ns): (u64, u64),
+    price: u64,
+    terms: Option<OfferTerms>,
+) -> Offer {
     let arg = OfferCreateArg {
+        terms,
         provider: key_input(),
         item_id,
         start_ns,

@@ -65,10 +65,20 @@ fn a_request_holds_the_cheapest_matching_items_and_a_second_consumer_gets_the_re
     assert_eq!(phases(first.id), ["OFFERED"]);
     assert_eq!(get(&rt, set.id).unwrap(), view);
 
-    // The held windows are not offered again: bob gets the dearest item only.
+    // The held windows are not offered again: as soon as possible, bob gets the free items
+    // now and the cheap one from the end of alice's hold.
     let bobs = calling(&rt, bob(), || request(&rt, ask(3600))).unwrap();
     let items: Vec<u64> = bobs.offers.iter().map(|e| e.item_id).collect();
-    assert_eq!(items, [small.id, other.id, dear.id]);
+    assert_eq!(items, [small.id, other.id, cheap.id]);
+    assert_eq!(bobs.offers[2].start_ns, t0 + 90 * MINUTE);
+    // With a fixed start, the held items are passed over.
+    let fixed = ResourceRequest {
+        start_ns: Some(t0),
+        ..ask(3600)
+    };
+    let fixed = calling(&rt, bob(), || request(&rt, fixed)).unwrap();
+    let items: Vec<u64> = fixed.offers.iter().map(|e| e.item_id).collect();
+    assert_eq!(items, [dear.id]);
     // A later window on a held item is free.
     let later = ResourceRequest {
         start_ns: Some(t0 + 2 * HOUR),
@@ -138,7 +148,7 @@ fn an_item_still_rebuilding_is_not_offered_for_now_but_for_later() {
     run_at(&rt, t0);
     run_at(&rt, t0 + HOUR);
     assert_eq!(store::item(node.id).unwrap().status, ItemStatus::Rebuilding);
-    offer(&rt, node.id, t0 + HOUR, t0 + 24 * HOUR, 100);
+    // The lease booked only its hour: the rest of the day is still offered.
 
     let now = calling(&rt, bob(), || request(&rt, ask(3600))).unwrap();
     assert_eq!(now.offerset.result, OffersetResult::No);

@@ -55,8 +55,10 @@ pub struct Execution {
     pub total_price: u64,
     pub phase: Phase,
     pub phase_since_ns: u64,
-    /// Why it is FAILED, CANCELLED, REJECTED or EXPIRED.
+    /// Why it is FAILED, CANCELLED, REJECTED or EXPIRED, or was reclaimed.
     pub reason: Option<String>,
+    /// Set when the provider reclaims the item: the lease ends at `ends_at_ns`.
+    pub reclaim: Option<Reclaim>,
     /// Until when an OFFERED execution holds its resource.
     pub expires_at_ns: u64,
     /// The lessee's X25519 public key, given at accept: credentials are sealed to it.
@@ -66,6 +68,26 @@ pub struct Execution {
     pub procurement_meta: Option<Vec<Property>>,
     pub created_at_ns: u64,
     pub updated_at_ns: u64,
+}
+
+/// A provider's notice that it takes its item back: the lease's end moves to `ends_at_ns`, at
+/// least the policy's notice after `noticed_at_ns`.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Reclaim {
+    pub noticed_at_ns: u64,
+    pub ends_at_ns: u64,
+    pub reason: String,
+}
+
+/// `lease_reclaim`: the provider takes a leased item back with notice.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ReclaimArg {
+    pub provider: ProviderKeyInput,
+    pub execution_id: u64,
+    /// How long from now the lease keeps running; at least the policy's
+    /// `reclaim_notice_seconds` (absent: exactly that).
+    pub notice_seconds: Option<u64>,
+    pub reason: String,
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]

@@ -22,6 +22,10 @@ pub struct ResourceRequest {
     pub offers: Option<u32>,
     /// The consumer's project (FLOCX `project_uuid`); the caller's principal when absent.
     pub project: Option<String>,
+    /// With a `start_ns`: how many of the offers may start at another time when an item is
+    /// booked at the one asked for (the nearest free window of the same offer, earlier or
+    /// later; default 0). Without a `start_ns`, every offer starts as soon as its item is free.
+    pub alternative_starts: Option<u32>,
 }
 
 #[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]

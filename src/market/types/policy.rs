@@ -31,6 +31,8 @@ pub struct Policies {
     pub max_hold_window_seconds: Option<u64>,
     /// Who may request offersets and lease: everyone, or the controllers' allow-list.
     pub consumers: Option<ConsumerAccess>,
+    /// Least notice a provider gives when it reclaims a leased item (`lease_reclaim`).
+    pub reclaim_notice_seconds: Option<u64>,
 }
 
 /// Who the market serves.
@@ -55,6 +57,7 @@ pub struct PoliciesUpdate {
     pub max_held_share_per_provider_percent: Option<u32>,
     pub max_hold_window_seconds: Option<u64>,
     pub consumers: Option<ConsumerAccess>,
+    pub reclaim_notice_seconds: Option<u64>,
     /// Principals to add to the consumers' allow-list (at most 500 per call).
     pub allow_consumers: Option<Vec<Principal>>,
     /// Principals to remove from it (at most 500 per call).

@@ -30,6 +30,7 @@ fn item(id: u64, status: ItemStatus, sku: &str, class: &str) -> Item {
 
 fn offer(id: u64, item_id: u64, price: u64, status: OfferStatus) -> Offer {
     Offer {
+        terms: None,
         id,
         item_id,
         provider_pem: String::new(),

@@ -111,7 +111,9 @@ fn h1_holds_cannot_lock_the_market() {
     let more: Vec<Principal> = (10..50).map(attacker).collect();
     assert_eq!(attack(&rt, &more, 5, 20, 7), 0);
     assert!(ten.iter().all(|p| store::consumer_holds(p) <= 20));
-    assert_eq!(available(&rt), 50);
+    // As soon as possible, some holds take a cheap item's next week rather than a dearer
+    // item now: at least half the items stay free now.
+    assert!(available(&rt) >= 50, "{}", available(&rt));
     assert_counters_match_a_recount(&ten);
 
     // The victim leases at once, and an offerset still gets its offers... until holds
