@@ -182,6 +182,38 @@ pub(super) fn market_views(
         v.one(host, anyone, "offer_get", id.to_string(), id);
     }
 
+    // Free windows of every item, and of each SKU, over a fixed year (the same range before
+    // and after the upgrade).
+    let now = ic0_host::DEFAULT_TIME_NANOS;
+    let year = 365 * 24 * 3_600 * 1_000_000_000u64;
+    let window = |item_id, sku: Option<String>| AvailabilityArg {
+        item_id,
+        sku,
+        from_ns: now,
+        to_ns: now + year,
+        after: None,
+        limit: Some(50),
+    };
+    for item in &items {
+        v.one(
+            host,
+            anyone,
+            "availability",
+            format!("item={}", item.id),
+            window(Some(item.id), None),
+        );
+    }
+    let skus: BTreeSet<String> = items.iter().map(|i| i.sku.clone()).collect();
+    for sku in skus {
+        v.one(
+            host,
+            anyone,
+            "availability",
+            format!("sku={sku}"),
+            window(None, Some(sku.clone())),
+        );
+    }
+
     // Executions and offersets, each as its owner; the owner is found as a controller.
     let mut executions = vec![];
     for id in 1u64.. {

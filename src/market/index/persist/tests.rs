@@ -1,7 +1,8 @@
 use super::*;
 use crate::market::index::{rebuild, sync_item, INDEX};
 use crate::market::store;
-use crate::market::types::{Attributes, Item, Offer, OfferStatus};
+use crate::market::types::{Attributes, Item, Offer, OfferStatus, OfferTerms};
+use candid::Principal;
 use ic_stable_structures::VectorMemory;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -96,6 +97,19 @@ fn fill() {
         offer(7, 6, 0, OfferStatus::Open),
         offer(8, 6, u64::MAX, OfferStatus::Withdrawn),
     ];
+    let mut offers = offers;
+    offers[0].terms = Some(OfferTerms {
+        min_duration_seconds: Some(3600),
+        granularity_seconds: Some(900),
+        visible_to: None,
+    });
+    offers[4].terms = Some(OfferTerms {
+        visible_to: Some(vec![
+            Principal::from_slice(&[1; 29]),
+            Principal::anonymous(),
+        ]),
+        ..OfferTerms::default()
+    });
     offers.iter().for_each(store::put_offer);
     items.iter().for_each(sync_item);
     for (item_id, start_ns, end_ns, execution_id) in [(1, 5, 9, 1), (1, 9, 20, 2), (3, 0, 7, 3)] {
@@ -124,6 +138,26 @@ fn a_loaded_snapshot_is_the_index_that_was_saved() {
     // And it is what a rebuild from the store makes.
     rebuild();
     assert_eq!(INDEX.with_borrow(view), saved);
+}
+
+#[test]
+fn a_snapshot_without_terms_loads_with_the_default_terms() {
+    fill();
+    let memory = VectorMemory::default();
+    let saved = INDEX.with_borrow(|index| {
+        index.save(&memory).unwrap();
+        view(index)
+    });
+    assert!(saved.1.iter().any(|o| o.rules != Rules::default()));
+    // A format 1 snapshot is format 2 without the trailing terms: relabel the header.
+    memory.write(8, &VERSION_WITHOUT_TERMS.to_le_bytes());
+    let loaded = Index::load(&memory).unwrap();
+    let mut expected = saved;
+    expected
+        .1
+        .iter_mut()
+        .for_each(|o| o.rules = Rules::default());
+    assert_eq!(view(&loaded), expected);
 }
 
 #[test]
