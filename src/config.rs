@@ -24,6 +24,9 @@ const MAX_PROVIDERS: RangeInclusive<u32> = 1..=1_000_000;
 const MAX_OFFERINGS: RangeInclusive<u64> = 1..=2_000_000;
 const MAX_ITEMS: RangeInclusive<u64> = 1..=1_000_000;
 const MAX_OPEN_OFFERS: RangeInclusive<u64> = 1..=2_000_000;
+// The change feed keeps this many newest changes: at least a full catalog's worth, so a reader
+// polling between two publications never falls behind.
+const CHANGE_FEED_WINDOW: RangeInclusive<u64> = 25_000..=10_000_000;
 
 /// The argument of `init` and `post_upgrade`. At install, absent fields take the defaults; at
 /// upgrade, absent fields keep the stored values.
@@ -39,6 +42,7 @@ pub struct InitArg {
     pub max_offerings: Option<u64>,
     pub max_items: Option<u64>,
     pub max_open_offers: Option<u64>,
+    pub change_feed_window: Option<u64>,
 }
 
 #[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,12 +68,14 @@ pub struct Config {
     pub max_items: u64,
     /// Most open offers in the market's matching index (offerable items' open offers).
     pub max_open_offers: u64,
+    /// How many of the newest catalog changes `catalog_changes` keeps; older ones are pruned.
+    pub change_feed_window: u64,
 }
 
 impl Default for Config {
     /// Hourly samples for 30 days; catalogs up to 20 000 offerings and 16 MiB; a caller makes
     /// 600 updates at once, then 120 a minute; in all at most 100 000 providers, 1 M offerings,
-    /// 100 000 items and 500 000 open offers.
+    /// 100 000 items and 500 000 open offers; the change feed keeps the newest million changes.
     fn default() -> Self {
         Self {
             cycles_sample_interval_seconds: 3600,
@@ -82,6 +88,7 @@ impl Default for Config {
             max_offerings: 1_000_000,
             max_items: 100_000,
             max_open_offers: 500_000,
+            change_feed_window: 1_000_000,
         }
     }
 }
@@ -110,6 +117,7 @@ impl Config {
             max_offerings: arg.max_offerings.unwrap_or(self.max_offerings),
             max_items: arg.max_items.unwrap_or(self.max_items),
             max_open_offers: arg.max_open_offers.unwrap_or(self.max_open_offers),
+            change_feed_window: arg.change_feed_window.unwrap_or(self.change_feed_window),
         };
         merged.validate()?;
         Ok(merged)
@@ -145,6 +153,11 @@ impl Config {
             ("max_offerings", self.max_offerings, MAX_OFFERINGS),
             ("max_items", self.max_items, MAX_ITEMS),
             ("max_open_offers", self.max_open_offers, MAX_OPEN_OFFERS),
+            (
+                "change_feed_window",
+                self.change_feed_window,
+                CHANGE_FEED_WINDOW,
+            ),
         ];
         for (name, got, range) in caps {
             if !range.contains(&got) {
@@ -240,6 +253,7 @@ impl Storable for Config {
         bytes.extend(self.max_offerings.to_le_bytes());
         bytes.extend(self.max_items.to_le_bytes());
         bytes.extend(self.max_open_offers.to_le_bytes());
+        bytes.extend(self.change_feed_window.to_le_bytes());
         bytes
     }
 
@@ -259,6 +273,7 @@ impl Storable for Config {
             max_offerings: fields.u64().unwrap_or(default.max_offerings),
             max_items: fields.u64().unwrap_or(default.max_items),
             max_open_offers: fields.u64().unwrap_or(default.max_open_offers),
+            change_feed_window: fields.u64().unwrap_or(default.change_feed_window),
         }
     }
 

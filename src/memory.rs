@@ -15,8 +15,8 @@
 //! | 6  | `OFFERINGS`      | catalog offerings, one CSV row each     | row heap: 4 KiB header (magic, bump, live rows, free-list heads), blocks in size classes |
 //! | 7  | `UPLOADS`        | chunked uploads                         | map: `(upload_id u64, part u32)` → chunk bytes; part `u32::MAX` → session (Candid) |
 //! | 8  | `OFFERING_SLOTS` | where each offering's row is            | vec by offering id: `(address u64, len u32, provider_id u32)`; address 0 = removed |
-//! | 9  | `CHANGES_INDEX`  | change feed (StableLog index)           | log: entry `seq - 1` is change `seq`          |
-//! | 10 | `CHANGES_DATA`   | change feed (StableLog data)            | `provider_id u32, kind u8, at_ns u64`, then the offering key |
+//! | 9  | `CHANGES_INDEX`  | change feed before its window (StableLog index; no longer appended) | log: entry `seq - 1` is change `seq`          |
+//! | 10 | `CHANGES_DATA`   | change feed before its window (StableLog data) | `provider_id u32, kind u8, at_ns u64`, then the offering key |
 //! | 11 | `INDEX_SNAPSHOT` | the search index, saved by pre_upgrade  | 24-byte header (magic, version, ready/consumed, length), then the index's vectors as LE arrays (`catalog::index::snapshot`) |
 //! | 12 | `MARKET_META` | market id counters and policies | cell: `market::store::Meta` (Candid) |
 //! | 13 | `MARKET_ITEMS` | inventory items | map: `id u64` → `Item` (Candid) |
@@ -45,6 +45,7 @@
 //! | 36 | `MARKET_PROVIDER_HOLDS` | each provider's item count, items held, hold access | map: provider key → `market::store::ProviderHolds` (Candid) |
 //! | 37 | `MARKET_ALLOWED_CONSUMERS` | the controllers' allow-list of consumers | set: principal |
 //! | 38 | `MARKET_PROVIDER_CONSUMERS` | each provider's allow-list of who may hold its items | set: `(provider key, principal)` |
+//! | 39 | `CHANGES_WINDOW` | the change feed's newest changes (older ones pruned) | map: `seq u64` → `provider_id u32, kind u8, at_ns u64`, then the offering key |
 //!
 //! Heap-only state (the armed timer's id) is lost on upgrade by design and rebuilt in
 //! `post_upgrade`; it is kept with the code that owns it, not here.
@@ -91,6 +92,7 @@ pub const MARKET_CONSUMER_HOLDS: MemoryId = MemoryId::new(35);
 pub const MARKET_PROVIDER_HOLDS: MemoryId = MemoryId::new(36);
 pub const MARKET_ALLOWED_CONSUMERS: MemoryId = MemoryId::new(37);
 pub const MARKET_PROVIDER_CONSUMERS: MemoryId = MemoryId::new(38);
+pub const CHANGES_WINDOW: MemoryId = MemoryId::new(39);
 
 /// Every region with its name, in id order (the state digest walks them).
 pub const REGIONS: &[(MemoryId, &str)] = &[
@@ -133,6 +135,7 @@ pub const REGIONS: &[(MemoryId, &str)] = &[
     (MARKET_PROVIDER_HOLDS, "MARKET_PROVIDER_HOLDS"),
     (MARKET_ALLOWED_CONSUMERS, "MARKET_ALLOWED_CONSUMERS"),
     (MARKET_PROVIDER_CONSUMERS, "MARKET_PROVIDER_CONSUMERS"),
+    (CHANGES_WINDOW, "CHANGES_WINDOW"),
 ];
 
 /// One region of stable memory.

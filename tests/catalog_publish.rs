@@ -51,6 +51,8 @@ fn the_fixture_imports_and_every_change_is_in_the_feed() {
     let page = canister.changes(0);
     assert_eq!(page.changes.len(), 4);
     assert_eq!(page.latest, receipt.change_seq);
+    // Far within the feed's window (the newest million changes).
+    assert_eq!((page.oldest, page.fell_behind), (1, false));
     let keys: Vec<_> = page
         .changes
         .iter()

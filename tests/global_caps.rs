@@ -129,3 +129,20 @@ fn a_cap_out_of_range_fails_the_install() {
         "{message}"
     );
 }
+
+#[test]
+fn a_change_feed_window_out_of_range_fails_the_install() {
+    let mut driver = ic0_host::driver::from_env();
+    let arg = InitArg {
+        change_feed_window: Some(24_999),
+        ..InitArg::default()
+    };
+    let refused = driver.install(&wasm(), candid::encode_one(Some(arg)).unwrap());
+    let message = refused
+        .expect_err("a window below a catalog is refused")
+        .message;
+    assert!(
+        message.contains("change_feed_window must be in 25000..=10000000"),
+        "{message}"
+    );
+}

@@ -128,8 +128,19 @@ fn storable_round_trips_and_defaults_missing_fields() {
         max_offerings: 9,
         max_items: 10,
         max_open_offers: 11,
+        change_feed_window: 12,
     };
     assert_eq!(Config::from_bytes(config.to_bytes()), config);
+    // What the canister stored before the change feed's window existed.
+    let mut before_window = config.to_bytes().into_owned();
+    before_window.truncate(before_window.len() - 8);
+    assert_eq!(
+        Config::from_bytes(Cow::Owned(before_window)),
+        Config {
+            change_feed_window: Config::default().change_feed_window,
+            ..config
+        }
+    );
     let old = Config::from_bytes(Cow::Owned(61u64.to_le_bytes().to_vec()));
     assert_eq!(old.cycles_history_len, Config::default().cycles_history_len);
     // What the canister stored before the catalog caps existed.

@@ -312,7 +312,16 @@ export interface ChangesPage {
    * The newest change's sequence number.
    */
   'latest' : bigint,
+  /**
+   * The poll's `since` is older than the window: changes were pruned unseen, so the reader
+   * must re-read the catalogs (this page starts at `oldest`).
+   */
+  'fell_behind' : boolean,
   'changes' : Array<Change>,
+  /**
+   * The oldest change still kept (the feed keeps the newest `change_feed_window`).
+   */
+  'oldest' : bigint,
 }
 export type ChangesResult = { 'Ok' : ChangesPage } |
   { 'Err' : CatalogError };
@@ -341,6 +350,10 @@ export interface Config {
    * Most offerings one provider may publish.
    */
   'max_offerings_per_provider' : number,
+  /**
+   * How many of the newest catalog changes `catalog_changes` keeps; older ones are pruned.
+   */
+  'change_feed_window' : bigint,
   /**
    * Most bytes of CSV rows one provider may keep (and largest catalog payload).
    */
@@ -697,6 +710,10 @@ export interface InitArg {
    * Most offerings one provider may publish: 1 to 25000 (default 20000).
    */
   'max_offerings_per_provider' : [] | [number],
+  /**
+   * How many of the newest catalog changes `catalog_changes` keeps (default 1 000 000).
+   */
+  'change_feed_window' : [] | [bigint],
   /**
    * Most bytes of CSV rows one provider may keep, and the largest catalog payload:
    * 1024 to 33554432 (default 16777216, 16 MiB).
@@ -2119,7 +2136,9 @@ export interface _SERVICE {
    */
   'availability' : ActorMethod<[AvailabilityArg], MarketAvailabilityResult>,
   /**
-   * The change feed: poll with since = the last reply's next.
+   * The change feed: poll with since = the last reply's next. It keeps the newest
+   * `change_feed_window` changes: a poll from before them says `fell_behind` (re-read the
+   * catalogs).
    */
   'catalog_changes' : ActorMethod<[ChangesArg], ChangesResult>,
   /**

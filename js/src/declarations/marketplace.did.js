@@ -16,6 +16,7 @@ export const idlFactory = ({ IDL }) => {
     'caller_call_burst' : IDL.Opt(IDL.Nat32),
     'max_offerings' : IDL.Opt(IDL.Nat64),
     'max_offerings_per_provider' : IDL.Opt(IDL.Nat32),
+    'change_feed_window' : IDL.Opt(IDL.Nat64),
     'max_catalog_bytes' : IDL.Opt(IDL.Nat64),
     'max_items' : IDL.Opt(IDL.Nat64),
     'cycles_history_len' : IDL.Opt(IDL.Nat32),
@@ -179,7 +180,9 @@ export const idlFactory = ({ IDL }) => {
   const ChangesPage = IDL.Record({
     'next' : IDL.Nat64,
     'latest' : IDL.Nat64,
+    'fell_behind' : IDL.Bool,
     'changes' : IDL.Vec(Change),
+    'oldest' : IDL.Nat64,
   });
   const CsvError = IDL.Record({
     'row' : IDL.Nat32,
@@ -1082,6 +1085,7 @@ export const idlFactory = ({ IDL }) => {
     'caller_call_burst' : IDL.Nat32,
     'max_offerings' : IDL.Nat64,
     'max_offerings_per_provider' : IDL.Nat32,
+    'change_feed_window' : IDL.Nat64,
     'max_catalog_bytes' : IDL.Nat64,
     'max_items' : IDL.Nat64,
     'cycles_history_len' : IDL.Nat32,
@@ -1291,6 +1295,7 @@ export const init = ({ IDL }) => {
     'caller_call_burst' : IDL.Opt(IDL.Nat32),
     'max_offerings' : IDL.Opt(IDL.Nat64),
     'max_offerings_per_provider' : IDL.Opt(IDL.Nat32),
+    'change_feed_window' : IDL.Opt(IDL.Nat64),
     'max_catalog_bytes' : IDL.Opt(IDL.Nat64),
     'max_items' : IDL.Opt(IDL.Nat64),
     'cycles_history_len' : IDL.Opt(IDL.Nat32),

@@ -60,7 +60,16 @@ export interface ChangesPage {
      * The newest change's sequence number.
      */
     latest: bigint;
+    /**
+     * The poll's `since` is older than the window: changes were pruned unseen, so the reader
+     * must re-read the catalogs (this page starts at `oldest`).
+     */
+    fell_behind: boolean;
     changes: Array<Change>;
+    /**
+     * The oldest change still kept (the feed keeps the newest `change_feed_window`).
+     */
+    oldest: bigint;
 }
 export type ProvisionServerResult = {
     __kind__: "Ok";
@@ -555,6 +564,10 @@ export interface InitArg {
      * Most offerings one provider may publish: 1 to 25000 (default 20000).
      */
     max_offerings_per_provider?: number;
+    /**
+     * How many of the newest catalog changes `catalog_changes` keeps (default 1 000 000).
+     */
+    change_feed_window?: bigint;
     /**
      * Most bytes of CSV rows one provider may keep, and the largest catalog payload:
      * 1024 to 33554432 (default 16777216, 16 MiB).
@@ -2036,6 +2049,10 @@ export interface Config {
      * Most offerings one provider may publish.
      */
     max_offerings_per_provider: number;
+    /**
+     * How many of the newest catalog changes `catalog_changes` keeps; older ones are pruned.
+     */
+    change_feed_window: bigint;
     /**
      * Most bytes of CSV rows one provider may keep (and largest catalog payload).
      */
@@ -3803,16 +3820,22 @@ function from_candid_record_n40(value: {
 function from_candid_record_n46(value: {
     next: bigint;
     latest: bigint;
+    fell_behind: boolean;
     changes: Array<_Change>;
+    oldest: bigint;
 }): {
     next: bigint;
     latest: bigint;
+    fell_behind: boolean;
     changes: Array<Change>;
+    oldest: bigint;
 } {
     return {
         next: value.next,
         latest: value.latest,
-        changes: from_candid_vec_n47(value.changes)
+        fell_behind: value.fell_behind,
+        changes: from_candid_vec_n47(value.changes),
+        oldest: value.oldest
     };
 }
 function from_candid_record_n49(value: {
