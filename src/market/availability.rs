@@ -2,14 +2,18 @@
 //! of a SKU's items in a range, read from the heap index (no stable-memory read), a page of
 //! items at a time and a bounded number of windows per item.
 
-use super::index;
 use super::offers::Rules;
 use super::types::{AvailabilityArg, AvailabilityPage, ItemAvailability};
+use super::{index, store};
 use super::{page_limit, sku, MarketError};
 use crate::runtime::Runtime;
+use candid::Principal;
+use std::cell::OnceCell;
 
 /// Most windows one item lists (a fragmented calendar says `truncated`).
 pub const MAX_WINDOWS_PER_ITEM: usize = 64;
+/// Most items of a SKU one page lists: 200 fragmented calendars cost about 20 M instructions.
+pub const MAX_ITEMS_PER_PAGE: u32 = 200;
 /// Widest range one call may ask about.
 const MAX_RANGE_NS: u64 = 366 * crate::time::DAY_NS;
 
@@ -21,11 +25,17 @@ pub fn query(rt: &impl Runtime, arg: AvailabilityArg) -> Result<AvailabilityPage
     }
     let caller = rt.caller();
     let controller = rt.is_controller(&caller);
-    // A private offer shows only to those it names (and controllers).
-    let visible = |rules: &Rules| controller || rules.visible(&caller);
+    // Time already past cannot be booked.
+    let from_ns = arg.from_ns.max(rt.time());
     let (ids, more) = match (arg.item_id, &arg.sku) {
         (Some(item_id), None) => (vec![item_id], false),
         (None, Some(given)) => {
+            if arg.limit.is_some_and(|limit| limit > MAX_ITEMS_PER_PAGE) {
+                return Err(MarketError::TooMany {
+                    what: "limit".into(),
+                    max: MAX_ITEMS_PER_PAGE,
+                });
+            }
             let limit = page_limit(arg.limit)?;
             let sku = sku::canonical(given)?;
             index::sku_items_after(&sku, arg.after.unwrap_or(0), limit)
@@ -40,13 +50,16 @@ pub fn query(rt: &impl Runtime, arg: AvailabilityArg) -> Result<AvailabilityPage
     let items = ids
         .into_iter()
         .filter_map(|item_id| {
-            let (windows, truncated) = index::free_windows(
-                item_id,
-                arg.from_ns,
-                arg.to_ns,
-                visible,
-                MAX_WINDOWS_PER_ITEM,
-            );
+            // A private offer shows only to those it names, the controllers and its provider's
+            // delegates (looked up only when such an offer is met).
+            let delegate = OnceCell::new();
+            let visible = |rules: &Rules| {
+                controller
+                    || rules.visible(&caller)
+                    || *delegate.get_or_init(|| is_delegate(item_id, &caller))
+            };
+            let (windows, truncated) =
+                index::free_windows(item_id, from_ns, arg.to_ns, visible, MAX_WINDOWS_PER_ITEM);
             (!windows.is_empty()).then(|| ItemAvailability {
                 item_id,
                 sku: index::item_sku(item_id).unwrap_or_default(),
@@ -56,6 +69,12 @@ pub fn query(rt: &impl Runtime, arg: AvailabilityArg) -> Result<AvailabilityPage
         })
         .collect();
     Ok(AvailabilityPage { items, next })
+}
+
+/// Whether `caller` acts for the provider of `item_id`.
+fn is_delegate(item_id: u64, caller: &Principal) -> bool {
+    store::item(item_id)
+        .is_some_and(|item| store::is_delegate(&store::provider_key(&item.provider_pem), caller))
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 
 mod persist;
 
-use super::offers::Rules;
+use super::offers::{Grid, Rules};
 use super::store::{self, Booking};
 use super::types::{FreeWindow, Item, ItemStatus, Offer, OfferStatus};
 use crate::memory;
@@ -425,13 +425,22 @@ pub fn free_windows(
     })
 }
 
-/// Adds `[start_ns, end_ns)` of `offer` unless it is too short for any lease of it.
+/// Adds `[start_ns, end_ns)` of `offer`, narrowed to its grid (a request is widened to the
+/// grid, so only whole steps can be booked; the offer's end may be off it), unless what is
+/// left is too short for any lease of it.
 fn push(windows: &mut Vec<FreeWindow>, offer: &OpenOffer, start_ns: u64, end_ns: u64) {
+    let grid = Grid::of_open(offer);
+    let start_ns = grid.up(start_ns);
+    let end_ns = if end_ns == offer.end_ns {
+        end_ns
+    } else {
+        grid.down(end_ns)
+    };
     let shortest = offer
         .rules
         .min_ns
         .max(crate::market::offerset::MIN_LEASE_SECONDS * crate::time::SECOND_NS);
-    if end_ns - start_ns >= shortest {
+    if end_ns > start_ns && end_ns - start_ns >= shortest {
         windows.push(free(offer, start_ns, end_ns));
     }
 }

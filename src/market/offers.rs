@@ -5,7 +5,7 @@
 
 mod terms;
 
-pub use terms::{Rules, MAX_VISIBLE_TO};
+pub use terms::{Grid, Rules, MAX_VISIBLE_TO};
 
 use super::audit::{self, Change};
 use super::types::*;

@@ -102,7 +102,7 @@ export interface AvailabilityArg {
   'after' : [] | [bigint],
   'from_ns' : bigint,
   /**
-   * Items per page for a SKU (default 100, at most 500).
+   * Items per page for a SKU (default 100, at most 200).
    */
   'limit' : [] | [number],
   /**
@@ -625,8 +625,8 @@ export type Format = {
     'Records' : null
   };
 /**
- * Unbooked time of an open offer: a lease may book any part of it at least
- * `min_duration_seconds` long (and at least a minute), on the offer's grid.
+ * Unbooked time of an open offer from now on, narrowed to the offer's grid: a lease may book
+ * any part of it at least `min_duration_seconds` long (and at least a minute), on the grid.
  */
 export interface FreeWindow {
   'price_per_hour' : bigint,

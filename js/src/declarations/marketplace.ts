@@ -388,7 +388,7 @@ export interface AvailabilityArg {
     after?: bigint;
     from_ns: bigint;
     /**
-     * Items per page for a SKU (default 100, at most 500).
+     * Items per page for a SKU (default 100, at most 200).
      */
     limit?: number;
     /**

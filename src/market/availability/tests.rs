@@ -178,3 +178,53 @@ fn a_fragmented_calendar_is_listed_up_to_the_bound() {
         (t0 + 9 * MINUTE, t0 + 15 * MINUTE)
     );
 }
+
+#[test]
+fn windows_are_narrowed_to_the_grid_from_now_and_delegates_see_private_offers() {
+    let rt = market();
+    let t0 = rt.time.get();
+    let node = item(&rt, "n1", "2C.small", 8);
+    let terms = OfferTerms {
+        granularity_seconds: Some(3600),
+        visible_to: Some(vec![bob()]),
+        ..OfferTerms::default()
+    };
+    offer_with(
+        &rt,
+        node.id,
+        (t0, t0 + DAY_NS + 30 * MINUTE),
+        100,
+        Some(terms),
+    );
+    // A booking ending off the grid (as an early end leaves it) at 1:10.
+    store::book(
+        node.id,
+        store::Booking {
+            start_ns: t0,
+            end_ns: t0 + 70 * MINUTE,
+            execution_id: 999,
+        },
+    );
+    rt.time.set(t0 + 5 * MINUTE);
+    let seen = |who| {
+        calling(&rt, who, || {
+            query(&rt, of_item(node.id, t0, t0 + 2 * DAY_NS))
+        })
+    };
+    // From the next grid point after the booking to the offer's own end (off the grid).
+    let expected = [(node.id, t0 + 2 * HOUR, t0 + DAY_NS + 30 * MINUTE)];
+    for who in [bob(), provider(), admin()] {
+        assert_eq!(windows(&seen(who).unwrap()), expected);
+    }
+    assert_eq!(seen(alice()).unwrap().items, []);
+    let too_many = AvailabilityArg {
+        item_id: None,
+        sku: Some("2C.small".into()),
+        limit: Some(MAX_ITEMS_PER_PAGE + 1),
+        ..of_item(1, t0, t0 + 1)
+    };
+    assert!(matches!(
+        query(&rt, too_many),
+        Err(MarketError::TooMany { .. })
+    ));
+}

@@ -91,7 +91,7 @@ pub fn lease_by_sku(rt: &impl Runtime, arg: LeaseBySkuArg) -> Result<Execution, 
     };
     // The pez shortcut leases now, or not at all.
     // A provider's allow-list applies to leases too; its hold cap does not (nothing is held).
-    let mut access = offerset::HoldLimits::access_only(consumer);
+    let mut access = offerset::HoldLimits::access_only(consumer, &policies);
     let (found, messages) = offerset::find_holds(now, &request, window, false, 1, &mut access);
     let Some(chosen) = found.first() else {
         return Err(MarketError::NothingAvailable { messages });

@@ -1,7 +1,8 @@
 //! An offer's terms: the shortest lease, the grid windows snap to, and who may see it.
 
+use crate::market::index::OpenOffer;
 use crate::market::offerset::MIN_LEASE_SECONDS;
-use crate::market::types::OfferTerms;
+use crate::market::types::{Offer, OfferTerms};
 use crate::market::MarketError;
 use crate::time::{DAY_NS, SECOND_NS};
 use candid::Principal;
@@ -90,5 +91,60 @@ impl Rules {
         self.visible_to
             .as_ref()
             .is_none_or(|list| list.contains(principal))
+    }
+}
+
+/// An offer's grid: windows start and end on `origin + k·step` (a step of 0 is no grid).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Grid {
+    origin: u64,
+    step: u64,
+}
+
+impl Grid {
+    pub fn new(origin: u64, step: u64) -> Self {
+        Self { origin, step }
+    }
+
+    pub fn of(offer: &Offer) -> Self {
+        let step = offer
+            .terms
+            .as_ref()
+            .and_then(|t| t.granularity_seconds)
+            .unwrap_or(0);
+        Self::new(offer.start_ns, step.saturating_mul(SECOND_NS))
+    }
+
+    pub fn of_open(offer: &OpenOffer) -> Self {
+        Self::new(offer.start_ns, offer.rules.step_ns)
+    }
+
+    /// The grid point at or before `t` (not before the origin).
+    pub fn down(self, t: u64) -> u64 {
+        if self.step == 0 || t <= self.origin {
+            return t;
+        }
+        t - (t - self.origin) % self.step
+    }
+
+    /// The grid point at or after `t`.
+    pub fn up(self, t: u64) -> u64 {
+        if self.step == 0 || t <= self.origin {
+            return t;
+        }
+        let down = self.down(t);
+        if down == t {
+            t
+        } else {
+            down.saturating_add(self.step)
+        }
+    }
+
+    /// `length` rounded up to whole steps.
+    pub fn whole_steps(self, length: u64) -> u64 {
+        if self.step == 0 {
+            return length;
+        }
+        length.div_ceil(self.step).saturating_mul(self.step)
     }
 }

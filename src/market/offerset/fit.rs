@@ -3,61 +3,17 @@
 
 use super::window::Window;
 use crate::market::index::OpenOffer;
-use crate::market::store;
-use crate::market::types::Offer;
+pub use crate::market::offers::Grid;
+use crate::market::store::{self, Booking};
 
 /// Most bookings one search for a free window steps over: a calendar a stranger fragmented
 /// costs every request at most this many lookups per item.
 pub const MAX_STEPS: usize = 16;
 
-/// An offer's grid: windows start and end on `origin + k·step` (a step of 0 is no grid).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Grid {
-    origin: u64,
-    step: u64,
-}
-
-impl Grid {
-    pub fn of(offer: &Offer) -> Self {
-        let step = offer
-            .terms
-            .as_ref()
-            .and_then(|t| t.granularity_seconds)
-            .unwrap_or(0);
-        Self {
-            origin: offer.start_ns,
-            step: step.saturating_mul(crate::time::SECOND_NS),
-        }
-    }
-
-    fn of_open(offer: &OpenOffer) -> Self {
-        Self {
-            origin: offer.start_ns,
-            step: offer.rules.step_ns,
-        }
-    }
-
-    /// The grid point at or before `t` (not before the origin).
-    pub fn down(self, t: u64) -> u64 {
-        if self.step == 0 || t <= self.origin {
-            return t;
-        }
-        t - (t - self.origin) % self.step
-    }
-
-    /// The grid point at or after `t`.
-    pub fn up(self, t: u64) -> u64 {
-        if self.step == 0 || t <= self.origin {
-            return t;
-        }
-        let down = self.down(t);
-        if down == t {
-            t
-        } else {
-            down.saturating_add(self.step)
-        }
-    }
-}
+/// Calendar lookups (about 5 to 8 k instructions each on the wasm) one request may make over
+/// all the items it examines: fragmented calendars on many items cannot make a request cost
+/// more than about 25 M instructions of lookups (`bench` measures it at 10 k items).
+pub const MAX_LOOKUPS: u32 = 3_000;
 
 /// How a request fits an offer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,8 +41,9 @@ pub enum Search {
 }
 
 /// Fits `want` (its start already moved to the offer's start for as-soon-as-possible requests)
-/// into `offer` on `item_id`'s calendar.
-pub fn fit(offer: &OpenOffer, want: Window, search: Search) -> Fit {
+/// into `offer` on `item_id`'s calendar, spending calendar lookups from `budget` (a search cut
+/// short by it finds nothing).
+pub fn fit(offer: &OpenOffer, want: Window, search: Search, budget: &mut u32) -> Fit {
     let length = want.end_ns - want.start_ns;
     if length < offer.rules.min_ns {
         return Fit::TooShort;
@@ -99,20 +56,27 @@ pub fn fit(offer: &OpenOffer, want: Window, search: Search) -> Fit {
         start_ns: grid.down(want.start_ns),
         end_ns: grid.up(want.end_ns).min(offer.end_ns),
     };
-    if store::overlapping_booking(offer.item_id, window.start_ns, window.end_ns).is_none() {
-        return Fit::Free {
-            window,
-            moved: false,
-        };
+    match lookup(budget, offer, window.start_ns, window.end_ns) {
+        // The budget is spent: the caller stops searching.
+        None => return Fit::Booked,
+        Some(None) => {
+            return Fit::Free {
+                window,
+                moved: false,
+            }
+        }
+        Some(Some(_)) => {}
     }
-    let length = window.end_ns - window.start_ns;
-    let later = || free_later(offer, grid, window.start_ns, length);
+    // A moved window starts on the grid: the asked length in whole steps (not the asked
+    // window's widening, which depends on where the asked start fell).
+    let length = grid.whole_steps(length);
     let found = match search {
         Search::Exact => None,
-        Search::Later => later(),
+        Search::Later => free_later(offer, grid, window.start_ns, length, budget),
         Search::Nearest { not_before } => {
-            let earlier = free_earlier(offer, grid, window.start_ns, length, not_before);
-            match (earlier, later()) {
+            let earlier = free_earlier(offer, grid, window.start_ns, length, not_before, budget);
+            let later = free_later(offer, grid, window.start_ns, length, budget);
+            match (earlier, later) {
                 (Some(e), Some(l)) => Some(if window.start_ns - e <= l - window.start_ns {
                     e
                 } else {
@@ -134,14 +98,27 @@ pub fn fit(offer: &OpenOffer, want: Window, search: Search) -> Fit {
     }
 }
 
+/// The booking overlapping `[start, end)` on the offer's item, for one lookup of `budget`;
+/// `None` (no answer) once the budget is spent.
+fn lookup(budget: &mut u32, offer: &OpenOffer, start: u64, end: u64) -> Option<Option<Booking>> {
+    *budget = budget.checked_sub(1)?;
+    Some(store::overlapping_booking(offer.item_id, start, end))
+}
+
 /// The earliest grid start at or after `from` whose `length` fits the offer unbooked.
-fn free_later(offer: &OpenOffer, grid: Grid, from: u64, length: u64) -> Option<u64> {
+fn free_later(
+    offer: &OpenOffer,
+    grid: Grid,
+    from: u64,
+    length: u64,
+    budget: &mut u32,
+) -> Option<u64> {
     let mut start = from;
     for _ in 0..MAX_STEPS {
         let end = start
             .checked_add(length)
             .filter(|&end| end <= offer.end_ns)?;
-        match store::overlapping_booking(offer.item_id, start, end) {
+        match lookup(budget, offer, start, end)? {
             None => return Some(start),
             Some(booking) => start = grid.up(booking.end_ns),
         }
@@ -157,11 +134,12 @@ fn free_earlier(
     from: u64,
     length: u64,
     not_before: u64,
+    budget: &mut u32,
 ) -> Option<u64> {
     let floor = not_before.max(offer.start_ns);
     let mut start = from;
     for _ in 0..MAX_STEPS {
-        match store::overlapping_booking(offer.item_id, start, start.checked_add(length)?) {
+        match lookup(budget, offer, start, start.checked_add(length)?)? {
             None => return (start < from).then_some(start),
             Some(booking) => {
                 start = grid.down(booking.start_ns.checked_sub(length)?);

@@ -25,29 +25,47 @@ pub enum Passed {
 pub struct HoldLimits {
     consumer: Principal,
     share_percent: u32,
+    /// Longest window a match may book: an offer's grid widens requests, and must not take
+    /// them past the policy's longest lease or hold.
+    longest_ns: u64,
     /// Provider → (holds it may still take, whether the consumer may hold its items).
     providers: BTreeMap<ProviderKey, (u32, bool)>,
 }
 
 impl HoldLimits {
     pub fn new(consumer: Principal, policies: &Policies) -> Self {
+        let hold = policies
+            .max_hold_window_seconds
+            .unwrap_or(policy::DEFAULT_MAX_HOLD_WINDOW_SECONDS);
         Self {
             consumer,
             share_percent: policies
                 .max_held_share_per_provider_percent
                 .unwrap_or(policy::DEFAULT_MAX_HELD_SHARE_PER_PROVIDER_PERCENT),
+            longest_ns: policies
+                .max_lease_seconds
+                .min(hold)
+                .saturating_mul(crate::time::SECOND_NS),
             providers: BTreeMap::new(),
         }
     }
 
     /// Only who may take a provider's items, with no hold cap: for `lease_by_sku`, which leases
     /// at once and holds nothing, but must not reach items whose provider refuses the consumer.
-    pub fn access_only(consumer: Principal) -> Self {
+    pub fn access_only(consumer: Principal, policies: &Policies) -> Self {
         Self {
             consumer,
             share_percent: 100,
+            longest_ns: policies
+                .max_lease_seconds
+                .saturating_mul(crate::time::SECOND_NS),
             providers: BTreeMap::new(),
         }
+    }
+
+    /// Longest window a match may book.
+    pub fn longest_ns(&self) -> u64 {
+        self.longest_ns
     }
 
     /// Who the request is for.

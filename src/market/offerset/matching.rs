@@ -1,6 +1,6 @@
 //! Matching a request against open offers, cheapest first, and saying why nothing matched.
 
-use super::fit::{fit, Fit, Search};
+use super::fit::{fit, Fit, Search, MAX_LOOKUPS};
 use super::limits::{HoldLimits, Passed};
 use super::message;
 use super::window::Window;
@@ -28,7 +28,10 @@ struct Skipped {
     price: u32,
     private: u32,
     too_short: u32,
+    too_long: u32,
     booked: u32,
+    /// The walk stopped at the request's budget of calendar lookups.
+    out_of_budget: bool,
     not_ready: u32,
     provider_cap: u32,
     not_allowed: u32,
@@ -56,7 +59,13 @@ pub fn find_holds(
     let mut skipped = Skipped::default();
     let mut alternatives = request.alternative_starts.unwrap_or(0);
     let consumer = limits.consumer();
+    let mut budget = MAX_LOOKUPS;
     index::for_each_cheapest(|offer| {
+        if budget == 0 {
+            // Calendars read to the request's budget: what was found is the answer.
+            skipped.out_of_budget = true;
+            return false;
+        }
         skipped.examined += 1;
         let want = if asap && offer.start_ns > window.start_ns {
             let length = window.end_ns - window.start_ns;
@@ -93,10 +102,15 @@ pub fn find_holds(
         } else if found.iter().any(|m| m.item.id == offer.item_id) {
             // A cheaper offer of the same item is already chosen.
         } else {
-            match fit(offer, want, search) {
+            match fit(offer, want, search, &mut budget) {
                 Fit::TooShort => skipped.too_short += 1,
                 Fit::Outside => skipped.window += 1,
                 Fit::Booked => skipped.booked += 1,
+                Fit::Free { window, .. }
+                    if window.end_ns - window.start_ns > limits.longest_ns() =>
+                {
+                    skipped.too_long += 1
+                }
                 Fit::Free { window, moved } => {
                     if let Some(m) = admit(now, offer, window, moved, limits, &mut skipped) {
                         if moved && !asap {
@@ -109,11 +123,20 @@ pub fn find_holds(
         }
         found.len() < count
     });
-    let messages = if found.is_empty() {
+    let mut messages = if found.is_empty() {
         nothing_found(&skipped)
     } else {
         found_messages(&found, asap, count)
     };
+    if skipped.out_of_budget {
+        messages.push(message(
+            Level::Info,
+            format!(
+                "the search stopped after {MAX_LOOKUPS} calendar lookups on items booked at the \
+                 time asked; ask for another time, a shorter lease or a narrower kind"
+            ),
+        ));
+    }
     (found, messages)
 }
 
@@ -194,6 +217,10 @@ fn nothing_found(skipped: &Skipped) -> Vec<Message> {
         (skipped.private, "are private to other consumers"),
         (skipped.price, "cost more than the maximum price"),
         (skipped.too_short, "take only longer leases"),
+        (
+            skipped.too_long,
+            "would widen the lease to their time grid past the longest lease or hold allowed",
+        ),
         (
             skipped.booked,
             "are on items already held or leased in the window",

@@ -118,12 +118,12 @@ pub struct AvailabilityArg {
     pub to_ns: u64,
     /// For a SKU: the last item id of the previous page.
     pub after: Option<u64>,
-    /// Items per page for a SKU (default 100, at most 500).
+    /// Items per page for a SKU (default 100, at most 200).
     pub limit: Option<u32>,
 }
 
-/// Unbooked time of an open offer: a lease may book any part of it at least
-/// `min_duration_seconds` long (and at least a minute), on the offer's grid.
+/// Unbooked time of an open offer from now on, narrowed to the offer's grid: a lease may book
+/// any part of it at least `min_duration_seconds` long (and at least a minute), on the grid.
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct FreeWindow {
     pub start_ns: u64,

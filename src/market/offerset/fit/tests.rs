@@ -27,16 +27,14 @@ fn window_of(view: &OffersetView) -> (u64, u64) {
 
 #[test]
 fn the_grid_rounds_down_and_up_from_the_offer_start() {
-    let grid = Grid {
-        origin: 1_000,
-        step: 100,
-    };
+    let grid = Grid::new(1_000, 100);
     assert_eq!((grid.down(1_000), grid.up(1_000)), (1_000, 1_000));
     assert_eq!((grid.down(1_250), grid.up(1_250)), (1_200, 1_300));
     assert_eq!((grid.down(1_300), grid.up(1_300)), (1_300, 1_300));
     // Before the origin, and with no grid, times stay as they are.
     assert_eq!((grid.down(900), grid.up(900)), (900, 900));
-    let none = Grid { origin: 0, step: 0 };
+    let none = Grid::new(0, 0);
+    assert_eq!((grid.whole_steps(250), none.whole_steps(250)), (300, 250));
     assert_eq!((none.down(1_234), none.up(1_234)), (1_234, 1_234));
     // Near the end of time the step saturates rather than wrapping.
     assert_eq!(grid.up(u64::MAX - 1), u64::MAX);
@@ -169,14 +167,14 @@ fn a_fragmented_calendar_bounds_the_search() {
         start_ns: t0,
         end_ns: t0 + 5 * MINUTE,
     };
-    assert_eq!(fit(&open, want, Search::Later), Fit::Booked);
+    assert_eq!(fit(&open, want, Search::Later, &mut 100), Fit::Booked);
     // A 1-minute lease fits the first gap.
     let want = Window {
         start_ns: t0,
         end_ns: t0 + MINUTE,
     };
     assert_eq!(
-        fit(&open, want, Search::Later),
+        fit(&open, want, Search::Later, &mut 100),
         Fit::Free {
             window: Window {
                 start_ns: t0 + 9 * MINUTE,
@@ -218,4 +216,43 @@ fn private_offers_are_seen_and_held_only_by_whom_they_name() {
         let page = calling(&rt, who, || offers::list(&rt, OffersListArg::default())).unwrap();
         assert_eq!(page.offers.len(), 1);
     }
+}
+
+#[test]
+fn a_moved_window_keeps_the_asked_length_in_whole_steps() {
+    let rt = market();
+    let t0 = rt.time.get();
+    let node = item(&rt, "n1", "2C.small", 8);
+    let terms = OfferTerms {
+        granularity_seconds: Some(3600),
+        ..OfferTerms::default()
+    };
+    offer_with(&rt, node.id, (t0, t0 + DAY_NS), 100, Some(terms));
+    // Booked until 1:10 (an end off the grid, as a reclaim or an early end leaves it).
+    store::book(
+        node.id,
+        store::Booking {
+            start_ns: t0,
+            end_ns: t0 + 70 * MINUTE,
+            execution_id: 999,
+        },
+    );
+    let open = crate::market::index::item_open_offers(node.id)[0].clone();
+    // An hour asked at 0:10 would be widened to 0:00-2:00; moved, it is 2:00-3:00.
+    let want = Window {
+        start_ns: t0 + 10 * MINUTE,
+        end_ns: t0 + 70 * MINUTE,
+    };
+    assert_eq!(
+        fit(&open, want, Search::Later, &mut 100),
+        Fit::Free {
+            window: Window {
+                start_ns: t0 + 2 * HOUR,
+                end_ns: t0 + 3 * HOUR
+            },
+            moved: true
+        }
+    );
+    // A spent budget finds nothing.
+    assert_eq!(fit(&open, want, Search::Later, &mut 1), Fit::Booked);
 }
