@@ -8,6 +8,9 @@
 //!   bench --market-items N    the market's size (items; five offers each); 0 skips the market
 //!   bench --per-provider N    offerings per provider (100 by default; CI's smoke run uses 1, so
 //!                             a thousand providers publish, past any one caller's burst)
+//!   bench --window-items N    the availability-windows market's size (items, each with a
+//!                             30-day offer and a fragmented calendar, booked natively; the
+//!                             market's size by default); 0 skips it (`windows`)
 //!   bench --million           also the 1 M rows (1 000 providers × 1 000; takes many minutes)
 //!   bench --native | --wasm   only that half (the market is measured on the wasm only)
 //!   bench --upgrade-drill     only the upgrade drill (`drill`): the catalog (--offerings,
@@ -30,6 +33,7 @@ mod progress;
 mod report;
 mod serve;
 mod wasm;
+mod windows;
 
 use candid::Principal;
 use marketplace::catalog::encode::Offerings;
@@ -60,6 +64,7 @@ pub const SEED: u64 = 1;
 fn main() {
     let mut offerings = 100_000u32;
     let mut market_items = None;
+    let mut window_items = None;
     let mut million = false;
     let mut upgrade_drill = false;
     let mut limits_drill = false;
@@ -79,6 +84,13 @@ fn main() {
             }
             "--market-items" => {
                 market_items = Some(
+                    args.next()
+                        .and_then(|n| n.parse().ok())
+                        .unwrap_or_else(|| usage()),
+                )
+            }
+            "--window-items" => {
+                window_items = Some(
                     args.next()
                         .and_then(|n| n.parse().ok())
                         .unwrap_or_else(|| usage()),
@@ -172,6 +184,10 @@ fn main() {
     let market_items = market_items.unwrap_or(offerings / 10);
     if wasm && market_items > 0 {
         market::run(market_items, &mut report);
+    }
+    let window_items = window_items.unwrap_or(market_items);
+    if wasm && window_items > 0 {
+        windows::run(window_items, &mut report);
     }
     if million && wasm {
         wasm::run_million(&mut report);
@@ -381,6 +397,6 @@ fn limits_run(scale: f64) {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: bench [--offerings N] [--per-provider N] [--market-items N] [--million] [--native | --wasm] [--upgrade-drill [--lease-sets N]] [--limits [--scale F]] [--serve [--clients N] [--seconds S]]");
+    eprintln!("usage: bench [--offerings N] [--per-provider N] [--market-items N] [--window-items N] [--million] [--native | --wasm] [--upgrade-drill [--lease-sets N]] [--limits [--scale F]] [--serve [--clients N] [--seconds S]]");
     std::process::exit(2)
 }

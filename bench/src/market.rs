@@ -34,10 +34,10 @@ const PER_CALL: usize = 500;
 const BATCH_LEASES: u32 = 1_000;
 /// Each item's offers are consecutive windows of a week, the first starting now.
 const WINDOW_NS: u64 = 7 * DAY_NS;
-const IMAGE: &str = "ubuntu-24.04";
-const SECRET: [u8; 32] = [9; 32];
+pub(crate) const IMAGE: &str = "ubuntu-24.04";
+pub(crate) const SECRET: [u8; 32] = [9; 32];
 
-const SKUS: [&str; 10] = [
+pub(crate) const SKUS: [&str; 10] = [
     "1A.small",
     "2B.medium",
     "3C.large",
@@ -51,7 +51,7 @@ const SKUS: [&str; 10] = [
 ];
 const CLASSES: [&str; 4] = ["baremetal.small", "baremetal.large", "baremetal.gpu", ""];
 
-fn delegate() -> Principal {
+pub(crate) fn delegate() -> Principal {
     Principal::self_authenticating(b"bench market provider delegate")
 }
 
@@ -61,21 +61,21 @@ fn consumer(i: u32) -> Principal {
     Principal::self_authenticating(format!("bench market consumer {i}"))
 }
 
-fn provider() -> ProviderKeyInput {
+pub(crate) fn provider() -> ProviderKeyInput {
     ProviderKeyInput::Raw(ByteBuf::from(
         signing::provider_of(&SECRET).as_bytes().to_vec(),
     ))
 }
 
 /// A fixed pseudo-random stream (splitmix64), so every run builds the same market.
-fn mix(mut x: u64) -> u64 {
+pub(crate) fn mix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     x ^ (x >> 31)
 }
 
-fn item_input(i: u64) -> ItemInput {
+pub(crate) fn item_input(i: u64) -> ItemInput {
     let r = mix(i);
     let cores = 2u32 << (r % 6); // 2 to 64
                                  // One item in seven has 1 to 8 GPUs.
