@@ -755,6 +755,20 @@ fn clean_lease(drill: &mut Drill) -> (Vec<Recorded>, Vec<Recorded>) {
     let requests = drill.requests_on(&uuid(0));
     assert!(requests.iter().all(Recorded::succeeded));
     let deploy_len = deploy_len.expect("the clean lease was AVAILABLE");
+    // A lease books only its window, so node 0's offer is still open and free from now on:
+    // an as-soon-as-possible lease would take it. Withdrawn, so the cases' leases take the
+    // nodes from 1 up.
+    let delegate = drill.lab.delegate();
+    let arg = OfferWithdrawArg {
+        provider: drill.lab.m.provider.key(),
+        offer_id: done.offer_id,
+    };
+    drill
+        .lab
+        .m
+        .canister
+        .offer_withdraw(delegate, arg)
+        .expect("withdraw the clean node's offer");
     (
         requests[..deploy_len].to_vec(),
         requests[deploy_len..].to_vec(),
@@ -777,6 +791,12 @@ fn lease_phase(stage: Stage) {
         .into_iter()
         .map(|e| (e.resource_uuid.clone(), e))
         .collect();
+    let unleased: Vec<&str> = cases
+        .iter()
+        .map(|c| c.uuid.as_str())
+        .filter(|uuid| !by_uuid.contains_key(*uuid))
+        .collect();
+    assert!(unleased.is_empty(), "cases' nodes not leased: {unleased:?}");
     let end = by_uuid.values().map(|e| e.end_ns).max().unwrap();
     drill.run(end, |_| false);
     assert_all_hit(&drill, &cases);

@@ -1,9 +1,10 @@
 //! Messages that run while another awaits an outcall, on the ic0 host: several updates submitted
 //! in one round, with a deploy step of another lease parked on a held Ironic answer.
 //!
-//! 1. Accepting one offer twice (the same execution twice in one round, two principals), an
-//!    accept racing a cancel, an offer withdrawal and the offerset's expiry: exactly one
-//!    contract, typed errors for the others, no item booked twice.
+//! 1. Accepting one execution twice in one round, two principals accepting their executions of
+//!    disjoint windows of one offer (each also trying the other's), an accept racing a cancel,
+//!    an offer withdrawal and the offerset's expiry: one contract per window (a lease books
+//!    only its window of the offer), typed errors for the others, no window booked twice.
 //! 2. A lease's consumer cancelling, ending or extending it while its deploy or its undeploy
 //!    awaits Ironic at each await point (the read, the PATCH, the PUT, a poll, the final clear):
 //!    the lease never becomes AVAILABLE once cancelled or ended, an extension holds, a lease
@@ -104,24 +105,33 @@ fn assert_quiet(lab: &mut Lab) {
     );
 }
 
-/// At most one contract per offer, and no item booked twice.
-fn assert_one_contract_per_offer(m: &mut Market) {
+/// Contracts of one offer book disjoint windows, and no item is booked twice.
+fn assert_contracts_of_an_offer_never_overlap(m: &mut Market) {
     let executions = m.all_executions();
-    let mut by_offer: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+    let mut by_offer: BTreeMap<u64, Vec<&Execution>> = BTreeMap::new();
     let mut items = BTreeSet::new();
     for e in &executions {
         items.insert(e.item_id);
-        let contract = e.phase.is_active_lease()
-            || matches!(e.phase, Phase::Completed | Phase::Cancelled | Phase::Failed);
-        if contract {
-            by_offer.entry(e.offer_id).or_default().push(e.id);
+        // A contract still booking its window; cancelled ones gave their window back.
+        if e.phase.is_active_lease() || e.phase == Phase::Completed {
+            by_offer.entry(e.offer_id).or_default().push(e);
         }
     }
     for (offer, contracts) in by_offer {
-        assert!(
-            contracts.len() <= 1,
-            "offer {offer} made several contracts: {contracts:?}"
-        );
+        for (i, a) in contracts.iter().enumerate() {
+            for b in &contracts[i + 1..] {
+                assert!(
+                    a.end_ns <= b.start_ns || b.end_ns <= a.start_ns,
+                    "offer {offer} made overlapping contracts: {} ({}..{}) and {} ({}..{})",
+                    a.id,
+                    a.start_ns,
+                    a.end_ns,
+                    b.id,
+                    b.start_ns,
+                    b.end_ns
+                );
+            }
+        }
     }
     for item in items {
         m.assert_no_double_booking(item);
@@ -159,7 +169,7 @@ fn wrong_phase(result: &MarketResult<Execution>) -> bool {
 }
 
 #[test]
-fn racing_accepts_of_one_offer_make_one_contract_while_a_deploy_awaits_ironic() {
+fn racing_accepts_make_one_contract_per_window_while_a_deploy_awaits_ironic() {
     let mut tally = Tally::default();
     let mut lab = Lab::on_host();
     lab.configure();
@@ -205,8 +215,8 @@ fn racing_accepts_of_one_offer_make_one_contract_while_a_deploy_awaits_ironic() 
         .m
         .offer(node_b.id, offer_b.end_ns, offer_b.end_ns + DAY_NS, 90);
 
-    // Two principals, each with an execution of the same offer (other windows), and each
-    // also trying the other's execution, all in one round.
+    // Two principals, each with an execution of the same offer (disjoint windows), and each
+    // also trying the other's execution, all in one round: each accepts only its own.
     tally.scenarios += 1;
     let (y, z) = (consumer("y"), consumer("z"));
     let start = offer_b.start_ns;
@@ -232,31 +242,34 @@ fn racing_accepts_of_one_offer_make_one_contract_while_a_deploy_awaits_ironic() 
         "{:?}",
         results[0]
     );
+    // A lease books only its window: both consumers' windows of the one offer become
+    // contracts, the offer stays open, and the two never overlap.
     assert!(results[1].is_ok(), "{:?}", results[1]);
-    assert!(
-        matches!(
-            results[2],
-            Err(MarketError::OfferClosed { .. } | MarketError::WrongPhase { .. })
-        ),
-        "{:?}",
-        results[2]
-    );
+    assert!(results[2].is_ok(), "{:?}", results[2]);
     assert!(
         matches!(results[3], Err(MarketError::NotAuthorized { .. })),
         "{:?}",
         results[3]
     );
-    assert_eq!(lab.m.phase(ez), Phase::Rejected);
-    lab.m
-        .canister
-        .execution_cancel(
-            y,
-            CancelArg {
-                execution_id: ey,
-                reason: String::new(),
-            },
-        )
-        .expect("cancel");
+    assert_eq!(lab.m.phase(ey), Phase::Waiting);
+    assert_eq!(lab.m.phase(ez), Phase::Waiting);
+    assert_eq!(lab.m.execution(ey).lessee_key, Some(lessee_key(4)));
+    assert_eq!(lab.m.execution(ez).lessee_key, Some(lessee_key(5)));
+    let (wy, wz) = (lab.m.execution(ey), lab.m.execution(ez));
+    assert!(wy.end_ns <= wz.start_ns || wz.end_ns <= wy.start_ns);
+    assert_contracts_of_an_offer_never_overlap(&mut lab.m);
+    for (who, e) in [(y, ey), (z, ez)] {
+        lab.m
+            .canister
+            .execution_cancel(
+                who,
+                CancelArg {
+                    execution_id: e,
+                    reason: String::new(),
+                },
+            )
+            .expect("cancel");
+    }
 
     // An accept racing a cancel of the same execution, in both orders.
     for (n, accept_first) in [(0u64, true), (1, false)] {
@@ -381,7 +394,7 @@ fn racing_accepts_of_one_offer_make_one_contract_while_a_deploy_awaits_ironic() 
     assert_eq!(lab.ironic.held(), 1);
     answer_held(&mut lab);
     lab.wait_phase(holder.id, Phase::Available, 5 * MINUTE_NS);
-    assert_one_contract_per_offer(&mut lab.m);
+    assert_contracts_of_an_offer_never_overlap(&mut lab.m);
     assert_quiet(&mut lab);
     record("accepts", &tally);
 }
@@ -530,13 +543,26 @@ fn cancel_end_or_extend_at_every_await_point_of_a_deploy_and_an_undeploy() {
         }
     };
     let count: usize = (0..requests.len()).map(|at| actions_at(at).len()).sum();
+    // A lease books only its window, so the clean item's offer is still open and free from now
+    // on: an as-soon-as-possible lease would take it. Withdrawn, so each new node gets one.
+    let arg = OfferWithdrawArg {
+        provider: lab.m.provider.key(),
+        offer_id: clean.offer_id,
+    };
+    lab.m
+        .canister
+        .offer_withdraw(delegate, arg)
+        .expect("withdraw the clean item's offer");
     let items = register(&mut lab, 1, count);
     let mut leases: HashMap<u64, Execution> = HashMap::new();
     for i in 0..items.len() {
         let lease = lease_of(&mut lab, i + 1);
         leases.insert(lease.item_id, lease);
     }
-    assert_eq!(leases.len(), items.len(), "every new node is leased once");
+    assert!(
+        items.iter().all(|item| leases.contains_key(&item.id)),
+        "every new node is leased once"
+    );
     let mut points: Vec<Point> = vec![];
     let mut items = items.into_iter();
     for (at, r) in requests.iter().enumerate() {
@@ -620,10 +646,26 @@ fn cancel_end_or_extend_at_every_await_point_of_a_deploy_and_an_undeploy() {
         }
         jump(&mut lab);
     }
-    assert_eq!(
-        acted.len(),
-        points.len(),
-        "every point was held and acted at"
+    let missed: Vec<String> = (0..points.len())
+        .filter(|i| !acted.contains(i))
+        .map(|i| {
+            let p = &points[i];
+            let e = lab.m.execution(leases[&p.item_id].id);
+            format!(
+                "{} at {} ({}) {:?}: lease {} {:?}, {} requests",
+                p.uuid,
+                p.at,
+                p.what,
+                p.action,
+                e.id,
+                e.phase,
+                lab.requests_on(&p.uuid).len()
+            )
+        })
+        .collect();
+    assert!(
+        missed.is_empty(),
+        "points never held and acted at: {missed:#?}"
     );
     let mut wrong = vec![];
     for (i, p) in points.iter().enumerate() {
@@ -690,7 +732,7 @@ fn cancel_end_or_extend_at_every_await_point_of_a_deploy_and_an_undeploy() {
         wrong.len(),
         wrong.join("\n")
     );
-    assert_one_contract_per_offer(&mut lab.m);
+    assert_contracts_of_an_offer_never_overlap(&mut lab.m);
     assert_quiet(&mut lab);
     record("provisioning", &tally);
 }

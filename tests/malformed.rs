@@ -455,8 +455,23 @@ fn build() -> Fixture {
     progress.expect("catalog_upload_append");
     lab.advance(MINUTE_NS);
 
-    // An open offerset of consumer a holding the open item.
-    let start = lab.now() + 2 * DAY_NS;
+    // Leases book only their windows and never claim their offers; the completed lease's
+    // offer is withdrawn by its provider (`$offer_claimed`: an offer a lease booked, closed).
+    let claimed = lab
+        .m
+        .canister
+        .offer_withdraw(
+            delegate,
+            OfferWithdrawArg {
+                provider: lab.m.provider.key(),
+                offer_id: done_lease.offer_id,
+            },
+        )
+        .expect("offer_withdraw");
+
+    // An open offerset of consumer a holding the open item: in the waiting lease's window,
+    // where every other leasable item is booked.
+    let start = waiting.start_ns;
     let view = lab.m.request(a, one_offer(start, 3600));
     assert_eq!(view.offerset.result, OffersetResult::Yes, "{view:?}");
     assert_eq!(view.offers[0].item_id, item.id, "{view:?}");
@@ -523,7 +538,7 @@ fn build() -> Fixture {
     put("other_item", other_item.id.to_string());
     put("offer", offer.id.to_string());
     put("offer_withdrawn", withdrawn.id.to_string());
-    put("offer_claimed", running.offer_id.to_string());
+    put("offer_claimed", claimed.id.to_string());
     put("offerset", view.offerset.id.to_string());
     put("exec_offered", view.offerset.execution_ids[0].to_string());
     put("exec_done", done_lease.id.to_string());

@@ -947,23 +947,37 @@ fn phase_and_window_errors_on_leases() {
             )
         },
     );
-    // A claimed offer cannot be withdrawn.
+    // A lease books only its window and never claims its offer: the provider may withdraw
+    // the offer, the lease keeps its window, and what needs the offer open is refused.
+    let withdraw = |m: &mut Market| {
+        let arg = OfferWithdrawArg {
+            provider: m.provider.key(),
+            offer_id: offer.id,
+        };
+        m.canister.offer_withdraw(d, arg)
+    };
+    let withdrawn = withdraw(&mut m).expect("withdraw an offer a lease books");
+    assert_eq!(withdrawn.status, OfferStatus::Withdrawn);
+    let kept = m.execution(lease.id);
+    assert_eq!(
+        (kept.phase, kept.start_ns, kept.end_ns),
+        (lease.phase, lease.start_ns, lease.end_ns)
+    );
+    let closed = |e: &MarketError| {
+        e == &MarketError::OfferClosed {
+            offer_id: offer.id,
+            status: OfferStatus::Withdrawn,
+        }
+    };
+    refused(&mut m, &ids, withdraw, closed);
     refused(
         &mut m,
         &ids,
         |m| {
-            let arg = OfferWithdrawArg {
-                provider: m.provider.key(),
-                offer_id: offer.id,
-            };
-            m.canister.offer_withdraw(d, arg)
+            m.canister
+                .lease_extend(a, extend(lease.end_ns + 30 * MINUTE_NS))
         },
-        |e| {
-            e == &MarketError::OfferClosed {
-                offer_id: offer.id,
-                status: OfferStatus::Claimed,
-            }
-        },
+        closed,
     );
     // After the end, nothing more can be done to the lease.
     m.advance_to(lease.start_ns);

@@ -54,7 +54,7 @@ fn flocx_an_accepted_offer_is_a_contract_fulfilled_at_its_start_and_expired_at_i
         (a, "proj-flocx")
     );
 
-    // Accepted: the contract is open and the offer claimed.
+    // Accepted: the contract is open.
     let key = lessee_key(1);
     let accepted = m.accept(a, offered.id, &key);
     assert!(
@@ -70,14 +70,28 @@ fn flocx_an_accepted_offer_is_a_contract_fulfilled_at_its_start_and_expired_at_i
     assert_eq!((contract.start_ns, contract.end_ns), (start, end));
     assert_eq!(contract.project, "proj-flocx");
     assert_eq!(
-        m.canister.offer_get(offer.id).unwrap().status,
-        OfferStatus::Claimed
-    );
-    assert_eq!(
         m.offerset(view.offerset.id).offerset.status,
         OffersetStatus::Accepted {
             execution_id: offered.id
         }
+    );
+    // The contract books only its window: the offer stays open, and the rest of it is still
+    // offered to others.
+    assert_eq!(
+        m.canister.offer_get(offer.id).unwrap().status,
+        OfferStatus::Open
+    );
+    let other = m.request(consumer("b"), one_offer(end, 3600));
+    assert_eq!(other.offerset.result, OffersetResult::Yes, "{other:?}");
+    assert_eq!(
+        (other.offers[0].offer_id, other.offers[0].start_ns),
+        (offer.id, end)
+    );
+    let overlapping = m.request(consumer("b"), one_offer(start + HOUR_NS, 3600));
+    assert_ne!(
+        overlapping.offerset.result,
+        OffersetResult::Yes,
+        "{overlapping:?}"
     );
 
     // Nothing moves before the start.
@@ -579,11 +593,14 @@ fn extend_moves_the_end_later_until_another_lease_is_booked_right_after() {
     let t = m.now() + HOUR_NS;
     let ea = m.lease(a, t, 3600);
     assert_eq!((ea.item_id, ea.offer_id), (x.id, first_offer.id));
-    // The first offer is claimed; the provider offers the item again from t + 2 h, and b
-    // leases it from t + 3 h.
-    let second_offer = m.offer(x.id, t + 2 * HOUR_NS, t + DAY_NS, 150);
+    // a's lease books only its hour: the offer stays open, and b leases another window of it
+    // from t + 3 h.
+    assert_eq!(
+        m.canister.offer_get(first_offer.id).unwrap().status,
+        OfferStatus::Open
+    );
     let eb = m.lease(b, t + 3 * HOUR_NS, 3600);
-    assert_eq!((eb.item_id, eb.offer_id), (x.id, second_offer.id));
+    assert_eq!((eb.item_id, eb.offer_id), (x.id, first_offer.id));
 
     let extend = |new_end_ns| ExtendArg {
         execution_id: ea.id,
