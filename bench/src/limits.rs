@@ -453,14 +453,14 @@ pub fn run(config: &LimitsConfig) -> LimitsReport {
         "(record { method = \"GET\"; url = \"/metrics\"; headers = vec {}; body = blob \"\" })",
     );
     m.call(q, anyone, "policies", "()");
-    // A SKU's page of 500 items, each with its free windows over a month (at most 64).
+    // A SKU's page of 200 items (the most), each with its free windows over a month (at most 64).
     let from = m.host.time();
     m.call(
         q,
         anyone,
         "availability",
         &format!(
-            "(record {{ sku = opt \"{}\"; from_ns = {from}; to_ns = {}; limit = opt 500 }})",
+            "(record {{ sku = opt \"{}\"; from_ns = {from}; to_ns = {}; limit = opt 200 }})",
             SKUS[0],
             from + 30 * DAY_NS
         ),

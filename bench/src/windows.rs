@@ -320,7 +320,7 @@ pub fn run(items: u32, report: &mut Report) {
         ..ResourceRequest::default()
     };
     let (worst, instructions) = request(&mut host, 1, asap.clone());
-    assert_eq!(worst.offerset.result, OffersetResult::Yes, "{worst:?}");
+    assert_answered_within_budget(&worst);
     report.at_most(
         format!("wasm instr., offerset_request asap 1 day, worst [{size}, {cheap}×{steps} steps]"),
         instructions as f64,
@@ -353,7 +353,7 @@ pub fn run(items: u32, report: &mut Report) {
         ..asap.clone()
     };
     let (view, instructions) = request(&mut host, 3, fixed.clone());
-    assert_eq!(view.offerset.result, OffersetResult::Yes, "{view:?}");
+    assert_answered_within_budget(&view);
     report.at_most(
         format!("wasm instr., offerset_request fixed start 1 day, exact [{size}]"),
         instructions as f64,
@@ -370,7 +370,7 @@ pub fn run(items: u32, report: &mut Report) {
             ..fixed.clone()
         },
     );
-    assert_eq!(view.offerset.result, OffersetResult::Yes, "{view:?}");
+    assert_answered_within_budget(&view);
     report.at_most(
         format!(
             "wasm instr., offerset_request fixed 6 h, alternative_starts 3 [{} moved]",
@@ -388,7 +388,7 @@ pub fn run(items: u32, report: &mut Report) {
             ..fixed.clone()
         },
     );
-    assert_eq!(view.offerset.result, OffersetResult::Yes, "{view:?}");
+    assert_answered_within_budget(&view);
     report.at_most(
         format!("wasm instr., offerset_request fixed 1 day, alternative_starts 3, worst [{size}]"),
         instructions as f64,
@@ -433,13 +433,22 @@ pub fn run(items: u32, report: &mut Report) {
         per(fixed_alternatives, fixed_exact, cheap),
     );
 
-    // Accepting the worst request's cheapest offer: a lease from now for a day; its siblings
-    // are rejected.
-    let accepted = worst.offers[0].id;
+    // Accepting the cheapest offer of a request that found three (the worst one above may
+    // have stopped at its budget): its siblings are rejected.
+    let (found, _) = request(
+        &mut host,
+        8,
+        ResourceRequest {
+            duration_seconds: six_hours,
+            ..asap.clone()
+        },
+    );
+    assert_eq!(found.offers.len(), 3, "{found:?}");
+    let accepted = found.offers[0].id;
     let (_, instructions): (Execution, _) = call(
         &mut host,
         false,
-        consumer(1),
+        consumer(8),
         "execution_accept",
         (AcceptArg {
             execution_id: accepted,
@@ -456,7 +465,7 @@ pub fn run(items: u32, report: &mut Report) {
     // Reading one execution back (a stable record decoded, the reply encoded): the unit most
     // of accept's work is made of.
     let (_, read): (Execution, _) =
-        call(&mut host, true, consumer(1), "execution_get", (accepted,));
+        call(&mut host, true, consumer(8), "execution_get", (accepted,));
     report.info(
         "  execution_get of that lease (one record read)",
         human(read as f64),
@@ -576,7 +585,7 @@ pub fn run(items: u32, report: &mut Report) {
     );
 
     // availability over the offers' month: the cheapest item (twenty bookings, twenty-one
-    // windows), then a SKU's items a page of 100 and of 500 at a time.
+    // windows), then a SKU's items a page of 100 and of 200 (the most) at a time.
     let month = |item_id: Option<u64>, sku: Option<&str>, limit: Option<u32>| AvailabilityArg {
         item_id,
         sku: sku.map(Into::into),
@@ -599,7 +608,7 @@ pub fn run(items: u32, report: &mut Report) {
         AVAILABILITY_TARGET,
         "",
     );
-    for limit in [100, 500] {
+    for limit in [100, 200] {
         let (page, instructions): (AvailabilityPage, _) = call(
             &mut host,
             true,
@@ -637,5 +646,20 @@ pub fn run(items: u32, report: &mut Report) {
         host.last_instructions() as f64,
         PRODUCTS_TARGET,
         "",
+    );
+}
+
+/// Offers, or a No that says the search stopped at the request's budget of calendar lookups
+/// (`offerset::fit::MAX_LOOKUPS`): fragmented calendars on the cheapest items may hide free
+/// dearer ones from one request, never make it cost more.
+fn assert_answered_within_budget(view: &OffersetView) {
+    let stopped = view
+        .offerset
+        .messages
+        .iter()
+        .any(|m| m.text.starts_with("the search stopped after"));
+    assert!(
+        view.offerset.result == OffersetResult::Yes || stopped,
+        "{view:?}"
     );
 }

@@ -228,6 +228,8 @@ test('policies: the defaults', async () => {
     max_held_share_per_provider_percent: [100],
     max_hold_window_seconds: [7n * 86400n],
     consumers: [{ Everyone: null }],
+    // The least notice of a provider's reclaim (`lease_reclaim`).
+    reclaim_notice_seconds: [3600n],
   });
 });
 
@@ -286,7 +288,7 @@ function request(fields) {
   return {
     sku: [], min_storage_gb: [], resource_class: [], start_ns: [], max_price_per_hour: [],
     min_gpus: [], offers: [], min_cores: [16], min_memory_mb: [], project: [],
-    duration_seconds: 7200n, image: 'ubuntu-24.04',
+    duration_seconds: 7200n, image: 'ubuntu-24.04', alternative_starts: [],
     ...fields,
   };
 }
@@ -372,7 +374,7 @@ test('the market with real identities: catalog, delegation, inventory, offer, of
   const DAY = 86_400_000_000_000n;
   const offer = await ops.actor.offer_create({
     provider, item_id: item.id, start_ns: now, end_ns: now + 30n * DAY, price_per_hour: 250n,
-    properties: [{ key: 'region', value: 'rotterdam' }],
+    properties: [{ key: 'region', value: 'rotterdam' }], terms: [],
   });
   assert.ok('Ok' in offer, json(offer));
   assert.deepEqual(offer.Ok.status, { Open: null });

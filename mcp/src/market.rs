@@ -1,8 +1,9 @@
 //! The market tools (issue 18): search the catalog, list the SKUs, request an offerset, accept
 //! an offer with the lessee key the server keeps, follow the lease (opening its credentials),
-//! and end it; `leases` has the rest of a lease's life. Their routers join the provisioning
-//! tools' in `ProvisionTools::new`.
+//! and end it; `leases` has the rest of a lease's life, `availability` the free windows of
+//! items. Their routers join the provisioning tools' in `ProvisionTools::new`.
 
+pub mod availability;
 pub mod keys;
 pub mod leases;
 pub mod types;
@@ -178,12 +179,17 @@ pub struct RequestOffersetParams {
     /// The consumer's project; the caller's principal when absent.
     #[serde(default)]
     pub project: Option<String>,
+    /// With start_ns: how many of the offers may start at another time when a server is
+    /// booked at start_ns (the nearest free window of the same offer, earlier or later;
+    /// default 0). Without start_ns every offer starts as soon as its server is free.
+    #[serde(default)]
+    pub alternative_starts: Option<u32>,
 }
 
 impl RequestOffersetParams {
     pub fn request(&self) -> ResourceRequest {
         ResourceRequest {
-            alternative_starts: None,
+            alternative_starts: self.alternative_starts,
             min_cores: self.min_cores,
             min_memory_mb: self.min_memory_mb,
             min_storage_gb: self.min_storage_gb,

@@ -260,7 +260,10 @@ impl ProvisionTools {
         Self {
             backend: Arc::new(backend),
             lessee_keys: Arc::new(LesseeKeys::new(keys_dir)),
-            tool_router: Self::tool_router() + Self::market_router() + Self::lease_router(),
+            tool_router: Self::tool_router()
+                + Self::market_router()
+                + Self::lease_router()
+                + Self::availability_router(),
         }
     }
 

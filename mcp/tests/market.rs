@@ -2,8 +2,8 @@
 //! directory where the runner library deployed the marketplace wasm built by `scripts/build.sh`:
 //! a provider's catalog and an offered node, and an agent (`ALICE`) that searches, requests an
 //! offerset, accepts with the lessee key the server keeps, reads its credentials and ends the
-//! lease; extends and cancels one before its start, leases a SKU in one call, and lists its
-//! leases.
+//! lease; extends and cancels one before its start, leases a SKU in one call, lists its
+//! leases, reads an item's free windows around a lease, and sees a provider's reclaim.
 
 mod common;
 
@@ -13,7 +13,7 @@ use std::path::Path;
 
 /// The consumer.
 const ALICE: &str = "wmzac-nabae-aqcai-baeaq-caiba-eaqca-ibaea-qcaib-aeaqc-aibae-aqc";
-const MARKET_TOOLS: [&str; 10] = [
+const MARKET_TOOLS: [&str; 11] = [
     "search_offerings",
     "products",
     "request_offerset",
@@ -24,6 +24,7 @@ const MARKET_TOOLS: [&str; 10] = [
     "cancel_execution",
     "lease_by_sku",
     "my_leases",
+    "availability",
 ];
 const HOUR_NS: u64 = 3_600_000_000_000;
 const DAY_NS: u64 = 24 * HOUR_NS;
@@ -136,7 +137,7 @@ fn the_market_tools_are_listed_with_schemas_and_annotations() {
     let keys = tempfile::tempdir().unwrap();
     let mut mcp = agent(dir.path(), "controller", keys.path());
     let tools = tools(&mut mcp);
-    assert_eq!(tools.len(), 12);
+    assert_eq!(tools.len(), 13);
     for name in MARKET_TOOLS {
         let t = tool(&tools, name);
         assert!(t["description"].as_str().unwrap().len() > 40, "{t}");
@@ -167,6 +168,7 @@ fn the_market_tools_are_listed_with_schemas_and_annotations() {
     assert_eq!(annotations("cancel_execution"), hints(false, true, true));
     assert_eq!(annotations("lease_by_sku"), hints(false, true, false));
     assert_eq!(annotations("my_leases"), hints(true, false, true));
+    assert_eq!(annotations("availability"), hints(true, false, true));
 
     let search = tool(&tools, "search_offerings");
     let input = &search["inputSchema"]["properties"];
@@ -214,6 +216,16 @@ fn the_market_tools_are_listed_with_schemas_and_annotations() {
         ["duration_seconds", "image", "sku"]
     );
     assert!(required("my_leases").is_empty());
+    assert!(required("availability").is_empty());
+    let execution = &tool(&tools, "lease_status")["outputSchema"]["$defs"];
+    assert!(
+        execution["ExecutionOut"]["properties"]["reclaim"].is_object(),
+        "{execution}"
+    );
+    assert!(
+        tool(&tools, "request_offerset")["inputSchema"]["properties"]["alternative_starts"]
+            .is_object()
+    );
     let status = &tool(&tools, "lease_status")["outputSchema"];
     let states = status["$defs"]["CredentialsState"].to_string();
     for state in ["not_sealed", "opened", "no_key", "not_opened"] {
@@ -413,6 +425,84 @@ fn request_accept_follow_and_end_a_lease() {
     assert!(text.starts_with("WrongPhase"), "{text}");
 }
 
+/// The item's free windows around a lease that starts tomorrow, by item and by SKU; then the
+/// provider reclaims a lease running now, and its consumer sees the notice in lease_status.
+#[test]
+fn availability_around_a_lease_and_a_reclaimed_lease() {
+    let dir = market();
+    let keys = tempfile::tempdir().unwrap();
+    let mut mcp = agent(dir.path(), ALICE, keys.path());
+    let tools = tools(&mut mcp);
+
+    let tomorrow = now_ns() + DAY_NS;
+    let offerset = mcp.ok(
+        "request_offerset",
+        json!({ "image": "ubuntu-24.04", "duration_seconds": 7200, "start_ns": tomorrow,
+                "alternative_starts": 1 }),
+    );
+    assert_eq!(offerset["result"], "yes", "{offerset}");
+    let id = offerset["offers"][0]["execution_id"].as_u64().unwrap();
+    let later = mcp.ok("accept_offer", json!({ "execution_id": id }));
+    let (start, end) = (
+        later["start_ns"].as_u64().unwrap(),
+        later["end_ns"].as_u64().unwrap(),
+    );
+    assert_eq!(later["reclaim"], Value::Null);
+
+    let from = now_ns();
+    let range = json!({ "item_id": 1, "from_ns": from, "to_ns": from + 3 * DAY_NS });
+    let free = mcp.ok("availability", range);
+    assert_conforms(&tools, "availability", &free);
+    assert_eq!(free["next_cursor"], Value::Null);
+    let item = &free["items"][0];
+    assert_eq!(item["item_id"], 1);
+    assert_eq!(item["sku"], "4D.large");
+    assert_eq!(item["truncated"], false);
+    let windows = item["windows"].as_array().unwrap();
+    assert_eq!(windows.len(), 2, "free before and after the lease: {free}");
+    assert_eq!(windows[0]["end_ns"], start, "{free}");
+    assert_eq!(windows[1]["start_ns"], end, "{free}");
+    assert_eq!(windows[0]["price_per_hour"], 250);
+    assert_eq!(windows[0]["min_duration_seconds"], 0);
+    assert!(windows[0]["end"].as_str().unwrap().ends_with('Z'));
+    let by_sku = mcp.ok(
+        "availability",
+        json!({ "sku": "4D.large", "from_ns": from, "to_ns": from + 3 * DAY_NS, "limit": 10 }),
+    );
+    assert_eq!(by_sku["items"], free["items"], "{by_sku}");
+    let text = mcp.tool_error("availability", json!({}));
+    assert!(text.starts_with("InvalidArgument: "), "{text}");
+    let text = mcp.tool_error(
+        "availability",
+        json!({ "sku": "4D.large", "from_ns": 2, "to_ns": 1 }),
+    );
+    assert!(text.starts_with("InvalidWindow"), "{text}");
+
+    // A lease from now, before tomorrow's: the provider reclaims it with an hour's notice.
+    let offerset = mcp.ok(
+        "request_offerset",
+        json!({ "image": "ubuntu-24.04", "duration_seconds": 7200 }),
+    );
+    let now_id = offerset["offers"][0]["execution_id"].as_u64().unwrap();
+    mcp.ok("accept_offer", json!({ "execution_id": now_id }));
+    let arg = format!(
+        r#"(record {{ provider = variant {{ Pem = "{}" }}; execution_id = {now_id};
+            notice_seconds = opt 3600; reason = "disk replacement" }})"#,
+        provider_pem()
+    );
+    runner::commands::call_reply(dir.path(), &did(), "lease_reclaim", &arg, OPS)
+        .expect("lease_reclaim");
+    let status = mcp.ok("lease_status", json!({ "execution_id": now_id }));
+    assert_conforms(&tools, "lease_status", &status);
+    let reclaim = &status["execution"]["reclaim"];
+    assert_eq!(reclaim["reason"], "disk replacement", "{status}");
+    assert_eq!(
+        reclaim["ends_at_ns"].as_u64().unwrap() - reclaim["noticed_at_ns"].as_u64().unwrap(),
+        HOUR_NS
+    );
+    assert_eq!(status["execution"]["end_ns"], reclaim["ends_at_ns"]);
+}
+
 #[test]
 fn market_errors_are_tool_errors_naming_the_variant() {
     let dir = market();
@@ -532,15 +622,14 @@ fn extend_then_cancel_a_lease_before_its_start_and_list_the_leases() {
     let cursor = first["next_cursor"].as_u64().expect("a next page");
     let second = mcp.ok("my_leases", json!({ "limit": 1, "cursor": cursor }));
     assert_eq!(second["executions"][0]["execution_id"], offered, "{second}");
-    // Accepting the first claimed the offer the second held.
-    assert_eq!(second["executions"][0]["phase"], "rejected", "{second}");
+    // The lease books only its window: the offer for later that day still holds its own.
+    assert_eq!(second["executions"][0]["phase"], "offered", "{second}");
+    let held = mcp.ok("my_leases", json!({ "phase": "offered" }));
+    assert_eq!(held["executions"].as_array().unwrap().len(), 1, "{held}");
+    assert_eq!(held["executions"][0]["execution_id"], offered, "{held}");
+    assert_eq!(held["next_cursor"], Value::Null, "{held}");
     let rejected = mcp.ok("my_leases", json!({ "phase": "rejected" }));
-    assert_eq!(
-        rejected["executions"].as_array().unwrap().len(),
-        1,
-        "{rejected}"
-    );
-    assert_eq!(rejected["next_cursor"], Value::Null, "{rejected}");
+    assert_eq!(rejected["executions"], json!([]), "{rejected}");
     let none = stranger.ok("my_leases", json!({}));
     assert_eq!(none["executions"], json!([]), "{none}");
 }

@@ -158,3 +158,26 @@ export const fromHex = (text: string): Uint8Array => {
   if (!/^([0-9a-fA-F]{2})*$/.test(clean)) throw new Error('Not hexadecimal.');
   return Uint8Array.from(clean.match(/../g) ?? [], (pair) => parseInt(pair, 16));
 };
+
+/** An offer's terms in words: "shortest 2 h, grid 30 min, private (2)"; "—" for the defaults. */
+export function termsText(offer: { terms: [] | [import('./api').OfferTerms] }): string {
+  const terms = opt(offer.terms);
+  if (!terms) return '—';
+  const parts: string[] = [];
+  const min = opt(terms.min_duration_seconds);
+  const grid = opt(terms.granularity_seconds);
+  const to = opt(terms.visible_to);
+  if (min) parts.push(`shortest ${span(min)}`);
+  if (grid) parts.push(`grid ${span(grid)}`);
+  if (to) parts.push(`private (${to.length} principal${to.length === 1 ? '' : 's'})`);
+  return parts.join(', ') || '—';
+}
+
+/** Seconds in words: "90 min", "2 h", "1 d 3 h". */
+export function span(seconds: bigint): string {
+  const s = Number(seconds);
+  if (s % 86_400 === 0) return `${s / 86_400} d`;
+  if (s % 3_600 === 0 && s >= 3_600) return `${s / 3_600} h`;
+  if (s % 60 === 0) return `${s / 60} min`;
+  return `${s} s`;
+}

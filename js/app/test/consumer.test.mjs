@@ -59,7 +59,7 @@ before(async () => {
   for (const [item, price] of [[items[0], 250n], [items[1], 300n]]) {
     okOf(await ops.offer_create({
       provider, item_id: item.id, start_ns: item.created_at_ns, end_ns: item.created_at_ns + 30n * DAY,
-      price_per_hour: price, properties: [{ key: 'region', value: 'rotterdam' }],
+      price_per_hour: price, properties: [{ key: 'region', value: 'rotterdam' }], terms: [],
     }), 'offer_create');
   }
 });
@@ -213,6 +213,14 @@ test('a consumer requests, accepts, follows, opens the credentials of and ends a
   assert.equal(await page.getByTestId('credentials').innerText(), CREDENTIALS);
   await checkPage(page, 'lease-available-with-credentials', { shows: page.getByTestId('credentials') });
 
+  // The provider reclaims the server with the policy's notice (an hour): the page says so at once.
+  const reclaimed = okOf(await ops.lease_reclaim({ provider, execution_id: id, notice_seconds: [], reason: 'hardware maintenance' }), 'lease_reclaim');
+  const [reclaim] = reclaimed.reclaim;
+  assert.equal(reclaim.ends_at_ns - reclaim.noticed_at_ns, 3_600_000_000_000n);
+  const notice = page.getByRole('alert').filter({ hasText: 'Your provider reclaims this server' });
+  await checkPage(page, 'lease-reclaimed', { shows: notice, alertOk: true });
+  assert.match(await notice.innerText(), /it ends at .+, reason: hardware maintenance\./);
+
   // End early, confirmed: released, then COMPLETED once the node is cleaned.
   await page.getByRole('button', { name: 'End lease now…' }).click();
   await page.getByRole('button', { name: 'Yes, end the lease now' }).click();
@@ -231,11 +239,12 @@ test('a consumer requests, accepts, follows, opens the credentials of and ends a
   await page.getByText('Nothing more can be done to a lease that is completed.').waitFor();
   assert.equal(await page.getByRole('button', { name: 'End lease now…' }).count(), 0);
   await page.locator('dd[data-fact="Provisioning status"]', { hasText: 'Completed' }).waitFor();
+  assert.match(await page.locator('.reclaim').innerText(), /Your provider reclaimed this server, to end at .+, reason: hardware maintenance\./);
   await checkPage(page, 'lease-completed', { shows: page.getByRole('heading', { name: 'Audit trail' }) });
   // The credentials stay readable after the end.
   assert.equal(await page.getByRole('button', { name: 'Open credentials' }).count() + await page.getByTestId('credentials').count(), 1);
 
-  // A second request for a later start: the other node, WAITING once accepted; cancelled.
+  // A second request for a later start: the first node again, WAITING once accepted; cancelled.
   const later = new Date(Date.now() + 2 * 86_400_000);
   const local = new Date(later.getTime() - later.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
   await page.getByRole('link', { name: 'Request', exact: true }).click();
@@ -246,13 +255,32 @@ test('a consumer requests, accepts, follows, opens the credentials of and ends a
   await page.getByLabel('Image').fill('ubuntu-24.04');
   await page.getByRole('button', { name: 'Request offers' }).click();
   await page.getByRole('heading', { name: 'Offers' }).waitFor();
-  assert.equal(await offers.count(), 1);
-  assert.match(await offers.first().innerText(), /3\.00 USD\s+3\.00 USD/);
+  // The first node is free again (its lease ended early and gave its time back): two offers.
+  assert.equal(await offers.count(), 2);
+  assert.match(await offers.first().innerText(), /2\.50 USD\s+2\.50 USD/);
   await offers.first().getByRole('button', { name: /^Accept/ }).click();
   await page.waitForURL(/#\/lease\/\d+$/);
   const second = BigInt(page.url().match(/#\/lease\/(\d+)$/)[1]);
   assert.notEqual(second, id);
   assert.match(await currentStep(page, 'Waiting'), /Waiting \(now/);
+
+  // Availability of its item: free before the lease and free again after it.
+  const waiting = okOf(await ops.execution_get(second), 'execution_get');
+  await page.getByRole('link', { name: 'Products' }).click();
+  await page.getByLabel('Item', { exact: true }).fill(String(waiting.item_id));
+  await page.getByRole('button', { name: 'Show free windows' }).click();
+  const windows = page.getByTestId('free-window');
+  await checkPage(page, 'availability', { shows: windows.first() });
+  const free = okOf(await ops.availability({
+    item_id: [waiting.item_id], sku: [], from_ns: waiting.start_ns - 86_400_000_000_000n,
+    to_ns: waiting.end_ns + 86_400_000_000_000n, after: [], limit: [],
+  }), 'availability').items[0].windows;
+  assert.ok(free.some((w) => w.end_ns === waiting.start_ns), `a free window ends where the lease starts: ${json(free)}`);
+  assert.ok(free.some((w) => w.start_ns === waiting.end_ns), `a free window starts where the lease ends: ${json(free)}`);
+  assert.equal(await windows.count(), 2, 'free before and after the lease');
+  assert.match(await page.locator('table.availability caption').innerText(), new RegExp(`of item ${waiting.item_id}`));
+  await page.goBack();
+  await currentStep(page, 'Waiting');
   await page.getByLabel('Reason to cancel (optional)').fill('plans changed');
   await page.getByRole('button', { name: 'Cancel lease…' }).click();
   await page.getByRole('button', { name: 'Yes, cancel the lease' }).click();
@@ -260,7 +288,7 @@ test('a consumer requests, accepts, follows, opens the credentials of and ends a
   assert.match(await page.locator('table.audit').innerText(), /cancelled: plans changed/);
   await checkPage(page, 'lease-cancelled', { shows: page.getByText(`Lease ${second} is cancelled.`, { exact: true }) });
 
-  // My leases: both, two a page; with "Everything", the rejected sibling offer too.
+  // My leases: both, two a page; with "Everything", the rejected sibling offers too.
   await page.getByRole('link', { name: 'My leases', exact: true }).click();
   await page.getByRole('heading', { name: 'My leases' }).waitFor();
   const leases = page.locator('table.leases tbody tr');
@@ -274,8 +302,9 @@ test('a consumer requests, accepts, follows, opens the credentials of and ends a
   await page.getByLabel('Per page').selectOption('2');
   await page.getByText('2 shown, more to load').waitFor();
   await page.getByRole('button', { name: 'Load more' }).click();
-  await page.getByText(/^3 shown$/).waitFor();
-  assert.match(await leases.filter({ hasText: 'Rejected' }).innerText(), /3\.00 USD/);
+  await page.getByText(/^4 shown/).waitFor();
+  assert.equal(await leases.filter({ hasText: 'Rejected' }).count(), 2, 'each request\'s other offer');
+  assert.match(await leases.filter({ hasText: 'Rejected' }).first().innerText(), /3\.00 USD/);
   await lease.getByRole('link', { name: `Lease ${id}` }).click();
   await currentStep(page, 'Completed');
 

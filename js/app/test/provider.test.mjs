@@ -163,23 +163,31 @@ test('the provider journey: key, catalog, search, delegation, item, offer, lease
   assert.deepEqual(itemRow.slice(2), ['4D.large', 'Available', '32', '256 GiB', '4 TB', '0', 'baremetal.large', '2', '—']);
   const itemId = BigInt(itemRow[0]);
 
-  // 7. An offer for it, from now for 30 days, at 2.50 an hour.
+  // 7. An offer for it, from now for 30 days, at 2.50 an hour, with terms: leases of an hour or
+  // more on a half-hour grid, private to the consumer below and the signed-in delegate.
+  const consumerIdentity = Ed25519KeyIdentity.generate(new Uint8Array(32).fill(9));
   assert.equal(await page.getByLabel('Item', { exact: true }).inputValue(), String(itemId), 'the new item is chosen');
   await page.getByLabel('Price per hour (USD)').fill('2.50');
   await page.getByLabel('Properties').fill('region=rotterdam');
+  await page.getByLabel('Shortest lease (minutes)').fill('60');
+  await page.getByLabel('Grid (minutes)').fill('30');
+  await page.getByLabel('Private to').fill(`${consumerIdentity.getPrincipal().toText()}, ${principal}`);
   await page.getByRole('button', { name: 'Create offer' }).click();
   const offered = page.getByRole('status').filter({ hasText: 'is open' });
   await checkPage(page, 'provider-offer', { shows: offered });
   assert.match(await offered.innerText(), new RegExp(`item ${itemId} at 2.50 USD an hour`));
   const offers = await page.locator('table.offers tbody tr').first().locator('th, td').allInnerTexts();
-  assert.deepEqual([offers[4], offers[5], offers[6]], ['2.50 USD', 'Open', 'region=rotterdam']);
+  assert.deepEqual(offers.slice(4), ['2.50 USD', 'Open', 'shortest 1 h, grid 30 min, private (2 principals)', 'region=rotterdam']);
+  const [terms] = (await (await actor(served, consumerIdentity)).offers_list({ provider: [{ Pem: pem }], status: [], after: [], item_id: [], limit: [] })).Ok.offers[0].terms;
+  assert.deepEqual([terms.min_duration_seconds, terms.granularity_seconds], [[3600n], [1800n]]);
+  assert.deepEqual(terms.visible_to[0].map((p) => p.toText()), [consumerIdentity.getPrincipal().toText(), principal]);
 
   // 8. The consumer, in node: a request, then the offer accepted with a lessee key.
-  const consumer = await actor(served, Ed25519KeyIdentity.generate(new Uint8Array(32).fill(9)));
+  const consumer = await actor(served, consumerIdentity);
   const yes = await consumer.offerset_request({
     sku: [], min_storage_gb: [], resource_class: [], start_ns: [], max_price_per_hour: [300n],
     min_gpus: [], offers: [], min_cores: [16], min_memory_mb: [], project: [],
-    duration_seconds: 7200n, image: 'ubuntu-24.04',
+    duration_seconds: 7200n, image: 'ubuntu-24.04', alternative_starts: [],
   });
   assert.deepEqual(yes.Ok?.offerset.result, { Yes: null }, json(yes));
   const exec = yes.Ok.offers[0];
@@ -234,6 +242,31 @@ test('the provider journey: key, catalog, search, delegation, item, offer, lease
   assert.ok(opened, 'the box opens with the lessee secret');
   assert.equal(new TextDecoder().decode(opened), credentials);
   assert.ok(!JSON.stringify([...box.ciphertext]).includes('ssh'), 'the canister holds no plaintext');
+
+  // 13. The item's availability (the offer names the signed-in delegate): free after the lease.
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Products' }).click();
+  await page.getByLabel('Item', { exact: true }).fill(String(itemId));
+  await page.getByRole('button', { name: 'Show free windows' }).click();
+  const windows = page.getByTestId('free-window');
+  await checkPage(page, 'provider-availability', { shows: windows.first() });
+  const leased = (await consumer.execution_get(exec.id)).Ok;
+  const free = (await consumer.availability({ item_id: [itemId], sku: [], from_ns: leased.start_ns,
+    to_ns: leased.end_ns + 86_400_000_000_000n, after: [], limit: [] })).Ok.items[0].windows;
+  assert.ok(free.some((w) => w.start_ns === leased.end_ns), `free again from the lease's end: ${json(free)}`);
+  assert.match(await windows.first().innerText(), /2\.50 USD\s+shortest 1 h, grid 30 min/);
+
+  // 14. The provider reclaims the server, confirmed, with the policy's notice (an hour).
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Provider' }).click();
+  await tab(page, 'Leases').click();
+  await page.getByRole('link', { name: `Lease ${exec.id}` }).click();
+  await page.getByLabel('Reason', { exact: true }).fill('disk replacement');
+  await page.getByRole('button', { name: 'Reclaim…' }).click();
+  await page.getByRole('button', { name: 'Yes, reclaim' }).click();
+  await checkPage(page, 'provider-reclaimed', { shows: page.getByTestId('reclaimed').getByText('disk replacement') });
+  const [reclaim] = (await consumer.execution_get(exec.id)).Ok.reclaim;
+  assert.equal(reclaim.reason, 'disk replacement');
+  assert.equal(reclaim.ends_at_ns - reclaim.noticed_at_ns, 3_600_000_000_000n);
+  assert.equal(await page.getByRole('button', { name: 'Reclaim…' }).count(), 0, 'reclaimed once');
 
   assert.deepEqual(errors, [], 'no script error');
 });

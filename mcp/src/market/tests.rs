@@ -181,3 +181,50 @@ async fn the_lessee_key_is_made_once_owner_only_and_opens_what_is_sealed_to_it()
         types::CredentialsState::NoKey
     );
 }
+
+#[test]
+fn availability_arguments_are_what_the_interface_takes() {
+    use availability::AvailabilityParams;
+    let by_sku = AvailabilityParams {
+        sku: Some("4D.large".into()),
+        cursor: Some(7),
+        limit: Some(20),
+        ..Default::default()
+    };
+    let arg = by_sku.arg(1_000).unwrap();
+    assert_eq!(
+        (arg.from_ns, arg.to_ns),
+        (1_000, 1_000 + 7 * 86_400 * 1_000_000_000)
+    );
+    assert_eq!((arg.after, arg.limit), (Some(7), Some(20)));
+    let text = candid::IDLArgs::from_bytes(&encode(&arg))
+        .unwrap()
+        .to_string();
+    let typed = interface().encode_call("availability", &text).unwrap();
+    assert_eq!(
+        Decode!(&typed, marketplace::api::AvailabilityArg).unwrap(),
+        arg
+    );
+
+    let item = AvailabilityParams {
+        item_id: Some(3),
+        from_ns: Some(5),
+        to_ns: Some(9),
+        ..Default::default()
+    };
+    let arg = item.arg(1_000).unwrap();
+    assert_eq!(
+        (arg.item_id, arg.sku, arg.from_ns, arg.to_ns),
+        (Some(3), None, 5, 9)
+    );
+    for wrong in [
+        AvailabilityParams::default(),
+        AvailabilityParams {
+            item_id: Some(3),
+            cursor: Some(1),
+            ..Default::default()
+        },
+    ] {
+        assert!(wrong.arg(0).unwrap_err().starts_with("InvalidArgument: "));
+    }
+}

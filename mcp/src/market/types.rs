@@ -4,7 +4,7 @@
 
 use marketplace::api::{
     Attributes, BillingInterval, Execution, Level, OfferingView, OffersetResult, OffersetStatus,
-    OffersetView, Phase, Product, ProductType, Stock, Virtualization,
+    OffersetView, Phase, Product, ProductType, Reclaim, Stock, Virtualization,
 };
 use runner::duration::rfc3339;
 use schemars::JsonSchema;
@@ -262,8 +262,10 @@ pub struct ExecutionOut {
     pub execution_id: u64,
     pub phase: PhaseOut,
     pub phase_since: String,
-    /// Why it is failed, cancelled, rejected or expired.
+    /// Why it is failed, cancelled, rejected or expired, or was reclaimed.
     pub reason: Option<String>,
+    /// Set when the provider reclaims the server: the lease ends at `ends_at`.
+    pub reclaim: Option<ReclaimOut>,
     pub offerset_id: Option<u64>,
     pub offer_id: u64,
     pub item_id: u64,
@@ -300,6 +302,7 @@ impl From<Execution> for ExecutionOut {
             phase: e.phase.into(),
             phase_since: rfc3339(e.phase_since_ns),
             reason: e.reason,
+            reclaim: e.reclaim.map(Into::into),
             offerset_id: e.offerset_id,
             offer_id: e.offer_id,
             item_id: e.item_id,
@@ -321,6 +324,29 @@ impl From<Execution> for ExecutionOut {
             expires_at: rfc3339(e.expires_at_ns),
             lessee_public_key: e.lessee_key.map(|key| hex(&key)),
             credentials_sealed: e.consumer_meta.is_some(),
+        }
+    }
+}
+
+/// The provider's notice that it takes its server back: the lease ends at `ends_at_ns`.
+#[derive(Debug, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct ReclaimOut {
+    pub noticed_at_ns: u64,
+    pub noticed_at: String,
+    pub ends_at_ns: u64,
+    pub ends_at: String,
+    /// The provider's reason.
+    pub reason: String,
+}
+
+impl From<Reclaim> for ReclaimOut {
+    fn from(r: Reclaim) -> Self {
+        Self {
+            noticed_at_ns: r.noticed_at_ns,
+            noticed_at: rfc3339(r.noticed_at_ns),
+            ends_at_ns: r.ends_at_ns,
+            ends_at: rfc3339(r.ends_at_ns),
+            reason: r.reason,
         }
     }
 }

@@ -78,6 +78,7 @@ async def check(mcp_bin, state, keys):
                 "cancel_execution": (False, True, True),
                 "lease_by_sku": (False, True, False),
                 "my_leases": (True, False, True),
+                "availability": (True, False, True),
             }
             for name, (read_only, destructive, idempotent) in expected.items():
                 tool = tools[name]
@@ -118,6 +119,14 @@ async def check(mcp_bin, state, keys):
             assert os.stat(os.path.join(keys, "lessee.key")).st_mode & 0o777 == 0o600
             status = await ok("lease_status", {"execution_id": execution})
             assert status["credentials_state"] == "not_sealed", status
+            assert status["execution"]["reclaim"] is None, status
+            # The lease books only its window: node-1 is free before and after it.
+            now = time.time_ns()
+            free = await ok("availability", {"item_id": 1, "from_ns": now,
+                                             "to_ns": now + 3 * 86400 * 10**9})
+            windows = free["items"][0]["windows"]
+            assert [w["end_ns"] for w in windows][:1] == [accepted["start_ns"]], free
+            assert windows[1]["start_ns"] == accepted["end_ns"], free
             text = await error("accept_offer", {"execution_id": 99})
             assert text.startswith("UnknownExecution"), text
             extended = await ok("extend_lease", {"execution_id": execution,
@@ -127,10 +136,11 @@ async def check(mcp_bin, state, keys):
                                                       "reason": "plans changed"})
             assert cancelled["phase"] == "cancelled", cancelled
 
-            # The first node's offer made that lease: a lease by SKU takes the other.
+            # That lease was tomorrow's, and is cancelled: a lease by SKU from now takes the
+            # cheapest node, node-1.
             leased = await ok("lease_by_sku", {"sku": "4D.large", "image": "ubuntu-24.04",
                                                "duration_seconds": 3600})
-            assert leased["resource_uuid"] == "node-2", leased
+            assert leased["resource_uuid"] == "node-1", leased
             assert leased["lessee_public_key"] == accepted["lessee_public_key"], leased
             mine = await ok("my_leases", {})
             phases = {e["execution_id"]: e["phase"] for e in mine["executions"]}

@@ -2,6 +2,7 @@
 // how many can be leased at once, and the lowest open price.
 import { publicActor } from '../api';
 import { Alert, Loading, Page, opt, useLoad } from '../ui';
+import { Availability } from './availability';
 
 export function Products() {
   const { data, error, loading, reload } = useLoad(async () => (await publicActor()).products(), []);
@@ -46,6 +47,7 @@ export function Products() {
           </tbody>
         </table>
       )}
+      <Availability />
     </Page>
   );
 }

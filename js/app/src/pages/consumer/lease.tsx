@@ -128,6 +128,7 @@ function Lease({ view, who, refresh }: { view: View; who: Session; refresh: () =
         Lease {String(e.id)} is <strong>{phase.toLowerCase()}</strong> since {time(e.phase_since_ns)}
         {reason ? `: ${reason}` : '.'}
       </p>
+      <ReclaimNotice execution={e} />
       <h2 id="progress">Progress</h2>
       <Timeline view={view} />
       <h2>Details</h2>
@@ -141,6 +142,27 @@ function Lease({ view, who, refresh }: { view: View; who: Session; refresh: () =
       <h2>Audit trail</h2>
       <Audit entries={view.audit} who={who} id={e.id} />
     </>
+  );
+}
+
+/** The provider's notice that it takes the server back, while it runs and after it ended. */
+export function ReclaimNotice({ execution: e }: { execution: Execution }) {
+  const reclaim = opt(e.reclaim);
+  if (!reclaim) return null;
+  const over = FINAL.includes(phaseOf(e.phase)) || phaseOf(e.phase) === 'Releasing';
+  return (
+    <div class="reclaim" role={over ? 'status' : 'alert'}>
+      <p>
+        <strong>
+          {over
+            ? `Your provider reclaimed this server, to end at ${time(reclaim.ends_at_ns)}, reason: ${reclaim.reason || 'none given'}.`
+            : `Your provider reclaims this server: it ends at ${time(reclaim.ends_at_ns)}, reason: ${reclaim.reason || 'none given'}.`}
+        </strong>
+      </p>
+      <p class="muted">
+        Notice given {time(reclaim.noticed_at_ns)}.{over ? '' : ' Copy what you need off the server before it ends.'}
+      </p>
+    </div>
   );
 }
 
@@ -358,7 +380,7 @@ function Actions({ execution: e, who, refresh }: { execution: Execution; who: Se
 
 let confirmIds = 0;
 /** Asks before an action: the question takes the focus; "No" leaves everything as it was. */
-function Confirm(props: { question: string; yes: string; onYes?: () => void; onNo: () => void; busy: boolean }) {
+export function Confirm(props: { question: string; yes: string; onYes?: () => void; onNo: () => void; busy: boolean }) {
   const ref = useRef<HTMLParagraphElement>(null);
   const [id] = useState(() => `confirm-${++confirmIds}`);
   useEffect(() => ref.current?.focus(), [props.question]);

@@ -10,7 +10,7 @@ import { SignInNote, duration, hardware, perHour, spanOf, usd, window_ } from '.
 
 type Form = Record<
   | 'cores' | 'memory_gb' | 'storage_gb' | 'gpus' | 'sku' | 'resource_class' | 'start'
-  | 'hours' | 'max_price' | 'image' | 'offers' | 'project',
+  | 'hours' | 'max_price' | 'image' | 'offers' | 'project' | 'alternatives',
   string
 > & { asap: boolean };
 
@@ -61,6 +61,8 @@ export function toRequest(form: Form): ResourceRequest {
     image,
     offers: some(optional(form.offers, 'The number of offers', nat32)),
     project: text(form.project),
+    // Only with a start: without one every offer starts as soon as its item is free.
+    alternative_starts: form.asap ? [] : some(optional(form.alternatives, 'Alternative starts', nat32)),
   };
 }
 
@@ -68,7 +70,7 @@ export function RequestPage({ route, who }: { route: Route; who: Session }) {
   const [form, setForm] = useState<Form>(() => ({
     cores: '', memory_gb: '', storage_gb: '', gpus: '', sku: route.query.get('sku') ?? '',
     resource_class: '', start: '', asap: true, hours: '2', max_price: '', image: '', offers: '3',
-    project: '',
+    project: '', alternatives: '',
   }));
   const policies = useLoad(async () => who.actor.policies(), []);
   const anonymous = who.kind === 'anonymous';
@@ -140,6 +142,7 @@ export function RequestPage({ route, who }: { route: Route; who: Session }) {
               As soon as possible
             </label>
             {!form.asap && input('start', 'Start', 'your local time', undefined, 'datetime-local')}
+            {!form.asap && input('alternatives', 'Alternative starts', 'how many offers may start at the nearest other free time of their server when it is booked then; empty: none', 'numeric')}
             {input('hours', 'Duration (hours)', maxLease ? `at most ${duration(maxLease)}` : undefined, 'decimal')}
           </div>
         </fieldset>

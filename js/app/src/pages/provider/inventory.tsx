@@ -1,9 +1,10 @@
 // Inventory and offers: register the provider's servers (items) and offer them for a window at
 // an hourly price. The calls come from the signed-in principal, which must be a delegate.
 import { useState } from 'preact/hooks';
-import { publicActor, type ItemPage, type Item, type Offer, type Session } from '../../api';
+import { Principal } from '@icp-sdk/core/principal';
+import { publicActor, type ItemPage, type Item, type Offer, type OfferTerms, type Session } from '../../api';
 import { ok } from '../../errors';
-import { Alert, Field, Loading, Notice, gb, inNat64, memory, money, nat32, nat64, opt, time, useAction, useLoad } from '../../ui';
+import { Alert, Field, Loading, Notice, gb, inNat64, memory, money, nat32, nat64, opt, termsText, time, useAction, useLoad } from '../../ui';
 import { ProviderPage, caseOf, hundredths, localInput, nanos, pemInput, type ProviderKey } from './common';
 
 const DAY_MS = 86_400_000;
@@ -18,7 +19,32 @@ const ITEM: ItemForm = {
   storage_gb: '', gpus: '0', resource_class: '', routable_ips: '1', labels: '',
 };
 
-type OfferForm = Record<'item' | 'start' | 'end' | 'price' | 'properties', string>;
+type OfferForm = Record<'item' | 'start' | 'end' | 'price' | 'properties' | 'min_minutes' | 'grid_minutes' | 'private_to', string>;
+const OFFER_TERMS = { min_minutes: '', grid_minutes: '', private_to: '' };
+
+/** Minutes typed for a term (empty: none) as seconds. */
+function minutes(text: string, what: string): [] | [bigint] {
+  if (!text.trim()) return [];
+  return [inNat64(nat64(text, what) * 60n, `${what} is too long.`)];
+}
+
+/** The terms typed in the offer form; every field empty is the defaults. */
+export function termsOf(form: Pick<OfferForm, 'min_minutes' | 'grid_minutes' | 'private_to'>): [] | [OfferTerms] {
+  const principals = form.private_to.split(/[\s,]+/).filter(Boolean).map((text) => {
+    try {
+      return Principal.fromText(text);
+    } catch {
+      throw new Error(`"${text}" is not a principal.`);
+    }
+  });
+  const terms: OfferTerms = {
+    min_duration_seconds: minutes(form.min_minutes, 'The shortest lease'),
+    granularity_seconds: minutes(form.grid_minutes, 'The grid'),
+    visible_to: principals.length ? [principals] : [],
+  };
+  const none = !terms.min_duration_seconds.length && !terms.granularity_seconds.length && !terms.visible_to.length;
+  return none ? [] : [terms];
+}
 
 export function InventoryPage(props: { who: Session }) {
   return (
@@ -49,10 +75,10 @@ function Inventory(props: { provider: ProviderKey; who: Session }) {
     }
     return list;
   }, [provider.hex]);
+  // As the signed-in delegate: private offers show only to their provider's delegates and the principals they name.
   const offers = useLoad(async () => {
-    const actor = await publicActor();
-    return ok(await actor.offers_list({ provider: [pemInput(provider)], status: [], after: [], item_id: [], limit: [200] })).offers;
-  }, [provider.hex]);
+    return ok(await who.actor.offers_list({ provider: [pemInput(provider)], status: [], after: [], item_id: [], limit: [200] })).offers;
+  }, [provider.hex, who.principal.toText()]);
 
   const [item, setItem] = useState<ItemForm>(ITEM);
   const register = useAction(async () => {
@@ -83,7 +109,7 @@ function Inventory(props: { provider: ProviderKey; who: Session }) {
   });
 
   const now = Date.now();
-  const [offer, setOffer] = useState<OfferForm>({ item: '', start: localInput(now), end: localInput(now + 30 * DAY_MS), price: '', properties: '' });
+  const [offer, setOffer] = useState<OfferForm>({ item: '', start: localInput(now), end: localInput(now + 30 * DAY_MS), price: '', properties: '', ...OFFER_TERMS });
   const create = useAction(async (): Promise<Offer> => {
     if (!offer.item) throw new Error('Choose the item to offer.');
     const properties = offer.properties
@@ -102,6 +128,7 @@ function Inventory(props: { provider: ProviderKey; who: Session }) {
       end_ns: nanos(offer.end, 'The end'),
       price_per_hour: hundredths(offer.price, 'The price per hour'),
       properties,
+      terms: termsOf(offer),
     }));
     offers.reload();
     return made;
@@ -196,6 +223,29 @@ function Inventory(props: { provider: ProviderKey; who: Session }) {
             )}
           </Field>
         </div>
+        <fieldset>
+          <legend>Terms (optional)</legend>
+          <div class="grid">
+            <Field label="Shortest lease (minutes)" hint="empty: any lease of a minute or more">
+              {(id, hint) => (
+                <input id={id} name="min_minutes" inputMode="numeric" value={offer.min_minutes} aria-describedby={hint}
+                  onInput={(e) => setOffer({ ...offer, min_minutes: (e.target as HTMLInputElement).value })} />
+              )}
+            </Field>
+            <Field label="Grid (minutes)" hint="leases start and end on this step from the offer's start; empty: none">
+              {(id, hint) => (
+                <input id={id} name="grid_minutes" inputMode="numeric" value={offer.grid_minutes} aria-describedby={hint}
+                  onInput={(e) => setOffer({ ...offer, grid_minutes: (e.target as HTMLInputElement).value })} />
+              )}
+            </Field>
+          </div>
+          <Field label="Private to" hint="optional: principals, separated by spaces or commas, who alone may see and lease it (at most 32)">
+            {(id, hint) => (
+              <textarea id={id} name="private_to" rows={2} value={offer.private_to} aria-describedby={hint} spellcheck={false}
+                onInput={(e) => setOffer({ ...offer, private_to: (e.target as HTMLTextAreaElement).value })} />
+            )}
+          </Field>
+        </fieldset>
         <Field label="Properties" hint="optional, one key=value a line, e.g. region=rotterdam">
           {(id, hint) => (
             <textarea id={id} rows={3} value={offer.properties} aria-describedby={hint}
@@ -274,6 +324,7 @@ function Offers(props: { offers: Offer[] }) {
           <th scope="col">Until</th>
           <th scope="col">Price / hour</th>
           <th scope="col">Status</th>
+          <th scope="col">Terms</th>
           <th scope="col">Properties</th>
         </tr>
       </thead>
@@ -288,6 +339,7 @@ function Offers(props: { offers: Offer[] }) {
             <td>{time(o.end_ns)}</td>
             <td>{money(o.price_per_hour, 'USD')}</td>
             <td>{caseOf(o.status)}</td>
+            <td>{termsText(o)}</td>
             <td>{o.properties.map((p) => `${p.key}=${p.value}`).join(', ') || '—'}</td>
           </tr>
         ))}

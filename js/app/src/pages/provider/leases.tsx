@@ -2,12 +2,13 @@
 // lease's page with its provisioning (provision_status of the item's resource) and the form
 // that seals credentials to the lessee's key (crypto_box, sealed.ts) and sets them on the lease.
 import { useState } from 'preact/hooks';
-import { type ExecutionPage, type Execution, type Session } from '../../api';
+import { publicActor, type ExecutionPage, type Execution, type Session } from '../../api';
 import { describe, ok } from '../../errors';
 import { href } from '../../router';
 import { MAX_PLAINTEXT_BYTES, seal } from '../../sealed';
 import { toHex } from '../../signing';
-import { Alert, Field, Loading, Notice, money, nat64, opt, time, useAction, useLoad } from '../../ui';
+import { Alert, Field, Loading, Notice, inNat64, money, nat64, opt, span, time, useAction, useLoad } from '../../ui';
+import { Confirm } from '../consumer/lease';
 import { ProviderPage, caseOf, pemInput, type ProviderKey } from './common';
 
 export function LeasesPage(props: { who: Session; id?: string }) {
@@ -175,6 +176,14 @@ function LeaseDetail(props: { id: string; provider: ProviderKey; who: Session })
             <dt>Credentials</dt>
             <dd data-testid="credentials">{e.consumer_meta.length ? 'Sealed to the lessee and set' : 'Not set yet'}</dd>
           </div>
+          {opt(e.reclaim) && (
+            <div>
+              <dt>Reclaimed</dt>
+              <dd data-testid="reclaimed">
+                ends {time(opt(e.reclaim)!.ends_at_ns)} (notice given {time(opt(e.reclaim)!.noticed_at_ns)}): {opt(e.reclaim)!.reason}
+              </dd>
+            </div>
+          )}
           {opt(e.reason) && (
             <div>
               <dt>Reason</dt>
@@ -218,6 +227,9 @@ function LeaseDetail(props: { id: string; provider: ProviderKey; who: Session })
           )}
         </section>
       )}
+      {e && RECLAIMABLE.includes(caseOf(e.phase)) && !opt(e.reclaim) && (
+        <Reclaim execution={e} provider={provider} who={who} done={lease.reload} />
+      )}
       {e && (
         <section aria-labelledby="credentials">
           <h2 id="credentials">Credentials for the lessee</h2>
@@ -246,5 +258,79 @@ function LeaseDetail(props: { id: string; provider: ProviderKey; who: Session })
         </section>
       )}
     </>
+  );
+}
+
+/** Phases in which the provider may still take its server back. */
+const RECLAIMABLE = ['Accepted', 'Waiting', 'Preparing', 'Available'];
+
+/** Takes the leased item back with notice (`lease_reclaim`), after a confirmation. */
+function Reclaim(props: { execution: Execution; provider: ProviderKey; who: Session; done: () => void }) {
+  const { execution: e, provider, who } = props;
+  const policies = useLoad(async () => (await publicActor()).policies(), []);
+  const least = opt(policies.data?.reclaim_notice_seconds ?? []) ?? 3600n;
+  const [hours, setHours] = useState('');
+  const [reason, setReason] = useState('');
+  const [asking, setAsking] = useState(false);
+  const notice = (): [] | [bigint] => {
+    const text = hours.trim();
+    if (!text) return [];
+    if (!/^\d+(\.\d+)?$/.test(text)) throw new Error('The notice must be a number of hours such as 2 or 0.5.');
+    return [inNat64(BigInt(Math.round(Number(text) * 3600)), 'The notice is too long.')];
+  };
+  const reclaim = useAction(async () => {
+    const updated = ok(await who.actor.lease_reclaim({ provider: pemInput(provider), execution_id: e.id, notice_seconds: notice(), reason: reason.trim() }));
+    setAsking(false);
+    props.done();
+    return updated;
+  });
+  const ask = useAction(async () => {
+    notice();
+    if (!reason.trim()) throw new Error('Give the lessee a reason: they see it at once.');
+    setAsking(true);
+  });
+  return (
+    <section aria-labelledby="reclaim">
+      <h2 id="reclaim">Reclaim this server</h2>
+      <p>The lease ends after the notice you give (at least {span(least)}); its lessee sees the notice and your reason at once.</p>
+      <form
+        onSubmit={(ev) => {
+          ev.preventDefault();
+          void ask.run();
+        }}
+      >
+        <div class="grid">
+          <Field label="Notice (hours)" hint={`empty: the least, ${span(least)}`}>
+            {(id, hint) => (
+              <input id={id} name="notice_hours" inputMode="decimal" value={hours} aria-describedby={hint}
+                onInput={(ev) => setHours((ev.target as HTMLInputElement).value)} />
+            )}
+          </Field>
+          <Field label="Reason" hint="shown to the lessee, e.g. hardware maintenance">
+            {(id, hint) => (
+              <input id={id} name="reclaim_reason" value={reason} aria-describedby={hint}
+                onInput={(ev) => setReason((ev.target as HTMLInputElement).value)} />
+            )}
+          </Field>
+        </div>
+        <button type="submit" disabled={reclaim.busy || asking}>
+          Reclaim…
+        </button>
+      </form>
+      {asking && (
+        <Confirm
+          question={`Reclaim lease ${e.id.toString()}? It ends ${hours.trim() ? `in ${hours.trim()} hours` : `after ${span(least)}`} and cannot be undone.`}
+          yes="Yes, reclaim"
+          onYes={() => void reclaim.run()}
+          onNo={() => setAsking(false)}
+          busy={reclaim.busy}
+        />
+      )}
+      {ask.error && <Alert>{ask.error}</Alert>}
+      {reclaim.error && <Alert>{reclaim.error}</Alert>}
+      {reclaim.result && !reclaim.busy && opt(reclaim.result.reclaim) && (
+        <Notice>Lease {reclaim.result.id.toString()} ends at {time(opt(reclaim.result.reclaim)!.ends_at_ns)}.</Notice>
+      )}
+    </section>
   );
 }
