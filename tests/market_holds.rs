@@ -111,7 +111,9 @@ fn h1_holds_cannot_lock_the_market() {
     .unwrap();
     assert_eq!(held_21_days, 0, "a hold covers at most 7 days");
     assert_eq!(held_7_days, ITEMS as usize / 2, "holds take half the items");
-    assert_eq!(left, ITEMS as u32 / 2);
+    // As soon as possible, some holds take a cheap item's next week rather than a dearer item
+    // now (a hold books only its window): at least half the items stay free now.
+    assert!(left >= ITEMS as u32 / 2, "{left}");
     assert!(leased.is_ok(), "{leased:?}");
 }
 
