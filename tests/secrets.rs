@@ -1077,6 +1077,38 @@ fn query_calls(method: &str, f: &Function, ids: &Ids) -> Option<Vec<Call>> {
             }
             calls
         }
+        "availability" => {
+            let (from_ns, to_ns) = (0, 366 * DAY_NS);
+            let mut calls: Vec<Call> = ids
+                .items
+                .iter()
+                .map(|&item_id| {
+                    call(
+                        format!("item {item_id}"),
+                        AvailabilityArg {
+                            item_id: Some(item_id),
+                            sku: None,
+                            from_ns,
+                            to_ns,
+                            after: None,
+                            limit: None,
+                        },
+                    )
+                })
+                .collect();
+            calls.push(call(
+                "sku",
+                AvailabilityArg {
+                    item_id: None,
+                    sku: Some("4D.large".into()),
+                    from_ns,
+                    to_ns,
+                    after: None,
+                    limit: None,
+                },
+            ));
+            calls
+        }
         "executions_list" => {
             let list = |role, provider: Option<ProviderKeyInput>, phase| ExecutionsListArg {
                 role,

@@ -229,10 +229,18 @@ impl Lab {
             .accept(consumer, view.offerset.execution_ids[0], &lessee_key(1))
     }
 
-    /// A new open offer of the item from now for a day (an offer makes one lease).
+    /// An open offer of the item from now: the one still open (a lease books only its own
+    /// window, so its offer stays offered), or a new one for a day.
     pub fn offer_again(&mut self, item_id: u64) -> Offer {
         let now = self.now();
-        self.m.offer(item_id, now, now + DAY_NS, 100)
+        let arg = self.m.offer_arg(item_id, now, now + DAY_NS, 100);
+        match self.m.canister.offer_create(self.m.delegate, arg) {
+            Ok(offer) => offer,
+            Err(MarketError::OfferOverlap { offer_id }) => {
+                self.m.canister.offer_get(offer_id).expect("offer_get")
+            }
+            Err(error) => panic!("offer_create: {error:?}"),
+        }
     }
 
     /// Requests from the fake Ironic's log about node `uuid`.
