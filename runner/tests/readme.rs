@@ -139,6 +139,8 @@ fn readme_walkthrough_runs_on_the_local_runner() {
         "phase = variant { Completed }",
         // the credentials opened by the lessee
         "ssh root@203.0.113.7",
+        // availability after the lease: the rest of the offer, complete
+        "truncated = false",
         // the audit log
         "why = \"accepted by the consumer\"",
         // the safety checks: the digest, and inspect_message refusing the anonymous principal

@@ -270,7 +270,8 @@ pub fn get_as_seen(rt: &impl Runtime, id: u64) -> Result<Offer, MarketError> {
 /// provider's delegates and the controllers.
 pub fn visible(rt: &impl Runtime, offer: &Offer) -> bool {
     let caller = rt.caller();
-    Rules::of(offer.terms.as_ref()).visible(&caller)
+    let named = offer.terms.as_ref().and_then(|t| t.visible_to.as_ref());
+    named.is_none_or(|list| list.contains(&caller))
         || rt.is_controller(&caller)
         || store::is_delegate(&store::provider_key(&offer.provider_pem), &caller)
 }

@@ -12,7 +12,6 @@ mod matching;
 mod refusals;
 mod window;
 
-pub use fit::Grid;
 pub use holds::{hold, Terms};
 pub use limits::{held_cap, set_provider_access, HoldLimits, MAX_PROVIDER_LISTED};
 pub use matching::{find_holds, Match};

@@ -163,8 +163,13 @@ pub fn extend(rt: &impl Runtime, arg: ExtendArg) -> Result<Execution, MarketErro
         });
     }
     let offer = offers::get(execution.offer_id)?;
-    check_offer_open(offer.id)?;
-    let grid = offerset::Grid::of(&offer);
+    if offer.status != OfferStatus::Open {
+        return Err(MarketError::OfferClosed {
+            offer_id: offer.id,
+            status: offer.status,
+        });
+    }
+    let grid = offers::Grid::of(&offer);
     let new_end = grid.up(arg.new_end_ns).min(offer.end_ns);
     if arg.new_end_ns <= execution.end_ns {
         return Err(MarketError::InvalidWindow {

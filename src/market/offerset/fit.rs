@@ -3,7 +3,7 @@
 
 use super::window::Window;
 use crate::market::index::OpenOffer;
-pub use crate::market::offers::Grid;
+use crate::market::offers::Grid;
 use crate::market::store::{self, Booking};
 
 /// Most bookings one search for a free window steps over: a calendar a stranger fragmented
