@@ -352,7 +352,7 @@ fn market_delegate(arg: Checked<DelegateArg>) -> Result<Delegation, MarketError>
 #[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(query)]
 fn market_delegation(arg: Checked<ProviderKeyInput>) -> Result<Delegation, MarketError> {
-    market::delegation::get(&arg.0?)
+    market::delegation::get(&IcRuntime, &arg.0?)
 }
 
 /// Sets a provider's key to a new one without the old key, lifts a freeze and revokes its

@@ -19,7 +19,9 @@ pub fn pre_upgrade() -> Result<u64, String> {
 /// argument as [`setup`] does.
 pub fn post_upgrade(rt: &impl Runtime, arg: Result<Option<InitArg>, String>) -> Result<(), String> {
     rebuild_heap_state();
-    setup(rt, arg)
+    setup(rt, arg)?;
+    crate::market::retention::start_sweep(rt);
+    Ok(())
 }
 
 /// Everything on the heap that caches stable memory, rebuilt after an upgrade: the catalog's

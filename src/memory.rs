@@ -46,6 +46,7 @@
 //! | 37 | `MARKET_ALLOWED_CONSUMERS` | the controllers' allow-list of consumers | set: principal |
 //! | 38 | `MARKET_PROVIDER_CONSUMERS` | each provider's allow-list of who may hold its items | set: `(provider key, principal)` |
 //! | 39 | `CHANGES_WINDOW` | the change feed's newest changes (older ones pruned) | map: `seq u64` → `provider_id u32, kind u8, at_ns u64`, then the offering key |
+//! | 40 | `MARKET_DELEGATE_EXPIRY` | when delegations expire (absent: never) | map: `(provider key, principal)` → `expires_at_ns u64` |
 //!
 //! Heap-only state (the armed timer's id) is lost on upgrade by design and rebuilt in
 //! `post_upgrade`; it is kept with the code that owns it, not here.
@@ -93,6 +94,7 @@ pub const MARKET_PROVIDER_HOLDS: MemoryId = MemoryId::new(36);
 pub const MARKET_ALLOWED_CONSUMERS: MemoryId = MemoryId::new(37);
 pub const MARKET_PROVIDER_CONSUMERS: MemoryId = MemoryId::new(38);
 pub const CHANGES_WINDOW: MemoryId = MemoryId::new(39);
+pub const MARKET_DELEGATE_EXPIRY: MemoryId = MemoryId::new(40);
 
 /// Every region with its name, in id order (the state digest walks them).
 pub const REGIONS: &[(MemoryId, &str)] = &[
@@ -136,6 +138,7 @@ pub const REGIONS: &[(MemoryId, &str)] = &[
     (MARKET_ALLOWED_CONSUMERS, "MARKET_ALLOWED_CONSUMERS"),
     (MARKET_PROVIDER_CONSUMERS, "MARKET_PROVIDER_CONSUMERS"),
     (CHANGES_WINDOW, "CHANGES_WINDOW"),
+    (MARKET_DELEGATE_EXPIRY, "MARKET_DELEGATE_EXPIRY"),
 ];
 
 /// One region of stable memory.

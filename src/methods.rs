@@ -285,7 +285,8 @@ fn inspect_relay(rt: &impl Runtime, method: &str, arg: &[u8]) -> Result<(), Stri
         }
         "market_delegate" => {
             let a: DelegateArg = decode_arg(arg)?;
-            let payload = crate::market::delegation::payload(&a.principal, a.allow);
+            let payload =
+                crate::market::delegation::payload(&a.principal, a.allow, a.expires_at_ns);
             let op = Operation::Delegate;
             signing::inspect_relayed(rt, &a.provider, op, a.seq, &payload, &a.signature)
         }

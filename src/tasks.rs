@@ -74,6 +74,11 @@ fn run_once<R: Runtime>(rt: &R, task: &Task, now: u64) -> Vec<(u64, Task)> {
             market::offerset::forget(rt, offerset_id);
             vec![]
         }
+        Task::ForgetExecution { execution_id } => {
+            market::retention::forget_execution(now, execution_id)
+        }
+        Task::ForgetOffer { offer_id } => market::retention::forget_offer(now, offer_id),
+        Task::SweepClosed { offers, after } => market::retention::sweep(offers, after),
         Task::ExpireOffer { offer_id } => {
             market::offers::expire(rt, offer_id);
             vec![]

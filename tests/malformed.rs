@@ -565,6 +565,8 @@ fn build() -> Fixture {
     );
     put("lessee_key", blob(&lessee_key(1)));
     put("lessee_key2", blob(&lessee_key(2)));
+    let hex: String = lessee_key(1).iter().map(|b| format!("{b:02X}")).collect();
+    put("lessee_key_hex", text(&hex));
     put("fixture_sha256", blob(&signing::payload_hash(FIXTURE)));
     put("fixture_len", FIXTURE.len().to_string());
 
@@ -711,7 +713,7 @@ impl Fixture {
     /// `sign: <signer> <op> <seq> <payload>`: signer `owner`, `other` or `unknown` (providers
     /// 7, 8, 9), with `-corrupt` to flip a bit of the signature; op `replace`, `upsert`,
     /// `remove_offerings`, `remove_provider`, `delegate`; payload `csv`, `empty`,
-    /// `keys:K1,K2`, `principal:<class>:<allow|revoke>`.
+    /// `keys:K1,K2`, `principal:<class>:<allow|revoke>[:<expires_at_ns>]`.
     fn signature(&self, case: &Case) -> Result<Vec<u8>, String> {
         let line = case
             .sign
@@ -750,7 +752,15 @@ impl Fixture {
             signing::remove_offerings_payload(&keys)
         } else if let Some(who) = payload.strip_prefix("principal:") {
             let (class, allow) = who.split_once(':').ok_or("principal:<class>:<allow>")?;
-            delegation::payload(&self.caller(class)?, allow == "allow")
+            // An expiring delegation: `principal:<class>:<allow>:<expires_at_ns>`.
+            let (allow, expiry) = match allow.split_once(':') {
+                Some((allow, at)) => {
+                    let at = at.parse().map_err(|_| format!("bad expiry `{at}`"))?;
+                    (allow, Some(at))
+                }
+                None => (allow, None),
+            };
+            delegation::payload(&self.caller(class)?, allow == "allow", expiry)
         } else {
             return Err(format!("unknown payload `{payload}`"));
         };

@@ -7,6 +7,7 @@ mod common;
 use candid::Principal;
 use common::market::*;
 use common::*;
+use serde_bytes::ByteBuf;
 
 #[test]
 fn flocx_an_accepted_offer_is_a_contract_fulfilled_at_its_start_and_expired_at_its_end() {
@@ -1037,4 +1038,106 @@ fn no_double_booking_when_requests_accepts_and_the_timer_interleave() {
         .collect();
     assert_eq!(running, vec![eb]);
     assert_eq!(m.item(x.id).lease_id, Some(eb));
+}
+
+/// The lessee's key through the wasm: `lessee_key_hex` (64 hex digits, any case, whitespace
+/// around) works for `execution_accept` and `lease_by_sku`; both keys or neither, or a malformed
+/// hex, is `InvalidArgument` and changes nothing; an old client's `lessee_key : blob` still
+/// decodes.
+#[test]
+fn the_lessee_key_can_be_given_as_hex_but_only_once() {
+    #[derive(candid::CandidType)]
+    struct OldAcceptArg {
+        execution_id: u64,
+        lessee_key: Vec<u8>,
+    }
+
+    let mut m = Market::new();
+    let now = m.now();
+    for uuid in ["hex-node-1", "hex-node-2", "hex-node-3"] {
+        let item = m.register(LARGE, uuid, attributes(32, 128, 1000, 0));
+        m.offer(item.id, now, now + 2 * DAY_NS, 150);
+    }
+    let a = consumer("a");
+    let key = lessee_key(4);
+    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    let view = m.request(a, one_offer(now + HOUR_NS, 2 * 3600));
+    let id = view.offers[0].id;
+
+    let arg = |lessee_key: Option<ByteBuf>, lessee_key_hex: Option<String>| AcceptArg {
+        execution_id: id,
+        lessee_key,
+        lessee_key_hex,
+    };
+    let before = m.canister.digest();
+    for bad in [
+        arg(Some(key.clone()), Some(hex.clone())),
+        arg(None, None),
+        arg(None, Some(hex[..63].to_string())),
+        arg(None, Some(format!("{}xy", &hex[..62]))),
+        arg(None, Some(format!("0x{hex}"))),
+    ] {
+        let result = m.canister.execution_accept(a, bad.clone());
+        assert!(
+            matches!(result, Err(MarketError::InvalidArgument { .. })),
+            "{bad:?}: {result:?}"
+        );
+        assert_eq!(m.canister.digest(), before, "{bad:?} changed the state");
+    }
+    assert_eq!(
+        m.canister.execution_get(a, id).unwrap().phase,
+        Phase::Offered
+    );
+
+    let accepted = m
+        .canister
+        .execution_accept(a, arg(None, Some(format!("  {}\n", hex.to_uppercase()))))
+        .expect("accept with lessee_key_hex");
+    assert_eq!(accepted.lessee_key, Some(key.clone()));
+    assert!(
+        matches!(accepted.phase, Phase::Accepted | Phase::Waiting),
+        "{accepted:?}"
+    );
+
+    // An argument encoded by a client of the interface before lessee_key_hex (`blob`).
+    let view = m.request(a, one_offer(now + HOUR_NS, 2 * 3600));
+    let old = candid::encode_one(OldAcceptArg {
+        execution_id: view.offers[0].id,
+        lessee_key: lessee_key(5).into_vec(),
+    })
+    .unwrap();
+    let reply = m
+        .canister
+        .update_raw(a, "execution_accept", old)
+        .expect("an old-shaped accept is not rejected");
+    let accepted: MarketResult<Execution> = candid::decode_one(&reply).unwrap();
+    assert_eq!(accepted.unwrap().lessee_key, Some(lessee_key(5)));
+
+    // lease_by_sku: the same rule.
+    let before = m.canister.digest();
+    for (lessee_key, lessee_key_hex) in [(Some(key.clone()), Some(hex.clone())), (None, None)] {
+        let bad = LeaseBySkuArg {
+            lessee_key,
+            lessee_key_hex,
+            ..by_sku(LARGE, 1800, &key)
+        };
+        let result = m.canister.lease_by_sku(a, bad.clone());
+        assert!(
+            matches!(result, Err(MarketError::InvalidArgument { .. })),
+            "{bad:?}: {result:?}"
+        );
+        assert_eq!(m.canister.digest(), before, "{bad:?} changed the state");
+    }
+    let leased = m
+        .canister
+        .lease_by_sku(
+            a,
+            LeaseBySkuArg {
+                lessee_key: None,
+                lessee_key_hex: Some(hex),
+                ..by_sku(LARGE, 1800, &key)
+            },
+        )
+        .expect("lease_by_sku with lessee_key_hex");
+    assert_eq!(leased.lessee_key, Some(key));
 }

@@ -517,7 +517,7 @@ pub fn run(config: &LimitsConfig) -> LimitsReport {
         u,
         consumer(1_000_003),
         "lease_by_sku",
-        "(record { sku = \"4D.large\"; duration_seconds = 86400; image = \"ubuntu-24.04\"; lessee_key = blob \"\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\" })",
+        "(record { sku = \"4D.large\"; duration_seconds = 86400; image = \"ubuntu-24.04\"; lessee_key = opt blob \"\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\\07\" })",
     );
 
     // The task queue: the holds expire; the timer messages that follow, the largest measured.

@@ -261,7 +261,8 @@ fn lease_by_sku(host: &mut Host, lessee: u32, sku: &str) -> (Execution, u64) {
         sku: sku.into(),
         duration_seconds: DAY_NS / SECOND_NS,
         image: IMAGE.into(),
-        lessee_key: ByteBuf::from(vec![7; 32]),
+        lessee_key: Some(ByteBuf::from(vec![7; 32])),
+        lessee_key_hex: None,
         max_price_per_hour: None,
         project: None,
     };

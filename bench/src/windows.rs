@@ -190,7 +190,8 @@ fn fill_here(items: u32) -> Filled {
                     &rt,
                     AcceptArg {
                         execution_id,
-                        lessee_key: lessee_key(),
+                        lessee_key: Some(lessee_key()),
+                        lessee_key_hex: None,
                     },
                 )
                 .expect("execution_accept");
@@ -452,7 +453,8 @@ pub fn run(items: u32, report: &mut Report) {
         "execution_accept",
         (AcceptArg {
             execution_id: accepted,
-            lessee_key: lessee_key(),
+            lessee_key: Some(lessee_key()),
+            lessee_key_hex: None,
         },),
     );
     report.at_most(
@@ -493,7 +495,8 @@ pub fn run(items: u32, report: &mut Report) {
         "execution_accept",
         (AcceptArg {
             execution_id: single.offers[0].id,
-            lessee_key: lessee_key(),
+            lessee_key: Some(lessee_key()),
+            lessee_key_hex: None,
         },),
     );
     report.info(
@@ -523,7 +526,8 @@ pub fn run(items: u32, report: &mut Report) {
         },
         duration_seconds,
         image: IMAGE.into(),
-        lessee_key: lessee_key(),
+        lessee_key: Some(lessee_key()),
+        lessee_key_hex: None,
         max_price_per_hour: None,
         project: None,
     };

@@ -230,6 +230,8 @@ test('policies: the defaults', async () => {
     consumers: [{ Everyone: null }],
     // The least notice of a provider's reclaim (`lease_reclaim`).
     reclaim_notice_seconds: [3600n],
+    // How long closed executions, offersets and offers stay readable (90 days).
+    closed_retention_seconds: [90n * 86400n],
   });
 });
 
@@ -420,9 +422,9 @@ test('the market with real identities: catalog, delegation, inventory, offer, of
   const lesseeBytes = new Uint8Array(Buffer.from(lessee.public_key, 'hex'));
   assert.equal(lesseeBytes.length, 32);
   // Someone else's execution: typed refusal.
-  const notYours = await ops.actor.execution_accept({ execution_id: exec.id, lessee_key: lesseeBytes });
+  const notYours = await ops.actor.execution_accept({ execution_id: exec.id, lessee_key: [lesseeBytes], lessee_key_hex: [] });
   assert.ok('Err' in notYours, json(notYours));
-  const accepted = await session.actor.execution_accept({ execution_id: exec.id, lessee_key: lesseeBytes });
+  const accepted = await session.actor.execution_accept({ execution_id: exec.id, lessee_key: [lesseeBytes], lessee_key_hex: [] });
   assert.ok('Ok' in accepted, json(accepted));
   assert.deepEqual(accepted.Ok.phase, { Accepted: null });
   assert.deepEqual([...accepted.Ok.lessee_key[0]], [...lesseeBytes]);

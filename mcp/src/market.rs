@@ -356,7 +356,8 @@ impl ProvisionTools {
     ) -> Result<Json<ExecutionOut>, String> {
         let arg = AcceptArg {
             execution_id: params.execution_id,
-            lessee_key: self.lessee_public_key().await?.into(),
+            lessee_key: Some(self.lessee_public_key().await?.into()),
+            lessee_key_hex: None,
         };
         let reply = self
             .call("execution_accept", Kind::Update, encode(&arg))

@@ -156,6 +156,13 @@ pub fn advance_time(dir: &Path, duration: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Prints the canister's time in nanoseconds, a bare number for shell arithmetic.
+pub fn now(dir: &Path) -> Result<(), String> {
+    let state = State::load(dir)?;
+    say!("{}", state.host.time());
+    Ok(())
+}
+
 /// Prints the canister's id, controllers, time, cycles, memory and timer: aligned lines, or
 /// with `json` one object for scripts.
 pub fn info(dir: &Path, json: bool) -> Result<(), String> {

@@ -25,7 +25,7 @@ pub const MAX_CIPHERTEXT_BYTES: usize = 4096;
 pub const MAX_PLAINTEXT_BYTES: usize = MAX_CIPHERTEXT_BYTES - TAG_BYTES;
 
 /// Writes a new X25519 secret key (hex, owner-readable only) and prints its public key as the
-/// Candid blob to give as `lessee_key`.
+/// Candid `opt blob` to give as `lessee_key`.
 pub fn new_key(path: &Path) -> Result<(), String> {
     if path.exists() {
         return Err(format!(
@@ -34,7 +34,7 @@ pub fn new_key(path: &Path) -> Result<(), String> {
         ));
     }
     let public = generate_key(path)?;
-    say!("{}", blob_literal(&public));
+    say!("{}", lessee_key_literal(&public));
     Ok(())
 }
 
@@ -49,11 +49,12 @@ pub fn generate_key(path: &Path) -> Result<[u8; KEY_BYTES], String> {
     Ok(*secret.public_key().as_bytes())
 }
 
-/// Prints the key file's public key as the Candid blob to give as `lessee_key`, or with `json`
-/// as `{"public_key": hex, "candid": "blob \"…\""}` (either form goes to `--lessee-key`).
+/// Prints the key file's public key as the Candid `opt blob` to give as `lessee_key`, or with
+/// `json` as `{"public_key": hex, "candid": "opt blob \"…\""}` (either form goes to
+/// `--lessee-key`; the hex one to `lessee_key_hex`).
 pub fn show(key: &Path, json: bool) -> Result<(), String> {
     let public = read_secret(key)?.public_key();
-    let literal = blob_literal(public.as_bytes());
+    let literal = lessee_key_literal(public.as_bytes());
     if json {
         let object = serde_json::json!({
             "public_key": hex::encode(public.as_bytes()),
@@ -205,6 +206,12 @@ fn blob_bytes(value: &candid::IDLValue) -> Option<Vec<u8>> {
             .collect(),
         _ => None,
     }
+}
+
+/// A lessee's public key as the value of `lessee_key` (`execution_accept`, `lease_by_sku`),
+/// an `opt blob` since `lessee_key_hex` is the other way to give it.
+pub fn lessee_key_literal(bytes: &[u8]) -> String {
+    format!("opt {}", blob_literal(bytes))
 }
 
 /// `blob "\ab\cd…"`, every byte escaped.

@@ -4,7 +4,7 @@
 use clap::{Parser, Subcommand};
 use runner::candid_text::one_line;
 use runner::commands::{self, Arg, CallKind};
-use runner::{lessee, provider, serve, Output};
+use runner::{duration, lessee, provider, serve, Output};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -75,6 +75,9 @@ enum Command {
     },
     /// Move time forward (90s, 5m, 2h, 3d or seconds), running timers as they fall due.
     AdvanceTime { duration: String },
+    /// Print the local canister's time in nanoseconds since the epoch (for `start_ns` and the
+    /// like: the runner's clock moves only with `advance-time`, not with the wall clock).
+    Now,
     /// Show the canister's id, controllers, time, cycles, memory and timer.
     Info {
         /// One JSON object (numbers beyond 2^53 as decimal strings, as `--output json`).
@@ -102,9 +105,9 @@ enum Command {
 #[derive(Subcommand)]
 enum LesseeCommand {
     /// Write a new X25519 secret key (hex, owner-readable only) and print its public key as the
-    /// Candid `blob "…"` to give as `lessee_key` (`execution_accept`, `lease_by_sku`).
+    /// Candid `opt blob "…"` to give as `lessee_key` (`execution_accept`, `lease_by_sku`).
     NewKey { path: PathBuf },
-    /// Print the public key of a secret key file as the Candid `blob "…"`.
+    /// Print the public key of a secret key file as the Candid `opt blob "…"`.
     Show {
         /// The lessee's secret key file (from `mkt lessee new-key`).
         #[arg(long)]
@@ -199,6 +202,10 @@ enum ProviderCommand {
         /// The delegation's sequence number (default: the Unix time in seconds).
         #[arg(long)]
         seq: Option<u64>,
+        /// The delegation ends this long from now (e.g. 30d, 12h; signed as expires_at_ns):
+        /// the local runner's time, or with --print the wall clock. Default: until revoked.
+        #[arg(long, conflicts_with = "revoke")]
+        expires_in: Option<String>,
         /// Print the argument instead of sending it.
         #[arg(long)]
         print: bool,
@@ -299,6 +306,7 @@ fn run(cli: Cli) -> Result<(), String> {
             commands::call(dir, did, &method, arg, kind, &caller, output.get())
         }
         Command::AdvanceTime { duration } => commands::advance_time(dir, &duration),
+        Command::Now => commands::now(dir),
         Command::Serve { port, manual_time } => {
             serve::serve(dir, serve::Options { port, manual_time })
         }
@@ -333,15 +341,18 @@ fn run(cli: Cli) -> Result<(), String> {
             principal,
             revoke,
             seq,
+            expires_in,
             print,
             canister,
             hex,
         }) => {
+            let expires_in = expires_in.as_deref().map(duration::parse).transpose()?;
             let delegation = provider::Delegation {
                 key: &key,
                 principal: &principal,
                 allow: !revoke,
                 seq,
+                expires_in,
             };
             if print {
                 provider::print_delegation(

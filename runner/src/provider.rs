@@ -368,33 +368,64 @@ pub struct Delegation<'a> {
     pub principal: &'a str,
     pub allow: bool,
     pub seq: Option<u64>,
+    /// How long the delegation lasts from `now` (the signed `expires_at_ns`); `None`: until
+    /// revoked.
+    pub expires_in: Option<std::time::Duration>,
 }
 
 impl Delegation<'_> {
-    fn argument(&self, canister: Principal) -> Result<IDLArgs, String> {
+    /// The signed argument; `now` (ns since the epoch) is the canister's time the expiry
+    /// counts from.
+    fn argument(&self, canister: Principal, now: u64) -> Result<IDLArgs, String> {
         let secret = read_key(self.key)?;
         let principal = Principal::from_text(self.principal)
             .map_err(|e| format!("--principal '{}': {e}", self.principal))?;
         let seq = self.seq.unwrap_or_else(unix_seconds);
-        let arg = delegation::signed(&secret, &canister, principal, self.allow, seq);
+        let expires_at_ns = self
+            .expires_in
+            .map(|by| {
+                u64::try_from(by.as_nanos())
+                    .ok()
+                    .and_then(|by| now.checked_add(by))
+                    .ok_or("--expires-in is too long")
+            })
+            .transpose()?;
+        let arg = delegation::signed_until(
+            &secret,
+            &canister,
+            principal,
+            self.allow,
+            seq,
+            expires_at_ns,
+        );
         let field = |name: &str, val| candid::types::value::IDLField {
             id: Label::Named(name.into()),
             val,
         };
-        Ok(IDLArgs::new(&[IDLValue::Record(vec![
+        let mut fields = vec![
             field("provider", raw_key(&secret)),
             field("principal", IDLValue::Principal(arg.principal)),
             field("allow", IDLValue::Bool(arg.allow)),
             field("seq", IDLValue::Nat64(arg.seq)),
             field("signature", IDLValue::Blob(arg.signature.into_vec())),
-        ])]))
+        ];
+        if let Some(at) = arg.expires_at_ns {
+            fields.push(field(
+                "expires_at_ns",
+                IDLValue::Opt(Box::new(IDLValue::Nat64(at))),
+            ));
+        }
+        Ok(IDLArgs::new(&[IDLValue::Record(fields)]))
     }
 }
 
 /// Signs the delegation for the local canister and sends it (anyone may deliver it).
 pub fn delegate(dir: &Path, did: &Path, delegation: &Delegation<'_>) -> Result<(), String> {
-    let canister = State::load(dir)?.host.canister_id();
-    let text = delegation.argument(canister)?.to_string();
+    let host = State::load(dir)?.host;
+    // An expiry counts from the local canister's time (`mkt advance-time` moves it).
+    let text = delegation
+        .argument(host.canister_id(), host.time())?
+        .to_string();
     commands::call(
         dir,
         did,
@@ -418,7 +449,9 @@ pub fn print_delegation(
         Some(text) => Principal::from_text(text).map_err(|e| format!("--canister: {e}"))?,
         None => State::load(dir)?.host.canister_id(),
     };
-    print_argument("market_delegate", &delegation.argument(canister)?, hex)
+    // Printed for another canister: an expiry counts from the wall clock.
+    let argument = delegation.argument(canister, unix_nanos())?;
+    print_argument("market_delegate", &argument, hex)
 }
 
 /// `variant { Raw = blob }` with the provider's public key.
@@ -431,6 +464,12 @@ fn raw_key(secret: &[u8; 32]) -> IDLValue {
         }),
         0,
     ))
+}
+
+fn unix_nanos() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 fn unix_seconds() -> u64 {

@@ -160,9 +160,13 @@ fn deploy_types_the_init_argument() {
         "(opt record { cycles_sample_interval_seconds = opt 60 })",
     ]);
     assert_eq!(mkt.status()["config"]["cycles_sample_interval_seconds"], 60);
-    // Timers fire at each deadline on the way, not once at the end.
+    // Timers fire at each deadline on the way, not once at the end; `now` follows the
+    // runner's clock, not the wall clock.
+    let now = |mkt: &Mkt| -> u64 { mkt.ok(&["now"]).trim().parse().expect("mkt now: a number") };
     let before = counter(&mkt.status(), "timer_runs");
+    let started = now(&mkt);
     mkt.ok(&["advance-time", "5m"]);
+    assert_eq!(now(&mkt), started + 300_000_000_000);
     let after = counter(&mkt.status(), "timer_runs");
     assert!(
         after >= before + 5,
@@ -516,7 +520,7 @@ fn a_provider_seals_credentials_that_only_the_lessee_opens() {
     let public = mkt.ok(&["lessee", "new-key", &lessee_key]);
     let public = public.trim();
     assert!(
-        public.starts_with("blob \"\\") && public.len() == "blob \"\"".len() + 3 * 32,
+        public.starts_with("opt blob \"\\") && public.len() == "opt blob \"\"".len() + 3 * 32,
         "{public}"
     );
     assert!(mkt
@@ -571,9 +575,11 @@ fn a_provider_seals_credentials_that_only_the_lessee_opens() {
     let secret = "ssh root@203.0.113.7\npassword: correct horse battery staple";
     let sealed = mkt.ok(&["provider", "seal", "--lessee-key", public, "--text", secret]);
     let sealed = sealed.trim();
+    // `lessee show` prints the key as `opt blob` (for `lessee_key`); a SealedBox holds the blob.
+    let recipient = public.trim_start_matches("opt ");
     assert!(
         sealed.starts_with(&format!(
-            "record {{ recipient_key = {public}; ephemeral_key = blob"
+            "record {{ recipient_key = {recipient}; ephemeral_key = blob"
         )),
         "{sealed}"
     );
@@ -907,7 +913,54 @@ fn info_and_key_shows_as_json() {
     let hex = shown["public_key"].as_str().unwrap();
     let sealed = mkt.ok(&["provider", "seal", "--lessee-key", hex, "--text", "x"]);
     assert!(
-        sealed.starts_with(&format!("record {{ recipient_key = {}", public.trim())),
+        sealed.starts_with(&format!(
+            "record {{ recipient_key = {}",
+            public.trim().trim_start_matches("opt ")
+        )),
         "{sealed}"
     );
+}
+
+#[test]
+fn a_delegation_signed_with_expires_in_ends_on_the_local_clock() {
+    let mkt = Mkt::deployed();
+    let key = mkt.state.path().join("provider.key");
+    let key = key.to_str().unwrap();
+    let ops = candid::Principal::self_authenticating(b"ops for a day").to_text();
+    mkt.ok(&["provider", "new-key", key]);
+    let provider = mkt.ok(&["provider", "show", "--key", key, "--as-arg"]);
+    let provider = provider.trim();
+    let now = canister_time_ns(&mkt);
+    let args = ["provider", "delegate", "--key", key, "--principal", &ops];
+    mkt.ok(&[&args[..], &["--expires-in", "1d"]].concat());
+    let nat = |value: &Value| {
+        value
+            .as_u64()
+            .or_else(|| value.as_str().and_then(|s| s.replace('_', "").parse().ok()))
+            .unwrap_or_else(|| panic!("not a nat64: {value}"))
+    };
+    let view = market_ok(
+        &mkt,
+        "market_delegation",
+        &format!("({provider})"),
+        "anonymous",
+    );
+    assert_eq!(view["principals"], serde_json::json!([ops]), "{view}");
+    let expiring = view["expiring"].as_array().expect("expiring");
+    assert_eq!(expiring.len(), 1, "{view}");
+    assert_eq!(expiring[0]["principal"], Value::String(ops.clone()));
+    assert_eq!(nat(&expiring[0]["expires_at_ns"]), now + 86_400_000_000_000);
+    // --expires-in is only for allowing.
+    let out = mkt.run(&[&args[..], &["--revoke", "--expires-in", "1d"]].concat());
+    assert!(!out.status.success() && stderr(&out).contains("--expires-in"));
+
+    mkt.ok(&["advance-time", "1d"]);
+    let view = market_ok(
+        &mkt,
+        "market_delegation",
+        &format!("({provider})"),
+        "anonymous",
+    );
+    assert_eq!(view["principals"], serde_json::json!([]), "{view}");
+    assert_eq!(view["expiring"], serde_json::json!([]), "{view}");
 }

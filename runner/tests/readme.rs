@@ -168,6 +168,109 @@ fn readme_walkthrough_runs_on_the_local_runner() {
     }
 }
 
+/// The fenced blocks of README.md's "## Walkthrough" section per numbered step (a paragraph
+/// starting `**N.`): the step's number and its blocks, each as (info string, body), in order.
+fn walkthrough_steps(readme: &str) -> Vec<(u32, Vec<(String, String)>)> {
+    let start = readme
+        .find("\n## Walkthrough\n")
+        .expect("README.md has a `## Walkthrough` section");
+    let section = &readme[start + 1..];
+    let end = section[1..]
+        .find("\n## ")
+        .map_or(section.len(), |at| at + 1);
+    let mut steps: Vec<(u32, Vec<(String, String)>)> = Vec::new();
+    let mut block: Option<(String, String)> = None;
+    for line in section[..end].lines() {
+        if let Some((_, body)) = block.as_mut() {
+            if line.trim_end() == "```" {
+                let done = block.take().expect("inside a block");
+                if let Some((_, blocks)) = steps.last_mut() {
+                    blocks.push(done);
+                }
+            } else {
+                body.push_str(line);
+                body.push('\n');
+            }
+        } else if let Some(info) = line.strip_prefix("```") {
+            block = Some((info.trim().to_string(), String::new()));
+        } else if let Some(number) = line
+            .strip_prefix("**")
+            .and_then(|rest| rest.split_once(". "))
+            .and_then(|(n, _)| n.parse::<u32>().ok())
+        {
+            steps.push((number, Vec::new()));
+        }
+    }
+    assert!(
+        block.is_none(),
+        "README.md walkthrough: a block is not closed"
+    );
+    steps
+}
+
+/// Every numbered walkthrough step with a `runner` block also shows the same with dfx and with
+/// icp-cli (dfx's successor), the `icp` block right after the `dfx` one, and no `icp` block
+/// falls back on dfx.
+#[test]
+fn readme_walkthrough_steps_have_runner_dfx_and_icp_blocks() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README.md");
+    let steps = walkthrough_steps(&readme);
+    let numbers: Vec<u32> = steps.iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        numbers,
+        (0..numbers.len() as u32).collect::<Vec<_>>(),
+        "README.md walkthrough: the steps are not numbered 0, 1, 2, …"
+    );
+    let mut with_runner = 0;
+    for (number, blocks) in &steps {
+        let infos: Vec<&str> = blocks.iter().map(|(info, _)| info.as_str()).collect();
+        if !infos.contains(&"bash runner") {
+            continue;
+        }
+        with_runner += 1;
+        let dfx = infos
+            .iter()
+            .position(|info| *info == "bash dfx")
+            .unwrap_or_else(|| {
+                panic!("walkthrough step {number} has no `bash dfx` block: {infos:?}")
+            });
+        assert_eq!(
+            infos.get(dfx + 1),
+            Some(&"bash icp"),
+            "walkthrough step {number}: no `bash icp` block right after its `bash dfx` block: {infos:?}"
+        );
+        for kind in ["bash runner", "bash dfx", "bash icp"] {
+            assert_eq!(
+                infos.iter().filter(|info| **info == kind).count(),
+                1,
+                "walkthrough step {number}: not exactly one `{kind}` block: {infos:?}"
+            );
+        }
+        for (info, body) in blocks {
+            if info == "bash icp" {
+                assert!(
+                    !body.contains("dfx"),
+                    "walkthrough step {number}: the icp block uses dfx:\n{body}"
+                );
+                assert!(
+                    body.contains("icp "),
+                    "walkthrough step {number}: the icp block runs no icp command:\n{body}"
+                );
+            }
+        }
+    }
+    assert!(
+        with_runner >= 10,
+        "README.md walkthrough: only {with_runner} steps with a runner block"
+    );
+    // Every runner block (the ones the walkthrough test runs) belongs to a numbered step.
+    assert_eq!(
+        runner_blocks(&readme).len(),
+        with_runner,
+        "README.md: a `bash runner` block outside a numbered walkthrough step"
+    );
+}
+
 /// dfx.json and icp.yaml deploy with the init argument the walkthrough deploys the runner with.
 #[test]
 fn deploy_configs_name_the_init_argument_file() {

@@ -26,7 +26,8 @@ pub fn query(rt: &impl Runtime, arg: AvailabilityArg) -> Result<AvailabilityPage
     let caller = rt.caller();
     let controller = rt.is_controller(&caller);
     // Time already past cannot be booked.
-    let from_ns = arg.from_ns.max(rt.time());
+    let now = rt.time();
+    let from_ns = arg.from_ns.max(now);
     let (ids, more) = match (arg.item_id, &arg.sku) {
         (Some(item_id), None) => (vec![item_id], false),
         (None, Some(given)) => {
@@ -56,7 +57,7 @@ pub fn query(rt: &impl Runtime, arg: AvailabilityArg) -> Result<AvailabilityPage
             let visible = |rules: &Rules| {
                 controller
                     || rules.visible(&caller)
-                    || *delegate.get_or_init(|| is_delegate(item_id, &caller))
+                    || *delegate.get_or_init(|| is_delegate(item_id, &caller, now))
             };
             let (windows, truncated) =
                 index::free_windows(item_id, from_ns, arg.to_ns, visible, MAX_WINDOWS_PER_ITEM);
@@ -72,9 +73,10 @@ pub fn query(rt: &impl Runtime, arg: AvailabilityArg) -> Result<AvailabilityPage
 }
 
 /// Whether `caller` acts for the provider of `item_id`.
-fn is_delegate(item_id: u64, caller: &Principal) -> bool {
-    store::item(item_id)
-        .is_some_and(|item| store::is_delegate(&store::provider_key(&item.provider_pem), caller))
+fn is_delegate(item_id: u64, caller: &Principal, now: u64) -> bool {
+    store::item(item_id).is_some_and(|item| {
+        store::is_delegate(&store::provider_key(&item.provider_pem), caller, now)
+    })
 }
 
 #[cfg(test)]

@@ -3,11 +3,13 @@
 //! provider's, with no per-call signature. Delegations are revocable the same way.
 //!
 //! The signed message is the catalog's (`catalog::signing`) with operation `Delegate` and the
-//! payload `principal bytes ‖ allow (1) or revoke (0)`; delegation sequence numbers are the
-//! provider's own and must increase.
+//! payload `principal bytes ‖ allow (1) or revoke (0)`, followed, for a delegation that expires,
+//! by the 8 big-endian bytes of `expires_at_ns` (so a delegation without one signs what it always
+//! did); delegation sequence numbers are the provider's own and must increase. An expired
+//! delegation is no delegation: `store::is_delegate` is given the time and leaves it out.
 
 use super::store;
-use super::types::{Actor, DelegateArg, Delegation};
+use super::types::{Actor, DelegateArg, DelegateExpiry, Delegation};
 use super::MarketError;
 use crate::catalog::error::CatalogError;
 use crate::catalog::keys::{self, RecoverKeyArg, RotateKeyArg};
@@ -19,16 +21,21 @@ use candid::Principal;
 /// Most principals one provider may delegate to.
 pub const MAX_DELEGATES: usize = 32;
 
-pub fn payload(principal: &Principal, allow: bool) -> Vec<u8> {
+/// The signed payload: `principal bytes ‖ allow byte`, then `expires_at_ns` (8 bytes,
+/// big-endian) when the delegation expires.
+pub fn payload(principal: &Principal, allow: bool, expires_at_ns: Option<u64>) -> Vec<u8> {
     let mut payload = principal.as_slice().to_vec();
     payload.push(u8::from(allow));
+    if let Some(at) = expires_at_ns {
+        payload.extend_from_slice(&at.to_be_bytes());
+    }
     payload
 }
 
 /// Applies a signed delegation; anyone may submit it.
 pub fn delegate(rt: &impl Runtime, arg: DelegateArg) -> Result<Delegation, MarketError> {
     let provider = parse_key(&arg.provider)?;
-    let hash = signing::payload_hash(&payload(&arg.principal, arg.allow));
+    let hash = signing::payload_hash(&payload(&arg.principal, arg.allow, arg.expires_at_ns));
     signing::verify_relayed(
         rt,
         &provider,
@@ -52,28 +59,71 @@ pub fn delegate(rt: &impl Runtime, arg: DelegateArg) -> Result<Delegation, Marke
             message: "the anonymous principal cannot act for a provider".into(),
         });
     }
-    let delegates = store::delegates(&provider);
-    if arg.allow && !delegates.contains(&arg.principal) && delegates.len() >= MAX_DELEGATES {
-        return Err(MarketError::TooMany {
-            what: "delegates".into(),
-            max: MAX_DELEGATES as u32,
-        });
+    let now = rt.time();
+    if let Some(at) = arg.expires_at_ns {
+        if !arg.allow {
+            return Err(MarketError::invalid(
+                "expires_at_ns is for a delegation that allows; a revocation has none",
+            ));
+        }
+        if at <= now {
+            return Err(MarketError::invalid(format!(
+                "the delegation would expire at {at} ns, at or before now ({now} ns)"
+            )));
+        }
     }
-    store::set_delegate(&provider, &arg.principal, arg.allow);
+    let delegates = store::delegates(&provider);
+    // Expired delegates do not count toward the cap: they go when a new one needs the room.
+    let mut expired = Vec::new();
+    if arg.allow && !delegates.contains(&arg.principal) && delegates.len() >= MAX_DELEGATES {
+        expired = delegates
+            .iter()
+            .filter(|principal| !store::is_live(store::delegate_expiry(&provider, principal), now))
+            .copied()
+            .collect();
+        if expired.is_empty() {
+            return Err(MarketError::TooMany {
+                what: "delegates".into(),
+                max: MAX_DELEGATES as u32,
+            });
+        }
+    }
+    for principal in &expired {
+        store::set_delegate(&provider, principal, false, None);
+    }
+    store::set_delegate(&provider, &arg.principal, arg.allow, arg.expires_at_ns);
     store::set_delegation_seq(&provider, arg.seq);
-    Ok(delegation(&provider))
+    Ok(delegation(&provider, now))
 }
 
-/// A provider's delegates and last sequence number; public, so clients can pick the next one.
-pub fn get(input: &ProviderKeyInput) -> Result<Delegation, MarketError> {
-    Ok(delegation(&keys::account_of(&parse_key(input)?)))
+/// A provider's live delegates and last sequence number; public, so clients can pick the next
+/// one.
+pub fn get(rt: &impl Runtime, input: &ProviderKeyInput) -> Result<Delegation, MarketError> {
+    Ok(delegation(&keys::account_of(&parse_key(input)?), rt.time()))
 }
 
-fn delegation(provider: &ProviderKey) -> Delegation {
+/// The view of `provider`'s delegations at `now`: expired ones are left out.
+fn delegation(provider: &ProviderKey, now: u64) -> Delegation {
+    let mut principals = Vec::new();
+    let mut expiring = Vec::new();
+    for principal in store::delegates(provider) {
+        let expiry = store::delegate_expiry(provider, &principal);
+        if !store::is_live(expiry, now) {
+            continue;
+        }
+        if let Some(expires_at_ns) = expiry {
+            expiring.push(DelegateExpiry {
+                principal,
+                expires_at_ns,
+            });
+        }
+        principals.push(principal);
+    }
     Delegation {
         provider_pem: provider.to_pem(),
-        principals: store::delegates(provider),
+        principals,
         seq: store::delegation_seq(provider),
+        expiring,
     }
 }
 
@@ -85,7 +135,7 @@ pub fn acting_provider(
     let provider = keys::account_of(&parse_lookup_key(input)?);
     keys::check_not_frozen(&provider).map_err(from_catalog)?;
     let caller = rt.caller();
-    if !store::is_delegate(&provider, &caller) {
+    if !store::is_delegate(&provider, &caller, rt.time()) {
         return Err(MarketError::NotAuthorized {
             message: format!(
                 "{caller} does not act for this provider: the provider signs a delegation first"
@@ -103,7 +153,7 @@ pub fn acting_provider(
 /// provider, such as offersets, have an empty one: nobody acts for it).
 pub fn caller_acts_for(rt: &impl Runtime, provider_pem: &str) -> bool {
     ProviderKey::parse_for_lookup(&ProviderKeyInput::Pem(provider_pem.into()))
-        .is_ok_and(|provider| store::is_delegate(&provider, &rt.caller()))
+        .is_ok_and(|provider| store::is_delegate(&provider, &rt.caller(), rt.time()))
 }
 
 /// Controller recovery (`provider_recover`): the account's key becomes `arg.new_key`, a freeze
@@ -117,9 +167,9 @@ pub fn recover(rt: &impl Runtime, arg: RecoverKeyArg) -> Result<Delegation, Mark
     check_unused(&arg.new_key).map_err(from_catalog)?;
     let account = keys::recover(rt, arg).map_err(from_catalog)?;
     for principal in store::delegates(&account) {
-        store::set_delegate(&account, &principal, false);
+        store::set_delegate(&account, &principal, false, None);
     }
-    Ok(delegation(&account))
+    Ok(delegation(&account, rt.time()))
 }
 
 /// A key rotation (`provider_rotate_key`), signed by the current key: `catalog::keys::rotate`,
@@ -168,7 +218,7 @@ fn from_catalog(error: CatalogError) -> MarketError {
     }
 }
 
-/// A signed delegation, for clients and tests.
+/// A signed delegation without an expiry, for clients and tests.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn signed(
     secret: &[u8; 32],
@@ -177,8 +227,21 @@ pub fn signed(
     allow: bool,
     seq: u64,
 ) -> DelegateArg {
+    signed_until(secret, canister, principal, allow, seq, None)
+}
+
+/// A signed delegation that expires at `expires_at_ns` (`None`: never), for clients and tests.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn signed_until(
+    secret: &[u8; 32],
+    canister: &Principal,
+    principal: Principal,
+    allow: bool,
+    seq: u64,
+    expires_at_ns: Option<u64>,
+) -> DelegateArg {
     let provider = signing::provider_of(secret);
-    let hash = signing::payload_hash(&payload(&principal, allow));
+    let hash = signing::payload_hash(&payload(&principal, allow, expires_at_ns));
     let signature = signing::sign(secret, canister, Operation::Delegate, seq, &hash);
     DelegateArg {
         provider: ProviderKeyInput::Raw(provider.as_bytes().to_vec().into()),
@@ -186,6 +249,7 @@ pub fn signed(
         allow,
         seq,
         signature: signature.to_vec().into(),
+        expires_at_ns,
     }
 }
 

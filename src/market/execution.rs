@@ -9,9 +9,11 @@
 //! ```
 
 use super::audit::{self, Change};
+use super::retention;
 use super::store;
 use super::types::{Actor, Entity, Execution, Phase};
 use super::MarketError;
+use crate::queue::Task;
 
 use Phase::*;
 
@@ -66,6 +68,12 @@ pub fn transition(
     }
     if to.is_final() {
         store::unbook(execution.item_id, execution.start_ns, execution.id);
+        crate::queue::schedule_later(
+            retention::due(now),
+            Task::ForgetExecution {
+                execution_id: execution.id,
+            },
+        );
     }
     if matches!(to, Rejected | Expired | Cancelled | Failed) {
         execution.reason = Some(why.to_string());

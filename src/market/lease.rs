@@ -28,6 +28,7 @@ pub use views::{as_seen, contract, get, lease, list};
 use super::audit::{self, Change};
 use super::types::*;
 use super::MarketError;
+use serde_bytes::ByteBuf;
 
 /// X25519 public keys are 32 bytes.
 const KEY_BYTES: usize = 32;
@@ -40,6 +41,62 @@ fn check_key(what: &str, key: &[u8]) -> Result<(), MarketError> {
         )));
     }
     Ok(())
+}
+
+/// An X25519 key as text: two hex digits a byte.
+const KEY_HEX_DIGITS: usize = 2 * KEY_BYTES;
+
+/// The lessee's key of a request (`execution_accept`, `lease_by_sku`): `lessee_key` as bytes or
+/// `lessee_key_hex` as 64 hex digits (either case, whitespace around trimmed), exactly one of
+/// them, and 32 bytes either way. Anything else is `InvalidArgument`.
+fn lessee_key(bytes: Option<ByteBuf>, hex: Option<&str>) -> Result<ByteBuf, MarketError> {
+    let key = match (bytes, hex) {
+        (Some(bytes), None) => bytes,
+        (None, Some(hex)) => ByteBuf::from(decode_key_hex("lessee_key_hex", hex)?),
+        (Some(_), Some(_)) => {
+            return Err(MarketError::invalid(
+                "give the lessee's key once: lessee_key or lessee_key_hex, not both",
+            ))
+        }
+        (None, None) => {
+            return Err(MarketError::invalid(format!(
+                "the lessee's {KEY_BYTES}-byte X25519 public key is missing: give lessee_key \
+                 (a blob) or lessee_key_hex ({KEY_HEX_DIGITS} hex digits)"
+            )))
+        }
+    };
+    check_key("lessee_key", &key)?;
+    Ok(key)
+}
+
+/// Decodes a key given as hex: exactly [`KEY_HEX_DIGITS`] digits `0-9a-fA-F` once surrounding
+/// whitespace is trimmed. The text itself is never echoed back.
+fn decode_key_hex(what: &str, text: &str) -> Result<Vec<u8>, MarketError> {
+    fn nibble(digit: u8) -> Option<u8> {
+        match digit {
+            b'0'..=b'9' => Some(digit - b'0'),
+            b'a'..=b'f' => Some(digit - b'a' + 10),
+            b'A'..=b'F' => Some(digit - b'A' + 10),
+            _ => None,
+        }
+    }
+    let digits = text.trim().as_bytes();
+    if digits.len() != KEY_HEX_DIGITS {
+        return Err(MarketError::invalid(format!(
+            "{what} must be {KEY_HEX_DIGITS} hex digits (a {KEY_BYTES}-byte X25519 public key), \
+             got {} bytes of text",
+            digits.len()
+        )));
+    }
+    digits
+        .chunks_exact(2)
+        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
+        .collect::<Option<Vec<u8>>>()
+        .ok_or_else(|| {
+            MarketError::invalid(format!(
+                "{what} must be hex digits only (0-9, a-f, A-F) after trimming whitespace"
+            ))
+        })
 }
 
 /// Records a change that keeps the phase (an extension, credentials, procurement details).

@@ -29,6 +29,7 @@
 //! | `execution`  | the phase machine                                                      |
 //! | `lease`      | accept, cancel, extend, end; start and end on the timer; views         |
 //! | `policy`     | rules controllers set                                                  |
+//! | `retention`  | closed executions and their offersets leave after the retention         |
 //! | `audit`      | the append-only log of every change                                    |
 
 pub mod audit;
@@ -44,6 +45,7 @@ pub mod offers;
 pub mod offerset;
 pub mod operations;
 pub mod policy;
+pub mod retention;
 pub mod sku;
 pub mod store;
 pub mod types;

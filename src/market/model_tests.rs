@@ -677,7 +677,7 @@ impl World {
         for (provider, secret) in SECRETS.iter().enumerate() {
             let key = signing::provider_of(secret);
             for principal in delegates(provider) {
-                store::set_delegate(&key, &principal, true);
+                store::set_delegate(&key, &principal, true, None);
             }
             store::set_delegation_seq(&key, delegates(provider).len() as u64);
         }
@@ -1286,7 +1286,8 @@ impl World {
                 };
                 let arg = AcceptArg {
                     execution_id: id,
-                    lessee_key: key.into(),
+                    lessee_key: Some(key.into()),
+                    lessee_key_hex: None,
                 };
                 let result = self.as_caller(who, || lease::accept(&self.rt, arg));
                 (
@@ -1381,7 +1382,8 @@ impl World {
                     sku: sku.into(),
                     duration_seconds: duration_s,
                     image: "ubuntu".into(),
-                    lessee_key: GOOD_KEY.to_vec().into(),
+                    lessee_key: Some(GOOD_KEY.to_vec().into()),
+                    lessee_key_hex: None,
                     max_price_per_hour: max_price,
                     project: None,
                 };

@@ -10,7 +10,9 @@ pub use terms::{Grid, Rules, MAX_VISIBLE_TO};
 use super::audit::{self, Change};
 use super::types::*;
 use super::MarketError;
-use super::{check_text, delegation, index, inventory, page_limit, page_of, store, MAX_SCANNED};
+use super::{
+    check_text, delegation, index, inventory, page_limit, page_of, retention, store, MAX_SCANNED,
+};
 use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
 use crate::queue::{self, Task};
 use crate::runtime::Runtime;
@@ -273,7 +275,11 @@ pub fn visible(rt: &impl Runtime, offer: &Offer) -> bool {
     let named = offer.terms.as_ref().and_then(|t| t.visible_to.as_ref());
     named.is_none_or(|list| list.contains(&caller))
         || rt.is_controller(&caller)
-        || store::is_delegate(&store::provider_key(&offer.provider_pem), &caller)
+        || store::is_delegate(
+            &store::provider_key(&offer.provider_pem),
+            &caller,
+            rt.time(),
+        )
 }
 
 /// A page of offers, private ones only for those who may see them.
@@ -337,6 +343,8 @@ fn close(now: u64, actor: &Actor, offer: &mut Offer, to: OfferStatus, why: &str)
     store::put_offer(offer);
     index::remove(offer.id);
     record(now, actor, offer, from.name(), why);
+    let forget = Task::ForgetOffer { offer_id: offer.id };
+    queue::schedule_later(retention::due(now), forget);
 }
 
 fn record(now: u64, actor: &Actor, offer: &Offer, from: &str, why: &str) {

@@ -19,6 +19,7 @@ const HELD_ITEMS: RangeInclusive<u32> = 1..=100_000;
 const HELD_SHARE_PERCENT: RangeInclusive<u32> = 1..=100;
 const HOLD_WINDOW_SECONDS: RangeInclusive<u64> = 60..=366 * DAY;
 const RECLAIM_NOTICE_SECONDS: RangeInclusive<u64> = 0..=30 * DAY;
+const CLOSED_RETENTION_SECONDS: RangeInclusive<u64> = 3600..=3660 * DAY;
 /// Principals one `policies_set` may add to or remove from the consumers' allow-list.
 pub const MAX_LISTED_PER_CALL: usize = 500;
 
@@ -27,6 +28,7 @@ pub const DEFAULT_MAX_HELD_ITEMS_PER_PRINCIPAL: u32 = 20;
 pub const DEFAULT_MAX_HELD_SHARE_PER_PROVIDER_PERCENT: u32 = 100;
 pub const DEFAULT_MAX_HOLD_WINDOW_SECONDS: u64 = 7 * DAY;
 pub const DEFAULT_RECLAIM_NOTICE_SECONDS: u64 = 3600;
+pub const DEFAULT_CLOSED_RETENTION_SECONDS: u64 = 90 * DAY;
 
 /// 21-day leases, 5-minute offers (the ExecutionBroker's default), any image.
 pub fn defaults() -> Policies {
@@ -44,6 +46,7 @@ pub fn defaults() -> Policies {
         max_hold_window_seconds: Some(DEFAULT_MAX_HOLD_WINDOW_SECONDS),
         consumers: Some(ConsumerAccess::Everyone),
         reclaim_notice_seconds: Some(DEFAULT_RECLAIM_NOTICE_SECONDS),
+        closed_retention_seconds: Some(DEFAULT_CLOSED_RETENTION_SECONDS),
     }
 }
 
@@ -67,6 +70,9 @@ pub fn effective(policies: Policies) -> Policies {
             .or(d.max_hold_window_seconds),
         consumers: policies.consumers.or(d.consumers),
         reclaim_notice_seconds: policies.reclaim_notice_seconds.or(d.reclaim_notice_seconds),
+        closed_retention_seconds: policies
+            .closed_retention_seconds
+            .or(d.closed_retention_seconds),
         ..policies
     }
 }
@@ -108,6 +114,9 @@ pub fn set(update: PoliciesUpdate) -> Result<Policies, MarketError> {
         reclaim_notice_seconds: update
             .reclaim_notice_seconds
             .or(current.reclaim_notice_seconds),
+        closed_retention_seconds: update
+            .closed_retention_seconds
+            .or(current.closed_retention_seconds),
     };
     validate(&policies)?;
     let allow = update.allow_consumers.unwrap_or_default();
@@ -191,6 +200,12 @@ fn validate(p: &Policies) -> Result<(), MarketError> {
         p.reclaim_notice_seconds
             .unwrap_or(DEFAULT_RECLAIM_NOTICE_SECONDS),
         RECLAIM_NOTICE_SECONDS,
+    )?;
+    in_range(
+        "closed_retention_seconds",
+        p.closed_retention_seconds
+            .unwrap_or(DEFAULT_CLOSED_RETENTION_SECONDS),
+        CLOSED_RETENTION_SECONDS,
     )?;
     if p.allowed_images.len() > MAX_IMAGES {
         return Err(MarketError::invalid(format!(

@@ -20,6 +20,10 @@ pub struct Meta {
     pub next_offerset: u64,
     pub next_execution: u64,
     pub policies: Policies,
+    /// Whether the records closed before retention existed were queued for it (see
+    /// `retention::sweep`); `None` in what older versions stored, so a new canister has
+    /// nothing to sweep and an upgraded one sweeps once.
+    pub closed_swept: Option<bool>,
 }
 
 impl Default for Meta {
@@ -30,6 +34,7 @@ impl Default for Meta {
             next_offerset: 1,
             next_execution: 1,
             policies: super::policy::defaults(),
+            closed_swept: Some(true),
         }
     }
 }
@@ -127,6 +132,10 @@ thread_local! {
     static ALLOWED_CONSUMERS: Map<Principal, ()> = map(memory::MARKET_ALLOWED_CONSUMERS);
     static PROVIDER_CONSUMERS: Map<(ProviderKey, Principal), ()> =
         map(memory::MARKET_PROVIDER_CONSUMERS);
+    /// `(provider, principal)` → when that delegation expires (ns); absent: it does not.
+    /// Only delegates (`DELEGATES`) have an entry.
+    static DELEGATE_EXPIRY: Map<(ProviderKey, Principal), u64> =
+        map(memory::MARKET_DELEGATE_EXPIRY);
 }
 
 /// Creates this module's stable structures now (at install and upgrade) rather than at the
@@ -152,6 +161,7 @@ pub fn open() {
     PROVIDER_HOLDS.with(|_| ());
     ALLOWED_CONSUMERS.with(|_| ());
     PROVIDER_CONSUMERS.with(|_| ());
+    DELEGATE_EXPIRY.with(|_| ());
 }
 
 // --- meta ---
@@ -166,6 +176,16 @@ pub fn policies() -> Policies {
 
 pub fn set_policies(policies: Policies) {
     update_meta(|meta| meta.policies = policies);
+}
+
+/// Whether the one sweep of records closed before retention is still to start; marks it
+/// started. Writes only when it was.
+pub fn start_closed_sweep() -> bool {
+    if meta().closed_swept == Some(true) {
+        return false;
+    }
+    update_meta(|meta| meta.closed_swept = Some(true));
+    true
 }
 
 fn update_meta<R>(f: impl FnOnce(&mut Meta) -> R) -> R {
@@ -335,6 +355,22 @@ pub fn put_offer(offer: &Offer) {
     OFFERS.with_borrow_mut(|offers| offers.insert(offer.id, offer.clone()));
 }
 
+/// Removes a closed offer and its item's index entry.
+pub fn remove_offer(offer: &Offer) {
+    ITEM_OFFERS.with_borrow_mut(|index| index.remove(&(offer.item_id, offer.id)));
+    OFFERS.with_borrow_mut(|offers| offers.remove(&offer.id));
+}
+
+/// Whether any booking of the item starts in `[start_ns, end_ns)`.
+pub fn booked_between(item_id: u64, start_ns: u64, end_ns: u64) -> bool {
+    BOOKINGS.with_borrow(|bookings| {
+        bookings
+            .range((item_id, start_ns)..(item_id, end_ns))
+            .next()
+            .is_some()
+    })
+}
+
 /// Every offer of an item, any status, in id order.
 pub fn item_offer_ids(item_id: u64) -> Vec<u64> {
     ITEM_OFFERS.with_borrow(|index| ids_under(index, item_id, 0, usize::MAX))
@@ -380,6 +416,14 @@ pub fn execution(id: u64) -> Option<Execution> {
     EXECUTIONS.with_borrow(|executions| executions.get(&id))
 }
 
+/// Removes a closed execution and its index entries (it holds no booking and no hold).
+pub fn remove_execution(execution: &Execution) {
+    let provider = &provider_key(&execution.provider_pem);
+    CONSUMER_EXECUTIONS.with_borrow_mut(|index| index.remove(&(execution.consumer, execution.id)));
+    PROVIDER_EXECUTIONS.with_borrow_mut(|index| index.remove(&(*provider, execution.id)));
+    EXECUTIONS.with_borrow_mut(|executions| executions.remove(&execution.id));
+}
+
 /// Inserts or replaces an execution.
 pub fn put_execution(execution: &Execution) {
     let provider = &provider_key(&execution.provider_pem);
@@ -411,6 +455,19 @@ pub fn provider_execution_ids(provider: &ProviderKey, after: u64, limit: usize) 
 }
 
 /// Every execution, for invariant checks and rebuilding heap state.
+/// Executions with ids above `after`, in id order (see [`super::page_of`]).
+pub fn executions_after(
+    after: u64,
+    keep: impl FnMut(&Execution) -> bool,
+    limit: usize,
+    scan: usize,
+) -> (Vec<Execution>, Option<u64>) {
+    EXECUTIONS.with_borrow(|executions| {
+        let entries = executions.range(after.saturating_add(1)..);
+        super::page_of(entries.map(|e| (*e.key(), e.value())), keep, limit, scan)
+    })
+}
+
 pub fn for_each_execution(mut f: impl FnMut(Execution)) {
     EXECUTIONS.with_borrow(|executions| executions.iter().for_each(|entry| f(entry.value())));
 }
@@ -490,23 +547,51 @@ pub fn update_usage(principal: &Principal, f: impl FnOnce(&mut Usage)) {
 // --- delegates ---
 
 /// Delegations are the account's (a rotated key's first key); a frozen provider's delegates act
-/// for it no more (`catalog::keys`).
-pub fn is_delegate(provider: &ProviderKey, principal: &Principal) -> bool {
+/// for it no more (`catalog::keys`), nor does a delegate whose delegation expired by `now`.
+pub fn is_delegate(provider: &ProviderKey, principal: &Principal, now: u64) -> bool {
     let account = crate::catalog::keys::account_of(provider);
     !crate::catalog::keys::is_frozen(&account)
         && DELEGATES.with_borrow(|delegates| delegates.contains_key(&(account, *principal)))
+        && is_live(delegate_expiry(&account, principal), now)
 }
 
-pub fn set_delegate(provider: &ProviderKey, principal: &Principal, allow: bool) {
+/// Whether a delegation expiring at `expiry` (`None`: never) still holds at `now`.
+pub fn is_live(expiry: Option<u64>, now: u64) -> bool {
+    expiry.is_none_or(|at| now < at)
+}
+
+/// Lets `principal` act for `provider` until `expires_at_ns` (`None`: until revoked), or with
+/// `allow` false stops it (its expiry goes too).
+pub fn set_delegate(
+    provider: &ProviderKey,
+    principal: &Principal,
+    allow: bool,
+    expires_at_ns: Option<u64>,
+) {
+    let key = (*provider, *principal);
     DELEGATES.with_borrow_mut(|delegates| {
         if allow {
-            delegates.insert((*provider, *principal), ());
+            delegates.insert(key, ());
         } else {
-            delegates.remove(&(*provider, *principal));
+            delegates.remove(&key);
+        }
+    });
+    DELEGATE_EXPIRY.with_borrow_mut(|expiry| match expires_at_ns {
+        Some(at) if allow => {
+            expiry.insert(key, at);
+        }
+        _ => {
+            expiry.remove(&key);
         }
     });
 }
 
+/// When `principal`'s delegation from `provider` expires; `None`: never (or no delegation).
+pub fn delegate_expiry(provider: &ProviderKey, principal: &Principal) -> Option<u64> {
+    DELEGATE_EXPIRY.with_borrow(|expiry| expiry.get(&(*provider, *principal)))
+}
+
+/// Every delegate of `provider`, expired ones included (at most `MAX_DELEGATES`).
 pub fn delegates(provider: &ProviderKey) -> Vec<Principal> {
     DELEGATES.with_borrow(|delegates| {
         delegates

@@ -85,6 +85,13 @@ pub fn schedule(rt: &impl Runtime, due_ns: u64, task: Task) {
     }
 }
 
+/// Queues `task` at `due_ns` without arming the timer: for tasks due long after the next cycle
+/// sample (always queued), whose runs re-arm the timer for them. Code without a runtime at
+/// hand (a phase change) schedules retention this way.
+pub fn schedule_later(due_ns: u64, task: Task) {
+    store::schedule(due_ns, task);
+}
+
 /// Queued tasks due at or before `now` that have not run yet (at most 10 000 are counted).
 pub fn overdue(now: u64) -> u64 {
     store::count_due(now, OVERDUE_COUNT_CAP)

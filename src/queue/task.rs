@@ -22,6 +22,14 @@ pub enum Task {
     ExpireOfferset { offerset_id: u64 },
     /// A refused offerset's retention ended: its record goes (its audit trail stays).
     ForgetOfferset { offerset_id: u64 },
+    /// A closed execution's retention ended: it goes, with its offerset once every execution
+    /// of that offerset is due (their audit trail stays).
+    ForgetExecution { execution_id: u64 },
+    /// A closed offer's retention ended: it goes once nothing is booked in its window.
+    ForgetOffer { offer_id: u64 },
+    /// Queues the retention of records closed before it existed, a page at a time: the
+    /// executions, then (`offers`) the offers, from the id after `after`.
+    SweepClosed { offers: bool, after: u64 },
     /// An offer's window ended unclaimed.
     ExpireOffer { offer_id: u64 },
     /// A lease's start: PREPARING, then AVAILABLE.

@@ -292,7 +292,8 @@ pub fn by_sku(sku: &str, duration_s: u64, key: &ByteBuf) -> LeaseBySkuArg {
         sku: sku.into(),
         duration_seconds: duration_s,
         image: IMAGE.into(),
-        lessee_key: key.clone(),
+        lessee_key: Some(key.clone()),
+        lessee_key_hex: None,
         max_price_per_hour: None,
         project: None,
     }
@@ -604,7 +605,8 @@ impl Market {
 pub fn accept_arg(execution_id: u64, key: &ByteBuf) -> AcceptArg {
     AcceptArg {
         execution_id,
-        lessee_key: key.clone(),
+        lessee_key: Some(key.clone()),
+        lessee_key_hex: None,
     }
 }
 

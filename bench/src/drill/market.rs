@@ -62,7 +62,8 @@ fn accept(host: &mut Host, who: Principal, execution_id: u64) -> Execution {
         "execution_accept",
         (AcceptArg {
             execution_id,
-            lessee_key: lessee_key(9),
+            lessee_key: Some(lessee_key(9)),
+            lessee_key_hex: None,
         },),
     );
     accepted.expect("execution_accept")
@@ -110,6 +111,18 @@ pub(super) fn build_market(host: &mut Host, sets: u32, world: &mut World) -> u64
             update(host, stranger(), "market_delegate", (arg,));
         delegated.expect("market_delegate");
     }
+    // A delegation that expires (a year on), so MARKET_DELEGATE_EXPIRY has an entry to carry.
+    let arg = delegation::signed_until(
+        &MARKET_SECRET,
+        &canister,
+        Principal::self_authenticating(b"drill ops for a year"),
+        true,
+        2,
+        Some(t0 + 365 * DAY_NS),
+    );
+    let delegated: Result<Delegation, MarketError> =
+        update(host, stranger(), "market_delegate", (arg,));
+    delegated.expect("market_delegate (expiring)");
     let policies = PoliciesUpdate {
         allowed_images: Some(vec![IMAGE.into(), "debian-12".into()]),
         max_lease_seconds: Some(25 * 24 * 3600),

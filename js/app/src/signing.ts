@@ -5,7 +5,8 @@
 //   || provider key (32) || operation (1) || seq (u64 big-endian) || SHA-256(payload) (32)
 //
 // Payloads: the CSV bytes for a replace (for a chunked upload the same hash, of the whole CSV);
-// for a market delegation the principal's bytes followed by 1 (allow) or 0 (revoke).
+// for a market delegation the principal's bytes followed by 1 (allow) or 0 (revoke), and for a
+// delegation that expires the expiry (nanoseconds since the epoch, u64 big-endian) after that.
 // Self-contained (no imports of the app), so node can bundle and check it against the CLI
 // (js/app/test/provider.test.mjs).
 import { ed25519 } from '@noble/curves/ed25519.js';
@@ -54,12 +55,22 @@ export function sign(secret: Uint8Array, canister: Uint8Array, op: Operation, se
   return ed25519.sign(message(canister, publicKeyOf(secret), op, seq, hash), secret);
 }
 
-/** A market delegation's payload: the principal's bytes, then 1 to allow or 0 to revoke. */
-export function delegationPayload(principal: Uint8Array, allow: boolean): Uint8Array {
-  const out = new Uint8Array(principal.length + 1);
+/**
+ * A market delegation's payload: the principal's bytes, then 1 to allow or 0 to revoke, then for
+ * a delegation that expires `expiresAtNs` as 8 big-endian bytes (without one, what it always was).
+ */
+export function delegationPayload(principal: Uint8Array, allow: boolean, expiresAtNs?: bigint): Uint8Array {
+  const out = new Uint8Array(principal.length + 1 + (expiresAtNs === undefined ? 0 : 8));
   out.set(principal);
   out[principal.length] = allow ? 1 : 0;
+  if (expiresAtNs !== undefined) new DataView(out.buffer).setBigUint64(principal.length + 1, expiresAtNs, false);
   return out;
+}
+
+/** An expiry `days` from `nowMs` (milliseconds since the epoch), in nanoseconds since the epoch. */
+export function expiryInDays(days: number, nowMs: number = Date.now()): bigint {
+  if (!Number.isFinite(days) || days <= 0) throw new Error('An expiry is a positive number of days.');
+  return BigInt(Math.round(nowMs + days * 86_400_000)) * 1_000_000n;
 }
 
 export const newSecret = (): Uint8Array => ed25519.utils.randomSecretKey();

@@ -73,6 +73,16 @@ test('the browser signs what the CLI signs: PEM, catalog and delegation signatur
     '--principal', principal.toText(), '--seq', '7', '--print']);
   const payload = signing.payloadHash(signing.delegationPayload(principal.toUint8Array(), true));
   assert.equal(hex(signing.sign(secret, canister, signing.Operation.Delegate, 7n, payload)), hex(delegation.signature));
+  assert.deepEqual(delegation.expires_at_ns, [], 'no expiry unless asked');
+  // An expiring delegation: the CLI signs now + 30 days (the wall clock with --print), the browser the same bytes.
+  const [expiring] = signedArgs(served, 'market_delegate', ['provider', 'delegate', '--key', keyFile,
+    '--principal', principal.toText(), '--seq', '8', '--expires-in', '30d', '--print']);
+  assert.equal(expiring.expires_at_ns.length, 1, 'the CLI signs an expiry');
+  const [at] = expiring.expires_at_ns;
+  assert.ok(Math.abs(Number(at / 1_000_000n) - (Date.now() + 30 * 86_400_000)) < 600_000, `30 days from now: ${at}`);
+  const expiringPayload = signing.payloadHash(signing.delegationPayload(principal.toUint8Array(), true, at));
+  assert.equal(hex(signing.sign(secret, canister, signing.Operation.Delegate, 8n, expiringPayload)), hex(expiring.signature));
+  assert.equal(signing.expiryInDays(2, 1_000), (1_000n + 2n * 86_400_000n) * 1_000_000n);
 
   assert.throws(() => signing.parseSecret('abc'), /64 hexadecimal digits/);
   assert.equal(signing.nextSeq(0n, 5_000), 5n);
@@ -136,6 +146,8 @@ test('the provider journey: key, catalog, search, delegation, item, offer, lease
   // 5. The market delegation for the signed-in principal.
   await tab(page, 'Delegate').click();
   await page.getByText('No delegates yet.').waitFor();
+  // For a year: the expiry is signed with the delegation and shown beside it.
+  await page.getByLabel('Expires after (days)').fill('365');
   await page.getByRole('button', { name: 'Delegate to me' }).click();
   const delegates = page.locator('table.delegates');
   await checkPage(page, 'provider-delegated', { shows: page.getByRole('status').filter({ hasText: 'Delegated to' }) });
@@ -144,6 +156,10 @@ test('the provider journey: key, catalog, search, delegation, item, offer, lease
   assert.match(await delegates.locator('caption').innerText(), /Delegates of your provider \(1\)/);
   const market = await (await actor(served, Ed25519KeyIdentity.generate())).market_delegation({ Pem: pem });
   assert.deepEqual(market.Ok.principals.map((p) => p.toText()), [principal]);
+  assert.deepEqual(market.Ok.expiring.map((e) => e.principal.toText()), [principal]);
+  const yearAhead = Number(market.Ok.expiring[0].expires_at_ns / 1_000_000n) - Date.now();
+  assert.ok(Math.abs(yearAhead - 365 * 86_400_000) < 3_600_000, `a year ahead: ${yearAhead} ms`);
+  assert.doesNotMatch(await delegates.innerText(), /when revoked/);
 
   // 6. An ironic_node item.
   await tab(page, 'Inventory').click();
@@ -193,7 +209,7 @@ test('the provider journey: key, catalog, search, delegation, item, offer, lease
   const exec = yes.Ok.offers[0];
   assert.equal(exec.item_id, itemId);
   const lessee = nacl.box.keyPair();
-  const accepted = await consumer.execution_accept({ execution_id: exec.id, lessee_key: lessee.publicKey });
+  const accepted = await consumer.execution_accept({ execution_id: exec.id, lessee_key: [lessee.publicKey], lessee_key_hex: [] });
   assert.ok('Ok' in accepted, json(accepted));
 
   // 9. The lease on the provider's leases page.

@@ -12,9 +12,16 @@ import type { Principal } from '@icp-sdk/core/principal';
 
 export interface AcceptArg {
   /**
-   * 32-byte X25519 public key lease credentials will be sealed to.
+   * The same key as 64 hex digits (either case; whitespace around is trimmed): the one to
+   * type by hand (Candid UI, dfx, icp), where a blob is 32 separate bytes.
    */
-  'lessee_key' : Uint8Array,
+  'lessee_key_hex' : [] | [string],
+  /**
+   * The lessee's 32-byte X25519 public key, the key lease credentials will be sealed to.
+   * Give exactly one of `lessee_key` and `lessee_key_hex`, else InvalidArgument. Programs
+   * (agents, `mkt`) send the bytes here; an old client's plain `blob` still fits.
+   */
+  'lessee_key' : [] | [Uint8Array],
   'execution_id' : bigint,
 }
 /**
@@ -469,9 +476,27 @@ export interface DelegateArg {
   'signature' : Uint8Array,
   'allow' : boolean,
   'provider' : ProviderKeyInput,
+  /**
+   * When the delegation ends, in nanoseconds since the Unix epoch; absent: until revoked.
+   * Signed with it: the payload `principal ‖ allow` gains its 8 big-endian bytes. Only with
+   * allow = true, and after now (InvalidArgument otherwise).
+   */
+  'expires_at_ns' : [] | [bigint],
 }
+/**
+ * When one delegate's delegation expires (nanoseconds since the Unix epoch).
+ */
+export interface DelegateExpiry {
+  'principal' : Principal,
+  'expires_at_ns' : bigint,
+}
+/**
+ * A provider's live delegates (expired ones are left out), those of them that expire, and the
+ * last delegation sequence number it signed.
+ */
 export interface Delegation {
   'seq' : bigint,
+  'expiring' : Array<DelegateExpiry>,
   'principals' : Array<Principal>,
   'provider_pem' : string,
 }
@@ -952,9 +977,15 @@ export interface Lease {
  */
 export interface LeaseBySkuArg {
   'sku' : string,
+  'lessee_key_hex' : [] | [string],
   'duration_seconds' : bigint,
   'max_price_per_hour' : [] | [bigint],
-  'lessee_key' : Uint8Array,
+  /**
+   * The lessee's 32-byte X25519 public key: exactly one of `lessee_key` (the bytes; what
+   * programs send) and `lessee_key_hex` (64 hex digits, either case, whitespace around
+   * trimmed; what to type in Candid UI, dfx or icp), else InvalidArgument.
+   */
+  'lessee_key' : [] | [Uint8Array],
   'image' : string,
   'project' : [] | [string],
 }
@@ -1365,6 +1396,12 @@ export interface Policies {
    * 3600).
    */
   'reclaim_notice_seconds' : [] | [bigint],
+  /**
+   * How long a closed execution (completed, failed, cancelled, rejected, expired) and its
+   * offerset stay readable before their records go; the audit log keeps their trail. 1 hour
+   * to 10 years, default 90 days.
+   */
+  'closed_retention_seconds' : [] | [bigint],
   'max_open_offersets_per_principal' : number,
   'max_active_leases_per_principal' : number,
   'max_lease_seconds' : bigint,
@@ -1406,6 +1443,7 @@ export interface PoliciesUpdate {
   'allowed_images' : [] | [Array<string>],
   'max_held_items_per_principal' : [] | [number],
   'reclaim_notice_seconds' : [] | [bigint],
+  'closed_retention_seconds' : [] | [bigint],
   'max_open_offersets_per_principal' : [] | [number],
   'max_active_leases_per_principal' : [] | [number],
   /**

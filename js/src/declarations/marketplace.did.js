@@ -302,7 +302,8 @@ export const idlFactory = ({ IDL }) => {
     'Err' : MarketError,
   });
   const AcceptArg = IDL.Record({
-    'lessee_key' : IDL.Vec(IDL.Nat8),
+    'lessee_key_hex' : IDL.Opt(IDL.Text),
+    'lessee_key' : IDL.Opt(IDL.Vec(IDL.Nat8)),
     'execution_id' : IDL.Nat64,
   });
   const Reclaim = IDL.Record({
@@ -520,9 +521,10 @@ export const idlFactory = ({ IDL }) => {
   });
   const LeaseBySkuArg = IDL.Record({
     'sku' : IDL.Text,
+    'lessee_key_hex' : IDL.Opt(IDL.Text),
     'duration_seconds' : IDL.Nat64,
     'max_price_per_hour' : IDL.Opt(IDL.Nat64),
-    'lessee_key' : IDL.Vec(IDL.Nat8),
+    'lessee_key' : IDL.Opt(IDL.Vec(IDL.Nat8)),
     'image' : IDL.Text,
     'project' : IDL.Opt(IDL.Text),
   });
@@ -566,9 +568,15 @@ export const idlFactory = ({ IDL }) => {
     'signature' : IDL.Vec(IDL.Nat8),
     'allow' : IDL.Bool,
     'provider' : ProviderKeyInput,
+    'expires_at_ns' : IDL.Opt(IDL.Nat64),
+  });
+  const DelegateExpiry = IDL.Record({
+    'principal' : IDL.Principal,
+    'expires_at_ns' : IDL.Nat64,
   });
   const Delegation = IDL.Record({
     'seq' : IDL.Nat64,
+    'expiring' : IDL.Vec(DelegateExpiry),
     'principals' : IDL.Vec(IDL.Principal),
     'provider_pem' : IDL.Text,
   });
@@ -872,6 +880,7 @@ export const idlFactory = ({ IDL }) => {
     'allowed_images' : IDL.Vec(IDL.Text),
     'max_held_items_per_principal' : IDL.Opt(IDL.Nat32),
     'reclaim_notice_seconds' : IDL.Opt(IDL.Nat64),
+    'closed_retention_seconds' : IDL.Opt(IDL.Nat64),
     'max_open_offersets_per_principal' : IDL.Nat32,
     'max_active_leases_per_principal' : IDL.Nat32,
     'max_lease_seconds' : IDL.Nat64,
@@ -888,6 +897,7 @@ export const idlFactory = ({ IDL }) => {
     'allowed_images' : IDL.Opt(IDL.Vec(IDL.Text)),
     'max_held_items_per_principal' : IDL.Opt(IDL.Nat32),
     'reclaim_notice_seconds' : IDL.Opt(IDL.Nat64),
+    'closed_retention_seconds' : IDL.Opt(IDL.Nat64),
     'max_open_offersets_per_principal' : IDL.Opt(IDL.Nat32),
     'max_active_leases_per_principal' : IDL.Opt(IDL.Nat32),
     'allow_consumers' : IDL.Opt(IDL.Vec(IDL.Principal)),

@@ -91,6 +91,12 @@ export interface DelegateArg {
     signature: Uint8Array;
     allow: boolean;
     provider: ProviderKeyInput;
+    /**
+     * When the delegation ends, in nanoseconds since the Unix epoch; absent: until revoked.
+     * Signed with it: the payload `principal ‖ allow` gains its 8 big-endian bytes. Only with
+     * allow = true, and after now (InvalidArgument otherwise).
+     */
+    expires_at_ns?: bigint;
 }
 export type ProviderKeyInput = {
     __kind__: "Pem";
@@ -618,6 +624,12 @@ export interface Policies {
      * 3600).
      */
     reclaim_notice_seconds?: bigint;
+    /**
+     * How long a closed execution (completed, failed, cancelled, rejected, expired) and its
+     * offerset stay readable before their records go; the audit log keeps their trail. 1 hour
+     * to 10 years, default 90 days.
+     */
+    closed_retention_seconds?: bigint;
     max_open_offersets_per_principal: number;
     max_active_leases_per_principal: number;
     max_lease_seconds: bigint;
@@ -691,9 +703,15 @@ export interface ItemInput {
 }
 export interface LeaseBySkuArg {
     sku: string;
+    lessee_key_hex?: string;
     duration_seconds: bigint;
     max_price_per_hour?: bigint;
-    lessee_key: Uint8Array;
+    /**
+     * The lessee's 32-byte X25519 public key: exactly one of `lessee_key` (the bytes; what
+     * programs send) and `lessee_key_hex` (64 hex digits, either case, whitespace around
+     * trimmed; what to type in Candid UI, dfx or icp), else InvalidArgument.
+     */
+    lessee_key?: Uint8Array;
     image: string;
     project?: string;
 }
@@ -1125,6 +1143,7 @@ export interface OfferTerms {
 }
 export interface Delegation {
     seq: bigint;
+    expiring: Array<DelegateExpiry>;
     principals: Array<Principal>;
     provider_pem: string;
 }
@@ -1880,6 +1899,10 @@ export type MarketItemResult = {
     __kind__: "Err";
     Err: MarketError;
 };
+export interface DelegateExpiry {
+    principal: Principal;
+    expires_at_ns: bigint;
+}
 export interface OfferInput {
     terms?: OfferTerms;
     price_per_hour: bigint;
@@ -1897,6 +1920,7 @@ export interface PoliciesUpdate {
     allowed_images?: Array<string>;
     max_held_items_per_principal?: number;
     reclaim_notice_seconds?: bigint;
+    closed_retention_seconds?: bigint;
     max_open_offersets_per_principal?: number;
     max_active_leases_per_principal?: number;
     /**
@@ -1938,9 +1962,16 @@ export type CatalogUnitResult = {
 };
 export interface AcceptArg {
     /**
-     * 32-byte X25519 public key lease credentials will be sealed to.
+     * The same key as 64 hex digits (either case; whitespace around is trimmed): the one to
+     * type by hand (Candid UI, dfx, icp), where a blob is 32 separate bytes.
      */
-    lessee_key: Uint8Array;
+    lessee_key_hex?: string;
+    /**
+     * The lessee's 32-byte X25519 public key, the key lease credentials will be sealed to.
+     * Give exactly one of `lessee_key` and `lessee_key_hex`, else InvalidArgument. Programs
+     * (agents, `mkt`) send the bytes here; an old client's plain `blob` still fits.
+     */
+    lessee_key?: Uint8Array;
     execution_id: bigint;
 }
 export interface OutcallCostsArg {
@@ -2440,7 +2471,7 @@ export interface marketplaceInterface {
     state_digest_page(arg0: StateDigestPageArg): Promise<StateDigestPageResult>;
     status(): Promise<Status>;
 }
-import type { Actor as _Actor, Attributes as _Attributes, AuditArg as _AuditArg, AuditEntry as _AuditEntry, AuditPage as _AuditPage, AvailabilityArg as _AvailabilityArg, AvailabilityPage as _AvailabilityPage, Backend as _Backend, BillingInterval as _BillingInterval, CatalogError as _CatalogError, CatalogExport as _CatalogExport, CatalogExportArg as _CatalogExportArg, CatalogExportResult as _CatalogExportResult, CatalogUnitResult as _CatalogUnitResult, Change as _Change, ChangeKind as _ChangeKind, ChangesArg as _ChangesArg, ChangesPage as _ChangesPage, ChangesResult as _ChangesResult, Config as _Config, ConsumerAccess as _ConsumerAccess, Contract as _Contract, ContractStatus as _ContractStatus, CostRange as _CostRange, Counters as _Counters, CsvError as _CsvError, DelegateArg as _DelegateArg, Delegation as _Delegation, DigestChunk as _DigestChunk, DigestCursor as _DigestCursor, DigestError as _DigestError, DigestPageError as _DigestPageError, Entity as _Entity, Execution as _Execution, ExecutionPage as _ExecutionPage, ExecutionsListArg as _ExecutionsListArg, Filters as _Filters, Format as _Format, GpuFilter as _GpuFilter, HoldAccess as _HoldAccess, HttpRequest as _HttpRequest, HttpResponse as _HttpResponse, InventoryListArg as _InventoryListArg, InventoryRegisterArg as _InventoryRegisterArg, InventoryRemoveArg as _InventoryRemoveArg, InventorySetStatusArg as _InventorySetStatusArg, IronicApi as _IronicApi, IronicBudgetGrantArg as _IronicBudgetGrantArg, IronicConfigureArg as _IronicConfigureArg, IronicDiscoverArg as _IronicDiscoverArg, IronicDiscoverResult as _IronicDiscoverResult, IronicError as _IronicError, IronicSettingsResult as _IronicSettingsResult, IronicSettingsView as _IronicSettingsView, Item as _Item, ItemAvailability as _ItemAvailability, ItemInput as _ItemInput, ItemPage as _ItemPage, ItemStatus as _ItemStatus, Lease as _Lease, LeaseBySkuArg as _LeaseBySkuArg, LeaseTask as _LeaseTask, Level as _Level, MarketAuditPageResult as _MarketAuditPageResult, MarketAvailabilityResult as _MarketAvailabilityResult, MarketContractResult as _MarketContractResult, MarketDelegationResult as _MarketDelegationResult, MarketError as _MarketError, MarketExecutionPageResult as _MarketExecutionPageResult, MarketExecutionResult as _MarketExecutionResult, MarketItemPageResult as _MarketItemPageResult, MarketItemResult as _MarketItemResult, MarketItemsResult as _MarketItemsResult, MarketLeaseResult as _MarketLeaseResult, MarketOfferPageResult as _MarketOfferPageResult, MarketOfferResult as _MarketOfferResult, MarketOffersResult as _MarketOffersResult, MarketOffersetViewResult as _MarketOffersetViewResult, MarketPoliciesResult as _MarketPoliciesResult, MarketSelfCheckResult as _MarketSelfCheckResult, MarketUnitResult as _MarketUnitResult, Message as _Message, Offer as _Offer, OfferCreateArg as _OfferCreateArg, OfferInput as _OfferInput, OfferPage as _OfferPage, OfferStatus as _OfferStatus, OfferTerms as _OfferTerms, OfferWithdrawArg as _OfferWithdrawArg, OfferingGetArg as _OfferingGetArg, OfferingGetResult as _OfferingGetResult, OfferingRecords as _OfferingRecords, OfferingView as _OfferingView, Offerings as _Offerings, OffersCreateArg as _OffersCreateArg, OffersListArg as _OffersListArg, Offerset as _Offerset, OffersetResult as _OffersetResult, OffersetStatus as _OffersetStatus, OffersetView as _OffersetView, OperationKind as _OperationKind, OperationStatus as _OperationStatus, OutcallCosts as _OutcallCosts, OutcallCostsArg as _OutcallCostsArg, OutcallCostsResult as _OutcallCostsResult, OutcallQuote as _OutcallQuote, Phase as _Phase, Policies as _Policies, PoliciesUpdate as _PoliciesUpdate, PriceFilter as _PriceFilter, Product as _Product, ProductType as _ProductType, Property as _Property, ProviderCatalog as _ProviderCatalog, ProviderFreezeArg as _ProviderFreezeArg, ProviderHoldAccess as _ProviderHoldAccess, ProviderHoldAccessArg as _ProviderHoldAccessArg, ProviderHoldAccessResult as _ProviderHoldAccessResult, ProviderKeyInput as _ProviderKeyInput, ProviderOfferingsArg as _ProviderOfferingsArg, ProvisionCosts as _ProvisionCosts, ProvisionCostsArg as _ProvisionCostsArg, ProvisionError as _ProvisionError, ProvisionRequest as _ProvisionRequest, ProvisionResponse as _ProvisionResponse, ProvisionServerResult as _ProvisionServerResult, ProvisionStatus as _ProvisionStatus, ProvisionStatusResult as _ProvisionStatusResult, ProvisionUnitResult as _ProvisionUnitResult, PublishArg as _PublishArg, PublishResult as _PublishResult, Receipt as _Receipt, Reclaim as _Reclaim, ReclaimArg as _ReclaimArg, RecoverKeyArg as _RecoverKeyArg, RemoveOfferingsArg as _RemoveOfferingsArg, RemoveProviderArg as _RemoveProviderArg, ResourceRequest as _ResourceRequest, Role as _Role, RotateKeyArg as _RotateKeyArg, SealedBox as _SealedBox, SearchError as _SearchError, SearchPage as _SearchPage, SearchQuery as _SearchQuery, SearchResult as _SearchResult, SelfCheckArg as _SelfCheckArg, SelfCheckPage as _SelfCheckPage, SetConsumerMetaArg as _SetConsumerMetaArg, SetProcurementMetaArg as _SetProcurementMetaArg, SimFailureArg as _SimFailureArg, SortOrder as _SortOrder, StateDigest as _StateDigest, StateDigestPage as _StateDigestPage, StateDigestPageArg as _StateDigestPageArg, StateDigestPageResult as _StateDigestPageResult, StateDigestResult as _StateDigestResult, Status as _Status, Stock as _Stock, UploadBeginArg as _UploadBeginArg, UploadBeginResult as _UploadBeginResult, UploadOperation as _UploadOperation, UploadProgress as _UploadProgress, UploadProgressResult as _UploadProgressResult, Violation as _Violation, Virtualization as _Virtualization } from "./marketplace.did";
+import type { AcceptArg as _AcceptArg, Actor as _Actor, Attributes as _Attributes, AuditArg as _AuditArg, AuditEntry as _AuditEntry, AuditPage as _AuditPage, AvailabilityArg as _AvailabilityArg, AvailabilityPage as _AvailabilityPage, Backend as _Backend, BillingInterval as _BillingInterval, CatalogError as _CatalogError, CatalogExport as _CatalogExport, CatalogExportArg as _CatalogExportArg, CatalogExportResult as _CatalogExportResult, CatalogUnitResult as _CatalogUnitResult, Change as _Change, ChangeKind as _ChangeKind, ChangesArg as _ChangesArg, ChangesPage as _ChangesPage, ChangesResult as _ChangesResult, Config as _Config, ConsumerAccess as _ConsumerAccess, Contract as _Contract, ContractStatus as _ContractStatus, CostRange as _CostRange, Counters as _Counters, CsvError as _CsvError, DelegateArg as _DelegateArg, Delegation as _Delegation, DigestChunk as _DigestChunk, DigestCursor as _DigestCursor, DigestError as _DigestError, DigestPageError as _DigestPageError, Entity as _Entity, Execution as _Execution, ExecutionPage as _ExecutionPage, ExecutionsListArg as _ExecutionsListArg, Filters as _Filters, Format as _Format, GpuFilter as _GpuFilter, HoldAccess as _HoldAccess, HttpRequest as _HttpRequest, HttpResponse as _HttpResponse, InventoryListArg as _InventoryListArg, InventoryRegisterArg as _InventoryRegisterArg, InventoryRemoveArg as _InventoryRemoveArg, InventorySetStatusArg as _InventorySetStatusArg, IronicApi as _IronicApi, IronicBudgetGrantArg as _IronicBudgetGrantArg, IronicConfigureArg as _IronicConfigureArg, IronicDiscoverArg as _IronicDiscoverArg, IronicDiscoverResult as _IronicDiscoverResult, IronicError as _IronicError, IronicSettingsResult as _IronicSettingsResult, IronicSettingsView as _IronicSettingsView, Item as _Item, ItemAvailability as _ItemAvailability, ItemInput as _ItemInput, ItemPage as _ItemPage, ItemStatus as _ItemStatus, Lease as _Lease, LeaseBySkuArg as _LeaseBySkuArg, LeaseTask as _LeaseTask, Level as _Level, MarketAuditPageResult as _MarketAuditPageResult, MarketAvailabilityResult as _MarketAvailabilityResult, MarketContractResult as _MarketContractResult, MarketDelegationResult as _MarketDelegationResult, MarketError as _MarketError, MarketExecutionPageResult as _MarketExecutionPageResult, MarketExecutionResult as _MarketExecutionResult, MarketItemPageResult as _MarketItemPageResult, MarketItemResult as _MarketItemResult, MarketItemsResult as _MarketItemsResult, MarketLeaseResult as _MarketLeaseResult, MarketOfferPageResult as _MarketOfferPageResult, MarketOfferResult as _MarketOfferResult, MarketOffersResult as _MarketOffersResult, MarketOffersetViewResult as _MarketOffersetViewResult, MarketPoliciesResult as _MarketPoliciesResult, MarketSelfCheckResult as _MarketSelfCheckResult, MarketUnitResult as _MarketUnitResult, Message as _Message, Offer as _Offer, OfferCreateArg as _OfferCreateArg, OfferInput as _OfferInput, OfferPage as _OfferPage, OfferStatus as _OfferStatus, OfferTerms as _OfferTerms, OfferWithdrawArg as _OfferWithdrawArg, OfferingGetArg as _OfferingGetArg, OfferingGetResult as _OfferingGetResult, OfferingRecords as _OfferingRecords, OfferingView as _OfferingView, Offerings as _Offerings, OffersCreateArg as _OffersCreateArg, OffersListArg as _OffersListArg, Offerset as _Offerset, OffersetResult as _OffersetResult, OffersetStatus as _OffersetStatus, OffersetView as _OffersetView, OperationKind as _OperationKind, OperationStatus as _OperationStatus, OutcallCosts as _OutcallCosts, OutcallCostsArg as _OutcallCostsArg, OutcallCostsResult as _OutcallCostsResult, OutcallQuote as _OutcallQuote, Phase as _Phase, Policies as _Policies, PoliciesUpdate as _PoliciesUpdate, PriceFilter as _PriceFilter, Product as _Product, ProductType as _ProductType, Property as _Property, ProviderCatalog as _ProviderCatalog, ProviderFreezeArg as _ProviderFreezeArg, ProviderHoldAccess as _ProviderHoldAccess, ProviderHoldAccessArg as _ProviderHoldAccessArg, ProviderHoldAccessResult as _ProviderHoldAccessResult, ProviderKeyInput as _ProviderKeyInput, ProviderOfferingsArg as _ProviderOfferingsArg, ProvisionCosts as _ProvisionCosts, ProvisionCostsArg as _ProvisionCostsArg, ProvisionError as _ProvisionError, ProvisionRequest as _ProvisionRequest, ProvisionResponse as _ProvisionResponse, ProvisionServerResult as _ProvisionServerResult, ProvisionStatus as _ProvisionStatus, ProvisionStatusResult as _ProvisionStatusResult, ProvisionUnitResult as _ProvisionUnitResult, PublishArg as _PublishArg, PublishResult as _PublishResult, Receipt as _Receipt, Reclaim as _Reclaim, ReclaimArg as _ReclaimArg, RecoverKeyArg as _RecoverKeyArg, RemoveOfferingsArg as _RemoveOfferingsArg, RemoveProviderArg as _RemoveProviderArg, ResourceRequest as _ResourceRequest, Role as _Role, RotateKeyArg as _RotateKeyArg, SealedBox as _SealedBox, SearchError as _SearchError, SearchPage as _SearchPage, SearchQuery as _SearchQuery, SearchResult as _SearchResult, SelfCheckArg as _SelfCheckArg, SelfCheckPage as _SelfCheckPage, SetConsumerMetaArg as _SetConsumerMetaArg, SetProcurementMetaArg as _SetProcurementMetaArg, SimFailureArg as _SimFailureArg, SortOrder as _SortOrder, StateDigest as _StateDigest, StateDigestPage as _StateDigestPage, StateDigestPageArg as _StateDigestPageArg, StateDigestPageResult as _StateDigestPageResult, StateDigestResult as _StateDigestResult, Status as _Status, Stock as _Stock, UploadBeginArg as _UploadBeginArg, UploadBeginResult as _UploadBeginResult, UploadOperation as _UploadOperation, UploadProgress as _UploadProgress, UploadProgressResult as _UploadProgressResult, Violation as _Violation, Virtualization as _Virtualization } from "./marketplace.did";
 export class Marketplace implements marketplaceInterface {
     constructor(private actor: ActorSubclass<_SERVICE>){}
     async audit_log(arg0: AuditArg): Promise<MarketAuditPageResult> {
@@ -2488,208 +2519,208 @@ export class Marketplace implements marketplaceInterface {
         return from_candid_MarketContractResult_n75(result);
     }
     async execution_accept(arg0: AcceptArg): Promise<MarketExecutionResult> {
-        const result = await this.actor.execution_accept(arg0);
-        return from_candid_MarketExecutionResult_n81(result);
+        const result = await this.actor.execution_accept(to_candid_AcceptArg_n81(arg0));
+        return from_candid_MarketExecutionResult_n83(result);
     }
     async execution_cancel(arg0: CancelArg): Promise<MarketExecutionResult> {
         const result = await this.actor.execution_cancel(arg0);
-        return from_candid_MarketExecutionResult_n81(result);
+        return from_candid_MarketExecutionResult_n83(result);
     }
     async execution_get(arg0: bigint): Promise<MarketExecutionResult> {
         const result = await this.actor.execution_get(arg0);
-        return from_candid_MarketExecutionResult_n81(result);
+        return from_candid_MarketExecutionResult_n83(result);
     }
     async executions_list(arg0: ExecutionsListArg): Promise<MarketExecutionPageResult> {
-        const result = await this.actor.executions_list(to_candid_ExecutionsListArg_n89(arg0));
-        return from_candid_MarketExecutionPageResult_n95(result);
+        const result = await this.actor.executions_list(to_candid_ExecutionsListArg_n91(arg0));
+        return from_candid_MarketExecutionPageResult_n97(result);
     }
     async http_request(arg0: HttpRequest): Promise<HttpResponse> {
-        const result = await this.actor.http_request(to_candid_HttpRequest_n100(arg0));
-        return from_candid_HttpResponse_n102(result);
+        const result = await this.actor.http_request(to_candid_HttpRequest_n102(arg0));
+        return from_candid_HttpResponse_n104(result);
     }
     async inventory_get(arg0: bigint): Promise<MarketItemResult> {
         const result = await this.actor.inventory_get(arg0);
-        return from_candid_MarketItemResult_n105(result);
+        return from_candid_MarketItemResult_n107(result);
     }
     async inventory_list(arg0: InventoryListArg): Promise<MarketItemPageResult> {
-        const result = await this.actor.inventory_list(to_candid_InventoryListArg_n109(arg0));
-        return from_candid_MarketItemPageResult_n113(result);
+        const result = await this.actor.inventory_list(to_candid_InventoryListArg_n111(arg0));
+        return from_candid_MarketItemPageResult_n115(result);
     }
     async inventory_register(arg0: InventoryRegisterArg): Promise<MarketItemsResult> {
-        const result = await this.actor.inventory_register(to_candid_InventoryRegisterArg_n118(arg0));
-        return from_candid_MarketItemsResult_n123(result);
+        const result = await this.actor.inventory_register(to_candid_InventoryRegisterArg_n120(arg0));
+        return from_candid_MarketItemsResult_n125(result);
     }
     async inventory_remove(arg0: InventoryRemoveArg): Promise<MarketUnitResult> {
-        const result = await this.actor.inventory_remove(to_candid_InventoryRemoveArg_n125(arg0));
-        return from_candid_MarketUnitResult_n127(result);
+        const result = await this.actor.inventory_remove(to_candid_InventoryRemoveArg_n127(arg0));
+        return from_candid_MarketUnitResult_n129(result);
     }
     async inventory_set_status(arg0: InventorySetStatusArg): Promise<MarketItemResult> {
-        const result = await this.actor.inventory_set_status(to_candid_InventorySetStatusArg_n129(arg0));
-        return from_candid_MarketItemResult_n105(result);
+        const result = await this.actor.inventory_set_status(to_candid_InventorySetStatusArg_n131(arg0));
+        return from_candid_MarketItemResult_n107(result);
     }
     async ironic_budget_grant(arg0: IronicBudgetGrantArg): Promise<IronicSettingsResult> {
-        const result = await this.actor.ironic_budget_grant(to_candid_IronicBudgetGrantArg_n131(arg0));
-        return from_candid_IronicSettingsResult_n133(result);
+        const result = await this.actor.ironic_budget_grant(to_candid_IronicBudgetGrantArg_n133(arg0));
+        return from_candid_IronicSettingsResult_n135(result);
     }
     async ironic_configure(arg0: IronicConfigureArg): Promise<IronicSettingsResult> {
-        const result = await this.actor.ironic_configure(to_candid_IronicConfigureArg_n144(arg0));
-        return from_candid_IronicSettingsResult_n133(result);
+        const result = await this.actor.ironic_configure(to_candid_IronicConfigureArg_n146(arg0));
+        return from_candid_IronicSettingsResult_n135(result);
     }
     async ironic_discover(arg0: IronicDiscoverArg): Promise<IronicDiscoverResult> {
         const result = await this.actor.ironic_discover(arg0);
-        return from_candid_IronicDiscoverResult_n146(result);
+        return from_candid_IronicDiscoverResult_n148(result);
     }
     async ironic_settings(arg0: ProviderKeyInput): Promise<IronicSettingsResult> {
         const result = await this.actor.ironic_settings(to_candid_ProviderKeyInput_n61(arg0));
-        return from_candid_IronicSettingsResult_n133(result);
+        return from_candid_IronicSettingsResult_n135(result);
     }
     async ironic_sim_set_failure(arg0: SimFailureArg): Promise<ProvisionUnitResult> {
-        const result = await this.actor.ironic_sim_set_failure(to_candid_SimFailureArg_n150(arg0));
-        return from_candid_ProvisionUnitResult_n152(result);
+        const result = await this.actor.ironic_sim_set_failure(to_candid_SimFailureArg_n152(arg0));
+        return from_candid_ProvisionUnitResult_n154(result);
     }
     async lease_by_sku(arg0: LeaseBySkuArg): Promise<MarketExecutionResult> {
-        const result = await this.actor.lease_by_sku(to_candid_LeaseBySkuArg_n154(arg0));
-        return from_candid_MarketExecutionResult_n81(result);
+        const result = await this.actor.lease_by_sku(to_candid_LeaseBySkuArg_n156(arg0));
+        return from_candid_MarketExecutionResult_n83(result);
     }
     async lease_end(arg0: bigint): Promise<MarketExecutionResult> {
         const result = await this.actor.lease_end(arg0);
-        return from_candid_MarketExecutionResult_n81(result);
+        return from_candid_MarketExecutionResult_n83(result);
     }
     async lease_extend(arg0: ExtendArg): Promise<MarketExecutionResult> {
         const result = await this.actor.lease_extend(arg0);
-        return from_candid_MarketExecutionResult_n81(result);
+        return from_candid_MarketExecutionResult_n83(result);
     }
     async lease_get(arg0: bigint): Promise<MarketLeaseResult> {
         const result = await this.actor.lease_get(arg0);
-        return from_candid_MarketLeaseResult_n156(result);
+        return from_candid_MarketLeaseResult_n158(result);
     }
     async lease_reclaim(arg0: ReclaimArg): Promise<MarketExecutionResult> {
-        const result = await this.actor.lease_reclaim(to_candid_ReclaimArg_n160(arg0));
-        return from_candid_MarketExecutionResult_n81(result);
+        const result = await this.actor.lease_reclaim(to_candid_ReclaimArg_n162(arg0));
+        return from_candid_MarketExecutionResult_n83(result);
     }
     async lease_set_consumer_meta(arg0: SetConsumerMetaArg): Promise<MarketExecutionResult> {
-        const result = await this.actor.lease_set_consumer_meta(to_candid_SetConsumerMetaArg_n162(arg0));
-        return from_candid_MarketExecutionResult_n81(result);
+        const result = await this.actor.lease_set_consumer_meta(to_candid_SetConsumerMetaArg_n164(arg0));
+        return from_candid_MarketExecutionResult_n83(result);
     }
     async lease_set_procurement_meta(arg0: SetProcurementMetaArg): Promise<MarketExecutionResult> {
-        const result = await this.actor.lease_set_procurement_meta(to_candid_SetProcurementMetaArg_n164(arg0));
-        return from_candid_MarketExecutionResult_n81(result);
+        const result = await this.actor.lease_set_procurement_meta(to_candid_SetProcurementMetaArg_n166(arg0));
+        return from_candid_MarketExecutionResult_n83(result);
     }
     async market_delegate(arg0: DelegateArg): Promise<MarketDelegationResult> {
-        const result = await this.actor.market_delegate(to_candid_DelegateArg_n166(arg0));
-        return from_candid_MarketDelegationResult_n168(result);
+        const result = await this.actor.market_delegate(to_candid_DelegateArg_n168(arg0));
+        return from_candid_MarketDelegationResult_n170(result);
     }
     async market_delegation(arg0: ProviderKeyInput): Promise<MarketDelegationResult> {
         const result = await this.actor.market_delegation(to_candid_ProviderKeyInput_n61(arg0));
-        return from_candid_MarketDelegationResult_n168(result);
+        return from_candid_MarketDelegationResult_n170(result);
     }
     async market_self_check(arg0: SelfCheckArg): Promise<MarketSelfCheckResult> {
-        const result = await this.actor.market_self_check(to_candid_SelfCheckArg_n170(arg0));
-        return from_candid_MarketSelfCheckResult_n172(result);
+        const result = await this.actor.market_self_check(to_candid_SelfCheckArg_n172(arg0));
+        return from_candid_MarketSelfCheckResult_n174(result);
     }
     async offer_create(arg0: OfferCreateArg): Promise<MarketOfferResult> {
-        const result = await this.actor.offer_create(to_candid_OfferCreateArg_n176(arg0));
-        return from_candid_MarketOfferResult_n180(result);
+        const result = await this.actor.offer_create(to_candid_OfferCreateArg_n178(arg0));
+        return from_candid_MarketOfferResult_n182(result);
     }
     async offer_get(arg0: bigint): Promise<MarketOfferResult> {
         const result = await this.actor.offer_get(arg0);
-        return from_candid_MarketOfferResult_n180(result);
+        return from_candid_MarketOfferResult_n182(result);
     }
     async offer_withdraw(arg0: OfferWithdrawArg): Promise<MarketOfferResult> {
-        const result = await this.actor.offer_withdraw(to_candid_OfferWithdrawArg_n188(arg0));
-        return from_candid_MarketOfferResult_n180(result);
+        const result = await this.actor.offer_withdraw(to_candid_OfferWithdrawArg_n190(arg0));
+        return from_candid_MarketOfferResult_n182(result);
     }
     async offering_get(arg0: OfferingGetArg): Promise<OfferingGetResult> {
-        const result = await this.actor.offering_get(to_candid_OfferingGetArg_n190(arg0));
-        return from_candid_OfferingGetResult_n192(result);
+        const result = await this.actor.offering_get(to_candid_OfferingGetArg_n192(arg0));
+        return from_candid_OfferingGetResult_n194(result);
     }
     async offerings_search(arg0: SearchQuery): Promise<SearchResult> {
-        const result = await this.actor.offerings_search(to_candid_SearchQuery_n210(arg0));
-        return from_candid_SearchResult_n230(result);
+        const result = await this.actor.offerings_search(to_candid_SearchQuery_n212(arg0));
+        return from_candid_SearchResult_n232(result);
     }
     async offers_create(arg0: OffersCreateArg): Promise<MarketOffersResult> {
-        const result = await this.actor.offers_create(to_candid_OffersCreateArg_n236(arg0));
-        return from_candid_MarketOffersResult_n241(result);
+        const result = await this.actor.offers_create(to_candid_OffersCreateArg_n238(arg0));
+        return from_candid_MarketOffersResult_n243(result);
     }
     async offers_list(arg0: OffersListArg): Promise<MarketOfferPageResult> {
-        const result = await this.actor.offers_list(to_candid_OffersListArg_n244(arg0));
-        return from_candid_MarketOfferPageResult_n248(result);
+        const result = await this.actor.offers_list(to_candid_OffersListArg_n246(arg0));
+        return from_candid_MarketOfferPageResult_n250(result);
     }
     async offerset_get(arg0: bigint): Promise<MarketOffersetViewResult> {
         const result = await this.actor.offerset_get(arg0);
-        return from_candid_MarketOffersetViewResult_n252(result);
+        return from_candid_MarketOffersetViewResult_n254(result);
     }
     async offerset_request(arg0: ResourceRequest): Promise<MarketOffersetViewResult> {
-        const result = await this.actor.offerset_request(to_candid_ResourceRequest_n264(arg0));
-        return from_candid_MarketOffersetViewResult_n252(result);
+        const result = await this.actor.offerset_request(to_candid_ResourceRequest_n266(arg0));
+        return from_candid_MarketOffersetViewResult_n254(result);
     }
     async outcall_costs(arg0: OutcallCostsArg): Promise<OutcallCostsResult> {
-        const result = await this.actor.outcall_costs(to_candid_OutcallCostsArg_n266(arg0));
-        return from_candid_OutcallCostsResult_n270(result);
+        const result = await this.actor.outcall_costs(to_candid_OutcallCostsArg_n268(arg0));
+        return from_candid_OutcallCostsResult_n272(result);
     }
     async policies(): Promise<Policies> {
         const result = await this.actor.policies();
-        return from_candid_Policies_n278(result);
+        return from_candid_Policies_n280(result);
     }
     async policies_set(arg0: PoliciesUpdate): Promise<MarketPoliciesResult> {
-        const result = await this.actor.policies_set(to_candid_PoliciesUpdate_n283(arg0));
-        return from_candid_MarketPoliciesResult_n287(result);
+        const result = await this.actor.policies_set(to_candid_PoliciesUpdate_n285(arg0));
+        return from_candid_MarketPoliciesResult_n289(result);
     }
     async products(): Promise<Array<Product>> {
         const result = await this.actor.products();
-        return from_candid_vec_n289(result);
+        return from_candid_vec_n291(result);
     }
     async provider_catalog_export(arg0: CatalogExportArg): Promise<CatalogExportResult> {
-        const result = await this.actor.provider_catalog_export(to_candid_CatalogExportArg_n292(arg0));
-        return from_candid_CatalogExportResult_n294(result);
+        const result = await this.actor.provider_catalog_export(to_candid_CatalogExportArg_n294(arg0));
+        return from_candid_CatalogExportResult_n296(result);
     }
     async provider_freeze(arg0: ProviderFreezeArg): Promise<CatalogUnitResult> {
-        const result = await this.actor.provider_freeze(to_candid_ProviderFreezeArg_n298(arg0));
-        return from_candid_CatalogUnitResult_n300(result);
+        const result = await this.actor.provider_freeze(to_candid_ProviderFreezeArg_n300(arg0));
+        return from_candid_CatalogUnitResult_n302(result);
     }
     async provider_hold_access_set(arg0: ProviderHoldAccessArg): Promise<ProviderHoldAccessResult> {
-        const result = await this.actor.provider_hold_access_set(to_candid_ProviderHoldAccessArg_n302(arg0));
-        return from_candid_ProviderHoldAccessResult_n306(result);
+        const result = await this.actor.provider_hold_access_set(to_candid_ProviderHoldAccessArg_n304(arg0));
+        return from_candid_ProviderHoldAccessResult_n308(result);
     }
     async provider_offerings(arg0: ProviderOfferingsArg): Promise<SearchResult> {
-        const result = await this.actor.provider_offerings(to_candid_ProviderOfferingsArg_n312(arg0));
-        return from_candid_SearchResult_n230(result);
+        const result = await this.actor.provider_offerings(to_candid_ProviderOfferingsArg_n314(arg0));
+        return from_candid_SearchResult_n232(result);
     }
     async provider_recover(arg0: RecoverKeyArg): Promise<MarketDelegationResult> {
-        const result = await this.actor.provider_recover(to_candid_RecoverKeyArg_n314(arg0));
-        return from_candid_MarketDelegationResult_n168(result);
+        const result = await this.actor.provider_recover(to_candid_RecoverKeyArg_n316(arg0));
+        return from_candid_MarketDelegationResult_n170(result);
     }
     async provider_remove(arg0: RemoveProviderArg): Promise<PublishResult> {
-        const result = await this.actor.provider_remove(to_candid_RemoveProviderArg_n316(arg0));
+        const result = await this.actor.provider_remove(to_candid_RemoveProviderArg_n318(arg0));
         return from_candid_PublishResult_n63(result);
     }
     async provider_rotate_key(arg0: RotateKeyArg): Promise<CatalogUnitResult> {
-        const result = await this.actor.provider_rotate_key(to_candid_RotateKeyArg_n318(arg0));
-        return from_candid_CatalogUnitResult_n300(result);
+        const result = await this.actor.provider_rotate_key(to_candid_RotateKeyArg_n320(arg0));
+        return from_candid_CatalogUnitResult_n302(result);
     }
     async provision_refresh(arg0: string): Promise<ProvisionStatusResult> {
         const result = await this.actor.provision_refresh(arg0);
-        return from_candid_ProvisionStatusResult_n320(result);
+        return from_candid_ProvisionStatusResult_n322(result);
     }
     async provision_server(arg0: ProvisionRequest): Promise<ProvisionServerResult> {
-        const result = await this.actor.provision_server(to_candid_ProvisionRequest_n329(arg0));
-        return from_candid_ProvisionServerResult_n331(result);
+        const result = await this.actor.provision_server(to_candid_ProvisionRequest_n331(arg0));
+        return from_candid_ProvisionServerResult_n333(result);
     }
     async provision_status(arg0: string): Promise<ProvisionStatusResult> {
         const result = await this.actor.provision_status(arg0);
-        return from_candid_ProvisionStatusResult_n320(result);
+        return from_candid_ProvisionStatusResult_n322(result);
     }
     async state_digest(): Promise<StateDigestResult> {
         const result = await this.actor.state_digest();
-        return from_candid_StateDigestResult_n335(result);
+        return from_candid_StateDigestResult_n337(result);
     }
     async state_digest_page(arg0: StateDigestPageArg): Promise<StateDigestPageResult> {
-        const result = await this.actor.state_digest_page(to_candid_StateDigestPageArg_n339(arg0));
-        return from_candid_StateDigestPageResult_n341(result);
+        const result = await this.actor.state_digest_page(to_candid_StateDigestPageArg_n341(arg0));
+        return from_candid_StateDigestPageResult_n343(result);
     }
     async status(): Promise<Status> {
         const result = await this.actor.status();
-        return from_candid_Status_n348(result);
+        return from_candid_Status_n350(result);
     }
 }
 function from_candid_Actor_n15(value: _Actor): Actor {
@@ -2704,23 +2735,23 @@ function from_candid_AuditPage_n7(value: _AuditPage): AuditPage {
 function from_candid_AvailabilityPage_n39(value: _AvailabilityPage): AvailabilityPage {
     return from_candid_record_n40(value);
 }
-function from_candid_Backend_n137(value: _Backend): Backend {
-    return from_candid_variant_n138(value);
+function from_candid_Backend_n139(value: _Backend): Backend {
+    return from_candid_variant_n140(value);
 }
-function from_candid_BillingInterval_n199(value: _BillingInterval): BillingInterval {
-    return from_candid_variant_n200(value);
+function from_candid_BillingInterval_n201(value: _BillingInterval): BillingInterval {
+    return from_candid_variant_n202(value);
 }
 function from_candid_CatalogError_n52(value: _CatalogError): CatalogError {
     return from_candid_variant_n53(value);
 }
-function from_candid_CatalogExportResult_n294(value: _CatalogExportResult): CatalogExportResult {
-    return from_candid_variant_n295(value);
+function from_candid_CatalogExportResult_n296(value: _CatalogExportResult): CatalogExportResult {
+    return from_candid_variant_n297(value);
 }
-function from_candid_CatalogExport_n296(value: _CatalogExport): CatalogExport {
-    return from_candid_record_n297(value);
+function from_candid_CatalogExport_n298(value: _CatalogExport): CatalogExport {
+    return from_candid_record_n299(value);
 }
-function from_candid_CatalogUnitResult_n300(value: _CatalogUnitResult): CatalogUnitResult {
-    return from_candid_variant_n301(value);
+function from_candid_CatalogUnitResult_n302(value: _CatalogUnitResult): CatalogUnitResult {
+    return from_candid_variant_n303(value);
 }
 function from_candid_ChangeKind_n50(value: _ChangeKind): ChangeKind {
     return from_candid_variant_n51(value);
@@ -2734,8 +2765,8 @@ function from_candid_ChangesPage_n45(value: _ChangesPage): ChangesPage {
 function from_candid_ChangesResult_n43(value: _ChangesResult): ChangesResult {
     return from_candid_variant_n44(value);
 }
-function from_candid_ConsumerAccess_n281(value: _ConsumerAccess): ConsumerAccess {
-    return from_candid_variant_n282(value);
+function from_candid_ConsumerAccess_n283(value: _ConsumerAccess): ConsumerAccess {
+    return from_candid_variant_n284(value);
 }
 function from_candid_ContractStatus_n79(value: _ContractStatus): ContractStatus {
     return from_candid_variant_n80(value);
@@ -2746,50 +2777,50 @@ function from_candid_Contract_n77(value: _Contract): Contract {
 function from_candid_CsvError_n56(value: _CsvError): CsvError {
     return from_candid_record_n57(value);
 }
-function from_candid_DigestError_n337(value: _DigestError): DigestError {
-    return from_candid_variant_n338(value);
+function from_candid_DigestError_n339(value: _DigestError): DigestError {
+    return from_candid_variant_n340(value);
 }
-function from_candid_DigestPageError_n346(value: _DigestPageError): DigestPageError {
-    return from_candid_variant_n347(value);
+function from_candid_DigestPageError_n348(value: _DigestPageError): DigestPageError {
+    return from_candid_variant_n349(value);
 }
 function from_candid_Entity_n13(value: _Entity): Entity {
     return from_candid_variant_n14(value);
 }
-function from_candid_ExecutionPage_n97(value: _ExecutionPage): ExecutionPage {
-    return from_candid_record_n98(value);
+function from_candid_ExecutionPage_n99(value: _ExecutionPage): ExecutionPage {
+    return from_candid_record_n100(value);
 }
-function from_candid_Execution_n83(value: _Execution): Execution {
-    return from_candid_record_n84(value);
+function from_candid_Execution_n85(value: _Execution): Execution {
+    return from_candid_record_n86(value);
 }
-function from_candid_HoldAccess_n310(value: _HoldAccess): HoldAccess {
-    return from_candid_variant_n311(value);
+function from_candid_HoldAccess_n312(value: _HoldAccess): HoldAccess {
+    return from_candid_variant_n313(value);
 }
-function from_candid_HttpResponse_n102(value: _HttpResponse): HttpResponse {
-    return from_candid_record_n103(value);
+function from_candid_HttpResponse_n104(value: _HttpResponse): HttpResponse {
+    return from_candid_record_n105(value);
 }
-function from_candid_IronicDiscoverResult_n146(value: _IronicDiscoverResult): IronicDiscoverResult {
-    return from_candid_variant_n147(value);
-}
-function from_candid_IronicError_n148(value: _IronicError): IronicError {
+function from_candid_IronicDiscoverResult_n148(value: _IronicDiscoverResult): IronicDiscoverResult {
     return from_candid_variant_n149(value);
 }
-function from_candid_IronicSettingsResult_n133(value: _IronicSettingsResult): IronicSettingsResult {
-    return from_candid_variant_n134(value);
+function from_candid_IronicError_n150(value: _IronicError): IronicError {
+    return from_candid_variant_n151(value);
 }
-function from_candid_IronicSettingsView_n135(value: _IronicSettingsView): IronicSettingsView {
-    return from_candid_record_n136(value);
+function from_candid_IronicSettingsResult_n135(value: _IronicSettingsResult): IronicSettingsResult {
+    return from_candid_variant_n136(value);
 }
-function from_candid_ItemPage_n115(value: _ItemPage): ItemPage {
-    return from_candid_record_n116(value);
+function from_candid_IronicSettingsView_n137(value: _IronicSettingsView): IronicSettingsView {
+    return from_candid_record_n138(value);
+}
+function from_candid_ItemPage_n117(value: _ItemPage): ItemPage {
+    return from_candid_record_n118(value);
 }
 function from_candid_ItemStatus_n21(value: _ItemStatus): ItemStatus {
     return from_candid_variant_n22(value);
 }
-function from_candid_Item_n107(value: _Item): Item {
-    return from_candid_record_n108(value);
+function from_candid_Item_n109(value: _Item): Item {
+    return from_candid_record_n110(value);
 }
-function from_candid_Lease_n158(value: _Lease): Lease {
-    return from_candid_record_n159(value);
+function from_candid_Lease_n160(value: _Lease): Lease {
+    return from_candid_record_n161(value);
 }
 function from_candid_Level_n30(value: _Level): Level {
     return from_candid_variant_n31(value);
@@ -2803,173 +2834,173 @@ function from_candid_MarketAvailabilityResult_n37(value: _MarketAvailabilityResu
 function from_candid_MarketContractResult_n75(value: _MarketContractResult): MarketContractResult {
     return from_candid_variant_n76(value);
 }
-function from_candid_MarketDelegationResult_n168(value: _MarketDelegationResult): MarketDelegationResult {
-    return from_candid_variant_n169(value);
+function from_candid_MarketDelegationResult_n170(value: _MarketDelegationResult): MarketDelegationResult {
+    return from_candid_variant_n171(value);
 }
 function from_candid_MarketError_n18(value: _MarketError): MarketError {
     return from_candid_variant_n19(value);
 }
-function from_candid_MarketExecutionPageResult_n95(value: _MarketExecutionPageResult): MarketExecutionPageResult {
-    return from_candid_variant_n96(value);
+function from_candid_MarketExecutionPageResult_n97(value: _MarketExecutionPageResult): MarketExecutionPageResult {
+    return from_candid_variant_n98(value);
 }
-function from_candid_MarketExecutionResult_n81(value: _MarketExecutionResult): MarketExecutionResult {
-    return from_candid_variant_n82(value);
+function from_candid_MarketExecutionResult_n83(value: _MarketExecutionResult): MarketExecutionResult {
+    return from_candid_variant_n84(value);
 }
-function from_candid_MarketItemPageResult_n113(value: _MarketItemPageResult): MarketItemPageResult {
-    return from_candid_variant_n114(value);
+function from_candid_MarketItemPageResult_n115(value: _MarketItemPageResult): MarketItemPageResult {
+    return from_candid_variant_n116(value);
 }
-function from_candid_MarketItemResult_n105(value: _MarketItemResult): MarketItemResult {
-    return from_candid_variant_n106(value);
+function from_candid_MarketItemResult_n107(value: _MarketItemResult): MarketItemResult {
+    return from_candid_variant_n108(value);
 }
-function from_candid_MarketItemsResult_n123(value: _MarketItemsResult): MarketItemsResult {
-    return from_candid_variant_n124(value);
+function from_candid_MarketItemsResult_n125(value: _MarketItemsResult): MarketItemsResult {
+    return from_candid_variant_n126(value);
 }
-function from_candid_MarketLeaseResult_n156(value: _MarketLeaseResult): MarketLeaseResult {
-    return from_candid_variant_n157(value);
+function from_candid_MarketLeaseResult_n158(value: _MarketLeaseResult): MarketLeaseResult {
+    return from_candid_variant_n159(value);
 }
-function from_candid_MarketOfferPageResult_n248(value: _MarketOfferPageResult): MarketOfferPageResult {
-    return from_candid_variant_n249(value);
+function from_candid_MarketOfferPageResult_n250(value: _MarketOfferPageResult): MarketOfferPageResult {
+    return from_candid_variant_n251(value);
 }
-function from_candid_MarketOfferResult_n180(value: _MarketOfferResult): MarketOfferResult {
-    return from_candid_variant_n181(value);
+function from_candid_MarketOfferResult_n182(value: _MarketOfferResult): MarketOfferResult {
+    return from_candid_variant_n183(value);
 }
-function from_candid_MarketOffersResult_n241(value: _MarketOffersResult): MarketOffersResult {
-    return from_candid_variant_n242(value);
+function from_candid_MarketOffersResult_n243(value: _MarketOffersResult): MarketOffersResult {
+    return from_candid_variant_n244(value);
 }
-function from_candid_MarketOffersetViewResult_n252(value: _MarketOffersetViewResult): MarketOffersetViewResult {
-    return from_candid_variant_n253(value);
+function from_candid_MarketOffersetViewResult_n254(value: _MarketOffersetViewResult): MarketOffersetViewResult {
+    return from_candid_variant_n255(value);
 }
-function from_candid_MarketPoliciesResult_n287(value: _MarketPoliciesResult): MarketPoliciesResult {
-    return from_candid_variant_n288(value);
+function from_candid_MarketPoliciesResult_n289(value: _MarketPoliciesResult): MarketPoliciesResult {
+    return from_candid_variant_n290(value);
 }
-function from_candid_MarketSelfCheckResult_n172(value: _MarketSelfCheckResult): MarketSelfCheckResult {
-    return from_candid_variant_n173(value);
+function from_candid_MarketSelfCheckResult_n174(value: _MarketSelfCheckResult): MarketSelfCheckResult {
+    return from_candid_variant_n175(value);
 }
-function from_candid_MarketUnitResult_n127(value: _MarketUnitResult): MarketUnitResult {
-    return from_candid_variant_n128(value);
+function from_candid_MarketUnitResult_n129(value: _MarketUnitResult): MarketUnitResult {
+    return from_candid_variant_n130(value);
 }
 function from_candid_Message_n28(value: _Message): Message {
     return from_candid_record_n29(value);
 }
-function from_candid_OfferPage_n250(value: _OfferPage): OfferPage {
-    return from_candid_record_n251(value);
+function from_candid_OfferPage_n252(value: _OfferPage): OfferPage {
+    return from_candid_record_n253(value);
 }
 function from_candid_OfferStatus_n33(value: _OfferStatus): OfferStatus {
     return from_candid_variant_n34(value);
 }
-function from_candid_OfferTerms_n185(value: _OfferTerms): OfferTerms {
-    return from_candid_record_n186(value);
+function from_candid_OfferTerms_n187(value: _OfferTerms): OfferTerms {
+    return from_candid_record_n188(value);
 }
-function from_candid_Offer_n182(value: _Offer): Offer {
-    return from_candid_record_n183(value);
+function from_candid_Offer_n184(value: _Offer): Offer {
+    return from_candid_record_n185(value);
 }
-function from_candid_OfferingGetResult_n192(value: _OfferingGetResult): OfferingGetResult {
-    return from_candid_variant_n193(value);
+function from_candid_OfferingGetResult_n194(value: _OfferingGetResult): OfferingGetResult {
+    return from_candid_variant_n195(value);
 }
-function from_candid_OfferingRecords_n194(value: _OfferingRecords): OfferingRecords {
-    return from_candid_record_n195(value);
+function from_candid_OfferingRecords_n196(value: _OfferingRecords): OfferingRecords {
+    return from_candid_record_n197(value);
 }
-function from_candid_OfferingView_n197(value: _OfferingView): OfferingView {
-    return from_candid_record_n198(value);
+function from_candid_OfferingView_n199(value: _OfferingView): OfferingView {
+    return from_candid_record_n200(value);
 }
-function from_candid_Offerings_n234(value: _Offerings): Offerings {
-    return from_candid_variant_n235(value);
+function from_candid_Offerings_n236(value: _Offerings): Offerings {
+    return from_candid_variant_n237(value);
 }
-function from_candid_OffersetResult_n260(value: _OffersetResult): OffersetResult {
+function from_candid_OffersetResult_n262(value: _OffersetResult): OffersetResult {
+    return from_candid_variant_n263(value);
+}
+function from_candid_OffersetStatus_n260(value: _OffersetStatus): OffersetStatus {
     return from_candid_variant_n261(value);
 }
-function from_candid_OffersetStatus_n258(value: _OffersetStatus): OffersetStatus {
-    return from_candid_variant_n259(value);
-}
-function from_candid_OffersetView_n254(value: _OffersetView): OffersetView {
-    return from_candid_record_n255(value);
-}
-function from_candid_Offerset_n256(value: _Offerset): Offerset {
+function from_candid_OffersetView_n256(value: _OffersetView): OffersetView {
     return from_candid_record_n257(value);
 }
-function from_candid_OperationKind_n326(value: _OperationKind): OperationKind {
+function from_candid_Offerset_n258(value: _Offerset): Offerset {
+    return from_candid_record_n259(value);
+}
+function from_candid_OperationKind_n328(value: _OperationKind): OperationKind {
+    return from_candid_variant_n329(value);
+}
+function from_candid_OperationStatus_n326(value: _OperationStatus): OperationStatus {
     return from_candid_variant_n327(value);
 }
-function from_candid_OperationStatus_n324(value: _OperationStatus): OperationStatus {
-    return from_candid_variant_n325(value);
+function from_candid_OutcallCostsResult_n272(value: _OutcallCostsResult): OutcallCostsResult {
+    return from_candid_variant_n273(value);
 }
-function from_candid_OutcallCostsResult_n270(value: _OutcallCostsResult): OutcallCostsResult {
-    return from_candid_variant_n271(value);
-}
-function from_candid_OutcallCosts_n272(value: _OutcallCosts): OutcallCosts {
-    return from_candid_record_n273(value);
+function from_candid_OutcallCosts_n274(value: _OutcallCosts): OutcallCosts {
+    return from_candid_record_n275(value);
 }
 function from_candid_Phase_n24(value: _Phase): Phase {
     return from_candid_variant_n25(value);
 }
-function from_candid_Policies_n278(value: _Policies): Policies {
+function from_candid_Policies_n280(value: _Policies): Policies {
+    return from_candid_record_n281(value);
+}
+function from_candid_ProductType_n206(value: _ProductType): ProductType {
+    return from_candid_variant_n207(value);
+}
+function from_candid_Product_n292(value: _Product): Product {
+    return from_candid_record_n293(value);
+}
+function from_candid_ProviderHoldAccessResult_n308(value: _ProviderHoldAccessResult): ProviderHoldAccessResult {
+    return from_candid_variant_n309(value);
+}
+function from_candid_ProviderHoldAccess_n310(value: _ProviderHoldAccess): ProviderHoldAccess {
+    return from_candid_record_n311(value);
+}
+function from_candid_ProvisionCosts_n278(value: _ProvisionCosts): ProvisionCosts {
     return from_candid_record_n279(value);
 }
-function from_candid_ProductType_n204(value: _ProductType): ProductType {
-    return from_candid_variant_n205(value);
+function from_candid_ProvisionError_n141(value: _ProvisionError): ProvisionError {
+    return from_candid_variant_n142(value);
 }
-function from_candid_Product_n290(value: _Product): Product {
-    return from_candid_record_n291(value);
+function from_candid_ProvisionResponse_n335(value: _ProvisionResponse): ProvisionResponse {
+    return from_candid_record_n336(value);
 }
-function from_candid_ProviderHoldAccessResult_n306(value: _ProviderHoldAccessResult): ProviderHoldAccessResult {
-    return from_candid_variant_n307(value);
+function from_candid_ProvisionServerResult_n333(value: _ProvisionServerResult): ProvisionServerResult {
+    return from_candid_variant_n334(value);
 }
-function from_candid_ProviderHoldAccess_n308(value: _ProviderHoldAccess): ProviderHoldAccess {
-    return from_candid_record_n309(value);
+function from_candid_ProvisionStatusResult_n322(value: _ProvisionStatusResult): ProvisionStatusResult {
+    return from_candid_variant_n323(value);
 }
-function from_candid_ProvisionCosts_n276(value: _ProvisionCosts): ProvisionCosts {
-    return from_candid_record_n277(value);
+function from_candid_ProvisionStatus_n324(value: _ProvisionStatus): ProvisionStatus {
+    return from_candid_record_n325(value);
 }
-function from_candid_ProvisionError_n139(value: _ProvisionError): ProvisionError {
-    return from_candid_variant_n140(value);
-}
-function from_candid_ProvisionResponse_n333(value: _ProvisionResponse): ProvisionResponse {
-    return from_candid_record_n334(value);
-}
-function from_candid_ProvisionServerResult_n331(value: _ProvisionServerResult): ProvisionServerResult {
-    return from_candid_variant_n332(value);
-}
-function from_candid_ProvisionStatusResult_n320(value: _ProvisionStatusResult): ProvisionStatusResult {
-    return from_candid_variant_n321(value);
-}
-function from_candid_ProvisionStatus_n322(value: _ProvisionStatus): ProvisionStatus {
-    return from_candid_record_n323(value);
-}
-function from_candid_ProvisionUnitResult_n152(value: _ProvisionUnitResult): ProvisionUnitResult {
-    return from_candid_variant_n153(value);
+function from_candid_ProvisionUnitResult_n154(value: _ProvisionUnitResult): ProvisionUnitResult {
+    return from_candid_variant_n155(value);
 }
 function from_candid_PublishResult_n63(value: _PublishResult): PublishResult {
     return from_candid_variant_n64(value);
 }
-function from_candid_ResourceRequest_n262(value: _ResourceRequest): ResourceRequest {
-    return from_candid_record_n263(value);
+function from_candid_ResourceRequest_n264(value: _ResourceRequest): ResourceRequest {
+    return from_candid_record_n265(value);
 }
-function from_candid_SearchError_n208(value: _SearchError): SearchError {
-    return from_candid_variant_n209(value);
+function from_candid_SearchError_n210(value: _SearchError): SearchError {
+    return from_candid_variant_n211(value);
 }
-function from_candid_SearchPage_n232(value: _SearchPage): SearchPage {
-    return from_candid_record_n233(value);
+function from_candid_SearchPage_n234(value: _SearchPage): SearchPage {
+    return from_candid_record_n235(value);
 }
-function from_candid_SearchResult_n230(value: _SearchResult): SearchResult {
-    return from_candid_variant_n231(value);
+function from_candid_SearchResult_n232(value: _SearchResult): SearchResult {
+    return from_candid_variant_n233(value);
 }
-function from_candid_SelfCheckPage_n174(value: _SelfCheckPage): SelfCheckPage {
-    return from_candid_record_n175(value);
+function from_candid_SelfCheckPage_n176(value: _SelfCheckPage): SelfCheckPage {
+    return from_candid_record_n177(value);
 }
-function from_candid_StateDigestPageResult_n341(value: _StateDigestPageResult): StateDigestPageResult {
-    return from_candid_variant_n342(value);
+function from_candid_StateDigestPageResult_n343(value: _StateDigestPageResult): StateDigestPageResult {
+    return from_candid_variant_n344(value);
 }
-function from_candid_StateDigestPage_n343(value: _StateDigestPage): StateDigestPage {
-    return from_candid_record_n344(value);
+function from_candid_StateDigestPage_n345(value: _StateDigestPage): StateDigestPage {
+    return from_candid_record_n346(value);
 }
-function from_candid_StateDigestResult_n335(value: _StateDigestResult): StateDigestResult {
-    return from_candid_variant_n336(value);
+function from_candid_StateDigestResult_n337(value: _StateDigestResult): StateDigestResult {
+    return from_candid_variant_n338(value);
 }
-function from_candid_Status_n348(value: _Status): Status {
-    return from_candid_record_n349(value);
+function from_candid_Status_n350(value: _Status): Status {
+    return from_candid_record_n351(value);
 }
-function from_candid_Stock_n202(value: _Stock): Stock {
-    return from_candid_variant_n203(value);
+function from_candid_Stock_n204(value: _Stock): Stock {
+    return from_candid_variant_n205(value);
 }
 function from_candid_UploadBeginResult_n73(value: _UploadBeginResult): UploadBeginResult {
     return from_candid_variant_n74(value);
@@ -2977,61 +3008,73 @@ function from_candid_UploadBeginResult_n73(value: _UploadBeginResult): UploadBeg
 function from_candid_UploadProgressResult_n67(value: _UploadProgressResult): UploadProgressResult {
     return from_candid_variant_n68(value);
 }
-function from_candid_Virtualization_n206(value: _Virtualization): Virtualization {
-    return from_candid_variant_n207(value);
+function from_candid_Virtualization_n208(value: _Virtualization): Virtualization {
+    return from_candid_variant_n209(value);
 }
-function from_candid_opt_n104(value: [] | [boolean]): boolean | null {
+function from_candid_opt_n106(value: [] | [boolean]): boolean | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n143(value: [] | [number]): number | null {
+function from_candid_opt_n145(value: [] | [number]): number | null {
     return value.length === 0 ? null : value[0];
 }
 function from_candid_opt_n17(value: [] | [Principal]): Principal | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n184(value: [] | [_OfferTerms]): OfferTerms | null {
-    return value.length === 0 ? null : from_candid_OfferTerms_n185(value[0]);
+function from_candid_opt_n186(value: [] | [_OfferTerms]): OfferTerms | null {
+    return value.length === 0 ? null : from_candid_OfferTerms_n187(value[0]);
 }
-function from_candid_opt_n187(value: [] | [Array<Principal>]): Array<Principal> | null {
+function from_candid_opt_n189(value: [] | [Array<Principal>]): Array<Principal> | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n201(value: [] | [number]): number | null {
+function from_candid_opt_n203(value: [] | [number]): number | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n274(value: [] | [bigint]): bigint | null {
+function from_candid_opt_n276(value: [] | [bigint]): bigint | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n275(value: [] | [_ProvisionCosts]): ProvisionCosts | null {
-    return value.length === 0 ? null : from_candid_ProvisionCosts_n276(value[0]);
+function from_candid_opt_n277(value: [] | [_ProvisionCosts]): ProvisionCosts | null {
+    return value.length === 0 ? null : from_candid_ProvisionCosts_n278(value[0]);
 }
-function from_candid_opt_n280(value: [] | [_ConsumerAccess]): ConsumerAccess | null {
-    return value.length === 0 ? null : from_candid_ConsumerAccess_n281(value[0]);
+function from_candid_opt_n282(value: [] | [_ConsumerAccess]): ConsumerAccess | null {
+    return value.length === 0 ? null : from_candid_ConsumerAccess_n283(value[0]);
 }
-function from_candid_opt_n328(value: [] | [number]): number | null {
+function from_candid_opt_n330(value: [] | [number]): number | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n345(value: [] | [_DigestCursor]): DigestCursor | null {
+function from_candid_opt_n347(value: [] | [_DigestCursor]): DigestCursor | null {
     return value.length === 0 ? null : value[0];
 }
 function from_candid_opt_n58(value: [] | [string]): string | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n85(value: [] | [_Reclaim]): Reclaim | null {
+function from_candid_opt_n87(value: [] | [_Reclaim]): Reclaim | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n86(value: [] | [Uint8Array]): Uint8Array | null {
+function from_candid_opt_n88(value: [] | [Uint8Array]): Uint8Array | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n87(value: [] | [Array<_Property>]): Array<Property> | null {
-    return value.length === 0 ? null : value[0];
-}
-function from_candid_opt_n88(value: [] | [_SealedBox]): SealedBox | null {
+function from_candid_opt_n89(value: [] | [Array<_Property>]): Array<Property> | null {
     return value.length === 0 ? null : value[0];
 }
 function from_candid_opt_n9(value: [] | [bigint]): bigint | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_record_n103(value: {
+function from_candid_opt_n90(value: [] | [_SealedBox]): SealedBox | null {
+    return value.length === 0 ? null : value[0];
+}
+function from_candid_record_n100(value: {
+    executions: Array<_Execution>;
+    next: [] | [bigint];
+}): {
+    executions: Array<Execution>;
+    next?: bigint;
+} {
+    return {
+        executions: from_candid_vec_n101(value.executions),
+        next: record_opt_to_undefined(from_candid_opt_n9(value.next))
+    };
+}
+function from_candid_record_n105(value: {
     body: Uint8Array;
     headers: Array<[string, string]>;
     upgrade: [] | [boolean];
@@ -3045,11 +3088,11 @@ function from_candid_record_n103(value: {
     return {
         body: value.body,
         headers: value.headers,
-        upgrade: record_opt_to_undefined(from_candid_opt_n104(value.upgrade)),
+        upgrade: record_opt_to_undefined(from_candid_opt_n106(value.upgrade)),
         status_code: value.status_code
     };
 }
-function from_candid_record_n108(value: {
+function from_candid_record_n110(value: {
     id: bigint;
     sku: string;
     status: _ItemStatus;
@@ -3088,7 +3131,7 @@ function from_candid_record_n108(value: {
         lease_id: record_opt_to_undefined(from_candid_opt_n9(value.lease_id))
     };
 }
-function from_candid_record_n116(value: {
+function from_candid_record_n118(value: {
     next: [] | [bigint];
     items: Array<_Item>;
 }): {
@@ -3097,7 +3140,7 @@ function from_candid_record_n116(value: {
 } {
     return {
         next: record_opt_to_undefined(from_candid_opt_n9(value.next)),
-        items: from_candid_vec_n117(value.items)
+        items: from_candid_vec_n119(value.items)
     };
 }
 function from_candid_record_n12(value: {
@@ -3133,7 +3176,7 @@ function from_candid_record_n12(value: {
         provider_pem: value.provider_pem
     };
 }
-function from_candid_record_n136(value: {
+function from_candid_record_n138(value: {
     outcall_budget_cycles: bigint;
     credential_set: boolean;
     provider_pem: string;
@@ -3150,11 +3193,11 @@ function from_candid_record_n136(value: {
         outcall_budget_cycles: value.outcall_budget_cycles,
         credential_set: value.credential_set,
         provider_pem: value.provider_pem,
-        backend: from_candid_Backend_n137(value.backend),
+        backend: from_candid_Backend_n139(value.backend),
         images: value.images
     };
 }
-function from_candid_record_n141(value: {
+function from_candid_record_n143(value: {
     resource_class: [] | [string];
 }): {
     resource_class?: string;
@@ -3163,7 +3206,7 @@ function from_candid_record_n141(value: {
         resource_class: record_opt_to_undefined(from_candid_opt_n58(value.resource_class))
     };
 }
-function from_candid_record_n142(value: {
+function from_candid_record_n144(value: {
     status: [] | [number];
     message: string;
 }): {
@@ -3171,11 +3214,11 @@ function from_candid_record_n142(value: {
     message: string;
 } {
     return {
-        status: record_opt_to_undefined(from_candid_opt_n143(value.status)),
+        status: record_opt_to_undefined(from_candid_opt_n145(value.status)),
         message: value.message
     };
 }
-function from_candid_record_n159(value: {
+function from_candid_record_n161(value: {
     id: bigint;
     sku: string;
     lease_duration_days: bigint;
@@ -3205,13 +3248,13 @@ function from_candid_record_n159(value: {
         username: value.username,
         lease_end_ns: value.lease_end_ns,
         task: value.task,
-        procurement_meta: record_opt_to_undefined(from_candid_opt_n87(value.procurement_meta)),
+        procurement_meta: record_opt_to_undefined(from_candid_opt_n89(value.procurement_meta)),
         lease_start_ns: value.lease_start_ns,
         inventory_id: value.inventory_id,
-        consumer_meta: record_opt_to_undefined(from_candid_opt_n88(value.consumer_meta))
+        consumer_meta: record_opt_to_undefined(from_candid_opt_n90(value.consumer_meta))
     };
 }
-function from_candid_record_n175(value: {
+function from_candid_record_n177(value: {
     checked: number;
     next: [] | [bigint];
     violations: Array<_Violation>;
@@ -3226,7 +3269,7 @@ function from_candid_record_n175(value: {
         violations: value.violations
     };
 }
-function from_candid_record_n183(value: {
+function from_candid_record_n185(value: {
     id: bigint;
     status: _OfferStatus;
     terms: [] | [_OfferTerms];
@@ -3258,7 +3301,7 @@ function from_candid_record_n183(value: {
     return {
         id: value.id,
         status: from_candid_OfferStatus_n33(value.status),
-        terms: record_opt_to_undefined(from_candid_opt_n184(value.terms)),
+        terms: record_opt_to_undefined(from_candid_opt_n186(value.terms)),
         price_per_hour: value.price_per_hour,
         start_ns: value.start_ns,
         updated_at_ns: value.updated_at_ns,
@@ -3271,7 +3314,7 @@ function from_candid_record_n183(value: {
         end_ns: value.end_ns
     };
 }
-function from_candid_record_n186(value: {
+function from_candid_record_n188(value: {
     min_duration_seconds: [] | [bigint];
     visible_to: [] | [Array<Principal>];
     granularity_seconds: [] | [bigint];
@@ -3282,11 +3325,11 @@ function from_candid_record_n186(value: {
 } {
     return {
         min_duration_seconds: record_opt_to_undefined(from_candid_opt_n9(value.min_duration_seconds)),
-        visible_to: record_opt_to_undefined(from_candid_opt_n187(value.visible_to)),
+        visible_to: record_opt_to_undefined(from_candid_opt_n189(value.visible_to)),
         granularity_seconds: record_opt_to_undefined(from_candid_opt_n9(value.granularity_seconds))
     };
 }
-function from_candid_record_n195(value: {
+function from_candid_record_n197(value: {
     offerings: Array<_OfferingView>;
     providers: Array<string>;
 }): {
@@ -3294,11 +3337,23 @@ function from_candid_record_n195(value: {
     providers: Array<string>;
 } {
     return {
-        offerings: from_candid_vec_n196(value.offerings),
+        offerings: from_candid_vec_n198(value.offerings),
         providers: value.providers
     };
 }
-function from_candid_record_n198(value: {
+function from_candid_record_n20(value: {
+    to: _ItemStatus;
+    from: _ItemStatus;
+}): {
+    to: ItemStatus;
+    from: ItemStatus;
+} {
+    return {
+        to: from_candid_ItemStatus_n21(value.to),
+        from: from_candid_ItemStatus_n21(value.from)
+    };
+}
+function from_candid_record_n200(value: {
     key: string;
     price_minor: bigint;
     country: string;
@@ -3350,30 +3405,18 @@ function from_candid_record_n198(value: {
         csv_row: value.csv_row,
         city: value.city,
         name: value.name,
-        billing: from_candid_BillingInterval_n199(value.billing),
+        billing: from_candid_BillingInterval_n201(value.billing),
         hdd_gb: value.hdd_gb,
         memory_mb: value.memory_mb,
         ssd_gb: value.ssd_gb,
-        cpu_mhz: record_opt_to_undefined(from_candid_opt_n201(value.cpu_mhz)),
-        stock: from_candid_Stock_n202(value.stock),
-        product_type: from_candid_ProductType_n204(value.product_type),
+        cpu_mhz: record_opt_to_undefined(from_candid_opt_n203(value.cpu_mhz)),
+        stock: from_candid_Stock_n204(value.stock),
+        product_type: from_candid_ProductType_n206(value.product_type),
         currency: value.currency,
         visible: value.visible,
         total_cores: value.total_cores,
-        virtualization: from_candid_Virtualization_n206(value.virtualization),
+        virtualization: from_candid_Virtualization_n208(value.virtualization),
         gpu_name: record_opt_to_undefined(from_candid_opt_n58(value.gpu_name))
-    };
-}
-function from_candid_record_n20(value: {
-    to: _ItemStatus;
-    from: _ItemStatus;
-}): {
-    to: ItemStatus;
-    from: ItemStatus;
-} {
-    return {
-        to: from_candid_ItemStatus_n21(value.to),
-        from: from_candid_ItemStatus_n21(value.from)
     };
 }
 function from_candid_record_n23(value: {
@@ -3388,7 +3431,7 @@ function from_candid_record_n23(value: {
         phase: from_candid_Phase_n24(value.phase)
     };
 }
-function from_candid_record_n233(value: {
+function from_candid_record_n235(value: {
     offerings: _Offerings;
     next_cursor: [] | [string];
 }): {
@@ -3396,11 +3439,11 @@ function from_candid_record_n233(value: {
     next_cursor?: string;
 } {
     return {
-        offerings: from_candid_Offerings_n234(value.offerings),
+        offerings: from_candid_Offerings_n236(value.offerings),
         next_cursor: record_opt_to_undefined(from_candid_opt_n58(value.next_cursor))
     };
 }
-function from_candid_record_n251(value: {
+function from_candid_record_n253(value: {
     next: [] | [bigint];
     offers: Array<_Offer>;
 }): {
@@ -3409,10 +3452,10 @@ function from_candid_record_n251(value: {
 } {
     return {
         next: record_opt_to_undefined(from_candid_opt_n9(value.next)),
-        offers: from_candid_vec_n243(value.offers)
+        offers: from_candid_vec_n245(value.offers)
     };
 }
-function from_candid_record_n255(value: {
+function from_candid_record_n257(value: {
     offers: Array<_Execution>;
     offerset: _Offerset;
 }): {
@@ -3420,11 +3463,11 @@ function from_candid_record_n255(value: {
     offerset: Offerset;
 } {
     return {
-        offers: from_candid_vec_n99(value.offers),
-        offerset: from_candid_Offerset_n256(value.offerset)
+        offers: from_candid_vec_n101(value.offers),
+        offerset: from_candid_Offerset_n258(value.offerset)
     };
 }
-function from_candid_record_n257(value: {
+function from_candid_record_n259(value: {
     id: bigint;
     status: _OffersetStatus;
     result: _OffersetResult;
@@ -3447,10 +3490,10 @@ function from_candid_record_n257(value: {
 } {
     return {
         id: value.id,
-        status: from_candid_OffersetStatus_n258(value.status),
-        result: from_candid_OffersetResult_n260(value.result),
+        status: from_candid_OffersetStatus_n260(value.status),
+        result: from_candid_OffersetResult_n262(value.result),
         messages: from_candid_vec_n27(value.messages),
-        request: from_candid_ResourceRequest_n262(value.request),
+        request: from_candid_ResourceRequest_n264(value.request),
         created_at_ns: value.created_at_ns,
         consumer: value.consumer,
         execution_ids: value.execution_ids,
@@ -3466,7 +3509,7 @@ function from_candid_record_n26(value: {
         messages: from_candid_vec_n27(value.messages)
     };
 }
-function from_candid_record_n263(value: {
+function from_candid_record_n265(value: {
     sku: [] | [string];
     min_storage_gb: [] | [bigint];
     resource_class: [] | [string];
@@ -3502,16 +3545,16 @@ function from_candid_record_n263(value: {
         start_ns: record_opt_to_undefined(from_candid_opt_n9(value.start_ns)),
         duration_seconds: value.duration_seconds,
         max_price_per_hour: record_opt_to_undefined(from_candid_opt_n9(value.max_price_per_hour)),
-        alternative_starts: record_opt_to_undefined(from_candid_opt_n201(value.alternative_starts)),
-        min_gpus: record_opt_to_undefined(from_candid_opt_n201(value.min_gpus)),
-        offers: record_opt_to_undefined(from_candid_opt_n201(value.offers)),
-        min_cores: record_opt_to_undefined(from_candid_opt_n201(value.min_cores)),
+        alternative_starts: record_opt_to_undefined(from_candid_opt_n203(value.alternative_starts)),
+        min_gpus: record_opt_to_undefined(from_candid_opt_n203(value.min_gpus)),
+        offers: record_opt_to_undefined(from_candid_opt_n203(value.offers)),
+        min_cores: record_opt_to_undefined(from_candid_opt_n203(value.min_cores)),
         image: value.image,
         min_memory_mb: record_opt_to_undefined(from_candid_opt_n9(value.min_memory_mb)),
         project: record_opt_to_undefined(from_candid_opt_n58(value.project))
     };
 }
-function from_candid_record_n273(value: {
+function from_candid_record_n275(value: {
     ironic_discover: [] | [bigint];
     provision: [] | [_ProvisionCosts];
 }): {
@@ -3519,11 +3562,11 @@ function from_candid_record_n273(value: {
     provision?: ProvisionCosts;
 } {
     return {
-        ironic_discover: record_opt_to_undefined(from_candid_opt_n274(value.ironic_discover)),
-        provision: record_opt_to_undefined(from_candid_opt_n275(value.provision))
+        ironic_discover: record_opt_to_undefined(from_candid_opt_n276(value.ironic_discover)),
+        provision: record_opt_to_undefined(from_candid_opt_n277(value.provision))
     };
 }
-function from_candid_record_n277(value: {
+function from_candid_record_n279(value: {
     lease_undeploy: _CostRange;
     outcalls: Array<_OutcallQuote>;
     provision_refresh: bigint;
@@ -3544,13 +3587,14 @@ function from_candid_record_n277(value: {
         provision_refresh: value.provision_refresh,
         lease_deploy: value.lease_deploy,
         provision_server: value.provision_server,
-        backend: from_candid_Backend_n137(value.backend)
+        backend: from_candid_Backend_n139(value.backend)
     };
 }
-function from_candid_record_n279(value: {
+function from_candid_record_n281(value: {
     allowed_images: Array<string>;
     max_held_items_per_principal: [] | [number];
     reclaim_notice_seconds: [] | [bigint];
+    closed_retention_seconds: [] | [bigint];
     max_open_offersets_per_principal: number;
     max_active_leases_per_principal: number;
     max_lease_seconds: bigint;
@@ -3565,6 +3609,7 @@ function from_candid_record_n279(value: {
     allowed_images: Array<string>;
     max_held_items_per_principal?: number;
     reclaim_notice_seconds?: bigint;
+    closed_retention_seconds?: bigint;
     max_open_offersets_per_principal: number;
     max_active_leases_per_principal: number;
     max_lease_seconds: bigint;
@@ -3578,8 +3623,9 @@ function from_candid_record_n279(value: {
 } {
     return {
         allowed_images: value.allowed_images,
-        max_held_items_per_principal: record_opt_to_undefined(from_candid_opt_n201(value.max_held_items_per_principal)),
+        max_held_items_per_principal: record_opt_to_undefined(from_candid_opt_n203(value.max_held_items_per_principal)),
         reclaim_notice_seconds: record_opt_to_undefined(from_candid_opt_n9(value.reclaim_notice_seconds)),
+        closed_retention_seconds: record_opt_to_undefined(from_candid_opt_n9(value.closed_retention_seconds)),
         max_open_offersets_per_principal: value.max_open_offersets_per_principal,
         max_active_leases_per_principal: value.max_active_leases_per_principal,
         max_lease_seconds: value.max_lease_seconds,
@@ -3588,8 +3634,8 @@ function from_candid_record_n279(value: {
         max_offers_per_offerset: value.max_offers_per_offerset,
         rebuild_seconds: value.rebuild_seconds,
         offer_ttl_seconds: value.offer_ttl_seconds,
-        max_held_share_per_provider_percent: record_opt_to_undefined(from_candid_opt_n201(value.max_held_share_per_provider_percent)),
-        consumers: record_opt_to_undefined(from_candid_opt_n280(value.consumers))
+        max_held_share_per_provider_percent: record_opt_to_undefined(from_candid_opt_n203(value.max_held_share_per_provider_percent)),
+        consumers: record_opt_to_undefined(from_candid_opt_n282(value.consumers))
     };
 }
 function from_candid_record_n29(value: {
@@ -3604,7 +3650,7 @@ function from_candid_record_n29(value: {
         level: from_candid_Level_n30(value.level)
     };
 }
-function from_candid_record_n291(value: {
+function from_candid_record_n293(value: {
     sku: string;
     tier_name: string;
     total: number;
@@ -3640,7 +3686,7 @@ function from_candid_record_n291(value: {
         min_price_per_hour: record_opt_to_undefined(from_candid_opt_n9(value.min_price_per_hour))
     };
 }
-function from_candid_record_n297(value: {
+function from_candid_record_n299(value: {
     csv: string;
     next_cursor: [] | [string];
     provider_pem: string;
@@ -3655,7 +3701,7 @@ function from_candid_record_n297(value: {
         provider_pem: value.provider_pem
     };
 }
-function from_candid_record_n309(value: {
+function from_candid_record_n311(value: {
     access: _HoldAccess;
     held: number;
     items: number;
@@ -3667,7 +3713,7 @@ function from_candid_record_n309(value: {
     listed: number;
 } {
     return {
-        access: from_candid_HoldAccess_n310(value.access),
+        access: from_candid_HoldAccess_n312(value.access),
         held: value.held,
         items: value.items,
         listed: value.listed
@@ -3685,7 +3731,7 @@ function from_candid_record_n32(value: {
         offer_id: value.offer_id
     };
 }
-function from_candid_record_n323(value: {
+function from_candid_record_n325(value: {
     checked_at_ns: bigint;
     status: _OperationStatus;
     started_at_ns: bigint;
@@ -3714,20 +3760,20 @@ function from_candid_record_n323(value: {
 } {
     return {
         checked_at_ns: value.checked_at_ns,
-        status: from_candid_OperationStatus_n324(value.status),
+        status: from_candid_OperationStatus_n326(value.status),
         started_at_ns: value.started_at_ns,
         completed_at_ns: record_opt_to_undefined(from_candid_opt_n9(value.completed_at_ns)),
-        kind: from_candid_OperationKind_n326(value.kind),
+        kind: from_candid_OperationKind_n328(value.kind),
         provision_state: value.provision_state,
         operation_id: value.operation_id,
         server_id: value.server_id,
         message: value.message,
         item_id: value.item_id,
-        progress_percent: record_opt_to_undefined(from_candid_opt_n328(value.progress_percent)),
+        progress_percent: record_opt_to_undefined(from_candid_opt_n330(value.progress_percent)),
         execution_id: record_opt_to_undefined(from_candid_opt_n9(value.execution_id))
     };
 }
-function from_candid_record_n334(value: {
+function from_candid_record_n336(value: {
     status: _OperationStatus;
     server_name: string;
     started_at_ns: bigint;
@@ -3745,7 +3791,7 @@ function from_candid_record_n334(value: {
     item_id: bigint;
 } {
     return {
-        status: from_candid_OperationStatus_n324(value.status),
+        status: from_candid_OperationStatus_n326(value.status),
         server_name: value.server_name,
         started_at_ns: value.started_at_ns,
         operation_id: value.operation_id,
@@ -3754,7 +3800,7 @@ function from_candid_record_n334(value: {
         item_id: value.item_id
     };
 }
-function from_candid_record_n344(value: {
+function from_candid_record_n346(value: {
     next: [] | [_DigestCursor];
     chunks: Array<_DigestChunk>;
 }): {
@@ -3762,11 +3808,11 @@ function from_candid_record_n344(value: {
     chunks: Array<DigestChunk>;
 } {
     return {
-        next: record_opt_to_undefined(from_candid_opt_n345(value.next)),
+        next: record_opt_to_undefined(from_candid_opt_n347(value.next)),
         chunks: value.chunks
     };
 }
-function from_candid_record_n349(value: {
+function from_candid_record_n351(value: {
     cycles_balance: bigint;
     stable_memory_pages: bigint;
     task_queue_len: bigint;
@@ -3797,7 +3843,7 @@ function from_candid_record_n349(value: {
         task_queue_len: value.task_queue_len,
         next_task_due: record_opt_to_undefined(from_candid_opt_n9(value.next_task_due)),
         tasks_overdue: value.tasks_overdue,
-        cycles_burn_per_day: record_opt_to_undefined(from_candid_opt_n274(value.cycles_burn_per_day)),
+        cycles_burn_per_day: record_opt_to_undefined(from_candid_opt_n276(value.cycles_burn_per_day)),
         version: value.version,
         counters: value.counters,
         config: value.config,
@@ -3928,7 +3974,7 @@ function from_candid_record_n8(value: {
         entries: from_candid_vec_n10(value.entries)
     };
 }
-function from_candid_record_n84(value: {
+function from_candid_record_n86(value: {
     id: bigint;
     sku: string;
     offerset_id: [] | [bigint];
@@ -3988,13 +4034,13 @@ function from_candid_record_n84(value: {
         sku: value.sku,
         offerset_id: record_opt_to_undefined(from_candid_opt_n9(value.offerset_id)),
         price_per_hour: value.price_per_hour,
-        reclaim: record_opt_to_undefined(from_candid_opt_n85(value.reclaim)),
+        reclaim: record_opt_to_undefined(from_candid_opt_n87(value.reclaim)),
         start_ns: value.start_ns,
         total_price: value.total_price,
         updated_at_ns: value.updated_at_ns,
         phase_since_ns: value.phase_since_ns,
         created_at_ns: value.created_at_ns,
-        lessee_key: record_opt_to_undefined(from_candid_opt_n86(value.lessee_key)),
+        lessee_key: record_opt_to_undefined(from_candid_opt_n88(value.lessee_key)),
         attributes: value.attributes,
         offer_id: value.offer_id,
         resource_type: value.resource_type,
@@ -4003,28 +4049,16 @@ function from_candid_record_n84(value: {
         provider_pem: value.provider_pem,
         image: value.image,
         phase: from_candid_Phase_n24(value.phase),
-        procurement_meta: record_opt_to_undefined(from_candid_opt_n87(value.procurement_meta)),
+        procurement_meta: record_opt_to_undefined(from_candid_opt_n89(value.procurement_meta)),
         item_id: value.item_id,
         expires_at_ns: value.expires_at_ns,
         project: value.project,
-        consumer_meta: record_opt_to_undefined(from_candid_opt_n88(value.consumer_meta)),
+        consumer_meta: record_opt_to_undefined(from_candid_opt_n90(value.consumer_meta)),
         end_ns: value.end_ns,
         reason: record_opt_to_undefined(from_candid_opt_n58(value.reason))
     };
 }
-function from_candid_record_n98(value: {
-    executions: Array<_Execution>;
-    next: [] | [bigint];
-}): {
-    executions: Array<Execution>;
-    next?: bigint;
-} {
-    return {
-        executions: from_candid_vec_n99(value.executions),
-        next: record_opt_to_undefined(from_candid_opt_n9(value.next))
-    };
-}
-function from_candid_variant_n106(value: {
+function from_candid_variant_n108(value: {
     Ok: _Item;
 } | {
     Err: _MarketError;
@@ -4037,13 +4071,13 @@ function from_candid_variant_n106(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_Item_n107(value.Ok)
+        Ok: from_candid_Item_n109(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n114(value: {
+function from_candid_variant_n116(value: {
     Ok: _ItemPage;
 } | {
     Err: _MarketError;
@@ -4056,13 +4090,13 @@ function from_candid_variant_n114(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_ItemPage_n115(value.Ok)
+        Ok: from_candid_ItemPage_n117(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n124(value: {
+function from_candid_variant_n126(value: {
     Ok: Array<_Item>;
 } | {
     Err: _MarketError;
@@ -4075,13 +4109,13 @@ function from_candid_variant_n124(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_vec_n117(value.Ok)
+        Ok: from_candid_vec_n119(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n128(value: {
+function from_candid_variant_n130(value: {
     Ok: null;
 } | {
     Err: _MarketError;
@@ -4100,7 +4134,7 @@ function from_candid_variant_n128(value: {
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n134(value: {
+function from_candid_variant_n136(value: {
     Ok: _IronicSettingsView;
 } | {
     Err: _ProvisionError;
@@ -4113,18 +4147,11 @@ function from_candid_variant_n134(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_IronicSettingsView_n135(value.Ok)
+        Ok: from_candid_IronicSettingsView_n137(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_ProvisionError_n139(value.Err)
+        Err: from_candid_ProvisionError_n141(value.Err)
     } : value;
-}
-function from_candid_variant_n138(value: {
-    Ironic: null;
-} | {
-    Simulated: null;
-}): Backend {
-    return "Ironic" in value ? Backend.Ironic : "Simulated" in value ? Backend.Simulated : value;
 }
 function from_candid_variant_n14(value: {
     Item: bigint;
@@ -4162,6 +4189,13 @@ function from_candid_variant_n14(value: {
     } : value;
 }
 function from_candid_variant_n140(value: {
+    Ironic: null;
+} | {
+    Simulated: null;
+}): Backend {
+    return "Ironic" in value ? Backend.Ironic : "Simulated" in value ? Backend.Simulated : value;
+}
+function from_candid_variant_n142(value: {
     ServerNotAvailable: {
         provision_state: string;
         server_id: string;
@@ -4272,7 +4306,7 @@ function from_candid_variant_n140(value: {
         ServerNotFound: value.ServerNotFound
     } : "NoAvailableServers" in value ? {
         __kind__: "NoAvailableServers",
-        NoAvailableServers: from_candid_record_n141(value.NoAvailableServers)
+        NoAvailableServers: from_candid_record_n143(value.NoAvailableServers)
     } : "RateLimited" in value ? {
         __kind__: "RateLimited",
         RateLimited: value.RateLimited
@@ -4287,10 +4321,10 @@ function from_candid_variant_n140(value: {
         ImageNotFound: value.ImageNotFound
     } : "IronicFailed" in value ? {
         __kind__: "IronicFailed",
-        IronicFailed: from_candid_record_n142(value.IronicFailed)
+        IronicFailed: from_candid_record_n144(value.IronicFailed)
     } : value;
 }
-function from_candid_variant_n147(value: {
+function from_candid_variant_n149(value: {
     Ok: _IronicApi;
 } | {
     Err: _IronicError;
@@ -4306,10 +4340,10 @@ function from_candid_variant_n147(value: {
         Ok: value.Ok
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_IronicError_n148(value.Err)
+        Err: from_candid_IronicError_n150(value.Err)
     } : value;
 }
-function from_candid_variant_n149(value: {
+function from_candid_variant_n151(value: {
     HttpStatus: {
         status: number;
     };
@@ -4370,7 +4404,7 @@ function from_candid_variant_n149(value: {
         InvalidArgument: value.InvalidArgument
     } : value;
 }
-function from_candid_variant_n153(value: {
+function from_candid_variant_n155(value: {
     Ok: null;
 } | {
     Err: _ProvisionError;
@@ -4386,10 +4420,10 @@ function from_candid_variant_n153(value: {
         Ok: value.Ok
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_ProvisionError_n139(value.Err)
+        Err: from_candid_ProvisionError_n141(value.Err)
     } : value;
 }
-function from_candid_variant_n157(value: {
+function from_candid_variant_n159(value: {
     Ok: _Lease;
 } | {
     Err: _MarketError;
@@ -4402,7 +4436,7 @@ function from_candid_variant_n157(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_Lease_n158(value.Ok)
+        Ok: from_candid_Lease_n160(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
@@ -4449,7 +4483,7 @@ function from_candid_variant_n16(value: {
         Provider: value.Provider
     } : value;
 }
-function from_candid_variant_n169(value: {
+function from_candid_variant_n171(value: {
     Ok: _Delegation;
 } | {
     Err: _MarketError;
@@ -4468,7 +4502,7 @@ function from_candid_variant_n169(value: {
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n173(value: {
+function from_candid_variant_n175(value: {
     Ok: _SelfCheckPage;
 } | {
     Err: _MarketError;
@@ -4481,13 +4515,13 @@ function from_candid_variant_n173(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_SelfCheckPage_n174(value.Ok)
+        Ok: from_candid_SelfCheckPage_n176(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n181(value: {
+function from_candid_variant_n183(value: {
     Ok: _Offer;
 } | {
     Err: _MarketError;
@@ -4500,7 +4534,7 @@ function from_candid_variant_n181(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_Offer_n182(value.Ok)
+        Ok: from_candid_Offer_n184(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
@@ -4829,7 +4863,7 @@ function from_candid_variant_n19(value: {
         QuotaExceeded: value.QuotaExceeded
     } : value;
 }
-function from_candid_variant_n193(value: {
+function from_candid_variant_n195(value: {
     Ok: _OfferingRecords;
 } | {
     Err: _SearchError;
@@ -4842,13 +4876,13 @@ function from_candid_variant_n193(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_OfferingRecords_n194(value.Ok)
+        Ok: from_candid_OfferingRecords_n196(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_SearchError_n208(value.Err)
+        Err: from_candid_SearchError_n210(value.Err)
     } : value;
 }
-function from_candid_variant_n200(value: {
+function from_candid_variant_n202(value: {
     Hourly: null;
 } | {
     Quarterly: null;
@@ -4861,7 +4895,7 @@ function from_candid_variant_n200(value: {
 }): BillingInterval {
     return "Hourly" in value ? BillingInterval.Hourly : "Quarterly" in value ? BillingInterval.Quarterly : "Daily" in value ? BillingInterval.Daily : "Monthly" in value ? BillingInterval.Monthly : "Yearly" in value ? BillingInterval.Yearly : value;
 }
-function from_candid_variant_n203(value: {
+function from_candid_variant_n205(value: {
     Limited: null;
 } | {
     OutOfStock: null;
@@ -4870,7 +4904,7 @@ function from_candid_variant_n203(value: {
 }): Stock {
     return "Limited" in value ? Stock.Limited : "OutOfStock" in value ? Stock.OutOfStock : "InStock" in value ? Stock.InStock : value;
 }
-function from_candid_variant_n205(value: {
+function from_candid_variant_n207(value: {
     Vps: null;
 } | {
     Dedicated: null;
@@ -4881,7 +4915,7 @@ function from_candid_variant_n205(value: {
 }): ProductType {
     return "Vps" in value ? ProductType.Vps : "Dedicated" in value ? ProductType.Dedicated : "Cloud" in value ? ProductType.Cloud : "Managed" in value ? ProductType.Managed : value;
 }
-function from_candid_variant_n207(value: {
+function from_candid_variant_n209(value: {
     Kvm: null;
 } | {
     Lxc: null;
@@ -4898,7 +4932,7 @@ function from_candid_variant_n207(value: {
 }): Virtualization {
     return "Kvm" in value ? Virtualization.Kvm : "Lxc" in value ? Virtualization.Lxc : "Xen" in value ? Virtualization.Xen : "None" in value ? Virtualization.None : "OpenVz" in value ? Virtualization.OpenVz : "Vmware" in value ? Virtualization.Vmware : "HyperV" in value ? Virtualization.HyperV : value;
 }
-function from_candid_variant_n209(value: {
+function from_candid_variant_n211(value: {
     UnknownProvider: null;
 } | {
     InvalidKey: {
@@ -5012,7 +5046,7 @@ function from_candid_variant_n22(value: {
 }): ItemStatus {
     return "Available" in value ? ItemStatus.Available : "Reserving" in value ? ItemStatus.Reserving : "Rebuilding" in value ? ItemStatus.Rebuilding : "Archiving" in value ? ItemStatus.Archiving : "Maintenance" in value ? ItemStatus.Maintenance : "Leased" in value ? ItemStatus.Leased : value;
 }
-function from_candid_variant_n231(value: {
+function from_candid_variant_n233(value: {
     Ok: _SearchPage;
 } | {
     Err: _SearchError;
@@ -5025,13 +5059,13 @@ function from_candid_variant_n231(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_SearchPage_n232(value.Ok)
+        Ok: from_candid_SearchPage_n234(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_SearchError_n208(value.Err)
+        Err: from_candid_SearchError_n210(value.Err)
     } : value;
 }
-function from_candid_variant_n235(value: {
+function from_candid_variant_n237(value: {
     Json: string;
 } | {
     PemCsv: Array<_ProviderCatalog>;
@@ -5055,10 +5089,10 @@ function from_candid_variant_n235(value: {
         PemCsv: value.PemCsv
     } : "Records" in value ? {
         __kind__: "Records",
-        Records: from_candid_OfferingRecords_n194(value.Records)
+        Records: from_candid_OfferingRecords_n196(value.Records)
     } : value;
 }
-function from_candid_variant_n242(value: {
+function from_candid_variant_n244(value: {
     Ok: Array<_Offer>;
 } | {
     Err: _MarketError;
@@ -5071,26 +5105,7 @@ function from_candid_variant_n242(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_vec_n243(value.Ok)
-    } : "Err" in value ? {
-        __kind__: "Err",
-        Err: from_candid_MarketError_n18(value.Err)
-    } : value;
-}
-function from_candid_variant_n249(value: {
-    Ok: _OfferPage;
-} | {
-    Err: _MarketError;
-}): {
-    __kind__: "Ok";
-    Ok: OfferPage;
-} | {
-    __kind__: "Err";
-    Err: MarketError;
-} {
-    return "Ok" in value ? {
-        __kind__: "Ok",
-        Ok: from_candid_OfferPage_n250(value.Ok)
+        Ok: from_candid_vec_n245(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
@@ -5121,7 +5136,26 @@ function from_candid_variant_n25(value: {
 }): Phase {
     return "Available" in value ? Phase.Available : "Failed" in value ? Phase.Failed : "Releasing" in value ? Phase.Releasing : "Rejected" in value ? Phase.Rejected : "Offered" in value ? Phase.Offered : "Accepted" in value ? Phase.Accepted : "Waiting" in value ? Phase.Waiting : "Preparing" in value ? Phase.Preparing : "Cancelled" in value ? Phase.Cancelled : "Completed" in value ? Phase.Completed : "Expired" in value ? Phase.Expired : value;
 }
-function from_candid_variant_n253(value: {
+function from_candid_variant_n251(value: {
+    Ok: _OfferPage;
+} | {
+    Err: _MarketError;
+}): {
+    __kind__: "Ok";
+    Ok: OfferPage;
+} | {
+    __kind__: "Err";
+    Err: MarketError;
+} {
+    return "Ok" in value ? {
+        __kind__: "Ok",
+        Ok: from_candid_OfferPage_n252(value.Ok)
+    } : "Err" in value ? {
+        __kind__: "Err",
+        Err: from_candid_MarketError_n18(value.Err)
+    } : value;
+}
+function from_candid_variant_n255(value: {
     Ok: _OffersetView;
 } | {
     Err: _MarketError;
@@ -5134,13 +5168,13 @@ function from_candid_variant_n253(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_OffersetView_n254(value.Ok)
+        Ok: from_candid_OffersetView_n256(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n259(value: {
+function from_candid_variant_n261(value: {
     Open: null;
 } | {
     Accepted: {
@@ -5171,14 +5205,14 @@ function from_candid_variant_n259(value: {
         Expired: value.Expired
     } : value;
 }
-function from_candid_variant_n261(value: {
+function from_candid_variant_n263(value: {
     No: null;
 } | {
     Yes: null;
 }): OffersetResult {
     return "No" in value ? OffersetResult.No : "Yes" in value ? OffersetResult.Yes : value;
 }
-function from_candid_variant_n271(value: {
+function from_candid_variant_n273(value: {
     Ok: _OutcallCosts;
 } | {
     Err: _ProvisionError;
@@ -5191,20 +5225,20 @@ function from_candid_variant_n271(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_OutcallCosts_n272(value.Ok)
+        Ok: from_candid_OutcallCosts_n274(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_ProvisionError_n139(value.Err)
+        Err: from_candid_ProvisionError_n141(value.Err)
     } : value;
 }
-function from_candid_variant_n282(value: {
+function from_candid_variant_n284(value: {
     AllowListed: null;
 } | {
     Everyone: null;
 }): ConsumerAccess {
     return "AllowListed" in value ? ConsumerAccess.AllowListed : "Everyone" in value ? ConsumerAccess.Everyone : value;
 }
-function from_candid_variant_n288(value: {
+function from_candid_variant_n290(value: {
     Ok: _Policies;
 } | {
     Err: _MarketError;
@@ -5217,13 +5251,13 @@ function from_candid_variant_n288(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_Policies_n278(value.Ok)
+        Ok: from_candid_Policies_n280(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n295(value: {
+function from_candid_variant_n297(value: {
     Ok: _CatalogExport;
 } | {
     Err: _SearchError;
@@ -5236,13 +5270,13 @@ function from_candid_variant_n295(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_CatalogExport_n296(value.Ok)
+        Ok: from_candid_CatalogExport_n298(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_SearchError_n208(value.Err)
+        Err: from_candid_SearchError_n210(value.Err)
     } : value;
 }
-function from_candid_variant_n301(value: {
+function from_candid_variant_n303(value: {
     Ok: null;
 } | {
     Err: _CatalogError;
@@ -5261,7 +5295,7 @@ function from_candid_variant_n301(value: {
         Err: from_candid_CatalogError_n52(value.Err)
     } : value;
 }
-function from_candid_variant_n307(value: {
+function from_candid_variant_n309(value: {
     Ok: _ProviderHoldAccess;
 } | {
     Err: _MarketError;
@@ -5274,7 +5308,7 @@ function from_candid_variant_n307(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_ProviderHoldAccess_n308(value.Ok)
+        Ok: from_candid_ProviderHoldAccess_n310(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
@@ -5293,7 +5327,7 @@ function from_candid_variant_n31(value: {
 }): Level {
     return "Error" in value ? Level.Error : "Fail" in value ? Level.Fail : "Info" in value ? Level.Info : "Warn" in value ? Level.Warn : "Debug" in value ? Level.Debug : value;
 }
-function from_candid_variant_n311(value: {
+function from_candid_variant_n313(value: {
     ProviderAllowListed: null;
 } | {
     Everyone: null;
@@ -5302,7 +5336,7 @@ function from_candid_variant_n311(value: {
 }): HoldAccess {
     return "ProviderAllowListed" in value ? HoldAccess.ProviderAllowListed : "Everyone" in value ? HoldAccess.Everyone : "MarketAllowListed" in value ? HoldAccess.MarketAllowListed : value;
 }
-function from_candid_variant_n321(value: {
+function from_candid_variant_n323(value: {
     Ok: _ProvisionStatus;
 } | {
     Err: _ProvisionError;
@@ -5315,13 +5349,13 @@ function from_candid_variant_n321(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_ProvisionStatus_n322(value.Ok)
+        Ok: from_candid_ProvisionStatus_n324(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_ProvisionError_n139(value.Err)
+        Err: from_candid_ProvisionError_n141(value.Err)
     } : value;
 }
-function from_candid_variant_n325(value: {
+function from_candid_variant_n327(value: {
     Failed: null;
 } | {
     Accepted: null;
@@ -5332,14 +5366,14 @@ function from_candid_variant_n325(value: {
 }): OperationStatus {
     return "Failed" in value ? OperationStatus.Failed : "Accepted" in value ? OperationStatus.Accepted : "InProgress" in value ? OperationStatus.InProgress : "Completed" in value ? OperationStatus.Completed : value;
 }
-function from_candid_variant_n327(value: {
+function from_candid_variant_n329(value: {
     Undeploy: null;
 } | {
     Deploy: null;
 }): OperationKind {
     return "Undeploy" in value ? OperationKind.Undeploy : "Deploy" in value ? OperationKind.Deploy : value;
 }
-function from_candid_variant_n332(value: {
+function from_candid_variant_n334(value: {
     Ok: _ProvisionResponse;
 } | {
     Err: _ProvisionError;
@@ -5352,13 +5386,13 @@ function from_candid_variant_n332(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_ProvisionResponse_n333(value.Ok)
+        Ok: from_candid_ProvisionResponse_n335(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_ProvisionError_n139(value.Err)
+        Err: from_candid_ProvisionError_n141(value.Err)
     } : value;
 }
-function from_candid_variant_n336(value: {
+function from_candid_variant_n338(value: {
     Ok: _StateDigest;
 } | {
     Err: _DigestError;
@@ -5374,13 +5408,8 @@ function from_candid_variant_n336(value: {
         Ok: value.Ok
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_DigestError_n337(value.Err)
+        Err: from_candid_DigestError_n339(value.Err)
     } : value;
-}
-function from_candid_variant_n338(value: {
-    NotAuthorized: null;
-}): DigestError {
-    return "NotAuthorized" in value ? DigestError.NotAuthorized : value;
 }
 function from_candid_variant_n34(value: {
     Claimed: null;
@@ -5393,7 +5422,12 @@ function from_candid_variant_n34(value: {
 }): OfferStatus {
     return "Claimed" in value ? OfferStatus.Claimed : "Open" in value ? OfferStatus.Open : "Withdrawn" in value ? OfferStatus.Withdrawn : "Expired" in value ? OfferStatus.Expired : value;
 }
-function from_candid_variant_n342(value: {
+function from_candid_variant_n340(value: {
+    NotAuthorized: null;
+}): DigestError {
+    return "NotAuthorized" in value ? DigestError.NotAuthorized : value;
+}
+function from_candid_variant_n344(value: {
     Ok: _StateDigestPage;
 } | {
     Err: _DigestPageError;
@@ -5406,13 +5440,13 @@ function from_candid_variant_n342(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_StateDigestPage_n343(value.Ok)
+        Ok: from_candid_StateDigestPage_n345(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_DigestPageError_n346(value.Err)
+        Err: from_candid_DigestPageError_n348(value.Err)
     } : value;
 }
-function from_candid_variant_n347(value: {
+function from_candid_variant_n349(value: {
     NotAuthorized: null;
 } | {
     RateLimited: {
@@ -5843,7 +5877,7 @@ function from_candid_variant_n80(value: {
 }): ContractStatus {
     return "Open" in value ? ContractStatus.Open : "Fulfilled" in value ? ContractStatus.Fulfilled : "Expired" in value ? ContractStatus.Expired : value;
 }
-function from_candid_variant_n82(value: {
+function from_candid_variant_n84(value: {
     Ok: _Execution;
 } | {
     Err: _MarketError;
@@ -5856,13 +5890,13 @@ function from_candid_variant_n82(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_Execution_n83(value.Ok)
+        Ok: from_candid_Execution_n85(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n96(value: {
+function from_candid_variant_n98(value: {
     Ok: _ExecutionPage;
 } | {
     Err: _MarketError;
@@ -5875,7 +5909,7 @@ function from_candid_variant_n96(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_ExecutionPage_n97(value.Ok)
+        Ok: from_candid_ExecutionPage_n99(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
@@ -5884,20 +5918,23 @@ function from_candid_variant_n96(value: {
 function from_candid_vec_n10(value: Array<_AuditEntry>): Array<AuditEntry> {
     return value.map((x)=>from_candid_AuditEntry_n11(x));
 }
-function from_candid_vec_n117(value: Array<_Item>): Array<Item> {
-    return value.map((x)=>from_candid_Item_n107(x));
+function from_candid_vec_n101(value: Array<_Execution>): Array<Execution> {
+    return value.map((x)=>from_candid_Execution_n85(x));
 }
-function from_candid_vec_n196(value: Array<_OfferingView>): Array<OfferingView> {
-    return value.map((x)=>from_candid_OfferingView_n197(x));
+function from_candid_vec_n119(value: Array<_Item>): Array<Item> {
+    return value.map((x)=>from_candid_Item_n109(x));
 }
-function from_candid_vec_n243(value: Array<_Offer>): Array<Offer> {
-    return value.map((x)=>from_candid_Offer_n182(x));
+function from_candid_vec_n198(value: Array<_OfferingView>): Array<OfferingView> {
+    return value.map((x)=>from_candid_OfferingView_n199(x));
+}
+function from_candid_vec_n245(value: Array<_Offer>): Array<Offer> {
+    return value.map((x)=>from_candid_Offer_n184(x));
 }
 function from_candid_vec_n27(value: Array<_Message>): Array<Message> {
     return value.map((x)=>from_candid_Message_n28(x));
 }
-function from_candid_vec_n289(value: Array<_Product>): Array<Product> {
-    return value.map((x)=>from_candid_Product_n290(x));
+function from_candid_vec_n291(value: Array<_Product>): Array<Product> {
+    return value.map((x)=>from_candid_Product_n292(x));
 }
 function from_candid_vec_n47(value: Array<_Change>): Array<Change> {
     return value.map((x)=>from_candid_Change_n48(x));
@@ -5905,8 +5942,8 @@ function from_candid_vec_n47(value: Array<_Change>): Array<Change> {
 function from_candid_vec_n55(value: Array<_CsvError>): Array<CsvError> {
     return value.map((x)=>from_candid_CsvError_n56(x));
 }
-function from_candid_vec_n99(value: Array<_Execution>): Array<Execution> {
-    return value.map((x)=>from_candid_Execution_n83(x));
+function to_candid_AcceptArg_n81(value: AcceptArg): _AcceptArg {
+    return to_candid_record_n82(value);
 }
 function to_candid_AuditArg_n1(value: AuditArg): _AuditArg {
     return to_candid_record_n2(value);
@@ -5914,173 +5951,173 @@ function to_candid_AuditArg_n1(value: AuditArg): _AuditArg {
 function to_candid_AvailabilityArg_n35(value: AvailabilityArg): _AvailabilityArg {
     return to_candid_record_n36(value);
 }
-function to_candid_BillingInterval_n216(value: BillingInterval): _BillingInterval {
-    return to_candid_variant_n217(value);
+function to_candid_BillingInterval_n218(value: BillingInterval): _BillingInterval {
+    return to_candid_variant_n219(value);
 }
-function to_candid_CatalogExportArg_n292(value: CatalogExportArg): _CatalogExportArg {
-    return to_candid_record_n293(value);
+function to_candid_CatalogExportArg_n294(value: CatalogExportArg): _CatalogExportArg {
+    return to_candid_record_n295(value);
 }
 function to_candid_ChangesArg_n41(value: ChangesArg): _ChangesArg {
     return to_candid_record_n42(value);
 }
-function to_candid_ConsumerAccess_n285(value: ConsumerAccess): _ConsumerAccess {
-    return to_candid_variant_n286(value);
+function to_candid_ConsumerAccess_n287(value: ConsumerAccess): _ConsumerAccess {
+    return to_candid_variant_n288(value);
 }
-function to_candid_DelegateArg_n166(value: DelegateArg): _DelegateArg {
-    return to_candid_record_n167(value);
+function to_candid_DelegateArg_n168(value: DelegateArg): _DelegateArg {
+    return to_candid_record_n169(value);
 }
 function to_candid_Entity_n3(value: Entity): _Entity {
     return to_candid_variant_n4(value);
 }
-function to_candid_ExecutionsListArg_n89(value: ExecutionsListArg): _ExecutionsListArg {
-    return to_candid_record_n90(value);
+function to_candid_ExecutionsListArg_n91(value: ExecutionsListArg): _ExecutionsListArg {
+    return to_candid_record_n92(value);
 }
-function to_candid_Filters_n212(value: Filters): _Filters {
-    return to_candid_record_n213(value);
+function to_candid_Filters_n214(value: Filters): _Filters {
+    return to_candid_record_n215(value);
 }
-function to_candid_Format_n228(value: Format): _Format {
-    return to_candid_variant_n229(value);
+function to_candid_Format_n230(value: Format): _Format {
+    return to_candid_variant_n231(value);
 }
-function to_candid_GpuFilter_n214(value: GpuFilter): _GpuFilter {
-    return to_candid_variant_n215(value);
+function to_candid_GpuFilter_n216(value: GpuFilter): _GpuFilter {
+    return to_candid_variant_n217(value);
 }
-function to_candid_HoldAccess_n304(value: HoldAccess): _HoldAccess {
-    return to_candid_variant_n305(value);
+function to_candid_HoldAccess_n306(value: HoldAccess): _HoldAccess {
+    return to_candid_variant_n307(value);
 }
-function to_candid_HttpRequest_n100(value: HttpRequest): _HttpRequest {
-    return to_candid_record_n101(value);
+function to_candid_HttpRequest_n102(value: HttpRequest): _HttpRequest {
+    return to_candid_record_n103(value);
 }
-function to_candid_InventoryListArg_n109(value: InventoryListArg): _InventoryListArg {
-    return to_candid_record_n110(value);
+function to_candid_InventoryListArg_n111(value: InventoryListArg): _InventoryListArg {
+    return to_candid_record_n112(value);
 }
-function to_candid_InventoryRegisterArg_n118(value: InventoryRegisterArg): _InventoryRegisterArg {
-    return to_candid_record_n119(value);
+function to_candid_InventoryRegisterArg_n120(value: InventoryRegisterArg): _InventoryRegisterArg {
+    return to_candid_record_n121(value);
 }
-function to_candid_InventoryRemoveArg_n125(value: InventoryRemoveArg): _InventoryRemoveArg {
-    return to_candid_record_n126(value);
+function to_candid_InventoryRemoveArg_n127(value: InventoryRemoveArg): _InventoryRemoveArg {
+    return to_candid_record_n128(value);
 }
-function to_candid_InventorySetStatusArg_n129(value: InventorySetStatusArg): _InventorySetStatusArg {
-    return to_candid_record_n130(value);
-}
-function to_candid_IronicBudgetGrantArg_n131(value: IronicBudgetGrantArg): _IronicBudgetGrantArg {
+function to_candid_InventorySetStatusArg_n131(value: InventorySetStatusArg): _InventorySetStatusArg {
     return to_candid_record_n132(value);
 }
-function to_candid_IronicConfigureArg_n144(value: IronicConfigureArg): _IronicConfigureArg {
-    return to_candid_record_n145(value);
+function to_candid_IronicBudgetGrantArg_n133(value: IronicBudgetGrantArg): _IronicBudgetGrantArg {
+    return to_candid_record_n134(value);
 }
-function to_candid_ItemInput_n121(value: ItemInput): _ItemInput {
-    return to_candid_record_n122(value);
+function to_candid_IronicConfigureArg_n146(value: IronicConfigureArg): _IronicConfigureArg {
+    return to_candid_record_n147(value);
 }
-function to_candid_ItemStatus_n111(value: ItemStatus): _ItemStatus {
-    return to_candid_variant_n112(value);
+function to_candid_ItemInput_n123(value: ItemInput): _ItemInput {
+    return to_candid_record_n124(value);
 }
-function to_candid_LeaseBySkuArg_n154(value: LeaseBySkuArg): _LeaseBySkuArg {
-    return to_candid_record_n155(value);
+function to_candid_ItemStatus_n113(value: ItemStatus): _ItemStatus {
+    return to_candid_variant_n114(value);
 }
-function to_candid_OfferCreateArg_n176(value: OfferCreateArg): _OfferCreateArg {
-    return to_candid_record_n177(value);
+function to_candid_LeaseBySkuArg_n156(value: LeaseBySkuArg): _LeaseBySkuArg {
+    return to_candid_record_n157(value);
 }
-function to_candid_OfferInput_n239(value: OfferInput): _OfferInput {
-    return to_candid_record_n240(value);
-}
-function to_candid_OfferStatus_n246(value: OfferStatus): _OfferStatus {
-    return to_candid_variant_n247(value);
-}
-function to_candid_OfferTerms_n178(value: OfferTerms): _OfferTerms {
+function to_candid_OfferCreateArg_n178(value: OfferCreateArg): _OfferCreateArg {
     return to_candid_record_n179(value);
 }
-function to_candid_OfferWithdrawArg_n188(value: OfferWithdrawArg): _OfferWithdrawArg {
-    return to_candid_record_n189(value);
+function to_candid_OfferInput_n241(value: OfferInput): _OfferInput {
+    return to_candid_record_n242(value);
 }
-function to_candid_OfferingGetArg_n190(value: OfferingGetArg): _OfferingGetArg {
+function to_candid_OfferStatus_n248(value: OfferStatus): _OfferStatus {
+    return to_candid_variant_n249(value);
+}
+function to_candid_OfferTerms_n180(value: OfferTerms): _OfferTerms {
+    return to_candid_record_n181(value);
+}
+function to_candid_OfferWithdrawArg_n190(value: OfferWithdrawArg): _OfferWithdrawArg {
     return to_candid_record_n191(value);
 }
-function to_candid_OffersCreateArg_n236(value: OffersCreateArg): _OffersCreateArg {
-    return to_candid_record_n237(value);
+function to_candid_OfferingGetArg_n192(value: OfferingGetArg): _OfferingGetArg {
+    return to_candid_record_n193(value);
 }
-function to_candid_OffersListArg_n244(value: OffersListArg): _OffersListArg {
-    return to_candid_record_n245(value);
+function to_candid_OffersCreateArg_n238(value: OffersCreateArg): _OffersCreateArg {
+    return to_candid_record_n239(value);
 }
-function to_candid_OutcallCostsArg_n266(value: OutcallCostsArg): _OutcallCostsArg {
-    return to_candid_record_n267(value);
+function to_candid_OffersListArg_n246(value: OffersListArg): _OffersListArg {
+    return to_candid_record_n247(value);
 }
-function to_candid_Phase_n93(value: Phase): _Phase {
-    return to_candid_variant_n94(value);
+function to_candid_OutcallCostsArg_n268(value: OutcallCostsArg): _OutcallCostsArg {
+    return to_candid_record_n269(value);
 }
-function to_candid_PoliciesUpdate_n283(value: PoliciesUpdate): _PoliciesUpdate {
-    return to_candid_record_n284(value);
+function to_candid_Phase_n95(value: Phase): _Phase {
+    return to_candid_variant_n96(value);
 }
-function to_candid_PriceFilter_n222(value: PriceFilter): _PriceFilter {
-    return to_candid_record_n223(value);
+function to_candid_PoliciesUpdate_n285(value: PoliciesUpdate): _PoliciesUpdate {
+    return to_candid_record_n286(value);
 }
-function to_candid_ProductType_n220(value: ProductType): _ProductType {
-    return to_candid_variant_n221(value);
+function to_candid_PriceFilter_n224(value: PriceFilter): _PriceFilter {
+    return to_candid_record_n225(value);
 }
-function to_candid_ProviderFreezeArg_n298(value: ProviderFreezeArg): _ProviderFreezeArg {
-    return to_candid_record_n299(value);
+function to_candid_ProductType_n222(value: ProductType): _ProductType {
+    return to_candid_variant_n223(value);
 }
-function to_candid_ProviderHoldAccessArg_n302(value: ProviderHoldAccessArg): _ProviderHoldAccessArg {
-    return to_candid_record_n303(value);
+function to_candid_ProviderFreezeArg_n300(value: ProviderFreezeArg): _ProviderFreezeArg {
+    return to_candid_record_n301(value);
+}
+function to_candid_ProviderHoldAccessArg_n304(value: ProviderHoldAccessArg): _ProviderHoldAccessArg {
+    return to_candid_record_n305(value);
 }
 function to_candid_ProviderKeyInput_n61(value: ProviderKeyInput): _ProviderKeyInput {
     return to_candid_variant_n62(value);
 }
-function to_candid_ProviderOfferingsArg_n312(value: ProviderOfferingsArg): _ProviderOfferingsArg {
-    return to_candid_record_n313(value);
+function to_candid_ProviderOfferingsArg_n314(value: ProviderOfferingsArg): _ProviderOfferingsArg {
+    return to_candid_record_n315(value);
 }
-function to_candid_ProvisionCostsArg_n268(value: ProvisionCostsArg): _ProvisionCostsArg {
-    return to_candid_record_n269(value);
+function to_candid_ProvisionCostsArg_n270(value: ProvisionCostsArg): _ProvisionCostsArg {
+    return to_candid_record_n271(value);
 }
-function to_candid_ProvisionRequest_n329(value: ProvisionRequest): _ProvisionRequest {
-    return to_candid_record_n330(value);
+function to_candid_ProvisionRequest_n331(value: ProvisionRequest): _ProvisionRequest {
+    return to_candid_record_n332(value);
 }
 function to_candid_PublishArg_n65(value: PublishArg): _PublishArg {
     return to_candid_record_n66(value);
 }
-function to_candid_ReclaimArg_n160(value: ReclaimArg): _ReclaimArg {
-    return to_candid_record_n161(value);
+function to_candid_ReclaimArg_n162(value: ReclaimArg): _ReclaimArg {
+    return to_candid_record_n163(value);
 }
-function to_candid_RecoverKeyArg_n314(value: RecoverKeyArg): _RecoverKeyArg {
-    return to_candid_record_n315(value);
+function to_candid_RecoverKeyArg_n316(value: RecoverKeyArg): _RecoverKeyArg {
+    return to_candid_record_n317(value);
 }
 function to_candid_RemoveOfferingsArg_n59(value: RemoveOfferingsArg): _RemoveOfferingsArg {
     return to_candid_record_n60(value);
 }
-function to_candid_RemoveProviderArg_n316(value: RemoveProviderArg): _RemoveProviderArg {
-    return to_candid_record_n317(value);
-}
-function to_candid_ResourceRequest_n264(value: ResourceRequest): _ResourceRequest {
-    return to_candid_record_n265(value);
-}
-function to_candid_Role_n91(value: Role): _Role {
-    return to_candid_variant_n92(value);
-}
-function to_candid_RotateKeyArg_n318(value: RotateKeyArg): _RotateKeyArg {
+function to_candid_RemoveProviderArg_n318(value: RemoveProviderArg): _RemoveProviderArg {
     return to_candid_record_n319(value);
 }
-function to_candid_SearchQuery_n210(value: SearchQuery): _SearchQuery {
-    return to_candid_record_n211(value);
+function to_candid_ResourceRequest_n266(value: ResourceRequest): _ResourceRequest {
+    return to_candid_record_n267(value);
 }
-function to_candid_SelfCheckArg_n170(value: SelfCheckArg): _SelfCheckArg {
-    return to_candid_record_n171(value);
+function to_candid_Role_n93(value: Role): _Role {
+    return to_candid_variant_n94(value);
 }
-function to_candid_SetConsumerMetaArg_n162(value: SetConsumerMetaArg): _SetConsumerMetaArg {
-    return to_candid_record_n163(value);
+function to_candid_RotateKeyArg_n320(value: RotateKeyArg): _RotateKeyArg {
+    return to_candid_record_n321(value);
 }
-function to_candid_SetProcurementMetaArg_n164(value: SetProcurementMetaArg): _SetProcurementMetaArg {
+function to_candid_SearchQuery_n212(value: SearchQuery): _SearchQuery {
+    return to_candid_record_n213(value);
+}
+function to_candid_SelfCheckArg_n172(value: SelfCheckArg): _SelfCheckArg {
+    return to_candid_record_n173(value);
+}
+function to_candid_SetConsumerMetaArg_n164(value: SetConsumerMetaArg): _SetConsumerMetaArg {
     return to_candid_record_n165(value);
 }
-function to_candid_SimFailureArg_n150(value: SimFailureArg): _SimFailureArg {
-    return to_candid_record_n151(value);
+function to_candid_SetProcurementMetaArg_n166(value: SetProcurementMetaArg): _SetProcurementMetaArg {
+    return to_candid_record_n167(value);
 }
-function to_candid_SortOrder_n226(value: SortOrder): _SortOrder {
-    return to_candid_variant_n227(value);
+function to_candid_SimFailureArg_n152(value: SimFailureArg): _SimFailureArg {
+    return to_candid_record_n153(value);
 }
-function to_candid_StateDigestPageArg_n339(value: StateDigestPageArg): _StateDigestPageArg {
-    return to_candid_record_n340(value);
+function to_candid_SortOrder_n228(value: SortOrder): _SortOrder {
+    return to_candid_variant_n229(value);
 }
-function to_candid_Stock_n218(value: Stock): _Stock {
-    return to_candid_variant_n219(value);
+function to_candid_StateDigestPageArg_n341(value: StateDigestPageArg): _StateDigestPageArg {
+    return to_candid_record_n342(value);
+}
+function to_candid_Stock_n220(value: Stock): _Stock {
+    return to_candid_variant_n221(value);
 }
 function to_candid_UploadBeginArg_n69(value: UploadBeginArg): _UploadBeginArg {
     return to_candid_record_n70(value);
@@ -6088,10 +6125,10 @@ function to_candid_UploadBeginArg_n69(value: UploadBeginArg): _UploadBeginArg {
 function to_candid_UploadOperation_n71(value: UploadOperation): _UploadOperation {
     return to_candid_variant_n72(value);
 }
-function to_candid_Virtualization_n224(value: Virtualization): _Virtualization {
-    return to_candid_variant_n225(value);
+function to_candid_Virtualization_n226(value: Virtualization): _Virtualization {
+    return to_candid_variant_n227(value);
 }
-function to_candid_record_n101(value: {
+function to_candid_record_n103(value: {
     url: string;
     method: string;
     body: Uint8Array;
@@ -6112,7 +6149,7 @@ function to_candid_record_n101(value: {
         certificate_version: value.certificate_version ? candid_some(value.certificate_version) : candid_none()
     };
 }
-function to_candid_record_n110(value: {
+function to_candid_record_n112(value: {
     sku?: string;
     status?: ItemStatus;
     after?: bigint;
@@ -6127,13 +6164,13 @@ function to_candid_record_n110(value: {
 } {
     return {
         sku: value.sku ? candid_some(value.sku) : candid_none(),
-        status: value.status ? candid_some(to_candid_ItemStatus_n111(value.status)) : candid_none(),
+        status: value.status ? candid_some(to_candid_ItemStatus_n113(value.status)) : candid_none(),
         after: value.after ? candid_some(value.after) : candid_none(),
         provider: value.provider ? candid_some(to_candid_ProviderKeyInput_n61(value.provider)) : candid_none(),
         limit: value.limit ? candid_some(value.limit) : candid_none()
     };
 }
-function to_candid_record_n119(value: {
+function to_candid_record_n121(value: {
     provider: ProviderKeyInput;
     items: Array<ItemInput>;
 }): {
@@ -6142,10 +6179,10 @@ function to_candid_record_n119(value: {
 } {
     return {
         provider: to_candid_ProviderKeyInput_n61(value.provider),
-        items: to_candid_vec_n120(value.items)
+        items: to_candid_vec_n122(value.items)
     };
 }
-function to_candid_record_n122(value: {
+function to_candid_record_n124(value: {
     sku: string;
     attributes: Attributes;
     resource_type: string;
@@ -6166,7 +6203,7 @@ function to_candid_record_n122(value: {
         offering_key: value.offering_key ? candid_some(value.offering_key) : candid_none()
     };
 }
-function to_candid_record_n126(value: {
+function to_candid_record_n128(value: {
     provider: ProviderKeyInput;
     item_id: bigint;
 }): {
@@ -6178,7 +6215,7 @@ function to_candid_record_n126(value: {
         item_id: value.item_id
     };
 }
-function to_candid_record_n130(value: {
+function to_candid_record_n132(value: {
     status: ItemStatus;
     provider: ProviderKeyInput;
     item_id: bigint;
@@ -6190,13 +6227,13 @@ function to_candid_record_n130(value: {
     reason: string;
 } {
     return {
-        status: to_candid_ItemStatus_n111(value.status),
+        status: to_candid_ItemStatus_n113(value.status),
         provider: to_candid_ProviderKeyInput_n61(value.provider),
         item_id: value.item_id,
         reason: value.reason
     };
 }
-function to_candid_record_n132(value: {
+function to_candid_record_n134(value: {
     provider: ProviderKeyInput;
     cycles: bigint;
 }): {
@@ -6208,7 +6245,7 @@ function to_candid_record_n132(value: {
         cycles: value.cycles
     };
 }
-function to_candid_record_n145(value: {
+function to_candid_record_n147(value: {
     provider: ProviderKeyInput;
     auth_token?: string;
     endpoint?: string;
@@ -6229,7 +6266,7 @@ function to_candid_record_n145(value: {
         images: value.images ? candid_some(value.images) : candid_none()
     };
 }
-function to_candid_record_n151(value: {
+function to_candid_record_n153(value: {
     provider: ProviderKeyInput;
     server_id: string;
     fail_deploy: boolean;
@@ -6247,31 +6284,34 @@ function to_candid_record_n151(value: {
         fail_clean: value.fail_clean
     };
 }
-function to_candid_record_n155(value: {
+function to_candid_record_n157(value: {
     sku: string;
+    lessee_key_hex?: string;
     duration_seconds: bigint;
     max_price_per_hour?: bigint;
-    lessee_key: Uint8Array;
+    lessee_key?: Uint8Array;
     image: string;
     project?: string;
 }): {
     sku: string;
+    lessee_key_hex: [] | [string];
     duration_seconds: bigint;
     max_price_per_hour: [] | [bigint];
-    lessee_key: Uint8Array;
+    lessee_key: [] | [Uint8Array];
     image: string;
     project: [] | [string];
 } {
     return {
         sku: value.sku,
+        lessee_key_hex: value.lessee_key_hex ? candid_some(value.lessee_key_hex) : candid_none(),
         duration_seconds: value.duration_seconds,
         max_price_per_hour: value.max_price_per_hour ? candid_some(value.max_price_per_hour) : candid_none(),
-        lessee_key: value.lessee_key,
+        lessee_key: value.lessee_key ? candid_some(value.lessee_key) : candid_none(),
         image: value.image,
         project: value.project ? candid_some(value.project) : candid_none()
     };
 }
-function to_candid_record_n161(value: {
+function to_candid_record_n163(value: {
     provider: ProviderKeyInput;
     notice_seconds?: bigint;
     execution_id: bigint;
@@ -6289,7 +6329,7 @@ function to_candid_record_n161(value: {
         reason: value.reason
     };
 }
-function to_candid_record_n163(value: {
+function to_candid_record_n165(value: {
     provider: ProviderKeyInput;
     sealed: SealedBox;
     execution_id: bigint;
@@ -6304,7 +6344,7 @@ function to_candid_record_n163(value: {
         execution_id: value.execution_id
     };
 }
-function to_candid_record_n165(value: {
+function to_candid_record_n167(value: {
     provider: ProviderKeyInput;
     meta: Array<Property>;
     execution_id: bigint;
@@ -6319,28 +6359,31 @@ function to_candid_record_n165(value: {
         execution_id: value.execution_id
     };
 }
-function to_candid_record_n167(value: {
+function to_candid_record_n169(value: {
     seq: bigint;
     principal: Principal;
     signature: Uint8Array;
     allow: boolean;
     provider: ProviderKeyInput;
+    expires_at_ns?: bigint;
 }): {
     seq: bigint;
     principal: Principal;
     signature: Uint8Array;
     allow: boolean;
     provider: _ProviderKeyInput;
+    expires_at_ns: [] | [bigint];
 } {
     return {
         seq: value.seq,
         principal: value.principal,
         signature: value.signature,
         allow: value.allow,
-        provider: to_candid_ProviderKeyInput_n61(value.provider)
+        provider: to_candid_ProviderKeyInput_n61(value.provider),
+        expires_at_ns: value.expires_at_ns ? candid_some(value.expires_at_ns) : candid_none()
     };
 }
-function to_candid_record_n171(value: {
+function to_candid_record_n173(value: {
     cursor?: bigint;
     limit?: number;
 }): {
@@ -6352,7 +6395,7 @@ function to_candid_record_n171(value: {
         limit: value.limit ? candid_some(value.limit) : candid_none()
     };
 }
-function to_candid_record_n177(value: {
+function to_candid_record_n179(value: {
     terms?: OfferTerms;
     provider: ProviderKeyInput;
     price_per_hour: bigint;
@@ -6370,7 +6413,7 @@ function to_candid_record_n177(value: {
     end_ns: bigint;
 } {
     return {
-        terms: value.terms ? candid_some(to_candid_OfferTerms_n178(value.terms)) : candid_none(),
+        terms: value.terms ? candid_some(to_candid_OfferTerms_n180(value.terms)) : candid_none(),
         provider: to_candid_ProviderKeyInput_n61(value.provider),
         price_per_hour: value.price_per_hour,
         start_ns: value.start_ns,
@@ -6379,7 +6422,7 @@ function to_candid_record_n177(value: {
         end_ns: value.end_ns
     };
 }
-function to_candid_record_n179(value: {
+function to_candid_record_n181(value: {
     min_duration_seconds?: bigint;
     visible_to?: Array<Principal>;
     granularity_seconds?: bigint;
@@ -6394,7 +6437,7 @@ function to_candid_record_n179(value: {
         granularity_seconds: value.granularity_seconds ? candid_some(value.granularity_seconds) : candid_none()
     };
 }
-function to_candid_record_n189(value: {
+function to_candid_record_n191(value: {
     provider: ProviderKeyInput;
     offer_id: bigint;
 }): {
@@ -6406,7 +6449,7 @@ function to_candid_record_n189(value: {
         offer_id: value.offer_id
     };
 }
-function to_candid_record_n191(value: {
+function to_candid_record_n193(value: {
     key: string;
     provider: ProviderKeyInput;
 }): {
@@ -6439,7 +6482,7 @@ function to_candid_record_n2(value: {
         limit: value.limit ? candid_some(value.limit) : candid_none()
     };
 }
-function to_candid_record_n211(value: {
+function to_candid_record_n213(value: {
     filters?: Filters;
     cursor?: string;
     sort?: SortOrder;
@@ -6455,15 +6498,15 @@ function to_candid_record_n211(value: {
     format: [] | [_Format];
 } {
     return {
-        filters: value.filters ? candid_some(to_candid_Filters_n212(value.filters)) : candid_none(),
+        filters: value.filters ? candid_some(to_candid_Filters_n214(value.filters)) : candid_none(),
         cursor: value.cursor ? candid_some(value.cursor) : candid_none(),
-        sort: value.sort ? candid_some(to_candid_SortOrder_n226(value.sort)) : candid_none(),
+        sort: value.sort ? candid_some(to_candid_SortOrder_n228(value.sort)) : candid_none(),
         text: value.text ? candid_some(value.text) : candid_none(),
         limit: value.limit ? candid_some(value.limit) : candid_none(),
-        format: value.format ? candid_some(to_candid_Format_n228(value.format)) : candid_none()
+        format: value.format ? candid_some(to_candid_Format_n230(value.format)) : candid_none()
     };
 }
-function to_candid_record_n213(value: {
+function to_candid_record_n215(value: {
     os?: string;
     gpu?: GpuFilter;
     feature?: string;
@@ -6498,23 +6541,23 @@ function to_candid_record_n213(value: {
 } {
     return {
         os: value.os ? candid_some(value.os) : candid_none(),
-        gpu: value.gpu ? candid_some(to_candid_GpuFilter_n214(value.gpu)) : candid_none(),
+        gpu: value.gpu ? candid_some(to_candid_GpuFilter_n216(value.gpu)) : candid_none(),
         feature: value.feature ? candid_some(value.feature) : candid_none(),
         country: value.country ? candid_some(value.country) : candid_none(),
         unmetered: value.unmetered ? candid_some(value.unmetered) : candid_none(),
         city: value.city ? candid_some(value.city) : candid_none(),
-        billing: value.billing ? candid_some(to_candid_BillingInterval_n216(value.billing)) : candid_none(),
+        billing: value.billing ? candid_some(to_candid_BillingInterval_n218(value.billing)) : candid_none(),
         min_cores: value.min_cores ? candid_some(value.min_cores) : candid_none(),
-        stock: value.stock ? candid_some(to_candid_Stock_n218(value.stock)) : candid_none(),
-        product_type: value.product_type ? candid_some(to_candid_ProductType_n220(value.product_type)) : candid_none(),
-        price: value.price ? candid_some(to_candid_PriceFilter_n222(value.price)) : candid_none(),
+        stock: value.stock ? candid_some(to_candid_Stock_n220(value.stock)) : candid_none(),
+        product_type: value.product_type ? candid_some(to_candid_ProductType_n222(value.product_type)) : candid_none(),
+        price: value.price ? candid_some(to_candid_PriceFilter_n224(value.price)) : candid_none(),
         min_memory_mb: value.min_memory_mb ? candid_some(value.min_memory_mb) : candid_none(),
         min_hdd_gb: value.min_hdd_gb ? candid_some(value.min_hdd_gb) : candid_none(),
         min_ssd_gb: value.min_ssd_gb ? candid_some(value.min_ssd_gb) : candid_none(),
-        virtualization: value.virtualization ? candid_some(to_candid_Virtualization_n224(value.virtualization)) : candid_none()
+        virtualization: value.virtualization ? candid_some(to_candid_Virtualization_n226(value.virtualization)) : candid_none()
     };
 }
-function to_candid_record_n223(value: {
+function to_candid_record_n225(value: {
     min_minor?: bigint;
     currency: string;
     max_minor?: bigint;
@@ -6529,7 +6572,7 @@ function to_candid_record_n223(value: {
         max_minor: value.max_minor ? candid_some(value.max_minor) : candid_none()
     };
 }
-function to_candid_record_n237(value: {
+function to_candid_record_n239(value: {
     provider: ProviderKeyInput;
     offers: Array<OfferInput>;
 }): {
@@ -6538,10 +6581,10 @@ function to_candid_record_n237(value: {
 } {
     return {
         provider: to_candid_ProviderKeyInput_n61(value.provider),
-        offers: to_candid_vec_n238(value.offers)
+        offers: to_candid_vec_n240(value.offers)
     };
 }
-function to_candid_record_n240(value: {
+function to_candid_record_n242(value: {
     terms?: OfferTerms;
     price_per_hour: bigint;
     start_ns: bigint;
@@ -6557,7 +6600,7 @@ function to_candid_record_n240(value: {
     end_ns: bigint;
 } {
     return {
-        terms: value.terms ? candid_some(to_candid_OfferTerms_n178(value.terms)) : candid_none(),
+        terms: value.terms ? candid_some(to_candid_OfferTerms_n180(value.terms)) : candid_none(),
         price_per_hour: value.price_per_hour,
         start_ns: value.start_ns,
         properties: value.properties,
@@ -6565,7 +6608,7 @@ function to_candid_record_n240(value: {
         end_ns: value.end_ns
     };
 }
-function to_candid_record_n245(value: {
+function to_candid_record_n247(value: {
     status?: OfferStatus;
     after?: bigint;
     provider?: ProviderKeyInput;
@@ -6579,14 +6622,14 @@ function to_candid_record_n245(value: {
     item_id: [] | [bigint];
 } {
     return {
-        status: value.status ? candid_some(to_candid_OfferStatus_n246(value.status)) : candid_none(),
+        status: value.status ? candid_some(to_candid_OfferStatus_n248(value.status)) : candid_none(),
         after: value.after ? candid_some(value.after) : candid_none(),
         provider: value.provider ? candid_some(to_candid_ProviderKeyInput_n61(value.provider)) : candid_none(),
         limit: value.limit ? candid_some(value.limit) : candid_none(),
         item_id: value.item_id ? candid_some(value.item_id) : candid_none()
     };
 }
-function to_candid_record_n265(value: {
+function to_candid_record_n267(value: {
     sku?: string;
     min_storage_gb?: bigint;
     resource_class?: string;
@@ -6631,7 +6674,7 @@ function to_candid_record_n265(value: {
         project: value.project ? candid_some(value.project) : candid_none()
     };
 }
-function to_candid_record_n267(value: {
+function to_candid_record_n269(value: {
     ironic_discover?: IronicDiscoverArg;
     provision?: ProvisionCostsArg;
 }): {
@@ -6640,10 +6683,10 @@ function to_candid_record_n267(value: {
 } {
     return {
         ironic_discover: value.ironic_discover ? candid_some(value.ironic_discover) : candid_none(),
-        provision: value.provision ? candid_some(to_candid_ProvisionCostsArg_n268(value.provision)) : candid_none()
+        provision: value.provision ? candid_some(to_candid_ProvisionCostsArg_n270(value.provision)) : candid_none()
     };
 }
-function to_candid_record_n269(value: {
+function to_candid_record_n271(value: {
     config_drive_bytes?: bigint;
     provider: ProviderKeyInput;
     resource_class?: string;
@@ -6667,11 +6710,12 @@ function to_candid_record_n269(value: {
         lessee: value.lessee ? candid_some(value.lessee) : candid_none()
     };
 }
-function to_candid_record_n284(value: {
+function to_candid_record_n286(value: {
     disallow_consumers?: Array<Principal>;
     allowed_images?: Array<string>;
     max_held_items_per_principal?: number;
     reclaim_notice_seconds?: bigint;
+    closed_retention_seconds?: bigint;
     max_open_offersets_per_principal?: number;
     max_active_leases_per_principal?: number;
     allow_consumers?: Array<Principal>;
@@ -6688,6 +6732,7 @@ function to_candid_record_n284(value: {
     allowed_images: [] | [Array<string>];
     max_held_items_per_principal: [] | [number];
     reclaim_notice_seconds: [] | [bigint];
+    closed_retention_seconds: [] | [bigint];
     max_open_offersets_per_principal: [] | [number];
     max_active_leases_per_principal: [] | [number];
     allow_consumers: [] | [Array<Principal>];
@@ -6705,6 +6750,7 @@ function to_candid_record_n284(value: {
         allowed_images: value.allowed_images ? candid_some(value.allowed_images) : candid_none(),
         max_held_items_per_principal: value.max_held_items_per_principal ? candid_some(value.max_held_items_per_principal) : candid_none(),
         reclaim_notice_seconds: value.reclaim_notice_seconds ? candid_some(value.reclaim_notice_seconds) : candid_none(),
+        closed_retention_seconds: value.closed_retention_seconds ? candid_some(value.closed_retention_seconds) : candid_none(),
         max_open_offersets_per_principal: value.max_open_offersets_per_principal ? candid_some(value.max_open_offersets_per_principal) : candid_none(),
         max_active_leases_per_principal: value.max_active_leases_per_principal ? candid_some(value.max_active_leases_per_principal) : candid_none(),
         allow_consumers: value.allow_consumers ? candid_some(value.allow_consumers) : candid_none(),
@@ -6715,10 +6761,10 @@ function to_candid_record_n284(value: {
         rebuild_seconds: value.rebuild_seconds ? candid_some(value.rebuild_seconds) : candid_none(),
         offer_ttl_seconds: value.offer_ttl_seconds ? candid_some(value.offer_ttl_seconds) : candid_none(),
         max_held_share_per_provider_percent: value.max_held_share_per_provider_percent ? candid_some(value.max_held_share_per_provider_percent) : candid_none(),
-        consumers: value.consumers ? candid_some(to_candid_ConsumerAccess_n285(value.consumers)) : candid_none()
+        consumers: value.consumers ? candid_some(to_candid_ConsumerAccess_n287(value.consumers)) : candid_none()
     };
 }
-function to_candid_record_n293(value: {
+function to_candid_record_n295(value: {
     provider: ProviderKeyInput;
     cursor?: string;
 }): {
@@ -6730,7 +6776,7 @@ function to_candid_record_n293(value: {
         cursor: value.cursor ? candid_some(value.cursor) : candid_none()
     };
 }
-function to_candid_record_n299(value: {
+function to_candid_record_n301(value: {
     provider: ProviderKeyInput;
     frozen: boolean;
 }): {
@@ -6742,7 +6788,7 @@ function to_candid_record_n299(value: {
         frozen: value.frozen
     };
 }
-function to_candid_record_n303(value: {
+function to_candid_record_n305(value: {
     access?: HoldAccess;
     allow?: Array<Principal>;
     provider: ProviderKeyInput;
@@ -6754,13 +6800,13 @@ function to_candid_record_n303(value: {
     disallow: [] | [Array<Principal>];
 } {
     return {
-        access: value.access ? candid_some(to_candid_HoldAccess_n304(value.access)) : candid_none(),
+        access: value.access ? candid_some(to_candid_HoldAccess_n306(value.access)) : candid_none(),
         allow: value.allow ? candid_some(value.allow) : candid_none(),
         provider: to_candid_ProviderKeyInput_n61(value.provider),
         disallow: value.disallow ? candid_some(value.disallow) : candid_none()
     };
 }
-function to_candid_record_n313(value: {
+function to_candid_record_n315(value: {
     provider: ProviderKeyInput;
     cursor?: string;
     limit?: number;
@@ -6775,10 +6821,10 @@ function to_candid_record_n313(value: {
         provider: to_candid_ProviderKeyInput_n61(value.provider),
         cursor: value.cursor ? candid_some(value.cursor) : candid_none(),
         limit: value.limit ? candid_some(value.limit) : candid_none(),
-        format: value.format ? candid_some(to_candid_Format_n228(value.format)) : candid_none()
+        format: value.format ? candid_some(to_candid_Format_n230(value.format)) : candid_none()
     };
 }
-function to_candid_record_n315(value: {
+function to_candid_record_n317(value: {
     new_key: ProviderKeyInput;
     provider: ProviderKeyInput;
 }): {
@@ -6787,26 +6833,26 @@ function to_candid_record_n315(value: {
 } {
     return {
         new_key: to_candid_ProviderKeyInput_n61(value.new_key),
-        provider: to_candid_ProviderKeyInput_n61(value.provider)
-    };
-}
-function to_candid_record_n317(value: {
-    seq: bigint;
-    signature: Uint8Array;
-    provider: ProviderKeyInput;
-}): {
-    seq: bigint;
-    signature: Uint8Array;
-    provider: _ProviderKeyInput;
-} {
-    return {
-        seq: value.seq,
-        signature: value.signature,
         provider: to_candid_ProviderKeyInput_n61(value.provider)
     };
 }
 function to_candid_record_n319(value: {
     seq: bigint;
+    signature: Uint8Array;
+    provider: ProviderKeyInput;
+}): {
+    seq: bigint;
+    signature: Uint8Array;
+    provider: _ProviderKeyInput;
+} {
+    return {
+        seq: value.seq,
+        signature: value.signature,
+        provider: to_candid_ProviderKeyInput_n61(value.provider)
+    };
+}
+function to_candid_record_n321(value: {
+    seq: bigint;
     new_key: ProviderKeyInput;
     signature: Uint8Array;
     provider: ProviderKeyInput;
@@ -6823,7 +6869,7 @@ function to_candid_record_n319(value: {
         provider: to_candid_ProviderKeyInput_n61(value.provider)
     };
 }
-function to_candid_record_n330(value: {
+function to_candid_record_n332(value: {
     config_drive?: string;
     provider?: ProviderKeyInput;
     resource_class?: string;
@@ -6844,7 +6890,7 @@ function to_candid_record_n330(value: {
         image_id: value.image_id
     };
 }
-function to_candid_record_n340(value: {
+function to_candid_record_n342(value: {
     cursor?: DigestCursor;
     max_pages?: number;
 }): {
@@ -6952,7 +6998,22 @@ function to_candid_record_n70(value: {
         operation: to_candid_UploadOperation_n71(value.operation)
     };
 }
-function to_candid_record_n90(value: {
+function to_candid_record_n82(value: {
+    lessee_key_hex?: string;
+    lessee_key?: Uint8Array;
+    execution_id: bigint;
+}): {
+    lessee_key_hex: [] | [string];
+    lessee_key: [] | [Uint8Array];
+    execution_id: bigint;
+} {
+    return {
+        lessee_key_hex: value.lessee_key_hex ? candid_some(value.lessee_key_hex) : candid_none(),
+        lessee_key: value.lessee_key ? candid_some(value.lessee_key) : candid_none(),
+        execution_id: value.execution_id
+    };
+}
+function to_candid_record_n92(value: {
     after?: bigint;
     provider?: ProviderKeyInput;
     role: Role;
@@ -6968,12 +7029,12 @@ function to_candid_record_n90(value: {
     return {
         after: value.after ? candid_some(value.after) : candid_none(),
         provider: value.provider ? candid_some(to_candid_ProviderKeyInput_n61(value.provider)) : candid_none(),
-        role: to_candid_Role_n91(value.role),
+        role: to_candid_Role_n93(value.role),
         limit: value.limit ? candid_some(value.limit) : candid_none(),
-        phase: value.phase ? candid_some(to_candid_Phase_n93(value.phase)) : candid_none()
+        phase: value.phase ? candid_some(to_candid_Phase_n95(value.phase)) : candid_none()
     };
 }
-function to_candid_variant_n112(value: ItemStatus): {
+function to_candid_variant_n114(value: ItemStatus): {
     Available: null;
 } | {
     Reserving: null;
@@ -7000,7 +7061,7 @@ function to_candid_variant_n112(value: ItemStatus): {
         Leased: null
     } : value;
 }
-function to_candid_variant_n215(value: {
+function to_candid_variant_n217(value: {
     __kind__: "Present";
     Present: boolean;
 } | {
@@ -7017,7 +7078,7 @@ function to_candid_variant_n215(value: {
         Name: value.Name
     } : value;
 }
-function to_candid_variant_n217(value: BillingInterval): {
+function to_candid_variant_n219(value: BillingInterval): {
     Hourly: null;
 } | {
     Quarterly: null;
@@ -7040,7 +7101,7 @@ function to_candid_variant_n217(value: BillingInterval): {
         Yearly: null
     } : value;
 }
-function to_candid_variant_n219(value: Stock): {
+function to_candid_variant_n221(value: Stock): {
     Limited: null;
 } | {
     OutOfStock: null;
@@ -7055,7 +7116,7 @@ function to_candid_variant_n219(value: Stock): {
         InStock: null
     } : value;
 }
-function to_candid_variant_n221(value: ProductType): {
+function to_candid_variant_n223(value: ProductType): {
     Vps: null;
 } | {
     Dedicated: null;
@@ -7074,7 +7135,7 @@ function to_candid_variant_n221(value: ProductType): {
         Managed: null
     } : value;
 }
-function to_candid_variant_n225(value: Virtualization): {
+function to_candid_variant_n227(value: Virtualization): {
     Kvm: null;
 } | {
     Lxc: null;
@@ -7105,7 +7166,7 @@ function to_candid_variant_n225(value: Virtualization): {
         HyperV: null
     } : value;
 }
-function to_candid_variant_n227(value: SortOrder): {
+function to_candid_variant_n229(value: SortOrder): {
     PriceDesc: null;
 } | {
     PriceAsc: null;
@@ -7116,7 +7177,7 @@ function to_candid_variant_n227(value: SortOrder): {
         PriceAsc: null
     } : value;
 }
-function to_candid_variant_n229(value: Format): {
+function to_candid_variant_n231(value: Format): {
     Json: null;
 } | {
     PemCsv: null;
@@ -7131,7 +7192,7 @@ function to_candid_variant_n229(value: Format): {
         Records: null
     } : value;
 }
-function to_candid_variant_n247(value: OfferStatus): {
+function to_candid_variant_n249(value: OfferStatus): {
     Claimed: null;
 } | {
     Open: null;
@@ -7150,7 +7211,7 @@ function to_candid_variant_n247(value: OfferStatus): {
         Expired: null
     } : value;
 }
-function to_candid_variant_n286(value: ConsumerAccess): {
+function to_candid_variant_n288(value: ConsumerAccess): {
     AllowListed: null;
 } | {
     Everyone: null;
@@ -7161,7 +7222,7 @@ function to_candid_variant_n286(value: ConsumerAccess): {
         Everyone: null
     } : value;
 }
-function to_candid_variant_n305(value: HoldAccess): {
+function to_candid_variant_n307(value: HoldAccess): {
     ProviderAllowListed: null;
 } | {
     Everyone: null;
@@ -7235,7 +7296,7 @@ function to_candid_variant_n72(value: UploadOperation): {
         Upsert: null
     } : value;
 }
-function to_candid_variant_n92(value: Role): {
+function to_candid_variant_n94(value: Role): {
     Consumer: null;
 } | {
     Provider: null;
@@ -7246,7 +7307,7 @@ function to_candid_variant_n92(value: Role): {
         Provider: null
     } : value;
 }
-function to_candid_variant_n94(value: Phase): {
+function to_candid_variant_n96(value: Phase): {
     Available: null;
 } | {
     Failed: null;
@@ -7293,11 +7354,11 @@ function to_candid_variant_n94(value: Phase): {
         Expired: null
     } : value;
 }
-function to_candid_vec_n120(value: Array<ItemInput>): Array<_ItemInput> {
-    return value.map((x)=>to_candid_ItemInput_n121(x));
+function to_candid_vec_n122(value: Array<ItemInput>): Array<_ItemInput> {
+    return value.map((x)=>to_candid_ItemInput_n123(x));
 }
-function to_candid_vec_n238(value: Array<OfferInput>): Array<_OfferInput> {
-    return value.map((x)=>to_candid_OfferInput_n239(x));
+function to_candid_vec_n240(value: Array<OfferInput>): Array<_OfferInput> {
+    return value.map((x)=>to_candid_OfferInput_n241(x));
 }
 export interface CreateActorOptions {
     agent?: Agent;

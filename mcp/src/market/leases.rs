@@ -120,7 +120,8 @@ impl LeaseBySkuParams {
             sku: self.sku.clone(),
             duration_seconds: self.duration_seconds,
             image: self.image.clone(),
-            lessee_key: lessee_key.into(),
+            lessee_key: Some(lessee_key.into()),
+            lessee_key_hex: None,
             max_price_per_hour: self.max_price_per_hour,
             project: self.project.clone(),
         }

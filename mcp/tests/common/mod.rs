@@ -61,6 +61,7 @@ pub fn with_a_node(dir: &Path, operator: &str) {
             principal: operator,
             allow: true,
             seq: None,
+            expires_in: None,
         },
     )
     .expect("mkt provider delegate");

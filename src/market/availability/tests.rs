@@ -38,7 +38,8 @@ fn lease(rt: &FakeRuntime, start_ns: u64, seconds: u64) -> Execution {
     let view = offerset::request(rt, ask).unwrap();
     let arg = AcceptArg {
         execution_id: view.offers[0].id,
-        lessee_key: vec![5; 32].into(),
+        lessee_key: Some(vec![5; 32].into()),
+        lessee_key_hex: None,
     };
     accept(rt, arg).unwrap()
 }

@@ -15,7 +15,8 @@ fn leased() -> FakeRuntime {
     let first = view.offers[0].id;
     let accept = AcceptArg {
         execution_id: first,
-        lessee_key: vec![5; 32].into(),
+        lessee_key: Some(vec![5; 32].into()),
+        lessee_key_hex: None,
     };
     calling(&rt, alice(), || lease::accept(&rt, accept)).unwrap();
     run_at(&rt, rt.time.get() + 5 * crate::time::SECOND_NS);

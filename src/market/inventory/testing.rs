@@ -30,7 +30,7 @@ pub fn delegate(secret: &[u8; 32]) -> Principal {
 pub fn act_for(rt: &FakeRuntime, secret: &[u8; 32]) {
     let provider = signing::provider_of(secret);
     let principal = delegate(secret);
-    if !store::is_delegate(&provider, &principal) {
+    if !store::is_delegate(&provider, &principal, rt.time.get()) {
         let seq = store::delegation_seq(&provider) + 1;
         let arg = delegation::signed(secret, &FakeRuntime::CANISTER_ID, principal, true, seq);
         delegation::delegate(rt, arg).unwrap();

@@ -2,7 +2,7 @@
 
 use super::timeline::{release, REVOKED};
 use super::views::as_seen;
-use super::{check_key, not_yours, record_same_phase, wrong_phase};
+use super::{lessee_key, not_yours, record_same_phase, wrong_phase};
 use crate::market::offerset::{self, Terms};
 use crate::market::store::{self, Booking};
 use crate::market::types::*;
@@ -22,7 +22,7 @@ pub fn accept(rt: &impl Runtime, arg: AcceptArg) -> Result<Execution, MarketErro
     let now = rt.time();
     let mut execution = execution::get(arg.execution_id)?;
     let actor = consumer_actor(rt, &execution)?;
-    check_key("lessee_key", &arg.lessee_key)?;
+    let key = lessee_key(arg.lessee_key, arg.lessee_key_hex.as_deref())?;
     if execution.phase != Offered {
         return Err(wrong_phase(execution.phase, "accept"));
     }
@@ -34,7 +34,7 @@ pub fn accept(rt: &impl Runtime, arg: AcceptArg) -> Result<Execution, MarketErro
     offerset::check_active_leases(&execution.consumer, &policies)?;
     check_offer_open(execution.offer_id)?;
 
-    execution.lessee_key = Some(arg.lessee_key);
+    execution.lessee_key = Some(key);
     execution::transition(
         now,
         &actor,
@@ -65,7 +65,7 @@ pub fn lease_by_sku(rt: &impl Runtime, arg: LeaseBySkuArg) -> Result<Execution, 
         });
     }
     let sku = sku::canonical(&arg.sku)?;
-    check_key("lessee_key", &arg.lessee_key)?;
+    let key = lessee_key(arg.lessee_key, arg.lessee_key_hex.as_deref())?;
     let window = offerset::lease_window(now, None, arg.duration_seconds)?;
     let policies = store::policies();
     if arg.duration_seconds > policies.max_lease_seconds {
@@ -108,7 +108,7 @@ pub fn lease_by_sku(rt: &impl Runtime, arg: LeaseBySkuArg) -> Result<Execution, 
         expires_at_ns: now,
     };
     let mut execution = offerset::hold(now, &terms, chosen, "matched a lease by SKU");
-    execution.lessee_key = Some(arg.lessee_key);
+    execution.lessee_key = Some(key);
     execution::transition(now, &actor, &mut execution, Accepted, "leased by SKU")?;
     schedule_lease(rt, &execution, now);
     Ok(as_seen(rt, execution))

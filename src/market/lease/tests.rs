@@ -51,7 +51,8 @@ fn offered(rt: &FakeRuntime, uuid: &str, price: u64) -> (Item, Offer) {
 fn accept_arg(execution_id: u64) -> AcceptArg {
     AcceptArg {
         execution_id,
-        lessee_key: key(),
+        lessee_key: Some(key()),
+        lessee_key_hex: None,
     }
 }
 
@@ -74,7 +75,8 @@ fn by_sku(duration_seconds: u64) -> LeaseBySkuArg {
         sku: "2c.small".into(),
         duration_seconds,
         image: "ubuntu-24.04".into(),
-        lessee_key: key(),
+        lessee_key: Some(key()),
+        lessee_key_hex: None,
         max_price_per_hour: None,
         project: Some("moc-project".into()),
     }
@@ -252,7 +254,8 @@ fn lease_by_sku_errors_are_typed_and_change_nothing() {
         ),
         (
             LeaseBySkuArg {
-                lessee_key: vec![1; 31].into(),
+                lessee_key: Some(vec![1; 31].into()),
+                lessee_key_hex: None,
                 ..by_sku(3600)
             },
             "InvalidArgument",
@@ -351,7 +354,8 @@ fn accept_errors_are_typed_and_change_nothing() {
     ));
     let short_key = AcceptArg {
         execution_id: id,
-        lessee_key: vec![1; 31].into(),
+        lessee_key: Some(vec![1; 31].into()),
+        lessee_key_hex: None,
     };
     assert!(matches!(
         accept(&rt, short_key),
@@ -1315,8 +1319,8 @@ mod ironic {
         run_at(&rt, t0 + HOUR + 2000 * SECOND_NS);
         assert_eq!(audit::len(), audit_before);
         assert_eq!(operation(node.id), operation_before);
-        // Only the offer's expiry is left.
-        assert_eq!(queue::queue_len(), 1);
+        // Only the offer's expiry and the lease's retention are left.
+        assert_eq!(queue::queue_len(), 2);
         assert_eq!(queue::next_due(), Some(t0 + 24 * HOUR));
     }
 
@@ -1461,4 +1465,173 @@ mod ironic {
         assert_eq!(sim_node(&rt, "n1").lessee, None);
         assert_eq!(status(node.id), ItemStatus::Available);
     }
+}
+
+#[test]
+fn a_lessee_key_is_given_once_as_bytes_or_as_hex() {
+    let bytes: Vec<u8> = (0..32).map(|i| i * 7 + 1).collect();
+    let lower: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let key = ByteBuf::from(bytes.clone());
+    assert_eq!(lessee_key(Some(key.clone()), None), Ok(key.clone()));
+    assert_eq!(lessee_key(None, Some(&lower)), Ok(key.clone()));
+    // Either case, mixed, with whitespace around (a pasted line).
+    let upper = lower.to_uppercase();
+    let mixed: String = lower
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if i % 3 == 0 {
+                c.to_ascii_uppercase()
+            } else {
+                c
+            }
+        })
+        .collect();
+    for text in [
+        upper.clone(),
+        mixed,
+        format!("  {lower}\n"),
+        format!("\t{upper} "),
+    ] {
+        assert_eq!(lessee_key(None, Some(&text)), Ok(key.clone()), "{text:?}");
+    }
+    let invalid = |result: Result<ByteBuf, MarketError>| match result {
+        Err(MarketError::InvalidArgument { message }) => message,
+        other => panic!("not InvalidArgument: {other:?}"),
+    };
+    // Both, or neither.
+    assert!(invalid(lessee_key(Some(key.clone()), Some(&lower))).contains("not both"));
+    assert!(invalid(lessee_key(None, None)).contains("missing"));
+    // Malformed hex: too short, too long, odd, inner whitespace, a prefix, not hex, not ASCII.
+    let bad = [
+        String::new(),
+        "   ".to_string(),
+        lower[..62].to_string(),
+        format!("{lower}00"),
+        lower[..63].to_string(),
+        format!("{} {}", &lower[..32], &lower[32..]),
+        format!("0x{}", &lower[..62]),
+        format!("{}zz", &lower[..62]),
+        format!("{}é", &lower[..62]),
+        format!("{}+1", &lower[..61]),
+    ];
+    for text in &bad {
+        let message = invalid(lessee_key(None, Some(text)));
+        assert!(message.contains("lessee_key_hex"), "{text:?}: {message}");
+        // The text is not echoed back.
+        assert!(
+            text.trim().len() < 8 || !message.contains(text.trim()),
+            "{message}"
+        );
+    }
+    // The bytes are checked as before: 32 of them.
+    assert!(invalid(lessee_key(Some(vec![1; 31].into()), None)).contains("32-byte"));
+    assert!(invalid(lessee_key(Some(ByteBuf::new()), None)).contains("32-byte"));
+}
+
+#[test]
+fn accept_and_lease_by_sku_take_the_key_as_hex_and_refuse_both_or_neither() {
+    let rt = market();
+    offered(&rt, "n1", 100);
+    offered(&rt, "n2", 100);
+    let hex: String = key().iter().map(|b| format!("{b:02X}")).collect();
+    let view = offerset::request(&rt, ask(3600)).unwrap();
+    let id = view.offers[0].id;
+    let before = snapshot();
+    let with = |lessee_key: Option<ByteBuf>, lessee_key_hex: Option<String>| AcceptArg {
+        execution_id: id,
+        lessee_key,
+        lessee_key_hex,
+    };
+    for arg in [
+        with(Some(key()), Some(hex.clone())),
+        with(None, None),
+        with(None, Some(format!("{}g", &hex[..63]))),
+        with(None, Some(hex[..62].to_string())),
+    ] {
+        assert!(
+            matches!(
+                accept(&rt, arg.clone()),
+                Err(MarketError::InvalidArgument { .. })
+            ),
+            "{arg:?}"
+        );
+        assert_eq!(snapshot(), before, "{arg:?} changed something");
+    }
+    let accepted = accept(&rt, with(None, Some(format!(" {hex} ")))).unwrap();
+    assert_eq!(accepted.lessee_key, Some(key()));
+    assert_eq!(store::execution(id).unwrap().lessee_key, Some(key()));
+
+    let before = snapshot();
+    for (lessee_key, lessee_key_hex) in [(Some(key()), Some(hex.clone())), (None, None)] {
+        let arg = LeaseBySkuArg {
+            lessee_key,
+            lessee_key_hex,
+            ..by_sku(3600)
+        };
+        assert!(
+            matches!(
+                lease_by_sku(&rt, arg.clone()),
+                Err(MarketError::InvalidArgument { .. })
+            ),
+            "{arg:?}"
+        );
+        assert_eq!(snapshot(), before, "{arg:?} changed something");
+    }
+    let leased = lease_by_sku(
+        &rt,
+        LeaseBySkuArg {
+            lessee_key: None,
+            lessee_key_hex: Some(hex.to_lowercase()),
+            ..by_sku(3600)
+        },
+    )
+    .unwrap();
+    assert_eq!(leased.lessee_key, Some(key()));
+}
+
+/// A client built against the interface before `lessee_key_hex` sends `lessee_key : blob`: it
+/// decodes into the `opt blob` as `Some`, with no `lessee_key_hex`.
+#[test]
+fn an_old_clients_blob_lessee_key_decodes_into_the_optional_one() {
+    #[derive(candid::CandidType)]
+    struct OldAcceptArg {
+        execution_id: u64,
+        lessee_key: Vec<u8>,
+    }
+    #[derive(candid::CandidType)]
+    struct OldLeaseBySkuArg {
+        sku: String,
+        duration_seconds: u64,
+        image: String,
+        lessee_key: Vec<u8>,
+        max_price_per_hour: Option<u64>,
+        project: Option<String>,
+    }
+    let old = candid::encode_one(OldAcceptArg {
+        execution_id: 7,
+        lessee_key: vec![5; 32],
+    })
+    .unwrap();
+    assert_eq!(
+        candid::decode_one::<AcceptArg>(&old).unwrap(),
+        AcceptArg {
+            execution_id: 7,
+            lessee_key: Some(key()),
+            lessee_key_hex: None,
+        }
+    );
+    let old = candid::encode_one(OldLeaseBySkuArg {
+        sku: "2c.small".into(),
+        duration_seconds: 3600,
+        image: "ubuntu-24.04".into(),
+        lessee_key: vec![5; 32],
+        max_price_per_hour: None,
+        project: Some("moc-project".into()),
+    })
+    .unwrap();
+    assert_eq!(
+        candid::decode_one::<LeaseBySkuArg>(&old).unwrap(),
+        by_sku(3600)
+    );
 }

@@ -140,7 +140,8 @@ fn an_item_still_rebuilding_is_not_offered_for_now_but_for_later() {
         sku: "2C.small".into(),
         duration_seconds: 3600,
         image: "ubuntu-24.04".into(),
-        lessee_key: key(),
+        lessee_key: Some(key()),
+        lessee_key_hex: None,
         max_price_per_hour: None,
         project: None,
     };
@@ -423,7 +424,8 @@ fn quotas_refuse_the_request_that_would_exceed_them() {
 
     let accept = AcceptArg {
         execution_id: first.offers[0].id,
-        lessee_key: key(),
+        lessee_key: Some(key()),
+        lessee_key_hex: None,
     };
     lease::accept(&rt, accept).unwrap();
     assert_eq!(store::usage(&alice()).open_offersets, 0);

@@ -93,8 +93,13 @@ pub struct ReclaimArg {
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct AcceptArg {
     pub execution_id: u64,
-    /// 32-byte X25519 public key lease credentials will be sealed to.
-    pub lessee_key: ByteBuf,
+    /// 32-byte X25519 public key lease credentials will be sealed to. Give it here or as
+    /// `lessee_key_hex`, exactly one of them. Optional since `lessee_key_hex` came: an old
+    /// client's `blob` decodes as `Some`.
+    pub lessee_key: Option<ByteBuf>,
+    /// The same key as 64 hex digits (either case, whitespace around ignored), for callers
+    /// that type it (Candid UI, dfx).
+    pub lessee_key_hex: Option<String>,
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -115,7 +120,11 @@ pub struct LeaseBySkuArg {
     pub sku: String,
     pub duration_seconds: u64,
     pub image: String,
-    pub lessee_key: ByteBuf,
+    /// 32-byte X25519 public key lease credentials will be sealed to; or `lessee_key_hex`,
+    /// exactly one of them (as in [`AcceptArg`]).
+    pub lessee_key: Option<ByteBuf>,
+    /// The same key as 64 hex digits (either case, whitespace around ignored).
+    pub lessee_key_hex: Option<String>,
     pub max_price_per_hour: Option<u64>,
     pub project: Option<String>,
 }

@@ -33,6 +33,9 @@ pub struct Policies {
     pub consumers: Option<ConsumerAccess>,
     /// Least notice a provider gives when it reclaims a leased item (`lease_reclaim`).
     pub reclaim_notice_seconds: Option<u64>,
+    /// How long a closed execution (and its offerset) stays readable before its record goes;
+    /// its audit trail stays.
+    pub closed_retention_seconds: Option<u64>,
 }
 
 /// Who the market serves.
@@ -58,6 +61,7 @@ pub struct PoliciesUpdate {
     pub max_hold_window_seconds: Option<u64>,
     pub consumers: Option<ConsumerAccess>,
     pub reclaim_notice_seconds: Option<u64>,
+    pub closed_retention_seconds: Option<u64>,
     /// Principals to add to the consumers' allow-list (at most 500 per call).
     pub allow_consumers: Option<Vec<Principal>>,
     /// Principals to remove from it (at most 500 per call).

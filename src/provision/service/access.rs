@@ -80,7 +80,7 @@ pub(super) async fn auto_select(
     let provider = provider
         .ok_or_else(|| ProvisionError::invalid("provider is required to auto-select a server"))?;
     let caller = rt.caller();
-    if !rt.is_controller(&caller) && !store::is_delegate(&provider, &caller) {
+    if !rt.is_controller(&caller) && !store::is_delegate(&provider, &caller, rt.time()) {
         return Err(not_authorized(
             "only the provider's delegates and controllers auto-select its servers",
         ));

@@ -198,7 +198,7 @@ pub fn sim_set_failure(rt: &impl Runtime, arg: SimFailureArg) -> Result<(), Prov
     let provider = ProviderKey::parse_for_lookup(&arg.provider).map_err(ProvisionError::invalid)?;
     check_text("server_id", &arg.server_id)?;
     let caller = rt.caller();
-    if !rt.is_controller(&caller) && !store::is_delegate(&provider, &caller) {
+    if !rt.is_controller(&caller) && !store::is_delegate(&provider, &caller, rt.time()) {
         return Err(not_authorized(
             "only the provider's delegates and controllers set simulated failures",
         ));

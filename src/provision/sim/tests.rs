@@ -545,7 +545,7 @@ fn sim_nodes_round_trip_through_storable() {
 fn an_item_its_provider_brings_back_from_maintenance_has_its_failed_node_repaired() {
     let rt = setup();
     let delegate = candid::Principal::from_slice(&[9; 29]);
-    store::set_delegate(&provider(), &delegate, true);
+    store::set_delegate(&provider(), &delegate, true, None);
     rt.caller.set(delegate);
     set_instance(&rt).unwrap();
     deploy(&rt).unwrap();

@@ -9,7 +9,8 @@ use crate::time::DAY_NS;
 fn accept_arg(execution_id: u64) -> AcceptArg {
     AcceptArg {
         execution_id,
-        lessee_key: vec![5; 32].into(),
+        lessee_key: Some(vec![5; 32].into()),
+        lessee_key_hex: None,
     }
 }
 

@@ -57,7 +57,8 @@ fn lease_one(rt: &FakeRuntime) -> Result<Execution, MarketError> {
         sku: "2C.small".into(),
         duration_seconds: 3600,
         image: "ubuntu-24.04".into(),
-        lessee_key: ByteBuf::from(vec![5; 32]),
+        lessee_key: Some(ByteBuf::from(vec![5; 32])),
+        lessee_key_hex: None,
         max_price_per_hour: None,
         project: None,
     };
@@ -185,7 +186,8 @@ fn the_hold_counters_follow_every_way_a_hold_ends() {
     assert_eq!(store::consumer_holds(&alice()), 3);
     let accept = AcceptArg {
         execution_id: first.offers[0].id,
-        lessee_key: vec![5; 32].into(),
+        lessee_key: Some(vec![5; 32].into()),
+        lessee_key_hex: None,
     };
     lease::accept(&rt, accept).unwrap();
     assert_eq!(store::consumer_holds(&alice()), 0);

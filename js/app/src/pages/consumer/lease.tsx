@@ -278,7 +278,7 @@ function Actions({ execution: e, who, refresh }: { execution: Execution; who: Se
       said = `Lease ${e.id} is ending now: the server is being wiped and released.`;
     } else {
       const key = await newLesseeKey(e.id);
-      now = ok(await who.actor.execution_accept({ execution_id: e.id, lessee_key: key }));
+      now = ok(await who.actor.execution_accept({ execution_id: e.id, lessee_key: [key], lessee_key_hex: [] }));
       said = `You accepted offer ${e.id}: it is your lease now.`;
     }
     setConfirming(undefined);

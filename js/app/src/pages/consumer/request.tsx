@@ -170,7 +170,7 @@ function Answer({ view, who }: { view: OffersetView; who: Session }) {
   const { offerset, offers } = view;
   const accept = useAction(async (execution: Execution) => {
     const key = await newLesseeKey(execution.id);
-    ok(await who.actor.execution_accept({ execution_id: execution.id, lessee_key: key }));
+    ok(await who.actor.execution_accept({ execution_id: execution.id, lessee_key: [key], lessee_key_hex: [] }));
     go('lease', execution.id);
   });
   const yes = 'Yes' in offerset.result && offers.length > 0;
