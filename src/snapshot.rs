@@ -108,6 +108,17 @@ pub fn save<M: Memory>(
     Ok(writer.offset)
 }
 
+/// The format of the snapshot in `memory`, if one is there (ready or consumed).
+pub fn version<M: Memory>(memory: &M) -> Option<u32> {
+    if memory.size() * PAGE_BYTES < HEADER_BYTES {
+        return None;
+    }
+    let mut header = [0; 12];
+    memory.read(0, &mut header);
+    (header[..8] == MAGIC)
+        .then(|| u32::from_le_bytes([header[8], header[9], header[10], header[11]]))
+}
+
 /// Reads a ready snapshot of format `version` with `body`, then marks it consumed.
 pub fn load<M: Memory, T>(
     memory: &M,

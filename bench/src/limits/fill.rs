@@ -66,11 +66,26 @@ pub(super) fn scaled(cap: u64, scale: f64) -> u64 {
     ((cap as f64 * scale).round() as u64).max(1)
 }
 
+/// Past the configured caps (`scale` > 1, to show what grows with the state) the caps are
+/// raised by as much, as a controller would with an upgrade argument.
+fn beyond_the_caps(scale: f64) -> Option<InitArg> {
+    (scale > 1.0).then(|| InitArg {
+        max_offerings_per_provider: Some(
+            scaled(u64::from(MAX_OFFERINGS_PER_PROVIDER), scale) as u32
+        ),
+        max_catalog_bytes: Some(scaled(16 << 20, scale)),
+        max_offerings: Some(scaled(1_000_000, scale)),
+        max_items: Some(scaled(MAX_ITEMS, scale)),
+        max_open_offers: Some(scaled(MAX_OPEN_OFFERS, scale)),
+        ..InitArg::default()
+    })
+}
+
 /// Builds the state natively, through the canister's own code; returns what it holds and the
 /// items registered (for the offers measured later).
 pub(super) fn fill(rt: &FakeRuntime, config: &LimitsConfig, filled: &mut Filled) -> Vec<Item> {
     let scale = config.scale;
-    marketplace::lifecycle::setup(rt, Ok(None)).expect("native setup");
+    marketplace::lifecycle::setup(rt, Ok(beyond_the_caps(scale))).expect("native setup");
 
     // The catalog: 50 providers at the per-provider cap, a million offerings in all.
     let per_provider = scaled(u64::from(MAX_OFFERINGS_PER_PROVIDER), scale) as u32;

@@ -9,11 +9,16 @@ use crate::market::types::ItemStatus;
 use crate::snapshot::{self, Reader};
 use candid::Principal;
 use ic_stable_structures::Memory;
+use std::collections::HashMap;
+use std::rc::Rc;
 
 /// The snapshot's format; a snapshot of another one is not loaded (the index is rebuilt).
-/// Format 2 is format 1 followed by the open offers' terms (`rules`); a format 1 snapshot
-/// (from before offers had terms) still loads, every offer with the default terms.
-const VERSION: u32 = 2;
+/// Format 2 is format 1 followed by the open offers' terms (`rules`); format 3 stores the
+/// principals of the terms as bytes instead of text (parsing text costs ~50 times more). Older
+/// snapshots still load: format 2 parsing the text, format 1 (from before offers had terms)
+/// with every offer on the default terms.
+const VERSION: u32 = 3;
+const VERSION_TEXT_PRINCIPALS: u32 = 2;
 const VERSION_WITHOUT_TERMS: u32 = 1;
 
 /// Item statuses by their code in the snapshot.
@@ -38,24 +43,33 @@ struct Strings {
 }
 
 impl Strings {
-    fn push(&mut self, text: &str) {
-        self.bytes.extend_from_slice(text.as_bytes());
+    fn push(&mut self, bytes: &[u8]) {
+        self.bytes.extend_from_slice(bytes);
         self.ends.push(self.bytes.len() as u64);
     }
 
     fn read<M: Memory>(input: &mut Reader<M>) -> Result<Vec<String>, String> {
+        Self::read_bytes(input)?
+            .into_iter()
+            .map(|bytes| {
+                String::from_utf8(bytes).map_err(|_| "a string of the snapshot is not UTF-8".into())
+            })
+            .collect()
+    }
+
+    fn read_bytes<M: Memory>(input: &mut Reader<M>) -> Result<Vec<Vec<u8>>, String> {
         let bytes: Vec<u8> = input.take()?;
         let ends: Vec<u64> = input.take()?;
         let mut start = 0;
         ends.iter()
             .map(|&end| {
-                let text = usize::try_from(end)
+                let slice = usize::try_from(end)
                     .ok()
                     .filter(|&end| start <= end && end <= bytes.len())
-                    .and_then(|end| String::from_utf8(bytes[start..end].to_vec()).ok())
-                    .ok_or("a string of the snapshot is out of bounds or not UTF-8")?;
+                    .map(|end| bytes[start..end].to_vec())
+                    .ok_or("a string of the snapshot is out of bounds")?;
                 start = end as usize;
-                Ok(text)
+                Ok(slice)
             })
             .collect()
     }
@@ -64,6 +78,12 @@ impl Strings {
 impl Index {
     /// Writes the snapshot; returns its size in bytes.
     pub(super) fn save<M: Memory>(&self, memory: &M) -> Result<u64, String> {
+        self.save_as(memory, Principals::Raw)
+    }
+
+    /// Writes the snapshot in format 3 (`Raw`), or for tests in format 2 (`Text`).
+    fn save_as<M: Memory>(&self, memory: &M, principals: Principals) -> Result<u64, String> {
+        let version = principals.version();
         let (mut ids, mut statuses, mut cores, mut gpus) = (vec![], vec![], vec![], vec![]);
         let (mut memory_mb, mut storage_gb) = (vec![], vec![]);
         let (mut skus, mut classes) = (Strings::default(), Strings::default());
@@ -74,12 +94,12 @@ impl Index {
             gpus.push(item.gpus);
             memory_mb.push(item.memory_mb);
             storage_gb.push(item.storage_gb);
-            skus.push(&item.sku);
-            classes.push(&item.resource_class);
+            skus.push(item.sku.as_bytes());
+            classes.push(item.resource_class.as_bytes());
         }
         let offers = self.by_price.values();
         let columns = |f: fn(&OpenOffer) -> u64| offers.clone().map(f).collect::<Vec<u64>>();
-        snapshot::save(memory, VERSION, |out| {
+        snapshot::save(memory, version, |out| {
             out.put(&ids);
             out.put(&statuses);
             out.put(&cores);
@@ -100,7 +120,8 @@ impl Index {
             out.put(&bookings.clone().map(|(k, _)| k.1).collect::<Vec<u64>>());
             out.put(&bookings.clone().map(|(_, v)| v.0).collect::<Vec<u64>>());
             out.put(&bookings.map(|(_, v)| v.1).collect::<Vec<u64>>());
-            // Format 2: the terms, in the offers' column order; a public offer has count 0.
+            // Since format 2: the terms, in the offers' column order; a public offer has count
+            // 0; its principals' bytes (format 3).
             out.put(&columns(|o| o.rules.min_ns));
             out.put(&columns(|o| o.rules.step_ns));
             let mut visible = Strings::default();
@@ -108,7 +129,10 @@ impl Index {
                 .clone()
                 .map(|o| {
                     let list = o.rules.visible_to.as_deref().unwrap_or_default();
-                    list.iter().for_each(|p| visible.push(&p.to_text()));
+                    list.iter().for_each(|p| match principals {
+                        Principals::Text => visible.push(p.to_text().as_bytes()),
+                        _ => visible.push(p.as_slice()),
+                    });
                     list.len() as u32
                 })
                 .collect();
@@ -119,151 +143,241 @@ impl Index {
     }
 
     /// Reads the snapshot [`Index::save`] wrote, checking its shape: columns of one length,
-    /// known statuses, every offer's item present.
+    /// known statuses, every offer's item present. The maps are built in bulk from the sorted
+    /// columns (the offers are saved in matching order), not entry by entry: this is most of
+    /// what an upgrade costs at the caps.
     pub(super) fn load<M: Memory>(memory: &M) -> Result<Index, String> {
-        snapshot::load(memory, VERSION, |input| {
-            let (mut index, offer_ids) = Self::read(input)?;
-            read_rules(input, &mut index, &offer_ids)?;
-            Ok(index)
-        })
-        .or_else(|error| {
-            snapshot::load(memory, VERSION_WITHOUT_TERMS, |input| {
-                Ok(Self::read(input)?.0)
-            })
-            .map_err(|_| error)
+        let principals = match snapshot::version(memory) {
+            Some(VERSION_TEXT_PRINCIPALS) => Principals::Text,
+            Some(VERSION_WITHOUT_TERMS) => Principals::Absent,
+            _ => Principals::Raw,
+        };
+        snapshot::load(memory, principals.version(), |input| {
+            read(input, principals)
         })
     }
+}
 
-    /// The columns both formats share; also the offers' ids in column order.
-    fn read<M: Memory>(input: &mut Reader<M>) -> Result<(Index, Vec<u64>), String> {
-        {
-            let ids: Vec<u64> = input.take()?;
-            let statuses: Vec<u8> = input.take()?;
-            let cores: Vec<u32> = input.take()?;
-            let gpus: Vec<u32> = input.take()?;
-            let memory_mb: Vec<u64> = input.take()?;
-            let storage_gb: Vec<u64> = input.take()?;
-            let skus = Strings::read(input)?;
-            let classes = Strings::read(input)?;
-            let item_columns = [
-                statuses.len(),
-                cores.len(),
-                gpus.len(),
-                memory_mb.len(),
-                storage_gb.len(),
-                skus.len(),
-                classes.len(),
-            ];
-            if item_columns.iter().any(|&len| len != ids.len()) {
-                return Err("the items' columns differ in length".into());
-            }
-            let mut index = Index::default();
-            let mut skus = skus.into_iter();
-            let mut classes = classes.into_iter();
-            for (i, &id) in ids.iter().enumerate() {
-                let status = *STATUSES
-                    .get(usize::from(statuses[i]))
-                    .ok_or("an unknown item status")?;
-                let summary = ItemSummary {
-                    sku: skus.next().unwrap_or_default(),
-                    status,
-                    cores: cores[i],
-                    memory_mb: memory_mb[i],
-                    storage_gb: storage_gb[i],
-                    gpus: gpus[i],
-                    resource_class: classes.next().unwrap_or_default(),
-                };
-                index.note_summary(id, summary);
-            }
-            let offer_ids: Vec<u64> = input.take()?;
-            let item_ids: Vec<u64> = input.take()?;
-            let starts: Vec<u64> = input.take()?;
-            let ends: Vec<u64> = input.take()?;
-            let prices: Vec<u64> = input.take()?;
-            let offer_columns = [item_ids.len(), starts.len(), ends.len(), prices.len()];
-            if offer_columns.iter().any(|&len| len != offer_ids.len()) {
-                return Err("the offers' columns differ in length".into());
-            }
-            for (i, &offer_id) in offer_ids.iter().enumerate() {
-                let item = index
-                    .items
-                    .get(&item_ids[i])
-                    .ok_or("an offer's item is not in the snapshot")?;
-                let open = OpenOffer {
-                    offer_id,
-                    item_id: item_ids[i],
-                    start_ns: starts[i],
-                    end_ns: ends[i],
-                    price_per_hour: prices[i],
-                    cores: item.cores,
-                    memory_mb: item.memory_mb,
-                    storage_gb: item.storage_gb,
-                    gpus: item.gpus,
-                    sku: item.sku.clone(),
-                    resource_class: item.resource_class.clone(),
-                    rules: Rules::default(),
-                };
-                index.insert(open);
-            }
-            let booked_items: Vec<u64> = input.take()?;
-            let booked_starts: Vec<u64> = input.take()?;
-            let booked_ends: Vec<u64> = input.take()?;
-            let holders: Vec<u64> = input.take()?;
-            let booking_columns = [booked_starts.len(), booked_ends.len(), holders.len()];
-            if booking_columns.iter().any(|&len| len != booked_items.len()) {
-                return Err("the bookings' columns differ in length".into());
-            }
-            index.calendar = (0..booked_items.len())
-                .map(|i| {
-                    let key = (booked_items[i], booked_starts[i]);
-                    (key, (booked_ends[i], holders[i]))
-                })
-                .collect();
-            Ok((index, offer_ids))
+/// How a format stores the principals an offer is visible to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Principals {
+    /// Format 3: their bytes.
+    Raw,
+    /// Format 2: their text.
+    Text,
+    /// Format 1: no terms at all.
+    Absent,
+}
+
+impl Principals {
+    fn version(self) -> u32 {
+        match self {
+            Self::Raw => VERSION,
+            Self::Text => VERSION_TEXT_PRINCIPALS,
+            Self::Absent => VERSION_WITHOUT_TERMS,
         }
     }
 }
 
-/// Format 2's columns: each open offer's terms, in `offer_ids`' order.
+fn read<M: Memory>(input: &mut Reader<M>, principals: Principals) -> Result<Index, String> {
+    let mut index = read_items(input)?;
+    let offers = OfferColumns::read(input)?;
+    let booked_items: Vec<u64> = input.take()?;
+    let booked_starts: Vec<u64> = input.take()?;
+    let booked_ends: Vec<u64> = input.take()?;
+    let holders: Vec<u64> = input.take()?;
+    let booking_columns = [booked_starts.len(), booked_ends.len(), holders.len()];
+    if booking_columns.iter().any(|&len| len != booked_items.len()) {
+        return Err("the bookings' columns differ in length".into());
+    }
+    let rules = match principals {
+        Principals::Absent => vec![Rules::default(); offers.ids.len()],
+        _ => read_rules(input, principals, offers.ids.len())?,
+    };
+    index.calendar = (0..booked_items.len())
+        .map(|i| {
+            let key = (booked_items[i], booked_starts[i]);
+            (key, (booked_ends[i], holders[i]))
+        })
+        .collect();
+    offers.build(&mut index, rules)?;
+    Ok(index)
+}
+
+fn read_items<M: Memory>(input: &mut Reader<M>) -> Result<Index, String> {
+    let ids: Vec<u64> = input.take()?;
+    let statuses: Vec<u8> = input.take()?;
+    let cores: Vec<u32> = input.take()?;
+    let gpus: Vec<u32> = input.take()?;
+    let memory_mb: Vec<u64> = input.take()?;
+    let storage_gb: Vec<u64> = input.take()?;
+    let skus = Strings::read(input)?;
+    let classes = Strings::read(input)?;
+    let item_columns = [
+        statuses.len(),
+        cores.len(),
+        gpus.len(),
+        memory_mb.len(),
+        storage_gb.len(),
+        skus.len(),
+        classes.len(),
+    ];
+    if item_columns.iter().any(|&len| len != ids.len()) {
+        return Err("the items' columns differ in length".into());
+    }
+    let mut index = Index::default();
+    index.items.reserve(ids.len());
+    // Items share their SKU and class strings (an offer's entry shares its item's): each
+    // distinct text is allocated once. SipHash here: these texts are the callers'.
+    let mut by_sku: HashMap<&str, (Rc<str>, Vec<u64>)> = HashMap::new();
+    let mut classes_seen: HashMap<&str, Rc<str>> = HashMap::new();
+    for (i, &id) in ids.iter().enumerate() {
+        let status = *STATUSES
+            .get(usize::from(statuses[i]))
+            .ok_or("an unknown item status")?;
+        let (sku, sku_items) = by_sku
+            .entry(skus[i].as_str())
+            .or_insert_with(|| (skus[i].as_str().into(), vec![]));
+        sku_items.push(id);
+        let resource_class = classes_seen
+            .entry(classes[i].as_str())
+            .or_insert_with(|| classes[i].as_str().into())
+            .clone();
+        let summary = ItemSummary {
+            sku: sku.clone(),
+            status,
+            cores: cores[i],
+            memory_mb: memory_mb[i],
+            storage_gb: storage_gb[i],
+            gpus: gpus[i],
+            resource_class,
+        };
+        if index.items.insert(id, summary).is_some() {
+            return Err("an item is in the snapshot twice".into());
+        }
+    }
+    index.by_sku = by_sku
+        .into_values()
+        .map(|(sku, ids)| (sku.to_string(), ids.into_iter().collect()))
+        .collect();
+    Ok(index)
+}
+
+/// The open offers' own columns, in matching order.
+struct OfferColumns {
+    ids: Vec<u64>,
+    item_ids: Vec<u64>,
+    starts: Vec<u64>,
+    ends: Vec<u64>,
+    prices: Vec<u64>,
+}
+
+impl OfferColumns {
+    fn read<M: Memory>(input: &mut Reader<M>) -> Result<Self, String> {
+        let columns = Self {
+            ids: input.take()?,
+            item_ids: input.take()?,
+            starts: input.take()?,
+            ends: input.take()?,
+            prices: input.take()?,
+        };
+        let lens = [
+            columns.item_ids.len(),
+            columns.starts.len(),
+            columns.ends.len(),
+            columns.prices.len(),
+        ];
+        if lens.iter().any(|&len| len != columns.ids.len()) {
+            return Err("the offers' columns differ in length".into());
+        }
+        Ok(columns)
+    }
+
+    /// Fills the offer maps of `index`, whose items are already in place.
+    fn build(self, index: &mut Index, rules: Vec<Rules>) -> Result<(), String> {
+        let n = self.ids.len();
+        let mut entries = Vec::with_capacity(n);
+        index.price_of.reserve(n);
+        index.by_item.reserve(index.items.len());
+        for (i, rules) in rules.into_iter().enumerate() {
+            let (offer_id, item_id) = (self.ids[i], self.item_ids[i]);
+            let item = index
+                .items
+                .get(&item_id)
+                .ok_or("an offer's item is not in the snapshot")?;
+            let open = OpenOffer {
+                offer_id,
+                item_id,
+                start_ns: self.starts[i],
+                end_ns: self.ends[i],
+                price_per_hour: self.prices[i],
+                cores: item.cores,
+                memory_mb: item.memory_mb,
+                storage_gb: item.storage_gb,
+                gpus: item.gpus,
+                sku: item.sku.clone(),
+                resource_class: item.resource_class.clone(),
+                rules,
+            };
+            if index
+                .price_of
+                .insert(offer_id, open.price_per_hour)
+                .is_some()
+            {
+                return Err("an offer is in the snapshot twice".into());
+            }
+            index.by_item.entry(item_id).or_default().push(offer_id);
+            entries.push(((open.price_per_hour, offer_id), open));
+        }
+        // Saved in key order, so this is one pass (the sort finds the run) and a bulk build.
+        index.by_price = entries.into_iter().collect();
+        Ok(())
+    }
+}
+
+/// The terms' columns: each open offer's, in the offers' column order.
 fn read_rules<M: Memory>(
     input: &mut Reader<M>,
-    index: &mut Index,
-    offer_ids: &[u64],
-) -> Result<(), String> {
+    principals: Principals,
+    offers: usize,
+) -> Result<Vec<Rules>, String> {
     let min_ns: Vec<u64> = input.take()?;
     let step_ns: Vec<u64> = input.take()?;
     let counts: Vec<u32> = input.take()?;
-    let visible = Strings::read(input)?;
+    let visible = match principals {
+        Principals::Text => Strings::read(input)?
+            .iter()
+            .map(|text| Principal::from_text(text).map_err(|_| "a principal that does not parse"))
+            .collect::<Result<Vec<_>, _>>()?,
+        _ => Strings::read_bytes(input)?
+            .into_iter()
+            .map(|bytes| Principal::try_from_slice(&bytes).map_err(|_| "a principal too long"))
+            .collect::<Result<Vec<_>, _>>()?,
+    };
     if [min_ns.len(), step_ns.len(), counts.len()]
         .iter()
-        .any(|&len| len != offer_ids.len())
+        .any(|&len| len != offers)
     {
         return Err("the terms' columns differ in length".into());
     }
     let mut visible = visible.into_iter();
-    for (i, offer_id) in offer_ids.iter().enumerate() {
-        let list = (counts[i] > 0)
-            .then(|| {
-                (0..counts[i])
-                    .map(|_| {
-                        let text = visible.next().ok_or("fewer principals than counted")?;
-                        Principal::from_text(text).map_err(|_| "a principal that does not parse")
-                    })
-                    .collect::<Result<Vec<_>, _>>()
+    (0..offers)
+        .map(|i| {
+            let list = (counts[i] > 0)
+                .then(|| {
+                    let list: Vec<Principal> = visible.by_ref().take(counts[i] as usize).collect();
+                    (list.len() == counts[i] as usize)
+                        .then_some(list)
+                        .ok_or("fewer principals than counted")
+                })
+                .transpose()?;
+            Ok(Rules {
+                min_ns: min_ns[i],
+                step_ns: step_ns[i],
+                visible_to: list,
             })
-            .transpose()?;
-        let price = *index.price_of.get(offer_id).ok_or("an offer not indexed")?;
-        let open = index
-            .by_price
-            .get_mut(&(price, *offer_id))
-            .ok_or("an offer not indexed")?;
-        open.rules = Rules {
-            min_ns: min_ns[i],
-            step_ns: step_ns[i],
-            visible_to: list,
-        };
-    }
-    Ok(())
+        })
+        .collect()
 }
 
 #[cfg(test)]

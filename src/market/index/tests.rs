@@ -71,7 +71,7 @@ fn offers_come_cheapest_first_with_ties_by_id_and_the_walk_can_stop() {
         [2, 3, 1, 4]
     );
     assert_eq!(first[0].cores, 8);
-    assert_eq!(first[0].sku, "4D.large");
+    assert_eq!(&*first[0].sku, "4D.large");
     assert_eq!(item_open_offers(9), []);
 }
 
@@ -118,7 +118,7 @@ fn items_out_of_service_hide_their_offers_until_they_return() {
     sync_item(&it);
     let entries = item_open_offers(1);
     assert_eq!(entries.len(), 1);
-    assert_eq!((entries[0].cores, entries[0].sku.as_str()), (64, "3A.huge"));
+    assert_eq!((entries[0].cores, &*entries[0].sku), (64, "3A.huge"));
 }
 
 #[test]

@@ -142,7 +142,7 @@ fn re_registering_updates_in_place_and_an_unchanged_item_writes_nothing() {
     let open = index::item_open_offers(item.id);
     assert_eq!(open.len(), 1);
     assert_eq!(open[0].offer_id, offer.id);
-    assert_eq!((open[0].cores, open[0].sku.as_str()), (64, "3A.huge"));
+    assert_eq!((open[0].cores, &*open[0].sku), (64, "3A.huge"));
 }
 
 #[test]

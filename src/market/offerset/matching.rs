@@ -85,11 +85,11 @@ pub fn find_holds(
         };
         if !big_enough(request, offer) {
             skipped.too_small += 1;
-        } else if request.sku.as_ref().is_some_and(|sku| *sku != offer.sku)
+        } else if request.sku.as_ref().is_some_and(|sku| **sku != *offer.sku)
             || request
                 .resource_class
                 .as_ref()
-                .is_some_and(|class| *class != offer.resource_class)
+                .is_some_and(|class| **class != *offer.resource_class)
         {
             skipped.other_kind += 1;
         } else if !offer.rules.visible(&consumer) {

@@ -149,7 +149,7 @@ fn a_snapshot_without_terms_loads_with_the_default_terms() {
         view(index)
     });
     assert!(saved.1.iter().any(|o| o.rules != Rules::default()));
-    // A format 1 snapshot is format 2 without the trailing terms: relabel the header.
+    // A format 1 snapshot is format 3 without the trailing terms: relabel the header.
     memory.write(8, &VERSION_WITHOUT_TERMS.to_le_bytes());
     let loaded = Index::load(&memory).unwrap();
     let mut expected = saved;
@@ -158,6 +158,18 @@ fn a_snapshot_without_terms_loads_with_the_default_terms() {
         .iter_mut()
         .for_each(|o| o.rules = Rules::default());
     assert_eq!(view(&loaded), expected);
+}
+
+#[test]
+fn a_snapshot_with_principals_as_text_still_loads() {
+    fill();
+    let memory = VectorMemory::default();
+    let saved = INDEX.with_borrow(|index| {
+        index.save_as(&memory, Principals::Text).unwrap();
+        view(index)
+    });
+    assert!(saved.1.iter().any(|o| o.rules.visible_to.is_some()));
+    assert_eq!(view(&Index::load(&memory).unwrap()), saved);
 }
 
 #[test]
@@ -182,8 +194,8 @@ fn a_snapshot_of_another_shape_is_refused() {
     })
     .unwrap();
     assert!(Index::load(&memory).is_err());
-    // An offer whose item is missing.
-    snapshot::save(&memory, VERSION, |out| {
+    // An offer whose item is missing (format 1: no terms follow).
+    snapshot::save(&memory, VERSION_WITHOUT_TERMS, |out| {
         out.put::<u64>(&[]);
         out.put::<u8>(&[]);
         out.put::<u32>(&[]);
