@@ -65,7 +65,8 @@ fn run_once<R: Runtime>(rt: &R, task: &Task, now: u64) -> Vec<(u64, Task)> {
                 Task::SampleCycles,
             )]
         }
-        // Market tasks schedule their own follow-ups through `queue::schedule`.
+        // Market tasks schedule their own follow-ups through `queue::schedule`, or return them
+        // (the retention's).
         Task::ExpireOfferset { offerset_id } => {
             market::offerset::expire(rt, offerset_id);
             vec![]

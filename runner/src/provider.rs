@@ -445,12 +445,19 @@ pub fn print_delegation(
     canister: Option<&str>,
     hex: Option<&Path>,
 ) -> Result<(), String> {
-    let canister = match canister {
-        Some(text) => Principal::from_text(text).map_err(|e| format!("--canister: {e}"))?,
-        None => State::load(dir)?.host.canister_id(),
+    // For another canister an expiry counts from the wall clock; for the local one from its
+    // own clock, which moves only with `advance-time`.
+    let (canister, now) = match canister {
+        Some(text) => (
+            Principal::from_text(text).map_err(|e| format!("--canister: {e}"))?,
+            unix_nanos(),
+        ),
+        None => {
+            let host = State::load(dir)?.host;
+            (host.canister_id(), host.time())
+        }
     };
-    // Printed for another canister: an expiry counts from the wall clock.
-    let argument = delegation.argument(canister, unix_nanos())?;
+    let argument = delegation.argument(canister, now)?;
     print_argument("market_delegate", &argument, hex)
 }
 

@@ -21,16 +21,22 @@ use candid::Principal;
 /// Most principals one provider may delegate to.
 pub const MAX_DELEGATES: usize = 32;
 
-/// The signed payload: `principal bytes ‖ allow byte`, then `expires_at_ns` (8 bytes,
-/// big-endian) when the delegation expires.
+/// The signed payload: `principal bytes ‖ allow byte`, then, when the delegation expires,
+/// `expires_at_ns` (8 bytes, big-endian) and [`EXPIRY_TAG`].
 pub fn payload(principal: &Principal, allow: bool, expires_at_ns: Option<u64>) -> Vec<u8> {
     let mut payload = principal.as_slice().to_vec();
     payload.push(u8::from(allow));
     if let Some(at) = expires_at_ns {
         payload.extend_from_slice(&at.to_be_bytes());
+        payload.push(EXPIRY_TAG);
     }
     payload
 }
+
+/// The last byte of a payload with an expiry. A payload without one ends in its allow byte (0
+/// or 1), so no signature over one can be replayed as the other: without the tag, a short
+/// principal's expiring payload would also read as an open-ended delegation of a longer one.
+const EXPIRY_TAG: u8 = 0xFF;
 
 /// Applies a signed delegation; anyone may submit it.
 pub fn delegate(rt: &impl Runtime, arg: DelegateArg) -> Result<Delegation, MarketError> {

@@ -29,7 +29,7 @@
 //! | `execution`  | the phase machine                                                      |
 //! | `lease`      | accept, cancel, extend, end; start and end on the timer; views         |
 //! | `policy`     | rules controllers set                                                  |
-//! | `retention`  | closed executions and their offersets leave after the retention         |
+//! | `retention`  | closed executions, their offersets and closed offers leave in time      |
 //! | `audit`      | the append-only log of every change                                    |
 
 pub mod audit;

@@ -10,7 +10,7 @@
 
 use super::policy::{self, DEFAULT_CLOSED_RETENTION_SECONDS};
 use super::store;
-use super::types::{Execution, Offer, OfferStatus};
+use super::types::{Execution, Offer, OfferStatus, OffersetStatus};
 use crate::queue::Task;
 use crate::runtime::Runtime;
 use crate::time::SECOND_NS;
@@ -44,11 +44,20 @@ pub fn forget_execution(now: u64, execution_id: u64) -> Vec<(u64, Task)> {
     if group.iter().any(|e| !e.phase.is_final()) {
         return vec![];
     }
-    let due_at = group
+    let mut due_at = group
         .iter()
         .map(|e| due(e.phase_since_ns))
         .max()
         .unwrap_or(0);
+    // Holds rejected early (an offer withdrawn, an item taken out of service) close before
+    // their offerset does; it goes only after its own expiry has run, which gives the
+    // consumer's open-offerset count back.
+    if let Some(set) = offerset
+        .as_ref()
+        .filter(|s| s.status == OffersetStatus::Open)
+    {
+        due_at = due_at.max(set.expires_at_ns.saturating_add(1));
+    }
     if due_at > now {
         return vec![(due_at, Task::ForgetExecution { execution_id })];
     }

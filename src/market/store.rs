@@ -454,7 +454,6 @@ pub fn provider_execution_ids(provider: &ProviderKey, after: u64, limit: usize) 
         .with_borrow(|index| ids_under(index, *provider, after.saturating_add(1), limit))
 }
 
-/// Every execution, for invariant checks and rebuilding heap state.
 /// Executions with ids above `after`, in id order (see [`super::page_of`]).
 pub fn executions_after(
     after: u64,
@@ -468,6 +467,7 @@ pub fn executions_after(
     })
 }
 
+/// Every execution, for invariant checks and rebuilding heap state.
 pub fn for_each_execution(mut f: impl FnMut(Execution)) {
     EXECUTIONS.with_borrow(|executions| executions.iter().for_each(|entry| f(entry.value())));
 }

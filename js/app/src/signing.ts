@@ -6,7 +6,8 @@
 //
 // Payloads: the CSV bytes for a replace (for a chunked upload the same hash, of the whole CSV);
 // for a market delegation the principal's bytes followed by 1 (allow) or 0 (revoke), and for a
-// delegation that expires the expiry (nanoseconds since the epoch, u64 big-endian) after that.
+// delegation that expires the expiry (nanoseconds since the epoch, u64 big-endian) and 0xFF
+// after that.
 // Self-contained (no imports of the app), so node can bundle and check it against the CLI
 // (js/app/test/provider.test.mjs).
 import { ed25519 } from '@noble/curves/ed25519.js';
@@ -57,13 +58,17 @@ export function sign(secret: Uint8Array, canister: Uint8Array, op: Operation, se
 
 /**
  * A market delegation's payload: the principal's bytes, then 1 to allow or 0 to revoke, then for
- * a delegation that expires `expiresAtNs` as 8 big-endian bytes (without one, what it always was).
+ * a delegation that expires `expiresAtNs` as 8 big-endian bytes and 0xFF (which no payload
+ * without an expiry ends in; without one, what it always was).
  */
 export function delegationPayload(principal: Uint8Array, allow: boolean, expiresAtNs?: bigint): Uint8Array {
-  const out = new Uint8Array(principal.length + 1 + (expiresAtNs === undefined ? 0 : 8));
+  const out = new Uint8Array(principal.length + 1 + (expiresAtNs === undefined ? 0 : 9));
   out.set(principal);
   out[principal.length] = allow ? 1 : 0;
-  if (expiresAtNs !== undefined) new DataView(out.buffer).setBigUint64(principal.length + 1, expiresAtNs, false);
+  if (expiresAtNs !== undefined) {
+    new DataView(out.buffer).setBigUint64(principal.length + 1, expiresAtNs, false);
+    out[principal.length + 9] = 0xff;
+  }
   return out;
 }
 

@@ -93,8 +93,9 @@ export interface DelegateArg {
     provider: ProviderKeyInput;
     /**
      * When the delegation ends, in nanoseconds since the Unix epoch; absent: until revoked.
-     * Signed with it: the payload `principal ‖ allow` gains its 8 big-endian bytes. Only with
-     * allow = true, and after now (InvalidArgument otherwise).
+     * Signed with it: the payload `principal ‖ allow` gains its 8 big-endian bytes and a last
+     * 0xFF (so it never reads as a payload without one). Only with allow = true, and after now
+     * (InvalidArgument otherwise).
      */
     expires_at_ns?: bigint;
 }
@@ -626,8 +627,8 @@ export interface Policies {
     reclaim_notice_seconds?: bigint;
     /**
      * How long a closed execution (completed, failed, cancelled, rejected, expired) and its
-     * offerset stay readable before their records go; the audit log keeps their trail. 1 hour
-     * to 10 years, default 90 days.
+     * offerset, or a withdrawn or expired offer, stay readable before their records go; the
+     * audit log keeps their trail. 1 hour to 10 years, default 90 days.
      */
     closed_retention_seconds?: bigint;
     max_open_offersets_per_principal: number;

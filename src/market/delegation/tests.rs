@@ -306,11 +306,17 @@ fn the_payload_without_an_expiry_is_what_it_always_was() {
     revoke.push(0);
     assert_eq!(payload(&alice(), false, None), revoke);
     let mut expiring = old.clone();
-    expiring.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]);
+    expiring.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8, 0xFF]);
     assert_eq!(
         payload(&alice(), true, Some(0x0102_0304_0506_0708)),
         expiring
     );
+    // No expiring payload of a short principal reads as an open-ended one of a longer one.
+    let short = Principal::from_slice(&[7; 10]);
+    let expiring = payload(&short, true, Some(256));
+    let longer = Principal::from_slice(&expiring[..expiring.len() - 1]);
+    assert_ne!(payload(&longer, true, None), expiring);
+    assert_ne!(payload(&longer, false, None), expiring);
 
     // A signature made the old way, over `principal ‖ allow`, is still accepted.
     let rt = FakeRuntime::new();

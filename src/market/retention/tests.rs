@@ -244,3 +244,37 @@ fn a_new_canister_has_nothing_to_sweep() {
     start_sweep(&rt);
     assert_eq!(queue::queue_len(), queued);
 }
+
+#[test]
+fn an_offerset_whose_holds_were_rejected_early_waits_for_its_own_expiry() {
+    let rt = market();
+    retention(3600);
+    policy::set(PoliciesUpdate {
+        offer_ttl_seconds: Some(86_400),
+        ..PoliciesUpdate::default()
+    })
+    .unwrap();
+    let (_, first) = offered(&rt, "n1", 100);
+    let (_, second) = offered(&rt, "n2", 200);
+    let view = calling(&rt, alice(), || offerset::request(&rt, ask(3600))).unwrap();
+    assert_eq!(store::usage(&alice()).open_offersets, 1);
+    let t0 = rt.time.get();
+    withdraw(&rt, first.id);
+    withdraw(&rt, second.id);
+    for e in &view.offers {
+        assert_eq!(store::execution(e.id).unwrap().phase, Phase::Rejected);
+    }
+    run_until(&rt, t0 + 2 * HOUR_NS);
+    assert!(
+        store::offerset(view.offerset.id).is_some(),
+        "still open: its expiry has not run"
+    );
+    run_until(&rt, view.offerset.expires_at_ns + 1);
+    assert!(store::offerset(view.offerset.id).is_none());
+    assert_eq!(
+        store::usage(&alice()).open_offersets,
+        0,
+        "the slot came back"
+    );
+    assert_eq!(crate::market::invariants::self_check(), Ok(()));
+}

@@ -33,8 +33,8 @@ pub struct Policies {
     pub consumers: Option<ConsumerAccess>,
     /// Least notice a provider gives when it reclaims a leased item (`lease_reclaim`).
     pub reclaim_notice_seconds: Option<u64>,
-    /// How long a closed execution (and its offerset) stays readable before its record goes;
-    /// its audit trail stays.
+    /// How long a closed execution (and its offerset), or a withdrawn or expired offer, stays
+    /// readable before its record goes; its audit trail stays.
     pub closed_retention_seconds: Option<u64>,
 }
 
