@@ -745,10 +745,14 @@ fn a_provider_reclaims_a_lease_with_the_policys_notice_and_the_consumer_sees_it_
         .canister
         .execution_get(a, lease.id)
         .expect("execution_get");
-    assert_eq!((seen.reclaim, seen.end_ns), (Some(expected), deadline));
+    assert_eq!(
+        (seen.reclaim, seen.end_ns),
+        (Some(expected.clone()), deadline)
+    );
     assert_eq!(seen.phase, Phase::Available);
     let seen = m.canister.lease_get(a, lease.id).expect("lease_get");
     assert_eq!(seen.lease_end_ns, deadline);
+    assert_eq!(seen.reclaim, Some(expected));
     // The time after the deadline is offered again at once.
     let offer_end = now0 + 10 * DAY_NS;
     assert_eq!(

@@ -967,6 +967,10 @@ export interface Lease {
   'lease_duration_days' : bigint,
   'username' : Principal,
   'lease_end_ns' : bigint,
+  /**
+   * The provider's notice, once it reclaims the item: the lease ends at its deadline.
+   */
+  'reclaim' : [] | [Reclaim],
   'task' : LeaseTask,
   'procurement_meta' : [] | [Array<Property>],
   'lease_start_ns' : bigint,

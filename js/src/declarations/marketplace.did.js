@@ -539,6 +539,7 @@ export const idlFactory = ({ IDL }) => {
     'lease_duration_days' : IDL.Nat64,
     'username' : IDL.Principal,
     'lease_end_ns' : IDL.Nat64,
+    'reclaim' : IDL.Opt(Reclaim),
     'task' : LeaseTask,
     'procurement_meta' : IDL.Opt(IDL.Vec(Property)),
     'lease_start_ns' : IDL.Nat64,

@@ -1850,6 +1850,10 @@ export interface Lease {
     lease_duration_days: bigint;
     username: Principal;
     lease_end_ns: bigint;
+    /**
+     * The provider's notice, once it reclaims the item: the lease ends at its deadline.
+     */
+    reclaim?: Reclaim;
     task: LeaseTask;
     procurement_meta?: Array<Property>;
     lease_start_ns: bigint;
@@ -3225,6 +3229,7 @@ function from_candid_record_n161(value: {
     lease_duration_days: bigint;
     username: Principal;
     lease_end_ns: bigint;
+    reclaim: [] | [_Reclaim];
     task: _LeaseTask;
     procurement_meta: [] | [Array<_Property>];
     lease_start_ns: bigint;
@@ -3236,6 +3241,7 @@ function from_candid_record_n161(value: {
     lease_duration_days: bigint;
     username: Principal;
     lease_end_ns: bigint;
+    reclaim?: Reclaim;
     task: LeaseTask;
     procurement_meta?: Array<Property>;
     lease_start_ns: bigint;
@@ -3248,6 +3254,7 @@ function from_candid_record_n161(value: {
         lease_duration_days: value.lease_duration_days,
         username: value.username,
         lease_end_ns: value.lease_end_ns,
+        reclaim: record_opt_to_undefined(from_candid_opt_n87(value.reclaim)),
         task: value.task,
         procurement_meta: record_opt_to_undefined(from_candid_opt_n89(value.procurement_meta)),
         lease_start_ns: value.lease_start_ns,

@@ -109,6 +109,7 @@ pub fn lease(rt: &impl Runtime, id: u64) -> Result<Lease, MarketError> {
             id: execution.id,
             status: status.into(),
         },
+        reclaim: execution.reclaim,
     })
 }
 

@@ -211,6 +211,8 @@ pub struct Lease {
     pub consumer_meta: Option<SealedBox>,
     pub procurement_meta: Option<Vec<Property>>,
     pub task: LeaseTask,
+    /// The provider's notice, once it reclaims the item: the lease ends at its deadline.
+    pub reclaim: Option<Reclaim>,
 }
 
 impl Phase {
