@@ -33,6 +33,9 @@ pub const MAX_OFFERINGS_PER_PROVIDER: u32 = 20_000;
 pub const CATALOG_PROVIDERS: u32 = 50;
 pub const MAX_ITEMS: u64 = 100_000;
 pub const MAX_OPEN_OFFERS: u64 = 500_000;
+/// Offers made and withdrawn before the measures, at the full scale: their forget tasks bring
+/// the queue past a million.
+pub const HISTORY_OFFERS: u64 = 250_000;
 /// Executions held (OFFERED) at the full scale: 500 consumers × 20 held items.
 pub const HELD_EXECUTIONS: u64 = 10_000;
 
@@ -160,6 +163,8 @@ pub struct Filled {
     pub offerings: u64,
     pub items: u64,
     pub open_offers: u64,
+    /// Withdrawn offers waiting for their retention to end.
+    pub closed_offers: u64,
     pub held_executions: u64,
     pub task_queue: u64,
 }

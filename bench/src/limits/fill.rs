@@ -66,14 +66,11 @@ pub(super) fn scaled(cap: u64, scale: f64) -> u64 {
     ((cap as f64 * scale).round() as u64).max(1)
 }
 
-/// Past the configured caps (`scale` > 1, to show what grows with the state) the caps are
-/// raised by as much, as a controller would with an upgrade argument.
+/// Past the configured caps (`scale` > 1, to show what grows with the state) the global caps
+/// are raised by as much, as a controller would with an upgrade argument; the catalog grows by
+/// more providers at the per-provider cap.
 fn beyond_the_caps(scale: f64) -> Option<InitArg> {
     (scale > 1.0).then(|| InitArg {
-        max_offerings_per_provider: Some(
-            scaled(u64::from(MAX_OFFERINGS_PER_PROVIDER), scale) as u32
-        ),
-        max_catalog_bytes: Some(scaled(16 << 20, scale)),
         max_offerings: Some(scaled(1_000_000, scale)),
         max_items: Some(scaled(MAX_ITEMS, scale)),
         max_open_offers: Some(scaled(MAX_OPEN_OFFERS, scale)),
@@ -88,8 +85,9 @@ pub(super) fn fill(rt: &FakeRuntime, config: &LimitsConfig, filled: &mut Filled)
     marketplace::lifecycle::setup(rt, Ok(beyond_the_caps(scale))).expect("native setup");
 
     // The catalog: 50 providers at the per-provider cap, a million offerings in all.
-    let per_provider = scaled(u64::from(MAX_OFFERINGS_PER_PROVIDER), scale) as u32;
-    for i in 0..CATALOG_PROVIDERS {
+    let per_provider = scaled(u64::from(MAX_OFFERINGS_PER_PROVIDER), scale.min(1.0)) as u32;
+    let providers = scaled(u64::from(CATALOG_PROVIDERS), scale.max(1.0)) as u32;
+    for i in 0..providers {
         let provider = synthetic::provider(SEED, i, per_provider);
         let hash = signing::payload_hash(&provider.csv);
         let signature = signing::sign(
@@ -165,6 +163,31 @@ pub(super) fn fill(rt: &FakeRuntime, config: &LimitsConfig, filled: &mut Filled)
         filled.open_offers += created.len() as u64;
     }
     (config.progress)(&format!("native: {} open offers", filled.open_offers));
+
+    // History: offers made and withdrawn after the open ones' windows. Each waits in the queue
+    // for its retention to end (and for the end of its window), so the queue passes a million
+    // tasks at the caps, as a market that has run for a while holds.
+    let history_target = scaled(HISTORY_OFFERS, scale);
+    let inputs: Vec<OfferInput> = items
+        .iter()
+        .flat_map(|item| (per_item..per_item + 3).map(move |k| offer_input(item, k, now)))
+        .take(history_target as usize)
+        .collect();
+    for chunk in inputs.chunks(PER_CALL) {
+        let arg = OffersCreateArg {
+            provider: provider_input(),
+            offers: chunk.to_vec(),
+        };
+        for offer in offers::create_batch(rt, arg).expect("offers_create") {
+            let arg = OfferWithdrawArg {
+                provider: provider_input(),
+                offer_id: offer.id,
+            };
+            offers::withdraw(rt, arg).expect("offer_withdraw");
+            filled.closed_offers += 1;
+        }
+    }
+    (config.progress)(&format!("native: {} closed offers", filled.closed_offers));
 
     // Holds: consumers each hold the most items they may, for a day.
     let consumers = scaled(HELD_EXECUTIONS, scale).div_ceil(HELD_PER_CONSUMER);

@@ -84,8 +84,10 @@ impl Index {
     /// Writes the snapshot in format 3 (`Raw`), or for tests in format 2 (`Text`).
     fn save_as<M: Memory>(&self, memory: &M, principals: Principals) -> Result<u64, String> {
         let version = principals.version();
-        let (mut ids, mut statuses, mut cores, mut gpus) = (vec![], vec![], vec![], vec![]);
-        let (mut memory_mb, mut storage_gb) = (vec![], vec![]);
+        let m = self.items.len();
+        let (mut ids, mut statuses) = (Vec::with_capacity(m), Vec::with_capacity(m));
+        let (mut cores, mut gpus) = (Vec::with_capacity(m), Vec::with_capacity(m));
+        let (mut memory_mb, mut storage_gb) = (Vec::with_capacity(m), Vec::with_capacity(m));
         let (mut skus, mut classes) = (Strings::default(), Strings::default());
         for (id, item) in &self.items {
             ids.push(*id);
@@ -97,8 +99,32 @@ impl Index {
             skus.push(item.sku.as_bytes());
             classes.push(item.resource_class.as_bytes());
         }
-        let offers = self.by_price.values();
-        let columns = |f: fn(&OpenOffer) -> u64| offers.clone().map(f).collect::<Vec<u64>>();
+        // One pass over the offers for every column (this runs in pre_upgrade at the caps).
+        let n = self.by_price.len();
+        let mut offers = OfferColumns::with_capacity(n);
+        let (mut min_ns, mut step_ns, mut counts) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        let mut visible = Strings::default();
+        for o in self.by_price.values() {
+            offers.ids.push(o.offer_id);
+            offers.item_ids.push(o.item_id);
+            offers.starts.push(o.start_ns);
+            offers.ends.push(o.end_ns);
+            offers.prices.push(o.price_per_hour);
+            min_ns.push(o.rules.min_ns);
+            step_ns.push(o.rules.step_ns);
+            let list = o.rules.visible_to.as_deref().unwrap_or_default();
+            for p in list {
+                match principals {
+                    Principals::Text => visible.push(p.to_text().as_bytes()),
+                    _ => visible.push(p.as_slice()),
+                }
+            }
+            counts.push(list.len() as u32);
+        }
         snapshot::save(memory, version, |out| {
             out.put(&ids);
             out.put(&statuses);
@@ -110,11 +136,11 @@ impl Index {
                 out.put(&strings.bytes);
                 out.put(&strings.ends);
             }
-            out.put(&columns(|o| o.offer_id));
-            out.put(&columns(|o| o.item_id));
-            out.put(&columns(|o| o.start_ns));
-            out.put(&columns(|o| o.end_ns));
-            out.put(&columns(|o| o.price_per_hour));
+            out.put(&offers.ids);
+            out.put(&offers.item_ids);
+            out.put(&offers.starts);
+            out.put(&offers.ends);
+            out.put(&offers.prices);
             let bookings = self.calendar.iter();
             out.put(&bookings.clone().map(|(k, _)| k.0).collect::<Vec<u64>>());
             out.put(&bookings.clone().map(|(k, _)| k.1).collect::<Vec<u64>>());
@@ -122,20 +148,8 @@ impl Index {
             out.put(&bookings.map(|(_, v)| v.1).collect::<Vec<u64>>());
             // Since format 2: the terms, in the offers' column order; a public offer has count
             // 0; its principals' bytes (format 3).
-            out.put(&columns(|o| o.rules.min_ns));
-            out.put(&columns(|o| o.rules.step_ns));
-            let mut visible = Strings::default();
-            let counts: Vec<u32> = offers
-                .clone()
-                .map(|o| {
-                    let list = o.rules.visible_to.as_deref().unwrap_or_default();
-                    list.iter().for_each(|p| match principals {
-                        Principals::Text => visible.push(p.to_text().as_bytes()),
-                        _ => visible.push(p.as_slice()),
-                    });
-                    list.len() as u32
-                })
-                .collect();
+            out.put(&min_ns);
+            out.put(&step_ns);
             out.put(&counts);
             out.put(&visible.bytes);
             out.put(&visible.ends);
@@ -273,6 +287,16 @@ struct OfferColumns {
 }
 
 impl OfferColumns {
+    fn with_capacity(n: usize) -> Self {
+        Self {
+            ids: Vec::with_capacity(n),
+            item_ids: Vec::with_capacity(n),
+            starts: Vec::with_capacity(n),
+            ends: Vec::with_capacity(n),
+            prices: Vec::with_capacity(n),
+        }
+    }
+
     fn read<M: Memory>(input: &mut Reader<M>) -> Result<Self, String> {
         let columns = Self {
             ids: input.take()?,
