@@ -34,5 +34,27 @@ pub fn check(what: &str, text: &str, bounds: TextBounds) -> Result<(), String> {
     Ok(())
 }
 
+/// `text` as `N` bytes written in hex (either case), or `None`: exactly `2 * N` digits, no sign,
+/// prefix or space (`u8::from_str_radix` would take "+f").
+pub fn hex_array<const N: usize>(text: &str) -> Option<[u8; N]> {
+    fn nibble(digit: u8) -> Option<u8> {
+        match digit {
+            b'0'..=b'9' => Some(digit - b'0'),
+            b'a'..=b'f' => Some(digit - b'a' + 10),
+            b'A'..=b'F' => Some(digit - b'A' + 10),
+            _ => None,
+        }
+    }
+    let digits = text.as_bytes();
+    if digits.len() != 2 * N {
+        return None;
+    }
+    let mut out = [0u8; N];
+    for (byte, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
+        *byte = nibble(pair[0])? << 4 | nibble(pair[1])?;
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests;

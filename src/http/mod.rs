@@ -216,14 +216,7 @@ fn offering(provider: &str, key: &str) -> HttpResponse {
 
 /// 64 hex digits as 32 bytes.
 fn hex32(text: &str) -> Option<[u8; 32]> {
-    if text.len() != 64 || !text.is_ascii() {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (byte, pair) in out.iter_mut().zip(text.as_bytes().chunks(2)) {
-        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
-    }
-    Some(out)
+    crate::text::hex_array(text)
 }
 
 fn search_error(e: SearchError) -> HttpResponse {

@@ -192,4 +192,6 @@ fn hex_keys_are_64_digits() {
     assert_eq!(hex32(&"0f".repeat(31)), None);
     assert_eq!(hex32(&"zz".repeat(32)), None);
     assert_eq!(hex32(&"é".repeat(32)), None);
+    assert_eq!(hex32(&"+f".repeat(32)), None, "no signs");
+    assert_eq!(hex32(&"0F".repeat(32)), Some([15; 32]));
 }

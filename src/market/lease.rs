@@ -72,15 +72,7 @@ fn lessee_key(bytes: Option<ByteBuf>, hex: Option<&str>) -> Result<ByteBuf, Mark
 /// Decodes a key given as hex: exactly [`KEY_HEX_DIGITS`] digits `0-9a-fA-F` once surrounding
 /// whitespace is trimmed. The text itself is never echoed back.
 fn decode_key_hex(what: &str, text: &str) -> Result<Vec<u8>, MarketError> {
-    fn nibble(digit: u8) -> Option<u8> {
-        match digit {
-            b'0'..=b'9' => Some(digit - b'0'),
-            b'a'..=b'f' => Some(digit - b'a' + 10),
-            b'A'..=b'F' => Some(digit - b'A' + 10),
-            _ => None,
-        }
-    }
-    let digits = text.trim().as_bytes();
+    let digits = text.trim();
     if digits.len() != KEY_HEX_DIGITS {
         return Err(MarketError::invalid(format!(
             "{what} must be {KEY_HEX_DIGITS} hex digits (a {KEY_BYTES}-byte X25519 public key), \
@@ -88,10 +80,8 @@ fn decode_key_hex(what: &str, text: &str) -> Result<Vec<u8>, MarketError> {
             digits.len()
         )));
     }
-    digits
-        .chunks_exact(2)
-        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
-        .collect::<Option<Vec<u8>>>()
+    crate::text::hex_array::<KEY_BYTES>(digits)
+        .map(|key| key.to_vec())
         .ok_or_else(|| {
             MarketError::invalid(format!(
                 "{what} must be hex digits only (0-9, a-f, A-F) after trimming whitespace"

@@ -325,7 +325,8 @@ pub fn expire(rt: &impl Runtime, offer_id: u64) {
     }
 }
 
-fn check_open(offer: &Offer) -> Result<(), MarketError> {
+/// `OfferClosed` unless `offer` is open.
+pub(super) fn check_open(offer: &Offer) -> Result<(), MarketError> {
     if offer.status == OfferStatus::Open {
         return Ok(());
     }

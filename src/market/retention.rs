@@ -17,10 +17,16 @@ use crate::time::SECOND_NS;
 
 /// When a record closed at `closed_at_ns` is due to go under the policy in force.
 pub fn due(closed_at_ns: u64) -> u64 {
-    let seconds = policy::get()
+    closed_at_ns.saturating_add(retention_ns())
+}
+
+/// The retention in force. Loops read it once: the policies record it comes from may hold a
+/// thousand image names.
+fn retention_ns() -> u64 {
+    policy::get()
         .closed_retention_seconds
-        .unwrap_or(DEFAULT_CLOSED_RETENTION_SECONDS);
-    closed_at_ns.saturating_add(seconds.saturating_mul(SECOND_NS))
+        .unwrap_or(DEFAULT_CLOSED_RETENTION_SECONDS)
+        .saturating_mul(SECOND_NS)
 }
 
 /// The queue's task at the end of an execution's retention. Removes the execution (with its
@@ -44,9 +50,10 @@ pub fn forget_execution(now: u64, execution_id: u64) -> Vec<(u64, Task)> {
     if group.iter().any(|e| !e.phase.is_final()) {
         return vec![];
     }
+    let retention = retention_ns();
     let mut due_at = group
         .iter()
-        .map(|e| due(e.phase_since_ns))
+        .map(|e| e.phase_since_ns.saturating_add(retention))
         .max()
         .unwrap_or(0);
     // Holds rejected early (an offer withdrawn, an item taken out of service) close before
@@ -110,12 +117,13 @@ pub fn start_sweep(rt: &impl Runtime) {
 
 /// The queue's task that queues a forget for each closed record of one page, and the next page.
 pub fn sweep(offers: bool, after: u64) -> Vec<(u64, Task)> {
+    let retention = retention_ns();
     let (mut tasks, next) = if offers {
         let closed = |o: &Offer| o.status != OfferStatus::Open;
         let (page, next) = store::offers_after(after, closed, SWEEP_PAGE, SWEEP_PAGE);
         let forgets = page.iter().map(|o| {
             let task = Task::ForgetOffer { offer_id: o.id };
-            (due(o.updated_at_ns), task)
+            (o.updated_at_ns.saturating_add(retention), task)
         });
         (forgets.collect::<Vec<_>>(), next)
     } else {
@@ -123,7 +131,7 @@ pub fn sweep(offers: bool, after: u64) -> Vec<(u64, Task)> {
         let (page, next) = store::executions_after(after, closed, SWEEP_PAGE, SWEEP_PAGE);
         let forgets = page.iter().map(|e| {
             let task = Task::ForgetExecution { execution_id: e.id };
-            (due(e.phase_since_ns), task)
+            (e.phase_since_ns.saturating_add(retention), task)
         });
         (forgets.collect::<Vec<_>>(), next)
     };

@@ -163,12 +163,7 @@ pub fn extend(rt: &impl Runtime, arg: ExtendArg) -> Result<Execution, MarketErro
         });
     }
     let offer = offers::get(execution.offer_id)?;
-    if offer.status != OfferStatus::Open {
-        return Err(MarketError::OfferClosed {
-            offer_id: offer.id,
-            status: offer.status,
-        });
-    }
+    offers::check_open(&offer)?;
     let grid = offers::Grid::of(&offer);
     let new_end = grid.up(arg.new_end_ns).min(offer.end_ns);
     if arg.new_end_ns <= execution.end_ns {
@@ -265,12 +260,5 @@ fn consumer_actor(rt: &impl Runtime, execution: &Execution) -> Result<Actor, Mar
 }
 
 fn check_offer_open(offer_id: u64) -> Result<(), MarketError> {
-    let offer = offers::get(offer_id)?;
-    if offer.status != OfferStatus::Open {
-        return Err(MarketError::OfferClosed {
-            offer_id,
-            status: offer.status,
-        });
-    }
-    Ok(())
+    offers::check_open(&offers::get(offer_id)?)
 }
