@@ -9,7 +9,8 @@ use crate::market::types::ItemStatus;
 use crate::snapshot::{self, Reader};
 use candid::Principal;
 use ic_stable_structures::Memory;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// The snapshot's format; a snapshot of another one is not loaded (the index is rebuilt).
@@ -48,30 +49,62 @@ impl Strings {
         self.ends.push(self.bytes.len() as u64);
     }
 
-    fn read<M: Memory>(input: &mut Reader<M>) -> Result<Vec<String>, String> {
-        Self::read_bytes(input)?
-            .into_iter()
-            .map(|bytes| {
-                String::from_utf8(bytes).map_err(|_| "a string of the snapshot is not UTF-8".into())
-            })
-            .collect()
+    fn read<M: Memory>(input: &mut Reader<M>) -> Result<Self, String> {
+        Ok(Self {
+            bytes: input.take()?,
+            ends: input.take()?,
+        })
     }
 
-    fn read_bytes<M: Memory>(input: &mut Reader<M>) -> Result<Vec<Vec<u8>>, String> {
-        let bytes: Vec<u8> = input.take()?;
-        let ends: Vec<u64> = input.take()?;
+    /// Each string's bytes, borrowed: nothing is allocated per string.
+    fn slices(&self) -> Result<Vec<&[u8]>, String> {
         let mut start = 0;
-        ends.iter()
+        self.ends
+            .iter()
             .map(|&end| {
                 let slice = usize::try_from(end)
                     .ok()
-                    .filter(|&end| start <= end && end <= bytes.len())
-                    .map(|end| bytes[start..end].to_vec())
+                    .filter(|&end| start <= end && end <= self.bytes.len())
+                    .map(|end| &self.bytes[start..end])
                     .ok_or("a string of the snapshot is out of bounds")?;
                 start = end as usize;
                 Ok(slice)
             })
             .collect()
+    }
+}
+
+/// Shares each distinct text among the items that carry it (an offer's entry then shares its
+/// item's): one allocation and one UTF-8 check per distinct text. Items are saved in id order,
+/// so neighbours often carry the same text, which costs one comparison. A tree, not a hash:
+/// the texts are the callers'.
+#[derive(Default)]
+struct Interner<'a> {
+    /// Each distinct text, shared, and its number (0, 1, … in order of first sight).
+    seen: BTreeMap<&'a [u8], (Rc<str>, usize)>,
+    last: Option<(&'a [u8], Rc<str>, usize)>,
+}
+
+impl<'a> Interner<'a> {
+    fn share(&mut self, bytes: &'a [u8]) -> Result<(Rc<str>, usize), String> {
+        if let Some((last, text, n)) = &self.last {
+            if *last == bytes {
+                return Ok((text.clone(), *n));
+            }
+        }
+        let (text, n) = match self.seen.get(bytes) {
+            Some(shared) => shared.clone(),
+            None => {
+                let text: Rc<str> = std::str::from_utf8(bytes)
+                    .map_err(|_| "a string of the snapshot is not UTF-8")?
+                    .into();
+                let shared = (text, self.seen.len());
+                self.seen.insert(bytes, shared.clone());
+                shared
+            }
+        };
+        self.last = Some((bytes, text.clone(), n));
+        Ok((text, n))
     }
 }
 
@@ -89,7 +122,13 @@ impl Index {
         let (mut cores, mut gpus) = (Vec::with_capacity(m), Vec::with_capacity(m));
         let (mut memory_mb, mut storage_gb) = (Vec::with_capacity(m), Vec::with_capacity(m));
         let (mut skus, mut classes) = (Strings::default(), Strings::default());
-        for (id, item) in &self.items {
+        // In id order: neighbours then mostly share their SKU and class (see `Interner`).
+        let mut sorted: Vec<u64> = self.items.keys().copied().collect();
+        sorted.sort_unstable();
+        for (id, item) in sorted
+            .iter()
+            .filter_map(|id| Some((id, self.items.get(id)?)))
+        {
             ids.push(*id);
             statuses.push(status_code(item.status));
             cores.push(item.cores);
@@ -204,10 +243,7 @@ fn read<M: Memory>(input: &mut Reader<M>, principals: Principals) -> Result<Inde
     if booking_columns.iter().any(|&len| len != booked_items.len()) {
         return Err("the bookings' columns differ in length".into());
     }
-    let rules = match principals {
-        Principals::Absent => vec![Rules::default(); offers.ids.len()],
-        _ => read_rules(input, principals, offers.ids.len())?,
-    };
+    let rules = RuleColumns::read(input, principals, offers.ids.len())?;
     index.calendar = (0..booked_items.len())
         .map(|i| {
             let key = (booked_items[i], booked_starts[i]);
@@ -225,8 +261,8 @@ fn read_items<M: Memory>(input: &mut Reader<M>) -> Result<Index, String> {
     let gpus: Vec<u32> = input.take()?;
     let memory_mb: Vec<u64> = input.take()?;
     let storage_gb: Vec<u64> = input.take()?;
-    let skus = Strings::read(input)?;
-    let classes = Strings::read(input)?;
+    let (skus, classes) = (Strings::read(input)?, Strings::read(input)?);
+    let (skus, classes) = (skus.slices()?, classes.slices()?);
     let item_columns = [
         statuses.len(),
         cores.len(),
@@ -241,37 +277,33 @@ fn read_items<M: Memory>(input: &mut Reader<M>) -> Result<Index, String> {
     }
     let mut index = Index::default();
     index.items.reserve(ids.len());
-    // Items share their SKU and class strings (an offer's entry shares its item's): each
-    // distinct text is allocated once. SipHash here: these texts are the callers'.
-    let mut by_sku: HashMap<&str, (Rc<str>, Vec<u64>)> = HashMap::new();
-    let mut classes_seen: HashMap<&str, Rc<str>> = HashMap::new();
+    let (mut sku_texts, mut class_texts) = (Interner::default(), Interner::default());
+    // Each SKU's items, by the SKU's number.
+    let mut groups: Vec<(Rc<str>, Vec<u64>)> = vec![];
     for (i, &id) in ids.iter().enumerate() {
         let status = *STATUSES
             .get(usize::from(statuses[i]))
             .ok_or("an unknown item status")?;
-        let (sku, sku_items) = by_sku
-            .entry(skus[i].as_str())
-            .or_insert_with(|| (skus[i].as_str().into(), vec![]));
-        sku_items.push(id);
-        let resource_class = classes_seen
-            .entry(classes[i].as_str())
-            .or_insert_with(|| classes[i].as_str().into())
-            .clone();
+        let (sku, n) = sku_texts.share(skus[i])?;
+        if n == groups.len() {
+            groups.push((sku.clone(), vec![]));
+        }
+        groups[n].1.push(id);
         let summary = ItemSummary {
-            sku: sku.clone(),
+            sku,
             status,
             cores: cores[i],
             memory_mb: memory_mb[i],
             storage_gb: storage_gb[i],
             gpus: gpus[i],
-            resource_class,
+            resource_class: class_texts.share(classes[i])?.0,
         };
         if index.items.insert(id, summary).is_some() {
             return Err("an item is in the snapshot twice".into());
         }
     }
-    index.by_sku = by_sku
-        .into_values()
+    index.by_sku = groups
+        .into_iter()
         .map(|(sku, ids)| (sku.to_string(), ids.into_iter().collect()))
         .collect();
     Ok(index)
@@ -318,12 +350,20 @@ impl OfferColumns {
     }
 
     /// Fills the offer maps of `index`, whose items are already in place.
-    fn build(self, index: &mut Index, rules: Vec<Rules>) -> Result<(), String> {
+    fn build(self, index: &mut Index, rules: RuleColumns) -> Result<(), String> {
         let n = self.ids.len();
         let mut entries = Vec::with_capacity(n);
         index.price_of.reserve(n);
-        index.by_item.reserve(index.items.len());
-        for (i, rules) in rules.into_iter().enumerate() {
+        // Each item's list of offers allocated once, at its size.
+        let mut per_item: FxHashMap<u64, usize> = FxHashMap::default();
+        per_item.reserve(index.items.len());
+        for item_id in &self.item_ids {
+            *per_item.entry(*item_id).or_default() += 1;
+        }
+        index.by_item.reserve(per_item.len());
+        let mut visible = 0;
+        for i in 0..n {
+            let rules = rules.rules(i, &mut visible)?;
             let (offer_id, item_id) = (self.ids[i], self.item_ids[i]);
             let item = index
                 .items
@@ -350,7 +390,11 @@ impl OfferColumns {
             {
                 return Err("an offer is in the snapshot twice".into());
             }
-            index.by_item.entry(item_id).or_default().push(offer_id);
+            index
+                .by_item
+                .entry(item_id)
+                .or_insert_with(|| Vec::with_capacity(per_item.get(&item_id).copied().unwrap_or(1)))
+                .push(offer_id);
             entries.push(((open.price_per_hour, offer_id), open));
         }
         // Saved in key order, so this is one pass (the sort finds the run) and a bulk build.
@@ -360,48 +404,75 @@ impl OfferColumns {
 }
 
 /// The terms' columns: each open offer's, in the offers' column order.
-fn read_rules<M: Memory>(
-    input: &mut Reader<M>,
-    principals: Principals,
-    offers: usize,
-) -> Result<Vec<Rules>, String> {
-    let min_ns: Vec<u64> = input.take()?;
-    let step_ns: Vec<u64> = input.take()?;
-    let counts: Vec<u32> = input.take()?;
-    let visible = match principals {
-        Principals::Text => Strings::read(input)?
-            .iter()
-            .map(|text| Principal::from_text(text).map_err(|_| "a principal that does not parse"))
-            .collect::<Result<Vec<_>, _>>()?,
-        _ => Strings::read_bytes(input)?
+struct RuleColumns {
+    min_ns: Vec<u64>,
+    step_ns: Vec<u64>,
+    /// How many of `visible` each offer takes, in order (0: public).
+    counts: Vec<u32>,
+    visible: Vec<Principal>,
+}
+
+impl RuleColumns {
+    fn read<M: Memory>(
+        input: &mut Reader<M>,
+        principals: Principals,
+        offers: usize,
+    ) -> Result<Self, String> {
+        if principals == Principals::Absent {
+            return Ok(Self {
+                min_ns: vec![0; offers],
+                step_ns: vec![0; offers],
+                counts: vec![0; offers],
+                visible: vec![],
+            });
+        }
+        let min_ns: Vec<u64> = input.take()?;
+        let step_ns: Vec<u64> = input.take()?;
+        let counts: Vec<u32> = input.take()?;
+        let visible = Strings::read(input)?
+            .slices()?
             .into_iter()
-            .map(|bytes| Principal::try_from_slice(&bytes).map_err(|_| "a principal too long"))
-            .collect::<Result<Vec<_>, _>>()?,
-    };
-    if [min_ns.len(), step_ns.len(), counts.len()]
-        .iter()
-        .any(|&len| len != offers)
-    {
-        return Err("the terms' columns differ in length".into());
-    }
-    let mut visible = visible.into_iter();
-    (0..offers)
-        .map(|i| {
-            let list = (counts[i] > 0)
-                .then(|| {
-                    let list: Vec<Principal> = visible.by_ref().take(counts[i] as usize).collect();
-                    (list.len() == counts[i] as usize)
-                        .then_some(list)
-                        .ok_or("fewer principals than counted")
-                })
-                .transpose()?;
-            Ok(Rules {
-                min_ns: min_ns[i],
-                step_ns: step_ns[i],
-                visible_to: list,
+            .map(|bytes| match principals {
+                Principals::Text => std::str::from_utf8(bytes)
+                    .ok()
+                    .and_then(|text| Principal::from_text(text).ok())
+                    .ok_or("a principal that does not parse"),
+                _ => Principal::try_from_slice(bytes).map_err(|_| "a principal too long"),
             })
+            .collect::<Result<Vec<_>, _>>()?;
+        if [min_ns.len(), step_ns.len(), counts.len()]
+            .iter()
+            .any(|&len| len != offers)
+        {
+            return Err("the terms' columns differ in length".into());
+        }
+        Ok(Self {
+            min_ns,
+            step_ns,
+            counts,
+            visible,
         })
-        .collect()
+    }
+
+    /// Offer `i`'s terms; `visible` is where the principals of offer `i` start.
+    fn rules(&self, i: usize, visible: &mut usize) -> Result<Rules, String> {
+        let count = self.counts[i] as usize;
+        let visible_to = if count == 0 {
+            None
+        } else {
+            let list = self
+                .visible
+                .get(*visible..*visible + count)
+                .ok_or("fewer principals than counted")?;
+            *visible += count;
+            Some(list.to_vec())
+        };
+        Ok(Rules {
+            min_ns: self.min_ns[i],
+            step_ns: self.step_ns[i],
+            visible_to,
+        })
+    }
 }
 
 #[cfg(test)]
