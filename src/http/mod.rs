@@ -183,7 +183,7 @@ fn search_reply(page: Result<search::SearchPage, SearchError>) -> HttpResponse {
 }
 
 fn offering(provider: &str, key: &str) -> HttpResponse {
-    let provider = match hex32(provider) {
+    let provider = match crate::text::hex_array::<32>(provider) {
         Some(raw) => ProviderKeyInput::Raw(ByteBuf::from(raw.to_vec())),
         None => ProviderKeyInput::Pem(provider.to_string()),
     };
@@ -212,11 +212,6 @@ fn offering(provider: &str, key: &str) -> HttpResponse {
         .collect();
     let body = serde_json::to_vec(&catalogs).unwrap_or_default();
     response(200, JSON, SHORT_CACHE, body)
-}
-
-/// 64 hex digits as 32 bytes.
-fn hex32(text: &str) -> Option<[u8; 32]> {
-    crate::text::hex_array(text)
 }
 
 fn search_error(e: SearchError) -> HttpResponse {

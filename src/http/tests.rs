@@ -185,13 +185,3 @@ fn an_undecodable_request_is_400() {
     assert_eq!(response.status_code, 400);
     assert_eq!(json(&response)["message"], "cannot decode");
 }
-
-#[test]
-fn hex_keys_are_64_digits() {
-    assert_eq!(hex32(&"0f".repeat(32)), Some([15; 32]));
-    assert_eq!(hex32(&"0f".repeat(31)), None);
-    assert_eq!(hex32(&"zz".repeat(32)), None);
-    assert_eq!(hex32(&"é".repeat(32)), None);
-    assert_eq!(hex32(&"+f".repeat(32)), None, "no signs");
-    assert_eq!(hex32(&"0F".repeat(32)), Some([15; 32]));
-}

@@ -144,7 +144,25 @@ impl Index {
         if !indexed(offer, item) {
             return;
         }
-        self.insert(entry(offer, item));
+        let open = entry(offer, item, self.texts_of(item));
+        self.insert(open);
+    }
+
+    /// The item's SKU and class as its summary shares them (new ones if it has none yet, or
+    /// they differ), so an entry holds no copy of its own.
+    fn texts_of(&self, item: &Item) -> (Rc<str>, Rc<str>) {
+        let summary = self.items.get(&item.id);
+        let share = |kept: Option<&Rc<str>>, text: &str| match kept {
+            Some(kept) if **kept == *text => kept.clone(),
+            _ => text.into(),
+        };
+        (
+            share(summary.map(|s| &s.sku), &item.sku),
+            share(
+                summary.map(|s| &s.resource_class),
+                &item.attributes.resource_class,
+            ),
+        )
     }
 
     fn insert(&mut self, open: OpenOffer) {
@@ -168,7 +186,7 @@ fn indexed(offer: &Offer, item: &Item) -> bool {
         && !matches!(item.status, ItemStatus::Maintenance | ItemStatus::Archiving)
 }
 
-fn entry(offer: &Offer, item: &Item) -> OpenOffer {
+fn entry(offer: &Offer, item: &Item, (sku, resource_class): (Rc<str>, Rc<str>)) -> OpenOffer {
     OpenOffer {
         offer_id: offer.id,
         item_id: item.id,
@@ -179,8 +197,8 @@ fn entry(offer: &Offer, item: &Item) -> OpenOffer {
         memory_mb: item.attributes.memory_mb,
         storage_gb: item.attributes.storage_gb,
         gpus: item.attributes.gpus,
-        sku: item.sku.as_str().into(),
-        resource_class: item.attributes.resource_class.as_str().into(),
+        sku,
+        resource_class,
         rules: Rules::of(offer.terms.as_ref()),
     }
 }

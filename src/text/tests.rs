@@ -40,3 +40,13 @@ fn control_characters_only_where_allowed() {
     );
     assert_eq!(check("reason", "a\nb", REASON), Ok(()));
 }
+
+#[test]
+fn hex_arrays_take_exactly_their_digits_and_nothing_else() {
+    assert_eq!(hex_array::<32>(&"0f".repeat(32)), Some([15; 32]));
+    assert_eq!(hex_array::<32>(&"0f".repeat(31)), None);
+    assert_eq!(hex_array::<32>(&"zz".repeat(32)), None);
+    assert_eq!(hex_array::<32>(&"é".repeat(32)), None);
+    assert_eq!(hex_array::<32>(&"+f".repeat(32)), None, "no signs");
+    assert_eq!(hex_array::<32>(&"0F".repeat(32)), Some([15; 32]));
+}
