@@ -31,8 +31,13 @@ done
 if ((build)); then
     bash scripts/build.sh --marketplace-only
 fi
-cargo build -q -p runner --bin mkt
-bin="${CARGO_TARGET_DIR:-target}/debug/mkt"
+# MKT_BIN: an `mkt` already built (runner/tests/demo_script.rs runs the demo with its own).
+if [[ -n "${MKT_BIN:-}" ]]; then
+    bin="$MKT_BIN"
+else
+    cargo build -q -p runner --bin mkt
+    bin="${CARGO_TARGET_DIR:-target}/debug/mkt"
+fi
 
 state="$(mktemp -d "${TMPDIR:-/tmp}/mkt-demo.XXXXXX")"
 trap 'rm -rf "$state"' EXIT
@@ -52,6 +57,16 @@ mkt() {
     "$bin" "$@"
 }
 
+# Runs a call the canister must refuse: `mkt` exits non-zero on any `Err` reply, so the demo
+# stops if it succeeds instead.
+refused() {
+    if mkt "$@"; then
+        echo "demo.sh: that call should have been refused" >&2
+        exit 1
+    fi
+    echo "(refused, as it should be)"
+}
+
 discover='(record { endpoint = "https://ironic.example" })'
 
 echo "state directory: $state"
@@ -59,13 +74,11 @@ mkt deploy
 mkt info
 mkt call status
 # No network here: the outcall is refused and the canister answers with its typed error.
-mkt call ironic_discover "$discover"
+refused call ironic_discover "$discover"
 # Controllers only: anyone else gets NotAuthorized...
-mkt call ironic_discover "$discover" --caller wmzac-nabae-aqcai-baeaq-caiba-eaqca-ibaea-qcaib-aeaqc-aibae-aqc
+refused call ironic_discover "$discover" --caller wmzac-nabae-aqcai-baeaq-caiba-eaqca-ibaea-qcaib-aeaqc-aibae-aqc
 # ...and the anonymous principal is turned away by inspect_message before the call runs.
-if ! mkt call ironic_discover "$discover" --caller anonymous; then
-    echo "(refused by inspect_message, as it should be)"
-fi
+refused call ironic_discover "$discover" --caller anonymous
 
 # --- the market ---
 ops=s6ely-d4zm2-yclie-fotzv-d7ttp-fffoy-t3nwx-j6s5t-p67tc-bodrq-7qe

@@ -6,13 +6,18 @@
 #   scripts/release.sh --url BASE          the snippets fetch the files from BASE/<file> (e.g. a
 #                                          release's download URL) instead of reading them locally
 #   scripts/release.sh --no-build          use the module scripts/build.sh already wrote
+#   scripts/release.sh --out DIR           write the outputs to DIR (default target/release-notes)
+#   scripts/release.sh --untested          release a module no passing scripts/test.sh ran (the
+#                                          notes say so)
 #
-# The module is target/wasm/marketplace.wasm.gz, the file every test runs (build it, run
-# scripts/test.sh, then release the same file with --no-build). Its SHA-256 is the module hash
-# `dfx canister info` and `icp canister status` show once it is installed. The compiler is pinned
-# by rust-toolchain.toml, so the same commit builds the same bytes.
+# The module is target/wasm/marketplace.wasm.gz, the file every test runs. Only a module the
+# whole suite passed with is released: scripts/test.sh keeps its SHA-256 in
+# target/wasm/marketplace.wasm.gz.tested, and a module with another hash is refused. The
+# compiler is pinned by rust-toolchain.toml, so the same commit builds the same bytes: a rebuild
+# after the tests passes. The SHA-256 is the module hash `dfx canister info` and
+# `icp canister status` show once it is installed.
 #
-# Outputs, in target/release-notes/:
+# Outputs, in target/release-notes/ (or --out):
 #   marketplace-VERSION.wasm.gz      the module
 #   marketplace-VERSION.did          its interface (the same text as its candid:service metadata)
 #   marketplace-VERSION-init.did     the init argument (candid/init.did)
@@ -23,6 +28,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 url=""
 build=1
+out=target/release-notes
+untested=0
 while (($#)); do
     case "$1" in
         --url)
@@ -39,8 +46,16 @@ while (($#)); do
             build=0
             shift
             ;;
+        --out)
+            out="${2:?release.sh: --out needs a value}"
+            shift 2
+            ;;
+        --untested)
+            untested=1
+            shift
+            ;;
         -h | --help)
-            sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+            sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *)
@@ -67,6 +82,19 @@ sha256() {
     fi
 }
 
+# RELEASE_TESTED_FILE: where the tested hash is read (a test of this script points it elsewhere).
+tested_file="${RELEASE_TESTED_FILE:-target/wasm/marketplace.wasm.gz.tested}"
+module_hash="$(sha256 "$wasm")"
+tested_note="- tested: \`scripts/test.sh\` passed with this module"
+if [[ "$(cat "$tested_file" 2>/dev/null || true)" != "$module_hash" ]]; then
+    if ((!untested)); then
+        echo "release.sh: no passing scripts/test.sh ran this module ($module_hash);" >&2
+        echo "            run scripts/test.sh first (or pass --untested)" >&2
+        exit 1
+    fi
+    tested_note="- tested: **no**, released with \`--untested\`"
+fi
+
 version="$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1)"
 commit="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
 dirty=""
@@ -74,7 +102,6 @@ if [[ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]]; then
     dirty=" (with uncommitted changes: this build cannot be reproduced from the commit alone)"
 fi
 
-out=target/release-notes
 name="marketplace-$version"
 mkdir -p "$out"
 cp "$wasm" "$out/$name.wasm.gz"
@@ -100,6 +127,7 @@ cat >"$notes" <<EOF
 - SHA-256: \`$hash\`
 - commit: \`$commit\`$dirty
 - rustc: \`$(rustc --version)\`
+$tested_note
 
 After installing, the module hash must be the SHA-256 above:
 

@@ -9,7 +9,7 @@ pub mod api;
 mod auth;
 mod candid_io;
 pub mod catalog;
-mod config;
+pub mod config;
 pub mod costs;
 mod counters;
 mod cycles;

@@ -1,5 +1,5 @@
 //! `mkt-mcp`: an MCP server on stdio with the provisioning tools `provision_server` and
-//! `check_provision_status` (seed 004) and the market tools (issue 18: `search_offerings`,
+//! `check_provision_status` and the market tools (`search_offerings`,
 //! `products`, `request_offerset`, `accept_offer`, `lease_status`, `end_lease`, `extend_lease`,
 //! `cancel_execution`, `lease_by_sku`, `my_leases`), forwarded to the marketplace canister: on
 //! a replica through ic-agent with the user's identity, or in the local runner's state

@@ -1,4 +1,4 @@
-//! The market tools (issue 18): search the catalog, list the SKUs, request an offerset, accept
+//! The market tools: search the catalog, list the SKUs, request an offerset, accept
 //! an offer with the lessee key the server keeps, follow the lease (opening its credentials),
 //! and end it; `leases` has the rest of a lease's life, `availability` the free windows of
 //! items. Their routers join the provisioning tools' in `ProvisionTools::new`.

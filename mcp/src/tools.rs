@@ -1,5 +1,5 @@
-//! The two provisioning MCP tools of seed 004: their parameters, the Candid arguments built from them, and
-//! the canister's replies as tool results.
+//! The two provisioning MCP tools (`provision_server`, `check_provision_status`): their
+//! parameters, the Candid arguments built from them, and the canister's replies as tool results.
 
 use crate::backend::{Backend, Kind};
 use crate::market::keys::LesseeKeys;
@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// `provision_server`'s arguments: the seed's three, and what the canister needs besides.
+/// `provision_server`'s arguments: the three it was specified with (`image_id`, `server_id`,
+/// `resource_class`), and what the canister needs besides.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProvisionServerParams {
@@ -198,7 +199,7 @@ fn status(status: OperationStatus) -> Status {
     }
 }
 
-/// The variant's name, then its message in the seed's words.
+/// The variant's name, then a short sentence saying what went wrong.
 pub fn error_text(error: &ProvisionError) -> String {
     use ProvisionError::*;
     match error {

@@ -26,7 +26,7 @@ fn initialize_then_list_both_tools_with_their_schemas() {
             .unwrap_or_else(|| panic!("no tool {name} in {listed}"))
             .clone()
     };
-    assert_eq!(tools.len(), 13, "{listed}"); // these two and the market's eleven (tests/market.rs)
+    assert_eq!(tools.len(), 13, "{listed}"); // these two and the market's eleven (market_tools.rs)
 
     let provision = tool("provision_server");
     assert!(provision["description"]

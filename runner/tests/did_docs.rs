@@ -1,7 +1,8 @@
 //! The .did's doc comments as candid_parser reads them (and with it the binding generators:
 //! a method's doc becomes its JSDoc). A comment block directly above a method is that method's
 //! doc, so the section banners of the service block (`// --- market: consumers ---`) must be
-//! set apart by a blank line, or they open the doc of the method below them.
+//! set apart by a blank line, or they open the doc of the method below them; so must the type
+//! sections' banners (`// ===== market =====`) from the type below them.
 
 use candid_parser::syntax::{Dec, IDLProg, IDLType};
 use std::path::Path;
@@ -12,8 +13,12 @@ fn program() -> IDLProg {
     text.parse().expect("the .did parses")
 }
 
+/// Both banner styles: the service block's `// --- … ---` and the type sections' `// ===== … =====`.
 fn is_banner(docs: &[String]) -> bool {
-    docs.iter().any(|line| line.trim_start().starts_with("---"))
+    docs.iter().any(|line| {
+        let line = line.trim_start();
+        line.starts_with("---") || line.starts_with("===")
+    })
 }
 
 fn service_methods() -> Vec<(String, Vec<String>)> {

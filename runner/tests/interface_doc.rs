@@ -5,7 +5,9 @@
 //! comment in the .did (or, where it has none, of its endpoint's in `src/lib.rs`). The methods `METHODS` exports but the .did hides (the outcalls'
 //! transforms) close the table, with their doc comment from `src/lib.rs`.
 //!
-//! The test fails when the document differs from what it generates; regenerate it with
+//! The README's interface tables (between its markers) are generated from the same rows.
+//!
+//! The tests fail when a document differs from what they generate; regenerate both with
 //! `UPDATE_INTERFACE_DOC=1 cargo test -p runner --test interface_doc`.
 
 use candid::types::{FuncMode, Function, TypeInner};
@@ -245,7 +247,26 @@ const HEADER: &str =
     "| method | kind | who may call | argument | result | argument at most | what it does |\n\
                       |---|---|---|---|---|---|---|\n";
 
-fn generate() -> String {
+/// One method's row: the cells both documents show.
+struct Row {
+    name: String,
+    kind: &'static str,
+    who: &'static str,
+    args: String,
+    rets: String,
+    max_arg: String,
+    what: String,
+}
+
+/// The interface as both documents show it: the init argument types, each section with its
+/// methods' rows, and the methods the .did hides.
+struct Interface {
+    init: Vec<String>,
+    sections: Vec<(Section, Vec<Row>)>,
+    hidden: Vec<Row>,
+}
+
+fn interface() -> Interface {
     let root = repo_root();
     let did_path = root.join(DID);
     let did = std::fs::read_to_string(&did_path).expect("candid/marketplace.did");
@@ -268,6 +289,69 @@ fn generate() -> String {
     );
     assert_eq!(in_types, in_docs);
 
+    let row = |name: &str| {
+        let method = marketplace::methods::find(name)
+            .unwrap_or_else(|| panic!("{name} is in {DID} but not in src/methods.rs"));
+        let function = &typed.iter().find(|(n, _)| n == name).unwrap().1;
+        assert_eq!(
+            kind(function),
+            kind_of(method),
+            "{name}: the .did and src/methods.rs disagree on its kind"
+        );
+        let doc = &docs.iter().find(|(n, _)| n == name).unwrap().1;
+        // A method the .did leaves uncommented has its endpoint's doc in src/lib.rs.
+        let doc = if doc.is_empty() {
+            lib_doc(&lib, name)
+        } else {
+            doc.clone()
+        };
+        Row {
+            name: name.to_string(),
+            kind: kind(function),
+            who: who(method.access),
+            args: types(&function.args),
+            rets: types(&function.rets),
+            max_arg: bytes(method.max_arg_bytes),
+            what: if doc.is_empty() {
+                "—".to_string()
+            } else {
+                cell(&summary(&doc))
+            },
+        }
+    };
+    let with_rows = sections
+        .into_iter()
+        .map(|section| {
+            let rows = section.methods.iter().map(|name| row(name)).collect();
+            (section, rows)
+        })
+        .collect();
+    let hidden = METHODS
+        .iter()
+        .filter(|method| !in_docs.iter().any(|name| *name == method.name))
+        .map(|method| Row {
+            name: method.name.to_string(),
+            kind: kind_of(method),
+            who: who(method.access),
+            args: String::new(),
+            rets: String::new(),
+            max_arg: bytes(method.max_arg_bytes),
+            what: cell(&summary(&lib_doc(&lib, method.name))),
+        })
+        .collect();
+    Interface {
+        init,
+        sections: with_rows,
+        hidden,
+    }
+}
+
+fn generate() -> String {
+    let Interface {
+        init,
+        sections,
+        hidden,
+    } = interface();
     let mut out = String::new();
     writeln!(out, "# The canister's interface\n").unwrap();
     writeln!(
@@ -300,51 +384,23 @@ fn generate() -> String {
     )
     .unwrap();
 
-    for section in &sections {
+    for (section, rows) in &sections {
         writeln!(out, "## {}\n", cell(&section.title)).unwrap();
         if !section.intro.is_empty() {
             writeln!(out, "{}\n", cell(&section.intro.join(" "))).unwrap();
         }
         out.push_str(HEADER);
-        for name in &section.methods {
-            let method = marketplace::methods::find(name)
-                .unwrap_or_else(|| panic!("{name} is in {DID} but not in src/methods.rs"));
-            let function = &typed.iter().find(|(n, _)| n == name).unwrap().1;
-            assert_eq!(
-                kind(function),
-                kind_of(method),
-                "{name}: the .did and src/methods.rs disagree on its kind"
-            );
-            let doc = &docs.iter().find(|(n, _)| n == name).unwrap().1;
-            // A method the .did leaves uncommented has its endpoint's doc in src/lib.rs.
-            let doc = if doc.is_empty() {
-                lib_doc(&lib, name)
-            } else {
-                doc.clone()
-            };
-            let what = if doc.is_empty() {
-                "—".to_string()
-            } else {
-                cell(&summary(&doc))
-            };
+        for r in rows {
             writeln!(
                 out,
-                "| `{name}` | {} | {} | {} | {} | {} | {what} |",
-                kind(function),
-                who(method.access),
-                types(&function.args),
-                types(&function.rets),
-                bytes(method.max_arg_bytes),
+                "| `{}` | {} | {} | {} | {} | {} | {} |",
+                r.name, r.kind, r.who, r.args, r.rets, r.max_arg, r.what
             )
             .unwrap();
         }
         out.push('\n');
     }
 
-    let hidden: Vec<&Method> = METHODS
-        .iter()
-        .filter(|method| !in_docs.iter().any(|name| *name == method.name))
-        .collect();
     if !hidden.is_empty() {
         writeln!(out, "## Not in the .did\n").unwrap();
         writeln!(
@@ -356,20 +412,75 @@ fn generate() -> String {
         out.push_str(
             "| method | kind | who may call | argument at most | what it does |\n|---|---|---|---|---|\n",
         );
-        for method in hidden {
+        for r in &hidden {
             writeln!(
                 out,
                 "| `{}` | {} | {} | {} | {} |",
-                method.name,
-                kind_of(method),
-                who(method.access),
-                bytes(method.max_arg_bytes),
-                cell(&summary(&lib_doc(&lib, method.name))),
+                r.name, r.kind, r.who, r.max_arg, r.what
             )
             .unwrap();
         }
     }
     out.trim_end().to_string() + "\n"
+}
+
+const README: &str = "README.md";
+const README_BEGIN: &str = "<!-- interface: generated by runner/tests/interface_doc.rs; do not edit -->";
+const README_END: &str = "<!-- interface: end -->";
+
+/// The README's interface tables (between its markers): every method by section, with its kind,
+/// who may call it and the start of its comment; the types are in docs/interface.md.
+fn readme_block() -> String {
+    let Interface {
+        sections, hidden, ..
+    } = interface();
+    let mut out = String::new();
+    for (section, rows) in &sections {
+        writeln!(out, "\n**{}**\n", cell(&section.title)).unwrap();
+        out.push_str("| method | kind | who may call | what it does |\n|---|---|---|---|\n");
+        for r in rows {
+            writeln!(out, "| `{}` | {} | {} | {} |", r.name, r.kind, r.who, r.what).unwrap();
+        }
+    }
+    if !hidden.is_empty() {
+        let names: Vec<String> = hidden.iter().map(|r| format!("`{}`", r.name)).collect();
+        writeln!(
+            out,
+            "\nNot in the .did: {}, the transforms the IC calls during the canister's own HTTPS \
+             outcalls.",
+            names.join(", ")
+        )
+        .unwrap();
+    }
+    out
+}
+
+/// `readme` with the text between its interface markers replaced by `block`.
+fn with_readme_block(readme: &str, block: &str) -> String {
+    let begin = readme
+        .find(README_BEGIN)
+        .unwrap_or_else(|| panic!("{README} lacks the marker {README_BEGIN}"))
+        + README_BEGIN.len();
+    let end = readme
+        .find(README_END)
+        .unwrap_or_else(|| panic!("{README} lacks the marker {README_END}"));
+    format!("{}\n\n{}\n\n{}", &readme[..begin], block.trim(), &readme[end..])
+}
+
+#[test]
+fn the_readme_interface_is_generated() {
+    let path = repo_root().join(README);
+    let readme = std::fs::read_to_string(&path).expect("README.md");
+    let generated = with_readme_block(&readme, &readme_block());
+    if std::env::var_os("UPDATE_INTERFACE_DOC").is_some() {
+        std::fs::write(&path, &generated).expect("write README.md");
+        return;
+    }
+    assert!(
+        readme == generated,
+        "{README}'s interface tables differ from what {DID} and src/methods.rs generate; \
+         regenerate them with `{REGENERATE}`"
+    );
 }
 
 #[test]

@@ -310,6 +310,33 @@ fn deploy_configs_name_the_init_argument_file() {
     );
 }
 
+/// `candid/init.did` is what the README says it is: the configuration with every default written
+/// out. Every field of `InitArg` is given (a field added to `InitArg` fails to compile here until
+/// the file and this list have it), each with `Config::default()`'s value.
+#[test]
+fn init_did_writes_out_every_default() {
+    use marketplace::config::{Config, InitArg};
+    let text = std::fs::read_to_string(repo_root().join("candid/init.did")).expect("init.did");
+    let args = candid_parser::parse_idl_args(&text).expect("init.did is Candid text");
+    let bytes = args.to_bytes().expect("init.did encodes");
+    let given: Option<InitArg> = candid::decode_one(&bytes).expect("init.did is (opt InitArg)");
+    let d = Config::default();
+    let every_default = InitArg {
+        cycles_sample_interval_seconds: Some(d.cycles_sample_interval_seconds),
+        cycles_history_len: Some(d.cycles_history_len),
+        max_offerings_per_provider: Some(d.max_offerings_per_provider),
+        max_catalog_bytes: Some(d.max_catalog_bytes),
+        caller_calls_per_minute: Some(d.caller_calls_per_minute),
+        caller_call_burst: Some(d.caller_call_burst),
+        max_providers: Some(d.max_providers),
+        max_offerings: Some(d.max_offerings),
+        max_items: Some(d.max_items),
+        max_open_offers: Some(d.max_open_offers),
+        change_feed_window: Some(d.change_feed_window),
+    };
+    assert_eq!(given, Some(every_default));
+}
+
 /// Every method the canister exports (`src/methods.rs`) is in the README, by its name in
 /// backticks (`` `name` `` or the start of a signature, `` `name : … ` ``), so a new method
 /// cannot go undocumented.

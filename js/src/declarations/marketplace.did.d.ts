@@ -1606,7 +1606,7 @@ export interface ProvisionCostsArg {
   'lessee' : [] | [string],
 }
 /**
- * The seed's error table as typed variants.
+ * Why provisioning was refused or failed, as typed variants.
  */
 export type ProvisionError = {
     /**

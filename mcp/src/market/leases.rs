@@ -214,9 +214,9 @@ impl ProvisionTools {
         decode::<Execution, MarketError>("execution_cancel", &reply).map(|e| Json(e.into()))
     }
 
-    /// Annotations: an update (not read-only) that claims an offer, rejecting other
-    /// consumers' offers holding it (destructive); each call leases another server (not
-    /// idempotent).
+    /// Annotations: an update (not read-only) that only adds a lease, on a free window of an
+    /// open offer: nothing already held or leased is rejected or overwritten (not
+    /// destructive); each call leases another server (not idempotent).
     #[tool(
         description = "Lease one server of a SKU from now, for duration_seconds, at the \
                        cheapest open offer (at most max_price_per_hour), in one call: no \
@@ -226,7 +226,7 @@ impl ProvisionTools {
         annotations(
             title = "Lease by SKU",
             read_only_hint = false,
-            destructive_hint = true,
+            destructive_hint = false,
             idempotent_hint = false,
             open_world_hint = true
         )

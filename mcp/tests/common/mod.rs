@@ -1,7 +1,10 @@
 //! What the `mkt-mcp` end-to-end tests share: a deployed state directory with a provider and
-//! a node, and the binary spoken to in JSON-RPC 2.0 over its stdin and stdout.
+//! a node, and the binary spoken to in JSON-RPC 2.0 over its stdin and stdout; `market` adds
+//! the market tools' catalog, offer and agent.
 // Each test file uses its own part of these helpers.
 #![allow(dead_code)]
+
+pub mod market;
 
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};

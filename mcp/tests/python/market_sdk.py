@@ -76,7 +76,7 @@ async def check(mcp_bin, state, keys):
                 "end_lease": (False, True, True),
                 "extend_lease": (False, False, False),
                 "cancel_execution": (False, True, True),
-                "lease_by_sku": (False, True, False),
+                "lease_by_sku": (False, False, False),
                 "my_leases": (True, False, True),
                 "availability": (True, False, True),
             }
@@ -147,6 +147,19 @@ async def check(mcp_bin, state, keys):
             assert phases[execution] == "cancelled" and leased["execution_id"] in phases, mine
             assert mine["next_cursor"] is None, mine
             status = await ok("lease_status", {"execution_id": leased["execution_id"]})
+            assert status["execution"]["phase"] in ("preparing", "available"), status
+
+            # Ended now: its server is released (undeployed and cleaned), billed to the
+            # started hour; ending it again is refused.
+            ended = await ok("end_lease", {"execution_id": leased["execution_id"]})
+            assert ended["execution_id"] == leased["execution_id"], ended
+            assert ended["phase"] in ("releasing", "completed"), ended
+            assert ended["end_ns"] < leased["end_ns"], ended
+            assert ended["total_price"] == 250, ended
+            text = await error("end_lease", {"execution_id": leased["execution_id"]})
+            assert text.startswith("WrongPhase"), text
+            status = await ok("lease_status", {"execution_id": leased["execution_id"]})
+            assert status["execution"]["phase"] == ended["phase"], (status, ended)
             return status["execution"]["phase"]
 
 
