@@ -31,7 +31,14 @@ fn the_demo_runs_to_its_end() {
         output.status
     );
     // The three refusals it shows, then the lease to its end and the state kept by the upgrade.
-    assert_eq!(stdout.matches("(refused, as it should be)").count(), 3, "{stdout}");
-    assert!(stdout.contains("Completed"), "the lease ran to its end:\n{stdout}");
+    assert_eq!(
+        stdout.matches("(refused, as it should be)").count(),
+        3,
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Completed"),
+        "the lease ran to its end:\n{stdout}"
+    );
     assert!(stdout.contains("+ mkt upgrade"), "{stdout}");
 }

@@ -107,7 +107,10 @@ fn release_ships_the_tested_module_with_valid_snippets() {
     let dir = tempfile::tempdir().unwrap();
 
     let refused = release(&"0".repeat(64), dir.path());
-    assert!(!refused.status.success(), "a module nobody tested is refused");
+    assert!(
+        !refused.status.success(),
+        "a module nobody tested is refused"
+    );
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("no passing scripts/test.sh"), "{stderr}");
 
@@ -116,7 +119,10 @@ fn release_ships_the_tested_module_with_valid_snippets() {
     assert!(released.status.success(), "release.sh failed: {stderr}");
     let notes = String::from_utf8(released.stdout).unwrap();
     assert!(notes.contains(&format!("SHA-256: `{hash}`")), "{notes}");
-    assert!(notes.contains("tested: `scripts/test.sh` passed"), "{notes}");
+    assert!(
+        notes.contains("tested: `scripts/test.sh` passed"),
+        "{notes}"
+    );
     let copies: Vec<PathBuf> = std::fs::read_dir(dir.path().join("notes"))
         .unwrap()
         .map(|e| e.unwrap().path())
