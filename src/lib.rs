@@ -337,8 +337,8 @@ use market::{
     InventoryListArg, InventoryRegisterArg, InventoryRemoveArg, InventorySetStatusArg, Item,
     ItemPage, Lease, LeaseBySkuArg, MarketError, Offer, OfferCreateArg, OfferPage,
     OfferWithdrawArg, OffersCreateArg, OffersListArg, OffersetView, Policies, PoliciesUpdate,
-    Product, ProviderHoldAccess, ProviderHoldAccessArg, ReclaimArg, ResourceRequest,
-    SetConsumerMetaArg, SetProcurementMetaArg,
+    Product, Project, ProjectCreateArg, ProjectPage, ProjectUpdateArg, ProviderHoldAccess,
+    ProviderHoldAccessArg, ReclaimArg, ResourceRequest, SetConsumerMetaArg, SetProcurementMetaArg,
 };
 
 /// Lets a principal act for a provider in the market, or stops it; signed by the provider.
@@ -588,6 +588,35 @@ fn provider_hold_access_set(
     arg: Checked<ProviderHoldAccessArg>,
 ) -> Result<ProviderHoldAccess, MarketError> {
     market::offerset::set_provider_access(&IcRuntime, arg.0?)
+}
+
+/// Creates a project the caller owns: a group of principals private offers may be shown to
+/// (`terms.visible_to_projects`). Any identity.
+#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(update)]
+fn project_create(arg: Checked<ProjectCreateArg>) -> Result<Project, MarketError> {
+    market::projects::create(&IcRuntime, arg.0?)
+}
+
+/// Adds and removes a project's members, or renames it. Its owner only.
+#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(update)]
+fn project_update(arg: Checked<ProjectUpdateArg>) -> Result<Project, MarketError> {
+    market::projects::update(&IcRuntime, arg.0?)
+}
+
+/// One project with its members. Its members and the controllers.
+#[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(query)]
+fn project_get(id: Checked<u64>) -> Result<Project, MarketError> {
+    market::projects::get(&IcRuntime, id.0?)
+}
+
+/// The projects the caller is a member of, a page at a time from the id after `after`.
+#[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(query)]
+fn projects_mine(after: Checked<Option<u64>>) -> Result<ProjectPage, MarketError> {
+    market::projects::mine(&IcRuntime, after.0?)
 }
 
 /// Audit entries the caller may read: controllers all, consumers their own, providers' delegates

@@ -47,6 +47,10 @@
 //! | 38 | `MARKET_PROVIDER_CONSUMERS` | each provider's allow-list of who may hold its items | set: `(provider key, principal)` |
 //! | 39 | `CHANGES_WINDOW` | the change feed's newest changes (older ones pruned) | map: `seq u64` → `provider_id u32, kind u8, at_ns u64`, then the offering key |
 //! | 40 | `MARKET_DELEGATE_EXPIRY` | when delegations expire (absent: never) | map: `(provider key, principal)` → `expires_at_ns u64` |
+//! | 41 | `MARKET_PROJECTS` | projects (groups private offers are shown to) | map: project id → `market::store::ProjectRecord` (Candid) |
+//! | 42 | `MARKET_PROJECT_MEMBERS` | each project's members | set: `(project id, principal)` |
+//! | 43 | `MARKET_MEMBER_PROJECTS` | the projects each principal is a member of | set: `(principal, project id)` |
+//! | 44 | `MARKET_OWNER_PROJECTS` | the projects each principal owns | set: `(principal, project id)` |
 //!
 //! Heap-only state (the armed timer's id) is lost on upgrade by design and rebuilt in
 //! `post_upgrade`; it is kept with the code that owns it, not here.
@@ -95,6 +99,10 @@ pub const MARKET_ALLOWED_CONSUMERS: MemoryId = MemoryId::new(37);
 pub const MARKET_PROVIDER_CONSUMERS: MemoryId = MemoryId::new(38);
 pub const CHANGES_WINDOW: MemoryId = MemoryId::new(39);
 pub const MARKET_DELEGATE_EXPIRY: MemoryId = MemoryId::new(40);
+pub const MARKET_PROJECTS: MemoryId = MemoryId::new(41);
+pub const MARKET_PROJECT_MEMBERS: MemoryId = MemoryId::new(42);
+pub const MARKET_MEMBER_PROJECTS: MemoryId = MemoryId::new(43);
+pub const MARKET_OWNER_PROJECTS: MemoryId = MemoryId::new(44);
 
 /// Every region with its name, in id order (the state digest walks them).
 pub const REGIONS: &[(MemoryId, &str)] = &[
@@ -139,6 +147,10 @@ pub const REGIONS: &[(MemoryId, &str)] = &[
     (MARKET_PROVIDER_CONSUMERS, "MARKET_PROVIDER_CONSUMERS"),
     (CHANGES_WINDOW, "CHANGES_WINDOW"),
     (MARKET_DELEGATE_EXPIRY, "MARKET_DELEGATE_EXPIRY"),
+    (MARKET_PROJECTS, "MARKET_PROJECTS"),
+    (MARKET_PROJECT_MEMBERS, "MARKET_PROJECT_MEMBERS"),
+    (MARKET_MEMBER_PROJECTS, "MARKET_MEMBER_PROJECTS"),
+    (MARKET_OWNER_PROJECTS, "MARKET_OWNER_PROJECTS"),
 ];
 
 /// One region of stable memory.

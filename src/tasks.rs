@@ -72,7 +72,7 @@ fn run_once<R: Runtime>(rt: &R, task: &Task, now: u64) -> Vec<(u64, Task)> {
             vec![]
         }
         Task::ForgetOfferset { offerset_id } => {
-            market::offerset::forget(rt, offerset_id);
+            market::retention::forget_offerset(now, offerset_id);
             vec![]
         }
         Task::ForgetExecution { execution_id } => {

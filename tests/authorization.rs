@@ -272,6 +272,18 @@ impl World {
     }
 
     /// The uploader begins a replace of the fixture catalog, signed by the owner provider.
+    /// A project the lessee owns, with no other member.
+    fn lessees_project(&mut self) -> Project {
+        let arg = ProjectCreateArg {
+            name: "lessee's lab".into(),
+            members: vec![],
+        };
+        self.m
+            .canister
+            .market_update(lessee(), "project_create", arg)
+            .expect("project_create")
+    }
+
     fn begin_upload(&mut self) -> u64 {
         let arg = self.upload_begin_arg();
         let reply = self
@@ -735,6 +747,33 @@ fn update_scenario(method: &str) -> Option<Build> {
                 encode(&arg),
             )
         },
+        "project_create" => |_| {
+            let arg = ProjectCreateArg {
+                name: "auth lab".into(),
+                members: vec![],
+            };
+            scenario(
+                verdict::<Project, MarketError>,
+                vec![Target::new("a new project", vec![lessee()], encode(&arg))],
+            )
+        },
+        "project_update" => |w| {
+            let project = w.lessees_project();
+            let arg = ProjectUpdateArg {
+                project_id: project.id,
+                add: vec![],
+                remove: vec![],
+                name: Some("auth lab 2".into()),
+            };
+            scenario(
+                verdict::<Project, MarketError>,
+                vec![Target::new(
+                    "the lessee's project",
+                    vec![lessee()],
+                    encode(&arg),
+                )],
+            )
+        },
         "offerset_request" => |w| {
             w.offered("auth-item");
             let arg = one_offer(w.now(), 3600);
@@ -1010,6 +1049,7 @@ struct QueryIds {
     upload_id: u64,
     offerset_id: u64,
     lease_id: u64,
+    project_id: u64,
 }
 
 fn query_world() -> (World, QueryIds) {
@@ -1022,6 +1062,7 @@ fn query_world() -> (World, QueryIds) {
         upload_id,
         offerset_id: lease.offerset_id.expect("the lease came from an offerset"),
         lease_id: lease.id,
+        project_id: w.lessees_project().id,
     };
     (w, ids)
 }
@@ -1060,6 +1101,22 @@ fn query_scenario(method: &str, ids: &QueryIds) -> Option<Scenario> {
                 encode(&UploadRef {
                     upload_id: ids.upload_id,
                 }),
+            )],
+        ),
+        "project_get" => scenario(
+            verdict::<Project, MarketError>,
+            vec![Target::new(
+                "the lessee's project",
+                vec![lessee()],
+                encode(&ids.project_id),
+            )],
+        ),
+        "projects_mine" => scenario(
+            verdict::<ProjectPage, MarketError>,
+            vec![Target::new(
+                "the caller's projects",
+                vec![lessee()],
+                encode(&None::<u64>),
             )],
         ),
         "offerset_get" => scenario(

@@ -25,6 +25,7 @@ fn terms(
         min_duration_seconds: min_s,
         granularity_seconds: step_s,
         visible_to,
+        visible_to_projects: None,
     }
 }
 

@@ -1024,6 +1024,9 @@ fn query_calls(method: &str, f: &Function, ids: &Ids) -> Option<Vec<Call>> {
         }
         "inventory_get" => u64s(&ids.items),
         "offer_get" => u64s(&ids.offers),
+        // No project holds a secret; ids 0 and 1 (none and an unknown one) are refused alike.
+        "project_get" => u64s(&[0, 1]),
+        "projects_mine" => vec![call("first page", None::<u64>)],
         "offerset_get" => u64s(&ids.offersets),
         "execution_get" | "contract_get" | "lease_get" => u64s(&ids.executions),
         "inventory_list" => {

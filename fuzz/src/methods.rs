@@ -23,7 +23,8 @@ macro_rules! typed {
     };
 }
 
-/// In the order of `src/lib.rs`; `init` and `post_upgrade` share `opt InitArg`.
+/// After `init` and `post_upgrade` (which share `opt InitArg`), in the order of
+/// `marketplace::methods::METHODS`.
 pub static TYPED: &[Typed] = typed![
     "init": Option<InitArg>,
     "post_upgrade": Option<InitArg>,
@@ -87,6 +88,10 @@ pub static TYPED: &[Typed] = typed![
     "ironic_sim_set_failure": SimFailureArg,
     "transform_ironic_nodes": TransformArgs,
     "ironic_budget_grant": IronicBudgetGrantArg,
+    "project_create": ProjectCreateArg,
+    "project_update": ProjectUpdateArg,
+    "project_get": u64,
+    "projects_mine": Option<u64>,
 ];
 
 /// The typed check of `name`, if it takes an argument.

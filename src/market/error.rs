@@ -33,6 +33,9 @@ pub enum MarketError {
     UnknownOffer {
         id: u64,
     },
+    UnknownProject {
+        id: u64,
+    },
     UnknownOfferset {
         id: u64,
     },

@@ -3,7 +3,7 @@
 //!
 //! The check runs **paged** over the stored records, a bounded number per call: a page visits
 //! records in id order, section by section (item ids with their calendars, then offers,
-//! offersets, executions), and checks the rules anchored at each. A rule relating two records
+//! offersets, executions, projects), and checks the rules anchored at each. A rule relating two records
 //! is checked from one side, reading the other by key, so no page needs another's results.
 //! Three rules count over all records (`claimed_offer_has_one_contract`, for offers an older
 //! canister claimed whole, `usage_equals_recount`, `hold_counts_equal_recount`): they run only
@@ -18,7 +18,7 @@ mod rules;
 
 pub use rules::Tally;
 
-use super::store::{self, Booking, Usage};
+use super::store::{self, Booking, ProjectRecord, Usage};
 use super::types::{Execution, Item, Offer, Offerset};
 use crate::catalog::provider::ProviderKey;
 use candid::{CandidType, Deserialize, Principal};
@@ -26,7 +26,7 @@ use std::borrow::Cow;
 use std::cell::Cell;
 
 /// Every rule checked here, by name (the model test checks ten more).
-pub const RULES: [&str; 20] = [
+pub const RULES: [&str; 21] = [
     "calendar_no_overlap",
     "booking_window_nonempty",
     "booking_has_live_execution",
@@ -47,6 +47,7 @@ pub const RULES: [&str; 20] = [
     "matching_index_agrees_with_store",
     "usage_equals_recount",
     "hold_counts_equal_recount",
+    "project_membership_agrees",
 ];
 
 /// Records one page reads at most (each a Candid decode, 1 to 2 M instructions on the wasm,
@@ -108,6 +109,34 @@ pub trait Records {
     /// The stored hold counters: items `consumer` holds, and holds on `provider`'s items.
     fn consumer_holds(&self, consumer: &Principal) -> u32;
     fn provider_holds(&self, provider: &ProviderKey) -> u32;
+    /// A project with its members and what the reverse maps say of them (the store's: the
+    /// model test keeps no projects of its own).
+    fn project(&self, id: u64) -> Option<StoredProject> {
+        let record = store::project(id)?;
+        let members = store::project_members(id, super::projects::MAX_MEMBERS + 1);
+        let listed = members
+            .iter()
+            .map(|member| store::member_project_listed(member, id))
+            .collect();
+        let owned = store::owned_project_listed(&record.owner, id);
+        Some(StoredProject {
+            record,
+            members,
+            listed,
+            owned,
+        })
+    }
+}
+
+/// A project as its rule reads it.
+pub struct StoredProject {
+    pub record: ProjectRecord,
+    /// Its members in principal order (one past the cap at most).
+    pub members: Vec<Principal>,
+    /// For each member, whether the member → project map lists it.
+    pub listed: Vec<bool>,
+    /// Whether the owner → project map lists it.
+    pub owned: bool,
 }
 
 /// The first id not yet given out, per kind.
@@ -117,6 +146,7 @@ pub struct NextIds {
     pub offer: u64,
     pub offerset: u64,
     pub execution: u64,
+    pub project: u64,
 }
 
 /// The canister's own records: stable memory and the heap's matching index.
@@ -130,6 +160,7 @@ impl Records for Stored {
             offer: meta.next_offer,
             offerset: meta.next_offerset,
             execution: meta.next_execution,
+            project: store::next_project_id(),
         }
     }
     fn item(&self, id: u64) -> Option<Cow<'_, Item>> {
@@ -219,6 +250,11 @@ impl<S: Records> Records for Counted<'_, S> {
     fn provider_holds(&self, provider: &ProviderKey) -> u32 {
         self.src.provider_holds(provider)
     }
+    fn project(&self, id: u64) -> Option<StoredProject> {
+        let project = self.src.project(id);
+        let n = project.as_ref().map_or(1, |p| 1 + p.members.len());
+        self.read(n, project)
+    }
 }
 
 /// The kinds of records, in the order a check visits them.
@@ -229,6 +265,7 @@ enum Section {
     Offers = 1,
     Offersets = 2,
     Executions = 3,
+    Projects = 4,
 }
 
 /// A cursor is the section in the top byte and the next id to check below it.
@@ -242,6 +279,7 @@ impl Section {
             1 => Section::Offers,
             2 => Section::Offersets,
             3 => Section::Executions,
+            4 => Section::Projects,
             _ => return None,
         };
         Some((section, cursor & ID_MASK))
@@ -258,6 +296,7 @@ impl Section {
             Section::Offers => (1, next.offer),
             Section::Offersets => (1, next.offerset),
             Section::Executions => (1, next.execution),
+            Section::Projects => (1, next.project),
         }
     }
 
@@ -266,7 +305,8 @@ impl Section {
             Section::Items => Some(Section::Offers),
             Section::Offers => Some(Section::Offersets),
             Section::Offersets => Some(Section::Executions),
-            Section::Executions => None,
+            Section::Executions => Some(Section::Projects),
+            Section::Projects => None,
         }
     }
 }
@@ -357,6 +397,7 @@ pub fn check_page(
             Section::Executions => {
                 rules::execution(src, id, &mut page.report, tally.as_deref_mut())
             }
+            Section::Projects => rules::project(src, id, &mut page.report),
         }
         id += 1;
     }

@@ -29,7 +29,8 @@
 //! | `execution`  | the phase machine                                                      |
 //! | `lease`      | accept, cancel, extend, end; start and end on the timer; views         |
 //! | `policy`     | rules controllers set                                                  |
-//! | `retention`  | closed executions, their offersets and closed offers leave in time      |
+//! | `projects`   | groups of principals private offers are shown to                       |
+//! | `retention`  | closed records (executions, offersets, offers) leave in time            |
 //! | `audit`      | the append-only log of every change                                    |
 
 pub mod audit;
@@ -45,6 +46,7 @@ pub mod offers;
 pub mod offerset;
 pub mod operations;
 pub mod policy;
+pub mod projects;
 pub mod retention;
 pub mod sku;
 pub mod store;

@@ -228,6 +228,7 @@ impl Snap {
                 offer: meta.next_offer,
                 offerset: meta.next_offerset,
                 execution: meta.next_execution,
+                project: store::next_project_id(),
             },
             items,
             offers,
@@ -941,7 +942,7 @@ impl World {
     fn check_time_rules(&mut self, before: &Model, snap: &Snap) {
         let now = snap.now;
         for (id, s) in &before.sets {
-            let due = s.created + crate::market::offerset::REFUSED_RETENTION_NS;
+            let due = s.created + crate::market::retention::REFUSED_RETENTION_NS;
             let kept = snap.sets.contains_key(id);
             if s.result == OffersetResult::No {
                 self.checks.check(

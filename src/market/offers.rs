@@ -3,7 +3,7 @@
 //! offered. It is Open until its provider withdraws it or its window ends (the task queue
 //! expires it); open offers of one item never overlap.
 
-mod terms;
+pub(crate) mod terms;
 
 pub use terms::{Grid, Rules, MAX_VISIBLE_TO};
 
@@ -272,8 +272,8 @@ pub fn get_as_seen(rt: &impl Runtime, id: u64) -> Result<Offer, MarketError> {
 /// provider's delegates and the controllers.
 pub fn visible(rt: &impl Runtime, offer: &Offer) -> bool {
     let caller = rt.caller();
-    let named = offer.terms.as_ref().and_then(|t| t.visible_to.as_ref());
-    named.is_none_or(|list| list.contains(&caller))
+    let visible_to = offer.terms.as_ref().and_then(terms::visible_to);
+    terms::names(visible_to.as_deref(), &caller)
         || rt.is_controller(&caller)
         || store::is_delegate(
             &store::provider_key(&offer.provider_pem),

@@ -19,6 +19,7 @@ pub use refusals::{check_active_leases, policy_refusals};
 pub use window::{lease_window, Window, MIN_LEASE_SECONDS};
 
 use super::audit::{self, Change};
+use super::retention::REFUSED_RETENTION_NS;
 use super::store;
 use super::types::*;
 use super::MarketError;
@@ -147,26 +148,6 @@ pub fn request(
     store::put_offerset(&offerset);
     record(now, &actor, &offerset, "", &why);
     Ok(OffersetView { offerset, offers })
-}
-
-/// How long a refused offerset stays readable with `offerset_get`. Refusals cost the caller
-/// nothing and count against no quota, so without this they would pile up for good.
-pub const REFUSED_RETENTION_NS: u64 = crate::time::DAY_NS;
-
-/// The queue's task at the end of a refused offerset's retention: its record goes (the audit
-/// log keeps its trail). Anything else, or one already gone, is left alone.
-pub fn forget(rt: &impl Runtime, offerset_id: u64) {
-    let Some(offerset) = store::offerset(offerset_id) else {
-        return;
-    };
-    let due = offerset.created_at_ns.saturating_add(REFUSED_RETENTION_NS);
-    if offerset.result != OffersetResult::No
-        || !offerset.execution_ids.is_empty()
-        || rt.time() < due
-    {
-        return;
-    }
-    store::remove_offerset(&offerset);
 }
 
 /// The offerset with its offers, for its consumer and controllers.

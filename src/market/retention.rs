@@ -6,11 +6,12 @@
 //!
 //! The phase machine (`execution::transition`) queues a `ForgetExecution` at each final phase;
 //! an offerset and its executions go together, so no rule ever sees an offerset with some of
-//! its executions missing.
+//! its executions missing. A refused offerset, which holds no execution, goes on its own after
+//! [`REFUSED_RETENTION_NS`].
 
 use super::policy::{self, DEFAULT_CLOSED_RETENTION_SECONDS};
 use super::store;
-use super::types::{Execution, Offer, OfferStatus, OffersetStatus};
+use super::types::{Execution, Offer, OfferStatus, OffersetResult, OffersetStatus};
 use crate::queue::Task;
 use crate::runtime::Runtime;
 use crate::time::SECOND_NS;
@@ -27,6 +28,23 @@ fn retention_ns() -> u64 {
         .closed_retention_seconds
         .unwrap_or(DEFAULT_CLOSED_RETENTION_SECONDS)
         .saturating_mul(SECOND_NS)
+}
+
+/// How long a refused offerset stays readable with `offerset_get`. Refusals cost the caller
+/// nothing and count against no quota, so without this they would pile up for good.
+pub const REFUSED_RETENTION_NS: u64 = crate::time::DAY_NS;
+
+/// The queue's task at the end of a refused offerset's retention: its record goes (the audit
+/// log keeps its trail). Anything else, or one already gone, is left alone.
+pub fn forget_offerset(now: u64, offerset_id: u64) {
+    let Some(offerset) = store::offerset(offerset_id) else {
+        return;
+    };
+    let due = offerset.created_at_ns.saturating_add(REFUSED_RETENTION_NS);
+    if offerset.result != OffersetResult::No || !offerset.execution_ids.is_empty() || now < due {
+        return;
+    }
+    store::remove_offerset(&offerset);
 }
 
 /// The queue's task at the end of an execution's retention. Removes the execution (with its

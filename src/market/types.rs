@@ -10,6 +10,7 @@ mod inventory;
 mod offers;
 mod offerset;
 mod policy;
+mod projects;
 
 pub use audit::*;
 pub use delegation::*;
@@ -18,6 +19,7 @@ pub use inventory::*;
 pub use offers::*;
 pub use offerset::*;
 pub use policy::*;
+pub use projects::*;
 
 use candid::{CandidType, Deserialize};
 

@@ -473,6 +473,17 @@ pub(super) fn build_market(host: &mut Host, sets: u32, world: &mut World) -> u64
         let who = consumer(4 * s + 2);
         request(host, who, ask(PEZ_SKU, None, at + HOUR_NS, 3600, 2)).expect("offerset");
     }
+    // A project (id 1) whose members the views read before and after the upgrade.
+    let project: Result<Project, MarketError> = update(
+        host,
+        consumer(0),
+        "project_create",
+        (ProjectCreateArg {
+            name: "drill lab".into(),
+            members: vec![consumer(1), consumer(2)],
+        },),
+    );
+    project.expect("project_create");
     advance_to(host, at);
     at
 }

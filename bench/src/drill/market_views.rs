@@ -40,6 +40,16 @@ pub(super) fn market_views(
         );
     }
     v.one(host, anyone, "products", String::new(), ());
+    // The drill's project, as its owner, a member, a controller and a stranger see it.
+    for (name, who) in [
+        ("owner", super::calls::consumer(0)),
+        ("member", super::calls::consumer(1)),
+        ("controller", controller),
+        ("stranger", anyone),
+    ] {
+        v.one(host, who, "project_get", format!("1 as {name}"), 1u64);
+        v.one(host, who, "projects_mine", name.to_string(), None::<u64>);
+    }
     v.one(host, anyone, "policies", String::new(), ());
 
     // Items: every one, and every list of them.

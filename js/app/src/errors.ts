@@ -45,6 +45,7 @@ const SENTENCES: Record<string, (f: Fields) => string> = {
   UnknownItem: (f) => `There is no inventory item numbered ${plain(f.id)}.`,
   UnknownOffer: (f) => `There is no offer numbered ${plain(f.id)}.`,
   UnknownOfferset: (f) => `There is no request numbered ${plain(f.id)}.`,
+  UnknownProject: (f) => `There is no project numbered ${plain(f.id)}.`,
   WrongPhase: (f) => `You cannot ${words(String(f.action))} while the lease is ${plain(f.phase)}.`,
   NothingAvailable: (f) => `Nothing is available for that request. ${plain((f.messages as { text: string }[] | undefined)?.map((m) => m.text))}`,
   LeaseTooLong: (f) => `A lease may last at most ${seconds(f.max_seconds)}.`,

@@ -169,7 +169,9 @@ export function termsText(offer: { terms: [] | [import('./api').OfferTerms] }): 
   const to = opt(terms.visible_to);
   if (min) parts.push(`shortest ${span(min)}`);
   if (grid) parts.push(`grid ${span(grid)}`);
+  const projects = opt(terms.visible_to_projects);
   if (to) parts.push(`private (${to.length} principal${to.length === 1 ? '' : 's'})`);
+  if (projects) parts.push(`private to project${projects.length === 1 ? '' : 's'} ${projects.join(', ')}`);
   return parts.join(', ') || '—';
 }
 

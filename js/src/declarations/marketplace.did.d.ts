@@ -1023,6 +1023,7 @@ export type MarketError = {
   } |
   { 'UnknownOffer' : { 'id' : bigint } } |
   { 'TooMany' : { 'max' : number, 'what' : string } } |
+  { 'UnknownProject' : { 'id' : bigint } } |
   { 'DuplicateResource' : { 'item_id' : bigint } } |
   { 'UnknownItem' : { 'id' : bigint } } |
   {
@@ -1097,6 +1098,10 @@ export type MarketOffersResult = { 'Ok' : Array<Offer> } |
 export type MarketOffersetViewResult = { 'Ok' : OffersetView } |
   { 'Err' : MarketError };
 export type MarketPoliciesResult = { 'Ok' : Policies } |
+  { 'Err' : MarketError };
+export type MarketProjectPageResult = { 'Ok' : ProjectPage } |
+  { 'Err' : MarketError };
+export type MarketProjectResult = { 'Ok' : Project } |
   { 'Err' : MarketError };
 export type MarketSelfCheckResult = { 'Ok' : SelfCheckPage } |
   { 'Err' : MarketError };
@@ -1187,6 +1192,11 @@ export interface OfferTerms {
    * between leases is whole steps. 1 s to 1 day.
    */
   'granularity_seconds' : [] | [bigint],
+  /**
+   * A private offer for projects: the members of these projects (`project_create`) may see it
+   * and hold it too. With `visible_to` absent, only they may. At most 8.
+   */
+  'visible_to_projects' : [] | [BigUint64Array],
 }
 export interface OfferWithdrawArg {
   'provider' : ProviderKeyInput,
@@ -1502,7 +1512,43 @@ export type ProductType = { 'Vps' : null } |
   { 'Managed' : null };
 /**
  * A free-form key/value pair (FLOCX `properties`, pez metadata).
+ * A project: its owner and members may see and hold the private offers that name it
+ * (`OfferTerms.visible_to_projects`). The owner is a member and the only one who changes it.
  */
+export interface Project {
+  'id' : bigint,
+  /**
+   * Every member, the owner first, then in principal order.
+   */
+  'members' : Array<Principal>,
+  'owner' : Principal,
+  'name' : string,
+  'updated_at_ns' : bigint,
+  'created_at_ns' : bigint,
+}
+export interface ProjectCreateArg {
+  /**
+   * Members besides the caller, who owns the project and is always a member.
+   */
+  'members' : Array<Principal>,
+  'name' : string,
+}
+/**
+ * A page of the caller's projects, and where the next one starts (null: no more).
+ */
+export interface ProjectPage {
+  'projects' : Array<Project>,
+  'next' : [] | [bigint],
+}
+/**
+ * Changes a project: adds, then removes members (the owner stays), and renames it.
+ */
+export interface ProjectUpdateArg {
+  'add' : Array<Principal>,
+  'remove' : Array<Principal>,
+  'name' : [] | [string],
+  'project_id' : bigint,
+}
 export interface Property { 'key' : string, 'value' : string }
 export interface ProviderCatalog {
   /**
@@ -2402,6 +2448,24 @@ export interface _SERVICE {
    * Every SKU with its counts and lowest price: the pez portal's product list.
    */
   'products' : ActorMethod<[], Array<Product>>,
+  /**
+   * Creates a project the caller owns, with the members given (at most 64 with the owner; a
+   * principal owns at most 16 projects). Any identity.
+   */
+  'project_create' : ActorMethod<[ProjectCreateArg], MarketProjectResult>,
+  /**
+   * One project with its members. Its members and the controllers.
+   */
+  'project_get' : ActorMethod<[bigint], MarketProjectResult>,
+  /**
+   * Adds and removes a project's members, or renames it. Its owner only.
+   */
+  'project_update' : ActorMethod<[ProjectUpdateArg], MarketProjectResult>,
+  /**
+   * The projects the caller is a member of (owned ones included), 20 a page, from the id after
+   * the one given.
+   */
+  'projects_mine' : ActorMethod<[[] | [bigint]], MarketProjectPageResult>,
   /**
    * A provider's whole catalog, invisible offerings included, as PEM + CSV in key order:
    * what it published, to check or re-import.

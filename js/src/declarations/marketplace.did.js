@@ -98,6 +98,7 @@ export const idlFactory = ({ IDL }) => {
     'ProviderFrozen' : IDL.Null,
     'UnknownOffer' : IDL.Record({ 'id' : IDL.Nat64 }),
     'TooMany' : IDL.Record({ 'max' : IDL.Nat32, 'what' : IDL.Text }),
+    'UnknownProject' : IDL.Record({ 'id' : IDL.Nat64 }),
     'DuplicateResource' : IDL.Record({ 'item_id' : IDL.Nat64 }),
     'UnknownItem' : IDL.Record({ 'id' : IDL.Nat64 }),
     'CapacityReached' : IDL.Record({ 'max' : IDL.Nat64, 'what' : IDL.Text }),
@@ -603,6 +604,7 @@ export const idlFactory = ({ IDL }) => {
     'min_duration_seconds' : IDL.Opt(IDL.Nat64),
     'visible_to' : IDL.Opt(IDL.Vec(IDL.Principal)),
     'granularity_seconds' : IDL.Opt(IDL.Nat64),
+    'visible_to_projects' : IDL.Opt(IDL.Vec(IDL.Nat64)),
   });
   const OfferCreateArg = IDL.Record({
     'terms' : IDL.Opt(OfferTerms),
@@ -926,6 +928,36 @@ export const idlFactory = ({ IDL }) => {
     'kind_name' : IDL.Text,
     'available' : IDL.Nat32,
     'min_price_per_hour' : IDL.Opt(IDL.Nat64),
+  });
+  const ProjectCreateArg = IDL.Record({
+    'members' : IDL.Vec(IDL.Principal),
+    'name' : IDL.Text,
+  });
+  const Project = IDL.Record({
+    'id' : IDL.Nat64,
+    'members' : IDL.Vec(IDL.Principal),
+    'owner' : IDL.Principal,
+    'name' : IDL.Text,
+    'updated_at_ns' : IDL.Nat64,
+    'created_at_ns' : IDL.Nat64,
+  });
+  const MarketProjectResult = IDL.Variant({
+    'Ok' : Project,
+    'Err' : MarketError,
+  });
+  const ProjectUpdateArg = IDL.Record({
+    'add' : IDL.Vec(IDL.Principal),
+    'remove' : IDL.Vec(IDL.Principal),
+    'name' : IDL.Opt(IDL.Text),
+    'project_id' : IDL.Nat64,
+  });
+  const ProjectPage = IDL.Record({
+    'projects' : IDL.Vec(Project),
+    'next' : IDL.Opt(IDL.Nat64),
+  });
+  const MarketProjectPageResult = IDL.Variant({
+    'Ok' : ProjectPage,
+    'Err' : MarketError,
   });
   const CatalogExportArg = IDL.Record({
     'provider' : ProviderKeyInput,
@@ -1254,6 +1286,14 @@ export const idlFactory = ({ IDL }) => {
     'policies' : IDL.Func([], [Policies], ['query']),
     'policies_set' : IDL.Func([PoliciesUpdate], [MarketPoliciesResult], []),
     'products' : IDL.Func([], [IDL.Vec(Product)], ['query']),
+    'project_create' : IDL.Func([ProjectCreateArg], [MarketProjectResult], []),
+    'project_get' : IDL.Func([IDL.Nat64], [MarketProjectResult], ['query']),
+    'project_update' : IDL.Func([ProjectUpdateArg], [MarketProjectResult], []),
+    'projects_mine' : IDL.Func(
+        [IDL.Opt(IDL.Nat64)],
+        [MarketProjectPageResult],
+        ['query'],
+      ),
     'provider_catalog_export' : IDL.Func(
         [CatalogExportArg],
         [CatalogExportResult],

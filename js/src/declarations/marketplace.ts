@@ -71,13 +71,12 @@ export interface ChangesPage {
      */
     oldest: bigint;
 }
-export type ProvisionServerResult = {
-    __kind__: "Ok";
-    Ok: ProvisionResponse;
-} | {
-    __kind__: "Err";
-    Err: ProvisionError;
-};
+export interface ProjectUpdateArg {
+    add: Array<Principal>;
+    remove: Array<Principal>;
+    name?: string;
+    project_id: bigint;
+}
 export type IronicDiscoverResult = {
     __kind__: "Ok";
     Ok: IronicApi;
@@ -165,6 +164,13 @@ export interface Offerset {
     execution_ids: BigUint64Array;
     expires_at_ns: bigint;
 }
+export type ProvisionServerResult = {
+    __kind__: "Ok";
+    Ok: ProvisionResponse;
+} | {
+    __kind__: "Err";
+    Err: ProvisionError;
+};
 export interface HttpRequest {
     url: string;
     method: string;
@@ -328,6 +334,13 @@ export interface SealedBox {
     nonce: Uint8Array;
     recipient_key: Uint8Array;
 }
+export type MarketProjectResult = {
+    __kind__: "Ok";
+    Ok: Project;
+} | {
+    __kind__: "Err";
+    Err: MarketError;
+};
 export interface ExecutionsListArg {
     after?: bigint;
     /**
@@ -587,6 +600,17 @@ export interface InitArg {
     cycles_history_len?: number;
     max_open_offers?: bigint;
 }
+export interface Project {
+    id: bigint;
+    /**
+     * Every member, the owner first, then in principal order.
+     */
+    members: Array<Principal>;
+    owner: Principal;
+    name: string;
+    updated_at_ns: bigint;
+    created_at_ns: bigint;
+}
 export interface ChangesArg {
     /**
      * At most 1000; default 100.
@@ -716,6 +740,13 @@ export interface LeaseBySkuArg {
     image: string;
     project?: string;
 }
+export type MarketProjectPageResult = {
+    __kind__: "Ok";
+    Ok: ProjectPage;
+} | {
+    __kind__: "Err";
+    Err: MarketError;
+};
 export interface IronicSettingsView {
     /**
      * Cycles the provider's outcalls may still attach (0 on none granted); the simulated
@@ -1065,6 +1096,10 @@ export type OffersetStatus = {
      */
     Expired: null;
 };
+export interface ProjectPage {
+    projects: Array<Project>;
+    next?: bigint;
+}
 export interface ProvisionRequest {
     /**
      * Cloud-init user data for the config drive.
@@ -1141,6 +1176,11 @@ export interface OfferTerms {
      * between leases is whole steps. 1 s to 1 day.
      */
     granularity_seconds?: bigint;
+    /**
+     * A private offer for projects: the members of these projects (`project_create`) may see it
+     * and hold it too. With `visible_to` absent, only they may. At most 8.
+     */
+    visible_to_projects?: BigUint64Array;
 }
 export interface Delegation {
     seq: bigint;
@@ -1477,6 +1517,11 @@ export type MarketError = {
     TooMany: {
         max: number;
         what: string;
+    };
+} | {
+    __kind__: "UnknownProject";
+    UnknownProject: {
+        id: bigint;
     };
 } | {
     __kind__: "DuplicateResource";
@@ -2148,6 +2193,13 @@ export interface OfferWithdrawArg {
     provider: ProviderKeyInput;
     offer_id: bigint;
 }
+export interface ProjectCreateArg {
+    /**
+     * Members besides the caller, who owns the project and is always a member.
+     */
+    members: Array<Principal>;
+    name: string;
+}
 export interface OfferCreateArg {
     terms?: OfferTerms;
     provider: ProviderKeyInput;
@@ -2462,6 +2514,10 @@ export interface marketplaceInterface {
     policies(): Promise<Policies>;
     policies_set(arg0: PoliciesUpdate): Promise<MarketPoliciesResult>;
     products(): Promise<Array<Product>>;
+    project_create(arg0: ProjectCreateArg): Promise<MarketProjectResult>;
+    project_get(arg0: bigint): Promise<MarketProjectResult>;
+    project_update(arg0: ProjectUpdateArg): Promise<MarketProjectResult>;
+    projects_mine(arg0: bigint | null): Promise<MarketProjectPageResult>;
     provider_catalog_export(arg0: CatalogExportArg): Promise<CatalogExportResult>;
     provider_freeze(arg0: ProviderFreezeArg): Promise<CatalogUnitResult>;
     provider_hold_access_set(arg0: ProviderHoldAccessArg): Promise<ProviderHoldAccessResult>;
@@ -2476,7 +2532,7 @@ export interface marketplaceInterface {
     state_digest_page(arg0: StateDigestPageArg): Promise<StateDigestPageResult>;
     status(): Promise<Status>;
 }
-import type { AcceptArg as _AcceptArg, Actor as _Actor, Attributes as _Attributes, AuditArg as _AuditArg, AuditEntry as _AuditEntry, AuditPage as _AuditPage, AvailabilityArg as _AvailabilityArg, AvailabilityPage as _AvailabilityPage, Backend as _Backend, BillingInterval as _BillingInterval, CatalogError as _CatalogError, CatalogExport as _CatalogExport, CatalogExportArg as _CatalogExportArg, CatalogExportResult as _CatalogExportResult, CatalogUnitResult as _CatalogUnitResult, Change as _Change, ChangeKind as _ChangeKind, ChangesArg as _ChangesArg, ChangesPage as _ChangesPage, ChangesResult as _ChangesResult, Config as _Config, ConsumerAccess as _ConsumerAccess, Contract as _Contract, ContractStatus as _ContractStatus, CostRange as _CostRange, Counters as _Counters, CsvError as _CsvError, DelegateArg as _DelegateArg, Delegation as _Delegation, DigestChunk as _DigestChunk, DigestCursor as _DigestCursor, DigestError as _DigestError, DigestPageError as _DigestPageError, Entity as _Entity, Execution as _Execution, ExecutionPage as _ExecutionPage, ExecutionsListArg as _ExecutionsListArg, Filters as _Filters, Format as _Format, GpuFilter as _GpuFilter, HoldAccess as _HoldAccess, HttpRequest as _HttpRequest, HttpResponse as _HttpResponse, InventoryListArg as _InventoryListArg, InventoryRegisterArg as _InventoryRegisterArg, InventoryRemoveArg as _InventoryRemoveArg, InventorySetStatusArg as _InventorySetStatusArg, IronicApi as _IronicApi, IronicBudgetGrantArg as _IronicBudgetGrantArg, IronicConfigureArg as _IronicConfigureArg, IronicDiscoverArg as _IronicDiscoverArg, IronicDiscoverResult as _IronicDiscoverResult, IronicError as _IronicError, IronicSettingsResult as _IronicSettingsResult, IronicSettingsView as _IronicSettingsView, Item as _Item, ItemAvailability as _ItemAvailability, ItemInput as _ItemInput, ItemPage as _ItemPage, ItemStatus as _ItemStatus, Lease as _Lease, LeaseBySkuArg as _LeaseBySkuArg, LeaseTask as _LeaseTask, Level as _Level, MarketAuditPageResult as _MarketAuditPageResult, MarketAvailabilityResult as _MarketAvailabilityResult, MarketContractResult as _MarketContractResult, MarketDelegationResult as _MarketDelegationResult, MarketError as _MarketError, MarketExecutionPageResult as _MarketExecutionPageResult, MarketExecutionResult as _MarketExecutionResult, MarketItemPageResult as _MarketItemPageResult, MarketItemResult as _MarketItemResult, MarketItemsResult as _MarketItemsResult, MarketLeaseResult as _MarketLeaseResult, MarketOfferPageResult as _MarketOfferPageResult, MarketOfferResult as _MarketOfferResult, MarketOffersResult as _MarketOffersResult, MarketOffersetViewResult as _MarketOffersetViewResult, MarketPoliciesResult as _MarketPoliciesResult, MarketSelfCheckResult as _MarketSelfCheckResult, MarketUnitResult as _MarketUnitResult, Message as _Message, Offer as _Offer, OfferCreateArg as _OfferCreateArg, OfferInput as _OfferInput, OfferPage as _OfferPage, OfferStatus as _OfferStatus, OfferTerms as _OfferTerms, OfferWithdrawArg as _OfferWithdrawArg, OfferingGetArg as _OfferingGetArg, OfferingGetResult as _OfferingGetResult, OfferingRecords as _OfferingRecords, OfferingView as _OfferingView, Offerings as _Offerings, OffersCreateArg as _OffersCreateArg, OffersListArg as _OffersListArg, Offerset as _Offerset, OffersetResult as _OffersetResult, OffersetStatus as _OffersetStatus, OffersetView as _OffersetView, OperationKind as _OperationKind, OperationStatus as _OperationStatus, OutcallCosts as _OutcallCosts, OutcallCostsArg as _OutcallCostsArg, OutcallCostsResult as _OutcallCostsResult, OutcallQuote as _OutcallQuote, Phase as _Phase, Policies as _Policies, PoliciesUpdate as _PoliciesUpdate, PriceFilter as _PriceFilter, Product as _Product, ProductType as _ProductType, Property as _Property, ProviderCatalog as _ProviderCatalog, ProviderFreezeArg as _ProviderFreezeArg, ProviderHoldAccess as _ProviderHoldAccess, ProviderHoldAccessArg as _ProviderHoldAccessArg, ProviderHoldAccessResult as _ProviderHoldAccessResult, ProviderKeyInput as _ProviderKeyInput, ProviderOfferingsArg as _ProviderOfferingsArg, ProvisionCosts as _ProvisionCosts, ProvisionCostsArg as _ProvisionCostsArg, ProvisionError as _ProvisionError, ProvisionRequest as _ProvisionRequest, ProvisionResponse as _ProvisionResponse, ProvisionServerResult as _ProvisionServerResult, ProvisionStatus as _ProvisionStatus, ProvisionStatusResult as _ProvisionStatusResult, ProvisionUnitResult as _ProvisionUnitResult, PublishArg as _PublishArg, PublishResult as _PublishResult, Receipt as _Receipt, Reclaim as _Reclaim, ReclaimArg as _ReclaimArg, RecoverKeyArg as _RecoverKeyArg, RemoveOfferingsArg as _RemoveOfferingsArg, RemoveProviderArg as _RemoveProviderArg, ResourceRequest as _ResourceRequest, Role as _Role, RotateKeyArg as _RotateKeyArg, SealedBox as _SealedBox, SearchError as _SearchError, SearchPage as _SearchPage, SearchQuery as _SearchQuery, SearchResult as _SearchResult, SelfCheckArg as _SelfCheckArg, SelfCheckPage as _SelfCheckPage, SetConsumerMetaArg as _SetConsumerMetaArg, SetProcurementMetaArg as _SetProcurementMetaArg, SimFailureArg as _SimFailureArg, SortOrder as _SortOrder, StateDigest as _StateDigest, StateDigestPage as _StateDigestPage, StateDigestPageArg as _StateDigestPageArg, StateDigestPageResult as _StateDigestPageResult, StateDigestResult as _StateDigestResult, Status as _Status, Stock as _Stock, UploadBeginArg as _UploadBeginArg, UploadBeginResult as _UploadBeginResult, UploadOperation as _UploadOperation, UploadProgress as _UploadProgress, UploadProgressResult as _UploadProgressResult, Violation as _Violation, Virtualization as _Virtualization } from "./marketplace.did";
+import type { AcceptArg as _AcceptArg, Actor as _Actor, Attributes as _Attributes, AuditArg as _AuditArg, AuditEntry as _AuditEntry, AuditPage as _AuditPage, AvailabilityArg as _AvailabilityArg, AvailabilityPage as _AvailabilityPage, Backend as _Backend, BillingInterval as _BillingInterval, CatalogError as _CatalogError, CatalogExport as _CatalogExport, CatalogExportArg as _CatalogExportArg, CatalogExportResult as _CatalogExportResult, CatalogUnitResult as _CatalogUnitResult, Change as _Change, ChangeKind as _ChangeKind, ChangesArg as _ChangesArg, ChangesPage as _ChangesPage, ChangesResult as _ChangesResult, Config as _Config, ConsumerAccess as _ConsumerAccess, Contract as _Contract, ContractStatus as _ContractStatus, CostRange as _CostRange, Counters as _Counters, CsvError as _CsvError, DelegateArg as _DelegateArg, Delegation as _Delegation, DigestChunk as _DigestChunk, DigestCursor as _DigestCursor, DigestError as _DigestError, DigestPageError as _DigestPageError, Entity as _Entity, Execution as _Execution, ExecutionPage as _ExecutionPage, ExecutionsListArg as _ExecutionsListArg, Filters as _Filters, Format as _Format, GpuFilter as _GpuFilter, HoldAccess as _HoldAccess, HttpRequest as _HttpRequest, HttpResponse as _HttpResponse, InventoryListArg as _InventoryListArg, InventoryRegisterArg as _InventoryRegisterArg, InventoryRemoveArg as _InventoryRemoveArg, InventorySetStatusArg as _InventorySetStatusArg, IronicApi as _IronicApi, IronicBudgetGrantArg as _IronicBudgetGrantArg, IronicConfigureArg as _IronicConfigureArg, IronicDiscoverArg as _IronicDiscoverArg, IronicDiscoverResult as _IronicDiscoverResult, IronicError as _IronicError, IronicSettingsResult as _IronicSettingsResult, IronicSettingsView as _IronicSettingsView, Item as _Item, ItemAvailability as _ItemAvailability, ItemInput as _ItemInput, ItemPage as _ItemPage, ItemStatus as _ItemStatus, Lease as _Lease, LeaseBySkuArg as _LeaseBySkuArg, LeaseTask as _LeaseTask, Level as _Level, MarketAuditPageResult as _MarketAuditPageResult, MarketAvailabilityResult as _MarketAvailabilityResult, MarketContractResult as _MarketContractResult, MarketDelegationResult as _MarketDelegationResult, MarketError as _MarketError, MarketExecutionPageResult as _MarketExecutionPageResult, MarketExecutionResult as _MarketExecutionResult, MarketItemPageResult as _MarketItemPageResult, MarketItemResult as _MarketItemResult, MarketItemsResult as _MarketItemsResult, MarketLeaseResult as _MarketLeaseResult, MarketOfferPageResult as _MarketOfferPageResult, MarketOfferResult as _MarketOfferResult, MarketOffersResult as _MarketOffersResult, MarketOffersetViewResult as _MarketOffersetViewResult, MarketPoliciesResult as _MarketPoliciesResult, MarketProjectPageResult as _MarketProjectPageResult, MarketProjectResult as _MarketProjectResult, MarketSelfCheckResult as _MarketSelfCheckResult, MarketUnitResult as _MarketUnitResult, Message as _Message, Offer as _Offer, OfferCreateArg as _OfferCreateArg, OfferInput as _OfferInput, OfferPage as _OfferPage, OfferStatus as _OfferStatus, OfferTerms as _OfferTerms, OfferWithdrawArg as _OfferWithdrawArg, OfferingGetArg as _OfferingGetArg, OfferingGetResult as _OfferingGetResult, OfferingRecords as _OfferingRecords, OfferingView as _OfferingView, Offerings as _Offerings, OffersCreateArg as _OffersCreateArg, OffersListArg as _OffersListArg, Offerset as _Offerset, OffersetResult as _OffersetResult, OffersetStatus as _OffersetStatus, OffersetView as _OffersetView, OperationKind as _OperationKind, OperationStatus as _OperationStatus, OutcallCosts as _OutcallCosts, OutcallCostsArg as _OutcallCostsArg, OutcallCostsResult as _OutcallCostsResult, OutcallQuote as _OutcallQuote, Phase as _Phase, Policies as _Policies, PoliciesUpdate as _PoliciesUpdate, PriceFilter as _PriceFilter, Product as _Product, ProductType as _ProductType, Project as _Project, ProjectPage as _ProjectPage, ProjectUpdateArg as _ProjectUpdateArg, Property as _Property, ProviderCatalog as _ProviderCatalog, ProviderFreezeArg as _ProviderFreezeArg, ProviderHoldAccess as _ProviderHoldAccess, ProviderHoldAccessArg as _ProviderHoldAccessArg, ProviderHoldAccessResult as _ProviderHoldAccessResult, ProviderKeyInput as _ProviderKeyInput, ProviderOfferingsArg as _ProviderOfferingsArg, ProvisionCosts as _ProvisionCosts, ProvisionCostsArg as _ProvisionCostsArg, ProvisionError as _ProvisionError, ProvisionRequest as _ProvisionRequest, ProvisionResponse as _ProvisionResponse, ProvisionServerResult as _ProvisionServerResult, ProvisionStatus as _ProvisionStatus, ProvisionStatusResult as _ProvisionStatusResult, ProvisionUnitResult as _ProvisionUnitResult, PublishArg as _PublishArg, PublishResult as _PublishResult, Receipt as _Receipt, Reclaim as _Reclaim, ReclaimArg as _ReclaimArg, RecoverKeyArg as _RecoverKeyArg, RemoveOfferingsArg as _RemoveOfferingsArg, RemoveProviderArg as _RemoveProviderArg, ResourceRequest as _ResourceRequest, Role as _Role, RotateKeyArg as _RotateKeyArg, SealedBox as _SealedBox, SearchError as _SearchError, SearchPage as _SearchPage, SearchQuery as _SearchQuery, SearchResult as _SearchResult, SelfCheckArg as _SelfCheckArg, SelfCheckPage as _SelfCheckPage, SetConsumerMetaArg as _SetConsumerMetaArg, SetProcurementMetaArg as _SetProcurementMetaArg, SimFailureArg as _SimFailureArg, SortOrder as _SortOrder, StateDigest as _StateDigest, StateDigestPage as _StateDigestPage, StateDigestPageArg as _StateDigestPageArg, StateDigestPageResult as _StateDigestPageResult, StateDigestResult as _StateDigestResult, Status as _Status, Stock as _Stock, UploadBeginArg as _UploadBeginArg, UploadBeginResult as _UploadBeginResult, UploadOperation as _UploadOperation, UploadProgress as _UploadProgress, UploadProgressResult as _UploadProgressResult, Violation as _Violation, Virtualization as _Virtualization } from "./marketplace.did";
 export class Marketplace implements marketplaceInterface {
     constructor(private actor: ActorSubclass<_SERVICE>){}
     async audit_log(arg0: AuditArg): Promise<MarketAuditPageResult> {
@@ -2632,100 +2688,116 @@ export class Marketplace implements marketplaceInterface {
         return from_candid_MarketOfferResult_n182(result);
     }
     async offer_withdraw(arg0: OfferWithdrawArg): Promise<MarketOfferResult> {
-        const result = await this.actor.offer_withdraw(to_candid_OfferWithdrawArg_n190(arg0));
+        const result = await this.actor.offer_withdraw(to_candid_OfferWithdrawArg_n191(arg0));
         return from_candid_MarketOfferResult_n182(result);
     }
     async offering_get(arg0: OfferingGetArg): Promise<OfferingGetResult> {
-        const result = await this.actor.offering_get(to_candid_OfferingGetArg_n192(arg0));
-        return from_candid_OfferingGetResult_n194(result);
+        const result = await this.actor.offering_get(to_candid_OfferingGetArg_n193(arg0));
+        return from_candid_OfferingGetResult_n195(result);
     }
     async offerings_search(arg0: SearchQuery): Promise<SearchResult> {
-        const result = await this.actor.offerings_search(to_candid_SearchQuery_n212(arg0));
-        return from_candid_SearchResult_n232(result);
+        const result = await this.actor.offerings_search(to_candid_SearchQuery_n213(arg0));
+        return from_candid_SearchResult_n233(result);
     }
     async offers_create(arg0: OffersCreateArg): Promise<MarketOffersResult> {
-        const result = await this.actor.offers_create(to_candid_OffersCreateArg_n238(arg0));
-        return from_candid_MarketOffersResult_n243(result);
+        const result = await this.actor.offers_create(to_candid_OffersCreateArg_n239(arg0));
+        return from_candid_MarketOffersResult_n244(result);
     }
     async offers_list(arg0: OffersListArg): Promise<MarketOfferPageResult> {
-        const result = await this.actor.offers_list(to_candid_OffersListArg_n246(arg0));
-        return from_candid_MarketOfferPageResult_n250(result);
+        const result = await this.actor.offers_list(to_candid_OffersListArg_n247(arg0));
+        return from_candid_MarketOfferPageResult_n251(result);
     }
     async offerset_get(arg0: bigint): Promise<MarketOffersetViewResult> {
         const result = await this.actor.offerset_get(arg0);
-        return from_candid_MarketOffersetViewResult_n254(result);
+        return from_candid_MarketOffersetViewResult_n255(result);
     }
     async offerset_request(arg0: ResourceRequest): Promise<MarketOffersetViewResult> {
-        const result = await this.actor.offerset_request(to_candid_ResourceRequest_n266(arg0));
-        return from_candid_MarketOffersetViewResult_n254(result);
+        const result = await this.actor.offerset_request(to_candid_ResourceRequest_n267(arg0));
+        return from_candid_MarketOffersetViewResult_n255(result);
     }
     async outcall_costs(arg0: OutcallCostsArg): Promise<OutcallCostsResult> {
-        const result = await this.actor.outcall_costs(to_candid_OutcallCostsArg_n268(arg0));
-        return from_candid_OutcallCostsResult_n272(result);
+        const result = await this.actor.outcall_costs(to_candid_OutcallCostsArg_n269(arg0));
+        return from_candid_OutcallCostsResult_n273(result);
     }
     async policies(): Promise<Policies> {
         const result = await this.actor.policies();
-        return from_candid_Policies_n280(result);
+        return from_candid_Policies_n281(result);
     }
     async policies_set(arg0: PoliciesUpdate): Promise<MarketPoliciesResult> {
-        const result = await this.actor.policies_set(to_candid_PoliciesUpdate_n285(arg0));
-        return from_candid_MarketPoliciesResult_n289(result);
+        const result = await this.actor.policies_set(to_candid_PoliciesUpdate_n286(arg0));
+        return from_candid_MarketPoliciesResult_n290(result);
     }
     async products(): Promise<Array<Product>> {
         const result = await this.actor.products();
-        return from_candid_vec_n291(result);
+        return from_candid_vec_n292(result);
+    }
+    async project_create(arg0: ProjectCreateArg): Promise<MarketProjectResult> {
+        const result = await this.actor.project_create(arg0);
+        return from_candid_MarketProjectResult_n295(result);
+    }
+    async project_get(arg0: bigint): Promise<MarketProjectResult> {
+        const result = await this.actor.project_get(arg0);
+        return from_candid_MarketProjectResult_n295(result);
+    }
+    async project_update(arg0: ProjectUpdateArg): Promise<MarketProjectResult> {
+        const result = await this.actor.project_update(to_candid_ProjectUpdateArg_n297(arg0));
+        return from_candid_MarketProjectResult_n295(result);
+    }
+    async projects_mine(arg0: bigint | null): Promise<MarketProjectPageResult> {
+        const result = await this.actor.projects_mine(to_candid_opt_n299(arg0));
+        return from_candid_MarketProjectPageResult_n300(result);
     }
     async provider_catalog_export(arg0: CatalogExportArg): Promise<CatalogExportResult> {
-        const result = await this.actor.provider_catalog_export(to_candid_CatalogExportArg_n294(arg0));
-        return from_candid_CatalogExportResult_n296(result);
+        const result = await this.actor.provider_catalog_export(to_candid_CatalogExportArg_n304(arg0));
+        return from_candid_CatalogExportResult_n306(result);
     }
     async provider_freeze(arg0: ProviderFreezeArg): Promise<CatalogUnitResult> {
-        const result = await this.actor.provider_freeze(to_candid_ProviderFreezeArg_n300(arg0));
-        return from_candid_CatalogUnitResult_n302(result);
+        const result = await this.actor.provider_freeze(to_candid_ProviderFreezeArg_n310(arg0));
+        return from_candid_CatalogUnitResult_n312(result);
     }
     async provider_hold_access_set(arg0: ProviderHoldAccessArg): Promise<ProviderHoldAccessResult> {
-        const result = await this.actor.provider_hold_access_set(to_candid_ProviderHoldAccessArg_n304(arg0));
-        return from_candid_ProviderHoldAccessResult_n308(result);
+        const result = await this.actor.provider_hold_access_set(to_candid_ProviderHoldAccessArg_n314(arg0));
+        return from_candid_ProviderHoldAccessResult_n318(result);
     }
     async provider_offerings(arg0: ProviderOfferingsArg): Promise<SearchResult> {
-        const result = await this.actor.provider_offerings(to_candid_ProviderOfferingsArg_n314(arg0));
-        return from_candid_SearchResult_n232(result);
+        const result = await this.actor.provider_offerings(to_candid_ProviderOfferingsArg_n324(arg0));
+        return from_candid_SearchResult_n233(result);
     }
     async provider_recover(arg0: RecoverKeyArg): Promise<MarketDelegationResult> {
-        const result = await this.actor.provider_recover(to_candid_RecoverKeyArg_n316(arg0));
+        const result = await this.actor.provider_recover(to_candid_RecoverKeyArg_n326(arg0));
         return from_candid_MarketDelegationResult_n170(result);
     }
     async provider_remove(arg0: RemoveProviderArg): Promise<PublishResult> {
-        const result = await this.actor.provider_remove(to_candid_RemoveProviderArg_n318(arg0));
+        const result = await this.actor.provider_remove(to_candid_RemoveProviderArg_n328(arg0));
         return from_candid_PublishResult_n63(result);
     }
     async provider_rotate_key(arg0: RotateKeyArg): Promise<CatalogUnitResult> {
-        const result = await this.actor.provider_rotate_key(to_candid_RotateKeyArg_n320(arg0));
-        return from_candid_CatalogUnitResult_n302(result);
+        const result = await this.actor.provider_rotate_key(to_candid_RotateKeyArg_n330(arg0));
+        return from_candid_CatalogUnitResult_n312(result);
     }
     async provision_refresh(arg0: string): Promise<ProvisionStatusResult> {
         const result = await this.actor.provision_refresh(arg0);
-        return from_candid_ProvisionStatusResult_n322(result);
+        return from_candid_ProvisionStatusResult_n332(result);
     }
     async provision_server(arg0: ProvisionRequest): Promise<ProvisionServerResult> {
-        const result = await this.actor.provision_server(to_candid_ProvisionRequest_n331(arg0));
-        return from_candid_ProvisionServerResult_n333(result);
+        const result = await this.actor.provision_server(to_candid_ProvisionRequest_n341(arg0));
+        return from_candid_ProvisionServerResult_n343(result);
     }
     async provision_status(arg0: string): Promise<ProvisionStatusResult> {
         const result = await this.actor.provision_status(arg0);
-        return from_candid_ProvisionStatusResult_n322(result);
+        return from_candid_ProvisionStatusResult_n332(result);
     }
     async state_digest(): Promise<StateDigestResult> {
         const result = await this.actor.state_digest();
-        return from_candid_StateDigestResult_n337(result);
+        return from_candid_StateDigestResult_n347(result);
     }
     async state_digest_page(arg0: StateDigestPageArg): Promise<StateDigestPageResult> {
-        const result = await this.actor.state_digest_page(to_candid_StateDigestPageArg_n341(arg0));
-        return from_candid_StateDigestPageResult_n343(result);
+        const result = await this.actor.state_digest_page(to_candid_StateDigestPageArg_n351(arg0));
+        return from_candid_StateDigestPageResult_n353(result);
     }
     async status(): Promise<Status> {
         const result = await this.actor.status();
-        return from_candid_Status_n350(result);
+        return from_candid_Status_n360(result);
     }
 }
 function from_candid_Actor_n15(value: _Actor): Actor {
@@ -2743,20 +2815,20 @@ function from_candid_AvailabilityPage_n39(value: _AvailabilityPage): Availabilit
 function from_candid_Backend_n139(value: _Backend): Backend {
     return from_candid_variant_n140(value);
 }
-function from_candid_BillingInterval_n201(value: _BillingInterval): BillingInterval {
-    return from_candid_variant_n202(value);
+function from_candid_BillingInterval_n202(value: _BillingInterval): BillingInterval {
+    return from_candid_variant_n203(value);
 }
 function from_candid_CatalogError_n52(value: _CatalogError): CatalogError {
     return from_candid_variant_n53(value);
 }
-function from_candid_CatalogExportResult_n296(value: _CatalogExportResult): CatalogExportResult {
-    return from_candid_variant_n297(value);
+function from_candid_CatalogExportResult_n306(value: _CatalogExportResult): CatalogExportResult {
+    return from_candid_variant_n307(value);
 }
-function from_candid_CatalogExport_n298(value: _CatalogExport): CatalogExport {
-    return from_candid_record_n299(value);
+function from_candid_CatalogExport_n308(value: _CatalogExport): CatalogExport {
+    return from_candid_record_n309(value);
 }
-function from_candid_CatalogUnitResult_n302(value: _CatalogUnitResult): CatalogUnitResult {
-    return from_candid_variant_n303(value);
+function from_candid_CatalogUnitResult_n312(value: _CatalogUnitResult): CatalogUnitResult {
+    return from_candid_variant_n313(value);
 }
 function from_candid_ChangeKind_n50(value: _ChangeKind): ChangeKind {
     return from_candid_variant_n51(value);
@@ -2770,8 +2842,8 @@ function from_candid_ChangesPage_n45(value: _ChangesPage): ChangesPage {
 function from_candid_ChangesResult_n43(value: _ChangesResult): ChangesResult {
     return from_candid_variant_n44(value);
 }
-function from_candid_ConsumerAccess_n283(value: _ConsumerAccess): ConsumerAccess {
-    return from_candid_variant_n284(value);
+function from_candid_ConsumerAccess_n284(value: _ConsumerAccess): ConsumerAccess {
+    return from_candid_variant_n285(value);
 }
 function from_candid_ContractStatus_n79(value: _ContractStatus): ContractStatus {
     return from_candid_variant_n80(value);
@@ -2782,11 +2854,11 @@ function from_candid_Contract_n77(value: _Contract): Contract {
 function from_candid_CsvError_n56(value: _CsvError): CsvError {
     return from_candid_record_n57(value);
 }
-function from_candid_DigestError_n339(value: _DigestError): DigestError {
-    return from_candid_variant_n340(value);
+function from_candid_DigestError_n349(value: _DigestError): DigestError {
+    return from_candid_variant_n350(value);
 }
-function from_candid_DigestPageError_n348(value: _DigestPageError): DigestPageError {
-    return from_candid_variant_n349(value);
+function from_candid_DigestPageError_n358(value: _DigestPageError): DigestPageError {
+    return from_candid_variant_n359(value);
 }
 function from_candid_Entity_n13(value: _Entity): Entity {
     return from_candid_variant_n14(value);
@@ -2797,8 +2869,8 @@ function from_candid_ExecutionPage_n99(value: _ExecutionPage): ExecutionPage {
 function from_candid_Execution_n85(value: _Execution): Execution {
     return from_candid_record_n86(value);
 }
-function from_candid_HoldAccess_n312(value: _HoldAccess): HoldAccess {
-    return from_candid_variant_n313(value);
+function from_candid_HoldAccess_n322(value: _HoldAccess): HoldAccess {
+    return from_candid_variant_n323(value);
 }
 function from_candid_HttpResponse_n104(value: _HttpResponse): HttpResponse {
     return from_candid_record_n105(value);
@@ -2863,20 +2935,26 @@ function from_candid_MarketItemsResult_n125(value: _MarketItemsResult): MarketIt
 function from_candid_MarketLeaseResult_n158(value: _MarketLeaseResult): MarketLeaseResult {
     return from_candid_variant_n159(value);
 }
-function from_candid_MarketOfferPageResult_n250(value: _MarketOfferPageResult): MarketOfferPageResult {
-    return from_candid_variant_n251(value);
+function from_candid_MarketOfferPageResult_n251(value: _MarketOfferPageResult): MarketOfferPageResult {
+    return from_candid_variant_n252(value);
 }
 function from_candid_MarketOfferResult_n182(value: _MarketOfferResult): MarketOfferResult {
     return from_candid_variant_n183(value);
 }
-function from_candid_MarketOffersResult_n243(value: _MarketOffersResult): MarketOffersResult {
-    return from_candid_variant_n244(value);
+function from_candid_MarketOffersResult_n244(value: _MarketOffersResult): MarketOffersResult {
+    return from_candid_variant_n245(value);
 }
-function from_candid_MarketOffersetViewResult_n254(value: _MarketOffersetViewResult): MarketOffersetViewResult {
-    return from_candid_variant_n255(value);
+function from_candid_MarketOffersetViewResult_n255(value: _MarketOffersetViewResult): MarketOffersetViewResult {
+    return from_candid_variant_n256(value);
 }
-function from_candid_MarketPoliciesResult_n289(value: _MarketPoliciesResult): MarketPoliciesResult {
-    return from_candid_variant_n290(value);
+function from_candid_MarketPoliciesResult_n290(value: _MarketPoliciesResult): MarketPoliciesResult {
+    return from_candid_variant_n291(value);
+}
+function from_candid_MarketProjectPageResult_n300(value: _MarketProjectPageResult): MarketProjectPageResult {
+    return from_candid_variant_n301(value);
+}
+function from_candid_MarketProjectResult_n295(value: _MarketProjectResult): MarketProjectResult {
+    return from_candid_variant_n296(value);
 }
 function from_candid_MarketSelfCheckResult_n174(value: _MarketSelfCheckResult): MarketSelfCheckResult {
     return from_candid_variant_n175(value);
@@ -2887,8 +2965,8 @@ function from_candid_MarketUnitResult_n129(value: _MarketUnitResult): MarketUnit
 function from_candid_Message_n28(value: _Message): Message {
     return from_candid_record_n29(value);
 }
-function from_candid_OfferPage_n252(value: _OfferPage): OfferPage {
-    return from_candid_record_n253(value);
+function from_candid_OfferPage_n253(value: _OfferPage): OfferPage {
+    return from_candid_record_n254(value);
 }
 function from_candid_OfferStatus_n33(value: _OfferStatus): OfferStatus {
     return from_candid_variant_n34(value);
@@ -2899,77 +2977,80 @@ function from_candid_OfferTerms_n187(value: _OfferTerms): OfferTerms {
 function from_candid_Offer_n184(value: _Offer): Offer {
     return from_candid_record_n185(value);
 }
-function from_candid_OfferingGetResult_n194(value: _OfferingGetResult): OfferingGetResult {
-    return from_candid_variant_n195(value);
+function from_candid_OfferingGetResult_n195(value: _OfferingGetResult): OfferingGetResult {
+    return from_candid_variant_n196(value);
 }
-function from_candid_OfferingRecords_n196(value: _OfferingRecords): OfferingRecords {
-    return from_candid_record_n197(value);
+function from_candid_OfferingRecords_n197(value: _OfferingRecords): OfferingRecords {
+    return from_candid_record_n198(value);
 }
-function from_candid_OfferingView_n199(value: _OfferingView): OfferingView {
-    return from_candid_record_n200(value);
+function from_candid_OfferingView_n200(value: _OfferingView): OfferingView {
+    return from_candid_record_n201(value);
 }
-function from_candid_Offerings_n236(value: _Offerings): Offerings {
-    return from_candid_variant_n237(value);
+function from_candid_Offerings_n237(value: _Offerings): Offerings {
+    return from_candid_variant_n238(value);
 }
-function from_candid_OffersetResult_n262(value: _OffersetResult): OffersetResult {
-    return from_candid_variant_n263(value);
+function from_candid_OffersetResult_n263(value: _OffersetResult): OffersetResult {
+    return from_candid_variant_n264(value);
 }
-function from_candid_OffersetStatus_n260(value: _OffersetStatus): OffersetStatus {
-    return from_candid_variant_n261(value);
+function from_candid_OffersetStatus_n261(value: _OffersetStatus): OffersetStatus {
+    return from_candid_variant_n262(value);
 }
-function from_candid_OffersetView_n256(value: _OffersetView): OffersetView {
-    return from_candid_record_n257(value);
+function from_candid_OffersetView_n257(value: _OffersetView): OffersetView {
+    return from_candid_record_n258(value);
 }
-function from_candid_Offerset_n258(value: _Offerset): Offerset {
-    return from_candid_record_n259(value);
+function from_candid_Offerset_n259(value: _Offerset): Offerset {
+    return from_candid_record_n260(value);
 }
-function from_candid_OperationKind_n328(value: _OperationKind): OperationKind {
-    return from_candid_variant_n329(value);
+function from_candid_OperationKind_n338(value: _OperationKind): OperationKind {
+    return from_candid_variant_n339(value);
 }
-function from_candid_OperationStatus_n326(value: _OperationStatus): OperationStatus {
-    return from_candid_variant_n327(value);
+function from_candid_OperationStatus_n336(value: _OperationStatus): OperationStatus {
+    return from_candid_variant_n337(value);
 }
-function from_candid_OutcallCostsResult_n272(value: _OutcallCostsResult): OutcallCostsResult {
-    return from_candid_variant_n273(value);
+function from_candid_OutcallCostsResult_n273(value: _OutcallCostsResult): OutcallCostsResult {
+    return from_candid_variant_n274(value);
 }
-function from_candid_OutcallCosts_n274(value: _OutcallCosts): OutcallCosts {
-    return from_candid_record_n275(value);
+function from_candid_OutcallCosts_n275(value: _OutcallCosts): OutcallCosts {
+    return from_candid_record_n276(value);
 }
 function from_candid_Phase_n24(value: _Phase): Phase {
     return from_candid_variant_n25(value);
 }
-function from_candid_Policies_n280(value: _Policies): Policies {
-    return from_candid_record_n281(value);
+function from_candid_Policies_n281(value: _Policies): Policies {
+    return from_candid_record_n282(value);
 }
-function from_candid_ProductType_n206(value: _ProductType): ProductType {
-    return from_candid_variant_n207(value);
+function from_candid_ProductType_n207(value: _ProductType): ProductType {
+    return from_candid_variant_n208(value);
 }
-function from_candid_Product_n292(value: _Product): Product {
-    return from_candid_record_n293(value);
+function from_candid_Product_n293(value: _Product): Product {
+    return from_candid_record_n294(value);
 }
-function from_candid_ProviderHoldAccessResult_n308(value: _ProviderHoldAccessResult): ProviderHoldAccessResult {
-    return from_candid_variant_n309(value);
+function from_candid_ProjectPage_n302(value: _ProjectPage): ProjectPage {
+    return from_candid_record_n303(value);
 }
-function from_candid_ProviderHoldAccess_n310(value: _ProviderHoldAccess): ProviderHoldAccess {
-    return from_candid_record_n311(value);
+function from_candid_ProviderHoldAccessResult_n318(value: _ProviderHoldAccessResult): ProviderHoldAccessResult {
+    return from_candid_variant_n319(value);
 }
-function from_candid_ProvisionCosts_n278(value: _ProvisionCosts): ProvisionCosts {
-    return from_candid_record_n279(value);
+function from_candid_ProviderHoldAccess_n320(value: _ProviderHoldAccess): ProviderHoldAccess {
+    return from_candid_record_n321(value);
+}
+function from_candid_ProvisionCosts_n279(value: _ProvisionCosts): ProvisionCosts {
+    return from_candid_record_n280(value);
 }
 function from_candid_ProvisionError_n141(value: _ProvisionError): ProvisionError {
     return from_candid_variant_n142(value);
 }
-function from_candid_ProvisionResponse_n335(value: _ProvisionResponse): ProvisionResponse {
-    return from_candid_record_n336(value);
+function from_candid_ProvisionResponse_n345(value: _ProvisionResponse): ProvisionResponse {
+    return from_candid_record_n346(value);
 }
-function from_candid_ProvisionServerResult_n333(value: _ProvisionServerResult): ProvisionServerResult {
-    return from_candid_variant_n334(value);
+function from_candid_ProvisionServerResult_n343(value: _ProvisionServerResult): ProvisionServerResult {
+    return from_candid_variant_n344(value);
 }
-function from_candid_ProvisionStatusResult_n322(value: _ProvisionStatusResult): ProvisionStatusResult {
-    return from_candid_variant_n323(value);
+function from_candid_ProvisionStatusResult_n332(value: _ProvisionStatusResult): ProvisionStatusResult {
+    return from_candid_variant_n333(value);
 }
-function from_candid_ProvisionStatus_n324(value: _ProvisionStatus): ProvisionStatus {
-    return from_candid_record_n325(value);
+function from_candid_ProvisionStatus_n334(value: _ProvisionStatus): ProvisionStatus {
+    return from_candid_record_n335(value);
 }
 function from_candid_ProvisionUnitResult_n154(value: _ProvisionUnitResult): ProvisionUnitResult {
     return from_candid_variant_n155(value);
@@ -2977,35 +3058,35 @@ function from_candid_ProvisionUnitResult_n154(value: _ProvisionUnitResult): Prov
 function from_candid_PublishResult_n63(value: _PublishResult): PublishResult {
     return from_candid_variant_n64(value);
 }
-function from_candid_ResourceRequest_n264(value: _ResourceRequest): ResourceRequest {
-    return from_candid_record_n265(value);
+function from_candid_ResourceRequest_n265(value: _ResourceRequest): ResourceRequest {
+    return from_candid_record_n266(value);
 }
-function from_candid_SearchError_n210(value: _SearchError): SearchError {
-    return from_candid_variant_n211(value);
+function from_candid_SearchError_n211(value: _SearchError): SearchError {
+    return from_candid_variant_n212(value);
 }
-function from_candid_SearchPage_n234(value: _SearchPage): SearchPage {
-    return from_candid_record_n235(value);
+function from_candid_SearchPage_n235(value: _SearchPage): SearchPage {
+    return from_candid_record_n236(value);
 }
-function from_candid_SearchResult_n232(value: _SearchResult): SearchResult {
-    return from_candid_variant_n233(value);
+function from_candid_SearchResult_n233(value: _SearchResult): SearchResult {
+    return from_candid_variant_n234(value);
 }
 function from_candid_SelfCheckPage_n176(value: _SelfCheckPage): SelfCheckPage {
     return from_candid_record_n177(value);
 }
-function from_candid_StateDigestPageResult_n343(value: _StateDigestPageResult): StateDigestPageResult {
-    return from_candid_variant_n344(value);
+function from_candid_StateDigestPageResult_n353(value: _StateDigestPageResult): StateDigestPageResult {
+    return from_candid_variant_n354(value);
 }
-function from_candid_StateDigestPage_n345(value: _StateDigestPage): StateDigestPage {
-    return from_candid_record_n346(value);
+function from_candid_StateDigestPage_n355(value: _StateDigestPage): StateDigestPage {
+    return from_candid_record_n356(value);
 }
-function from_candid_StateDigestResult_n337(value: _StateDigestResult): StateDigestResult {
-    return from_candid_variant_n338(value);
+function from_candid_StateDigestResult_n347(value: _StateDigestResult): StateDigestResult {
+    return from_candid_variant_n348(value);
 }
-function from_candid_Status_n350(value: _Status): Status {
-    return from_candid_record_n351(value);
+function from_candid_Status_n360(value: _Status): Status {
+    return from_candid_record_n361(value);
 }
-function from_candid_Stock_n204(value: _Stock): Stock {
-    return from_candid_variant_n205(value);
+function from_candid_Stock_n205(value: _Stock): Stock {
+    return from_candid_variant_n206(value);
 }
 function from_candid_UploadBeginResult_n73(value: _UploadBeginResult): UploadBeginResult {
     return from_candid_variant_n74(value);
@@ -3013,8 +3094,8 @@ function from_candid_UploadBeginResult_n73(value: _UploadBeginResult): UploadBeg
 function from_candid_UploadProgressResult_n67(value: _UploadProgressResult): UploadProgressResult {
     return from_candid_variant_n68(value);
 }
-function from_candid_Virtualization_n208(value: _Virtualization): Virtualization {
-    return from_candid_variant_n209(value);
+function from_candid_Virtualization_n209(value: _Virtualization): Virtualization {
+    return from_candid_variant_n210(value);
 }
 function from_candid_opt_n106(value: [] | [boolean]): boolean | null {
     return value.length === 0 ? null : value[0];
@@ -3031,22 +3112,25 @@ function from_candid_opt_n186(value: [] | [_OfferTerms]): OfferTerms | null {
 function from_candid_opt_n189(value: [] | [Array<Principal>]): Array<Principal> | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n203(value: [] | [number]): number | null {
+function from_candid_opt_n190(value: [] | [BigUint64Array]): BigUint64Array | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n276(value: [] | [bigint]): bigint | null {
+function from_candid_opt_n204(value: [] | [number]): number | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n277(value: [] | [_ProvisionCosts]): ProvisionCosts | null {
-    return value.length === 0 ? null : from_candid_ProvisionCosts_n278(value[0]);
-}
-function from_candid_opt_n282(value: [] | [_ConsumerAccess]): ConsumerAccess | null {
-    return value.length === 0 ? null : from_candid_ConsumerAccess_n283(value[0]);
-}
-function from_candid_opt_n330(value: [] | [number]): number | null {
+function from_candid_opt_n277(value: [] | [bigint]): bigint | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n347(value: [] | [_DigestCursor]): DigestCursor | null {
+function from_candid_opt_n278(value: [] | [_ProvisionCosts]): ProvisionCosts | null {
+    return value.length === 0 ? null : from_candid_ProvisionCosts_n279(value[0]);
+}
+function from_candid_opt_n283(value: [] | [_ConsumerAccess]): ConsumerAccess | null {
+    return value.length === 0 ? null : from_candid_ConsumerAccess_n284(value[0]);
+}
+function from_candid_opt_n340(value: [] | [number]): number | null {
+    return value.length === 0 ? null : value[0];
+}
+function from_candid_opt_n357(value: [] | [_DigestCursor]): DigestCursor | null {
     return value.length === 0 ? null : value[0];
 }
 function from_candid_opt_n58(value: [] | [string]): string | null {
@@ -3326,18 +3410,21 @@ function from_candid_record_n188(value: {
     min_duration_seconds: [] | [bigint];
     visible_to: [] | [Array<Principal>];
     granularity_seconds: [] | [bigint];
+    visible_to_projects: [] | [BigUint64Array];
 }): {
     min_duration_seconds?: bigint;
     visible_to?: Array<Principal>;
     granularity_seconds?: bigint;
+    visible_to_projects?: BigUint64Array;
 } {
     return {
         min_duration_seconds: record_opt_to_undefined(from_candid_opt_n9(value.min_duration_seconds)),
         visible_to: record_opt_to_undefined(from_candid_opt_n189(value.visible_to)),
-        granularity_seconds: record_opt_to_undefined(from_candid_opt_n9(value.granularity_seconds))
+        granularity_seconds: record_opt_to_undefined(from_candid_opt_n9(value.granularity_seconds)),
+        visible_to_projects: record_opt_to_undefined(from_candid_opt_n190(value.visible_to_projects))
     };
 }
-function from_candid_record_n197(value: {
+function from_candid_record_n198(value: {
     offerings: Array<_OfferingView>;
     providers: Array<string>;
 }): {
@@ -3345,7 +3432,7 @@ function from_candid_record_n197(value: {
     providers: Array<string>;
 } {
     return {
-        offerings: from_candid_vec_n198(value.offerings),
+        offerings: from_candid_vec_n199(value.offerings),
         providers: value.providers
     };
 }
@@ -3361,7 +3448,7 @@ function from_candid_record_n20(value: {
         from: from_candid_ItemStatus_n21(value.from)
     };
 }
-function from_candid_record_n200(value: {
+function from_candid_record_n201(value: {
     key: string;
     price_minor: bigint;
     country: string;
@@ -3413,17 +3500,17 @@ function from_candid_record_n200(value: {
         csv_row: value.csv_row,
         city: value.city,
         name: value.name,
-        billing: from_candid_BillingInterval_n201(value.billing),
+        billing: from_candid_BillingInterval_n202(value.billing),
         hdd_gb: value.hdd_gb,
         memory_mb: value.memory_mb,
         ssd_gb: value.ssd_gb,
-        cpu_mhz: record_opt_to_undefined(from_candid_opt_n203(value.cpu_mhz)),
-        stock: from_candid_Stock_n204(value.stock),
-        product_type: from_candid_ProductType_n206(value.product_type),
+        cpu_mhz: record_opt_to_undefined(from_candid_opt_n204(value.cpu_mhz)),
+        stock: from_candid_Stock_n205(value.stock),
+        product_type: from_candid_ProductType_n207(value.product_type),
         currency: value.currency,
         visible: value.visible,
         total_cores: value.total_cores,
-        virtualization: from_candid_Virtualization_n208(value.virtualization),
+        virtualization: from_candid_Virtualization_n209(value.virtualization),
         gpu_name: record_opt_to_undefined(from_candid_opt_n58(value.gpu_name))
     };
 }
@@ -3439,7 +3526,7 @@ function from_candid_record_n23(value: {
         phase: from_candid_Phase_n24(value.phase)
     };
 }
-function from_candid_record_n235(value: {
+function from_candid_record_n236(value: {
     offerings: _Offerings;
     next_cursor: [] | [string];
 }): {
@@ -3447,11 +3534,11 @@ function from_candid_record_n235(value: {
     next_cursor?: string;
 } {
     return {
-        offerings: from_candid_Offerings_n236(value.offerings),
+        offerings: from_candid_Offerings_n237(value.offerings),
         next_cursor: record_opt_to_undefined(from_candid_opt_n58(value.next_cursor))
     };
 }
-function from_candid_record_n253(value: {
+function from_candid_record_n254(value: {
     next: [] | [bigint];
     offers: Array<_Offer>;
 }): {
@@ -3460,10 +3547,10 @@ function from_candid_record_n253(value: {
 } {
     return {
         next: record_opt_to_undefined(from_candid_opt_n9(value.next)),
-        offers: from_candid_vec_n245(value.offers)
+        offers: from_candid_vec_n246(value.offers)
     };
 }
-function from_candid_record_n257(value: {
+function from_candid_record_n258(value: {
     offers: Array<_Execution>;
     offerset: _Offerset;
 }): {
@@ -3472,10 +3559,19 @@ function from_candid_record_n257(value: {
 } {
     return {
         offers: from_candid_vec_n101(value.offers),
-        offerset: from_candid_Offerset_n258(value.offerset)
+        offerset: from_candid_Offerset_n259(value.offerset)
     };
 }
-function from_candid_record_n259(value: {
+function from_candid_record_n26(value: {
+    messages: Array<_Message>;
+}): {
+    messages: Array<Message>;
+} {
+    return {
+        messages: from_candid_vec_n27(value.messages)
+    };
+}
+function from_candid_record_n260(value: {
     id: bigint;
     status: _OffersetStatus;
     result: _OffersetResult;
@@ -3498,26 +3594,17 @@ function from_candid_record_n259(value: {
 } {
     return {
         id: value.id,
-        status: from_candid_OffersetStatus_n260(value.status),
-        result: from_candid_OffersetResult_n262(value.result),
+        status: from_candid_OffersetStatus_n261(value.status),
+        result: from_candid_OffersetResult_n263(value.result),
         messages: from_candid_vec_n27(value.messages),
-        request: from_candid_ResourceRequest_n264(value.request),
+        request: from_candid_ResourceRequest_n265(value.request),
         created_at_ns: value.created_at_ns,
         consumer: value.consumer,
         execution_ids: value.execution_ids,
         expires_at_ns: value.expires_at_ns
     };
 }
-function from_candid_record_n26(value: {
-    messages: Array<_Message>;
-}): {
-    messages: Array<Message>;
-} {
-    return {
-        messages: from_candid_vec_n27(value.messages)
-    };
-}
-function from_candid_record_n265(value: {
+function from_candid_record_n266(value: {
     sku: [] | [string];
     min_storage_gb: [] | [bigint];
     resource_class: [] | [string];
@@ -3553,16 +3640,16 @@ function from_candid_record_n265(value: {
         start_ns: record_opt_to_undefined(from_candid_opt_n9(value.start_ns)),
         duration_seconds: value.duration_seconds,
         max_price_per_hour: record_opt_to_undefined(from_candid_opt_n9(value.max_price_per_hour)),
-        alternative_starts: record_opt_to_undefined(from_candid_opt_n203(value.alternative_starts)),
-        min_gpus: record_opt_to_undefined(from_candid_opt_n203(value.min_gpus)),
-        offers: record_opt_to_undefined(from_candid_opt_n203(value.offers)),
-        min_cores: record_opt_to_undefined(from_candid_opt_n203(value.min_cores)),
+        alternative_starts: record_opt_to_undefined(from_candid_opt_n204(value.alternative_starts)),
+        min_gpus: record_opt_to_undefined(from_candid_opt_n204(value.min_gpus)),
+        offers: record_opt_to_undefined(from_candid_opt_n204(value.offers)),
+        min_cores: record_opt_to_undefined(from_candid_opt_n204(value.min_cores)),
         image: value.image,
         min_memory_mb: record_opt_to_undefined(from_candid_opt_n9(value.min_memory_mb)),
         project: record_opt_to_undefined(from_candid_opt_n58(value.project))
     };
 }
-function from_candid_record_n275(value: {
+function from_candid_record_n276(value: {
     ironic_discover: [] | [bigint];
     provision: [] | [_ProvisionCosts];
 }): {
@@ -3570,11 +3657,11 @@ function from_candid_record_n275(value: {
     provision?: ProvisionCosts;
 } {
     return {
-        ironic_discover: record_opt_to_undefined(from_candid_opt_n276(value.ironic_discover)),
-        provision: record_opt_to_undefined(from_candid_opt_n277(value.provision))
+        ironic_discover: record_opt_to_undefined(from_candid_opt_n277(value.ironic_discover)),
+        provision: record_opt_to_undefined(from_candid_opt_n278(value.provision))
     };
 }
-function from_candid_record_n279(value: {
+function from_candid_record_n280(value: {
     lease_undeploy: _CostRange;
     outcalls: Array<_OutcallQuote>;
     provision_refresh: bigint;
@@ -3598,7 +3685,7 @@ function from_candid_record_n279(value: {
         backend: from_candid_Backend_n139(value.backend)
     };
 }
-function from_candid_record_n281(value: {
+function from_candid_record_n282(value: {
     allowed_images: Array<string>;
     max_held_items_per_principal: [] | [number];
     reclaim_notice_seconds: [] | [bigint];
@@ -3631,7 +3718,7 @@ function from_candid_record_n281(value: {
 } {
     return {
         allowed_images: value.allowed_images,
-        max_held_items_per_principal: record_opt_to_undefined(from_candid_opt_n203(value.max_held_items_per_principal)),
+        max_held_items_per_principal: record_opt_to_undefined(from_candid_opt_n204(value.max_held_items_per_principal)),
         reclaim_notice_seconds: record_opt_to_undefined(from_candid_opt_n9(value.reclaim_notice_seconds)),
         closed_retention_seconds: record_opt_to_undefined(from_candid_opt_n9(value.closed_retention_seconds)),
         max_open_offersets_per_principal: value.max_open_offersets_per_principal,
@@ -3642,8 +3729,8 @@ function from_candid_record_n281(value: {
         max_offers_per_offerset: value.max_offers_per_offerset,
         rebuild_seconds: value.rebuild_seconds,
         offer_ttl_seconds: value.offer_ttl_seconds,
-        max_held_share_per_provider_percent: record_opt_to_undefined(from_candid_opt_n203(value.max_held_share_per_provider_percent)),
-        consumers: record_opt_to_undefined(from_candid_opt_n282(value.consumers))
+        max_held_share_per_provider_percent: record_opt_to_undefined(from_candid_opt_n204(value.max_held_share_per_provider_percent)),
+        consumers: record_opt_to_undefined(from_candid_opt_n283(value.consumers))
     };
 }
 function from_candid_record_n29(value: {
@@ -3658,7 +3745,7 @@ function from_candid_record_n29(value: {
         level: from_candid_Level_n30(value.level)
     };
 }
-function from_candid_record_n293(value: {
+function from_candid_record_n294(value: {
     sku: string;
     tier_name: string;
     total: number;
@@ -3694,7 +3781,19 @@ function from_candid_record_n293(value: {
         min_price_per_hour: record_opt_to_undefined(from_candid_opt_n9(value.min_price_per_hour))
     };
 }
-function from_candid_record_n299(value: {
+function from_candid_record_n303(value: {
+    projects: Array<_Project>;
+    next: [] | [bigint];
+}): {
+    projects: Array<Project>;
+    next?: bigint;
+} {
+    return {
+        projects: value.projects,
+        next: record_opt_to_undefined(from_candid_opt_n9(value.next))
+    };
+}
+function from_candid_record_n309(value: {
     csv: string;
     next_cursor: [] | [string];
     provider_pem: string;
@@ -3709,24 +3808,6 @@ function from_candid_record_n299(value: {
         provider_pem: value.provider_pem
     };
 }
-function from_candid_record_n311(value: {
-    access: _HoldAccess;
-    held: number;
-    items: number;
-    listed: number;
-}): {
-    access: HoldAccess;
-    held: number;
-    items: number;
-    listed: number;
-} {
-    return {
-        access: from_candid_HoldAccess_n312(value.access),
-        held: value.held,
-        items: value.items,
-        listed: value.listed
-    };
-}
 function from_candid_record_n32(value: {
     status: _OfferStatus;
     offer_id: bigint;
@@ -3739,7 +3820,25 @@ function from_candid_record_n32(value: {
         offer_id: value.offer_id
     };
 }
-function from_candid_record_n325(value: {
+function from_candid_record_n321(value: {
+    access: _HoldAccess;
+    held: number;
+    items: number;
+    listed: number;
+}): {
+    access: HoldAccess;
+    held: number;
+    items: number;
+    listed: number;
+} {
+    return {
+        access: from_candid_HoldAccess_n322(value.access),
+        held: value.held,
+        items: value.items,
+        listed: value.listed
+    };
+}
+function from_candid_record_n335(value: {
     checked_at_ns: bigint;
     status: _OperationStatus;
     started_at_ns: bigint;
@@ -3768,20 +3867,20 @@ function from_candid_record_n325(value: {
 } {
     return {
         checked_at_ns: value.checked_at_ns,
-        status: from_candid_OperationStatus_n326(value.status),
+        status: from_candid_OperationStatus_n336(value.status),
         started_at_ns: value.started_at_ns,
         completed_at_ns: record_opt_to_undefined(from_candid_opt_n9(value.completed_at_ns)),
-        kind: from_candid_OperationKind_n328(value.kind),
+        kind: from_candid_OperationKind_n338(value.kind),
         provision_state: value.provision_state,
         operation_id: value.operation_id,
         server_id: value.server_id,
         message: value.message,
         item_id: value.item_id,
-        progress_percent: record_opt_to_undefined(from_candid_opt_n330(value.progress_percent)),
+        progress_percent: record_opt_to_undefined(from_candid_opt_n340(value.progress_percent)),
         execution_id: record_opt_to_undefined(from_candid_opt_n9(value.execution_id))
     };
 }
-function from_candid_record_n336(value: {
+function from_candid_record_n346(value: {
     status: _OperationStatus;
     server_name: string;
     started_at_ns: bigint;
@@ -3799,7 +3898,7 @@ function from_candid_record_n336(value: {
     item_id: bigint;
 } {
     return {
-        status: from_candid_OperationStatus_n326(value.status),
+        status: from_candid_OperationStatus_n336(value.status),
         server_name: value.server_name,
         started_at_ns: value.started_at_ns,
         operation_id: value.operation_id,
@@ -3808,7 +3907,7 @@ function from_candid_record_n336(value: {
         item_id: value.item_id
     };
 }
-function from_candid_record_n346(value: {
+function from_candid_record_n356(value: {
     next: [] | [_DigestCursor];
     chunks: Array<_DigestChunk>;
 }): {
@@ -3816,11 +3915,11 @@ function from_candid_record_n346(value: {
     chunks: Array<DigestChunk>;
 } {
     return {
-        next: record_opt_to_undefined(from_candid_opt_n347(value.next)),
+        next: record_opt_to_undefined(from_candid_opt_n357(value.next)),
         chunks: value.chunks
     };
 }
-function from_candid_record_n351(value: {
+function from_candid_record_n361(value: {
     cycles_balance: bigint;
     stable_memory_pages: bigint;
     task_queue_len: bigint;
@@ -3851,7 +3950,7 @@ function from_candid_record_n351(value: {
         task_queue_len: value.task_queue_len,
         next_task_due: record_opt_to_undefined(from_candid_opt_n9(value.next_task_due)),
         tasks_overdue: value.tasks_overdue,
-        cycles_burn_per_day: record_opt_to_undefined(from_candid_opt_n276(value.cycles_burn_per_day)),
+        cycles_burn_per_day: record_opt_to_undefined(from_candid_opt_n277(value.cycles_burn_per_day)),
         version: value.version,
         counters: value.counters,
         config: value.config,
@@ -4560,6 +4659,10 @@ function from_candid_variant_n19(value: {
         what: string;
     };
 } | {
+    UnknownProject: {
+        id: bigint;
+    };
+} | {
     DuplicateResource: {
         item_id: bigint;
     };
@@ -4669,6 +4772,11 @@ function from_candid_variant_n19(value: {
     TooMany: {
         max: number;
         what: string;
+    };
+} | {
+    __kind__: "UnknownProject";
+    UnknownProject: {
+        id: bigint;
     };
 } | {
     __kind__: "DuplicateResource";
@@ -4800,6 +4908,9 @@ function from_candid_variant_n19(value: {
     } : "TooMany" in value ? {
         __kind__: "TooMany",
         TooMany: value.TooMany
+    } : "UnknownProject" in value ? {
+        __kind__: "UnknownProject",
+        UnknownProject: value.UnknownProject
     } : "DuplicateResource" in value ? {
         __kind__: "DuplicateResource",
         DuplicateResource: value.DuplicateResource
@@ -4871,7 +4982,7 @@ function from_candid_variant_n19(value: {
         QuotaExceeded: value.QuotaExceeded
     } : value;
 }
-function from_candid_variant_n195(value: {
+function from_candid_variant_n196(value: {
     Ok: _OfferingRecords;
 } | {
     Err: _SearchError;
@@ -4884,13 +4995,13 @@ function from_candid_variant_n195(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_OfferingRecords_n196(value.Ok)
+        Ok: from_candid_OfferingRecords_n197(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_SearchError_n210(value.Err)
+        Err: from_candid_SearchError_n211(value.Err)
     } : value;
 }
-function from_candid_variant_n202(value: {
+function from_candid_variant_n203(value: {
     Hourly: null;
 } | {
     Quarterly: null;
@@ -4903,7 +5014,7 @@ function from_candid_variant_n202(value: {
 }): BillingInterval {
     return "Hourly" in value ? BillingInterval.Hourly : "Quarterly" in value ? BillingInterval.Quarterly : "Daily" in value ? BillingInterval.Daily : "Monthly" in value ? BillingInterval.Monthly : "Yearly" in value ? BillingInterval.Yearly : value;
 }
-function from_candid_variant_n205(value: {
+function from_candid_variant_n206(value: {
     Limited: null;
 } | {
     OutOfStock: null;
@@ -4912,7 +5023,7 @@ function from_candid_variant_n205(value: {
 }): Stock {
     return "Limited" in value ? Stock.Limited : "OutOfStock" in value ? Stock.OutOfStock : "InStock" in value ? Stock.InStock : value;
 }
-function from_candid_variant_n207(value: {
+function from_candid_variant_n208(value: {
     Vps: null;
 } | {
     Dedicated: null;
@@ -4923,7 +5034,7 @@ function from_candid_variant_n207(value: {
 }): ProductType {
     return "Vps" in value ? ProductType.Vps : "Dedicated" in value ? ProductType.Dedicated : "Cloud" in value ? ProductType.Cloud : "Managed" in value ? ProductType.Managed : value;
 }
-function from_candid_variant_n209(value: {
+function from_candid_variant_n210(value: {
     Kvm: null;
 } | {
     Lxc: null;
@@ -4940,7 +5051,7 @@ function from_candid_variant_n209(value: {
 }): Virtualization {
     return "Kvm" in value ? Virtualization.Kvm : "Lxc" in value ? Virtualization.Lxc : "Xen" in value ? Virtualization.Xen : "None" in value ? Virtualization.None : "OpenVz" in value ? Virtualization.OpenVz : "Vmware" in value ? Virtualization.Vmware : "HyperV" in value ? Virtualization.HyperV : value;
 }
-function from_candid_variant_n211(value: {
+function from_candid_variant_n212(value: {
     UnknownProvider: null;
 } | {
     InvalidKey: {
@@ -5054,7 +5165,7 @@ function from_candid_variant_n22(value: {
 }): ItemStatus {
     return "Available" in value ? ItemStatus.Available : "Reserving" in value ? ItemStatus.Reserving : "Rebuilding" in value ? ItemStatus.Rebuilding : "Archiving" in value ? ItemStatus.Archiving : "Maintenance" in value ? ItemStatus.Maintenance : "Leased" in value ? ItemStatus.Leased : value;
 }
-function from_candid_variant_n233(value: {
+function from_candid_variant_n234(value: {
     Ok: _SearchPage;
 } | {
     Err: _SearchError;
@@ -5067,13 +5178,13 @@ function from_candid_variant_n233(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_SearchPage_n234(value.Ok)
+        Ok: from_candid_SearchPage_n235(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_SearchError_n210(value.Err)
+        Err: from_candid_SearchError_n211(value.Err)
     } : value;
 }
-function from_candid_variant_n237(value: {
+function from_candid_variant_n238(value: {
     Json: string;
 } | {
     PemCsv: Array<_ProviderCatalog>;
@@ -5097,10 +5208,10 @@ function from_candid_variant_n237(value: {
         PemCsv: value.PemCsv
     } : "Records" in value ? {
         __kind__: "Records",
-        Records: from_candid_OfferingRecords_n196(value.Records)
+        Records: from_candid_OfferingRecords_n197(value.Records)
     } : value;
 }
-function from_candid_variant_n244(value: {
+function from_candid_variant_n245(value: {
     Ok: Array<_Offer>;
 } | {
     Err: _MarketError;
@@ -5113,7 +5224,7 @@ function from_candid_variant_n244(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_vec_n245(value.Ok)
+        Ok: from_candid_vec_n246(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
@@ -5144,7 +5255,7 @@ function from_candid_variant_n25(value: {
 }): Phase {
     return "Available" in value ? Phase.Available : "Failed" in value ? Phase.Failed : "Releasing" in value ? Phase.Releasing : "Rejected" in value ? Phase.Rejected : "Offered" in value ? Phase.Offered : "Accepted" in value ? Phase.Accepted : "Waiting" in value ? Phase.Waiting : "Preparing" in value ? Phase.Preparing : "Cancelled" in value ? Phase.Cancelled : "Completed" in value ? Phase.Completed : "Expired" in value ? Phase.Expired : value;
 }
-function from_candid_variant_n251(value: {
+function from_candid_variant_n252(value: {
     Ok: _OfferPage;
 } | {
     Err: _MarketError;
@@ -5157,13 +5268,13 @@ function from_candid_variant_n251(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_OfferPage_n252(value.Ok)
+        Ok: from_candid_OfferPage_n253(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n255(value: {
+function from_candid_variant_n256(value: {
     Ok: _OffersetView;
 } | {
     Err: _MarketError;
@@ -5176,13 +5287,13 @@ function from_candid_variant_n255(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_OffersetView_n256(value.Ok)
+        Ok: from_candid_OffersetView_n257(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n261(value: {
+function from_candid_variant_n262(value: {
     Open: null;
 } | {
     Accepted: {
@@ -5213,14 +5324,14 @@ function from_candid_variant_n261(value: {
         Expired: value.Expired
     } : value;
 }
-function from_candid_variant_n263(value: {
+function from_candid_variant_n264(value: {
     No: null;
 } | {
     Yes: null;
 }): OffersetResult {
     return "No" in value ? OffersetResult.No : "Yes" in value ? OffersetResult.Yes : value;
 }
-function from_candid_variant_n273(value: {
+function from_candid_variant_n274(value: {
     Ok: _OutcallCosts;
 } | {
     Err: _ProvisionError;
@@ -5233,20 +5344,20 @@ function from_candid_variant_n273(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_OutcallCosts_n274(value.Ok)
+        Ok: from_candid_OutcallCosts_n275(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_ProvisionError_n141(value.Err)
     } : value;
 }
-function from_candid_variant_n284(value: {
+function from_candid_variant_n285(value: {
     AllowListed: null;
 } | {
     Everyone: null;
 }): ConsumerAccess {
     return "AllowListed" in value ? ConsumerAccess.AllowListed : "Everyone" in value ? ConsumerAccess.Everyone : value;
 }
-function from_candid_variant_n290(value: {
+function from_candid_variant_n291(value: {
     Ok: _Policies;
 } | {
     Err: _MarketError;
@@ -5259,13 +5370,51 @@ function from_candid_variant_n290(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_Policies_n280(value.Ok)
+        Ok: from_candid_Policies_n281(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n297(value: {
+function from_candid_variant_n296(value: {
+    Ok: _Project;
+} | {
+    Err: _MarketError;
+}): {
+    __kind__: "Ok";
+    Ok: Project;
+} | {
+    __kind__: "Err";
+    Err: MarketError;
+} {
+    return "Ok" in value ? {
+        __kind__: "Ok",
+        Ok: value.Ok
+    } : "Err" in value ? {
+        __kind__: "Err",
+        Err: from_candid_MarketError_n18(value.Err)
+    } : value;
+}
+function from_candid_variant_n301(value: {
+    Ok: _ProjectPage;
+} | {
+    Err: _MarketError;
+}): {
+    __kind__: "Ok";
+    Ok: ProjectPage;
+} | {
+    __kind__: "Err";
+    Err: MarketError;
+} {
+    return "Ok" in value ? {
+        __kind__: "Ok",
+        Ok: from_candid_ProjectPage_n302(value.Ok)
+    } : "Err" in value ? {
+        __kind__: "Err",
+        Err: from_candid_MarketError_n18(value.Err)
+    } : value;
+}
+function from_candid_variant_n307(value: {
     Ok: _CatalogExport;
 } | {
     Err: _SearchError;
@@ -5278,13 +5427,26 @@ function from_candid_variant_n297(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_CatalogExport_n298(value.Ok)
+        Ok: from_candid_CatalogExport_n308(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_SearchError_n210(value.Err)
+        Err: from_candid_SearchError_n211(value.Err)
     } : value;
 }
-function from_candid_variant_n303(value: {
+function from_candid_variant_n31(value: {
+    Error: null;
+} | {
+    Fail: null;
+} | {
+    Info: null;
+} | {
+    Warn: null;
+} | {
+    Debug: null;
+}): Level {
+    return "Error" in value ? Level.Error : "Fail" in value ? Level.Fail : "Info" in value ? Level.Info : "Warn" in value ? Level.Warn : "Debug" in value ? Level.Debug : value;
+}
+function from_candid_variant_n313(value: {
     Ok: null;
 } | {
     Err: _CatalogError;
@@ -5303,7 +5465,7 @@ function from_candid_variant_n303(value: {
         Err: from_candid_CatalogError_n52(value.Err)
     } : value;
 }
-function from_candid_variant_n309(value: {
+function from_candid_variant_n319(value: {
     Ok: _ProviderHoldAccess;
 } | {
     Err: _MarketError;
@@ -5316,26 +5478,13 @@ function from_candid_variant_n309(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_ProviderHoldAccess_n310(value.Ok)
+        Ok: from_candid_ProviderHoldAccess_n320(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n31(value: {
-    Error: null;
-} | {
-    Fail: null;
-} | {
-    Info: null;
-} | {
-    Warn: null;
-} | {
-    Debug: null;
-}): Level {
-    return "Error" in value ? Level.Error : "Fail" in value ? Level.Fail : "Info" in value ? Level.Info : "Warn" in value ? Level.Warn : "Debug" in value ? Level.Debug : value;
-}
-function from_candid_variant_n313(value: {
+function from_candid_variant_n323(value: {
     ProviderAllowListed: null;
 } | {
     Everyone: null;
@@ -5344,7 +5493,7 @@ function from_candid_variant_n313(value: {
 }): HoldAccess {
     return "ProviderAllowListed" in value ? HoldAccess.ProviderAllowListed : "Everyone" in value ? HoldAccess.Everyone : "MarketAllowListed" in value ? HoldAccess.MarketAllowListed : value;
 }
-function from_candid_variant_n323(value: {
+function from_candid_variant_n333(value: {
     Ok: _ProvisionStatus;
 } | {
     Err: _ProvisionError;
@@ -5357,13 +5506,13 @@ function from_candid_variant_n323(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_ProvisionStatus_n324(value.Ok)
+        Ok: from_candid_ProvisionStatus_n334(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_ProvisionError_n141(value.Err)
     } : value;
 }
-function from_candid_variant_n327(value: {
+function from_candid_variant_n337(value: {
     Failed: null;
 } | {
     Accepted: null;
@@ -5374,14 +5523,25 @@ function from_candid_variant_n327(value: {
 }): OperationStatus {
     return "Failed" in value ? OperationStatus.Failed : "Accepted" in value ? OperationStatus.Accepted : "InProgress" in value ? OperationStatus.InProgress : "Completed" in value ? OperationStatus.Completed : value;
 }
-function from_candid_variant_n329(value: {
+function from_candid_variant_n339(value: {
     Undeploy: null;
 } | {
     Deploy: null;
 }): OperationKind {
     return "Undeploy" in value ? OperationKind.Undeploy : "Deploy" in value ? OperationKind.Deploy : value;
 }
-function from_candid_variant_n334(value: {
+function from_candid_variant_n34(value: {
+    Claimed: null;
+} | {
+    Open: null;
+} | {
+    Withdrawn: null;
+} | {
+    Expired: null;
+}): OfferStatus {
+    return "Claimed" in value ? OfferStatus.Claimed : "Open" in value ? OfferStatus.Open : "Withdrawn" in value ? OfferStatus.Withdrawn : "Expired" in value ? OfferStatus.Expired : value;
+}
+function from_candid_variant_n344(value: {
     Ok: _ProvisionResponse;
 } | {
     Err: _ProvisionError;
@@ -5394,13 +5554,13 @@ function from_candid_variant_n334(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_ProvisionResponse_n335(value.Ok)
+        Ok: from_candid_ProvisionResponse_n345(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_ProvisionError_n141(value.Err)
     } : value;
 }
-function from_candid_variant_n338(value: {
+function from_candid_variant_n348(value: {
     Ok: _StateDigest;
 } | {
     Err: _DigestError;
@@ -5416,26 +5576,15 @@ function from_candid_variant_n338(value: {
         Ok: value.Ok
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_DigestError_n339(value.Err)
+        Err: from_candid_DigestError_n349(value.Err)
     } : value;
 }
-function from_candid_variant_n34(value: {
-    Claimed: null;
-} | {
-    Open: null;
-} | {
-    Withdrawn: null;
-} | {
-    Expired: null;
-}): OfferStatus {
-    return "Claimed" in value ? OfferStatus.Claimed : "Open" in value ? OfferStatus.Open : "Withdrawn" in value ? OfferStatus.Withdrawn : "Expired" in value ? OfferStatus.Expired : value;
-}
-function from_candid_variant_n340(value: {
+function from_candid_variant_n350(value: {
     NotAuthorized: null;
 }): DigestError {
     return "NotAuthorized" in value ? DigestError.NotAuthorized : value;
 }
-function from_candid_variant_n344(value: {
+function from_candid_variant_n354(value: {
     Ok: _StateDigestPage;
 } | {
     Err: _DigestPageError;
@@ -5448,13 +5597,13 @@ function from_candid_variant_n344(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_StateDigestPage_n345(value.Ok)
+        Ok: from_candid_StateDigestPage_n355(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_DigestPageError_n348(value.Err)
+        Err: from_candid_DigestPageError_n358(value.Err)
     } : value;
 }
-function from_candid_variant_n349(value: {
+function from_candid_variant_n359(value: {
     NotAuthorized: null;
 } | {
     RateLimited: {
@@ -5932,17 +6081,17 @@ function from_candid_vec_n101(value: Array<_Execution>): Array<Execution> {
 function from_candid_vec_n119(value: Array<_Item>): Array<Item> {
     return value.map((x)=>from_candid_Item_n109(x));
 }
-function from_candid_vec_n198(value: Array<_OfferingView>): Array<OfferingView> {
-    return value.map((x)=>from_candid_OfferingView_n199(x));
+function from_candid_vec_n199(value: Array<_OfferingView>): Array<OfferingView> {
+    return value.map((x)=>from_candid_OfferingView_n200(x));
 }
-function from_candid_vec_n245(value: Array<_Offer>): Array<Offer> {
+function from_candid_vec_n246(value: Array<_Offer>): Array<Offer> {
     return value.map((x)=>from_candid_Offer_n184(x));
 }
 function from_candid_vec_n27(value: Array<_Message>): Array<Message> {
     return value.map((x)=>from_candid_Message_n28(x));
 }
-function from_candid_vec_n291(value: Array<_Product>): Array<Product> {
-    return value.map((x)=>from_candid_Product_n292(x));
+function from_candid_vec_n292(value: Array<_Product>): Array<Product> {
+    return value.map((x)=>from_candid_Product_n293(x));
 }
 function from_candid_vec_n47(value: Array<_Change>): Array<Change> {
     return value.map((x)=>from_candid_Change_n48(x));
@@ -5959,17 +6108,17 @@ function to_candid_AuditArg_n1(value: AuditArg): _AuditArg {
 function to_candid_AvailabilityArg_n35(value: AvailabilityArg): _AvailabilityArg {
     return to_candid_record_n36(value);
 }
-function to_candid_BillingInterval_n218(value: BillingInterval): _BillingInterval {
-    return to_candid_variant_n219(value);
+function to_candid_BillingInterval_n219(value: BillingInterval): _BillingInterval {
+    return to_candid_variant_n220(value);
 }
-function to_candid_CatalogExportArg_n294(value: CatalogExportArg): _CatalogExportArg {
-    return to_candid_record_n295(value);
+function to_candid_CatalogExportArg_n304(value: CatalogExportArg): _CatalogExportArg {
+    return to_candid_record_n305(value);
 }
 function to_candid_ChangesArg_n41(value: ChangesArg): _ChangesArg {
     return to_candid_record_n42(value);
 }
-function to_candid_ConsumerAccess_n287(value: ConsumerAccess): _ConsumerAccess {
-    return to_candid_variant_n288(value);
+function to_candid_ConsumerAccess_n288(value: ConsumerAccess): _ConsumerAccess {
+    return to_candid_variant_n289(value);
 }
 function to_candid_DelegateArg_n168(value: DelegateArg): _DelegateArg {
     return to_candid_record_n169(value);
@@ -5980,17 +6129,17 @@ function to_candid_Entity_n3(value: Entity): _Entity {
 function to_candid_ExecutionsListArg_n91(value: ExecutionsListArg): _ExecutionsListArg {
     return to_candid_record_n92(value);
 }
-function to_candid_Filters_n214(value: Filters): _Filters {
-    return to_candid_record_n215(value);
+function to_candid_Filters_n215(value: Filters): _Filters {
+    return to_candid_record_n216(value);
 }
-function to_candid_Format_n230(value: Format): _Format {
-    return to_candid_variant_n231(value);
+function to_candid_Format_n231(value: Format): _Format {
+    return to_candid_variant_n232(value);
 }
-function to_candid_GpuFilter_n216(value: GpuFilter): _GpuFilter {
-    return to_candid_variant_n217(value);
+function to_candid_GpuFilter_n217(value: GpuFilter): _GpuFilter {
+    return to_candid_variant_n218(value);
 }
-function to_candid_HoldAccess_n306(value: HoldAccess): _HoldAccess {
-    return to_candid_variant_n307(value);
+function to_candid_HoldAccess_n316(value: HoldAccess): _HoldAccess {
+    return to_candid_variant_n317(value);
 }
 function to_candid_HttpRequest_n102(value: HttpRequest): _HttpRequest {
     return to_candid_record_n103(value);
@@ -6025,59 +6174,62 @@ function to_candid_LeaseBySkuArg_n156(value: LeaseBySkuArg): _LeaseBySkuArg {
 function to_candid_OfferCreateArg_n178(value: OfferCreateArg): _OfferCreateArg {
     return to_candid_record_n179(value);
 }
-function to_candid_OfferInput_n241(value: OfferInput): _OfferInput {
-    return to_candid_record_n242(value);
+function to_candid_OfferInput_n242(value: OfferInput): _OfferInput {
+    return to_candid_record_n243(value);
 }
-function to_candid_OfferStatus_n248(value: OfferStatus): _OfferStatus {
-    return to_candid_variant_n249(value);
+function to_candid_OfferStatus_n249(value: OfferStatus): _OfferStatus {
+    return to_candid_variant_n250(value);
 }
 function to_candid_OfferTerms_n180(value: OfferTerms): _OfferTerms {
     return to_candid_record_n181(value);
 }
-function to_candid_OfferWithdrawArg_n190(value: OfferWithdrawArg): _OfferWithdrawArg {
-    return to_candid_record_n191(value);
+function to_candid_OfferWithdrawArg_n191(value: OfferWithdrawArg): _OfferWithdrawArg {
+    return to_candid_record_n192(value);
 }
-function to_candid_OfferingGetArg_n192(value: OfferingGetArg): _OfferingGetArg {
-    return to_candid_record_n193(value);
+function to_candid_OfferingGetArg_n193(value: OfferingGetArg): _OfferingGetArg {
+    return to_candid_record_n194(value);
 }
-function to_candid_OffersCreateArg_n238(value: OffersCreateArg): _OffersCreateArg {
-    return to_candid_record_n239(value);
+function to_candid_OffersCreateArg_n239(value: OffersCreateArg): _OffersCreateArg {
+    return to_candid_record_n240(value);
 }
-function to_candid_OffersListArg_n246(value: OffersListArg): _OffersListArg {
-    return to_candid_record_n247(value);
+function to_candid_OffersListArg_n247(value: OffersListArg): _OffersListArg {
+    return to_candid_record_n248(value);
 }
-function to_candid_OutcallCostsArg_n268(value: OutcallCostsArg): _OutcallCostsArg {
-    return to_candid_record_n269(value);
+function to_candid_OutcallCostsArg_n269(value: OutcallCostsArg): _OutcallCostsArg {
+    return to_candid_record_n270(value);
 }
 function to_candid_Phase_n95(value: Phase): _Phase {
     return to_candid_variant_n96(value);
 }
-function to_candid_PoliciesUpdate_n285(value: PoliciesUpdate): _PoliciesUpdate {
-    return to_candid_record_n286(value);
+function to_candid_PoliciesUpdate_n286(value: PoliciesUpdate): _PoliciesUpdate {
+    return to_candid_record_n287(value);
 }
-function to_candid_PriceFilter_n224(value: PriceFilter): _PriceFilter {
-    return to_candid_record_n225(value);
+function to_candid_PriceFilter_n225(value: PriceFilter): _PriceFilter {
+    return to_candid_record_n226(value);
 }
-function to_candid_ProductType_n222(value: ProductType): _ProductType {
-    return to_candid_variant_n223(value);
+function to_candid_ProductType_n223(value: ProductType): _ProductType {
+    return to_candid_variant_n224(value);
 }
-function to_candid_ProviderFreezeArg_n300(value: ProviderFreezeArg): _ProviderFreezeArg {
-    return to_candid_record_n301(value);
+function to_candid_ProjectUpdateArg_n297(value: ProjectUpdateArg): _ProjectUpdateArg {
+    return to_candid_record_n298(value);
 }
-function to_candid_ProviderHoldAccessArg_n304(value: ProviderHoldAccessArg): _ProviderHoldAccessArg {
-    return to_candid_record_n305(value);
+function to_candid_ProviderFreezeArg_n310(value: ProviderFreezeArg): _ProviderFreezeArg {
+    return to_candid_record_n311(value);
+}
+function to_candid_ProviderHoldAccessArg_n314(value: ProviderHoldAccessArg): _ProviderHoldAccessArg {
+    return to_candid_record_n315(value);
 }
 function to_candid_ProviderKeyInput_n61(value: ProviderKeyInput): _ProviderKeyInput {
     return to_candid_variant_n62(value);
 }
-function to_candid_ProviderOfferingsArg_n314(value: ProviderOfferingsArg): _ProviderOfferingsArg {
-    return to_candid_record_n315(value);
+function to_candid_ProviderOfferingsArg_n324(value: ProviderOfferingsArg): _ProviderOfferingsArg {
+    return to_candid_record_n325(value);
 }
-function to_candid_ProvisionCostsArg_n270(value: ProvisionCostsArg): _ProvisionCostsArg {
-    return to_candid_record_n271(value);
+function to_candid_ProvisionCostsArg_n271(value: ProvisionCostsArg): _ProvisionCostsArg {
+    return to_candid_record_n272(value);
 }
-function to_candid_ProvisionRequest_n331(value: ProvisionRequest): _ProvisionRequest {
-    return to_candid_record_n332(value);
+function to_candid_ProvisionRequest_n341(value: ProvisionRequest): _ProvisionRequest {
+    return to_candid_record_n342(value);
 }
 function to_candid_PublishArg_n65(value: PublishArg): _PublishArg {
     return to_candid_record_n66(value);
@@ -6085,26 +6237,26 @@ function to_candid_PublishArg_n65(value: PublishArg): _PublishArg {
 function to_candid_ReclaimArg_n162(value: ReclaimArg): _ReclaimArg {
     return to_candid_record_n163(value);
 }
-function to_candid_RecoverKeyArg_n316(value: RecoverKeyArg): _RecoverKeyArg {
-    return to_candid_record_n317(value);
+function to_candid_RecoverKeyArg_n326(value: RecoverKeyArg): _RecoverKeyArg {
+    return to_candid_record_n327(value);
 }
 function to_candid_RemoveOfferingsArg_n59(value: RemoveOfferingsArg): _RemoveOfferingsArg {
     return to_candid_record_n60(value);
 }
-function to_candid_RemoveProviderArg_n318(value: RemoveProviderArg): _RemoveProviderArg {
-    return to_candid_record_n319(value);
+function to_candid_RemoveProviderArg_n328(value: RemoveProviderArg): _RemoveProviderArg {
+    return to_candid_record_n329(value);
 }
-function to_candid_ResourceRequest_n266(value: ResourceRequest): _ResourceRequest {
-    return to_candid_record_n267(value);
+function to_candid_ResourceRequest_n267(value: ResourceRequest): _ResourceRequest {
+    return to_candid_record_n268(value);
 }
 function to_candid_Role_n93(value: Role): _Role {
     return to_candid_variant_n94(value);
 }
-function to_candid_RotateKeyArg_n320(value: RotateKeyArg): _RotateKeyArg {
-    return to_candid_record_n321(value);
+function to_candid_RotateKeyArg_n330(value: RotateKeyArg): _RotateKeyArg {
+    return to_candid_record_n331(value);
 }
-function to_candid_SearchQuery_n212(value: SearchQuery): _SearchQuery {
-    return to_candid_record_n213(value);
+function to_candid_SearchQuery_n213(value: SearchQuery): _SearchQuery {
+    return to_candid_record_n214(value);
 }
 function to_candid_SelfCheckArg_n172(value: SelfCheckArg): _SelfCheckArg {
     return to_candid_record_n173(value);
@@ -6118,14 +6270,14 @@ function to_candid_SetProcurementMetaArg_n166(value: SetProcurementMetaArg): _Se
 function to_candid_SimFailureArg_n152(value: SimFailureArg): _SimFailureArg {
     return to_candid_record_n153(value);
 }
-function to_candid_SortOrder_n228(value: SortOrder): _SortOrder {
-    return to_candid_variant_n229(value);
+function to_candid_SortOrder_n229(value: SortOrder): _SortOrder {
+    return to_candid_variant_n230(value);
 }
-function to_candid_StateDigestPageArg_n341(value: StateDigestPageArg): _StateDigestPageArg {
-    return to_candid_record_n342(value);
+function to_candid_StateDigestPageArg_n351(value: StateDigestPageArg): _StateDigestPageArg {
+    return to_candid_record_n352(value);
 }
-function to_candid_Stock_n220(value: Stock): _Stock {
-    return to_candid_variant_n221(value);
+function to_candid_Stock_n221(value: Stock): _Stock {
+    return to_candid_variant_n222(value);
 }
 function to_candid_UploadBeginArg_n69(value: UploadBeginArg): _UploadBeginArg {
     return to_candid_record_n70(value);
@@ -6133,8 +6285,11 @@ function to_candid_UploadBeginArg_n69(value: UploadBeginArg): _UploadBeginArg {
 function to_candid_UploadOperation_n71(value: UploadOperation): _UploadOperation {
     return to_candid_variant_n72(value);
 }
-function to_candid_Virtualization_n226(value: Virtualization): _Virtualization {
-    return to_candid_variant_n227(value);
+function to_candid_Virtualization_n227(value: Virtualization): _Virtualization {
+    return to_candid_variant_n228(value);
+}
+function to_candid_opt_n299(value: bigint | null): [] | [bigint] {
+    return value === null ? candid_none() : candid_some(value);
 }
 function to_candid_record_n103(value: {
     url: string;
@@ -6434,18 +6589,21 @@ function to_candid_record_n181(value: {
     min_duration_seconds?: bigint;
     visible_to?: Array<Principal>;
     granularity_seconds?: bigint;
+    visible_to_projects?: BigUint64Array;
 }): {
     min_duration_seconds: [] | [bigint];
     visible_to: [] | [Array<Principal>];
     granularity_seconds: [] | [bigint];
+    visible_to_projects: [] | [BigUint64Array];
 } {
     return {
         min_duration_seconds: value.min_duration_seconds ? candid_some(value.min_duration_seconds) : candid_none(),
         visible_to: value.visible_to ? candid_some(value.visible_to) : candid_none(),
-        granularity_seconds: value.granularity_seconds ? candid_some(value.granularity_seconds) : candid_none()
+        granularity_seconds: value.granularity_seconds ? candid_some(value.granularity_seconds) : candid_none(),
+        visible_to_projects: value.visible_to_projects ? candid_some(value.visible_to_projects) : candid_none()
     };
 }
-function to_candid_record_n191(value: {
+function to_candid_record_n192(value: {
     provider: ProviderKeyInput;
     offer_id: bigint;
 }): {
@@ -6457,7 +6615,7 @@ function to_candid_record_n191(value: {
         offer_id: value.offer_id
     };
 }
-function to_candid_record_n193(value: {
+function to_candid_record_n194(value: {
     key: string;
     provider: ProviderKeyInput;
 }): {
@@ -6490,7 +6648,7 @@ function to_candid_record_n2(value: {
         limit: value.limit ? candid_some(value.limit) : candid_none()
     };
 }
-function to_candid_record_n213(value: {
+function to_candid_record_n214(value: {
     filters?: Filters;
     cursor?: string;
     sort?: SortOrder;
@@ -6506,15 +6664,15 @@ function to_candid_record_n213(value: {
     format: [] | [_Format];
 } {
     return {
-        filters: value.filters ? candid_some(to_candid_Filters_n214(value.filters)) : candid_none(),
+        filters: value.filters ? candid_some(to_candid_Filters_n215(value.filters)) : candid_none(),
         cursor: value.cursor ? candid_some(value.cursor) : candid_none(),
-        sort: value.sort ? candid_some(to_candid_SortOrder_n228(value.sort)) : candid_none(),
+        sort: value.sort ? candid_some(to_candid_SortOrder_n229(value.sort)) : candid_none(),
         text: value.text ? candid_some(value.text) : candid_none(),
         limit: value.limit ? candid_some(value.limit) : candid_none(),
-        format: value.format ? candid_some(to_candid_Format_n230(value.format)) : candid_none()
+        format: value.format ? candid_some(to_candid_Format_n231(value.format)) : candid_none()
     };
 }
-function to_candid_record_n215(value: {
+function to_candid_record_n216(value: {
     os?: string;
     gpu?: GpuFilter;
     feature?: string;
@@ -6549,23 +6707,23 @@ function to_candid_record_n215(value: {
 } {
     return {
         os: value.os ? candid_some(value.os) : candid_none(),
-        gpu: value.gpu ? candid_some(to_candid_GpuFilter_n216(value.gpu)) : candid_none(),
+        gpu: value.gpu ? candid_some(to_candid_GpuFilter_n217(value.gpu)) : candid_none(),
         feature: value.feature ? candid_some(value.feature) : candid_none(),
         country: value.country ? candid_some(value.country) : candid_none(),
         unmetered: value.unmetered ? candid_some(value.unmetered) : candid_none(),
         city: value.city ? candid_some(value.city) : candid_none(),
-        billing: value.billing ? candid_some(to_candid_BillingInterval_n218(value.billing)) : candid_none(),
+        billing: value.billing ? candid_some(to_candid_BillingInterval_n219(value.billing)) : candid_none(),
         min_cores: value.min_cores ? candid_some(value.min_cores) : candid_none(),
-        stock: value.stock ? candid_some(to_candid_Stock_n220(value.stock)) : candid_none(),
-        product_type: value.product_type ? candid_some(to_candid_ProductType_n222(value.product_type)) : candid_none(),
-        price: value.price ? candid_some(to_candid_PriceFilter_n224(value.price)) : candid_none(),
+        stock: value.stock ? candid_some(to_candid_Stock_n221(value.stock)) : candid_none(),
+        product_type: value.product_type ? candid_some(to_candid_ProductType_n223(value.product_type)) : candid_none(),
+        price: value.price ? candid_some(to_candid_PriceFilter_n225(value.price)) : candid_none(),
         min_memory_mb: value.min_memory_mb ? candid_some(value.min_memory_mb) : candid_none(),
         min_hdd_gb: value.min_hdd_gb ? candid_some(value.min_hdd_gb) : candid_none(),
         min_ssd_gb: value.min_ssd_gb ? candid_some(value.min_ssd_gb) : candid_none(),
-        virtualization: value.virtualization ? candid_some(to_candid_Virtualization_n226(value.virtualization)) : candid_none()
+        virtualization: value.virtualization ? candid_some(to_candid_Virtualization_n227(value.virtualization)) : candid_none()
     };
 }
-function to_candid_record_n225(value: {
+function to_candid_record_n226(value: {
     min_minor?: bigint;
     currency: string;
     max_minor?: bigint;
@@ -6580,7 +6738,7 @@ function to_candid_record_n225(value: {
         max_minor: value.max_minor ? candid_some(value.max_minor) : candid_none()
     };
 }
-function to_candid_record_n239(value: {
+function to_candid_record_n240(value: {
     provider: ProviderKeyInput;
     offers: Array<OfferInput>;
 }): {
@@ -6589,10 +6747,10 @@ function to_candid_record_n239(value: {
 } {
     return {
         provider: to_candid_ProviderKeyInput_n61(value.provider),
-        offers: to_candid_vec_n240(value.offers)
+        offers: to_candid_vec_n241(value.offers)
     };
 }
-function to_candid_record_n242(value: {
+function to_candid_record_n243(value: {
     terms?: OfferTerms;
     price_per_hour: bigint;
     start_ns: bigint;
@@ -6616,7 +6774,7 @@ function to_candid_record_n242(value: {
         end_ns: value.end_ns
     };
 }
-function to_candid_record_n247(value: {
+function to_candid_record_n248(value: {
     status?: OfferStatus;
     after?: bigint;
     provider?: ProviderKeyInput;
@@ -6630,14 +6788,14 @@ function to_candid_record_n247(value: {
     item_id: [] | [bigint];
 } {
     return {
-        status: value.status ? candid_some(to_candid_OfferStatus_n248(value.status)) : candid_none(),
+        status: value.status ? candid_some(to_candid_OfferStatus_n249(value.status)) : candid_none(),
         after: value.after ? candid_some(value.after) : candid_none(),
         provider: value.provider ? candid_some(to_candid_ProviderKeyInput_n61(value.provider)) : candid_none(),
         limit: value.limit ? candid_some(value.limit) : candid_none(),
         item_id: value.item_id ? candid_some(value.item_id) : candid_none()
     };
 }
-function to_candid_record_n267(value: {
+function to_candid_record_n268(value: {
     sku?: string;
     min_storage_gb?: bigint;
     resource_class?: string;
@@ -6682,7 +6840,7 @@ function to_candid_record_n267(value: {
         project: value.project ? candid_some(value.project) : candid_none()
     };
 }
-function to_candid_record_n269(value: {
+function to_candid_record_n270(value: {
     ironic_discover?: IronicDiscoverArg;
     provision?: ProvisionCostsArg;
 }): {
@@ -6691,10 +6849,10 @@ function to_candid_record_n269(value: {
 } {
     return {
         ironic_discover: value.ironic_discover ? candid_some(value.ironic_discover) : candid_none(),
-        provision: value.provision ? candid_some(to_candid_ProvisionCostsArg_n270(value.provision)) : candid_none()
+        provision: value.provision ? candid_some(to_candid_ProvisionCostsArg_n271(value.provision)) : candid_none()
     };
 }
-function to_candid_record_n271(value: {
+function to_candid_record_n272(value: {
     config_drive_bytes?: bigint;
     provider: ProviderKeyInput;
     resource_class?: string;
@@ -6718,7 +6876,7 @@ function to_candid_record_n271(value: {
         lessee: value.lessee ? candid_some(value.lessee) : candid_none()
     };
 }
-function to_candid_record_n286(value: {
+function to_candid_record_n287(value: {
     disallow_consumers?: Array<Principal>;
     allowed_images?: Array<string>;
     max_held_items_per_principal?: number;
@@ -6769,10 +6927,28 @@ function to_candid_record_n286(value: {
         rebuild_seconds: value.rebuild_seconds ? candid_some(value.rebuild_seconds) : candid_none(),
         offer_ttl_seconds: value.offer_ttl_seconds ? candid_some(value.offer_ttl_seconds) : candid_none(),
         max_held_share_per_provider_percent: value.max_held_share_per_provider_percent ? candid_some(value.max_held_share_per_provider_percent) : candid_none(),
-        consumers: value.consumers ? candid_some(to_candid_ConsumerAccess_n287(value.consumers)) : candid_none()
+        consumers: value.consumers ? candid_some(to_candid_ConsumerAccess_n288(value.consumers)) : candid_none()
     };
 }
-function to_candid_record_n295(value: {
+function to_candid_record_n298(value: {
+    add: Array<Principal>;
+    remove: Array<Principal>;
+    name?: string;
+    project_id: bigint;
+}): {
+    add: Array<Principal>;
+    remove: Array<Principal>;
+    name: [] | [string];
+    project_id: bigint;
+} {
+    return {
+        add: value.add,
+        remove: value.remove,
+        name: value.name ? candid_some(value.name) : candid_none(),
+        project_id: value.project_id
+    };
+}
+function to_candid_record_n305(value: {
     provider: ProviderKeyInput;
     cursor?: string;
 }): {
@@ -6784,7 +6960,7 @@ function to_candid_record_n295(value: {
         cursor: value.cursor ? candid_some(value.cursor) : candid_none()
     };
 }
-function to_candid_record_n301(value: {
+function to_candid_record_n311(value: {
     provider: ProviderKeyInput;
     frozen: boolean;
 }): {
@@ -6796,7 +6972,7 @@ function to_candid_record_n301(value: {
         frozen: value.frozen
     };
 }
-function to_candid_record_n305(value: {
+function to_candid_record_n315(value: {
     access?: HoldAccess;
     allow?: Array<Principal>;
     provider: ProviderKeyInput;
@@ -6808,13 +6984,13 @@ function to_candid_record_n305(value: {
     disallow: [] | [Array<Principal>];
 } {
     return {
-        access: value.access ? candid_some(to_candid_HoldAccess_n306(value.access)) : candid_none(),
+        access: value.access ? candid_some(to_candid_HoldAccess_n316(value.access)) : candid_none(),
         allow: value.allow ? candid_some(value.allow) : candid_none(),
         provider: to_candid_ProviderKeyInput_n61(value.provider),
         disallow: value.disallow ? candid_some(value.disallow) : candid_none()
     };
 }
-function to_candid_record_n315(value: {
+function to_candid_record_n325(value: {
     provider: ProviderKeyInput;
     cursor?: string;
     limit?: number;
@@ -6829,10 +7005,10 @@ function to_candid_record_n315(value: {
         provider: to_candid_ProviderKeyInput_n61(value.provider),
         cursor: value.cursor ? candid_some(value.cursor) : candid_none(),
         limit: value.limit ? candid_some(value.limit) : candid_none(),
-        format: value.format ? candid_some(to_candid_Format_n230(value.format)) : candid_none()
+        format: value.format ? candid_some(to_candid_Format_n231(value.format)) : candid_none()
     };
 }
-function to_candid_record_n317(value: {
+function to_candid_record_n327(value: {
     new_key: ProviderKeyInput;
     provider: ProviderKeyInput;
 }): {
@@ -6844,7 +7020,7 @@ function to_candid_record_n317(value: {
         provider: to_candid_ProviderKeyInput_n61(value.provider)
     };
 }
-function to_candid_record_n319(value: {
+function to_candid_record_n329(value: {
     seq: bigint;
     signature: Uint8Array;
     provider: ProviderKeyInput;
@@ -6859,7 +7035,7 @@ function to_candid_record_n319(value: {
         provider: to_candid_ProviderKeyInput_n61(value.provider)
     };
 }
-function to_candid_record_n321(value: {
+function to_candid_record_n331(value: {
     seq: bigint;
     new_key: ProviderKeyInput;
     signature: Uint8Array;
@@ -6877,7 +7053,7 @@ function to_candid_record_n321(value: {
         provider: to_candid_ProviderKeyInput_n61(value.provider)
     };
 }
-function to_candid_record_n332(value: {
+function to_candid_record_n342(value: {
     config_drive?: string;
     provider?: ProviderKeyInput;
     resource_class?: string;
@@ -6898,7 +7074,7 @@ function to_candid_record_n332(value: {
         image_id: value.image_id
     };
 }
-function to_candid_record_n342(value: {
+function to_candid_record_n352(value: {
     cursor?: DigestCursor;
     max_pages?: number;
 }): {
@@ -7069,7 +7245,7 @@ function to_candid_variant_n114(value: ItemStatus): {
         Leased: null
     } : value;
 }
-function to_candid_variant_n217(value: {
+function to_candid_variant_n218(value: {
     __kind__: "Present";
     Present: boolean;
 } | {
@@ -7086,7 +7262,7 @@ function to_candid_variant_n217(value: {
         Name: value.Name
     } : value;
 }
-function to_candid_variant_n219(value: BillingInterval): {
+function to_candid_variant_n220(value: BillingInterval): {
     Hourly: null;
 } | {
     Quarterly: null;
@@ -7109,7 +7285,7 @@ function to_candid_variant_n219(value: BillingInterval): {
         Yearly: null
     } : value;
 }
-function to_candid_variant_n221(value: Stock): {
+function to_candid_variant_n222(value: Stock): {
     Limited: null;
 } | {
     OutOfStock: null;
@@ -7124,7 +7300,7 @@ function to_candid_variant_n221(value: Stock): {
         InStock: null
     } : value;
 }
-function to_candid_variant_n223(value: ProductType): {
+function to_candid_variant_n224(value: ProductType): {
     Vps: null;
 } | {
     Dedicated: null;
@@ -7143,7 +7319,7 @@ function to_candid_variant_n223(value: ProductType): {
         Managed: null
     } : value;
 }
-function to_candid_variant_n227(value: Virtualization): {
+function to_candid_variant_n228(value: Virtualization): {
     Kvm: null;
 } | {
     Lxc: null;
@@ -7174,7 +7350,7 @@ function to_candid_variant_n227(value: Virtualization): {
         HyperV: null
     } : value;
 }
-function to_candid_variant_n229(value: SortOrder): {
+function to_candid_variant_n230(value: SortOrder): {
     PriceDesc: null;
 } | {
     PriceAsc: null;
@@ -7185,7 +7361,7 @@ function to_candid_variant_n229(value: SortOrder): {
         PriceAsc: null
     } : value;
 }
-function to_candid_variant_n231(value: Format): {
+function to_candid_variant_n232(value: Format): {
     Json: null;
 } | {
     PemCsv: null;
@@ -7200,7 +7376,7 @@ function to_candid_variant_n231(value: Format): {
         Records: null
     } : value;
 }
-function to_candid_variant_n249(value: OfferStatus): {
+function to_candid_variant_n250(value: OfferStatus): {
     Claimed: null;
 } | {
     Open: null;
@@ -7219,7 +7395,7 @@ function to_candid_variant_n249(value: OfferStatus): {
         Expired: null
     } : value;
 }
-function to_candid_variant_n288(value: ConsumerAccess): {
+function to_candid_variant_n289(value: ConsumerAccess): {
     AllowListed: null;
 } | {
     Everyone: null;
@@ -7230,7 +7406,7 @@ function to_candid_variant_n288(value: ConsumerAccess): {
         Everyone: null
     } : value;
 }
-function to_candid_variant_n307(value: HoldAccess): {
+function to_candid_variant_n317(value: HoldAccess): {
     ProviderAllowListed: null;
 } | {
     Everyone: null;
@@ -7365,8 +7541,8 @@ function to_candid_variant_n96(value: Phase): {
 function to_candid_vec_n122(value: Array<ItemInput>): Array<_ItemInput> {
     return value.map((x)=>to_candid_ItemInput_n123(x));
 }
-function to_candid_vec_n240(value: Array<OfferInput>): Array<_OfferInput> {
-    return value.map((x)=>to_candid_OfferInput_n241(x));
+function to_candid_vec_n241(value: Array<OfferInput>): Array<_OfferInput> {
+    return value.map((x)=>to_candid_OfferInput_n242(x));
 }
 export interface CreateActorOptions {
     agent?: Agent;

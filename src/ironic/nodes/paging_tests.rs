@@ -1,8 +1,9 @@
 //! List pages and the payment of each outcall.
 
 use super::*;
-use crate::runtime::{block_on, FakeRuntime};
+use crate::runtime::{block_on, FakeRuntime, OutcallError};
 use candid::Nat;
+use ic_cdk_management_canister::HttpRequestResult;
 use std::cell::Cell;
 
 const ENDPOINT: &str = "https://ironic.example:6385";

@@ -1,6 +1,8 @@
+use super::answers::MAX_FAULT_BYTES;
 use super::*;
-use crate::runtime::{block_on, FakeRuntime};
+use crate::runtime::{block_on, FakeRuntime, OutcallError};
 use candid::Nat;
+use ic_cdk_management_canister::HttpRequestResult;
 
 const ENDPOINT: &str = "https://ironic.example:6385/";
 const TOKEN: &str = "gAAAAABsecret-token-0123456789";

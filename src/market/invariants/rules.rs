@@ -365,3 +365,23 @@ pub(super) fn execution(
         *tally.provider_holds.entry(provider).or_default() += held;
     }
 }
+
+/// A project's members agree with its record and the reverse maps: the count it keeps, its
+/// owner among them, at most the cap, each member listed under the member and the project
+/// under its owner.
+pub(super) fn project(src: &impl Records, id: u64, report: &mut Report) {
+    let Some(p) = src.project(id) else {
+        return;
+    };
+    let ok = p.record.members as usize == p.members.len()
+        && p.members.contains(&p.record.owner)
+        && p.members.len() <= crate::market::projects::MAX_MEMBERS
+        && p.listed.iter().all(|listed| *listed)
+        && p.owned;
+    report.check("project_membership_agrees", ok, || {
+        format!(
+            "project {id}: {:?}, members {:?}, listed {:?}, owned {}",
+            p.record, p.members, p.listed, p.owned
+        )
+    });
+}

@@ -71,6 +71,7 @@ impl TermsPick {
                     .map(|n| Principal::from_slice(&[0xe0, n as u8]))
                     .collect(),
             }),
+            visible_to_projects: None,
         }
     }
 }

@@ -3,12 +3,14 @@
 use crate::market::index::OpenOffer;
 use crate::market::offerset::MIN_LEASE_SECONDS;
 use crate::market::types::{Offer, OfferTerms};
-use crate::market::MarketError;
+use crate::market::{projects, store, MarketError};
 use crate::time::{DAY_NS, SECOND_NS};
 use candid::Principal;
 
 /// Most principals a private offer may name.
 pub const MAX_VISIBLE_TO: usize = 32;
+/// Most projects a private offer may name.
+pub const MAX_VISIBLE_TO_PROJECTS: usize = 8;
 /// Coarsest grid an offer may set.
 const MAX_GRANULARITY_SECONDS: u64 = DAY_NS / SECOND_NS;
 
@@ -52,6 +54,26 @@ pub fn check(terms: &OfferTerms, window_ns: u64) -> Result<(), MarketError> {
                 message: "terms.visible_to may not name the anonymous principal".into(),
             });
         }
+        // Reserved principals stand for projects in the rules below.
+        if principals.iter().any(projects::is_reserved) {
+            return Err(MarketError::InvalidArgument {
+                message: "terms.visible_to may not name a reserved principal".into(),
+            });
+        }
+    }
+    if let Some(ids) = &terms.visible_to_projects {
+        if ids.is_empty() {
+            return Err(MarketError::InvalidArgument {
+                message: "terms.visible_to_projects must name a project (absent: none)".into(),
+            });
+        }
+        if ids.len() > MAX_VISIBLE_TO_PROJECTS {
+            return Err(MarketError::TooMany {
+                what: "terms.visible_to_projects".into(),
+                max: MAX_VISIBLE_TO_PROJECTS as u32,
+            });
+        }
+        projects::check_exist(ids)?;
     }
     Ok(())
 }
@@ -81,16 +103,64 @@ impl Rules {
                 .granularity_seconds
                 .unwrap_or(0)
                 .saturating_mul(SECOND_NS),
-            visible_to: terms.visible_to.clone(),
+            visible_to: visible_to(terms),
         }
     }
 
     /// Whether `principal` may see and hold the offer (the provider's delegates and the
     /// controllers are let through by the caller).
     pub fn visible(&self, principal: &Principal) -> bool {
-        self.visible_to
-            .as_ref()
-            .is_none_or(|list| list.contains(principal))
+        names(self.visible_to.as_deref(), principal)
+    }
+}
+
+/// Who may see a private offer, as one list: the principals its terms name, then a reserved
+/// principal standing for each project they name ([`project_principal`]). `None`: everyone.
+/// One list keeps the index's rules (and their snapshot) as they were before projects.
+pub fn visible_to(terms: &OfferTerms) -> Option<Vec<Principal>> {
+    if terms.visible_to.is_none() && terms.visible_to_projects.is_none() {
+        return None;
+    }
+    let mut list = terms.visible_to.clone().unwrap_or_default();
+    for id in terms.visible_to_projects.iter().flatten() {
+        let principal = project_principal(*id);
+        if !list.contains(&principal) {
+            list.push(principal);
+        }
+    }
+    Some(list)
+}
+
+/// Whether an offer's `visible_to` list ([`visible_to`]) lets `principal` see and hold it: no
+/// list lets everyone; a list, the principals it names and the members of the projects it
+/// names (one membership lookup per project). The one statement of the rule, for matching
+/// ([`Rules`]) and for reads of the offer record.
+pub fn names(visible_to: Option<&[Principal]>, principal: &Principal) -> bool {
+    visible_to.is_none_or(|list| {
+        list.contains(principal)
+            || list
+                .iter()
+                .filter_map(project_of)
+                .any(|id| store::is_member(id, principal))
+    })
+}
+
+/// The reserved principal that stands for project `id` in a `visible_to` list: the id's bytes,
+/// `P`, then the reserved class byte 0x7f, so no caller can ever be it (the IC issues no
+/// reserved principals, and terms and projects refuse them as members).
+pub fn project_principal(id: u64) -> Principal {
+    let mut bytes = id.to_be_bytes().to_vec();
+    bytes.extend([b'P', 0x7f]);
+    Principal::from_slice(&bytes)
+}
+
+/// The project `principal` stands for, if it is one ([`project_principal`]).
+fn project_of(principal: &Principal) -> Option<u64> {
+    match principal.as_slice() {
+        [a, b, c, d, e, f, g, h, b'P', 0x7f] => {
+            Some(u64::from_be_bytes([*a, *b, *c, *d, *e, *f, *g, *h]))
+        }
+        _ => None,
     }
 }
 

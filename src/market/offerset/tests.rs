@@ -471,36 +471,3 @@ fn lease_windows() {
     assert!(lease_window(now, None, u64::MAX / SECOND_NS).is_err());
     assert!(lease_window(now, None, 59).is_err());
 }
-
-#[test]
-fn a_refused_offerset_is_forgotten_after_its_retention_and_its_trail_stays() {
-    let rt = market();
-    let t0 = rt.time.get();
-    let view = request(&rt, ask(3600)).unwrap();
-    let id = view.offerset.id;
-    assert_eq!(view.offerset.result, OffersetResult::No);
-    // Before its time the task does nothing; a held offerset is never forgotten.
-    forget(&rt, id);
-    run_at(&rt, t0 + REFUSED_RETENTION_NS - 1);
-    assert!(store::offerset(id).is_some());
-    run_at(&rt, t0 + REFUSED_RETENTION_NS);
-    assert_eq!(store::offerset(id), None);
-    assert!(matches!(
-        get(&rt, id),
-        Err(MarketError::UnknownOfferset { .. })
-    ));
-    let audit = crate::market::audit::len();
-    let trail = (1..=audit).filter_map(crate::market::audit::entry);
-    assert_eq!(
-        trail.filter(|e| e.entity == Entity::Offerset(id)).count(),
-        1,
-        "the audit trail stays"
-    );
-    // A retried task changes nothing.
-    forget(&rt, id);
-    let (_, _) = offered(&rt, "n1", 100);
-    let held = request(&rt, ask(3600)).unwrap().offerset;
-    run_at(&rt, held.created_at_ns + REFUSED_RETENTION_NS);
-    forget(&rt, held.id);
-    assert!(store::offerset(held.id).is_some());
-}

@@ -1,5 +1,6 @@
 use super::super::offerset::testing::*;
-use super::super::types::{AcceptArg, Phase, PoliciesUpdate};
+use super::super::types::{AcceptArg, Entity, Phase, PoliciesUpdate};
+use super::super::MarketError;
 use super::super::{lease, offerset, policy, store};
 use super::*;
 use crate::queue;
@@ -277,4 +278,37 @@ fn an_offerset_whose_holds_were_rejected_early_waits_for_its_own_expiry() {
         "the slot came back"
     );
     assert_eq!(crate::market::invariants::self_check(), Ok(()));
+}
+
+#[test]
+fn a_refused_offerset_is_forgotten_after_its_retention_and_its_trail_stays() {
+    let rt = market();
+    let t0 = rt.time.get();
+    let view = offerset::request(&rt, ask(3600)).unwrap();
+    let id = view.offerset.id;
+    assert_eq!(view.offerset.result, OffersetResult::No);
+    // Before its time the task does nothing; a held offerset is never forgotten.
+    forget_offerset(rt.time.get(), id);
+    run_at(&rt, t0 + REFUSED_RETENTION_NS - 1);
+    assert!(store::offerset(id).is_some());
+    run_at(&rt, t0 + REFUSED_RETENTION_NS);
+    assert_eq!(store::offerset(id), None);
+    assert!(matches!(
+        offerset::get(&rt, id),
+        Err(MarketError::UnknownOfferset { .. })
+    ));
+    let audit = crate::market::audit::len();
+    let trail = (1..=audit).filter_map(crate::market::audit::entry);
+    assert_eq!(
+        trail.filter(|e| e.entity == Entity::Offerset(id)).count(),
+        1,
+        "the audit trail stays"
+    );
+    // A retried task changes nothing.
+    forget_offerset(rt.time.get(), id);
+    let (_, _) = offered(&rt, "n1", 100);
+    let held = offerset::request(&rt, ask(3600)).unwrap().offerset;
+    run_at(&rt, held.created_at_ns + REFUSED_RETENTION_NS);
+    forget_offerset(rt.time.get(), held.id);
+    assert!(store::offerset(held.id).is_some());
 }

@@ -32,6 +32,9 @@ pub struct OfferTerms {
     /// A private offer: only these principals may see it and hold it (besides its provider's
     /// delegates and the controllers). At most 32.
     pub visible_to: Option<Vec<Principal>>,
+    /// A private offer for projects: the members of these projects (`project_create`) may see
+    /// it and hold it too. With `visible_to` absent, only they may. At most 8.
+    pub visible_to_projects: Option<Vec<u64>>,
 }
 
 /// A resource offered for `[start_ns, end_ns)` at a price: an availability window. Holds and

@@ -102,6 +102,7 @@ fn fill() {
         min_duration_seconds: Some(3600),
         granularity_seconds: Some(900),
         visible_to: None,
+        visible_to_projects: None,
     });
     offers[4].terms = Some(OfferTerms {
         visible_to: Some(vec![

@@ -95,6 +95,7 @@ fn windows_snap_to_the_offer_grid_and_respect_its_shortest_lease() {
         min_duration_seconds: Some(1800),
         granularity_seconds: Some(900),
         visible_to: None,
+        visible_to_projects: None,
     };
     offer_with(&rt, node.id, (t0, t0 + DAY_NS), 100, Some(terms));
     // 20 minutes from 7 past is widened to the quarter hours around it, and is too short.

@@ -19,8 +19,8 @@ const ITEM: ItemForm = {
   storage_gb: '', gpus: '0', resource_class: '', routable_ips: '1', labels: '',
 };
 
-type OfferForm = Record<'item' | 'start' | 'end' | 'price' | 'properties' | 'min_minutes' | 'grid_minutes' | 'private_to', string>;
-const OFFER_TERMS = { min_minutes: '', grid_minutes: '', private_to: '' };
+type OfferForm = Record<'item' | 'start' | 'end' | 'price' | 'properties' | 'min_minutes' | 'grid_minutes' | 'private_to' | 'private_projects', string>;
+const OFFER_TERMS = { min_minutes: '', grid_minutes: '', private_to: '', private_projects: '' };
 
 /** Minutes typed for a term (empty: none) as seconds. */
 function minutes(text: string, what: string): [] | [bigint] {
@@ -29,7 +29,7 @@ function minutes(text: string, what: string): [] | [bigint] {
 }
 
 /** The terms typed in the offer form; every field empty is the defaults. */
-export function termsOf(form: Pick<OfferForm, 'min_minutes' | 'grid_minutes' | 'private_to'>): [] | [OfferTerms] {
+export function termsOf(form: Pick<OfferForm, 'min_minutes' | 'grid_minutes' | 'private_to' | 'private_projects'>): [] | [OfferTerms] {
   const principals = form.private_to.split(/[\s,]+/).filter(Boolean).map((text) => {
     try {
       return Principal.fromText(text);
@@ -37,12 +37,15 @@ export function termsOf(form: Pick<OfferForm, 'min_minutes' | 'grid_minutes' | '
       throw new Error(`"${text}" is not a principal.`);
     }
   });
+  const projects = form.private_projects.split(/[\s,]+/).filter(Boolean).map((text) => nat64(text, 'A project number'));
   const terms: OfferTerms = {
     min_duration_seconds: minutes(form.min_minutes, 'The shortest lease'),
     granularity_seconds: minutes(form.grid_minutes, 'The grid'),
     visible_to: principals.length ? [principals] : [],
+    visible_to_projects: projects.length ? [BigUint64Array.from(projects)] : [],
   };
-  const none = !terms.min_duration_seconds.length && !terms.granularity_seconds.length && !terms.visible_to.length;
+  const none = !terms.min_duration_seconds.length && !terms.granularity_seconds.length && !terms.visible_to.length
+    && !terms.visible_to_projects.length;
   return none ? [] : [terms];
 }
 
@@ -243,6 +246,12 @@ function Inventory(props: { provider: ProviderKey; who: Session }) {
             {(id, hint) => (
               <textarea id={id} name="private_to" rows={2} value={offer.private_to} aria-describedby={hint} spellcheck={false}
                 onInput={(e) => setOffer({ ...offer, private_to: (e.target as HTMLTextAreaElement).value })} />
+            )}
+          </Field>
+          <Field label="Projects" hint="optional: project numbers, separated by spaces or commas, whose members may see and lease it too (at most 8)">
+            {(id, hint) => (
+              <input id={id} name="private_projects" inputMode="numeric" value={offer.private_projects} aria-describedby={hint}
+                onInput={(e) => setOffer({ ...offer, private_projects: (e.target as HTMLInputElement).value })} />
             )}
           </Field>
         </fieldset>
