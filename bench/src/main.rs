@@ -10,7 +10,8 @@
 //!                             a thousand providers publish, past any one caller's burst)
 //!   bench --window-items N    the availability-windows market's size (items, each with a
 //!                             30-day offer and a fragmented calendar, booked natively; the
-//!                             market's size by default); 0 skips it (`windows`)
+//!                             market's size by default), and offers of that many items
+//!                             private to projects (`projects`); 0 skips both
 //!   bench --million           also the 1 M rows (1 000 providers × 1 000; takes many minutes)
 //!   bench --native | --wasm   only that half (the market is measured on the wasm only)
 //!   bench --upgrade-drill     only the upgrade drill (`drill`): the catalog (--offerings,
@@ -30,6 +31,7 @@ mod limits;
 mod market;
 mod native;
 mod progress;
+mod projects;
 mod report;
 mod serve;
 mod wasm;
@@ -188,6 +190,7 @@ fn main() {
     let window_items = window_items.unwrap_or(market_items);
     if wasm && window_items > 0 {
         windows::run(window_items, &mut report);
+        projects::run(window_items, &mut report);
     }
     if million && wasm {
         wasm::run_million(&mut report);

@@ -155,7 +155,7 @@ impl Index {
             offers.prices.push(o.price_per_hour);
             min_ns.push(o.rules.min_ns);
             step_ns.push(o.rules.step_ns);
-            let list = o.rules.visible_to.as_deref().unwrap_or_default();
+            let list = o.rules.visible_to().unwrap_or_default();
             for p in list {
                 match principals {
                     Principals::Text => visible.push(p.to_text().as_bytes()),
@@ -467,11 +467,7 @@ impl RuleColumns {
             *visible += count;
             Some(list.to_vec())
         };
-        Ok(Rules {
-            min_ns: self.min_ns[i],
-            step_ns: self.step_ns[i],
-            visible_to,
-        })
+        Ok(Rules::new(self.min_ns[i], self.step_ns[i], visible_to))
     }
 }
 

@@ -85,32 +85,75 @@ pub struct Rules {
     pub min_ns: u64,
     /// Grid step (0: none).
     pub step_ns: u64,
-    /// `None`: public.
-    pub visible_to: Option<Vec<Principal>>,
+    /// `None`: public. Boxed: most offers are public, and the index keeps one per open offer.
+    private: Option<Box<Private>>,
+}
+
+/// Who may see a private offer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Private {
+    /// The principals named, then one per project ([`visible_to`]).
+    list: Vec<Principal>,
+    /// How many of `list` are principals named, not projects.
+    named: usize,
+    /// The projects of `list`, read out once so matching tests no principal's bytes for them.
+    projects: Vec<u64>,
 }
 
 impl Rules {
+    pub fn new(min_ns: u64, step_ns: u64, visible_to: Option<Vec<Principal>>) -> Self {
+        let private = visible_to.map(|list| {
+            let projects: Vec<u64> = list.iter().filter_map(project_of).collect();
+            Box::new(Private {
+                named: list.len() - projects.len(),
+                projects,
+                list,
+            })
+        });
+        Self {
+            min_ns,
+            step_ns,
+            private,
+        }
+    }
+
+    /// Who may see the offer, as [`visible_to`] lists them; `None`: everyone.
+    pub fn visible_to(&self) -> Option<&[Principal]> {
+        self.private.as_deref().map(|p| p.list.as_slice())
+    }
+
     pub fn of(terms: Option<&OfferTerms>) -> Self {
         let Some(terms) = terms else {
             return Self::default();
         };
-        Self {
-            min_ns: terms
+        Self::new(
+            terms
                 .min_duration_seconds
                 .unwrap_or(0)
                 .saturating_mul(SECOND_NS),
-            step_ns: terms
+            terms
                 .granularity_seconds
                 .unwrap_or(0)
                 .saturating_mul(SECOND_NS),
-            visible_to: visible_to(terms),
-        }
+            visible_to(terms),
+        )
     }
 
     /// Whether `principal` may see and hold the offer (the provider's delegates and the
-    /// controllers are let through by the caller).
+    /// controllers are let through by the caller): no list lets everyone; a list, the
+    /// principals it names and the members of the projects it names (a bit test each in the
+    /// caller's projects, read once). The one statement of the rule, for matching and, through
+    /// [`names`], for reads of the offer record.
     pub fn visible(&self, principal: &Principal) -> bool {
-        names(self.visible_to.as_deref(), principal)
+        let Some(p) = &self.private else {
+            return true;
+        };
+        // Named principals come first ([`visible_to`]).
+        p.list[..p.named].contains(principal)
+            || (!p.projects.is_empty()
+                && store::with_projects_of(principal, |mine| {
+                    !mine.is_empty() && p.projects.iter().any(|id| mine.contains(*id))
+                }))
     }
 }
 
@@ -131,18 +174,10 @@ pub fn visible_to(terms: &OfferTerms) -> Option<Vec<Principal>> {
     Some(list)
 }
 
-/// Whether an offer's `visible_to` list ([`visible_to`]) lets `principal` see and hold it: no
-/// list lets everyone; a list, the principals it names and the members of the projects it
-/// names (one membership lookup per project). The one statement of the rule, for matching
-/// ([`Rules`]) and for reads of the offer record.
+/// Whether an offer's `visible_to` list ([`visible_to`]) lets `principal` see and hold it
+/// ([`Rules::visible`]).
 pub fn names(visible_to: Option<&[Principal]>, principal: &Principal) -> bool {
-    visible_to.is_none_or(|list| {
-        list.contains(principal)
-            || list
-                .iter()
-                .filter_map(project_of)
-                .any(|id| store::is_member(id, principal))
-    })
+    Rules::new(0, 0, visible_to.map(<[Principal]>::to_vec)).visible(principal)
 }
 
 /// The reserved principal that stands for project `id` in a `visible_to` list: the id's bytes,

@@ -379,3 +379,41 @@ fn the_self_check_sees_projects_agree_and_catches_a_planted_fault() {
     assert_eq!(violations.len(), 1, "{violations:?}");
     assert_eq!(violations[0].rule, "project_membership_agrees");
 }
+
+#[test]
+fn a_principals_projects_read_back_in_order_from_any_id() {
+    let rt = market();
+    let mut ids = vec![];
+    for owner in 0..20 {
+        let project = create_as(&rt, principal(owner), "p", vec![bob()]).unwrap();
+        ids.push(project.id);
+    }
+    // Leave some: every third.
+    for id in ids.iter().step_by(3) {
+        let owner = store::project(*id).unwrap().owner;
+        update_as(
+            &rt,
+            owner,
+            ProjectUpdateArg {
+                remove: vec![bob()],
+                ..change(*id)
+            },
+        )
+        .unwrap();
+    }
+    let kept: Vec<u64> = ids.iter().copied().filter(|id| (id - 1) % 3 != 0).collect();
+    assert_eq!(store::member_projects(&bob(), 0, usize::MAX), kept);
+    assert_eq!(store::member_projects(&bob(), 9, 2), vec![9, 11]);
+    assert_eq!(
+        store::member_projects(&bob(), u64::MAX, 5),
+        Vec::<u64>::new()
+    );
+    assert_eq!(store::member_projects(&carol(), 0, 5), Vec::<u64>::new());
+    for id in 0..25 {
+        assert_eq!(
+            store::with_projects_of(&bob(), |p| p.contains(id)),
+            kept.contains(&id),
+            "{id}"
+        );
+    }
+}

@@ -169,7 +169,7 @@ fn a_snapshot_with_principals_as_text_still_loads() {
         index.save_as(&memory, Principals::Text).unwrap();
         view(index)
     });
-    assert!(saved.1.iter().any(|o| o.rules.visible_to.is_some()));
+    assert!(saved.1.iter().any(|o| o.rules.visible_to().is_some()));
     assert_eq!(view(&Index::load(&memory).unwrap()), saved);
 }
 
