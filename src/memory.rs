@@ -49,7 +49,7 @@
 //! | 40 | `MARKET_DELEGATE_EXPIRY` | when delegations expire (absent: never) | map: `(provider key, principal)` → `expires_at_ns u64` |
 //! | 41 | `MARKET_PROJECTS` | projects (groups private offers are shown to) | map: project id → `market::store::ProjectRecord` (Candid) |
 //! | 42 | `MARKET_PROJECT_MEMBERS` | each project's members | set: `(project id, principal)` |
-//! | 43 | `MARKET_MEMBER_PROJECTS` | the projects each principal is a member of | map: principal → bitset of project ids (bit `id` of byte `id / 8`) |
+//! | 43 | `MARKET_MEMBER_PROJECTS` | the projects each principal is a member of | map: principal → its project ids in order, `u64` little-endian each |
 //! | 44 | `MARKET_OWNER_PROJECTS` | the projects each principal owns | set: `(principal, project id)` |
 //!
 //! Heap-only state (the armed timer's id) is lost on upgrade by design and rebuilt in

@@ -271,7 +271,6 @@ impl World {
         reply.expect("the delegate provisions its free node");
     }
 
-    /// The uploader begins a replace of the fixture catalog, signed by the owner provider.
     /// A project the lessee owns, with no other member.
     fn lessees_project(&mut self) -> Project {
         let arg = ProjectCreateArg {
@@ -284,6 +283,7 @@ impl World {
             .expect("project_create")
     }
 
+    /// The uploader begins a replace of the fixture catalog, signed by the owner provider.
     fn begin_upload(&mut self) -> u64 {
         let arg = self.upload_begin_arg();
         let reply = self

@@ -127,8 +127,8 @@ thread_local! {
     static PROJECTS: Map<u64, ProjectRecord> = map(memory::MARKET_PROJECTS);
     /// `(project, principal)`: a project's members, its owner included.
     static PROJECT_MEMBERS: Map<(u64, Principal), ()> = map(memory::MARKET_PROJECT_MEMBERS);
-    /// principal → the projects it is a member of, as a bitset (bit `id`, see
-    /// `projects::Bits`): one read gives all of them, however many.
+    /// principal → the ids of the projects it is a member of, in order, 8 bytes each (see
+    /// `projects::Memberships`): one read gives all of them, however many.
     static MEMBER_PROJECTS: Map<Principal, Vec<u8>> = map(memory::MARKET_MEMBER_PROJECTS);
     /// `(owner, project)`.
     static OWNER_PROJECTS: Map<(Principal, u64), ()> = map(memory::MARKET_OWNER_PROJECTS);

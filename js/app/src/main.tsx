@@ -32,6 +32,7 @@ const NAV: [string, string][] = [
   ['#/products', 'Products'],
   ['#/request', 'Request'],
   ['#/leases', 'My leases'],
+  ['#/projects', 'My projects'],
   ['#/provider', 'Provider'],
 ];
 

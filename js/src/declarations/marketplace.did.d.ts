@@ -1511,7 +1511,6 @@ export type ProductType = { 'Vps' : null } |
   { 'Cloud' : null } |
   { 'Managed' : null };
 /**
- * A free-form key/value pair (FLOCX `properties`, pez metadata).
  * A project: its owner and members may see and hold the private offers that name it
  * (`OfferTerms.visible_to_projects`). The owner is a member and the only one who changes it.
  */
@@ -1549,6 +1548,9 @@ export interface ProjectUpdateArg {
   'name' : [] | [string],
   'project_id' : bigint,
 }
+/**
+ * A free-form key/value pair (FLOCX `properties`, pez metadata).
+ */
 export interface Property { 'key' : string, 'value' : string }
 export interface ProviderCatalog {
   /**

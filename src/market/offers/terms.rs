@@ -94,8 +94,8 @@ pub struct Rules {
 struct Private {
     /// The principals named, then one per project ([`visible_to`]).
     list: Vec<Principal>,
-    /// How many of `list` are principals named, not projects.
-    named: usize,
+    /// The principals of `list` that stand for no project.
+    named: Vec<Principal>,
     /// The projects of `list`, read out once so matching tests no principal's bytes for them.
     projects: Vec<u64>,
 }
@@ -103,10 +103,11 @@ struct Private {
 impl Rules {
     pub fn new(min_ns: u64, step_ns: u64, visible_to: Option<Vec<Principal>>) -> Self {
         let private = visible_to.map(|list| {
-            let projects: Vec<u64> = list.iter().filter_map(project_of).collect();
+            let (projects, named): (Vec<_>, Vec<_>) =
+                list.iter().partition(|p| project_of(p).is_some());
             Box::new(Private {
-                named: list.len() - projects.len(),
-                projects,
+                named,
+                projects: projects.iter().filter_map(project_of).collect(),
                 list,
             })
         });
@@ -141,18 +142,22 @@ impl Rules {
 
     /// Whether `principal` may see and hold the offer (the provider's delegates and the
     /// controllers are let through by the caller): no list lets everyone; a list, the
-    /// principals it names and the members of the projects it names (a bit test each in the
-    /// caller's projects, read once). The one statement of the rule, for matching and, through
+    /// principals it names and the members of the projects it names (a binary search each in
+    /// the caller's projects, read once, then one lookup to confirm a hit). The one statement of the rule, for matching and, through
     /// [`names`], for reads of the offer record.
     pub fn visible(&self, principal: &Principal) -> bool {
         let Some(p) = &self.private else {
             return true;
         };
-        // Named principals come first ([`visible_to`]).
-        p.list[..p.named].contains(principal)
+        // A project the caller's list names is confirmed in the project's own members, so a
+        // stale list entry could never show an offer to someone who is no member.
+        p.named.contains(principal)
             || (!p.projects.is_empty()
                 && store::with_projects_of(principal, |mine| {
-                    !mine.is_empty() && p.projects.iter().any(|id| mine.contains(*id))
+                    !mine.is_empty()
+                        && p.projects
+                            .iter()
+                            .any(|id| mine.contains(*id) && store::is_member(*id, principal))
                 }))
     }
 }

@@ -417,3 +417,31 @@ fn a_principals_projects_read_back_in_order_from_any_id() {
         );
     }
 }
+
+#[test]
+fn an_offer_private_to_principals_and_a_project_is_seen_by_both_and_no_one_else() {
+    let rt = market();
+    let t0 = rt.time.get();
+    let project = create_as(&rt, carol(), "lab", vec![]).unwrap();
+    let node = item(&rt, "n1", "2C.small", 8);
+    let terms = OfferTerms {
+        visible_to: Some(vec![bob()]),
+        visible_to_projects: Some(vec![project.id]),
+        ..OfferTerms::default()
+    };
+    let offer = offer_with(&rt, node.id, (t0, t0 + DAY_NS), 100, Some(terms.clone()));
+    let rules = crate::market::offers::Rules::of(Some(&terms));
+    for (who, sees) in [(bob(), true), (carol(), true), (alice(), false)] {
+        assert_eq!(rules.visible(&who), sees, "{who}");
+        assert_eq!(
+            calling(&rt, who, || offers::get_as_seen(&rt, offer.id)).is_ok(),
+            sees,
+            "{who}"
+        );
+    }
+    // A list in any order reads the same (lists saved before projects existed).
+    let mut reversed = terms::visible_to(&terms).unwrap();
+    reversed.reverse();
+    let rules = crate::market::offers::Rules::new(0, 0, Some(reversed));
+    assert!(rules.visible(&bob()) && rules.visible(&carol()) && !rules.visible(&alice()));
+}

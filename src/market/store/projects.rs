@@ -16,81 +16,83 @@ pub struct ProjectRecord {
     pub updated_at_ns: u64,
 }
 
-/// A principal's projects as a bitset: bit `id % 8` of byte `id / 8` is set when it is a member
-/// of project `id`. Project ids are dense and capped, so the set is small (1.25 KB at 10 000
-/// projects) and one read answers every membership question of a message, however many
-/// projects the principal is in.
+/// A principal's projects: their ids in order, stored as 8 bytes each, so one read gives all
+/// of them however many, and a principal in few projects stores little whatever their ids.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Bits(Vec<u8>);
+pub struct Memberships(Vec<u64>);
 
-impl Bits {
+impl Memberships {
     /// A member of no project: the common case, answered without looking at an offer's list.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
     pub fn contains(&self, id: u64) -> bool {
-        let Ok(byte) = usize::try_from(id / 8) else {
-            return false;
-        };
-        self.0.get(byte).is_some_and(|b| b & (1 << (id % 8)) != 0)
+        self.0.binary_search(&id).is_ok()
     }
 
     fn set(&mut self, id: u64, on: bool) {
-        let byte = usize::try_from(id / 8).expect("project ids are dense and capped");
-        if self.0.len() <= byte {
-            self.0.resize(byte + 1, 0);
-        }
-        if on {
-            self.0[byte] |= 1 << (id % 8);
-        } else {
-            self.0[byte] &= !(1 << (id % 8));
-        }
-        while self.0.last() == Some(&0) {
-            self.0.pop();
+        match (self.0.binary_search(&id), on) {
+            (Err(at), true) => self.0.insert(at, id),
+            (Ok(at), false) => {
+                self.0.remove(at);
+            }
+            _ => {}
         }
     }
 
-    /// The ids set, from `first` on, in order.
-    fn from(&self, first: u64) -> impl Iterator<Item = u64> + '_ {
-        let first_byte = usize::try_from(first / 8).unwrap_or(usize::MAX);
-        self.0
-            .iter()
-            .enumerate()
-            .skip(first_byte)
-            .flat_map(|(byte, bits)| {
-                (0..8u64)
-                    .filter(move |bit| bits & (1 << bit) != 0)
-                    .map(move |bit| byte as u64 * 8 + bit)
+    /// The ids from `first` on, in order.
+    fn from(&self, first: u64) -> &[u64] {
+        let at = self.0.partition_point(|id| *id < first);
+        &self.0[at..]
+    }
+
+    fn to_bytes(&self) -> Vec<u8> {
+        self.0.iter().flat_map(|id| id.to_le_bytes()).collect()
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Self {
+        let ids = bytes
+            .chunks_exact(8)
+            .map(|chunk| {
+                let mut id = [0; 8];
+                id.copy_from_slice(chunk);
+                u64::from_le_bytes(id)
             })
-            .filter(move |id| *id >= first)
+            .collect();
+        Self(ids)
     }
 }
 
-fn bits_of(principal: &Principal) -> Bits {
-    MEMBER_PROJECTS.with_borrow(|map| Bits(map.get(principal).unwrap_or_default()))
+fn memberships_of(principal: &Principal) -> Memberships {
+    MEMBER_PROJECTS.with_borrow(|map| {
+        map.get(principal)
+            .map_or_else(Memberships::default, |bytes| {
+                Memberships::from_bytes(&bytes)
+            })
+    })
 }
 
-fn set_bit(principal: Principal, id: u64, on: bool) {
-    let mut bits = bits_of(&principal);
-    bits.set(id, on);
+fn set_membership(principal: Principal, id: u64, on: bool) {
+    let mut memberships = memberships_of(&principal);
+    memberships.set(id, on);
     MEMBER_PROJECTS.with_borrow_mut(|map| {
-        if bits.0.is_empty() {
+        if memberships.is_empty() {
             map.remove(&principal);
         } else {
-            map.insert(principal, bits.0);
+            map.insert(principal, memberships.to_bytes());
         }
     });
 }
 
 /// The projects of the last principal a visibility check asked about, read once: matching
-/// checks every private offer it passes against one consumer, so each check is a bit test in
-/// memory. Heap only (rebuilt after an upgrade); `GENERATION` counts membership changes, and
+/// checks every private offer it passes against one consumer, so each check is a binary search
+/// in memory. Heap only (rebuilt after an upgrade); `GENERATION` counts membership changes, and
 /// a set read before the latest one is read again.
 struct Viewer {
     principal: Principal,
     generation: u64,
-    projects: Bits,
+    projects: Memberships,
 }
 
 thread_local! {
@@ -122,7 +124,7 @@ pub fn is_member(id: u64, principal: &Principal) -> bool {
 
 /// `f` of the projects `principal` is a member of. Reads them (one record) the first time the
 /// principal is asked about after a change, then answers from the heap.
-pub fn with_projects_of<R>(principal: &Principal, f: impl FnOnce(&Bits) -> R) -> R {
+pub fn with_projects_of<R>(principal: &Principal, f: impl FnOnce(&Memberships) -> R) -> R {
     let generation = GENERATION.get();
     VIEWER.with_borrow_mut(|viewer| {
         let viewer = match viewer {
@@ -130,7 +132,7 @@ pub fn with_projects_of<R>(principal: &Principal, f: impl FnOnce(&Bits) -> R) ->
             _ => viewer.insert(Viewer {
                 principal: *principal,
                 generation,
-                projects: bits_of(principal),
+                projects: memberships_of(principal),
             }),
         };
         f(&viewer.projects)
@@ -140,13 +142,13 @@ pub fn with_projects_of<R>(principal: &Principal, f: impl FnOnce(&Bits) -> R) ->
 pub fn add_member(id: u64, principal: Principal) {
     GENERATION.set(GENERATION.get() + 1);
     PROJECT_MEMBERS.with_borrow_mut(|set| set.insert((id, principal), ()));
-    set_bit(principal, id, true);
+    set_membership(principal, id, true);
 }
 
 pub fn remove_member(id: u64, principal: &Principal) {
     GENERATION.set(GENERATION.get() + 1);
     PROJECT_MEMBERS.with_borrow_mut(|set| set.remove(&(id, *principal)));
-    set_bit(*principal, id, false);
+    set_membership(*principal, id, false);
 }
 
 /// A project's members in principal order, at most `limit`.
@@ -156,7 +158,9 @@ pub fn project_members(id: u64, limit: usize) -> Vec<Principal> {
 
 /// The projects `principal` is a member of, from id `first` on, at most `limit`.
 pub fn member_projects(principal: &Principal, first: u64, limit: usize) -> Vec<u64> {
-    bits_of(principal).from(first).take(limit).collect()
+    let memberships = memberships_of(principal);
+    let from = memberships.from(first);
+    from[..from.len().min(limit)].to_vec()
 }
 
 /// The projects `owner` owns, at most `limit`.
@@ -169,9 +173,9 @@ pub fn add_owned(owner: Principal, id: u64) {
     OWNER_PROJECTS.with_borrow_mut(|set| set.insert((owner, id), ()));
 }
 
-/// Whether `principal`'s bitset has project `id`.
+/// Whether `principal`'s list of projects has project `id`.
 pub fn member_project_listed(principal: &Principal, id: u64) -> bool {
-    bits_of(principal).contains(id)
+    memberships_of(principal).contains(id)
 }
 
 /// Whether `owner`'s list of projects has project `id`.

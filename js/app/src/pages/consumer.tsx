@@ -2,10 +2,12 @@
 //   #/request[?sku=…]  the request form, its offers (Accept) or why nothing matched
 //   #/leases           the signed-in consumer's executions, a page at a time
 //   #/lease/<id>       one lease: details, live phase timeline, actions, credentials, audit
+//   #/projects         the signed-in principal's projects: create, add and remove members
 import type { Session } from '../api';
 import type { Route } from '../router';
 import { LeasePage } from './consumer/lease';
 import { LeasesPage } from './consumer/leases';
+import { ProjectsPage } from './consumer/projects';
 import { RequestPage } from './consumer/request';
 import './consumer.css';
 
@@ -16,6 +18,8 @@ export function consumerPage(first: string, rest: string[], route: Route, who: S
       return <RequestPage route={route} who={who} />;
     case 'leases':
       return <LeasesPage who={who} />;
+    case 'projects':
+      return <ProjectsPage who={who} />;
     case 'lease':
       // Keyed by id and principal: another lease or another person starts from nothing.
       return <LeasePage key={`${rest[0]}/${who.principal.toText()}`} id={rest[0]} who={who} />;
