@@ -272,8 +272,7 @@ pub fn get_as_seen(rt: &impl Runtime, id: u64) -> Result<Offer, MarketError> {
 /// provider's delegates and the controllers.
 pub fn visible(rt: &impl Runtime, offer: &Offer) -> bool {
     let caller = rt.caller();
-    let visible_to = offer.terms.as_ref().and_then(terms::visible_to);
-    terms::names(visible_to.as_deref(), &caller)
+    Rules::of(offer.terms.as_ref()).visible(&caller)
         || rt.is_controller(&caller)
         || store::is_delegate(
             &store::provider_key(&offer.provider_pem),

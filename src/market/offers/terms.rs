@@ -143,8 +143,8 @@ impl Rules {
     /// Whether `principal` may see and hold the offer (the provider's delegates and the
     /// controllers are let through by the caller): no list lets everyone; a list, the
     /// principals it names and the members of the projects it names (a binary search each in
-    /// the caller's projects, read once, then one lookup to confirm a hit). The one statement of the rule, for matching and, through
-    /// [`names`], for reads of the offer record.
+    /// the caller's projects, read once, then one lookup to confirm a hit). The one statement
+    /// of the rule, for matching and for reads of the offer record.
     pub fn visible(&self, principal: &Principal) -> bool {
         let Some(p) = &self.private else {
             return true;
@@ -177,12 +177,6 @@ pub fn visible_to(terms: &OfferTerms) -> Option<Vec<Principal>> {
         }
     }
     Some(list)
-}
-
-/// Whether an offer's `visible_to` list ([`visible_to`]) lets `principal` see and hold it
-/// ([`Rules::visible`]).
-pub fn names(visible_to: Option<&[Principal]>, principal: &Principal) -> bool {
-    Rules::new(0, 0, visible_to.map(<[Principal]>::to_vec)).visible(principal)
 }
 
 /// The reserved principal that stands for project `id` in a `visible_to` list: the id's bytes,
