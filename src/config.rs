@@ -1,8 +1,8 @@
 //! The init/upgrade argument and the configuration it sets, kept in stable memory.
 
-use crate::fields::Fields;
+use crate::fields::{push_short_bytes, Fields};
 use crate::memory::{self, Memory};
-use candid::{CandidType, Deserialize};
+use candid::{CandidType, Deserialize, Principal};
 use ic_stable_structures::storable::Bound;
 use ic_stable_structures::{StableCell, Storable};
 use std::borrow::Cow;
@@ -43,6 +43,11 @@ pub struct InitArg {
     pub max_items: Option<u64>,
     pub max_open_offers: Option<u64>,
     pub change_feed_window: Option<u64>,
+    /// The ICRC-2 ledger leases are paid through (see `docs/payments.md`); absent at install:
+    /// the market runs free. At upgrade, absent keeps the stored one; `no_ledger = true`
+    /// switches payments off.
+    pub ledger: Option<Principal>,
+    pub no_ledger: Option<bool>,
 }
 
 #[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,6 +75,8 @@ pub struct Config {
     pub max_open_offers: u64,
     /// How many of the newest catalog changes `catalog_changes` keeps; older ones are pruned.
     pub change_feed_window: u64,
+    /// The ledger leases are paid through; `None`: the market runs free.
+    pub ledger: Option<Principal>,
 }
 
 impl Default for Config {
@@ -89,6 +96,7 @@ impl Default for Config {
             max_items: 100_000,
             max_open_offers: 500_000,
             change_feed_window: 1_000_000,
+            ledger: None,
         }
     }
 }
@@ -118,6 +126,11 @@ impl Config {
             max_items: arg.max_items.unwrap_or(self.max_items),
             max_open_offers: arg.max_open_offers.unwrap_or(self.max_open_offers),
             change_feed_window: arg.change_feed_window.unwrap_or(self.change_feed_window),
+            ledger: match (arg.ledger, arg.no_ledger) {
+                (Some(_), Some(true)) => return Err(ConfigError::Ledger),
+                (_, Some(true)) => None,
+                (ledger, _) => ledger.or(self.ledger),
+            },
         };
         merged.validate()?;
         Ok(merged)
@@ -174,6 +187,8 @@ fn widen(range: &RangeInclusive<u32>) -> RangeInclusive<u64> {
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum ConfigError {
+    /// Both a ledger and `no_ledger`.
+    Ledger,
     SampleInterval(u64),
     HistoryLen(u32),
     MaxOfferings(u32),
@@ -191,6 +206,7 @@ pub enum ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::Ledger => write!(f, "give a ledger or no_ledger = true, not both"),
             Self::SampleInterval(got) => write!(
                 f,
                 "cycles_sample_interval_seconds must be in {}..={}, got {got}",
@@ -254,6 +270,8 @@ impl Storable for Config {
         bytes.extend(self.max_items.to_le_bytes());
         bytes.extend(self.max_open_offers.to_le_bytes());
         bytes.extend(self.change_feed_window.to_le_bytes());
+        let ledger = self.ledger.as_ref().map_or(&[][..], Principal::as_slice);
+        push_short_bytes(&mut bytes, ledger);
         bytes
     }
 
@@ -274,6 +292,10 @@ impl Storable for Config {
             max_items: fields.u64().unwrap_or(default.max_items),
             max_open_offers: fields.u64().unwrap_or(default.max_open_offers),
             change_feed_window: fields.u64().unwrap_or(default.change_feed_window),
+            ledger: fields
+                .short_bytes()
+                .filter(|bytes| !bytes.is_empty())
+                .and_then(|bytes| Principal::try_from_slice(bytes).ok()),
         }
     }
 

@@ -20,6 +20,21 @@ impl<'a> Fields<'a> {
         self.0 = rest;
         Some(u32::from_le_bytes(*field))
     }
+
+    /// A byte string of at most 255 bytes after its one-byte length.
+    pub fn short_bytes(&mut self) -> Option<&'a [u8]> {
+        let (len, rest) = self.0.split_first()?;
+        let (field, rest) = rest.split_at_checked(usize::from(*len))?;
+        self.0 = rest;
+        Some(field)
+    }
+}
+
+/// Appends `field` as [`Fields::short_bytes`] reads it; at most 255 bytes.
+pub fn push_short_bytes(bytes: &mut Vec<u8>, field: &[u8]) {
+    let len = u8::try_from(field.len()).expect("a short field is at most 255 bytes");
+    bytes.push(len);
+    bytes.extend(field);
 }
 
 #[cfg(test)]

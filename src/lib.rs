@@ -17,6 +17,7 @@ mod digest;
 mod fields;
 pub mod http;
 mod ironic;
+mod ledger;
 pub mod lifecycle;
 pub mod market;
 pub mod memory;
@@ -336,9 +337,10 @@ use market::{
     DelegateArg, Delegation, Execution, ExecutionPage, ExecutionsListArg, ExtendArg,
     InventoryListArg, InventoryRegisterArg, InventoryRemoveArg, InventorySetStatusArg, Item,
     ItemPage, Lease, LeaseBySkuArg, MarketError, Offer, OfferCreateArg, OfferPage,
-    OfferWithdrawArg, OffersCreateArg, OffersListArg, OffersetView, Policies, PoliciesUpdate,
-    Product, Project, ProjectCreateArg, ProjectPage, ProjectUpdateArg, ProviderHoldAccess,
-    ProviderHoldAccessArg, ReclaimArg, ResourceRequest, SetConsumerMetaArg, SetProcurementMetaArg,
+    OfferWithdrawArg, OffersCreateArg, OffersListArg, OffersetView, Payment, Policies,
+    PoliciesUpdate, Product, Project, ProjectCreateArg, ProjectPage, ProjectUpdateArg,
+    ProviderHoldAccess, ProviderHoldAccessArg, ReclaimArg, ResourceRequest, SetConsumerMetaArg,
+    SetProcurementMetaArg,
 };
 
 /// Lets a principal act for a provider in the market, or stops it; signed by the provider.
@@ -471,10 +473,11 @@ fn offerset_get(id: Checked<u64>) -> Result<OffersetView, MarketError> {
 }
 
 /// Accepts one offer of an offerset: it becomes a contract (lease); its siblings are rejected.
+/// With a ledger, its price is pulled from the consumer first (after `icrc2_approve`).
 #[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(update)]
-fn execution_accept(arg: Checked<AcceptArg>) -> Result<Execution, MarketError> {
-    market::lease::accept(&IcRuntime, arg.0?)
+async fn execution_accept(arg: Checked<AcceptArg>) -> Result<Execution, MarketError> {
+    market::lease::accept_paying(&IcRuntime, arg.0?).await
 }
 
 /// Cancels an accepted lease (releasing the item if it started). Its consumer or a controller.
@@ -494,10 +497,11 @@ fn lease_reclaim(arg: Checked<ReclaimArg>) -> Result<Execution, MarketError> {
 }
 
 /// Moves a lease's end later, within its offer, when nothing else is booked. Its consumer.
+/// With a ledger, the extra price is pulled first.
 #[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(update)]
-fn lease_extend(arg: Checked<ExtendArg>) -> Result<Execution, MarketError> {
-    market::lease::extend(&IcRuntime, arg.0?)
+async fn lease_extend(arg: Checked<ExtendArg>) -> Result<Execution, MarketError> {
+    market::lease::extend_paying(&IcRuntime, arg.0?).await
 }
 
 /// Ends a running lease now. Its consumer.
@@ -507,11 +511,12 @@ fn lease_end(id: Checked<u64>) -> Result<Execution, MarketError> {
     market::lease::end_now(&IcRuntime, id.0?)
 }
 
-/// The pez shortcut: leases one item of a SKU now, at the cheapest open offer.
+/// The pez shortcut: leases one item of a SKU now, at the cheapest open offer (with a ledger,
+/// paid first).
 #[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(update)]
-fn lease_by_sku(arg: Checked<LeaseBySkuArg>) -> Result<Execution, MarketError> {
-    market::lease::lease_by_sku(&IcRuntime, arg.0?)
+async fn lease_by_sku(arg: Checked<LeaseBySkuArg>) -> Result<Execution, MarketError> {
+    market::lease::lease_by_sku_paying(&IcRuntime, arg.0?).await
 }
 
 /// Attaches credentials sealed to the lessee's key. The provider's delegates only.
@@ -544,6 +549,14 @@ fn execution_get(id: Checked<u64>) -> Result<Execution, MarketError> {
 #[candid::candid_method(query)]
 fn executions_list(arg: Checked<ExecutionsListArg>) -> Result<ExecutionPage, MarketError> {
     market::lease::list(&IcRuntime, arg.0?)
+}
+
+/// The execution's payment (escrow, every ledger transfer with its block), when the market
+/// has a ledger and it was paid.
+#[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(query)]
+fn execution_payment(id: Checked<u64>) -> Result<Option<Payment>, MarketError> {
+    market::payments::get(&IcRuntime, id.0?)
 }
 
 /// The FLOCX contract view of an accepted execution.

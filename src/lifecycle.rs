@@ -47,6 +47,10 @@ pub fn setup(rt: &impl Runtime, arg: Result<Option<InitArg>, String>) -> Result<
     let arg = arg?.unwrap_or_default();
     let config = config::apply(arg).map_err(|e| format!("invalid init argument: {e}"))?;
     queue::start(rt, &config);
+    if config.ledger.is_some() {
+        // What the ledger says of itself may have changed with it: ask again.
+        queue::schedule(rt, rt.time(), queue::Task::RefreshCurrency);
+    }
     crate::http::assets::certify(rt, crate::http::assets::APP_FILES)
 }
 

@@ -51,6 +51,7 @@
 //! | 42 | `MARKET_PROJECT_MEMBERS` | each project's members | set: `(project id, principal)` |
 //! | 43 | `MARKET_MEMBER_PROJECTS` | the projects each principal is a member of | map: principal → its project ids in order, `u64` little-endian each |
 //! | 44 | `MARKET_OWNER_PROJECTS` | the projects each principal owns | set: `(principal, project id)` |
+//! | 45 | `MARKET_PAYMENTS` | each paid execution's escrow and ledger transfers | map: execution id → `market::types::Payment` (Candid) |
 //!
 //! Heap-only state (the armed timer's id) is lost on upgrade by design and rebuilt in
 //! `post_upgrade`; it is kept with the code that owns it, not here.
@@ -103,6 +104,7 @@ pub const MARKET_PROJECTS: MemoryId = MemoryId::new(41);
 pub const MARKET_PROJECT_MEMBERS: MemoryId = MemoryId::new(42);
 pub const MARKET_MEMBER_PROJECTS: MemoryId = MemoryId::new(43);
 pub const MARKET_OWNER_PROJECTS: MemoryId = MemoryId::new(44);
+pub const MARKET_PAYMENTS: MemoryId = MemoryId::new(45);
 
 /// Every region with its name, in id order (the state digest walks them).
 pub const REGIONS: &[(MemoryId, &str)] = &[
@@ -151,6 +153,7 @@ pub const REGIONS: &[(MemoryId, &str)] = &[
     (MARKET_PROJECT_MEMBERS, "MARKET_PROJECT_MEMBERS"),
     (MARKET_MEMBER_PROJECTS, "MARKET_MEMBER_PROJECTS"),
     (MARKET_OWNER_PROJECTS, "MARKET_OWNER_PROJECTS"),
+    (MARKET_PAYMENTS, "MARKET_PAYMENTS"),
 ];
 
 /// One region of stable memory.

@@ -221,6 +221,8 @@ pub static METHODS: &[Method] = &[
     method!("project_update", Update, Owner, 8 * KIB, ProjectUpdateArg),
     method!("project_get", Query, OwnerOrController, KIB, u64),
     method!("projects_mine", Query, Authenticated, KIB, Option<u64>),
+    // Payments: an execution's escrow and ledger transfers.
+    method!("execution_payment", Query, OwnerDelegateOrController, KIB, u64),
 ];
 
 pub fn find(name: &str) -> Option<&'static Method> {

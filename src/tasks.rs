@@ -107,6 +107,15 @@ fn run_once<R: Runtime>(rt: &R, task: &Task, now: u64) -> Vec<(u64, Task)> {
             rt.spawn(move |rt: &R| Box::pin(provision::service::step(rt, item_id)));
             vec![]
         }
+        // The ledger's calls, like Ironic's, run in their own futures.
+        Task::Settle { execution_id } => {
+            rt.spawn(move |rt: &R| Box::pin(market::payments::settle(rt, execution_id)));
+            vec![]
+        }
+        Task::RefreshCurrency => {
+            rt.spawn(|rt: &R| Box::pin(market::payments::refresh_currency(rt)));
+            vec![]
+        }
         Task::SimAdvance { item_id } => {
             provision::sim::advance(rt, item_id);
             vec![]

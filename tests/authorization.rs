@@ -1128,6 +1128,7 @@ fn query_scenario(method: &str, ids: &QueryIds) -> Option<Scenario> {
             )],
         ),
         "execution_get" => scenario(verdict::<Execution, MarketError>, vec![lease()]),
+        "execution_payment" => scenario(verdict::<Option<Payment>, MarketError>, vec![lease()]),
         "contract_get" => scenario(verdict::<Contract, MarketError>, vec![lease()]),
         "lease_get" => scenario(verdict::<Lease, MarketError>, vec![lease()]),
         "executions_list" => scenario(

@@ -19,6 +19,8 @@ const LAYERS: &[&[&str]] = &[
     &["runtime", "candid_io", "auth"],
     // the task queue: stores tasks and runs batches, knowing nothing of their work
     &["queue"],
+    // the clients of other canisters: the ICRC ledger
+    &["ledger"],
     // the areas, each above those it builds on
     &["catalog"],
     &["ironic"],

@@ -1028,7 +1028,9 @@ fn query_calls(method: &str, f: &Function, ids: &Ids) -> Option<Vec<Call>> {
         "project_get" => u64s(&[0, 1]),
         "projects_mine" => vec![call("first page", None::<u64>)],
         "offerset_get" => u64s(&ids.offersets),
-        "execution_get" | "contract_get" | "lease_get" => u64s(&ids.executions),
+        "execution_get" | "contract_get" | "lease_get" | "execution_payment" => {
+            u64s(&ids.executions)
+        }
         "inventory_list" => {
             let mut calls = vec![call("all", InventoryListArg::default())];
             for provider in &ids.providers {

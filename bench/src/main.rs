@@ -12,6 +12,9 @@
 //!                             30-day offer and a fragmented calendar, booked natively; the
 //!                             market's size by default), and offers of that many items
 //!                             private to projects (`projects`); 0 skips both
+//!                             Every `--wasm` run also measures payments (`payments`): a paid
+//!                             accept and a lease's settlement through the marketplace and the
+//!                             test ledger's wasms
 //!   bench --million           also the 1 M rows (1 000 providers × 1 000; takes many minutes)
 //!   bench --native | --wasm   only that half (the market is measured on the wasm only)
 //!   bench --upgrade-drill     only the upgrade drill (`drill`): the catalog (--offerings,
@@ -30,6 +33,7 @@ mod drill;
 mod limits;
 mod market;
 mod native;
+mod payments;
 mod progress;
 mod projects;
 mod report;
@@ -191,6 +195,9 @@ fn main() {
     if wasm && window_items > 0 {
         windows::run(window_items, &mut report);
         projects::run(window_items, &mut report);
+    }
+    if wasm {
+        payments::run(&mut report);
     }
     if million && wasm {
         wasm::run_million(&mut report);

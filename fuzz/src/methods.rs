@@ -92,6 +92,7 @@ pub static TYPED: &[Typed] = typed![
     "project_update": ProjectUpdateArg,
     "project_get": u64,
     "projects_mine": Option<u64>,
+    "execution_payment": u64,
 ];
 
 /// The typed check of `name`, if it takes an argument.

@@ -124,6 +124,9 @@ pub struct Host {
     last_instructions: u64,
     /// Instructions of each execution of a call the canister made to itself, until taken.
     self_call_instructions: Vec<u64>,
+    /// Instructions every execution of each canister used, by canister id (for benchmarks of
+    /// work spread over several messages and callbacks).
+    executed: BTreeMap<Vec<u8>, u64>,
     /// Stable writes of successful executions, kept while an upgrade must be able to roll back.
     group_undo: Option<Vec<(u64, Vec<u8>)>>,
     limits: InstructionLimits,
@@ -194,6 +197,7 @@ impl Host {
             next_id: 1,
             last_instructions: 0,
             self_call_instructions: vec![],
+            executed: BTreeMap::new(),
             group_undo: None,
             limits: InstructionLimits::default(),
             inspect_ingress: true,

@@ -333,6 +333,9 @@ fn init_did_writes_out_every_default() {
         max_items: Some(d.max_items),
         max_open_offers: Some(d.max_open_offers),
         change_feed_window: Some(d.change_feed_window),
+        // No ledger by default: the market runs free. The file says so in a comment.
+        ledger: d.ledger,
+        no_ledger: None,
     };
     assert_eq!(given, Some(every_default));
 }

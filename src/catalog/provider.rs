@@ -87,6 +87,15 @@ impl ProviderKey {
         &self.0
     }
 
+    /// The IC principal of this key (self-authenticating, over its DER): the identity a dfx
+    /// or icp-cli user with this Ed25519 key signs in as, so a provider's payouts reach the
+    /// wallet its own key controls.
+    pub fn principal(&self) -> candid::Principal {
+        let mut der = SPKI_PREFIX.to_vec();
+        der.extend(self.0);
+        candid::Principal::self_authenticating(der)
+    }
+
     /// The SubjectPublicKeyInfo PEM, LF line endings, as `openssl pkey -pubout` writes it: the
     /// 44 bytes of DER are one line of base64. Written here rather than by the `pem` crate,
     /// whose general encoder takes ten times as many instructions on wasm (a test compares

@@ -129,16 +129,26 @@ fn storable_round_trips_and_defaults_missing_fields() {
         max_items: 10,
         max_open_offers: 11,
         change_feed_window: 12,
+        ledger: Some(Principal::from_slice(&[1, 2, 3])),
     };
     assert_eq!(Config::from_bytes(config.to_bytes()), config);
+    let free = Config {
+        ledger: None,
+        ..config
+    };
+    assert_eq!(Config::from_bytes(free.to_bytes()), free);
+    // What the canister stored before payments existed.
+    let mut before_ledger = config.to_bytes().into_owned();
+    before_ledger.truncate(before_ledger.len() - 4);
+    assert_eq!(Config::from_bytes(Cow::Owned(before_ledger)), free);
     // What the canister stored before the change feed's window existed.
-    let mut before_window = config.to_bytes().into_owned();
-    before_window.truncate(before_window.len() - 8);
+    let mut before_window = free.to_bytes().into_owned();
+    before_window.truncate(before_window.len() - 9);
     assert_eq!(
         Config::from_bytes(Cow::Owned(before_window)),
         Config {
             change_feed_window: Config::default().change_feed_window,
-            ..config
+            ..free
         }
     );
     let old = Config::from_bytes(Cow::Owned(61u64.to_le_bytes().to_vec()));
@@ -155,4 +165,28 @@ fn storable_round_trips_and_defaults_missing_fields() {
             ..Config::default()
         }
     );
+}
+
+#[test]
+fn a_ledger_is_kept_across_upgrades_until_switched_off() {
+    let ledger = Principal::from_slice(&[7; 10]);
+    let paid = Config::default()
+        .merge(InitArg {
+            ledger: Some(ledger),
+            ..InitArg::default()
+        })
+        .unwrap();
+    assert_eq!(paid.ledger, Some(ledger));
+    assert_eq!(paid.merge(InitArg::default()).unwrap().ledger, Some(ledger));
+    let off = InitArg {
+        no_ledger: Some(true),
+        ..InitArg::default()
+    };
+    assert_eq!(paid.merge(off).unwrap().ledger, None);
+    let both = InitArg {
+        ledger: Some(ledger),
+        no_ledger: Some(true),
+        ..InitArg::default()
+    };
+    assert_eq!(paid.merge(both), Err(ConfigError::Ledger));
 }

@@ -99,6 +99,26 @@ pub enum MarketError {
     KeyRotated {
         successor_pem: String,
     },
+    /// The consumer's account does not hold the price (plus the ledger's fee); nothing moved.
+    InsufficientFunds {
+        balance: u64,
+        needed: u64,
+    },
+    /// The consumer approved the market (`icrc2_approve`) for less than the price plus the
+    /// ledger's fee; nothing moved.
+    InsufficientAllowance {
+        allowance: u64,
+        needed: u64,
+    },
+    /// A payment of this execution is on its way to the ledger, or its refund is: try again
+    /// once it answered.
+    PaymentInProgress {
+        execution_id: u64,
+    },
+    /// The ledger refused or could not take the payment; nothing moved.
+    PaymentFailed {
+        message: String,
+    },
 }
 
 crate::candid_io::argument_errors!(MarketError);

@@ -78,6 +78,7 @@ pub fn transition(
     if matches!(to, Rejected | Expired | Cancelled | Failed) {
         execution.reason = Some(why.to_string());
     }
+    super::payments::on_transition(now, execution, from, to);
     execution.phase = to;
     execution.phase_since_ns = now;
     execution.updated_at_ns = now;

@@ -19,14 +19,14 @@ mod rules;
 pub use rules::Tally;
 
 use super::store::{self, Booking, ProjectRecord, Usage};
-use super::types::{Execution, Item, Offer, Offerset};
+use super::types::{Execution, Item, Offer, Offerset, Payment};
 use crate::catalog::provider::ProviderKey;
 use candid::{CandidType, Deserialize, Principal};
 use std::borrow::Cow;
 use std::cell::Cell;
 
 /// Every rule checked here, by name (the model test checks ten more).
-pub const RULES: [&str; 21] = [
+pub const RULES: [&str; 22] = [
     "calendar_no_overlap",
     "booking_window_nonempty",
     "booking_has_live_execution",
@@ -48,6 +48,7 @@ pub const RULES: [&str; 21] = [
     "usage_equals_recount",
     "hold_counts_equal_recount",
     "project_membership_agrees",
+    "escrow_covers_its_transfers",
 ];
 
 /// Records one page reads at most (each a Candid decode, 1 to 2 M instructions on the wasm,
@@ -99,6 +100,11 @@ pub trait Records {
     fn offer(&self, id: u64) -> Option<Cow<'_, Offer>>;
     fn offerset(&self, id: u64) -> Option<Cow<'_, Offerset>>;
     fn execution(&self, id: u64) -> Option<Cow<'_, Execution>>;
+    /// An execution's payment: read where it is stored, whatever the source (payments move in
+    /// the queue's settlement, which no snapshot sees).
+    fn payment(&self, id: u64) -> Option<Payment> {
+        store::payment(id)
+    }
     /// Every booking of an item (ids without an item too), earliest first.
     fn bookings(&self, item_id: u64) -> Cow<'_, [Booking]>;
     /// The booking of `item_id` starting at `start_ns`, if any.

@@ -12,6 +12,7 @@
 //! one message. `check_stuck` is the last resort for leases whose provisioning never answers.
 
 mod metadata;
+mod paid;
 mod provisioning_reports;
 mod reclaim;
 mod requests;
@@ -19,6 +20,7 @@ mod timeline;
 mod views;
 
 pub use metadata::{set_consumer_meta, set_procurement_meta};
+pub use paid::{accept_paying, extend_paying, lease_by_sku_paying};
 pub use provisioning_reports::{provisioned, provisioning_failed, released};
 pub use reclaim::reclaim;
 pub use requests::{accept, cancel, end_now, extend, lease_by_sku};

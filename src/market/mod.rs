@@ -45,6 +45,7 @@ pub mod lease;
 pub mod offers;
 pub mod offerset;
 pub mod operations;
+pub mod payments;
 pub mod policy;
 pub mod projects;
 pub mod retention;

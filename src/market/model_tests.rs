@@ -69,7 +69,7 @@ use crate::catalog::provider::ProviderKeyInput;
 use crate::catalog::signing;
 use crate::provision::{service as provisioning, SimFailureArg};
 use crate::queue;
-use crate::runtime::FakeRuntime;
+use crate::runtime::{block_on, FakeRuntime};
 use crate::time::SECOND_NS;
 use candid::Principal;
 use proptest::prelude::*;
@@ -81,6 +81,7 @@ use std::fmt::Write as _;
 mod faults;
 mod model;
 mod ops;
+mod payments;
 mod predict;
 mod scenarios;
 
@@ -641,6 +642,8 @@ impl Stats {
 
 struct World {
     rt: FakeRuntime,
+    /// The ledger the market is paid through.
+    ledger: std::rc::Rc<crate::market::payments::native_ledger::NativeLedger>,
     model: Model,
     /// Each entity's state after the previous step, as the audit log names it.
     observed: BTreeMap<Entity, String>,
@@ -682,8 +685,10 @@ impl World {
             }
             store::set_delegation_seq(&key, delegates(provider).len() as u64);
         }
+        let ledger = payments::install(&rt);
         Self {
             rt,
+            ledger,
             model: Model::new(),
             observed: BTreeMap::new(),
             audit_seen: 0,
@@ -860,6 +865,7 @@ impl World {
             self.model.sync_from(&snap);
         }
         check_state(&snap, &mut self.checks);
+        self.check_escrows(&snap, &touched, is_advance || sweep);
         self.check_audit(&snap, &entries, is_advance);
         for (id, e) in &snap.execs {
             if self.seen.insert((Entity::Execution(*id), e.phase.name())) {
@@ -1290,7 +1296,7 @@ impl World {
                     lessee_key: Some(key.into()),
                     lessee_key_hex: None,
                 };
-                let result = self.as_caller(who, || lease::accept(&self.rt, arg));
+                let result = self.as_caller(who, || block_on(lease::accept_paying(&self.rt, arg)));
                 (
                     Some(predicted),
                     outcome_text(&result),
@@ -1300,7 +1306,7 @@ impl World {
             Op::Cancel { exec, caller } => {
                 let id = self.pick_exec(exec, |e| e.phase.is_active_lease());
                 let who = self.exec_caller(id, caller);
-                let predicted = self.predict_cancel(id, who);
+                let predicted = self.predict_cancel(id, who, self.now());
                 let arg = CancelArg {
                     execution_id: id,
                     reason: String::new(),
@@ -1325,7 +1331,7 @@ impl World {
                     execution_id: id,
                     new_end_ns: new_end,
                 };
-                let result = self.as_caller(who, || lease::extend(&self.rt, arg));
+                let result = self.as_caller(who, || block_on(lease::extend_paying(&self.rt, arg)));
                 (
                     Some(predicted),
                     outcome_text(&result),
@@ -1388,12 +1394,17 @@ impl World {
                     max_price_per_hour: max_price,
                     project: None,
                 };
-                let result = self.as_caller(who, || lease::lease_by_sku(&self.rt, arg));
+                let result =
+                    self.as_caller(who, || block_on(lease::lease_by_sku_paying(&self.rt, arg)));
                 (Some(predicted), outcome_text(&result), format!("as {who}"))
             }
             Op::Advance { seconds, timely } => {
                 let result = self.advance(seconds, timely);
                 (None, result, String::new())
+            }
+            Op::LedgerFault { fee, trap } => {
+                payments::arm(&self.ledger, fee, trap);
+                (Some(Ok(())), Ok(()), String::new())
             }
             Op::SetPolicy(change) => {
                 let valid = change.offer_ttl_seconds.is_none_or(|ttl| ttl >= 10);
@@ -1533,6 +1544,11 @@ fn run_case(ops: Vec<Op>) -> (Result<(), Failure>, Stats) {
                 if let Err(report) = world.step(at, op, sweep) {
                     result = Err((at, report));
                     break;
+                }
+            }
+            if result.is_ok() {
+                if let Err(report) = world.check_settled() {
+                    result = Err((ops.len().saturating_sub(1), report));
                 }
             }
             world.stats.checks = world.checks.evaluated;

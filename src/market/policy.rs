@@ -20,6 +20,8 @@ const HELD_SHARE_PERCENT: RangeInclusive<u32> = 1..=100;
 const HOLD_WINDOW_SECONDS: RangeInclusive<u64> = 60..=366 * DAY;
 const RECLAIM_NOTICE_SECONDS: RangeInclusive<u64> = 0..=30 * DAY;
 const CLOSED_RETENTION_SECONDS: RangeInclusive<u64> = 3600..=3660 * DAY;
+// At most half of what a lease pays: the rest is the provider's.
+const MARKET_FEE_BASIS_POINTS: RangeInclusive<u32> = 0..=5_000;
 /// Principals one `policies_set` may add to or remove from the consumers' allow-list.
 pub const MAX_LISTED_PER_CALL: usize = 500;
 
@@ -47,6 +49,9 @@ pub fn defaults() -> Policies {
         consumers: Some(ConsumerAccess::Everyone),
         reclaim_notice_seconds: Some(DEFAULT_RECLAIM_NOTICE_SECONDS),
         closed_retention_seconds: Some(DEFAULT_CLOSED_RETENTION_SECONDS),
+        market_fee_basis_points: None,
+        treasury: None,
+        currency: None,
     }
 }
 
@@ -73,6 +78,7 @@ pub fn effective(policies: Policies) -> Policies {
         closed_retention_seconds: policies
             .closed_retention_seconds
             .or(d.closed_retention_seconds),
+        currency: super::payments::currency(),
         ..policies
     }
 }
@@ -117,6 +123,12 @@ pub fn set(update: PoliciesUpdate) -> Result<Policies, MarketError> {
         closed_retention_seconds: update
             .closed_retention_seconds
             .or(current.closed_retention_seconds),
+        market_fee_basis_points: update
+            .market_fee_basis_points
+            .or(current.market_fee_basis_points),
+        treasury: update.treasury.or(current.treasury),
+        // Not a policy: `get` reads it from the ledger's answer.
+        currency: None,
     };
     validate(&policies)?;
     let allow = update.allow_consumers.unwrap_or_default();
@@ -144,8 +156,8 @@ pub fn set(update: PoliciesUpdate) -> Result<Policies, MarketError> {
     for principal in &disallow {
         store::set_consumer_allowed(principal, false);
     }
-    store::set_policies(policies.clone());
-    Ok(policies)
+    store::set_policies(policies);
+    Ok(get())
 }
 
 /// Whether the market serves `consumer` (everyone, or the controllers' allow-list).
@@ -154,6 +166,13 @@ pub fn consumer_admitted(policies: &Policies, consumer: &candid::Principal) -> b
 }
 
 fn validate(p: &Policies) -> Result<(), MarketError> {
+    let fee = p.market_fee_basis_points.unwrap_or(0);
+    in_range("market_fee_basis_points", fee, MARKET_FEE_BASIS_POINTS)?;
+    if fee > 0 && p.treasury.is_none() {
+        return Err(MarketError::invalid(
+            "a market fee needs a treasury account to go to",
+        ));
+    }
     in_range("max_lease_seconds", p.max_lease_seconds, MAX_LEASE_SECONDS)?;
     in_range("offer_ttl_seconds", p.offer_ttl_seconds, OFFER_TTL_SECONDS)?;
     in_range(

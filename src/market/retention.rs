@@ -83,11 +83,16 @@ pub fn forget_execution(now: u64, execution_id: u64) -> Vec<(u64, Task)> {
     {
         due_at = due_at.max(set.expires_at_ns.saturating_add(1));
     }
+    // Money still to move keeps its execution: its settlement reads it (an hour later, again).
+    if group.iter().any(|e| super::payments::unsettled(e.id)) {
+        due_at = due_at.max(now.saturating_add(crate::time::HOUR_NS));
+    }
     if due_at > now {
         return vec![(due_at, Task::ForgetExecution { execution_id })];
     }
     for e in &group {
         store::remove_execution(e);
+        store::remove_payment(e.id);
     }
     if let Some(set) = &offerset {
         store::remove_offerset(set);

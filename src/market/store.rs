@@ -26,6 +26,7 @@ mod items;
 mod meta;
 mod offers;
 mod offersets;
+mod payments;
 mod projects;
 mod usage;
 
@@ -37,10 +38,11 @@ pub use items::*;
 pub use meta::*;
 pub use offers::*;
 pub use offersets::*;
+pub use payments::*;
 pub use projects::*;
 pub use usage::*;
 
-use super::types::{Execution, Item, Offer, Offerset};
+use super::types::{Execution, Item, Offer, Offerset, Payment};
 use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
 use crate::memory::{self, Memory};
 use candid::Principal;
@@ -56,7 +58,8 @@ crate::storable::candid_storable!(
     Offerset,
     Execution,
     ProviderHolds,
-    ProjectRecord
+    ProjectRecord,
+    Payment
 );
 
 type Map<K, V> = RefCell<StableBTreeMap<K, V, Memory>>;
@@ -132,6 +135,8 @@ thread_local! {
     static MEMBER_PROJECTS: Map<Principal, Vec<u8>> = map(memory::MARKET_MEMBER_PROJECTS);
     /// `(owner, project)`.
     static OWNER_PROJECTS: Map<(Principal, u64), ()> = map(memory::MARKET_OWNER_PROJECTS);
+    /// Paid executions' payments, apart from the executions: only payments read them.
+    static PAYMENTS: Map<u64, Payment> = map(memory::MARKET_PAYMENTS);
 }
 
 /// Creates this module's stable structures now (at install and upgrade) rather than at the
@@ -162,6 +167,7 @@ pub fn open() {
     PROJECT_MEMBERS.with(|_| ());
     MEMBER_PROJECTS.with(|_| ());
     OWNER_PROJECTS.with(|_| ());
+    PAYMENTS.with(|_| ());
 }
 
 /// The key of a stored record's `provider_pem`: written from a checked key, so it parses.

@@ -1,7 +1,8 @@
 //! The market's Candid types: what is stored and what callers send and receive.
 //!
 //! Times are nanoseconds since the Unix epoch (IC time), durations are seconds, prices are
-//! hundredths of a US dollar per hour. Ids are assigned by the canister and never reused.
+//! per hour: in the ledger's base units when the market has a ledger, otherwise in hundredths
+//! of a US dollar. Ids are assigned by the canister and never reused.
 
 mod audit;
 mod delegation;
@@ -9,6 +10,7 @@ mod execution;
 mod inventory;
 mod offers;
 mod offerset;
+mod payments;
 mod policy;
 mod projects;
 
@@ -18,6 +20,7 @@ pub use execution::*;
 pub use inventory::*;
 pub use offers::*;
 pub use offerset::*;
+pub use payments::*;
 pub use policy::*;
 pub use projects::*;
 

@@ -85,11 +85,38 @@ pub fn schedule(rt: &impl Runtime, due_ns: u64, task: Task) {
     }
 }
 
+/// A task queued by [`schedule_cancellable`], which [`cancel`] can take out again.
+#[must_use]
+pub struct Scheduled(store::Key);
+
+/// Queues `task` as [`schedule`] does, for a caller that may find it not needed after all (a
+/// backstop for a call whose answer might be lost).
+pub fn schedule_cancellable(rt: &impl Runtime, due_ns: u64, task: Task) -> Scheduled {
+    let key = store::insert(due_ns, task::QueuedTask::new(task));
+    if next_due().is_some_and(|next| next >= due_ns) {
+        rt.arm_timer(Some(due_ns));
+    }
+    Scheduled(key)
+}
+
+/// Takes a task queued by [`schedule_cancellable`] out, if it has not run yet, and arms the
+/// timer for what is left.
+pub fn cancel(rt: &impl Runtime, scheduled: Scheduled) {
+    store::remove(scheduled.0);
+    rearm(rt);
+}
+
 /// Queues `task` at `due_ns` without arming the timer: for tasks due long after the next cycle
 /// sample (always queued), whose runs re-arm the timer for them. Code without a runtime at
 /// hand (a phase change) schedules retention this way.
 pub fn schedule_later(due_ns: u64, task: Task) {
     store::schedule(due_ns, task);
+}
+
+/// Arms the timer for the earliest queued task: after a message queued tasks without a
+/// runtime at hand ([`schedule_later`]) that are due soon.
+pub fn rearm(rt: &impl Runtime) {
+    rt.arm_timer(next_due());
 }
 
 /// Queued tasks due at or before `now` that have not run yet (at most 10 000 are counted).

@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 
 /// `(due_ns, seq)`: `seq` keeps tasks due at the same time distinct and in scheduling order.
-type Key = (u64, u64);
+pub type Key = (u64, u64);
 
 /// The queue's own counters, in the `TASK_SEQ` cell: little-endian fields, appended over time.
 /// Older versions stored `next_seq` alone, then with `failing`; missing fields read back as 0
@@ -84,13 +84,28 @@ pub fn schedule(due_ns: u64, task: Task) {
     insert(due_ns, QueuedTask::new(task));
 }
 
+/// Takes the entry at `key` out, if it is still queued. The last one queued gives its
+/// sequence number back too, so queuing and taking out again leaves the queue as it was.
+pub fn remove(key: Key) {
+    let Some(entry) = QUEUE.with_borrow_mut(|queue| queue.remove(&key)) else {
+        return;
+    };
+    forget(&entry);
+    let (_, seq) = key;
+    update_meta(|meta| {
+        if meta.next_seq == seq + 1 {
+            meta.next_seq = seq;
+        }
+    });
+}
+
 /// Queues `entry` (a new task, or one to retry) at `due_ns`. At most one `SampleCycles` is
 /// queued: of two, the earlier stays.
-pub fn insert(due_ns: u64, entry: QueuedTask) {
+pub fn insert(due_ns: u64, entry: QueuedTask) -> Key {
     let is_sample = entry.task == Task::SampleCycles;
     if is_sample {
         match sample() {
-            Some((due, _)) if due <= due_ns => return,
+            Some(key @ (due, _)) if due <= due_ns => return key,
             Some(_) => remove_sample(),
             None => {}
         }
@@ -105,6 +120,7 @@ pub fn insert(due_ns: u64, entry: QueuedTask) {
     });
     let seq = meta.next_seq - 1;
     QUEUE.with_borrow_mut(|queue| queue.insert((due_ns, seq), entry));
+    (due_ns, seq)
 }
 
 /// Removes and returns the earliest entry due at or before `now`. A `SampleCycles` other than

@@ -45,6 +45,11 @@ pub enum Task {
     ProvisionStep { item_id: u64 },
     /// The item's simulated Ironic node moves one step along its state machine.
     SimAdvance { item_id: u64 },
+    /// The execution's payment moves on: a refund, its settlement, or a pull whose message
+    /// trapped. Asynchronous (it calls the ledger).
+    Settle { execution_id: u64 },
+    /// Asks the market's ledger for its symbol, decimals and fee. Asynchronous.
+    RefreshCurrency,
 }
 
 /// A task asks to run again later: it changed nothing it cannot redo, and something it needs
@@ -124,7 +129,10 @@ impl QueuedTask {
 impl Task {
     /// Whether running it starts a future (see `run_async`) that goes on after the batch.
     pub fn is_async(&self) -> bool {
-        matches!(self, Self::ProvisionStep { .. })
+        matches!(
+            self,
+            Self::ProvisionStep { .. } | Self::Settle { .. } | Self::RefreshCurrency
+        )
     }
 }
 

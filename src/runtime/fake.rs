@@ -7,6 +7,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::pin;
+use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 /// Every field is settable; `armed_timer`, `watchdog` and `requests` record what the code asked
@@ -28,7 +29,14 @@ pub struct FakeRuntime {
     /// What queries see as their data certificate (replicated messages never see one).
     pub data_certificate: RefCell<Option<Vec<u8>>>,
     replies: RefCell<VecDeque<Result<HttpRequestResult, OutcallError>>>,
+    /// Answers inter-canister calls: `(callee, method, arg)` to the reply's bytes.
+    callee: RefCell<Option<Rc<Callee>>>,
 }
+
+/// What answers a [`FakeRuntime`]'s inter-canister calls, given the calling runtime too (its
+/// time and its own id as the caller). It may itself run calls of the runtime (another
+/// message while this one waits).
+pub type Callee = dyn Fn(&FakeRuntime, Principal, &str, &[u8]) -> Result<Vec<u8>, OutcallError>;
 
 impl Default for FakeRuntime {
     fn default() -> Self {
@@ -53,7 +61,16 @@ impl FakeRuntime {
             certified_data: Cell::new([0; 32]),
             data_certificate: RefCell::default(),
             replies: RefCell::default(),
+            callee: RefCell::default(),
         }
+    }
+
+    /// Sets what answers this runtime's inter-canister calls from now on.
+    pub fn set_callee(
+        &self,
+        callee: impl Fn(&FakeRuntime, Principal, &str, &[u8]) -> Result<Vec<u8>, OutcallError> + 'static,
+    ) {
+        *self.callee.borrow_mut() = Some(Rc::new(callee));
     }
 
     /// Queues the answer to the next outcall, as the system would deliver it (after the
@@ -144,6 +161,20 @@ impl Runtime for FakeRuntime {
             .borrow_mut()
             .pop_front()
             .expect("the test scripted no reply for this outcall")
+    }
+
+    async fn call(
+        &self,
+        callee: Principal,
+        method: &str,
+        arg: Vec<u8>,
+    ) -> Result<Vec<u8>, OutcallError> {
+        let answer = self
+            .callee
+            .borrow()
+            .clone()
+            .expect("the test set no callee for this call");
+        answer(self, callee, method, &arg)
     }
 }
 

@@ -121,6 +121,20 @@ impl Runtime for IcRuntime {
         );
         result.map_err(OutcallError::from)
     }
+
+    async fn call(
+        &self,
+        callee: Principal,
+        method: &str,
+        arg: Vec<u8>,
+    ) -> Result<Vec<u8>, OutcallError> {
+        let reply = ic_cdk::call::Call::unbounded_wait(callee, method)
+            .take_raw_args(arg)
+            .await;
+        reply
+            .map(|response| response.into_bytes())
+            .map_err(|error| OutcallError::from(CallError::from(error)))
+    }
 }
 
 impl From<CallError> for OutcallError {

@@ -94,9 +94,19 @@ pub trait Runtime {
         &self,
         request: HttpRequestArgs,
     ) -> Result<HttpRequestResult, OutcallError>;
+
+    /// Calls `method` of canister `callee` with the Candid bytes `arg` and returns the reply's
+    /// bytes. The call waits as long as the callee takes (an unbounded-wait call), so its
+    /// outcome is always known: only for a trusted callee (the market's ledger).
+    async fn call(
+        &self,
+        callee: Principal,
+        method: &str,
+        arg: Vec<u8>,
+    ) -> Result<Vec<u8>, OutcallError>;
 }
 
-/// Why an outcall produced no HTTP response.
+/// Why an outcall produced no HTTP response, or a call no reply.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OutcallError {
     /// The IC reject code: 1 SYS_FATAL, 2 SYS_TRANSIENT, 3 DESTINATION_INVALID,

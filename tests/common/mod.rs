@@ -9,6 +9,7 @@ pub use marketplace::api::*;
 
 pub mod ironic;
 pub mod market;
+pub mod payments;
 pub mod self_check;
 
 pub const WASM: &str = concat!(

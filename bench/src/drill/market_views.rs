@@ -235,7 +235,12 @@ pub(super) fn market_views(
     }
     let unknown = executions.len() as u64 + 1;
     for execution in &executions {
-        for method in ["execution_get", "contract_get", "lease_get"] {
+        for method in [
+            "execution_get",
+            "contract_get",
+            "lease_get",
+            "execution_payment",
+        ] {
             v.one(
                 host,
                 execution.consumer,
@@ -245,7 +250,12 @@ pub(super) fn market_views(
             );
         }
     }
-    for method in ["execution_get", "contract_get", "lease_get"] {
+    for method in [
+        "execution_get",
+        "contract_get",
+        "lease_get",
+        "execution_payment",
+    ] {
         v.one(
             host,
             controller,

@@ -99,6 +99,13 @@ impl Host {
     pub fn take_self_call_instructions(&mut self) -> Vec<u64> {
         std::mem::take(&mut self.self_call_instructions)
     }
+    /// Instructions used by every execution of canister `id` so far (messages, callbacks,
+    /// timer runs, install and upgrade): the difference around some work is its whole cost,
+    /// however many messages it took.
+    pub fn instructions_executed(&self, id: Principal) -> u64 {
+        self.executed.get(id.as_slice()).copied().unwrap_or(0)
+    }
+
     pub fn stable_memory(&self) -> &[u8] {
         &self.stable
     }

@@ -36,6 +36,10 @@ impl Host {
         self.stable = std::mem::take(&mut ctx.stable);
         self.debug_log.append(&mut ctx.debug_log);
         let instructions = limit - fuel_left;
+        *self
+            .executed
+            .entry(self.sys.canister_id.clone())
+            .or_default() += instructions;
 
         let trap = result.err().map(|error| {
             let out_of_fuel = exec.out_of_instructions || error.as_trap_code() == Some(wasmi::TrapCode::OutOfFuel);

@@ -71,6 +71,11 @@ const SENTENCES: Record<string, (f: Fields) => string> = {
   NotUploader: () => 'Only whoever started this upload may continue it.',
   ProviderFrozen: () => 'This provider is frozen by the market operators.',
   KeyRotated: () => 'This provider moved to a new key; use the new one.',
+  InsufficientAllowance: (f) =>
+    `Approve the market to take ${plain(f.needed)} (the price and the ledger's fee) from your account first; it may take ${plain(f.allowance)} now.`,
+  InsufficientFunds: (f) => `Your account holds ${plain(f.balance)}; this needs ${plain(f.needed)} (the price and the ledger's fee).`,
+  PaymentInProgress: () => 'A payment of this lease is on its way to the ledger; try again in a moment.',
+  PaymentFailed: (f) => `The payment did not go through, nothing was taken: ${f.message}`,
   InvalidCsv: (f) => {
     const errors = (f.errors as { line?: unknown; column?: unknown; message?: unknown }[]) ?? [];
     return `The CSV has ${errors.length} error${errors.length === 1 ? '' : 's'}: ${errors

@@ -140,6 +140,15 @@ export const opt = <T,>(value: [] | [T]): T | undefined => (value.length ? value
 export const money = (minor: bigint, currency: string) =>
   `${(Number(minor) / 100).toLocaleString('en', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${currency}`;
 
+/** An amount in a ledger's base units, with its symbol: 1500000 at 6 decimals → "1.50 ckUSDC". */
+export function tokens(amount: bigint, decimals: number, symbol: string): string {
+  const scale = 10n ** BigInt(decimals);
+  const whole = amount / scale;
+  const fraction = (amount % scale).toString().padStart(decimals, '0').replace(/0+$/, '');
+  const shown = fraction.length >= 2 ? fraction : fraction.padEnd(Math.min(2, decimals), '0');
+  return `${whole.toLocaleString('en')}${shown ? `.${shown}` : ''} ${symbol}`;
+}
+
 export const gb = (value: bigint) => (value >= 1000n ? `${Number(value) / 1000} TB` : `${value} GB`);
 export const memory = (mb: bigint) => (mb >= 1024n ? `${Number(mb) / 1024} GiB` : `${mb} MiB`);
 

@@ -25,6 +25,13 @@ export interface AcceptArg {
   'execution_id' : bigint,
 }
 /**
+ * An ICRC-1 account.
+ */
+export interface Account {
+  'owner' : Principal,
+  'subaccount' : [] | [Uint8Array],
+}
+/**
  * Who caused a change.
  */
 export type Actor = {
@@ -362,6 +369,10 @@ export interface Config {
    */
   'change_feed_window' : bigint,
   /**
+   * The ledger leases are paid through; absent: the market runs free.
+   */
+  'ledger' : [] | [Principal],
+  /**
    * Most bytes of CSV rows one provider may keep (and largest catalog payload).
    */
   'max_catalog_bytes' : bigint,
@@ -467,6 +478,18 @@ export interface CsvError {
   'reason' : string,
 }
 /**
+ * The market's currency, as its ledger describes itself (asked after install and upgrade).
+ */
+export interface Currency {
+  /**
+   * The ledger's transfer fee, in its base units.
+   */
+  'fee' : [] | [bigint],
+  'decimals' : [] | [number],
+  'ledger' : Principal,
+  'symbol' : [] | [string],
+}
+/**
  * Lets `principal` act for the provider in the market (or stops it), signed by the provider's
  * key; see `market::delegation` for the signed message.
  */
@@ -545,7 +568,8 @@ export interface Execution {
   'reclaim' : [] | [Reclaim],
   'start_ns' : bigint,
   /**
-   * Price for the whole window, in hundredths of a US dollar (hours rounded up).
+   * Price for the whole window (hours rounded up); once the lease ends early or is
+   * reclaimed, for the time until its end.
    */
   'total_price' : bigint,
   'updated_at_ns' : bigint,
@@ -731,6 +755,7 @@ export interface InitArg {
    * Update calls it may make at once before that rate applies: 1 to 1000000 (default 600).
    */
   'caller_call_burst' : [] | [number],
+  'no_ledger' : [] | [boolean],
   'max_offerings' : [] | [bigint],
   /**
    * Most offerings one provider may publish: 1 to 25000 (default 20000).
@@ -740,6 +765,12 @@ export interface InitArg {
    * How many of the newest catalog changes `catalog_changes` keeps (default 1 000 000).
    */
   'change_feed_window' : [] | [bigint],
+  /**
+   * The ICRC-2 ledger leases are paid through (docs/payments.md). Absent at install: the
+   * market runs free. At upgrade, absent keeps the stored one; `no_ledger = opt true`
+   * switches payments off (leases already paid keep settling through their own ledger).
+   */
+  'ledger' : [] | [Principal],
   /**
    * Most bytes of CSV rows one provider may keep, and the largest catalog payload:
    * 1024 to 33554432 (default 16777216, 16 MiB).
@@ -998,6 +1029,29 @@ export interface LeaseBySkuArg {
  * Pez lease `task`: the dispenser's progress, a view of the phase.
  */
 export interface LeaseTask { 'id' : bigint, 'status' : string }
+/**
+ * One ledger transfer. Its created_at_time and memo never change across retries, so the
+ * ledger answers a repeat with Duplicate rather than moving money twice.
+ */
+export interface LedgerTransfer {
+  /**
+   * The ledger's fee: paid by the consumer on a pull, by the escrow on a transfer out.
+   */
+  'fee' : bigint,
+  /**
+   * True with a block, or once a retry after the ledger's deduplication window found the
+   * escrow's balance already without it.
+   */
+  'done' : boolean,
+  /**
+   * The consumer's account for a pull; the recipient's for a transfer out.
+   */
+  'account' : Account,
+  'block' : [] | [bigint],
+  'created_at_time' : bigint,
+  'amount' : bigint,
+  'purpose' : Purpose,
+}
 export type Level = { 'Error' : null } |
   { 'Fail' : null } |
   { 'Info' : null } |
@@ -1023,7 +1077,20 @@ export type MarketError = {
   } |
   { 'UnknownOffer' : { 'id' : bigint } } |
   { 'TooMany' : { 'max' : number, 'what' : string } } |
+  {
+    /**
+     * The consumer approved the market (icrc2_approve) for less than the price plus the
+     * ledger's fee; nothing moved.
+     */
+    'InsufficientAllowance' : { 'needed' : bigint, 'allowance' : bigint }
+  } |
   { 'UnknownProject' : { 'id' : bigint } } |
+  {
+    /**
+     * The ledger refused or could not take the payment; nothing moved.
+     */
+    'PaymentFailed' : { 'message' : string }
+  } |
   { 'DuplicateResource' : { 'item_id' : bigint } } |
   { 'UnknownItem' : { 'id' : bigint } } |
   {
@@ -1073,10 +1140,22 @@ export type MarketError = {
   } |
   { 'LeaseTooLong' : { 'max_seconds' : bigint } } |
   { 'InvalidArgument' : { 'message' : string } } |
+  {
+    /**
+     * A payment of this execution, or its refund, is on its way: try again once it answered.
+     */
+    'PaymentInProgress' : { 'execution_id' : bigint }
+  } |
   { 'OfferClosed' : { 'status' : OfferStatus, 'offer_id' : bigint } } |
   { 'UnknownExecution' : { 'id' : bigint } } |
   { 'UnknownOfferset' : { 'id' : bigint } } |
-  { 'QuotaExceeded' : { 'max' : number, 'what' : string } };
+  { 'QuotaExceeded' : { 'max' : number, 'what' : string } } |
+  {
+    /**
+     * The consumer's account does not hold the price (plus the ledger's fee); nothing moved.
+     */
+    'InsufficientFunds' : { 'balance' : bigint, 'needed' : bigint }
+  };
 export type MarketExecutionPageResult = { 'Ok' : ExecutionPage } |
   { 'Err' : MarketError };
 export type MarketExecutionResult = { 'Ok' : Execution } |
@@ -1096,6 +1175,8 @@ export type MarketOfferResult = { 'Ok' : Offer } |
 export type MarketOffersResult = { 'Ok' : Array<Offer> } |
   { 'Err' : MarketError };
 export type MarketOffersetViewResult = { 'Ok' : OffersetView } |
+  { 'Err' : MarketError };
+export type MarketPaymentResult = { 'Ok' : [] | [Payment] } |
   { 'Err' : MarketError };
 export type MarketPoliciesResult = { 'Ok' : Policies } |
   { 'Err' : MarketError };
@@ -1383,6 +1464,53 @@ export interface OutcallQuote {
   'cycles' : bigint,
   'replicated' : boolean,
 }
+/**
+ * How an execution is paid: its money sits in an escrow subaccount of the canister from
+ * accept until it settles. Every transfer is listed with its ledger block: the consumer's and
+ * the provider's statement.
+ */
+export interface Payment {
+  /**
+   * The market's fee and where it goes, as they were when the lease was first paid.
+   */
+  'market_fee_basis_points' : number,
+  /**
+   * Transfers out of the escrow: refunds, the provider's payout, the market's fee.
+   */
+  'transfers' : Array<LedgerTransfer>,
+  'state' : PaymentState,
+  'ledger' : Principal,
+  /**
+   * The lease owes nothing (it never ran, failed, or a controller cancelled it).
+   */
+  'waived' : boolean,
+  /**
+   * Pulls from the consumer into the escrow: the price, then any extension's.
+   */
+  'pulls' : Array<LedgerTransfer>,
+  'escrow' : Account,
+  'treasury' : [] | [Account],
+}
+export type PaymentState = {
+    /**
+     * The last pull goes back to the consumer: what it paid for could not happen.
+     */
+    'Refunding' : null
+  } |
+  {
+    /**
+     * A pull is on its way to the ledger; another accept or extend waits for its answer.
+     */
+    'Pulling' : null
+  } |
+  {
+    /**
+     * The transfers out are planned and being made (retried until the ledger answers).
+     */
+    'Settling' : null
+  } |
+  { 'Funded' : null } |
+  { 'Settled' : null };
 export type Phase = { 'Available' : null } |
   { 'Failed' : null } |
   { 'Releasing' : null } |
@@ -1398,6 +1526,11 @@ export type Phase = { 'Available' : null } |
  * Rules set by controllers; refusals they cause are FAIL messages in the offerset.
  */
 export interface Policies {
+  /**
+   * The market's share of what a lease pays its provider, in hundredths of a percent
+   * (0 to 5000); it goes to `treasury`. Absent: none.
+   */
+  'market_fee_basis_points' : [] | [number],
   /**
    * Images a request may name; empty allows any.
    */
@@ -1419,6 +1552,11 @@ export interface Policies {
   'closed_retention_seconds' : [] | [bigint],
   'max_open_offersets_per_principal' : number,
   'max_active_leases_per_principal' : number,
+  /**
+   * The currency prices are in, when the market has a ledger (set at install or upgrade);
+   * absent: the market runs free and prices are hundredths of a US dollar.
+   */
+  'currency' : [] | [Currency],
   'max_lease_seconds' : bigint,
   /**
    * A lease PREPARING or RELEASING longer than this is moved on by the task queue.
@@ -1449,12 +1587,17 @@ export interface Policies {
    * Who may request offersets and lease: everyone (default), or the controllers' allow-list.
    */
   'consumers' : [] | [ConsumerAccess],
+  /**
+   * Where the market's fee goes (required for a fee above zero).
+   */
+  'treasury' : [] | [Account],
 }
 /**
  * `policies_set`: fields given replace the current ones.
  */
 export interface PoliciesUpdate {
   'disallow_consumers' : [] | [Array<Principal>],
+  'market_fee_basis_points' : [] | [number],
   'allowed_images' : [] | [Array<string>],
   'max_held_items_per_principal' : [] | [number],
   'reclaim_notice_seconds' : [] | [bigint],
@@ -1473,6 +1616,7 @@ export interface PoliciesUpdate {
   'offer_ttl_seconds' : [] | [bigint],
   'max_held_share_per_provider_percent' : [] | [number],
   'consumers' : [] | [ConsumerAccess],
+  'treasury' : [] | [Account],
 }
 /**
  * Offerings priced in currency (any case) between the bounds, inclusive, in hundredths.
@@ -1799,6 +1943,11 @@ export interface PublishArg {
 }
 export type PublishResult = { 'Ok' : Receipt } |
   { 'Err' : CatalogError };
+export type Purpose = { 'Payout' : null } |
+  { 'Refund' : null } |
+  { 'Price' : null } |
+  { 'Extension' : null } |
+  { 'MarketFee' : null };
 /**
  * What an accepted change did.
  */
@@ -2278,6 +2427,11 @@ export interface _SERVICE {
    * An execution: its consumer, the provider's delegates and controllers.
    */
   'execution_get' : ActorMethod<[bigint], MarketExecutionResult>,
+  /**
+   * The execution's payment (escrow, every ledger transfer with its block), when the market
+   * has a ledger and it was paid: its consumer, the provider's delegates, controllers.
+   */
+  'execution_payment' : ActorMethod<[bigint], MarketPaymentResult>,
   /**
    * The caller's executions as consumer, or a provider's as its delegate, a page at a time. A
    * call reads at most 500 executions: a page filtered by phase may hold fewer than `limit`, even

@@ -14,9 +14,11 @@ export const idlFactory = ({ IDL }) => {
     'cycles_sample_interval_seconds' : IDL.Opt(IDL.Nat64),
     'caller_calls_per_minute' : IDL.Opt(IDL.Nat32),
     'caller_call_burst' : IDL.Opt(IDL.Nat32),
+    'no_ledger' : IDL.Opt(IDL.Bool),
     'max_offerings' : IDL.Opt(IDL.Nat64),
     'max_offerings_per_provider' : IDL.Opt(IDL.Nat32),
     'change_feed_window' : IDL.Opt(IDL.Nat64),
+    'ledger' : IDL.Opt(IDL.Principal),
     'max_catalog_bytes' : IDL.Opt(IDL.Nat64),
     'max_items' : IDL.Opt(IDL.Nat64),
     'cycles_history_len' : IDL.Opt(IDL.Nat32),
@@ -98,7 +100,12 @@ export const idlFactory = ({ IDL }) => {
     'ProviderFrozen' : IDL.Null,
     'UnknownOffer' : IDL.Record({ 'id' : IDL.Nat64 }),
     'TooMany' : IDL.Record({ 'max' : IDL.Nat32, 'what' : IDL.Text }),
+    'InsufficientAllowance' : IDL.Record({
+      'needed' : IDL.Nat64,
+      'allowance' : IDL.Nat64,
+    }),
     'UnknownProject' : IDL.Record({ 'id' : IDL.Nat64 }),
+    'PaymentFailed' : IDL.Record({ 'message' : IDL.Text }),
     'DuplicateResource' : IDL.Record({ 'item_id' : IDL.Nat64 }),
     'UnknownItem' : IDL.Record({ 'id' : IDL.Nat64 }),
     'CapacityReached' : IDL.Record({ 'max' : IDL.Nat64, 'what' : IDL.Text }),
@@ -124,6 +131,7 @@ export const idlFactory = ({ IDL }) => {
     'RateLimited' : IDL.Record({ 'retry_after_seconds' : IDL.Nat64 }),
     'LeaseTooLong' : IDL.Record({ 'max_seconds' : IDL.Nat64 }),
     'InvalidArgument' : IDL.Record({ 'message' : IDL.Text }),
+    'PaymentInProgress' : IDL.Record({ 'execution_id' : IDL.Nat64 }),
     'OfferClosed' : IDL.Record({
       'status' : OfferStatus,
       'offer_id' : IDL.Nat64,
@@ -131,6 +139,10 @@ export const idlFactory = ({ IDL }) => {
     'UnknownExecution' : IDL.Record({ 'id' : IDL.Nat64 }),
     'UnknownOfferset' : IDL.Record({ 'id' : IDL.Nat64 }),
     'QuotaExceeded' : IDL.Record({ 'max' : IDL.Nat32, 'what' : IDL.Text }),
+    'InsufficientFunds' : IDL.Record({
+      'balance' : IDL.Nat64,
+      'needed' : IDL.Nat64,
+    }),
   });
   const MarketAuditPageResult = IDL.Variant({
     'Ok' : AuditPage,
@@ -362,6 +374,47 @@ export const idlFactory = ({ IDL }) => {
   const CancelArg = IDL.Record({
     'execution_id' : IDL.Nat64,
     'reason' : IDL.Text,
+  });
+  const Account = IDL.Record({
+    'owner' : IDL.Principal,
+    'subaccount' : IDL.Opt(IDL.Vec(IDL.Nat8)),
+  });
+  const Purpose = IDL.Variant({
+    'Payout' : IDL.Null,
+    'Refund' : IDL.Null,
+    'Price' : IDL.Null,
+    'Extension' : IDL.Null,
+    'MarketFee' : IDL.Null,
+  });
+  const LedgerTransfer = IDL.Record({
+    'fee' : IDL.Nat64,
+    'done' : IDL.Bool,
+    'account' : Account,
+    'block' : IDL.Opt(IDL.Nat64),
+    'created_at_time' : IDL.Nat64,
+    'amount' : IDL.Nat64,
+    'purpose' : Purpose,
+  });
+  const PaymentState = IDL.Variant({
+    'Refunding' : IDL.Null,
+    'Pulling' : IDL.Null,
+    'Settling' : IDL.Null,
+    'Funded' : IDL.Null,
+    'Settled' : IDL.Null,
+  });
+  const Payment = IDL.Record({
+    'market_fee_basis_points' : IDL.Nat32,
+    'transfers' : IDL.Vec(LedgerTransfer),
+    'state' : PaymentState,
+    'ledger' : IDL.Principal,
+    'waived' : IDL.Bool,
+    'pulls' : IDL.Vec(LedgerTransfer),
+    'escrow' : Account,
+    'treasury' : IDL.Opt(Account),
+  });
+  const MarketPaymentResult = IDL.Variant({
+    'Ok' : IDL.Opt(Payment),
+    'Err' : MarketError,
   });
   const Role = IDL.Variant({ 'Consumer' : IDL.Null, 'Provider' : IDL.Null });
   const ExecutionsListArg = IDL.Record({
@@ -875,17 +928,25 @@ export const idlFactory = ({ IDL }) => {
     'Ok' : OutcallCosts,
     'Err' : ProvisionError,
   });
+  const Currency = IDL.Record({
+    'fee' : IDL.Opt(IDL.Nat64),
+    'decimals' : IDL.Opt(IDL.Nat8),
+    'ledger' : IDL.Principal,
+    'symbol' : IDL.Opt(IDL.Text),
+  });
   const ConsumerAccess = IDL.Variant({
     'AllowListed' : IDL.Null,
     'Everyone' : IDL.Null,
   });
   const Policies = IDL.Record({
+    'market_fee_basis_points' : IDL.Opt(IDL.Nat32),
     'allowed_images' : IDL.Vec(IDL.Text),
     'max_held_items_per_principal' : IDL.Opt(IDL.Nat32),
     'reclaim_notice_seconds' : IDL.Opt(IDL.Nat64),
     'closed_retention_seconds' : IDL.Opt(IDL.Nat64),
     'max_open_offersets_per_principal' : IDL.Nat32,
     'max_active_leases_per_principal' : IDL.Nat32,
+    'currency' : IDL.Opt(Currency),
     'max_lease_seconds' : IDL.Nat64,
     'stuck_timeout_seconds' : IDL.Nat64,
     'max_hold_window_seconds' : IDL.Opt(IDL.Nat64),
@@ -894,9 +955,11 @@ export const idlFactory = ({ IDL }) => {
     'offer_ttl_seconds' : IDL.Nat64,
     'max_held_share_per_provider_percent' : IDL.Opt(IDL.Nat32),
     'consumers' : IDL.Opt(ConsumerAccess),
+    'treasury' : IDL.Opt(Account),
   });
   const PoliciesUpdate = IDL.Record({
     'disallow_consumers' : IDL.Opt(IDL.Vec(IDL.Principal)),
+    'market_fee_basis_points' : IDL.Opt(IDL.Nat32),
     'allowed_images' : IDL.Opt(IDL.Vec(IDL.Text)),
     'max_held_items_per_principal' : IDL.Opt(IDL.Nat32),
     'reclaim_notice_seconds' : IDL.Opt(IDL.Nat64),
@@ -912,6 +975,7 @@ export const idlFactory = ({ IDL }) => {
     'offer_ttl_seconds' : IDL.Opt(IDL.Nat64),
     'max_held_share_per_provider_percent' : IDL.Opt(IDL.Nat32),
     'consumers' : IDL.Opt(ConsumerAccess),
+    'treasury' : IDL.Opt(Account),
   });
   const MarketPoliciesResult = IDL.Variant({
     'Ok' : Policies,
@@ -1129,6 +1193,7 @@ export const idlFactory = ({ IDL }) => {
     'max_offerings' : IDL.Nat64,
     'max_offerings_per_provider' : IDL.Nat32,
     'change_feed_window' : IDL.Nat64,
+    'ledger' : IDL.Opt(IDL.Principal),
     'max_catalog_bytes' : IDL.Nat64,
     'max_items' : IDL.Nat64,
     'cycles_history_len' : IDL.Nat32,
@@ -1183,6 +1248,11 @@ export const idlFactory = ({ IDL }) => {
     'execution_accept' : IDL.Func([AcceptArg], [MarketExecutionResult], []),
     'execution_cancel' : IDL.Func([CancelArg], [MarketExecutionResult], []),
     'execution_get' : IDL.Func([IDL.Nat64], [MarketExecutionResult], ['query']),
+    'execution_payment' : IDL.Func(
+        [IDL.Nat64],
+        [MarketPaymentResult],
+        ['query'],
+      ),
     'executions_list' : IDL.Func(
         [ExecutionsListArg],
         [MarketExecutionPageResult],
@@ -1344,9 +1414,11 @@ export const init = ({ IDL }) => {
     'cycles_sample_interval_seconds' : IDL.Opt(IDL.Nat64),
     'caller_calls_per_minute' : IDL.Opt(IDL.Nat32),
     'caller_call_burst' : IDL.Opt(IDL.Nat32),
+    'no_ledger' : IDL.Opt(IDL.Bool),
     'max_offerings' : IDL.Opt(IDL.Nat64),
     'max_offerings_per_provider' : IDL.Opt(IDL.Nat32),
     'change_feed_window' : IDL.Opt(IDL.Nat64),
+    'ledger' : IDL.Opt(IDL.Principal),
     'max_catalog_bytes' : IDL.Opt(IDL.Nat64),
     'max_items' : IDL.Opt(IDL.Nat64),
     'cycles_history_len' : IDL.Opt(IDL.Nat32),

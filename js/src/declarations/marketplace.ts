@@ -200,10 +200,6 @@ export interface SetConsumerMetaArg {
     sealed: SealedBox;
     execution_id: bigint;
 }
-export interface Violation {
-    rule: string;
-    detail: string;
-}
 export interface SetProcurementMetaArg {
     provider: ProviderKeyInput;
     meta: Array<Property>;
@@ -216,13 +212,10 @@ export type StateDigestResult = {
     __kind__: "Err";
     Err: DigestError;
 };
-export type MarketDelegationResult = {
-    __kind__: "Ok";
-    Ok: Delegation;
-} | {
-    __kind__: "Err";
-    Err: MarketError;
-};
+export interface Violation {
+    rule: string;
+    detail: string;
+}
 export interface FreeWindow {
     price_per_hour: bigint;
     start_ns: bigint;
@@ -237,6 +230,13 @@ export interface FreeWindow {
     granularity_seconds: bigint;
     end_ns: bigint;
 }
+export type MarketDelegationResult = {
+    __kind__: "Ok";
+    Ok: Delegation;
+} | {
+    __kind__: "Err";
+    Err: MarketError;
+};
 export type ProvisionUnitResult = {
     __kind__: "Ok";
     Ok: null;
@@ -307,6 +307,25 @@ export type UploadBeginResult = {
     __kind__: "Err";
     Err: CatalogError;
 };
+export interface LedgerTransfer {
+    /**
+     * The ledger's fee: paid by the consumer on a pull, by the escrow on a transfer out.
+     */
+    fee: bigint;
+    /**
+     * True with a block, or once a retry after the ledger's deduplication window found the
+     * escrow's balance already without it.
+     */
+    done: boolean;
+    /**
+     * The consumer's account for a pull; the recipient's for a transfer out.
+     */
+    account: Account;
+    block?: bigint;
+    created_at_time: bigint;
+    amount: bigint;
+    purpose: Purpose;
+}
 export type ProviderHoldAccessResult = {
     __kind__: "Ok";
     Ok: ProviderHoldAccess;
@@ -503,7 +522,8 @@ export interface Execution {
     reclaim?: Reclaim;
     start_ns: bigint;
     /**
-     * Price for the whole window, in hundredths of a US dollar (hours rounded up).
+     * Price for the whole window (hours rounded up); once the lease ends early or is
+     * reclaimed, for the time until its end.
      */
     total_price: bigint;
     updated_at_ns: bigint;
@@ -579,6 +599,7 @@ export interface InitArg {
      * Update calls it may make at once before that rate applies: 1 to 1000000 (default 600).
      */
     caller_call_burst?: number;
+    no_ledger?: boolean;
     max_offerings?: bigint;
     /**
      * Most offerings one provider may publish: 1 to 25000 (default 20000).
@@ -588,6 +609,12 @@ export interface InitArg {
      * How many of the newest catalog changes `catalog_changes` keeps (default 1 000 000).
      */
     change_feed_window?: bigint;
+    /**
+     * The ICRC-2 ledger leases are paid through (docs/payments.md). Absent at install: the
+     * market runs free. At upgrade, absent keeps the stored one; `no_ledger = opt true`
+     * switches payments off (leases already paid keep settling through their own ledger).
+     */
+    ledger?: Principal;
     /**
      * Most bytes of CSV rows one provider may keep, and the largest catalog payload:
      * 1024 to 33554432 (default 16777216, 16 MiB).
@@ -628,14 +655,16 @@ export type SearchResult = {
     __kind__: "Err";
     Err: SearchError;
 };
-export type MarketExecutionResult = {
-    __kind__: "Ok";
-    Ok: Execution;
-} | {
-    __kind__: "Err";
-    Err: MarketError;
-};
+export interface Account {
+    owner: Principal;
+    subaccount?: Uint8Array;
+}
 export interface Policies {
+    /**
+     * The market's share of what a lease pays its provider, in hundredths of a percent
+     * (0 to 5000); it goes to `treasury`. Absent: none.
+     */
+    market_fee_basis_points?: number;
     /**
      * Images a request may name; empty allows any.
      */
@@ -657,6 +686,11 @@ export interface Policies {
     closed_retention_seconds?: bigint;
     max_open_offersets_per_principal: number;
     max_active_leases_per_principal: number;
+    /**
+     * The currency prices are in, when the market has a ledger (set at install or upgrade);
+     * absent: the market runs free and prices are hundredths of a US dollar.
+     */
+    currency?: Currency;
     max_lease_seconds: bigint;
     /**
      * A lease PREPARING or RELEASING longer than this is moved on by the task queue.
@@ -687,7 +721,18 @@ export interface Policies {
      * Who may request offersets and lease: everyone (default), or the controllers' allow-list.
      */
     consumers?: ConsumerAccess;
+    /**
+     * Where the market's fee goes (required for a fee above zero).
+     */
+    treasury?: Account;
 }
+export type MarketExecutionResult = {
+    __kind__: "Ok";
+    Ok: Execution;
+} | {
+    __kind__: "Err";
+    Err: MarketError;
+};
 export interface Change {
     /**
      * Numbered from 1 in the order applied.
@@ -1519,9 +1564,27 @@ export type MarketError = {
         what: string;
     };
 } | {
+    __kind__: "InsufficientAllowance";
+    /**
+     * The consumer approved the market (icrc2_approve) for less than the price plus the
+     * ledger's fee; nothing moved.
+     */
+    InsufficientAllowance: {
+        needed: bigint;
+        allowance: bigint;
+    };
+} | {
     __kind__: "UnknownProject";
     UnknownProject: {
         id: bigint;
+    };
+} | {
+    __kind__: "PaymentFailed";
+    /**
+     * The ledger refused or could not take the payment; nothing moved.
+     */
+    PaymentFailed: {
+        message: string;
     };
 } | {
     __kind__: "DuplicateResource";
@@ -1640,6 +1703,14 @@ export type MarketError = {
         message: string;
     };
 } | {
+    __kind__: "PaymentInProgress";
+    /**
+     * A payment of this execution, or its refund, is on its way: try again once it answered.
+     */
+    PaymentInProgress: {
+        execution_id: bigint;
+    };
+} | {
     __kind__: "OfferClosed";
     OfferClosed: {
         status: OfferStatus;
@@ -1660,6 +1731,15 @@ export type MarketError = {
     QuotaExceeded: {
         max: number;
         what: string;
+    };
+} | {
+    __kind__: "InsufficientFunds";
+    /**
+     * The consumer's account does not hold the price (plus the ledger's fee); nothing moved.
+     */
+    InsufficientFunds: {
+        balance: bigint;
+        needed: bigint;
     };
 };
 export type Offerings = {
@@ -1726,13 +1806,6 @@ export type MarketOffersResult = {
     __kind__: "Err";
     Err: MarketError;
 };
-export type MarketOffersetViewResult = {
-    __kind__: "Ok";
-    Ok: OffersetView;
-} | {
-    __kind__: "Err";
-    Err: MarketError;
-};
 export type UploadProgressResult = {
     __kind__: "Ok";
     Ok: UploadProgress;
@@ -1747,6 +1820,35 @@ export interface ProviderCatalog {
     csv: string;
     provider_pem: string;
 }
+export interface Payment {
+    /**
+     * The market's fee and where it goes, as they were when the lease was first paid.
+     */
+    market_fee_basis_points: number;
+    /**
+     * Transfers out of the escrow: refunds, the provider's payout, the market's fee.
+     */
+    transfers: Array<LedgerTransfer>;
+    state: PaymentState;
+    ledger: Principal;
+    /**
+     * The lease owes nothing (it never ran, failed, or a controller cancelled it).
+     */
+    waived: boolean;
+    /**
+     * Pulls from the consumer into the escrow: the price, then any extension's.
+     */
+    pulls: Array<LedgerTransfer>;
+    escrow: Account;
+    treasury?: Account;
+}
+export type MarketOffersetViewResult = {
+    __kind__: "Ok";
+    Ok: OffersetView;
+} | {
+    __kind__: "Err";
+    Err: MarketError;
+};
 export interface IronicBudgetGrantArg {
     provider: ProviderKeyInput;
     cycles: bigint;
@@ -1788,6 +1890,13 @@ export interface PriceFilter {
     currency: string;
     max_minor?: bigint;
 }
+export type MarketPaymentResult = {
+    __kind__: "Ok";
+    Ok: Payment | null;
+} | {
+    __kind__: "Err";
+    Err: MarketError;
+};
 export interface RemoveProviderArg {
     seq: bigint;
     signature: Uint8Array;
@@ -1905,6 +2014,15 @@ export interface Lease {
     inventory_id: bigint;
     consumer_meta?: SealedBox;
 }
+export interface Currency {
+    /**
+     * The ledger's transfer fee, in its base units.
+     */
+    fee?: bigint;
+    decimals?: number;
+    ledger: Principal;
+    symbol?: string;
+}
 export type MarketContractResult = {
     __kind__: "Ok";
     Ok: Contract;
@@ -1967,6 +2085,7 @@ export interface Property {
 }
 export interface PoliciesUpdate {
     disallow_consumers?: Array<Principal>;
+    market_fee_basis_points?: number;
     allowed_images?: Array<string>;
     max_held_items_per_principal?: number;
     reclaim_notice_seconds?: bigint;
@@ -1985,6 +2104,7 @@ export interface PoliciesUpdate {
     offer_ttl_seconds?: bigint;
     max_held_share_per_provider_percent?: number;
     consumers?: ConsumerAccess;
+    treasury?: Account;
 }
 export interface SearchPage {
     offerings: Offerings;
@@ -2134,6 +2254,10 @@ export interface Config {
      * How many of the newest catalog changes `catalog_changes` keeps; older ones are pruned.
      */
     change_feed_window: bigint;
+    /**
+     * The ledger leases are paid through; absent: the market runs free.
+     */
+    ledger?: Principal;
     /**
      * Most bytes of CSV rows one provider may keep (and largest catalog payload).
      */
@@ -2413,6 +2537,22 @@ export enum OperationStatus {
     InProgress = "InProgress",
     Completed = "Completed"
 }
+export enum PaymentState {
+    /**
+     * The last pull goes back to the consumer: what it paid for could not happen.
+     */
+    Refunding = "Refunding",
+    /**
+     * A pull is on its way to the ledger; another accept or extend waits for its answer.
+     */
+    Pulling = "Pulling",
+    /**
+     * The transfers out are planned and being made (retried until the ledger answers).
+     */
+    Settling = "Settling",
+    Funded = "Funded",
+    Settled = "Settled"
+}
 export enum Phase {
     Available = "Available",
     Failed = "Failed",
@@ -2431,6 +2571,13 @@ export enum ProductType {
     Dedicated = "Dedicated",
     Cloud = "Cloud",
     Managed = "Managed"
+}
+export enum Purpose {
+    Payout = "Payout",
+    Refund = "Refund",
+    Price = "Price",
+    Extension = "Extension",
+    MarketFee = "MarketFee"
 }
 export enum Role {
     /**
@@ -2479,6 +2626,7 @@ export interface marketplaceInterface {
     execution_accept(arg0: AcceptArg): Promise<MarketExecutionResult>;
     execution_cancel(arg0: CancelArg): Promise<MarketExecutionResult>;
     execution_get(arg0: bigint): Promise<MarketExecutionResult>;
+    execution_payment(arg0: bigint): Promise<MarketPaymentResult>;
     executions_list(arg0: ExecutionsListArg): Promise<MarketExecutionPageResult>;
     http_request(arg0: HttpRequest): Promise<HttpResponse>;
     inventory_get(arg0: bigint): Promise<MarketItemResult>;
@@ -2532,7 +2680,7 @@ export interface marketplaceInterface {
     state_digest_page(arg0: StateDigestPageArg): Promise<StateDigestPageResult>;
     status(): Promise<Status>;
 }
-import type { AcceptArg as _AcceptArg, Actor as _Actor, Attributes as _Attributes, AuditArg as _AuditArg, AuditEntry as _AuditEntry, AuditPage as _AuditPage, AvailabilityArg as _AvailabilityArg, AvailabilityPage as _AvailabilityPage, Backend as _Backend, BillingInterval as _BillingInterval, CatalogError as _CatalogError, CatalogExport as _CatalogExport, CatalogExportArg as _CatalogExportArg, CatalogExportResult as _CatalogExportResult, CatalogUnitResult as _CatalogUnitResult, Change as _Change, ChangeKind as _ChangeKind, ChangesArg as _ChangesArg, ChangesPage as _ChangesPage, ChangesResult as _ChangesResult, Config as _Config, ConsumerAccess as _ConsumerAccess, Contract as _Contract, ContractStatus as _ContractStatus, CostRange as _CostRange, Counters as _Counters, CsvError as _CsvError, DelegateArg as _DelegateArg, Delegation as _Delegation, DigestChunk as _DigestChunk, DigestCursor as _DigestCursor, DigestError as _DigestError, DigestPageError as _DigestPageError, Entity as _Entity, Execution as _Execution, ExecutionPage as _ExecutionPage, ExecutionsListArg as _ExecutionsListArg, Filters as _Filters, Format as _Format, GpuFilter as _GpuFilter, HoldAccess as _HoldAccess, HttpRequest as _HttpRequest, HttpResponse as _HttpResponse, InventoryListArg as _InventoryListArg, InventoryRegisterArg as _InventoryRegisterArg, InventoryRemoveArg as _InventoryRemoveArg, InventorySetStatusArg as _InventorySetStatusArg, IronicApi as _IronicApi, IronicBudgetGrantArg as _IronicBudgetGrantArg, IronicConfigureArg as _IronicConfigureArg, IronicDiscoverArg as _IronicDiscoverArg, IronicDiscoverResult as _IronicDiscoverResult, IronicError as _IronicError, IronicSettingsResult as _IronicSettingsResult, IronicSettingsView as _IronicSettingsView, Item as _Item, ItemAvailability as _ItemAvailability, ItemInput as _ItemInput, ItemPage as _ItemPage, ItemStatus as _ItemStatus, Lease as _Lease, LeaseBySkuArg as _LeaseBySkuArg, LeaseTask as _LeaseTask, Level as _Level, MarketAuditPageResult as _MarketAuditPageResult, MarketAvailabilityResult as _MarketAvailabilityResult, MarketContractResult as _MarketContractResult, MarketDelegationResult as _MarketDelegationResult, MarketError as _MarketError, MarketExecutionPageResult as _MarketExecutionPageResult, MarketExecutionResult as _MarketExecutionResult, MarketItemPageResult as _MarketItemPageResult, MarketItemResult as _MarketItemResult, MarketItemsResult as _MarketItemsResult, MarketLeaseResult as _MarketLeaseResult, MarketOfferPageResult as _MarketOfferPageResult, MarketOfferResult as _MarketOfferResult, MarketOffersResult as _MarketOffersResult, MarketOffersetViewResult as _MarketOffersetViewResult, MarketPoliciesResult as _MarketPoliciesResult, MarketProjectPageResult as _MarketProjectPageResult, MarketProjectResult as _MarketProjectResult, MarketSelfCheckResult as _MarketSelfCheckResult, MarketUnitResult as _MarketUnitResult, Message as _Message, Offer as _Offer, OfferCreateArg as _OfferCreateArg, OfferInput as _OfferInput, OfferPage as _OfferPage, OfferStatus as _OfferStatus, OfferTerms as _OfferTerms, OfferWithdrawArg as _OfferWithdrawArg, OfferingGetArg as _OfferingGetArg, OfferingGetResult as _OfferingGetResult, OfferingRecords as _OfferingRecords, OfferingView as _OfferingView, Offerings as _Offerings, OffersCreateArg as _OffersCreateArg, OffersListArg as _OffersListArg, Offerset as _Offerset, OffersetResult as _OffersetResult, OffersetStatus as _OffersetStatus, OffersetView as _OffersetView, OperationKind as _OperationKind, OperationStatus as _OperationStatus, OutcallCosts as _OutcallCosts, OutcallCostsArg as _OutcallCostsArg, OutcallCostsResult as _OutcallCostsResult, OutcallQuote as _OutcallQuote, Phase as _Phase, Policies as _Policies, PoliciesUpdate as _PoliciesUpdate, PriceFilter as _PriceFilter, Product as _Product, ProductType as _ProductType, Project as _Project, ProjectPage as _ProjectPage, ProjectUpdateArg as _ProjectUpdateArg, Property as _Property, ProviderCatalog as _ProviderCatalog, ProviderFreezeArg as _ProviderFreezeArg, ProviderHoldAccess as _ProviderHoldAccess, ProviderHoldAccessArg as _ProviderHoldAccessArg, ProviderHoldAccessResult as _ProviderHoldAccessResult, ProviderKeyInput as _ProviderKeyInput, ProviderOfferingsArg as _ProviderOfferingsArg, ProvisionCosts as _ProvisionCosts, ProvisionCostsArg as _ProvisionCostsArg, ProvisionError as _ProvisionError, ProvisionRequest as _ProvisionRequest, ProvisionResponse as _ProvisionResponse, ProvisionServerResult as _ProvisionServerResult, ProvisionStatus as _ProvisionStatus, ProvisionStatusResult as _ProvisionStatusResult, ProvisionUnitResult as _ProvisionUnitResult, PublishArg as _PublishArg, PublishResult as _PublishResult, Receipt as _Receipt, Reclaim as _Reclaim, ReclaimArg as _ReclaimArg, RecoverKeyArg as _RecoverKeyArg, RemoveOfferingsArg as _RemoveOfferingsArg, RemoveProviderArg as _RemoveProviderArg, ResourceRequest as _ResourceRequest, Role as _Role, RotateKeyArg as _RotateKeyArg, SealedBox as _SealedBox, SearchError as _SearchError, SearchPage as _SearchPage, SearchQuery as _SearchQuery, SearchResult as _SearchResult, SelfCheckArg as _SelfCheckArg, SelfCheckPage as _SelfCheckPage, SetConsumerMetaArg as _SetConsumerMetaArg, SetProcurementMetaArg as _SetProcurementMetaArg, SimFailureArg as _SimFailureArg, SortOrder as _SortOrder, StateDigest as _StateDigest, StateDigestPage as _StateDigestPage, StateDigestPageArg as _StateDigestPageArg, StateDigestPageResult as _StateDigestPageResult, StateDigestResult as _StateDigestResult, Status as _Status, Stock as _Stock, UploadBeginArg as _UploadBeginArg, UploadBeginResult as _UploadBeginResult, UploadOperation as _UploadOperation, UploadProgress as _UploadProgress, UploadProgressResult as _UploadProgressResult, Violation as _Violation, Virtualization as _Virtualization } from "./marketplace.did";
+import type { AcceptArg as _AcceptArg, Account as _Account, Actor as _Actor, Attributes as _Attributes, AuditArg as _AuditArg, AuditEntry as _AuditEntry, AuditPage as _AuditPage, AvailabilityArg as _AvailabilityArg, AvailabilityPage as _AvailabilityPage, Backend as _Backend, BillingInterval as _BillingInterval, CatalogError as _CatalogError, CatalogExport as _CatalogExport, CatalogExportArg as _CatalogExportArg, CatalogExportResult as _CatalogExportResult, CatalogUnitResult as _CatalogUnitResult, Change as _Change, ChangeKind as _ChangeKind, ChangesArg as _ChangesArg, ChangesPage as _ChangesPage, ChangesResult as _ChangesResult, Config as _Config, ConsumerAccess as _ConsumerAccess, Contract as _Contract, ContractStatus as _ContractStatus, CostRange as _CostRange, Counters as _Counters, CsvError as _CsvError, Currency as _Currency, DelegateArg as _DelegateArg, Delegation as _Delegation, DigestChunk as _DigestChunk, DigestCursor as _DigestCursor, DigestError as _DigestError, DigestPageError as _DigestPageError, Entity as _Entity, Execution as _Execution, ExecutionPage as _ExecutionPage, ExecutionsListArg as _ExecutionsListArg, Filters as _Filters, Format as _Format, GpuFilter as _GpuFilter, HoldAccess as _HoldAccess, HttpRequest as _HttpRequest, HttpResponse as _HttpResponse, InventoryListArg as _InventoryListArg, InventoryRegisterArg as _InventoryRegisterArg, InventoryRemoveArg as _InventoryRemoveArg, InventorySetStatusArg as _InventorySetStatusArg, IronicApi as _IronicApi, IronicBudgetGrantArg as _IronicBudgetGrantArg, IronicConfigureArg as _IronicConfigureArg, IronicDiscoverArg as _IronicDiscoverArg, IronicDiscoverResult as _IronicDiscoverResult, IronicError as _IronicError, IronicSettingsResult as _IronicSettingsResult, IronicSettingsView as _IronicSettingsView, Item as _Item, ItemAvailability as _ItemAvailability, ItemInput as _ItemInput, ItemPage as _ItemPage, ItemStatus as _ItemStatus, Lease as _Lease, LeaseBySkuArg as _LeaseBySkuArg, LeaseTask as _LeaseTask, LedgerTransfer as _LedgerTransfer, Level as _Level, MarketAuditPageResult as _MarketAuditPageResult, MarketAvailabilityResult as _MarketAvailabilityResult, MarketContractResult as _MarketContractResult, MarketDelegationResult as _MarketDelegationResult, MarketError as _MarketError, MarketExecutionPageResult as _MarketExecutionPageResult, MarketExecutionResult as _MarketExecutionResult, MarketItemPageResult as _MarketItemPageResult, MarketItemResult as _MarketItemResult, MarketItemsResult as _MarketItemsResult, MarketLeaseResult as _MarketLeaseResult, MarketOfferPageResult as _MarketOfferPageResult, MarketOfferResult as _MarketOfferResult, MarketOffersResult as _MarketOffersResult, MarketOffersetViewResult as _MarketOffersetViewResult, MarketPaymentResult as _MarketPaymentResult, MarketPoliciesResult as _MarketPoliciesResult, MarketProjectPageResult as _MarketProjectPageResult, MarketProjectResult as _MarketProjectResult, MarketSelfCheckResult as _MarketSelfCheckResult, MarketUnitResult as _MarketUnitResult, Message as _Message, Offer as _Offer, OfferCreateArg as _OfferCreateArg, OfferInput as _OfferInput, OfferPage as _OfferPage, OfferStatus as _OfferStatus, OfferTerms as _OfferTerms, OfferWithdrawArg as _OfferWithdrawArg, OfferingGetArg as _OfferingGetArg, OfferingGetResult as _OfferingGetResult, OfferingRecords as _OfferingRecords, OfferingView as _OfferingView, Offerings as _Offerings, OffersCreateArg as _OffersCreateArg, OffersListArg as _OffersListArg, Offerset as _Offerset, OffersetResult as _OffersetResult, OffersetStatus as _OffersetStatus, OffersetView as _OffersetView, OperationKind as _OperationKind, OperationStatus as _OperationStatus, OutcallCosts as _OutcallCosts, OutcallCostsArg as _OutcallCostsArg, OutcallCostsResult as _OutcallCostsResult, OutcallQuote as _OutcallQuote, Payment as _Payment, PaymentState as _PaymentState, Phase as _Phase, Policies as _Policies, PoliciesUpdate as _PoliciesUpdate, PriceFilter as _PriceFilter, Product as _Product, ProductType as _ProductType, Project as _Project, ProjectPage as _ProjectPage, ProjectUpdateArg as _ProjectUpdateArg, Property as _Property, ProviderCatalog as _ProviderCatalog, ProviderFreezeArg as _ProviderFreezeArg, ProviderHoldAccess as _ProviderHoldAccess, ProviderHoldAccessArg as _ProviderHoldAccessArg, ProviderHoldAccessResult as _ProviderHoldAccessResult, ProviderKeyInput as _ProviderKeyInput, ProviderOfferingsArg as _ProviderOfferingsArg, ProvisionCosts as _ProvisionCosts, ProvisionCostsArg as _ProvisionCostsArg, ProvisionError as _ProvisionError, ProvisionRequest as _ProvisionRequest, ProvisionResponse as _ProvisionResponse, ProvisionServerResult as _ProvisionServerResult, ProvisionStatus as _ProvisionStatus, ProvisionStatusResult as _ProvisionStatusResult, ProvisionUnitResult as _ProvisionUnitResult, PublishArg as _PublishArg, PublishResult as _PublishResult, Purpose as _Purpose, Receipt as _Receipt, Reclaim as _Reclaim, ReclaimArg as _ReclaimArg, RecoverKeyArg as _RecoverKeyArg, RemoveOfferingsArg as _RemoveOfferingsArg, RemoveProviderArg as _RemoveProviderArg, ResourceRequest as _ResourceRequest, Role as _Role, RotateKeyArg as _RotateKeyArg, SealedBox as _SealedBox, SearchError as _SearchError, SearchPage as _SearchPage, SearchQuery as _SearchQuery, SearchResult as _SearchResult, SelfCheckArg as _SelfCheckArg, SelfCheckPage as _SelfCheckPage, SetConsumerMetaArg as _SetConsumerMetaArg, SetProcurementMetaArg as _SetProcurementMetaArg, SimFailureArg as _SimFailureArg, SortOrder as _SortOrder, StateDigest as _StateDigest, StateDigestPage as _StateDigestPage, StateDigestPageArg as _StateDigestPageArg, StateDigestPageResult as _StateDigestPageResult, StateDigestResult as _StateDigestResult, Status as _Status, Stock as _Stock, UploadBeginArg as _UploadBeginArg, UploadBeginResult as _UploadBeginResult, UploadOperation as _UploadOperation, UploadProgress as _UploadProgress, UploadProgressResult as _UploadProgressResult, Violation as _Violation, Virtualization as _Virtualization } from "./marketplace.did";
 export class Marketplace implements marketplaceInterface {
     constructor(private actor: ActorSubclass<_SERVICE>){}
     async audit_log(arg0: AuditArg): Promise<MarketAuditPageResult> {
@@ -2591,56 +2739,60 @@ export class Marketplace implements marketplaceInterface {
         const result = await this.actor.execution_get(arg0);
         return from_candid_MarketExecutionResult_n83(result);
     }
+    async execution_payment(arg0: bigint): Promise<MarketPaymentResult> {
+        const result = await this.actor.execution_payment(arg0);
+        return from_candid_MarketPaymentResult_n91(result);
+    }
     async executions_list(arg0: ExecutionsListArg): Promise<MarketExecutionPageResult> {
-        const result = await this.actor.executions_list(to_candid_ExecutionsListArg_n91(arg0));
-        return from_candid_MarketExecutionPageResult_n97(result);
+        const result = await this.actor.executions_list(to_candid_ExecutionsListArg_n106(arg0));
+        return from_candid_MarketExecutionPageResult_n112(result);
     }
     async http_request(arg0: HttpRequest): Promise<HttpResponse> {
-        const result = await this.actor.http_request(to_candid_HttpRequest_n102(arg0));
-        return from_candid_HttpResponse_n104(result);
+        const result = await this.actor.http_request(to_candid_HttpRequest_n117(arg0));
+        return from_candid_HttpResponse_n119(result);
     }
     async inventory_get(arg0: bigint): Promise<MarketItemResult> {
         const result = await this.actor.inventory_get(arg0);
-        return from_candid_MarketItemResult_n107(result);
+        return from_candid_MarketItemResult_n122(result);
     }
     async inventory_list(arg0: InventoryListArg): Promise<MarketItemPageResult> {
-        const result = await this.actor.inventory_list(to_candid_InventoryListArg_n111(arg0));
-        return from_candid_MarketItemPageResult_n115(result);
+        const result = await this.actor.inventory_list(to_candid_InventoryListArg_n126(arg0));
+        return from_candid_MarketItemPageResult_n130(result);
     }
     async inventory_register(arg0: InventoryRegisterArg): Promise<MarketItemsResult> {
-        const result = await this.actor.inventory_register(to_candid_InventoryRegisterArg_n120(arg0));
-        return from_candid_MarketItemsResult_n125(result);
+        const result = await this.actor.inventory_register(to_candid_InventoryRegisterArg_n135(arg0));
+        return from_candid_MarketItemsResult_n140(result);
     }
     async inventory_remove(arg0: InventoryRemoveArg): Promise<MarketUnitResult> {
-        const result = await this.actor.inventory_remove(to_candid_InventoryRemoveArg_n127(arg0));
-        return from_candid_MarketUnitResult_n129(result);
+        const result = await this.actor.inventory_remove(to_candid_InventoryRemoveArg_n142(arg0));
+        return from_candid_MarketUnitResult_n144(result);
     }
     async inventory_set_status(arg0: InventorySetStatusArg): Promise<MarketItemResult> {
-        const result = await this.actor.inventory_set_status(to_candid_InventorySetStatusArg_n131(arg0));
-        return from_candid_MarketItemResult_n107(result);
+        const result = await this.actor.inventory_set_status(to_candid_InventorySetStatusArg_n146(arg0));
+        return from_candid_MarketItemResult_n122(result);
     }
     async ironic_budget_grant(arg0: IronicBudgetGrantArg): Promise<IronicSettingsResult> {
-        const result = await this.actor.ironic_budget_grant(to_candid_IronicBudgetGrantArg_n133(arg0));
-        return from_candid_IronicSettingsResult_n135(result);
+        const result = await this.actor.ironic_budget_grant(to_candid_IronicBudgetGrantArg_n148(arg0));
+        return from_candid_IronicSettingsResult_n150(result);
     }
     async ironic_configure(arg0: IronicConfigureArg): Promise<IronicSettingsResult> {
-        const result = await this.actor.ironic_configure(to_candid_IronicConfigureArg_n146(arg0));
-        return from_candid_IronicSettingsResult_n135(result);
+        const result = await this.actor.ironic_configure(to_candid_IronicConfigureArg_n161(arg0));
+        return from_candid_IronicSettingsResult_n150(result);
     }
     async ironic_discover(arg0: IronicDiscoverArg): Promise<IronicDiscoverResult> {
         const result = await this.actor.ironic_discover(arg0);
-        return from_candid_IronicDiscoverResult_n148(result);
+        return from_candid_IronicDiscoverResult_n163(result);
     }
     async ironic_settings(arg0: ProviderKeyInput): Promise<IronicSettingsResult> {
         const result = await this.actor.ironic_settings(to_candid_ProviderKeyInput_n61(arg0));
-        return from_candid_IronicSettingsResult_n135(result);
+        return from_candid_IronicSettingsResult_n150(result);
     }
     async ironic_sim_set_failure(arg0: SimFailureArg): Promise<ProvisionUnitResult> {
-        const result = await this.actor.ironic_sim_set_failure(to_candid_SimFailureArg_n152(arg0));
-        return from_candid_ProvisionUnitResult_n154(result);
+        const result = await this.actor.ironic_sim_set_failure(to_candid_SimFailureArg_n167(arg0));
+        return from_candid_ProvisionUnitResult_n169(result);
     }
     async lease_by_sku(arg0: LeaseBySkuArg): Promise<MarketExecutionResult> {
-        const result = await this.actor.lease_by_sku(to_candid_LeaseBySkuArg_n156(arg0));
+        const result = await this.actor.lease_by_sku(to_candid_LeaseBySkuArg_n171(arg0));
         return from_candid_MarketExecutionResult_n83(result);
     }
     async lease_end(arg0: bigint): Promise<MarketExecutionResult> {
@@ -2653,152 +2805,155 @@ export class Marketplace implements marketplaceInterface {
     }
     async lease_get(arg0: bigint): Promise<MarketLeaseResult> {
         const result = await this.actor.lease_get(arg0);
-        return from_candid_MarketLeaseResult_n158(result);
+        return from_candid_MarketLeaseResult_n173(result);
     }
     async lease_reclaim(arg0: ReclaimArg): Promise<MarketExecutionResult> {
-        const result = await this.actor.lease_reclaim(to_candid_ReclaimArg_n162(arg0));
+        const result = await this.actor.lease_reclaim(to_candid_ReclaimArg_n177(arg0));
         return from_candid_MarketExecutionResult_n83(result);
     }
     async lease_set_consumer_meta(arg0: SetConsumerMetaArg): Promise<MarketExecutionResult> {
-        const result = await this.actor.lease_set_consumer_meta(to_candid_SetConsumerMetaArg_n164(arg0));
+        const result = await this.actor.lease_set_consumer_meta(to_candid_SetConsumerMetaArg_n179(arg0));
         return from_candid_MarketExecutionResult_n83(result);
     }
     async lease_set_procurement_meta(arg0: SetProcurementMetaArg): Promise<MarketExecutionResult> {
-        const result = await this.actor.lease_set_procurement_meta(to_candid_SetProcurementMetaArg_n166(arg0));
+        const result = await this.actor.lease_set_procurement_meta(to_candid_SetProcurementMetaArg_n181(arg0));
         return from_candid_MarketExecutionResult_n83(result);
     }
     async market_delegate(arg0: DelegateArg): Promise<MarketDelegationResult> {
-        const result = await this.actor.market_delegate(to_candid_DelegateArg_n168(arg0));
-        return from_candid_MarketDelegationResult_n170(result);
+        const result = await this.actor.market_delegate(to_candid_DelegateArg_n183(arg0));
+        return from_candid_MarketDelegationResult_n185(result);
     }
     async market_delegation(arg0: ProviderKeyInput): Promise<MarketDelegationResult> {
         const result = await this.actor.market_delegation(to_candid_ProviderKeyInput_n61(arg0));
-        return from_candid_MarketDelegationResult_n170(result);
+        return from_candid_MarketDelegationResult_n185(result);
     }
     async market_self_check(arg0: SelfCheckArg): Promise<MarketSelfCheckResult> {
-        const result = await this.actor.market_self_check(to_candid_SelfCheckArg_n172(arg0));
-        return from_candid_MarketSelfCheckResult_n174(result);
+        const result = await this.actor.market_self_check(to_candid_SelfCheckArg_n187(arg0));
+        return from_candid_MarketSelfCheckResult_n189(result);
     }
     async offer_create(arg0: OfferCreateArg): Promise<MarketOfferResult> {
-        const result = await this.actor.offer_create(to_candid_OfferCreateArg_n178(arg0));
-        return from_candid_MarketOfferResult_n182(result);
+        const result = await this.actor.offer_create(to_candid_OfferCreateArg_n193(arg0));
+        return from_candid_MarketOfferResult_n197(result);
     }
     async offer_get(arg0: bigint): Promise<MarketOfferResult> {
         const result = await this.actor.offer_get(arg0);
-        return from_candid_MarketOfferResult_n182(result);
+        return from_candid_MarketOfferResult_n197(result);
     }
     async offer_withdraw(arg0: OfferWithdrawArg): Promise<MarketOfferResult> {
-        const result = await this.actor.offer_withdraw(to_candid_OfferWithdrawArg_n191(arg0));
-        return from_candid_MarketOfferResult_n182(result);
+        const result = await this.actor.offer_withdraw(to_candid_OfferWithdrawArg_n206(arg0));
+        return from_candid_MarketOfferResult_n197(result);
     }
     async offering_get(arg0: OfferingGetArg): Promise<OfferingGetResult> {
-        const result = await this.actor.offering_get(to_candid_OfferingGetArg_n193(arg0));
-        return from_candid_OfferingGetResult_n195(result);
+        const result = await this.actor.offering_get(to_candid_OfferingGetArg_n208(arg0));
+        return from_candid_OfferingGetResult_n210(result);
     }
     async offerings_search(arg0: SearchQuery): Promise<SearchResult> {
-        const result = await this.actor.offerings_search(to_candid_SearchQuery_n213(arg0));
-        return from_candid_SearchResult_n233(result);
+        const result = await this.actor.offerings_search(to_candid_SearchQuery_n228(arg0));
+        return from_candid_SearchResult_n248(result);
     }
     async offers_create(arg0: OffersCreateArg): Promise<MarketOffersResult> {
-        const result = await this.actor.offers_create(to_candid_OffersCreateArg_n239(arg0));
-        return from_candid_MarketOffersResult_n244(result);
+        const result = await this.actor.offers_create(to_candid_OffersCreateArg_n254(arg0));
+        return from_candid_MarketOffersResult_n259(result);
     }
     async offers_list(arg0: OffersListArg): Promise<MarketOfferPageResult> {
-        const result = await this.actor.offers_list(to_candid_OffersListArg_n247(arg0));
-        return from_candid_MarketOfferPageResult_n251(result);
+        const result = await this.actor.offers_list(to_candid_OffersListArg_n262(arg0));
+        return from_candid_MarketOfferPageResult_n266(result);
     }
     async offerset_get(arg0: bigint): Promise<MarketOffersetViewResult> {
         const result = await this.actor.offerset_get(arg0);
-        return from_candid_MarketOffersetViewResult_n255(result);
+        return from_candid_MarketOffersetViewResult_n270(result);
     }
     async offerset_request(arg0: ResourceRequest): Promise<MarketOffersetViewResult> {
-        const result = await this.actor.offerset_request(to_candid_ResourceRequest_n267(arg0));
-        return from_candid_MarketOffersetViewResult_n255(result);
+        const result = await this.actor.offerset_request(to_candid_ResourceRequest_n282(arg0));
+        return from_candid_MarketOffersetViewResult_n270(result);
     }
     async outcall_costs(arg0: OutcallCostsArg): Promise<OutcallCostsResult> {
-        const result = await this.actor.outcall_costs(to_candid_OutcallCostsArg_n269(arg0));
-        return from_candid_OutcallCostsResult_n273(result);
+        const result = await this.actor.outcall_costs(to_candid_OutcallCostsArg_n284(arg0));
+        return from_candid_OutcallCostsResult_n288(result);
     }
     async policies(): Promise<Policies> {
         const result = await this.actor.policies();
-        return from_candid_Policies_n281(result);
+        return from_candid_Policies_n296(result);
     }
     async policies_set(arg0: PoliciesUpdate): Promise<MarketPoliciesResult> {
-        const result = await this.actor.policies_set(to_candid_PoliciesUpdate_n286(arg0));
-        return from_candid_MarketPoliciesResult_n290(result);
+        const result = await this.actor.policies_set(to_candid_PoliciesUpdate_n305(arg0));
+        return from_candid_MarketPoliciesResult_n311(result);
     }
     async products(): Promise<Array<Product>> {
         const result = await this.actor.products();
-        return from_candid_vec_n292(result);
+        return from_candid_vec_n313(result);
     }
     async project_create(arg0: ProjectCreateArg): Promise<MarketProjectResult> {
         const result = await this.actor.project_create(arg0);
-        return from_candid_MarketProjectResult_n295(result);
+        return from_candid_MarketProjectResult_n316(result);
     }
     async project_get(arg0: bigint): Promise<MarketProjectResult> {
         const result = await this.actor.project_get(arg0);
-        return from_candid_MarketProjectResult_n295(result);
+        return from_candid_MarketProjectResult_n316(result);
     }
     async project_update(arg0: ProjectUpdateArg): Promise<MarketProjectResult> {
-        const result = await this.actor.project_update(to_candid_ProjectUpdateArg_n297(arg0));
-        return from_candid_MarketProjectResult_n295(result);
+        const result = await this.actor.project_update(to_candid_ProjectUpdateArg_n318(arg0));
+        return from_candid_MarketProjectResult_n316(result);
     }
     async projects_mine(arg0: bigint | null): Promise<MarketProjectPageResult> {
-        const result = await this.actor.projects_mine(to_candid_opt_n299(arg0));
-        return from_candid_MarketProjectPageResult_n300(result);
+        const result = await this.actor.projects_mine(to_candid_opt_n320(arg0));
+        return from_candid_MarketProjectPageResult_n321(result);
     }
     async provider_catalog_export(arg0: CatalogExportArg): Promise<CatalogExportResult> {
-        const result = await this.actor.provider_catalog_export(to_candid_CatalogExportArg_n304(arg0));
-        return from_candid_CatalogExportResult_n306(result);
+        const result = await this.actor.provider_catalog_export(to_candid_CatalogExportArg_n325(arg0));
+        return from_candid_CatalogExportResult_n327(result);
     }
     async provider_freeze(arg0: ProviderFreezeArg): Promise<CatalogUnitResult> {
-        const result = await this.actor.provider_freeze(to_candid_ProviderFreezeArg_n310(arg0));
-        return from_candid_CatalogUnitResult_n312(result);
+        const result = await this.actor.provider_freeze(to_candid_ProviderFreezeArg_n331(arg0));
+        return from_candid_CatalogUnitResult_n333(result);
     }
     async provider_hold_access_set(arg0: ProviderHoldAccessArg): Promise<ProviderHoldAccessResult> {
-        const result = await this.actor.provider_hold_access_set(to_candid_ProviderHoldAccessArg_n314(arg0));
-        return from_candid_ProviderHoldAccessResult_n318(result);
+        const result = await this.actor.provider_hold_access_set(to_candid_ProviderHoldAccessArg_n335(arg0));
+        return from_candid_ProviderHoldAccessResult_n339(result);
     }
     async provider_offerings(arg0: ProviderOfferingsArg): Promise<SearchResult> {
-        const result = await this.actor.provider_offerings(to_candid_ProviderOfferingsArg_n324(arg0));
-        return from_candid_SearchResult_n233(result);
+        const result = await this.actor.provider_offerings(to_candid_ProviderOfferingsArg_n345(arg0));
+        return from_candid_SearchResult_n248(result);
     }
     async provider_recover(arg0: RecoverKeyArg): Promise<MarketDelegationResult> {
-        const result = await this.actor.provider_recover(to_candid_RecoverKeyArg_n326(arg0));
-        return from_candid_MarketDelegationResult_n170(result);
+        const result = await this.actor.provider_recover(to_candid_RecoverKeyArg_n347(arg0));
+        return from_candid_MarketDelegationResult_n185(result);
     }
     async provider_remove(arg0: RemoveProviderArg): Promise<PublishResult> {
-        const result = await this.actor.provider_remove(to_candid_RemoveProviderArg_n328(arg0));
+        const result = await this.actor.provider_remove(to_candid_RemoveProviderArg_n349(arg0));
         return from_candid_PublishResult_n63(result);
     }
     async provider_rotate_key(arg0: RotateKeyArg): Promise<CatalogUnitResult> {
-        const result = await this.actor.provider_rotate_key(to_candid_RotateKeyArg_n330(arg0));
-        return from_candid_CatalogUnitResult_n312(result);
+        const result = await this.actor.provider_rotate_key(to_candid_RotateKeyArg_n351(arg0));
+        return from_candid_CatalogUnitResult_n333(result);
     }
     async provision_refresh(arg0: string): Promise<ProvisionStatusResult> {
         const result = await this.actor.provision_refresh(arg0);
-        return from_candid_ProvisionStatusResult_n332(result);
+        return from_candid_ProvisionStatusResult_n353(result);
     }
     async provision_server(arg0: ProvisionRequest): Promise<ProvisionServerResult> {
-        const result = await this.actor.provision_server(to_candid_ProvisionRequest_n341(arg0));
-        return from_candid_ProvisionServerResult_n343(result);
+        const result = await this.actor.provision_server(to_candid_ProvisionRequest_n361(arg0));
+        return from_candid_ProvisionServerResult_n363(result);
     }
     async provision_status(arg0: string): Promise<ProvisionStatusResult> {
         const result = await this.actor.provision_status(arg0);
-        return from_candid_ProvisionStatusResult_n332(result);
+        return from_candid_ProvisionStatusResult_n353(result);
     }
     async state_digest(): Promise<StateDigestResult> {
         const result = await this.actor.state_digest();
-        return from_candid_StateDigestResult_n347(result);
+        return from_candid_StateDigestResult_n367(result);
     }
     async state_digest_page(arg0: StateDigestPageArg): Promise<StateDigestPageResult> {
-        const result = await this.actor.state_digest_page(to_candid_StateDigestPageArg_n351(arg0));
-        return from_candid_StateDigestPageResult_n353(result);
+        const result = await this.actor.state_digest_page(to_candid_StateDigestPageArg_n371(arg0));
+        return from_candid_StateDigestPageResult_n373(result);
     }
     async status(): Promise<Status> {
         const result = await this.actor.status();
-        return from_candid_Status_n360(result);
+        return from_candid_Status_n380(result);
     }
+}
+function from_candid_Account_n99(value: _Account): Account {
+    return from_candid_record_n100(value);
 }
 function from_candid_Actor_n15(value: _Actor): Actor {
     return from_candid_variant_n16(value);
@@ -2812,23 +2967,23 @@ function from_candid_AuditPage_n7(value: _AuditPage): AuditPage {
 function from_candid_AvailabilityPage_n39(value: _AvailabilityPage): AvailabilityPage {
     return from_candid_record_n40(value);
 }
-function from_candid_Backend_n139(value: _Backend): Backend {
-    return from_candid_variant_n140(value);
+function from_candid_Backend_n154(value: _Backend): Backend {
+    return from_candid_variant_n155(value);
 }
-function from_candid_BillingInterval_n202(value: _BillingInterval): BillingInterval {
-    return from_candid_variant_n203(value);
+function from_candid_BillingInterval_n217(value: _BillingInterval): BillingInterval {
+    return from_candid_variant_n218(value);
 }
 function from_candid_CatalogError_n52(value: _CatalogError): CatalogError {
     return from_candid_variant_n53(value);
 }
-function from_candid_CatalogExportResult_n306(value: _CatalogExportResult): CatalogExportResult {
-    return from_candid_variant_n307(value);
+function from_candid_CatalogExportResult_n327(value: _CatalogExportResult): CatalogExportResult {
+    return from_candid_variant_n328(value);
 }
-function from_candid_CatalogExport_n308(value: _CatalogExport): CatalogExport {
-    return from_candid_record_n309(value);
+function from_candid_CatalogExport_n329(value: _CatalogExport): CatalogExport {
+    return from_candid_record_n330(value);
 }
-function from_candid_CatalogUnitResult_n312(value: _CatalogUnitResult): CatalogUnitResult {
-    return from_candid_variant_n313(value);
+function from_candid_CatalogUnitResult_n333(value: _CatalogUnitResult): CatalogUnitResult {
+    return from_candid_variant_n334(value);
 }
 function from_candid_ChangeKind_n50(value: _ChangeKind): ChangeKind {
     return from_candid_variant_n51(value);
@@ -2842,8 +2997,11 @@ function from_candid_ChangesPage_n45(value: _ChangesPage): ChangesPage {
 function from_candid_ChangesResult_n43(value: _ChangesResult): ChangesResult {
     return from_candid_variant_n44(value);
 }
-function from_candid_ConsumerAccess_n284(value: _ConsumerAccess): ConsumerAccess {
-    return from_candid_variant_n285(value);
+function from_candid_Config_n382(value: _Config): Config {
+    return from_candid_record_n383(value);
+}
+function from_candid_ConsumerAccess_n303(value: _ConsumerAccess): ConsumerAccess {
+    return from_candid_variant_n304(value);
 }
 function from_candid_ContractStatus_n79(value: _ContractStatus): ContractStatus {
     return from_candid_variant_n80(value);
@@ -2854,50 +3012,56 @@ function from_candid_Contract_n77(value: _Contract): Contract {
 function from_candid_CsvError_n56(value: _CsvError): CsvError {
     return from_candid_record_n57(value);
 }
-function from_candid_DigestError_n349(value: _DigestError): DigestError {
-    return from_candid_variant_n350(value);
+function from_candid_Currency_n299(value: _Currency): Currency {
+    return from_candid_record_n300(value);
 }
-function from_candid_DigestPageError_n358(value: _DigestPageError): DigestPageError {
-    return from_candid_variant_n359(value);
+function from_candid_DigestError_n369(value: _DigestError): DigestError {
+    return from_candid_variant_n370(value);
+}
+function from_candid_DigestPageError_n378(value: _DigestPageError): DigestPageError {
+    return from_candid_variant_n379(value);
 }
 function from_candid_Entity_n13(value: _Entity): Entity {
     return from_candid_variant_n14(value);
 }
-function from_candid_ExecutionPage_n99(value: _ExecutionPage): ExecutionPage {
-    return from_candid_record_n100(value);
+function from_candid_ExecutionPage_n114(value: _ExecutionPage): ExecutionPage {
+    return from_candid_record_n115(value);
 }
 function from_candid_Execution_n85(value: _Execution): Execution {
     return from_candid_record_n86(value);
 }
-function from_candid_HoldAccess_n322(value: _HoldAccess): HoldAccess {
-    return from_candid_variant_n323(value);
+function from_candid_HoldAccess_n343(value: _HoldAccess): HoldAccess {
+    return from_candid_variant_n344(value);
 }
-function from_candid_HttpResponse_n104(value: _HttpResponse): HttpResponse {
-    return from_candid_record_n105(value);
+function from_candid_HttpResponse_n119(value: _HttpResponse): HttpResponse {
+    return from_candid_record_n120(value);
 }
-function from_candid_IronicDiscoverResult_n148(value: _IronicDiscoverResult): IronicDiscoverResult {
-    return from_candid_variant_n149(value);
+function from_candid_IronicDiscoverResult_n163(value: _IronicDiscoverResult): IronicDiscoverResult {
+    return from_candid_variant_n164(value);
 }
-function from_candid_IronicError_n150(value: _IronicError): IronicError {
+function from_candid_IronicError_n165(value: _IronicError): IronicError {
+    return from_candid_variant_n166(value);
+}
+function from_candid_IronicSettingsResult_n150(value: _IronicSettingsResult): IronicSettingsResult {
     return from_candid_variant_n151(value);
 }
-function from_candid_IronicSettingsResult_n135(value: _IronicSettingsResult): IronicSettingsResult {
-    return from_candid_variant_n136(value);
+function from_candid_IronicSettingsView_n152(value: _IronicSettingsView): IronicSettingsView {
+    return from_candid_record_n153(value);
 }
-function from_candid_IronicSettingsView_n137(value: _IronicSettingsView): IronicSettingsView {
-    return from_candid_record_n138(value);
-}
-function from_candid_ItemPage_n117(value: _ItemPage): ItemPage {
-    return from_candid_record_n118(value);
+function from_candid_ItemPage_n132(value: _ItemPage): ItemPage {
+    return from_candid_record_n133(value);
 }
 function from_candid_ItemStatus_n21(value: _ItemStatus): ItemStatus {
     return from_candid_variant_n22(value);
 }
-function from_candid_Item_n109(value: _Item): Item {
-    return from_candid_record_n110(value);
+function from_candid_Item_n124(value: _Item): Item {
+    return from_candid_record_n125(value);
 }
-function from_candid_Lease_n160(value: _Lease): Lease {
-    return from_candid_record_n161(value);
+function from_candid_Lease_n175(value: _Lease): Lease {
+    return from_candid_record_n176(value);
+}
+function from_candid_LedgerTransfer_n97(value: _LedgerTransfer): LedgerTransfer {
+    return from_candid_record_n98(value);
 }
 function from_candid_Level_n30(value: _Level): Level {
     return from_candid_variant_n31(value);
@@ -2911,182 +3075,194 @@ function from_candid_MarketAvailabilityResult_n37(value: _MarketAvailabilityResu
 function from_candid_MarketContractResult_n75(value: _MarketContractResult): MarketContractResult {
     return from_candid_variant_n76(value);
 }
-function from_candid_MarketDelegationResult_n170(value: _MarketDelegationResult): MarketDelegationResult {
-    return from_candid_variant_n171(value);
+function from_candid_MarketDelegationResult_n185(value: _MarketDelegationResult): MarketDelegationResult {
+    return from_candid_variant_n186(value);
 }
 function from_candid_MarketError_n18(value: _MarketError): MarketError {
     return from_candid_variant_n19(value);
 }
-function from_candid_MarketExecutionPageResult_n97(value: _MarketExecutionPageResult): MarketExecutionPageResult {
-    return from_candid_variant_n98(value);
+function from_candid_MarketExecutionPageResult_n112(value: _MarketExecutionPageResult): MarketExecutionPageResult {
+    return from_candid_variant_n113(value);
 }
 function from_candid_MarketExecutionResult_n83(value: _MarketExecutionResult): MarketExecutionResult {
     return from_candid_variant_n84(value);
 }
-function from_candid_MarketItemPageResult_n115(value: _MarketItemPageResult): MarketItemPageResult {
-    return from_candid_variant_n116(value);
+function from_candid_MarketItemPageResult_n130(value: _MarketItemPageResult): MarketItemPageResult {
+    return from_candid_variant_n131(value);
 }
-function from_candid_MarketItemResult_n107(value: _MarketItemResult): MarketItemResult {
-    return from_candid_variant_n108(value);
+function from_candid_MarketItemResult_n122(value: _MarketItemResult): MarketItemResult {
+    return from_candid_variant_n123(value);
 }
-function from_candid_MarketItemsResult_n125(value: _MarketItemsResult): MarketItemsResult {
-    return from_candid_variant_n126(value);
+function from_candid_MarketItemsResult_n140(value: _MarketItemsResult): MarketItemsResult {
+    return from_candid_variant_n141(value);
 }
-function from_candid_MarketLeaseResult_n158(value: _MarketLeaseResult): MarketLeaseResult {
-    return from_candid_variant_n159(value);
+function from_candid_MarketLeaseResult_n173(value: _MarketLeaseResult): MarketLeaseResult {
+    return from_candid_variant_n174(value);
 }
-function from_candid_MarketOfferPageResult_n251(value: _MarketOfferPageResult): MarketOfferPageResult {
-    return from_candid_variant_n252(value);
+function from_candid_MarketOfferPageResult_n266(value: _MarketOfferPageResult): MarketOfferPageResult {
+    return from_candid_variant_n267(value);
 }
-function from_candid_MarketOfferResult_n182(value: _MarketOfferResult): MarketOfferResult {
-    return from_candid_variant_n183(value);
+function from_candid_MarketOfferResult_n197(value: _MarketOfferResult): MarketOfferResult {
+    return from_candid_variant_n198(value);
 }
-function from_candid_MarketOffersResult_n244(value: _MarketOffersResult): MarketOffersResult {
-    return from_candid_variant_n245(value);
+function from_candid_MarketOffersResult_n259(value: _MarketOffersResult): MarketOffersResult {
+    return from_candid_variant_n260(value);
 }
-function from_candid_MarketOffersetViewResult_n255(value: _MarketOffersetViewResult): MarketOffersetViewResult {
-    return from_candid_variant_n256(value);
+function from_candid_MarketOffersetViewResult_n270(value: _MarketOffersetViewResult): MarketOffersetViewResult {
+    return from_candid_variant_n271(value);
 }
-function from_candid_MarketPoliciesResult_n290(value: _MarketPoliciesResult): MarketPoliciesResult {
-    return from_candid_variant_n291(value);
+function from_candid_MarketPaymentResult_n91(value: _MarketPaymentResult): MarketPaymentResult {
+    return from_candid_variant_n92(value);
 }
-function from_candid_MarketProjectPageResult_n300(value: _MarketProjectPageResult): MarketProjectPageResult {
-    return from_candid_variant_n301(value);
+function from_candid_MarketPoliciesResult_n311(value: _MarketPoliciesResult): MarketPoliciesResult {
+    return from_candid_variant_n312(value);
 }
-function from_candid_MarketProjectResult_n295(value: _MarketProjectResult): MarketProjectResult {
-    return from_candid_variant_n296(value);
+function from_candid_MarketProjectPageResult_n321(value: _MarketProjectPageResult): MarketProjectPageResult {
+    return from_candid_variant_n322(value);
 }
-function from_candid_MarketSelfCheckResult_n174(value: _MarketSelfCheckResult): MarketSelfCheckResult {
-    return from_candid_variant_n175(value);
+function from_candid_MarketProjectResult_n316(value: _MarketProjectResult): MarketProjectResult {
+    return from_candid_variant_n317(value);
 }
-function from_candid_MarketUnitResult_n129(value: _MarketUnitResult): MarketUnitResult {
-    return from_candid_variant_n130(value);
+function from_candid_MarketSelfCheckResult_n189(value: _MarketSelfCheckResult): MarketSelfCheckResult {
+    return from_candid_variant_n190(value);
+}
+function from_candid_MarketUnitResult_n144(value: _MarketUnitResult): MarketUnitResult {
+    return from_candid_variant_n145(value);
 }
 function from_candid_Message_n28(value: _Message): Message {
     return from_candid_record_n29(value);
 }
-function from_candid_OfferPage_n253(value: _OfferPage): OfferPage {
-    return from_candid_record_n254(value);
+function from_candid_OfferPage_n268(value: _OfferPage): OfferPage {
+    return from_candid_record_n269(value);
 }
 function from_candid_OfferStatus_n33(value: _OfferStatus): OfferStatus {
     return from_candid_variant_n34(value);
 }
-function from_candid_OfferTerms_n187(value: _OfferTerms): OfferTerms {
-    return from_candid_record_n188(value);
+function from_candid_OfferTerms_n202(value: _OfferTerms): OfferTerms {
+    return from_candid_record_n203(value);
 }
-function from_candid_Offer_n184(value: _Offer): Offer {
-    return from_candid_record_n185(value);
+function from_candid_Offer_n199(value: _Offer): Offer {
+    return from_candid_record_n200(value);
 }
-function from_candid_OfferingGetResult_n195(value: _OfferingGetResult): OfferingGetResult {
-    return from_candid_variant_n196(value);
+function from_candid_OfferingGetResult_n210(value: _OfferingGetResult): OfferingGetResult {
+    return from_candid_variant_n211(value);
 }
-function from_candid_OfferingRecords_n197(value: _OfferingRecords): OfferingRecords {
-    return from_candid_record_n198(value);
+function from_candid_OfferingRecords_n212(value: _OfferingRecords): OfferingRecords {
+    return from_candid_record_n213(value);
 }
-function from_candid_OfferingView_n200(value: _OfferingView): OfferingView {
-    return from_candid_record_n201(value);
+function from_candid_OfferingView_n215(value: _OfferingView): OfferingView {
+    return from_candid_record_n216(value);
 }
-function from_candid_Offerings_n237(value: _Offerings): Offerings {
-    return from_candid_variant_n238(value);
+function from_candid_Offerings_n252(value: _Offerings): Offerings {
+    return from_candid_variant_n253(value);
 }
-function from_candid_OffersetResult_n263(value: _OffersetResult): OffersetResult {
-    return from_candid_variant_n264(value);
+function from_candid_OffersetResult_n278(value: _OffersetResult): OffersetResult {
+    return from_candid_variant_n279(value);
 }
-function from_candid_OffersetStatus_n261(value: _OffersetStatus): OffersetStatus {
-    return from_candid_variant_n262(value);
+function from_candid_OffersetStatus_n276(value: _OffersetStatus): OffersetStatus {
+    return from_candid_variant_n277(value);
 }
-function from_candid_OffersetView_n257(value: _OffersetView): OffersetView {
-    return from_candid_record_n258(value);
+function from_candid_OffersetView_n272(value: _OffersetView): OffersetView {
+    return from_candid_record_n273(value);
 }
-function from_candid_Offerset_n259(value: _Offerset): Offerset {
-    return from_candid_record_n260(value);
+function from_candid_Offerset_n274(value: _Offerset): Offerset {
+    return from_candid_record_n275(value);
 }
-function from_candid_OperationKind_n338(value: _OperationKind): OperationKind {
-    return from_candid_variant_n339(value);
+function from_candid_OperationKind_n359(value: _OperationKind): OperationKind {
+    return from_candid_variant_n360(value);
 }
-function from_candid_OperationStatus_n336(value: _OperationStatus): OperationStatus {
-    return from_candid_variant_n337(value);
+function from_candid_OperationStatus_n357(value: _OperationStatus): OperationStatus {
+    return from_candid_variant_n358(value);
 }
-function from_candid_OutcallCostsResult_n273(value: _OutcallCostsResult): OutcallCostsResult {
-    return from_candid_variant_n274(value);
+function from_candid_OutcallCostsResult_n288(value: _OutcallCostsResult): OutcallCostsResult {
+    return from_candid_variant_n289(value);
 }
-function from_candid_OutcallCosts_n275(value: _OutcallCosts): OutcallCosts {
-    return from_candid_record_n276(value);
+function from_candid_OutcallCosts_n290(value: _OutcallCosts): OutcallCosts {
+    return from_candid_record_n291(value);
+}
+function from_candid_PaymentState_n103(value: _PaymentState): PaymentState {
+    return from_candid_variant_n104(value);
+}
+function from_candid_Payment_n94(value: _Payment): Payment {
+    return from_candid_record_n95(value);
 }
 function from_candid_Phase_n24(value: _Phase): Phase {
     return from_candid_variant_n25(value);
 }
-function from_candid_Policies_n281(value: _Policies): Policies {
-    return from_candid_record_n282(value);
+function from_candid_Policies_n296(value: _Policies): Policies {
+    return from_candid_record_n297(value);
 }
-function from_candid_ProductType_n207(value: _ProductType): ProductType {
-    return from_candid_variant_n208(value);
+function from_candid_ProductType_n222(value: _ProductType): ProductType {
+    return from_candid_variant_n223(value);
 }
-function from_candid_Product_n293(value: _Product): Product {
-    return from_candid_record_n294(value);
+function from_candid_Product_n314(value: _Product): Product {
+    return from_candid_record_n315(value);
 }
-function from_candid_ProjectPage_n302(value: _ProjectPage): ProjectPage {
-    return from_candid_record_n303(value);
+function from_candid_ProjectPage_n323(value: _ProjectPage): ProjectPage {
+    return from_candid_record_n324(value);
 }
-function from_candid_ProviderHoldAccessResult_n318(value: _ProviderHoldAccessResult): ProviderHoldAccessResult {
-    return from_candid_variant_n319(value);
+function from_candid_ProviderHoldAccessResult_n339(value: _ProviderHoldAccessResult): ProviderHoldAccessResult {
+    return from_candid_variant_n340(value);
 }
-function from_candid_ProviderHoldAccess_n320(value: _ProviderHoldAccess): ProviderHoldAccess {
-    return from_candid_record_n321(value);
+function from_candid_ProviderHoldAccess_n341(value: _ProviderHoldAccess): ProviderHoldAccess {
+    return from_candid_record_n342(value);
 }
-function from_candid_ProvisionCosts_n279(value: _ProvisionCosts): ProvisionCosts {
-    return from_candid_record_n280(value);
+function from_candid_ProvisionCosts_n294(value: _ProvisionCosts): ProvisionCosts {
+    return from_candid_record_n295(value);
 }
-function from_candid_ProvisionError_n141(value: _ProvisionError): ProvisionError {
-    return from_candid_variant_n142(value);
+function from_candid_ProvisionError_n156(value: _ProvisionError): ProvisionError {
+    return from_candid_variant_n157(value);
 }
-function from_candid_ProvisionResponse_n345(value: _ProvisionResponse): ProvisionResponse {
-    return from_candid_record_n346(value);
+function from_candid_ProvisionResponse_n365(value: _ProvisionResponse): ProvisionResponse {
+    return from_candid_record_n366(value);
 }
-function from_candid_ProvisionServerResult_n343(value: _ProvisionServerResult): ProvisionServerResult {
-    return from_candid_variant_n344(value);
+function from_candid_ProvisionServerResult_n363(value: _ProvisionServerResult): ProvisionServerResult {
+    return from_candid_variant_n364(value);
 }
-function from_candid_ProvisionStatusResult_n332(value: _ProvisionStatusResult): ProvisionStatusResult {
-    return from_candid_variant_n333(value);
+function from_candid_ProvisionStatusResult_n353(value: _ProvisionStatusResult): ProvisionStatusResult {
+    return from_candid_variant_n354(value);
 }
-function from_candid_ProvisionStatus_n334(value: _ProvisionStatus): ProvisionStatus {
-    return from_candid_record_n335(value);
+function from_candid_ProvisionStatus_n355(value: _ProvisionStatus): ProvisionStatus {
+    return from_candid_record_n356(value);
 }
-function from_candid_ProvisionUnitResult_n154(value: _ProvisionUnitResult): ProvisionUnitResult {
-    return from_candid_variant_n155(value);
+function from_candid_ProvisionUnitResult_n169(value: _ProvisionUnitResult): ProvisionUnitResult {
+    return from_candid_variant_n170(value);
 }
 function from_candid_PublishResult_n63(value: _PublishResult): PublishResult {
     return from_candid_variant_n64(value);
 }
-function from_candid_ResourceRequest_n265(value: _ResourceRequest): ResourceRequest {
-    return from_candid_record_n266(value);
+function from_candid_Purpose_n101(value: _Purpose): Purpose {
+    return from_candid_variant_n102(value);
 }
-function from_candid_SearchError_n211(value: _SearchError): SearchError {
-    return from_candid_variant_n212(value);
+function from_candid_ResourceRequest_n280(value: _ResourceRequest): ResourceRequest {
+    return from_candid_record_n281(value);
 }
-function from_candid_SearchPage_n235(value: _SearchPage): SearchPage {
-    return from_candid_record_n236(value);
+function from_candid_SearchError_n226(value: _SearchError): SearchError {
+    return from_candid_variant_n227(value);
 }
-function from_candid_SearchResult_n233(value: _SearchResult): SearchResult {
-    return from_candid_variant_n234(value);
+function from_candid_SearchPage_n250(value: _SearchPage): SearchPage {
+    return from_candid_record_n251(value);
 }
-function from_candid_SelfCheckPage_n176(value: _SelfCheckPage): SelfCheckPage {
-    return from_candid_record_n177(value);
+function from_candid_SearchResult_n248(value: _SearchResult): SearchResult {
+    return from_candid_variant_n249(value);
 }
-function from_candid_StateDigestPageResult_n353(value: _StateDigestPageResult): StateDigestPageResult {
-    return from_candid_variant_n354(value);
+function from_candid_SelfCheckPage_n191(value: _SelfCheckPage): SelfCheckPage {
+    return from_candid_record_n192(value);
 }
-function from_candid_StateDigestPage_n355(value: _StateDigestPage): StateDigestPage {
-    return from_candid_record_n356(value);
+function from_candid_StateDigestPageResult_n373(value: _StateDigestPageResult): StateDigestPageResult {
+    return from_candid_variant_n374(value);
 }
-function from_candid_StateDigestResult_n347(value: _StateDigestResult): StateDigestResult {
-    return from_candid_variant_n348(value);
+function from_candid_StateDigestPage_n375(value: _StateDigestPage): StateDigestPage {
+    return from_candid_record_n376(value);
 }
-function from_candid_Status_n360(value: _Status): Status {
-    return from_candid_record_n361(value);
+function from_candid_StateDigestResult_n367(value: _StateDigestResult): StateDigestResult {
+    return from_candid_variant_n368(value);
 }
-function from_candid_Stock_n205(value: _Stock): Stock {
-    return from_candid_variant_n206(value);
+function from_candid_Status_n380(value: _Status): Status {
+    return from_candid_record_n381(value);
+}
+function from_candid_Stock_n220(value: _Stock): Stock {
+    return from_candid_variant_n221(value);
 }
 function from_candid_UploadBeginResult_n73(value: _UploadBeginResult): UploadBeginResult {
     return from_candid_variant_n74(value);
@@ -3094,43 +3270,49 @@ function from_candid_UploadBeginResult_n73(value: _UploadBeginResult): UploadBeg
 function from_candid_UploadProgressResult_n67(value: _UploadProgressResult): UploadProgressResult {
     return from_candid_variant_n68(value);
 }
-function from_candid_Virtualization_n209(value: _Virtualization): Virtualization {
-    return from_candid_variant_n210(value);
+function from_candid_Virtualization_n224(value: _Virtualization): Virtualization {
+    return from_candid_variant_n225(value);
 }
-function from_candid_opt_n106(value: [] | [boolean]): boolean | null {
+function from_candid_opt_n105(value: [] | [_Account]): Account | null {
+    return value.length === 0 ? null : from_candid_Account_n99(value[0]);
+}
+function from_candid_opt_n121(value: [] | [boolean]): boolean | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n145(value: [] | [number]): number | null {
+function from_candid_opt_n160(value: [] | [number]): number | null {
     return value.length === 0 ? null : value[0];
 }
 function from_candid_opt_n17(value: [] | [Principal]): Principal | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n186(value: [] | [_OfferTerms]): OfferTerms | null {
-    return value.length === 0 ? null : from_candid_OfferTerms_n187(value[0]);
+function from_candid_opt_n201(value: [] | [_OfferTerms]): OfferTerms | null {
+    return value.length === 0 ? null : from_candid_OfferTerms_n202(value[0]);
 }
-function from_candid_opt_n189(value: [] | [Array<Principal>]): Array<Principal> | null {
+function from_candid_opt_n204(value: [] | [Array<Principal>]): Array<Principal> | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n190(value: [] | [BigUint64Array]): BigUint64Array | null {
+function from_candid_opt_n205(value: [] | [BigUint64Array]): BigUint64Array | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n204(value: [] | [number]): number | null {
+function from_candid_opt_n219(value: [] | [number]): number | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n277(value: [] | [bigint]): bigint | null {
+function from_candid_opt_n292(value: [] | [bigint]): bigint | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n278(value: [] | [_ProvisionCosts]): ProvisionCosts | null {
-    return value.length === 0 ? null : from_candid_ProvisionCosts_n279(value[0]);
+function from_candid_opt_n293(value: [] | [_ProvisionCosts]): ProvisionCosts | null {
+    return value.length === 0 ? null : from_candid_ProvisionCosts_n294(value[0]);
 }
-function from_candid_opt_n283(value: [] | [_ConsumerAccess]): ConsumerAccess | null {
-    return value.length === 0 ? null : from_candid_ConsumerAccess_n284(value[0]);
+function from_candid_opt_n298(value: [] | [_Currency]): Currency | null {
+    return value.length === 0 ? null : from_candid_Currency_n299(value[0]);
 }
-function from_candid_opt_n340(value: [] | [number]): number | null {
+function from_candid_opt_n301(value: [] | [number]): number | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n357(value: [] | [_DigestCursor]): DigestCursor | null {
+function from_candid_opt_n302(value: [] | [_ConsumerAccess]): ConsumerAccess | null {
+    return value.length === 0 ? null : from_candid_ConsumerAccess_n303(value[0]);
+}
+function from_candid_opt_n377(value: [] | [_DigestCursor]): DigestCursor | null {
     return value.length === 0 ? null : value[0];
 }
 function from_candid_opt_n58(value: [] | [string]): string | null {
@@ -3151,7 +3333,22 @@ function from_candid_opt_n9(value: [] | [bigint]): bigint | null {
 function from_candid_opt_n90(value: [] | [_SealedBox]): SealedBox | null {
     return value.length === 0 ? null : value[0];
 }
+function from_candid_opt_n93(value: [] | [_Payment]): Payment | null {
+    return value.length === 0 ? null : from_candid_Payment_n94(value[0]);
+}
 function from_candid_record_n100(value: {
+    owner: Principal;
+    subaccount: [] | [Uint8Array];
+}): {
+    owner: Principal;
+    subaccount?: Uint8Array;
+} {
+    return {
+        owner: value.owner,
+        subaccount: record_opt_to_undefined(from_candid_opt_n88(value.subaccount))
+    };
+}
+function from_candid_record_n115(value: {
     executions: Array<_Execution>;
     next: [] | [bigint];
 }): {
@@ -3159,11 +3356,44 @@ function from_candid_record_n100(value: {
     next?: bigint;
 } {
     return {
-        executions: from_candid_vec_n101(value.executions),
+        executions: from_candid_vec_n116(value.executions),
         next: record_opt_to_undefined(from_candid_opt_n9(value.next))
     };
 }
-function from_candid_record_n105(value: {
+function from_candid_record_n12(value: {
+    to: string;
+    seq: bigint;
+    why: string;
+    entity: _Entity;
+    actor: _Actor;
+    at_ns: bigint;
+    from: string;
+    consumer: [] | [Principal];
+    provider_pem: string;
+}): {
+    to: string;
+    seq: bigint;
+    why: string;
+    entity: Entity;
+    actor: Actor;
+    at_ns: bigint;
+    from: string;
+    consumer?: Principal;
+    provider_pem: string;
+} {
+    return {
+        to: value.to,
+        seq: value.seq,
+        why: value.why,
+        entity: from_candid_Entity_n13(value.entity),
+        actor: from_candid_Actor_n15(value.actor),
+        at_ns: value.at_ns,
+        from: value.from,
+        consumer: record_opt_to_undefined(from_candid_opt_n17(value.consumer)),
+        provider_pem: value.provider_pem
+    };
+}
+function from_candid_record_n120(value: {
     body: Uint8Array;
     headers: Array<[string, string]>;
     upgrade: [] | [boolean];
@@ -3177,11 +3407,11 @@ function from_candid_record_n105(value: {
     return {
         body: value.body,
         headers: value.headers,
-        upgrade: record_opt_to_undefined(from_candid_opt_n106(value.upgrade)),
+        upgrade: record_opt_to_undefined(from_candid_opt_n121(value.upgrade)),
         status_code: value.status_code
     };
 }
-function from_candid_record_n110(value: {
+function from_candid_record_n125(value: {
     id: bigint;
     sku: string;
     status: _ItemStatus;
@@ -3220,7 +3450,7 @@ function from_candid_record_n110(value: {
         lease_id: record_opt_to_undefined(from_candid_opt_n9(value.lease_id))
     };
 }
-function from_candid_record_n118(value: {
+function from_candid_record_n133(value: {
     next: [] | [bigint];
     items: Array<_Item>;
 }): {
@@ -3229,43 +3459,10 @@ function from_candid_record_n118(value: {
 } {
     return {
         next: record_opt_to_undefined(from_candid_opt_n9(value.next)),
-        items: from_candid_vec_n119(value.items)
+        items: from_candid_vec_n134(value.items)
     };
 }
-function from_candid_record_n12(value: {
-    to: string;
-    seq: bigint;
-    why: string;
-    entity: _Entity;
-    actor: _Actor;
-    at_ns: bigint;
-    from: string;
-    consumer: [] | [Principal];
-    provider_pem: string;
-}): {
-    to: string;
-    seq: bigint;
-    why: string;
-    entity: Entity;
-    actor: Actor;
-    at_ns: bigint;
-    from: string;
-    consumer?: Principal;
-    provider_pem: string;
-} {
-    return {
-        to: value.to,
-        seq: value.seq,
-        why: value.why,
-        entity: from_candid_Entity_n13(value.entity),
-        actor: from_candid_Actor_n15(value.actor),
-        at_ns: value.at_ns,
-        from: value.from,
-        consumer: record_opt_to_undefined(from_candid_opt_n17(value.consumer)),
-        provider_pem: value.provider_pem
-    };
-}
-function from_candid_record_n138(value: {
+function from_candid_record_n153(value: {
     outcall_budget_cycles: bigint;
     credential_set: boolean;
     provider_pem: string;
@@ -3282,11 +3479,11 @@ function from_candid_record_n138(value: {
         outcall_budget_cycles: value.outcall_budget_cycles,
         credential_set: value.credential_set,
         provider_pem: value.provider_pem,
-        backend: from_candid_Backend_n139(value.backend),
+        backend: from_candid_Backend_n154(value.backend),
         images: value.images
     };
 }
-function from_candid_record_n143(value: {
+function from_candid_record_n158(value: {
     resource_class: [] | [string];
 }): {
     resource_class?: string;
@@ -3295,7 +3492,7 @@ function from_candid_record_n143(value: {
         resource_class: record_opt_to_undefined(from_candid_opt_n58(value.resource_class))
     };
 }
-function from_candid_record_n144(value: {
+function from_candid_record_n159(value: {
     status: [] | [number];
     message: string;
 }): {
@@ -3303,11 +3500,11 @@ function from_candid_record_n144(value: {
     message: string;
 } {
     return {
-        status: record_opt_to_undefined(from_candid_opt_n145(value.status)),
+        status: record_opt_to_undefined(from_candid_opt_n160(value.status)),
         message: value.message
     };
 }
-function from_candid_record_n161(value: {
+function from_candid_record_n176(value: {
     id: bigint;
     sku: string;
     lease_duration_days: bigint;
@@ -3346,7 +3543,7 @@ function from_candid_record_n161(value: {
         consumer_meta: record_opt_to_undefined(from_candid_opt_n90(value.consumer_meta))
     };
 }
-function from_candid_record_n177(value: {
+function from_candid_record_n192(value: {
     checked: number;
     next: [] | [bigint];
     violations: Array<_Violation>;
@@ -3361,7 +3558,19 @@ function from_candid_record_n177(value: {
         violations: value.violations
     };
 }
-function from_candid_record_n185(value: {
+function from_candid_record_n20(value: {
+    to: _ItemStatus;
+    from: _ItemStatus;
+}): {
+    to: ItemStatus;
+    from: ItemStatus;
+} {
+    return {
+        to: from_candid_ItemStatus_n21(value.to),
+        from: from_candid_ItemStatus_n21(value.from)
+    };
+}
+function from_candid_record_n200(value: {
     id: bigint;
     status: _OfferStatus;
     terms: [] | [_OfferTerms];
@@ -3393,7 +3602,7 @@ function from_candid_record_n185(value: {
     return {
         id: value.id,
         status: from_candid_OfferStatus_n33(value.status),
-        terms: record_opt_to_undefined(from_candid_opt_n186(value.terms)),
+        terms: record_opt_to_undefined(from_candid_opt_n201(value.terms)),
         price_per_hour: value.price_per_hour,
         start_ns: value.start_ns,
         updated_at_ns: value.updated_at_ns,
@@ -3406,7 +3615,7 @@ function from_candid_record_n185(value: {
         end_ns: value.end_ns
     };
 }
-function from_candid_record_n188(value: {
+function from_candid_record_n203(value: {
     min_duration_seconds: [] | [bigint];
     visible_to: [] | [Array<Principal>];
     granularity_seconds: [] | [bigint];
@@ -3419,12 +3628,12 @@ function from_candid_record_n188(value: {
 } {
     return {
         min_duration_seconds: record_opt_to_undefined(from_candid_opt_n9(value.min_duration_seconds)),
-        visible_to: record_opt_to_undefined(from_candid_opt_n189(value.visible_to)),
+        visible_to: record_opt_to_undefined(from_candid_opt_n204(value.visible_to)),
         granularity_seconds: record_opt_to_undefined(from_candid_opt_n9(value.granularity_seconds)),
-        visible_to_projects: record_opt_to_undefined(from_candid_opt_n190(value.visible_to_projects))
+        visible_to_projects: record_opt_to_undefined(from_candid_opt_n205(value.visible_to_projects))
     };
 }
-function from_candid_record_n198(value: {
+function from_candid_record_n213(value: {
     offerings: Array<_OfferingView>;
     providers: Array<string>;
 }): {
@@ -3432,23 +3641,11 @@ function from_candid_record_n198(value: {
     providers: Array<string>;
 } {
     return {
-        offerings: from_candid_vec_n199(value.offerings),
+        offerings: from_candid_vec_n214(value.offerings),
         providers: value.providers
     };
 }
-function from_candid_record_n20(value: {
-    to: _ItemStatus;
-    from: _ItemStatus;
-}): {
-    to: ItemStatus;
-    from: ItemStatus;
-} {
-    return {
-        to: from_candid_ItemStatus_n21(value.to),
-        from: from_candid_ItemStatus_n21(value.from)
-    };
-}
-function from_candid_record_n201(value: {
+function from_candid_record_n216(value: {
     key: string;
     price_minor: bigint;
     country: string;
@@ -3500,17 +3697,17 @@ function from_candid_record_n201(value: {
         csv_row: value.csv_row,
         city: value.city,
         name: value.name,
-        billing: from_candid_BillingInterval_n202(value.billing),
+        billing: from_candid_BillingInterval_n217(value.billing),
         hdd_gb: value.hdd_gb,
         memory_mb: value.memory_mb,
         ssd_gb: value.ssd_gb,
-        cpu_mhz: record_opt_to_undefined(from_candid_opt_n204(value.cpu_mhz)),
-        stock: from_candid_Stock_n205(value.stock),
-        product_type: from_candid_ProductType_n207(value.product_type),
+        cpu_mhz: record_opt_to_undefined(from_candid_opt_n219(value.cpu_mhz)),
+        stock: from_candid_Stock_n220(value.stock),
+        product_type: from_candid_ProductType_n222(value.product_type),
         currency: value.currency,
         visible: value.visible,
         total_cores: value.total_cores,
-        virtualization: from_candid_Virtualization_n209(value.virtualization),
+        virtualization: from_candid_Virtualization_n224(value.virtualization),
         gpu_name: record_opt_to_undefined(from_candid_opt_n58(value.gpu_name))
     };
 }
@@ -3526,7 +3723,7 @@ function from_candid_record_n23(value: {
         phase: from_candid_Phase_n24(value.phase)
     };
 }
-function from_candid_record_n236(value: {
+function from_candid_record_n251(value: {
     offerings: _Offerings;
     next_cursor: [] | [string];
 }): {
@@ -3534,32 +3731,8 @@ function from_candid_record_n236(value: {
     next_cursor?: string;
 } {
     return {
-        offerings: from_candid_Offerings_n237(value.offerings),
+        offerings: from_candid_Offerings_n252(value.offerings),
         next_cursor: record_opt_to_undefined(from_candid_opt_n58(value.next_cursor))
-    };
-}
-function from_candid_record_n254(value: {
-    next: [] | [bigint];
-    offers: Array<_Offer>;
-}): {
-    next?: bigint;
-    offers: Array<Offer>;
-} {
-    return {
-        next: record_opt_to_undefined(from_candid_opt_n9(value.next)),
-        offers: from_candid_vec_n246(value.offers)
-    };
-}
-function from_candid_record_n258(value: {
-    offers: Array<_Execution>;
-    offerset: _Offerset;
-}): {
-    offers: Array<Execution>;
-    offerset: Offerset;
-} {
-    return {
-        offers: from_candid_vec_n101(value.offers),
-        offerset: from_candid_Offerset_n259(value.offerset)
     };
 }
 function from_candid_record_n26(value: {
@@ -3571,7 +3744,31 @@ function from_candid_record_n26(value: {
         messages: from_candid_vec_n27(value.messages)
     };
 }
-function from_candid_record_n260(value: {
+function from_candid_record_n269(value: {
+    next: [] | [bigint];
+    offers: Array<_Offer>;
+}): {
+    next?: bigint;
+    offers: Array<Offer>;
+} {
+    return {
+        next: record_opt_to_undefined(from_candid_opt_n9(value.next)),
+        offers: from_candid_vec_n261(value.offers)
+    };
+}
+function from_candid_record_n273(value: {
+    offers: Array<_Execution>;
+    offerset: _Offerset;
+}): {
+    offers: Array<Execution>;
+    offerset: Offerset;
+} {
+    return {
+        offers: from_candid_vec_n116(value.offers),
+        offerset: from_candid_Offerset_n274(value.offerset)
+    };
+}
+function from_candid_record_n275(value: {
     id: bigint;
     status: _OffersetStatus;
     result: _OffersetResult;
@@ -3594,17 +3791,17 @@ function from_candid_record_n260(value: {
 } {
     return {
         id: value.id,
-        status: from_candid_OffersetStatus_n261(value.status),
-        result: from_candid_OffersetResult_n263(value.result),
+        status: from_candid_OffersetStatus_n276(value.status),
+        result: from_candid_OffersetResult_n278(value.result),
         messages: from_candid_vec_n27(value.messages),
-        request: from_candid_ResourceRequest_n265(value.request),
+        request: from_candid_ResourceRequest_n280(value.request),
         created_at_ns: value.created_at_ns,
         consumer: value.consumer,
         execution_ids: value.execution_ids,
         expires_at_ns: value.expires_at_ns
     };
 }
-function from_candid_record_n266(value: {
+function from_candid_record_n281(value: {
     sku: [] | [string];
     min_storage_gb: [] | [bigint];
     resource_class: [] | [string];
@@ -3640,16 +3837,28 @@ function from_candid_record_n266(value: {
         start_ns: record_opt_to_undefined(from_candid_opt_n9(value.start_ns)),
         duration_seconds: value.duration_seconds,
         max_price_per_hour: record_opt_to_undefined(from_candid_opt_n9(value.max_price_per_hour)),
-        alternative_starts: record_opt_to_undefined(from_candid_opt_n204(value.alternative_starts)),
-        min_gpus: record_opt_to_undefined(from_candid_opt_n204(value.min_gpus)),
-        offers: record_opt_to_undefined(from_candid_opt_n204(value.offers)),
-        min_cores: record_opt_to_undefined(from_candid_opt_n204(value.min_cores)),
+        alternative_starts: record_opt_to_undefined(from_candid_opt_n219(value.alternative_starts)),
+        min_gpus: record_opt_to_undefined(from_candid_opt_n219(value.min_gpus)),
+        offers: record_opt_to_undefined(from_candid_opt_n219(value.offers)),
+        min_cores: record_opt_to_undefined(from_candid_opt_n219(value.min_cores)),
         image: value.image,
         min_memory_mb: record_opt_to_undefined(from_candid_opt_n9(value.min_memory_mb)),
         project: record_opt_to_undefined(from_candid_opt_n58(value.project))
     };
 }
-function from_candid_record_n276(value: {
+function from_candid_record_n29(value: {
+    text: string;
+    level: _Level;
+}): {
+    text: string;
+    level: Level;
+} {
+    return {
+        text: value.text,
+        level: from_candid_Level_n30(value.level)
+    };
+}
+function from_candid_record_n291(value: {
     ironic_discover: [] | [bigint];
     provision: [] | [_ProvisionCosts];
 }): {
@@ -3657,11 +3866,11 @@ function from_candid_record_n276(value: {
     provision?: ProvisionCosts;
 } {
     return {
-        ironic_discover: record_opt_to_undefined(from_candid_opt_n277(value.ironic_discover)),
-        provision: record_opt_to_undefined(from_candid_opt_n278(value.provision))
+        ironic_discover: record_opt_to_undefined(from_candid_opt_n292(value.ironic_discover)),
+        provision: record_opt_to_undefined(from_candid_opt_n293(value.provision))
     };
 }
-function from_candid_record_n280(value: {
+function from_candid_record_n295(value: {
     lease_undeploy: _CostRange;
     outcalls: Array<_OutcallQuote>;
     provision_refresh: bigint;
@@ -3682,16 +3891,18 @@ function from_candid_record_n280(value: {
         provision_refresh: value.provision_refresh,
         lease_deploy: value.lease_deploy,
         provision_server: value.provision_server,
-        backend: from_candid_Backend_n139(value.backend)
+        backend: from_candid_Backend_n154(value.backend)
     };
 }
-function from_candid_record_n282(value: {
+function from_candid_record_n297(value: {
+    market_fee_basis_points: [] | [number];
     allowed_images: Array<string>;
     max_held_items_per_principal: [] | [number];
     reclaim_notice_seconds: [] | [bigint];
     closed_retention_seconds: [] | [bigint];
     max_open_offersets_per_principal: number;
     max_active_leases_per_principal: number;
+    currency: [] | [_Currency];
     max_lease_seconds: bigint;
     stuck_timeout_seconds: bigint;
     max_hold_window_seconds: [] | [bigint];
@@ -3700,13 +3911,16 @@ function from_candid_record_n282(value: {
     offer_ttl_seconds: bigint;
     max_held_share_per_provider_percent: [] | [number];
     consumers: [] | [_ConsumerAccess];
+    treasury: [] | [_Account];
 }): {
+    market_fee_basis_points?: number;
     allowed_images: Array<string>;
     max_held_items_per_principal?: number;
     reclaim_notice_seconds?: bigint;
     closed_retention_seconds?: bigint;
     max_open_offersets_per_principal: number;
     max_active_leases_per_principal: number;
+    currency?: Currency;
     max_lease_seconds: bigint;
     stuck_timeout_seconds: bigint;
     max_hold_window_seconds?: bigint;
@@ -3715,37 +3929,47 @@ function from_candid_record_n282(value: {
     offer_ttl_seconds: bigint;
     max_held_share_per_provider_percent?: number;
     consumers?: ConsumerAccess;
+    treasury?: Account;
 } {
     return {
+        market_fee_basis_points: record_opt_to_undefined(from_candid_opt_n219(value.market_fee_basis_points)),
         allowed_images: value.allowed_images,
-        max_held_items_per_principal: record_opt_to_undefined(from_candid_opt_n204(value.max_held_items_per_principal)),
+        max_held_items_per_principal: record_opt_to_undefined(from_candid_opt_n219(value.max_held_items_per_principal)),
         reclaim_notice_seconds: record_opt_to_undefined(from_candid_opt_n9(value.reclaim_notice_seconds)),
         closed_retention_seconds: record_opt_to_undefined(from_candid_opt_n9(value.closed_retention_seconds)),
         max_open_offersets_per_principal: value.max_open_offersets_per_principal,
         max_active_leases_per_principal: value.max_active_leases_per_principal,
+        currency: record_opt_to_undefined(from_candid_opt_n298(value.currency)),
         max_lease_seconds: value.max_lease_seconds,
         stuck_timeout_seconds: value.stuck_timeout_seconds,
         max_hold_window_seconds: record_opt_to_undefined(from_candid_opt_n9(value.max_hold_window_seconds)),
         max_offers_per_offerset: value.max_offers_per_offerset,
         rebuild_seconds: value.rebuild_seconds,
         offer_ttl_seconds: value.offer_ttl_seconds,
-        max_held_share_per_provider_percent: record_opt_to_undefined(from_candid_opt_n204(value.max_held_share_per_provider_percent)),
-        consumers: record_opt_to_undefined(from_candid_opt_n283(value.consumers))
+        max_held_share_per_provider_percent: record_opt_to_undefined(from_candid_opt_n219(value.max_held_share_per_provider_percent)),
+        consumers: record_opt_to_undefined(from_candid_opt_n302(value.consumers)),
+        treasury: record_opt_to_undefined(from_candid_opt_n105(value.treasury))
     };
 }
-function from_candid_record_n29(value: {
-    text: string;
-    level: _Level;
+function from_candid_record_n300(value: {
+    fee: [] | [bigint];
+    decimals: [] | [number];
+    ledger: Principal;
+    symbol: [] | [string];
 }): {
-    text: string;
-    level: Level;
+    fee?: bigint;
+    decimals?: number;
+    ledger: Principal;
+    symbol?: string;
 } {
     return {
-        text: value.text,
-        level: from_candid_Level_n30(value.level)
+        fee: record_opt_to_undefined(from_candid_opt_n9(value.fee)),
+        decimals: record_opt_to_undefined(from_candid_opt_n301(value.decimals)),
+        ledger: value.ledger,
+        symbol: record_opt_to_undefined(from_candid_opt_n58(value.symbol))
     };
 }
-function from_candid_record_n294(value: {
+function from_candid_record_n315(value: {
     sku: string;
     tier_name: string;
     total: number;
@@ -3781,7 +4005,19 @@ function from_candid_record_n294(value: {
         min_price_per_hour: record_opt_to_undefined(from_candid_opt_n9(value.min_price_per_hour))
     };
 }
-function from_candid_record_n303(value: {
+function from_candid_record_n32(value: {
+    status: _OfferStatus;
+    offer_id: bigint;
+}): {
+    status: OfferStatus;
+    offer_id: bigint;
+} {
+    return {
+        status: from_candid_OfferStatus_n33(value.status),
+        offer_id: value.offer_id
+    };
+}
+function from_candid_record_n324(value: {
     projects: Array<_Project>;
     next: [] | [bigint];
 }): {
@@ -3793,7 +4029,7 @@ function from_candid_record_n303(value: {
         next: record_opt_to_undefined(from_candid_opt_n9(value.next))
     };
 }
-function from_candid_record_n309(value: {
+function from_candid_record_n330(value: {
     csv: string;
     next_cursor: [] | [string];
     provider_pem: string;
@@ -3808,19 +4044,7 @@ function from_candid_record_n309(value: {
         provider_pem: value.provider_pem
     };
 }
-function from_candid_record_n32(value: {
-    status: _OfferStatus;
-    offer_id: bigint;
-}): {
-    status: OfferStatus;
-    offer_id: bigint;
-} {
-    return {
-        status: from_candid_OfferStatus_n33(value.status),
-        offer_id: value.offer_id
-    };
-}
-function from_candid_record_n321(value: {
+function from_candid_record_n342(value: {
     access: _HoldAccess;
     held: number;
     items: number;
@@ -3832,13 +4056,13 @@ function from_candid_record_n321(value: {
     listed: number;
 } {
     return {
-        access: from_candid_HoldAccess_n322(value.access),
+        access: from_candid_HoldAccess_n343(value.access),
         held: value.held,
         items: value.items,
         listed: value.listed
     };
 }
-function from_candid_record_n335(value: {
+function from_candid_record_n356(value: {
     checked_at_ns: bigint;
     status: _OperationStatus;
     started_at_ns: bigint;
@@ -3867,20 +4091,20 @@ function from_candid_record_n335(value: {
 } {
     return {
         checked_at_ns: value.checked_at_ns,
-        status: from_candid_OperationStatus_n336(value.status),
+        status: from_candid_OperationStatus_n357(value.status),
         started_at_ns: value.started_at_ns,
         completed_at_ns: record_opt_to_undefined(from_candid_opt_n9(value.completed_at_ns)),
-        kind: from_candid_OperationKind_n338(value.kind),
+        kind: from_candid_OperationKind_n359(value.kind),
         provision_state: value.provision_state,
         operation_id: value.operation_id,
         server_id: value.server_id,
         message: value.message,
         item_id: value.item_id,
-        progress_percent: record_opt_to_undefined(from_candid_opt_n340(value.progress_percent)),
+        progress_percent: record_opt_to_undefined(from_candid_opt_n301(value.progress_percent)),
         execution_id: record_opt_to_undefined(from_candid_opt_n9(value.execution_id))
     };
 }
-function from_candid_record_n346(value: {
+function from_candid_record_n366(value: {
     status: _OperationStatus;
     server_name: string;
     started_at_ns: bigint;
@@ -3898,7 +4122,7 @@ function from_candid_record_n346(value: {
     item_id: bigint;
 } {
     return {
-        status: from_candid_OperationStatus_n336(value.status),
+        status: from_candid_OperationStatus_n357(value.status),
         server_name: value.server_name,
         started_at_ns: value.started_at_ns,
         operation_id: value.operation_id,
@@ -3907,7 +4131,7 @@ function from_candid_record_n346(value: {
         item_id: value.item_id
     };
 }
-function from_candid_record_n356(value: {
+function from_candid_record_n376(value: {
     next: [] | [_DigestCursor];
     chunks: Array<_DigestChunk>;
 }): {
@@ -3915,11 +4139,11 @@ function from_candid_record_n356(value: {
     chunks: Array<DigestChunk>;
 } {
     return {
-        next: record_opt_to_undefined(from_candid_opt_n357(value.next)),
+        next: record_opt_to_undefined(from_candid_opt_n377(value.next)),
         chunks: value.chunks
     };
 }
-function from_candid_record_n361(value: {
+function from_candid_record_n381(value: {
     cycles_balance: bigint;
     stable_memory_pages: bigint;
     task_queue_len: bigint;
@@ -3950,12 +4174,54 @@ function from_candid_record_n361(value: {
         task_queue_len: value.task_queue_len,
         next_task_due: record_opt_to_undefined(from_candid_opt_n9(value.next_task_due)),
         tasks_overdue: value.tasks_overdue,
-        cycles_burn_per_day: record_opt_to_undefined(from_candid_opt_n277(value.cycles_burn_per_day)),
+        cycles_burn_per_day: record_opt_to_undefined(from_candid_opt_n292(value.cycles_burn_per_day)),
         version: value.version,
         counters: value.counters,
-        config: value.config,
+        config: from_candid_Config_n382(value.config),
         tasks_failing: value.tasks_failing,
         heap_bytes: value.heap_bytes
+    };
+}
+function from_candid_record_n383(value: {
+    max_providers: number;
+    cycles_sample_interval_seconds: bigint;
+    caller_calls_per_minute: number;
+    caller_call_burst: number;
+    max_offerings: bigint;
+    max_offerings_per_provider: number;
+    change_feed_window: bigint;
+    ledger: [] | [Principal];
+    max_catalog_bytes: bigint;
+    max_items: bigint;
+    cycles_history_len: number;
+    max_open_offers: bigint;
+}): {
+    max_providers: number;
+    cycles_sample_interval_seconds: bigint;
+    caller_calls_per_minute: number;
+    caller_call_burst: number;
+    max_offerings: bigint;
+    max_offerings_per_provider: number;
+    change_feed_window: bigint;
+    ledger?: Principal;
+    max_catalog_bytes: bigint;
+    max_items: bigint;
+    cycles_history_len: number;
+    max_open_offers: bigint;
+} {
+    return {
+        max_providers: value.max_providers,
+        cycles_sample_interval_seconds: value.cycles_sample_interval_seconds,
+        caller_calls_per_minute: value.caller_calls_per_minute,
+        caller_call_burst: value.caller_call_burst,
+        max_offerings: value.max_offerings,
+        max_offerings_per_provider: value.max_offerings_per_provider,
+        change_feed_window: value.change_feed_window,
+        ledger: record_opt_to_undefined(from_candid_opt_n17(value.ledger)),
+        max_catalog_bytes: value.max_catalog_bytes,
+        max_items: value.max_items,
+        cycles_history_len: value.cycles_history_len,
+        max_open_offers: value.max_open_offers
     };
 }
 function from_candid_record_n40(value: {
@@ -4165,7 +4431,109 @@ function from_candid_record_n86(value: {
         reason: record_opt_to_undefined(from_candid_opt_n58(value.reason))
     };
 }
-function from_candid_variant_n108(value: {
+function from_candid_record_n95(value: {
+    market_fee_basis_points: number;
+    transfers: Array<_LedgerTransfer>;
+    state: _PaymentState;
+    ledger: Principal;
+    waived: boolean;
+    pulls: Array<_LedgerTransfer>;
+    escrow: _Account;
+    treasury: [] | [_Account];
+}): {
+    market_fee_basis_points: number;
+    transfers: Array<LedgerTransfer>;
+    state: PaymentState;
+    ledger: Principal;
+    waived: boolean;
+    pulls: Array<LedgerTransfer>;
+    escrow: Account;
+    treasury?: Account;
+} {
+    return {
+        market_fee_basis_points: value.market_fee_basis_points,
+        transfers: from_candid_vec_n96(value.transfers),
+        state: from_candid_PaymentState_n103(value.state),
+        ledger: value.ledger,
+        waived: value.waived,
+        pulls: from_candid_vec_n96(value.pulls),
+        escrow: from_candid_Account_n99(value.escrow),
+        treasury: record_opt_to_undefined(from_candid_opt_n105(value.treasury))
+    };
+}
+function from_candid_record_n98(value: {
+    fee: bigint;
+    done: boolean;
+    account: _Account;
+    block: [] | [bigint];
+    created_at_time: bigint;
+    amount: bigint;
+    purpose: _Purpose;
+}): {
+    fee: bigint;
+    done: boolean;
+    account: Account;
+    block?: bigint;
+    created_at_time: bigint;
+    amount: bigint;
+    purpose: Purpose;
+} {
+    return {
+        fee: value.fee,
+        done: value.done,
+        account: from_candid_Account_n99(value.account),
+        block: record_opt_to_undefined(from_candid_opt_n9(value.block)),
+        created_at_time: value.created_at_time,
+        amount: value.amount,
+        purpose: from_candid_Purpose_n101(value.purpose)
+    };
+}
+function from_candid_variant_n102(value: {
+    Payout: null;
+} | {
+    Refund: null;
+} | {
+    Price: null;
+} | {
+    Extension: null;
+} | {
+    MarketFee: null;
+}): Purpose {
+    return "Payout" in value ? Purpose.Payout : "Refund" in value ? Purpose.Refund : "Price" in value ? Purpose.Price : "Extension" in value ? Purpose.Extension : "MarketFee" in value ? Purpose.MarketFee : value;
+}
+function from_candid_variant_n104(value: {
+    Refunding: null;
+} | {
+    Pulling: null;
+} | {
+    Settling: null;
+} | {
+    Funded: null;
+} | {
+    Settled: null;
+}): PaymentState {
+    return "Refunding" in value ? PaymentState.Refunding : "Pulling" in value ? PaymentState.Pulling : "Settling" in value ? PaymentState.Settling : "Funded" in value ? PaymentState.Funded : "Settled" in value ? PaymentState.Settled : value;
+}
+function from_candid_variant_n113(value: {
+    Ok: _ExecutionPage;
+} | {
+    Err: _MarketError;
+}): {
+    __kind__: "Ok";
+    Ok: ExecutionPage;
+} | {
+    __kind__: "Err";
+    Err: MarketError;
+} {
+    return "Ok" in value ? {
+        __kind__: "Ok",
+        Ok: from_candid_ExecutionPage_n114(value.Ok)
+    } : "Err" in value ? {
+        __kind__: "Err",
+        Err: from_candid_MarketError_n18(value.Err)
+    } : value;
+}
+function from_candid_variant_n123(value: {
     Ok: _Item;
 } | {
     Err: _MarketError;
@@ -4178,13 +4546,13 @@ function from_candid_variant_n108(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_Item_n109(value.Ok)
+        Ok: from_candid_Item_n124(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n116(value: {
+function from_candid_variant_n131(value: {
     Ok: _ItemPage;
 } | {
     Err: _MarketError;
@@ -4197,67 +4565,10 @@ function from_candid_variant_n116(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_ItemPage_n117(value.Ok)
+        Ok: from_candid_ItemPage_n132(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
-    } : value;
-}
-function from_candid_variant_n126(value: {
-    Ok: Array<_Item>;
-} | {
-    Err: _MarketError;
-}): {
-    __kind__: "Ok";
-    Ok: Array<Item>;
-} | {
-    __kind__: "Err";
-    Err: MarketError;
-} {
-    return "Ok" in value ? {
-        __kind__: "Ok",
-        Ok: from_candid_vec_n119(value.Ok)
-    } : "Err" in value ? {
-        __kind__: "Err",
-        Err: from_candid_MarketError_n18(value.Err)
-    } : value;
-}
-function from_candid_variant_n130(value: {
-    Ok: null;
-} | {
-    Err: _MarketError;
-}): {
-    __kind__: "Ok";
-    Ok: null;
-} | {
-    __kind__: "Err";
-    Err: MarketError;
-} {
-    return "Ok" in value ? {
-        __kind__: "Ok",
-        Ok: value.Ok
-    } : "Err" in value ? {
-        __kind__: "Err",
-        Err: from_candid_MarketError_n18(value.Err)
-    } : value;
-}
-function from_candid_variant_n136(value: {
-    Ok: _IronicSettingsView;
-} | {
-    Err: _ProvisionError;
-}): {
-    __kind__: "Ok";
-    Ok: IronicSettingsView;
-} | {
-    __kind__: "Err";
-    Err: ProvisionError;
-} {
-    return "Ok" in value ? {
-        __kind__: "Ok",
-        Ok: from_candid_IronicSettingsView_n137(value.Ok)
-    } : "Err" in value ? {
-        __kind__: "Err",
-        Err: from_candid_ProvisionError_n141(value.Err)
     } : value;
 }
 function from_candid_variant_n14(value: {
@@ -4295,14 +4606,71 @@ function from_candid_variant_n14(value: {
         Offer: value.Offer
     } : value;
 }
-function from_candid_variant_n140(value: {
+function from_candid_variant_n141(value: {
+    Ok: Array<_Item>;
+} | {
+    Err: _MarketError;
+}): {
+    __kind__: "Ok";
+    Ok: Array<Item>;
+} | {
+    __kind__: "Err";
+    Err: MarketError;
+} {
+    return "Ok" in value ? {
+        __kind__: "Ok",
+        Ok: from_candid_vec_n134(value.Ok)
+    } : "Err" in value ? {
+        __kind__: "Err",
+        Err: from_candid_MarketError_n18(value.Err)
+    } : value;
+}
+function from_candid_variant_n145(value: {
+    Ok: null;
+} | {
+    Err: _MarketError;
+}): {
+    __kind__: "Ok";
+    Ok: null;
+} | {
+    __kind__: "Err";
+    Err: MarketError;
+} {
+    return "Ok" in value ? {
+        __kind__: "Ok",
+        Ok: value.Ok
+    } : "Err" in value ? {
+        __kind__: "Err",
+        Err: from_candid_MarketError_n18(value.Err)
+    } : value;
+}
+function from_candid_variant_n151(value: {
+    Ok: _IronicSettingsView;
+} | {
+    Err: _ProvisionError;
+}): {
+    __kind__: "Ok";
+    Ok: IronicSettingsView;
+} | {
+    __kind__: "Err";
+    Err: ProvisionError;
+} {
+    return "Ok" in value ? {
+        __kind__: "Ok",
+        Ok: from_candid_IronicSettingsView_n152(value.Ok)
+    } : "Err" in value ? {
+        __kind__: "Err",
+        Err: from_candid_ProvisionError_n156(value.Err)
+    } : value;
+}
+function from_candid_variant_n155(value: {
     Ironic: null;
 } | {
     Simulated: null;
 }): Backend {
     return "Ironic" in value ? Backend.Ironic : "Simulated" in value ? Backend.Simulated : value;
 }
-function from_candid_variant_n142(value: {
+function from_candid_variant_n157(value: {
     ServerNotAvailable: {
         provision_state: string;
         server_id: string;
@@ -4413,7 +4781,7 @@ function from_candid_variant_n142(value: {
         ServerNotFound: value.ServerNotFound
     } : "NoAvailableServers" in value ? {
         __kind__: "NoAvailableServers",
-        NoAvailableServers: from_candid_record_n143(value.NoAvailableServers)
+        NoAvailableServers: from_candid_record_n158(value.NoAvailableServers)
     } : "RateLimited" in value ? {
         __kind__: "RateLimited",
         RateLimited: value.RateLimited
@@ -4428,10 +4796,51 @@ function from_candid_variant_n142(value: {
         ImageNotFound: value.ImageNotFound
     } : "IronicFailed" in value ? {
         __kind__: "IronicFailed",
-        IronicFailed: from_candid_record_n144(value.IronicFailed)
+        IronicFailed: from_candid_record_n159(value.IronicFailed)
     } : value;
 }
-function from_candid_variant_n149(value: {
+function from_candid_variant_n16(value: {
+    Canister: null;
+} | {
+    Consumer: Principal;
+} | {
+    Controller: Principal;
+} | {
+    Provider: {
+        principal: Principal;
+        provider_pem: string;
+    };
+}): {
+    __kind__: "Canister";
+    Canister: null;
+} | {
+    __kind__: "Consumer";
+    Consumer: Principal;
+} | {
+    __kind__: "Controller";
+    Controller: Principal;
+} | {
+    __kind__: "Provider";
+    Provider: {
+        principal: Principal;
+        provider_pem: string;
+    };
+} {
+    return "Canister" in value ? {
+        __kind__: "Canister",
+        Canister: value.Canister
+    } : "Consumer" in value ? {
+        __kind__: "Consumer",
+        Consumer: value.Consumer
+    } : "Controller" in value ? {
+        __kind__: "Controller",
+        Controller: value.Controller
+    } : "Provider" in value ? {
+        __kind__: "Provider",
+        Provider: value.Provider
+    } : value;
+}
+function from_candid_variant_n164(value: {
     Ok: _IronicApi;
 } | {
     Err: _IronicError;
@@ -4447,10 +4856,10 @@ function from_candid_variant_n149(value: {
         Ok: value.Ok
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_IronicError_n150(value.Err)
+        Err: from_candid_IronicError_n165(value.Err)
     } : value;
 }
-function from_candid_variant_n151(value: {
+function from_candid_variant_n166(value: {
     HttpStatus: {
         status: number;
     };
@@ -4511,7 +4920,7 @@ function from_candid_variant_n151(value: {
         InvalidArgument: value.InvalidArgument
     } : value;
 }
-function from_candid_variant_n155(value: {
+function from_candid_variant_n170(value: {
     Ok: null;
 } | {
     Err: _ProvisionError;
@@ -4527,10 +4936,10 @@ function from_candid_variant_n155(value: {
         Ok: value.Ok
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_ProvisionError_n141(value.Err)
+        Err: from_candid_ProvisionError_n156(value.Err)
     } : value;
 }
-function from_candid_variant_n159(value: {
+function from_candid_variant_n174(value: {
     Ok: _Lease;
 } | {
     Err: _MarketError;
@@ -4543,54 +4952,13 @@ function from_candid_variant_n159(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_Lease_n160(value.Ok)
+        Ok: from_candid_Lease_n175(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n16(value: {
-    Canister: null;
-} | {
-    Consumer: Principal;
-} | {
-    Controller: Principal;
-} | {
-    Provider: {
-        principal: Principal;
-        provider_pem: string;
-    };
-}): {
-    __kind__: "Canister";
-    Canister: null;
-} | {
-    __kind__: "Consumer";
-    Consumer: Principal;
-} | {
-    __kind__: "Controller";
-    Controller: Principal;
-} | {
-    __kind__: "Provider";
-    Provider: {
-        principal: Principal;
-        provider_pem: string;
-    };
-} {
-    return "Canister" in value ? {
-        __kind__: "Canister",
-        Canister: value.Canister
-    } : "Consumer" in value ? {
-        __kind__: "Consumer",
-        Consumer: value.Consumer
-    } : "Controller" in value ? {
-        __kind__: "Controller",
-        Controller: value.Controller
-    } : "Provider" in value ? {
-        __kind__: "Provider",
-        Provider: value.Provider
-    } : value;
-}
-function from_candid_variant_n171(value: {
+function from_candid_variant_n186(value: {
     Ok: _Delegation;
 } | {
     Err: _MarketError;
@@ -4609,44 +4977,6 @@ function from_candid_variant_n171(value: {
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n175(value: {
-    Ok: _SelfCheckPage;
-} | {
-    Err: _MarketError;
-}): {
-    __kind__: "Ok";
-    Ok: SelfCheckPage;
-} | {
-    __kind__: "Err";
-    Err: MarketError;
-} {
-    return "Ok" in value ? {
-        __kind__: "Ok",
-        Ok: from_candid_SelfCheckPage_n176(value.Ok)
-    } : "Err" in value ? {
-        __kind__: "Err",
-        Err: from_candid_MarketError_n18(value.Err)
-    } : value;
-}
-function from_candid_variant_n183(value: {
-    Ok: _Offer;
-} | {
-    Err: _MarketError;
-}): {
-    __kind__: "Ok";
-    Ok: Offer;
-} | {
-    __kind__: "Err";
-    Err: MarketError;
-} {
-    return "Ok" in value ? {
-        __kind__: "Ok",
-        Ok: from_candid_Offer_n184(value.Ok)
-    } : "Err" in value ? {
-        __kind__: "Err",
-        Err: from_candid_MarketError_n18(value.Err)
-    } : value;
-}
 function from_candid_variant_n19(value: {
     ProviderFrozen: null;
 } | {
@@ -4659,8 +4989,17 @@ function from_candid_variant_n19(value: {
         what: string;
     };
 } | {
+    InsufficientAllowance: {
+        needed: bigint;
+        allowance: bigint;
+    };
+} | {
     UnknownProject: {
         id: bigint;
+    };
+} | {
+    PaymentFailed: {
+        message: string;
     };
 } | {
     DuplicateResource: {
@@ -4742,6 +5081,10 @@ function from_candid_variant_n19(value: {
         message: string;
     };
 } | {
+    PaymentInProgress: {
+        execution_id: bigint;
+    };
+} | {
     OfferClosed: {
         status: _OfferStatus;
         offer_id: bigint;
@@ -4759,6 +5102,11 @@ function from_candid_variant_n19(value: {
         max: number;
         what: string;
     };
+} | {
+    InsufficientFunds: {
+        balance: bigint;
+        needed: bigint;
+    };
 }): {
     __kind__: "ProviderFrozen";
     ProviderFrozen: null;
@@ -4774,9 +5122,20 @@ function from_candid_variant_n19(value: {
         what: string;
     };
 } | {
+    __kind__: "InsufficientAllowance";
+    InsufficientAllowance: {
+        needed: bigint;
+        allowance: bigint;
+    };
+} | {
     __kind__: "UnknownProject";
     UnknownProject: {
         id: bigint;
+    };
+} | {
+    __kind__: "PaymentFailed";
+    PaymentFailed: {
+        message: string;
     };
 } | {
     __kind__: "DuplicateResource";
@@ -4877,6 +5236,11 @@ function from_candid_variant_n19(value: {
         message: string;
     };
 } | {
+    __kind__: "PaymentInProgress";
+    PaymentInProgress: {
+        execution_id: bigint;
+    };
+} | {
     __kind__: "OfferClosed";
     OfferClosed: {
         status: OfferStatus;
@@ -4898,6 +5262,12 @@ function from_candid_variant_n19(value: {
         max: number;
         what: string;
     };
+} | {
+    __kind__: "InsufficientFunds";
+    InsufficientFunds: {
+        balance: bigint;
+        needed: bigint;
+    };
 } {
     return "ProviderFrozen" in value ? {
         __kind__: "ProviderFrozen",
@@ -4908,9 +5278,15 @@ function from_candid_variant_n19(value: {
     } : "TooMany" in value ? {
         __kind__: "TooMany",
         TooMany: value.TooMany
+    } : "InsufficientAllowance" in value ? {
+        __kind__: "InsufficientAllowance",
+        InsufficientAllowance: value.InsufficientAllowance
     } : "UnknownProject" in value ? {
         __kind__: "UnknownProject",
         UnknownProject: value.UnknownProject
+    } : "PaymentFailed" in value ? {
+        __kind__: "PaymentFailed",
+        PaymentFailed: value.PaymentFailed
     } : "DuplicateResource" in value ? {
         __kind__: "DuplicateResource",
         DuplicateResource: value.DuplicateResource
@@ -4968,6 +5344,9 @@ function from_candid_variant_n19(value: {
     } : "InvalidArgument" in value ? {
         __kind__: "InvalidArgument",
         InvalidArgument: value.InvalidArgument
+    } : "PaymentInProgress" in value ? {
+        __kind__: "PaymentInProgress",
+        PaymentInProgress: value.PaymentInProgress
     } : "OfferClosed" in value ? {
         __kind__: "OfferClosed",
         OfferClosed: from_candid_record_n32(value.OfferClosed)
@@ -4980,9 +5359,50 @@ function from_candid_variant_n19(value: {
     } : "QuotaExceeded" in value ? {
         __kind__: "QuotaExceeded",
         QuotaExceeded: value.QuotaExceeded
+    } : "InsufficientFunds" in value ? {
+        __kind__: "InsufficientFunds",
+        InsufficientFunds: value.InsufficientFunds
     } : value;
 }
-function from_candid_variant_n196(value: {
+function from_candid_variant_n190(value: {
+    Ok: _SelfCheckPage;
+} | {
+    Err: _MarketError;
+}): {
+    __kind__: "Ok";
+    Ok: SelfCheckPage;
+} | {
+    __kind__: "Err";
+    Err: MarketError;
+} {
+    return "Ok" in value ? {
+        __kind__: "Ok",
+        Ok: from_candid_SelfCheckPage_n191(value.Ok)
+    } : "Err" in value ? {
+        __kind__: "Err",
+        Err: from_candid_MarketError_n18(value.Err)
+    } : value;
+}
+function from_candid_variant_n198(value: {
+    Ok: _Offer;
+} | {
+    Err: _MarketError;
+}): {
+    __kind__: "Ok";
+    Ok: Offer;
+} | {
+    __kind__: "Err";
+    Err: MarketError;
+} {
+    return "Ok" in value ? {
+        __kind__: "Ok",
+        Ok: from_candid_Offer_n199(value.Ok)
+    } : "Err" in value ? {
+        __kind__: "Err",
+        Err: from_candid_MarketError_n18(value.Err)
+    } : value;
+}
+function from_candid_variant_n211(value: {
     Ok: _OfferingRecords;
 } | {
     Err: _SearchError;
@@ -4995,13 +5415,13 @@ function from_candid_variant_n196(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_OfferingRecords_n197(value.Ok)
+        Ok: from_candid_OfferingRecords_n212(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_SearchError_n211(value.Err)
+        Err: from_candid_SearchError_n226(value.Err)
     } : value;
 }
-function from_candid_variant_n203(value: {
+function from_candid_variant_n218(value: {
     Hourly: null;
 } | {
     Quarterly: null;
@@ -5014,7 +5434,22 @@ function from_candid_variant_n203(value: {
 }): BillingInterval {
     return "Hourly" in value ? BillingInterval.Hourly : "Quarterly" in value ? BillingInterval.Quarterly : "Daily" in value ? BillingInterval.Daily : "Monthly" in value ? BillingInterval.Monthly : "Yearly" in value ? BillingInterval.Yearly : value;
 }
-function from_candid_variant_n206(value: {
+function from_candid_variant_n22(value: {
+    Available: null;
+} | {
+    Reserving: null;
+} | {
+    Rebuilding: null;
+} | {
+    Archiving: null;
+} | {
+    Maintenance: null;
+} | {
+    Leased: null;
+}): ItemStatus {
+    return "Available" in value ? ItemStatus.Available : "Reserving" in value ? ItemStatus.Reserving : "Rebuilding" in value ? ItemStatus.Rebuilding : "Archiving" in value ? ItemStatus.Archiving : "Maintenance" in value ? ItemStatus.Maintenance : "Leased" in value ? ItemStatus.Leased : value;
+}
+function from_candid_variant_n221(value: {
     Limited: null;
 } | {
     OutOfStock: null;
@@ -5023,7 +5458,7 @@ function from_candid_variant_n206(value: {
 }): Stock {
     return "Limited" in value ? Stock.Limited : "OutOfStock" in value ? Stock.OutOfStock : "InStock" in value ? Stock.InStock : value;
 }
-function from_candid_variant_n208(value: {
+function from_candid_variant_n223(value: {
     Vps: null;
 } | {
     Dedicated: null;
@@ -5034,7 +5469,7 @@ function from_candid_variant_n208(value: {
 }): ProductType {
     return "Vps" in value ? ProductType.Vps : "Dedicated" in value ? ProductType.Dedicated : "Cloud" in value ? ProductType.Cloud : "Managed" in value ? ProductType.Managed : value;
 }
-function from_candid_variant_n210(value: {
+function from_candid_variant_n225(value: {
     Kvm: null;
 } | {
     Lxc: null;
@@ -5051,7 +5486,7 @@ function from_candid_variant_n210(value: {
 }): Virtualization {
     return "Kvm" in value ? Virtualization.Kvm : "Lxc" in value ? Virtualization.Lxc : "Xen" in value ? Virtualization.Xen : "None" in value ? Virtualization.None : "OpenVz" in value ? Virtualization.OpenVz : "Vmware" in value ? Virtualization.Vmware : "HyperV" in value ? Virtualization.HyperV : value;
 }
-function from_candid_variant_n212(value: {
+function from_candid_variant_n227(value: {
     UnknownProvider: null;
 } | {
     InvalidKey: {
@@ -5150,22 +5585,7 @@ function from_candid_variant_n212(value: {
         UnknownOffering: value.UnknownOffering
     } : value;
 }
-function from_candid_variant_n22(value: {
-    Available: null;
-} | {
-    Reserving: null;
-} | {
-    Rebuilding: null;
-} | {
-    Archiving: null;
-} | {
-    Maintenance: null;
-} | {
-    Leased: null;
-}): ItemStatus {
-    return "Available" in value ? ItemStatus.Available : "Reserving" in value ? ItemStatus.Reserving : "Rebuilding" in value ? ItemStatus.Rebuilding : "Archiving" in value ? ItemStatus.Archiving : "Maintenance" in value ? ItemStatus.Maintenance : "Leased" in value ? ItemStatus.Leased : value;
-}
-function from_candid_variant_n234(value: {
+function from_candid_variant_n249(value: {
     Ok: _SearchPage;
 } | {
     Err: _SearchError;
@@ -5178,56 +5598,10 @@ function from_candid_variant_n234(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_SearchPage_n235(value.Ok)
+        Ok: from_candid_SearchPage_n250(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_SearchError_n211(value.Err)
-    } : value;
-}
-function from_candid_variant_n238(value: {
-    Json: string;
-} | {
-    PemCsv: Array<_ProviderCatalog>;
-} | {
-    Records: _OfferingRecords;
-}): {
-    __kind__: "Json";
-    Json: string;
-} | {
-    __kind__: "PemCsv";
-    PemCsv: Array<ProviderCatalog>;
-} | {
-    __kind__: "Records";
-    Records: OfferingRecords;
-} {
-    return "Json" in value ? {
-        __kind__: "Json",
-        Json: value.Json
-    } : "PemCsv" in value ? {
-        __kind__: "PemCsv",
-        PemCsv: value.PemCsv
-    } : "Records" in value ? {
-        __kind__: "Records",
-        Records: from_candid_OfferingRecords_n197(value.Records)
-    } : value;
-}
-function from_candid_variant_n245(value: {
-    Ok: Array<_Offer>;
-} | {
-    Err: _MarketError;
-}): {
-    __kind__: "Ok";
-    Ok: Array<Offer>;
-} | {
-    __kind__: "Err";
-    Err: MarketError;
-} {
-    return "Ok" in value ? {
-        __kind__: "Ok",
-        Ok: from_candid_vec_n246(value.Ok)
-    } : "Err" in value ? {
-        __kind__: "Err",
-        Err: from_candid_MarketError_n18(value.Err)
+        Err: from_candid_SearchError_n226(value.Err)
     } : value;
 }
 function from_candid_variant_n25(value: {
@@ -5255,7 +5629,53 @@ function from_candid_variant_n25(value: {
 }): Phase {
     return "Available" in value ? Phase.Available : "Failed" in value ? Phase.Failed : "Releasing" in value ? Phase.Releasing : "Rejected" in value ? Phase.Rejected : "Offered" in value ? Phase.Offered : "Accepted" in value ? Phase.Accepted : "Waiting" in value ? Phase.Waiting : "Preparing" in value ? Phase.Preparing : "Cancelled" in value ? Phase.Cancelled : "Completed" in value ? Phase.Completed : "Expired" in value ? Phase.Expired : value;
 }
-function from_candid_variant_n252(value: {
+function from_candid_variant_n253(value: {
+    Json: string;
+} | {
+    PemCsv: Array<_ProviderCatalog>;
+} | {
+    Records: _OfferingRecords;
+}): {
+    __kind__: "Json";
+    Json: string;
+} | {
+    __kind__: "PemCsv";
+    PemCsv: Array<ProviderCatalog>;
+} | {
+    __kind__: "Records";
+    Records: OfferingRecords;
+} {
+    return "Json" in value ? {
+        __kind__: "Json",
+        Json: value.Json
+    } : "PemCsv" in value ? {
+        __kind__: "PemCsv",
+        PemCsv: value.PemCsv
+    } : "Records" in value ? {
+        __kind__: "Records",
+        Records: from_candid_OfferingRecords_n212(value.Records)
+    } : value;
+}
+function from_candid_variant_n260(value: {
+    Ok: Array<_Offer>;
+} | {
+    Err: _MarketError;
+}): {
+    __kind__: "Ok";
+    Ok: Array<Offer>;
+} | {
+    __kind__: "Err";
+    Err: MarketError;
+} {
+    return "Ok" in value ? {
+        __kind__: "Ok",
+        Ok: from_candid_vec_n261(value.Ok)
+    } : "Err" in value ? {
+        __kind__: "Err",
+        Err: from_candid_MarketError_n18(value.Err)
+    } : value;
+}
+function from_candid_variant_n267(value: {
     Ok: _OfferPage;
 } | {
     Err: _MarketError;
@@ -5268,13 +5688,13 @@ function from_candid_variant_n252(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_OfferPage_n253(value.Ok)
+        Ok: from_candid_OfferPage_n268(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n256(value: {
+function from_candid_variant_n271(value: {
     Ok: _OffersetView;
 } | {
     Err: _MarketError;
@@ -5287,13 +5707,13 @@ function from_candid_variant_n256(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_OffersetView_n257(value.Ok)
+        Ok: from_candid_OffersetView_n272(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n262(value: {
+function from_candid_variant_n277(value: {
     Open: null;
 } | {
     Accepted: {
@@ -5324,14 +5744,14 @@ function from_candid_variant_n262(value: {
         Expired: value.Expired
     } : value;
 }
-function from_candid_variant_n264(value: {
+function from_candid_variant_n279(value: {
     No: null;
 } | {
     Yes: null;
 }): OffersetResult {
     return "No" in value ? OffersetResult.No : "Yes" in value ? OffersetResult.Yes : value;
 }
-function from_candid_variant_n274(value: {
+function from_candid_variant_n289(value: {
     Ok: _OutcallCosts;
 } | {
     Err: _ProvisionError;
@@ -5344,20 +5764,33 @@ function from_candid_variant_n274(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_OutcallCosts_n275(value.Ok)
+        Ok: from_candid_OutcallCosts_n290(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_ProvisionError_n141(value.Err)
+        Err: from_candid_ProvisionError_n156(value.Err)
     } : value;
 }
-function from_candid_variant_n285(value: {
+function from_candid_variant_n304(value: {
     AllowListed: null;
 } | {
     Everyone: null;
 }): ConsumerAccess {
     return "AllowListed" in value ? ConsumerAccess.AllowListed : "Everyone" in value ? ConsumerAccess.Everyone : value;
 }
-function from_candid_variant_n291(value: {
+function from_candid_variant_n31(value: {
+    Error: null;
+} | {
+    Fail: null;
+} | {
+    Info: null;
+} | {
+    Warn: null;
+} | {
+    Debug: null;
+}): Level {
+    return "Error" in value ? Level.Error : "Fail" in value ? Level.Fail : "Info" in value ? Level.Info : "Warn" in value ? Level.Warn : "Debug" in value ? Level.Debug : value;
+}
+function from_candid_variant_n312(value: {
     Ok: _Policies;
 } | {
     Err: _MarketError;
@@ -5370,13 +5803,13 @@ function from_candid_variant_n291(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_Policies_n281(value.Ok)
+        Ok: from_candid_Policies_n296(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n296(value: {
+function from_candid_variant_n317(value: {
     Ok: _Project;
 } | {
     Err: _MarketError;
@@ -5395,7 +5828,7 @@ function from_candid_variant_n296(value: {
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n301(value: {
+function from_candid_variant_n322(value: {
     Ok: _ProjectPage;
 } | {
     Err: _MarketError;
@@ -5408,13 +5841,13 @@ function from_candid_variant_n301(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_ProjectPage_n302(value.Ok)
+        Ok: from_candid_ProjectPage_n323(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n307(value: {
+function from_candid_variant_n328(value: {
     Ok: _CatalogExport;
 } | {
     Err: _SearchError;
@@ -5427,26 +5860,13 @@ function from_candid_variant_n307(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_CatalogExport_n308(value.Ok)
+        Ok: from_candid_CatalogExport_n329(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_SearchError_n211(value.Err)
+        Err: from_candid_SearchError_n226(value.Err)
     } : value;
 }
-function from_candid_variant_n31(value: {
-    Error: null;
-} | {
-    Fail: null;
-} | {
-    Info: null;
-} | {
-    Warn: null;
-} | {
-    Debug: null;
-}): Level {
-    return "Error" in value ? Level.Error : "Fail" in value ? Level.Fail : "Info" in value ? Level.Info : "Warn" in value ? Level.Warn : "Debug" in value ? Level.Debug : value;
-}
-function from_candid_variant_n313(value: {
+function from_candid_variant_n334(value: {
     Ok: null;
 } | {
     Err: _CatalogError;
@@ -5465,7 +5885,18 @@ function from_candid_variant_n313(value: {
         Err: from_candid_CatalogError_n52(value.Err)
     } : value;
 }
-function from_candid_variant_n319(value: {
+function from_candid_variant_n34(value: {
+    Claimed: null;
+} | {
+    Open: null;
+} | {
+    Withdrawn: null;
+} | {
+    Expired: null;
+}): OfferStatus {
+    return "Claimed" in value ? OfferStatus.Claimed : "Open" in value ? OfferStatus.Open : "Withdrawn" in value ? OfferStatus.Withdrawn : "Expired" in value ? OfferStatus.Expired : value;
+}
+function from_candid_variant_n340(value: {
     Ok: _ProviderHoldAccess;
 } | {
     Err: _MarketError;
@@ -5478,13 +5909,13 @@ function from_candid_variant_n319(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_ProviderHoldAccess_n320(value.Ok)
+        Ok: from_candid_ProviderHoldAccess_n341(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n323(value: {
+function from_candid_variant_n344(value: {
     ProviderAllowListed: null;
 } | {
     Everyone: null;
@@ -5493,7 +5924,7 @@ function from_candid_variant_n323(value: {
 }): HoldAccess {
     return "ProviderAllowListed" in value ? HoldAccess.ProviderAllowListed : "Everyone" in value ? HoldAccess.Everyone : "MarketAllowListed" in value ? HoldAccess.MarketAllowListed : value;
 }
-function from_candid_variant_n333(value: {
+function from_candid_variant_n354(value: {
     Ok: _ProvisionStatus;
 } | {
     Err: _ProvisionError;
@@ -5506,13 +5937,13 @@ function from_candid_variant_n333(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_ProvisionStatus_n334(value.Ok)
+        Ok: from_candid_ProvisionStatus_n355(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_ProvisionError_n141(value.Err)
+        Err: from_candid_ProvisionError_n156(value.Err)
     } : value;
 }
-function from_candid_variant_n337(value: {
+function from_candid_variant_n358(value: {
     Failed: null;
 } | {
     Accepted: null;
@@ -5523,25 +5954,14 @@ function from_candid_variant_n337(value: {
 }): OperationStatus {
     return "Failed" in value ? OperationStatus.Failed : "Accepted" in value ? OperationStatus.Accepted : "InProgress" in value ? OperationStatus.InProgress : "Completed" in value ? OperationStatus.Completed : value;
 }
-function from_candid_variant_n339(value: {
+function from_candid_variant_n360(value: {
     Undeploy: null;
 } | {
     Deploy: null;
 }): OperationKind {
     return "Undeploy" in value ? OperationKind.Undeploy : "Deploy" in value ? OperationKind.Deploy : value;
 }
-function from_candid_variant_n34(value: {
-    Claimed: null;
-} | {
-    Open: null;
-} | {
-    Withdrawn: null;
-} | {
-    Expired: null;
-}): OfferStatus {
-    return "Claimed" in value ? OfferStatus.Claimed : "Open" in value ? OfferStatus.Open : "Withdrawn" in value ? OfferStatus.Withdrawn : "Expired" in value ? OfferStatus.Expired : value;
-}
-function from_candid_variant_n344(value: {
+function from_candid_variant_n364(value: {
     Ok: _ProvisionResponse;
 } | {
     Err: _ProvisionError;
@@ -5554,13 +5974,13 @@ function from_candid_variant_n344(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_ProvisionResponse_n345(value.Ok)
+        Ok: from_candid_ProvisionResponse_n365(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_ProvisionError_n141(value.Err)
+        Err: from_candid_ProvisionError_n156(value.Err)
     } : value;
 }
-function from_candid_variant_n348(value: {
+function from_candid_variant_n368(value: {
     Ok: _StateDigest;
 } | {
     Err: _DigestError;
@@ -5576,15 +5996,15 @@ function from_candid_variant_n348(value: {
         Ok: value.Ok
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_DigestError_n349(value.Err)
+        Err: from_candid_DigestError_n369(value.Err)
     } : value;
 }
-function from_candid_variant_n350(value: {
+function from_candid_variant_n370(value: {
     NotAuthorized: null;
 }): DigestError {
     return "NotAuthorized" in value ? DigestError.NotAuthorized : value;
 }
-function from_candid_variant_n354(value: {
+function from_candid_variant_n374(value: {
     Ok: _StateDigestPage;
 } | {
     Err: _DigestPageError;
@@ -5597,13 +6017,13 @@ function from_candid_variant_n354(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_StateDigestPage_n355(value.Ok)
+        Ok: from_candid_StateDigestPage_n375(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_DigestPageError_n358(value.Err)
+        Err: from_candid_DigestPageError_n378(value.Err)
     } : value;
 }
-function from_candid_variant_n359(value: {
+function from_candid_variant_n379(value: {
     NotAuthorized: null;
 } | {
     RateLimited: {
@@ -6053,20 +6473,20 @@ function from_candid_variant_n84(value: {
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n98(value: {
-    Ok: _ExecutionPage;
+function from_candid_variant_n92(value: {
+    Ok: [] | [_Payment];
 } | {
     Err: _MarketError;
 }): {
     __kind__: "Ok";
-    Ok: ExecutionPage;
+    Ok: Payment | null;
 } | {
     __kind__: "Err";
     Err: MarketError;
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_ExecutionPage_n99(value.Ok)
+        Ok: from_candid_opt_n93(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
@@ -6075,23 +6495,23 @@ function from_candid_variant_n98(value: {
 function from_candid_vec_n10(value: Array<_AuditEntry>): Array<AuditEntry> {
     return value.map((x)=>from_candid_AuditEntry_n11(x));
 }
-function from_candid_vec_n101(value: Array<_Execution>): Array<Execution> {
+function from_candid_vec_n116(value: Array<_Execution>): Array<Execution> {
     return value.map((x)=>from_candid_Execution_n85(x));
 }
-function from_candid_vec_n119(value: Array<_Item>): Array<Item> {
-    return value.map((x)=>from_candid_Item_n109(x));
+function from_candid_vec_n134(value: Array<_Item>): Array<Item> {
+    return value.map((x)=>from_candid_Item_n124(x));
 }
-function from_candid_vec_n199(value: Array<_OfferingView>): Array<OfferingView> {
-    return value.map((x)=>from_candid_OfferingView_n200(x));
+function from_candid_vec_n214(value: Array<_OfferingView>): Array<OfferingView> {
+    return value.map((x)=>from_candid_OfferingView_n215(x));
 }
-function from_candid_vec_n246(value: Array<_Offer>): Array<Offer> {
-    return value.map((x)=>from_candid_Offer_n184(x));
+function from_candid_vec_n261(value: Array<_Offer>): Array<Offer> {
+    return value.map((x)=>from_candid_Offer_n199(x));
 }
 function from_candid_vec_n27(value: Array<_Message>): Array<Message> {
     return value.map((x)=>from_candid_Message_n28(x));
 }
-function from_candid_vec_n292(value: Array<_Product>): Array<Product> {
-    return value.map((x)=>from_candid_Product_n293(x));
+function from_candid_vec_n313(value: Array<_Product>): Array<Product> {
+    return value.map((x)=>from_candid_Product_n314(x));
 }
 function from_candid_vec_n47(value: Array<_Change>): Array<Change> {
     return value.map((x)=>from_candid_Change_n48(x));
@@ -6099,8 +6519,14 @@ function from_candid_vec_n47(value: Array<_Change>): Array<Change> {
 function from_candid_vec_n55(value: Array<_CsvError>): Array<CsvError> {
     return value.map((x)=>from_candid_CsvError_n56(x));
 }
+function from_candid_vec_n96(value: Array<_LedgerTransfer>): Array<LedgerTransfer> {
+    return value.map((x)=>from_candid_LedgerTransfer_n97(x));
+}
 function to_candid_AcceptArg_n81(value: AcceptArg): _AcceptArg {
     return to_candid_record_n82(value);
+}
+function to_candid_Account_n309(value: Account): _Account {
+    return to_candid_record_n310(value);
 }
 function to_candid_AuditArg_n1(value: AuditArg): _AuditArg {
     return to_candid_record_n2(value);
@@ -6108,176 +6534,176 @@ function to_candid_AuditArg_n1(value: AuditArg): _AuditArg {
 function to_candid_AvailabilityArg_n35(value: AvailabilityArg): _AvailabilityArg {
     return to_candid_record_n36(value);
 }
-function to_candid_BillingInterval_n219(value: BillingInterval): _BillingInterval {
-    return to_candid_variant_n220(value);
+function to_candid_BillingInterval_n234(value: BillingInterval): _BillingInterval {
+    return to_candid_variant_n235(value);
 }
-function to_candid_CatalogExportArg_n304(value: CatalogExportArg): _CatalogExportArg {
-    return to_candid_record_n305(value);
+function to_candid_CatalogExportArg_n325(value: CatalogExportArg): _CatalogExportArg {
+    return to_candid_record_n326(value);
 }
 function to_candid_ChangesArg_n41(value: ChangesArg): _ChangesArg {
     return to_candid_record_n42(value);
 }
-function to_candid_ConsumerAccess_n288(value: ConsumerAccess): _ConsumerAccess {
-    return to_candid_variant_n289(value);
+function to_candid_ConsumerAccess_n307(value: ConsumerAccess): _ConsumerAccess {
+    return to_candid_variant_n308(value);
 }
-function to_candid_DelegateArg_n168(value: DelegateArg): _DelegateArg {
-    return to_candid_record_n169(value);
+function to_candid_DelegateArg_n183(value: DelegateArg): _DelegateArg {
+    return to_candid_record_n184(value);
 }
 function to_candid_Entity_n3(value: Entity): _Entity {
     return to_candid_variant_n4(value);
 }
-function to_candid_ExecutionsListArg_n91(value: ExecutionsListArg): _ExecutionsListArg {
-    return to_candid_record_n92(value);
+function to_candid_ExecutionsListArg_n106(value: ExecutionsListArg): _ExecutionsListArg {
+    return to_candid_record_n107(value);
 }
-function to_candid_Filters_n215(value: Filters): _Filters {
-    return to_candid_record_n216(value);
+function to_candid_Filters_n230(value: Filters): _Filters {
+    return to_candid_record_n231(value);
 }
-function to_candid_Format_n231(value: Format): _Format {
-    return to_candid_variant_n232(value);
+function to_candid_Format_n246(value: Format): _Format {
+    return to_candid_variant_n247(value);
 }
-function to_candid_GpuFilter_n217(value: GpuFilter): _GpuFilter {
-    return to_candid_variant_n218(value);
+function to_candid_GpuFilter_n232(value: GpuFilter): _GpuFilter {
+    return to_candid_variant_n233(value);
 }
-function to_candid_HoldAccess_n316(value: HoldAccess): _HoldAccess {
-    return to_candid_variant_n317(value);
+function to_candid_HoldAccess_n337(value: HoldAccess): _HoldAccess {
+    return to_candid_variant_n338(value);
 }
-function to_candid_HttpRequest_n102(value: HttpRequest): _HttpRequest {
-    return to_candid_record_n103(value);
+function to_candid_HttpRequest_n117(value: HttpRequest): _HttpRequest {
+    return to_candid_record_n118(value);
 }
-function to_candid_InventoryListArg_n111(value: InventoryListArg): _InventoryListArg {
-    return to_candid_record_n112(value);
+function to_candid_InventoryListArg_n126(value: InventoryListArg): _InventoryListArg {
+    return to_candid_record_n127(value);
 }
-function to_candid_InventoryRegisterArg_n120(value: InventoryRegisterArg): _InventoryRegisterArg {
-    return to_candid_record_n121(value);
+function to_candid_InventoryRegisterArg_n135(value: InventoryRegisterArg): _InventoryRegisterArg {
+    return to_candid_record_n136(value);
 }
-function to_candid_InventoryRemoveArg_n127(value: InventoryRemoveArg): _InventoryRemoveArg {
-    return to_candid_record_n128(value);
+function to_candid_InventoryRemoveArg_n142(value: InventoryRemoveArg): _InventoryRemoveArg {
+    return to_candid_record_n143(value);
 }
-function to_candid_InventorySetStatusArg_n131(value: InventorySetStatusArg): _InventorySetStatusArg {
-    return to_candid_record_n132(value);
-}
-function to_candid_IronicBudgetGrantArg_n133(value: IronicBudgetGrantArg): _IronicBudgetGrantArg {
-    return to_candid_record_n134(value);
-}
-function to_candid_IronicConfigureArg_n146(value: IronicConfigureArg): _IronicConfigureArg {
+function to_candid_InventorySetStatusArg_n146(value: InventorySetStatusArg): _InventorySetStatusArg {
     return to_candid_record_n147(value);
 }
-function to_candid_ItemInput_n123(value: ItemInput): _ItemInput {
-    return to_candid_record_n124(value);
+function to_candid_IronicBudgetGrantArg_n148(value: IronicBudgetGrantArg): _IronicBudgetGrantArg {
+    return to_candid_record_n149(value);
 }
-function to_candid_ItemStatus_n113(value: ItemStatus): _ItemStatus {
-    return to_candid_variant_n114(value);
+function to_candid_IronicConfigureArg_n161(value: IronicConfigureArg): _IronicConfigureArg {
+    return to_candid_record_n162(value);
 }
-function to_candid_LeaseBySkuArg_n156(value: LeaseBySkuArg): _LeaseBySkuArg {
-    return to_candid_record_n157(value);
+function to_candid_ItemInput_n138(value: ItemInput): _ItemInput {
+    return to_candid_record_n139(value);
 }
-function to_candid_OfferCreateArg_n178(value: OfferCreateArg): _OfferCreateArg {
-    return to_candid_record_n179(value);
+function to_candid_ItemStatus_n128(value: ItemStatus): _ItemStatus {
+    return to_candid_variant_n129(value);
 }
-function to_candid_OfferInput_n242(value: OfferInput): _OfferInput {
-    return to_candid_record_n243(value);
+function to_candid_LeaseBySkuArg_n171(value: LeaseBySkuArg): _LeaseBySkuArg {
+    return to_candid_record_n172(value);
 }
-function to_candid_OfferStatus_n249(value: OfferStatus): _OfferStatus {
-    return to_candid_variant_n250(value);
-}
-function to_candid_OfferTerms_n180(value: OfferTerms): _OfferTerms {
-    return to_candid_record_n181(value);
-}
-function to_candid_OfferWithdrawArg_n191(value: OfferWithdrawArg): _OfferWithdrawArg {
-    return to_candid_record_n192(value);
-}
-function to_candid_OfferingGetArg_n193(value: OfferingGetArg): _OfferingGetArg {
+function to_candid_OfferCreateArg_n193(value: OfferCreateArg): _OfferCreateArg {
     return to_candid_record_n194(value);
 }
-function to_candid_OffersCreateArg_n239(value: OffersCreateArg): _OffersCreateArg {
-    return to_candid_record_n240(value);
+function to_candid_OfferInput_n257(value: OfferInput): _OfferInput {
+    return to_candid_record_n258(value);
 }
-function to_candid_OffersListArg_n247(value: OffersListArg): _OffersListArg {
-    return to_candid_record_n248(value);
+function to_candid_OfferStatus_n264(value: OfferStatus): _OfferStatus {
+    return to_candid_variant_n265(value);
 }
-function to_candid_OutcallCostsArg_n269(value: OutcallCostsArg): _OutcallCostsArg {
-    return to_candid_record_n270(value);
+function to_candid_OfferTerms_n195(value: OfferTerms): _OfferTerms {
+    return to_candid_record_n196(value);
 }
-function to_candid_Phase_n95(value: Phase): _Phase {
-    return to_candid_variant_n96(value);
+function to_candid_OfferWithdrawArg_n206(value: OfferWithdrawArg): _OfferWithdrawArg {
+    return to_candid_record_n207(value);
 }
-function to_candid_PoliciesUpdate_n286(value: PoliciesUpdate): _PoliciesUpdate {
-    return to_candid_record_n287(value);
+function to_candid_OfferingGetArg_n208(value: OfferingGetArg): _OfferingGetArg {
+    return to_candid_record_n209(value);
 }
-function to_candid_PriceFilter_n225(value: PriceFilter): _PriceFilter {
-    return to_candid_record_n226(value);
+function to_candid_OffersCreateArg_n254(value: OffersCreateArg): _OffersCreateArg {
+    return to_candid_record_n255(value);
 }
-function to_candid_ProductType_n223(value: ProductType): _ProductType {
-    return to_candid_variant_n224(value);
+function to_candid_OffersListArg_n262(value: OffersListArg): _OffersListArg {
+    return to_candid_record_n263(value);
 }
-function to_candid_ProjectUpdateArg_n297(value: ProjectUpdateArg): _ProjectUpdateArg {
-    return to_candid_record_n298(value);
+function to_candid_OutcallCostsArg_n284(value: OutcallCostsArg): _OutcallCostsArg {
+    return to_candid_record_n285(value);
 }
-function to_candid_ProviderFreezeArg_n310(value: ProviderFreezeArg): _ProviderFreezeArg {
-    return to_candid_record_n311(value);
+function to_candid_Phase_n110(value: Phase): _Phase {
+    return to_candid_variant_n111(value);
 }
-function to_candid_ProviderHoldAccessArg_n314(value: ProviderHoldAccessArg): _ProviderHoldAccessArg {
-    return to_candid_record_n315(value);
+function to_candid_PoliciesUpdate_n305(value: PoliciesUpdate): _PoliciesUpdate {
+    return to_candid_record_n306(value);
+}
+function to_candid_PriceFilter_n240(value: PriceFilter): _PriceFilter {
+    return to_candid_record_n241(value);
+}
+function to_candid_ProductType_n238(value: ProductType): _ProductType {
+    return to_candid_variant_n239(value);
+}
+function to_candid_ProjectUpdateArg_n318(value: ProjectUpdateArg): _ProjectUpdateArg {
+    return to_candid_record_n319(value);
+}
+function to_candid_ProviderFreezeArg_n331(value: ProviderFreezeArg): _ProviderFreezeArg {
+    return to_candid_record_n332(value);
+}
+function to_candid_ProviderHoldAccessArg_n335(value: ProviderHoldAccessArg): _ProviderHoldAccessArg {
+    return to_candid_record_n336(value);
 }
 function to_candid_ProviderKeyInput_n61(value: ProviderKeyInput): _ProviderKeyInput {
     return to_candid_variant_n62(value);
 }
-function to_candid_ProviderOfferingsArg_n324(value: ProviderOfferingsArg): _ProviderOfferingsArg {
-    return to_candid_record_n325(value);
+function to_candid_ProviderOfferingsArg_n345(value: ProviderOfferingsArg): _ProviderOfferingsArg {
+    return to_candid_record_n346(value);
 }
-function to_candid_ProvisionCostsArg_n271(value: ProvisionCostsArg): _ProvisionCostsArg {
-    return to_candid_record_n272(value);
+function to_candid_ProvisionCostsArg_n286(value: ProvisionCostsArg): _ProvisionCostsArg {
+    return to_candid_record_n287(value);
 }
-function to_candid_ProvisionRequest_n341(value: ProvisionRequest): _ProvisionRequest {
-    return to_candid_record_n342(value);
+function to_candid_ProvisionRequest_n361(value: ProvisionRequest): _ProvisionRequest {
+    return to_candid_record_n362(value);
 }
 function to_candid_PublishArg_n65(value: PublishArg): _PublishArg {
     return to_candid_record_n66(value);
 }
-function to_candid_ReclaimArg_n162(value: ReclaimArg): _ReclaimArg {
-    return to_candid_record_n163(value);
+function to_candid_ReclaimArg_n177(value: ReclaimArg): _ReclaimArg {
+    return to_candid_record_n178(value);
 }
-function to_candid_RecoverKeyArg_n326(value: RecoverKeyArg): _RecoverKeyArg {
-    return to_candid_record_n327(value);
+function to_candid_RecoverKeyArg_n347(value: RecoverKeyArg): _RecoverKeyArg {
+    return to_candid_record_n348(value);
 }
 function to_candid_RemoveOfferingsArg_n59(value: RemoveOfferingsArg): _RemoveOfferingsArg {
     return to_candid_record_n60(value);
 }
-function to_candid_RemoveProviderArg_n328(value: RemoveProviderArg): _RemoveProviderArg {
-    return to_candid_record_n329(value);
+function to_candid_RemoveProviderArg_n349(value: RemoveProviderArg): _RemoveProviderArg {
+    return to_candid_record_n350(value);
 }
-function to_candid_ResourceRequest_n267(value: ResourceRequest): _ResourceRequest {
-    return to_candid_record_n268(value);
+function to_candid_ResourceRequest_n282(value: ResourceRequest): _ResourceRequest {
+    return to_candid_record_n283(value);
 }
-function to_candid_Role_n93(value: Role): _Role {
-    return to_candid_variant_n94(value);
+function to_candid_Role_n108(value: Role): _Role {
+    return to_candid_variant_n109(value);
 }
-function to_candid_RotateKeyArg_n330(value: RotateKeyArg): _RotateKeyArg {
-    return to_candid_record_n331(value);
-}
-function to_candid_SearchQuery_n213(value: SearchQuery): _SearchQuery {
-    return to_candid_record_n214(value);
-}
-function to_candid_SelfCheckArg_n172(value: SelfCheckArg): _SelfCheckArg {
-    return to_candid_record_n173(value);
-}
-function to_candid_SetConsumerMetaArg_n164(value: SetConsumerMetaArg): _SetConsumerMetaArg {
-    return to_candid_record_n165(value);
-}
-function to_candid_SetProcurementMetaArg_n166(value: SetProcurementMetaArg): _SetProcurementMetaArg {
-    return to_candid_record_n167(value);
-}
-function to_candid_SimFailureArg_n152(value: SimFailureArg): _SimFailureArg {
-    return to_candid_record_n153(value);
-}
-function to_candid_SortOrder_n229(value: SortOrder): _SortOrder {
-    return to_candid_variant_n230(value);
-}
-function to_candid_StateDigestPageArg_n351(value: StateDigestPageArg): _StateDigestPageArg {
+function to_candid_RotateKeyArg_n351(value: RotateKeyArg): _RotateKeyArg {
     return to_candid_record_n352(value);
 }
-function to_candid_Stock_n221(value: Stock): _Stock {
-    return to_candid_variant_n222(value);
+function to_candid_SearchQuery_n228(value: SearchQuery): _SearchQuery {
+    return to_candid_record_n229(value);
+}
+function to_candid_SelfCheckArg_n187(value: SelfCheckArg): _SelfCheckArg {
+    return to_candid_record_n188(value);
+}
+function to_candid_SetConsumerMetaArg_n179(value: SetConsumerMetaArg): _SetConsumerMetaArg {
+    return to_candid_record_n180(value);
+}
+function to_candid_SetProcurementMetaArg_n181(value: SetProcurementMetaArg): _SetProcurementMetaArg {
+    return to_candid_record_n182(value);
+}
+function to_candid_SimFailureArg_n167(value: SimFailureArg): _SimFailureArg {
+    return to_candid_record_n168(value);
+}
+function to_candid_SortOrder_n244(value: SortOrder): _SortOrder {
+    return to_candid_variant_n245(value);
+}
+function to_candid_StateDigestPageArg_n371(value: StateDigestPageArg): _StateDigestPageArg {
+    return to_candid_record_n372(value);
+}
+function to_candid_Stock_n236(value: Stock): _Stock {
+    return to_candid_variant_n237(value);
 }
 function to_candid_UploadBeginArg_n69(value: UploadBeginArg): _UploadBeginArg {
     return to_candid_record_n70(value);
@@ -6285,13 +6711,34 @@ function to_candid_UploadBeginArg_n69(value: UploadBeginArg): _UploadBeginArg {
 function to_candid_UploadOperation_n71(value: UploadOperation): _UploadOperation {
     return to_candid_variant_n72(value);
 }
-function to_candid_Virtualization_n227(value: Virtualization): _Virtualization {
-    return to_candid_variant_n228(value);
+function to_candid_Virtualization_n242(value: Virtualization): _Virtualization {
+    return to_candid_variant_n243(value);
 }
-function to_candid_opt_n299(value: bigint | null): [] | [bigint] {
+function to_candid_opt_n320(value: bigint | null): [] | [bigint] {
     return value === null ? candid_none() : candid_some(value);
 }
-function to_candid_record_n103(value: {
+function to_candid_record_n107(value: {
+    after?: bigint;
+    provider?: ProviderKeyInput;
+    role: Role;
+    limit?: number;
+    phase?: Phase;
+}): {
+    after: [] | [bigint];
+    provider: [] | [_ProviderKeyInput];
+    role: _Role;
+    limit: [] | [number];
+    phase: [] | [_Phase];
+} {
+    return {
+        after: value.after ? candid_some(value.after) : candid_none(),
+        provider: value.provider ? candid_some(to_candid_ProviderKeyInput_n61(value.provider)) : candid_none(),
+        role: to_candid_Role_n108(value.role),
+        limit: value.limit ? candid_some(value.limit) : candid_none(),
+        phase: value.phase ? candid_some(to_candid_Phase_n110(value.phase)) : candid_none()
+    };
+}
+function to_candid_record_n118(value: {
     url: string;
     method: string;
     body: Uint8Array;
@@ -6312,7 +6759,7 @@ function to_candid_record_n103(value: {
         certificate_version: value.certificate_version ? candid_some(value.certificate_version) : candid_none()
     };
 }
-function to_candid_record_n112(value: {
+function to_candid_record_n127(value: {
     sku?: string;
     status?: ItemStatus;
     after?: bigint;
@@ -6327,13 +6774,13 @@ function to_candid_record_n112(value: {
 } {
     return {
         sku: value.sku ? candid_some(value.sku) : candid_none(),
-        status: value.status ? candid_some(to_candid_ItemStatus_n113(value.status)) : candid_none(),
+        status: value.status ? candid_some(to_candid_ItemStatus_n128(value.status)) : candid_none(),
         after: value.after ? candid_some(value.after) : candid_none(),
         provider: value.provider ? candid_some(to_candid_ProviderKeyInput_n61(value.provider)) : candid_none(),
         limit: value.limit ? candid_some(value.limit) : candid_none()
     };
 }
-function to_candid_record_n121(value: {
+function to_candid_record_n136(value: {
     provider: ProviderKeyInput;
     items: Array<ItemInput>;
 }): {
@@ -6342,10 +6789,10 @@ function to_candid_record_n121(value: {
 } {
     return {
         provider: to_candid_ProviderKeyInput_n61(value.provider),
-        items: to_candid_vec_n122(value.items)
+        items: to_candid_vec_n137(value.items)
     };
 }
-function to_candid_record_n124(value: {
+function to_candid_record_n139(value: {
     sku: string;
     attributes: Attributes;
     resource_type: string;
@@ -6366,7 +6813,7 @@ function to_candid_record_n124(value: {
         offering_key: value.offering_key ? candid_some(value.offering_key) : candid_none()
     };
 }
-function to_candid_record_n128(value: {
+function to_candid_record_n143(value: {
     provider: ProviderKeyInput;
     item_id: bigint;
 }): {
@@ -6378,7 +6825,7 @@ function to_candid_record_n128(value: {
         item_id: value.item_id
     };
 }
-function to_candid_record_n132(value: {
+function to_candid_record_n147(value: {
     status: ItemStatus;
     provider: ProviderKeyInput;
     item_id: bigint;
@@ -6390,13 +6837,13 @@ function to_candid_record_n132(value: {
     reason: string;
 } {
     return {
-        status: to_candid_ItemStatus_n113(value.status),
+        status: to_candid_ItemStatus_n128(value.status),
         provider: to_candid_ProviderKeyInput_n61(value.provider),
         item_id: value.item_id,
         reason: value.reason
     };
 }
-function to_candid_record_n134(value: {
+function to_candid_record_n149(value: {
     provider: ProviderKeyInput;
     cycles: bigint;
 }): {
@@ -6408,7 +6855,7 @@ function to_candid_record_n134(value: {
         cycles: value.cycles
     };
 }
-function to_candid_record_n147(value: {
+function to_candid_record_n162(value: {
     provider: ProviderKeyInput;
     auth_token?: string;
     endpoint?: string;
@@ -6429,7 +6876,7 @@ function to_candid_record_n147(value: {
         images: value.images ? candid_some(value.images) : candid_none()
     };
 }
-function to_candid_record_n153(value: {
+function to_candid_record_n168(value: {
     provider: ProviderKeyInput;
     server_id: string;
     fail_deploy: boolean;
@@ -6447,7 +6894,7 @@ function to_candid_record_n153(value: {
         fail_clean: value.fail_clean
     };
 }
-function to_candid_record_n157(value: {
+function to_candid_record_n172(value: {
     sku: string;
     lessee_key_hex?: string;
     duration_seconds: bigint;
@@ -6474,7 +6921,7 @@ function to_candid_record_n157(value: {
         project: value.project ? candid_some(value.project) : candid_none()
     };
 }
-function to_candid_record_n163(value: {
+function to_candid_record_n178(value: {
     provider: ProviderKeyInput;
     notice_seconds?: bigint;
     execution_id: bigint;
@@ -6492,7 +6939,7 @@ function to_candid_record_n163(value: {
         reason: value.reason
     };
 }
-function to_candid_record_n165(value: {
+function to_candid_record_n180(value: {
     provider: ProviderKeyInput;
     sealed: SealedBox;
     execution_id: bigint;
@@ -6507,7 +6954,7 @@ function to_candid_record_n165(value: {
         execution_id: value.execution_id
     };
 }
-function to_candid_record_n167(value: {
+function to_candid_record_n182(value: {
     provider: ProviderKeyInput;
     meta: Array<Property>;
     execution_id: bigint;
@@ -6522,7 +6969,7 @@ function to_candid_record_n167(value: {
         execution_id: value.execution_id
     };
 }
-function to_candid_record_n169(value: {
+function to_candid_record_n184(value: {
     seq: bigint;
     principal: Principal;
     signature: Uint8Array;
@@ -6546,7 +6993,7 @@ function to_candid_record_n169(value: {
         expires_at_ns: value.expires_at_ns ? candid_some(value.expires_at_ns) : candid_none()
     };
 }
-function to_candid_record_n173(value: {
+function to_candid_record_n188(value: {
     cursor?: bigint;
     limit?: number;
 }): {
@@ -6558,7 +7005,7 @@ function to_candid_record_n173(value: {
         limit: value.limit ? candid_some(value.limit) : candid_none()
     };
 }
-function to_candid_record_n179(value: {
+function to_candid_record_n194(value: {
     terms?: OfferTerms;
     provider: ProviderKeyInput;
     price_per_hour: bigint;
@@ -6576,7 +7023,7 @@ function to_candid_record_n179(value: {
     end_ns: bigint;
 } {
     return {
-        terms: value.terms ? candid_some(to_candid_OfferTerms_n180(value.terms)) : candid_none(),
+        terms: value.terms ? candid_some(to_candid_OfferTerms_n195(value.terms)) : candid_none(),
         provider: to_candid_ProviderKeyInput_n61(value.provider),
         price_per_hour: value.price_per_hour,
         start_ns: value.start_ns,
@@ -6585,7 +7032,7 @@ function to_candid_record_n179(value: {
         end_ns: value.end_ns
     };
 }
-function to_candid_record_n181(value: {
+function to_candid_record_n196(value: {
     min_duration_seconds?: bigint;
     visible_to?: Array<Principal>;
     granularity_seconds?: bigint;
@@ -6601,30 +7048,6 @@ function to_candid_record_n181(value: {
         visible_to: value.visible_to ? candid_some(value.visible_to) : candid_none(),
         granularity_seconds: value.granularity_seconds ? candid_some(value.granularity_seconds) : candid_none(),
         visible_to_projects: value.visible_to_projects ? candid_some(value.visible_to_projects) : candid_none()
-    };
-}
-function to_candid_record_n192(value: {
-    provider: ProviderKeyInput;
-    offer_id: bigint;
-}): {
-    provider: _ProviderKeyInput;
-    offer_id: bigint;
-} {
-    return {
-        provider: to_candid_ProviderKeyInput_n61(value.provider),
-        offer_id: value.offer_id
-    };
-}
-function to_candid_record_n194(value: {
-    key: string;
-    provider: ProviderKeyInput;
-}): {
-    key: string;
-    provider: _ProviderKeyInput;
-} {
-    return {
-        key: value.key,
-        provider: to_candid_ProviderKeyInput_n61(value.provider)
     };
 }
 function to_candid_record_n2(value: {
@@ -6648,7 +7071,31 @@ function to_candid_record_n2(value: {
         limit: value.limit ? candid_some(value.limit) : candid_none()
     };
 }
-function to_candid_record_n214(value: {
+function to_candid_record_n207(value: {
+    provider: ProviderKeyInput;
+    offer_id: bigint;
+}): {
+    provider: _ProviderKeyInput;
+    offer_id: bigint;
+} {
+    return {
+        provider: to_candid_ProviderKeyInput_n61(value.provider),
+        offer_id: value.offer_id
+    };
+}
+function to_candid_record_n209(value: {
+    key: string;
+    provider: ProviderKeyInput;
+}): {
+    key: string;
+    provider: _ProviderKeyInput;
+} {
+    return {
+        key: value.key,
+        provider: to_candid_ProviderKeyInput_n61(value.provider)
+    };
+}
+function to_candid_record_n229(value: {
     filters?: Filters;
     cursor?: string;
     sort?: SortOrder;
@@ -6664,15 +7111,15 @@ function to_candid_record_n214(value: {
     format: [] | [_Format];
 } {
     return {
-        filters: value.filters ? candid_some(to_candid_Filters_n215(value.filters)) : candid_none(),
+        filters: value.filters ? candid_some(to_candid_Filters_n230(value.filters)) : candid_none(),
         cursor: value.cursor ? candid_some(value.cursor) : candid_none(),
-        sort: value.sort ? candid_some(to_candid_SortOrder_n229(value.sort)) : candid_none(),
+        sort: value.sort ? candid_some(to_candid_SortOrder_n244(value.sort)) : candid_none(),
         text: value.text ? candid_some(value.text) : candid_none(),
         limit: value.limit ? candid_some(value.limit) : candid_none(),
-        format: value.format ? candid_some(to_candid_Format_n231(value.format)) : candid_none()
+        format: value.format ? candid_some(to_candid_Format_n246(value.format)) : candid_none()
     };
 }
-function to_candid_record_n216(value: {
+function to_candid_record_n231(value: {
     os?: string;
     gpu?: GpuFilter;
     feature?: string;
@@ -6707,23 +7154,23 @@ function to_candid_record_n216(value: {
 } {
     return {
         os: value.os ? candid_some(value.os) : candid_none(),
-        gpu: value.gpu ? candid_some(to_candid_GpuFilter_n217(value.gpu)) : candid_none(),
+        gpu: value.gpu ? candid_some(to_candid_GpuFilter_n232(value.gpu)) : candid_none(),
         feature: value.feature ? candid_some(value.feature) : candid_none(),
         country: value.country ? candid_some(value.country) : candid_none(),
         unmetered: value.unmetered ? candid_some(value.unmetered) : candid_none(),
         city: value.city ? candid_some(value.city) : candid_none(),
-        billing: value.billing ? candid_some(to_candid_BillingInterval_n219(value.billing)) : candid_none(),
+        billing: value.billing ? candid_some(to_candid_BillingInterval_n234(value.billing)) : candid_none(),
         min_cores: value.min_cores ? candid_some(value.min_cores) : candid_none(),
-        stock: value.stock ? candid_some(to_candid_Stock_n221(value.stock)) : candid_none(),
-        product_type: value.product_type ? candid_some(to_candid_ProductType_n223(value.product_type)) : candid_none(),
-        price: value.price ? candid_some(to_candid_PriceFilter_n225(value.price)) : candid_none(),
+        stock: value.stock ? candid_some(to_candid_Stock_n236(value.stock)) : candid_none(),
+        product_type: value.product_type ? candid_some(to_candid_ProductType_n238(value.product_type)) : candid_none(),
+        price: value.price ? candid_some(to_candid_PriceFilter_n240(value.price)) : candid_none(),
         min_memory_mb: value.min_memory_mb ? candid_some(value.min_memory_mb) : candid_none(),
         min_hdd_gb: value.min_hdd_gb ? candid_some(value.min_hdd_gb) : candid_none(),
         min_ssd_gb: value.min_ssd_gb ? candid_some(value.min_ssd_gb) : candid_none(),
-        virtualization: value.virtualization ? candid_some(to_candid_Virtualization_n227(value.virtualization)) : candid_none()
+        virtualization: value.virtualization ? candid_some(to_candid_Virtualization_n242(value.virtualization)) : candid_none()
     };
 }
-function to_candid_record_n226(value: {
+function to_candid_record_n241(value: {
     min_minor?: bigint;
     currency: string;
     max_minor?: bigint;
@@ -6738,7 +7185,7 @@ function to_candid_record_n226(value: {
         max_minor: value.max_minor ? candid_some(value.max_minor) : candid_none()
     };
 }
-function to_candid_record_n240(value: {
+function to_candid_record_n255(value: {
     provider: ProviderKeyInput;
     offers: Array<OfferInput>;
 }): {
@@ -6747,10 +7194,10 @@ function to_candid_record_n240(value: {
 } {
     return {
         provider: to_candid_ProviderKeyInput_n61(value.provider),
-        offers: to_candid_vec_n241(value.offers)
+        offers: to_candid_vec_n256(value.offers)
     };
 }
-function to_candid_record_n243(value: {
+function to_candid_record_n258(value: {
     terms?: OfferTerms;
     price_per_hour: bigint;
     start_ns: bigint;
@@ -6766,7 +7213,7 @@ function to_candid_record_n243(value: {
     end_ns: bigint;
 } {
     return {
-        terms: value.terms ? candid_some(to_candid_OfferTerms_n180(value.terms)) : candid_none(),
+        terms: value.terms ? candid_some(to_candid_OfferTerms_n195(value.terms)) : candid_none(),
         price_per_hour: value.price_per_hour,
         start_ns: value.start_ns,
         properties: value.properties,
@@ -6774,7 +7221,7 @@ function to_candid_record_n243(value: {
         end_ns: value.end_ns
     };
 }
-function to_candid_record_n248(value: {
+function to_candid_record_n263(value: {
     status?: OfferStatus;
     after?: bigint;
     provider?: ProviderKeyInput;
@@ -6788,14 +7235,14 @@ function to_candid_record_n248(value: {
     item_id: [] | [bigint];
 } {
     return {
-        status: value.status ? candid_some(to_candid_OfferStatus_n249(value.status)) : candid_none(),
+        status: value.status ? candid_some(to_candid_OfferStatus_n264(value.status)) : candid_none(),
         after: value.after ? candid_some(value.after) : candid_none(),
         provider: value.provider ? candid_some(to_candid_ProviderKeyInput_n61(value.provider)) : candid_none(),
         limit: value.limit ? candid_some(value.limit) : candid_none(),
         item_id: value.item_id ? candid_some(value.item_id) : candid_none()
     };
 }
-function to_candid_record_n268(value: {
+function to_candid_record_n283(value: {
     sku?: string;
     min_storage_gb?: bigint;
     resource_class?: string;
@@ -6840,7 +7287,7 @@ function to_candid_record_n268(value: {
         project: value.project ? candid_some(value.project) : candid_none()
     };
 }
-function to_candid_record_n270(value: {
+function to_candid_record_n285(value: {
     ironic_discover?: IronicDiscoverArg;
     provision?: ProvisionCostsArg;
 }): {
@@ -6849,10 +7296,10 @@ function to_candid_record_n270(value: {
 } {
     return {
         ironic_discover: value.ironic_discover ? candid_some(value.ironic_discover) : candid_none(),
-        provision: value.provision ? candid_some(to_candid_ProvisionCostsArg_n271(value.provision)) : candid_none()
+        provision: value.provision ? candid_some(to_candid_ProvisionCostsArg_n286(value.provision)) : candid_none()
     };
 }
-function to_candid_record_n272(value: {
+function to_candid_record_n287(value: {
     config_drive_bytes?: bigint;
     provider: ProviderKeyInput;
     resource_class?: string;
@@ -6876,8 +7323,9 @@ function to_candid_record_n272(value: {
         lessee: value.lessee ? candid_some(value.lessee) : candid_none()
     };
 }
-function to_candid_record_n287(value: {
+function to_candid_record_n306(value: {
     disallow_consumers?: Array<Principal>;
+    market_fee_basis_points?: number;
     allowed_images?: Array<string>;
     max_held_items_per_principal?: number;
     reclaim_notice_seconds?: bigint;
@@ -6893,8 +7341,10 @@ function to_candid_record_n287(value: {
     offer_ttl_seconds?: bigint;
     max_held_share_per_provider_percent?: number;
     consumers?: ConsumerAccess;
+    treasury?: Account;
 }): {
     disallow_consumers: [] | [Array<Principal>];
+    market_fee_basis_points: [] | [number];
     allowed_images: [] | [Array<string>];
     max_held_items_per_principal: [] | [number];
     reclaim_notice_seconds: [] | [bigint];
@@ -6910,9 +7360,11 @@ function to_candid_record_n287(value: {
     offer_ttl_seconds: [] | [bigint];
     max_held_share_per_provider_percent: [] | [number];
     consumers: [] | [_ConsumerAccess];
+    treasury: [] | [_Account];
 } {
     return {
         disallow_consumers: value.disallow_consumers ? candid_some(value.disallow_consumers) : candid_none(),
+        market_fee_basis_points: value.market_fee_basis_points ? candid_some(value.market_fee_basis_points) : candid_none(),
         allowed_images: value.allowed_images ? candid_some(value.allowed_images) : candid_none(),
         max_held_items_per_principal: value.max_held_items_per_principal ? candid_some(value.max_held_items_per_principal) : candid_none(),
         reclaim_notice_seconds: value.reclaim_notice_seconds ? candid_some(value.reclaim_notice_seconds) : candid_none(),
@@ -6927,10 +7379,23 @@ function to_candid_record_n287(value: {
         rebuild_seconds: value.rebuild_seconds ? candid_some(value.rebuild_seconds) : candid_none(),
         offer_ttl_seconds: value.offer_ttl_seconds ? candid_some(value.offer_ttl_seconds) : candid_none(),
         max_held_share_per_provider_percent: value.max_held_share_per_provider_percent ? candid_some(value.max_held_share_per_provider_percent) : candid_none(),
-        consumers: value.consumers ? candid_some(to_candid_ConsumerAccess_n288(value.consumers)) : candid_none()
+        consumers: value.consumers ? candid_some(to_candid_ConsumerAccess_n307(value.consumers)) : candid_none(),
+        treasury: value.treasury ? candid_some(to_candid_Account_n309(value.treasury)) : candid_none()
     };
 }
-function to_candid_record_n298(value: {
+function to_candid_record_n310(value: {
+    owner: Principal;
+    subaccount?: Uint8Array;
+}): {
+    owner: Principal;
+    subaccount: [] | [Uint8Array];
+} {
+    return {
+        owner: value.owner,
+        subaccount: value.subaccount ? candid_some(value.subaccount) : candid_none()
+    };
+}
+function to_candid_record_n319(value: {
     add: Array<Principal>;
     remove: Array<Principal>;
     name?: string;
@@ -6948,7 +7413,7 @@ function to_candid_record_n298(value: {
         project_id: value.project_id
     };
 }
-function to_candid_record_n305(value: {
+function to_candid_record_n326(value: {
     provider: ProviderKeyInput;
     cursor?: string;
 }): {
@@ -6960,7 +7425,7 @@ function to_candid_record_n305(value: {
         cursor: value.cursor ? candid_some(value.cursor) : candid_none()
     };
 }
-function to_candid_record_n311(value: {
+function to_candid_record_n332(value: {
     provider: ProviderKeyInput;
     frozen: boolean;
 }): {
@@ -6972,7 +7437,7 @@ function to_candid_record_n311(value: {
         frozen: value.frozen
     };
 }
-function to_candid_record_n315(value: {
+function to_candid_record_n336(value: {
     access?: HoldAccess;
     allow?: Array<Principal>;
     provider: ProviderKeyInput;
@@ -6984,13 +7449,13 @@ function to_candid_record_n315(value: {
     disallow: [] | [Array<Principal>];
 } {
     return {
-        access: value.access ? candid_some(to_candid_HoldAccess_n316(value.access)) : candid_none(),
+        access: value.access ? candid_some(to_candid_HoldAccess_n337(value.access)) : candid_none(),
         allow: value.allow ? candid_some(value.allow) : candid_none(),
         provider: to_candid_ProviderKeyInput_n61(value.provider),
         disallow: value.disallow ? candid_some(value.disallow) : candid_none()
     };
 }
-function to_candid_record_n325(value: {
+function to_candid_record_n346(value: {
     provider: ProviderKeyInput;
     cursor?: string;
     limit?: number;
@@ -7005,10 +7470,10 @@ function to_candid_record_n325(value: {
         provider: to_candid_ProviderKeyInput_n61(value.provider),
         cursor: value.cursor ? candid_some(value.cursor) : candid_none(),
         limit: value.limit ? candid_some(value.limit) : candid_none(),
-        format: value.format ? candid_some(to_candid_Format_n231(value.format)) : candid_none()
+        format: value.format ? candid_some(to_candid_Format_n246(value.format)) : candid_none()
     };
 }
-function to_candid_record_n327(value: {
+function to_candid_record_n348(value: {
     new_key: ProviderKeyInput;
     provider: ProviderKeyInput;
 }): {
@@ -7020,7 +7485,7 @@ function to_candid_record_n327(value: {
         provider: to_candid_ProviderKeyInput_n61(value.provider)
     };
 }
-function to_candid_record_n329(value: {
+function to_candid_record_n350(value: {
     seq: bigint;
     signature: Uint8Array;
     provider: ProviderKeyInput;
@@ -7033,57 +7498,24 @@ function to_candid_record_n329(value: {
         seq: value.seq,
         signature: value.signature,
         provider: to_candid_ProviderKeyInput_n61(value.provider)
-    };
-}
-function to_candid_record_n331(value: {
-    seq: bigint;
-    new_key: ProviderKeyInput;
-    signature: Uint8Array;
-    provider: ProviderKeyInput;
-}): {
-    seq: bigint;
-    new_key: _ProviderKeyInput;
-    signature: Uint8Array;
-    provider: _ProviderKeyInput;
-} {
-    return {
-        seq: value.seq,
-        new_key: to_candid_ProviderKeyInput_n61(value.new_key),
-        signature: value.signature,
-        provider: to_candid_ProviderKeyInput_n61(value.provider)
-    };
-}
-function to_candid_record_n342(value: {
-    config_drive?: string;
-    provider?: ProviderKeyInput;
-    resource_class?: string;
-    server_id?: string;
-    image_id: string;
-}): {
-    config_drive: [] | [string];
-    provider: [] | [_ProviderKeyInput];
-    resource_class: [] | [string];
-    server_id: [] | [string];
-    image_id: string;
-} {
-    return {
-        config_drive: value.config_drive ? candid_some(value.config_drive) : candid_none(),
-        provider: value.provider ? candid_some(to_candid_ProviderKeyInput_n61(value.provider)) : candid_none(),
-        resource_class: value.resource_class ? candid_some(value.resource_class) : candid_none(),
-        server_id: value.server_id ? candid_some(value.server_id) : candid_none(),
-        image_id: value.image_id
     };
 }
 function to_candid_record_n352(value: {
-    cursor?: DigestCursor;
-    max_pages?: number;
+    seq: bigint;
+    new_key: ProviderKeyInput;
+    signature: Uint8Array;
+    provider: ProviderKeyInput;
 }): {
-    cursor: [] | [_DigestCursor];
-    max_pages: [] | [number];
+    seq: bigint;
+    new_key: _ProviderKeyInput;
+    signature: Uint8Array;
+    provider: _ProviderKeyInput;
 } {
     return {
-        cursor: value.cursor ? candid_some(value.cursor) : candid_none(),
-        max_pages: value.max_pages ? candid_some(value.max_pages) : candid_none()
+        seq: value.seq,
+        new_key: to_candid_ProviderKeyInput_n61(value.new_key),
+        signature: value.signature,
+        provider: to_candid_ProviderKeyInput_n61(value.provider)
     };
 }
 function to_candid_record_n36(value: {
@@ -7108,6 +7540,39 @@ function to_candid_record_n36(value: {
         from_ns: value.from_ns,
         limit: value.limit ? candid_some(value.limit) : candid_none(),
         item_id: value.item_id ? candid_some(value.item_id) : candid_none()
+    };
+}
+function to_candid_record_n362(value: {
+    config_drive?: string;
+    provider?: ProviderKeyInput;
+    resource_class?: string;
+    server_id?: string;
+    image_id: string;
+}): {
+    config_drive: [] | [string];
+    provider: [] | [_ProviderKeyInput];
+    resource_class: [] | [string];
+    server_id: [] | [string];
+    image_id: string;
+} {
+    return {
+        config_drive: value.config_drive ? candid_some(value.config_drive) : candid_none(),
+        provider: value.provider ? candid_some(to_candid_ProviderKeyInput_n61(value.provider)) : candid_none(),
+        resource_class: value.resource_class ? candid_some(value.resource_class) : candid_none(),
+        server_id: value.server_id ? candid_some(value.server_id) : candid_none(),
+        image_id: value.image_id
+    };
+}
+function to_candid_record_n372(value: {
+    cursor?: DigestCursor;
+    max_pages?: number;
+}): {
+    cursor: [] | [_DigestCursor];
+    max_pages: [] | [number];
+} {
+    return {
+        cursor: value.cursor ? candid_some(value.cursor) : candid_none(),
+        max_pages: value.max_pages ? candid_some(value.max_pages) : candid_none()
     };
 }
 function to_candid_record_n42(value: {
@@ -7197,28 +7662,65 @@ function to_candid_record_n82(value: {
         execution_id: value.execution_id
     };
 }
-function to_candid_record_n92(value: {
-    after?: bigint;
-    provider?: ProviderKeyInput;
-    role: Role;
-    limit?: number;
-    phase?: Phase;
-}): {
-    after: [] | [bigint];
-    provider: [] | [_ProviderKeyInput];
-    role: _Role;
-    limit: [] | [number];
-    phase: [] | [_Phase];
+function to_candid_variant_n109(value: Role): {
+    Consumer: null;
+} | {
+    Provider: null;
 } {
-    return {
-        after: value.after ? candid_some(value.after) : candid_none(),
-        provider: value.provider ? candid_some(to_candid_ProviderKeyInput_n61(value.provider)) : candid_none(),
-        role: to_candid_Role_n93(value.role),
-        limit: value.limit ? candid_some(value.limit) : candid_none(),
-        phase: value.phase ? candid_some(to_candid_Phase_n95(value.phase)) : candid_none()
-    };
+    return value == Role.Consumer ? {
+        Consumer: null
+    } : value == Role.Provider ? {
+        Provider: null
+    } : value;
 }
-function to_candid_variant_n114(value: ItemStatus): {
+function to_candid_variant_n111(value: Phase): {
+    Available: null;
+} | {
+    Failed: null;
+} | {
+    Releasing: null;
+} | {
+    Rejected: null;
+} | {
+    Offered: null;
+} | {
+    Accepted: null;
+} | {
+    Waiting: null;
+} | {
+    Preparing: null;
+} | {
+    Cancelled: null;
+} | {
+    Completed: null;
+} | {
+    Expired: null;
+} {
+    return value == Phase.Available ? {
+        Available: null
+    } : value == Phase.Failed ? {
+        Failed: null
+    } : value == Phase.Releasing ? {
+        Releasing: null
+    } : value == Phase.Rejected ? {
+        Rejected: null
+    } : value == Phase.Offered ? {
+        Offered: null
+    } : value == Phase.Accepted ? {
+        Accepted: null
+    } : value == Phase.Waiting ? {
+        Waiting: null
+    } : value == Phase.Preparing ? {
+        Preparing: null
+    } : value == Phase.Cancelled ? {
+        Cancelled: null
+    } : value == Phase.Completed ? {
+        Completed: null
+    } : value == Phase.Expired ? {
+        Expired: null
+    } : value;
+}
+function to_candid_variant_n129(value: ItemStatus): {
     Available: null;
 } | {
     Reserving: null;
@@ -7245,7 +7747,7 @@ function to_candid_variant_n114(value: ItemStatus): {
         Leased: null
     } : value;
 }
-function to_candid_variant_n218(value: {
+function to_candid_variant_n233(value: {
     __kind__: "Present";
     Present: boolean;
 } | {
@@ -7262,7 +7764,7 @@ function to_candid_variant_n218(value: {
         Name: value.Name
     } : value;
 }
-function to_candid_variant_n220(value: BillingInterval): {
+function to_candid_variant_n235(value: BillingInterval): {
     Hourly: null;
 } | {
     Quarterly: null;
@@ -7285,7 +7787,7 @@ function to_candid_variant_n220(value: BillingInterval): {
         Yearly: null
     } : value;
 }
-function to_candid_variant_n222(value: Stock): {
+function to_candid_variant_n237(value: Stock): {
     Limited: null;
 } | {
     OutOfStock: null;
@@ -7300,7 +7802,7 @@ function to_candid_variant_n222(value: Stock): {
         InStock: null
     } : value;
 }
-function to_candid_variant_n224(value: ProductType): {
+function to_candid_variant_n239(value: ProductType): {
     Vps: null;
 } | {
     Dedicated: null;
@@ -7319,7 +7821,7 @@ function to_candid_variant_n224(value: ProductType): {
         Managed: null
     } : value;
 }
-function to_candid_variant_n228(value: Virtualization): {
+function to_candid_variant_n243(value: Virtualization): {
     Kvm: null;
 } | {
     Lxc: null;
@@ -7350,7 +7852,7 @@ function to_candid_variant_n228(value: Virtualization): {
         HyperV: null
     } : value;
 }
-function to_candid_variant_n230(value: SortOrder): {
+function to_candid_variant_n245(value: SortOrder): {
     PriceDesc: null;
 } | {
     PriceAsc: null;
@@ -7361,7 +7863,7 @@ function to_candid_variant_n230(value: SortOrder): {
         PriceAsc: null
     } : value;
 }
-function to_candid_variant_n232(value: Format): {
+function to_candid_variant_n247(value: Format): {
     Json: null;
 } | {
     PemCsv: null;
@@ -7376,7 +7878,7 @@ function to_candid_variant_n232(value: Format): {
         Records: null
     } : value;
 }
-function to_candid_variant_n250(value: OfferStatus): {
+function to_candid_variant_n265(value: OfferStatus): {
     Claimed: null;
 } | {
     Open: null;
@@ -7395,7 +7897,7 @@ function to_candid_variant_n250(value: OfferStatus): {
         Expired: null
     } : value;
 }
-function to_candid_variant_n289(value: ConsumerAccess): {
+function to_candid_variant_n308(value: ConsumerAccess): {
     AllowListed: null;
 } | {
     Everyone: null;
@@ -7406,7 +7908,7 @@ function to_candid_variant_n289(value: ConsumerAccess): {
         Everyone: null
     } : value;
 }
-function to_candid_variant_n317(value: HoldAccess): {
+function to_candid_variant_n338(value: HoldAccess): {
     ProviderAllowListed: null;
 } | {
     Everyone: null;
@@ -7480,69 +7982,11 @@ function to_candid_variant_n72(value: UploadOperation): {
         Upsert: null
     } : value;
 }
-function to_candid_variant_n94(value: Role): {
-    Consumer: null;
-} | {
-    Provider: null;
-} {
-    return value == Role.Consumer ? {
-        Consumer: null
-    } : value == Role.Provider ? {
-        Provider: null
-    } : value;
+function to_candid_vec_n137(value: Array<ItemInput>): Array<_ItemInput> {
+    return value.map((x)=>to_candid_ItemInput_n138(x));
 }
-function to_candid_variant_n96(value: Phase): {
-    Available: null;
-} | {
-    Failed: null;
-} | {
-    Releasing: null;
-} | {
-    Rejected: null;
-} | {
-    Offered: null;
-} | {
-    Accepted: null;
-} | {
-    Waiting: null;
-} | {
-    Preparing: null;
-} | {
-    Cancelled: null;
-} | {
-    Completed: null;
-} | {
-    Expired: null;
-} {
-    return value == Phase.Available ? {
-        Available: null
-    } : value == Phase.Failed ? {
-        Failed: null
-    } : value == Phase.Releasing ? {
-        Releasing: null
-    } : value == Phase.Rejected ? {
-        Rejected: null
-    } : value == Phase.Offered ? {
-        Offered: null
-    } : value == Phase.Accepted ? {
-        Accepted: null
-    } : value == Phase.Waiting ? {
-        Waiting: null
-    } : value == Phase.Preparing ? {
-        Preparing: null
-    } : value == Phase.Cancelled ? {
-        Cancelled: null
-    } : value == Phase.Completed ? {
-        Completed: null
-    } : value == Phase.Expired ? {
-        Expired: null
-    } : value;
-}
-function to_candid_vec_n122(value: Array<ItemInput>): Array<_ItemInput> {
-    return value.map((x)=>to_candid_ItemInput_n123(x));
-}
-function to_candid_vec_n241(value: Array<OfferInput>): Array<_OfferInput> {
-    return value.map((x)=>to_candid_OfferInput_n242(x));
+function to_candid_vec_n256(value: Array<OfferInput>): Array<_OfferInput> {
+    return value.map((x)=>to_candid_OfferInput_n257(x));
 }
 export interface CreateActorOptions {
     agent?: Agent;

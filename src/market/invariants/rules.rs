@@ -267,6 +267,12 @@ pub(super) fn execution(
             )
         },
     );
+    if let Some(payment) = src.payment(id) {
+        let coherent = crate::market::payments::check_record(id, &payment);
+        report.check("escrow_covers_its_transfers", coherent.is_ok(), || {
+            coherent.err().unwrap_or_default()
+        });
+    }
     let item = src.item(e.item_id);
     if !e.phase.is_final() {
         report.check("removed_item_has_nothing_live", item.is_some(), || {

@@ -113,10 +113,18 @@ pub fn finish(rt: &impl Runtime, execution_id: u64) {
 fn try_finish(rt: &impl Runtime, execution_id: u64) -> Result<(), MarketError> {
     let now = rt.time();
     let mut execution = execution::get(execution_id)?;
+    let actor = Actor::Canister;
+    // A paid lease by SKU whose message stopped before its accept: its hold ends.
+    if execution.phase == Offered && execution.offerset_id.is_none() {
+        if execution.expires_at_ns <= now {
+            let why = "the hold of a lease by SKU ended before it was paid";
+            return execution::transition(now, &actor, &mut execution, Expired, why);
+        }
+        return Ok(());
+    }
     if reclaim::ends_at(&execution) > now {
         return Ok(());
     }
-    let actor = Actor::Canister;
     let reclaimed = execution.reclaim.as_ref().map(reclaim::ended_why);
     match execution.phase {
         Accepted | Waiting => {

@@ -164,6 +164,12 @@ pub(super) enum Op {
         deploy: bool,
         clean: bool,
     },
+    /// The ledger's next answer to a settlement (its fee, or a transfer out) is a reject or a
+    /// trap.
+    LedgerFault {
+        fee: bool,
+        trap: bool,
+    },
 }
 
 impl Op {
@@ -185,6 +191,7 @@ impl Op {
             Op::Advance { .. } => "advance",
             Op::SetPolicy(_) => "policies_set",
             Op::SimFail { .. } => "sim_fail",
+            Op::LedgerFault { .. } => "ledger_fault",
         }
     }
 }
@@ -356,5 +363,7 @@ pub(super) fn op() -> impl Strategy<Value = Op> {
         2 => policy_change().prop_map(Op::SetPolicy),
         1 => (any::<u8>(), any::<bool>(), any::<bool>())
             .prop_map(|(item, deploy, clean)| Op::SimFail { item, deploy, clean }),
+        2 => (prop::bool::weighted(0.3), any::<bool>())
+            .prop_map(|(fee, trap)| Op::LedgerFault { fee, trap }),
     ]
 }

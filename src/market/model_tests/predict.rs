@@ -284,7 +284,7 @@ impl World {
         Ok(())
     }
 
-    pub(super) fn predict_cancel(&mut self, id: u64, who: Principal) -> Outcome {
+    pub(super) fn predict_cancel(&mut self, id: u64, who: Principal, now: u64) -> Outcome {
         let e = self.model.execs.get(&id).ok_or("UnknownExecution")?.clone();
         if who != e.consumer && who != admin() {
             return Err("NotAuthorized");
@@ -293,7 +293,16 @@ impl World {
             Phase::Accepted | Phase::Waiting => {
                 self.model.execs.get_mut(&id).unwrap().phase = Phase::Cancelled;
             }
-            Phase::Preparing | Phase::Available => self.model.release(id, Phase::Cancelled),
+            Phase::Preparing | Phase::Available => {
+                // The consumer's cancel of a running lease ends it now, as `lease_end` does
+                // (it pays the started hours); a controller's keeps the window (owes nothing).
+                if who == e.consumer {
+                    let e = self.model.execs.get_mut(&id).unwrap();
+                    e.end = now.max(e.start + 1);
+                    e.booked_end = e.end;
+                }
+                self.model.release(id, Phase::Cancelled)
+            }
             _ => return Err("WrongPhase"),
         }
         Ok(())
@@ -424,7 +433,9 @@ impl World {
         let Some(m) = found.first() else {
             return Err("NothingAvailable");
         };
-        let id = self.model.hold(m, who, None, now);
+        // Paid first: the hold lasts an offerset's hold while the ledger answers.
+        let expires_at = now + self.model.policies.ttl_s * SECOND_NS;
+        let id = self.model.hold(m, who, None, expires_at);
         self.model.execs.get_mut(&id).unwrap().phase = Phase::Accepted;
         Ok(())
     }

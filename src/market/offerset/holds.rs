@@ -3,7 +3,6 @@
 use super::matching::Match;
 use super::window::Window;
 use crate::market::audit::{self, Change};
-use crate::market::billed_hours;
 use crate::market::store::{self, Booking};
 use crate::market::types::*;
 use candid::Principal;
@@ -37,10 +36,7 @@ pub fn hold(now: u64, terms: &Terms, m: &Match, why: &str) -> Execution {
         start_ns,
         end_ns,
         price_per_hour: m.offer.price_per_hour,
-        total_price: m
-            .offer
-            .price_per_hour
-            .saturating_mul(billed_hours(start_ns, end_ns)),
+        total_price: m.price(),
         phase: Phase::Offered,
         phase_since_ns: now,
         reason: None,

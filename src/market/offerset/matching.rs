@@ -18,6 +18,16 @@ pub struct Match {
     pub moved: bool,
 }
 
+impl Match {
+    /// The price of its window at its offer's rate (hours rounded up), as its hold records.
+    pub fn price(&self) -> u64 {
+        let Window { start_ns, end_ns } = self.window;
+        self.offer
+            .price_per_hour
+            .saturating_mul(crate::market::billed_hours(start_ns, end_ns))
+    }
+}
+
 /// Why open offers were passed over, to tell a consumer who got nothing.
 #[derive(Default)]
 struct Skipped {

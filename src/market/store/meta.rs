@@ -1,7 +1,7 @@
 //! The market's one small record (`Meta`): the id counters, the policies and the sweep flag.
 
 use super::META;
-use crate::market::types::Policies;
+use crate::market::types::{Currency, Policies};
 use candid::{CandidType, Deserialize};
 
 /// Id counters and policies: one small record.
@@ -16,6 +16,8 @@ pub struct Meta {
     /// `retention::sweep`); `None` in what older versions stored, so a new canister has
     /// nothing to sweep and an upgraded one sweeps once.
     pub closed_swept: Option<bool>,
+    /// What the market's ledger last said of itself (`market::payments::currency`).
+    pub currency: Option<Currency>,
 }
 
 impl Default for Meta {
@@ -27,6 +29,7 @@ impl Default for Meta {
             next_execution: 1,
             policies: crate::market::policy::defaults(),
             closed_swept: Some(true),
+            currency: None,
         }
     }
 }
@@ -37,6 +40,15 @@ pub fn meta() -> Meta {
 
 pub fn policies() -> Policies {
     META.with_borrow(|cell| cell.get().policies.clone())
+}
+
+/// What the market's ledger last said of itself.
+pub fn stored_currency() -> Option<Currency> {
+    META.with_borrow(|cell| cell.get().currency.clone())
+}
+
+pub fn set_currency(currency: Currency) {
+    update_meta(|meta| meta.currency = Some(currency));
 }
 
 pub fn set_policies(policies: Policies) {

@@ -51,7 +51,8 @@ pub struct Execution {
     pub start_ns: u64,
     pub end_ns: u64,
     pub price_per_hour: u64,
-    /// Price for the whole window, in hundredths of a US dollar (hours rounded up).
+    /// Price for the whole window (hours rounded up); once the lease ends early or is
+    /// reclaimed, for the time until its end.
     pub total_price: u64,
     pub phase: Phase,
     pub phase_since_ns: u64,

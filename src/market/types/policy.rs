@@ -2,6 +2,8 @@
 
 use candid::{CandidType, Deserialize, Principal};
 
+use super::{Account, Currency};
+
 /// Rules set by controllers; refusals they cause are FAIL messages in the offerset.
 ///
 /// Stored as Candid inside `market::store::Meta`: every field added after the first release is
@@ -36,6 +38,14 @@ pub struct Policies {
     /// How long a closed execution (and its offerset), or a withdrawn or expired offer, stays
     /// readable before its record goes; its audit trail stays.
     pub closed_retention_seconds: Option<u64>,
+    /// The market's share of what a lease pays its provider, in hundredths of a percent; it
+    /// goes to `treasury`. Absent: none.
+    pub market_fee_basis_points: Option<u32>,
+    /// Where the market's fee goes (required for a fee above zero).
+    pub treasury: Option<Account>,
+    /// The currency prices are in, when the market has a ledger (set at install or upgrade,
+    /// not by `policies_set`); absent: the market runs free.
+    pub currency: Option<Currency>,
 }
 
 /// Who the market serves.
@@ -62,6 +72,8 @@ pub struct PoliciesUpdate {
     pub consumers: Option<ConsumerAccess>,
     pub reclaim_notice_seconds: Option<u64>,
     pub closed_retention_seconds: Option<u64>,
+    pub market_fee_basis_points: Option<u32>,
+    pub treasury: Option<Account>,
     /// Principals to add to the consumers' allow-list (at most 500 per call).
     pub allow_consumers: Option<Vec<Principal>>,
     /// Principals to remove from it (at most 500 per call).

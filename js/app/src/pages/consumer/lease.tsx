@@ -4,11 +4,12 @@
 // browser keeps, the server's provisioning, and the audit trail.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type {
-  AuditEntry, AuditPage, Contract, Execution, ProvisionStatus, SealedBox, Service, Session,
+  AuditEntry, AuditPage, Contract, Currency, Execution, LedgerTransfer, Payment as PaymentRecord, ProvisionStatus,
+  SealedBox, Service, Session,
 } from '../../api';
 import { describe, failure, ok } from '../../errors';
 import { newLesseeKey, lesseeKeys, open } from '../../sealed';
-import { Alert, Field, Loading, NAT64_MAX, Notice, Page, hex, nat64, opt, time, useAction, variant } from '../../ui';
+import { Alert, Field, Loading, NAT64_MAX, Notice, Page, hex, nat64, opt, time, tokens, useAction, variant } from '../../ui';
 import { fingerprint } from '../browse';
 import {
   FINAL, NS_PER_HOUR, SignInNote, usePoll, hardware, perHour, phaseOf, phaseWord, spanOf, usd, whoDid, type PhaseName,
@@ -21,6 +22,10 @@ interface View {
   audit: AuditEntry[];
   contract?: Contract;
   provision: { status?: ProvisionStatus; note?: string };
+  /** The ledger prices are in, when the market takes payments. */
+  currency?: Currency;
+  /** Its escrow and ledger transfers, when it was paid. */
+  payment?: PaymentRecord;
 }
 
 /** The audit trail of the execution, every page of it (at most 1000 entries). */
@@ -63,14 +68,69 @@ async function provisioning(actor: Service, e: Execution): Promise<View['provisi
 async function load(actor: Service, id: bigint): Promise<View> {
   const execution = ok(await actor.execution_get(id));
   const phase = phaseOf(execution.phase);
-  const [audit, contract, provision] = await Promise.all([
+  const [audit, contract, provision, policies, payment] = await Promise.all([
     trail(actor, id),
     ['Offered', 'Rejected', 'Expired'].includes(phase)
       ? Promise.resolve(undefined)
       : actor.contract_get(id).then((r) => ('Ok' in r ? r.Ok : undefined), () => undefined),
     provisioning(actor, execution),
+    actor.policies(),
+    actor.execution_payment(id).then((r) => ('Ok' in r ? opt(r.Ok) : undefined), () => undefined),
   ]);
-  return { execution, audit, contract, provision };
+  return { execution, audit, contract, provision, currency: opt(policies.currency), payment };
+}
+
+/** A price as the market counts it: the ledger's units with its symbol, or US dollars. */
+function price(amount: bigint, currency?: Currency): string {
+  const decimals = currency && opt(currency.decimals);
+  const symbol = currency && opt(currency.symbol);
+  return decimals !== undefined && symbol !== undefined ? tokens(amount, decimals, symbol) : usd(amount);
+}
+
+const PURPOSE: Record<string, string> = {
+  Price: 'Paid into escrow',
+  Extension: 'Extension paid into escrow',
+  Refund: 'Refunded to you',
+  Payout: 'Paid to the provider',
+  MarketFee: "The market's fee",
+};
+
+/** The lease's statement: its escrow and every ledger transfer, with its block. */
+function Payment({ view }: { view: View }) {
+  const payment = view.payment;
+  if (!payment) return null;
+  const moves: LedgerTransfer[] = [...payment.pulls, ...payment.transfers];
+  const state = variant(payment.state);
+  return (
+    <section aria-labelledby="payment-title">
+      <h2 id="payment-title">Payment</h2>
+      <p data-payment-state={state}>
+        {state === 'Settled'
+          ? 'Settled: every transfer below is done.'
+          : state === 'Funded'
+            ? 'The price is held in escrow by the market until the lease is over.'
+            : state === 'Pulling'
+              ? 'Your payment is on its way to the ledger.'
+              : 'Transfers out of the escrow are on their way.'}
+        {payment.waived ? ' This lease owes nothing: everything goes back to you.' : ''}
+      </p>
+      <table>
+        <thead>
+          <tr><th scope="col">What</th><th scope="col">Amount</th><th scope="col">Ledger fee</th><th scope="col">Block</th></tr>
+        </thead>
+        <tbody>
+          {moves.map((m, i) => (
+            <tr key={i}>
+              <td>{PURPOSE[variant(m.purpose)] ?? variant(m.purpose)}</td>
+              <td>{price(m.amount, view.currency)}</td>
+              <td>{price(m.fee, view.currency)}</td>
+              <td>{opt(m.block)?.toString() ?? (m.done ? 'done' : 'pending')}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
 }
 
 /** The lease number the route names, if it is one (a nat64). */
@@ -133,6 +193,7 @@ function Lease({ view, who, refresh }: { view: View; who: Session; refresh: () =
       <Timeline view={view} />
       <h2>Details</h2>
       <Details view={view} />
+      <Payment view={view} />
       <h2>Actions</h2>
       <Actions execution={e} who={who} refresh={refresh} />
       <h2>Credentials</h2>
@@ -216,8 +277,8 @@ function Details({ view }: { view: View }) {
     ['Starts', time(e.start_ns)],
     ['Ends', time(e.end_ns)],
     ['Duration', spanOf(e.start_ns, e.end_ns)],
-    ['Price per hour', usd(e.price_per_hour)],
-    ['Total price', usd(e.total_price)],
+    ['Price per hour', price(e.price_per_hour, view.currency)],
+    ['Total price', price(e.total_price, view.currency)],
   ];
   if (phase === 'Offered') facts.push(['Held for you until', time(e.expires_at_ns)]);
   if (contract) facts.push(['Contract', `${variant(contract.status)} (offer ${contract.offer_id})`]);
