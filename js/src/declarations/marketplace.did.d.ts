@@ -2429,7 +2429,7 @@ export interface _SERVICE {
   'execution_get' : ActorMethod<[bigint], MarketExecutionResult>,
   /**
    * The execution's payment (escrow, every ledger transfer with its block), when the market
-   * has a ledger and it was paid: its consumer, the provider's delegates, controllers.
+   * has a ledger and it was paid.
    */
   'execution_payment' : ActorMethod<[bigint], MarketPaymentResult>,
   /**
