@@ -337,10 +337,10 @@ use market::{
     DelegateArg, Delegation, Execution, ExecutionPage, ExecutionsListArg, ExtendArg,
     InventoryListArg, InventoryRegisterArg, InventoryRemoveArg, InventorySetStatusArg, Item,
     ItemPage, Lease, LeaseBySkuArg, MarketError, Offer, OfferCreateArg, OfferPage,
-    OfferWithdrawArg, OffersCreateArg, OffersListArg, OffersetView, Payment, Policies,
-    PoliciesUpdate, Product, Project, ProjectCreateArg, ProjectPage, ProjectUpdateArg,
-    ProviderHoldAccess, ProviderHoldAccessArg, ReclaimArg, ResourceRequest, SetConsumerMetaArg,
-    SetProcurementMetaArg,
+    OfferWithdrawArg, OffersCreateArg, OffersListArg, OffersetView, Payment, PaymentPage,
+    PaymentsListArg, PayoutSetArg, Policies, PoliciesUpdate, Product, Project, ProjectCreateArg,
+    ProjectPage, ProjectUpdateArg, ProviderHoldAccess, ProviderHoldAccessArg, ProviderPayout,
+    ReclaimArg, ResourceRequest, SetConsumerMetaArg, SetProcurementMetaArg,
 };
 
 /// Lets a principal act for a provider in the market, or stops it; signed by the provider.
@@ -458,11 +458,11 @@ fn availability(arg: Checked<AvailabilityArg>) -> Result<AvailabilityPage, Marke
 // its consumer's; executions are also readable by the provider's delegates and controllers.
 
 /// Matches a request against open offers; the offers it returns hold their items until they
-/// expire.
+/// expire. With a ledger and the policy `hold_deposit`, each hold's deposit is pulled first.
 #[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
 #[candid::candid_method(update)]
-fn offerset_request(arg: Checked<ResourceRequest>) -> Result<OffersetView, MarketError> {
-    market::offerset::request(&IcRuntime, arg.0?)
+async fn offerset_request(arg: Checked<ResourceRequest>) -> Result<OffersetView, MarketError> {
+    market::offerset::request_paying(&IcRuntime, arg.0?).await
 }
 
 /// An offerset with its offers. Its consumer and controllers only.
@@ -557,6 +557,29 @@ fn executions_list(arg: Checked<ExecutionsListArg>) -> Result<ExecutionPage, Mar
 #[candid::candid_method(query)]
 fn execution_payment(id: Checked<u64>) -> Result<Option<Payment>, MarketError> {
     market::payments::get(&IcRuntime, id.0?)
+}
+
+/// The payments of the caller's executions, or of a provider's as its delegate: a statement,
+/// a page at a time, every transfer with its ledger block.
+#[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(query)]
+fn payments_list(arg: Checked<PaymentsListArg>) -> Result<PaymentPage, MarketError> {
+    market::payments::list(&IcRuntime, arg.0?)
+}
+
+/// Names where the provider's payouts go (absent: its key's own principal). Only the
+/// provider's current key, calling as its own principal.
+#[ic_cdk::update(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(update)]
+fn provider_payout_set(arg: Checked<PayoutSetArg>) -> Result<ProviderPayout, MarketError> {
+    market::payouts::set(&IcRuntime, arg.0?)
+}
+
+/// Where a provider's payouts go. Public.
+#[ic_cdk::query(decode_with = "decode_checked", hidden = true)]
+#[candid::candid_method(query)]
+fn provider_payout(provider: Checked<ProviderKeyInput>) -> Result<ProviderPayout, MarketError> {
+    market::payouts::get(provider.0?)
 }
 
 /// The FLOCX contract view of an accepted execution.

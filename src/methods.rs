@@ -223,6 +223,9 @@ pub static METHODS: &[Method] = &[
     method!("projects_mine", Query, Authenticated, KIB, Option<u64>),
     // Payments: an execution's escrow and ledger transfers.
     method!("execution_payment", Query, OwnerDelegateOrController, KIB, u64),
+    method!("provider_payout_set", Update, Owner, 4 * KIB, PayoutSetArg),
+    method!("provider_payout", Query, Anyone, 4 * KIB, ProviderKeyInput),
+    method!("payments_list", Query, Authenticated, 4 * KIB, PaymentsListArg),
 ];
 
 pub fn find(name: &str) -> Option<&'static Method> {

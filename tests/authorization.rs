@@ -933,6 +933,25 @@ fn update_scenario(method: &str) -> Option<Build> {
                 encode(&arg),
             )
         },
+        "provider_payout_set" => |w| {
+            let arg = PayoutSetArg {
+                provider: w.m.provider.key(),
+                account: Some(Account {
+                    owner: consumer("authorization payee"),
+                    subaccount: None,
+                }),
+            };
+            // The owner is the provider's key itself (its own principal), not a delegate.
+            let key_principal = signing::provider_of(&w.m.provider.secret).principal();
+            scenario(
+                verdict::<ProviderPayout, MarketError>,
+                vec![Target::new(
+                    "the owner provider's payouts",
+                    vec![key_principal],
+                    encode(&arg),
+                )],
+            )
+        },
         "provision_server" => |w| {
             w.leased_node();
             scenario(
@@ -1140,6 +1159,19 @@ fn query_scenario(method: &str, ids: &QueryIds) -> Option<Scenario> {
                     role: Role::Consumer,
                     provider: None,
                     phase: None,
+                    after: None,
+                    limit: None,
+                }),
+            )],
+        ),
+        "payments_list" => scenario(
+            verdict::<PaymentPage, MarketError>,
+            vec![Target::new(
+                "the caller's payments",
+                vec![lessee()],
+                encode(&PaymentsListArg {
+                    role: Role::Consumer,
+                    provider: None,
                     after: None,
                     limit: None,
                 }),

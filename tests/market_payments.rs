@@ -338,3 +338,87 @@ fn lease_by_sku_and_lease_extend_pay_before_they_book() {
     let offers = paid.market.canister.offers_list(all_offers()).unwrap();
     assert!(offers.offers.iter().all(|o| o.status == OfferStatus::Open));
 }
+
+#[test]
+fn the_account_the_providers_key_names_gets_the_payout_and_both_statements_list_it() {
+    let (mut paid, _) = ready();
+    let key = paid.market.provider.key();
+    let payee = Account {
+        owner: consumer("the provider's treasury"),
+        subaccount: Some([3; 32]),
+    };
+    let arg = PayoutSetArg {
+        provider: key.clone(),
+        account: Some(payee),
+    };
+    // Its delegate may not redirect the provider's money; the key's own principal may.
+    let delegate = paid.market.delegate;
+    let refused: MarketResult<ProviderPayout> =
+        paid.market
+            .canister
+            .market_update(delegate, "provider_payout_set", arg.clone());
+    assert!(
+        matches!(refused, Err(MarketError::NotAuthorized { .. })),
+        "{refused:?}"
+    );
+    let owner = paid.provider_principal();
+    let named: ProviderPayout = paid
+        .market
+        .canister
+        .market_update(owner, "provider_payout_set", arg)
+        .expect("named");
+    assert_eq!((named.account, named.named), (payee, true));
+    let read: MarketResult<ProviderPayout> =
+        paid.market
+            .canister
+            .market_query(Principal::anonymous(), "provider_payout", key);
+    assert_eq!(read, Ok(named));
+
+    let start = paid.market.now() + HOUR_NS;
+    let id = hold(&mut paid, start, 1);
+    accept(&mut paid, id).expect("accepted");
+    paid.market.advance_to(start);
+    paid.market.advance_to(start + HOUR_NS);
+    paid.market.advance(SECOND_NS);
+    let settled = paid.payment(id);
+    assert_eq!(settled.state, PaymentState::Settled, "{settled:?}");
+    let payout = settled
+        .transfers
+        .iter()
+        .find(|t| t.purpose == Purpose::Payout)
+        .unwrap_or_else(|| panic!("a payout: {settled:?}"));
+    assert_eq!(payout.account, payee);
+    assert_eq!(paid.balance(&payee), PRICE - MARKET_FEE - FEE);
+    assert_eq!(paid.of(owner), 0);
+    paid.assert_conserved(&[id]);
+
+    // Both sides' statements list it, with its blocks; a stranger's lists nothing.
+    let consumer_side = PaymentsListArg {
+        role: Role::Consumer,
+        provider: None,
+        after: None,
+        limit: None,
+    };
+    let provider_side = PaymentsListArg {
+        role: Role::Provider,
+        provider: Some(paid.market.provider.key()),
+        ..consumer_side.clone()
+    };
+    let expected = PaymentPage {
+        payments: vec![ExecutionPayment {
+            execution_id: id,
+            payment: settled,
+        }],
+        next: None,
+    };
+    for (who, arg) in [(alice(), consumer_side.clone()), (delegate, provider_side)] {
+        let page: MarketResult<PaymentPage> =
+            paid.market.canister.market_query(who, "payments_list", arg);
+        assert_eq!(page, Ok(expected.clone()));
+    }
+    let stranger: MarketResult<PaymentPage> =
+        paid.market
+            .canister
+            .market_query(consumer("bob"), "payments_list", consumer_side);
+    assert_eq!(stranger.map(|p| p.payments.len()), Ok(0));
+}

@@ -1019,7 +1019,7 @@ fn query_calls(method: &str, f: &Function, ids: &Ids) -> Option<Vec<Call>> {
                 },
             )
         }),
-        "market_delegation" | "ironic_settings" => {
+        "market_delegation" | "ironic_settings" | "provider_payout" => {
             per_provider(&|provider| call("provider", provider.clone()))
         }
         "inventory_get" => u64s(&ids.items),
@@ -1142,6 +1142,25 @@ fn query_calls(method: &str, f: &Function, ids: &Ids) -> Option<Vec<Call>> {
             }
             calls
         }
+        "payments_list" => {
+            let list = |role, provider: Option<ProviderKeyInput>| PaymentsListArg {
+                role,
+                provider,
+                after: None,
+                limit: None,
+            };
+            let mut calls = vec![
+                call("consumer", list(Role::Consumer, None)),
+                call("provider none", list(Role::Provider, None)),
+            ];
+            for provider in &ids.providers {
+                calls.push(call(
+                    "provider",
+                    list(Role::Provider, Some(provider.clone())),
+                ));
+            }
+            calls
+        }
         "audit_log" => {
             let mut calls = vec![call("all", AuditArg::default())];
             for entity in &ids.entities {
@@ -1226,6 +1245,15 @@ fn next_page(method: &str) -> Option<Next> {
             |arg: ExecutionsListArg, page: Result<ExecutionPage, MarketError>| {
                 let after = page.ok()?.next?;
                 Some(ExecutionsListArg {
+                    after: Some(after),
+                    ..arg
+                })
+            },
+        ),
+        "payments_list" => pager(
+            |arg: PaymentsListArg, page: Result<PaymentPage, MarketError>| {
+                let after = page.ok()?.next?;
+                Some(PaymentsListArg {
                     after: Some(after),
                     ..arg
                 })

@@ -1,7 +1,8 @@
 //! Payments through both wasms: the marketplace and the test ledger on one ic0 host. What a
 //! paid `execution_accept` costs the marketplace (its message and the callbacks of the ledger's
 //! allowance, balance and transfer-from answers) beside a free one, and what a lease's
-//! settlement costs (the timer run that plans it and the callbacks of the fee and transfers).
+//! settlement costs (the timer run that plans it and the callbacks of the fee and transfers),
+//! and what an offerset's hold deposits add.
 //! Each figure is every execution of the marketplace canister around the work
 //! (`Host::instructions_executed`), so no await hides a part of it.
 
@@ -236,6 +237,80 @@ pub fn run(report: &mut Report) {
     report.at_most(
         "wasm instr., a settlement (the paid end less the free one)",
         spent.saturating_sub(free_end) as f64,
+        TARGET,
+        "",
+    );
+    deposits(&mut host, report);
+    statement(&mut host, report);
+}
+
+/// The consumer's statement (`payments_list`): every paid execution of this bench, one page.
+fn statement(host: &mut Host, report: &mut Report) {
+    let market = host.canister_id();
+    let arg = PaymentsListArg {
+        role: Role::Consumer,
+        provider: None,
+        after: None,
+        limit: None,
+    };
+    let before = host.instructions_executed(market);
+    let bytes = host
+        .query(
+            consumer(),
+            "payments_list",
+            &candid::encode_one(arg).unwrap(),
+        )
+        .expect("payments_list");
+    let spent = host.instructions_executed(market) - before;
+    let page: Result<PaymentPage, MarketError> = candid::decode_one(&bytes).unwrap();
+    let payments = page.expect("payments_list").payments.len();
+    report.info(
+        format!("wasm instr., payments_list page [{payments} payments]"),
+        human(spent as f64),
+    );
+}
+
+/// An offerset holding both items, free, then with a deposit per hold (its message and the
+/// callbacks of the allowance, balance and both deposits' transfer-from answers).
+fn deposits(host: &mut Host, report: &mut Report) {
+    let market = host.canister_id();
+    let request = || ResourceRequest {
+        duration_seconds: 3600,
+        image: IMAGE.into(),
+        offers: Some(2),
+        ..ResourceRequest::default()
+    };
+    let offerset = |host: &mut Host| {
+        let before = host.instructions_executed(market);
+        let view: Result<OffersetView, MarketError> =
+            update(host, consumer(), "offerset_request", request());
+        let spent = host.instructions_executed(market) - before;
+        assert_eq!(view.expect("offerset_request").offers.len(), 2);
+        // Past the holds' expiry, so the items are free for the next request.
+        host.advance_time(std::time::Duration::from_nanos(HOUR_NS));
+        host.tick();
+        spent
+    };
+    let free = offerset(host);
+    let update_policies = PoliciesUpdate {
+        hold_deposit: Some(100_000),
+        ..PoliciesUpdate::default()
+    };
+    let set: Result<Policies, MarketError> = update(
+        host,
+        Host::default_controller(),
+        "policies_set",
+        update_policies,
+    );
+    set.expect("policies_set");
+    let paid = offerset(host);
+    report.info(
+        "wasm instr., offerset_request holding 2 offers, no deposit",
+        human(free as f64),
+    );
+    report.at_most(
+        "wasm instr., offerset_request holding 2 offers with deposits (5 messages)",
+        paid as f64,
         TARGET,
         "",
     );

@@ -93,6 +93,9 @@ pub static TYPED: &[Typed] = typed![
     "project_get": u64,
     "projects_mine": Option<u64>,
     "execution_payment": u64,
+    "provider_payout_set": PayoutSetArg,
+    "provider_payout": ProviderKeyInput,
+    "payments_list": PaymentsListArg,
 ];
 
 /// The typed check of `name`, if it takes an argument.

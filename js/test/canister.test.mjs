@@ -232,9 +232,10 @@ test('policies: the defaults', async () => {
     reclaim_notice_seconds: [3600n],
     // How long closed executions, offersets and offers stay readable (90 days).
     closed_retention_seconds: [90n * 86400n],
-    // No market fee, no treasury, no ledger: the market runs free.
+    // No market fee, no treasury, no hold deposit, no ledger: the market runs free.
     market_fee_basis_points: [],
     treasury: [],
+    hold_deposit: [],
     currency: [],
   });
 });

@@ -18,7 +18,7 @@ use crate::catalog::publish;
 use crate::catalog::signing::{self, Operation};
 use crate::catalog::store::{self, ProviderRecord};
 use crate::runtime::Runtime;
-use candid::{CandidType, Deserialize};
+use candid::{CandidType, Deserialize, Principal};
 use ic_stable_structures::Storable;
 use serde_bytes::ByteBuf;
 use std::borrow::Cow;
@@ -55,6 +55,10 @@ struct KeyState {
     successor: Option<ByteBuf>,
     account: Option<ByteBuf>,
     current: Option<ByteBuf>,
+    /// On an account: where its payouts go, as its current key named it (`market::payouts`);
+    /// absent, the current key's own principal. A recovery clears it.
+    payout_owner: Option<Principal>,
+    payout_subaccount: Option<ByteBuf>,
 }
 
 /// A key this module stored (checked when it was accepted).
@@ -96,6 +100,27 @@ pub fn check_not_frozen(account: &ProviderKey) -> Result<(), CatalogError> {
 /// The account `key` belongs to: itself, or the account it was rotated into.
 pub fn account_of(key: &ProviderKey) -> ProviderKey {
     stored_key(&state(key).account).unwrap_or(*key)
+}
+
+/// The key that signs for `account` now: the last one rotated in, or the account's own.
+pub fn current_key(account: &ProviderKey) -> ProviderKey {
+    stored_key(&state(account).current).unwrap_or(*account)
+}
+
+/// The payout account `account`'s key named (owner, subaccount), if it named one.
+pub fn payout(account: &ProviderKey) -> Option<(Principal, Option<ByteBuf>)> {
+    let state = state(account);
+    Some((state.payout_owner?, state.payout_subaccount))
+}
+
+/// Names (or, with `None`, forgets) where `account`'s payouts go. The caller checked who asks.
+pub fn set_payout(account: &ProviderKey, payout: Option<(Principal, Option<ByteBuf>)>) {
+    let mut state = state(account);
+    (state.payout_owner, state.payout_subaccount) = match payout {
+        Some((owner, subaccount)) => (Some(owner), subaccount),
+        None => (None, None),
+    };
+    put(account, &state);
 }
 
 /// The account a verified signer signs for; refuses a retired key and a frozen account.
@@ -156,18 +181,20 @@ pub fn rotate(rt: &impl Runtime, arg: RotateKeyArg) -> Result<(), CatalogError> 
     Ok(())
 }
 
-/// Sets the key of `arg.provider`'s account to `arg.new_key` without the old key's signature and
-/// lifts a freeze; returns the account (whose delegations the market then revokes). Controllers
+/// Sets the key of `arg.provider`'s account to `arg.new_key` without the old key's signature,
+/// lifts a freeze and forgets the payout account the old key named; returns the account (whose delegations the market then revokes). Controllers
 /// only.
 pub fn recover(rt: &impl Runtime, arg: RecoverKeyArg) -> Result<ProviderKey, CatalogError> {
     only_controllers(rt, "recover provider keys")?;
     let account = account_of(&publish::parse_key(&arg.provider)?);
     let new = publish::parse_key(&arg.new_key)?;
     check_fresh(&new)?;
-    let current = stored_key(&state(&account).current).unwrap_or(account);
-    replace_key(&account, &current, &new);
+    replace_key(&account, &current_key(&account), &new);
     let mut state = state(&account);
     state.frozen = None;
+    // Whoever held the lost key may have named its own payout account.
+    state.payout_owner = None;
+    state.payout_subaccount = None;
     put(&account, &state);
     Ok(account)
 }

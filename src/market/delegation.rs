@@ -205,7 +205,7 @@ fn parse_lookup_key(input: &ProviderKeyInput) -> Result<ProviderKey, MarketError
     ProviderKey::parse_for_lookup(input).map_err(|message| MarketError::InvalidKey { message })
 }
 
-fn from_catalog(error: CatalogError) -> MarketError {
+pub(super) fn from_catalog(error: CatalogError) -> MarketError {
     match error {
         CatalogError::InvalidSignature => MarketError::InvalidSignature,
         CatalogError::ProviderFrozen => MarketError::ProviderFrozen,

@@ -25,9 +25,11 @@
 //! | `offers`     | offers (availability windows): create, withdraw, expire, list; terms    |
 //! | `availability` | the free windows of an item or a SKU                                 |
 //! | `index`      | open offers on the heap, cheapest first, for matching                  |
-//! | `offerset`   | requests: validation, policies, matching, holds, expiry                |
+//! | `offerset`   | requests: validation, policies, matching, holds (and their deposits), expiry |
 //! | `execution`  | the phase machine                                                      |
 //! | `lease`      | accept, cancel, extend, end; start and end on the timer; views         |
+//! | `payments`   | escrow per execution: pulls, settlement, conservation (with a ledger)  |
+//! | `payouts`    | where providers are paid: the account their key names                  |
 //! | `policy`     | rules controllers set                                                  |
 //! | `projects`   | groups of principals private offers are shown to                       |
 //! | `retention`  | closed records (executions, offersets, offers) leave in time            |
@@ -46,6 +48,7 @@ pub mod offers;
 pub mod offerset;
 pub mod operations;
 pub mod payments;
+pub mod payouts;
 pub mod policy;
 pub mod projects;
 pub mod retention;

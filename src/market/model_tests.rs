@@ -1270,7 +1270,9 @@ impl World {
                     offers: count,
                     ..ResourceRequest::default()
                 };
-                let result = self.as_caller(who, || offerset::request(&self.rt, request));
+                let result = self.as_caller(who, || {
+                    block_on(offerset::request_paying(&self.rt, request))
+                });
                 if let Ok(view) = &result {
                     if view.offerset.result == OffersetResult::Yes {
                         *self.stats.deep.entry("offersets_yes").or_default() += 1;

@@ -5,6 +5,7 @@
 //! A request that policies refuse, or that nothing matches, is still stored, with result No,
 //! status Expired and messages that say why: the consumer can read back what happened.
 
+mod deposits;
 pub mod fit;
 mod holds;
 mod limits;
@@ -12,6 +13,7 @@ mod matching;
 mod refusals;
 mod window;
 
+pub use deposits::request_paying;
 pub use holds::{hold, Terms};
 pub use limits::{held_cap, set_provider_access, HoldLimits, MAX_PROVIDER_LISTED};
 pub use matching::{find_holds, Match};
@@ -32,12 +34,81 @@ use candid::Principal;
 /// Offers an offerset returns when the request names no count.
 const DEFAULT_OFFERS: u32 = 3;
 
+/// A request checked and matched, nothing written yet.
+struct Prepared {
+    request: ResourceRequest,
+    policies: Policies,
+    matches: Vec<Match>,
+    messages: Vec<Message>,
+}
+
 /// A consumer's request: refused with a typed error (changing nothing) when malformed or over
 /// quota; otherwise stored, with Yes and its offers held, or No and messages saying why.
-pub fn request(
-    rt: &impl Runtime,
-    mut request: ResourceRequest,
-) -> Result<OffersetView, MarketError> {
+pub fn request(rt: &impl Runtime, request: ResourceRequest) -> Result<OffersetView, MarketError> {
+    let prepared = prepare(rt, request)?;
+    Ok(store_offerset(rt, prepared))
+}
+
+/// At most how many offers `request` may hold (0 when policies refuse it), writing nothing
+/// and matching nothing: what a deposit per hold is asked for.
+pub fn holds_asked(rt: &impl Runtime, request: ResourceRequest) -> Result<u32, MarketError> {
+    let checked = check(rt, request)?;
+    Ok(if checked.refusals.is_empty() {
+        checked.count
+    } else {
+        0
+    })
+}
+
+/// A request that passed the checks, before matching.
+struct Checked {
+    request: ResourceRequest,
+    policies: Policies,
+    window: Window,
+    /// Offers to find: the request's, within the caller's hold caps.
+    count: u32,
+    held_warning: Option<Message>,
+    /// Policies that refuse it (result No), if any.
+    refusals: Vec<Message>,
+}
+
+/// Checks `request` and finds its matches, writing nothing.
+fn prepare(rt: &impl Runtime, request: ResourceRequest) -> Result<Prepared, MarketError> {
+    let Checked {
+        request,
+        policies,
+        window,
+        count,
+        held_warning,
+        refusals,
+    } = check(rt, request)?;
+    let (matches, messages) = if refusals.is_empty() {
+        // Without a start, each offer is taken as soon as it (and its item) can start.
+        let asap = request.start_ns.is_none();
+        let mut limits = HoldLimits::new(rt.caller(), &policies);
+        let (matches, mut messages) = find_holds(
+            rt.time(),
+            &request,
+            window,
+            asap,
+            count as usize,
+            &mut limits,
+        );
+        messages.extend(held_warning);
+        (matches, messages)
+    } else {
+        (Vec::new(), refusals)
+    };
+    Ok(Prepared {
+        request,
+        policies,
+        matches,
+        messages,
+    })
+}
+
+/// Everything a request must pass before it is matched: a typed error otherwise.
+fn check(rt: &impl Runtime, mut request: ResourceRequest) -> Result<Checked, MarketError> {
     let now = rt.time();
     let consumer = rt.caller();
     if consumer == Principal::anonymous() {
@@ -80,21 +151,29 @@ pub fn request(
     check_active_leases(&consumer, &policies)?;
     let (count, held_warning) = limits::offers_allowed(&consumer, &policies, count)?;
 
-    // Validated: from here on every outcome is stored.
-    let id = store::next_offerset_id();
     let mut refusals = policy_refusals(&policies, &request.image, request.duration_seconds);
     refusals.extend(limits::hold_refusals(&policies, request.duration_seconds));
-    let (matches, messages) = if refusals.is_empty() {
-        // Without a start, each offer is taken as soon as it (and its item) can start.
-        let asap = request.start_ns.is_none();
-        let mut limits = HoldLimits::new(consumer, &policies);
-        let (matches, mut messages) =
-            find_holds(now, &request, window, asap, count as usize, &mut limits);
-        messages.extend(held_warning);
-        (matches, messages)
-    } else {
-        (Vec::new(), refusals)
-    };
+    Ok(Checked {
+        request,
+        policies,
+        window,
+        count,
+        held_warning,
+        refusals,
+    })
+}
+
+/// Stores a prepared request: every outcome is stored, its matches held.
+fn store_offerset(rt: &impl Runtime, prepared: Prepared) -> OffersetView {
+    let Prepared {
+        request,
+        policies,
+        matches,
+        messages,
+    } = prepared;
+    let now = rt.time();
+    let consumer = rt.caller();
+    let id = store::next_offerset_id();
     let actor = Actor::Consumer(consumer);
     let mut offerset = Offerset {
         id,
@@ -147,7 +226,7 @@ pub fn request(
     }
     store::put_offerset(&offerset);
     record(now, &actor, &offerset, "", &why);
-    Ok(OffersetView { offerset, offers })
+    OffersetView { offerset, offers }
 }
 
 /// The offerset with its offers, for its consumer and controllers.

@@ -13,6 +13,7 @@
 //!   `created_at_time` and memo, and resent unchanged until the ledger answers, so a repeat is
 //!   a `Duplicate`, never a second payment; past the ledger's deduplication window the escrow's
 //!   balance says whether it happened.
+//! - **Statements** ([`list`]): the payments of a consumer's or a provider's executions.
 //! - **Conservation** ([`expected_escrow`]): an escrow holds exactly its pulls less its
 //!   transfers out and their fees (the rule `invariants` and the tests check against the
 //!   ledger).
@@ -20,10 +21,12 @@
 mod currency;
 mod pull;
 mod settle;
+mod statement;
 
 pub use currency::{currency, refresh_currency};
-pub use pull::{afford, pull, refund_last_pull};
+pub use pull::{afford, afford_each, pull, refund_last_pull};
 pub use settle::settle;
+pub use statement::list;
 
 use super::store;
 use super::types::*;
@@ -94,6 +97,32 @@ pub fn expected_escrow(payment: &Payment) -> u128 {
         .map(|transfer| u128::from(transfer.amount) + u128::from(transfer.fee))
         .sum();
     paid.saturating_sub(spent)
+}
+
+/// What the escrow holds of deposits: the done pulls of a hold's deposit.
+pub fn deposits(payment: &Payment) -> u128 {
+    payment
+        .pulls
+        .iter()
+        .filter(|pull| pull.done && pull.purpose == Purpose::Deposit)
+        .map(|pull| u128::from(pull.amount))
+        .sum()
+}
+
+/// The deposit execution `id`'s escrow holds for it (0 without one): what `accept` need not
+/// pull again. Only while funded: a pull or refund on its way counts nothing yet.
+pub fn deposit_held(execution_id: u64) -> u64 {
+    store::payment(execution_id)
+        .filter(|p| p.state == PaymentState::Funded)
+        .map_or(0, |p| {
+            u64::try_from(deposits(&p).min(expected_escrow(&p))).unwrap_or(u64::MAX)
+        })
+}
+
+/// An open hold's escrow that holds its deposit and nothing more: kept until the hold ends.
+fn holds_only_its_deposit(payment: &Payment) -> bool {
+    let deposits = deposits(payment);
+    deposits > 0 && expected_escrow(payment) <= deposits
 }
 
 /// The rule `escrow_covers_its_transfers`: a payment's record is coherent: only the last pull
@@ -216,13 +245,9 @@ pub fn get(
     Ok(store::payment(execution_id))
 }
 
-/// Where the provider's share goes: the account of the principal its own key signs in as.
+/// Where the provider's share goes: the account its key named, else that key's principal.
 fn payout_account(execution: &Execution) -> Option<Account> {
-    let key = crate::catalog::provider::ProviderKey::from_pem(&execution.provider_pem).ok()?;
-    Some(Account {
-        owner: key.principal(),
-        subaccount: None,
-    })
+    super::payouts::account_for(&execution.provider_pem)
 }
 
 fn save(execution_id: u64, payment: &Payment) {

@@ -51,6 +51,7 @@ pub fn defaults() -> Policies {
         closed_retention_seconds: Some(DEFAULT_CLOSED_RETENTION_SECONDS),
         market_fee_basis_points: None,
         treasury: None,
+        hold_deposit: None,
         currency: None,
     }
 }
@@ -127,6 +128,7 @@ pub fn set(update: PoliciesUpdate) -> Result<Policies, MarketError> {
             .market_fee_basis_points
             .or(current.market_fee_basis_points),
         treasury: update.treasury.or(current.treasury),
+        hold_deposit: update.hold_deposit.or(current.hold_deposit),
         // Not a policy: `get` reads it from the ledger's answer.
         currency: None,
     };

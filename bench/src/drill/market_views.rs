@@ -38,6 +38,13 @@ pub(super) fn market_views(
             name.to_string(),
             provider.clone(),
         );
+        v.one(
+            host,
+            anyone,
+            "provider_payout",
+            name.to_string(),
+            provider.clone(),
+        );
     }
     v.one(host, anyone, "products", String::new(), ());
     // The drill's project, as its owner, a member, a controller and a stranger see it.
@@ -350,6 +357,33 @@ pub(super) fn market_views(
                 None => break,
             }
         }
+    }
+
+    // Statements: each consumer's, the provider's (a free drill market: empty pages).
+    let mut statements = vec![(
+        "provider".to_string(),
+        delegate(),
+        PaymentsListArg {
+            role: Role::Provider,
+            provider: Some(key(&MARKET_SECRET)),
+            after: None,
+            limit: None,
+        },
+    )];
+    for who in &world.consumers {
+        statements.push((
+            format!("consumer={who}"),
+            *who,
+            PaymentsListArg {
+                role: Role::Consumer,
+                provider: None,
+                after: None,
+                limit: None,
+            },
+        ));
+    }
+    for (label, who, arg) in statements {
+        v.one(host, who, "payments_list", label, arg);
     }
 
     // The audit log: everything as a controller, each reader's share, each entity's history.

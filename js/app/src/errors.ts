@@ -72,8 +72,8 @@ const SENTENCES: Record<string, (f: Fields) => string> = {
   ProviderFrozen: () => 'This provider is frozen by the market operators.',
   KeyRotated: () => 'This provider moved to a new key; use the new one.',
   InsufficientAllowance: (f) =>
-    `Approve the market to take ${plain(f.needed)} (the price and the ledger's fee) from your account first; it may take ${plain(f.allowance)} now.`,
-  InsufficientFunds: (f) => `Your account holds ${plain(f.balance)}; this needs ${plain(f.needed)} (the price and the ledger's fee).`,
+    `Approve the market to take ${plain(f.needed)} (the price, or each held offer's deposit, and the ledger's fee) from your account first; it may take ${plain(f.allowance)} now.`,
+  InsufficientFunds: (f) => `Your account holds ${plain(f.balance)}; this needs ${plain(f.needed)} (the price, or each held offer's deposit, and the ledger's fee).`,
   PaymentInProgress: () => 'A payment of this lease is on its way to the ledger; try again in a moment.',
   PaymentFailed: (f) => `The payment did not go through, nothing was taken: ${f.message}`,
   InvalidCsv: (f) => {

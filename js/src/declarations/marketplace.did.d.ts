@@ -608,6 +608,10 @@ export interface ExecutionPage {
   'executions' : Array<Execution>,
   'next' : [] | [bigint],
 }
+export interface ExecutionPayment {
+  'payment' : Payment,
+  'execution_id' : bigint,
+}
 export interface ExecutionsListArg {
   'after' : [] | [bigint],
   /**
@@ -1176,6 +1180,8 @@ export type MarketOffersResult = { 'Ok' : Array<Offer> } |
   { 'Err' : MarketError };
 export type MarketOffersetViewResult = { 'Ok' : OffersetView } |
   { 'Err' : MarketError };
+export type MarketPaymentPageResult = { 'Ok' : PaymentPage } |
+  { 'Err' : MarketError };
 export type MarketPaymentResult = { 'Ok' : [] | [Payment] } |
   { 'Err' : MarketError };
 export type MarketPoliciesResult = { 'Ok' : Policies } |
@@ -1183,6 +1189,8 @@ export type MarketPoliciesResult = { 'Ok' : Policies } |
 export type MarketProjectPageResult = { 'Ok' : ProjectPage } |
   { 'Err' : MarketError };
 export type MarketProjectResult = { 'Ok' : Project } |
+  { 'Err' : MarketError };
+export type MarketProviderPayoutResult = { 'Ok' : ProviderPayout } |
   { 'Err' : MarketError };
 export type MarketSelfCheckResult = { 'Ok' : SelfCheckPage } |
   { 'Err' : MarketError };
@@ -1485,11 +1493,16 @@ export interface Payment {
    */
   'waived' : boolean,
   /**
-   * Pulls from the consumer into the escrow: the price, then any extension's.
+   * Pulls from the consumer into the escrow: a hold's deposit, the price (less it), then
+   * any extension's.
    */
   'pulls' : Array<LedgerTransfer>,
   'escrow' : Account,
   'treasury' : [] | [Account],
+}
+export interface PaymentPage {
+  'payments' : Array<ExecutionPayment>,
+  'next' : [] | [bigint],
 }
 export type PaymentState = {
     /**
@@ -1511,6 +1524,31 @@ export type PaymentState = {
   } |
   { 'Funded' : null } |
   { 'Settled' : null };
+/**
+ * `payments_list`: whose payments, from where.
+ */
+export interface PaymentsListArg {
+  'after' : [] | [bigint],
+  /**
+   * Required with Provider.
+   */
+  'provider' : [] | [ProviderKeyInput],
+  'role' : Role,
+  /**
+   * At most 100 (default 100).
+   */
+  'limit' : [] | [number],
+}
+/**
+ * `provider_payout_set`: where the provider's payouts go from now on.
+ */
+export interface PayoutSetArg {
+  'provider' : ProviderKeyInput,
+  /**
+   * Absent: back to the key's own principal.
+   */
+  'account' : [] | [Account],
+}
 export type Phase = { 'Available' : null } |
   { 'Failed' : null } |
   { 'Releasing' : null } |
@@ -1563,6 +1601,12 @@ export interface Policies {
    */
   'stuck_timeout_seconds' : bigint,
   /**
+   * With a ledger: what each offer an offerset holds costs its consumer up front, in the
+   * ledger's base units; refunded (less the ledger's fee) when the hold ends unaccepted,
+   * counted toward the price when accepted. Absent or 0: holds are free.
+   */
+  'hold_deposit' : [] | [bigint],
+  /**
    * Longest window a hold may cover (default 7 days): a longer request is refused (result No).
    */
   'max_hold_window_seconds' : [] | [bigint],
@@ -1610,6 +1654,7 @@ export interface PoliciesUpdate {
   'allow_consumers' : [] | [Array<Principal>],
   'max_lease_seconds' : [] | [bigint],
   'stuck_timeout_seconds' : [] | [bigint],
+  'hold_deposit' : [] | [bigint],
   'max_hold_window_seconds' : [] | [bigint],
   'max_offers_per_offerset' : [] | [number],
   'rebuild_seconds' : [] | [bigint],
@@ -1744,6 +1789,20 @@ export interface ProviderOfferingsArg {
    */
   'limit' : [] | [number],
   'format' : [] | [Format],
+}
+/**
+ * Where a provider's payouts go: the account its key named, else the key's principal.
+ */
+export interface ProviderPayout {
+  /**
+   * Whether the provider named it.
+   */
+  'named' : boolean,
+  'account' : Account,
+  /**
+   * The provider's current key.
+   */
+  'provider_pem' : string,
 }
 export interface ProvisionCosts {
   /**
@@ -1943,7 +2002,11 @@ export interface PublishArg {
 }
 export type PublishResult = { 'Ok' : Receipt } |
   { 'Err' : CatalogError };
+/**
+ * Deposit: a hold's refundable deposit, pulled when the offerset is made.
+ */
 export type Purpose = { 'Payout' : null } |
+  { 'Deposit' : null } |
   { 'Refund' : null } |
   { 'Price' : null } |
   { 'Extension' : null } |
@@ -2583,7 +2646,8 @@ export interface _SERVICE {
   'offerset_get' : ActorMethod<[bigint], MarketOffersetViewResult>,
   /**
    * Matches a request against open offers; the offers it returns hold their windows of their
-   * items until they expire.
+   * items until they expire. With a ledger and `hold_deposit`, each hold's deposit is pulled
+   * first (approve the market for them: `icrc2_approve`).
    */
   'offerset_request' : ActorMethod<[ResourceRequest], MarketOffersetViewResult>,
   /**
@@ -2591,6 +2655,13 @@ export interface _SERVICE {
    * Anyone.
    */
   'outcall_costs' : ActorMethod<[OutcallCostsArg], OutcallCostsResult>,
+  /**
+   * The payments of the caller's executions (Consumer), or of a provider's as its delegate
+   * (Provider): a statement, every transfer with its ledger block, a page of at most 100 at a
+   * time in execution order. A call looks at most 500 executions (free ones have no payment):
+   * a page may be short, even empty, with `next` set; go on from `next` until it is null.
+   */
+  'payments_list' : ActorMethod<[PaymentsListArg], MarketPaymentPageResult>,
   /**
    * The market's policies now: allowed images, lease and hold limits, per-principal quotas,
    * offer and offerset lifetimes, who may be a consumer. Public.
@@ -2647,6 +2718,22 @@ export interface _SERVICE {
    * A provider's visible offerings in key order.
    */
   'provider_offerings' : ActorMethod<[ProviderOfferingsArg], SearchResult>,
+  /**
+   * Where a provider's payouts go. Public.
+   */
+  'provider_payout' : ActorMethod<
+    [ProviderKeyInput],
+    MarketProviderPayoutResult
+  >,
+  /**
+   * Names where the provider's payouts go (no account: back to its key's own principal).
+   * Only the provider's current key, calling as its own (self-authenticating) principal, so
+   * the request is signed by the key: its delegates cannot redirect its money.
+   */
+  'provider_payout_set' : ActorMethod<
+    [PayoutSetArg],
+    MarketProviderPayoutResult
+  >,
   /**
    * A lost or stolen key: sets the provider's key to new_key without the old key's
    * signature, lifts a freeze and revokes every delegation. Controllers only.

@@ -381,6 +381,7 @@ export const idlFactory = ({ IDL }) => {
   });
   const Purpose = IDL.Variant({
     'Payout' : IDL.Null,
+    'Deposit' : IDL.Null,
     'Refund' : IDL.Null,
     'Price' : IDL.Null,
     'Extension' : IDL.Null,
@@ -928,6 +929,24 @@ export const idlFactory = ({ IDL }) => {
     'Ok' : OutcallCosts,
     'Err' : ProvisionError,
   });
+  const PaymentsListArg = IDL.Record({
+    'after' : IDL.Opt(IDL.Nat64),
+    'provider' : IDL.Opt(ProviderKeyInput),
+    'role' : Role,
+    'limit' : IDL.Opt(IDL.Nat32),
+  });
+  const ExecutionPayment = IDL.Record({
+    'payment' : Payment,
+    'execution_id' : IDL.Nat64,
+  });
+  const PaymentPage = IDL.Record({
+    'payments' : IDL.Vec(ExecutionPayment),
+    'next' : IDL.Opt(IDL.Nat64),
+  });
+  const MarketPaymentPageResult = IDL.Variant({
+    'Ok' : PaymentPage,
+    'Err' : MarketError,
+  });
   const Currency = IDL.Record({
     'fee' : IDL.Opt(IDL.Nat64),
     'decimals' : IDL.Opt(IDL.Nat8),
@@ -949,6 +968,7 @@ export const idlFactory = ({ IDL }) => {
     'currency' : IDL.Opt(Currency),
     'max_lease_seconds' : IDL.Nat64,
     'stuck_timeout_seconds' : IDL.Nat64,
+    'hold_deposit' : IDL.Opt(IDL.Nat64),
     'max_hold_window_seconds' : IDL.Opt(IDL.Nat64),
     'max_offers_per_offerset' : IDL.Nat32,
     'rebuild_seconds' : IDL.Nat64,
@@ -969,6 +989,7 @@ export const idlFactory = ({ IDL }) => {
     'allow_consumers' : IDL.Opt(IDL.Vec(IDL.Principal)),
     'max_lease_seconds' : IDL.Opt(IDL.Nat64),
     'stuck_timeout_seconds' : IDL.Opt(IDL.Nat64),
+    'hold_deposit' : IDL.Opt(IDL.Nat64),
     'max_hold_window_seconds' : IDL.Opt(IDL.Nat64),
     'max_offers_per_offerset' : IDL.Opt(IDL.Nat32),
     'rebuild_seconds' : IDL.Opt(IDL.Nat64),
@@ -1070,6 +1091,19 @@ export const idlFactory = ({ IDL }) => {
     'cursor' : IDL.Opt(IDL.Text),
     'limit' : IDL.Opt(IDL.Nat32),
     'format' : IDL.Opt(Format),
+  });
+  const ProviderPayout = IDL.Record({
+    'named' : IDL.Bool,
+    'account' : Account,
+    'provider_pem' : IDL.Text,
+  });
+  const MarketProviderPayoutResult = IDL.Variant({
+    'Ok' : ProviderPayout,
+    'Err' : MarketError,
+  });
+  const PayoutSetArg = IDL.Record({
+    'provider' : ProviderKeyInput,
+    'account' : IDL.Opt(Account),
   });
   const RecoverKeyArg = IDL.Record({
     'new_key' : ProviderKeyInput,
@@ -1353,6 +1387,11 @@ export const idlFactory = ({ IDL }) => {
         [OutcallCostsResult],
         ['query'],
       ),
+    'payments_list' : IDL.Func(
+        [PaymentsListArg],
+        [MarketPaymentPageResult],
+        ['query'],
+      ),
     'policies' : IDL.Func([], [Policies], ['query']),
     'policies_set' : IDL.Func([PoliciesUpdate], [MarketPoliciesResult], []),
     'products' : IDL.Func([], [IDL.Vec(Product)], ['query']),
@@ -1379,6 +1418,16 @@ export const idlFactory = ({ IDL }) => {
         [ProviderOfferingsArg],
         [SearchResult],
         ['query'],
+      ),
+    'provider_payout' : IDL.Func(
+        [ProviderKeyInput],
+        [MarketProviderPayoutResult],
+        ['query'],
+      ),
+    'provider_payout_set' : IDL.Func(
+        [PayoutSetArg],
+        [MarketProviderPayoutResult],
+        [],
       ),
     'provider_recover' : IDL.Func(
         [RecoverKeyArg],

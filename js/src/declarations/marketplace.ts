@@ -307,6 +307,10 @@ export type UploadBeginResult = {
     __kind__: "Err";
     Err: CatalogError;
 };
+export interface ExecutionPayment {
+    payment: Payment;
+    execution_id: bigint;
+}
 export interface LedgerTransfer {
     /**
      * The ledger's fee: paid by the consumer on a pull, by the escrow on a transfer out.
@@ -353,6 +357,13 @@ export interface SealedBox {
     nonce: Uint8Array;
     recipient_key: Uint8Array;
 }
+export type MarketProviderPayoutResult = {
+    __kind__: "Ok";
+    Ok: ProviderPayout;
+} | {
+    __kind__: "Err";
+    Err: MarketError;
+};
 export type MarketProjectResult = {
     __kind__: "Ok";
     Ok: Project;
@@ -696,6 +707,12 @@ export interface Policies {
      * A lease PREPARING or RELEASING longer than this is moved on by the task queue.
      */
     stuck_timeout_seconds: bigint;
+    /**
+     * With a ledger: what each offer an offerset holds costs its consumer up front, in the
+     * ledger's base units; refunded (less the ledger's fee) when the hold ends unaccepted,
+     * counted toward the price when accepted. Absent or 0: holds are free.
+     */
+    hold_deposit?: bigint;
     /**
      * Longest window a hold may cover (default 7 days): a longer request is refused (result No).
      */
@@ -1227,6 +1244,20 @@ export interface OfferTerms {
      */
     visible_to_projects?: BigUint64Array;
 }
+export interface PayoutSetArg {
+    provider: ProviderKeyInput;
+    /**
+     * Absent: back to the key's own principal.
+     */
+    account?: Account;
+}
+export type MarketPaymentPageResult = {
+    __kind__: "Ok";
+    Ok: PaymentPage;
+} | {
+    __kind__: "Err";
+    Err: MarketError;
+};
 export interface Delegation {
     seq: bigint;
     expiring: Array<DelegateExpiry>;
@@ -1274,6 +1305,10 @@ export interface HttpResponse {
     headers: Array<[string, string]>;
     upgrade?: boolean;
     status_code: number;
+}
+export interface PaymentPage {
+    payments: Array<ExecutionPayment>;
+    next?: bigint;
 }
 export interface ItemPage {
     next?: bigint;
@@ -1836,7 +1871,8 @@ export interface Payment {
      */
     waived: boolean;
     /**
-     * Pulls from the consumer into the escrow: the price, then any extension's.
+     * Pulls from the consumer into the escrow: a hold's deposit, the price (less it), then
+     * any extension's.
      */
     pulls: Array<LedgerTransfer>;
     escrow: Account;
@@ -1920,6 +1956,29 @@ export interface RemoveOfferingsArg {
 export interface OfferPage {
     next?: bigint;
     offers: Array<Offer>;
+}
+export interface PaymentsListArg {
+    after?: bigint;
+    /**
+     * Required with Provider.
+     */
+    provider?: ProviderKeyInput;
+    role: Role;
+    /**
+     * At most 100 (default 100).
+     */
+    limit?: number;
+}
+export interface ProviderPayout {
+    /**
+     * Whether the provider named it.
+     */
+    named: boolean;
+    account: Account;
+    /**
+     * The provider's current key.
+     */
+    provider_pem: string;
 }
 export type IronicSettingsResult = {
     __kind__: "Ok";
@@ -2098,6 +2157,7 @@ export interface PoliciesUpdate {
     allow_consumers?: Array<Principal>;
     max_lease_seconds?: bigint;
     stuck_timeout_seconds?: bigint;
+    hold_deposit?: bigint;
     max_hold_window_seconds?: bigint;
     max_offers_per_offerset?: number;
     rebuild_seconds?: bigint;
@@ -2574,6 +2634,7 @@ export enum ProductType {
 }
 export enum Purpose {
     Payout = "Payout",
+    Deposit = "Deposit",
     Refund = "Refund",
     Price = "Price",
     Extension = "Extension",
@@ -2659,6 +2720,7 @@ export interface marketplaceInterface {
     offerset_get(arg0: bigint): Promise<MarketOffersetViewResult>;
     offerset_request(arg0: ResourceRequest): Promise<MarketOffersetViewResult>;
     outcall_costs(arg0: OutcallCostsArg): Promise<OutcallCostsResult>;
+    payments_list(arg0: PaymentsListArg): Promise<MarketPaymentPageResult>;
     policies(): Promise<Policies>;
     policies_set(arg0: PoliciesUpdate): Promise<MarketPoliciesResult>;
     products(): Promise<Array<Product>>;
@@ -2670,6 +2732,8 @@ export interface marketplaceInterface {
     provider_freeze(arg0: ProviderFreezeArg): Promise<CatalogUnitResult>;
     provider_hold_access_set(arg0: ProviderHoldAccessArg): Promise<ProviderHoldAccessResult>;
     provider_offerings(arg0: ProviderOfferingsArg): Promise<SearchResult>;
+    provider_payout(arg0: ProviderKeyInput): Promise<MarketProviderPayoutResult>;
+    provider_payout_set(arg0: PayoutSetArg): Promise<MarketProviderPayoutResult>;
     provider_recover(arg0: RecoverKeyArg): Promise<MarketDelegationResult>;
     provider_remove(arg0: RemoveProviderArg): Promise<PublishResult>;
     provider_rotate_key(arg0: RotateKeyArg): Promise<CatalogUnitResult>;
@@ -2680,7 +2744,7 @@ export interface marketplaceInterface {
     state_digest_page(arg0: StateDigestPageArg): Promise<StateDigestPageResult>;
     status(): Promise<Status>;
 }
-import type { AcceptArg as _AcceptArg, Account as _Account, Actor as _Actor, Attributes as _Attributes, AuditArg as _AuditArg, AuditEntry as _AuditEntry, AuditPage as _AuditPage, AvailabilityArg as _AvailabilityArg, AvailabilityPage as _AvailabilityPage, Backend as _Backend, BillingInterval as _BillingInterval, CatalogError as _CatalogError, CatalogExport as _CatalogExport, CatalogExportArg as _CatalogExportArg, CatalogExportResult as _CatalogExportResult, CatalogUnitResult as _CatalogUnitResult, Change as _Change, ChangeKind as _ChangeKind, ChangesArg as _ChangesArg, ChangesPage as _ChangesPage, ChangesResult as _ChangesResult, Config as _Config, ConsumerAccess as _ConsumerAccess, Contract as _Contract, ContractStatus as _ContractStatus, CostRange as _CostRange, Counters as _Counters, CsvError as _CsvError, Currency as _Currency, DelegateArg as _DelegateArg, Delegation as _Delegation, DigestChunk as _DigestChunk, DigestCursor as _DigestCursor, DigestError as _DigestError, DigestPageError as _DigestPageError, Entity as _Entity, Execution as _Execution, ExecutionPage as _ExecutionPage, ExecutionsListArg as _ExecutionsListArg, Filters as _Filters, Format as _Format, GpuFilter as _GpuFilter, HoldAccess as _HoldAccess, HttpRequest as _HttpRequest, HttpResponse as _HttpResponse, InventoryListArg as _InventoryListArg, InventoryRegisterArg as _InventoryRegisterArg, InventoryRemoveArg as _InventoryRemoveArg, InventorySetStatusArg as _InventorySetStatusArg, IronicApi as _IronicApi, IronicBudgetGrantArg as _IronicBudgetGrantArg, IronicConfigureArg as _IronicConfigureArg, IronicDiscoverArg as _IronicDiscoverArg, IronicDiscoverResult as _IronicDiscoverResult, IronicError as _IronicError, IronicSettingsResult as _IronicSettingsResult, IronicSettingsView as _IronicSettingsView, Item as _Item, ItemAvailability as _ItemAvailability, ItemInput as _ItemInput, ItemPage as _ItemPage, ItemStatus as _ItemStatus, Lease as _Lease, LeaseBySkuArg as _LeaseBySkuArg, LeaseTask as _LeaseTask, LedgerTransfer as _LedgerTransfer, Level as _Level, MarketAuditPageResult as _MarketAuditPageResult, MarketAvailabilityResult as _MarketAvailabilityResult, MarketContractResult as _MarketContractResult, MarketDelegationResult as _MarketDelegationResult, MarketError as _MarketError, MarketExecutionPageResult as _MarketExecutionPageResult, MarketExecutionResult as _MarketExecutionResult, MarketItemPageResult as _MarketItemPageResult, MarketItemResult as _MarketItemResult, MarketItemsResult as _MarketItemsResult, MarketLeaseResult as _MarketLeaseResult, MarketOfferPageResult as _MarketOfferPageResult, MarketOfferResult as _MarketOfferResult, MarketOffersResult as _MarketOffersResult, MarketOffersetViewResult as _MarketOffersetViewResult, MarketPaymentResult as _MarketPaymentResult, MarketPoliciesResult as _MarketPoliciesResult, MarketProjectPageResult as _MarketProjectPageResult, MarketProjectResult as _MarketProjectResult, MarketSelfCheckResult as _MarketSelfCheckResult, MarketUnitResult as _MarketUnitResult, Message as _Message, Offer as _Offer, OfferCreateArg as _OfferCreateArg, OfferInput as _OfferInput, OfferPage as _OfferPage, OfferStatus as _OfferStatus, OfferTerms as _OfferTerms, OfferWithdrawArg as _OfferWithdrawArg, OfferingGetArg as _OfferingGetArg, OfferingGetResult as _OfferingGetResult, OfferingRecords as _OfferingRecords, OfferingView as _OfferingView, Offerings as _Offerings, OffersCreateArg as _OffersCreateArg, OffersListArg as _OffersListArg, Offerset as _Offerset, OffersetResult as _OffersetResult, OffersetStatus as _OffersetStatus, OffersetView as _OffersetView, OperationKind as _OperationKind, OperationStatus as _OperationStatus, OutcallCosts as _OutcallCosts, OutcallCostsArg as _OutcallCostsArg, OutcallCostsResult as _OutcallCostsResult, OutcallQuote as _OutcallQuote, Payment as _Payment, PaymentState as _PaymentState, Phase as _Phase, Policies as _Policies, PoliciesUpdate as _PoliciesUpdate, PriceFilter as _PriceFilter, Product as _Product, ProductType as _ProductType, Project as _Project, ProjectPage as _ProjectPage, ProjectUpdateArg as _ProjectUpdateArg, Property as _Property, ProviderCatalog as _ProviderCatalog, ProviderFreezeArg as _ProviderFreezeArg, ProviderHoldAccess as _ProviderHoldAccess, ProviderHoldAccessArg as _ProviderHoldAccessArg, ProviderHoldAccessResult as _ProviderHoldAccessResult, ProviderKeyInput as _ProviderKeyInput, ProviderOfferingsArg as _ProviderOfferingsArg, ProvisionCosts as _ProvisionCosts, ProvisionCostsArg as _ProvisionCostsArg, ProvisionError as _ProvisionError, ProvisionRequest as _ProvisionRequest, ProvisionResponse as _ProvisionResponse, ProvisionServerResult as _ProvisionServerResult, ProvisionStatus as _ProvisionStatus, ProvisionStatusResult as _ProvisionStatusResult, ProvisionUnitResult as _ProvisionUnitResult, PublishArg as _PublishArg, PublishResult as _PublishResult, Purpose as _Purpose, Receipt as _Receipt, Reclaim as _Reclaim, ReclaimArg as _ReclaimArg, RecoverKeyArg as _RecoverKeyArg, RemoveOfferingsArg as _RemoveOfferingsArg, RemoveProviderArg as _RemoveProviderArg, ResourceRequest as _ResourceRequest, Role as _Role, RotateKeyArg as _RotateKeyArg, SealedBox as _SealedBox, SearchError as _SearchError, SearchPage as _SearchPage, SearchQuery as _SearchQuery, SearchResult as _SearchResult, SelfCheckArg as _SelfCheckArg, SelfCheckPage as _SelfCheckPage, SetConsumerMetaArg as _SetConsumerMetaArg, SetProcurementMetaArg as _SetProcurementMetaArg, SimFailureArg as _SimFailureArg, SortOrder as _SortOrder, StateDigest as _StateDigest, StateDigestPage as _StateDigestPage, StateDigestPageArg as _StateDigestPageArg, StateDigestPageResult as _StateDigestPageResult, StateDigestResult as _StateDigestResult, Status as _Status, Stock as _Stock, UploadBeginArg as _UploadBeginArg, UploadBeginResult as _UploadBeginResult, UploadOperation as _UploadOperation, UploadProgress as _UploadProgress, UploadProgressResult as _UploadProgressResult, Violation as _Violation, Virtualization as _Virtualization } from "./marketplace.did";
+import type { AcceptArg as _AcceptArg, Account as _Account, Actor as _Actor, Attributes as _Attributes, AuditArg as _AuditArg, AuditEntry as _AuditEntry, AuditPage as _AuditPage, AvailabilityArg as _AvailabilityArg, AvailabilityPage as _AvailabilityPage, Backend as _Backend, BillingInterval as _BillingInterval, CatalogError as _CatalogError, CatalogExport as _CatalogExport, CatalogExportArg as _CatalogExportArg, CatalogExportResult as _CatalogExportResult, CatalogUnitResult as _CatalogUnitResult, Change as _Change, ChangeKind as _ChangeKind, ChangesArg as _ChangesArg, ChangesPage as _ChangesPage, ChangesResult as _ChangesResult, Config as _Config, ConsumerAccess as _ConsumerAccess, Contract as _Contract, ContractStatus as _ContractStatus, CostRange as _CostRange, Counters as _Counters, CsvError as _CsvError, Currency as _Currency, DelegateArg as _DelegateArg, Delegation as _Delegation, DigestChunk as _DigestChunk, DigestCursor as _DigestCursor, DigestError as _DigestError, DigestPageError as _DigestPageError, Entity as _Entity, Execution as _Execution, ExecutionPage as _ExecutionPage, ExecutionPayment as _ExecutionPayment, ExecutionsListArg as _ExecutionsListArg, Filters as _Filters, Format as _Format, GpuFilter as _GpuFilter, HoldAccess as _HoldAccess, HttpRequest as _HttpRequest, HttpResponse as _HttpResponse, InventoryListArg as _InventoryListArg, InventoryRegisterArg as _InventoryRegisterArg, InventoryRemoveArg as _InventoryRemoveArg, InventorySetStatusArg as _InventorySetStatusArg, IronicApi as _IronicApi, IronicBudgetGrantArg as _IronicBudgetGrantArg, IronicConfigureArg as _IronicConfigureArg, IronicDiscoverArg as _IronicDiscoverArg, IronicDiscoverResult as _IronicDiscoverResult, IronicError as _IronicError, IronicSettingsResult as _IronicSettingsResult, IronicSettingsView as _IronicSettingsView, Item as _Item, ItemAvailability as _ItemAvailability, ItemInput as _ItemInput, ItemPage as _ItemPage, ItemStatus as _ItemStatus, Lease as _Lease, LeaseBySkuArg as _LeaseBySkuArg, LeaseTask as _LeaseTask, LedgerTransfer as _LedgerTransfer, Level as _Level, MarketAuditPageResult as _MarketAuditPageResult, MarketAvailabilityResult as _MarketAvailabilityResult, MarketContractResult as _MarketContractResult, MarketDelegationResult as _MarketDelegationResult, MarketError as _MarketError, MarketExecutionPageResult as _MarketExecutionPageResult, MarketExecutionResult as _MarketExecutionResult, MarketItemPageResult as _MarketItemPageResult, MarketItemResult as _MarketItemResult, MarketItemsResult as _MarketItemsResult, MarketLeaseResult as _MarketLeaseResult, MarketOfferPageResult as _MarketOfferPageResult, MarketOfferResult as _MarketOfferResult, MarketOffersResult as _MarketOffersResult, MarketOffersetViewResult as _MarketOffersetViewResult, MarketPaymentPageResult as _MarketPaymentPageResult, MarketPaymentResult as _MarketPaymentResult, MarketPoliciesResult as _MarketPoliciesResult, MarketProjectPageResult as _MarketProjectPageResult, MarketProjectResult as _MarketProjectResult, MarketProviderPayoutResult as _MarketProviderPayoutResult, MarketSelfCheckResult as _MarketSelfCheckResult, MarketUnitResult as _MarketUnitResult, Message as _Message, Offer as _Offer, OfferCreateArg as _OfferCreateArg, OfferInput as _OfferInput, OfferPage as _OfferPage, OfferStatus as _OfferStatus, OfferTerms as _OfferTerms, OfferWithdrawArg as _OfferWithdrawArg, OfferingGetArg as _OfferingGetArg, OfferingGetResult as _OfferingGetResult, OfferingRecords as _OfferingRecords, OfferingView as _OfferingView, Offerings as _Offerings, OffersCreateArg as _OffersCreateArg, OffersListArg as _OffersListArg, Offerset as _Offerset, OffersetResult as _OffersetResult, OffersetStatus as _OffersetStatus, OffersetView as _OffersetView, OperationKind as _OperationKind, OperationStatus as _OperationStatus, OutcallCosts as _OutcallCosts, OutcallCostsArg as _OutcallCostsArg, OutcallCostsResult as _OutcallCostsResult, OutcallQuote as _OutcallQuote, Payment as _Payment, PaymentPage as _PaymentPage, PaymentState as _PaymentState, PaymentsListArg as _PaymentsListArg, PayoutSetArg as _PayoutSetArg, Phase as _Phase, Policies as _Policies, PoliciesUpdate as _PoliciesUpdate, PriceFilter as _PriceFilter, Product as _Product, ProductType as _ProductType, Project as _Project, ProjectPage as _ProjectPage, ProjectUpdateArg as _ProjectUpdateArg, Property as _Property, ProviderCatalog as _ProviderCatalog, ProviderFreezeArg as _ProviderFreezeArg, ProviderHoldAccess as _ProviderHoldAccess, ProviderHoldAccessArg as _ProviderHoldAccessArg, ProviderHoldAccessResult as _ProviderHoldAccessResult, ProviderKeyInput as _ProviderKeyInput, ProviderOfferingsArg as _ProviderOfferingsArg, ProviderPayout as _ProviderPayout, ProvisionCosts as _ProvisionCosts, ProvisionCostsArg as _ProvisionCostsArg, ProvisionError as _ProvisionError, ProvisionRequest as _ProvisionRequest, ProvisionResponse as _ProvisionResponse, ProvisionServerResult as _ProvisionServerResult, ProvisionStatus as _ProvisionStatus, ProvisionStatusResult as _ProvisionStatusResult, ProvisionUnitResult as _ProvisionUnitResult, PublishArg as _PublishArg, PublishResult as _PublishResult, Purpose as _Purpose, Receipt as _Receipt, Reclaim as _Reclaim, ReclaimArg as _ReclaimArg, RecoverKeyArg as _RecoverKeyArg, RemoveOfferingsArg as _RemoveOfferingsArg, RemoveProviderArg as _RemoveProviderArg, ResourceRequest as _ResourceRequest, Role as _Role, RotateKeyArg as _RotateKeyArg, SealedBox as _SealedBox, SearchError as _SearchError, SearchPage as _SearchPage, SearchQuery as _SearchQuery, SearchResult as _SearchResult, SelfCheckArg as _SelfCheckArg, SelfCheckPage as _SelfCheckPage, SetConsumerMetaArg as _SetConsumerMetaArg, SetProcurementMetaArg as _SetProcurementMetaArg, SimFailureArg as _SimFailureArg, SortOrder as _SortOrder, StateDigest as _StateDigest, StateDigestPage as _StateDigestPage, StateDigestPageArg as _StateDigestPageArg, StateDigestPageResult as _StateDigestPageResult, StateDigestResult as _StateDigestResult, Status as _Status, Stock as _Stock, UploadBeginArg as _UploadBeginArg, UploadBeginResult as _UploadBeginResult, UploadOperation as _UploadOperation, UploadProgress as _UploadProgress, UploadProgressResult as _UploadProgressResult, Violation as _Violation, Virtualization as _Virtualization } from "./marketplace.did";
 export class Marketplace implements marketplaceInterface {
     constructor(private actor: ActorSubclass<_SERVICE>){}
     async audit_log(arg0: AuditArg): Promise<MarketAuditPageResult> {
@@ -2871,85 +2935,97 @@ export class Marketplace implements marketplaceInterface {
         const result = await this.actor.outcall_costs(to_candid_OutcallCostsArg_n284(arg0));
         return from_candid_OutcallCostsResult_n288(result);
     }
+    async payments_list(arg0: PaymentsListArg): Promise<MarketPaymentPageResult> {
+        const result = await this.actor.payments_list(to_candid_PaymentsListArg_n296(arg0));
+        return from_candid_MarketPaymentPageResult_n298(result);
+    }
     async policies(): Promise<Policies> {
         const result = await this.actor.policies();
-        return from_candid_Policies_n296(result);
+        return from_candid_Policies_n305(result);
     }
     async policies_set(arg0: PoliciesUpdate): Promise<MarketPoliciesResult> {
-        const result = await this.actor.policies_set(to_candid_PoliciesUpdate_n305(arg0));
-        return from_candid_MarketPoliciesResult_n311(result);
+        const result = await this.actor.policies_set(to_candid_PoliciesUpdate_n314(arg0));
+        return from_candid_MarketPoliciesResult_n320(result);
     }
     async products(): Promise<Array<Product>> {
         const result = await this.actor.products();
-        return from_candid_vec_n313(result);
+        return from_candid_vec_n322(result);
     }
     async project_create(arg0: ProjectCreateArg): Promise<MarketProjectResult> {
         const result = await this.actor.project_create(arg0);
-        return from_candid_MarketProjectResult_n316(result);
+        return from_candid_MarketProjectResult_n325(result);
     }
     async project_get(arg0: bigint): Promise<MarketProjectResult> {
         const result = await this.actor.project_get(arg0);
-        return from_candid_MarketProjectResult_n316(result);
+        return from_candid_MarketProjectResult_n325(result);
     }
     async project_update(arg0: ProjectUpdateArg): Promise<MarketProjectResult> {
-        const result = await this.actor.project_update(to_candid_ProjectUpdateArg_n318(arg0));
-        return from_candid_MarketProjectResult_n316(result);
+        const result = await this.actor.project_update(to_candid_ProjectUpdateArg_n327(arg0));
+        return from_candid_MarketProjectResult_n325(result);
     }
     async projects_mine(arg0: bigint | null): Promise<MarketProjectPageResult> {
-        const result = await this.actor.projects_mine(to_candid_opt_n320(arg0));
-        return from_candid_MarketProjectPageResult_n321(result);
+        const result = await this.actor.projects_mine(to_candid_opt_n329(arg0));
+        return from_candid_MarketProjectPageResult_n330(result);
     }
     async provider_catalog_export(arg0: CatalogExportArg): Promise<CatalogExportResult> {
-        const result = await this.actor.provider_catalog_export(to_candid_CatalogExportArg_n325(arg0));
-        return from_candid_CatalogExportResult_n327(result);
+        const result = await this.actor.provider_catalog_export(to_candid_CatalogExportArg_n334(arg0));
+        return from_candid_CatalogExportResult_n336(result);
     }
     async provider_freeze(arg0: ProviderFreezeArg): Promise<CatalogUnitResult> {
-        const result = await this.actor.provider_freeze(to_candid_ProviderFreezeArg_n331(arg0));
-        return from_candid_CatalogUnitResult_n333(result);
+        const result = await this.actor.provider_freeze(to_candid_ProviderFreezeArg_n340(arg0));
+        return from_candid_CatalogUnitResult_n342(result);
     }
     async provider_hold_access_set(arg0: ProviderHoldAccessArg): Promise<ProviderHoldAccessResult> {
-        const result = await this.actor.provider_hold_access_set(to_candid_ProviderHoldAccessArg_n335(arg0));
-        return from_candid_ProviderHoldAccessResult_n339(result);
+        const result = await this.actor.provider_hold_access_set(to_candid_ProviderHoldAccessArg_n344(arg0));
+        return from_candid_ProviderHoldAccessResult_n348(result);
     }
     async provider_offerings(arg0: ProviderOfferingsArg): Promise<SearchResult> {
-        const result = await this.actor.provider_offerings(to_candid_ProviderOfferingsArg_n345(arg0));
+        const result = await this.actor.provider_offerings(to_candid_ProviderOfferingsArg_n354(arg0));
         return from_candid_SearchResult_n248(result);
     }
+    async provider_payout(arg0: ProviderKeyInput): Promise<MarketProviderPayoutResult> {
+        const result = await this.actor.provider_payout(to_candid_ProviderKeyInput_n61(arg0));
+        return from_candid_MarketProviderPayoutResult_n356(result);
+    }
+    async provider_payout_set(arg0: PayoutSetArg): Promise<MarketProviderPayoutResult> {
+        const result = await this.actor.provider_payout_set(to_candid_PayoutSetArg_n360(arg0));
+        return from_candid_MarketProviderPayoutResult_n356(result);
+    }
     async provider_recover(arg0: RecoverKeyArg): Promise<MarketDelegationResult> {
-        const result = await this.actor.provider_recover(to_candid_RecoverKeyArg_n347(arg0));
+        const result = await this.actor.provider_recover(to_candid_RecoverKeyArg_n362(arg0));
         return from_candid_MarketDelegationResult_n185(result);
     }
     async provider_remove(arg0: RemoveProviderArg): Promise<PublishResult> {
-        const result = await this.actor.provider_remove(to_candid_RemoveProviderArg_n349(arg0));
+        const result = await this.actor.provider_remove(to_candid_RemoveProviderArg_n364(arg0));
         return from_candid_PublishResult_n63(result);
     }
     async provider_rotate_key(arg0: RotateKeyArg): Promise<CatalogUnitResult> {
-        const result = await this.actor.provider_rotate_key(to_candid_RotateKeyArg_n351(arg0));
-        return from_candid_CatalogUnitResult_n333(result);
+        const result = await this.actor.provider_rotate_key(to_candid_RotateKeyArg_n366(arg0));
+        return from_candid_CatalogUnitResult_n342(result);
     }
     async provision_refresh(arg0: string): Promise<ProvisionStatusResult> {
         const result = await this.actor.provision_refresh(arg0);
-        return from_candid_ProvisionStatusResult_n353(result);
+        return from_candid_ProvisionStatusResult_n368(result);
     }
     async provision_server(arg0: ProvisionRequest): Promise<ProvisionServerResult> {
-        const result = await this.actor.provision_server(to_candid_ProvisionRequest_n361(arg0));
-        return from_candid_ProvisionServerResult_n363(result);
+        const result = await this.actor.provision_server(to_candid_ProvisionRequest_n376(arg0));
+        return from_candid_ProvisionServerResult_n378(result);
     }
     async provision_status(arg0: string): Promise<ProvisionStatusResult> {
         const result = await this.actor.provision_status(arg0);
-        return from_candid_ProvisionStatusResult_n353(result);
+        return from_candid_ProvisionStatusResult_n368(result);
     }
     async state_digest(): Promise<StateDigestResult> {
         const result = await this.actor.state_digest();
-        return from_candid_StateDigestResult_n367(result);
+        return from_candid_StateDigestResult_n382(result);
     }
     async state_digest_page(arg0: StateDigestPageArg): Promise<StateDigestPageResult> {
-        const result = await this.actor.state_digest_page(to_candid_StateDigestPageArg_n371(arg0));
-        return from_candid_StateDigestPageResult_n373(result);
+        const result = await this.actor.state_digest_page(to_candid_StateDigestPageArg_n386(arg0));
+        return from_candid_StateDigestPageResult_n388(result);
     }
     async status(): Promise<Status> {
         const result = await this.actor.status();
-        return from_candid_Status_n380(result);
+        return from_candid_Status_n395(result);
     }
 }
 function from_candid_Account_n99(value: _Account): Account {
@@ -2976,14 +3052,14 @@ function from_candid_BillingInterval_n217(value: _BillingInterval): BillingInter
 function from_candid_CatalogError_n52(value: _CatalogError): CatalogError {
     return from_candid_variant_n53(value);
 }
-function from_candid_CatalogExportResult_n327(value: _CatalogExportResult): CatalogExportResult {
-    return from_candid_variant_n328(value);
+function from_candid_CatalogExportResult_n336(value: _CatalogExportResult): CatalogExportResult {
+    return from_candid_variant_n337(value);
 }
-function from_candid_CatalogExport_n329(value: _CatalogExport): CatalogExport {
-    return from_candid_record_n330(value);
+function from_candid_CatalogExport_n338(value: _CatalogExport): CatalogExport {
+    return from_candid_record_n339(value);
 }
-function from_candid_CatalogUnitResult_n333(value: _CatalogUnitResult): CatalogUnitResult {
-    return from_candid_variant_n334(value);
+function from_candid_CatalogUnitResult_n342(value: _CatalogUnitResult): CatalogUnitResult {
+    return from_candid_variant_n343(value);
 }
 function from_candid_ChangeKind_n50(value: _ChangeKind): ChangeKind {
     return from_candid_variant_n51(value);
@@ -2997,11 +3073,11 @@ function from_candid_ChangesPage_n45(value: _ChangesPage): ChangesPage {
 function from_candid_ChangesResult_n43(value: _ChangesResult): ChangesResult {
     return from_candid_variant_n44(value);
 }
-function from_candid_Config_n382(value: _Config): Config {
-    return from_candid_record_n383(value);
+function from_candid_Config_n397(value: _Config): Config {
+    return from_candid_record_n398(value);
 }
-function from_candid_ConsumerAccess_n303(value: _ConsumerAccess): ConsumerAccess {
-    return from_candid_variant_n304(value);
+function from_candid_ConsumerAccess_n312(value: _ConsumerAccess): ConsumerAccess {
+    return from_candid_variant_n313(value);
 }
 function from_candid_ContractStatus_n79(value: _ContractStatus): ContractStatus {
     return from_candid_variant_n80(value);
@@ -3012,14 +3088,14 @@ function from_candid_Contract_n77(value: _Contract): Contract {
 function from_candid_CsvError_n56(value: _CsvError): CsvError {
     return from_candid_record_n57(value);
 }
-function from_candid_Currency_n299(value: _Currency): Currency {
-    return from_candid_record_n300(value);
+function from_candid_Currency_n308(value: _Currency): Currency {
+    return from_candid_record_n309(value);
 }
-function from_candid_DigestError_n369(value: _DigestError): DigestError {
-    return from_candid_variant_n370(value);
+function from_candid_DigestError_n384(value: _DigestError): DigestError {
+    return from_candid_variant_n385(value);
 }
-function from_candid_DigestPageError_n378(value: _DigestPageError): DigestPageError {
-    return from_candid_variant_n379(value);
+function from_candid_DigestPageError_n393(value: _DigestPageError): DigestPageError {
+    return from_candid_variant_n394(value);
 }
 function from_candid_Entity_n13(value: _Entity): Entity {
     return from_candid_variant_n14(value);
@@ -3027,11 +3103,14 @@ function from_candid_Entity_n13(value: _Entity): Entity {
 function from_candid_ExecutionPage_n114(value: _ExecutionPage): ExecutionPage {
     return from_candid_record_n115(value);
 }
+function from_candid_ExecutionPayment_n303(value: _ExecutionPayment): ExecutionPayment {
+    return from_candid_record_n304(value);
+}
 function from_candid_Execution_n85(value: _Execution): Execution {
     return from_candid_record_n86(value);
 }
-function from_candid_HoldAccess_n343(value: _HoldAccess): HoldAccess {
-    return from_candid_variant_n344(value);
+function from_candid_HoldAccess_n352(value: _HoldAccess): HoldAccess {
+    return from_candid_variant_n353(value);
 }
 function from_candid_HttpResponse_n119(value: _HttpResponse): HttpResponse {
     return from_candid_record_n120(value);
@@ -3111,17 +3190,23 @@ function from_candid_MarketOffersResult_n259(value: _MarketOffersResult): Market
 function from_candid_MarketOffersetViewResult_n270(value: _MarketOffersetViewResult): MarketOffersetViewResult {
     return from_candid_variant_n271(value);
 }
+function from_candid_MarketPaymentPageResult_n298(value: _MarketPaymentPageResult): MarketPaymentPageResult {
+    return from_candid_variant_n299(value);
+}
 function from_candid_MarketPaymentResult_n91(value: _MarketPaymentResult): MarketPaymentResult {
     return from_candid_variant_n92(value);
 }
-function from_candid_MarketPoliciesResult_n311(value: _MarketPoliciesResult): MarketPoliciesResult {
-    return from_candid_variant_n312(value);
+function from_candid_MarketPoliciesResult_n320(value: _MarketPoliciesResult): MarketPoliciesResult {
+    return from_candid_variant_n321(value);
 }
-function from_candid_MarketProjectPageResult_n321(value: _MarketProjectPageResult): MarketProjectPageResult {
-    return from_candid_variant_n322(value);
+function from_candid_MarketProjectPageResult_n330(value: _MarketProjectPageResult): MarketProjectPageResult {
+    return from_candid_variant_n331(value);
 }
-function from_candid_MarketProjectResult_n316(value: _MarketProjectResult): MarketProjectResult {
-    return from_candid_variant_n317(value);
+function from_candid_MarketProjectResult_n325(value: _MarketProjectResult): MarketProjectResult {
+    return from_candid_variant_n326(value);
+}
+function from_candid_MarketProviderPayoutResult_n356(value: _MarketProviderPayoutResult): MarketProviderPayoutResult {
+    return from_candid_variant_n357(value);
 }
 function from_candid_MarketSelfCheckResult_n189(value: _MarketSelfCheckResult): MarketSelfCheckResult {
     return from_candid_variant_n190(value);
@@ -3168,17 +3253,20 @@ function from_candid_OffersetView_n272(value: _OffersetView): OffersetView {
 function from_candid_Offerset_n274(value: _Offerset): Offerset {
     return from_candid_record_n275(value);
 }
-function from_candid_OperationKind_n359(value: _OperationKind): OperationKind {
-    return from_candid_variant_n360(value);
+function from_candid_OperationKind_n374(value: _OperationKind): OperationKind {
+    return from_candid_variant_n375(value);
 }
-function from_candid_OperationStatus_n357(value: _OperationStatus): OperationStatus {
-    return from_candid_variant_n358(value);
+function from_candid_OperationStatus_n372(value: _OperationStatus): OperationStatus {
+    return from_candid_variant_n373(value);
 }
 function from_candid_OutcallCostsResult_n288(value: _OutcallCostsResult): OutcallCostsResult {
     return from_candid_variant_n289(value);
 }
 function from_candid_OutcallCosts_n290(value: _OutcallCosts): OutcallCosts {
     return from_candid_record_n291(value);
+}
+function from_candid_PaymentPage_n300(value: _PaymentPage): PaymentPage {
+    return from_candid_record_n301(value);
 }
 function from_candid_PaymentState_n103(value: _PaymentState): PaymentState {
     return from_candid_variant_n104(value);
@@ -3189,23 +3277,26 @@ function from_candid_Payment_n94(value: _Payment): Payment {
 function from_candid_Phase_n24(value: _Phase): Phase {
     return from_candid_variant_n25(value);
 }
-function from_candid_Policies_n296(value: _Policies): Policies {
-    return from_candid_record_n297(value);
+function from_candid_Policies_n305(value: _Policies): Policies {
+    return from_candid_record_n306(value);
 }
 function from_candid_ProductType_n222(value: _ProductType): ProductType {
     return from_candid_variant_n223(value);
 }
-function from_candid_Product_n314(value: _Product): Product {
-    return from_candid_record_n315(value);
-}
-function from_candid_ProjectPage_n323(value: _ProjectPage): ProjectPage {
+function from_candid_Product_n323(value: _Product): Product {
     return from_candid_record_n324(value);
 }
-function from_candid_ProviderHoldAccessResult_n339(value: _ProviderHoldAccessResult): ProviderHoldAccessResult {
-    return from_candid_variant_n340(value);
+function from_candid_ProjectPage_n332(value: _ProjectPage): ProjectPage {
+    return from_candid_record_n333(value);
 }
-function from_candid_ProviderHoldAccess_n341(value: _ProviderHoldAccess): ProviderHoldAccess {
-    return from_candid_record_n342(value);
+function from_candid_ProviderHoldAccessResult_n348(value: _ProviderHoldAccessResult): ProviderHoldAccessResult {
+    return from_candid_variant_n349(value);
+}
+function from_candid_ProviderHoldAccess_n350(value: _ProviderHoldAccess): ProviderHoldAccess {
+    return from_candid_record_n351(value);
+}
+function from_candid_ProviderPayout_n358(value: _ProviderPayout): ProviderPayout {
+    return from_candid_record_n359(value);
 }
 function from_candid_ProvisionCosts_n294(value: _ProvisionCosts): ProvisionCosts {
     return from_candid_record_n295(value);
@@ -3213,17 +3304,17 @@ function from_candid_ProvisionCosts_n294(value: _ProvisionCosts): ProvisionCosts
 function from_candid_ProvisionError_n156(value: _ProvisionError): ProvisionError {
     return from_candid_variant_n157(value);
 }
-function from_candid_ProvisionResponse_n365(value: _ProvisionResponse): ProvisionResponse {
-    return from_candid_record_n366(value);
+function from_candid_ProvisionResponse_n380(value: _ProvisionResponse): ProvisionResponse {
+    return from_candid_record_n381(value);
 }
-function from_candid_ProvisionServerResult_n363(value: _ProvisionServerResult): ProvisionServerResult {
-    return from_candid_variant_n364(value);
+function from_candid_ProvisionServerResult_n378(value: _ProvisionServerResult): ProvisionServerResult {
+    return from_candid_variant_n379(value);
 }
-function from_candid_ProvisionStatusResult_n353(value: _ProvisionStatusResult): ProvisionStatusResult {
-    return from_candid_variant_n354(value);
+function from_candid_ProvisionStatusResult_n368(value: _ProvisionStatusResult): ProvisionStatusResult {
+    return from_candid_variant_n369(value);
 }
-function from_candid_ProvisionStatus_n355(value: _ProvisionStatus): ProvisionStatus {
-    return from_candid_record_n356(value);
+function from_candid_ProvisionStatus_n370(value: _ProvisionStatus): ProvisionStatus {
+    return from_candid_record_n371(value);
 }
 function from_candid_ProvisionUnitResult_n169(value: _ProvisionUnitResult): ProvisionUnitResult {
     return from_candid_variant_n170(value);
@@ -3249,17 +3340,17 @@ function from_candid_SearchResult_n248(value: _SearchResult): SearchResult {
 function from_candid_SelfCheckPage_n191(value: _SelfCheckPage): SelfCheckPage {
     return from_candid_record_n192(value);
 }
-function from_candid_StateDigestPageResult_n373(value: _StateDigestPageResult): StateDigestPageResult {
-    return from_candid_variant_n374(value);
+function from_candid_StateDigestPageResult_n388(value: _StateDigestPageResult): StateDigestPageResult {
+    return from_candid_variant_n389(value);
 }
-function from_candid_StateDigestPage_n375(value: _StateDigestPage): StateDigestPage {
-    return from_candid_record_n376(value);
+function from_candid_StateDigestPage_n390(value: _StateDigestPage): StateDigestPage {
+    return from_candid_record_n391(value);
 }
-function from_candid_StateDigestResult_n367(value: _StateDigestResult): StateDigestResult {
-    return from_candid_variant_n368(value);
+function from_candid_StateDigestResult_n382(value: _StateDigestResult): StateDigestResult {
+    return from_candid_variant_n383(value);
 }
-function from_candid_Status_n380(value: _Status): Status {
-    return from_candid_record_n381(value);
+function from_candid_Status_n395(value: _Status): Status {
+    return from_candid_record_n396(value);
 }
 function from_candid_Stock_n220(value: _Stock): Stock {
     return from_candid_variant_n221(value);
@@ -3303,16 +3394,16 @@ function from_candid_opt_n292(value: [] | [bigint]): bigint | null {
 function from_candid_opt_n293(value: [] | [_ProvisionCosts]): ProvisionCosts | null {
     return value.length === 0 ? null : from_candid_ProvisionCosts_n294(value[0]);
 }
-function from_candid_opt_n298(value: [] | [_Currency]): Currency | null {
-    return value.length === 0 ? null : from_candid_Currency_n299(value[0]);
+function from_candid_opt_n307(value: [] | [_Currency]): Currency | null {
+    return value.length === 0 ? null : from_candid_Currency_n308(value[0]);
 }
-function from_candid_opt_n301(value: [] | [number]): number | null {
+function from_candid_opt_n310(value: [] | [number]): number | null {
     return value.length === 0 ? null : value[0];
 }
-function from_candid_opt_n302(value: [] | [_ConsumerAccess]): ConsumerAccess | null {
-    return value.length === 0 ? null : from_candid_ConsumerAccess_n303(value[0]);
+function from_candid_opt_n311(value: [] | [_ConsumerAccess]): ConsumerAccess | null {
+    return value.length === 0 ? null : from_candid_ConsumerAccess_n312(value[0]);
 }
-function from_candid_opt_n377(value: [] | [_DigestCursor]): DigestCursor | null {
+function from_candid_opt_n392(value: [] | [_DigestCursor]): DigestCursor | null {
     return value.length === 0 ? null : value[0];
 }
 function from_candid_opt_n58(value: [] | [string]): string | null {
@@ -3894,7 +3985,31 @@ function from_candid_record_n295(value: {
         backend: from_candid_Backend_n154(value.backend)
     };
 }
-function from_candid_record_n297(value: {
+function from_candid_record_n301(value: {
+    payments: Array<_ExecutionPayment>;
+    next: [] | [bigint];
+}): {
+    payments: Array<ExecutionPayment>;
+    next?: bigint;
+} {
+    return {
+        payments: from_candid_vec_n302(value.payments),
+        next: record_opt_to_undefined(from_candid_opt_n9(value.next))
+    };
+}
+function from_candid_record_n304(value: {
+    payment: _Payment;
+    execution_id: bigint;
+}): {
+    payment: Payment;
+    execution_id: bigint;
+} {
+    return {
+        payment: from_candid_Payment_n94(value.payment),
+        execution_id: value.execution_id
+    };
+}
+function from_candid_record_n306(value: {
     market_fee_basis_points: [] | [number];
     allowed_images: Array<string>;
     max_held_items_per_principal: [] | [number];
@@ -3905,6 +4020,7 @@ function from_candid_record_n297(value: {
     currency: [] | [_Currency];
     max_lease_seconds: bigint;
     stuck_timeout_seconds: bigint;
+    hold_deposit: [] | [bigint];
     max_hold_window_seconds: [] | [bigint];
     max_offers_per_offerset: number;
     rebuild_seconds: bigint;
@@ -3923,6 +4039,7 @@ function from_candid_record_n297(value: {
     currency?: Currency;
     max_lease_seconds: bigint;
     stuck_timeout_seconds: bigint;
+    hold_deposit?: bigint;
     max_hold_window_seconds?: bigint;
     max_offers_per_offerset: number;
     rebuild_seconds: bigint;
@@ -3939,19 +4056,20 @@ function from_candid_record_n297(value: {
         closed_retention_seconds: record_opt_to_undefined(from_candid_opt_n9(value.closed_retention_seconds)),
         max_open_offersets_per_principal: value.max_open_offersets_per_principal,
         max_active_leases_per_principal: value.max_active_leases_per_principal,
-        currency: record_opt_to_undefined(from_candid_opt_n298(value.currency)),
+        currency: record_opt_to_undefined(from_candid_opt_n307(value.currency)),
         max_lease_seconds: value.max_lease_seconds,
         stuck_timeout_seconds: value.stuck_timeout_seconds,
+        hold_deposit: record_opt_to_undefined(from_candid_opt_n9(value.hold_deposit)),
         max_hold_window_seconds: record_opt_to_undefined(from_candid_opt_n9(value.max_hold_window_seconds)),
         max_offers_per_offerset: value.max_offers_per_offerset,
         rebuild_seconds: value.rebuild_seconds,
         offer_ttl_seconds: value.offer_ttl_seconds,
         max_held_share_per_provider_percent: record_opt_to_undefined(from_candid_opt_n219(value.max_held_share_per_provider_percent)),
-        consumers: record_opt_to_undefined(from_candid_opt_n302(value.consumers)),
+        consumers: record_opt_to_undefined(from_candid_opt_n311(value.consumers)),
         treasury: record_opt_to_undefined(from_candid_opt_n105(value.treasury))
     };
 }
-function from_candid_record_n300(value: {
+function from_candid_record_n309(value: {
     fee: [] | [bigint];
     decimals: [] | [number];
     ledger: Principal;
@@ -3964,12 +4082,24 @@ function from_candid_record_n300(value: {
 } {
     return {
         fee: record_opt_to_undefined(from_candid_opt_n9(value.fee)),
-        decimals: record_opt_to_undefined(from_candid_opt_n301(value.decimals)),
+        decimals: record_opt_to_undefined(from_candid_opt_n310(value.decimals)),
         ledger: value.ledger,
         symbol: record_opt_to_undefined(from_candid_opt_n58(value.symbol))
     };
 }
-function from_candid_record_n315(value: {
+function from_candid_record_n32(value: {
+    status: _OfferStatus;
+    offer_id: bigint;
+}): {
+    status: OfferStatus;
+    offer_id: bigint;
+} {
+    return {
+        status: from_candid_OfferStatus_n33(value.status),
+        offer_id: value.offer_id
+    };
+}
+function from_candid_record_n324(value: {
     sku: string;
     tier_name: string;
     total: number;
@@ -4005,19 +4135,7 @@ function from_candid_record_n315(value: {
         min_price_per_hour: record_opt_to_undefined(from_candid_opt_n9(value.min_price_per_hour))
     };
 }
-function from_candid_record_n32(value: {
-    status: _OfferStatus;
-    offer_id: bigint;
-}): {
-    status: OfferStatus;
-    offer_id: bigint;
-} {
-    return {
-        status: from_candid_OfferStatus_n33(value.status),
-        offer_id: value.offer_id
-    };
-}
-function from_candid_record_n324(value: {
+function from_candid_record_n333(value: {
     projects: Array<_Project>;
     next: [] | [bigint];
 }): {
@@ -4029,7 +4147,7 @@ function from_candid_record_n324(value: {
         next: record_opt_to_undefined(from_candid_opt_n9(value.next))
     };
 }
-function from_candid_record_n330(value: {
+function from_candid_record_n339(value: {
     csv: string;
     next_cursor: [] | [string];
     provider_pem: string;
@@ -4044,7 +4162,7 @@ function from_candid_record_n330(value: {
         provider_pem: value.provider_pem
     };
 }
-function from_candid_record_n342(value: {
+function from_candid_record_n351(value: {
     access: _HoldAccess;
     held: number;
     items: number;
@@ -4056,13 +4174,28 @@ function from_candid_record_n342(value: {
     listed: number;
 } {
     return {
-        access: from_candid_HoldAccess_n343(value.access),
+        access: from_candid_HoldAccess_n352(value.access),
         held: value.held,
         items: value.items,
         listed: value.listed
     };
 }
-function from_candid_record_n356(value: {
+function from_candid_record_n359(value: {
+    named: boolean;
+    account: _Account;
+    provider_pem: string;
+}): {
+    named: boolean;
+    account: Account;
+    provider_pem: string;
+} {
+    return {
+        named: value.named,
+        account: from_candid_Account_n99(value.account),
+        provider_pem: value.provider_pem
+    };
+}
+function from_candid_record_n371(value: {
     checked_at_ns: bigint;
     status: _OperationStatus;
     started_at_ns: bigint;
@@ -4091,20 +4224,20 @@ function from_candid_record_n356(value: {
 } {
     return {
         checked_at_ns: value.checked_at_ns,
-        status: from_candid_OperationStatus_n357(value.status),
+        status: from_candid_OperationStatus_n372(value.status),
         started_at_ns: value.started_at_ns,
         completed_at_ns: record_opt_to_undefined(from_candid_opt_n9(value.completed_at_ns)),
-        kind: from_candid_OperationKind_n359(value.kind),
+        kind: from_candid_OperationKind_n374(value.kind),
         provision_state: value.provision_state,
         operation_id: value.operation_id,
         server_id: value.server_id,
         message: value.message,
         item_id: value.item_id,
-        progress_percent: record_opt_to_undefined(from_candid_opt_n301(value.progress_percent)),
+        progress_percent: record_opt_to_undefined(from_candid_opt_n310(value.progress_percent)),
         execution_id: record_opt_to_undefined(from_candid_opt_n9(value.execution_id))
     };
 }
-function from_candid_record_n366(value: {
+function from_candid_record_n381(value: {
     status: _OperationStatus;
     server_name: string;
     started_at_ns: bigint;
@@ -4122,7 +4255,7 @@ function from_candid_record_n366(value: {
     item_id: bigint;
 } {
     return {
-        status: from_candid_OperationStatus_n357(value.status),
+        status: from_candid_OperationStatus_n372(value.status),
         server_name: value.server_name,
         started_at_ns: value.started_at_ns,
         operation_id: value.operation_id,
@@ -4131,7 +4264,7 @@ function from_candid_record_n366(value: {
         item_id: value.item_id
     };
 }
-function from_candid_record_n376(value: {
+function from_candid_record_n391(value: {
     next: [] | [_DigestCursor];
     chunks: Array<_DigestChunk>;
 }): {
@@ -4139,11 +4272,11 @@ function from_candid_record_n376(value: {
     chunks: Array<DigestChunk>;
 } {
     return {
-        next: record_opt_to_undefined(from_candid_opt_n377(value.next)),
+        next: record_opt_to_undefined(from_candid_opt_n392(value.next)),
         chunks: value.chunks
     };
 }
-function from_candid_record_n381(value: {
+function from_candid_record_n396(value: {
     cycles_balance: bigint;
     stable_memory_pages: bigint;
     task_queue_len: bigint;
@@ -4177,12 +4310,12 @@ function from_candid_record_n381(value: {
         cycles_burn_per_day: record_opt_to_undefined(from_candid_opt_n292(value.cycles_burn_per_day)),
         version: value.version,
         counters: value.counters,
-        config: from_candid_Config_n382(value.config),
+        config: from_candid_Config_n397(value.config),
         tasks_failing: value.tasks_failing,
         heap_bytes: value.heap_bytes
     };
 }
-function from_candid_record_n383(value: {
+function from_candid_record_n398(value: {
     max_providers: number;
     cycles_sample_interval_seconds: bigint;
     caller_calls_per_minute: number;
@@ -4491,6 +4624,8 @@ function from_candid_record_n98(value: {
 function from_candid_variant_n102(value: {
     Payout: null;
 } | {
+    Deposit: null;
+} | {
     Refund: null;
 } | {
     Price: null;
@@ -4499,7 +4634,7 @@ function from_candid_variant_n102(value: {
 } | {
     MarketFee: null;
 }): Purpose {
-    return "Payout" in value ? Purpose.Payout : "Refund" in value ? Purpose.Refund : "Price" in value ? Purpose.Price : "Extension" in value ? Purpose.Extension : "MarketFee" in value ? Purpose.MarketFee : value;
+    return "Payout" in value ? Purpose.Payout : "Deposit" in value ? Purpose.Deposit : "Refund" in value ? Purpose.Refund : "Price" in value ? Purpose.Price : "Extension" in value ? Purpose.Extension : "MarketFee" in value ? Purpose.MarketFee : value;
 }
 function from_candid_variant_n104(value: {
     Refunding: null;
@@ -5770,12 +5905,24 @@ function from_candid_variant_n289(value: {
         Err: from_candid_ProvisionError_n156(value.Err)
     } : value;
 }
-function from_candid_variant_n304(value: {
-    AllowListed: null;
+function from_candid_variant_n299(value: {
+    Ok: _PaymentPage;
 } | {
-    Everyone: null;
-}): ConsumerAccess {
-    return "AllowListed" in value ? ConsumerAccess.AllowListed : "Everyone" in value ? ConsumerAccess.Everyone : value;
+    Err: _MarketError;
+}): {
+    __kind__: "Ok";
+    Ok: PaymentPage;
+} | {
+    __kind__: "Err";
+    Err: MarketError;
+} {
+    return "Ok" in value ? {
+        __kind__: "Ok",
+        Ok: from_candid_PaymentPage_n300(value.Ok)
+    } : "Err" in value ? {
+        __kind__: "Err",
+        Err: from_candid_MarketError_n18(value.Err)
+    } : value;
 }
 function from_candid_variant_n31(value: {
     Error: null;
@@ -5790,7 +5937,14 @@ function from_candid_variant_n31(value: {
 }): Level {
     return "Error" in value ? Level.Error : "Fail" in value ? Level.Fail : "Info" in value ? Level.Info : "Warn" in value ? Level.Warn : "Debug" in value ? Level.Debug : value;
 }
-function from_candid_variant_n312(value: {
+function from_candid_variant_n313(value: {
+    AllowListed: null;
+} | {
+    Everyone: null;
+}): ConsumerAccess {
+    return "AllowListed" in value ? ConsumerAccess.AllowListed : "Everyone" in value ? ConsumerAccess.Everyone : value;
+}
+function from_candid_variant_n321(value: {
     Ok: _Policies;
 } | {
     Err: _MarketError;
@@ -5803,13 +5957,13 @@ function from_candid_variant_n312(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_Policies_n296(value.Ok)
+        Ok: from_candid_Policies_n305(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n317(value: {
+function from_candid_variant_n326(value: {
     Ok: _Project;
 } | {
     Err: _MarketError;
@@ -5828,7 +5982,7 @@ function from_candid_variant_n317(value: {
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n322(value: {
+function from_candid_variant_n331(value: {
     Ok: _ProjectPage;
 } | {
     Err: _MarketError;
@@ -5841,13 +5995,13 @@ function from_candid_variant_n322(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_ProjectPage_n323(value.Ok)
+        Ok: from_candid_ProjectPage_n332(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n328(value: {
+function from_candid_variant_n337(value: {
     Ok: _CatalogExport;
 } | {
     Err: _SearchError;
@@ -5860,13 +6014,24 @@ function from_candid_variant_n328(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_CatalogExport_n329(value.Ok)
+        Ok: from_candid_CatalogExport_n338(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_SearchError_n226(value.Err)
     } : value;
 }
-function from_candid_variant_n334(value: {
+function from_candid_variant_n34(value: {
+    Claimed: null;
+} | {
+    Open: null;
+} | {
+    Withdrawn: null;
+} | {
+    Expired: null;
+}): OfferStatus {
+    return "Claimed" in value ? OfferStatus.Claimed : "Open" in value ? OfferStatus.Open : "Withdrawn" in value ? OfferStatus.Withdrawn : "Expired" in value ? OfferStatus.Expired : value;
+}
+function from_candid_variant_n343(value: {
     Ok: null;
 } | {
     Err: _CatalogError;
@@ -5885,18 +6050,7 @@ function from_candid_variant_n334(value: {
         Err: from_candid_CatalogError_n52(value.Err)
     } : value;
 }
-function from_candid_variant_n34(value: {
-    Claimed: null;
-} | {
-    Open: null;
-} | {
-    Withdrawn: null;
-} | {
-    Expired: null;
-}): OfferStatus {
-    return "Claimed" in value ? OfferStatus.Claimed : "Open" in value ? OfferStatus.Open : "Withdrawn" in value ? OfferStatus.Withdrawn : "Expired" in value ? OfferStatus.Expired : value;
-}
-function from_candid_variant_n340(value: {
+function from_candid_variant_n349(value: {
     Ok: _ProviderHoldAccess;
 } | {
     Err: _MarketError;
@@ -5909,13 +6063,13 @@ function from_candid_variant_n340(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_ProviderHoldAccess_n341(value.Ok)
+        Ok: from_candid_ProviderHoldAccess_n350(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
-function from_candid_variant_n344(value: {
+function from_candid_variant_n353(value: {
     ProviderAllowListed: null;
 } | {
     Everyone: null;
@@ -5924,7 +6078,26 @@ function from_candid_variant_n344(value: {
 }): HoldAccess {
     return "ProviderAllowListed" in value ? HoldAccess.ProviderAllowListed : "Everyone" in value ? HoldAccess.Everyone : "MarketAllowListed" in value ? HoldAccess.MarketAllowListed : value;
 }
-function from_candid_variant_n354(value: {
+function from_candid_variant_n357(value: {
+    Ok: _ProviderPayout;
+} | {
+    Err: _MarketError;
+}): {
+    __kind__: "Ok";
+    Ok: ProviderPayout;
+} | {
+    __kind__: "Err";
+    Err: MarketError;
+} {
+    return "Ok" in value ? {
+        __kind__: "Ok",
+        Ok: from_candid_ProviderPayout_n358(value.Ok)
+    } : "Err" in value ? {
+        __kind__: "Err",
+        Err: from_candid_MarketError_n18(value.Err)
+    } : value;
+}
+function from_candid_variant_n369(value: {
     Ok: _ProvisionStatus;
 } | {
     Err: _ProvisionError;
@@ -5937,13 +6110,13 @@ function from_candid_variant_n354(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_ProvisionStatus_n355(value.Ok)
+        Ok: from_candid_ProvisionStatus_n370(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_ProvisionError_n156(value.Err)
     } : value;
 }
-function from_candid_variant_n358(value: {
+function from_candid_variant_n373(value: {
     Failed: null;
 } | {
     Accepted: null;
@@ -5954,14 +6127,14 @@ function from_candid_variant_n358(value: {
 }): OperationStatus {
     return "Failed" in value ? OperationStatus.Failed : "Accepted" in value ? OperationStatus.Accepted : "InProgress" in value ? OperationStatus.InProgress : "Completed" in value ? OperationStatus.Completed : value;
 }
-function from_candid_variant_n360(value: {
+function from_candid_variant_n375(value: {
     Undeploy: null;
 } | {
     Deploy: null;
 }): OperationKind {
     return "Undeploy" in value ? OperationKind.Undeploy : "Deploy" in value ? OperationKind.Deploy : value;
 }
-function from_candid_variant_n364(value: {
+function from_candid_variant_n379(value: {
     Ok: _ProvisionResponse;
 } | {
     Err: _ProvisionError;
@@ -5974,13 +6147,32 @@ function from_candid_variant_n364(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_ProvisionResponse_n365(value.Ok)
+        Ok: from_candid_ProvisionResponse_n380(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
         Err: from_candid_ProvisionError_n156(value.Err)
     } : value;
 }
-function from_candid_variant_n368(value: {
+function from_candid_variant_n38(value: {
+    Ok: _AvailabilityPage;
+} | {
+    Err: _MarketError;
+}): {
+    __kind__: "Ok";
+    Ok: AvailabilityPage;
+} | {
+    __kind__: "Err";
+    Err: MarketError;
+} {
+    return "Ok" in value ? {
+        __kind__: "Ok",
+        Ok: from_candid_AvailabilityPage_n39(value.Ok)
+    } : "Err" in value ? {
+        __kind__: "Err",
+        Err: from_candid_MarketError_n18(value.Err)
+    } : value;
+}
+function from_candid_variant_n383(value: {
     Ok: _StateDigest;
 } | {
     Err: _DigestError;
@@ -5996,15 +6188,15 @@ function from_candid_variant_n368(value: {
         Ok: value.Ok
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_DigestError_n369(value.Err)
+        Err: from_candid_DigestError_n384(value.Err)
     } : value;
 }
-function from_candid_variant_n370(value: {
+function from_candid_variant_n385(value: {
     NotAuthorized: null;
 }): DigestError {
     return "NotAuthorized" in value ? DigestError.NotAuthorized : value;
 }
-function from_candid_variant_n374(value: {
+function from_candid_variant_n389(value: {
     Ok: _StateDigestPage;
 } | {
     Err: _DigestPageError;
@@ -6017,13 +6209,13 @@ function from_candid_variant_n374(value: {
 } {
     return "Ok" in value ? {
         __kind__: "Ok",
-        Ok: from_candid_StateDigestPage_n375(value.Ok)
+        Ok: from_candid_StateDigestPage_n390(value.Ok)
     } : "Err" in value ? {
         __kind__: "Err",
-        Err: from_candid_DigestPageError_n378(value.Err)
+        Err: from_candid_DigestPageError_n393(value.Err)
     } : value;
 }
-function from_candid_variant_n379(value: {
+function from_candid_variant_n394(value: {
     NotAuthorized: null;
 } | {
     RateLimited: {
@@ -6056,25 +6248,6 @@ function from_candid_variant_n379(value: {
     } : "InvalidArgument" in value ? {
         __kind__: "InvalidArgument",
         InvalidArgument: value.InvalidArgument
-    } : value;
-}
-function from_candid_variant_n38(value: {
-    Ok: _AvailabilityPage;
-} | {
-    Err: _MarketError;
-}): {
-    __kind__: "Ok";
-    Ok: AvailabilityPage;
-} | {
-    __kind__: "Err";
-    Err: MarketError;
-} {
-    return "Ok" in value ? {
-        __kind__: "Ok",
-        Ok: from_candid_AvailabilityPage_n39(value.Ok)
-    } : "Err" in value ? {
-        __kind__: "Err",
-        Err: from_candid_MarketError_n18(value.Err)
     } : value;
 }
 function from_candid_variant_n44(value: {
@@ -6510,8 +6683,11 @@ function from_candid_vec_n261(value: Array<_Offer>): Array<Offer> {
 function from_candid_vec_n27(value: Array<_Message>): Array<Message> {
     return value.map((x)=>from_candid_Message_n28(x));
 }
-function from_candid_vec_n313(value: Array<_Product>): Array<Product> {
-    return value.map((x)=>from_candid_Product_n314(x));
+function from_candid_vec_n302(value: Array<_ExecutionPayment>): Array<ExecutionPayment> {
+    return value.map((x)=>from_candid_ExecutionPayment_n303(x));
+}
+function from_candid_vec_n322(value: Array<_Product>): Array<Product> {
+    return value.map((x)=>from_candid_Product_n323(x));
 }
 function from_candid_vec_n47(value: Array<_Change>): Array<Change> {
     return value.map((x)=>from_candid_Change_n48(x));
@@ -6525,8 +6701,8 @@ function from_candid_vec_n96(value: Array<_LedgerTransfer>): Array<LedgerTransfe
 function to_candid_AcceptArg_n81(value: AcceptArg): _AcceptArg {
     return to_candid_record_n82(value);
 }
-function to_candid_Account_n309(value: Account): _Account {
-    return to_candid_record_n310(value);
+function to_candid_Account_n318(value: Account): _Account {
+    return to_candid_record_n319(value);
 }
 function to_candid_AuditArg_n1(value: AuditArg): _AuditArg {
     return to_candid_record_n2(value);
@@ -6537,14 +6713,14 @@ function to_candid_AvailabilityArg_n35(value: AvailabilityArg): _AvailabilityArg
 function to_candid_BillingInterval_n234(value: BillingInterval): _BillingInterval {
     return to_candid_variant_n235(value);
 }
-function to_candid_CatalogExportArg_n325(value: CatalogExportArg): _CatalogExportArg {
-    return to_candid_record_n326(value);
+function to_candid_CatalogExportArg_n334(value: CatalogExportArg): _CatalogExportArg {
+    return to_candid_record_n335(value);
 }
 function to_candid_ChangesArg_n41(value: ChangesArg): _ChangesArg {
     return to_candid_record_n42(value);
 }
-function to_candid_ConsumerAccess_n307(value: ConsumerAccess): _ConsumerAccess {
-    return to_candid_variant_n308(value);
+function to_candid_ConsumerAccess_n316(value: ConsumerAccess): _ConsumerAccess {
+    return to_candid_variant_n317(value);
 }
 function to_candid_DelegateArg_n183(value: DelegateArg): _DelegateArg {
     return to_candid_record_n184(value);
@@ -6564,8 +6740,8 @@ function to_candid_Format_n246(value: Format): _Format {
 function to_candid_GpuFilter_n232(value: GpuFilter): _GpuFilter {
     return to_candid_variant_n233(value);
 }
-function to_candid_HoldAccess_n337(value: HoldAccess): _HoldAccess {
-    return to_candid_variant_n338(value);
+function to_candid_HoldAccess_n346(value: HoldAccess): _HoldAccess {
+    return to_candid_variant_n347(value);
 }
 function to_candid_HttpRequest_n117(value: HttpRequest): _HttpRequest {
     return to_candid_record_n118(value);
@@ -6624,11 +6800,17 @@ function to_candid_OffersListArg_n262(value: OffersListArg): _OffersListArg {
 function to_candid_OutcallCostsArg_n284(value: OutcallCostsArg): _OutcallCostsArg {
     return to_candid_record_n285(value);
 }
+function to_candid_PaymentsListArg_n296(value: PaymentsListArg): _PaymentsListArg {
+    return to_candid_record_n297(value);
+}
+function to_candid_PayoutSetArg_n360(value: PayoutSetArg): _PayoutSetArg {
+    return to_candid_record_n361(value);
+}
 function to_candid_Phase_n110(value: Phase): _Phase {
     return to_candid_variant_n111(value);
 }
-function to_candid_PoliciesUpdate_n305(value: PoliciesUpdate): _PoliciesUpdate {
-    return to_candid_record_n306(value);
+function to_candid_PoliciesUpdate_n314(value: PoliciesUpdate): _PoliciesUpdate {
+    return to_candid_record_n315(value);
 }
 function to_candid_PriceFilter_n240(value: PriceFilter): _PriceFilter {
     return to_candid_record_n241(value);
@@ -6636,26 +6818,26 @@ function to_candid_PriceFilter_n240(value: PriceFilter): _PriceFilter {
 function to_candid_ProductType_n238(value: ProductType): _ProductType {
     return to_candid_variant_n239(value);
 }
-function to_candid_ProjectUpdateArg_n318(value: ProjectUpdateArg): _ProjectUpdateArg {
-    return to_candid_record_n319(value);
+function to_candid_ProjectUpdateArg_n327(value: ProjectUpdateArg): _ProjectUpdateArg {
+    return to_candid_record_n328(value);
 }
-function to_candid_ProviderFreezeArg_n331(value: ProviderFreezeArg): _ProviderFreezeArg {
-    return to_candid_record_n332(value);
+function to_candid_ProviderFreezeArg_n340(value: ProviderFreezeArg): _ProviderFreezeArg {
+    return to_candid_record_n341(value);
 }
-function to_candid_ProviderHoldAccessArg_n335(value: ProviderHoldAccessArg): _ProviderHoldAccessArg {
-    return to_candid_record_n336(value);
+function to_candid_ProviderHoldAccessArg_n344(value: ProviderHoldAccessArg): _ProviderHoldAccessArg {
+    return to_candid_record_n345(value);
 }
 function to_candid_ProviderKeyInput_n61(value: ProviderKeyInput): _ProviderKeyInput {
     return to_candid_variant_n62(value);
 }
-function to_candid_ProviderOfferingsArg_n345(value: ProviderOfferingsArg): _ProviderOfferingsArg {
-    return to_candid_record_n346(value);
+function to_candid_ProviderOfferingsArg_n354(value: ProviderOfferingsArg): _ProviderOfferingsArg {
+    return to_candid_record_n355(value);
 }
 function to_candid_ProvisionCostsArg_n286(value: ProvisionCostsArg): _ProvisionCostsArg {
     return to_candid_record_n287(value);
 }
-function to_candid_ProvisionRequest_n361(value: ProvisionRequest): _ProvisionRequest {
-    return to_candid_record_n362(value);
+function to_candid_ProvisionRequest_n376(value: ProvisionRequest): _ProvisionRequest {
+    return to_candid_record_n377(value);
 }
 function to_candid_PublishArg_n65(value: PublishArg): _PublishArg {
     return to_candid_record_n66(value);
@@ -6663,14 +6845,14 @@ function to_candid_PublishArg_n65(value: PublishArg): _PublishArg {
 function to_candid_ReclaimArg_n177(value: ReclaimArg): _ReclaimArg {
     return to_candid_record_n178(value);
 }
-function to_candid_RecoverKeyArg_n347(value: RecoverKeyArg): _RecoverKeyArg {
-    return to_candid_record_n348(value);
+function to_candid_RecoverKeyArg_n362(value: RecoverKeyArg): _RecoverKeyArg {
+    return to_candid_record_n363(value);
 }
 function to_candid_RemoveOfferingsArg_n59(value: RemoveOfferingsArg): _RemoveOfferingsArg {
     return to_candid_record_n60(value);
 }
-function to_candid_RemoveProviderArg_n349(value: RemoveProviderArg): _RemoveProviderArg {
-    return to_candid_record_n350(value);
+function to_candid_RemoveProviderArg_n364(value: RemoveProviderArg): _RemoveProviderArg {
+    return to_candid_record_n365(value);
 }
 function to_candid_ResourceRequest_n282(value: ResourceRequest): _ResourceRequest {
     return to_candid_record_n283(value);
@@ -6678,8 +6860,8 @@ function to_candid_ResourceRequest_n282(value: ResourceRequest): _ResourceReques
 function to_candid_Role_n108(value: Role): _Role {
     return to_candid_variant_n109(value);
 }
-function to_candid_RotateKeyArg_n351(value: RotateKeyArg): _RotateKeyArg {
-    return to_candid_record_n352(value);
+function to_candid_RotateKeyArg_n366(value: RotateKeyArg): _RotateKeyArg {
+    return to_candid_record_n367(value);
 }
 function to_candid_SearchQuery_n228(value: SearchQuery): _SearchQuery {
     return to_candid_record_n229(value);
@@ -6699,8 +6881,8 @@ function to_candid_SimFailureArg_n167(value: SimFailureArg): _SimFailureArg {
 function to_candid_SortOrder_n244(value: SortOrder): _SortOrder {
     return to_candid_variant_n245(value);
 }
-function to_candid_StateDigestPageArg_n371(value: StateDigestPageArg): _StateDigestPageArg {
-    return to_candid_record_n372(value);
+function to_candid_StateDigestPageArg_n386(value: StateDigestPageArg): _StateDigestPageArg {
+    return to_candid_record_n387(value);
 }
 function to_candid_Stock_n236(value: Stock): _Stock {
     return to_candid_variant_n237(value);
@@ -6714,7 +6896,7 @@ function to_candid_UploadOperation_n71(value: UploadOperation): _UploadOperation
 function to_candid_Virtualization_n242(value: Virtualization): _Virtualization {
     return to_candid_variant_n243(value);
 }
-function to_candid_opt_n320(value: bigint | null): [] | [bigint] {
+function to_candid_opt_n329(value: bigint | null): [] | [bigint] {
     return value === null ? candid_none() : candid_some(value);
 }
 function to_candid_record_n107(value: {
@@ -7323,7 +7505,25 @@ function to_candid_record_n287(value: {
         lessee: value.lessee ? candid_some(value.lessee) : candid_none()
     };
 }
-function to_candid_record_n306(value: {
+function to_candid_record_n297(value: {
+    after?: bigint;
+    provider?: ProviderKeyInput;
+    role: Role;
+    limit?: number;
+}): {
+    after: [] | [bigint];
+    provider: [] | [_ProviderKeyInput];
+    role: _Role;
+    limit: [] | [number];
+} {
+    return {
+        after: value.after ? candid_some(value.after) : candid_none(),
+        provider: value.provider ? candid_some(to_candid_ProviderKeyInput_n61(value.provider)) : candid_none(),
+        role: to_candid_Role_n108(value.role),
+        limit: value.limit ? candid_some(value.limit) : candid_none()
+    };
+}
+function to_candid_record_n315(value: {
     disallow_consumers?: Array<Principal>;
     market_fee_basis_points?: number;
     allowed_images?: Array<string>;
@@ -7335,6 +7535,7 @@ function to_candid_record_n306(value: {
     allow_consumers?: Array<Principal>;
     max_lease_seconds?: bigint;
     stuck_timeout_seconds?: bigint;
+    hold_deposit?: bigint;
     max_hold_window_seconds?: bigint;
     max_offers_per_offerset?: number;
     rebuild_seconds?: bigint;
@@ -7354,6 +7555,7 @@ function to_candid_record_n306(value: {
     allow_consumers: [] | [Array<Principal>];
     max_lease_seconds: [] | [bigint];
     stuck_timeout_seconds: [] | [bigint];
+    hold_deposit: [] | [bigint];
     max_hold_window_seconds: [] | [bigint];
     max_offers_per_offerset: [] | [number];
     rebuild_seconds: [] | [bigint];
@@ -7374,16 +7576,17 @@ function to_candid_record_n306(value: {
         allow_consumers: value.allow_consumers ? candid_some(value.allow_consumers) : candid_none(),
         max_lease_seconds: value.max_lease_seconds ? candid_some(value.max_lease_seconds) : candid_none(),
         stuck_timeout_seconds: value.stuck_timeout_seconds ? candid_some(value.stuck_timeout_seconds) : candid_none(),
+        hold_deposit: value.hold_deposit ? candid_some(value.hold_deposit) : candid_none(),
         max_hold_window_seconds: value.max_hold_window_seconds ? candid_some(value.max_hold_window_seconds) : candid_none(),
         max_offers_per_offerset: value.max_offers_per_offerset ? candid_some(value.max_offers_per_offerset) : candid_none(),
         rebuild_seconds: value.rebuild_seconds ? candid_some(value.rebuild_seconds) : candid_none(),
         offer_ttl_seconds: value.offer_ttl_seconds ? candid_some(value.offer_ttl_seconds) : candid_none(),
         max_held_share_per_provider_percent: value.max_held_share_per_provider_percent ? candid_some(value.max_held_share_per_provider_percent) : candid_none(),
-        consumers: value.consumers ? candid_some(to_candid_ConsumerAccess_n307(value.consumers)) : candid_none(),
-        treasury: value.treasury ? candid_some(to_candid_Account_n309(value.treasury)) : candid_none()
+        consumers: value.consumers ? candid_some(to_candid_ConsumerAccess_n316(value.consumers)) : candid_none(),
+        treasury: value.treasury ? candid_some(to_candid_Account_n318(value.treasury)) : candid_none()
     };
 }
-function to_candid_record_n310(value: {
+function to_candid_record_n319(value: {
     owner: Principal;
     subaccount?: Uint8Array;
 }): {
@@ -7395,7 +7598,7 @@ function to_candid_record_n310(value: {
         subaccount: value.subaccount ? candid_some(value.subaccount) : candid_none()
     };
 }
-function to_candid_record_n319(value: {
+function to_candid_record_n328(value: {
     add: Array<Principal>;
     remove: Array<Principal>;
     name?: string;
@@ -7413,7 +7616,7 @@ function to_candid_record_n319(value: {
         project_id: value.project_id
     };
 }
-function to_candid_record_n326(value: {
+function to_candid_record_n335(value: {
     provider: ProviderKeyInput;
     cursor?: string;
 }): {
@@ -7425,7 +7628,7 @@ function to_candid_record_n326(value: {
         cursor: value.cursor ? candid_some(value.cursor) : candid_none()
     };
 }
-function to_candid_record_n332(value: {
+function to_candid_record_n341(value: {
     provider: ProviderKeyInput;
     frozen: boolean;
 }): {
@@ -7437,7 +7640,7 @@ function to_candid_record_n332(value: {
         frozen: value.frozen
     };
 }
-function to_candid_record_n336(value: {
+function to_candid_record_n345(value: {
     access?: HoldAccess;
     allow?: Array<Principal>;
     provider: ProviderKeyInput;
@@ -7449,13 +7652,13 @@ function to_candid_record_n336(value: {
     disallow: [] | [Array<Principal>];
 } {
     return {
-        access: value.access ? candid_some(to_candid_HoldAccess_n337(value.access)) : candid_none(),
+        access: value.access ? candid_some(to_candid_HoldAccess_n346(value.access)) : candid_none(),
         allow: value.allow ? candid_some(value.allow) : candid_none(),
         provider: to_candid_ProviderKeyInput_n61(value.provider),
         disallow: value.disallow ? candid_some(value.disallow) : candid_none()
     };
 }
-function to_candid_record_n346(value: {
+function to_candid_record_n355(value: {
     provider: ProviderKeyInput;
     cursor?: string;
     limit?: number;
@@ -7471,51 +7674,6 @@ function to_candid_record_n346(value: {
         cursor: value.cursor ? candid_some(value.cursor) : candid_none(),
         limit: value.limit ? candid_some(value.limit) : candid_none(),
         format: value.format ? candid_some(to_candid_Format_n246(value.format)) : candid_none()
-    };
-}
-function to_candid_record_n348(value: {
-    new_key: ProviderKeyInput;
-    provider: ProviderKeyInput;
-}): {
-    new_key: _ProviderKeyInput;
-    provider: _ProviderKeyInput;
-} {
-    return {
-        new_key: to_candid_ProviderKeyInput_n61(value.new_key),
-        provider: to_candid_ProviderKeyInput_n61(value.provider)
-    };
-}
-function to_candid_record_n350(value: {
-    seq: bigint;
-    signature: Uint8Array;
-    provider: ProviderKeyInput;
-}): {
-    seq: bigint;
-    signature: Uint8Array;
-    provider: _ProviderKeyInput;
-} {
-    return {
-        seq: value.seq,
-        signature: value.signature,
-        provider: to_candid_ProviderKeyInput_n61(value.provider)
-    };
-}
-function to_candid_record_n352(value: {
-    seq: bigint;
-    new_key: ProviderKeyInput;
-    signature: Uint8Array;
-    provider: ProviderKeyInput;
-}): {
-    seq: bigint;
-    new_key: _ProviderKeyInput;
-    signature: Uint8Array;
-    provider: _ProviderKeyInput;
-} {
-    return {
-        seq: value.seq,
-        new_key: to_candid_ProviderKeyInput_n61(value.new_key),
-        signature: value.signature,
-        provider: to_candid_ProviderKeyInput_n61(value.provider)
     };
 }
 function to_candid_record_n36(value: {
@@ -7542,7 +7700,64 @@ function to_candid_record_n36(value: {
         item_id: value.item_id ? candid_some(value.item_id) : candid_none()
     };
 }
-function to_candid_record_n362(value: {
+function to_candid_record_n361(value: {
+    provider: ProviderKeyInput;
+    account?: Account;
+}): {
+    provider: _ProviderKeyInput;
+    account: [] | [_Account];
+} {
+    return {
+        provider: to_candid_ProviderKeyInput_n61(value.provider),
+        account: value.account ? candid_some(to_candid_Account_n318(value.account)) : candid_none()
+    };
+}
+function to_candid_record_n363(value: {
+    new_key: ProviderKeyInput;
+    provider: ProviderKeyInput;
+}): {
+    new_key: _ProviderKeyInput;
+    provider: _ProviderKeyInput;
+} {
+    return {
+        new_key: to_candid_ProviderKeyInput_n61(value.new_key),
+        provider: to_candid_ProviderKeyInput_n61(value.provider)
+    };
+}
+function to_candid_record_n365(value: {
+    seq: bigint;
+    signature: Uint8Array;
+    provider: ProviderKeyInput;
+}): {
+    seq: bigint;
+    signature: Uint8Array;
+    provider: _ProviderKeyInput;
+} {
+    return {
+        seq: value.seq,
+        signature: value.signature,
+        provider: to_candid_ProviderKeyInput_n61(value.provider)
+    };
+}
+function to_candid_record_n367(value: {
+    seq: bigint;
+    new_key: ProviderKeyInput;
+    signature: Uint8Array;
+    provider: ProviderKeyInput;
+}): {
+    seq: bigint;
+    new_key: _ProviderKeyInput;
+    signature: Uint8Array;
+    provider: _ProviderKeyInput;
+} {
+    return {
+        seq: value.seq,
+        new_key: to_candid_ProviderKeyInput_n61(value.new_key),
+        signature: value.signature,
+        provider: to_candid_ProviderKeyInput_n61(value.provider)
+    };
+}
+function to_candid_record_n377(value: {
     config_drive?: string;
     provider?: ProviderKeyInput;
     resource_class?: string;
@@ -7563,7 +7778,7 @@ function to_candid_record_n362(value: {
         image_id: value.image_id
     };
 }
-function to_candid_record_n372(value: {
+function to_candid_record_n387(value: {
     cursor?: DigestCursor;
     max_pages?: number;
 }): {
@@ -7897,7 +8112,7 @@ function to_candid_variant_n265(value: OfferStatus): {
         Expired: null
     } : value;
 }
-function to_candid_variant_n308(value: ConsumerAccess): {
+function to_candid_variant_n317(value: ConsumerAccess): {
     AllowListed: null;
 } | {
     Everyone: null;
@@ -7908,7 +8123,7 @@ function to_candid_variant_n308(value: ConsumerAccess): {
         Everyone: null
     } : value;
 }
-function to_candid_variant_n338(value: HoldAccess): {
+function to_candid_variant_n347(value: HoldAccess): {
     ProviderAllowListed: null;
 } | {
     Everyone: null;

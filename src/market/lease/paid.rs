@@ -1,6 +1,6 @@
-//! The consumer's requests that cost money, when the market has a ledger: the price (or the
-//! extension's extra) is pulled into the execution's escrow first, then the request runs as in
-//! a free market.
+//! The consumer's requests that cost money, when the market has a ledger: the price (less a
+//! hold's deposit already paid, or the extension's extra) is pulled into the execution's escrow
+//! first, then the request runs as in a free market.
 //!
 //! Each asks the ledger first, writing nothing, whether the consumer can pay
 //! (`payments::afford`), so a consumer without allowance or money is refused with the state
@@ -23,7 +23,10 @@ pub async fn accept_paying(rt: &impl Runtime, arg: AcceptArg) -> Result<Executio
         return accept(rt, arg);
     };
     let (execution, _, _) = accept_checks(rt, &arg)?;
-    let price = execution.total_price;
+    // A hold's deposit already in the escrow counts toward the price.
+    let price = execution
+        .total_price
+        .saturating_sub(payments::deposit_held(execution.id));
     if price == 0 {
         return accept(rt, arg);
     }

@@ -38,6 +38,8 @@ pub fn accept(rt: &impl Runtime, arg: AcceptArg) -> Result<Execution, MarketErro
         execution::transition(now, &actor, &mut execution, Waiting, &why)?;
     }
     schedule_lease(rt, &execution, execution.start_ns);
+    // Rejected siblings queued their settlements (a hold's deposit goes back) without a timer.
+    queue::rearm(rt);
     Ok(as_seen(rt, execution))
 }
 

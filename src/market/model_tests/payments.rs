@@ -11,12 +11,15 @@ use std::rc::Rc;
 /// What each consumer holds at the start: more than any case spends.
 const RICH: u64 = 1_000_000_000_000;
 
+/// Every hold's deposit: less than most prices the cases draw, more than some.
+const HOLD_DEPOSIT: u64 = 150;
+
 fn treasury() -> Principal {
     Principal::from_slice(&[0x77; 10])
 }
 
 /// The ledger every case's market is paid through; consumers rich and the market approved,
-/// a 5% fee to the treasury.
+/// a 5% fee to the treasury, a deposit per hold.
 pub(super) fn install(rt: &FakeRuntime) -> Rc<NativeLedger> {
     let ledger = NativeLedger::install(rt, &consumers(), RICH);
     crate::config::apply(crate::config::InitArg {
@@ -26,6 +29,7 @@ pub(super) fn install(rt: &FakeRuntime) -> Rc<NativeLedger> {
     .expect("the ledger configures");
     policy::set(PoliciesUpdate {
         market_fee_basis_points: Some(500),
+        hold_deposit: Some(HOLD_DEPOSIT),
         treasury: Some(crate::market::payments::native_ledger::account(treasury())),
         ..PoliciesUpdate::default()
     })

@@ -127,6 +127,17 @@ pub async fn afford(
     consumer: Principal,
     price: u64,
 ) -> Result<u64, MarketError> {
+    afford_each(rt, ledger_id, consumer, price, 1).await
+}
+
+/// [`afford`] for `count` pulls of `each` (an offerset's deposits), each with its fee.
+pub async fn afford_each(
+    rt: &impl Runtime,
+    ledger_id: Principal,
+    consumer: Principal,
+    each: u64,
+    count: u64,
+) -> Result<u64, MarketError> {
     let unavailable = |e: CallFailure| MarketError::PaymentFailed {
         message: e.to_string(),
     };
@@ -134,7 +145,7 @@ pub async fn afford(
         Some(fee) => u128::from(fee),
         None => ledger::fee(rt, ledger_id).await.map_err(unavailable)?,
     };
-    let needed = u128::from(price) + fee;
+    let needed = (u128::from(each) + fee) * u128::from(count);
     let owner = Account {
         owner: consumer,
         subaccount: None,

@@ -63,13 +63,14 @@ pub async fn settle(rt: &impl Runtime, execution_id: u64) {
 
 /// Whether the payment has something for the ledger to do: a pull to answer for, a refund, a
 /// settlement under way, or money in the escrow of an execution no lease will use (a final
-/// one, or an offer whose accept could not go on after its pull).
+/// one, or an offer whose accept could not go on after its pull; an open hold's deposit stays).
 /// Reads the execution only for a funded payment.
 fn work_due(execution_id: u64, payment: &Payment) -> bool {
     match payment.state {
         PaymentState::Pulling | PaymentState::Refunding | PaymentState::Settling => true,
-        PaymentState::Funded => store::execution(execution_id)
-            .is_none_or(|e| e.phase.is_final() || e.phase == Phase::Offered),
+        PaymentState::Funded => store::execution(execution_id).is_none_or(|e| {
+            e.phase.is_final() || (e.phase == Phase::Offered && !holds_only_its_deposit(payment))
+        }),
         PaymentState::Settled => false,
     }
 }
@@ -341,9 +342,14 @@ async fn reconcile_pull(rt: &impl Runtime, execution_id: u64, payment: Payment) 
     // Only the consumer's pulls add to the escrow, but anyone may send to it: at least the
     // pull's amount more than the record holds means it went through.
     if balance >= expected_escrow(&payment) + u128::from(pull.amount) {
-        // Whatever was to follow it did not happen: it goes back.
         payment.pulls[index].done = true;
-        payment.state = PaymentState::Refunding;
+        payment.state = if pull.purpose == Purpose::Deposit {
+            // Nothing follows a hold's deposit: kept while the hold stands, refunded after.
+            PaymentState::Funded
+        } else {
+            // Whatever was to follow it did not happen: it goes back.
+            PaymentState::Refunding
+        };
     } else {
         payment.pulls.truncate(index);
         payment.state = PaymentState::Funded;

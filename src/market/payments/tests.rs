@@ -593,3 +593,6 @@ fn a_pull_whose_answer_cannot_be_read_stays_open_until_the_escrow_says_what_happ
     );
     assert_conserved(&rt, &ledger);
 }
+
+mod deposits;
+mod statement;

@@ -15,7 +15,8 @@ pub struct Payment {
     /// The canister's account holding this execution's money.
     pub escrow: Account,
     pub state: PaymentState,
-    /// Pulls from the consumer into the escrow (the lease's price, then any extension's).
+    /// Pulls from the consumer into the escrow (a hold's deposit, the lease's price less it,
+    /// then any extension's).
     pub pulls: Vec<LedgerTransfer>,
     /// Transfers out of the escrow: refunds, the provider's payout, the market's fee.
     pub transfers: Vec<LedgerTransfer>,
@@ -73,6 +74,9 @@ pub enum Purpose {
     Payout,
     /// The market's fee, to its treasury.
     MarketFee,
+    /// A hold's refundable deposit (the policy `hold_deposit`), pulled when the offerset is
+    /// made: back to the consumer when the hold ends unaccepted, part of the price if accepted.
+    Deposit,
 }
 
 /// The market's currency, as its ledger describes itself.
@@ -84,4 +88,50 @@ pub struct Currency {
     pub decimals: Option<u8>,
     /// The ledger's transfer fee, in its base units.
     pub fee: Option<u64>,
+}
+
+/// `provider_payout_set`: where a provider's payouts go from now on. Only the provider's
+/// current key may name it: the call comes from that key's own (self-authenticating)
+/// principal, so the ingress message is signed by the key.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct PayoutSetArg {
+    pub provider: crate::catalog::provider::ProviderKeyInput,
+    /// Absent: back to the key's own principal.
+    pub account: Option<Account>,
+}
+
+/// Where a provider's payouts go.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ProviderPayout {
+    /// The provider's current key.
+    pub provider_pem: String,
+    pub account: Account,
+    /// Whether the provider named it (`provider_payout_set`); otherwise its key's principal.
+    pub named: bool,
+}
+
+/// `payments_list`: the payments of the caller's executions (`Consumer`), or of a provider's as
+/// its delegate (`Provider`, naming it), a page at a time in execution order.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct PaymentsListArg {
+    pub role: super::Role,
+    /// Required with `Provider`.
+    pub provider: Option<crate::catalog::provider::ProviderKeyInput>,
+    pub after: Option<u64>,
+    /// At most 100 (default 100).
+    pub limit: Option<u32>,
+}
+
+/// An execution's payment, as a statement lists it.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ExecutionPayment {
+    pub execution_id: u64,
+    pub payment: Payment,
+}
+
+/// A page of a statement; `next`: go on after this execution id.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct PaymentPage {
+    pub payments: Vec<ExecutionPayment>,
+    pub next: Option<u64>,
 }

@@ -43,6 +43,10 @@ pub struct Policies {
     pub market_fee_basis_points: Option<u32>,
     /// Where the market's fee goes (required for a fee above zero).
     pub treasury: Option<Account>,
+    /// What each offer an offerset holds costs its consumer up front, in the ledger's base
+    /// units, when the market has a ledger: refunded (less the ledger's fee) when the hold
+    /// ends unaccepted, counted toward the price when accepted. Absent or 0: holds are free.
+    pub hold_deposit: Option<u64>,
     /// The currency prices are in, when the market has a ledger (set at install or upgrade,
     /// not by `policies_set`); absent: the market runs free.
     pub currency: Option<Currency>,
@@ -74,6 +78,7 @@ pub struct PoliciesUpdate {
     pub closed_retention_seconds: Option<u64>,
     pub market_fee_basis_points: Option<u32>,
     pub treasury: Option<Account>,
+    pub hold_deposit: Option<u64>,
     /// Principals to add to the consumers' allow-list (at most 500 per call).
     pub allow_consumers: Option<Vec<Principal>>,
     /// Principals to remove from it (at most 500 per call).

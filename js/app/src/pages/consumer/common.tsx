@@ -1,9 +1,9 @@
 // What the consumer pages share: phases as words, prices, windows, a polling hook, the
 // sign-in note.
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import type { Actor as Who, Attributes, Phase, Session } from '../../api';
+import type { Actor as Who, Attributes, Currency, Phase, Session } from '../../api';
 import { failure } from '../../errors';
-import { gb, memory, money, time, variant } from '../../ui';
+import { gb, memory, money, opt, time, tokens, variant } from '../../ui';
 
 type Cases<T> = T extends unknown ? keyof T : never;
 /** A phase's name: "Available", "Completed", … */
@@ -24,7 +24,14 @@ export const phaseWord = (name: string) => name.charAt(0).toUpperCase() + name.s
 
 /** Prices are hundredths of a US dollar. */
 export const usd = (minor: bigint) => money(minor, 'USD');
-export const perHour = (minor: bigint) => `${usd(minor)} an hour`;
+
+/** A price as the market counts it: the ledger's units with its symbol, or US dollars. */
+export function price(amount: bigint, currency?: Currency): string {
+  const decimals = currency && opt(currency.decimals);
+  const symbol = currency && opt(currency.symbol);
+  return decimals !== undefined && symbol !== undefined ? tokens(amount, decimals, symbol) : usd(amount);
+}
+export const perHour = (minor: bigint, currency?: Currency) => `${price(minor, currency)} an hour`;
 
 export const window_ = (start: bigint, end: bigint) => `${time(start)} – ${time(end)}`;
 

@@ -9,10 +9,10 @@ import type {
 } from '../../api';
 import { describe, failure, ok } from '../../errors';
 import { newLesseeKey, lesseeKeys, open } from '../../sealed';
-import { Alert, Field, Loading, NAT64_MAX, Notice, Page, hex, nat64, opt, time, tokens, useAction, variant } from '../../ui';
+import { Alert, Field, Loading, NAT64_MAX, Notice, Page, hex, nat64, opt, time, useAction, variant } from '../../ui';
 import { fingerprint } from '../browse';
 import {
-  FINAL, NS_PER_HOUR, SignInNote, usePoll, hardware, perHour, phaseOf, phaseWord, spanOf, usd, whoDid, type PhaseName,
+  FINAL, NS_PER_HOUR, SignInNote, usePoll, hardware, perHour, phaseOf, phaseWord, price, spanOf, whoDid, type PhaseName,
 } from './common';
 
 const POLL_MS = 3000;
@@ -80,12 +80,6 @@ async function load(actor: Service, id: bigint): Promise<View> {
   return { execution, audit, contract, provision, currency: opt(policies.currency), payment };
 }
 
-/** A price as the market counts it: the ledger's units with its symbol, or US dollars. */
-function price(amount: bigint, currency?: Currency): string {
-  const decimals = currency && opt(currency.decimals);
-  const symbol = currency && opt(currency.symbol);
-  return decimals !== undefined && symbol !== undefined ? tokens(amount, decimals, symbol) : usd(amount);
-}
 
 const PURPOSE: Record<string, string> = {
   Price: 'Paid into escrow',
@@ -93,6 +87,7 @@ const PURPOSE: Record<string, string> = {
   Refund: 'Refunded to you',
   Payout: 'Paid to the provider',
   MarketFee: "The market's fee",
+  Deposit: "The hold's deposit, paid into escrow",
 };
 
 /** The lease's statement: its escrow and every ledger transfer, with its block. */
@@ -195,7 +190,7 @@ function Lease({ view, who, refresh }: { view: View; who: Session; refresh: () =
       <Details view={view} />
       <Payment view={view} />
       <h2>Actions</h2>
-      <Actions execution={e} who={who} refresh={refresh} />
+      <Actions execution={e} who={who} refresh={refresh} currency={view.currency} />
       <h2>Credentials</h2>
       <Credentials execution={e} />
       <h2>Provisioning</h2>
@@ -299,7 +294,17 @@ function Details({ view }: { view: View }) {
 
 type Kind = 'cancel' | 'extend' | 'end';
 
-function Actions({ execution: e, who, refresh }: { execution: Execution; who: Session; refresh: () => void }) {
+function Actions({
+  execution: e,
+  who,
+  refresh,
+  currency,
+}: {
+  execution: Execution;
+  who: Session;
+  refresh: () => void;
+  currency?: Currency;
+}) {
   const phase = phaseOf(e.phase);
   const [confirming, setConfirming] = useState<Kind>();
   const [hours, setHours] = useState('1');
@@ -333,7 +338,7 @@ function Actions({ execution: e, who, refresh }: { execution: Execution; who: Se
     } else if (kind === 'extend') {
       if (extendProblem) throw new Error(extendProblem);
       now = ok(await who.actor.lease_extend({ execution_id: e.id, new_end_ns: newEnd }));
-      said = `Lease ${e.id} now ends ${time(now.end_ns)}; it costs ${usd(now.total_price)} in all.`;
+      said = `Lease ${e.id} now ends ${time(now.end_ns)}; it costs ${price(now.total_price, currency)} in all.`;
     } else if (kind === 'end') {
       now = ok(await who.actor.lease_end(e.id));
       said = `Lease ${e.id} is ending now: the server is being wiped and released.`;
@@ -374,7 +379,7 @@ function Actions({ execution: e, who, refresh }: { execution: Execution; who: Se
       <div class="actions">
         {canExtend && (
           <div>
-            <Field label="Extend by (hours)" hint={`at ${perHour(e.price_per_hour)}`}>
+            <Field label="Extend by (hours)" hint={`at ${perHour(e.price_per_hour, currency)}`}>
               {(id, hint) => (
                 <input id={id} name="extend_hours" inputMode="decimal" value={hours} aria-describedby={hint}
                   onInput={(ev) => setHours((ev.target as HTMLInputElement).value)} />
@@ -409,7 +414,7 @@ function Actions({ execution: e, who, refresh }: { execution: Execution; who: Se
         <Confirm
           question={
             extendProblem ??
-            `Extend lease ${e.id} to ${time(newEnd)}? It would last ${spanOf(e.start_ns, newEnd)} at ${perHour(e.price_per_hour)}.`
+            `Extend lease ${e.id} to ${time(newEnd)}? It would last ${spanOf(e.start_ns, newEnd)} at ${perHour(e.price_per_hour, currency)}.`
           }
           yes="Yes, extend it"
           onYes={extendProblem ? undefined : () => act.run('extend')}

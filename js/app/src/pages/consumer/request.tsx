@@ -1,12 +1,12 @@
 // #/request: what a consumer needs, when and for how long, at most what price → the market
 // answers YES with offers held for a while (each with Accept) or NO with its reasons.
 import { useState } from 'preact/hooks';
-import type { Execution, Message, OffersetView, ResourceRequest, Session } from '../../api';
+import type { Execution, Message, OffersetView, Policies, ResourceRequest, Session } from '../../api';
 import { ok } from '../../errors';
 import { go, type Route } from '../../router';
 import { newLesseeKey } from '../../sealed';
 import { Alert, Field, Loading, Notice, Page, inNat64, nat32, nat64, opt, time, useAction, useLoad, variant } from '../../ui';
-import { SignInNote, duration, hardware, perHour, spanOf, usd, window_ } from './common';
+import { SignInNote, duration, hardware, perHour, price, spanOf, window_ } from './common';
 
 type Form = Record<
   | 'cores' | 'memory_gb' | 'storage_gb' | 'gpus' | 'sku' | 'resource_class' | 'start'
@@ -42,12 +42,12 @@ export function toRequest(form: Form): ResourceRequest {
     if (!Number.isFinite(ms)) throw new Error('The start is not a date and time.');
     start = inNat64(BigInt(ms) * 1_000_000n, 'The start must be a date between 1970 and 2554.');
   }
-  const price = decimal(form.max_price, 'The highest price', '2.50');
+  const highest = decimal(form.max_price, 'The highest price', '2.50');
   const memoryGb = decimal(form.memory_gb, 'Memory', '64');
   // Worked out from decimals, so checked after: a nat64 of MiB, seconds, hundredths.
   const memoryMb = memoryGb === undefined ? undefined : inNat64(BigInt(Math.ceil(memoryGb * 1024)), 'The memory is too large.');
   const seconds = inNat64(BigInt(Math.round(hours * 3600)), 'The duration is too long.');
-  const maxPrice = price === undefined ? undefined : inNat64(BigInt(Math.round(price * 100)), 'The highest price is too high.');
+  const maxPrice = highest === undefined ? undefined : inNat64(BigInt(Math.round(highest * 100)), 'The highest price is too high.');
   return {
     sku: text(form.sku),
     resource_class: text(form.resource_class),
@@ -161,13 +161,17 @@ export function RequestPage({ route, who }: { route: Route; who: Session }) {
       </form>
       {request.busy && <Loading what="offers" />}
       {request.error && <Alert>{request.error}</Alert>}
-      {request.result && <Answer view={request.result} who={who} />}
+      {request.result && <Answer view={request.result} who={who} policies={policies.data} />}
     </Page>
   );
 }
 
-function Answer({ view, who }: { view: OffersetView; who: Session }) {
-  const { offerset, offers } = view;
+function Answer({ view, who, policies }: { view: OffersetView; who: Session; policies?: Policies }) {
+  const { offerset } = view;
+  // Held offers only: one whose deposit the ledger refused is rejected (a message says so).
+  const offers = view.offers.filter((e) => 'Offered' in e.phase);
+  const currency = policies && opt(policies.currency);
+  const deposit = policies && currency ? opt(policies.hold_deposit) : undefined;
   const accept = useAction(async (execution: Execution) => {
     const key = await newLesseeKey(execution.id);
     ok(await who.actor.execution_accept({ execution_id: execution.id, lessee_key: [key], lessee_key_hex: [] }));
@@ -182,6 +186,13 @@ function Answer({ view, who }: { view: OffersetView; who: Session }) {
           <Notice>
             {offers.length} offer{offers.length === 1 ? '' : 's'} for request {String(offerset.id)}, held for you until{' '}
             {time(offerset.expires_at_ns)}. Accepting one makes it your lease and releases the others.
+            {deposit !== undefined && deposit > 0n && (
+              <>
+                {' '}
+                Each held offer took a deposit of {price(deposit, currency)} into its escrow: the accepted one counts it
+                toward its price, the others give it back (less the ledger's fee).
+              </>
+            )}
           </Notice>
           <table class="offers">
             <caption>Offers for request {String(offerset.id)}, cheapest first</caption>
@@ -207,8 +218,8 @@ function Answer({ view, who }: { view: OffersetView; who: Session }) {
                   <td>
                     {window_(e.start_ns, e.end_ns)} <small>({spanOf(e.start_ns, e.end_ns)})</small>
                   </td>
-                  <td>{usd(e.price_per_hour)}</td>
-                  <td>{usd(e.total_price)}</td>
+                  <td>{price(e.price_per_hour, currency)}</td>
+                  <td>{price(e.total_price, currency)}</td>
                   <td>
                     <button type="button" onClick={() => accept.run(e)} disabled={accept.busy}>
                       Accept<span class="visually-hidden"> offer {String(e.id)}</span>
@@ -227,7 +238,7 @@ function Answer({ view, who }: { view: OffersetView; who: Session }) {
       {offerset.messages.length > 0 && <Messages messages={offerset.messages} />}
       {!yes && opt(offerset.request.max_price_per_hour) !== undefined && (
         <p class="muted">
-          You asked for at most {perHour(opt(offerset.request.max_price_per_hour)!)} for{' '}
+          You asked for at most {perHour(opt(offerset.request.max_price_per_hour)!, currency)} for{' '}
           {duration(offerset.request.duration_seconds)}; loosen a condition and request again.
         </p>
       )}
