@@ -934,6 +934,8 @@ fn update_scenario(method: &str) -> Option<Build> {
             )
         },
         "provider_payout_set" => |w| {
+            // A provider the market knows: one with a published catalog.
+            w.publish_fixture();
             let arg = PayoutSetArg {
                 provider: w.m.provider.key(),
                 account: Some(Account {

@@ -56,7 +56,7 @@ struct KeyState {
     account: Option<ByteBuf>,
     current: Option<ByteBuf>,
     /// On an account: where its payouts go, as its current key named it (`market::payouts`);
-    /// absent, the current key's own principal. A recovery clears it.
+    /// absent, the current key's own principal. A new key (rotation, recovery) clears it.
     payout_owner: Option<Principal>,
     payout_subaccount: Option<ByteBuf>,
 }
@@ -181,8 +181,9 @@ pub fn rotate(rt: &impl Runtime, arg: RotateKeyArg) -> Result<(), CatalogError> 
     Ok(())
 }
 
-/// Sets the key of `arg.provider`'s account to `arg.new_key` without the old key's signature,
-/// lifts a freeze and forgets the payout account the old key named; returns the account (whose delegations the market then revokes). Controllers
+/// Sets the key of `arg.provider`'s account to `arg.new_key` without the old key's signature
+/// (forgetting the payout account the old key named, as every key change does) and lifts a
+/// freeze; returns the account (whose delegations the market then revokes). Controllers
 /// only.
 pub fn recover(rt: &impl Runtime, arg: RecoverKeyArg) -> Result<ProviderKey, CatalogError> {
     only_controllers(rt, "recover provider keys")?;
@@ -192,9 +193,6 @@ pub fn recover(rt: &impl Runtime, arg: RecoverKeyArg) -> Result<ProviderKey, Cat
     replace_key(&account, &current_key(&account), &new);
     let mut state = state(&account);
     state.frozen = None;
-    // Whoever held the lost key may have named its own payout account.
-    state.payout_owner = None;
-    state.payout_subaccount = None;
     put(&account, &state);
     Ok(account)
 }
@@ -220,6 +218,10 @@ fn replace_key(account: &ProviderKey, old: &ProviderKey, new: &ProviderKey) {
     put(new, &rotated_in);
     let mut owner = state(account);
     owner.current = to_stored(new);
+    // The payout account was named by the key going out (perhaps a leaked one): the new key
+    // names its own.
+    owner.payout_owner = None;
+    owner.payout_subaccount = None;
     put(account, &owner);
 }
 

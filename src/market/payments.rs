@@ -109,6 +109,14 @@ pub fn deposits(payment: &Payment) -> u128 {
         .sum()
 }
 
+/// `PaymentInProgress` while a pull or refund of execution `id` is on its way to the ledger.
+pub fn check_settled_in(execution_id: u64) -> Result<(), super::MarketError> {
+    match store::payment(execution_id).map(|p| p.state) {
+        None | Some(PaymentState::Funded | PaymentState::Settled) => Ok(()),
+        Some(_) => Err(super::MarketError::PaymentInProgress { execution_id }),
+    }
+}
+
 /// The deposit execution `id`'s escrow holds for it (0 without one): what `accept` need not
 /// pull again. Only while funded: a pull or refund on its way counts nothing yet.
 pub fn deposit_held(execution_id: u64) -> u64 {
@@ -119,10 +127,13 @@ pub fn deposit_held(execution_id: u64) -> u64 {
         })
 }
 
-/// An open hold's escrow that holds its deposit and nothing more: kept until the hold ends.
-fn holds_only_its_deposit(payment: &Payment) -> bool {
-    let deposits = deposits(payment);
-    deposits > 0 && expected_escrow(payment) <= deposits
+/// Whether the escrow holds a hold's deposit: kept, with anything else in it, until the hold
+/// ends (a refund of a pull that could not go on is its own, `Refunding`).
+fn holds_a_deposit(payment: &Payment) -> bool {
+    payment
+        .pulls
+        .iter()
+        .any(|pull| pull.done && pull.purpose == Purpose::Deposit)
 }
 
 /// The rule `escrow_covers_its_transfers`: a payment's record is coherent: only the last pull

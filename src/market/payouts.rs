@@ -1,12 +1,13 @@
 //! Where providers are paid: the account a provider's current key names
 //! (`provider_payout_set`), or that key's own principal. The key names it by calling from its
 //! own self-authenticating principal, so the ingress message is signed by the key itself (a
-//! delegate cannot redirect the provider's money); a controller's key recovery forgets it.
+//! delegate cannot redirect the provider's money); a key rotation or a controller's recovery
+//! forgets it (the key that named it signs no more).
 //! Stored with the key's state (`catalog::keys`), one per provider account.
 
 use super::delegation::from_catalog;
 use super::types::{Account, PayoutSetArg, ProviderPayout};
-use super::MarketError;
+use super::{store, MarketError};
 use crate::catalog::keys;
 use crate::catalog::provider::{ProviderKey, ProviderKeyInput};
 use crate::runtime::Runtime;
@@ -29,6 +30,13 @@ pub fn set(rt: &impl Runtime, arg: PayoutSetArg) -> Result<ProviderPayout, Marke
     }
     // Refuses a retired key (its successor names it) and a frozen provider.
     let account = keys::signer(&key).map_err(from_catalog)?;
+    // Only a provider the market knows (items, or a published catalog, both capped) stores
+    // one: a key minted for free writes nothing.
+    if store::provider_items(&account) == 0 && crate::catalog::store::provider(&account).is_none() {
+        return Err(MarketError::invalid(
+            "only a provider with items in the market or a published catalog has payouts",
+        ));
+    }
     if let Some(to) = &arg.account {
         if to.owner == Principal::anonymous() || to.owner == rt.canister_id() {
             return Err(MarketError::invalid(

@@ -123,19 +123,6 @@ pub(super) fn build_market(host: &mut Host, sets: u32, world: &mut World) -> u64
     let delegated: Result<Delegation, MarketError> =
         update(host, stranger(), "market_delegate", (arg,));
     delegated.expect("market_delegate (expiring)");
-    // The market provider names its payout account (its key calling as itself), so the
-    // upgrade carries a named one.
-    let payout = PayoutSetArg {
-        provider: key(&MARKET_SECRET),
-        account: Some(Account {
-            owner: Principal::self_authenticating(b"drill provider treasury"),
-            subaccount: Some([7; 32]),
-        }),
-    };
-    let key_principal = marketplace::catalog::signing::provider_of(&MARKET_SECRET).principal();
-    let named: Result<ProviderPayout, MarketError> =
-        update(host, key_principal, "provider_payout_set", (payout,));
-    named.expect("provider_payout_set");
     let policies = PoliciesUpdate {
         allowed_images: Some(vec![IMAGE.into(), "debian-12".into()]),
         max_lease_seconds: Some(25 * 24 * 3600),
@@ -261,6 +248,19 @@ pub(super) fn build_market(host: &mut Host, sets: u32, world: &mut World) -> u64
         items.extend(registered.expect("inventory_register"));
     }
     world.skus = items.iter().map(|item| item.sku.clone()).collect();
+    // The market provider, with items now, names its payout account (its key calling as
+    // itself), so the upgrade carries a named one.
+    let payout = PayoutSetArg {
+        provider: key(&MARKET_SECRET),
+        account: Some(Account {
+            owner: Principal::self_authenticating(b"drill provider treasury"),
+            subaccount: Some([7; 32]),
+        }),
+    };
+    let key_principal = marketplace::catalog::signing::provider_of(&MARKET_SECRET).principal();
+    let named: Result<ProviderPayout, MarketError> =
+        update(host, key_principal, "provider_payout_set", (payout,));
+    named.expect("provider_payout_set");
     let offers: Vec<OfferInput> = items
         .iter()
         .filter(|item| !item.resource_uuid.starts_with("gone-"))

@@ -71,6 +71,8 @@ pub fn set_status(rt: &impl Runtime, arg: InventorySetStatusArg) -> Result<Item,
     move_item(now, &actor, By::Provider, &mut item, to, why)?;
     if matches!(to, Maintenance | Archiving) {
         reject_holds(now, &actor, item.id, |_| true, "item taken out of service")?;
+        // Their settlements (a deposit goes back) were queued without a timer.
+        crate::queue::rearm(rt);
     }
     if to == Archiving {
         offers::withdraw_item_offers(now, &actor, item.id, "item archived");

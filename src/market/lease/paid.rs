@@ -23,14 +23,23 @@ pub async fn accept_paying(rt: &impl Runtime, arg: AcceptArg) -> Result<Executio
         return accept(rt, arg);
     };
     let (execution, _, _) = accept_checks(rt, &arg)?;
-    // A hold's deposit already in the escrow counts toward the price.
-    let price = execution
-        .total_price
-        .saturating_sub(payments::deposit_held(execution.id));
+    // A hold's deposit already in the escrow counts toward the price: not while it (or a
+    // refund) is on its way, or the price would be asked in full and the deposit besides.
+    payments::check_settled_in(execution.id)?;
+    let owed = || {
+        execution
+            .total_price
+            .saturating_sub(payments::deposit_held(execution.id))
+    };
+    if owed() == 0 {
+        return accept(rt, arg);
+    }
+    let fee = payments::afford(rt, ledger, execution.consumer, owed()).await?;
+    // Read again after the awaits, with none before the pull.
+    let price = owed();
     if price == 0 {
         return accept(rt, arg);
     }
-    let fee = payments::afford(rt, ledger, execution.consumer, price).await?;
     // Not checked again before the pull: the execution's consumer and price cannot change, a
     // second pull is refused by the payment's own state, and whatever else moved meanwhile is
     // caught by `accept` after the pull, which then gives the money back.

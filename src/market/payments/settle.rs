@@ -63,13 +63,14 @@ pub async fn settle(rt: &impl Runtime, execution_id: u64) {
 
 /// Whether the payment has something for the ledger to do: a pull to answer for, a refund, a
 /// settlement under way, or money in the escrow of an execution no lease will use (a final
-/// one, or an offer whose accept could not go on after its pull; an open hold's deposit stays).
+/// one, or an offer whose accept could not go on after its pull; an open hold with a deposit
+/// keeps its escrow until it ends).
 /// Reads the execution only for a funded payment.
 fn work_due(execution_id: u64, payment: &Payment) -> bool {
     match payment.state {
         PaymentState::Pulling | PaymentState::Refunding | PaymentState::Settling => true,
         PaymentState::Funded => store::execution(execution_id).is_none_or(|e| {
-            e.phase.is_final() || (e.phase == Phase::Offered && !holds_only_its_deposit(payment))
+            e.phase.is_final() || (e.phase == Phase::Offered && !holds_a_deposit(payment))
         }),
         PaymentState::Settled => false,
     }

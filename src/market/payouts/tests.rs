@@ -25,9 +25,28 @@ fn set_as(
     calling(rt, who, || set(rt, arg))
 }
 
+/// The market fixture with an item registered: a provider the market knows.
+fn provider_with_items() -> FakeRuntime {
+    let rt = market();
+    item(&rt, "n1", "2C.small", 8);
+    rt
+}
+
+#[test]
+fn a_key_with_no_items_or_catalog_names_nothing_and_writes_nothing() {
+    let rt = market();
+    let before = snapshot();
+    assert!(matches!(
+        set_as(&rt, key_principal(), None),
+        Err(MarketError::InvalidArgument { .. })
+    ));
+    assert_eq!(snapshot(), before);
+    assert_eq!(keys::payout(&signing::provider_of(&SECRET)), None);
+}
+
 #[test]
 fn only_the_providers_own_key_names_its_payout_account() {
-    let rt = market();
+    let rt = provider_with_items();
     let payee = to(bob(), Some([9; 32]));
     let default = get(key_input()).unwrap();
     assert_eq!(default.account, to(key_principal(), None));
@@ -57,7 +76,7 @@ fn only_the_providers_own_key_names_its_payout_account() {
 
 #[test]
 fn payouts_never_go_to_nobody_or_to_the_market_itself() {
-    let rt = market();
+    let rt = provider_with_items();
     for owner in [Principal::anonymous(), FakeRuntime::CANISTER_ID] {
         assert!(matches!(
             set_as(&rt, key_principal(), Some(to(owner, None))),
@@ -69,7 +88,7 @@ fn payouts_never_go_to_nobody_or_to_the_market_itself() {
 
 #[test]
 fn a_frozen_provider_cannot_redirect_and_a_recovery_forgets_what_a_thief_named() {
-    let rt = market();
+    let rt = provider_with_items();
     let thief = to(Principal::from_slice(&[6; 29]), None);
     set_as(&rt, key_principal(), Some(thief)).unwrap();
     let freeze = |frozen| {

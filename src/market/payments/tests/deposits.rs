@@ -203,3 +203,49 @@ fn a_hold_whose_deposit_the_ledger_refuses_is_dropped_and_the_offerset_says_why(
     );
     assert_conserved(&rt, &ledger);
 }
+
+#[test]
+fn an_accept_while_the_deposit_is_on_its_way_is_refused_and_asks_no_price() {
+    let (rt, ledger, _) = deposit_market(DEPOSIT);
+    let t0 = rt.time.get();
+    let id = request(&rt, t0 + HOUR, 1).unwrap().offers[0].id;
+    // As the stored record is while the deposit's answer is awaited.
+    let funded = payment(id);
+    let mut pulling = funded.clone();
+    pulling.state = PaymentState::Pulling;
+    pulling.pulls[0].done = false;
+    store::put_payment(id, &pulling);
+    let before = snapshot();
+    assert_eq!(
+        block_on(accept_paying(&rt, accept_arg(id))).map(|e| e.id),
+        Err(MarketError::PaymentInProgress { execution_id: id })
+    );
+    assert_eq!(snapshot(), before);
+    store::put_payment(id, &funded);
+    block_on(accept_paying(&rt, accept_arg(id))).unwrap();
+    assert_eq!(payment(id).pulls[1].amount, 2 * PRICE - DEPOSIT);
+    assert_conserved(&rt, &ledger);
+}
+
+#[test]
+fn an_open_hold_keeps_its_deposit_with_whatever_a_refund_could_not_send() {
+    let (rt, ledger, _) = deposit_market(DEPOSIT);
+    let t0 = rt.time.get();
+    let id = request(&rt, t0 + HOUR, 1).unwrap().offers[0].id;
+    // A pull too small to send back (at most the fee) that its accept could not use.
+    let hold = store::execution(id).unwrap();
+    block_on(pull(&rt, ledger.id, &hold, Purpose::Price, FEE, FEE)).unwrap();
+    refund_last_pull(&rt, id);
+    run_at(&rt, t0 + MINUTE);
+    let kept = payment(id);
+    assert_eq!(kept.state, PaymentState::Funded, "{kept:?}");
+    assert_eq!(ledger.balance(&kept.escrow), u128::from(DEPOSIT + FEE));
+    assert_eq!(deposit_held(id), DEPOSIT);
+    assert_conserved(&rt, &ledger);
+    // When the hold ends, everything goes back at once.
+    run_at(&rt, t0 + 10 * MINUTE);
+    let settled = payment(id);
+    assert_eq!(settled.state, PaymentState::Settled);
+    assert_eq!(ledger.balance(&settled.escrow), 0);
+    assert_conserved(&rt, &ledger);
+}
