@@ -107,6 +107,11 @@ pub fn amount(n: &Nat) -> Option<u128> {
 /// Block indices past 2^64 do not occur (a ledger would need 2^64 blocks); they read as the
 /// largest index rather than trap.
 fn block_index(n: Nat) -> u64 {
+    saturating_u64(&n)
+}
+
+/// `n` as a u64, `u64::MAX` past it (amounts and blocks the market records).
+pub fn saturating_u64(n: &Nat) -> u64 {
     u64::try_from(&n.0).unwrap_or(u64::MAX)
 }
 

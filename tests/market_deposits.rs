@@ -147,3 +147,26 @@ fn a_deposit_the_ledger_refuses_drops_its_hold_and_the_offerset_says_why() {
     assert_eq!(paid.of(alice()), before - DEPOSIT - FEE);
     paid.assert_conserved(&ids);
 }
+
+#[test]
+fn a_held_deposit_survives_an_upgrade_and_still_counts_toward_the_price() {
+    let mut paid = ready();
+    let id = ask(&mut paid, 1).expect("held").offers[0].id;
+    let before = paid.payment(id);
+    let arg = candid::encode_one(None::<InitArg>).unwrap();
+    paid.market
+        .canister
+        .driver
+        .upgrade(&wasm(), arg)
+        .expect("upgrade");
+    assert_eq!(paid.payment(id), before, "the deposit's record as it was");
+    let arg = accept_arg(id, &lessee_key(1));
+    paid.market
+        .canister
+        .execution_accept(alice(), arg)
+        .expect("accepted");
+    let accepted = paid.payment(id);
+    assert_eq!(accepted.pulls[1].amount, 2 * PRICE - DEPOSIT);
+    assert_eq!(paid.balance(&accepted.escrow), 2 * PRICE);
+    paid.assert_conserved(&[id]);
+}

@@ -122,18 +122,12 @@ pub fn check_settled_in(execution_id: u64) -> Result<(), super::MarketError> {
 pub fn deposit_held(execution_id: u64) -> u64 {
     store::payment(execution_id)
         .filter(|p| p.state == PaymentState::Funded)
-        .map_or(0, |p| {
-            u64::try_from(deposits(&p).min(expected_escrow(&p))).unwrap_or(u64::MAX)
-        })
+        .map_or(0, |p| clamp(deposits(&p).min(expected_escrow(&p))))
 }
 
-/// Whether the escrow holds a hold's deposit: kept, with anything else in it, until the hold
-/// ends (a refund of a pull that could not go on is its own, `Refunding`).
-fn holds_a_deposit(payment: &Payment) -> bool {
-    payment
-        .pulls
-        .iter()
-        .any(|pull| pull.done && pull.purpose == Purpose::Deposit)
+/// `n` as a u64, `u64::MAX` past it.
+fn clamp(n: u128) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
 }
 
 /// The rule `escrow_covers_its_transfers`: a payment's record is coherent: only the last pull
@@ -204,7 +198,7 @@ pub fn charge(execution: &Execution, payment: &Payment) -> u64 {
     if payment.waived || !matches!(execution.phase, Completed | Cancelled) {
         return 0;
     }
-    let held = u64::try_from(expected_escrow(payment)).unwrap_or(u64::MAX);
+    let held = clamp(expected_escrow(payment));
     execution.total_price.min(held)
 }
 

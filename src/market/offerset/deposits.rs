@@ -36,18 +36,14 @@ pub async fn request_paying(
     let fee = payments::afford_each(rt, ledger, rt.caller(), deposit, u64::from(holds)).await?;
     // The world may have moved during the awaits: the request is matched again.
     let view = request(rt, arg)?;
-    let held: Vec<Execution> = view
-        .offerset
-        .execution_ids
-        .iter()
-        .filter_map(|id| store::execution(*id))
-        .collect();
-    let pulls = held
+    // Its offers are the holds just made (a pull needs only their id and consumer).
+    let pulls = view
+        .offers
         .iter()
         .map(|hold| payments::pull(rt, ledger, hold, Purpose::Deposit, deposit, fee));
     let answers = join_all(pulls).await;
     let mut dropped = false;
-    for (hold, answer) in held.iter().zip(answers) {
+    for (hold, answer) in view.offers.iter().zip(answers) {
         if let Err(refused) = answer {
             drop_hold(rt, view.offerset.id, hold.id, &refused);
             dropped = true;

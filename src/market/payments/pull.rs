@@ -2,7 +2,7 @@
 //! changes anything.
 
 use super::*;
-use crate::ledger::{self, amount, CallFailure};
+use crate::ledger::{self, CallFailure};
 use crate::market::MarketError;
 use crate::runtime::Runtime;
 use candid::Nat;
@@ -175,10 +175,6 @@ pub async fn afford_each(
     Ok(clamp(fee))
 }
 
-fn clamp(n: u128) -> u64 {
-    u64::try_from(n).unwrap_or(u64::MAX)
-}
-
 /// The last pull went through but what it paid for cannot happen (the execution moved during
 /// the await): its amount goes back to the consumer, through the queue, at once.
 pub fn refund_last_pull(rt: &impl Runtime, execution_id: u64) {
@@ -197,15 +193,14 @@ pub fn refund_last_pull(rt: &impl Runtime, execution_id: u64) {
 /// [`afford`] and the pull).
 fn refused(refusal: TransferFromError, price: u64) -> MarketError {
     let needed = price.saturating_add(currency().and_then(|c| c.fee).unwrap_or(0));
-    let clamped = |n: &Nat| amount(n).map_or(u64::MAX, clamp);
     match refusal {
         TransferFromError::InsufficientFunds { balance } => MarketError::InsufficientFunds {
-            balance: clamped(&balance),
+            balance: ledger::saturating_u64(&balance),
             needed,
         },
         TransferFromError::InsufficientAllowance { allowance } => {
             MarketError::InsufficientAllowance {
-                allowance: clamped(&allowance),
+                allowance: ledger::saturating_u64(&allowance),
                 needed,
             }
         }

@@ -2,7 +2,7 @@
 //! be owed (refund, payout, the market's fee), and answers for pulls whose message trapped.
 
 use super::*;
-use crate::ledger::{self, amount};
+use crate::ledger;
 use crate::runtime::Runtime;
 use crate::time::MINUTE_NS;
 use candid::Nat;
@@ -70,7 +70,8 @@ fn work_due(execution_id: u64, payment: &Payment) -> bool {
     match payment.state {
         PaymentState::Pulling | PaymentState::Refunding | PaymentState::Settling => true,
         PaymentState::Funded => store::execution(execution_id).is_none_or(|e| {
-            e.phase.is_final() || (e.phase == Phase::Offered && !holds_a_deposit(payment))
+            // An open hold keeps its escrow, deposit and all, until it ends.
+            e.phase.is_final() || (e.phase == Phase::Offered && deposits(payment) == 0)
         }),
         PaymentState::Settled => false,
     }
@@ -123,7 +124,7 @@ async fn step(rt: &impl Runtime, execution_id: u64) -> Step {
 /// first; each transfer pays it out of its share.
 async fn plan(rt: &impl Runtime, execution_id: u64, payment: Payment, refund: Option<u64>) -> Step {
     let fee = match ledger::fee(rt, payment.ledger).await {
-        Ok(fee) => u64::try_from(fee).unwrap_or(u64::MAX),
+        Ok(fee) => clamp(fee),
         Err(_) => return Step::Wait,
     };
     // Re-read after the await: a pull, even an accept, may have landed meanwhile.
@@ -193,7 +194,7 @@ fn with_dust_folded(
 /// The consumer's, provider's and market's shares of what the escrow holds, at the market's
 /// fee when the lease was first paid.
 fn final_shares(execution: &Execution, payment: &Payment) -> Vec<(Purpose, Account, u64)> {
-    let held = u64::try_from(expected_escrow(payment)).unwrap_or(u64::MAX);
+    let held = clamp(expected_escrow(payment));
     let charged = charge(execution, payment);
     let basis_points = u128::from(payment.market_fee_basis_points);
     let market_fee = match payment.treasury {
@@ -240,7 +241,7 @@ async fn send_next(rt: &impl Runtime, execution_id: u64, payment: Payment) -> St
     let outcome = match answer {
         Ok(Ok(block)) => Outcome::Done(Some(block)),
         Ok(Err(TransferError::Duplicate { duplicate_of })) => {
-            Outcome::Done(Some(ledger_block(duplicate_of)))
+            Outcome::Done(Some(ledger::saturating_u64(&duplicate_of)))
         }
         // The ledger checks the fee before it looks for a duplicate, as it checks the window:
         // a repeat of a transfer whose answer was lost gets `BadFee` once the fee changed, or
@@ -252,7 +253,7 @@ async fn send_next(rt: &impl Runtime, execution_id: u64, payment: Payment) -> St
         )) => match ledger::balance_of(rt, payment.ledger, &payment.escrow).await {
             Ok(balance) => match (reconciled(&payment, balance), refusal) {
                 (Outcome::Resend, TransferError::BadFee { expected_fee }) => {
-                    Outcome::Replan(amount(&expected_fee).map_or(u64::MAX, clamp))
+                    Outcome::Replan(ledger::saturating_u64(&expected_fee))
                 }
                 (outcome, _) => outcome,
             },
@@ -357,12 +358,4 @@ async fn reconcile_pull(rt: &impl Runtime, execution_id: u64, payment: Payment) 
     }
     save(execution_id, &payment);
     Step::Again
-}
-
-fn ledger_block(block: Nat) -> u64 {
-    amount(&block).map_or(u64::MAX, clamp)
-}
-
-fn clamp(n: u128) -> u64 {
-    u64::try_from(n).unwrap_or(u64::MAX)
 }
