@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Builds the canister and runs a short scenario on the local runner `mkt` (runner/), in a
-# temporary state directory: deploy, status, an Ironic discovery that fails with a typed error
-# (the runner makes no network requests), then the market: a provider delegates an operator,
-# registers a server (an Ironic node) and offers it, a consumer requests offers, accepts one,
-# and the lease runs on the canister's timer, its node deployed and later undeployed through the
-# simulated Ironic (credentials sealed to the lessee and opened by it) to its end; an upgrade,
-# and status again showing the state was kept.
+# temporary state directory: deploy with a test ledger beside the market (a paying market),
+# status, an Ironic discovery that fails with a typed error (the runner makes no network
+# requests), then the market: a provider delegates an operator, registers a server (an Ironic
+# node) and offers it, a consumer approves the market on the ledger, requests offers (each hold
+# paying a refundable deposit), accepts one (the rest of the price pulled into escrow), and the
+# lease runs on the canister's timer, its node deployed and later undeployed through the
+# simulated Ironic (credentials sealed to the lessee and opened by it) to its end, where the
+# provider is paid and the consumer reads the statement; an upgrade, and status again showing
+# the state was kept.
 #
 #   scripts/demo.sh              build with scripts/build.sh, then run the scenario
 #   scripts/demo.sh --no-build   run it on the wasm already in target/wasm
@@ -30,6 +33,7 @@ done
 
 if ((build)); then
     bash scripts/build.sh --marketplace-only
+    bash scripts/build.sh --ledger-only
 fi
 # MKT_BIN: an `mkt` already built (runner/tests/demo_script.rs runs the demo with its own).
 if [[ -n "${MKT_BIN:-}" ]]; then
@@ -69,8 +73,12 @@ refused() {
 
 discover='(record { endpoint = "https://ironic.example" })'
 
+ops=s6ely-d4zm2-yclie-fotzv-d7ttp-fffoy-t3nwx-j6s5t-p67tc-bodrq-7qe
+alice=7a2bc-recr7-jwo3j-zk77y-nmy7c-3fll5-hgbus-jmgtq-ldmeo-mjcal-uqe
+
 echo "state directory: $state"
-mkt deploy
+# A test ledger (token TEST, 8 decimals, fee 10000) beside the market; alice starts with 1 TEST.
+mkt deploy --ledger --mint "$alice=100000000"
 mkt info
 mkt call status
 # No network here: the outcall is refused and the canister answers with its typed error.
@@ -81,8 +89,11 @@ refused call ironic_discover "$discover" --caller wmzac-nabae-aqcai-baeaq-caiba-
 refused call ironic_discover "$discover" --caller anonymous
 
 # --- the market ---
-ops=s6ely-d4zm2-yclie-fotzv-d7ttp-fffoy-t3nwx-j6s5t-p67tc-bodrq-7qe
-alice=7a2bc-recr7-jwo3j-zk77y-nmy7c-3fll5-hgbus-jmgtq-ldmeo-mjcal-uqe
+# Every offer a consumer holds costs a refundable deposit of 0.01 TEST; the market keeps 2%,
+# paid to a treasury account (here the runner's controller).
+controller="$("$bin" info --json | sed -n '/"controllers"/{n;s/.*"\(.*\)".*/\1/p}')"
+mkt call policies_set "(record { hold_deposit = opt 1000000; market_fee_basis_points = opt 200;
+  treasury = opt record { owner = principal \"$controller\" } })"
 mkt provider new-key "$state/provider.key"
 mkt provider delegate --key "$state/provider.key" --principal "$ops"
 key="$("$bin" provider show --key "$state/provider.key" --as-arg)"
@@ -93,12 +104,17 @@ mkt call inventory_register "(record { provider = $key; items = vec { record {
 now="$(date +%s)000000000"
 day=86400000000000
 mkt call offer_create "(record { provider = $key; item_id = 1; start_ns = $now;
-  end_ns = $((now + 30 * day)); price_per_hour = 250; properties = vec {} })" --caller "$ops"
+  end_ns = $((now + 30 * day)); price_per_hour = 25000000; properties = vec {} })" --caller "$ops"
 mkt call products
+# Alice lets the market pull up to 0.6 TEST: the deposit, the 2-hour price, their fees.
+mkt ledger approve --caller "$alice" --amount 60000000
 mkt call offerset_request '(record { min_cores = opt 16; duration_seconds = 7200; image = "ubuntu-24.04" })' --caller "$alice"
 mkt lessee new-key "$state/lessee.key"
 lessee="$("$bin" lessee show --key "$state/lessee.key")"
 mkt call execution_accept "(record { execution_id = 1; lessee_key = $lessee })" --caller "$alice"
+# The price is in the lease's escrow (the deposit counted toward it).
+mkt call execution_payment '(1)' --caller "$alice"
+mkt ledger balance "$alice"
 mkt advance-time 1m
 mkt call contract_get '(1)' --caller "$alice"
 # node-1 is an Ironic node: the lease's start deployed it (simulated Ironic, no network here).
@@ -109,6 +125,12 @@ mkt lessee open --key "$state/lessee.key" --execution 1 --caller "$alice"
 mkt call lease_get '(1)' --caller "$alice"
 mkt advance-time 2h
 mkt call execution_get '(1)' --caller "$alice"
+# Settled: the provider's key was paid the price less the market's fee, alice holds the rest.
+mkt call provider_payout "($key)"
+provider_principal="$("$bin" provider show --key "$state/provider.key" --json |
+    sed -n 's/.*"principal": "\(.*\)".*/\1/p')"
+mkt ledger balance "$provider_principal"
+mkt call payments_list '(record { role = variant { Consumer } })' --caller "$alice"
 # Its end undeployed and cleaned the node.
 mkt call provision_status '("node-1")' --caller "$alice"
 mkt call audit_log '(record { entity = opt variant { Execution = 1 } })' --caller "$alice"

@@ -68,8 +68,8 @@ async fn measure(state: &Path, size: &str, load: Load, report: &mut Report) {
         move || ic0_host::Host::load(&dir),
         endpoint::keys::Keys::generate(),
         config,
-        move |id| {
-            let _ = ready.send(id);
+        move |ids: &[Principal]| {
+            let _ = ready.send(ids[0]);
         },
         async {
             let _ = stopped.await;

@@ -130,7 +130,8 @@ async fn serve_inner(
         })?
         .to_bytes();
     let request = canister::to_canister_request(&parts, body.to_vec())?;
-    let (response, upgraded) = canister::call_http_request(&endpoint.jobs, &request).await?;
+    let (response, upgraded) =
+        canister::call_http_request(&endpoint.jobs, target.canister, &request).await?;
     if target.raw || upgraded {
         // An upgraded call's reply comes in the replica's certificate of its request status
         // (ic-http-gateway verifies only queries); the raw domain takes the canister's word.

@@ -92,6 +92,7 @@ pub fn to_canister_request(parts: &Parts, body: Vec<u8>) -> Result<HttpRequest, 
 /// an anonymous call; the response and whether it came from the update.
 pub async fn call_http_request(
     jobs: &mpsc::Sender<Job>,
+    canister: Principal,
     request: &HttpRequest,
 ) -> Result<(HttpResponse, bool), Refusal> {
     let arg = encode(request)?;
@@ -99,6 +100,7 @@ pub async fn call_http_request(
     send(
         jobs,
         Job::Query {
+            canister,
             sender: Principal::anonymous(),
             method: "http_request".into(),
             arg,
@@ -116,12 +118,17 @@ pub async fn call_http_request(
         headers: request.headers.clone(),
         body: request.body.clone(),
     };
-    let bytes = call(jobs, "http_request_update", encode(&update)?).await?;
+    let bytes = call(jobs, canister, "http_request_update", encode(&update)?).await?;
     Ok((decode(&bytes)?, true))
 }
 
 /// An anonymous ingress call, waited for: its reply, or the reject as the gateway serves it.
-async fn call(jobs: &mpsc::Sender<Job>, method: &str, arg: Vec<u8>) -> Result<Vec<u8>, Refusal> {
+async fn call(
+    jobs: &mpsc::Sender<Job>,
+    canister: Principal,
+    method: &str,
+    arg: Vec<u8>,
+) -> Result<Vec<u8>, Refusal> {
     // The id only names the request in the replica's status table, so a random one will do.
     let mut request_id = [0u8; 32];
     getrandom::fill(&mut request_id).map_err(|e| {
@@ -135,6 +142,7 @@ async fn call(jobs: &mpsc::Sender<Job>, method: &str, arg: Vec<u8>) -> Result<Ve
         jobs,
         Job::Call {
             request_id,
+            canister,
             sender: Principal::anonymous(),
             management: false,
             method: method.into(),

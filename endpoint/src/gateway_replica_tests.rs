@@ -48,7 +48,7 @@ fn start(dir: &std::path::Path) -> mpsc::Sender<Job> {
         manual_time: true,
     };
     let (jobs, id) = replica::start(load, Arc::new(keys()), config).expect("the replica starts");
-    assert_eq!(id, canister_id());
+    assert_eq!(id, vec![canister_id()]);
     jobs
 }
 
@@ -58,6 +58,7 @@ async fn set_certified_data(jobs: &mpsc::Sender<Job>, data: &[u8]) {
     request_id[..data.len().min(32)].copy_from_slice(&data[..data.len().min(32)]);
     jobs.send(Job::Call {
         request_id,
+        canister: canister_id(),
         sender: candid::Principal::anonymous(),
         management: false,
         method: "set".into(),
@@ -72,6 +73,7 @@ async fn set_certified_data(jobs: &mpsc::Sender<Job>, data: &[u8]) {
 async fn data_certificate(jobs: &mpsc::Sender<Job>) -> Vec<u8> {
     let (reply, answer) = oneshot::channel();
     jobs.send(Job::Query {
+        canister: canister_id(),
         sender: candid::Principal::anonymous(),
         method: "cert".into(),
         arg: vec![],
@@ -157,7 +159,7 @@ fn stand_in(keys: Keys, update_reply: Vec<u8>) -> std::sync::mpsc::Sender<Job> {
 async fn an_upgrade_becomes_an_update_call() {
     let updated = ok(vec![("X-Update".into(), "yes".into())], b"bumped");
     let jobs = stand_in(keys(), candid::encode_one(&updated).unwrap());
-    let (response, upgraded) = canister::call_http_request(&jobs, &get("/bump"))
+    let (response, upgraded) = canister::call_http_request(&jobs, canister_id(), &get("/bump"))
         .await
         .unwrap();
     assert!(upgraded);

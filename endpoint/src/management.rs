@@ -19,33 +19,38 @@ const LOG_MEMORY_LIMIT: u64 = 4096;
 const STORAGE_FEE_PER_GIB_SECOND: u128 = 127_000;
 
 /// Runs `method` of the management canister for `sender`.
-pub fn call(host: &Host, sender: Principal, method: &str, arg: &[u8]) -> Result<Vec<u8>, Reject> {
+pub fn call(
+    host: &mut Host,
+    sender: Principal,
+    method: &str,
+    arg: &[u8],
+) -> Result<Vec<u8>, Reject> {
     match method {
         "canister_status" => canister_status(host, sender, arg),
         other => Err(Reject::new(
             RejectCode::DestinationInvalid,
             format!(
-                "the management canister's {other} is not offered by mkt serve, which serves one \
-                 installed canister: use mkt deploy / mkt upgrade"
+                "the management canister's {other} is not offered by mkt serve, whose canisters are \
+                 installed with mkt deploy and upgraded with mkt upgrade"
             ),
         )),
     }
 }
 
-fn canister_status(host: &Host, sender: Principal, arg: &[u8]) -> Result<Vec<u8>, Reject> {
+fn canister_status(host: &mut Host, sender: Principal, arg: &[u8]) -> Result<Vec<u8>, Reject> {
     let record = Decode!(arg, CanisterIdRecord).map_err(|e| {
         Reject::new(
             RejectCode::CanisterError,
             format!("canister_status: cannot decode the argument: {e}"),
         )
     })?;
+    // An unknown canister is the host's `DestinationInvalid`, "Canister … not found".
+    host.with_canister(record.canister_id, |host| status_of(host, sender))?
+}
+
+/// The status of the canister in place, for a controller.
+fn status_of(host: &Host, sender: Principal) -> Result<Vec<u8>, Reject> {
     let id = host.canister_id();
-    if record.canister_id != id {
-        return Err(Reject::new(
-            RejectCode::DestinationInvalid,
-            format!("canister {} not found", record.canister_id),
-        ));
-    }
     let controllers = host.controllers();
     if !controllers.contains(&sender) {
         return Err(Reject::new(

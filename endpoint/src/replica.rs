@@ -38,6 +38,8 @@ pub enum CallOutcome {
 
 pub enum Job {
     Query {
+        /// The hosted canister queried.
+        canister: Principal,
         sender: Principal,
         method: String,
         arg: Vec<u8>,
@@ -45,8 +47,10 @@ pub enum Job {
     },
     Call {
         request_id: [u8; 32],
+        /// The effective canister: the one called, or the one a management call is about.
+        canister: Principal,
         sender: Principal,
-        /// For the management canister (about the served canister), not the canister itself.
+        /// For the management canister (about `canister`), not the canister itself.
         management: bool,
         method: String,
         arg: Vec<u8>,
@@ -78,13 +82,13 @@ struct Replica {
     last_save: Instant,
 }
 
-/// Starts the replica thread, which loads the canister with `load` (the host lives and dies on
-/// its thread); returns the channel to send it jobs and the canister's id.
+/// Starts the replica thread, which loads the canisters with `load` (the host lives and dies on
+/// its thread); returns the channel to send it jobs and the canisters' ids, the primary first.
 pub fn start(
     load: impl FnOnce() -> Result<Host, String> + Send + 'static,
     keys: Arc<Keys>,
     config: Config,
-) -> Result<(mpsc::Sender<Job>, Principal), String> {
+) -> Result<(mpsc::Sender<Job>, Vec<Principal>), String> {
     let (tx, rx) = mpsc::channel();
     let (loaded, started) = mpsc::channel();
     std::thread::Builder::new()
@@ -97,7 +101,7 @@ pub fn start(
                     return;
                 }
             };
-            let _ = loaded.send(Ok(host.canister_id()));
+            let _ = loaded.send(Ok(host.canister_ids()));
             let mut replica = Replica {
                 host,
                 keys,
@@ -109,10 +113,10 @@ pub fn start(
             replica.run(rx);
         })
         .map_err(|e| format!("cannot start the replica thread: {e}"))?;
-    let canister_id = started
+    let canisters = started
         .recv()
         .map_err(|_| "the replica thread stopped while loading".to_string())??;
-    Ok((tx, canister_id))
+    Ok((tx, canisters))
 }
 
 /// Nanoseconds since the Unix epoch by the wall clock.
@@ -162,18 +166,20 @@ impl Replica {
     fn handle(&mut self, job: Job) {
         match job {
             Job::Query {
+                canister,
                 sender,
                 method,
                 arg,
                 reply,
             } => {
-                self.offer_data_certificate();
-                let result = self.host.query(sender, &method, &arg);
+                self.offer_data_certificate(canister);
+                let result = self.host.query_on(canister, sender, &method, &arg);
                 self.print_log();
                 let _ = reply.send(result);
             }
             Job::Call {
                 request_id,
+                canister,
                 sender,
                 management,
                 method,
@@ -181,10 +187,18 @@ impl Replica {
                 expiry,
                 reply,
             } => {
+                let message = Message {
+                    request_id,
+                    canister,
+                    sender,
+                    method: &method,
+                    arg: &arg,
+                    expiry,
+                };
                 let outcome = if management {
-                    self.manage(request_id, sender, &method, &arg, expiry)
+                    self.manage(message)
                 } else {
-                    self.call(request_id, sender, &method, &arg, expiry)
+                    self.call(message)
                 };
                 let _ = reply.send(outcome);
             }
@@ -205,21 +219,26 @@ impl Replica {
         }
     }
 
-    fn call(
-        &mut self,
-        request_id: [u8; 32],
-        sender: Principal,
-        method: &str,
-        arg: &[u8],
-        expiry: u64,
-    ) -> CallOutcome {
+    fn call(&mut self, message: Message) -> CallOutcome {
+        let Message {
+            request_id,
+            canister,
+            sender,
+            method,
+            arg,
+            expiry,
+        } = message;
         let now = wall_clock();
         self.requests.forget_expired(now);
         // A resubmission runs nothing again: it gets the first one's certified status.
         if self.requests.contains(&request_id) {
             return self.certified(&request_id);
         }
-        if let Err(reject) = self.host.precheck_update(sender, method, arg) {
+        let precheck = self
+            .host
+            .with_canister(canister, |host| host.precheck_update(sender, method, arg))
+            .and_then(|checked| checked);
+        if let Err(reject) = precheck {
             self.print_log();
             return CallOutcome::NotAccepted(reject);
         }
@@ -228,12 +247,16 @@ impl Replica {
         // The precheck ran `canister_inspect_message` already; running it again would only
         // double its cost (and the heap copy each execution takes).
         self.host.set_inspect_ingress(false);
-        let message = self.host.submit_update(sender, method, arg);
+        let message = self.host.submit_update_on(canister, sender, method, arg);
         self.host.set_inspect_ingress(true);
         self.host.tick();
         self.dirty = true;
         self.print_log();
-        match self.host.take_result(message) {
+        let result = match message {
+            Ok(message) => self.host.take_result(message),
+            Err(reject) => Some(Err(reject)),
+        };
+        match result {
             Some(result) => {
                 self.requests.set_status(&request_id, status_of(result));
                 self.certified(&request_id)
@@ -244,24 +267,25 @@ impl Replica {
         }
     }
 
-    fn manage(
-        &mut self,
-        request_id: [u8; 32],
-        sender: Principal,
-        method: &str,
-        arg: &[u8],
-        expiry: u64,
-    ) -> CallOutcome {
+    fn manage(&mut self, message: Message) -> CallOutcome {
+        let Message {
+            request_id,
+            sender,
+            method,
+            arg,
+            expiry,
+            ..
+        } = message;
         self.requests.forget_expired(wall_clock());
         if !self.requests.contains(&request_id) {
-            let result = crate::management::call(&self.host, sender, method, arg);
+            let result = crate::management::call(&mut self.host, sender, method, arg);
             self.requests
                 .insert(request_id, sender, expiry, status_of(result));
         }
         self.certified(&request_id)
     }
 
-    fn certified(&self, request_id: &[u8; 32]) -> CallOutcome {
+    fn certified(&mut self, request_id: &[u8; 32]) -> CallOutcome {
         if matches!(
             self.requests.status(request_id),
             Some(RequestStatus::Processing | RequestStatus::Received)
@@ -272,7 +296,7 @@ impl Replica {
             .requests
             .sender(request_id)
             .unwrap_or(Principal::anonymous());
-        match self.certificate(&[request_status_path(request_id)], sender) {
+        match self.certificate(None, &[request_status_path(request_id)], sender) {
             Ok(certificate) => CallOutcome::Certified(certificate),
             Err(e) => CallOutcome::NotAccepted(Reject::new(RejectCode::SysFatal, e.message())),
         }
@@ -298,23 +322,37 @@ impl Replica {
                 }
             }
         }
-        self.certificate(paths, sender)
+        let canister = paths.iter().find_map(|path| match path.as_slice() {
+            [root, id, ..] if root == b"canister" => Some(Principal::from_slice(id)),
+            _ => None,
+        });
+        self.certificate(canister, paths, sender)
             .map_err(|e| (e.status(), e.message()))
     }
 
-    /// A certificate of `paths` as `reader` may see them (private metadata for controllers only).
+    /// A certificate of `paths` as `reader` may see them (private metadata for controllers
+    /// only). `canister`: the hosted canister the paths read (the routes allow one at a time).
     fn certificate(
-        &self,
+        &mut self,
+        canister: Option<Principal>,
         paths: &[Vec<Vec<u8>>],
         reader: Principal,
     ) -> Result<Vec<u8>, state_tree::PathError> {
+        let canisters = match canister {
+            Some(id) => self
+                .host
+                .with_canister(id, |host| canister_view(host, reader))
+                .map(|view| vec![view])
+                .unwrap_or_default(),
+            None => vec![],
+        };
         let requests = &self.requests;
         let lookup = |id: &[u8]| requests.status(id);
         let view = StateView {
             time: wall_clock(),
             keys: &self.keys,
-            canister_ranges: vec![(self.host.canister_id(), self.host.canister_id())],
-            canisters: vec![self.canister_view(reader)],
+            canister_ranges: self.canister_ranges(),
+            canisters,
             request_status: &lookup,
         };
         let tree = state_tree::tree_for(&view, paths)?;
@@ -325,14 +363,16 @@ impl Replica {
     /// as the IC gives queries its latest certified state, so a canister can certify what it
     /// answers (HTTP gateways verify responses against it). Only that path is certified: the
     /// view holds it alone (no module hash or metadata to compute on every query).
-    fn offer_data_certificate(&mut self) {
-        let id = self.host.canister_id();
+    fn offer_data_certificate(&mut self, id: Principal) {
         let mut canister = CanisterView::new(id);
-        canister.certified_data = self.host.certified_data().to_vec();
+        canister.certified_data = self
+            .host
+            .with_canister(id, |host| host.certified_data().to_vec())
+            .unwrap_or_default();
         let view = StateView {
             time: wall_clock(),
             keys: &self.keys,
-            canister_ranges: vec![(id, id)],
+            canister_ranges: self.canister_ranges(),
             canisters: vec![canister],
             request_status: &|_| None,
         };
@@ -347,21 +387,11 @@ impl Replica {
         self.host.set_data_certificate(certificate);
     }
 
-    fn canister_view(&self, reader: Principal) -> CanisterView {
-        let module = self.host.module();
-        let mut sections = module.map(metadata::sections).unwrap_or_default();
-        let controllers = self.host.controllers();
-        if controllers.contains(&reader) {
-            sections.public.append(&mut sections.private);
-        }
-        CanisterView {
-            id: self.host.canister_id(),
-            module_hash: module.map(metadata::sha256),
-            controllers,
-            certified_data: self.host.certified_data().to_vec(),
-            public_metadata: sections.public,
-            private_metadata_names: sections.private.into_keys().collect(),
-        }
+    /// The subnet's canister ranges: one per hosted canister, in id order.
+    fn canister_ranges(&self) -> Vec<(Principal, Principal)> {
+        let mut ids = self.host.canister_ids();
+        ids.sort();
+        ids.into_iter().map(|id| (id, id)).collect()
     }
 
     fn save(&mut self) -> Result<(), String> {
@@ -386,6 +416,34 @@ impl Replica {
             }
         }
     }
+}
+
+/// The state tree's view of the canister in place.
+fn canister_view(host: &Host, reader: Principal) -> CanisterView {
+    let module = host.module();
+    let mut sections = module.map(metadata::sections).unwrap_or_default();
+    let controllers = host.controllers();
+    if controllers.contains(&reader) {
+        sections.public.append(&mut sections.private);
+    }
+    CanisterView {
+        id: host.canister_id(),
+        module_hash: module.map(metadata::sha256),
+        controllers,
+        certified_data: host.certified_data().to_vec(),
+        public_metadata: sections.public,
+        private_metadata_names: sections.private.into_keys().collect(),
+    }
+}
+
+/// An ingress call as the routes hand it over.
+struct Message<'a> {
+    request_id: [u8; 32],
+    canister: Principal,
+    sender: Principal,
+    method: &'a str,
+    arg: &'a [u8],
+    expiry: u64,
 }
 
 fn request_status_path(request_id: &[u8; 32]) -> Vec<Vec<u8>> {

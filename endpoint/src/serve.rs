@@ -15,22 +15,23 @@ use tokio::sync::oneshot;
 /// How long a client may take to send a request's headers.
 const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Serves the canister `load` brings up on `listener` (calling `ready` once it is up) until
-/// `shutdown` completes, then saves its state.
+/// Serves the canisters `load` brings up on `listener` (calling `ready` with their ids, the
+/// primary first, once they are up) until `shutdown` completes, then saves their state.
 pub async fn serve(
     listener: TcpListener,
     load: impl FnOnce() -> Result<Host, String> + Send + 'static,
     keys: Keys,
     config: Config,
-    ready: impl FnOnce(Principal),
+    ready: impl FnOnce(&[Principal]),
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), String> {
     let keys = Arc::new(keys);
-    let (jobs, canister_id) = replica::start(load, keys.clone(), config)?;
-    ready(canister_id);
+    let (jobs, canisters) = replica::start(load, keys.clone(), config)?;
+    ready(&canisters);
     let endpoint = Arc::new(Endpoint {
         jobs: jobs.clone(),
-        canister_id,
+        canister_id: canisters[0],
+        canisters,
         subnet_id: keys.subnet_id(),
         root_key_der: keys.root_key_der(),
         node_id: keys.node_id(),

@@ -21,11 +21,14 @@ use tokio::sync::oneshot;
 /// The largest request body accepted (the IC's HTTP endpoint limit is 5 MB).
 pub const MAX_BODY: usize = 5 * 1024 * 1024;
 
-/// The endpoint's routes and what they need: the replica's job queue, the canister's id, the
+/// The endpoint's routes and what they need: the replica's job queue, the canisters' ids, the
 /// keys' public halves.
 pub struct Endpoint {
     pub jobs: mpsc::Sender<Job>,
+    /// The primary canister: the one whose web app the gateway serves.
     pub canister_id: Principal,
+    /// Every hosted canister (the primary first), each reachable by its id.
+    pub canisters: Vec<Principal>,
     pub subnet_id: Principal,
     pub root_key_der: Vec<u8>,
     pub node_id: Principal,
@@ -179,14 +182,15 @@ impl Endpoint {
     }
 
     fn check_canister(&self, canister: Principal) -> Result<(), Refusal> {
-        if canister == self.canister_id {
+        if self.canisters.contains(&canister) {
             Ok(())
         } else {
+            let served: Vec<String> = self.canisters.iter().map(Principal::to_text).collect();
             Err(Refusal::new(
                 StatusCode::BAD_REQUEST,
                 format!(
                     "canister {canister} not found: this endpoint serves {}",
-                    self.canister_id
+                    served.join(", ")
                 ),
             ))
         }
@@ -229,6 +233,7 @@ impl Endpoint {
         } else {
             let (reply, answer) = oneshot::channel();
             self.send(Job::Query {
+                canister: effective,
                 sender: auth.sender,
                 method: method_name.clone(),
                 arg: arg.clone(),
@@ -282,6 +287,7 @@ impl Endpoint {
         let (reply, answer) = oneshot::channel();
         self.send(Job::Call {
             request_id: *auth.request_id,
+            canister: effective,
             sender: auth.sender,
             management: auth.content_canister() == Some(Principal::management_canister()),
             method: method_name.clone(),

@@ -10,7 +10,7 @@
 use crate::context::System;
 use crate::host::Host;
 use crate::instance::{Instance, Snapshot};
-use candid::{CandidType, Decode, Deserialize, Encode};
+use candid::{CandidType, Decode, Deserialize, Encode, Principal};
 use serde::Serialize;
 use serde_bytes::ByteBuf;
 use std::fs::{self, OpenOptions};
@@ -22,6 +22,8 @@ const FORMAT: u32 = 1;
 /// The unit of comparison: a changed byte rewrites its whole chunk.
 const CHUNK: usize = 64 * 1024;
 const JOURNAL: &str = "journal.bin";
+/// The directory under a saved host's own where the other canisters are, one per id.
+const OTHERS: &str = "canisters";
 
 #[derive(Serialize, Deserialize)]
 struct Meta {
@@ -168,16 +170,73 @@ fn apply(dir: &Path, journal: &Journal) -> Result<(), String> {
     fs::remove_file(dir.join(JOURNAL)).map_err(|e| io(&dir.join(JOURNAL), e))
 }
 
+/// The canisters saved under `others_dir`, by id, in id order.
+fn saved_others(others_dir: &Path) -> Result<Vec<(Principal, PathBuf)>, String> {
+    if !others_dir.is_dir() {
+        return Ok(vec![]);
+    }
+    let entries = fs::read_dir(others_dir)
+        .map_err(|e| format!("cannot read {}: {e}", others_dir.display()))?;
+    let mut others = vec![];
+    for entry in entries {
+        let path = entry
+            .map_err(|e| format!("cannot read {}: {e}", others_dir.display()))?
+            .path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        // Only directories named by a canister id hold a canister (a `.tmp` or stray file is not).
+        if let (true, Ok(id)) = (path.is_dir(), Principal::from_text(name)) {
+            others.push((id, path));
+        }
+    }
+    others.sort();
+    Ok(others)
+}
+
+/// Removes the saved canisters no longer hosted (a host re-created in the same directory).
+fn forget_others(others_dir: &Path, hosted: &[Principal]) -> Result<(), String> {
+    for (id, path) in saved_others(others_dir)? {
+        if !hosted.contains(&id) {
+            fs::remove_dir_all(&path).map_err(|e| io(&path, e))?;
+        }
+    }
+    Ok(())
+}
+
 impl Host {
-    /// Writes the canister's state to `dir`: everything the first time, then only what changed
-    /// since the last save or load of that directory. Only an idle canister can be saved: a
-    /// call awaiting an answer cannot outlive the process. Only the primary canister is saved
-    /// (inside [`Host::with_canister`], that canister): other canisters are not written.
+    /// Writes every canister's state to `dir`: the primary canister's in `dir` itself, each
+    /// other canister's in `dir/canisters/<id>/`. Everything the first time, then only what
+    /// changed since the last save or load of that directory. Only an idle host can be saved: a
+    /// call awaiting an answer cannot outlive the process. Call it outside
+    /// [`Host::with_canister`] (inside, the canister in place would be saved as the primary).
+    ///
+    /// Each canister's save is atomic on its own; the others are written first, so a save
+    /// interrupted between them leaves the primary at its previous state.
     pub fn save(&mut self, dir: &Path) -> Result<(), String> {
-        let instance = self.instance.as_ref().ok_or("no canister is installed")?;
+        if self.instance.is_none() {
+            return Err("no canister is installed".into());
+        }
         if !self.is_idle() {
             return Err("the canister still has calls in flight".into());
         }
+        let others_dir = dir.join(OTHERS);
+        let others = self.installed_others();
+        let mut written = 0;
+        for id in &others {
+            let sub = others_dir.join(id.to_text());
+            written += self.on(id.as_slice(), |host| host.save_one(&sub))?;
+        }
+        forget_others(&others_dir, &others)?;
+        written += self.save_one(dir)?;
+        self.last_save_bytes = written;
+        Ok(())
+    }
+
+    /// Saves the canister in place to `dir`; returns the bytes written.
+    fn save_one(&mut self, dir: &Path) -> Result<u64, String> {
+        let instance = self.instance.as_ref().ok_or("no canister is installed")?;
         let mut snapshot = Snapshot::default();
         instance.snapshot_into(&mut snapshot);
         let meta = Meta {
@@ -223,7 +282,7 @@ impl Host {
         });
         self.stable_dirty = Some(Default::default());
         self.last_save_bytes = written as u64;
-        Ok(())
+        Ok(written as u64)
     }
 
     /// Bytes the last [`Host::save`] wrote (the journal, or every file on a first save).
@@ -231,9 +290,20 @@ impl Host {
         self.last_save_bytes
     }
 
-    /// Loads a canister saved with [`Host::save`], first finishing a save that was interrupted
-    /// after its commit point.
+    /// Loads the canisters saved with [`Host::save`], first finishing a save that was
+    /// interrupted after its commit point.
     pub fn load(dir: &Path) -> Result<Host, String> {
+        let mut host = Self::load_one(dir)?;
+        let others_dir = dir.join(OTHERS);
+        for (id, sub) in saved_others(&others_dir)? {
+            let other = Self::load_one(&sub).map_err(|e| format!("canister {id}: {e}"))?;
+            host.adopt(id, other)?;
+        }
+        Ok(host)
+    }
+
+    /// Loads the one canister saved in `dir` as a host's primary canister.
+    fn load_one(dir: &Path) -> Result<Host, String> {
         let read = |name: &str| {
             fs::read(dir.join(name))
                 .map_err(|e| format!("cannot read {}: {e}", dir.join(name).display()))

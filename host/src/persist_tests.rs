@@ -109,6 +109,75 @@ fn a_committed_journal_is_finished_by_the_next_load() {
     assert_eq!(get_stable(&mut Host::load(dir.path()).unwrap()), 7);
 }
 
+fn probe_wasm() -> Vec<u8> {
+    fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../target/wasm/probe.wasm"
+    ))
+    .unwrap()
+}
+
+#[test]
+fn every_canister_is_saved_and_loaded_under_its_id() {
+    let dir = tempdir();
+    let caller = Principal::self_authenticating(b"a user");
+    let arg = candid::encode_one(Some("second")).unwrap();
+    let mut host = probe();
+    let second = host.install_canister(&probe_wasm(), &arg, &[]).unwrap();
+    set_stable(&mut host, 1);
+    let set = |host: &mut Host, value: u64| {
+        host.update_on(
+            second,
+            caller,
+            "set_stable",
+            &candid::encode_one(value).unwrap(),
+        )
+        .unwrap()
+    };
+    set(&mut host, 2);
+    host.save(dir.path()).unwrap();
+    assert!(dir
+        .path()
+        .join("canisters")
+        .join(second.to_text())
+        .join("state.json")
+        .is_file());
+
+    // Incremental saves reach the other canister too.
+    set(&mut host, 3);
+    host.save(dir.path()).unwrap();
+    assert!(
+        host.last_save_bytes() < 1024 * 1024,
+        "{}",
+        host.last_save_bytes()
+    );
+
+    let mut loaded = Host::load(dir.path()).unwrap();
+    assert_eq!(
+        loaded.canister_ids(),
+        vec![Host::default_canister_id(), second]
+    );
+    assert_eq!(get_stable(&mut loaded), 1);
+    let reply = loaded
+        .query_on(
+            second,
+            caller,
+            "get_stable",
+            &candid::encode_args(()).unwrap(),
+        )
+        .unwrap();
+    assert_eq!(candid::decode_one::<u64>(&reply).unwrap(), 3);
+    // A canister created after the load gets a new id, not the loaded one's.
+    let third = loaded.install_canister(&probe_wasm(), &arg, &[]).unwrap();
+    assert!(third != second && third != Host::default_canister_id());
+
+    // A host made afresh in the same directory leaves no canister of the old one behind.
+    let mut fresh = probe();
+    fresh.save(dir.path()).unwrap();
+    assert!(!dir.path().join("canisters").join(second.to_text()).exists());
+    assert_eq!(Host::load(dir.path()).unwrap().canister_ids().len(), 1);
+}
+
 #[test]
 fn patches_cover_exactly_the_changed_chunks() {
     let old = vec![0u8; 4 * CHUNK];

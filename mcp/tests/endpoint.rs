@@ -32,7 +32,7 @@ fn serve(dir: &Path) -> (String, String) {
                 endpoint::keys::Keys::generate(),
                 config,
                 move |canister| {
-                    let _ = ready.send((url, canister.to_text()));
+                    let _ = ready.send((url, canister[0].to_text()));
                 },
                 std::future::pending(),
             );

@@ -21,10 +21,26 @@ impl Interface {
                 path.display()
             ));
         }
-        let (env, actor) = CandidSource::File(path)
+        Self::parse(CandidSource::File(path), &path.display().to_string())
+    }
+
+    /// The interface a canister module declares in its public `candid:service` metadata (as
+    /// dfx and icp read it from a deployed canister).
+    pub fn from_module(module: &[u8], what: &str) -> Result<Self, String> {
+        let sections = endpoint::metadata::sections(module);
+        let did = sections.public.get("candid:service").ok_or_else(|| {
+            format!("{what} has no public candid:service metadata (use --candid PATH)")
+        })?;
+        let text = std::str::from_utf8(did)
+            .map_err(|e| format!("{what}'s candid:service is not text: {e}"))?;
+        Self::parse(CandidSource::Text(text), what)
+    }
+
+    fn parse(source: CandidSource, what: &str) -> Result<Self, String> {
+        let (env, actor) = source
             .load()
-            .map_err(|e| format!("{}: {}", path.display(), one_line(&e.to_string())))?;
-        let actor = actor.ok_or_else(|| format!("{} has no service", path.display()))?;
+            .map_err(|e| format!("{what}: {}", one_line(&e.to_string())))?;
+        let actor = actor.ok_or_else(|| format!("{what} has no service"))?;
         let actor = env.trace_type(&actor).map_err(|e| e.to_string())?;
         let init_args = match actor.as_ref() {
             TypeInner::Class(args, _) => args.clone(),

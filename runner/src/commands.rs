@@ -5,8 +5,12 @@ use crate::state::{self, State};
 use crate::{duration, json, pretty, Output};
 use candid::Principal;
 use ic0_host::Host;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The market's interface when `--candid` does not name one.
+pub const MARKET_DID: &str = "candid/marketplace.did";
 
 /// The argument of a call: Candid text typed with the .did, or raw bytes in hex.
 pub enum Arg {
@@ -20,9 +24,17 @@ pub enum CallKind {
     Update,
 }
 
+/// A test ledger to deploy beside the market: its module and the initial balances
+/// (`PRINCIPAL=AMOUNT`).
+pub struct LedgerDeploy<'a> {
+    pub wasm: &'a Path,
+    pub mint: &'a [String],
+}
+
 /// Installs the canister afresh in `dir`. Its controllers are the runner's own (what
 /// `--caller controller` acts as) and `controllers` (principals' text), e.g. the identity dfx or
-/// an agent uses against `mkt serve`.
+/// an agent uses against `mkt serve`. With `ledger` (a test ledger's wasm), the ledger is
+/// installed first, beside it, and the market's init argument names it: a paying market.
 pub fn deploy(
     dir: &Path,
     did: &Path,
@@ -30,6 +42,7 @@ pub fn deploy(
     argument: Option<&str>,
     force: bool,
     controllers: &[String],
+    ledger: Option<&LedgerDeploy>,
 ) -> Result<(), String> {
     let mut extra = vec![];
     for text in controllers {
@@ -59,18 +72,34 @@ pub fn deploy(
     );
     state.host.set_controllers(&all);
     state.host.set_time(wall_clock_nanos());
+    let mut names = BTreeMap::new();
+    let arg = match ledger {
+        None => arg,
+        Some(ledger) => {
+            let id = crate::ledger::install(&mut state.host, ledger.wasm, &all, ledger.mint)?;
+            names.insert(crate::ledger::NAME.to_string(), id);
+            let argument = crate::ledger::name_in_init(argument, id)?;
+            Interface::load(did)?.encode_init(Some(&argument))?
+        }
+    };
     let installed = state.host.install(&wasm, &arg);
     if let Err(reject) = installed {
         state.print_log();
         return Err(format!("install failed: {reject}"));
     }
+    // What the install left queued (the market asks its ledger to describe itself) runs now.
+    state.host.tick();
     state.finish()?;
+    state.set_names(&names)?;
     say!(
         "deployed canister {} at {} into {}",
         state.host.canister_id(),
         duration::rfc3339(state.host.time()),
         dir.display()
     );
+    for (name, id) in &names {
+        say!("{name} canister {id} beside it (`mkt call --canister {name} …`)");
+    }
     Ok(())
 }
 
@@ -91,7 +120,7 @@ pub fn upgrade(dir: &Path, did: &Path, wasm: &Path, argument: Option<&str>) -> R
     Ok(())
 }
 
-/// Calls `method` and prints the reply; a query's changes are discarded, so only updates save.
+/// Calls the market's `method` and prints the reply (see [`call_on`]).
 pub fn call(
     dir: &Path,
     did: &Path,
@@ -101,8 +130,47 @@ pub fn call(
     caller: &str,
     output: Output,
 ) -> Result<(), String> {
+    let target = Target {
+        canister: state::MARKET,
+        did: Some(did),
+    };
+    call_on(dir, target, method, arg, kind, caller, output)
+}
+
+/// Which canister a call goes to, and the interface that types it.
+pub struct Target<'a> {
+    /// `market`, a name given at deploy (`ledger`), or a hosted canister's id.
+    pub canister: &'a str,
+    /// The interface; `None`: the market's default .did for the market, a canister's own
+    /// `candid:service` metadata for the others.
+    pub did: Option<&'a Path>,
+}
+
+/// Calls `method` of the target canister and prints the reply; a query's changes are discarded,
+/// so only updates save.
+pub fn call_on(
+    dir: &Path,
+    target: Target,
+    method: &str,
+    arg: Arg,
+    kind: Option<CallKind>,
+    caller: &str,
+    output: Output,
+) -> Result<(), String> {
     let mut state = State::load(dir)?;
-    let interface = Interface::load(did)?;
+    let canister = state.canister(target.canister)?;
+    let interface = match target.did {
+        Some(did) => Interface::load(did)?,
+        None if canister == state.host.canister_id() => Interface::load(Path::new(MARKET_DID))?,
+        None => {
+            let module = state
+                .host
+                .with_canister(canister, |host| host.module().map(<[u8]>::to_vec))
+                .map_err(|reject| reject.to_string())?
+                .ok_or_else(|| format!("canister {canister} has no module"))?;
+            Interface::from_module(&module, &format!("canister {}", target.canister))?
+        }
+    };
     let func = interface.method(method)?;
     let kind = kind.unwrap_or(if func.is_query() {
         CallKind::Query
@@ -118,12 +186,12 @@ pub fn call(
     let caller = parse_caller(&state.host, caller)?;
     let result = match kind {
         CallKind::Query => {
-            let result = state.host.query(caller, method, &arg);
+            let result = state.host.query_on(canister, caller, method, &arg);
             state.print_log();
             result
         }
         CallKind::Update => {
-            let result = state.host.update(caller, method, &arg);
+            let result = state.host.update_on(canister, caller, method, &arg);
             // Work the message left behind (cleanups, calls it made without awaiting) runs
             // now, as the IC would run it in the next rounds; only an idle canister is saved.
             state.host.tick();
@@ -168,13 +236,13 @@ pub fn now(dir: &Path) -> Result<(), String> {
 pub fn info(dir: &Path, json: bool) -> Result<(), String> {
     let state = State::load(dir)?;
     if json {
-        let object = info_json(&state);
+        let object = info_json(&state)?;
         say!(
             "{}",
             serde_json::to_string_pretty(&object).map_err(|e| e.to_string())?
         );
     } else {
-        print_info(&state);
+        print_info(&state)?;
     }
     Ok(())
 }
@@ -182,7 +250,7 @@ pub fn info(dir: &Path, json: bool) -> Result<(), String> {
 /// `mkt info --json`. Integers follow the `--output json` mapping: JSON numbers up to 2^53,
 /// decimal strings beyond (nanosecond times, cycles); `timer_ns` and `timer` are null when no
 /// timer is set.
-fn info_json(state: &State) -> serde_json::Value {
+fn info_json(state: &State) -> Result<serde_json::Value, String> {
     let host = &state.host;
     let controllers: Vec<String> = host.controllers().iter().map(Principal::to_text).collect();
     let integer = |n: u128| json::value(&candid::IDLValue::Number(n.to_string()));
@@ -190,7 +258,11 @@ fn info_json(state: &State) -> serde_json::Value {
         0 => (serde_json::Value::Null, serde_json::Value::Null),
         at => (integer(at.into()), duration::rfc3339(at).into()),
     };
-    serde_json::json!({
+    let others: serde_json::Map<String, serde_json::Value> = State::names(&state.dir)?
+        .into_iter()
+        .map(|(name, id)| (name, id.to_text().into()))
+        .collect();
+    Ok(serde_json::json!({
         "state_dir": state.dir.display().to_string(),
         "canister_id": host.canister_id().to_text(),
         "controllers": controllers,
@@ -201,7 +273,8 @@ fn info_json(state: &State) -> serde_json::Value {
         "heap_bytes": integer(host.heap_bytes() as u128),
         "timer_ns": timer_ns,
         "timer": timer,
-    })
+        "canisters": others,
+    }))
 }
 
 /// `controller`, `anonymous` or a principal's text, as `--caller` takes it.
@@ -278,7 +351,7 @@ pub fn refusal(method: &str, reply: &candid::IDLArgs) -> Result<(), String> {
     }
 }
 
-fn print_info(state: &State) {
+fn print_info(state: &State) -> Result<(), String> {
     let host = &state.host;
     let controllers: Vec<String> = host.controllers().iter().map(Principal::to_text).collect();
     let timer = match host.timer_deadline() {
@@ -297,6 +370,10 @@ fn print_info(state: &State) {
     say!("stable memory  {} bytes", host.stable_memory().len());
     say!("heap           {} bytes", host.heap_bytes());
     say!("timer          {timer}");
+    for (name, id) in State::names(&state.dir)? {
+        say!("{name:<15}{id}");
+    }
+    Ok(())
 }
 
 fn wall_clock_nanos() -> u64 {

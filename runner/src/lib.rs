@@ -16,6 +16,7 @@ pub mod candid_text;
 pub mod commands;
 pub mod duration;
 pub mod json;
+pub mod ledger;
 pub mod lessee;
 pub mod pretty;
 pub mod progress;

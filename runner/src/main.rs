@@ -4,7 +4,7 @@
 use clap::{Parser, Subcommand};
 use runner::candid_text::one_line;
 use runner::commands::{self, Arg, CallKind};
-use runner::{duration, lessee, provider, serve, Output};
+use runner::{duration, ledger, lessee, provider, serve, Output};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -18,9 +18,10 @@ struct Cli {
     /// Directory holding the canister's state between invocations.
     #[arg(long, global = true, env = "MKT_STATE", default_value = ".mkt")]
     state: PathBuf,
-    /// The service's Candid interface, used to type arguments and replies.
-    #[arg(long, global = true, default_value = "candid/marketplace.did")]
-    candid: PathBuf,
+    /// The Candid interface that types arguments and replies (default: candid/marketplace.did
+    /// for the market; for another canister, the interface its module declares).
+    #[arg(long, global = true)]
+    candid: Option<PathBuf>,
     /// The canister module (plain or gzipped wasm), built by scripts/build.sh.
     #[arg(long, global = true, default_value = "target/wasm/marketplace.wasm.gz")]
     wasm: PathBuf,
@@ -42,6 +43,21 @@ enum Command {
         /// principal, so `dfx canister status` works against `mkt serve`.
         #[arg(long)]
         controller: Vec<String>,
+        /// Install a test ledger (ICRC-1/ICRC-2, token TEST, fee 10000) beside the market and
+        /// name it in the init argument: leases are paid. Mint with `mkt ledger mint`.
+        #[arg(long)]
+        ledger: bool,
+        /// The test ledger's module, built by scripts/build.sh.
+        #[arg(
+            long,
+            default_value = "target/wasm/test-ledger.wasm",
+            requires = "ledger"
+        )]
+        ledger_wasm: PathBuf,
+        /// An initial balance on the test ledger, PRINCIPAL=AMOUNT in base units (repeatable):
+        /// e.g. your dfx identity's, to pay through `mkt serve`.
+        #[arg(long, requires = "ledger")]
+        mint: Vec<String>,
     },
     /// Upgrade to the (rebuilt) wasm, keeping stable memory.
     Upgrade {
@@ -55,6 +71,9 @@ enum Command {
     Call {
         /// A method of the service (see the .did).
         method: String,
+        /// The canister: `market`, `ledger` (deployed with --ledger) or a canister id.
+        #[arg(long, default_value = "market")]
+        canister: String,
         /// Candid arguments, e.g. '(record { endpoint = "https://x" })' (default: `()`).
         #[arg(conflicts_with = "arg_hex")]
         args: Option<String>,
@@ -100,6 +119,41 @@ enum Command {
     /// Lessee tools: the X25519 key lease credentials are sealed to, and opening them.
     #[command(subcommand)]
     Lessee(LesseeCommand),
+    /// The test ledger beside the market (`mkt deploy --ledger`): mint, approve, balances.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Mint tokens to a principal's account (a transfer from the minting account, the controller).
+    Mint {
+        #[arg(long)]
+        to: String,
+        /// In base units (8 decimals: 100000000 is one TEST).
+        #[arg(long)]
+        amount: u128,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Let the market pull up to an amount from the caller's account (icrc2_approve; costs the
+    /// caller the fee). Leases and hold deposits are paid from this allowance.
+    Approve {
+        /// Whose account: a principal or `controller`.
+        #[arg(long)]
+        caller: String,
+        /// In base units; cover the prices and deposits plus one fee per transfer.
+        #[arg(long)]
+        amount: u128,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Print a principal's balance, in base units.
+    Balance {
+        owner: String,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -142,7 +196,8 @@ enum ProviderCommand {
         key: PathBuf,
         #[arg(long, conflicts_with = "json")]
         as_arg: bool,
-        /// A JSON object: `pem`, the raw key as hex (`public_key`) and the `candid` argument.
+        /// A JSON object: `pem`, the raw key as hex (`public_key`), the `candid` argument and
+        /// the key's `principal` (what `dfx identity import` of the key signs in as).
         #[arg(long)]
         json: bool,
     },
@@ -277,16 +332,38 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), String> {
-    let (dir, did, wasm) = (&cli.state, &cli.candid, &cli.wasm);
+    let (dir, wasm) = (&cli.state, &cli.wasm);
+    let did = &cli
+        .candid
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(commands::MARKET_DID));
     match cli.command {
         Command::Deploy {
             argument,
             force,
             controller,
-        } => commands::deploy(dir, did, wasm, argument.as_deref(), force, &controller),
+            ledger: with_ledger,
+            ledger_wasm,
+            mint,
+        } => {
+            let ledger = commands::LedgerDeploy {
+                wasm: &ledger_wasm,
+                mint: &mint,
+            };
+            commands::deploy(
+                dir,
+                did,
+                wasm,
+                argument.as_deref(),
+                force,
+                &controller,
+                with_ledger.then_some(&ledger),
+            )
+        }
         Command::Upgrade { argument } => commands::upgrade(dir, did, wasm, argument.as_deref()),
         Command::Call {
             method,
+            canister,
             args,
             arg_hex,
             query,
@@ -303,7 +380,22 @@ fn run(cli: Cli) -> Result<(), String> {
                 Some(hex) => Arg::Hex(hex),
                 None => Arg::Text(args.unwrap_or_else(|| "()".into())),
             };
-            commands::call(dir, did, &method, arg, kind, &caller, output.get())
+            let target = commands::Target {
+                canister: &canister,
+                did: cli.candid.as_deref(),
+            };
+            commands::call_on(dir, target, &method, arg, kind, &caller, output.get())
+        }
+        Command::Ledger(LedgerCommand::Mint { to, amount, output }) => {
+            ledger::mint(dir, &to, amount, output.get())
+        }
+        Command::Ledger(LedgerCommand::Approve {
+            caller,
+            amount,
+            output,
+        }) => ledger::approve(dir, &caller, amount, output.get()),
+        Command::Ledger(LedgerCommand::Balance { owner, output }) => {
+            ledger::balance(dir, &owner, output.get())
         }
         Command::AdvanceTime { duration } => commands::advance_time(dir, &duration),
         Command::Now => commands::now(dir),

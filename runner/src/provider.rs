@@ -34,7 +34,8 @@ pub fn new_key(path: &Path) -> Result<(), String> {
 }
 
 /// Prints the key file's public key as PEM, as the Candid `ProviderKeyInput` to paste into
-/// a call's argument, or with `json` as `{"pem", "public_key" (hex), "candid"}`.
+/// a call's argument, or with `json` as `{"pem", "public_key" (hex), "candid", "principal"}`
+/// (the key's self-authenticating principal: where its payouts go unless it names an account).
 pub fn show(key: &Path, as_arg: bool, json: bool) -> Result<(), String> {
     let public = signing::provider_of(&read_key(key)?);
     let pem = public.to_pem();
@@ -50,6 +51,7 @@ pub fn show(key: &Path, as_arg: bool, json: bool) -> Result<(), String> {
             "pem": pem,
             "public_key": hex::encode(public.as_bytes()),
             "candid": arg.to_string(),
+            "principal": public.principal().to_text(),
         });
         say!("{object:#}");
     } else if as_arg {

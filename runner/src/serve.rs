@@ -44,8 +44,13 @@ pub fn serve(dir: &Path, options: Options) -> Result<(), String> {
             manual_time: options.manual_time,
         };
         let subnet = keys.subnet_id();
-        let ready = move |canister: candid::Principal| {
+        let names = State::names(dir)?;
+        let ready = move |canisters: &[candid::Principal]| {
+            let canister = canisters[0];
             say!("mkt serve: canister {canister} on subnet {subnet}");
+            for (name, id) in &names {
+                say!("mkt serve: {name} canister {id}");
+            }
             say!("mkt serve: listening on {url}");
             // The canister serves its web app; the gateway on the same port verifies it.
             say!(

@@ -1,10 +1,16 @@
 //! The canister between invocations: loaded from the state directory, saved back after it ran.
 
+use candid::Principal;
 use ic0_host::{Host, HttpReply, RejectCode};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The file whose presence says a state directory holds a canister (written by `Host::save`).
 const MARKER: &str = "state.json";
+/// The names `mkt` gives the canisters installed beside the market (`ledger`), by id.
+const NAMES: &str = "canisters.json";
+/// What `--canister` names the primary canister, the marketplace.
+pub const MARKET: &str = "market";
 
 pub struct State {
     pub dir: PathBuf,
@@ -54,6 +60,64 @@ impl State {
             dir: dir.to_path_buf(),
             host,
         })
+    }
+
+    /// The canister `name` stands for: `market`, a name given at deploy (`ledger`), or the id
+    /// of a hosted canister.
+    pub fn canister(&self, name: &str) -> Result<Principal, String> {
+        if name == MARKET {
+            return Ok(self.host.canister_id());
+        }
+        let names = Self::names(&self.dir)?;
+        let id = match names.get(name) {
+            Some(id) => *id,
+            None => Principal::from_text(name).map_err(|_| {
+                let known: Vec<&str> = std::iter::once(MARKET)
+                    .chain(names.keys().map(String::as_str))
+                    .collect();
+                format!(
+                    "no canister '{name}' in {}: give one of {} or a canister id",
+                    self.dir.display(),
+                    known.join(", ")
+                )
+            })?,
+        };
+        if !self.host.canister_ids().contains(&id) {
+            return Err(format!("canister {id} is not in {}", self.dir.display()));
+        }
+        Ok(id)
+    }
+
+    /// The names of the canisters beside the market in `dir`.
+    pub fn names(dir: &Path) -> Result<BTreeMap<String, Principal>, String> {
+        let path = dir.join(NAMES);
+        if !path.is_file() {
+            return Ok(BTreeMap::new());
+        }
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let texts: BTreeMap<String, String> = serde_json::from_str(&text)
+            .map_err(|e| format!("{} is damaged: {e}", path.display()))?;
+        texts
+            .into_iter()
+            .map(|(name, id)| {
+                let id = Principal::from_text(&id)
+                    .map_err(|e| format!("{}: {name}: {e}", path.display()))?;
+                Ok((name, id))
+            })
+            .collect()
+    }
+
+    /// Records the names of the canisters beside the market (all of them: a deploy replaces them).
+    pub fn set_names(&self, names: &BTreeMap<String, Principal>) -> Result<(), String> {
+        let path = self.dir.join(NAMES);
+        let texts: BTreeMap<&String, String> = names
+            .iter()
+            .map(|(name, id)| (name, id.to_text()))
+            .collect();
+        let json = serde_json::to_string_pretty(&texts).map_err(|e| e.to_string())?;
+        std::fs::write(&path, json + "\n")
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))
     }
 
     /// Prints what the canister logged and writes the state back.

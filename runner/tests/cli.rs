@@ -896,6 +896,9 @@ fn info_and_key_shows_as_json() {
     );
     let as_arg = mkt.ok(&["provider", "show", "--key", provider_key, "--as-arg"]);
     assert_eq!(shown["candid"].as_str().unwrap(), as_arg.trim());
+    // The key's self-authenticating principal, as the market pays it.
+    let principal = candid::Principal::from_text(shown["principal"].as_str().unwrap()).unwrap();
+    assert_eq!(principal.as_slice().len(), 29, "{principal}");
     let raw = shown["public_key"].as_str().unwrap();
     assert!(
         raw.len() == 64 && raw.chars().all(|c| c.is_ascii_hexdigit()),

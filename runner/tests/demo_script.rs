@@ -40,5 +40,9 @@ fn the_demo_runs_to_its_end() {
         stdout.contains("Completed"),
         "the lease ran to its end:\n{stdout}"
     );
+    // Paid through the test ledger: settled at the lease's end, the provider paid the 2 hours
+    // at 0.25 TEST less the market's 2% and the ledger's fee.
+    assert!(stdout.contains("state = variant { Settled }"), "{stdout}");
+    assert!(stdout.contains("(48_990_000 : nat)"), "{stdout}");
     assert!(stdout.contains("+ mkt upgrade"), "{stdout}");
 }

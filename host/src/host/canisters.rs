@@ -232,6 +232,47 @@ impl Host {
         ))
     }
 
+    /// The installed canisters other than the one in place, in id order.
+    pub(crate) fn installed_others(&self) -> Vec<Principal> {
+        self.others
+            .iter()
+            .filter(|(_, canister)| canister.instance.is_some())
+            .map(|(id, _)| Principal::from_slice(id))
+            .collect()
+    }
+
+    /// Takes `other`'s primary canister (loaded from its own directory) in as canister `id`.
+    pub(crate) fn adopt(&mut self, id: Principal, other: Host) -> Result<(), String> {
+        let key = id.as_slice().to_vec();
+        if other.sys.canister_id != key {
+            return Err(format!(
+                "the canister saved as {id} is {}",
+                Principal::from_slice(&other.sys.canister_id)
+            ));
+        }
+        if self.hosts(&key) {
+            return Err(format!("canister {id} is saved twice"));
+        }
+        // Ids handed out later must not repeat this one (ids count up, as a local replica's).
+        if let [counter @ .., 1, 1] = key.as_slice() {
+            if let Ok(bytes) = <[u8; 8]>::try_from(counter) {
+                self.canisters_created = self.canisters_created.max(u64::from_be_bytes(bytes));
+            }
+        }
+        let canister = Canister {
+            sys: other.sys,
+            stable: other.stable,
+            instance: other.instance,
+            snapshot: Snapshot::default(),
+            snapshot_synced: false,
+            stable_dirty: other.stable_dirty,
+            saved: other.saved,
+            last_save_bytes: 0,
+        };
+        self.others.insert(key, canister);
+        Ok(())
+    }
+
     pub(super) fn hosts(&self, id: &[u8]) -> bool {
         self.sys.canister_id == id || self.others.contains_key(id)
     }
@@ -241,7 +282,7 @@ impl Host {
     }
 
     /// Runs `f` with hosted canister `id` in place, then puts the previous one back.
-    pub(super) fn on<R>(&mut self, id: &[u8], f: impl FnOnce(&mut Self) -> R) -> R {
+    pub(crate) fn on<R>(&mut self, id: &[u8], f: impl FnOnce(&mut Self) -> R) -> R {
         if self.sys.canister_id == id {
             return f(self);
         }

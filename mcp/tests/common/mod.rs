@@ -42,7 +42,8 @@ pub fn deployed() -> tempfile::TempDir {
         wasm.display()
     );
     let dir = tempfile::tempdir().expect("temp dir");
-    runner::commands::deploy(dir.path(), &did(), &wasm, None, false, &[]).expect("mkt deploy");
+    runner::commands::deploy(dir.path(), &did(), &wasm, None, false, &[], None)
+        .expect("mkt deploy");
     dir
 }
 

@@ -33,6 +33,7 @@ pub struct Served {
 }
 
 impl Served {
+    #[allow(dead_code)] // not every test file uses every helper
     pub fn start(extra: &[&str]) -> Self {
         Self::start_with(&[], extra)
     }

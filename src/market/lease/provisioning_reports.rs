@@ -38,8 +38,11 @@ pub fn provisioning_failed(rt: &impl Runtime, execution_id: u64, why: &str) -> b
     else {
         return false;
     };
-    execution::transition(now, &actor, &mut execution, Failed, why).is_ok()
-        && take_back(now, &actor, &execution).unwrap_or(false)
+    let failed = execution::transition(now, &actor, &mut execution, Failed, why).is_ok()
+        && take_back(now, &actor, &execution).unwrap_or(false);
+    // The phase change queued the lease's settlement: due now, not at the next poll.
+    crate::queue::rearm(rt);
+    failed
 }
 
 /// Provisioning finished undeploying the item's node (`clean`: Ok) or could not (Err with
@@ -59,6 +62,9 @@ pub fn released(
     if let (Some(id), Some(to)) = (execution_id, to) {
         if let Some(mut execution) = store::execution(id).filter(|e| e.phase == Releasing) {
             let _ = execution::transition(now, &actor, &mut execution, to, why);
+            // Provisioning reports after awaiting Ironic, outside a queue batch: the
+            // settlement the final phase queued would otherwise wait for the next timer.
+            crate::queue::rearm(rt);
         }
     }
     let Some(mut item) = store::item(item_id).filter(|item| item.status == ItemStatus::Rebuilding)

@@ -147,6 +147,57 @@ fn a_completed_lease_pays_the_provider_and_the_market_from_its_escrow() {
 }
 
 #[test]
+fn a_lease_provisioning_releases_is_settled_at_once_not_at_the_next_timer() {
+    let (rt, ledger, item) = paid_market();
+    let t0 = rt.time.get();
+    let id = hold(&rt, t0, 2);
+    block_on(accept_paying(&rt, accept_arg(id))).unwrap();
+    run_at(&rt, t0);
+    // As a provisioning backend leaves a lease at its end: RELEASING, its item rebuilding.
+    rt.time.set(t0 + 2 * HOUR);
+    let actor = Actor::Canister;
+    let mut releasing = store::execution(id).unwrap();
+    crate::market::execution::transition(
+        rt.time.get(),
+        &actor,
+        &mut releasing,
+        Phase::Releasing,
+        "",
+    )
+    .unwrap();
+    let mut node = store::item(item.id).unwrap();
+    inventory::move_item(
+        rt.time.get(),
+        &actor,
+        inventory::By::Market,
+        &mut node,
+        ItemStatus::Rebuilding,
+        "",
+    )
+    .unwrap();
+    rt.armed_timer.set(None);
+
+    // Its report comes back after an await, outside any queue batch.
+    crate::market::lease::released(
+        &rt,
+        item.id,
+        Some(id),
+        Some(Phase::Completed),
+        "ended",
+        Ok(()),
+    );
+    assert_eq!(store::execution(id).unwrap().phase, Phase::Completed);
+    let armed = rt.armed_timer.get();
+    assert!(
+        armed.is_some_and(|at| at <= rt.time.get()),
+        "the settlement is due now: {armed:?}"
+    );
+    run_at(&rt, rt.time.get());
+    assert_eq!(payment(id).state, PaymentState::Settled);
+    assert_conserved(&rt, &ledger);
+}
+
+#[test]
 fn no_allowance_or_no_balance_is_a_typed_error_and_the_hold_stays() {
     let (rt, ledger, _) = paid_market();
     let id = hold(&rt, rt.time.get(), 2);
