@@ -34,15 +34,18 @@ npm ci --prefix js --no-audit --no-fund --loglevel=error >/dev/null
 # The committed bindings against a fresh generation from the .did.
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-js/node_modules/.bin/icp-bindgen --did-file candid/marketplace.did --out-dir "$tmp/declarations" \
-    --declarations-flat >/dev/null
+# The web app calls the ledger (icrc2_approve, balances) through ledger/ledger.did's bindings.
+for did in candid/marketplace.did ledger/ledger.did; do
+    js/node_modules/.bin/icp-bindgen --did-file "$did" --out-dir "$tmp/declarations" \
+        --declarations-flat >/dev/null
+done
 if ! diff -ru js/src/declarations "$tmp/declarations" >"$tmp/drift.diff"; then
     head -n 60 "$tmp/drift.diff" >&2
-    echo "js-test.sh: js/src/declarations is out of date with candid/marketplace.did;" >&2
+    echo "js-test.sh: js/src/declarations is out of date with candid/marketplace.did or ledger/ledger.did;" >&2
     echo "            regenerate with: (cd js && npm run bindgen)" >&2
     exit 1
 fi
-echo "js-test.sh: js/src/declarations matches candid/marketplace.did"
+echo "js-test.sh: js/src/declarations matches candid/marketplace.did and ledger/ledger.did"
 
 cargo build -q -p runner --bin mkt
 if [[ ! -f target/wasm/marketplace.wasm.gz ]]; then

@@ -13,9 +13,14 @@ import { Principal } from '@icp-sdk/core/principal';
 import { AuthClient } from '@icp-sdk/auth/client';
 import { idlFactory } from '../../src/declarations/marketplace.did.js';
 import type { _SERVICE } from '../../src/declarations/marketplace.did';
+import { idlFactory as ledgerIdl } from '../../src/declarations/ledger.did.js';
+import type { _SERVICE as _LEDGER, ApproveError, Allowance } from '../../src/declarations/ledger.did';
 import { keystore } from './keystore';
 
 export type Service = ActorSubclass<_SERVICE>;
+/** An ICRC-1/ICRC-2 ledger: the app calls only the standards' methods, so any such ledger. */
+export type Ledger = ActorSubclass<_LEDGER>;
+export type { ApproveError, Allowance };
 export type * from '../../src/declarations/marketplace.did';
 
 export interface Endpoint {
@@ -84,21 +89,29 @@ let current: Session | undefined;
 const listeners = new Set<(session: Session) => void>();
 // Keyed by the identity object, not its principal: after signing out and in again the new
 // identity (a new II delegation) gets a new agent, never one holding the old one.
-const agents = new WeakMap<Identity, Promise<Service>>();
+const agents = new WeakMap<Identity, Promise<HttpAgent>>();
 // One anonymous identity, so the public actor is made once.
 const ANONYMOUS = new AnonymousIdentity();
 
-async function actorFor(identity: Identity, at: Endpoint): Promise<Service> {
-  let actor = agents.get(identity);
-  if (!actor) {
-    actor = (async () => {
-      const agent = await HttpAgent.create({ host: at.host, identity, shouldFetchRootKey: at.local });
-      return Actor.createActor<_SERVICE>(idlFactory, { agent, canisterId: at.canisterId });
-    })();
-    agents.set(identity, actor);
-    actor.catch(() => agents.delete(identity));
+function agentFor(identity: Identity, at: Endpoint): Promise<HttpAgent> {
+  let agent = agents.get(identity);
+  if (!agent) {
+    agent = HttpAgent.create({ host: at.host, identity, shouldFetchRootKey: at.local });
+    agents.set(identity, agent);
+    agent.catch(() => agents.delete(identity));
   }
-  return actor;
+  return agent;
+}
+
+async function actorFor(identity: Identity, at: Endpoint): Promise<Service> {
+  const agent = await agentFor(identity, at);
+  return Actor.createActor<_SERVICE>(idlFactory, { agent, canisterId: at.canisterId });
+}
+
+/** The market's ledger (`policies.currency.ledger`) as the session's identity signs. */
+export async function ledgerFor(who: Session, ledger: Principal): Promise<Ledger> {
+  const agent = await agentFor(who.identity, endpoint());
+  return Actor.createActor<_LEDGER>(ledgerIdl, { agent, canisterId: ledger });
 }
 
 let client: AuthClient | undefined;
@@ -148,8 +161,11 @@ export async function signIn(): Promise<Session> {
     await keystore.delete(SIGNED_OUT);
     return become(Ed25519KeyIdentity.fromJSON(stored), 'dev-key');
   }
+  // The delegation may sign for the market and for its ledger (approvals), nothing else.
+  const currency = await publicActor().then((market) => market.policies()).then((p) => p.currency[0], () => undefined);
+  const targets = currency ? [at.canisterId, currency.ledger] : [at.canisterId];
   try {
-    const identity = await auth().signIn({ maxTimeToLive: EIGHT_HOURS_NS, targets: [at.canisterId] });
+    const identity = await auth().signIn({ maxTimeToLive: EIGHT_HOURS_NS, targets });
     return become(identity, 'internet-identity');
   } catch (e) {
     throw new Error(`Internet Identity did not sign you in: ${e instanceof Error ? e.message : e}`);
@@ -161,6 +177,14 @@ export async function signOut(): Promise<Session> {
   if (endpoint().local) await keystore.set(SIGNED_OUT, true);
   else await auth().signOut();
   return become(ANONYMOUS, 'anonymous');
+}
+
+/**
+ * The market as `identity` signs, besides the session: a provider's own key, for the calls the
+ * market takes only from the key itself (`provider_payout_set`).
+ */
+export function marketAs(identity: Identity): Promise<Service> {
+  return actorFor(identity, endpoint());
 }
 
 /** The anonymous actor, for public queries whoever is signed in. */

@@ -33,6 +33,7 @@ const NAV: [string, string][] = [
   ['#/request', 'Request'],
   ['#/leases', 'My leases'],
   ['#/projects', 'My projects'],
+  ['#/payments', 'Payments'],
   ['#/provider', 'Provider'],
 ];
 

@@ -149,6 +149,19 @@ export function tokens(amount: bigint, decimals: number, symbol: string): string
   return `${whole.toLocaleString('en')}${shown ? `.${shown}` : ''} ${symbol}`;
 }
 
+/**
+ * An amount typed in a ledger's whole units ("0.6") as base units (60000000 at 8 decimals), or
+ * an Error saying what to fix.
+ */
+export function units(text: string, decimals: number, what: string): bigint {
+  const t = text.trim();
+  const match = /^(\d+)(?:\.(\d+))?$/.exec(t);
+  if (!match) throw new Error(`${what} must be a number such as 0.5.`);
+  const [, whole, fraction = ''] = match;
+  if (fraction.length > decimals) throw new Error(`${what} has at most ${decimals} decimals.`);
+  return inNat64(BigInt(whole + fraction.padEnd(decimals, '0')), `${what} is too large.`);
+}
+
 export const gb = (value: bigint) => (value >= 1000n ? `${Number(value) / 1000} TB` : `${value} GB`);
 export const memory = (mb: bigint) => (mb >= 1024n ? `${Number(mb) / 1024} GiB` : `${mb} MiB`);
 

@@ -32,8 +32,11 @@ export const fixtureCsv = join(root, 'tests/fixtures/serverhunter-offering-examp
 export const screenshots = join(root, 'target/screenshots');
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
-/** A served canister in a fresh state directory; `stop()` ends it (SIGTERM, exit 0). */
-export async function serve() {
+/**
+ * A served canister in a fresh state directory, deployed with `deploy` (more `mkt deploy` flags,
+ * e.g. `--ledger`); `stop()` ends it (SIGTERM, exit 0).
+ */
+export async function serve({ deploy = [] } = {}) {
   for (const [what, path] of [['mkt', mkt], ['the wasm', wasm]]) {
     if (!existsSync(path)) throw new Error(`${what} missing at ${path}: run scripts/web-test.sh`);
   }
@@ -42,7 +45,7 @@ export async function serve() {
     execFileSync(mkt, ['--state', join(dir, 'state'), '--candid', did, '--wasm', wasm, ...args], {
       cwd: root, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], ...options,
     });
-  run(['deploy']);
+  run(['deploy', ...deploy]);
   const server = spawn(mkt, ['--state', join(dir, 'state'), '--candid', did, '--wasm', wasm,
     'serve', '--port', '0', '--manual-time'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -55,6 +58,8 @@ export async function serve() {
     createInterface({ input: server.stdout }).on('line', (line) => {
       const canister = line.match(/^mkt serve: canister (\S+)/);
       if (canister) seen.canister = canister[1];
+      const ledger = line.match(/^mkt serve: ledger canister (\S+)/);
+      if (ledger) seen.ledger = ledger[1];
       const url = line.match(/^mkt serve: listening on (http:\/\/\S+)/);
       if (url) {
         clearTimeout(timer);
@@ -74,6 +79,8 @@ export async function serve() {
     dir,
     url: banner.url,
     canister: banner.canister,
+    /** The test ledger's id, when deployed with `--ledger`. */
+    ledger: banner.ledger,
     appUrl,
     /** Runs `mkt ARGS…` on the served state (commands are forwarded to the server). */
     mkt: run,

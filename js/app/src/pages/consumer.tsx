@@ -3,10 +3,12 @@
 //   #/leases           the signed-in consumer's executions, a page at a time
 //   #/lease/<id>       one lease: details, live phase timeline, actions, credentials, audit
 //   #/projects         the signed-in principal's projects: create, add and remove members
+//   #/payments         a paying market: your ledger account, the approval, your statement
 import type { Session } from '../api';
 import type { Route } from '../router';
 import { LeasePage } from './consumer/lease';
 import { LeasesPage } from './consumer/leases';
+import { PaymentsPage } from './consumer/payments';
 import { ProjectsPage } from './consumer/projects';
 import { RequestPage } from './consumer/request';
 import './consumer.css';
@@ -20,6 +22,8 @@ export function consumerPage(first: string, rest: string[], route: Route, who: S
       return <LeasesPage who={who} />;
     case 'projects':
       return <ProjectsPage who={who} />;
+    case 'payments':
+      return <PaymentsPage who={who} />;
     case 'lease':
       // Keyed by id and principal: another lease or another person starts from nothing.
       return <LeasePage key={`${rest[0]}/${who.principal.toText()}`} id={rest[0]} who={who} />;

@@ -5,6 +5,7 @@
 //   #/provider/delegate     delegate to the signed-in principal
 //   #/provider/inventory    items and offers
 //   #/provider/leases[/id]  leases, a lease's provisioning and credentials
+//   #/provider/payouts      where the market pays you (signed by the key), your statement
 import type { Session } from '../api';
 import type { Route } from '../router';
 import { Alert } from '../ui';
@@ -13,6 +14,7 @@ import { DelegatePage } from './provider/delegate';
 import { InventoryPage } from './provider/inventory';
 import { KeyPage } from './provider/key';
 import { LeasesPage } from './provider/leases';
+import { PayoutsPage } from './provider/payouts';
 import './provider.css';
 
 export function providerPage(rest: string[], _route: Route, who: Session) {
@@ -28,6 +30,8 @@ export function providerPage(rest: string[], _route: Route, who: Session) {
       return <InventoryPage who={who} />;
     case 'leases':
       return <LeasesPage key={id ?? 'list'} who={who} id={id} />;
+    case 'payouts':
+      return <PayoutsPage who={who} />;
     default:
       return <Alert>There is no provider page at #/provider/{rest.join('/')}.</Alert>;
   }

@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import type { Actor as Who, Attributes, Currency, Phase, Session } from '../../api';
 import { failure } from '../../errors';
-import { gb, memory, money, opt, time, tokens, variant } from '../../ui';
+import { gb, inNat64, memory, money, opt, time, tokens, units, variant } from '../../ui';
 
 type Cases<T> = T extends unknown ? keyof T : never;
 /** A phase's name: "Available", "Completed", … */
@@ -32,6 +32,22 @@ export function price(amount: bigint, currency?: Currency): string {
   return decimals !== undefined && symbol !== undefined ? tokens(amount, decimals, symbol) : usd(amount);
 }
 export const perHour = (minor: bigint, currency?: Currency) => `${price(minor, currency)} an hour`;
+
+/** What prices are typed in: the ledger's symbol in a paying market, else US dollars. */
+export function currencyName(currency?: Currency): string {
+  const symbol = currency && opt(currency.symbol);
+  return currency && opt(currency.decimals) !== undefined && symbol ? symbol : 'USD';
+}
+
+/** A price typed as "2.50": the ledger's base units in a paying market, else hundredths of a dollar. */
+export function typedPrice(text: string, what: string, currency?: Currency): bigint {
+  const decimals = currency && opt(currency.decimals);
+  if (decimals !== undefined) return units(text, decimals, what);
+  const t = text.trim();
+  if (!/^\d+(\.\d{1,2})?$/.test(t)) throw new Error(`${what} must be an amount such as 2.50.`);
+  const [whole, cents = ''] = t.split('.');
+  return inNat64(BigInt(whole) * 100n + BigInt(cents.padEnd(2, '0')), `${what} is too high.`);
+}
 
 export const window_ = (start: bigint, end: bigint) => `${time(start)} – ${time(end)}`;
 

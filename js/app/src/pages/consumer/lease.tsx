@@ -81,7 +81,7 @@ async function load(actor: Service, id: bigint): Promise<View> {
 }
 
 
-const PURPOSE: Record<string, string> = {
+export const PURPOSE: Record<string, string> = {
   Price: 'Paid into escrow',
   Extension: 'Extension paid into escrow',
   Refund: 'Refunded to you',

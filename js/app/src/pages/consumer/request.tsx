@@ -1,12 +1,12 @@
 // #/request: what a consumer needs, when and for how long, at most what price → the market
 // answers YES with offers held for a while (each with Accept) or NO with its reasons.
 import { useState } from 'preact/hooks';
-import type { Execution, Message, OffersetView, Policies, ResourceRequest, Session } from '../../api';
+import type { Currency, Execution, Message, OffersetView, Policies, ResourceRequest, Session } from '../../api';
 import { ok } from '../../errors';
 import { go, type Route } from '../../router';
 import { newLesseeKey } from '../../sealed';
-import { Alert, Field, Loading, Notice, Page, inNat64, nat32, nat64, opt, time, useAction, useLoad, variant } from '../../ui';
-import { SignInNote, duration, hardware, perHour, price, spanOf, window_ } from './common';
+import { Alert, Field, Loading, Notice, Page, inNat64, nat32, nat64, opt, time, units, useAction, useLoad, variant } from '../../ui';
+import { SignInNote, currencyName, duration, hardware, perHour, price, spanOf, window_ } from './common';
 
 type Form = Record<
   | 'cores' | 'memory_gb' | 'storage_gb' | 'gpus' | 'sku' | 'resource_class' | 'start'
@@ -29,8 +29,12 @@ function decimal(value: string, what: string, example: string): number | undefin
   return n;
 }
 
-/** The form as a `ResourceRequest`, or an Error whose message says what to fix. */
-export function toRequest(form: Form): ResourceRequest {
+/**
+ * The form as a `ResourceRequest`, or an Error whose message says what to fix. The highest
+ * price is typed in the market's currency (`currency`: a paying market's ledger) or in US
+ * dollars.
+ */
+export function toRequest(form: Form, currency?: Currency): ResourceRequest {
   const hours = decimal(form.hours, 'The duration', '2 or 0.5');
   if (hours === undefined || hours <= 0) throw new Error('Say how many hours you need the server for.');
   const image = form.image.trim();
@@ -42,12 +46,15 @@ export function toRequest(form: Form): ResourceRequest {
     if (!Number.isFinite(ms)) throw new Error('The start is not a date and time.');
     start = inNat64(BigInt(ms) * 1_000_000n, 'The start must be a date between 1970 and 2554.');
   }
-  const highest = decimal(form.max_price, 'The highest price', '2.50');
+  const decimals = currency && opt(currency.decimals);
+  const highest = decimals === undefined ? decimal(form.max_price, 'The highest price', '2.50') : undefined;
   const memoryGb = decimal(form.memory_gb, 'Memory', '64');
   // Worked out from decimals, so checked after: a nat64 of MiB, seconds, hundredths.
   const memoryMb = memoryGb === undefined ? undefined : inNat64(BigInt(Math.ceil(memoryGb * 1024)), 'The memory is too large.');
   const seconds = inNat64(BigInt(Math.round(hours * 3600)), 'The duration is too long.');
-  const maxPrice = highest === undefined ? undefined : inNat64(BigInt(Math.round(highest * 100)), 'The highest price is too high.');
+  const maxPrice = decimals !== undefined
+    ? optional(form.max_price, 'The highest price', (t, what) => units(t, decimals, what))
+    : highest === undefined ? undefined : inNat64(BigInt(Math.round(highest * 100)), 'The highest price is too high.');
   return {
     sku: text(form.sku),
     resource_class: text(form.resource_class),
@@ -77,7 +84,7 @@ export function RequestPage({ route, who }: { route: Route; who: Session }) {
 
   const request = useAction(async (f: Form) => {
     if (anonymous) throw new Error('Sign in first (the button at the top of the page): offers are held for a signed-in consumer.');
-    const arg = toRequest(f);
+    const arg = toRequest(f, policies.data && opt(policies.data.currency));
     return ok(await who.actor.offerset_request(arg));
   });
 
@@ -149,7 +156,7 @@ export function RequestPage({ route, who }: { route: Route; who: Session }) {
         <fieldset>
           <legend>Terms</legend>
           <div class="grid">
-            {input('max_price', 'Highest price per hour (USD)', 'e.g. 2.50; empty for any price', 'decimal')}
+            {input('max_price', `Highest price per hour (${currencyName(policies.data && opt(policies.data.currency))})`, 'e.g. 2.50; empty for any price', 'decimal')}
             {input('image', 'Image', allowed.length ? `one of: ${allowed.join(', ')}` : 'e.g. ubuntu-24.04')}
             {input('offers', 'How many offers at most', undefined, 'numeric')}
             {input('project', 'Project', 'optional; your principal when empty')}

@@ -1,11 +1,11 @@
 // What every provider page shares: the provider keys kept in this browser (IndexedDB, never
 // sent anywhere), the key in use, the sub-navigation, and small form helpers.
 import type { ComponentChildren } from 'preact';
-import type { ProviderKeyInput, Session } from '../../api';
+import { publicActor, type Currency, type ProviderKeyInput, type Session } from '../../api';
 import { keystore } from '../../keystore';
 import { href } from '../../router';
 import { pemOf, publicKeyOf, toHex } from '../../signing';
-import { Alert, Loading, Page, inNat64, useLoad } from '../../ui';
+import { Alert, Loading, Page, inNat64, opt, useLoad } from '../../ui';
 
 const KEY = 'provider/key/';
 const CURRENT = 'provider/current';
@@ -66,6 +66,7 @@ const TABS: [string, string][] = [
   ['delegate', 'Delegate'],
   ['inventory', 'Inventory'],
   ['leases', 'Leases'],
+  ['payouts', 'Payouts'],
 ];
 
 export function SubNav(props: { current: string }) {
@@ -119,12 +120,10 @@ export function ProviderPage(props: {
   );
 }
 
-/** Dollars typed as "2.50" → hundredths. */
-export function hundredths(value: string, what: string): bigint {
-  const text = value.trim();
-  if (!/^\d+(\.\d{1,2})?$/.test(text)) throw new Error(`${what} must be an amount such as 2.50.`);
-  const [units, cents = ''] = text.split('.');
-  return inNat64(BigInt(units) * 100n + BigInt(cents.padEnd(2, '0')), `${what} is too high.`);
+/** The market's currency (its ledger's, in a paying market), read once per page. */
+export function useCurrency(): Currency | undefined {
+  const policies = useLoad(async () => (await publicActor()).policies(), []);
+  return policies.data && opt(policies.data.currency);
 }
 
 /** A local date and time typed as "YYYY-MM-DD HH:MM" as nanoseconds since the epoch. */

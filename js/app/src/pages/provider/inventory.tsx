@@ -2,10 +2,11 @@
 // an hourly price. The calls come from the signed-in principal, which must be a delegate.
 import { useState } from 'preact/hooks';
 import { Principal } from '@icp-sdk/core/principal';
-import { publicActor, type ItemPage, type Item, type Offer, type OfferTerms, type Session } from '../../api';
+import { publicActor, type Currency, type ItemPage, type Item, type Offer, type OfferTerms, type Session } from '../../api';
 import { ok } from '../../errors';
-import { Alert, Field, Loading, Notice, gb, inNat64, memory, money, nat32, nat64, opt, termsText, time, useAction, useLoad } from '../../ui';
-import { ProviderPage, caseOf, hundredths, localInput, nanos, pemInput, type ProviderKey } from './common';
+import { Alert, Field, Loading, Notice, gb, inNat64, memory, nat32, nat64, opt, termsText, time, useAction, useLoad } from '../../ui';
+import { ProviderPage, caseOf, localInput, nanos, pemInput, useCurrency, type ProviderKey } from './common';
+import { currencyName, price, typedPrice } from '../consumer/common';
 
 const DAY_MS = 86_400_000;
 
@@ -111,6 +112,7 @@ function Inventory(props: { provider: ProviderKey; who: Session }) {
     return made;
   });
 
+  const currency = useCurrency();
   const now = Date.now();
   const [offer, setOffer] = useState<OfferForm>({ item: '', start: localInput(now), end: localInput(now + 30 * DAY_MS), price: '', properties: '', ...OFFER_TERMS });
   const create = useAction(async (): Promise<Offer> => {
@@ -129,7 +131,7 @@ function Inventory(props: { provider: ProviderKey; who: Session }) {
       item_id: BigInt(offer.item),
       start_ns: nanos(offer.start, 'The start'),
       end_ns: nanos(offer.end, 'The end'),
-      price_per_hour: hundredths(offer.price, 'The price per hour'),
+      price_per_hour: typedPrice(offer.price, 'The price per hour', currency),
       properties,
       terms: termsOf(offer),
     }));
@@ -219,7 +221,7 @@ function Inventory(props: { provider: ProviderKey; who: Session }) {
                 onInput={(e) => setOffer({ ...offer, end: (e.target as HTMLInputElement).value })} />
             )}
           </Field>
-          <Field label="Price per hour (USD)" hint="e.g. 2.50">
+          <Field label={`Price per hour (${currencyName(currency)})`} hint="e.g. 2.50">
             {(id, hint) => (
               <input id={id} inputMode="decimal" value={offer.price} aria-describedby={hint}
                 onInput={(e) => setOffer({ ...offer, price: (e.target as HTMLInputElement).value })} />
@@ -268,11 +270,11 @@ function Inventory(props: { provider: ProviderKey; who: Session }) {
       {create.error && <Alert>{create.error}</Alert>}
       {create.result && !create.busy && (
         <Notice>
-          Offer {create.result.id.toString()} is open: item {create.result.item_id.toString()} at {money(create.result.price_per_hour, 'USD')} an hour.
+          Offer {create.result.id.toString()} is open: item {create.result.item_id.toString()} at {price(create.result.price_per_hour, currency)} an hour.
         </Notice>
       )}
       {offers.error && <Alert>{offers.error}</Alert>}
-      {offers.data && <Offers offers={offers.data} />}
+      {offers.data && <Offers offers={offers.data} currency={currency} />}
     </>
   );
 }
@@ -320,7 +322,7 @@ function Items(props: { items: Item[] }) {
   );
 }
 
-function Offers(props: { offers: Offer[] }) {
+function Offers(props: { offers: Offer[]; currency?: Currency }) {
   if (props.offers.length === 0) return <p>No offers yet.</p>;
   return (
     <table class="offers">
@@ -346,7 +348,7 @@ function Offers(props: { offers: Offer[] }) {
             </td>
             <td>{time(o.start_ns)}</td>
             <td>{time(o.end_ns)}</td>
-            <td>{money(o.price_per_hour, 'USD')}</td>
+            <td>{price(o.price_per_hour, props.currency)}</td>
             <td>{caseOf(o.status)}</td>
             <td>{termsText(o)}</td>
             <td>{o.properties.map((p) => `${p.key}=${p.value}`).join(', ') || '—'}</td>

@@ -7,9 +7,10 @@ import { describe, ok } from '../../errors';
 import { href } from '../../router';
 import { MAX_PLAINTEXT_BYTES, seal } from '../../sealed';
 import { toHex } from '../../signing';
-import { Alert, Field, Loading, Notice, inNat64, money, nat64, opt, span, time, useAction, useLoad } from '../../ui';
+import { Alert, Field, Loading, Notice, inNat64, nat64, opt, span, time, useAction, useLoad } from '../../ui';
 import { Confirm } from '../consumer/lease';
-import { ProviderPage, caseOf, pemInput, type ProviderKey } from './common';
+import { ProviderPage, caseOf, pemInput, useCurrency, type ProviderKey } from './common';
+import { price } from '../consumer/common';
 
 export function LeasesPage(props: { who: Session; id?: string }) {
   return (
@@ -27,6 +28,7 @@ export function LeasesPage(props: { who: Session; id?: string }) {
 
 function Leases(props: { provider: ProviderKey; who: Session }) {
   const { provider, who } = props;
+  const currency = useCurrency();
   const leases = useLoad(async () => {
     const list: Execution[] = [];
     let after: [] | [bigint] = [];
@@ -80,7 +82,7 @@ function Leases(props: { provider: ProviderKey; who: Session }) {
                 </td>
                 <td>{time(e.start_ns)}</td>
                 <td>{time(e.end_ns)}</td>
-                <td>{money(e.price_per_hour, 'USD')}</td>
+                <td>{price(e.price_per_hour, currency)}</td>
                 <td>{e.consumer_meta.length ? 'Sealed' : '—'}</td>
               </tr>
             ))}
@@ -93,6 +95,7 @@ function Leases(props: { provider: ProviderKey; who: Session }) {
 
 function LeaseDetail(props: { id: string; provider: ProviderKey; who: Session }) {
   const { provider, who } = props;
+  const currency = useCurrency();
   const lease = useLoad(async () => {
     const execution = ok(await who.actor.execution_get(nat64(props.id, 'A lease number')));
     // The lessee, the provider's delegates and controllers see a server's operation.
@@ -159,7 +162,7 @@ function LeaseDetail(props: { id: string; provider: ProviderKey; who: Session })
           <div>
             <dt>Price</dt>
             <dd>
-              {money(e.price_per_hour, 'USD')} an hour, {money(e.total_price, 'USD')} in all
+              {price(e.price_per_hour, currency)} an hour, {price(e.total_price, currency)} in all
             </dd>
           </div>
           <div>
