@@ -18,15 +18,17 @@ const LOG_MEMORY_LIMIT: u64 = 4096;
 /// Storage on a 13-node subnet: cycles per GiB per second.
 const STORAGE_FEE_PER_GIB_SECOND: u128 = 127_000;
 
-/// Runs `method` of the management canister for `sender`.
+/// Runs `method` of the management canister for `sender`, sent with `effective` as the
+/// effective canister (the one the URL names).
 pub fn call(
     host: &mut Host,
+    effective: Principal,
     sender: Principal,
     method: &str,
     arg: &[u8],
 ) -> Result<Vec<u8>, Reject> {
     match method {
-        "canister_status" => canister_status(host, sender, arg),
+        "canister_status" => canister_status(host, effective, sender, arg),
         other => Err(Reject::new(
             RejectCode::DestinationInvalid,
             format!(
@@ -37,13 +39,29 @@ pub fn call(
     }
 }
 
-fn canister_status(host: &mut Host, sender: Principal, arg: &[u8]) -> Result<Vec<u8>, Reject> {
+fn canister_status(
+    host: &mut Host,
+    effective: Principal,
+    sender: Principal,
+    arg: &[u8],
+) -> Result<Vec<u8>, Reject> {
     let record = Decode!(arg, CanisterIdRecord).map_err(|e| {
         Reject::new(
             RejectCode::CanisterError,
             format!("canister_status: cannot decode the argument: {e}"),
         )
     })?;
+    // As on the IC: a message about a canister goes to that canister's subnet, named in the URL.
+    if record.canister_id != effective {
+        return Err(Reject::new(
+            RejectCode::CanisterReject,
+            format!(
+                "canister_status: the effective canister id {effective} is not the canister {} the \
+                 argument names",
+                record.canister_id
+            ),
+        ));
+    }
     // An unknown canister is the host's `DestinationInvalid`, "Canister … not found".
     host.with_canister(record.canister_id, |host| status_of(host, sender))?
 }

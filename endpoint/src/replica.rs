@@ -270,15 +270,15 @@ impl Replica {
     fn manage(&mut self, message: Message) -> CallOutcome {
         let Message {
             request_id,
+            canister,
             sender,
             method,
             arg,
             expiry,
-            ..
         } = message;
         self.requests.forget_expired(wall_clock());
         if !self.requests.contains(&request_id) {
-            let result = crate::management::call(&mut self.host, sender, method, arg);
+            let result = crate::management::call(&mut self.host, canister, sender, method, arg);
             self.requests
                 .insert(request_id, sender, expiry, status_of(result));
         }

@@ -152,6 +152,9 @@ pub struct Host {
     faults: Vec<faults::Armed>,
     /// Makes the next execution trap at its end (an injected fault).
     force_trap: Option<String>,
+    /// Where a save stops as if the process crashed (persistence tests).
+    #[cfg(test)]
+    pub(crate) crash_at: Option<&'static str>,
 }
 
 impl Default for Host {
@@ -212,6 +215,8 @@ impl Host {
             stopping: BTreeSet::new(),
             faults: vec![],
             force_trap: None,
+            #[cfg(test)]
+            crash_at: None,
         }
     }
 }

@@ -3,6 +3,7 @@
 use crate::context::Ctx;
 use crate::rewrite::{self, MEMORY_EXPORT, TABLE_EXPORT};
 use std::io::Read;
+use std::sync::{Arc, Mutex};
 use wasmi::{
     CompilationMode, Config, Engine, Extern, Instance as WasmiInstance, Linker, Module, Ref, Store,
     Val,
@@ -16,8 +17,8 @@ pub(crate) struct Snapshot {
 }
 
 pub(crate) struct Instance {
-    /// The module as installed (after gunzip, before instrumentation), kept for persistence.
-    /// The module as installed (plain or gzipped): what the module hash is taken of.
+    /// The module as installed (plain or gzipped): what the module hash is taken of, and what
+    /// persistence saves.
     pub original: Vec<u8>,
     engine: Engine,
     module: Module,
@@ -27,6 +28,51 @@ pub(crate) struct Instance {
     globals: Vec<String>,
     has_table: bool,
     exports: Vec<String>,
+}
+
+/// A module instrumented and compiled: the costly part of an install, an upgrade or a load,
+/// which depends on the module's bytes only.
+struct Compiled {
+    original: Vec<u8>,
+    engine: Engine,
+    module: Module,
+    globals: Vec<String>,
+    has_table: bool,
+}
+
+/// The modules compiled in this process, the most recent last. Tests and benchmarks install,
+/// upgrade and load the same few modules again and again; each is instrumented and compiled
+/// once. A compiled module holds no canister state (that lives in each instance's store).
+static COMPILED: Mutex<Vec<Arc<Compiled>>> = Mutex::new(Vec::new());
+/// How many compiled modules are kept (each is a few times its wasm's size).
+const COMPILED_KEPT: usize = 6;
+
+fn compiled(wasm: &[u8]) -> Result<Arc<Compiled>, String> {
+    let cache = || {
+        COMPILED
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    };
+    if let Some(hit) = cache().iter().find(|c| c.original == wasm) {
+        return Ok(hit.clone());
+    }
+    let instrumented = rewrite::instrument(&unpack(wasm)?)?;
+    let engine = engine();
+    let module = Module::new(&engine, &instrumented.bytes)
+        .map_err(|e| format!("invalid wasm module: {e}"))?;
+    let compiled = Arc::new(Compiled {
+        original: wasm.to_vec(),
+        engine,
+        module,
+        globals: instrumented.globals,
+        has_table: instrumented.has_table,
+    });
+    let mut kept = cache();
+    if kept.len() >= COMPILED_KEPT {
+        kept.remove(0);
+    }
+    kept.push(compiled.clone());
+    Ok(compiled)
 }
 
 /// Accepts a plain or gzipped module.
@@ -59,11 +105,8 @@ fn engine() -> Engine {
 
 impl Instance {
     pub fn new(wasm: &[u8]) -> Result<Self, String> {
-        let original = wasm.to_vec();
-        let instrumented = rewrite::instrument(&unpack(wasm)?)?;
-        let engine = engine();
-        let module = Module::new(&engine, &instrumented.bytes)
-            .map_err(|e| format!("invalid wasm module: {e}"))?;
+        let compiled = compiled(wasm)?;
+        let (engine, module) = (compiled.engine.clone(), compiled.module.clone());
         let mut linker = Linker::new(&engine);
         let provided =
             crate::ic0::link(&mut linker).map_err(|e| format!("host setup failed: {e}"))?;
@@ -85,14 +128,14 @@ impl Instance {
         let instance = instantiate(&linker, &mut store, &module)?;
         let exports = module.exports().map(|e| e.name().to_string()).collect();
         Ok(Self {
-            original,
+            original: wasm.to_vec(),
             engine,
             module,
             linker,
             store,
             instance,
-            globals: instrumented.globals,
-            has_table: instrumented.has_table,
+            globals: compiled.globals.clone(),
+            has_table: compiled.has_table,
             exports,
         })
     }
@@ -255,3 +298,7 @@ fn instantiate(
     store.data_mut().memory = memory;
     Ok(instance)
 }
+
+#[cfg(test)]
+#[path = "instance_tests.rs"]
+mod tests;

@@ -2,10 +2,12 @@
 //! the way a real one lives on between messages: module, heap, globals, stable memory, time, timer.
 //!
 //! A save writes only what changed since the directory was last saved or loaded: the host keeps
-//! what it wrote, compares in chunks and writes the chunks that differ in place. The changes are
-//! first written as one journal file, renamed into place (the commit point) and then applied, so
-//! a save interrupted at any moment leaves either the old state or the new one: `load` finishes
-//! applying a committed journal it finds.
+//! what it wrote, compares in chunks and writes the chunks that differ in place. Each canister's
+//! changes are first written as its journal file; one commit marker then commits every
+//! canister's journal at once, and they are applied. So a save interrupted at any moment leaves
+//! either the old state of every canister or the new one: `load` finishes applying committed
+//! journals and drops uncommitted ones. The primary canister is saved in the directory itself,
+//! each other in `canisters/<id>/`.
 
 use crate::context::System;
 use crate::host::Host;
@@ -22,6 +24,9 @@ const FORMAT: u32 = 1;
 /// The unit of comparison: a changed byte rewrites its whole chunk.
 const CHUNK: usize = 64 * 1024;
 const JOURNAL: &str = "journal.bin";
+/// In the primary's directory from the moment every canister's journal is written until all
+/// are applied: its presence commits them.
+const COMMIT: &str = "commit";
 /// The directory under a saved host's own where the other canisters are, one per id.
 const OTHERS: &str = "canisters";
 
@@ -212,8 +217,11 @@ impl Host {
     /// call awaiting an answer cannot outlive the process. Call it outside
     /// [`Host::with_canister`] (inside, the canister in place would be saved as the primary).
     ///
-    /// Each canister's save is atomic on its own; the others are written first, so a save
-    /// interrupted between them leaves the primary at its previous state.
+    /// The canisters are saved together: every canister's changes are written as its journal,
+    /// then one commit marker in `dir` commits them all, then they are applied. A save
+    /// interrupted before the marker leaves every canister as it was; after it, `load` finishes
+    /// it, so a ledger is never saved ahead of the market that called it. (A canister saved for
+    /// the first time appears whole, by a rename, once its files are written.)
     pub fn save(&mut self, dir: &Path) -> Result<(), String> {
         if self.instance.is_none() {
             return Err("no canister is installed".into());
@@ -221,21 +229,51 @@ impl Host {
         if !self.is_idle() {
             return Err("the canister still has calls in flight".into());
         }
+        let saved = self.save_all(dir);
+        if saved.is_err() {
+            // What is on disk is unknown: the next save writes everything again.
+            self.forget_saves();
+        }
+        saved
+    }
+
+    fn save_all(&mut self, dir: &Path) -> Result<(), String> {
         let others_dir = dir.join(OTHERS);
         let others = self.installed_others();
+        let mut journals = vec![];
         let mut written = 0;
         for id in &others {
             let sub = others_dir.join(id.to_text());
-            written += self.on(id.as_slice(), |host| host.save_one(&sub))?;
+            written += self.on(id.as_slice(), |host| {
+                host.prepare(&sub, true, &mut journals)
+            })?;
+        }
+        written += self.prepare(dir, false, &mut journals)?;
+        if !journals.is_empty() {
+            #[cfg(test)]
+            self.crash_point("before the commit")?;
+            replace(dir, COMMIT, b"")?;
+            #[cfg(test)]
+            self.crash_point("after the commit")?;
+            for (journal_dir, journal) in &journals {
+                apply(journal_dir, journal)?;
+            }
+            fs::remove_file(dir.join(COMMIT)).map_err(|e| io(&dir.join(COMMIT), e))?;
         }
         forget_others(&others_dir, &others)?;
-        written += self.save_one(dir)?;
         self.last_save_bytes = written;
         Ok(())
     }
 
-    /// Saves the canister in place to `dir`; returns the bytes written.
-    fn save_one(&mut self, dir: &Path) -> Result<u64, String> {
+    /// Saves the canister in place to `dir`: a first save writes its files (`aside`: into a new
+    /// directory renamed into place); a later one writes its journal, which the caller commits
+    /// and applies. Returns the bytes written.
+    fn prepare(
+        &mut self,
+        dir: &Path,
+        aside: bool,
+        journals: &mut Vec<(PathBuf, Journal)>,
+    ) -> Result<u64, String> {
         let instance = self.instance.as_ref().ok_or("no canister is installed")?;
         let mut snapshot = Snapshot::default();
         instance.snapshot_into(&mut snapshot);
@@ -249,7 +287,6 @@ impl Host {
                 .collect::<Result<_, _>>()?,
         };
         let state_json = serde_json::to_string_pretty(&meta).map_err(|e| e.to_string())?;
-        fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let module = &instance.original;
         let written = match self.saved.as_ref().filter(|s| s.dir == dir) {
             Some(saved) => {
@@ -262,16 +299,33 @@ impl Host {
                     state_json: ByteBuf::from(state_json.into_bytes()),
                 };
                 let bytes = Encode!(&journal).map_err(|e| format!("journal: {e}"))?;
-                replace(dir, JOURNAL, &bytes)?;
-                apply(dir, &journal)?;
+                // Not yet committed: only the commit marker makes a load apply it.
+                fs::write(dir.join(JOURNAL), &bytes).map_err(|e| io(&dir.join(JOURNAL), e))?;
+                journals.push((dir.to_path_buf(), journal));
                 bytes.len()
             }
             None => {
-                let _ = fs::remove_file(dir.join(JOURNAL));
-                replace(dir, "module.wasm", module)?;
-                replace(dir, "heap.bin", &snapshot.memory)?;
-                replace(dir, "stable.bin", &self.stable)?;
-                replace(dir, "state.json", state_json.as_bytes())?;
+                // The primary's directory may hold an older canister (`mkt deploy --force`) and
+                // is written in place; another canister's appears whole, by a rename.
+                let target = if aside {
+                    dir.with_extension("new")
+                } else {
+                    dir.to_path_buf()
+                };
+                if aside {
+                    let _ = fs::remove_dir_all(&target);
+                }
+                fs::create_dir_all(&target)
+                    .map_err(|e| format!("cannot create {}: {e}", target.display()))?;
+                let _ = fs::remove_file(target.join(JOURNAL));
+                replace(&target, "module.wasm", module)?;
+                replace(&target, "heap.bin", &snapshot.memory)?;
+                replace(&target, "stable.bin", &self.stable)?;
+                replace(&target, "state.json", state_json.as_bytes())?;
+                if aside {
+                    let _ = fs::remove_dir_all(dir);
+                    fs::rename(&target, dir).map_err(|e| io(dir, e))?;
+                }
                 module.len() + snapshot.memory.len() + self.stable.len() + state_json.len()
             }
         };
@@ -291,11 +345,30 @@ impl Host {
     }
 
     /// Loads the canisters saved with [`Host::save`], first finishing a save that was
-    /// interrupted after its commit point.
+    /// interrupted after its commit point (or dropping one interrupted before it).
     pub fn load(dir: &Path) -> Result<Host, String> {
+        let others = saved_others(&dir.join(OTHERS))?;
+        let committed = dir.join(COMMIT).is_file();
+        for journal_dir in std::iter::once(dir).chain(others.iter().map(|(_, sub)| sub.as_path())) {
+            let path = journal_dir.join(JOURNAL);
+            if !path.is_file() {
+                continue;
+            }
+            if committed {
+                let bytes =
+                    fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                let journal = Decode!(&bytes, Journal)
+                    .map_err(|e| format!("{} is damaged: {e}", path.display()))?;
+                apply(journal_dir, &journal)?;
+            } else {
+                fs::remove_file(&path).map_err(|e| io(&path, e))?;
+            }
+        }
+        if committed {
+            fs::remove_file(dir.join(COMMIT)).map_err(|e| io(&dir.join(COMMIT), e))?;
+        }
         let mut host = Self::load_one(dir)?;
-        let others_dir = dir.join(OTHERS);
-        for (id, sub) in saved_others(&others_dir)? {
+        for (id, sub) in others {
             let other = Self::load_one(&sub).map_err(|e| format!("canister {id}: {e}"))?;
             host.adopt(id, other)?;
         }
@@ -308,11 +381,6 @@ impl Host {
             fs::read(dir.join(name))
                 .map_err(|e| format!("cannot read {}: {e}", dir.join(name).display()))
         };
-        if dir.join(JOURNAL).is_file() {
-            let journal = Decode!(&read(JOURNAL)?, Journal)
-                .map_err(|e| format!("{JOURNAL} is damaged: {e}"))?;
-            apply(dir, &journal)?;
-        }
         let meta: Meta =
             serde_json::from_slice(&read("state.json")?).map_err(|e| format!("state.json: {e}"))?;
         if meta.format != FORMAT {

@@ -64,49 +64,98 @@ fn a_second_save_writes_only_what_changed() {
 }
 
 #[test]
-fn a_committed_journal_is_finished_by_the_next_load() {
+fn a_save_interrupted_before_its_commit_leaves_the_old_state_and_after_it_the_new() {
     let dir = tempdir();
     let mut host = probe();
     host.save(dir.path()).unwrap();
-    let saved = host.saved.take().expect("saved");
-    assert_eq!(
-        host.stable_dirty.as_ref().map(|d| d.len()),
-        Some(0),
-        "clean after a save"
+    set_stable(&mut host, 1);
+    host.save(dir.path()).unwrap();
+
+    // After the commit marker: the next load finishes the save.
+    set_stable(&mut host, 2);
+    host.crash_at = Some("after the commit");
+    assert!(host.save(dir.path()).is_err());
+    assert!(dir.path().join(JOURNAL).exists() && dir.path().join(COMMIT).exists());
+    assert_eq!(get_stable(&mut Host::load(dir.path()).unwrap()), 2);
+    assert!(!dir.path().join(JOURNAL).exists() && !dir.path().join(COMMIT).exists());
+
+    // A failed save makes the next one whole, whatever is on disk.
+    host.crash_at = None;
+    host.save(dir.path()).unwrap();
+    assert!(
+        host.last_save_bytes() > 1024 * 1024,
+        "{}",
+        host.last_save_bytes()
     );
 
-    // The save of a change stops right after its commit point: the journal is in place, the
-    // files are still the old ones.
-    set_stable(&mut host, 7);
-    let mut snapshot = Snapshot::default();
-    host.instance.as_ref().unwrap().snapshot_into(&mut snapshot);
-    let meta = Meta {
-        format: FORMAT,
-        sys: host.sys.clone(),
-        globals: snapshot
-            .globals
-            .iter()
-            .map(encode)
-            .collect::<Result<_, _>>()
-            .unwrap(),
-    };
-    let journal = Journal {
-        heap: patches(&saved.heap, &snapshot.memory),
-        heap_len: snapshot.memory.len() as u64,
-        stable: dirty_patches(&host.stable, host.stable_dirty.as_ref()),
-        stable_len: host.stable.len() as u64,
-        module: None,
-        state_json: ByteBuf::from(serde_json::to_vec(&meta).unwrap()),
-    };
-    replace(dir.path(), JOURNAL, &Encode!(&journal).unwrap()).unwrap();
+    // Before the commit marker: the journal written is dropped by the next load.
+    set_stable(&mut host, 3);
+    host.crash_at = Some("before the commit");
+    assert!(host.save(dir.path()).is_err());
+    assert!(dir.path().join(JOURNAL).exists() && !dir.path().join(COMMIT).exists());
+    assert_eq!(get_stable(&mut Host::load(dir.path()).unwrap()), 2);
+    assert!(
+        !dir.path().join(JOURNAL).exists(),
+        "an uncommitted journal is removed"
+    );
+}
 
-    let mut loaded = Host::load(dir.path()).unwrap();
-    assert_eq!(get_stable(&mut loaded), 7, "the change is there");
-    assert!(!dir.path().join(JOURNAL).exists());
+#[test]
+fn one_commit_saves_every_canister_or_none() {
+    let dir = tempdir();
+    let caller = Principal::self_authenticating(b"a user");
+    let mut host = probe();
+    let second = host
+        .install_canister(
+            &probe_wasm(),
+            &candid::encode_one(Some("second")).unwrap(),
+            &[],
+        )
+        .unwrap();
+    let set_second = |host: &mut Host, value: u64| {
+        host.update_on(
+            second,
+            caller,
+            "set_stable",
+            &candid::encode_one(value).unwrap(),
+        )
+        .unwrap();
+    };
+    let both = |dir: &Path| {
+        let mut loaded = Host::load(dir).unwrap();
+        let reply = loaded
+            .query_on(
+                second,
+                caller,
+                "get_stable",
+                &candid::encode_args(()).unwrap(),
+            )
+            .unwrap();
+        (
+            get_stable(&mut loaded),
+            candid::decode_one::<u64>(&reply).unwrap(),
+        )
+    };
+    host.save(dir.path()).unwrap();
+    assert!(!dir
+        .path()
+        .join("canisters")
+        .join(format!("{}.new", second.to_text()))
+        .exists());
 
-    // A journal that was never committed (only its temporary file) changes nothing.
-    fs::write(dir.path().join(format!("{JOURNAL}.tmp")), b"torn").unwrap();
-    assert_eq!(get_stable(&mut Host::load(dir.path()).unwrap()), 7);
+    set_stable(&mut host, 1);
+    set_second(&mut host, 10);
+    host.crash_at = Some("after the commit");
+    assert!(host.save(dir.path()).is_err());
+    assert_eq!(both(dir.path()), (1, 10), "both canisters are saved");
+
+    host.crash_at = None;
+    host.save(dir.path()).unwrap();
+    set_stable(&mut host, 2);
+    set_second(&mut host, 20);
+    host.crash_at = Some("before the commit");
+    assert!(host.save(dir.path()).is_err());
+    assert_eq!(both(dir.path()), (1, 10), "neither canister moved ahead");
 }
 
 fn probe_wasm() -> Vec<u8> {

@@ -48,7 +48,7 @@ pub fn serve(dir: &Path, options: Options) -> Result<(), String> {
         let ready = move |canisters: &[candid::Principal]| {
             let canister = canisters[0];
             say!("mkt serve: canister {canister} on subnet {subnet}");
-            for (name, id) in &names {
+            for (name, id) in names.iter().filter(|(_, id)| canisters.contains(id)) {
                 say!("mkt serve: {name} canister {id}");
             }
             say!("mkt serve: listening on {url}");

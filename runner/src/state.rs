@@ -116,7 +116,10 @@ impl State {
             .map(|(name, id)| (name, id.to_text()))
             .collect();
         let json = serde_json::to_string_pretty(&texts).map_err(|e| e.to_string())?;
-        std::fs::write(&path, json + "\n")
+        // Through a temporary file and a rename: a crash leaves the old names or the new ones.
+        let tmp = self.dir.join(format!("{NAMES}.tmp"));
+        std::fs::write(&tmp, json + "\n")
+            .and_then(|()| std::fs::rename(&tmp, &path))
             .map_err(|e| format!("cannot write {}: {e}", path.display()))
     }
 

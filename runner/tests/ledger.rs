@@ -252,6 +252,22 @@ async fn mkt_serve_routes_an_agent_to_the_ledger_and_the_market() {
         .await
         .expect("the ledger's status for its controller");
     Decode!(&status, CanisterStatusResult).expect("a status");
+    // The URL must name the canister the argument is about, as on the IC.
+    let mismatched = agent
+        .update(&Principal::management_canister(), "canister_status")
+        .with_effective_canister_id(served.canister)
+        .with_arg(
+            Encode!(&CanisterIdRecord {
+                canister_id: ledger
+            })
+            .unwrap(),
+        )
+        .call_and_wait()
+        .await;
+    assert!(
+        format!("{mismatched:?}").contains("effective canister id"),
+        "{mismatched:?}"
+    );
     let unknown = Principal::from_slice(&[0, 0, 0, 0, 0, 0, 0, 9, 1, 1]);
     let refused = agent
         .query(&unknown, "icrc1_symbol")

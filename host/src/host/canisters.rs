@@ -241,6 +241,24 @@ impl Host {
             .collect()
     }
 
+    /// Forgets what every canister last saved, so that each next save writes everything (after a
+    /// save that failed halfway, what is on disk is unknown).
+    pub(crate) fn forget_saves(&mut self) {
+        self.saved = None;
+        for canister in self.others.values_mut() {
+            canister.saved = None;
+        }
+    }
+
+    /// Fails a save at `point` when a test asked for it (`crash_at`), as a crash there would.
+    #[cfg(test)]
+    pub(crate) fn crash_point(&self, point: &str) -> Result<(), String> {
+        match self.crash_at {
+            Some(at) if at == point => Err(format!("crashed {point}")),
+            _ => Ok(()),
+        }
+    }
+
     /// Takes `other`'s primary canister (loaded from its own directory) in as canister `id`.
     pub(crate) fn adopt(&mut self, id: Principal, other: Host) -> Result<(), String> {
         let key = id.as_slice().to_vec();

@@ -108,10 +108,28 @@ async function actorFor(identity: Identity, at: Endpoint): Promise<Service> {
   return Actor.createActor<_SERVICE>(idlFactory, { agent, canisterId: at.canisterId });
 }
 
-/** The market's ledger (`policies.currency.ledger`) as the session's identity signs. */
-export async function ledgerFor(who: Session, ledger: Principal): Promise<Ledger> {
-  const agent = await agentFor(who.identity, endpoint());
+/**
+ * The market's ledger (`policies.currency.ledger`) as `who` signs (approvals), or anonymously
+ * (balances and allowances are public, and a sign-in older than the ledger may not cover it).
+ */
+export async function ledgerFor(who: Session | 'anonymous', ledger: Principal): Promise<Ledger> {
+  const agent = await agentFor(who === 'anonymous' ? ANONYMOUS : who.identity, endpoint());
   return Actor.createActor<_LEDGER>(ledgerIdl, { agent, canisterId: ledger });
+}
+
+/**
+ * The market's ledger, asked for when the app starts, so that signing in with Internet
+ * Identity can name it among the delegation's targets without waiting for a query: the sign-in
+ * window must open straight from the click, or a popup blocker stops it.
+ */
+let knownLedger: Principal | undefined;
+function learnLedger() {
+  publicActor()
+    .then((market) => market.policies())
+    .then((policies) => {
+      knownLedger = policies.currency[0]?.ledger;
+    })
+    .catch(() => undefined);
 }
 
 let client: AuthClient | undefined;
@@ -132,6 +150,7 @@ async function become(identity: Identity, kind: SignIn): Promise<Session> {
 export async function session(): Promise<Session> {
   if (current) return current;
   const at = endpoint();
+  if (!at.local) learnLedger();
   if (at.local) {
     const stored = await keystore.get<string>(DEV_KEY);
     if (stored && !(await keystore.get<boolean>(SIGNED_OUT))) {
@@ -162,8 +181,7 @@ export async function signIn(): Promise<Session> {
     return become(Ed25519KeyIdentity.fromJSON(stored), 'dev-key');
   }
   // The delegation may sign for the market and for its ledger (approvals), nothing else.
-  const currency = await publicActor().then((market) => market.policies()).then((p) => p.currency[0], () => undefined);
-  const targets = currency ? [at.canisterId, currency.ledger] : [at.canisterId];
+  const targets = knownLedger ? [at.canisterId, knownLedger] : [at.canisterId];
   try {
     const identity = await auth().signIn({ maxTimeToLive: EIGHT_HOURS_NS, targets });
     return become(identity, 'internet-identity');

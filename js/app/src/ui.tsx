@@ -157,7 +157,8 @@ export function units(text: string, decimals: number, what: string): bigint {
   const t = text.trim();
   const match = /^(\d+)(?:\.(\d+))?$/.exec(t);
   if (!match) throw new Error(`${what} must be a number such as 0.5.`);
-  const [, whole, fraction = ''] = match;
+  const [, whole, typed = ''] = match;
+  const fraction = typed.replace(/0+$/, '');
   if (fraction.length > decimals) throw new Error(`${what} has at most ${decimals} decimals.`);
   return inNat64(BigInt(whole + fraction.padEnd(decimals, '0')), `${what} is too large.`);
 }

@@ -4,7 +4,8 @@
 import { useState } from 'preact/hooks';
 import { session, type ItemAvailability } from '../api';
 import { ok } from '../errors';
-import { Alert, Field, Loading, money, nat64, opt, span, time, useAction } from '../ui';
+import { Alert, Field, Loading, nat64, opt, span, time, useAction } from '../ui';
+import { price, useCurrency } from './consumer/common';
 import { localInput, nanos } from './provider/common';
 
 const DAY_MS = 86_400_000;
@@ -12,6 +13,7 @@ const DAY_MS = 86_400_000;
 type Form = Record<'item' | 'sku' | 'from' | 'to', string>;
 
 export function Availability(props: { sku?: string }) {
+  const currency = useCurrency();
   const now = Date.now();
   const [form, setForm] = useState<Form>({ item: '', sku: props.sku ?? '', from: localInput(now), to: localInput(now + 7 * DAY_MS) });
   const [asked, setAsked] = useState<Form>();
@@ -89,7 +91,7 @@ export function Availability(props: { sku?: string }) {
                   <td>{time(w.start_ns)}</td>
                   <td>{time(w.end_ns)}</td>
                   <td>{w.offer_id.toString()}</td>
-                  <td>{money(w.price_per_hour, 'USD')}</td>
+                  <td>{price(w.price_per_hour, currency)}</td>
                   <td>
                     {[w.min_duration_seconds ? `shortest ${span(w.min_duration_seconds)}` : '', w.granularity_seconds ? `grid ${span(w.granularity_seconds)}` : '']
                       .filter(Boolean)

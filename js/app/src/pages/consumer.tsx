@@ -23,7 +23,8 @@ export function consumerPage(first: string, rest: string[], route: Route, who: S
     case 'projects':
       return <ProjectsPage who={who} />;
     case 'payments':
-      return <PaymentsPage who={who} />;
+      // Keyed by principal: another person never sees the last one's balance, even for a moment.
+      return <PaymentsPage key={who.principal.toText()} who={who} />;
     case 'lease':
       // Keyed by id and principal: another lease or another person starts from nothing.
       return <LeasePage key={`${rest[0]}/${who.principal.toText()}`} id={rest[0]} who={who} />;

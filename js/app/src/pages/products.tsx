@@ -3,8 +3,13 @@
 import { publicActor } from '../api';
 import { Alert, Loading, Page, opt, useLoad } from '../ui';
 import { Availability } from './availability';
+import { price, useCurrency, type MarketCurrency } from './consumer/common';
+
+const lowest = (amount: bigint | undefined, currency: MarketCurrency) =>
+  amount === undefined ? '—' : price(amount, currency);
 
 export function Products() {
+  const currency = useCurrency();
   const { data, error, loading, reload } = useLoad(async () => (await publicActor()).products(), []);
   return (
     <Page title="Products" intro="Bare-metal servers registered by providers, grouped by SKU.">
@@ -41,7 +46,7 @@ export function Products() {
                 <td>{p.total}</td>
                 <td>{p.available}</td>
                 <td>{p.leasable_now}</td>
-                <td>{opt(p.min_price_per_hour)?.toString() ?? '—'}</td>
+                <td>{lowest(opt(p.min_price_per_hour), currency)}</td>
               </tr>
             ))}
           </tbody>

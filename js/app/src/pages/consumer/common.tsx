@@ -1,9 +1,10 @@
 // What the consumer pages share: phases as words, prices, windows, a polling hook, the
 // sign-in note.
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import type { Actor as Who, Attributes, Currency, Phase, Session } from '../../api';
+import type { Actor as Who, Attributes, Currency, Phase, Policies, Session } from '../../api';
 import { failure } from '../../errors';
-import { gb, inNat64, memory, money, opt, time, tokens, units, variant } from '../../ui';
+import { publicActor } from '../../api';
+import { gb, inNat64, memory, money, opt, time, tokens, units, useLoad, variant } from '../../ui';
 
 type Cases<T> = T extends unknown ? keyof T : never;
 /** A phase's name: "Available", "Completed", … */
@@ -25,28 +26,52 @@ export const phaseWord = (name: string) => name.charAt(0).toUpperCase() + name.s
 /** Prices are hundredths of a US dollar. */
 export const usd = (minor: bigint) => money(minor, 'USD');
 
+/**
+ * The market's currency: its ledger's in a paying market, `null` in a free one (prices in US
+ * dollars), `undefined` while not known yet.
+ */
+export type MarketCurrency = Currency | null | undefined;
+
 /** A price as the market counts it: the ledger's units with its symbol, or US dollars. */
-export function price(amount: bigint, currency?: Currency): string {
-  const decimals = currency && opt(currency.decimals);
-  const symbol = currency && opt(currency.symbol);
-  return decimals !== undefined && symbol !== undefined ? tokens(amount, decimals, symbol) : usd(amount);
+export function price(amount: bigint, currency?: MarketCurrency): string {
+  if (!currency) return usd(amount);
+  const decimals = opt(currency.decimals);
+  // A ledger that has not described itself yet: its base units, never mistaken for dollars.
+  return decimals === undefined ? `${amount} base units` : tokens(amount, decimals, opt(currency.symbol) ?? 'tokens');
 }
-export const perHour = (minor: bigint, currency?: Currency) => `${price(minor, currency)} an hour`;
+export const perHour = (minor: bigint, currency?: MarketCurrency) => `${price(minor, currency)} an hour`;
+
+/** The market's currency, read once per page (`undefined` until it is known). */
+export function useCurrency(): MarketCurrency {
+  const policies = useLoad(async () => (await publicActor()).policies(), []);
+  return policies.data && (opt(policies.data.currency) ?? null);
+}
+
+/** `policies.currency` as a `MarketCurrency`. */
+export const currencyOf = (policies?: Policies): MarketCurrency => policies && (opt(policies.currency) ?? null);
 
 /** What prices are typed in: the ledger's symbol in a paying market, else US dollars. */
-export function currencyName(currency?: Currency): string {
-  const symbol = currency && opt(currency.symbol);
-  return currency && opt(currency.decimals) !== undefined && symbol ? symbol : 'USD';
+export function currencyName(currency: MarketCurrency): string {
+  if (!currency) return 'USD';
+  return opt(currency.decimals) === undefined ? 'base units' : (opt(currency.symbol) ?? 'tokens');
 }
 
-/** A price typed as "2.50": the ledger's base units in a paying market, else hundredths of a dollar. */
-export function typedPrice(text: string, what: string, currency?: Currency): bigint {
-  const decimals = currency && opt(currency.decimals);
-  if (decimals !== undefined) return units(text, decimals, what);
+/**
+ * A price typed as "2.50": the ledger's base units in a paying market, else hundredths of a
+ * dollar; refused while the market's currency is not known, rather than read at a wrong scale.
+ */
+export function typedPrice(text: string, what: string, currency: MarketCurrency): bigint {
+  if (currency === undefined) throw new Error("The market's currency is still loading: try again in a moment.");
+  if (currency === null) return units(text, 2, what);
+  const decimals = opt(currency.decimals);
+  return decimals === undefined ? natural(text, what) : units(text, decimals, what);
+}
+
+/** A whole number of base units (a ledger whose decimals are not known yet). */
+function natural(text: string, what: string): bigint {
   const t = text.trim();
-  if (!/^\d+(\.\d{1,2})?$/.test(t)) throw new Error(`${what} must be an amount such as 2.50.`);
-  const [whole, cents = ''] = t.split('.');
-  return inNat64(BigInt(whole) * 100n + BigInt(cents.padEnd(2, '0')), `${what} is too high.`);
+  if (!/^\d+$/.test(t)) throw new Error(`${what} must be a whole number of base units (the ledger's decimals are not known yet).`);
+  return inNat64(BigInt(t), `${what} is too high.`);
 }
 
 export const window_ = (start: bigint, end: bigint) => `${time(start)} – ${time(end)}`;

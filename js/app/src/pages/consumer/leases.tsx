@@ -5,7 +5,7 @@ import type { Execution, ExecutionsListArg, Phase, Session } from '../../api';
 import { failure, ok } from '../../errors';
 import { href } from '../../router';
 import { Alert, Field, Loading, Page, opt } from '../../ui';
-import { PHASES, SignInNote, phaseOf, spanOf, usd, window_, type PhaseName } from './common';
+import { PHASES, SignInNote, phaseOf, price, spanOf, useCurrency, window_, type PhaseName } from './common';
 
 /** Offers that never became leases: hidden unless asked for. */
 const NOT_LEASES: PhaseName[] = ['Offered', 'Rejected', 'Expired'];
@@ -106,6 +106,7 @@ export function LeasesPage({ who }: { who: Session }) {
 }
 
 function Table({ rows, more }: { rows: Execution[]; more: boolean }) {
+  const currency = useCurrency();
   if (rows.length === 0) {
     return (
       <p role="status">
@@ -140,8 +141,8 @@ function Table({ rows, more }: { rows: Execution[]; more: boolean }) {
             <td>
               {window_(e.start_ns, e.end_ns)} <small>({spanOf(e.start_ns, e.end_ns)})</small>
             </td>
-            <td>{usd(e.price_per_hour)}</td>
-            <td>{usd(e.total_price)}</td>
+            <td>{price(e.price_per_hour, currency)}</td>
+            <td>{price(e.total_price, currency)}</td>
           </tr>
         ))}
       </tbody>

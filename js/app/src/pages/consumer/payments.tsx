@@ -35,9 +35,9 @@ interface Wallet {
 const accountOf = (who: Session) => ({ owner: who.principal, subaccount: [] as [] });
 const market = () => ({ owner: endpoint().canisterId, subaccount: [] as [] });
 
-/** The consumer's balance and the market's allowance, read from the ledger. */
+/** The consumer's balance and the market's allowance, read from the ledger (public queries). */
 async function wallet(who: Session, currency: Currency): Promise<Wallet> {
-  const ledger = await ledgerFor(who, currency.ledger);
+  const ledger = await ledgerFor('anonymous', currency.ledger);
   const [balance, allowance] = await Promise.all([
     ledger.icrc1_balance_of(accountOf(who)),
     ledger.icrc2_allowance({ account: accountOf(who), spender: market() }),
@@ -61,12 +61,21 @@ export function PaymentsPage({ who }: { who: Session }) {
     const wanted = units(amount, decimals, 'The amount');
     const ledger = await ledgerFor(who, currency.ledger);
     // `expected_allowance`: an allowance someone changed meanwhile is refused, not overwritten.
-    const reply = await ledger.icrc2_approve({
-      spender: market(), amount: wanted, expected_allowance: account.data ? [account.data.allowance] : [],
-      expires_at: [], fee: [], memo: [], from_subaccount: [], created_at_time: [],
-    });
-    if ('Err' in reply) throw new Error(approveError(reply.Err, currency));
+    const reply = await ledger
+      .icrc2_approve({
+        spender: market(), amount: wanted, expected_allowance: account.data ? [account.data.allowance] : [],
+        expires_at: [], fee: [], memo: [], from_subaccount: [], created_at_time: [],
+      })
+      .catch((e: unknown) => {
+        // An Internet Identity sign-in from before the market had its ledger does not cover it.
+        if (/target|delegation/i.test(String(e))) {
+          throw new Error("Your sign-in does not cover the market's ledger: sign out and sign in again.");
+        }
+        throw e;
+      });
+    // Either way the account changed or was seen to differ: read it again.
     account.reload();
+    if ('Err' in reply) throw new Error(approveError(reply.Err, currency));
     return wanted;
   });
 

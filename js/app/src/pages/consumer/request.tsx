@@ -1,12 +1,15 @@
 // #/request: what a consumer needs, when and for how long, at most what price → the market
 // answers YES with offers held for a while (each with Accept) or NO with its reasons.
 import { useState } from 'preact/hooks';
-import type { Currency, Execution, Message, OffersetView, Policies, ResourceRequest, Session } from '../../api';
+import type { Execution, Message, OffersetView, Policies, ResourceRequest, Session } from '../../api';
 import { ok } from '../../errors';
 import { go, type Route } from '../../router';
 import { newLesseeKey } from '../../sealed';
-import { Alert, Field, Loading, Notice, Page, inNat64, nat32, nat64, opt, time, units, useAction, useLoad, variant } from '../../ui';
-import { SignInNote, currencyName, duration, hardware, perHour, price, spanOf, window_ } from './common';
+import { Alert, Field, Loading, Notice, Page, inNat64, nat32, nat64, opt, time, useAction, useLoad, variant } from '../../ui';
+import {
+  SignInNote, currencyName, currencyOf, duration, hardware, perHour, price, spanOf, typedPrice, window_,
+  type MarketCurrency,
+} from './common';
 
 type Form = Record<
   | 'cores' | 'memory_gb' | 'storage_gb' | 'gpus' | 'sku' | 'resource_class' | 'start'
@@ -34,7 +37,7 @@ function decimal(value: string, what: string, example: string): number | undefin
  * price is typed in the market's currency (`currency`: a paying market's ledger) or in US
  * dollars.
  */
-export function toRequest(form: Form, currency?: Currency): ResourceRequest {
+export function toRequest(form: Form, currency: MarketCurrency): ResourceRequest {
   const hours = decimal(form.hours, 'The duration', '2 or 0.5');
   if (hours === undefined || hours <= 0) throw new Error('Say how many hours you need the server for.');
   const image = form.image.trim();
@@ -46,15 +49,11 @@ export function toRequest(form: Form, currency?: Currency): ResourceRequest {
     if (!Number.isFinite(ms)) throw new Error('The start is not a date and time.');
     start = inNat64(BigInt(ms) * 1_000_000n, 'The start must be a date between 1970 and 2554.');
   }
-  const decimals = currency && opt(currency.decimals);
-  const highest = decimals === undefined ? decimal(form.max_price, 'The highest price', '2.50') : undefined;
   const memoryGb = decimal(form.memory_gb, 'Memory', '64');
-  // Worked out from decimals, so checked after: a nat64 of MiB, seconds, hundredths.
+  // Worked out from decimals, so checked after: a nat64 of MiB and of seconds.
   const memoryMb = memoryGb === undefined ? undefined : inNat64(BigInt(Math.ceil(memoryGb * 1024)), 'The memory is too large.');
   const seconds = inNat64(BigInt(Math.round(hours * 3600)), 'The duration is too long.');
-  const maxPrice = decimals !== undefined
-    ? optional(form.max_price, 'The highest price', (t, what) => units(t, decimals, what))
-    : highest === undefined ? undefined : inNat64(BigInt(Math.round(highest * 100)), 'The highest price is too high.');
+  const maxPrice = optional(form.max_price, 'The highest price', (t, what) => typedPrice(t, what, currency));
   return {
     sku: text(form.sku),
     resource_class: text(form.resource_class),
@@ -84,7 +83,7 @@ export function RequestPage({ route, who }: { route: Route; who: Session }) {
 
   const request = useAction(async (f: Form) => {
     if (anonymous) throw new Error('Sign in first (the button at the top of the page): offers are held for a signed-in consumer.');
-    const arg = toRequest(f, policies.data && opt(policies.data.currency));
+    const arg = toRequest(f, currencyOf(policies.data));
     return ok(await who.actor.offerset_request(arg));
   });
 
@@ -156,7 +155,7 @@ export function RequestPage({ route, who }: { route: Route; who: Session }) {
         <fieldset>
           <legend>Terms</legend>
           <div class="grid">
-            {input('max_price', `Highest price per hour (${currencyName(policies.data && opt(policies.data.currency))})`, 'e.g. 2.50; empty for any price', 'decimal')}
+            {input('max_price', `Highest price per hour (${currencyName(currencyOf(policies.data))})`, 'e.g. 2.50; empty for any price', 'decimal')}
             {input('image', 'Image', allowed.length ? `one of: ${allowed.join(', ')}` : 'e.g. ubuntu-24.04')}
             {input('offers', 'How many offers at most', undefined, 'numeric')}
             {input('project', 'Project', 'optional; your principal when empty')}

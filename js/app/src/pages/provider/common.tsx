@@ -1,11 +1,11 @@
 // What every provider page shares: the provider keys kept in this browser (IndexedDB, never
 // sent anywhere), the key in use, the sub-navigation, and small form helpers.
 import type { ComponentChildren } from 'preact';
-import { publicActor, type Currency, type ProviderKeyInput, type Session } from '../../api';
+import type { ProviderKeyInput, Session } from '../../api';
 import { keystore } from '../../keystore';
 import { href } from '../../router';
 import { pemOf, publicKeyOf, toHex } from '../../signing';
-import { Alert, Loading, Page, inNat64, opt, useLoad } from '../../ui';
+import { Alert, Loading, Page, inNat64, useLoad } from '../../ui';
 
 const KEY = 'provider/key/';
 const CURRENT = 'provider/current';
@@ -120,11 +120,6 @@ export function ProviderPage(props: {
   );
 }
 
-/** The market's currency (its ledger's, in a paying market), read once per page. */
-export function useCurrency(): Currency | undefined {
-  const policies = useLoad(async () => (await publicActor()).policies(), []);
-  return policies.data && opt(policies.data.currency);
-}
 
 /** A local date and time typed as "YYYY-MM-DD HH:MM" as nanoseconds since the epoch. */
 export function nanos(value: string, what: string): bigint {

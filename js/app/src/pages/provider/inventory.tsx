@@ -2,11 +2,11 @@
 // an hourly price. The calls come from the signed-in principal, which must be a delegate.
 import { useState } from 'preact/hooks';
 import { Principal } from '@icp-sdk/core/principal';
-import { publicActor, type Currency, type ItemPage, type Item, type Offer, type OfferTerms, type Session } from '../../api';
+import { publicActor, type ItemPage, type Item, type Offer, type OfferTerms, type Session } from '../../api';
 import { ok } from '../../errors';
 import { Alert, Field, Loading, Notice, gb, inNat64, memory, nat32, nat64, opt, termsText, time, useAction, useLoad } from '../../ui';
-import { ProviderPage, caseOf, localInput, nanos, pemInput, useCurrency, type ProviderKey } from './common';
-import { currencyName, price, typedPrice } from '../consumer/common';
+import { ProviderPage, caseOf, localInput, nanos, pemInput, type ProviderKey } from './common';
+import { currencyName, price, typedPrice, useCurrency, type MarketCurrency } from '../consumer/common';
 
 const DAY_MS = 86_400_000;
 
@@ -322,7 +322,7 @@ function Items(props: { items: Item[] }) {
   );
 }
 
-function Offers(props: { offers: Offer[]; currency?: Currency }) {
+function Offers(props: { offers: Offer[]; currency: MarketCurrency }) {
   if (props.offers.length === 0) return <p>No offers yet.</p>;
   return (
     <table class="offers">

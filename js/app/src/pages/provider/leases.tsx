@@ -9,8 +9,8 @@ import { MAX_PLAINTEXT_BYTES, seal } from '../../sealed';
 import { toHex } from '../../signing';
 import { Alert, Field, Loading, Notice, inNat64, nat64, opt, span, time, useAction, useLoad } from '../../ui';
 import { Confirm } from '../consumer/lease';
-import { ProviderPage, caseOf, pemInput, useCurrency, type ProviderKey } from './common';
-import { price } from '../consumer/common';
+import { ProviderPage, caseOf, pemInput, type ProviderKey } from './common';
+import { price, useCurrency } from '../consumer/common';
 
 export function LeasesPage(props: { who: Session; id?: string }) {
   return (
