@@ -17,7 +17,7 @@ use marketplace::api::*;
 use marketplace::catalog::publish;
 use marketplace::catalog::signing::{self, Operation};
 use marketplace::catalog::synthetic;
-use marketplace::market::{delegation, inventory, offers, offerset, policy};
+use marketplace::market::{delegation, inventory, offers, offerset, payments, policy, store};
 use marketplace::runtime::FakeRuntime;
 use marketplace::time::{DAY_NS, SECOND_NS};
 use serde_bytes::ByteBuf;
@@ -166,6 +166,8 @@ pub struct Filled {
     /// Withdrawn offers waiting for their retention to end.
     pub closed_offers: u64,
     pub held_executions: u64,
+    /// Executions given the largest payment (what `payments_list` reads at most).
+    pub paid_executions: u64,
     pub task_queue: u64,
 }
 
@@ -458,6 +460,13 @@ pub fn run(config: &LimitsConfig) -> LimitsReport {
         "(record { method = \"GET\"; url = \"/metrics\"; headers = vec {}; body = blob \"\" })",
     );
     m.call(q, anyone, "policies", "()");
+    // A provider's statement: a page of 100 payments, each with 16 pulls and 3 transfers out.
+    m.call(
+        q,
+        delegate(),
+        "payments_list",
+        &format!("(record {{ role = variant {{ Provider }}; provider = opt {provider}; limit = opt 100 }})"),
+    );
     // A SKU's page of 200 items (the most), each with its free windows over a month (at most 64).
     let from = m.host.time();
     m.call(

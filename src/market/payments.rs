@@ -26,7 +26,7 @@ mod statement;
 pub use currency::{currency, refresh_currency};
 pub use pull::{afford, afford_each, pull, refund_last_pull};
 pub use settle::settle;
-pub use statement::list;
+pub use statement::{list, MAX_SCANNED};
 
 use super::store;
 use super::types::*;

@@ -210,5 +210,65 @@ pub(super) fn fill(rt: &FakeRuntime, config: &LimitsConfig, filled: &mut Filled)
         "native: {} held executions",
         filled.held_executions
     ));
+
+    // Statements at their cap: the executions a `payments_list` call looks at (500) each carry
+    // the largest payment a lease may have: every pull (16), settled with a refund, the
+    // provider's payout and the market's fee.
+    let provider = signing::provider_of(&SECRET);
+    for id in store::provider_execution_ids(&provider, 0, payments::MAX_SCANNED) {
+        store::put_payment(id, &largest_payment(id));
+        filled.paid_executions += 1;
+    }
+    (config.progress)(&format!(
+        "native: {} executions with the largest payment",
+        filled.paid_executions
+    ));
     items
+}
+
+/// A settled payment with every pull a lease may make (a deposit, the price, extensions) and
+/// its three transfers out: what a statement's row costs at most.
+fn largest_payment(execution_id: u64) -> Payment {
+    let account = |owner: Principal| Account {
+        owner,
+        subaccount: None,
+    };
+    let transfer = |purpose, owner, amount| LedgerTransfer {
+        purpose,
+        account: account(owner),
+        amount,
+        fee: 10_000,
+        created_at_time: DEFAULT_TIME_NANOS,
+        block: Some(execution_id),
+        done: true,
+    };
+    let pulls: Vec<LedgerTransfer> = (0..payments::MAX_PULLS)
+        .map(|i| {
+            let purpose = match i {
+                0 => Purpose::Deposit,
+                1 => Purpose::Price,
+                _ => Purpose::Extension,
+            };
+            transfer(purpose, consumer(0), 1_000_000)
+        })
+        .collect();
+    let paid = 1_000_000 * payments::MAX_PULLS as u64;
+    let market = FakeRuntime::CANISTER_ID;
+    Payment {
+        ledger: Principal::management_canister(),
+        escrow: Account {
+            owner: market,
+            subaccount: Some([7; 32]),
+        },
+        state: PaymentState::Settled,
+        transfers: vec![
+            transfer(Purpose::Refund, consumer(0), paid / 4),
+            transfer(Purpose::Payout, delegate(), paid / 2),
+            transfer(Purpose::MarketFee, market, paid / 8),
+        ],
+        pulls,
+        waived: false,
+        market_fee_basis_points: 200,
+        treasury: Some(account(market)),
+    }
 }
