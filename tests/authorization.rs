@@ -1390,9 +1390,10 @@ fn run_update(tally: &mut Tally, method: &'static Method, base: &Saved, scratch:
     // when they changed something are they replayed one at a time to name the culprit.
     if baseline.is_some_and(|baseline| w.digest() != baseline) {
         let culprit = culprit(method, base).unwrap_or_else(|| "one of them".into());
-        tally
-            .violations
-            .push(format!("{}: the denied calls changed the state ({culprit})", method.name));
+        tally.violations.push(format!(
+            "{}: the denied calls changed the state ({culprit})",
+            method.name
+        ));
     }
     let saved = (allowed.len() > 1).then(|| w.save(&scratch.join(method.name)));
     let mut own = Some(w);

@@ -2,8 +2,8 @@
 //! of `candid/marketplace.did` in its order and under its section banner (`// --- … ---`), with
 //! its kind and argument and result types from the parsed .did, who may call it and how large
 //! its argument may be from `src/methods.rs`'s `METHODS`, and the first sentence of its doc
-//! comment in the .did (or, where it has none, of its endpoint's in `src/lib.rs`). The methods `METHODS` exports but the .did hides (the outcalls'
-//! transforms) close the table, with their doc comment from `src/lib.rs`.
+//! comment in the .did (or, where it has none, of its endpoint's in `src/lib.rs` or `src/endpoints/`). The methods `METHODS` exports but the .did hides (the outcalls'
+//! transforms) close the table, with their doc comment from `src/endpoints/`.
 //!
 //! The README's interface tables (between its markers) are generated from the same rows.
 //!
@@ -218,7 +218,7 @@ fn kind_of(method: &Method) -> &'static str {
     }
 }
 
-/// The `///` lines above `fn name(` in `src/lib.rs`, for the methods the .did hides or leaves
+/// The `///` lines above `fn name(` in the endpoints' sources, for the methods the .did hides or leaves
 /// uncommented (none when there is no such function).
 fn lib_doc(lib: &str, name: &str) -> Vec<String> {
     let lines: Vec<&str> = lib.lines().collect();
@@ -270,7 +270,17 @@ fn interface() -> Interface {
     let root = repo_root();
     let did_path = root.join(DID);
     let did = std::fs::read_to_string(&did_path).expect("candid/marketplace.did");
-    let lib = std::fs::read_to_string(root.join("src/lib.rs")).expect("src/lib.rs");
+    // The endpoints: the lifecycle and system ones in src/lib.rs, the others by area.
+    let mut lib = std::fs::read_to_string(root.join("src/lib.rs")).expect("src/lib.rs");
+    let mut areas: Vec<_> = std::fs::read_dir(root.join("src/endpoints"))
+        .expect("src/endpoints")
+        .map(|entry| entry.expect("an entry").path())
+        .collect();
+    areas.sort();
+    for area in areas {
+        lib.push('\n');
+        lib.push_str(&std::fs::read_to_string(&area).expect("an endpoints file"));
+    }
     let sections = sections(&did);
     let docs = method_docs(&did);
     let (init, typed) = typed_interface(&did_path);
@@ -299,7 +309,7 @@ fn interface() -> Interface {
             "{name}: the .did and src/methods.rs disagree on its kind"
         );
         let doc = &docs.iter().find(|(n, _)| n == name).unwrap().1;
-        // A method the .did leaves uncommented has its endpoint's doc in src/lib.rs.
+        // A method the .did leaves uncommented has its endpoint's doc comment.
         let doc = if doc.is_empty() {
             lib_doc(&lib, name)
         } else {
@@ -368,7 +378,7 @@ fn generate() -> String {
          `src/methods.rs`'s `METHODS` ([authorization.md](authorization.md#accesses) explains each \
          access and how a test checks it cell by cell); what it \
          does is the start of the method's comment in the .did (or, where the .did has none, of \
-         its endpoint's doc comment in `src/lib.rs`). `runner/tests/interface_doc.rs` \
+         its endpoint's doc comment in `src/lib.rs` or `src/endpoints/`). `runner/tests/interface_doc.rs` \
          generates this page and fails when it drifts.\n"
     )
     .unwrap();
@@ -406,7 +416,7 @@ fn generate() -> String {
         writeln!(
             out,
             "Exported, but hidden from the .did: the IC calls them during the canister's own \
-             HTTPS outcalls. Their comment is `src/lib.rs`'s.\n"
+             HTTPS outcalls. Their comment is their endpoint's.\n"
         )
         .unwrap();
         out.push_str(
