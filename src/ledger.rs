@@ -49,7 +49,7 @@ pub async fn transfer_from(
 ) -> Transferred<TransferFromError> {
     let reply: Result<Nat, TransferFromError> =
         call(rt, ledger, "icrc2_transfer_from", encode(arg)?).await?;
-    Ok(reply.map(block_index))
+    Ok(reply.map(|n| saturating_u64(&n)))
 }
 
 /// `icrc1_transfer` from one of this canister's subaccounts.
@@ -60,7 +60,7 @@ pub async fn transfer(
 ) -> Transferred<TransferError> {
     let reply: Result<Nat, TransferError> =
         call(rt, ledger, "icrc1_transfer", encode(arg)?).await?;
-    Ok(reply.map(block_index))
+    Ok(reply.map(|n| saturating_u64(&n)))
 }
 
 /// `icrc1_balance_of`.
@@ -106,10 +106,6 @@ pub fn amount(n: &Nat) -> Option<u128> {
 
 /// Block indices past 2^64 do not occur (a ledger would need 2^64 blocks); they read as the
 /// largest index rather than trap.
-fn block_index(n: Nat) -> u64 {
-    saturating_u64(&n)
-}
-
 /// `n` as a u64, `u64::MAX` past it (amounts and blocks the market records).
 pub fn saturating_u64(n: &Nat) -> u64 {
     u64::try_from(&n.0).unwrap_or(u64::MAX)

@@ -136,6 +136,7 @@ pub struct Host {
     data_certificate: Option<Vec<u8>>,
     /// What the last save or load wrote or read, so the next save writes only what changed.
     pub(crate) saved: Option<crate::persist::Saved>,
+    /// Bytes the last save wrote, every canister's together.
     pub(crate) last_save_bytes: u64,
     /// The stable-memory chunks written since the last save or load (`None`: unknown, e.g. after
     /// an install or upgrade), so a save writes those without comparing all of stable memory.

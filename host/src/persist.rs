@@ -335,7 +335,6 @@ impl Host {
             heap: snapshot.memory,
         });
         self.stable_dirty = Some(Default::default());
-        self.last_save_bytes = written as u64;
         Ok(written as u64)
     }
 

@@ -61,7 +61,9 @@ pub fn deploy(
         ));
     }
     let wasm = state::read_wasm(wasm)?;
-    let arg = Interface::load(did)?.encode_init(argument)?;
+    let interface = Interface::load(did)?;
+    // Encoded now, so a bad argument is refused before anything is installed.
+    let arg = interface.encode_init(argument)?;
     let mut state = State::fresh(dir);
     let mut all = state.host.controllers();
     all.extend(
@@ -79,7 +81,7 @@ pub fn deploy(
             let id = crate::ledger::install(&mut state.host, ledger.wasm, &all, ledger.mint)?;
             names.insert(crate::ledger::NAME.to_string(), id);
             let argument = crate::ledger::name_in_init(argument, id)?;
-            Interface::load(did)?.encode_init(Some(&argument))?
+            interface.encode_init(Some(&argument))?
         }
     };
     let installed = state.host.install(&wasm, &arg);

@@ -102,15 +102,19 @@ pub fn account_of(key: &ProviderKey) -> ProviderKey {
     stored_key(&state(key).account).unwrap_or(*key)
 }
 
-/// The key that signs for `account` now: the last one rotated in, or the account's own.
-pub fn current_key(account: &ProviderKey) -> ProviderKey {
-    stored_key(&state(account).current).unwrap_or(*account)
-}
-
-/// The payout account `account`'s key named (owner, subaccount), if it named one.
-pub fn payout(account: &ProviderKey) -> Option<(Principal, Option<ByteBuf>)> {
+/// The key that signs for `account` now (the last one rotated in, or the account's own) and
+/// the payout account (owner, subaccount) it named, if any: one read of the key's state.
+pub fn current_and_payout(
+    account: &ProviderKey,
+) -> (ProviderKey, Option<(Principal, Option<ByteBuf>)>) {
     let state = state(account);
-    Some((state.payout_owner?, state.payout_subaccount))
+    let current = stored_key(&state.current).unwrap_or(*account);
+    (
+        current,
+        state
+            .payout_owner
+            .map(|owner| (owner, state.payout_subaccount)),
+    )
 }
 
 /// Names (or, with `None`, forgets) where `account`'s payouts go. The caller checked who asks.
@@ -190,7 +194,7 @@ pub fn recover(rt: &impl Runtime, arg: RecoverKeyArg) -> Result<ProviderKey, Cat
     let account = account_of(&publish::parse_key(&arg.provider)?);
     let new = publish::parse_key(&arg.new_key)?;
     check_fresh(&new)?;
-    replace_key(&account, &current_key(&account), &new);
+    replace_key(&account, &current_and_payout(&account).0, &new);
     let mut state = state(&account);
     state.frozen = None;
     put(&account, &state);

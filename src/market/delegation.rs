@@ -196,12 +196,12 @@ fn check_unused(new_key: &ProviderKeyInput) -> Result<(), CatalogError> {
     }
 }
 
-fn parse_key(input: &ProviderKeyInput) -> Result<ProviderKey, MarketError> {
+pub(super) fn parse_key(input: &ProviderKeyInput) -> Result<ProviderKey, MarketError> {
     ProviderKey::parse(input).map_err(|message| MarketError::InvalidKey { message })
 }
 
 /// Delegated keys were checked when stored, so a lookup skips the costly point check.
-fn parse_lookup_key(input: &ProviderKeyInput) -> Result<ProviderKey, MarketError> {
+pub(super) fn parse_lookup_key(input: &ProviderKeyInput) -> Result<ProviderKey, MarketError> {
     ProviderKey::parse_for_lookup(input).map_err(|message| MarketError::InvalidKey { message })
 }
 

@@ -240,9 +240,7 @@ pub fn withdraw(rt: &impl Runtime, arg: OfferWithdrawArg) -> Result<Offer, Marke
     let why = "offer withdrawn by its provider";
     close(now, &actor, &mut offer, OfferStatus::Withdrawn, why);
     let offer_id = offer.id;
-    inventory::reject_holds(now, &actor, offer.item_id, |e| e.offer_id == offer_id, why)?;
-    // The rejected holds queued their settlements (a deposit goes back) without a timer.
-    crate::queue::rearm(rt);
+    inventory::reject_holds(rt, &actor, offer.item_id, |e| e.offer_id == offer_id, why)?;
     Ok(offer)
 }
 

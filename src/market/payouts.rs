@@ -5,7 +5,7 @@
 //! forgets it (the key that named it signs no more).
 //! Stored with the key's state (`catalog::keys`), one per provider account.
 
-use super::delegation::from_catalog;
+use super::delegation::{from_catalog, parse_key, parse_lookup_key};
 use super::types::{Account, PayoutSetArg, ProviderPayout};
 use super::{store, MarketError};
 use crate::catalog::keys;
@@ -17,8 +17,7 @@ use serde_bytes::ByteBuf;
 /// `provider_payout_set`: the provider's current key, calling as its own principal, names
 /// where its payouts go (or, with no account, its own principal again).
 pub fn set(rt: &impl Runtime, arg: PayoutSetArg) -> Result<ProviderPayout, MarketError> {
-    let key =
-        ProviderKey::parse(&arg.provider).map_err(|message| MarketError::InvalidKey { message })?;
+    let key = parse_key(&arg.provider)?;
     if rt.caller() != key.principal() {
         return Err(MarketError::NotAuthorized {
             message: format!(
@@ -54,32 +53,38 @@ pub fn set(rt: &impl Runtime, arg: PayoutSetArg) -> Result<ProviderPayout, Marke
 /// `provider_payout`: where the provider of `key` (any of its keys) is paid. Public, as its
 /// payouts on the ledger are.
 pub fn get(key: ProviderKeyInput) -> Result<ProviderPayout, MarketError> {
-    let key = ProviderKey::parse_for_lookup(&key)
-        .map_err(|message| MarketError::InvalidKey { message })?;
+    let key = parse_lookup_key(&key)?;
     Ok(view(&keys::account_of(&key)))
 }
 
 /// Where the provider whose key signed an execution (`provider_pem`, stored, so well formed)
-/// is paid now.
+/// is paid now (the settlement's lookup: no PEM of the current key is made).
 pub fn account_for(provider_pem: &str) -> Option<Account> {
-    let input = ProviderKeyInput::Pem(provider_pem.into());
-    let key = ProviderKey::parse_for_lookup(&input).ok()?;
-    Some(view(&keys::account_of(&key)).account)
+    let key = parse_lookup_key(&ProviderKeyInput::Pem(provider_pem.into())).ok()?;
+    Some(paid_to(&keys::account_of(&key)).1)
 }
 
-fn view(account: &ProviderKey) -> ProviderPayout {
-    let current = keys::current_key(account);
-    let named = keys::payout(account).map(|(owner, subaccount)| Account {
+/// The provider's current key and where it is paid: the account it named, else its principal.
+fn paid_to(account: &ProviderKey) -> (ProviderKey, Account, bool) {
+    let (current, named) = keys::current_and_payout(account);
+    let named = named.map(|(owner, subaccount)| Account {
         owner,
         subaccount: subaccount.and_then(|s| <[u8; 32]>::try_from(s.as_slice()).ok()),
     });
+    let is_named = named.is_some();
+    let account = named.unwrap_or(Account {
+        owner: current.principal(),
+        subaccount: None,
+    });
+    (current, account, is_named)
+}
+
+fn view(account: &ProviderKey) -> ProviderPayout {
+    let (current, account, named) = paid_to(account);
     ProviderPayout {
         provider_pem: current.to_pem(),
-        named: named.is_some(),
-        account: named.unwrap_or(Account {
-            owner: current.principal(),
-            subaccount: None,
-        }),
+        named,
+        account,
     }
 }
 

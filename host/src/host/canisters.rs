@@ -21,7 +21,6 @@ pub(super) struct Canister {
     snapshot_synced: bool,
     stable_dirty: Option<BTreeSet<u64>>,
     saved: Option<crate::persist::Saved>,
-    last_save_bytes: u64,
 }
 
 impl Canister {
@@ -46,7 +45,6 @@ impl Canister {
             snapshot_synced: false,
             stable_dirty: None,
             saved: None,
-            last_save_bytes: 0,
         }
     }
 }
@@ -285,7 +283,6 @@ impl Host {
             snapshot_synced: false,
             stable_dirty: other.stable_dirty,
             saved: other.saved,
-            last_save_bytes: 0,
         };
         self.others.insert(key, canister);
         Ok(())
@@ -322,7 +319,6 @@ impl Host {
         std::mem::swap(&mut self.snapshot_synced, &mut other.snapshot_synced);
         std::mem::swap(&mut self.stable_dirty, &mut other.stable_dirty);
         std::mem::swap(&mut self.saved, &mut other.saved);
-        std::mem::swap(&mut self.last_save_bytes, &mut other.last_save_bytes);
         self.others.insert(other.sys.canister_id.clone(), other);
     }
 }

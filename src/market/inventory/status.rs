@@ -70,9 +70,7 @@ pub fn set_status(rt: &impl Runtime, arg: InventorySetStatusArg) -> Result<Item,
     }
     move_item(now, &actor, By::Provider, &mut item, to, why)?;
     if matches!(to, Maintenance | Archiving) {
-        reject_holds(now, &actor, item.id, |_| true, "item taken out of service")?;
-        // Their settlements (a deposit goes back) were queued without a timer.
-        crate::queue::rearm(rt);
+        reject_holds(rt, &actor, item.id, |_| true, "item taken out of service")?;
     }
     if to == Archiving {
         offers::withdraw_item_offers(now, &actor, item.id, "item archived");
@@ -101,31 +99,38 @@ fn accepted_booking(item_id: u64, now: u64) -> Option<MarketError> {
 /// Takes an available item out of the market (its provider uses it outside, e.g. a direct
 /// `provision_server`): Maintenance, and the holds on it end. Refused unless it is Available.
 pub fn take_out_of_service(
-    now: u64,
+    rt: &impl Runtime,
     actor: &Actor,
     item: &mut Item,
     why: &str,
 ) -> Result<(), MarketError> {
-    move_item(now, actor, By::Provider, item, Maintenance, why)?;
-    reject_holds(now, actor, item.id, |_| true, "item taken out of service")
+    move_item(rt.time(), actor, By::Provider, item, Maintenance, why)?;
+    reject_holds(rt, actor, item.id, |_| true, "item taken out of service")
 }
 
 /// Rejects the OFFERED executions holding `item_id` that `which` picks: their holds are on a
-/// resource (or offer) that can no longer be given.
+/// resource (or offer) that can no longer be given. Their settlements (a deposit goes back) are
+/// queued without a timer, so it is re-armed for them here, whoever asked.
 pub(in crate::market) fn reject_holds(
-    now: u64,
+    rt: &impl Runtime,
     actor: &Actor,
     item_id: u64,
     mut which: impl FnMut(&Execution) -> bool,
     why: &str,
 ) -> Result<(), MarketError> {
+    let now = rt.time();
+    let mut rejected = false;
     for booking in store::item_bookings(item_id) {
         let Some(mut execution) = store::execution(booking.execution_id) else {
             continue;
         };
         if execution.phase == Phase::Offered && which(&execution) {
             execution::transition(now, actor, &mut execution, Phase::Rejected, why)?;
+            rejected = true;
         }
+    }
+    if rejected {
+        crate::queue::rearm(rt);
     }
     Ok(())
 }

@@ -41,7 +41,10 @@ fn a_key_with_no_items_or_catalog_names_nothing_and_writes_nothing() {
         Err(MarketError::InvalidArgument { .. })
     ));
     assert_eq!(snapshot(), before);
-    assert_eq!(keys::payout(&signing::provider_of(&SECRET)), None);
+    assert_eq!(
+        keys::current_and_payout(&signing::provider_of(&SECRET)).1,
+        None
+    );
 }
 
 #[test]

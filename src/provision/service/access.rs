@@ -207,7 +207,7 @@ pub(super) fn take_for_provider(rt: &impl Runtime, item: &mut Item) -> Result<()
                 }
             };
             let why = "provisioned by its provider outside the market";
-            inventory::take_out_of_service(now, &actor, item, why)
+            inventory::take_out_of_service(rt, &actor, item, why)
                 .map_err(|e| not_available(format!("{e:?}")))
         }
         status => Err(not_available(status.name().into())),

@@ -5,15 +5,16 @@ import { useState } from 'preact/hooks';
 import { session, type ItemAvailability } from '../api';
 import { ok } from '../errors';
 import { Alert, Field, Loading, nat64, opt, span, time, useAction } from '../ui';
-import { price, useCurrency } from './consumer/common';
+import { price, type MarketCurrency } from './consumer/common';
 import { localInput, nanos } from './provider/common';
 
 const DAY_MS = 86_400_000;
 
 type Form = Record<'item' | 'sku' | 'from' | 'to', string>;
 
-export function Availability(props: { sku?: string }) {
-  const currency = useCurrency();
+/** `currency`: the market's, which the page around it has loaded. */
+export function Availability(props: { sku?: string; currency: MarketCurrency }) {
+  const { currency } = props;
   const now = Date.now();
   const [form, setForm] = useState<Form>({ item: '', sku: props.sku ?? '', from: localInput(now), to: localInput(now + 7 * DAY_MS) });
   const [asked, setAsked] = useState<Form>();

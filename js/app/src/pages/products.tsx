@@ -52,7 +52,7 @@ export function Products() {
           </tbody>
         </table>
       )}
-      <Availability />
+      <Availability currency={currency} />
     </Page>
   );
 }

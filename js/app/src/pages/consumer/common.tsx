@@ -4,7 +4,7 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import type { Actor as Who, Attributes, Currency, Phase, Policies, Session } from '../../api';
 import { failure } from '../../errors';
 import { publicActor } from '../../api';
-import { gb, inNat64, memory, money, opt, time, tokens, units, useLoad, variant } from '../../ui';
+import { gb, memory, money, nat64, opt, time, tokens, units, useLoad, variant } from '../../ui';
 
 type Cases<T> = T extends unknown ? keyof T : never;
 /** A phase's name: "Available", "Completed", … */
@@ -22,6 +22,16 @@ export const phaseOf = (phase: Phase) => variant(phase) as PhaseName;
 
 /** "AVAILABLE" (the audit log's spelling) → "Available". */
 export const phaseWord = (name: string) => name.charAt(0).toUpperCase() + name.slice(1).toLowerCase();
+
+/** A transfer's purpose as the consumer reads it (a lease's payment, the statement). */
+export const PURPOSE: Record<string, string> = {
+  Price: 'Paid into escrow',
+  Extension: 'Extension paid into escrow',
+  Refund: 'Refunded to you',
+  Payout: 'Paid to the provider',
+  MarketFee: "The market's fee",
+  Deposit: "The hold's deposit, paid into escrow",
+};
 
 /** Prices are hundredths of a US dollar. */
 export const usd = (minor: bigint) => money(minor, 'USD');
@@ -64,14 +74,8 @@ export function typedPrice(text: string, what: string, currency: MarketCurrency)
   if (currency === undefined) throw new Error("The market's currency is still loading: try again in a moment.");
   if (currency === null) return units(text, 2, what);
   const decimals = opt(currency.decimals);
-  return decimals === undefined ? natural(text, what) : units(text, decimals, what);
-}
-
-/** A whole number of base units (a ledger whose decimals are not known yet). */
-function natural(text: string, what: string): bigint {
-  const t = text.trim();
-  if (!/^\d+$/.test(t)) throw new Error(`${what} must be a whole number of base units (the ledger's decimals are not known yet).`);
-  return inNat64(BigInt(t), `${what} is too high.`);
+  // A ledger whose decimals are not known yet: a whole number of its base units.
+  return decimals === undefined ? nat64(text, what) : units(text, decimals, what);
 }
 
 export const window_ = (start: bigint, end: bigint) => `${time(start)} – ${time(end)}`;

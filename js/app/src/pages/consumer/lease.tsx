@@ -12,7 +12,7 @@ import { newLesseeKey, lesseeKeys, open } from '../../sealed';
 import { Alert, Field, Loading, NAT64_MAX, Notice, Page, hex, nat64, opt, time, useAction, variant } from '../../ui';
 import { fingerprint } from '../browse';
 import {
-  FINAL, NS_PER_HOUR, SignInNote, usePoll, hardware, perHour, phaseOf, phaseWord, price, spanOf, whoDid, type PhaseName,
+  FINAL, NS_PER_HOUR, PURPOSE, SignInNote, usePoll, hardware, perHour, phaseOf, phaseWord, price, spanOf, whoDid, type PhaseName,
 } from './common';
 
 const POLL_MS = 3000;
@@ -79,16 +79,6 @@ async function load(actor: Service, id: bigint): Promise<View> {
   ]);
   return { execution, audit, contract, provision, currency: opt(policies.currency), payment };
 }
-
-
-export const PURPOSE: Record<string, string> = {
-  Price: 'Paid into escrow',
-  Extension: 'Extension paid into escrow',
-  Refund: 'Refunded to you',
-  Payout: 'Paid to the provider',
-  MarketFee: "The market's fee",
-  Deposit: "The hold's deposit, paid into escrow",
-};
 
 /** The lease's statement: its escrow and every ledger transfer, with its block. */
 function Payment({ view }: { view: View }) {

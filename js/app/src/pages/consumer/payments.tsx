@@ -7,9 +7,8 @@ import type { ApproveError, Currency, ExecutionPayment, PaymentPage, Session } f
 import { endpoint, ledgerFor } from '../../api';
 import { ok } from '../../errors';
 import { href } from '../../router';
-import { Alert, Field, Loading, Notice, Page, opt, time, units, useAction, useLoad, variant } from '../../ui';
-import { SignInNote, price } from './common';
-import { PURPOSE } from './lease';
+import { Alert, Field, Loading, Notice, Page, opt, time, useAction, useLoad, variant } from '../../ui';
+import { PURPOSE, SignInNote, currencyName, price, typedPrice } from './common';
 
 /** A refusal of the ledger's as a sentence (the ICRC-2 `ApproveError`). */
 export function approveError(error: ApproveError, currency: Currency): string {
@@ -48,7 +47,6 @@ async function wallet(who: Session, currency: Currency): Promise<Wallet> {
 export function PaymentsPage({ who }: { who: Session }) {
   const policies = useLoad(async () => who.actor.policies(), []);
   const currency = policies.data && opt(policies.data.currency);
-  const decimals = currency && opt(currency.decimals);
   const anonymous = who.kind === 'anonymous';
   const account = useLoad(
     async () => (currency && !anonymous ? wallet(who, currency) : undefined),
@@ -57,8 +55,8 @@ export function PaymentsPage({ who }: { who: Session }) {
   const [amount, setAmount] = useState('');
 
   const approve = useAction(async () => {
-    if (!currency || decimals === undefined) throw new Error('This market takes no payments.');
-    const wanted = units(amount, decimals, 'The amount');
+    if (!currency) throw new Error('This market takes no payments.');
+    const wanted = typedPrice(amount, 'The amount', currency);
     const ledger = await ledgerFor(who, currency.ledger);
     // `expected_allowance`: an allowance someone changed meanwhile is refused, not overwritten.
     const reply = await ledger
@@ -126,7 +124,7 @@ export function PaymentsPage({ who }: { who: Session }) {
           >
             <h2>Let the market take payments</h2>
             <Field
-              label={`Amount (${opt(currency.symbol) ?? 'tokens'})`}
+              label={`Amount (${currencyName(currency)})`}
               hint="replaces what the market may take now; cover the deposits, the prices and one ledger fee per transfer. The approval itself costs the ledger's fee."
             >
               {(id, hint) => (

@@ -9,6 +9,7 @@ import { marketAs, publicActor, type Account, type Session } from '../../api';
 import { ok } from '../../errors';
 import { href } from '../../router';
 import { Alert, Field, Loading, Notice, fromHex, hex, opt, useAction, useLoad } from '../../ui';
+import { useCurrency } from '../consumer/common';
 import { Statement } from '../consumer/payments';
 import { ProviderPage, pemInput, type ProviderKey } from './common';
 
@@ -54,7 +55,7 @@ const shown = (account: Account) => {
 };
 
 function Payouts({ provider, who }: { provider: ProviderKey; who: Session }) {
-  const policies = useLoad(async () => (await publicActor()).policies(), []);
+  const currency = useCurrency();
   const payout = useLoad(async () => ok(await (await publicActor()).provider_payout(pemInput(provider))), [provider.hex]);
   // The statement is read as a delegate of the provider.
   const delegation = useLoad(async () => ok(await (await publicActor()).market_delegation(pemInput(provider))), [provider.hex]);
@@ -70,10 +71,9 @@ function Payouts({ provider, who }: { provider: ProviderKey; who: Session }) {
     payout.reload();
     return result;
   });
-  const currency = policies.data && opt(policies.data.currency);
   return (
     <>
-      {policies.data && !currency && <p>This market runs free: nothing is paid to providers.</p>}
+      {currency === null && <p>This market runs free: nothing is paid to providers.</p>}
       {payout.loading && !payout.data && <Loading what="your payout account" />}
       {payout.error && <Alert>{payout.error}</Alert>}
       {payout.data && (
